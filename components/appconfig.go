@@ -1,0 +1,68 @@
+package components
+
+import (
+	"fmt"
+	"strconv"
+
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// AppConfigArgs configures the config tier.
+type AppConfigArgs struct {
+	Namespace   pulumi.StringInput
+	Environment string
+	LogLevel    string
+}
+
+// AppConfig is the seed's data-science-configmaps.yaml: the non-secret settings API and workers
+// read from their environment. Credentials are never here; they come from the secrets tier.
+type AppConfig struct {
+	pulumi.ResourceState
+
+	// ConfigMapName is auto-generated (name plus a suffix): any change creates a new ConfigMap,
+	// the pod templates that reference it change, and the Deployments roll.
+	ConfigMapName pulumi.StringOutput `pulumi:"configMapName"`
+}
+
+// NewAppConfig creates the config tier.
+func NewAppConfig(ctx *pulumi.Context, name string, args *AppConfigArgs, opts ...pulumi.ResourceOption) (*AppConfig, error) {
+	c := &AppConfig{}
+	if err := ctx.RegisterComponentResource(componentType("AppConfig"), name, c, opts...); err != nil {
+		return nil, err
+	}
+	// Fully qualified service names: no resolver search-path round trips, and they stay right
+	// if a pod is ever moved to another namespace.
+	host := func(service string) pulumi.StringOutput {
+		return pulumi.Sprintf("%s.%s.svc", service, args.Namespace)
+	}
+	port := func(p int) pulumi.String { return pulumi.String(strconv.Itoa(p)) }
+	cm, err := corev1.NewConfigMap(ctx, "pynomaly-app-config", &corev1.ConfigMapArgs{
+		// No Name: Pulumi names it pynomaly-app-config-<suffix>, which is what makes pods roll.
+		Metadata: &metav1.ObjectMetaArgs{Namespace: args.Namespace, Labels: labels(ctx, "config")},
+		Data: pulumi.StringMap{
+			"PYNOMALY_ENVIRONMENT": pulumi.String(args.Environment),
+			"LOG_LEVEL":            pulumi.String(args.LogLevel),
+			"DATABASE_HOST":        host(PostgresServiceName),
+			"DATABASE_PORT":        port(PostgresPort),
+			"DATABASE_NAME":        pulumi.String(PostgresDatabase),
+			"DATABASE_USER":        pulumi.String(PostgresAppUser),
+			"REDIS_QUEUE_HOST":     host(RedisQueueService),
+			"REDIS_QUEUE_PORT":     port(RedisPort),
+			"REDIS_CACHE_HOST":     host(RedisCacheService),
+			"REDIS_CACHE_PORT":     port(RedisPort),
+			"TASK_QUEUE_NAME":      pulumi.String(TaskQueueName),
+			"INFLUXDB_URL":         pulumi.Sprintf("http://%s:%d", host(InfluxDBServiceName), InfluxDBPort),
+			"INFLUXDB_ORG":         pulumi.String(InfluxDBOrg),
+			"INFLUXDB_BUCKET":      pulumi.String(InfluxDBBucket),
+			"API_PORT":             port(APIPort),
+			"MODEL_STORAGE_PATH":   pulumi.String("/models"),
+		},
+	}, pulumi.Parent(c))
+	if err != nil {
+		return nil, fmt.Errorf("config: configmap: %w", err)
+	}
+	c.ConfigMapName = cm.Metadata.Name().Elem()
+	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{"configMapName": c.ConfigMapName})
+}

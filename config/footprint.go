@@ -1,0 +1,90 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+)
+
+// Workload is one thing that occupies the namespace's quota at its largest: a Deployment at its
+// maximum replicas, a StatefulSet with its claims, or a claim of its own.
+type Workload struct {
+	Name string
+	// Pods is how many pods run at most; each has PodResources and Claims.
+	Pods         int
+	PodResources Resources
+	// ClaimSize is the size of each pod's claim ("" for none); Claims counts claims in all.
+	ClaimSize string
+	Claims    int
+}
+
+// Footprint lists every workload in the namespace. Tiers that add pods add an entry here, so the
+// quota check in Validate always covers the whole platform.
+type Footprint []Workload
+
+// Footprint returns the namespace's workloads at their maximum size.
+func (s *Settings) Footprint() Footprint {
+	stateful := func(name string, t StatefulTier) Workload {
+		w := Workload{Name: name, Pods: t.Replicas, PodResources: t.Resources, ClaimSize: t.StorageSize}
+		if t.StorageSize != "" {
+			w.Claims = t.Replicas
+		}
+		return w
+	}
+	return Footprint{
+		{Name: "api", Pods: s.API.MaxReplicas, PodResources: s.API.Resources},
+		{Name: "worker", Pods: s.Worker.MaxReplicas, PodResources: s.Worker.Resources},
+		stateful("postgres", s.Postgres),
+		stateful("redis-queue", s.RedisQueue),
+		stateful("redis-cache", s.RedisCache),
+		stateful("influxdb", s.InfluxDB),
+		{Name: "backups claim", ClaimSize: s.Storage.BackupSize, Claims: 1},
+		{Name: "models claim", ClaimSize: s.Storage.ModelSize, Claims: 1},
+	}
+}
+
+// Totals is what a Footprint asks of the ResourceQuota.
+type Totals struct {
+	RequestsCPU, RequestsMemory, LimitsCPU, LimitsMemory, Storage resource.Quantity
+	Pods, Claims                                                  int
+}
+
+// Total adds the footprint up. Quantities must already be valid (Validate checks them first);
+// an unparsable one panics, which would be a bug in Validate.
+func (f Footprint) Total() Totals {
+	var t Totals
+	add := func(sum *resource.Quantity, value string, times int) {
+		if value == "" || times == 0 {
+			return
+		}
+		q := resource.MustParse(value)
+		for range times {
+			sum.Add(q)
+		}
+	}
+	for _, w := range f {
+		add(&t.RequestsCPU, w.PodResources.CPURequest, w.Pods)
+		add(&t.RequestsMemory, w.PodResources.MemoryRequest, w.Pods)
+		add(&t.LimitsCPU, w.PodResources.CPULimit, w.Pods)
+		add(&t.LimitsMemory, w.PodResources.MemoryLimit, w.Pods)
+		add(&t.Storage, w.ClaimSize, w.Claims)
+		t.Pods += w.Pods
+		t.Claims += w.Claims
+	}
+	return t
+}
+
+// Summary names the workloads and their sizes, for error messages.
+func (f Footprint) Summary() string {
+	parts := make([]string, 0, len(f))
+	for _, w := range f {
+		switch {
+		case w.Pods > 0:
+			parts = append(parts, fmt.Sprintf("%s x%d", w.Name, w.Pods))
+		case w.Claims > 0:
+			parts = append(parts, fmt.Sprintf("%s %s", w.Name, w.ClaimSize))
+		}
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,234 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+)
+
+// SettingError is one bad stack setting: the key, the value it has and what would be allowed.
+type SettingError struct {
+	Key     string
+	Value   string
+	Allowed string
+}
+
+func (e *SettingError) Error() string {
+	return fmt.Sprintf("stack setting %s = %s: %s", e.Key, e.Value, e.Allowed)
+}
+
+var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+
+// dnsSubdomain is the rule for cluster-scoped names such as a StorageClass.
+var dnsSubdomain = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
+
+// LogLevels are the levels the Pynomaly services understand.
+var LogLevels = []string{"debug", "info", "warning", "error", "critical"}
+
+// AccessModes are the PersistentVolumeClaim access modes.
+var AccessModes = []string{"ReadWriteOnce", "ReadWriteOncePod", "ReadWriteMany", "ReadOnlyMany"}
+
+// validator collects one SettingError per bad value, so a stack with three mistakes hears of
+// all three in one preview.
+type validator struct {
+	project string
+	errs    []error
+}
+
+func (v *validator) fail(key, value, allowed string) {
+	v.errs = append(v.errs, &SettingError{Key: v.project + ":" + key, Value: value, Allowed: allowed})
+}
+
+func (v *validator) oneOf(key, value string, allowed []string) {
+	if !slices.Contains(allowed, value) {
+		v.fail(key, quote(value), "must be one of "+strings.Join(allowed, ", "))
+	}
+}
+
+// quantity parses a Kubernetes quantity that must be positive. ok is false after a failure.
+func (v *validator) quantity(key, value, example string) (resource.Quantity, bool) {
+	q, err := resource.ParseQuantity(value)
+	if err != nil {
+		v.fail(key, quote(value), "must be a Kubernetes quantity such as "+example)
+		return q, false
+	}
+	if q.Sign() <= 0 {
+		v.fail(key, quote(value), "must be greater than zero, for example "+example)
+		return q, false
+	}
+	return q, true
+}
+
+func (v *validator) cpu(key, value string) (resource.Quantity, bool) {
+	return v.quantity(key, value, `"500m" or "2"`)
+}
+
+func (v *validator) memory(key, value string) (resource.Quantity, bool) {
+	return v.quantity(key, value, `"512Mi" or "4Gi"`)
+}
+
+func (v *validator) storage(key, value string) (resource.Quantity, bool) {
+	return v.quantity(key, value, `"10Gi" or "2Ti"`)
+}
+
+// Validate checks every setting and returns all problems joined, or nil.
+func (s *Settings) Validate() error {
+	v := &validator{project: s.Project}
+
+	if !dnsLabel.MatchString(s.Namespace) || len(s.Namespace) > 63 {
+		v.fail("namespace", quote(s.Namespace),
+			"must be a DNS label: at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit")
+	}
+	v.oneOf("security", string(s.Security), []string{string(Relaxed), string(Enforced), string(Strict)})
+	v.oneOf("monitoring", string(s.Monitoring), []string{string(Basic), string(Full), string(Comprehensive)})
+	v.oneOf("logLevel", s.LogLevel, LogLevels)
+
+	lr := s.validateLimitRange(v)
+	s.validateStorage(v)
+	if s.Secrets.Rotation == "" {
+		v.fail("secrets.rotation", `""`, "must not be empty; any new value (a date, say) regenerates every credential")
+	}
+
+	for _, a := range []struct {
+		key string
+		w   Autoscaled
+	}{{"api", s.API}, {"worker", s.Worker}} {
+		if a.w.MinReplicas < 1 {
+			v.fail(a.key+".minReplicas", fmt.Sprint(a.w.MinReplicas), "must be at least 1")
+		}
+		if a.w.MaxReplicas < a.w.MinReplicas {
+			v.fail(a.key+".maxReplicas", fmt.Sprint(a.w.MaxReplicas),
+				fmt.Sprintf("must be at least %s.minReplicas (%d)", a.key, a.w.MinReplicas))
+		}
+		v.resources(a.key+".resources", a.w.Resources, lr)
+	}
+	for _, t := range []struct {
+		key   string
+		tier  StatefulTier
+		claim bool
+	}{
+		{"postgres", s.Postgres, true},
+		{"redisQueue", s.RedisQueue, true},
+		{"redisCache", s.RedisCache, false},
+		{"influxdb", s.InfluxDB, true},
+	} {
+		if t.tier.Replicas < 1 {
+			v.fail(t.key+".replicas", fmt.Sprint(t.tier.Replicas), "must be at least 1")
+		}
+		v.resources(t.key+".resources", t.tier.Resources, lr)
+		if t.claim || t.tier.StorageSize != "" {
+			v.storage(t.key+".storageSize", t.tier.StorageSize)
+		}
+	}
+
+	// The quota check adds up quantities, so it only runs once every one of them parsed.
+	if len(v.errs) == 0 {
+		s.validateQuota(v)
+	}
+	return errors.Join(v.errs...)
+}
+
+// limitRangeMax is the largest container the LimitRange admits.
+type limitRangeMax struct {
+	cpu, memory resource.Quantity
+	ok          bool
+}
+
+func (s *Settings) validateLimitRange(v *validator) limitRangeMax {
+	l := s.LimitRange
+	reqCPU, ok1 := v.cpu("limitRange.defaultRequestCpu", l.DefaultRequestCPU)
+	reqMem, ok2 := v.memory("limitRange.defaultRequestMemory", l.DefaultRequestMemory)
+	defCPU, ok3 := v.cpu("limitRange.defaultCpu", l.DefaultCPU)
+	defMem, ok4 := v.memory("limitRange.defaultMemory", l.DefaultMemory)
+	maxCPU, ok5 := v.cpu("limitRange.maxCpu", l.MaxCPU)
+	maxMem, ok6 := v.memory("limitRange.maxMemory", l.MaxMemory)
+	if ok1 && ok3 && reqCPU.Cmp(defCPU) > 0 {
+		v.fail("limitRange.defaultRequestCpu", quote(l.DefaultRequestCPU), "must not exceed limitRange.defaultCpu ("+l.DefaultCPU+")")
+	}
+	if ok2 && ok4 && reqMem.Cmp(defMem) > 0 {
+		v.fail("limitRange.defaultRequestMemory", quote(l.DefaultRequestMemory), "must not exceed limitRange.defaultMemory ("+l.DefaultMemory+")")
+	}
+	if ok3 && ok5 && defCPU.Cmp(maxCPU) > 0 {
+		v.fail("limitRange.defaultCpu", quote(l.DefaultCPU), "must not exceed limitRange.maxCpu ("+l.MaxCPU+")")
+	}
+	if ok4 && ok6 && defMem.Cmp(maxMem) > 0 {
+		v.fail("limitRange.defaultMemory", quote(l.DefaultMemory), "must not exceed limitRange.maxMemory ("+l.MaxMemory+")")
+	}
+	return limitRangeMax{cpu: maxCPU, memory: maxMem, ok: ok5 && ok6}
+}
+
+// resources checks one container's requests and limits: well formed, request <= limit, and
+// limit within what the namespace's LimitRange admits (else the API server rejects the pod).
+func (v *validator) resources(key string, r Resources, lr limitRangeMax) {
+	reqCPU, ok1 := v.cpu(key+".cpuRequest", r.CPURequest)
+	reqMem, ok2 := v.memory(key+".memoryRequest", r.MemoryRequest)
+	limCPU, ok3 := v.cpu(key+".cpuLimit", r.CPULimit)
+	limMem, ok4 := v.memory(key+".memoryLimit", r.MemoryLimit)
+	if ok1 && ok3 && reqCPU.Cmp(limCPU) > 0 {
+		v.fail(key+".cpuRequest", quote(r.CPURequest), "must not exceed "+key+".cpuLimit ("+r.CPULimit+")")
+	}
+	if ok2 && ok4 && reqMem.Cmp(limMem) > 0 {
+		v.fail(key+".memoryRequest", quote(r.MemoryRequest), "must not exceed "+key+".memoryLimit ("+r.MemoryLimit+")")
+	}
+	if lr.ok && ok3 && limCPU.Cmp(lr.cpu) > 0 {
+		v.fail(key+".cpuLimit", quote(r.CPULimit), "must not exceed limitRange.maxCpu ("+lr.cpu.String()+")")
+	}
+	if lr.ok && ok4 && limMem.Cmp(lr.memory) > 0 {
+		v.fail(key+".memoryLimit", quote(r.MemoryLimit), "must not exceed limitRange.maxMemory ("+lr.memory.String()+")")
+	}
+}
+
+func (s *Settings) validateStorage(v *validator) {
+	st := s.Storage
+	if st.ExistingClass == "" {
+		if !dnsSubdomain.MatchString(st.ClassName) || len(st.ClassName) > 253 {
+			v.fail("storage.className", quote(st.ClassName), "must be a DNS subdomain name (lowercase letters, digits, '-' and '.')")
+		}
+		if st.Provisioner == "" {
+			v.fail("storage.provisioner", `""`, "must name a CSI driver (for example ebs.csi.aws.com or pd.csi.storage.gke.io), or set storage.existingClass")
+		}
+		v.oneOf("storage.reclaimPolicy", st.ReclaimPolicy, []string{"Retain", "Delete"})
+	} else if !dnsSubdomain.MatchString(st.ExistingClass) {
+		v.fail("storage.existingClass", quote(st.ExistingClass), "must be the name of an existing StorageClass")
+	}
+	v.storage("storage.backupSize", st.BackupSize)
+	v.storage("storage.modelSize", st.ModelSize)
+	v.oneOf("storage.modelAccessMode", st.ModelAccessMode, AccessModes)
+	if st.ModelClassName != "" && !dnsSubdomain.MatchString(st.ModelClassName) {
+		v.fail("storage.modelClassName", quote(st.ModelClassName), "must be the name of a StorageClass")
+	}
+}
+
+// validateQuota checks that the ResourceQuota admits the whole Footprint at once.
+func (s *Settings) validateQuota(v *validator) {
+	need := s.Footprint().Total()
+	q := s.Quota
+	what := "every Deployment at its maximum replicas plus the StatefulSets, claims and jobs (" + s.Footprint().Summary() + ")"
+	for _, c := range []struct {
+		key, value string
+		need       resource.Quantity
+		parse      func(string, string) (resource.Quantity, bool)
+	}{
+		{"quota.requestsCpu", q.RequestsCPU, need.RequestsCPU, v.cpu},
+		{"quota.requestsMemory", q.RequestsMemory, need.RequestsMemory, v.memory},
+		{"quota.limitsCpu", q.LimitsCPU, need.LimitsCPU, v.cpu},
+		{"quota.limitsMemory", q.LimitsMemory, need.LimitsMemory, v.memory},
+		{"quota.requestsStorage", q.RequestsStorage, need.Storage, v.storage},
+	} {
+		have, ok := c.parse(c.key, c.value)
+		if ok && have.Cmp(c.need) < 0 {
+			v.fail(c.key, quote(c.value), "must be at least "+c.need.String()+" to hold "+what)
+		}
+	}
+	if q.Pods < need.Pods {
+		v.fail("quota.pods", fmt.Sprint(q.Pods), fmt.Sprintf("must be at least %d to hold %s", need.Pods, what))
+	}
+	if q.PersistentVolumeClaims < need.Claims {
+		v.fail("quota.persistentVolumeClaims", fmt.Sprint(q.PersistentVolumeClaims),
+			fmt.Sprintf("must be at least %d to hold %s", need.Claims, what))
+	}
+}

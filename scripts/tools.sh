@@ -1,0 +1,299 @@
+#!/usr/bin/env bash
+# scripts/tools.sh [pulumi|cluster|all] : build the real-engine toolchain from Go modules alone.
+#
+# Everything lands in $PYNOMALY_TOOLS (default ~/.cache/pynomaly-platform/tools), outside the
+# clone, so a fresh CI clone on the same machine reuses it. A binary is rebuilt only when it is
+# missing or its stamp (the pinned inputs that produced it) changed, so a warm run takes a second.
+#
+#   pulumi                       CLI, github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
+#   pulumi-language-go           Go language host: the newest sdk/v3 that still carried it as a
+#                                package (its own module is not on the proxy)
+#   pulumi-resource-kubernetes   github.com/pulumi/pulumi-kubernetes/provider/v4 (a pseudo-version
+#                                that is exactly tag v4.25.0, the only one the proxy serves)
+#   pulumi-resource-random       the Terraform random provider bridged with pulumi-terraform-bridge
+#                                (pulumi-random's own provider module is not on the proxy)
+#   etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok   for scripts/cluster.sh
+#
+# When a `pulumi` is already on PATH (a laptop, a hosted runner) the CLI build is skipped; set
+# PYNOMALY_BUILD_PULUMI=1 to build it anyway. Cold builds take 15-25 minutes each on 2 cores.
+set -euo pipefail
+
+TOOLS=${PYNOMALY_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/pynomaly-platform/tools}
+BIN=$TOOLS/bin
+WORK=$TOOLS/build
+STAMPS=$TOOLS/stamps
+mkdir -p "$BIN" "$WORK" "$STAMPS"
+export GOTOOLCHAIN=local GOFLAGS=-buildvcs=false GOWORK=off CGO_ENABLED=0
+
+# ---- pins: every one is served by the Go module proxy ---------------------------------------
+PULUMI_VERSION=v3.274.1
+LANGGO_SDK_VERSION=v3.62.0
+K8S_PROVIDER_MODVER=v4.0.0-20260115033456-f47bc2d6f199   # == tag v4.25.0
+K8S_PROVIDER_VERSION=4.25.0
+K8S_PROVIDER_SDK=v4.29.0        # the provider needs sdk/v4 >= 4.24; 4.24-4.28 are not served
+K8S_PROVIDER_PULUMI=v3.229.0    # keeps pkg/v3 == sdk/v3 for that sdk/v4
+RANDOM_TF_MODVER=v1.3.2-0.20250225172818-f6ac5f9adf99    # pulumi-random v4.18.0's pin
+RANDOM_TF_SUM='h1:g/PHMj2u8+fzDwYl+zsoB8Dq27wiJTrC/ioKMYvaImU='
+RANDOM_TF_MODSUM='h1:6Xt53SRFfi/1GSIKZUHTrvftCx0rgSzD6+kuvr1nPzU='
+RANDOM_BRIDGE_VERSION=v3.120.0
+RANDOM_TFSDK_FORK=v2.0.0-20250923233607-7f1981c8674a
+RANDOM_VERSION=4.18.0           # matches github.com/pulumi/pulumi-random/sdk/v4 in go.mod
+K8S_VERSION=v1.35.4
+KWOK_VERSION=v0.8.0
+ETCD_VERSION=v3.6.16
+REV=1                           # bump when a wrapper source below changes
+
+log() { printf '[tools %s] %s\n' "$(date +%T)" "$*" >&2; }
+fresh() { [ -x "$BIN/$1" ] && [ "$(cat "$STAMPS/$1" 2>/dev/null)" = "$2" ]; }
+stamp() { echo "$2" >"$STAMPS/$1"; }
+timed() { local t0=$SECONDS; "$@"; log "  took $((SECONDS - t0))s"; }
+
+gov=$(go env GOVERSION); gov=${gov#go}
+if [ "$(printf '%s\n' 1.26.6 "$gov" | sort -V | head -1)" != 1.26.6 ]; then
+  echo "tools.sh: Go >= 1.26.6 is needed (pulumi pkg/v3 $PULUMI_VERSION), found $gov" >&2; exit 1
+fi
+
+build_pulumi() {
+  local s="rev=$REV pulumi=$PULUMI_VERSION"
+  fresh pulumi "$s" && return
+  log "building pulumi $PULUMI_VERSION"
+  local d=$WORK/pulumi; rm -rf "$d"; mkdir -p "$d"
+  # replace directives of a dependency are ignored, so pkg/v3's clipboard fork is repeated here
+  printf 'module local/pulumi\n\ngo 1.26.6\n\nreplace github.com/atotto/clipboard => github.com/tgummerer/clipboard v0.0.0-20241001131231-d02d263e614e\n' >"$d/go.mod"
+  (cd "$d" && go get "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi@$PULUMI_VERSION" "github.com/pulumi/pulumi/sdk/v3@$PULUMI_VERSION" &&
+    timed go build -trimpath -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" \
+      -o "$BIN/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
+  stamp pulumi "$s"
+}
+
+build_language_go() {
+  local s="rev=$REV sdk=$LANGGO_SDK_VERSION"
+  fresh pulumi-language-go "$s" && return
+  log "building pulumi-language-go (sdk $LANGGO_SDK_VERSION)"
+  local d=$WORK/language-go; rm -rf "$d"; mkdir -p "$d"
+  printf 'module local/languagego\n\ngo 1.26\n' >"$d/go.mod"
+  (cd "$d" && go get "github.com/pulumi/pulumi/sdk/v3/go/pulumi-language-go@$LANGGO_SDK_VERSION" &&
+    timed go build -trimpath -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$LANGGO_SDK_VERSION" \
+      -o "$BIN/pulumi-language-go" github.com/pulumi/pulumi/sdk/v3/go/pulumi-language-go)
+  stamp pulumi-language-go "$s"
+}
+
+build_kubernetes_provider() {
+  local s="rev=$REV provider=$K8S_PROVIDER_MODVER sdk=$K8S_PROVIDER_SDK pulumi=$K8S_PROVIDER_PULUMI"
+  fresh pulumi-resource-kubernetes "$s" && return
+  log "building pulumi-resource-kubernetes $K8S_PROVIDER_VERSION"
+  local d=$WORK/kubernetes-provider m=cmd/pulumi-resource-kubernetes
+  rm -rf "$d"; mkdir -p "$d/$m"
+  printf 'module local/kubernetesprovider\n\ngo 1.26\n' >"$d/go.mod"
+  # Upstream's main embeds files that `go generate` writes in the provider's repository; they are
+  # not in the module zip. This main does the same from the schema files that are.
+  cat >"$d/$m/main.go" <<'EOF'
+package main
+
+import (
+	_ "embed"
+	"encoding/json"
+
+	"github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/provider"
+	"github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version"
+)
+
+//go:embed schema.json
+var schema []byte
+
+//go:embed terraform-mapping.json
+var terraformMapping []byte
+
+func main() {
+	var spec map[string]json.RawMessage
+	must(json.Unmarshal(schema, &spec))
+	spec["version"] = mustMarshal(version.Version)
+	var mapping any
+	must(json.Unmarshal(terraformMapping, &mapping))
+	provider.Serve("kubernetes", version.Version, mustMarshal(spec), mustMarshal(mapping))
+}
+
+func mustMarshal(v any) []byte {
+	b, err := json.Marshal(v)
+	must(err)
+	return b
+}
+
+func must(err error) {
+	if err != nil {
+		panic(err)
+	}
+}
+EOF
+  (cd "$d" &&
+    go get "github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/provider@$K8S_PROVIDER_MODVER" \
+      "github.com/pulumi/pulumi-kubernetes/sdk/v4@$K8S_PROVIDER_SDK" \
+      "github.com/pulumi/pulumi/pkg/v3@$K8S_PROVIDER_PULUMI" "github.com/pulumi/pulumi/sdk/v3@$K8S_PROVIDER_PULUMI" &&
+    src=$(go list -m -f '{{.Dir}}' github.com/pulumi/pulumi-kubernetes/provider/v4) &&
+    cp "$src/$m/schema.json" "$src/$m/terraform-mapping.json" "$m/" && chmod u+w "$m"/*.json &&
+    go mod tidy &&
+    timed go build -trimpath -ldflags "-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$K8S_PROVIDER_VERSION" \
+      -o "$BIN/pulumi-resource-kubernetes" "./$m")
+  stamp pulumi-resource-kubernetes "$s"
+}
+
+build_random_provider() {
+  local s="rev=$REV tf=$RANDOM_TF_MODVER bridge=$RANDOM_BRIDGE_VERSION version=$RANDOM_VERSION"
+  fresh pulumi-resource-random "$s" && return
+  log "building pulumi-resource-random $RANDOM_VERSION (bridged)"
+  local d=$WORK/random-provider
+  # The module path sits under terraform-provider-random so Go's internal-package rule lets it
+  # import the upstream provider (pulumi-random's own shim module does the same).
+  local mod=github.com/terraform-providers/terraform-provider-random/pynomalybridge
+  rm -rf "$d"; mkdir -p "$d/info" "$d/cmd/tfgen" "$d/cmd/pulumi-resource-random" "$d/gen"
+  printf 'module %s\n\ngo 1.26\n\nreplace github.com/hashicorp/terraform-plugin-sdk/v2 => github.com/pulumi/terraform-plugin-sdk/v2 %s\n' \
+    "$mod" "$RANDOM_TFSDK_FORK" >"$d/go.mod"
+  # The checksum database has no entry for this pseudo-version; pin the hashes pulumi-random uses.
+  printf 'github.com/terraform-providers/terraform-provider-random %s %s\ngithub.com/terraform-providers/terraform-provider-random %s/go.mod %s\n' \
+    "$RANDOM_TF_MODVER" "$RANDOM_TF_SUM" "$RANDOM_TF_MODVER" "$RANDOM_TF_MODSUM" >"$d/go.sum"
+  cat >"$d/info/info.go" <<'EOF'
+// Package info maps the Terraform random provider onto pulumi-random's tokens.
+package info
+
+import (
+	_ "embed"
+
+	pf "github.com/pulumi/pulumi-terraform-bridge/v3/pkg/pf/tfbridge"
+	"github.com/pulumi/pulumi-terraform-bridge/v3/pkg/tfbridge"
+	"github.com/pulumi/pulumi-terraform-bridge/v3/pkg/tfbridge/tokens"
+	upstream "github.com/terraform-providers/terraform-provider-random/internal/provider"
+)
+
+var Version = "0.0.0-dev" // stamped with -ldflags -X
+
+//go:embed bridge-metadata.json
+var metadata []byte
+
+func Provider() tfbridge.ProviderInfo {
+	p := tfbridge.ProviderInfo{
+		P:            pf.ShimProvider(upstream.New()),
+		Name:         "random",
+		Version:      Version,
+		License:      "Apache-2.0",
+		Repository:   "https://github.com/pulumi/pulumi-random",
+		MetadataInfo: tfbridge.NewProviderMetadata(metadata),
+		Golang: &tfbridge.GolangInfo{
+			ImportBasePath:                 "github.com/pulumi/pulumi-random/sdk/v4/go/random",
+			GenerateResourceContainerTypes: true,
+			RespectSchemaVersion:           true,
+		},
+		EnableAccurateBridgePreview: true,
+	}
+	// random_password -> random:index/randomPassword:RandomPassword, as pulumi-random names them
+	p.MustComputeTokens(tokens.SingleModule("random_", "index", func(module, name string) (string, error) {
+		return tokens.MakeStandard("random")(module, "Random"+name)
+	}))
+	p.MustApplyAutoAliases()
+	return p
+}
+EOF
+  printf 'package main\n\nimport (\n\t"github.com/pulumi/pulumi-terraform-bridge/v3/pkg/pf/tfgen"\n\n\t"%s/info"\n)\n\nfunc main() { tfgen.Main("random", info.Provider()) }\n' \
+    "$mod" >"$d/cmd/tfgen/main.go"
+  cat >"$d/cmd/pulumi-resource-random/main.go" <<EOF
+package main
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+
+	pf "github.com/pulumi/pulumi-terraform-bridge/v3/pkg/pf/tfbridge"
+
+	"$mod/info"
+)
+
+//go:embed schema.json
+var schema []byte
+
+func main() {
+	var spec map[string]json.RawMessage
+	if err := json.Unmarshal(schema, &spec); err != nil {
+		panic(err)
+	}
+	spec["version"], _ = json.Marshal(info.Version)
+	out, err := json.Marshal(spec)
+	if err != nil {
+		panic(err)
+	}
+	pf.Main(context.Background(), "random", info.Provider(), pf.ProviderMetadata{PackageSchema: out})
+}
+EOF
+  echo '{}' >"$d/info/bridge-metadata.json"; echo '{}' >"$d/cmd/pulumi-resource-random/schema.json"
+  local ld="-s -w -X $mod/info.Version=$RANDOM_VERSION"
+  (cd "$d" &&
+    go get "github.com/pulumi/pulumi-terraform-bridge/v3@$RANDOM_BRIDGE_VERSION" \
+      "github.com/terraform-providers/terraform-provider-random@$RANDOM_TF_MODVER" &&
+    go mod tidy &&
+    timed go build -trimpath -ldflags "$ld" -o gen/tfgen ./cmd/tfgen &&
+    ./gen/tfgen schema --skip-docs --out gen/schema &&
+    cp gen/schema/schema.json cmd/pulumi-resource-random/schema.json &&
+    cp gen/schema/bridge-metadata.json info/bridge-metadata.json &&
+    timed go build -trimpath -ldflags "$ld" -o "$BIN/pulumi-resource-random" ./cmd/pulumi-resource-random)
+  stamp pulumi-resource-random "$s"
+}
+
+build_kubernetes_control_plane() {
+  local s="rev=$REV k8s=$K8S_VERSION" c missing=()
+  for c in kube-apiserver kube-controller-manager kube-scheduler; do fresh "$c" "$s" || missing+=("$c"); done
+  [ ${#missing[@]} -eq 0 ] && return
+  log "building ${missing[*]} $K8S_VERSION"
+  local d=$WORK/kubernetes-$K8S_VERSION minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
+  local staging="v0.${K8S_VERSION#v1.}"   # k8s.io/* staging modules are published as v0.<minor>.<patch>
+  if [ ! -f "$d/go.sum" ]; then
+    rm -rf "$d"; mkdir -p "$d"
+    (cd "$d" && printf 'module local/kubernetes\n\ngo 1.26\n' >go.mod && go mod download -json "k8s.io/kubernetes@$K8S_VERSION" >dl.json)
+    local upstream; upstream=$(sed -n 's/.*"GoMod": "\(.*\)".*/\1/p' "$d/dl.json")
+    {
+      printf 'module local/kubernetes\n\ngo %s\n\nrequire k8s.io/kubernetes %s\n\nreplace (\n' \
+        "$(awk '/^go /{print $2; exit}' "$upstream")" "$K8S_VERSION"
+      # k8s.io/kubernetes replaces each staging module with ./staging/...; use the published ones
+      grep -E '^[[:space:]]+k8s.io/[^ ]+ => ./staging' "$upstream" | awk -v v="$staging" '{print "\t" $1 " => " $1 " " v}'
+      printf ')\n'
+    } >"$d/go.mod"
+    printf '//go:build tools\n\npackage tools\n\nimport (\n\t_ "k8s.io/kubernetes/cmd/kube-apiserver"\n\t_ "k8s.io/kubernetes/cmd/kube-controller-manager"\n\t_ "k8s.io/kubernetes/cmd/kube-scheduler"\n)\n' >"$d/tools.go"
+    (cd "$d" && go mod tidy)
+  fi
+  local ld="-s -w" p pkgs=()
+  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ld+=" -X $p.gitVersion=$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean"
+  done
+  for c in "${missing[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$c"); done
+  # one invocation: the three share one module graph and most packages
+  (cd "$d" && timed go build -trimpath -ldflags "$ld" -o "$BIN/" "${pkgs[@]}")
+  for c in "${missing[@]}"; do stamp "$c" "$s"; done
+}
+
+build_module_binary() { # name module version package ldflags
+  local name=$1 module=$2 version=$3 pkg=$4 ld=$5 s="rev=$REV $2@$3"
+  fresh "$name" "$s" && return
+  log "building $name $version"
+  local d=$WORK/$name-$version; rm -rf "$d"; mkdir -p "$d"
+  printf 'module local/%s\n\ngo 1.26\n\nrequire %s %s\n' "$name" "$module" "$version" >"$d/go.mod"
+  printf '//go:build tools\n\npackage tools\n\nimport _ "%s"\n' "$pkg" >"$d/tools.go"
+  (cd "$d" && go mod tidy && timed go build -trimpath -ldflags "-s -w $ld" -o "$BIN/$name" "$pkg")
+  stamp "$name" "$s"
+}
+
+want=${1:-all}
+case $want in pulumi|cluster|all) ;; *) echo "usage: tools.sh [pulumi|cluster|all]" >&2; exit 2 ;; esac
+if [ "$want" != cluster ]; then
+  if [ -z "${PYNOMALY_BUILD_PULUMI:-}" ] && [ ! -x "$BIN/pulumi" ] && command -v pulumi >/dev/null; then
+    log "using the pulumi on PATH ($(command -v pulumi))"
+  else
+    build_pulumi
+  fi
+  build_language_go
+  build_random_provider
+  build_kubernetes_provider
+fi
+if [ "$want" != pulumi ]; then
+  build_module_binary etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION" go.etcd.io/etcd/server/v3 ""
+  build_module_binary kwok sigs.k8s.io/kwok "$KWOK_VERSION" sigs.k8s.io/kwok/cmd/kwok "-X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION#v}"
+  build_kubernetes_control_plane
+fi
+log "ready: $BIN"

@@ -1,0 +1,321 @@
+// Package tests runs the program against a mocked Pulumi engine and asks questions about what it
+// declared: which resources, with which inputs, parents, providers and dependencies.
+package tests
+
+import (
+	"fmt"
+	"hash/fnv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pynomaly/pynomaly-platform/components"
+	"github.com/pynomaly/pynomaly-platform/config"
+)
+
+const project = "pynomaly-platform"
+
+// Resource is one registration the program made, as the engine saw it.
+type Resource struct {
+	Type, Name string
+	Custom     bool
+	Inputs     resource.PropertyMap
+	Parent     string
+	Provider   string
+	// Dependencies are the URNs the engine waits for before creating this resource.
+	Dependencies        []string
+	Protect             bool
+	RetainOnDelete      bool
+	DeleteBeforeReplace bool
+
+	urn string
+}
+
+// Stack is everything one mocked run declared.
+type Stack struct {
+	Resources []*Resource
+	// Outputs are the platform's stack outputs, resolved.
+	Outputs resource.PropertyMap
+}
+
+// mocks records every registration. It also does what the engine and providers would do to
+// outputs, so the program sees realistic values: auto-names for unnamed Kubernetes objects, a
+// generated result for random passwords, and additionalSecretOutputs marked secret.
+type mocks struct {
+	mu        sync.Mutex
+	stack     *Stack
+	stackName string
+}
+
+func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	rpc := args.RegisterRPC
+	r := &Resource{
+		Type: args.TypeToken, Name: args.Name, Custom: args.Custom, Inputs: args.Inputs,
+		Provider: args.Provider,
+	}
+	if rpc != nil {
+		r.Parent = rpc.GetParent()
+		r.Dependencies = rpc.GetDependencies()
+		r.Protect = rpc.GetProtect()
+		r.RetainOnDelete = rpc.GetRetainOnDelete()
+		r.DeleteBeforeReplace = rpc.GetDeleteBeforeReplace()
+	}
+	r.urn = m.urn(r.Parent, r.Type, r.Name)
+	m.mu.Lock()
+	m.stack.Resources = append(m.stack.Resources, r)
+	m.mu.Unlock()
+
+	if args.TypeToken == outputsProbe {
+		m.mu.Lock()
+		m.stack.Outputs = args.Inputs
+		m.mu.Unlock()
+	}
+
+	state := args.Inputs.Copy()
+	if strings.HasPrefix(args.TypeToken, "kubernetes:") && state.HasValue("metadata") {
+		meta := state["metadata"].ObjectValue().Copy()
+		if !meta.HasValue("name") {
+			meta["name"] = resource.NewProperty(args.Name + "-" + suffix(args.Name))
+		}
+		state["metadata"] = resource.NewProperty(meta)
+	}
+	if args.TypeToken == "random:index/randomPassword:RandomPassword" {
+		n := int(args.Inputs["length"].NumberValue())
+		state["result"] = resource.NewProperty(fakeSecret(args.Name, n))
+	}
+	if rpc != nil {
+		for _, k := range rpc.GetAdditionalSecretOutputs() {
+			if v, ok := state[resource.PropertyKey(k)]; ok && !v.IsSecret() {
+				state[resource.PropertyKey(k)] = resource.MakeSecret(v)
+			}
+		}
+	}
+	return args.Name + "-id", state, nil
+}
+
+// urn builds a URN the way the mock engine does: stack, project, parent's type chain, type, name.
+func (m *mocks) urn(parent, typ, name string) string {
+	parentType := tokens.Type("")
+	if p := resource.URN(parent); p != "" && p.QualifiedType() != resource.RootStackType {
+		parentType = p.QualifiedType()
+	}
+	return string(resource.NewURN(tokens.QName(m.stackName), tokens.PackageName(project), parentType, tokens.Type(typ), name))
+}
+
+func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	return nil, fmt.Errorf("unexpected invoke %s", args.Token)
+}
+
+// fakeSecret is what a generated credential looks like in these tests: recognisable, so a test
+// can search every resource for a leak of it.
+func fakeSecret(name string, length int) string {
+	s := "GENERATED" + strings.ReplaceAll(name, "-", "") + strings.Repeat("x", length)
+	return s[:length]
+}
+
+func suffix(name string) string {
+	h := fnv.New32a()
+	h.Write([]byte(name))
+	return fmt.Sprintf("%07x", h.Sum32())[:7]
+}
+
+const outputsProbe = "test:index:StackOutputs"
+
+// cfg is a stack configuration: keys without the project prefix.
+type cfg map[string]string
+
+// run is the program of main.go under mocks: load settings, build the platform and hand its
+// outputs to a probe resource, which the mock engine records once they resolve.
+func run(env string, c cfg, secretKeys ...string) (*Stack, error) {
+	st := &Stack{}
+	values := map[string]string{}
+	if env != "" {
+		values[project+":environment"] = env
+	}
+	for k, v := range c {
+		values[project+":"+k] = v
+	}
+	var secrets []string
+	for _, k := range secretKeys {
+		secrets = append(secrets, project+":"+k)
+	}
+	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+		s, err := config.Load(ctx)
+		if err != nil {
+			return err
+		}
+		p, err := components.NewPlatform(ctx, "pynomaly", s)
+		if err != nil {
+			return err
+		}
+		outputs := pulumi.Map{}
+		for k, v := range p.Outputs() {
+			outputs[k] = v
+		}
+		var probe pulumi.CustomResourceState
+		return ctx.RegisterResource(outputsProbe, "outputs", outputs, &probe)
+	}, pulumi.WithMocks(project, env, &mocks{stack: st, stackName: env}), func(info *pulumi.RunInfo) {
+		info.Config = values
+		info.ConfigSecretKeys = secrets
+	})
+	return st, err
+}
+
+// deploy runs an environment's stack and fails the test if the program fails.
+func deploy(t *testing.T, env string, c cfg, secretKeys ...string) *Stack {
+	t.Helper()
+	st, err := run(env, c, secretKeys...)
+	require.NoError(t, err, "%s stack", env)
+	return st
+}
+
+// One returns the single resource of type typ and logical name name.
+func (s *Stack) One(t *testing.T, typ, name string) *Resource {
+	t.Helper()
+	var found []*Resource
+	for _, r := range s.Resources {
+		if r.Type == typ && r.Name == name {
+			found = append(found, r)
+		}
+	}
+	require.Len(t, found, 1, "resources %s %q", typ, name)
+	return found[0]
+}
+
+// OfType returns every resource of type typ, in registration order.
+func (s *Stack) OfType(typ string) []*Resource {
+	var out []*Resource
+	for _, r := range s.Resources {
+		if r.Type == typ {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// ByURN finds a resource by its URN.
+func (s *Stack) ByURN(urn string) *Resource {
+	for _, r := range s.Resources {
+		if r.URN() == urn {
+			return r
+		}
+	}
+	return nil
+}
+
+// Component returns the component resource of kind (pynomaly:platform:<kind>).
+func (s *Stack) Component(t *testing.T, kind string) *Resource {
+	t.Helper()
+	rs := s.OfType("pynomaly:platform:" + kind)
+	require.Len(t, rs, 1, "component %s", kind)
+	return rs[0]
+}
+
+// ChildrenOf lists the resources whose parent is c.
+func (s *Stack) ChildrenOf(c *Resource) []*Resource {
+	var out []*Resource
+	for _, r := range s.Resources {
+		if r.Parent == c.URN() {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// DependsOn says whether the engine waits for dep before creating r: a direct dependency, or a
+// dependency on dep's ancestor component.
+func (s *Stack) DependsOn(r, dep *Resource) bool {
+	for _, d := range r.Dependencies {
+		for cur := dep; cur != nil; cur = s.ByURN(cur.Parent) {
+			if d == cur.URN() {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// URN is the resource's URN as the mock engine builds it (parent type chain + name).
+func (r *Resource) URN() string { return r.urn }
+
+// Get follows a dotted path through the inputs ("metadata.labels.app") and returns the value,
+// unwrapping secrets. ok is false when a step is missing.
+func (r *Resource) Get(path string) (resource.PropertyValue, bool) {
+	v := resource.NewProperty(r.Inputs)
+	for _, step := range splitPath(path) {
+		for v.IsSecret() {
+			v = v.SecretValue().Element
+		}
+		switch {
+		case v.IsObject():
+			next, ok := v.ObjectValue()[resource.PropertyKey(step)]
+			if !ok {
+				return resource.PropertyValue{}, false
+			}
+			v = next
+		case v.IsArray():
+			var i int
+			if _, err := fmt.Sscan(step, &i); err != nil || i >= len(v.ArrayValue()) {
+				return resource.PropertyValue{}, false
+			}
+			v = v.ArrayValue()[i]
+		default:
+			return resource.PropertyValue{}, false
+		}
+	}
+	return v, true
+}
+
+// Str returns the string at path, or fails the test.
+func (r *Resource) Str(t *testing.T, path string) string {
+	t.Helper()
+	v, ok := r.Get(path)
+	require.True(t, ok, "%s %s: no %s", r.Type, r.Name, path)
+	for v.IsSecret() {
+		v = v.SecretValue().Element
+	}
+	require.True(t, v.IsString(), "%s %s: %s is %v, not a string", r.Type, r.Name, path, v)
+	return v.StringValue()
+}
+
+// Has says whether path is set.
+func (r *Resource) Has(path string) bool {
+	_, ok := r.Get(path)
+	return ok
+}
+
+// IsSecret says whether the value at path is a secret.
+func (r *Resource) IsSecret(t *testing.T, path string) bool {
+	t.Helper()
+	v, ok := r.Get(path)
+	require.True(t, ok, "%s %s: no %s", r.Type, r.Name, path)
+	return v.IsSecret()
+}
+
+// StringMap returns the map of strings at path (labels, data, quota hard limits).
+func (r *Resource) StringMap(t *testing.T, path string) map[string]string {
+	t.Helper()
+	v, ok := r.Get(path)
+	require.True(t, ok, "%s %s: no %s", r.Type, r.Name, path)
+	for v.IsSecret() {
+		v = v.SecretValue().Element
+	}
+	require.True(t, v.IsObject(), "%s %s: %s is not an object", r.Type, r.Name, path)
+	out := map[string]string{}
+	for k, e := range v.ObjectValue() {
+		for e.IsSecret() {
+			e = e.SecretValue().Element
+		}
+		out[string(k)] = e.StringValue()
+	}
+	return out
+}
+
+func splitPath(p string) []string { return strings.Split(p, ".") }
+
+var envs = []string{"dev", "staging", "prod"}
