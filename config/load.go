@@ -122,8 +122,9 @@ func Parse(project string, src Source) (*Settings, error) {
 	s.Project = project
 
 	var errs []error
+	// Empty means "the profile's": Pulumi.yaml declares these with an empty default.
 	for _, k := range scalarKeys(&s) {
-		if v, ok := src.Values[k.key]; ok {
+		if v := src.Values[k.key]; v != "" {
 			*k.dst = v
 		}
 	}

@@ -207,7 +207,7 @@ func (s *Settings) validateStorage(v *validator) {
 func (s *Settings) validateQuota(v *validator) {
 	need := s.Footprint().Total()
 	q := s.Quota
-	what := "every Deployment at its maximum replicas plus the StatefulSets, claims and jobs (" + s.Footprint().Summary() + ")"
+	what := "every Deployment at its maximum replicas plus the StatefulSets and claims (" + s.Footprint().Summary() + ")"
 	for _, c := range []struct {
 		key, value string
 		need       resource.Quantity

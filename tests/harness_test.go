@@ -133,6 +133,10 @@ type cfg map[string]string
 // outputs to a probe resource, which the mock engine records once they resolve.
 func run(env string, c cfg, secretKeys ...string) (*Stack, error) {
 	st := &Stack{}
+	stackName := env
+	if stackName == "" {
+		stackName = "unnamed"
+	}
 	values := map[string]string{}
 	if env != "" {
 		values[project+":environment"] = env
@@ -159,7 +163,7 @@ func run(env string, c cfg, secretKeys ...string) (*Stack, error) {
 		}
 		var probe pulumi.CustomResourceState
 		return ctx.RegisterResource(outputsProbe, "outputs", outputs, &probe)
-	}, pulumi.WithMocks(project, env, &mocks{stack: st, stackName: env}), func(info *pulumi.RunInfo) {
+	}, pulumi.WithMocks(project, stackName, &mocks{stack: st, stackName: stackName}), func(info *pulumi.RunInfo) {
 		info.Config = values
 		info.ConfigSecretKeys = secrets
 	})
@@ -289,11 +293,25 @@ func (r *Resource) Has(path string) bool {
 	return ok
 }
 
-// IsSecret says whether the value at path is a secret.
+// IsSecret says whether the value at path is stored as a secret: it, or an object or array that
+// holds it, is marked secret (a map built from secret outputs is secret as a whole).
 func (r *Resource) IsSecret(t *testing.T, path string) bool {
 	t.Helper()
-	v, ok := r.Get(path)
+	_, ok := r.Get(path)
 	require.True(t, ok, "%s %s: no %s", r.Type, r.Name, path)
+	v := resource.NewProperty(r.Inputs)
+	for _, step := range splitPath(path) {
+		if v.IsSecret() {
+			return true
+		}
+		if v.IsArray() {
+			var i int
+			fmt.Sscan(step, &i)
+			v = v.ArrayValue()[i]
+		} else {
+			v = v.ObjectValue()[resource.PropertyKey(step)]
+		}
+	}
 	return v.IsSecret()
 }
 

@@ -1,0 +1,52 @@
+package tests
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+const configMapType = "kubernetes:core/v1:ConfigMap"
+
+func TestConfigTier(t *testing.T) {
+	wantLog := map[string]string{"dev": "debug", "staging": "info", "prod": "info"}
+	for _, env := range envs {
+		t.Run(env, func(t *testing.T) {
+			st := deploy(t, env, nil)
+			cm := st.One(t, configMapType, "pynomaly-app-config")
+			assert.False(t, cm.Has("metadata.name"), "auto-named, so that a change rolls the pods that mount it")
+			assert.Equal(t, "pynomaly-data-science", cm.Str(t, "metadata.namespace"))
+			assert.Equal(t, map[string]string{
+				"PYNOMALY_ENVIRONMENT": env,
+				"LOG_LEVEL":            wantLog[env],
+				"DATABASE_HOST":        "pynomaly-postgres-service.pynomaly-data-science.svc",
+				"DATABASE_PORT":        "5432",
+				"DATABASE_NAME":        "pynomaly",
+				"DATABASE_USER":        "pynomaly",
+				"REDIS_QUEUE_HOST":     "pynomaly-redis-queue.pynomaly-data-science.svc",
+				"REDIS_QUEUE_PORT":     "6379",
+				"REDIS_CACHE_HOST":     "pynomaly-redis-cache.pynomaly-data-science.svc",
+				"REDIS_CACHE_PORT":     "6379",
+				"TASK_QUEUE_NAME":      "pynomaly-tasks",
+				"INFLUXDB_URL":         "http://pynomaly-influxdb.pynomaly-data-science.svc:8086",
+				"INFLUXDB_ORG":         "pynomaly",
+				"INFLUXDB_BUCKET":      "metrics",
+				"API_PORT":             "8000",
+				"MODEL_STORAGE_PATH":   "/models",
+			}, cm.StringMap(t, "data"))
+			for k := range cm.StringMap(t, "data") {
+				for _, word := range []string{"PASSWORD", "TOKEN", "SECRET"} {
+					assert.False(t, strings.Contains(k, word), "credential-like key %s in a ConfigMap", k)
+				}
+			}
+			out := st.Outputs["appConfigMap"].StringValue()
+			assert.True(t, strings.HasPrefix(out, "pynomaly-app-config-"), "exported name %q is the generated one", out)
+		})
+	}
+}
+
+func TestLogLevelOverride(t *testing.T) {
+	st := deploy(t, "prod", cfg{"logLevel": "warning"})
+	assert.Equal(t, "warning", st.One(t, configMapType, "pynomaly-app-config").StringMap(t, "data")["LOG_LEVEL"])
+}

@@ -1,0 +1,188 @@
+package tests
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pynomaly/pynomaly-platform/config"
+)
+
+// Each bad value stops the program before a single resource is declared, with one message that
+// names the key, the value and what is allowed.
+func TestBadSettingsStopBeforeAnyResource(t *testing.T) {
+	cases := []struct {
+		name string
+		env  string
+		cfg  cfg
+		want string
+	}{
+		{"unknown environment", "qa", nil,
+			`stack setting pynomaly-platform:environment = "qa": must be one of dev, staging, prod`},
+		{"missing environment", "", nil,
+			`stack setting pynomaly-platform:environment = "": must be one of dev, staging, prod`},
+		{"min replicas above max", "prod", cfg{"api": `{"minReplicas": 10, "maxReplicas": 4}`},
+			`stack setting pynomaly-platform:api.maxReplicas = 4: must be at least api.minReplicas (10)`},
+		{"worker min replicas zero", "staging", cfg{"worker": `{"minReplicas": 0}`},
+			`stack setting pynomaly-platform:worker.minReplicas = 0: must be at least 1`},
+		{"malformed CPU", "dev", cfg{"api": `{"resources": {"cpuRequest": "fast"}}`},
+			`stack setting pynomaly-platform:api.resources.cpuRequest = "fast": must be a Kubernetes quantity such as "500m" or "2"`},
+		{"malformed memory", "staging", cfg{"worker": `{"resources": {"memoryLimit": "2GB"}}`},
+			`stack setting pynomaly-platform:worker.resources.memoryLimit = "2GB": must be a Kubernetes quantity such as "512Mi" or "4Gi"`},
+		{"malformed storage", "prod", cfg{"postgres": `{"storageSize": "lots"}`},
+			`stack setting pynomaly-platform:postgres.storageSize = "lots": must be a Kubernetes quantity such as "10Gi" or "2Ti"`},
+		{"negative storage", "dev", cfg{"storage": `{"backupSize": "-5Gi"}`},
+			`stack setting pynomaly-platform:storage.backupSize = "-5Gi": must be greater than zero`},
+		{"malformed quota quantity", "dev", cfg{"quota": `{"requestsMemory": "8 gigs"}`},
+			`stack setting pynomaly-platform:quota.requestsMemory = "8 gigs": must be a Kubernetes quantity`},
+		{"namespace not a DNS label", "dev", cfg{"namespace": "Pynomaly_DS"},
+			`stack setting pynomaly-platform:namespace = "Pynomaly_DS": must be a DNS label`},
+		{"namespace too long", "dev", cfg{"namespace": strings.Repeat("a", 64)},
+			`stack setting pynomaly-platform:namespace = "` + strings.Repeat("a", 64) + `": must be a DNS label`},
+		{"quota CPU too small for max replicas", "prod", cfg{"quota": `{"requestsCpu": "16"}`},
+			`stack setting pynomaly-platform:quota.requestsCpu = "16": must be at least 25750m to hold every Deployment at its maximum replicas`},
+		{"quota limits too small after raising max replicas", "staging", cfg{"api": `{"maxReplicas": 40}`},
+			`stack setting pynomaly-platform:quota.limitsCpu = "24": must be at least 30 to hold every Deployment at its maximum replicas plus the StatefulSets and claims (api x40, worker x5, postgres x2, redis-queue x2, redis-cache x2, influxdb x1, backups claim 50Gi, models claim 20Gi)`},
+		{"quota pods too small", "prod", cfg{"quota": `{"pods": 100}`},
+			`stack setting pynomaly-platform:quota.pods = 100: must be at least 160 to hold`},
+		{"quota claims too small", "prod", cfg{"quota": `{"persistentVolumeClaims": 5}`},
+			`stack setting pynomaly-platform:quota.persistentVolumeClaims = 5: must be at least 9 to hold`},
+		{"quota storage too small", "prod", cfg{"quota": `{"requestsStorage": "1Ti"}`},
+			`stack setting pynomaly-platform:quota.requestsStorage = "1Ti": must be at least 1660Gi to hold`},
+		{"request above limit", "dev", cfg{"api": `{"resources": {"cpuRequest": "1", "cpuLimit": "500m"}}`},
+			`stack setting pynomaly-platform:api.resources.cpuRequest = "1": must not exceed api.resources.cpuLimit (500m)`},
+		{"limit above the limit range", "staging", cfg{"postgres": `{"resources": {"memoryLimit": "12Gi"}}`},
+			`stack setting pynomaly-platform:postgres.resources.memoryLimit = "12Gi": must not exceed limitRange.maxMemory (8Gi)`},
+		{"unknown field", "dev", cfg{"api": `{"maxReplica": 3}`},
+			`stack setting pynomaly-platform:api = {"maxReplica": 3}: unknown field "maxReplica"; allowed fields: maxReplicas, minReplicas, resources`},
+		{"wrong type", "dev", cfg{"api": `{"maxReplicas": "ten"}`},
+			`stack setting pynomaly-platform:api = {"maxReplicas": "ten"}: field maxReplicas must be an integer, got a JSON string`},
+		{"object expected", "dev", cfg{"quota": `5`},
+			`stack setting pynomaly-platform:quota = 5: must be an object with the fields limitsCpu, limitsMemory, persistentVolumeClaims, pods, requestsCpu, requestsMemory, requestsStorage`},
+		{"unknown security level", "prod", cfg{"security": "paranoid"},
+			`stack setting pynomaly-platform:security = "paranoid": must be one of relaxed, enforced, strict`},
+		{"unknown log level", "dev", cfg{"logLevel": "verbose"},
+			`stack setting pynomaly-platform:logLevel = "verbose": must be one of debug, info, warning, error, critical`},
+		{"unknown reclaim policy", "prod", cfg{"storage": `{"reclaimPolicy": "Recycle"}`},
+			`stack setting pynomaly-platform:storage.reclaimPolicy = "Recycle": must be one of Retain, Delete`},
+		{"unknown access mode", "dev", cfg{"storage": `{"modelAccessMode": "RWX"}`},
+			`stack setting pynomaly-platform:storage.modelAccessMode = "RWX": must be one of ReadWriteOnce, ReadWriteOncePod, ReadWriteMany, ReadOnlyMany`},
+		{"no provisioner", "dev", cfg{"storage": `{"provisioner": ""}`},
+			`stack setting pynomaly-platform:storage.provisioner = "": must name a CSI driver`},
+		{"credential set in plain text", "dev", cfg{"redisPassword": "hunter2hunter2"},
+			`stack setting pynomaly-platform:redisPassword = [not shown]: a credential must be stored encrypted: pulumi config set --secret redisPassword <value>`},
+		{"empty rotation keeper", "dev", cfg{"secrets": `{"rotation": ""}`},
+			`stack setting pynomaly-platform:secrets.rotation = "": must not be empty`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			st, err := run(tc.env, tc.cfg)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+			assert.Equal(t, 1, strings.Count(err.Error(), "stack setting "), "exactly one error: %v", err)
+			assert.NotContains(t, err.Error(), "hunter2", "a credential leaked into an error message")
+			for _, r := range st.Resources {
+				assert.Failf(t, "resource declared despite a bad setting", "%s %s", r.Type, r.Name)
+			}
+		})
+	}
+}
+
+// Several bad values are all reported in one run, each once.
+func TestEveryBadSettingIsReported(t *testing.T) {
+	_, err := run("prod", cfg{
+		"namespace": "Bad Name",
+		"api":       `{"minReplicas": 3, "maxReplicas": 2}`,
+		"worker":    `{"resources": {"cpuLimit": "lots"}}`,
+	})
+	require.Error(t, err)
+	msg := err.Error()
+	assert.Equal(t, 3, strings.Count(msg, "stack setting "), msg)
+	for _, key := range []string{"pynomaly-platform:namespace", "pynomaly-platform:api.maxReplicas", "pynomaly-platform:worker.resources.cpuLimit"} {
+		assert.Contains(t, msg, key)
+	}
+}
+
+// A stack file overrides only what it names; everything else keeps the profile's value.
+func TestOverridesReplaceOnlyTheFieldsGiven(t *testing.T) {
+	s, err := config.Parse(project, config.Source{Values: map[string]string{
+		"environment": "prod",
+		"api":         `{"maxReplicas": 80}`,
+		"storage":     `{"provisioner": "pd.csi.storage.gke.io", "parameters": {"type": "pd-ssd"}}`,
+		"namespace":   "pynomaly-eu",
+	}})
+	require.NoError(t, err)
+	assert.Equal(t, 80, s.API.MaxReplicas)
+	assert.Equal(t, 5, s.API.MinReplicas, "min replicas keep the prod profile's value")
+	assert.Equal(t, "100m", s.API.Resources.CPURequest)
+	assert.Equal(t, "pynomaly-eu", s.Namespace)
+	assert.Equal(t, "pd.csi.storage.gke.io", s.Storage.Provisioner)
+	assert.Equal(t, map[string]string{"type": "pd-ssd"}, s.Storage.Parameters,
+		"a new parameters map replaces the profile's; gp3 parameters must not leak onto another driver")
+	assert.Equal(t, "Retain", s.Storage.ReclaimPolicy)
+}
+
+// Pulumi.yaml declares every optional key with an empty default ("" or {}); the CLI passes those
+// defaults to the program, which must read them as "the profile's value".
+func TestProjectDefaultsMeanTheProfile(t *testing.T) {
+	values := map[string]string{"environment": "prod", "namespace": "pynomaly-data-science"}
+	for _, k := range config.Keys() {
+		if _, set := values[k]; !set {
+			values[k] = ""
+		}
+	}
+	for _, k := range []string{"kubernetes", "quota", "limitRange", "storage", "secrets", "api", "worker", "postgres", "redisQueue", "redisCache", "influxdb"} {
+		values[k] = "{}"
+	}
+	s, err := config.Parse(project, config.Source{Values: values})
+	require.NoError(t, err)
+	want, err := config.Parse(project, config.Source{Values: map[string]string{"environment": "prod"}})
+	require.NoError(t, err)
+	assert.Equal(t, want, s)
+}
+
+// The profiles carry the seed's environment table.
+func TestProfilesCarryTheSeedTable(t *testing.T) {
+	want := map[string]struct {
+		apiMin, apiMax, workerMin, workerMax int
+		security                             config.SecurityLevel
+		monitoring                           config.MonitoringLevel
+		protect                              bool
+	}{
+		"dev":     {1, 2, 1, 2, config.Relaxed, config.Basic, false},
+		"staging": {2, 5, 2, 5, config.Enforced, config.Full, false},
+		"prod":    {5, 100, 3, 50, config.Strict, config.Comprehensive, true},
+	}
+	for _, env := range envs {
+		t.Run(env, func(t *testing.T) {
+			s, err := config.Parse(project, config.Source{Values: map[string]string{"environment": env}})
+			require.NoError(t, err)
+			w := want[env]
+			assert.Equal(t, w.apiMin, s.API.MinReplicas)
+			assert.Equal(t, w.apiMax, s.API.MaxReplicas)
+			assert.Equal(t, w.workerMin, s.Worker.MinReplicas)
+			assert.Equal(t, w.workerMax, s.Worker.MaxReplicas)
+			assert.Equal(t, w.security, s.Security)
+			assert.Equal(t, w.monitoring, s.Monitoring)
+			assert.Equal(t, w.protect, s.ProtectState())
+			assert.Equal(t, "pynomaly-data-science", s.Namespace)
+		})
+	}
+}
+
+// Credentials never print, whatever the format verb.
+func TestCredentialsAreRedacted(t *testing.T) {
+	c := config.Credential("s3cr3t-value")
+	for _, s := range []string{c.String(), c.GoString()} {
+		assert.NotContains(t, s, "s3cr3t")
+	}
+	s, err := config.Parse(project, config.Source{
+		Values:  map[string]string{"environment": "dev", "redisPassword": "s3cr3t-value"},
+		Secrets: map[string]bool{"redisPassword": true},
+	})
+	require.NoError(t, err)
+	assert.Equal(t, config.Credential("s3cr3t-value"), s.Credentials.RedisPassword)
+	assert.NotContains(t, strings.Join([]string{sprintAll(s)}, ""), "s3cr3t")
+}

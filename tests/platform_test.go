@@ -1,0 +1,109 @@
+package tests
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const providerType = "pulumi:providers:kubernetes"
+
+// Every Kubernetes object goes through the one explicit provider, never an ambient default.
+func TestEveryKubernetesResourceUsesThePlatformProvider(t *testing.T) {
+	for _, env := range envs {
+		st := deploy(t, env, nil)
+		providers := st.OfType(providerType)
+		require.Len(t, providers, 1, env)
+		ref := providers[0].URN() + "::" + providers[0].Name + "-id"
+		n := 0
+		for _, r := range st.Resources {
+			if strings.HasPrefix(r.Type, "kubernetes:") {
+				assert.Equal(t, ref, r.Provider, "%s: %s %s", env, r.Type, r.Name)
+				n++
+			}
+		}
+		assert.Greater(t, n, 10, env)
+	}
+}
+
+func TestProviderSettings(t *testing.T) {
+	st := deploy(t, "dev", nil)
+	p := st.OfType(providerType)[0]
+	assert.False(t, p.Has("kubeconfig"), "ambient kubeconfig by default")
+	assert.False(t, p.Has("context"))
+	assert.False(t, p.Has("renderYamlToDirectory"))
+
+	st = deploy(t, "staging", cfg{"kubernetes": `{"kubeconfig": "/etc/pynomaly/kubeconfig", "context": "staging-eu"}`})
+	p = st.OfType(providerType)[0]
+	assert.Equal(t, "/etc/pynomaly/kubeconfig", p.Str(t, "kubeconfig"))
+	assert.Equal(t, "staging-eu", p.Str(t, "context"))
+
+	st = deploy(t, "dev", cfg{"kubernetes": `{"renderYamlToDirectory": "rendered/dev"}`})
+	p = st.OfType(providerType)[0]
+	assert.Equal(t, "rendered/dev", p.Str(t, "renderYamlToDirectory"))
+	assert.Equal(t, "rendered/dev", st.Outputs["renderedManifests"].StringValue())
+}
+
+// Every resource belongs to the platform: its parent chain ends at the Platform component, and
+// every component registered its children under itself.
+func TestEveryResourceIsParentedToItsComponent(t *testing.T) {
+	st := deploy(t, "prod", nil)
+	platform := st.Component(t, "Platform")
+	for _, r := range st.Resources {
+		if r == platform || r.Type == outputsProbe {
+			continue
+		}
+		cur := r
+		for cur != nil && cur != platform {
+			cur = st.ByURN(cur.Parent)
+		}
+		assert.NotNil(t, cur, "%s %s is outside the platform", r.Type, r.Name)
+	}
+	for kind, want := range map[string]int{"Namespace": 3, "Storage": 3, "Secrets": 13, "AppConfig": 1} {
+		assert.Len(t, st.ChildrenOf(st.Component(t, kind)), want, kind)
+	}
+}
+
+// Every object carries the seed's selector labels and the recommended ones.
+func TestEveryObjectIsLabelled(t *testing.T) {
+	st := deploy(t, "staging", nil)
+	for _, r := range st.Resources {
+		if !strings.HasPrefix(r.Type, "kubernetes:") {
+			continue
+		}
+		l := r.StringMap(t, "metadata.labels")
+		assert.Equal(t, "pynomaly", l["app"], "%s %s", r.Type, r.Name)
+		assert.NotEmpty(t, l["component"], "%s %s", r.Type, r.Name)
+		assert.Equal(t, l["component"], l["app.kubernetes.io/component"], "%s %s", r.Type, r.Name)
+		assert.Equal(t, "pynomaly", l["app.kubernetes.io/part-of"], "%s %s", r.Type, r.Name)
+		assert.Equal(t, "pulumi", l["app.kubernetes.io/managed-by"], "%s %s", r.Type, r.Name)
+		assert.Equal(t, "pynomaly-staging", l["app.kubernetes.io/instance"], "%s %s", r.Type, r.Name)
+	}
+}
+
+// Namespaced objects wait for the namespace; nothing waits on things it does not use.
+func TestNamespacedObjectsWaitForTheNamespace(t *testing.T) {
+	st := deploy(t, "prod", nil)
+	ns := st.One(t, namespaceType, "pynomaly-data-science")
+	for _, r := range st.Resources {
+		if r.Has("metadata.namespace") {
+			assert.True(t, st.DependsOn(r, ns), "%s %s", r.Type, r.Name)
+		}
+	}
+	assert.False(t, st.DependsOn(st.One(t, storageClassType, "pynomaly-ssd"), ns), "a cluster-scoped class needs no namespace")
+}
+
+func TestStackOutputs(t *testing.T) {
+	for _, env := range envs {
+		st := deploy(t, env, nil)
+		o := st.Outputs
+		assert.Equal(t, env, o["environment"].StringValue())
+		assert.Equal(t, "pynomaly-data-science", o["namespace"].StringValue())
+		assert.Equal(t, "pynomaly-ssd", o["storageClass"].StringValue())
+		assert.Equal(t, "pynomaly-backups", o["backupClaim"].StringValue())
+		assert.Equal(t, "pynomaly-models", o["modelClaim"].StringValue())
+		assert.NotContains(t, o, "renderedManifests")
+	}
+}

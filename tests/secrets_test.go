@@ -1,0 +1,151 @@
+package tests
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const (
+	secretType   = "kubernetes:core/v1:Secret"
+	passwordType = "random:index/randomPassword:RandomPassword"
+)
+
+// The Secrets of the seed, one per component, and the keys inside each. Values in the
+// "generated" set come from a RandomPassword; the rest are fixed user names.
+var wantSecrets = map[string]struct {
+	keys      []string
+	generated map[string]string // key -> RandomPassword logical name
+}{
+	"pynomaly-postgres-credentials": {
+		keys: []string{"app-password", "app-username", "replication-password", "replication-username", "superuser-password", "superuser-username"},
+		generated: map[string]string{
+			"superuser-password": "postgres-superuser-password", "replication-password": "postgres-replication-password",
+			"app-password": "postgres-app-password",
+		},
+	},
+	"pynomaly-redis-credentials": {keys: []string{"password"}, generated: map[string]string{"password": "redis-password"}},
+	"pynomaly-influxdb-credentials": {
+		keys:      []string{"admin-password", "admin-token", "admin-username"},
+		generated: map[string]string{"admin-password": "influxdb-admin-password", "admin-token": "influxdb-admin-token"},
+	},
+	"pynomaly-grafana-credentials": {keys: []string{"admin-password", "admin-user"}, generated: map[string]string{"admin-password": "grafana-admin-password"}},
+	"pynomaly-api-credentials":     {keys: []string{"secret-key"}, generated: map[string]string{"secret-key": "api-secret-key"}},
+}
+
+func TestSecretsTier(t *testing.T) {
+	for _, env := range envs {
+		t.Run(env, func(t *testing.T) {
+			st := deploy(t, env, nil)
+			assert.Len(t, st.OfType(secretType), len(wantSecrets))
+			assert.Len(t, st.OfType(passwordType), 8, "one generated value per credential")
+
+			for name, w := range wantSecrets {
+				s := st.One(t, secretType, name)
+				assert.Equal(t, name, s.Str(t, "metadata.name"))
+				assert.Equal(t, "pynomaly-data-science", s.Str(t, "metadata.namespace"))
+				assert.Equal(t, "Opaque", s.Str(t, "type"))
+				data := s.StringMap(t, "stringData")
+				keys := make([]string, 0, len(data))
+				for k := range data {
+					keys = append(keys, k)
+				}
+				slices.Sort(keys)
+				assert.Equal(t, w.keys, keys, name)
+				for key, logical := range w.generated {
+					assert.True(t, s.IsSecret(t, "stringData."+key), "%s %s must be a secret in state", name, key)
+					pw := st.One(t, passwordType, logical)
+					assert.Equal(t, fakeSecret(logical, int(pw.Inputs["length"].NumberValue())), data[key],
+						"%s %s comes from RandomPassword %s", name, key, logical)
+					assert.True(t, st.DependsOn(s, pw), "%s waits for %s", name, logical)
+				}
+				assert.True(t, st.DependsOn(s, st.One(t, namespaceType, "pynomaly-data-science")))
+			}
+			for _, pw := range st.OfType(passwordType) {
+				assert.GreaterOrEqual(t, pw.Inputs["length"].NumberValue(), 32.0, pw.Name)
+				assert.False(t, pw.Inputs["special"].BoolValue(), "%s: letters and digits only", pw.Name)
+				assert.Equal(t, map[string]string{"rotation": "initial"}, pw.StringMap(t, "keepers"), pw.Name)
+			}
+		})
+	}
+}
+
+// No generated or operator-given credential appears anywhere in plain text: not in a
+// ConfigMap, not in any non-secret input, not in the stack outputs.
+func TestNoCredentialInPlainText(t *testing.T) {
+	const given = "OperatorChosenPassword42"
+	for _, env := range envs {
+		st := deploy(t, env, cfg{"postgresAppPassword": given}, "postgresAppPassword")
+		for _, r := range st.Resources {
+			walkPlain(resource.NewProperty(r.Inputs), func(s string) {
+				assert.NotContains(t, s, "GENERATED", "%s: %s %s holds a generated credential in plain text", env, r.Type, r.Name)
+				assert.NotContains(t, s, given, "%s: %s %s holds the operator's credential in plain text", env, r.Type, r.Name)
+			})
+		}
+		walkPlain(resource.NewProperty(st.Outputs), func(s string) {
+			assert.NotContains(t, s, "GENERATED", "%s: a stack output holds a credential", env)
+		})
+	}
+}
+
+// walkPlain calls f on every string that is not inside a secret.
+func walkPlain(v resource.PropertyValue, f func(string)) {
+	switch {
+	case v.IsSecret():
+		return
+	case v.IsString():
+		f(v.StringValue())
+	case v.IsArray():
+		for _, e := range v.ArrayValue() {
+			walkPlain(e, f)
+		}
+	case v.IsObject():
+		for _, e := range v.ObjectValue() {
+			walkPlain(e, f)
+		}
+	}
+}
+
+// A value set with `pulumi config set --secret` replaces the generated one and stays secret.
+func TestOperatorCredentialOverridesGeneratedOne(t *testing.T) {
+	st := deploy(t, "prod", cfg{"redisPassword": "OperatorRedisPassword99"}, "redisPassword")
+	for _, pw := range st.OfType(passwordType) {
+		assert.NotEqual(t, "redis-password", pw.Name, "no password is generated for an operator-given one")
+	}
+	assert.Len(t, st.OfType(passwordType), 7)
+	redis := st.One(t, secretType, "pynomaly-redis-credentials")
+	assert.True(t, redis.IsSecret(t, "stringData.password"))
+	assert.Equal(t, "OperatorRedisPassword99", redis.StringMap(t, "stringData")["password"])
+}
+
+// Rotation is one setting: its value is the keeper of every generated credential, so a change
+// replaces them all on the next up.
+func TestRotationKeeper(t *testing.T) {
+	st := deploy(t, "staging", cfg{"secrets": `{"rotation": "2026-12-01"}`})
+	for _, pw := range st.OfType(passwordType) {
+		assert.Equal(t, "2026-12-01", pw.StringMap(t, "keepers")["rotation"], pw.Name)
+	}
+}
+
+func TestSecretNamesAreExportedNotValues(t *testing.T) {
+	st := deploy(t, "dev", nil)
+	names, ok := st.Outputs["secretNames"]
+	require.True(t, ok)
+	got := map[string]string{}
+	for k, v := range names.ObjectValue() {
+		assert.False(t, v.IsSecret())
+		got[string(k)] = v.StringValue()
+	}
+	assert.Equal(t, map[string]string{
+		"postgres": "pynomaly-postgres-credentials", "redis": "pynomaly-redis-credentials",
+		"influxdb": "pynomaly-influxdb-credentials", "grafana": "pynomaly-grafana-credentials",
+		"api": "pynomaly-api-credentials",
+	}, got)
+	for k := range st.Outputs {
+		assert.False(t, strings.Contains(strings.ToLower(string(k)), "password"), "output %s", k)
+	}
+}
