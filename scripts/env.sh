@@ -1,0 +1,35 @@
+# shellcheck shell=bash
+# Source me: the environment every project script runs the Pulumi CLI in. It keeps the CLI
+# offline (no update check, no plugin downloads), its state in the clone, and uses the toolchain
+# that scripts/tools.sh built (or a pulumi already on PATH).
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export PYNOMALY_TOOLS=${PYNOMALY_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/pynomaly-platform/tools}
+export PATH=$PYNOMALY_TOOLS/bin:$PATH
+export GOTOOLCHAIN=${GOTOOLCHAIN:-local} GOFLAGS=${GOFLAGS:--buildvcs=false}
+export PULUMI_HOME=${PULUMI_HOME:-$REPO/.tools/pulumi-home}
+# A local file backend; a team points this at its own backend (s3://, azblob://, app.pulumi.com).
+export PULUMI_BACKEND_URL=${PULUMI_BACKEND_URL:-file://$REPO/.state}
+# The passphrase that encrypts this local backend's secrets. Real stacks use a real secrets
+# provider (pulumi stack init --secrets-provider awskms://... or a team passphrase).
+export PULUMI_CONFIG_PASSPHRASE=${PULUMI_CONFIG_PASSPHRASE-pynomaly-local-only}
+export PULUMI_SKIP_UPDATE_CHECK=true
+export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+mkdir -p "$PULUMI_HOME"
+
+# install_plugins: put the locally built providers into PULUMI_HOME, so the CLI uses them without
+# searching PATH (and without the warning it prints when it does).
+install_plugins() {
+  local name version bin
+  for spec in kubernetes:4.25.0 random:4.18.0; do
+    name=${spec%%:*} version=${spec#*:} bin=$PYNOMALY_TOOLS/bin/pulumi-resource-$name
+    [ -x "$bin" ] || continue
+    if ! cmp -s "$bin" "$PULUMI_HOME/plugins/resource-$name-v$version/pulumi-resource-$name" 2>/dev/null; then
+      pulumi plugin install resource "$name" "$version" -f "$bin" --reinstall >/dev/null
+    fi
+  done
+}
+
+# stack_select NAME: select (creating if needed) a stack of the local backend.
+stack_select() {
+  (cd "$REPO" && { pulumi stack select "$1" 2>/dev/null || pulumi stack init "$1" >/dev/null; })
+}
