@@ -9,11 +9,16 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// AppConfigArgs configures the config tier.
+// AppConfigArgs configures the config tier. The endpoints come from the data tier's
+// components, so the ConfigMap says exactly what they created.
 type AppConfigArgs struct {
 	Namespace   pulumi.StringInput
 	Environment string
 	LogLevel    string
+	// DatabaseHost is the pooler the application connects to.
+	DatabaseHost pulumi.StringInput
+	Queue, Cache RedisEndpoint
+	InfluxDBURL  pulumi.StringInput
 }
 
 // AppConfig is the seed's data-science-configmaps.yaml: the non-secret settings API and workers
@@ -32,11 +37,6 @@ func NewAppConfig(ctx *pulumi.Context, name string, args *AppConfigArgs, opts ..
 	if err := ctx.RegisterComponentResource(componentType("AppConfig"), name, c, opts...); err != nil {
 		return nil, err
 	}
-	// Fully qualified service names: no resolver search-path round trips, and they stay right
-	// if a pod is ever moved to another namespace.
-	host := func(service string) pulumi.StringOutput {
-		return pulumi.Sprintf("%s.%s.svc", service, args.Namespace)
-	}
 	port := func(p int) pulumi.String { return pulumi.String(strconv.Itoa(p)) }
 	cm, err := corev1.NewConfigMap(ctx, "pynomaly-app-config", &corev1.ConfigMapArgs{
 		// No Name: Pulumi names it pynomaly-app-config-<suffix>, which is what makes pods roll.
@@ -44,20 +44,23 @@ func NewAppConfig(ctx *pulumi.Context, name string, args *AppConfigArgs, opts ..
 		Data: pulumi.StringMap{
 			"PYNOMALY_ENVIRONMENT": pulumi.String(args.Environment),
 			"LOG_LEVEL":            pulumi.String(args.LogLevel),
-			"DATABASE_HOST":        host(PostgresServiceName),
+			"DATABASE_HOST":        args.DatabaseHost,
 			"DATABASE_PORT":        port(PostgresPort),
 			"DATABASE_NAME":        pulumi.String(PostgresDatabase),
 			"DATABASE_USER":        pulumi.String(PostgresAppUser),
-			"REDIS_QUEUE_HOST":     host(RedisQueueService),
-			"REDIS_QUEUE_PORT":     port(RedisPort),
-			"REDIS_CACHE_HOST":     host(RedisCacheService),
-			"REDIS_CACHE_PORT":     port(RedisPort),
-			"TASK_QUEUE_NAME":      pulumi.String(TaskQueueName),
-			"INFLUXDB_URL":         pulumi.Sprintf("http://%s:%d", host(InfluxDBServiceName), InfluxDBPort),
-			"INFLUXDB_ORG":         pulumi.String(InfluxDBOrg),
-			"INFLUXDB_BUCKET":      pulumi.String(InfluxDBBucket),
-			"API_PORT":             port(APIPort),
-			"MODEL_STORAGE_PATH":   pulumi.String("/models"),
+			"REDIS_QUEUE_HOST":     args.Queue.Host,
+			"REDIS_QUEUE_PORT":     port(args.Queue.Port),
+			// Empty: connect directly. Set: HOST:PORT are Sentinels, ask them for this primary.
+			"REDIS_QUEUE_SENTINEL_MASTER": pulumi.String(args.Queue.SentinelMaster),
+			"REDIS_CACHE_HOST":            args.Cache.Host,
+			"REDIS_CACHE_PORT":            port(args.Cache.Port),
+			"REDIS_CACHE_SENTINEL_MASTER": pulumi.String(args.Cache.SentinelMaster),
+			"TASK_QUEUE_NAME":             pulumi.String(TaskQueueName),
+			"INFLUXDB_URL":                args.InfluxDBURL,
+			"INFLUXDB_ORG":                pulumi.String(InfluxDBOrg),
+			"INFLUXDB_BUCKET":             pulumi.String(InfluxDBBucket),
+			"API_PORT":                    port(APIPort),
+			"MODEL_STORAGE_PATH":          pulumi.String("/models"),
 		},
 	}, pulumi.Parent(c))
 	if err != nil {

@@ -1,8 +1,7 @@
 package components
 
 // Names that other objects, people and runbooks address. They are fixed (not auto-named) and
-// kept in one place so that producer and consumer can never disagree: the config tier writes
-// the service hosts into the application's ConfigMap before the data tier creates them.
+// kept in one place so that producer and consumer can never disagree.
 const (
 	PostgresServiceName = "pynomaly-postgres-service"
 	PostgresDatabase    = "pynomaly"

@@ -18,6 +18,9 @@ type Platform struct {
 	Namespace *Namespace
 	Storage   *Storage
 	Secrets   *Secrets
+	Postgres  *Postgres
+	Redis     *Redis
+	InfluxDB  *InfluxDB
 	AppConfig *AppConfig
 
 	settings *config.Settings
@@ -55,8 +58,34 @@ func NewPlatform(ctx *pulumi.Context, name string, s *config.Settings, opts ...p
 	}, tier); err != nil {
 		return nil, fmt.Errorf("secrets tier: %w", err)
 	}
+
+	// Data tier. Each database is awaited until ready (StatefulSet readiness, then its setup
+	// job); Ready lists what consumers must depend on.
+	strict := s.Security == config.Strict
+	if p.Postgres, err = NewPostgres(ctx, "postgres", &PostgresArgs{
+		Namespace: ns, Settings: s.Postgres, Pooler: s.Pooler, Images: s.Images,
+		StorageClass: p.Storage.ClassName, BackupClaim: p.Storage.BackupClaim, Secret: p.Secrets.Postgres,
+		Rotation: s.Secrets.Rotation, Strict: strict, Protect: protect,
+	}, tier); err != nil {
+		return nil, fmt.Errorf("postgres tier: %w", err)
+	}
+	if p.Redis, err = NewRedis(ctx, "redis", &RedisArgs{
+		Namespace: ns, Queue: s.RedisQueue, Cache: s.RedisCache, Image: s.Images.Redis, Exporter: s.Images.RedisExporter,
+		StorageClass: p.Storage.ClassName, Secret: p.Secrets.Redis, Strict: strict, Protect: protect,
+	}, tier); err != nil {
+		return nil, fmt.Errorf("redis tier: %w", err)
+	}
+	if p.InfluxDB, err = NewInfluxDB(ctx, "influxdb", &InfluxDBArgs{
+		Namespace: ns, Settings: s.InfluxDB, Image: s.Images.InfluxDB,
+		StorageClass: p.Storage.ClassName, Secret: p.Secrets.InfluxDB, Protect: protect,
+	}, tier); err != nil {
+		return nil, fmt.Errorf("influxdb tier: %w", err)
+	}
+
+	// Config tier: what API and workers read, taken from the data tier's endpoints.
 	if p.AppConfig, err = NewAppConfig(ctx, "config", &AppConfigArgs{
 		Namespace: ns, Environment: string(s.Environment), LogLevel: s.LogLevel,
+		DatabaseHost: p.Postgres.Host, Queue: p.Redis.Queue, Cache: p.Redis.Cache, InfluxDBURL: p.InfluxDB.URL,
 	}, tier); err != nil {
 		return nil, fmt.Errorf("config tier: %w", err)
 	}
@@ -100,9 +129,20 @@ func (p *Platform) Outputs() map[string]pulumi.Input {
 		"modelClaim":   p.Storage.ModelClaim,
 		"appConfigMap": p.AppConfig.ConfigMapName,
 		"secretNames":  p.Secrets.Names(),
+		"postgres": pulumi.Map{
+			"host": p.Postgres.Host, "primaryHost": p.Postgres.PrimaryHost, "replicaHost": p.Postgres.ReplicaHost,
+			"port": p.Postgres.Port, "database": p.Postgres.Database, "secretName": p.Postgres.SecretName,
+		},
+		"redisQueue": redisOutput(p.Redis.Queue),
+		"redisCache": redisOutput(p.Redis.Cache),
+		"influxdb":   pulumi.Map{"url": p.InfluxDB.URL, "org": pulumi.String(p.InfluxDB.Org), "bucket": pulumi.String(p.InfluxDB.Bucket)},
 	}
 	if dir := p.settings.Kubernetes.RenderYamlToDirectory; dir != "" {
 		out["renderedManifests"] = pulumi.String(dir)
 	}
 	return out
+}
+
+func redisOutput(e RedisEndpoint) pulumi.Map {
+	return pulumi.Map{"host": e.Host, "port": pulumi.Int(e.Port), "sentinelMaster": pulumi.String(e.SentinelMaster)}
 }

@@ -18,6 +18,7 @@ const (
 	PostgresReplicationPasswordKey = "replication-password"
 	PostgresAppUserKey             = "app-username"
 	PostgresAppPasswordKey         = "app-password"
+	PostgresPoolerUserlistKey      = "pgbouncer-userlist"
 	RedisPasswordKey               = "password"
 	InfluxDBAdminUserKey           = "admin-username"
 	InfluxDBAdminPasswordKey       = "admin-password"
@@ -122,6 +123,11 @@ func NewSecrets(ctx *pulumi.Context, name string, args *SecretsArgs, opts ...pul
 		PostgresReplicationPasswordKey: generated["postgres-replication-password"],
 		PostgresAppUserKey:             pulumi.String(PostgresAppUser),
 		PostgresAppPasswordKey:         generated["postgres-app-password"],
+		// PgBouncer's auth_file: the application user with its password, so the pooler can
+		// answer SCRAM itself. Built from a secret output, so it is secret too.
+		PostgresPoolerUserlistKey: generated["postgres-app-password"].ApplyT(func(pw string) string {
+			return fmt.Sprintf("%q %q\n", PostgresAppUser, pw)
+		}).(pulumi.StringOutput),
 	}); err != nil {
 		return nil, err
 	}

@@ -8,37 +8,52 @@ import (
 )
 
 // Workload is one thing that occupies the namespace's quota at its largest: a Deployment at its
-// maximum replicas, a StatefulSet with its claims, or a claim of its own.
+// maximum replicas, a StatefulSet with its claims, a job, or a claim of its own.
 type Workload struct {
 	Name string
-	// Pods is how many pods run at most; each has PodResources and Claims.
-	Pods         int
-	PodResources Resources
-	// ClaimSize is the size of each pod's claim ("" for none); Claims counts claims in all.
+	// Pods is how many pods run at most; each runs Containers.
+	Pods       int
+	Containers []Resources
+	// ClaimSize is the size of each claim ("" for none); Claims counts claims in all.
 	ClaimSize string
 	Claims    int
 }
 
-// Footprint lists every workload in the namespace. Tiers that add pods add an entry here, so the
-// quota check in Validate always covers the whole platform.
+// Footprint lists every workload in the namespace. A tier that adds pods or containers adds
+// them here, so the quota check in Validate always covers the whole platform.
 type Footprint []Workload
+
+// RedisPodContainers are the containers of one Redis pod: the server, its exporter, and a
+// Sentinel when there are replicas to fail over to.
+func RedisPodContainers(t StatefulTier) []Resources {
+	c := []Resources{t.Resources, SidecarResources}
+	if t.Replicas > 1 {
+		c = append(c, SidecarResources)
+	}
+	return c
+}
 
 // Footprint returns the namespace's workloads at their maximum size.
 func (s *Settings) Footprint() Footprint {
-	stateful := func(name string, t StatefulTier) Workload {
-		w := Workload{Name: name, Pods: t.Replicas, PodResources: t.Resources, ClaimSize: t.StorageSize}
+	stateful := func(name string, t StatefulTier, containers []Resources) Workload {
+		w := Workload{Name: name, Pods: t.Replicas, Containers: containers, ClaimSize: t.StorageSize}
 		if t.StorageSize != "" {
 			w.Claims = t.Replicas
 		}
 		return w
 	}
+	job := func(name string) Workload { return Workload{Name: name, Pods: 1, Containers: []Resources{JobResources}} }
 	return Footprint{
-		{Name: "api", Pods: s.API.MaxReplicas, PodResources: s.API.Resources},
-		{Name: "worker", Pods: s.Worker.MaxReplicas, PodResources: s.Worker.Resources},
-		stateful("postgres", s.Postgres),
-		stateful("redis-queue", s.RedisQueue),
-		stateful("redis-cache", s.RedisCache),
-		stateful("influxdb", s.InfluxDB),
+		{Name: "api", Pods: s.API.MaxReplicas, Containers: []Resources{s.API.Resources}},
+		{Name: "worker", Pods: s.Worker.MaxReplicas, Containers: []Resources{s.Worker.Resources}},
+		stateful("postgres", s.Postgres.StatefulTier, []Resources{s.Postgres.Resources, SidecarResources}),
+		{Name: "pooler", Pods: s.Pooler.Replicas, Containers: []Resources{s.Pooler.Resources}},
+		job("postgres-setup"),
+		job("postgres-backup"),
+		stateful("redis-queue", s.RedisQueue, RedisPodContainers(s.RedisQueue)),
+		stateful("redis-cache", s.RedisCache, RedisPodContainers(s.RedisCache)),
+		stateful("influxdb", s.InfluxDB.StatefulTier, []Resources{s.InfluxDB.Resources}),
+		job("influxdb-setup"),
 		{Name: "backups claim", ClaimSize: s.Storage.BackupSize, Claims: 1},
 		{Name: "models claim", ClaimSize: s.Storage.ModelSize, Claims: 1},
 	}
@@ -64,10 +79,12 @@ func (f Footprint) Total() Totals {
 		}
 	}
 	for _, w := range f {
-		add(&t.RequestsCPU, w.PodResources.CPURequest, w.Pods)
-		add(&t.RequestsMemory, w.PodResources.MemoryRequest, w.Pods)
-		add(&t.LimitsCPU, w.PodResources.CPULimit, w.Pods)
-		add(&t.LimitsMemory, w.PodResources.MemoryLimit, w.Pods)
+		for _, c := range w.Containers {
+			add(&t.RequestsCPU, c.CPURequest, w.Pods)
+			add(&t.RequestsMemory, c.MemoryRequest, w.Pods)
+			add(&t.LimitsCPU, c.CPULimit, w.Pods)
+			add(&t.LimitsMemory, c.MemoryLimit, w.Pods)
+		}
 		add(&t.Storage, w.ClaimSize, w.Claims)
 		t.Pods += w.Pods
 		t.Claims += w.Claims

@@ -49,9 +49,11 @@ func objectKeys(s *Settings) []struct {
 		{"api", &s.API},
 		{"worker", &s.Worker},
 		{"postgres", &s.Postgres},
+		{"pooler", &s.Pooler},
 		{"redisQueue", &s.RedisQueue},
 		{"redisCache", &s.RedisCache},
 		{"influxdb", &s.InfluxDB},
+		{"images", &s.Images},
 	}
 }
 
@@ -210,7 +212,12 @@ func describeType(t reflect.Type) string {
 func jsonFields(t reflect.Type) []string {
 	var names []string
 	for i := range t.NumField() {
-		if tag := strings.Split(t.Field(i).Tag.Get("json"), ",")[0]; tag != "" && tag != "-" {
+		f := t.Field(i)
+		if f.Anonymous {
+			names = append(names, jsonFields(f.Type)...)
+			continue
+		}
+		if tag := strings.Split(f.Tag.Get("json"), ",")[0]; tag != "" && tag != "-" {
 			names = append(names, tag)
 		}
 	}

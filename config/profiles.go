@@ -26,6 +26,20 @@ func profile(env Environment) (Settings, bool) {
 			ModelAccessMode: "ReadWriteOnce",
 		},
 		Secrets: Secrets{Rotation: "initial"},
+		Images: Images{
+			Postgres:         "ghcr.io/zalando/spilo-17:4.0-p3",
+			PostgresClient:   "postgres:17.5-alpine",
+			PostgresExporter: "quay.io/prometheuscommunity/postgres-exporter:v0.17.1",
+			PgBouncer:        "ghcr.io/cloudnative-pg/pgbouncer:1.24.1",
+			Redis:            "redis:7.4.2-alpine",
+			RedisExporter:    "oliver006/redis_exporter:v1.67.0",
+			InfluxDB:         "influxdb:2.7.11-alpine",
+		},
+	}
+	backup := PostgresBackup{Schedule: "0 2 * * *", TimeZone: "Etc/UTC", RetentionDays: 7, DeadlineSeconds: 3 * 3600}
+	wal := WALArchive{TimeoutSeconds: 300}
+	influx := func(t StatefulTier) InfluxDB {
+		return InfluxDB{StatefulTier: t, Retention: "30d", LongTermRetention: "365d", DownsampleEvery: "1h"}
 	}
 	switch env {
 	case Dev:
@@ -40,12 +54,15 @@ func profile(env Environment) (Settings, bool) {
 			MaxCPU: "2", MaxMemory: "4Gi",
 		}
 		base.Storage.BackupSize, base.Storage.ModelSize = "10Gi", "5Gi"
-		base.API = Autoscaled{MinReplicas: 1, MaxReplicas: 2, Resources: res("50m", "128Mi", "250m", "256Mi")}
-		base.Worker = Autoscaled{MinReplicas: 1, MaxReplicas: 2, Resources: res("50m", "128Mi", "500m", "512Mi")}
-		base.Postgres = StatefulTier{Replicas: 1, Resources: res("100m", "256Mi", "500m", "1Gi"), StorageSize: "10Gi"}
+		base.API = Autoscaled{MinReplicas: 1, MaxReplicas: 2, Resources: res("50m", "128Mi", "250m", "256Mi"), DBPoolSize: 5}
+		base.Worker = Autoscaled{MinReplicas: 1, MaxReplicas: 2, Resources: res("50m", "128Mi", "500m", "512Mi"), DBPoolSize: 5}
+		backup.RetentionDays = 3
+		base.Postgres = Postgres{StatefulTier: StatefulTier{Replicas: 1, Resources: res("100m", "256Mi", "500m", "1Gi"), StorageSize: "10Gi"},
+			MaxConnections: 100, Backup: backup, WALArchive: wal}
+		base.Pooler = Pooler{Replicas: 1, PoolSize: 50, MaxClientConnections: 200, Resources: res("25m", "32Mi", "100m", "64Mi")}
 		base.RedisQueue = StatefulTier{Replicas: 1, Resources: res("50m", "64Mi", "250m", "256Mi"), StorageSize: "1Gi"}
 		base.RedisCache = StatefulTier{Replicas: 1, Resources: res("50m", "64Mi", "250m", "320Mi")}
-		base.InfluxDB = StatefulTier{Replicas: 1, Resources: res("100m", "256Mi", "500m", "512Mi"), StorageSize: "5Gi"}
+		base.InfluxDB = influx(StatefulTier{Replicas: 1, Resources: res("100m", "256Mi", "500m", "512Mi"), StorageSize: "5Gi"})
 	case Staging:
 		base.Security, base.Monitoring = Enforced, Full
 		base.Quota = Quota{
@@ -58,12 +75,14 @@ func profile(env Environment) (Settings, bool) {
 			MaxCPU: "4", MaxMemory: "8Gi",
 		}
 		base.Storage.BackupSize, base.Storage.ModelSize = "50Gi", "20Gi"
-		base.API = Autoscaled{MinReplicas: 2, MaxReplicas: 5, Resources: res("100m", "256Mi", "500m", "512Mi")}
-		base.Worker = Autoscaled{MinReplicas: 2, MaxReplicas: 5, Resources: res("200m", "512Mi", "1", "1Gi")}
-		base.Postgres = StatefulTier{Replicas: 2, Resources: res("250m", "1Gi", "1", "2Gi"), StorageSize: "50Gi"}
+		base.API = Autoscaled{MinReplicas: 2, MaxReplicas: 5, Resources: res("100m", "256Mi", "500m", "512Mi"), DBPoolSize: 10}
+		base.Worker = Autoscaled{MinReplicas: 2, MaxReplicas: 5, Resources: res("200m", "512Mi", "1", "1Gi"), DBPoolSize: 5}
+		base.Postgres = Postgres{StatefulTier: StatefulTier{Replicas: 2, Resources: res("250m", "1Gi", "1", "2Gi"), StorageSize: "50Gi"},
+			MaxConnections: 200, Backup: backup, WALArchive: wal}
+		base.Pooler = Pooler{Replicas: 2, PoolSize: 80, MaxClientConnections: 500, Resources: res("50m", "32Mi", "250m", "128Mi")}
 		base.RedisQueue = StatefulTier{Replicas: 2, Resources: res("100m", "256Mi", "500m", "512Mi"), StorageSize: "5Gi"}
 		base.RedisCache = StatefulTier{Replicas: 2, Resources: res("100m", "1Gi", "500m", "1280Mi")}
-		base.InfluxDB = StatefulTier{Replicas: 1, Resources: res("250m", "512Mi", "1", "1Gi"), StorageSize: "50Gi"}
+		base.InfluxDB = influx(StatefulTier{Replicas: 1, Resources: res("250m", "512Mi", "1", "1Gi"), StorageSize: "50Gi"})
 	case Prod:
 		base.Security, base.Monitoring = Strict, Comprehensive
 		base.Quota = Quota{
@@ -77,14 +96,19 @@ func profile(env Environment) (Settings, bool) {
 		}
 		base.Storage.ReclaimPolicy = "Retain"
 		base.Storage.BackupSize, base.Storage.ModelSize = "300Gi", "200Gi"
-		base.API = Autoscaled{MinReplicas: 5, MaxReplicas: 100, Resources: res("100m", "256Mi", "1", "1Gi")}
-		base.Worker = Autoscaled{MinReplicas: 3, MaxReplicas: 50, Resources: res("200m", "768Mi", "1", "2Gi")}
-		// shared_buffers 2GB is 25% of an 8Gi limit, as the seed tunes it.
-		base.Postgres = StatefulTier{Replicas: 3, Resources: res("1", "4Gi", "2", "8Gi"), StorageSize: "200Gi"}
+		base.API = Autoscaled{MinReplicas: 5, MaxReplicas: 100, Resources: res("100m", "256Mi", "1", "1Gi"), DBPoolSize: 10}
+		base.Worker = Autoscaled{MinReplicas: 3, MaxReplicas: 50, Resources: res("200m", "768Mi", "1", "2Gi"), DBPoolSize: 5}
+		// The seed's tuning: max_connections 500, shared_buffers 2GB = 25% of an 8Gi limit.
+		backup.RetentionDays = 14
+		base.Postgres = Postgres{StatefulTier: StatefulTier{Replicas: 3, Resources: res("1", "4Gi", "2", "8Gi"), StorageSize: "200Gi"},
+			MaxConnections: 500, Backup: backup, WALArchive: wal}
+		// 3 x 150 server connections + 20 reserved = 470 of 500; 3 x 1000 clients hold
+		// 100 API pods x 10 + 50 workers x 5 = 1250 even with a pooler pod down.
+		base.Pooler = Pooler{Replicas: 3, PoolSize: 150, MaxClientConnections: 1000, Resources: res("100m", "64Mi", "500m", "256Mi")}
 		base.RedisQueue = StatefulTier{Replicas: 3, Resources: res("250m", "1Gi", "1", "2Gi"), StorageSize: "20Gi"}
 		// maxmemory 8GB (the seed's) leaves headroom for replication buffers under a 10Gi limit.
 		base.RedisCache = StatefulTier{Replicas: 3, Resources: res("500m", "9Gi", "2", "10Gi")}
-		base.InfluxDB = StatefulTier{Replicas: 1, Resources: res("500m", "2Gi", "2", "4Gi"), StorageSize: "500Gi"}
+		base.InfluxDB = influx(StatefulTier{Replicas: 1, Resources: res("500m", "2Gi", "2", "4Gi"), StorageSize: "500Gi"})
 	default:
 		return Settings{}, false
 	}

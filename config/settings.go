@@ -63,11 +63,80 @@ type Settings struct {
 	API    Autoscaled `json:"api"`
 	Worker Autoscaled `json:"worker"`
 
-	Postgres StatefulTier `json:"postgres"`
+	Postgres Postgres `json:"postgres"`
+	Pooler   Pooler   `json:"pooler"`
 	// RedisQueue holds the task queue (no eviction, AOF); RedisCache holds cache and sessions (LRU).
 	RedisQueue StatefulTier `json:"redisQueue"`
 	RedisCache StatefulTier `json:"redisCache"`
-	InfluxDB   StatefulTier `json:"influxdb"`
+	InfluxDB   InfluxDB     `json:"influxdb"`
+
+	Images Images `json:"images"`
+}
+
+// Postgres is the PostgreSQL cluster: Patroni-managed instances, their tuning and backups.
+type Postgres struct {
+	StatefulTier
+	// MaxConnections is max_connections; the pooler's server connections must fit in it.
+	MaxConnections int            `json:"maxConnections"`
+	Backup         PostgresBackup `json:"backup"`
+	WALArchive     WALArchive     `json:"walArchive"`
+}
+
+// PostgresBackup is the daily logical backup to the backup claim.
+type PostgresBackup struct {
+	// Schedule is a cron expression (the seed: 02:00 daily), in TimeZone.
+	Schedule      string `json:"schedule"`
+	TimeZone      string `json:"timeZone"`
+	RetentionDays int    `json:"retentionDays"`
+	// DeadlineSeconds bounds one backup run; a stuck pg_dump is killed and reported.
+	DeadlineSeconds int `json:"deadlineSeconds"`
+}
+
+// WALArchive is continuous WAL archiving to object storage (WAL-G), for a recovery point of
+// minutes rather than a day. Off while S3Bucket is empty.
+type WALArchive struct {
+	S3Bucket string `json:"s3Bucket"`
+	Region   string `json:"region"`
+	// Endpoint is for S3-compatible stores (MinIO, Ceph); empty means AWS.
+	Endpoint string `json:"endpoint"`
+	// CredentialsSecret names an existing Secret with AWS_ACCESS_KEY_ID and
+	// AWS_SECRET_ACCESS_KEY; empty means workload identity (IRSA and the like).
+	CredentialsSecret string `json:"credentialsSecret"`
+	// TimeoutSeconds forces a WAL segment switch at least this often (archive_timeout), which
+	// bounds the data a lost cluster can lose.
+	TimeoutSeconds int `json:"timeoutSeconds"`
+}
+
+// Pooler is PgBouncer in front of PostgreSQL.
+type Pooler struct {
+	Replicas int `json:"replicas"`
+	// PoolSize is the server connections each pooler pod opens to the primary.
+	PoolSize int `json:"poolSize"`
+	// MaxClientConnections is how many clients each pooler pod accepts.
+	MaxClientConnections int       `json:"maxClientConnections"`
+	Resources            Resources `json:"resources"`
+}
+
+// InfluxDB is the metrics store.
+type InfluxDB struct {
+	StatefulTier
+	// Retention of the high-resolution bucket (the seed: 30 days).
+	Retention string `json:"retention"`
+	// LongTermRetention of the downsampled bucket.
+	LongTermRetention string `json:"longTermRetention"`
+	// DownsampleEvery is how often the downsampling task runs and the window it averages.
+	DownsampleEvery string `json:"downsampleEvery"`
+}
+
+// Images are the container images, pinned by tag. Override one to upgrade it.
+type Images struct {
+	Postgres         string `json:"postgres"`
+	PostgresClient   string `json:"postgresClient"`
+	PostgresExporter string `json:"postgresExporter"`
+	PgBouncer        string `json:"pgbouncer"`
+	Redis            string `json:"redis"`
+	RedisExporter    string `json:"redisExporter"`
+	InfluxDB         string `json:"influxdb"`
 }
 
 // Kubernetes says which cluster the program talks to. All empty means the ambient kubeconfig.
@@ -164,6 +233,8 @@ type Autoscaled struct {
 	MinReplicas int       `json:"minReplicas"`
 	MaxReplicas int       `json:"maxReplicas"`
 	Resources   Resources `json:"resources"`
+	// DBPoolSize is the database connections each pod holds (to the pooler).
+	DBPoolSize int `json:"dbPoolSize"`
 }
 
 // StatefulTier is a StatefulSet with one claim per replica.
@@ -176,3 +247,14 @@ type StatefulTier struct {
 // ProtectState says whether stateful resources (namespace, claims, databases) are protected from
 // deletion and kept in the cluster if removed from the program. True in prod.
 func (s *Settings) ProtectState() bool { return s.Environment == Prod }
+
+// SidecarResources are those of the small helper containers next to a database: metrics
+// exporters and Redis Sentinels.
+var SidecarResources = Resources{CPURequest: "25m", MemoryRequest: "32Mi", CPULimit: "100m", MemoryLimit: "64Mi"}
+
+// JobResources are those of one-off and scheduled jobs (database setup, backups).
+var JobResources = Resources{CPURequest: "100m", MemoryRequest: "128Mi", CPULimit: "500m", MemoryLimit: "256Mi"}
+
+// ReservedConnections of max_connections stay out of the pooler's reach: superuser reserve,
+// Patroni, the metrics exporter, backups and setup jobs.
+const ReservedConnections = 20

@@ -111,10 +111,10 @@ func (s *Settings) Validate() error {
 		tier  StatefulTier
 		claim bool
 	}{
-		{"postgres", s.Postgres, true},
+		{"postgres", s.Postgres.StatefulTier, true},
 		{"redisQueue", s.RedisQueue, true},
 		{"redisCache", s.RedisCache, false},
-		{"influxdb", s.InfluxDB, true},
+		{"influxdb", s.InfluxDB.StatefulTier, true},
 	} {
 		if t.tier.Replicas < 1 {
 			v.fail(t.key+".replicas", fmt.Sprint(t.tier.Replicas), "must be at least 1")
@@ -124,6 +124,17 @@ func (s *Settings) Validate() error {
 			v.storage(t.key+".storageSize", t.tier.StorageSize)
 		}
 	}
+
+	s.validatePostgres(v)
+	s.validateInfluxDB(v)
+	if s.InfluxDB.Replicas > 1 {
+		v.fail("influxdb.replicas", fmt.Sprint(s.InfluxDB.Replicas), "must be 1: InfluxDB OSS does not cluster, more replicas would be separate databases")
+	}
+	if s.Pooler.Replicas < 1 {
+		v.fail("pooler.replicas", fmt.Sprint(s.Pooler.Replicas), "must be at least 1")
+	}
+	v.resources("pooler.resources", s.Pooler.Resources, lr)
+	s.validateImages(v)
 
 	// The quota check adds up quantities, so it only runs once every one of them parsed.
 	if len(v.errs) == 0 {
@@ -230,5 +241,91 @@ func (s *Settings) validateQuota(v *validator) {
 	if q.PersistentVolumeClaims < need.Claims {
 		v.fail("quota.persistentVolumeClaims", fmt.Sprint(q.PersistentVolumeClaims),
 			fmt.Sprintf("must be at least %d to hold %s", need.Claims, what))
+	}
+}
+
+// cronSchedule is five cron fields (the form CronJob accepts), or a macro such as @daily.
+var cronSchedule = regexp.MustCompile(`^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|(\S+\s+){4}\S+)$`)
+
+func (s *Settings) validatePostgres(v *validator) {
+	p := s.Postgres
+	if p.MaxConnections < 20+ReservedConnections {
+		v.fail("postgres.maxConnections", fmt.Sprint(p.MaxConnections), fmt.Sprintf("must be at least %d", 20+ReservedConnections))
+	}
+	if !cronSchedule.MatchString(p.Backup.Schedule) {
+		v.fail("postgres.backup.schedule", quote(p.Backup.Schedule), `must be a cron expression of five fields, such as "0 2 * * *"`)
+	}
+	if p.Backup.TimeZone == "" {
+		v.fail("postgres.backup.timeZone", `""`, `must be an IANA time zone such as "Etc/UTC"`)
+	}
+	if p.Backup.RetentionDays < 1 {
+		v.fail("postgres.backup.retentionDays", fmt.Sprint(p.Backup.RetentionDays), "must be at least 1")
+	}
+	if p.Backup.DeadlineSeconds < 60 {
+		v.fail("postgres.backup.deadlineSeconds", fmt.Sprint(p.Backup.DeadlineSeconds), "must be at least 60")
+	}
+	if p.WALArchive.S3Bucket != "" && p.WALArchive.TimeoutSeconds < 60 {
+		v.fail("postgres.walArchive.timeoutSeconds", fmt.Sprint(p.WALArchive.TimeoutSeconds),
+			"must be at least 60 (and at most 900 for the seed's 15-minute recovery point)")
+	}
+	s.validateConnectionBudget(v)
+}
+
+// validateConnectionBudget is the pooler's arithmetic: the server connections of every pooler
+// pod fit in max_connections, and every API and worker pod at its maximum replicas, each with
+// its pool, finds a client slot in the poolers.
+func (s *Settings) validateConnectionBudget(v *validator) {
+	pl, pg := s.Pooler, s.Postgres
+	if pl.PoolSize < 1 {
+		v.fail("pooler.poolSize", fmt.Sprint(pl.PoolSize), "must be at least 1")
+	} else if server := pl.Replicas*pl.PoolSize + ReservedConnections; server > pg.MaxConnections {
+		v.fail("pooler.poolSize", fmt.Sprint(pl.PoolSize), fmt.Sprintf(
+			"pooler.replicas (%d) x pooler.poolSize + %d reserved = %d exceeds postgres.maxConnections (%d); at most %d",
+			pl.Replicas, ReservedConnections, server, pg.MaxConnections, (pg.MaxConnections-ReservedConnections)/max(pl.Replicas, 1)))
+	}
+	for _, a := range []struct {
+		key string
+		w   Autoscaled
+	}{{"api", s.API}, {"worker", s.Worker}} {
+		if a.w.DBPoolSize < 1 {
+			v.fail(a.key+".dbPoolSize", fmt.Sprint(a.w.DBPoolSize), "must be at least 1")
+		}
+	}
+	clients := s.API.MaxReplicas*s.API.DBPoolSize + s.Worker.MaxReplicas*s.Worker.DBPoolSize
+	if capacity := pl.Replicas * pl.MaxClientConnections; clients > capacity {
+		v.fail("pooler.maxClientConnections", fmt.Sprint(pl.MaxClientConnections), fmt.Sprintf(
+			"api.maxReplicas (%d) x api.dbPoolSize (%d) + worker.maxReplicas (%d) x worker.dbPoolSize (%d) = %d clients exceed pooler.replicas (%d) x pooler.maxClientConnections = %d; at least %d",
+			s.API.MaxReplicas, s.API.DBPoolSize, s.Worker.MaxReplicas, s.Worker.DBPoolSize, clients,
+			pl.Replicas, capacity, (clients+max(pl.Replicas, 1)-1)/max(pl.Replicas, 1)))
+	}
+}
+
+// fluxDuration is an InfluxDB duration such as 30d, 1h or 90m.
+var fluxDuration = regexp.MustCompile(`^([0-9]+(ns|us|ms|s|m|h|d|w|mo|y))+$`)
+
+func (s *Settings) validateInfluxDB(v *validator) {
+	for key, value := range map[string]string{
+		"influxdb.retention": s.InfluxDB.Retention, "influxdb.longTermRetention": s.InfluxDB.LongTermRetention,
+		"influxdb.downsampleEvery": s.InfluxDB.DownsampleEvery,
+	} {
+		if !fluxDuration.MatchString(value) {
+			v.fail(key, quote(value), `must be an InfluxDB duration such as "30d" or "1h"`)
+		}
+	}
+}
+
+// imageRef is a pinned image reference: a tag or a digest, never an implicit latest.
+var imageRef = regexp.MustCompile(`^[a-z0-9]([a-z0-9._/-]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9._-]+)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$`)
+
+func (s *Settings) validateImages(v *validator) {
+	im := s.Images
+	for key, value := range map[string]string{
+		"images.postgres": im.Postgres, "images.postgresClient": im.PostgresClient,
+		"images.postgresExporter": im.PostgresExporter, "images.pgbouncer": im.PgBouncer,
+		"images.redis": im.Redis, "images.redisExporter": im.RedisExporter, "images.influxdb": im.InfluxDB,
+	} {
+		if !imageRef.MatchString(value) || strings.HasSuffix(value, ":latest") {
+			v.fail(key, quote(value), "must be an image pinned by tag or digest (not :latest), such as redis:7.4.2-alpine")
+		}
 	}
 }

@@ -11,6 +11,14 @@ const configMapType = "kubernetes:core/v1:ConfigMap"
 
 func TestConfigTier(t *testing.T) {
 	wantLog := map[string]string{"dev": "debug", "staging": "info", "prod": "info"}
+	// dev runs one Redis of each role (connect directly); staging and prod run Sentinels.
+	redisPort := map[string]string{"dev": "6379", "staging": "26379", "prod": "26379"}
+	sentinel := func(env, master string) string {
+		if env == "dev" {
+			return ""
+		}
+		return master
+	}
 	for _, env := range envs {
 		t.Run(env, func(t *testing.T) {
 			st := deploy(t, env, nil)
@@ -18,22 +26,24 @@ func TestConfigTier(t *testing.T) {
 			assert.False(t, cm.Has("metadata.name"), "auto-named, so that a change rolls the pods that mount it")
 			assert.Equal(t, "pynomaly-data-science", cm.Str(t, "metadata.namespace"))
 			assert.Equal(t, map[string]string{
-				"PYNOMALY_ENVIRONMENT": env,
-				"LOG_LEVEL":            wantLog[env],
-				"DATABASE_HOST":        "pynomaly-postgres-service.pynomaly-data-science.svc",
-				"DATABASE_PORT":        "5432",
-				"DATABASE_NAME":        "pynomaly",
-				"DATABASE_USER":        "pynomaly",
-				"REDIS_QUEUE_HOST":     "pynomaly-redis-queue.pynomaly-data-science.svc",
-				"REDIS_QUEUE_PORT":     "6379",
-				"REDIS_CACHE_HOST":     "pynomaly-redis-cache.pynomaly-data-science.svc",
-				"REDIS_CACHE_PORT":     "6379",
-				"TASK_QUEUE_NAME":      "pynomaly-tasks",
-				"INFLUXDB_URL":         "http://pynomaly-influxdb.pynomaly-data-science.svc:8086",
-				"INFLUXDB_ORG":         "pynomaly",
-				"INFLUXDB_BUCKET":      "metrics",
-				"API_PORT":             "8000",
-				"MODEL_STORAGE_PATH":   "/models",
+				"PYNOMALY_ENVIRONMENT":        env,
+				"LOG_LEVEL":                   wantLog[env],
+				"DATABASE_HOST":               "pynomaly-postgres-pooler.pynomaly-data-science.svc",
+				"DATABASE_PORT":               "5432",
+				"DATABASE_NAME":               "pynomaly",
+				"DATABASE_USER":               "pynomaly",
+				"REDIS_QUEUE_HOST":            "pynomaly-redis-queue.pynomaly-data-science.svc",
+				"REDIS_QUEUE_PORT":            redisPort[env],
+				"REDIS_QUEUE_SENTINEL_MASTER": sentinel(env, "pynomaly-redis-queue"),
+				"REDIS_CACHE_HOST":            "pynomaly-redis-cache.pynomaly-data-science.svc",
+				"REDIS_CACHE_PORT":            redisPort[env],
+				"REDIS_CACHE_SENTINEL_MASTER": sentinel(env, "pynomaly-redis-cache"),
+				"TASK_QUEUE_NAME":             "pynomaly-tasks",
+				"INFLUXDB_URL":                "http://pynomaly-influxdb.pynomaly-data-science.svc:8086",
+				"INFLUXDB_ORG":                "pynomaly",
+				"INFLUXDB_BUCKET":             "metrics",
+				"API_PORT":                    "8000",
+				"MODEL_STORAGE_PATH":          "/models",
 			}, cm.StringMap(t, "data"))
 			for k := range cm.StringMap(t, "data") {
 				for _, word := range []string{"PASSWORD", "TOKEN", "SECRET"} {

@@ -42,11 +42,11 @@ func TestBadSettingsStopBeforeAnyResource(t *testing.T) {
 		{"namespace too long", "dev", cfg{"namespace": strings.Repeat("a", 64)},
 			`stack setting pynomaly-platform:namespace = "` + strings.Repeat("a", 64) + `": must be a DNS label`},
 		{"quota CPU too small for max replicas", "prod", cfg{"quota": `{"requestsCpu": "16"}`},
-			`stack setting pynomaly-platform:quota.requestsCpu = "16": must be at least 25750m to hold every Deployment at its maximum replicas`},
+			`stack setting pynomaly-platform:quota.requestsCpu = "16": must be at least 26725m to hold every Deployment at its maximum replicas`},
 		{"quota limits too small after raising max replicas", "staging", cfg{"api": `{"maxReplicas": 40}`},
-			`stack setting pynomaly-platform:quota.limitsCpu = "24": must be at least 30 to hold every Deployment at its maximum replicas plus the StatefulSets and claims (api x40, worker x5, postgres x2, redis-queue x2, redis-cache x2, influxdb x1, backups claim 50Gi, models claim 20Gi)`},
+			`stack setting pynomaly-platform:quota.limitsCpu = "24": must be at least 33 to hold every Deployment at its maximum replicas plus the StatefulSets and claims (api x40, worker x5, postgres x2, pooler x2, postgres-setup x1, postgres-backup x1, redis-queue x2, redis-cache x2, influxdb x1, influxdb-setup x1, backups claim 50Gi, models claim 20Gi)`},
 		{"quota pods too small", "prod", cfg{"quota": `{"pods": 100}`},
-			`stack setting pynomaly-platform:quota.pods = 100: must be at least 160 to hold`},
+			`stack setting pynomaly-platform:quota.pods = 100: must be at least 166 to hold`},
 		{"quota claims too small", "prod", cfg{"quota": `{"persistentVolumeClaims": 5}`},
 			`stack setting pynomaly-platform:quota.persistentVolumeClaims = 5: must be at least 9 to hold`},
 		{"quota storage too small", "prod", cfg{"quota": `{"requestsStorage": "1Ti"}`},
@@ -56,7 +56,7 @@ func TestBadSettingsStopBeforeAnyResource(t *testing.T) {
 		{"limit above the limit range", "staging", cfg{"postgres": `{"resources": {"memoryLimit": "12Gi"}}`},
 			`stack setting pynomaly-platform:postgres.resources.memoryLimit = "12Gi": must not exceed limitRange.maxMemory (8Gi)`},
 		{"unknown field", "dev", cfg{"api": `{"maxReplica": 3}`},
-			`stack setting pynomaly-platform:api = {"maxReplica": 3}: unknown field "maxReplica"; allowed fields: maxReplicas, minReplicas, resources`},
+			`stack setting pynomaly-platform:api = {"maxReplica": 3}: unknown field "maxReplica"; allowed fields: dbPoolSize, maxReplicas, minReplicas, resources`},
 		{"wrong type", "dev", cfg{"api": `{"maxReplicas": "ten"}`},
 			`stack setting pynomaly-platform:api = {"maxReplicas": "ten"}: field maxReplicas must be an integer, got a JSON string`},
 		{"object expected", "dev", cfg{"quota": `5`},
@@ -73,6 +73,20 @@ func TestBadSettingsStopBeforeAnyResource(t *testing.T) {
 			`stack setting pynomaly-platform:storage.provisioner = "": must name a CSI driver`},
 		{"credential set in plain text", "dev", cfg{"redisPassword": "hunter2hunter2"},
 			`stack setting pynomaly-platform:redisPassword = [not shown]: a credential must be stored encrypted: pulumi config set --secret redisPassword <value>`},
+		{"pooler server connections exceed max_connections", "prod", cfg{"pooler": `{"poolSize": 200}`},
+			`stack setting pynomaly-platform:pooler.poolSize = 200: pooler.replicas (3) x pooler.poolSize + 20 reserved = 620 exceeds postgres.maxConnections (500); at most 160`},
+		{"lower max_connections oversubscribes the pooler", "staging", cfg{"postgres": `{"maxConnections": 150}`},
+			`stack setting pynomaly-platform:pooler.poolSize = 80: pooler.replicas (2) x pooler.poolSize + 20 reserved = 180 exceeds postgres.maxConnections (150); at most 65`},
+		{"API pods at max replicas exceed the pooler's clients", "prod", cfg{"api": `{"dbPoolSize": 40}`},
+			`stack setting pynomaly-platform:pooler.maxClientConnections = 1000: api.maxReplicas (100) x api.dbPoolSize (40) + worker.maxReplicas (50) x worker.dbPoolSize (5) = 4250 clients exceed pooler.replicas (3) x pooler.maxClientConnections = 3000; at least 1417`},
+		{"bad backup schedule", "prod", cfg{"postgres": `{"backup": {"schedule": "every night"}}`},
+			`stack setting pynomaly-platform:postgres.backup.schedule = "every night": must be a cron expression of five fields`},
+		{"unpinned image", "dev", cfg{"images": `{"redis": "redis:latest"}`},
+			`stack setting pynomaly-platform:images.redis = "redis:latest": must be an image pinned by tag or digest`},
+		{"image without a tag", "dev", cfg{"images": `{"influxdb": "influxdb"}`},
+			`stack setting pynomaly-platform:images.influxdb = "influxdb": must be an image pinned by tag or digest`},
+		{"bad retention", "staging", cfg{"influxdb": `{"retention": "a month"}`},
+			`stack setting pynomaly-platform:influxdb.retention = "a month": must be an InfluxDB duration`},
 		{"empty rotation keeper", "dev", cfg{"secrets": `{"rotation": ""}`},
 			`stack setting pynomaly-platform:secrets.rotation = "": must not be empty`},
 	}
@@ -133,7 +147,7 @@ func TestProjectDefaultsMeanTheProfile(t *testing.T) {
 			values[k] = ""
 		}
 	}
-	for _, k := range []string{"kubernetes", "quota", "limitRange", "storage", "secrets", "api", "worker", "postgres", "redisQueue", "redisCache", "influxdb"} {
+	for _, k := range []string{"kubernetes", "quota", "limitRange", "storage", "secrets", "api", "worker", "postgres", "pooler", "redisQueue", "redisCache", "influxdb", "images"} {
 		values[k] = "{}"
 	}
 	s, err := config.Parse(project, config.Source{Values: values})

@@ -22,7 +22,7 @@ var wantSecrets = map[string]struct {
 	generated map[string]string // key -> RandomPassword logical name
 }{
 	"pynomaly-postgres-credentials": {
-		keys: []string{"app-password", "app-username", "replication-password", "replication-username", "superuser-password", "superuser-username"},
+		keys: []string{"app-password", "app-username", "pgbouncer-userlist", "replication-password", "replication-username", "superuser-password", "superuser-username"},
 		generated: map[string]string{
 			"superuser-password": "postgres-superuser-password", "replication-password": "postgres-replication-password",
 			"app-password": "postgres-app-password",
@@ -65,6 +65,9 @@ func TestSecretsTier(t *testing.T) {
 				}
 				assert.True(t, st.DependsOn(s, st.One(t, namespaceType, "pynomaly-data-science")))
 			}
+			// PgBouncer's auth file carries the application user and its generated password.
+			pg := st.One(t, secretType, "pynomaly-postgres-credentials")
+			assert.Equal(t, `"pynomaly" "`+fakeSecret("postgres-app-password", 32)+`"`+"\n", pg.StringMap(t, "stringData")["pgbouncer-userlist"])
 			for _, pw := range st.OfType(passwordType) {
 				assert.GreaterOrEqual(t, pw.Inputs["length"].NumberValue(), 32.0, pw.Name)
 				assert.False(t, pw.Inputs["special"].BoolValue(), "%s: letters and digits only", pw.Name)

@@ -1,0 +1,86 @@
+package components
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/pynomaly/pynomaly-platform/config"
+)
+
+// PostgresParameters is the PostgreSQL tuning of a cluster. Memory settings scale with the
+// container's memory limit, so every environment gets the seed's proportions; prod (8Gi) gets
+// the seed's numbers exactly: shared_buffers 2GB (25%), work_mem 32MB, maintenance_work_mem 512MB.
+func PostgresParameters(p config.Postgres) map[string]string {
+	limit := resource.MustParse(p.Resources.MemoryLimit)
+	limitMB := limit.Value() / (1 << 20)
+	mb := func(v int64) string { return fmt.Sprintf("%dMB", max(v, 1)) }
+	params := map[string]string{
+		"max_connections":      fmt.Sprint(p.MaxConnections),
+		"shared_buffers":       mb(limitMB / 4),
+		"effective_cache_size": mb(limitMB * 3 / 4),
+		"work_mem":             mb(limitMB / 256),
+		"maintenance_work_mem": mb(limitMB / 16),
+		// Replication for Patroni's replicas and for pg_basebackup-based reinitialisation.
+		"wal_level":             "replica",
+		"hot_standby":           "on",
+		"max_wal_senders":       "10",
+		"max_replication_slots": "10",
+		"wal_log_hints":         "on",
+		"password_encryption":   "scram-sha-256",
+		// Slow statements are the first thing anyone asks about an anomaly-detection API.
+		"log_min_duration_statement": "1000",
+		"log_checkpoints":            "on",
+		"log_lock_waits":             "on",
+	}
+	if p.WALArchive.S3Bucket != "" {
+		// A WAL segment is shipped at least this often, which bounds the recovery point.
+		params["archive_timeout"] = fmt.Sprint(p.WALArchive.TimeoutSeconds)
+	}
+	return params
+}
+
+// RenderPostgresConf writes parameters in postgresql.conf syntax, sorted, one per line.
+func RenderPostgresConf(params map[string]string) string {
+	keys := make([]string, 0, len(params))
+	for k := range params {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%s = '%s'\n", k, strings.ReplaceAll(params[k], "'", "''"))
+	}
+	return b.String()
+}
+
+// PgBouncerIni is the pooler's configuration: transaction pooling, the pool size that the
+// connection budget in config allows, and the user list from the secrets tier.
+func PgBouncerIni(primaryHost string, pooler config.Pooler) string {
+	return fmt.Sprintf(`[databases]
+%[1]s = host=%[2]s port=%[3]d dbname=%[1]s
+
+[pgbouncer]
+listen_addr = 0.0.0.0
+listen_port = %[3]d
+unix_socket_dir =
+auth_type = scram-sha-256
+auth_file = %[4]s
+pool_mode = transaction
+default_pool_size = %[5]d
+max_db_connections = %[5]d
+max_client_conn = %[6]d
+reserve_pool_size = 0
+server_tls_sslmode = prefer
+ignore_startup_parameters = extra_float_digits,options
+server_reset_query = DISCARD ALL
+tcp_keepalive = 1
+tcp_keepidle = 60
+log_connections = 0
+log_disconnections = 0
+`, PostgresDatabase, primaryHost, PostgresPort, pgbouncerUserlistPath, pooler.PoolSize, pooler.MaxClientConnections)
+}
+
+const pgbouncerUserlistPath = "/etc/pgbouncer/auth/userlist.txt"
