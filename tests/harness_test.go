@@ -32,6 +32,8 @@ type Resource struct {
 	Protect             bool
 	RetainOnDelete      bool
 	DeleteBeforeReplace bool
+	// CreateTimeout is the custom create timeout ("" for the provider's default).
+	CreateTimeout string
 
 	urn string
 }
@@ -64,6 +66,7 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		r.Protect = rpc.GetProtect()
 		r.RetainOnDelete = rpc.GetRetainOnDelete()
 		r.DeleteBeforeReplace = rpc.GetDeleteBeforeReplace()
+		r.CreateTimeout = rpc.GetCustomTimeouts().GetCreate()
 	}
 	r.urn = m.urn(r.Parent, r.Type, r.Name)
 	m.mu.Lock()
@@ -337,3 +340,103 @@ func (r *Resource) StringMap(t *testing.T, path string) map[string]string {
 func splitPath(p string) []string { return strings.Split(p, ".") }
 
 var envs = []string{"dev", "staging", "prod"}
+
+// PodTemplate is one pod spec the program declares, and the workload that owns it.
+type PodTemplate struct {
+	Owner *Resource
+	// Path is where the pod spec sits in the owner's inputs.
+	Path string
+	// LongRunning is false for Jobs and CronJobs, whose pods run to completion.
+	LongRunning bool
+}
+
+// PodTemplates lists every pod spec: Deployments, StatefulSets, Jobs and CronJobs.
+func (s *Stack) PodTemplates() []PodTemplate {
+	var out []PodTemplate
+	for _, r := range s.Resources {
+		switch r.Type {
+		case "kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet":
+			out = append(out, PodTemplate{r, "spec.template.spec", true})
+		case "kubernetes:batch/v1:Job":
+			out = append(out, PodTemplate{r, "spec.template.spec", false})
+		case "kubernetes:batch/v1:CronJob":
+			out = append(out, PodTemplate{r, "spec.jobTemplate.spec.template.spec", false})
+		}
+	}
+	return out
+}
+
+// Containers returns the paths of a pod template's containers (init containers first).
+func (p PodTemplate) Containers() []string {
+	var out []string
+	for _, kind := range []string{"initContainers", "containers"} {
+		v, ok := p.Owner.Get(p.Path + "." + kind)
+		if !ok {
+			continue
+		}
+		for i := range v.ArrayValue() {
+			out = append(out, fmt.Sprintf("%s.%s.%d", p.Path, kind, i))
+		}
+	}
+	return out
+}
+
+// Container finds a container of a workload by name and returns its path.
+func (r *Resource) Container(t *testing.T, specPath, name string) string {
+	t.Helper()
+	for _, kind := range []string{"containers", "initContainers"} {
+		v, ok := r.Get(specPath + "." + kind)
+		if !ok {
+			continue
+		}
+		for i := range v.ArrayValue() {
+			p := fmt.Sprintf("%s.%s.%d", specPath, kind, i)
+			if r.Str(t, p+".name") == name {
+				return p
+			}
+		}
+	}
+	require.Failf(t, "no such container", "%s %s has no container %s", r.Type, r.Name, name)
+	return ""
+}
+
+// Env returns a container's environment: plain values by name, and secret references as
+// "secret:<name>/<key>" (field references as "field:<path>").
+func (r *Resource) Env(t *testing.T, containerPath string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	v, ok := r.Get(containerPath + ".env")
+	if !ok {
+		return out
+	}
+	for i := range v.ArrayValue() {
+		p := fmt.Sprintf("%s.env.%d", containerPath, i)
+		name := r.Str(t, p+".name")
+		switch {
+		case r.Has(p + ".valueFrom.secretKeyRef"):
+			out[name] = "secret:" + r.Str(t, p+".valueFrom.secretKeyRef.name") + "/" + r.Str(t, p+".valueFrom.secretKeyRef.key")
+		case r.Has(p + ".valueFrom.fieldRef"):
+			out[name] = "field:" + r.Str(t, p+".valueFrom.fieldRef.fieldPath")
+		case r.Has(p + ".value"):
+			out[name] = r.Str(t, p+".value")
+		default:
+			out[name] = ""
+		}
+	}
+	return out
+}
+
+// Int returns the number at path.
+func (r *Resource) Int(t *testing.T, path string) int {
+	t.Helper()
+	v, ok := r.Get(path)
+	require.True(t, ok, "%s %s: no %s", r.Type, r.Name, path)
+	require.True(t, v.IsNumber(), "%s %s: %s is %v", r.Type, r.Name, path, v)
+	return int(v.NumberValue())
+}
+
+// Bool returns the boolean at path (false when unset).
+func (r *Resource) Bool(path string) bool {
+	v, ok := r.Get(path)
+	return ok && v.IsBool() && v.BoolValue()
+}

@@ -1,0 +1,313 @@
+package tests
+
+// The generated configuration files are checked by the real servers from Debian's packages:
+// PostgreSQL, Redis (and Sentinel) and PgBouncer start on loopback with them, and the running
+// server is asked what it took. scripts/test.sh installs the packages.
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pynomaly/pynomaly-platform/components"
+	"github.com/pynomaly/pynomaly-platform/config"
+)
+
+func settings(t *testing.T, env string, c cfg) *config.Settings {
+	t.Helper()
+	values := map[string]string{"environment": env}
+	for k, v := range c {
+		values[k] = v
+	}
+	s, err := config.Parse(project, config.Source{Values: values})
+	require.NoError(t, err)
+	return s
+}
+
+// tool finds a server binary or fails: these checks must run wherever the suite runs.
+func tool(t *testing.T, names ...string) string {
+	t.Helper()
+	for _, n := range names {
+		if matches, _ := filepath.Glob(n); len(matches) > 0 {
+			return matches[len(matches)-1]
+		}
+		if p, err := exec.LookPath(n); err == nil {
+			return p
+		}
+	}
+	require.Failf(t, "server binary not found", "%v: run scripts/test.sh, which installs it", names)
+	return ""
+}
+
+// asServiceUser runs a command as the unprivileged postgres user when the tests run as root:
+// PostgreSQL and PgBouncer refuse to run as root. The process is the server itself (no wrapper),
+// so cancelling ctx stops it.
+func asServiceUser(ctx context.Context, name string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, name, args...)
+	if os.Geteuid() == 0 {
+		u, err := user.Lookup("postgres")
+		if err == nil {
+			var uid, gid uint32
+			fmt.Sscan(u.Uid, &uid)
+			fmt.Sscan(u.Gid, &gid)
+			cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: gid}}
+			cmd.Env = append(os.Environ(), "HOME="+os.TempDir())
+		}
+	}
+	return cmd
+}
+
+// serviceDir is a temporary directory the service user owns (t.TempDir's parent is private to
+// the test's user, which the service user cannot traverse).
+func serviceDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "pynomaly-server-")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if os.Geteuid() == 0 {
+		u, err := user.Lookup("postgres")
+		require.NoError(t, err, "the postgres user comes with Debian's postgresql package")
+		var uid, gid int
+		fmt.Sscan(u.Uid, &uid)
+		fmt.Sscan(u.Gid, &gid)
+		require.NoError(t, filepath.Walk(dir, func(p string, _ os.FileInfo, err error) error {
+			if err != nil {
+				return err
+			}
+			return os.Chown(p, uid, gid)
+		}))
+	}
+	return dir
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// waitFor polls check until it holds, failing early with the server's log if it exited.
+func waitFor(t *testing.T, what string, exited <-chan struct{}, log fmt.Stringer, check func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !check() {
+		select {
+		case <-exited:
+			require.Failf(t, "server exited", "while waiting for %s:\n%s", what, log)
+		default:
+		}
+		require.True(t, time.Now().Before(deadline), "timed out waiting for %s:\n%s", what, log)
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// start runs a server in the background; the channel closes when it exits.
+func start(t *testing.T, cmd *exec.Cmd) (<-chan struct{}, *strings.Builder) {
+	t.Helper()
+	log := &strings.Builder{}
+	cmd.Stdout, cmd.Stderr = log, log
+	require.NoError(t, cmd.Start())
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	return exited, log
+}
+
+func TestPostgresAcceptsTheGeneratedTuning(t *testing.T) {
+	bin := filepath.Dir(tool(t, "/usr/lib/postgresql/*/bin/postgres"))
+	for _, env := range envs {
+		t.Run(env, func(t *testing.T) {
+			s := settings(t, env, cfg{"postgres": `{"walArchive": {"s3Bucket": "b"}}`})
+			params := components.PostgresParameters(s.Postgres)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			dir := serviceDir(t)
+			data := filepath.Join(dir, "data")
+			out, err := asServiceUser(ctx, filepath.Join(bin, "initdb"), "-D", data, "-U", "postgres", "--auth=trust").CombinedOutput()
+			require.NoError(t, err, "%s", out)
+			conf := filepath.Join(data, "postgresql.conf")
+			f, err := os.OpenFile(conf, os.O_APPEND|os.O_WRONLY, 0)
+			require.NoError(t, err)
+			_, err = f.WriteString("\n" + components.RenderPostgresConf(params))
+			require.NoError(t, err)
+			require.NoError(t, f.Close())
+
+			port := freePort(t)
+			server := asServiceUser(ctx, filepath.Join(bin, "postgres"), "-D", data, "-k", dir, "-p", fmt.Sprint(port), "-c", "listen_addresses=")
+			exited, log := start(t, server)
+			defer func() {
+				_ = asServiceUser(context.Background(), filepath.Join(bin, "pg_ctl"), "-D", data, "stop", "-m", "fast").Run()
+				<-exited
+			}()
+			waitFor(t, "postgres to accept connections", exited, log, func() bool {
+				return exec.Command(filepath.Join(bin, "pg_isready"), "-q", "-h", dir, "-p", fmt.Sprint(port)).Run() == nil
+			})
+			show := func(sql string) string {
+				out, err := exec.Command(filepath.Join(bin, "psql"), "-h", dir, "-p", fmt.Sprint(port), "-U", "postgres", "-Atc", sql).CombinedOutput()
+				require.NoError(t, err, "%s\n%s", out, log.String())
+				return strings.TrimSpace(string(out))
+			}
+			assert.Equal(t, "0", show("SELECT count(*) FROM pg_file_settings WHERE error IS NOT NULL"), "postgresql.conf errors")
+			for name, want := range params {
+				got := show("SELECT setting, unit FROM pg_settings WHERE name = '" + name + "'")
+				assert.NotEmpty(t, got, "%s: unknown parameter", name)
+				applied := show("SELECT count(*) FROM pg_file_settings WHERE name = '" + name + "' AND applied")
+				assert.Equal(t, "1", applied, "%s = %s was not applied", name, want)
+			}
+			// The seed's numbers in the units PostgreSQL reports them in.
+			if env == "prod" {
+				assert.Equal(t, "500", show("SHOW max_connections"))
+				assert.Equal(t, "2GB", show("SHOW shared_buffers"))
+				assert.Equal(t, "32MB", show("SHOW work_mem"))
+				assert.Equal(t, "512MB", show("SHOW maintenance_work_mem"))
+				assert.Equal(t, "5min", show("SHOW archive_timeout"))
+			}
+		})
+	}
+}
+
+// redisServer starts redis-server (or Sentinel) on a loopback port with conf and returns a
+// client for it.
+func redisServer(t *testing.T, conf string, args ...string) func(args ...string) string {
+	t.Helper()
+	server := tool(t, "redis-server")
+	cli := tool(t, "redis-cli")
+	dir := t.TempDir()
+	path := filepath.Join(dir, "redis.conf")
+	require.NoError(t, os.WriteFile(path, []byte(conf), 0o600))
+	port := freePort(t)
+	cmd := exec.Command(server, append([]string{path, "--port", fmt.Sprint(port), "--daemonize", "no", "--bind", "127.0.0.1"}, args...)...)
+	exited, log := start(t, cmd)
+	t.Cleanup(func() { _ = cmd.Process.Kill(); <-exited })
+	client := func(a ...string) string {
+		out, _ := exec.Command(cli, append([]string{"-p", fmt.Sprint(port), "--no-auth-warning"}, a...)...).CombinedOutput()
+		return strings.TrimSpace(string(out))
+	}
+	waitFor(t, "redis on "+path, exited, log, func() bool {
+		out := client("-a", "s3cret", "ping")
+		return out == "PONG"
+	})
+	return client
+}
+
+func TestRedisAcceptsTheGeneratedConfiguration(t *testing.T) {
+	for _, env := range envs {
+		s := settings(t, env, nil)
+		for _, tc := range []struct {
+			role components.RedisRole
+			tier config.StatefulTier
+			want map[string]string
+		}{
+			{components.RedisQueue, s.RedisQueue, map[string]string{
+				"maxmemory-policy": "noeviction", "appendonly": "yes", "appendfsync": "everysec",
+				"save": "900 1 300 10 60 10000", "tcp-keepalive": "60",
+			}},
+			{components.RedisCache, s.RedisCache, map[string]string{
+				"maxmemory-policy": "allkeys-lru", "appendonly": "no", "save": "", "tcp-keepalive": "60",
+			}},
+		} {
+			t.Run(env+"/"+string(tc.role), func(t *testing.T) {
+				dir := t.TempDir()
+				base := filepath.Join(dir, "base.conf")
+				// In the pod /data is the volume; here a directory of the test's.
+				conf := strings.Replace(components.RedisConf(tc.role, tc.tier), "dir /data\n", "dir "+dir+"\n", 1)
+				require.Contains(t, conf, "dir "+dir)
+				require.NoError(t, os.WriteFile(base, []byte(conf), 0o600))
+				// What the pod's start-up script writes around the generated file.
+				runtime := "include " + base + "\nrequirepass s3cret\nmasterauth s3cret\nreplica-announce-ip redis-0.example\n"
+				cli := redisServer(t, runtime)
+				assert.Contains(t, cli("ping"), "NOAUTH", "a password is required")
+				for key, want := range tc.want {
+					assert.Equal(t, strings.TrimSpace(key+"\n"+want), cli("-a", "s3cret", "config", "get", key), "%s %s", env, tc.role)
+				}
+				assert.Equal(t, fmt.Sprintf("maxmemory\n%d", components.RedisMaxMemory(tc.tier)), cli("-a", "s3cret", "config", "get", "maxmemory"))
+				if tc.role == components.RedisQueue && tc.tier.Replicas > 1 {
+					assert.Equal(t, "min-replicas-to-write\n1", cli("-a", "s3cret", "config", "get", "min-replicas-to-write"))
+				}
+				// noeviction: at maxmemory a write fails loudly instead of dropping a task.
+				if tc.role == components.RedisQueue {
+					cli("-a", "s3cret", "config", "set", "maxmemory", "1")
+					assert.Contains(t, cli("-a", "s3cret", "lpush", "tasks", "t1"), "OOM")
+				}
+			})
+		}
+	}
+}
+
+func TestSentinelAcceptsTheGeneratedConfiguration(t *testing.T) {
+	s := settings(t, "prod", nil)
+	primary := redisServer(t, "requirepass s3cret\nmasterauth s3cret\n")
+	port := strings.TrimPrefix(primary("-a", "s3cret", "config", "get", "port"), "port\n")
+	monitor := strings.ReplaceAll(components.SentinelMonitor("pynomaly-redis-queue", "127.0.0.1", s.RedisQueue.Replicas), "6379", port)
+	conf := components.SentinelConf() + "requirepass s3cret\n" + monitor + "sentinel auth-pass pynomaly-redis-queue s3cret\n"
+	sentinel := redisServer(t, conf, "--sentinel")
+	masters := sentinel("-a", "s3cret", "sentinel", "master", "pynomaly-redis-queue")
+	assert.Contains(t, masters, "quorum\n2")
+	assert.Contains(t, masters, "ip\n127.0.0.1")
+	assert.Equal(t, "127.0.0.1\n"+port, sentinel("-a", "s3cret", "sentinel", "get-master-addr-by-name", "pynomaly-redis-queue"))
+}
+
+func TestPgBouncerAcceptsTheGeneratedConfiguration(t *testing.T) {
+	bin := tool(t, "pgbouncer")
+	for _, env := range envs {
+		t.Run(env, func(t *testing.T) {
+			s := settings(t, env, nil)
+			dir := serviceDir(t)
+			port := freePort(t)
+			ini := components.PgBouncerIni("127.0.0.1", s.Pooler)
+			ini = strings.ReplaceAll(ini, "listen_addr = 0.0.0.0", "listen_addr = 127.0.0.1")
+			ini = strings.ReplaceAll(ini, fmt.Sprintf("listen_port = %d", components.PostgresPort), fmt.Sprintf("listen_port = %d", port))
+			ini = strings.ReplaceAll(ini, "/etc/pgbouncer/auth/userlist.txt", filepath.Join(dir, "userlist.txt"))
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "userlist.txt"), []byte(`"pynomaly" "secret"`+"\n"), 0o644))
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "pgbouncer.ini"), []byte(ini), 0o644))
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			cmd := asServiceUser(ctx, bin, filepath.Join(dir, "pgbouncer.ini"))
+			exited, log := start(t, cmd)
+			defer func() { cancel(); <-exited }()
+			waitFor(t, "pgbouncer to listen", exited, log, func() bool {
+				c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+				if err == nil {
+					c.Close()
+				}
+				return err == nil
+			})
+			assert.NotContains(t, log.String(), "FATAL", log.String())
+			assert.NotContains(t, log.String(), "ERROR", log.String())
+		})
+	}
+}
+
+// Every shell script the program puts in a pod is valid sh.
+func TestEveryPodScriptIsValidShell(t *testing.T) {
+	sh := tool(t, "sh")
+	for _, env := range envs {
+		st := deploy(t, env, nil)
+		n := 0
+		for _, p := range st.PodTemplates() {
+			for _, c := range p.Containers() {
+				v, ok := p.Owner.Get(c + ".command")
+				if !ok || len(v.ArrayValue()) != 3 || !strings.HasSuffix(v.ArrayValue()[0].StringValue(), "sh") {
+					continue
+				}
+				script := v.ArrayValue()[2].StringValue()
+				out, err := exec.Command(sh, "-n", "-c", script).CombinedOutput()
+				assert.NoError(t, err, "%s %s: %s", env, p.Owner.Name, out)
+				n++
+			}
+		}
+		assert.GreaterOrEqual(t, n, 5, "%s: scripts checked", env)
+	}
+}
