@@ -42,7 +42,9 @@ func (s *Settings) Footprint() Footprint {
 		}
 		return w
 	}
-	job := func(name string) Workload { return Workload{Name: name, Pods: 1, Containers: []Resources{JobResources}} }
+	job := func(name string) Workload {
+		return Workload{Name: name, Pods: 1, Containers: []Resources{JobResources}}
+	}
 	return Footprint{
 		{Name: "api", Pods: s.API.MaxReplicas, Containers: []Resources{s.API.Resources}},
 		{Name: "worker", Pods: s.Worker.MaxReplicas, Containers: []Resources{s.Worker.Resources}},
