@@ -15,6 +15,7 @@ export PULUMI_CONFIG_PASSPHRASE=${PULUMI_CONFIG_PASSPHRASE-pynomaly-local-only}
 export PULUMI_SKIP_UPDATE_CHECK=true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 mkdir -p "$PULUMI_HOME"
+case $PULUMI_BACKEND_URL in file://*) mkdir -p "${PULUMI_BACKEND_URL#file://}" ;; esac
 
 # install_plugins: put the locally built providers into PULUMI_HOME, so the CLI uses them without
 # searching PATH (and without the warning it prints when it does).
