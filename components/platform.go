@@ -98,6 +98,9 @@ func NewPlatform(ctx *pulumi.Context, name string, s *config.Settings, opts ...p
 	})
 }
 
+// KubernetesPluginVersion is the pulumi-resource-kubernetes version the engine loads.
+const KubernetesPluginVersion = "4.25.0"
+
 // newProvider is the one Kubernetes provider of the stack: the kubeconfig and context from the
 // settings when given, the ambient kubeconfig otherwise, or no cluster at all when manifests are
 // rendered to a directory.
@@ -112,7 +115,10 @@ func newProvider(ctx *pulumi.Context, parent pulumi.Resource, k config.Kubernete
 	if k.RenderYamlToDirectory != "" {
 		args.RenderYamlToDirectory = pulumi.StringPtr(k.RenderYamlToDirectory)
 	}
-	prov, err := kubernetes.NewProvider(ctx, "kubernetes", args, pulumi.Parent(parent))
+	prov, err := kubernetes.NewProvider(ctx, "kubernetes", args, pulumi.Parent(parent),
+		// The plugin this program is tested with; the SDK in go.mod (v4.22.2) is the nearest
+		// the module proxy serves that is not newer than it.
+		pulumi.Version(KubernetesPluginVersion))
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes provider: %w", err)
 	}

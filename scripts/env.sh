@@ -14,6 +14,8 @@ export PULUMI_BACKEND_URL=${PULUMI_BACKEND_URL:-file://$REPO/.state}
 export PULUMI_CONFIG_PASSPHRASE=${PULUMI_CONFIG_PASSPHRASE-pynomaly-local-only}
 export PULUMI_SKIP_UPDATE_CHECK=true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+# Providers come from PULUMI_HOME (install_plugins), not from whatever is on PATH.
+export PULUMI_IGNORE_AMBIENT_PLUGINS=true
 mkdir -p "$PULUMI_HOME"
 case $PULUMI_BACKEND_URL in file://*) mkdir -p "${PULUMI_BACKEND_URL#file://}" ;; esac
 

@@ -34,6 +34,8 @@ type Resource struct {
 	DeleteBeforeReplace bool
 	// CreateTimeout is the custom create timeout ("" for the provider's default).
 	CreateTimeout string
+	// Version is the plugin version requested with pulumi.Version ("" for the SDK's).
+	Version string
 
 	urn string
 }
@@ -67,6 +69,7 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		r.RetainOnDelete = rpc.GetRetainOnDelete()
 		r.DeleteBeforeReplace = rpc.GetDeleteBeforeReplace()
 		r.CreateTimeout = rpc.GetCustomTimeouts().GetCreate()
+		r.Version = rpc.GetVersion()
 	}
 	r.urn = m.urn(r.Parent, r.Type, r.Name)
 	m.mu.Lock()

@@ -34,6 +34,7 @@ func TestProviderSettings(t *testing.T) {
 	assert.False(t, p.Has("kubeconfig"), "ambient kubeconfig by default")
 	assert.False(t, p.Has("context"))
 	assert.False(t, p.Has("renderYamlToDirectory"))
+	assert.Equal(t, "4.25.0", p.Version, "the plugin version the toolchain builds and the program is tested with")
 
 	st = deploy(t, "staging", cfg{"kubernetes": `{"kubeconfig": "/etc/pynomaly/kubeconfig", "context": "staging-eu"}`})
 	p = st.OfType(providerType)[0]
