@@ -12,7 +12,8 @@
 #                                that is exactly tag v4.25.0, the only one the proxy serves)
 #   pulumi-resource-random       the Terraform random provider bridged with pulumi-terraform-bridge
 #                                (pulumi-random's own provider module is not on the proxy)
-#   etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok   for scripts/cluster.sh
+#   etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok
+#                                for scripts/cluster.sh and the end-to-end suite
 #
 # When a `pulumi` is already on PATH (a laptop, a hosted runner) the CLI build is skipped; set
 # PYNOMALY_BUILD_PULUMI=1 to build it anyway. Cold builds take 15-25 minutes each on 2 cores.
@@ -239,12 +240,13 @@ EOF
 
 build_kubernetes_control_plane() {
   local s="rev=$REV k8s=$K8S_VERSION" c missing=()
-  for c in kube-apiserver kube-controller-manager kube-scheduler; do fresh "$c" "$s" || missing+=("$c"); done
+  for c in kube-apiserver kube-controller-manager kube-scheduler kubectl; do fresh "$c" "$s" || missing+=("$c"); done
   [ ${#missing[@]} -eq 0 ] && return
   log "building ${missing[*]} $K8S_VERSION"
   local d=$WORK/kubernetes-$K8S_VERSION minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
   local staging="v0.${K8S_VERSION#v1.}"   # k8s.io/* staging modules are published as v0.<minor>.<patch>
-  if [ ! -f "$d/go.sum" ]; then
+  local imports='//go:build tools\n\npackage tools\n\nimport (\n\t_ "k8s.io/kubernetes/cmd/kube-apiserver"\n\t_ "k8s.io/kubernetes/cmd/kube-controller-manager"\n\t_ "k8s.io/kubernetes/cmd/kube-scheduler"\n\t_ "k8s.io/kubernetes/cmd/kubectl"\n)\n'
+  if [ ! -f "$d/go.sum" ] || [ "$(cat "$d/tools.go" 2>/dev/null)" != "$(printf "$imports")" ]; then
     rm -rf "$d"; mkdir -p "$d"
     (cd "$d" && printf 'module local/kubernetes\n\ngo 1.26\n' >go.mod && go mod download -json "k8s.io/kubernetes@$K8S_VERSION" >dl.json)
     local upstream; upstream=$(sed -n 's/.*"GoMod": "\(.*\)".*/\1/p' "$d/dl.json")
@@ -255,7 +257,7 @@ build_kubernetes_control_plane() {
       grep -E '^[[:space:]]+k8s.io/[^ ]+ => ./staging' "$upstream" | awk -v v="$staging" '{print "\t" $1 " => " $1 " " v}'
       printf ')\n'
     } >"$d/go.mod"
-    printf '//go:build tools\n\npackage tools\n\nimport (\n\t_ "k8s.io/kubernetes/cmd/kube-apiserver"\n\t_ "k8s.io/kubernetes/cmd/kube-controller-manager"\n\t_ "k8s.io/kubernetes/cmd/kube-scheduler"\n)\n' >"$d/tools.go"
+    printf "$imports" >"$d/tools.go"
     (cd "$d" && go mod tidy)
   fi
   local ld="-s -w" p pkgs=()
@@ -263,7 +265,7 @@ build_kubernetes_control_plane() {
     ld+=" -X $p.gitVersion=$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean"
   done
   for c in "${missing[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$c"); done
-  # one invocation: the three share one module graph and most packages
+  # one invocation: they share one module graph and most packages
   (cd "$d" && timed go build -trimpath -ldflags "$ld" -o "$BIN/" "${pkgs[@]}")
   for c in "${missing[@]}"; do stamp "$c" "$s"; done
 }
