@@ -140,7 +140,7 @@ func NewInfluxDB(ctx *pulumi.Context, name string, args *InfluxDBArgs, opts ...p
 	if err != nil {
 		return nil, fmt.Errorf("influxdb: statefulset: %w", err)
 	}
-	if _, err := podDisruptionBudget(ctx, c, ns, InfluxDBServiceName, "influxdb", selectorLabels("influxdb")); err != nil {
+	if _, err := podDisruptionBudget(ctx, c, ns, InfluxDBServiceName, "influxdb", selectorLabels("influxdb"), oneAtATime); err != nil {
 		return nil, err
 	}
 

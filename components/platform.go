@@ -22,6 +22,9 @@ type Platform struct {
 	Redis     *Redis
 	InfluxDB  *InfluxDB
 	AppConfig *AppConfig
+	Migration *Migration
+	API       *API
+	Worker    *Worker
 
 	settings *config.Settings
 }
@@ -90,6 +93,30 @@ func NewPlatform(ctx *pulumi.Context, name string, s *config.Settings, opts ...p
 		return nil, fmt.Errorf("config tier: %w", err)
 	}
 
+	// App tier. The databases are ready (awaited StatefulSets and setup jobs) before the
+	// migration runs, and the migration has run before the API and workers are created.
+	databases := append(append(append([]pulumi.Resource{}, p.Postgres.Ready...), p.Redis.Ready...), p.InfluxDB.Ready...)
+	appEnv := AppEnv{
+		ConfigMap: p.AppConfig.ConfigMapName, PostgresSecret: p.Secrets.Postgres, RedisSecret: p.Secrets.Redis,
+		InfluxDBSecret: p.Secrets.InfluxDB, PostgresClientImage: s.Images.PostgresClient, RedisImage: s.Images.Redis,
+	}
+	if p.Migration, err = NewMigration(ctx, "migration", &MigrationArgs{
+		Namespace: ns, Image: s.Images.API, Env: appEnv, PrimaryHost: p.Postgres.PrimaryHost, After: databases,
+	}, tier); err != nil {
+		return nil, fmt.Errorf("migration: %w", err)
+	}
+	app := append(databases, p.Migration.Job)
+	if p.API, err = NewAPI(ctx, "api", &APIArgs{
+		Namespace: ns, Settings: s.API, Image: s.Images.API, Env: appEnv, APISecret: p.Secrets.API, After: app,
+	}, tier); err != nil {
+		return nil, fmt.Errorf("api tier: %w", err)
+	}
+	if p.Worker, err = NewWorker(ctx, "worker", &WorkerArgs{
+		Namespace: ns, Settings: s.Worker, Image: s.Images.Worker, Env: appEnv, After: app,
+	}, tier); err != nil {
+		return nil, fmt.Errorf("worker tier: %w", err)
+	}
+
 	return p, ctx.RegisterResourceOutputs(p, pulumi.Map{
 		"namespace":    ns,
 		"storageClass": p.Storage.ClassName,
@@ -142,6 +169,8 @@ func (p *Platform) Outputs() map[string]pulumi.Input {
 		"redisQueue": redisOutput(p.Redis.Queue),
 		"redisCache": redisOutput(p.Redis.Cache),
 		"influxdb":   pulumi.Map{"url": p.InfluxDB.URL, "org": pulumi.String(p.InfluxDB.Org), "bucket": pulumi.String(p.InfluxDB.Bucket)},
+		"api":        pulumi.Map{"serviceName": p.API.ServiceName, "url": p.API.URL},
+		"worker":     pulumi.Map{"deploymentName": p.Worker.DeploymentName},
 	}
 	if dir := p.settings.Kubernetes.RenderYamlToDirectory; dir != "" {
 		out["renderedManifests"] = pulumi.String(dir)

@@ -88,7 +88,7 @@ func newPooler(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, primaryHost
 	}, parent); err != nil {
 		return nil, fmt.Errorf("pooler: service: %w", err)
 	}
-	if _, err := podDisruptionBudget(ctx, c, ns, PostgresPoolerName, "pooler", selectorLabels("pooler")); err != nil {
+	if _, err := podDisruptionBudget(ctx, c, ns, PostgresPoolerName, "pooler", selectorLabels("pooler"), oneAtATime); err != nil {
 		return nil, err
 	}
 	return deploy, nil

@@ -279,7 +279,7 @@ func NewPostgres(ctx *pulumi.Context, name string, args *PostgresArgs, opts ...p
 	if err != nil {
 		return nil, fmt.Errorf("postgres: statefulset: %w", err)
 	}
-	if _, err := podDisruptionBudget(ctx, c, ns, PostgresName, "postgres", roleSelector("")); err != nil {
+	if _, err := podDisruptionBudget(ctx, c, ns, PostgresName, "postgres", roleSelector(""), oneAtATime); err != nil {
 		return nil, err
 	}
 
@@ -342,13 +342,16 @@ func scrapeAnnotations(port int) pulumi.StringMap {
 	}
 }
 
-// podDisruptionBudget lets a voluntary disruption (a node drain, an upgrade) take one pod at a
-// time and never more.
-func podDisruptionBudget(ctx *pulumi.Context, parent pulumi.Resource, ns pulumi.StringInput, name, component string, selector pulumi.StringMap) (*policyv1.PodDisruptionBudget, error) {
+// oneAtATime is the disruption budget of a database: a drain or upgrade takes one pod at a time.
+var oneAtATime = pulumi.Int(1)
+
+// podDisruptionBudget bounds what a voluntary disruption (a node drain, an upgrade) may take
+// down at once.
+func podDisruptionBudget(ctx *pulumi.Context, parent pulumi.Resource, ns pulumi.StringInput, name, component string, selector pulumi.StringMap, maxUnavailable pulumi.Input) (*policyv1.PodDisruptionBudget, error) {
 	pdb, err := policyv1.NewPodDisruptionBudget(ctx, name, &policyv1.PodDisruptionBudgetArgs{
 		Metadata: objectMeta(ctx, ns, name, component),
 		Spec: &policyv1.PodDisruptionBudgetSpecArgs{
-			MaxUnavailable: pulumi.Int(1),
+			MaxUnavailable: maxUnavailable,
 			Selector:       &metav1.LabelSelectorArgs{MatchLabels: selector},
 		},
 	}, pulumi.Parent(parent))

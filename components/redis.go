@@ -267,7 +267,7 @@ func redisInstance(ctx *pulumi.Context, c *Redis, args *RedisArgs, role RedisRol
 	if err != nil {
 		return fail("statefulset", err)
 	}
-	if _, err := podDisruptionBudget(ctx, c, ns, svcName, component, selectorLabels(component)); err != nil {
+	if _, err := podDisruptionBudget(ctx, c, ns, svcName, component, selectorLabels(component), oneAtATime); err != nil {
 		return RedisEndpoint{}, nil, err
 	}
 	port := RedisPort

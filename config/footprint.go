@@ -52,6 +52,7 @@ func (s *Settings) Footprint() Footprint {
 		{Name: "pooler", Pods: s.Pooler.Replicas, Containers: []Resources{s.Pooler.Resources}},
 		job("postgres-setup"),
 		job("postgres-backup"),
+		job("db-migrate"),
 		stateful("redis-queue", s.RedisQueue, RedisPodContainers(s.RedisQueue)),
 		stateful("redis-cache", s.RedisCache, RedisPodContainers(s.RedisCache)),
 		stateful("influxdb", s.InfluxDB.StatefulTier, []Resources{s.InfluxDB.Resources}),

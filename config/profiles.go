@@ -34,10 +34,25 @@ func profile(env Environment) (Settings, bool) {
 			Redis:            "redis:7.4.2-alpine",
 			RedisExporter:    "oliver006/redis_exporter:v1.67.0",
 			InfluxDB:         "influxdb:2.7.11-alpine",
+			API:              "ghcr.io/pynomaly/pynomaly-api:1.0.0",
+			Worker:           "ghcr.io/pynomaly/pynomaly-worker:1.0.0",
 		},
 	}
 	backup := PostgresBackup{Schedule: "0 2 * * *", TimeZone: "Etc/UTC", RetentionDays: 7, DeadlineSeconds: 3 * 3600}
 	wal := WALArchive{TimeoutSeconds: 300}
+	// The seed's HPA targets: API CPU 70% / memory 80%, workers CPU 75% / memory 85%.
+	api := func(minR, maxR int, r Resources, pool int) Autoscaled {
+		return Autoscaled{MinReplicas: minR, MaxReplicas: maxR, Resources: r, DBPoolSize: pool,
+			TargetCPUUtilization: 70, TargetMemoryUtilization: 80}
+	}
+	worker := func(minR, maxR int, r Resources, pool, timeout int) Worker {
+		return Worker{
+			Autoscaled: Autoscaled{MinReplicas: minR, MaxReplicas: maxR, Resources: r, DBPoolSize: pool,
+				TargetCPUUtilization: 75, TargetMemoryUtilization: 85},
+			TaskTimeoutSeconds: timeout, Concurrency: 4,
+			QueueScaling: QueueScaling{MetricName: "pynomaly_task_queue_depth", TargetPerPod: 20},
+		}
+	}
 	influx := func(t StatefulTier) InfluxDB {
 		return InfluxDB{StatefulTier: t, Retention: "30d", LongTermRetention: "365d", DownsampleEvery: "1h"}
 	}
@@ -54,8 +69,8 @@ func profile(env Environment) (Settings, bool) {
 			MaxCPU: "2", MaxMemory: "4Gi",
 		}
 		base.Storage.BackupSize, base.Storage.ModelSize = "10Gi", "5Gi"
-		base.API = Autoscaled{MinReplicas: 1, MaxReplicas: 2, Resources: res("50m", "128Mi", "250m", "256Mi"), DBPoolSize: 5}
-		base.Worker = Autoscaled{MinReplicas: 1, MaxReplicas: 2, Resources: res("50m", "128Mi", "500m", "512Mi"), DBPoolSize: 5}
+		base.API = api(1, 2, res("50m", "128Mi", "250m", "256Mi"), 5)
+		base.Worker = worker(1, 2, res("50m", "128Mi", "500m", "512Mi"), 5, 300)
 		backup.RetentionDays = 3
 		base.Postgres = Postgres{StatefulTier: StatefulTier{Replicas: 1, Resources: res("100m", "256Mi", "500m", "1Gi"), StorageSize: "10Gi"},
 			MaxConnections: 100, Backup: backup, WALArchive: wal}
@@ -75,8 +90,8 @@ func profile(env Environment) (Settings, bool) {
 			MaxCPU: "4", MaxMemory: "8Gi",
 		}
 		base.Storage.BackupSize, base.Storage.ModelSize = "50Gi", "20Gi"
-		base.API = Autoscaled{MinReplicas: 2, MaxReplicas: 5, Resources: res("100m", "256Mi", "500m", "512Mi"), DBPoolSize: 10}
-		base.Worker = Autoscaled{MinReplicas: 2, MaxReplicas: 5, Resources: res("200m", "512Mi", "1", "1Gi"), DBPoolSize: 5}
+		base.API = api(2, 5, res("100m", "256Mi", "500m", "512Mi"), 10)
+		base.Worker = worker(2, 5, res("200m", "512Mi", "1", "1Gi"), 5, 900)
 		base.Postgres = Postgres{StatefulTier: StatefulTier{Replicas: 2, Resources: res("250m", "1Gi", "1", "2Gi"), StorageSize: "50Gi"},
 			MaxConnections: 200, Backup: backup, WALArchive: wal}
 		base.Pooler = Pooler{Replicas: 2, PoolSize: 80, MaxClientConnections: 500, Resources: res("50m", "32Mi", "250m", "128Mi")}
@@ -96,8 +111,8 @@ func profile(env Environment) (Settings, bool) {
 		}
 		base.Storage.ReclaimPolicy = "Retain"
 		base.Storage.BackupSize, base.Storage.ModelSize = "300Gi", "200Gi"
-		base.API = Autoscaled{MinReplicas: 5, MaxReplicas: 100, Resources: res("100m", "256Mi", "1", "1Gi"), DBPoolSize: 10}
-		base.Worker = Autoscaled{MinReplicas: 3, MaxReplicas: 50, Resources: res("200m", "768Mi", "1", "2Gi"), DBPoolSize: 5}
+		base.API = api(5, 100, res("100m", "256Mi", "1", "1Gi"), 10)
+		base.Worker = worker(3, 50, res("200m", "768Mi", "1", "2Gi"), 5, 3600)
 		// The seed's tuning: max_connections 500, shared_buffers 2GB = 25% of an 8Gi limit.
 		backup.RetentionDays = 14
 		base.Postgres = Postgres{StatefulTier: StatefulTier{Replicas: 3, Resources: res("1", "4Gi", "2", "8Gi"), StorageSize: "200Gi"},

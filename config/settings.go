@@ -61,7 +61,7 @@ type Settings struct {
 	Credentials Credentials `json:"credentials"`
 
 	API    Autoscaled `json:"api"`
-	Worker Autoscaled `json:"worker"`
+	Worker Worker     `json:"worker"`
 
 	Postgres Postgres `json:"postgres"`
 	Pooler   Pooler   `json:"pooler"`
@@ -137,6 +137,9 @@ type Images struct {
 	Redis            string `json:"redis"`
 	RedisExporter    string `json:"redisExporter"`
 	InfluxDB         string `json:"influxdb"`
+	// API and Worker are the Pynomaly application images; the migration job runs the API image.
+	API    string `json:"api"`
+	Worker string `json:"worker"`
 }
 
 // Kubernetes says which cluster the program talks to. All empty means the ambient kubeconfig.
@@ -235,6 +238,30 @@ type Autoscaled struct {
 	Resources   Resources `json:"resources"`
 	// DBPoolSize is the database connections each pod holds (to the pooler).
 	DBPoolSize int `json:"dbPoolSize"`
+	// TargetCPUUtilization and TargetMemoryUtilization are the HPA's targets, in percent of
+	// the requests.
+	TargetCPUUtilization    int `json:"targetCpuUtilization"`
+	TargetMemoryUtilization int `json:"targetMemoryUtilization"`
+}
+
+// Worker is the background-processing Deployment.
+type Worker struct {
+	Autoscaled
+	// TaskTimeoutSeconds is the longest task; a worker being stopped gets that long to finish
+	// (or cancel and requeue) what it holds before it is killed.
+	TaskTimeoutSeconds int `json:"taskTimeoutSeconds"`
+	// Concurrency is how many tasks one worker pod runs in parallel.
+	Concurrency  int          `json:"concurrency"`
+	QueueScaling QueueScaling `json:"queueScaling"`
+}
+
+// QueueScaling adds the task queue's depth to the worker HPA. It needs an external metrics
+// adapter in the cluster (prometheus-adapter or KEDA's) that serves MetricName.
+type QueueScaling struct {
+	Enabled    bool   `json:"enabled"`
+	MetricName string `json:"metricName"`
+	// TargetPerPod is the queue depth one worker pod is expected to absorb.
+	TargetPerPod int `json:"targetPerPod"`
 }
 
 // StatefulTier is a StatefulSet with one claim per replica.

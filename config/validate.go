@@ -96,7 +96,12 @@ func (s *Settings) Validate() error {
 	for _, a := range []struct {
 		key string
 		w   Autoscaled
-	}{{"api", s.API}, {"worker", s.Worker}} {
+	}{{"api", s.API}, {"worker", s.Worker.Autoscaled}} {
+		for field, pct := range map[string]int{"targetCpuUtilization": a.w.TargetCPUUtilization, "targetMemoryUtilization": a.w.TargetMemoryUtilization} {
+			if pct < 1 || pct > 100 {
+				v.fail(a.key+"."+field, fmt.Sprint(pct), "must be a percentage of the requests, 1 to 100")
+			}
+		}
 		if a.w.MinReplicas < 1 {
 			v.fail(a.key+".minReplicas", fmt.Sprint(a.w.MinReplicas), "must be at least 1")
 		}
@@ -135,6 +140,7 @@ func (s *Settings) Validate() error {
 	}
 	v.resources("pooler.resources", s.Pooler.Resources, lr)
 	s.validateImages(v)
+	s.validateWorker(v)
 
 	// The quota check adds up quantities, so it only runs once every one of them parsed.
 	if len(v.errs) == 0 {
@@ -286,7 +292,7 @@ func (s *Settings) validateConnectionBudget(v *validator) {
 	for _, a := range []struct {
 		key string
 		w   Autoscaled
-	}{{"api", s.API}, {"worker", s.Worker}} {
+	}{{"api", s.API}, {"worker", s.Worker.Autoscaled}} {
 		if a.w.DBPoolSize < 1 {
 			v.fail(a.key+".dbPoolSize", fmt.Sprint(a.w.DBPoolSize), "must be at least 1")
 		}
@@ -323,9 +329,30 @@ func (s *Settings) validateImages(v *validator) {
 		"images.postgres": im.Postgres, "images.postgresClient": im.PostgresClient,
 		"images.postgresExporter": im.PostgresExporter, "images.pgbouncer": im.PgBouncer,
 		"images.redis": im.Redis, "images.redisExporter": im.RedisExporter, "images.influxdb": im.InfluxDB,
+		"images.api": im.API, "images.worker": im.Worker,
 	} {
 		if !imageRef.MatchString(value) || strings.HasSuffix(value, ":latest") {
 			v.fail(key, quote(value), "must be an image pinned by tag or digest (not :latest), such as redis:7.4.2-alpine")
 		}
 	}
 }
+
+func (s *Settings) validateWorker(v *validator) {
+	w := s.Worker
+	if w.TaskTimeoutSeconds < 30 {
+		v.fail("worker.taskTimeoutSeconds", fmt.Sprint(w.TaskTimeoutSeconds), "must be at least 30: the time a stopping worker gets to finish its tasks")
+	}
+	if w.Concurrency < 1 {
+		v.fail("worker.concurrency", fmt.Sprint(w.Concurrency), "must be at least 1")
+	}
+	if w.QueueScaling.Enabled {
+		if !metricName.MatchString(w.QueueScaling.MetricName) {
+			v.fail("worker.queueScaling.metricName", quote(w.QueueScaling.MetricName), "must be the name of a metric the external metrics adapter serves")
+		}
+		if w.QueueScaling.TargetPerPod < 1 {
+			v.fail("worker.queueScaling.targetPerPod", fmt.Sprint(w.QueueScaling.TargetPerPod), "must be at least 1")
+		}
+	}
+}
+
+var metricName = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:.-]*$`)
