@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scripts/cluster.sh up|down|purge|status : a local Kubernetes control plane on loopback, for the
+# scripts/cluster.sh up|down|purge|status|pause|resume : a local Kubernetes control plane on loopback, for the
 # end-to-end suite and the quick start when no cluster is configured.
 #
 #   etcd -> kube-apiserver (Pod Security Admission on, RBAC) -> kube-controller-manager,
@@ -62,6 +62,18 @@ current-context: pynomaly-local
 YAML
 }
 
+# The advertise address only goes into the kubernetes Service's endpoints, which may not be
+# loopback; it is a documentation address (TEST-NET-2) that nothing listens on.
+start_apiserver() {
+  start kube-apiserver --bind-address=127.0.0.1 --secure-port=$APISERVER --advertise-address=198.51.100.10 \
+    --etcd-servers="http://127.0.0.1:$ETCD_CLIENT" \
+    --tls-cert-file="$PKI/apiserver.crt" --tls-private-key-file="$PKI/apiserver.key" --client-ca-file="$PKI/ca.crt" \
+    --service-account-issuer=https://kubernetes.default.svc --service-account-key-file="$PKI/sa.pub" \
+    --service-account-signing-key-file="$PKI/sa.key" --service-cluster-ip-range=$SERVICE_CIDR \
+    --authorization-mode=RBAC --enable-admission-plugins=PodSecurity,ResourceQuota,LimitRanger --profiling=false
+  wait_for kube-apiserver 180 kc get --raw /readyz
+}
+
 up() {
   if running kube-apiserver && kc get --raw /readyz >/dev/null 2>&1; then
     echo "$KUBECONFIG_OUT"; return
@@ -83,16 +95,7 @@ up() {
     --auto-compaction-retention=1 --quota-backend-bytes=2147483648
   wait_for etcd 30 curl -fsS "http://127.0.0.1:$ETCD_CLIENT/health"
 
-  # The advertise address only goes into the kubernetes Service's endpoints, which may not be
-  # loopback; it is a documentation address (TEST-NET-2) that nothing listens on.
-  start kube-apiserver --bind-address=127.0.0.1 --secure-port=$APISERVER --advertise-address=198.51.100.10 \
-    --etcd-servers="http://127.0.0.1:$ETCD_CLIENT" \
-    --tls-cert-file="$PKI/apiserver.crt" --tls-private-key-file="$PKI/apiserver.key" --client-ca-file="$PKI/ca.crt" \
-    --service-account-issuer=https://kubernetes.default.svc --service-account-key-file="$PKI/sa.pub" \
-    --service-account-signing-key-file="$PKI/sa.key" --service-cluster-ip-range=$SERVICE_CIDR \
-    --authorization-mode=RBAC --enable-admission-plugins=PodSecurity,ResourceQuota,LimitRanger --profiling=false
-  wait_for kube-apiserver 180 kc get --raw /readyz
-
+  start_apiserver
   start kube-controller-manager --kubeconfig="$ROOT/controller-manager.kubeconfig" \
     --authentication-kubeconfig="$ROOT/controller-manager.kubeconfig" --authorization-kubeconfig="$ROOT/controller-manager.kubeconfig" \
     --bind-address=127.0.0.1 --secure-port=$KCM --leader-elect=false --use-service-account-credentials=true \
@@ -159,5 +162,9 @@ case ${1:-} in
   down) down ;;
   purge) down; rm -rf "$ROOT"; log "cluster state removed" ;;
   status) running kube-apiserver && kc get --raw /readyz && echo ;;
-  *) echo "usage: scripts/cluster.sh up|down|purge|status" >&2; exit 2 ;;
+  # Failure drills: kill the API server alone (as a crash would), and start it again on the
+  # same state.
+  pause) kill -KILL "$(cat "$PIDS/kube-apiserver.pid")" 2>/dev/null || true; stop kube-apiserver; log "kube-apiserver killed" ;;
+  resume) running kube-apiserver || start_apiserver; log "kube-apiserver running" ;;
+  *) echo "usage: scripts/cluster.sh up|down|purge|status|pause|resume" >&2; exit 2 ;;
 esac

@@ -1,0 +1,294 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const namespace = "pynomaly-data-science"
+
+// Each stack, as committed, against the local cluster: preview, up, ordering, Pod Security,
+// no-change preview, no credential in clear text, one setting changed, destroy.
+func TestStacks(t *testing.T) {
+	for _, env := range []string{"dev", "staging", "prod"} {
+		t.Run(env, func(t *testing.T) { stackLifecycle(t, env) })
+	}
+}
+
+func stackLifecycle(t *testing.T, env string) {
+	p := newProject(t, env, "Pulumi."+env+".yaml")
+	p.must("config", "set", "--path", "kubernetes.kubeconfig", kubeconfig)
+	p.must("preview")
+
+	out := p.must("up", "--yes", "--skip-preview")
+	assert.NotContains(t, out, "would violate PodSecurity", "a pod spec breaks the namespace's Pod Security level")
+
+	// The databases were ready, and the migrations done, before the API was created: every
+	// database pod turned Ready, and every setup and migration job completed, no later than
+	// the API Deployment's creation (API server timestamps, one-second resolution).
+	apiCreated := timestamp(t, mustKubectl(t, "-n", namespace, "get", "deployment", "pynomaly-api", "-o", "jsonpath={.metadata.creationTimestamp}"))
+	for _, component := range []string{"postgres", "redis-queue", "redis-cache", "influxdb"} {
+		ready := mustKubectl(t, "-n", namespace, "get", "pods", "-l", "app=pynomaly,component="+component,
+			"-o", `jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].lastTransitionTime}{"\n"}{end}`)
+		lines := strings.Fields(ready)
+		require.NotEmpty(t, lines, component)
+		for _, l := range lines {
+			assert.False(t, timestamp(t, l).After(apiCreated), "%s was ready at %s, after the API was created at %s", component, l, apiCreated)
+		}
+	}
+	for _, job := range []string{"pynomaly-postgres-setup", "pynomaly-influxdb-setup", "pynomaly-db-migrate"} {
+		completed := timestamp(t, mustKubectl(t, "-n", namespace, "get", "job", job, "-o", "jsonpath={.status.completionTime}"))
+		assert.False(t, completed.After(apiCreated), "%s completed after the API was created", job)
+	}
+	migrationCreated := timestamp(t, mustKubectl(t, "-n", namespace, "get", "job", "pynomaly-db-migrate", "-o", "jsonpath={.metadata.creationTimestamp}"))
+	setupDone := timestamp(t, mustKubectl(t, "-n", namespace, "get", "job", "pynomaly-postgres-setup", "-o", "jsonpath={.status.completionTime}"))
+	assert.False(t, setupDone.After(migrationCreated), "migrations started before the database was set up")
+	for _, sts := range []string{"pynomaly-postgres", "pynomaly-redis-queue", "pynomaly-redis-cache", "pynomaly-influxdb"} {
+		ready := mustKubectl(t, "-n", namespace, "get", "statefulset", sts, "-o", "jsonpath={.status.readyReplicas}/{.spec.replicas}")
+		parts := strings.Split(ready, "/")
+		assert.Equal(t, parts[1], parts[0], "%s ready replicas", sts)
+	}
+
+	// Pod Security: a pod that breaks "restricted" (but not "baseline") is refused where the
+	// profile enforces restricted, and only reported in dev.
+	enforce := mustKubectl(t, "get", "namespace", namespace, "-o", `jsonpath={.metadata.labels.pod-security\.kubernetes\.io/enforce}`)
+	loose := `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"psa-probe"},"spec":{"containers":[{"name":"c","image":"busybox:1.36"}]}}`
+	probe := filepath.Join(p.dir, "psa-probe.json")
+	require.NoError(t, os.WriteFile(probe, []byte(loose), 0o644))
+	out, err := kubectl(t, "-n", namespace, "create", "--dry-run=server", "-f", probe)
+	if env == "dev" {
+		assert.Equal(t, "baseline", enforce)
+		assert.NoError(t, err, out)
+		assert.Contains(t, out, `would violate PodSecurity "restricted`)
+	} else {
+		assert.Equal(t, "restricted", enforce)
+		assert.Error(t, err)
+		assert.Contains(t, out, `violates PodSecurity "restricted`)
+	}
+
+	p.must("preview", "--expect-no-changes")
+
+	// No credential in clear text anywhere in the state.
+	export := p.must("stack", "export")
+	assert.Contains(t, export, "ciphertext")
+	credentials := clusterSecretValues(t)
+	require.GreaterOrEqual(t, len(credentials), 8)
+	for _, v := range credentials {
+		assert.NotContains(t, export, v, "a credential is in the state in clear text")
+	}
+
+	// One setting changes exactly one object, in place; nothing stateful is replaced.
+	p.must("config", "set", "--path", "api.maxReplicas", "7")
+	steps := previewSteps(t, p)
+	assert.Equal(t, []string{"update kubernetes:autoscaling/v2:HorizontalPodAutoscaler::pynomaly-api"}, steps)
+	p.must("config", "rm", "--path", "api.maxReplicas")
+	p.must("preview", "--expect-no-changes")
+
+	destroy(t, p, env)
+}
+
+// clusterSecretValues are the decoded values of the program's Secrets, as the cluster holds them.
+func clusterSecretValues(t *testing.T) []string {
+	var list struct {
+		Items []struct {
+			Data map[string]string `json:"data"`
+		} `json:"items"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(mustKubectl(t, "-n", namespace, "get", "secrets", "-l", "app=pynomaly", "-o", "json")), &list))
+	var values []string
+	for _, s := range list.Items {
+		for _, v := range s.Data {
+			b, err := base64.StdEncoding.DecodeString(v)
+			require.NoError(t, err)
+			if len(b) >= 16 { // credentials, not user names
+				values = append(values, string(b))
+			}
+		}
+	}
+	return values
+}
+
+// previewSteps are the non-"same" steps of a preview, as "op type::name".
+func previewSteps(t *testing.T, p *project) []string {
+	out := p.must("preview", "--json")
+	var preview struct {
+		Steps []struct {
+			Op  string `json:"op"`
+			URN string `json:"urn"`
+		} `json:"steps"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out[strings.Index(out, "{"):]), &preview), out)
+	var steps []string
+	for _, s := range preview.Steps {
+		if s.Op == "same" {
+			continue
+		}
+		parts := strings.Split(s.URN, "::")
+		typ := parts[len(parts)-2]
+		typ = typ[strings.LastIndex(typ, "$")+1:]
+		steps = append(steps, s.Op+" "+typ+"::"+parts[len(parts)-1])
+	}
+	return steps
+}
+
+// destroy tears a stack down. In prod the stateful objects are protected and retained: the
+// suite unprotects them explicitly, checks that exactly those stayed in the cluster, then
+// removes them by hand, as an operator would.
+func destroy(t *testing.T, p *project, env string) {
+	if env == "prod" {
+		out, err := p.run("destroy", "--yes", "--skip-preview")
+		require.Error(t, err, "destroy must refuse protected resources")
+		assert.Contains(t, out, "protected")
+		p.must("state", "unprotect", "--all", "--yes")
+	}
+	p.must("destroy", "--yes", "--skip-preview")
+	p.must("stack", "rm", "--yes")
+
+	left := strings.Fields(mustKubectl(t, "get", "storageclass", "-o", "name"))
+	assert.NotContains(t, left, "storageclass.storage.k8s.io/pynomaly-ssd")
+	if env != "prod" {
+		waitGone(t, "namespace", namespace)
+		return
+	}
+	objects := strings.Fields(mustKubectl(t, "-n", namespace, "get", "statefulsets,deployments,jobs,cronjobs,services,secrets,configmaps,persistentvolumeclaims",
+		"-l", "app=pynomaly", "-o", "name"))
+	assert.ElementsMatch(t, []string{
+		"statefulset.apps/pynomaly-postgres", "statefulset.apps/pynomaly-redis-queue", "statefulset.apps/pynomaly-influxdb",
+		"persistentvolumeclaim/pynomaly-backups", "persistentvolumeclaim/pynomaly-models",
+	}, filterClaims(objects), "prod keeps exactly its stateful objects")
+	mustKubectl(t, "delete", "namespace", namespace, "--wait=false")
+	waitGone(t, "namespace", namespace)
+}
+
+// filterClaims drops the StatefulSets' own claims (data-*, pgdata-*), which follow them.
+func filterClaims(objects []string) []string {
+	var out []string
+	for _, o := range objects {
+		if strings.HasPrefix(o, "persistentvolumeclaim/data-") || strings.HasPrefix(o, "persistentvolumeclaim/pgdata-") {
+			continue
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
+func waitGone(t *testing.T, kind, name string) {
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		out, err := kubectl(t, "get", kind, name, "-o", "name")
+		if err != nil && strings.Contains(out, "NotFound") {
+			return
+		}
+		require.True(t, time.Now().Before(deadline), "%s %s still there: %s", kind, name, out)
+		time.Sleep(time.Second)
+	}
+}
+
+// The render-to-directory mode writes manifests a real API server accepts.
+func TestRenderedManifestsAreAccepted(t *testing.T) {
+	p := newProject(t, "render", "Pulumi.dev.yaml")
+	dir := filepath.Join(p.dir, "rendered")
+	p.must("config", "set", "--path", "kubernetes.renderYamlToDirectory", dir)
+	p.must("up", "--yes", "--skip-preview")
+	files, err := filepath.Glob(filepath.Join(dir, "1-manifest", "*.yaml"))
+	require.NoError(t, err)
+	require.Greater(t, len(files), 40)
+	// A server-side dry run of namespaced objects needs their namespace to exist.
+	ns, err := filepath.Glob(filepath.Join(dir, "1-manifest", "v1-namespace-*.yaml"))
+	require.NoError(t, err)
+	require.Len(t, ns, 1)
+	mustKubectl(t, "apply", "-f", ns[0])
+	defer func() { mustKubectl(t, "delete", "namespace", namespace, "--wait=false"); waitGone(t, "namespace", namespace) }()
+	out := mustKubectl(t, "apply", "--dry-run=server", "-f", filepath.Join(dir, "1-manifest"))
+	assert.Equal(t, len(files), strings.Count(out, "(server dry run)"), out)
+	p.must("destroy", "--yes", "--skip-preview")
+	left, _ := filepath.Glob(filepath.Join(dir, "1-manifest", "*.yaml"))
+	assert.Empty(t, left, "destroy removes the rendered files")
+}
+
+// With the API server stopped in the middle of `pulumi up`, the update fails with a clear
+// error; after a restart a second `pulumi up` converges and no generated credential changed.
+func TestAPIServerOutageMidUpdate(t *testing.T) {
+	p := newProject(t, "outage", "Pulumi.dev.yaml")
+	p.must("config", "set", "--path", "kubernetes.kubeconfig", kubeconfig)
+	defer func() {
+		cluster(t, "resume")
+		p.run("destroy", "--yes", "--skip-preview")
+		waitGone(t, "namespace", namespace)
+	}()
+
+	type result struct {
+		out string
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		out, err := p.run("up", "--yes", "--skip-preview")
+		done <- result{out, err}
+	}()
+	// Kill the API server as soon as the update has created its first object.
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		if _, err := kubectl(t, "get", "namespace", namespace); err == nil {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "the namespace never appeared")
+		time.Sleep(50 * time.Millisecond)
+	}
+	cluster(t, "pause")
+	var r result
+	select {
+	case r = <-done:
+	case <-time.After(5 * time.Minute):
+		cluster(t, "resume")
+		t.Fatal("pulumi up did not return within 5 minutes of the API server going down")
+	}
+	require.Error(t, r.err, "pulumi up succeeded with the API server down")
+	assert.Regexp(t, `connection refused|unable to|failed|timeout|Timeout`, r.out)
+	t.Logf("error reported:\n%s", lastLines(r.out, 15))
+
+	cluster(t, "resume")
+	p.must("up", "--yes", "--skip-preview")
+	p.must("preview", "--expect-no-changes")
+	// Nothing lost: the credentials generated before the outage are the ones in the cluster.
+	secrets := clusterSecretValues(t)
+	export := p.must("stack", "export", "--show-secrets")
+	for _, v := range secrets {
+		assert.Contains(t, export, v, "a credential in the cluster differs from the state's")
+	}
+	out, err := p.run("refresh", "--yes", "--expect-no-changes")
+	assert.NoError(t, err, "the state and the cluster disagree after the re-run:\n%s", out)
+}
+
+func cluster(t *testing.T, verb string) {
+	t.Helper()
+	cmd := exec.Command("bash", filepath.Join(repo, "scripts", "cluster.sh"), verb)
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "cluster.sh %s: %s", verb, out)
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func timestamp(t *testing.T, s string) time.Time {
+	t.Helper()
+	ts, err := time.Parse(time.RFC3339, strings.TrimSpace(s))
+	require.NoError(t, err, "timestamp %q", s)
+	return ts
+}
