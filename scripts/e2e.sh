@@ -6,8 +6,12 @@ set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$REPO"
 t0=$SECONDS
+# The cluster script makes its certificates with openssl and probes health with curl.
+ensure_packages openssl:openssl curl:curl
 bash scripts/tools.sh all
 install_plugins
+# A fresh cluster every run: objects left by an interrupted run would make previews fail.
+bash scripts/cluster.sh purge >/dev/null 2>&1 || true
 kubeconfig=$(bash scripts/cluster.sh up)
 trap 'bash scripts/cluster.sh down' EXIT
 echo "== toolchain and cluster ready after $((SECONDS - t0))s"

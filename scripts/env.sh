@@ -36,3 +36,22 @@ install_plugins() {
 stack_select() {
   (cd "$REPO" && { pulumi stack select "$1" 2>/dev/null || pulumi stack init "$1" >/dev/null; })
 }
+
+# ensure_packages CHECK:PACKAGE ... : install the Debian packages whose check fails. A check is a
+# command name, or a path glob for binaries that are not on PATH.
+ensure_packages() {
+  local need=() spec check pkg sudo=""
+  for spec in "$@"; do
+    check=${spec%%:*} pkg=${spec#*:}
+    if [[ $check == /* ]]; then compgen -G "$check" >/dev/null && continue; else command -v "$check" >/dev/null && continue; fi
+    need+=("$pkg")
+  done
+  [ ${#need[@]} -eq 0 ] && return 0
+  echo "== installing ${need[*]}"
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  $sudo apt-get update -qq
+  # Only the binaries are wanted: keep the packages' own services from starting.
+  echo 'exit 101' | $sudo tee /usr/sbin/policy-rc.d >/dev/null && $sudo chmod +x /usr/sbin/policy-rc.d
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  $sudo rm -f /usr/sbin/policy-rc.d
+}
