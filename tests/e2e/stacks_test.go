@@ -86,6 +86,7 @@ func stackLifecycle(t *testing.T, env string) {
 	require.GreaterOrEqual(t, len(credentials), 8)
 	for _, v := range credentials {
 		assert.NotContains(t, export, v, "a credential is in the state in clear text")
+		assert.NotContains(t, export, jsonText(v), "a credential is in the state in clear text")
 	}
 
 	// One setting changes exactly one object, in place; nothing stateful is replaced.
@@ -265,7 +266,7 @@ func TestAPIServerOutageMidUpdate(t *testing.T) {
 	secrets := clusterSecretValues(t)
 	export := p.must("stack", "export", "--show-secrets")
 	for _, v := range secrets {
-		assert.Contains(t, export, v, "a credential in the cluster differs from the state's")
+		assert.Contains(t, export, jsonText(v), "a credential in the cluster differs from the state's")
 	}
 	out, err := p.run("refresh", "--yes", "--expect-no-changes")
 	assert.NoError(t, err, "the state and the cluster disagree after the re-run:\n%s", out)
@@ -291,4 +292,10 @@ func timestamp(t *testing.T, s string) time.Time {
 	ts, err := time.Parse(time.RFC3339, strings.TrimSpace(s))
 	require.NoError(t, err, "timestamp %q", s)
 	return ts
+}
+
+// jsonText is how a string appears inside a JSON document such as a stack export.
+func jsonText(s string) string {
+	b, _ := json.Marshal(s)
+	return strings.Trim(string(b), `"`)
 }
