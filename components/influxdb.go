@@ -74,20 +74,14 @@ func NewInfluxDB(ctx *pulumi.Context, name string, args *InfluxDBArgs, opts ...p
 		return nil, err
 	}
 	ns, s, parent := args.Namespace, args.Settings, pulumi.Parent(c)
-	port := corev1.ServicePortArray{&corev1.ServicePortArgs{Name: pulumi.String("http"), Port: pulumi.Int(InfluxDBPort), TargetPort: pulumi.Int(InfluxDBPort)}}
-	headless, err := corev1.NewService(ctx, InfluxDBHeadlessService, &corev1.ServiceArgs{
-		Metadata: objectMeta(ctx, ns, InfluxDBHeadlessService, "influxdb"),
-		Spec:     &corev1.ServiceSpecArgs{ClusterIP: pulumi.String("None"), Selector: selectorLabels("influxdb"), Ports: port},
-	}, parent)
+	port := corev1.ServicePortArray{servicePort("http", InfluxDBPort)}
+	headless, err := service(ctx, c, ns, InfluxDBHeadlessService, "influxdb", selectorLabels("influxdb"), port, true)
 	if err != nil {
-		return nil, fmt.Errorf("influxdb: headless service: %w", err)
+		return nil, err
 	}
-	svc, err := corev1.NewService(ctx, InfluxDBServiceName, &corev1.ServiceArgs{
-		Metadata: objectMeta(ctx, ns, InfluxDBServiceName, "influxdb"),
-		Spec:     &corev1.ServiceSpecArgs{Selector: selectorLabels("influxdb"), Ports: port},
-	}, parent)
+	svc, err := service(ctx, c, ns, InfluxDBServiceName, "influxdb", selectorLabels("influxdb"), port, false)
 	if err != nil {
-		return nil, fmt.Errorf("influxdb: service: %w", err)
+		return nil, err
 	}
 	sts, err := appsv1.NewStatefulSet(ctx, InfluxDBServiceName, &appsv1.StatefulSetArgs{
 		Metadata: objectMeta(ctx, ns, InfluxDBServiceName, "influxdb"),

@@ -1,6 +1,8 @@
 package components
 
 import (
+	"fmt"
+
 	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
@@ -155,4 +157,24 @@ func statefulSetRetention() *appsv1.StatefulSetPersistentVolumeClaimRetentionPol
 		WhenDeleted: pulumi.String("Retain"),
 		WhenScaled:  pulumi.String("Retain"),
 	}
+}
+
+// service is a Service of the platform. A headless one (a StatefulSet's) has no cluster IP and
+// publishes pods before they are ready, so peers find each other while they start.
+func service(ctx *pulumi.Context, parent pulumi.Resource, ns pulumi.StringInput, name, component string, selector pulumi.StringMap, ports corev1.ServicePortArray, headless bool) (*corev1.Service, error) {
+	spec := &corev1.ServiceSpecArgs{Selector: selector, Ports: ports}
+	if headless {
+		spec.ClusterIP = pulumi.String("None")
+		spec.PublishNotReadyAddresses = pulumi.Bool(true)
+	}
+	svc, err := corev1.NewService(ctx, name, &corev1.ServiceArgs{Metadata: objectMeta(ctx, ns, name, component), Spec: spec}, pulumi.Parent(parent))
+	if err != nil {
+		return nil, fmt.Errorf("%s: service %s: %w", component, name, err)
+	}
+	return svc, nil
+}
+
+// servicePort exposes port under name, on the same container port.
+func servicePort(name string, port int) *corev1.ServicePortArgs {
+	return &corev1.ServicePortArgs{Name: pulumi.String(name), Port: pulumi.Int(port), TargetPort: pulumi.Int(port)}
 }

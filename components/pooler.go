@@ -77,16 +77,9 @@ func newPooler(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, primaryHost
 	if err != nil {
 		return nil, fmt.Errorf("pooler: deployment: %w", err)
 	}
-	if _, err := corev1.NewService(ctx, PostgresPoolerName, &corev1.ServiceArgs{
-		Metadata: objectMeta(ctx, ns, PostgresPoolerName, "pooler"),
-		Spec: &corev1.ServiceSpecArgs{
-			Selector: selectorLabels("pooler"),
-			Ports: corev1.ServicePortArray{&corev1.ServicePortArgs{
-				Name: pulumi.String("postgresql"), Port: pulumi.Int(PostgresPort), TargetPort: pulumi.Int(PostgresPort),
-			}},
-		},
-	}, parent); err != nil {
-		return nil, fmt.Errorf("pooler: service: %w", err)
+	if _, err := service(ctx, c, ns, PostgresPoolerName, "pooler", selectorLabels("pooler"),
+		corev1.ServicePortArray{servicePort("postgresql", PostgresPort)}, false); err != nil {
+		return nil, err
 	}
 	if _, err := podDisruptionBudget(ctx, c, ns, PostgresPoolerName, "pooler", selectorLabels("pooler"), oneAtATime); err != nil {
 		return nil, err

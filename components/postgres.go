@@ -135,42 +135,20 @@ func NewPostgres(ctx *pulumi.Context, name string, args *PostgresArgs, opts ...p
 		}
 		return sel
 	}
-	service := func(svcName string, selector pulumi.StringMap, headless bool) (*corev1.Service, error) {
-		spec := &corev1.ServiceSpecArgs{
-			Selector: selector,
-			Ports: corev1.ServicePortArray{&corev1.ServicePortArgs{
-				Name: pulumi.String("postgresql"), Port: pulumi.Int(PostgresPort), TargetPort: pulumi.Int(PostgresPort),
-			}},
-		}
-		if headless {
-			// Pods are addressable before they are ready: replicas find the primary while
-			// they are still catching up.
-			spec.ClusterIP = pulumi.String("None")
-			spec.PublishNotReadyAddresses = pulumi.Bool(true)
-			spec.Ports = append(spec.Ports.(corev1.ServicePortArray), &corev1.ServicePortArgs{
-				Name: pulumi.String("patroni"), Port: pulumi.Int(patroniPort), TargetPort: pulumi.Int(patroniPort),
-			})
-		}
-		svc, err := corev1.NewService(ctx, svcName, &corev1.ServiceArgs{
-			Metadata: objectMeta(ctx, ns, svcName, "postgres"), Spec: spec,
-		}, parent)
-		if err != nil {
-			return nil, fmt.Errorf("postgres: service %s: %w", svcName, err)
-		}
-		return svc, nil
-	}
-	headless, err := service(PostgresHeadlessService, roleSelector(""), true)
+	postgresPort := servicePort("postgresql", PostgresPort)
+	// The headless Service also carries Patroni's API, which the setup job talks to.
+	headless, err := service(ctx, c, ns, PostgresHeadlessService, "postgres", roleSelector(""),
+		corev1.ServicePortArray{postgresPort, servicePort("patroni", patroniPort)}, true)
 	if err != nil {
 		return nil, err
 	}
-	primary, err := service(PostgresServiceName, roleSelector(patroniLeaderValue), false)
+	primary, err := service(ctx, c, ns, PostgresServiceName, "postgres", roleSelector(patroniLeaderValue), corev1.ServicePortArray{postgresPort}, false)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := service(PostgresReplicaService, roleSelector("replica"), false); err != nil {
+	if _, err := service(ctx, c, ns, PostgresReplicaService, "postgres", roleSelector("replica"), corev1.ServicePortArray{postgresPort}, false); err != nil {
 		return nil, err
 	}
-
 	params := PostgresParameters(s)
 	spilo, err := spiloConfiguration(params)
 	if err != nil {

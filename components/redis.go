@@ -141,31 +141,22 @@ func redisInstance(ctx *pulumi.Context, c *Redis, args *RedisArgs, role RedisRol
 	ports := func(includeRedis bool) corev1.ServicePortArray {
 		var p corev1.ServicePortArray
 		if includeRedis {
-			p = append(p, &corev1.ServicePortArgs{Name: pulumi.String("redis"), Port: pulumi.Int(RedisPort), TargetPort: pulumi.Int(RedisPort)})
+			p = append(p, servicePort("redis", RedisPort))
 		}
 		if sentinel {
-			p = append(p, &corev1.ServicePortArgs{Name: pulumi.String("sentinel"), Port: pulumi.Int(sentinelPort), TargetPort: pulumi.Int(sentinelPort)})
+			p = append(p, servicePort("sentinel", sentinelPort))
 		}
 		return p
 	}
-	headless, err := corev1.NewService(ctx, headlessName, &corev1.ServiceArgs{
-		Metadata: objectMeta(ctx, ns, headlessName, component),
-		Spec: &corev1.ServiceSpecArgs{
-			ClusterIP: pulumi.String("None"), PublishNotReadyAddresses: pulumi.Bool(true),
-			Selector: selectorLabels(component), Ports: ports(true),
-		},
-	}, parent)
+	headless, err := service(ctx, c, ns, headlessName, component, selectorLabels(component), ports(true), true)
 	if err != nil {
-		return fail("headless service", err)
+		return RedisEndpoint{}, nil, err
 	}
 	// With Sentinel, the role's Service offers only the Sentinels: a plain connection to port
 	// 6379 could land on a read-only replica.
-	svc, err := corev1.NewService(ctx, svcName, &corev1.ServiceArgs{
-		Metadata: objectMeta(ctx, ns, svcName, component),
-		Spec:     &corev1.ServiceSpecArgs{Selector: selectorLabels(component), Ports: ports(!sentinel)},
-	}, parent)
+	svc, err := service(ctx, c, ns, svcName, component, selectorLabels(component), ports(!sentinel), false)
 	if err != nil {
-		return fail("service", err)
+		return RedisEndpoint{}, nil, err
 	}
 
 	commonEnv := corev1.EnvVarArray{
