@@ -3,7 +3,7 @@
 #   1. build, vet, and the unit suite: the program against a mocked engine, and the generated
 #      configuration files against real PostgreSQL, Redis and PgBouncer (seconds);
 #   2. the end-to-end suite (scripts/e2e.sh): the real engine and a local Kubernetes control
-#      plane. Its toolchain is built from Go modules on first use (about 25 minutes on 2 cores,
+#      plane. Its toolchain is built from Go modules on first use (about 23 minutes on 2 cores,
 #      then cached outside the clone). --unit stops after step 1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
