@@ -82,6 +82,18 @@ func newProject(t *testing.T, stack, stackFile string) *project {
 	return p
 }
 
+// start starts the pulumi CLI in the project; the caller waits for it.
+func (p *project) start(args ...string) (*exec.Cmd, *bytes.Buffer) {
+	p.t.Helper()
+	cmd := exec.Command("pulumi", append(args, "--stack", p.stack, "--non-interactive")...)
+	cmd.Dir = p.dir
+	cmd.Env = append(os.Environ(), "PULUMI_BACKEND_URL=file://"+p.backend)
+	out := &bytes.Buffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	require.NoError(p.t, cmd.Start())
+	return cmd, out
+}
+
 // run runs the pulumi CLI in the project and returns its combined output.
 func (p *project) run(args ...string) (string, error) {
 	p.t.Helper()
