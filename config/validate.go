@@ -102,6 +102,9 @@ func (s *Settings) Validate() error {
 				v.fail(a.key+"."+field, fmt.Sprint(pct), "must be a percentage of the requests, 1 to 100")
 			}
 		}
+		if a.w.DBPoolSize < 1 {
+			v.fail(a.key+".dbPoolSize", fmt.Sprint(a.w.DBPoolSize), "must be at least 1")
+		}
 		if a.w.MinReplicas < 1 {
 			v.fail(a.key+".minReplicas", fmt.Sprint(a.w.MinReplicas), "must be at least 1")
 		}
@@ -288,14 +291,6 @@ func (s *Settings) validateConnectionBudget(v *validator) {
 		v.fail("pooler.poolSize", fmt.Sprint(pl.PoolSize), fmt.Sprintf(
 			"pooler.replicas (%d) x pooler.poolSize + %d reserved = %d exceeds postgres.maxConnections (%d); at most %d",
 			pl.Replicas, ReservedConnections, server, pg.MaxConnections, (pg.MaxConnections-ReservedConnections)/max(pl.Replicas, 1)))
-	}
-	for _, a := range []struct {
-		key string
-		w   Autoscaled
-	}{{"api", s.API}, {"worker", s.Worker.Autoscaled}} {
-		if a.w.DBPoolSize < 1 {
-			v.fail(a.key+".dbPoolSize", fmt.Sprint(a.w.DBPoolSize), "must be at least 1")
-		}
 	}
 	clients := s.API.MaxReplicas*s.API.DBPoolSize + s.Worker.MaxReplicas*s.Worker.DBPoolSize
 	if capacity := pl.Replicas * pl.MaxClientConnections; clients > capacity {
