@@ -8,10 +8,14 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/internal/kube"
 )
 
+// Names and ports of the API tier.
 const (
 	APIName          = "pynomaly-api"
+	APIServiceName   = "pynomaly-api-service"
+	APIPort          = 8000
 	APIHealthPath    = "/api/v1/health"
 	apiShutdownDelay = 10
 )
@@ -32,6 +36,7 @@ type APIArgs struct {
 // 70% / memory 80%, fast up, slow down), a disruption budget and the Service.
 type API struct {
 	pulumi.ResourceState
+	workloads
 
 	ServiceName pulumi.StringOutput `pulumi:"serviceName"`
 	URL         pulumi.StringOutput `pulumi:"url"`
@@ -44,69 +49,50 @@ func NewAPI(ctx *pulumi.Context, name string, args *APIArgs, opts ...pulumi.Reso
 		return nil, err
 	}
 	ns := args.Namespace
-	envFrom, env := args.Env.env(
-		secretEnv("SECRET_KEY", args.APISecret, APISecretKeyKey),
-		&corev1.EnvVarArgs{Name: pulumi.String("DATABASE_POOL_SIZE"), Value: pulumi.String(fmt.Sprint(args.Settings.DBPoolSize))},
-	)
-	health := func() *corev1.ProbeArgs { return httpGet(APIHealthPath, APIPort) }
-	startup := health()
-	// Up to 150 s to boot (model loading) before liveness starts counting.
-	startup.PeriodSeconds, startup.FailureThreshold = pulumi.Int(5), pulumi.Int(30)
-	pod := &corev1.PodSpecArgs{
-		// preStop delay + in-flight requests.
-		TerminationGracePeriodSeconds: pulumi.Int(45),
-		InitContainers:                args.Env.waitForDatabases(),
-		Containers: corev1.ContainerArray{&corev1.ContainerArgs{
-			Name:            pulumi.String("api"),
-			Image:           pulumi.String(args.Image),
-			Ports:           corev1.ContainerPortArray{&corev1.ContainerPortArgs{Name: pulumi.String("http"), ContainerPort: pulumi.Int(APIPort)}},
-			EnvFrom:         envFrom,
-			Env:             env,
-			Resources:       resources(args.Settings.Resources),
-			SecurityContext: containerSecurity(true),
-			StartupProbe:    startup,
-			ReadinessProbe:  readiness(health()),
-			LivenessProbe:   liveness(health()),
-			// Endpoints are removed asynchronously: keep serving for a moment after the pod is
-			// marked terminating, so no request is sent to a closed socket.
-			Lifecycle: &corev1.LifecycleArgs{PreStop: &corev1.LifecycleHandlerArgs{
-				Sleep: &corev1.SleepActionArgs{Seconds: pulumi.Int(apiShutdownDelay)},
-			}},
-			VolumeMounts: corev1.VolumeMountArray{mount("tmp", "/tmp")},
-		}},
-		Volumes: corev1.VolumeArray{emptyDir("tmp", false)},
-	}
-	d, err := appDeployment(ctx, c, ns, APIName, "api", pod, scrapeAnnotations(APIPort), args.After)
-	if err != nil {
-		return nil, err
-	}
-	// The seed: scale up aggressively (double every 15 s), down conservatively (a tenth per
-	// minute, after five minutes of lower load).
-	behavior := &autoscalingv2.HorizontalPodAutoscalerBehaviorArgs{
-		ScaleUp:   scalingRules(0, "Percent", 100, 15),
-		ScaleDown: scalingRules(300, "Percent", 10, 60),
-	}
-	if _, err := autoscaler(ctx, c, ns, APIName, "api", d, args.Settings, nil, behavior); err != nil {
-		return nil, err
-	}
-	if _, err := podDisruptionBudget(ctx, c, ns, APIName, "api", selectorLabels("api"), tenPercent); err != nil {
-		return nil, err
-	}
-	meta := objectMeta(ctx, ns, APIServiceName, "api")
-	meta.Annotations = scrapeAnnotations(APIPort)
-	svc, err := corev1.NewService(ctx, APIServiceName, &corev1.ServiceArgs{
-		Metadata: meta,
-		Spec: &corev1.ServiceSpecArgs{
-			Selector: selectorLabels("api"),
-			Ports: corev1.ServicePortArray{&corev1.ServicePortArgs{
-				Name: pulumi.String("http"), Port: pulumi.Int(APIPort), TargetPort: pulumi.String("http"),
-			}},
+	// preStop delay + in-flight requests.
+	pod := args.Env.appPod("api", apiContainer(args), APIPort, 45)
+	_, w, err := kube.NewAutoscaled(ctx, c, ns, kube.Autoscaled{
+		Deployment: rollout(APIName, pod),
+		Scaling:    args.Settings,
+		// The seed: scale up aggressively (double every 15 s), down conservatively (a tenth
+		// per minute, after five minutes of lower load).
+		Behavior: &autoscalingv2.HorizontalPodAutoscalerBehaviorArgs{
+			ScaleUp:   kube.ScalingRules(0, "Percent", 100, 15),
+			ScaleDown: kube.ScalingRules(300, "Percent", 10, 60),
 		},
-	}, pulumi.Parent(c))
+	}, pulumi.DependsOn(args.After))
 	if err != nil {
-		return nil, fmt.Errorf("api: service: %w", err)
+		return nil, err
+	}
+	c.add(w)
+	svc, err := kube.NewService(ctx, c, ns, kube.Service{
+		Name: APIServiceName, Component: "api", Selector: pod.Selector(),
+		Ports:       corev1.ServicePortArray{kube.NamedServicePort("http", APIPort)},
+		Annotations: pod.Metrics.Annotations(),
+	})
+	if err != nil {
+		return nil, err
 	}
 	c.ServiceName = svc.Metadata.Name().Elem()
 	c.URL = pulumi.Sprintf("http://%s.%s.svc:%d", c.ServiceName, ns, APIPort)
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{"serviceName": c.ServiceName, "url": c.URL})
+}
+
+func apiContainer(args *APIArgs) kube.Container {
+	c := args.Env.container("api", args.Image, args.Settings.Resources,
+		kube.SecretEnv("SECRET_KEY", args.APISecret, APISecretKeyKey),
+		kube.Env("DATABASE_POOL_SIZE", fmt.Sprint(args.Settings.DBPoolSize)),
+	)
+	c.Ports = []kube.Port{{Name: "http", Port: APIPort}}
+	health := func() *corev1.ProbeArgs { return kube.HTTPGet(APIHealthPath, APIPort) }
+	// Up to 150 s to boot (model loading) before liveness starts counting.
+	c.StartupProbe = health()
+	c.StartupProbe.PeriodSeconds, c.StartupProbe.FailureThreshold = pulumi.Int(5), pulumi.Int(30)
+	c.ReadinessProbe, c.LivenessProbe = kube.Readiness(health()), kube.Liveness(health())
+	// Endpoints are removed asynchronously: keep serving for a moment after the pod is marked
+	// terminating, so no request is sent to a closed socket.
+	c.Lifecycle = &corev1.LifecycleArgs{PreStop: &corev1.LifecycleHandlerArgs{
+		Sleep: &corev1.SleepActionArgs{Seconds: pulumi.Int(apiShutdownDelay)},
+	}}
+	return c
 }

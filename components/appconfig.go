@@ -5,8 +5,9 @@ import (
 	"strconv"
 
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
-	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/pynomaly/pynomaly-platform/internal/kube"
 )
 
 // AppConfigArgs configures the config tier. The endpoints come from the data tier's
@@ -40,7 +41,7 @@ func NewAppConfig(ctx *pulumi.Context, name string, args *AppConfigArgs, opts ..
 	port := func(p int) pulumi.String { return pulumi.String(strconv.Itoa(p)) }
 	cm, err := corev1.NewConfigMap(ctx, "pynomaly-app-config", &corev1.ConfigMapArgs{
 		// No Name: Pulumi names it pynomaly-app-config-<suffix>, which is what makes pods roll.
-		Metadata: &metav1.ObjectMetaArgs{Namespace: args.Namespace, Labels: labels(ctx, "config")},
+		Metadata: kube.AutoNamedMeta(ctx, args.Namespace, "config"),
 		Data: pulumi.StringMap{
 			"PYNOMALY_ENVIRONMENT": pulumi.String(args.Environment),
 			"LOG_LEVEL":            pulumi.String(args.LogLevel),

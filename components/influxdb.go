@@ -7,17 +7,21 @@ import (
 	"text/template"
 
 	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
-	batchv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/batch/v1"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
-	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/internal/kube"
 )
 
+// Names and identities of the InfluxDB tier.
 const (
+	InfluxDBServiceName     = "pynomaly-influxdb"
 	InfluxDBHeadlessService = "pynomaly-influxdb-headless"
 	InfluxDBSetupJob        = "pynomaly-influxdb-setup"
+	InfluxDBPort            = 8086
+	InfluxDBOrg             = "pynomaly"
+	InfluxDBBucket          = "metrics"
 	InfluxDBLongTermBucket  = "metrics_longterm"
 	influxDBDownsampleTask  = "downsample-metrics"
 	// The official image's influxdb user.
@@ -58,6 +62,7 @@ type InfluxDBArgs struct {
 // long-term bucket, created and kept current by an idempotent job.
 type InfluxDB struct {
 	pulumi.ResourceState
+	workloads
 
 	URL        pulumi.StringOutput `pulumi:"url"`
 	Org        string
@@ -73,78 +78,80 @@ func NewInfluxDB(ctx *pulumi.Context, name string, args *InfluxDBArgs, opts ...p
 	if err := ctx.RegisterComponentResource(componentType("InfluxDB"), name, c, opts...); err != nil {
 		return nil, err
 	}
-	ns, s, parent := args.Namespace, args.Settings, pulumi.Parent(c)
-	port := corev1.ServicePortArray{servicePort("http", InfluxDBPort)}
-	headless, err := service(ctx, c, ns, InfluxDBHeadlessService, "influxdb", selectorLabels("influxdb"), port, true)
+	ns := args.Namespace
+	port := corev1.ServicePortArray{kube.ServicePort("http", InfluxDBPort)}
+	selector := kube.SelectorLabels("influxdb")
+	headless, err := kube.NewService(ctx, c, ns, kube.Service{Name: InfluxDBHeadlessService, Component: "influxdb", Selector: selector, Ports: port, Headless: true})
 	if err != nil {
 		return nil, err
 	}
-	svc, err := service(ctx, c, ns, InfluxDBServiceName, "influxdb", selectorLabels("influxdb"), port, false)
+	svc, err := kube.NewService(ctx, c, ns, kube.Service{Name: InfluxDBServiceName, Component: "influxdb", Selector: selector, Ports: port})
 	if err != nil {
 		return nil, err
 	}
-	sts, err := appsv1.NewStatefulSet(ctx, InfluxDBServiceName, &appsv1.StatefulSetArgs{
-		Metadata: objectMeta(ctx, ns, InfluxDBServiceName, "influxdb"),
-		Spec: &appsv1.StatefulSetSpecArgs{
-			ServiceName:                          headless.Metadata.Name().Elem(),
-			Replicas:                             pulumi.Int(s.Replicas),
-			Selector:                             &metav1.LabelSelectorArgs{MatchLabels: selectorLabels("influxdb")},
-			PersistentVolumeClaimRetentionPolicy: statefulSetRetention(),
-			Template: &corev1.PodTemplateSpecArgs{
-				Metadata: &metav1.ObjectMetaArgs{Labels: labels(ctx, "influxdb"), Annotations: scrapeAnnotations(InfluxDBPort)},
-				Spec: &corev1.PodSpecArgs{
-					AutomountServiceAccountToken:  pulumi.Bool(false),
-					SecurityContext:               podSecurity(influxUID, influxUID),
-					TerminationGracePeriodSeconds: pulumi.Int(60),
-					Containers: corev1.ContainerArray{&corev1.ContainerArgs{
-						Name:  pulumi.String("influxdb"),
-						Image: pulumi.String(args.Image),
-						// The image's first-start setup: it runs once, when the volume is empty.
-						Env: corev1.EnvVarArray{
-							env("DOCKER_INFLUXDB_INIT_MODE", "setup"),
-							secretEnv("DOCKER_INFLUXDB_INIT_USERNAME", args.Secret, InfluxDBAdminUserKey),
-							secretEnv("DOCKER_INFLUXDB_INIT_PASSWORD", args.Secret, InfluxDBAdminPasswordKey),
-							secretEnv("DOCKER_INFLUXDB_INIT_ADMIN_TOKEN", args.Secret, InfluxDBAdminTokenKey),
-							env("DOCKER_INFLUXDB_INIT_ORG", InfluxDBOrg),
-							env("DOCKER_INFLUXDB_INIT_BUCKET", InfluxDBBucket),
-							env("DOCKER_INFLUXDB_INIT_RETENTION", s.Retention),
-							env("INFLUXD_BOLT_PATH", "/var/lib/influxdb2/influxd.bolt"),
-							env("INFLUXD_ENGINE_PATH", "/var/lib/influxdb2/engine"),
-							env("INFLUXD_REPORTING_DISABLED", "true"),
-						},
-						Ports:           corev1.ContainerPortArray{&corev1.ContainerPortArgs{Name: pulumi.String("http"), ContainerPort: pulumi.Int(InfluxDBPort)}},
-						Resources:       resources(s.Resources),
-						SecurityContext: containerSecurity(true),
-						ReadinessProbe:  readiness(httpGet("/health", InfluxDBPort)),
-						LivenessProbe:   liveness(httpGet("/health", InfluxDBPort)),
-						VolumeMounts: corev1.VolumeMountArray{
-							mount("data", "/var/lib/influxdb2"),
-							mount("config", "/etc/influxdb2"),
-							mount("tmp", "/tmp"),
-						},
-					}},
-					Volumes: corev1.VolumeArray{emptyDir("config", false), emptyDir("tmp", false)},
-				},
-			},
-			VolumeClaimTemplates: corev1.PersistentVolumeClaimTypeArray{
-				claimTemplate(ctx, "data", "influxdb", s.StorageSize, args.StorageClass),
-			},
-		},
-	}, parent, stateful(args.Protect))
+	sts, w, err := kube.NewStatefulSet(ctx, c, ns, kube.StatefulSet{
+		Name: InfluxDBServiceName, Replicas: args.Settings.Replicas, ServiceName: headless.Metadata.Name().Elem(),
+		Pod:          influxDBPod(args),
+		Claim:        kube.Claim{Name: "data", Size: args.Settings.StorageSize},
+		StorageClass: args.StorageClass,
+	}, stateful(args.Protect))
 	if err != nil {
-		return nil, fmt.Errorf("influxdb: statefulset: %w", err)
-	}
-	if _, err := podDisruptionBudget(ctx, c, ns, InfluxDBServiceName, "influxdb", selectorLabels("influxdb"), oneAtATime); err != nil {
 		return nil, err
 	}
-
+	c.add(w)
 	c.URL = pulumi.Sprintf("http://%s.%s.svc:%d", svc.Metadata.Name().Elem(), ns, InfluxDBPort)
+	job, err := influxDBSetupJob(ctx, c, args, sts)
+	if err != nil {
+		return nil, err
+	}
+	c.SecretName = args.Secret.ToStringOutput()
+	c.Ready = []pulumi.Resource{sts, job}
+	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{"url": c.URL, "secretName": c.SecretName})
+}
+
+// influxDBPod runs InfluxDB 2; the image's first-start setup runs once, when the volume is empty.
+func influxDBPod(args *InfluxDBArgs) kube.Pod {
+	s := args.Settings
+	return kube.Pod{
+		Component: "influxdb", UID: influxUID, GID: influxUID,
+		Metrics:            &kube.Metrics{Port: InfluxDBPort, Path: "/metrics"},
+		GracePeriodSeconds: 60,
+		Containers: []kube.Container{{
+			Name:  "influxdb",
+			Image: args.Image,
+			Env: corev1.EnvVarArray{
+				kube.Env("DOCKER_INFLUXDB_INIT_MODE", "setup"),
+				kube.SecretEnv("DOCKER_INFLUXDB_INIT_USERNAME", args.Secret, InfluxDBAdminUserKey),
+				kube.SecretEnv("DOCKER_INFLUXDB_INIT_PASSWORD", args.Secret, InfluxDBAdminPasswordKey),
+				kube.SecretEnv("DOCKER_INFLUXDB_INIT_ADMIN_TOKEN", args.Secret, InfluxDBAdminTokenKey),
+				kube.Env("DOCKER_INFLUXDB_INIT_ORG", InfluxDBOrg),
+				kube.Env("DOCKER_INFLUXDB_INIT_BUCKET", InfluxDBBucket),
+				kube.Env("DOCKER_INFLUXDB_INIT_RETENTION", s.Retention),
+				kube.Env("INFLUXD_BOLT_PATH", "/var/lib/influxdb2/influxd.bolt"),
+				kube.Env("INFLUXD_ENGINE_PATH", "/var/lib/influxdb2/engine"),
+				kube.Env("INFLUXD_REPORTING_DISABLED", "true"),
+			},
+			Ports:          []kube.Port{{Name: "http", Port: InfluxDBPort}},
+			Resources:      s.Resources,
+			ReadinessProbe: kube.Readiness(kube.HTTPGet("/health", InfluxDBPort)),
+			LivenessProbe:  kube.Liveness(kube.HTTPGet("/health", InfluxDBPort)),
+			Mounts: corev1.VolumeMountArray{
+				kube.Mount("data", "/var/lib/influxdb2"), kube.Mount("config", "/etc/influxdb2"), kube.Mount("tmp", "/tmp"),
+			},
+		}},
+		Volumes: corev1.VolumeArray{kube.EmptyDir("config", false), kube.EmptyDir("tmp", false)},
+	}
+}
+
+// influxDBSetupJob keeps the buckets and the downsampling task as the settings say,
+// idempotently: retention follows the settings, the long-term bucket and the task are created
+// when missing and updated otherwise.
+func influxDBSetupJob(ctx *pulumi.Context, c *InfluxDB, args *InfluxDBArgs, sts *appsv1.StatefulSet) (pulumi.Resource, error) {
+	s := args.Settings
 	task, err := DownsampleTask(s)
 	if err != nil {
 		return nil, fmt.Errorf("influxdb: downsample task: %w", err)
 	}
-	// Idempotent: retention follows the settings, the long-term bucket and the task are created
-	// when missing and updated otherwise.
 	script := fmt.Sprintf(`until influx ping >/dev/null 2>&1; do echo "waiting for influxdb"; sleep 2; done
 bucket_id() { influx bucket list --name "$1" --hide-headers 2>/dev/null | awk '{print $1}'; }
 influx bucket update --id "$(bucket_id %[1]s)" --retention %[2]s
@@ -154,21 +161,19 @@ printf '%%s\n' "$DOWNSAMPLE_TASK" > /tmp/downsample.flux
 task=$(influx task list --hide-headers | awk '$2 == "%[5]s" {print $1}')
 if [ -n "$task" ]; then influx task update --id "$task" --file /tmp/downsample.flux; else influx task create --file /tmp/downsample.flux; fi
 echo "influxdb setup done"`, InfluxDBBucket, s.Retention, InfluxDBLongTermBucket, s.LongTermRetention, influxDBDownsampleTask)
-	pod := jobPod(ctx, "influxdb-setup", args.Image, influxUID, script, corev1.EnvVarArray{
-		&corev1.EnvVarArgs{Name: pulumi.String("INFLUX_HOST"), Value: c.URL},
-		env("INFLUX_ORG", InfluxDBOrg),
-		secretEnv("INFLUX_TOKEN", args.Secret, InfluxDBAdminTokenKey),
-		env("DOWNSAMPLE_TASK", task),
-		env("INFLUX_CONFIGS_PATH", "/tmp/influx-configs"),
+	pod := kube.ScriptPod("influxdb-setup", args.Image, influxUID, script, corev1.EnvVarArray{
+		kube.EnvOutput("INFLUX_HOST", c.URL),
+		kube.Env("INFLUX_ORG", InfluxDBOrg),
+		kube.SecretEnv("INFLUX_TOKEN", args.Secret, InfluxDBAdminTokenKey),
+		kube.Env("DOWNSAMPLE_TASK", task),
+		kube.Env("INFLUX_CONFIGS_PATH", "/tmp/influx-configs"),
 	}, nil, nil)
-	job, err := batchv1.NewJob(ctx, InfluxDBSetupJob, &batchv1.JobArgs{
-		Metadata: objectMeta(ctx, ns, InfluxDBSetupJob, "influxdb-setup"),
-		Spec:     &batchv1.JobSpecArgs{BackoffLimit: pulumi.Int(6), ActiveDeadlineSeconds: pulumi.Int(600), Template: pod},
-	}, parent, pulumi.DependsOn([]pulumi.Resource{sts}), pulumi.DeleteBeforeReplace(true))
+	job, w, err := kube.NewJob(ctx, c, args.Namespace, kube.Job{
+		Name: InfluxDBSetupJob, Pod: pod, BackoffLimit: 6, DeadlineSeconds: 600,
+	}, pulumi.DependsOn([]pulumi.Resource{sts}))
 	if err != nil {
-		return nil, fmt.Errorf("influxdb: setup job: %w", err)
+		return nil, err
 	}
-	c.SecretName = args.Secret.ToStringOutput()
-	c.Ready = []pulumi.Resource{sts, job}
-	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{"url": c.URL, "secretName": c.SecretName})
+	c.add(w)
+	return job, nil
 }

@@ -1,16 +1,14 @@
 package components
 
 import (
-	"fmt"
-
-	batchv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/batch/v1"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
-	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/internal/kube"
 )
 
+// MigrationJobName is the schema migration's Job.
 const MigrationJobName = "pynomaly-db-migrate"
 
 // MigrationArgs configures the schema migration.
@@ -29,8 +27,9 @@ type MigrationArgs struct {
 // and the workers are created or rolled: they depend on it.
 type Migration struct {
 	pulumi.ResourceState
+	workloads
 
-	Job *batchv1.Job
+	Job pulumi.Resource
 }
 
 // NewMigration creates the migration job. A new image changes the job's template, which
@@ -40,39 +39,23 @@ func NewMigration(ctx *pulumi.Context, name string, args *MigrationArgs, opts ..
 	if err := ctx.RegisterComponentResource(componentType("Migration"), name, c, opts...); err != nil {
 		return nil, err
 	}
-	envFrom, env := args.Env.env(&corev1.EnvVarArgs{Name: pulumi.String("DATABASE_HOST"), Value: args.PrimaryHost})
-	job, err := batchv1.NewJob(ctx, MigrationJobName, &batchv1.JobArgs{
-		Metadata: objectMeta(ctx, args.Namespace, MigrationJobName, "migrate"),
-		Spec: &batchv1.JobSpecArgs{
-			BackoffLimit:          pulumi.Int(3),
-			ActiveDeadlineSeconds: pulumi.Int(1800),
-			Template: &corev1.PodTemplateSpecArgs{
-				Metadata: &metav1.ObjectMetaArgs{Labels: labels(ctx, "migrate")},
-				Spec: &corev1.PodSpecArgs{
-					RestartPolicy:                pulumi.String("OnFailure"),
-					AutomountServiceAccountToken: pulumi.Bool(false),
-					SecurityContext:              podSecurity(appUID, appUID),
-					InitContainers:               args.Env.waitForDatabases(),
-					Containers: corev1.ContainerArray{&corev1.ContainerArgs{
-						Name:  pulumi.String("migrate"),
-						Image: pulumi.String(args.Image),
-						// Alembic, as the FastAPI service ships it; idempotent at head.
-						Command:         pulumi.ToStringArray([]string{"alembic", "upgrade", "head"}),
-						EnvFrom:         envFrom,
-						Env:             env,
-						Resources:       resources(config.JobResources),
-						SecurityContext: containerSecurity(true),
-						VolumeMounts:    corev1.VolumeMountArray{mount("tmp", "/tmp")},
-					}},
-					Volumes: corev1.VolumeArray{emptyDir("tmp", false)},
-				},
-			},
-		},
-	}, pulumi.Parent(c), pulumi.DependsOn(args.After), pulumi.DeleteBeforeReplace(true),
-		pulumi.Timeouts(&pulumi.CustomTimeouts{Create: "30m", Update: "30m"}))
-	if err != nil {
-		return nil, fmt.Errorf("migration: job: %w", err)
+	migrate := args.Env.container("migrate", args.Image, config.JobResources, kube.EnvOutput("DATABASE_HOST", args.PrimaryHost))
+	// Alembic, as the FastAPI service ships it; idempotent at head.
+	migrate.Command = []string{"alembic", "upgrade", "head"}
+	migrate.Mounts = corev1.VolumeMountArray{kube.Mount("tmp", "/tmp")}
+	pod := kube.Pod{
+		Component: "migrate", UID: appUID, GID: appUID,
+		InitContainers: args.Env.waitForDatabases(),
+		Containers:     []kube.Container{migrate},
+		Volumes:        corev1.VolumeArray{kube.EmptyDir("tmp", false)},
 	}
+	job, w, err := kube.NewJob(ctx, c, args.Namespace, kube.Job{
+		Name: MigrationJobName, Pod: pod, BackoffLimit: 3, DeadlineSeconds: 1800,
+	}, pulumi.DependsOn(args.After), pulumi.Timeouts(&pulumi.CustomTimeouts{Create: "30m", Update: "30m"}))
+	if err != nil {
+		return nil, err
+	}
+	c.add(w)
 	c.Job = job
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{"job": job.Metadata.Name().Elem()})
 }

@@ -8,6 +8,13 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/internal/kube"
+)
+
+// Names of the namespace tier's objects.
+const (
+	ResourceQuotaName = "pynomaly-quota"
+	LimitRangeName    = "pynomaly-limits"
 )
 
 // NamespaceArgs configures the namespace tier.
@@ -54,7 +61,7 @@ func NewNamespace(ctx *pulumi.Context, name string, args *NamespaceArgs, opts ..
 	if err := ctx.RegisterComponentResource(componentType("Namespace"), name, c, opts...); err != nil {
 		return nil, err
 	}
-	nsLabels := labels(ctx, "namespace")
+	nsLabels := kube.Labels(ctx, "namespace")
 	for k, v := range PodSecurityLabels(args.Security) {
 		nsLabels[k] = pulumi.String(v)
 	}
@@ -68,7 +75,7 @@ func NewNamespace(ctx *pulumi.Context, name string, args *NamespaceArgs, opts ..
 
 	q := args.Quota
 	if _, err := corev1.NewResourceQuota(ctx, ResourceQuotaName, &corev1.ResourceQuotaArgs{
-		Metadata: objectMeta(ctx, c.Name, ResourceQuotaName, "namespace"),
+		Metadata: kube.ObjectMeta(ctx, c.Name, ResourceQuotaName, "namespace"),
 		Spec: &corev1.ResourceQuotaSpecArgs{
 			Hard: pulumi.StringMap{
 				"requests.cpu":           pulumi.String(q.RequestsCPU),
@@ -88,7 +95,7 @@ func NewNamespace(ctx *pulumi.Context, name string, args *NamespaceArgs, opts ..
 	// LimitRange fills them in for the few that do not set their own (jobs, debug pods).
 	l := args.LimitRange
 	if _, err := corev1.NewLimitRange(ctx, LimitRangeName, &corev1.LimitRangeArgs{
-		Metadata: objectMeta(ctx, c.Name, LimitRangeName, "namespace"),
+		Metadata: kube.ObjectMeta(ctx, c.Name, LimitRangeName, "namespace"),
 		Spec: &corev1.LimitRangeSpecArgs{
 			Limits: corev1.LimitRangeItemArray{&corev1.LimitRangeItemArgs{
 				Type:           pulumi.String("Container"),

@@ -3,10 +3,10 @@ package components
 import (
 	"fmt"
 
-	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
-	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/pynomaly/pynomaly-platform/internal/kube"
 )
 
 // pgbouncerUID is an unprivileged user for PgBouncer, which needs no file it does not read.
@@ -14,75 +14,61 @@ const pgbouncerUID = 998
 
 // newPooler is PgBouncer in transaction mode in front of the primary: API and worker pods open
 // as many client connections as they like (up to the budget validated in config), the primary
-// sees at most replicas x poolSize.
-func newPooler(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, primaryHost pulumi.StringOutput, after []pulumi.Resource) (*appsv1.Deployment, error) {
+// sees at most replicas x poolSize. It owns its configuration, Service and disruption budget.
+func newPooler(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, primaryHost pulumi.StringOutput, after []pulumi.Resource) (pulumi.Resource, error) {
 	ns := args.Namespace
-	parent := pulumi.Parent(c)
 	ini := primaryHost.ApplyT(func(h string) string { return PgBouncerIni(h, args.Pooler) }).(pulumi.StringOutput)
+	// Auto-named: a configuration change rolls the pooler.
 	cm, err := corev1.NewConfigMap(ctx, PostgresPoolerName, &corev1.ConfigMapArgs{
-		// Auto-named: a configuration change rolls the pooler.
-		Metadata: &metav1.ObjectMetaArgs{Namespace: ns, Labels: labels(ctx, "pooler")},
+		Metadata: kube.AutoNamedMeta(ctx, ns, "pooler"),
 		Data:     pulumi.StringMap{"pgbouncer.ini": ini},
-	}, parent)
+	}, pulumi.Parent(c))
 	if err != nil {
 		return nil, fmt.Errorf("pooler: configmap: %w", err)
 	}
-	affinity, spreadConstraints := spread("pooler", args.Strict)
-	deploy, err := appsv1.NewDeployment(ctx, PostgresPoolerName, &appsv1.DeploymentArgs{
-		Metadata: objectMeta(ctx, ns, PostgresPoolerName, "pooler"),
-		Spec: &appsv1.DeploymentSpecArgs{
-			Replicas: pulumi.Int(args.Pooler.Replicas),
-			Selector: &metav1.LabelSelectorArgs{MatchLabels: selectorLabels("pooler")},
-			Strategy: &appsv1.DeploymentStrategyArgs{
-				Type:          pulumi.String("RollingUpdate"),
-				RollingUpdate: &appsv1.RollingUpdateDeploymentArgs{MaxUnavailable: pulumi.Int(0), MaxSurge: pulumi.Int(1)},
+	pod := kube.Pod{
+		Component: "pooler", UID: pgbouncerUID, GID: pgbouncerUID, Spread: args.Spread,
+		// Since PgBouncer 1.23 SIGTERM is a safe shutdown: it stops accepting and waits for the
+		// clients it has, which the grace period allows.
+		GracePeriodSeconds: 60,
+		Containers: []kube.Container{{
+			Name:           "pgbouncer",
+			Image:          args.Images.PgBouncer,
+			Command:        []string{"pgbouncer", "/etc/pgbouncer/config/pgbouncer.ini"},
+			Ports:          []kube.Port{{Name: "postgresql", Port: PostgresPort}},
+			Resources:      args.Pooler.Resources,
+			ReadinessProbe: kube.Readiness(kube.TCPSocket(PostgresPort)),
+			LivenessProbe:  kube.Liveness(kube.TCPSocket(PostgresPort)),
+			Mounts: corev1.VolumeMountArray{
+				kube.ReadOnlyMount("config", "/etc/pgbouncer/config"),
+				kube.ReadOnlyMount("auth", "/etc/pgbouncer/auth"),
 			},
-			Template: &corev1.PodTemplateSpecArgs{
-				Metadata: &metav1.ObjectMetaArgs{Labels: labels(ctx, "pooler")},
-				Spec: &corev1.PodSpecArgs{
-					AutomountServiceAccountToken: pulumi.Bool(false),
-					SecurityContext:              podSecurity(pgbouncerUID, pgbouncerUID),
-					Affinity:                     affinity,
-					TopologySpreadConstraints:    spreadConstraints,
-					// Since PgBouncer 1.23 SIGTERM is a safe shutdown: it stops accepting and waits
-					// for the clients it has, which the grace period allows.
-					TerminationGracePeriodSeconds: pulumi.Int(60),
-					Containers: corev1.ContainerArray{&corev1.ContainerArgs{
-						Name:            pulumi.String("pgbouncer"),
-						Image:           pulumi.String(args.Images.PgBouncer),
-						Command:         pulumi.StringArray{pulumi.String("pgbouncer"), pulumi.String("/etc/pgbouncer/config/pgbouncer.ini")},
-						Ports:           corev1.ContainerPortArray{&corev1.ContainerPortArgs{Name: pulumi.String("postgresql"), ContainerPort: pulumi.Int(PostgresPort)}},
-						Resources:       resources(args.Pooler.Resources),
-						SecurityContext: containerSecurity(true),
-						ReadinessProbe:  readiness(tcpSocket(PostgresPort)),
-						LivenessProbe:   liveness(tcpSocket(PostgresPort)),
-						VolumeMounts: corev1.VolumeMountArray{
-							readOnlyMount("config", "/etc/pgbouncer/config"),
-							readOnlyMount("auth", "/etc/pgbouncer/auth"),
-						},
-					}},
-					Volumes: corev1.VolumeArray{
-						&corev1.VolumeArgs{Name: pulumi.String("config"), ConfigMap: &corev1.ConfigMapVolumeSourceArgs{Name: cm.Metadata.Name()}},
-						&corev1.VolumeArgs{Name: pulumi.String("auth"), Secret: &corev1.SecretVolumeSourceArgs{
-							SecretName: args.Secret,
-							Items: corev1.KeyToPathArray{&corev1.KeyToPathArgs{
-								Key: pulumi.String(PostgresPoolerUserlistKey), Path: pulumi.String("userlist.txt"),
-							}},
-						}},
-					},
-				},
-			},
-		},
-	}, parent, pulumi.DependsOn(after))
-	if err != nil {
-		return nil, fmt.Errorf("pooler: deployment: %w", err)
+		}},
+		Volumes: corev1.VolumeArray{kube.ConfigMapVolume("config", cm.Metadata.Name()), poolerUserlist(args.Secret)},
 	}
-	if _, err := service(ctx, c, ns, PostgresPoolerName, "pooler", selectorLabels("pooler"),
-		corev1.ServicePortArray{servicePort("postgresql", PostgresPort)}, false); err != nil {
+	deploy, w, err := kube.NewDeployment(ctx, c, ns, kube.Deployment{
+		Name: PostgresPoolerName, Pod: pod, Replicas: args.Pooler.Replicas,
+		MaxSurge: pulumi.Int(1), DisruptionBudget: kube.OneAtATime,
+	}, pulumi.DependsOn(after))
+	if err != nil {
 		return nil, err
 	}
-	if _, err := podDisruptionBudget(ctx, c, ns, PostgresPoolerName, "pooler", selectorLabels("pooler"), oneAtATime); err != nil {
+	c.add(w)
+	if _, err := kube.NewService(ctx, c, ns, kube.Service{
+		Name: PostgresPoolerName, Component: "pooler", Selector: pod.Selector(),
+		Ports: corev1.ServicePortArray{kube.ServicePort("postgresql", PostgresPort)},
+	}); err != nil {
 		return nil, err
 	}
 	return deploy, nil
+}
+
+// poolerUserlist is PgBouncer's auth file, from the credentials Secret: only the key it needs.
+func poolerUserlist(secret pulumi.StringInput) *corev1.VolumeArgs {
+	return &corev1.VolumeArgs{Name: pulumi.String("auth"), Secret: &corev1.SecretVolumeSourceArgs{
+		SecretName: secret,
+		Items: corev1.KeyToPathArray{&corev1.KeyToPathArgs{
+			Key: pulumi.String(PostgresPoolerUserlistKey), Path: pulumi.String("userlist.txt"),
+		}},
+	}}
 }

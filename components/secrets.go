@@ -8,6 +8,16 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/internal/kube"
+)
+
+// The per-component credentials Secrets, fixed names that pods reference.
+const (
+	PostgresSecretName = "pynomaly-postgres-credentials"
+	RedisSecretName    = "pynomaly-redis-credentials"
+	InfluxDBSecretName = "pynomaly-influxdb-credentials"
+	GrafanaSecretName  = "pynomaly-grafana-credentials"
+	APISecretName      = "pynomaly-api-credentials"
 )
 
 // Keys inside the per-component Secrets. Consumers reference them with secretKeyRef.
@@ -50,36 +60,29 @@ type Secrets struct {
 	API      pulumi.StringOutput `pulumi:"api"`
 }
 
-// NewSecrets creates the secrets tier.
+// NewSecrets creates the secrets tier: the credentials, then one Secret per component.
 func NewSecrets(ctx *pulumi.Context, name string, args *SecretsArgs, opts ...pulumi.ResourceOption) (*Secrets, error) {
 	c := &Secrets{}
 	if err := ctx.RegisterComponentResource(componentType("Secrets"), name, c, opts...); err != nil {
 		return nil, err
 	}
-	keepers := pulumi.StringMap{"rotation": pulumi.String(args.Rotation)}
-
-	// password is the operator's value when set, else a generated one; both are secret outputs.
-	password := func(logical string, override config.Credential, length int) (pulumi.StringOutput, error) {
-		if override != "" {
-			return pulumi.ToSecret(pulumi.String(string(override))).(pulumi.StringOutput), nil
-		}
-		p, err := random.NewRandomPassword(ctx, logical, &random.RandomPasswordArgs{
-			Length: pulumi.Int(length),
-			// Letters and digits only: these go into connection URLs and config files unquoted.
-			Special:    pulumi.Bool(false),
-			MinLower:   pulumi.Int(2),
-			MinUpper:   pulumi.Int(2),
-			MinNumeric: pulumi.Int(2),
-			Keepers:    keepers,
-		}, pulumi.Parent(c))
-		if err != nil {
-			return pulumi.StringOutput{}, fmt.Errorf("secrets: %s: %w", logical, err)
-		}
-		return p.Result, nil
+	values, err := c.credentials(ctx, args)
+	if err != nil {
+		return nil, err
 	}
+	for _, s := range c.secrets(values) {
+		if *s.name, err = c.secret(ctx, args.Namespace, s.secretName, s.component, s.data); err != nil {
+			return nil, err
+		}
+	}
+	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{"names": c.Names()})
+}
 
+// credentials are the platform's credentials by logical name. A logical name is part of the
+// RandomPassword's URN: renaming one generates a new credential the database never received.
+func (c *Secrets) credentials(ctx *pulumi.Context, args *SecretsArgs) (map[string]pulumi.StringOutput, error) {
 	cr := args.Credentials
-	generated := map[string]pulumi.StringOutput{}
+	values := map[string]pulumi.StringOutput{}
 	for _, p := range []struct {
 		logical  string
 		override config.Credential
@@ -94,64 +97,84 @@ func NewSecrets(ctx *pulumi.Context, name string, args *SecretsArgs, opts ...pul
 		{"grafana-admin-password", cr.GrafanaAdminPassword, 32},
 		{"api-secret-key", cr.APISecretKey, 64},
 	} {
-		v, err := password(p.logical, p.override, p.length)
+		v, err := c.password(ctx, p.logical, p.override, p.length, args.Rotation)
 		if err != nil {
 			return nil, err
 		}
-		generated[p.logical] = v
+		values[p.logical] = v
 	}
+	return values, nil
+}
 
-	secret := func(secretName, component string, data pulumi.StringMap) (pulumi.StringOutput, error) {
-		s, err := corev1.NewSecret(ctx, secretName, &corev1.SecretArgs{
-			Metadata:   objectMeta(ctx, args.Namespace, secretName, component),
-			Type:       pulumi.String("Opaque"),
-			StringData: data,
-		}, pulumi.Parent(c),
-			// The provider already stores data and stringData as secrets; saying so here keeps
-			// it true whatever the provider version.
-			pulumi.AdditionalSecretOutputs([]string{"data", "stringData"}))
-		if err != nil {
-			return pulumi.StringOutput{}, fmt.Errorf("secrets: %s: %w", secretName, err)
-		}
-		return s.Metadata.Name().Elem(), nil
+// password is the operator's value when set, else a generated one; both are secret outputs.
+func (c *Secrets) password(ctx *pulumi.Context, logical string, override config.Credential, length int, rotation string) (pulumi.StringOutput, error) {
+	if override != "" {
+		return pulumi.ToSecret(pulumi.String(string(override))).(pulumi.StringOutput), nil
 	}
-	var err error
-	if c.Postgres, err = secret(PostgresSecretName, "postgres", pulumi.StringMap{
-		PostgresSuperuserUserKey:       pulumi.String("postgres"),
-		PostgresSuperuserPasswordKey:   generated["postgres-superuser-password"],
-		PostgresReplicationUserKey:     pulumi.String("standby"),
-		PostgresReplicationPasswordKey: generated["postgres-replication-password"],
-		PostgresAppUserKey:             pulumi.String(PostgresAppUser),
-		PostgresAppPasswordKey:         generated["postgres-app-password"],
-		// PgBouncer's auth_file: the application user with its password, so the pooler can
-		// answer SCRAM itself. Built from a secret output, so it is secret too.
-		PostgresPoolerUserlistKey: generated["postgres-app-password"].ApplyT(func(pw string) string {
-			return fmt.Sprintf("%q %q\n", PostgresAppUser, pw)
-		}).(pulumi.StringOutput),
-	}); err != nil {
-		return nil, err
+	p, err := random.NewRandomPassword(ctx, logical, &random.RandomPasswordArgs{
+		Length: pulumi.Int(length),
+		// Letters and digits only: these go into connection URLs and config files unquoted.
+		Special:    pulumi.Bool(false),
+		MinLower:   pulumi.Int(2),
+		MinUpper:   pulumi.Int(2),
+		MinNumeric: pulumi.Int(2),
+		Keepers:    pulumi.StringMap{"rotation": pulumi.String(rotation)},
+	}, pulumi.Parent(c))
+	if err != nil {
+		return pulumi.StringOutput{}, fmt.Errorf("secrets: %s: %w", logical, err)
 	}
-	if c.Redis, err = secret(RedisSecretName, "redis", pulumi.StringMap{RedisPasswordKey: generated["redis-password"]}); err != nil {
-		return nil, err
-	}
-	if c.InfluxDB, err = secret(InfluxDBSecretName, "influxdb", pulumi.StringMap{
-		InfluxDBAdminUserKey:     pulumi.String("admin"),
-		InfluxDBAdminPasswordKey: generated["influxdb-admin-password"],
-		InfluxDBAdminTokenKey:    generated["influxdb-admin-token"],
-	}); err != nil {
-		return nil, err
-	}
-	if c.Grafana, err = secret(GrafanaSecretName, "grafana", pulumi.StringMap{
-		GrafanaAdminUserKey:     pulumi.String("admin"),
-		GrafanaAdminPasswordKey: generated["grafana-admin-password"],
-	}); err != nil {
-		return nil, err
-	}
-	if c.API, err = secret(APISecretName, "api", pulumi.StringMap{APISecretKeyKey: generated["api-secret-key"]}); err != nil {
-		return nil, err
-	}
+	return p.Result, nil
+}
 
-	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{"names": c.Names()})
+// componentSecret is one Secret's content, and the field its name goes to.
+type componentSecret struct {
+	name                  *pulumi.StringOutput
+	secretName, component string
+	data                  pulumi.StringMap
+}
+
+func (c *Secrets) secrets(v map[string]pulumi.StringOutput) []componentSecret {
+	return []componentSecret{
+		{&c.Postgres, PostgresSecretName, "postgres", pulumi.StringMap{
+			PostgresSuperuserUserKey:       pulumi.String("postgres"),
+			PostgresSuperuserPasswordKey:   v["postgres-superuser-password"],
+			PostgresReplicationUserKey:     pulumi.String("standby"),
+			PostgresReplicationPasswordKey: v["postgres-replication-password"],
+			PostgresAppUserKey:             pulumi.String(PostgresAppUser),
+			PostgresAppPasswordKey:         v["postgres-app-password"],
+			// PgBouncer's auth_file: the application user with its password, so the pooler can
+			// answer SCRAM itself. Built from a secret output, so it is secret too.
+			PostgresPoolerUserlistKey: v["postgres-app-password"].ApplyT(func(pw string) string {
+				return fmt.Sprintf("%q %q\n", PostgresAppUser, pw)
+			}).(pulumi.StringOutput),
+		}},
+		{&c.Redis, RedisSecretName, "redis", pulumi.StringMap{RedisPasswordKey: v["redis-password"]}},
+		{&c.InfluxDB, InfluxDBSecretName, "influxdb", pulumi.StringMap{
+			InfluxDBAdminUserKey:     pulumi.String("admin"),
+			InfluxDBAdminPasswordKey: v["influxdb-admin-password"],
+			InfluxDBAdminTokenKey:    v["influxdb-admin-token"],
+		}},
+		{&c.Grafana, GrafanaSecretName, "grafana", pulumi.StringMap{
+			GrafanaAdminUserKey:     pulumi.String("admin"),
+			GrafanaAdminPasswordKey: v["grafana-admin-password"],
+		}},
+		{&c.API, APISecretName, "api", pulumi.StringMap{APISecretKeyKey: v["api-secret-key"]}},
+	}
+}
+
+func (c *Secrets) secret(ctx *pulumi.Context, ns pulumi.StringInput, secretName, component string, data pulumi.StringMap) (pulumi.StringOutput, error) {
+	s, err := corev1.NewSecret(ctx, secretName, &corev1.SecretArgs{
+		Metadata:   kube.ObjectMeta(ctx, ns, secretName, component),
+		Type:       pulumi.String("Opaque"),
+		StringData: data,
+	}, pulumi.Parent(c),
+		// The provider already stores data and stringData as secrets; saying so here keeps it
+		// true whatever the provider version.
+		pulumi.AdditionalSecretOutputs([]string{"data", "stringData"}))
+	if err != nil {
+		return pulumi.StringOutput{}, fmt.Errorf("secrets: %s: %w", secretName, err)
+	}
+	return s.Metadata.Name().Elem(), nil
 }
 
 // Names are the Secret names by component: what a stack exports, never the values.

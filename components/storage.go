@@ -9,6 +9,13 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/internal/kube"
+)
+
+// The claims no StatefulSet owns: database dumps, and the models API and workers share.
+const (
+	BackupClaimName = "pynomaly-backups"
+	ModelClaimName  = "pynomaly-models"
 )
 
 // StorageArgs configures the storage tier.
@@ -47,7 +54,7 @@ func NewStorage(ctx *pulumi.Context, name string, args *StorageArgs, opts ...pul
 			params[k] = pulumi.String(v)
 		}
 		class, err := storagev1.NewStorageClass(ctx, st.ClassName, &storagev1.StorageClassArgs{
-			Metadata:    &metav1.ObjectMetaArgs{Name: pulumi.String(st.ClassName), Labels: labels(ctx, "storage")},
+			Metadata:    &metav1.ObjectMetaArgs{Name: pulumi.String(st.ClassName), Labels: kube.Labels(ctx, "storage")},
 			Provisioner: pulumi.String(st.Provisioner),
 			Parameters:  params,
 			// Claims grow in place (resize the setting, pulumi up) instead of a migration.
@@ -72,7 +79,7 @@ func NewStorage(ctx *pulumi.Context, name string, args *StorageArgs, opts ...pul
 		modelClass = pulumi.String(st.ModelClassName).ToStringOutput()
 	}
 	claim := func(claimName, size, accessMode string, class pulumi.StringOutput) (pulumi.StringOutput, error) {
-		meta := objectMeta(ctx, args.Namespace, claimName, "storage")
+		meta := kube.ObjectMeta(ctx, args.Namespace, claimName, "storage")
 		// Nothing consumes these claims at creation (the backup CronJob mounts its claim at
 		// 02:00), so with WaitForFirstConsumer they stay Pending; the provider used here
 		// (4.25) also times out awaiting an *update* of such a claim (pulumi-kubernetes#4179).

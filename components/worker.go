@@ -4,15 +4,18 @@ import (
 	"fmt"
 
 	autoscalingv2 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/autoscaling/v2"
-	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/internal/kube"
 )
 
+// Names and ports of the worker tier.
 const (
-	WorkerName        = "pynomaly-worker"
+	WorkerName = "pynomaly-worker"
+	// TaskQueueName is the Redis list the API enqueues to and the workers take from.
+	TaskQueueName     = "pynomaly-tasks"
 	workerMetricsPort = 8001
 	// workerShutdownMargin is added to the longest task: time to requeue what could not finish.
 	workerShutdownMargin = 30
@@ -32,6 +35,7 @@ type WorkerArgs struct {
 // there, on the queue's depth.
 type Worker struct {
 	pulumi.ResourceState
+	workloads
 
 	DeploymentName pulumi.StringOutput `pulumi:"deploymentName"`
 }
@@ -42,59 +46,54 @@ func NewWorker(ctx *pulumi.Context, name string, args *WorkerArgs, opts ...pulum
 	if err := ctx.RegisterComponentResource(componentType("Worker"), name, c, opts...); err != nil {
 		return nil, err
 	}
-	s, ns := args.Settings, args.Namespace
-	envFrom, env := args.Env.env(
-		&corev1.EnvVarArgs{Name: pulumi.String("DATABASE_POOL_SIZE"), Value: pulumi.String(fmt.Sprint(s.DBPoolSize))},
-		&corev1.EnvVarArgs{Name: pulumi.String("WORKER_CONCURRENCY"), Value: pulumi.String(fmt.Sprint(s.Concurrency))},
-		&corev1.EnvVarArgs{Name: pulumi.String("TASK_TIMEOUT_SECONDS"), Value: pulumi.String(fmt.Sprint(s.TaskTimeoutSeconds))},
-	)
-	pod := &corev1.PodSpecArgs{
-		// Graceful task cancellation: on SIGTERM a worker stops taking tasks, finishes or
-		// cancels and requeues what it holds; it gets the longest task's time to do so.
-		TerminationGracePeriodSeconds: pulumi.Int(s.TaskTimeoutSeconds + workerShutdownMargin),
-		InitContainers:                args.Env.waitForDatabases(),
-		Containers: corev1.ContainerArray{&corev1.ContainerArgs{
-			Name:            pulumi.String("worker"),
-			Image:           pulumi.String(args.Image),
-			Ports:           corev1.ContainerPortArray{&corev1.ContainerPortArgs{Name: pulumi.String("metrics"), ContainerPort: pulumi.Int(workerMetricsPort)}},
-			EnvFrom:         envFrom,
-			Env:             env,
-			Resources:       resources(s.Resources),
-			SecurityContext: containerSecurity(true),
-			ReadinessProbe:  readiness(httpGet("/health", workerMetricsPort)),
-			LivenessProbe:   liveness(httpGet("/health", workerMetricsPort)),
-			VolumeMounts:    corev1.VolumeMountArray{mount("tmp", "/tmp")},
-		}},
-		Volumes: corev1.VolumeArray{emptyDir("tmp", false)},
-	}
-	d, err := appDeployment(ctx, c, ns, WorkerName, "worker", pod, scrapeAnnotations(workerMetricsPort), args.After)
+	s := args.Settings
+	// Graceful task cancellation: on SIGTERM a worker stops taking tasks, finishes or cancels
+	// and requeues what it holds; it gets the longest task's time to do so.
+	pod := args.Env.appPod("worker", workerContainer(args), workerMetricsPort, s.TaskTimeoutSeconds+workerShutdownMargin)
+	d, w, err := kube.NewAutoscaled(ctx, c, args.Namespace, kube.Autoscaled{
+		Deployment:   rollout(WorkerName, pod),
+		Scaling:      s.Autoscaled,
+		ExtraMetrics: queueDepthMetric(s.QueueScaling),
+		// Up as fast as the API; down slowly, since a worker stopping mid-task costs the task.
+		Behavior: &autoscalingv2.HorizontalPodAutoscalerBehaviorArgs{
+			ScaleUp:   kube.ScalingRules(0, "Percent", 100, 30),
+			ScaleDown: kube.ScalingRules(600, "Percent", 10, 120),
+		},
+	}, pulumi.DependsOn(args.After))
 	if err != nil {
 		return nil, err
 	}
-	var extra autoscalingv2.MetricSpecArray
-	if q := s.QueueScaling; q.Enabled {
-		extra = append(extra, &autoscalingv2.MetricSpecArgs{
-			Type: pulumi.String("External"),
-			External: &autoscalingv2.ExternalMetricSourceArgs{
-				Metric: &autoscalingv2.MetricIdentifierArgs{
-					Name:     pulumi.String(q.MetricName),
-					Selector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{"queue": pulumi.String(TaskQueueName)}},
-				},
-				Target: &autoscalingv2.MetricTargetArgs{Type: pulumi.String("AverageValue"), AverageValue: pulumi.String(fmt.Sprint(q.TargetPerPod))},
-			},
-		})
-	}
-	// Up as fast as the API; down slowly, since a worker stopping mid-task costs the task.
-	behavior := &autoscalingv2.HorizontalPodAutoscalerBehaviorArgs{
-		ScaleUp:   scalingRules(0, "Percent", 100, 30),
-		ScaleDown: scalingRules(600, "Percent", 10, 120),
-	}
-	if _, err := autoscaler(ctx, c, ns, WorkerName, "worker", d, s.Autoscaled, extra, behavior); err != nil {
-		return nil, err
-	}
-	if _, err := podDisruptionBudget(ctx, c, ns, WorkerName, "worker", selectorLabels("worker"), tenPercent); err != nil {
-		return nil, err
-	}
+	c.add(w)
 	c.DeploymentName = d.Metadata.Name().Elem()
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{"deploymentName": c.DeploymentName})
+}
+
+func workerContainer(args *WorkerArgs) kube.Container {
+	s := args.Settings
+	c := args.Env.container("worker", args.Image, s.Resources,
+		kube.Env("DATABASE_POOL_SIZE", fmt.Sprint(s.DBPoolSize)),
+		kube.Env("WORKER_CONCURRENCY", fmt.Sprint(s.Concurrency)),
+		kube.Env("TASK_TIMEOUT_SECONDS", fmt.Sprint(s.TaskTimeoutSeconds)),
+	)
+	c.Ports = []kube.Port{{Name: "metrics", Port: workerMetricsPort}}
+	c.ReadinessProbe = kube.Readiness(kube.HTTPGet("/health", workerMetricsPort))
+	c.LivenessProbe = kube.Liveness(kube.HTTPGet("/health", workerMetricsPort))
+	return c
+}
+
+// queueDepthMetric scales on the task queue's depth, when an external metrics adapter serves it.
+func queueDepthMetric(q config.QueueScaling) autoscalingv2.MetricSpecArray {
+	if !q.Enabled {
+		return nil
+	}
+	return autoscalingv2.MetricSpecArray{&autoscalingv2.MetricSpecArgs{
+		Type: pulumi.String("External"),
+		External: &autoscalingv2.ExternalMetricSourceArgs{
+			Metric: &autoscalingv2.MetricIdentifierArgs{
+				Name:     pulumi.String(q.MetricName),
+				Selector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{"queue": pulumi.String(TaskQueueName)}},
+			},
+			Target: &autoscalingv2.MetricTargetArgs{Type: pulumi.String("AverageValue"), AverageValue: pulumi.String(fmt.Sprint(q.TargetPerPod))},
+		},
+	}}
 }

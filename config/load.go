@@ -68,6 +68,7 @@ func scalarKeys(s *Settings) []struct {
 	}{
 		{"namespace", &s.Namespace},
 		{"security", (*string)(&s.Security)},
+		{"placement", (*string)(&s.Placement)},
 		{"monitoring", (*string)(&s.Monitoring)},
 		{"logLevel", &s.LogLevel},
 	}
@@ -92,22 +93,6 @@ func credentialKeys(c *Credentials) []struct {
 		{"grafanaAdminPassword", &c.GrafanaAdminPassword},
 		{"apiSecretKey", &c.APISecretKey},
 	}
-}
-
-// Keys lists every configuration key the program reads, without the project prefix.
-func Keys() []string {
-	var s Settings
-	keys := []string{"environment"}
-	for _, k := range scalarKeys(&s) {
-		keys = append(keys, k.key)
-	}
-	for _, k := range objectKeys(&s) {
-		keys = append(keys, k.key)
-	}
-	for _, k := range credentialKeys(&s.Credentials) {
-		keys = append(keys, k.key)
-	}
-	return keys
 }
 
 // Parse builds Settings from the environment's profile and the stack's overrides, then
@@ -209,6 +194,7 @@ func describeType(t reflect.Type) string {
 	}
 }
 
+// jsonFields are the fields of a settings struct by their JSON names, sorted for messages.
 func jsonFields(t reflect.Type) []string {
 	var names []string
 	for i := range t.NumField() {
@@ -217,12 +203,20 @@ func jsonFields(t reflect.Type) []string {
 			names = append(names, jsonFields(f.Type)...)
 			continue
 		}
-		if tag := strings.Split(f.Tag.Get("json"), ",")[0]; tag != "" && tag != "-" {
-			names = append(names, tag)
+		if name := jsonName(f); name != "" {
+			names = append(names, name)
 		}
 	}
 	sort.Strings(names)
 	return names
+}
+
+// jsonName is the name a field has in a stack setting, or "" for one that cannot be set.
+func jsonName(f reflect.StructField) string {
+	if tag := strings.Split(f.Tag.Get("json"), ",")[0]; tag != "-" {
+		return tag
+	}
+	return ""
 }
 
 func joinEnvironments() string {

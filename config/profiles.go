@@ -6,6 +6,9 @@ package config
 //	staging  replicas 2-5,   moderate resources,  full monitoring,          enforced security
 //	prod     API 5-100, workers 3-50, optimized,  comprehensive monitoring, strict security
 //
+// Database and pooler replicas are kept apart as a preference in dev and staging, so small
+// clusters schedule everything, and as a requirement in prod (placement).
+//
 // prod's quota is the seed's minimum cluster (32 cores, 128 GB, 2 TB): requests must fit in
 // it with every Deployment at its maximum replicas; limits may overcommit.
 
@@ -58,7 +61,7 @@ func profile(env Environment) (Settings, bool) {
 	}
 	switch env {
 	case Dev:
-		base.Security, base.Monitoring, base.LogLevel = Relaxed, Basic, "debug"
+		base.Security, base.Placement, base.Monitoring, base.LogLevel = Relaxed, PlacementPreferred, Basic, "debug"
 		base.Quota = Quota{
 			RequestsCPU: "4", RequestsMemory: "8Gi", LimitsCPU: "8", LimitsMemory: "16Gi",
 			RequestsStorage: "100Gi", Pods: 30, PersistentVolumeClaims: 10,
@@ -79,7 +82,7 @@ func profile(env Environment) (Settings, bool) {
 		base.RedisCache = StatefulTier{Replicas: 1, Resources: res("50m", "64Mi", "250m", "320Mi")}
 		base.InfluxDB = influx(StatefulTier{Replicas: 1, Resources: res("100m", "256Mi", "500m", "512Mi"), StorageSize: "5Gi"})
 	case Staging:
-		base.Security, base.Monitoring = Enforced, Full
+		base.Security, base.Placement, base.Monitoring = Enforced, PlacementPreferred, Full
 		base.Quota = Quota{
 			RequestsCPU: "8", RequestsMemory: "24Gi", LimitsCPU: "24", LimitsMemory: "48Gi",
 			RequestsStorage: "500Gi", Pods: 60, PersistentVolumeClaims: 20,
@@ -99,7 +102,7 @@ func profile(env Environment) (Settings, bool) {
 		base.RedisCache = StatefulTier{Replicas: 2, Resources: res("100m", "1Gi", "500m", "1280Mi")}
 		base.InfluxDB = influx(StatefulTier{Replicas: 1, Resources: res("250m", "512Mi", "1", "1Gi"), StorageSize: "50Gi"})
 	case Prod:
-		base.Security, base.Monitoring = Strict, Comprehensive
+		base.Security, base.Placement, base.Monitoring = Strict, PlacementRequired, Comprehensive
 		base.Quota = Quota{
 			RequestsCPU: "32", RequestsMemory: "128Gi", LimitsCPU: "192", LimitsMemory: "320Gi",
 			RequestsStorage: "2Ti", Pods: 250, PersistentVolumeClaims: 30,

@@ -23,11 +23,23 @@ var Environments = []Environment{Dev, Staging, Prod}
 type SecurityLevel string
 
 // Security levels. Relaxed enforces Pod Security "baseline" and warns on "restricted";
-// enforced and strict both enforce "restricted"; strict also protects stateful resources.
+// enforced and strict both enforce "restricted". The level decides neither where replicas run
+// (Placement) nor whether stateful resources are protected (the environment: ProtectState).
 const (
 	Relaxed  SecurityLevel = "relaxed"
 	Enforced SecurityLevel = "enforced"
 	Strict   SecurityLevel = "strict"
+)
+
+// Placement is how firmly replicas of each database and of the pooler are kept apart.
+type Placement string
+
+// Placements. Required: replicas never share a node and never exceed a zone skew of 1
+// (DoNotSchedule), so a lost node takes at most one of them; a pod that cannot be placed so
+// stays pending. Preferred: both are preferences, so a small cluster schedules everything.
+const (
+	PlacementPreferred Placement = "preferred"
+	PlacementRequired  Placement = "required"
 )
 
 // MonitoringLevel is how much the monitoring tier collects: basic, full or comprehensive.
@@ -48,6 +60,7 @@ type Settings struct {
 	Environment Environment     `json:"-"`
 	Namespace   string          `json:"namespace"`
 	Security    SecurityLevel   `json:"security"`
+	Placement   Placement       `json:"placement"`
 	Monitoring  MonitoringLevel `json:"monitoring"`
 	LogLevel    string          `json:"logLevel"`
 

@@ -75,81 +75,75 @@ func (v *validator) storage(key, value string) (resource.Quantity, bool) {
 	return v.quantity(key, value, `"10Gi" or "2Ti"`)
 }
 
-// Validate checks every setting and returns all problems joined, or nil.
+// Validate checks every setting and returns all problems joined, or nil. They come in a fixed
+// order: that of the keys table (KeyTable), one key's problems in the order of its checks,
+// except the quota's, which come last: it adds up every other quantity, so it is only checked
+// once all of them parsed.
 func (s *Settings) Validate() error {
 	v := &validator{project: s.Project}
-
-	if !dnsLabel.MatchString(s.Namespace) || len(s.Namespace) > 63 {
-		v.fail("namespace", quote(s.Namespace),
-			"must be a DNS label: at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit")
-	}
-	v.oneOf("security", string(s.Security), []string{string(Relaxed), string(Enforced), string(Strict)})
-	v.oneOf("monitoring", string(s.Monitoring), []string{string(Basic), string(Full), string(Comprehensive)})
-	v.oneOf("logLevel", s.LogLevel, LogLevels)
-
+	s.validateScalars(v)
 	lr := s.validateLimitRange(v)
 	s.validateStorage(v)
 	if s.Secrets.Rotation == "" {
 		v.fail("secrets.rotation", `""`, "must not be empty; any new value (a date, say) regenerates every credential")
 	}
-
-	for _, a := range []struct {
-		key string
-		w   Autoscaled
-	}{{"api", s.API}, {"worker", s.Worker.Autoscaled}} {
-		for field, pct := range map[string]int{"targetCpuUtilization": a.w.TargetCPUUtilization, "targetMemoryUtilization": a.w.TargetMemoryUtilization} {
-			if pct < 1 || pct > 100 {
-				v.fail(a.key+"."+field, fmt.Sprint(pct), "must be a percentage of the requests, 1 to 100")
-			}
-		}
-		if a.w.DBPoolSize < 1 {
-			v.fail(a.key+".dbPoolSize", fmt.Sprint(a.w.DBPoolSize), "must be at least 1")
-		}
-		if a.w.MinReplicas < 1 {
-			v.fail(a.key+".minReplicas", fmt.Sprint(a.w.MinReplicas), "must be at least 1")
-		}
-		if a.w.MaxReplicas < a.w.MinReplicas {
-			v.fail(a.key+".maxReplicas", fmt.Sprint(a.w.MaxReplicas),
-				fmt.Sprintf("must be at least %s.minReplicas (%d)", a.key, a.w.MinReplicas))
-		}
-		v.resources(a.key+".resources", a.w.Resources, lr)
-	}
-	for _, t := range []struct {
-		key   string
-		tier  StatefulTier
-		claim bool
-	}{
-		{"postgres", s.Postgres.StatefulTier, true},
-		{"redisQueue", s.RedisQueue, true},
-		{"redisCache", s.RedisCache, false},
-		{"influxdb", s.InfluxDB.StatefulTier, true},
-	} {
-		if t.tier.Replicas < 1 {
-			v.fail(t.key+".replicas", fmt.Sprint(t.tier.Replicas), "must be at least 1")
-		}
-		v.resources(t.key+".resources", t.tier.Resources, lr)
-		if t.claim || t.tier.StorageSize != "" {
-			v.storage(t.key+".storageSize", t.tier.StorageSize)
-		}
-	}
-
-	s.validatePostgres(v)
-	s.validateInfluxDB(v)
-	if s.InfluxDB.Replicas > 1 {
-		v.fail("influxdb.replicas", fmt.Sprint(s.InfluxDB.Replicas), "must be 1: InfluxDB OSS does not cluster, more replicas would be separate databases")
-	}
-	if s.Pooler.Replicas < 1 {
-		v.fail("pooler.replicas", fmt.Sprint(s.Pooler.Replicas), "must be at least 1")
-	}
-	v.resources("pooler.resources", s.Pooler.Resources, lr)
+	v.autoscaled("api", s.API, lr)
+	s.validateWorker(v, lr)
+	s.validatePostgres(v, lr)
+	s.validatePooler(v, lr)
+	v.statefulTier("redisQueue", s.RedisQueue, true, lr)
+	v.statefulTier("redisCache", s.RedisCache, false, lr)
+	s.validateInfluxDB(v, lr)
 	s.validateImages(v)
-	s.validateWorker(v)
-
-	// The quota check adds up quantities, so it only runs once every one of them parsed.
 	if len(v.errs) == 0 {
 		s.validateQuota(v)
 	}
 	return errors.Join(v.errs...)
+}
+
+func (s *Settings) validateScalars(v *validator) {
+	if !dnsLabel.MatchString(s.Namespace) || len(s.Namespace) > 63 {
+		v.fail("namespace", quote(s.Namespace),
+			"must be a DNS label: at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit")
+	}
+	v.oneOf("security", string(s.Security), []string{string(Relaxed), string(Enforced), string(Strict)})
+	v.oneOf("placement", string(s.Placement), []string{string(PlacementPreferred), string(PlacementRequired)})
+	v.oneOf("monitoring", string(s.Monitoring), []string{string(Basic), string(Full), string(Comprehensive)})
+	v.oneOf("logLevel", s.LogLevel, LogLevels)
+}
+
+// autoscaled checks a Deployment that a HorizontalPodAutoscaler scales.
+func (v *validator) autoscaled(key string, a Autoscaled, lr limitRangeMax) {
+	if a.MinReplicas < 1 {
+		v.fail(key+".minReplicas", fmt.Sprint(a.MinReplicas), "must be at least 1")
+	}
+	if a.MaxReplicas < a.MinReplicas {
+		v.fail(key+".maxReplicas", fmt.Sprint(a.MaxReplicas), fmt.Sprintf("must be at least %s.minReplicas (%d)", key, a.MinReplicas))
+	}
+	v.resources(key+".resources", a.Resources, lr)
+	if a.DBPoolSize < 1 {
+		v.fail(key+".dbPoolSize", fmt.Sprint(a.DBPoolSize), "must be at least 1")
+	}
+	// A slice, not a map: the messages must come out in the same order every run.
+	for _, t := range []struct {
+		field string
+		pct   int
+	}{{"targetCpuUtilization", a.TargetCPUUtilization}, {"targetMemoryUtilization", a.TargetMemoryUtilization}} {
+		if t.pct < 1 || t.pct > 100 {
+			v.fail(key+"."+t.field, fmt.Sprint(t.pct), "must be a percentage of the requests, 1 to 100")
+		}
+	}
+}
+
+// statefulTier checks a StatefulSet's replicas, resources and, where it has one, its claim.
+func (v *validator) statefulTier(key string, t StatefulTier, claim bool, lr limitRangeMax) {
+	if t.Replicas < 1 {
+		v.fail(key+".replicas", fmt.Sprint(t.Replicas), "must be at least 1")
+	}
+	v.resources(key+".resources", t.Resources, lr)
+	if claim || t.StorageSize != "" {
+		v.storage(key+".storageSize", t.StorageSize)
+	}
 }
 
 // limitRangeMax is the largest container the LimitRange admits.
@@ -256,8 +250,9 @@ func (s *Settings) validateQuota(v *validator) {
 // cronSchedule is five cron fields (the form CronJob accepts), or a macro such as @daily.
 var cronSchedule = regexp.MustCompile(`^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|(\S+\s+){4}\S+)$`)
 
-func (s *Settings) validatePostgres(v *validator) {
+func (s *Settings) validatePostgres(v *validator, lr limitRangeMax) {
 	p := s.Postgres
+	v.statefulTier("postgres", p.StatefulTier, true, lr)
 	if p.MaxConnections < 20+ReservedConnections {
 		v.fail("postgres.maxConnections", fmt.Sprint(p.MaxConnections), fmt.Sprintf("must be at least %d", 20+ReservedConnections))
 	}
@@ -277,6 +272,13 @@ func (s *Settings) validatePostgres(v *validator) {
 		v.fail("postgres.walArchive.timeoutSeconds", fmt.Sprint(p.WALArchive.TimeoutSeconds),
 			"must be at least 60 (and at most 900 for the seed's 15-minute recovery point)")
 	}
+}
+
+func (s *Settings) validatePooler(v *validator, lr limitRangeMax) {
+	if s.Pooler.Replicas < 1 {
+		v.fail("pooler.replicas", fmt.Sprint(s.Pooler.Replicas), "must be at least 1")
+	}
+	v.resources("pooler.resources", s.Pooler.Resources, lr)
 	s.validateConnectionBudget(v)
 }
 
@@ -304,13 +306,19 @@ func (s *Settings) validateConnectionBudget(v *validator) {
 // fluxDuration is an InfluxDB duration such as 30d, 1h or 90m.
 var fluxDuration = regexp.MustCompile(`^([0-9]+(ns|us|ms|s|m|h|d|w|mo|y))+$`)
 
-func (s *Settings) validateInfluxDB(v *validator) {
-	for key, value := range map[string]string{
-		"influxdb.retention": s.InfluxDB.Retention, "influxdb.longTermRetention": s.InfluxDB.LongTermRetention,
-		"influxdb.downsampleEvery": s.InfluxDB.DownsampleEvery,
+func (s *Settings) validateInfluxDB(v *validator, lr limitRangeMax) {
+	in := s.InfluxDB
+	v.statefulTier("influxdb", in.StatefulTier, true, lr)
+	if in.Replicas > 1 {
+		v.fail("influxdb.replicas", fmt.Sprint(in.Replicas), "must be 1: InfluxDB OSS does not cluster, more replicas would be separate databases")
+	}
+	for _, d := range []struct{ key, value string }{
+		{"influxdb.retention", in.Retention},
+		{"influxdb.longTermRetention", in.LongTermRetention},
+		{"influxdb.downsampleEvery", in.DownsampleEvery},
 	} {
-		if !fluxDuration.MatchString(value) {
-			v.fail(key, quote(value), `must be an InfluxDB duration such as "30d" or "1h"`)
+		if !fluxDuration.MatchString(d.value) {
+			v.fail(d.key, quote(d.value), `must be an InfluxDB duration such as "30d" or "1h"`)
 		}
 	}
 }
@@ -320,20 +328,26 @@ var imageRef = regexp.MustCompile(`^[a-z0-9]([a-z0-9._/-]*[a-z0-9])?(:[0-9]+)?(/
 
 func (s *Settings) validateImages(v *validator) {
 	im := s.Images
-	for key, value := range map[string]string{
-		"images.postgres": im.Postgres, "images.postgresClient": im.PostgresClient,
-		"images.postgresExporter": im.PostgresExporter, "images.pgbouncer": im.PgBouncer,
-		"images.redis": im.Redis, "images.redisExporter": im.RedisExporter, "images.influxdb": im.InfluxDB,
-		"images.api": im.API, "images.worker": im.Worker,
+	for _, i := range []struct{ key, value string }{
+		{"images.postgres", im.Postgres},
+		{"images.postgresClient", im.PostgresClient},
+		{"images.postgresExporter", im.PostgresExporter},
+		{"images.pgbouncer", im.PgBouncer},
+		{"images.redis", im.Redis},
+		{"images.redisExporter", im.RedisExporter},
+		{"images.influxdb", im.InfluxDB},
+		{"images.api", im.API},
+		{"images.worker", im.Worker},
 	} {
-		if !imageRef.MatchString(value) || strings.HasSuffix(value, ":latest") {
-			v.fail(key, quote(value), "must be an image pinned by tag or digest (not :latest), such as redis:7.4.2-alpine")
+		if !imageRef.MatchString(i.value) || strings.HasSuffix(i.value, ":latest") {
+			v.fail(i.key, quote(i.value), "must be an image pinned by tag or digest (not :latest), such as redis:7.4.2-alpine")
 		}
 	}
 }
 
-func (s *Settings) validateWorker(v *validator) {
+func (s *Settings) validateWorker(v *validator, lr limitRangeMax) {
 	w := s.Worker
+	v.autoscaled("worker", w.Autoscaled, lr)
 	if w.TaskTimeoutSeconds < 30 {
 		v.fail("worker.taskTimeoutSeconds", fmt.Sprint(w.TaskTimeoutSeconds), "must be at least 30: the time a stopping worker gets to finish its tasks")
 	}

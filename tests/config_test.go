@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 
@@ -56,13 +57,17 @@ func TestBadSettingsStopBeforeAnyResource(t *testing.T) {
 		{"limit above the limit range", "staging", cfg{"postgres": `{"resources": {"memoryLimit": "12Gi"}}`},
 			`stack setting pynomaly-platform:postgres.resources.memoryLimit = "12Gi": must not exceed limitRange.maxMemory (8Gi)`},
 		{"unknown field", "dev", cfg{"api": `{"maxReplica": 3}`},
-			`stack setting pynomaly-platform:api = {"maxReplica": 3}: unknown field "maxReplica"; allowed fields: dbPoolSize, maxReplicas, minReplicas, resources`},
+			`stack setting pynomaly-platform:api = {"maxReplica": 3}: unknown field "maxReplica"; allowed fields: dbPoolSize, maxReplicas, minReplicas, resources, targetCpuUtilization, targetMemoryUtilization`},
 		{"wrong type", "dev", cfg{"api": `{"maxReplicas": "ten"}`},
 			`stack setting pynomaly-platform:api = {"maxReplicas": "ten"}: field maxReplicas must be an integer, got a JSON string`},
 		{"object expected", "dev", cfg{"quota": `5`},
 			`stack setting pynomaly-platform:quota = 5: must be an object with the fields limitsCpu, limitsMemory, persistentVolumeClaims, pods, requestsCpu, requestsMemory, requestsStorage`},
 		{"unknown security level", "prod", cfg{"security": "paranoid"},
 			`stack setting pynomaly-platform:security = "paranoid": must be one of relaxed, enforced, strict`},
+		{"unknown placement", "prod", cfg{"placement": "spread"},
+			`stack setting pynomaly-platform:placement = "spread": must be one of preferred, required`},
+		{"HPA target above 100%", "dev", cfg{"worker": `{"targetMemoryUtilization": 120}`},
+			`stack setting pynomaly-platform:worker.targetMemoryUtilization = 120: must be a percentage of the requests, 1 to 100`},
 		{"unknown log level", "dev", cfg{"logLevel": "verbose"},
 			`stack setting pynomaly-platform:logLevel = "verbose": must be one of debug, info, warning, error, critical`},
 		{"unknown reclaim policy", "prod", cfg{"storage": `{"reclaimPolicy": "Recycle"}`},
@@ -147,8 +152,10 @@ func TestProjectDefaultsMeanTheProfile(t *testing.T) {
 			values[k] = ""
 		}
 	}
-	for _, k := range []string{"kubernetes", "quota", "limitRange", "storage", "secrets", "api", "worker", "postgres", "pooler", "redisQueue", "redisCache", "influxdb", "images"} {
-		values[k] = "{}"
+	for _, k := range config.KeyTable() {
+		if len(k.Fields()) > 0 {
+			values[k.Name] = "{}"
+		}
 	}
 	s, err := config.Parse(project, config.Source{Values: values})
 	require.NoError(t, err)
@@ -162,12 +169,13 @@ func TestProfilesCarryTheSeedTable(t *testing.T) {
 	want := map[string]struct {
 		apiMin, apiMax, workerMin, workerMax int
 		security                             config.SecurityLevel
+		placement                            config.Placement
 		monitoring                           config.MonitoringLevel
 		protect                              bool
 	}{
-		"dev":     {1, 2, 1, 2, config.Relaxed, config.Basic, false},
-		"staging": {2, 5, 2, 5, config.Enforced, config.Full, false},
-		"prod":    {5, 100, 3, 50, config.Strict, config.Comprehensive, true},
+		"dev":     {1, 2, 1, 2, config.Relaxed, config.PlacementPreferred, config.Basic, false},
+		"staging": {2, 5, 2, 5, config.Enforced, config.PlacementPreferred, config.Full, false},
+		"prod":    {5, 100, 3, 50, config.Strict, config.PlacementRequired, config.Comprehensive, true},
 	}
 	for _, env := range envs {
 		t.Run(env, func(t *testing.T) {
@@ -179,6 +187,7 @@ func TestProfilesCarryTheSeedTable(t *testing.T) {
 			assert.Equal(t, w.workerMin, s.Worker.MinReplicas)
 			assert.Equal(t, w.workerMax, s.Worker.MaxReplicas)
 			assert.Equal(t, w.security, s.Security)
+			assert.Equal(t, w.placement, s.Placement)
 			assert.Equal(t, w.monitoring, s.Monitoring)
 			assert.Equal(t, w.protect, s.ProtectState())
 			assert.Equal(t, "pynomaly-data-science", s.Namespace)
@@ -199,4 +208,61 @@ func TestCredentialsAreRedacted(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, config.Credential("s3cr3t-value"), s.Credentials.RedisPassword)
 	assert.NotContains(t, strings.Join([]string{sprintAll(s)}, ""), "s3cr3t")
+}
+
+// Placement is its own setting: choosing it leaves the security level alone, and the other way
+// round.
+func TestPlacementIsIndependentOfSecurity(t *testing.T) {
+	for _, c := range []struct {
+		env, key, value string
+		security        config.SecurityLevel
+		placement       config.Placement
+	}{
+		{"prod", "placement", "preferred", config.Strict, config.PlacementPreferred},
+		{"dev", "placement", "required", config.Relaxed, config.PlacementRequired},
+		{"dev", "security", "strict", config.Strict, config.PlacementPreferred},
+		{"prod", "security", "enforced", config.Enforced, config.PlacementRequired},
+	} {
+		s, err := config.Parse(project, config.Source{Values: map[string]string{"environment": c.env, c.key: c.value}})
+		require.NoError(t, err)
+		assert.Equal(t, c.security, s.Security, "%s with %s=%s", c.env, c.key, c.value)
+		assert.Equal(t, c.placement, s.Placement, "%s with %s=%s", c.env, c.key, c.value)
+	}
+}
+
+// Problems come out in one documented order, whatever Go's map order does: the keys table's
+// order, and within a key the order of its checks (see config.Settings.Validate).
+func TestValidationErrorsComeInTheDocumentedOrder(t *testing.T) {
+	values := map[string]string{
+		"environment": "staging",
+		"images":      `{"worker": "pynomaly-worker:latest", "api": "pynomaly-api", "postgres": "spilo"}`,
+		"influxdb":    `{"downsampleEvery": "hourly", "retention": "a month", "longTermRetention": "forever"}`,
+		"api":         `{"targetMemoryUtilization": 101, "targetCpuUtilization": 0}`,
+		"worker":      `{"targetMemoryUtilization": 0, "targetCpuUtilization": 150}`,
+		"placement":   "anywhere",
+		"namespace":   "Bad Name",
+	}
+	want := []string{
+		"namespace", "placement",
+		"api.targetCpuUtilization", "api.targetMemoryUtilization",
+		"worker.targetCpuUtilization", "worker.targetMemoryUtilization",
+		"influxdb.retention", "influxdb.longTermRetention", "influxdb.downsampleEvery",
+		"images.postgres", "images.api", "images.worker",
+	}
+	keyOf := regexp.MustCompile(`(?m)^stack setting pynomaly-platform:(\S+) = `)
+	var first string
+	for i := range 20 {
+		_, err := config.Parse(project, config.Source{Values: values})
+		require.Error(t, err)
+		if i == 0 {
+			first = err.Error()
+			var got []string
+			for _, m := range keyOf.FindAllStringSubmatch(first, -1) {
+				got = append(got, m[1])
+			}
+			require.Equal(t, want, got, first)
+			continue
+		}
+		require.Equal(t, first, err.Error(), "run %d reported the problems differently", i+1)
+	}
 }

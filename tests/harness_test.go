@@ -14,8 +14,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pynomaly/pynomaly-platform/components"
-	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/platform"
 )
 
 const project = "pynomaly-platform"
@@ -45,6 +44,8 @@ type Stack struct {
 	Resources []*Resource
 	// Outputs are the platform's stack outputs, resolved.
 	Outputs resource.PropertyMap
+	// Platform is the program's own view: its tiers and the workloads they declared.
+	Platform *platform.Platform
 }
 
 // mocks records every registration. It also does what the engine and providers would do to
@@ -135,8 +136,8 @@ const outputsProbe = "test:index:StackOutputs"
 // cfg is a stack configuration: keys without the project prefix.
 type cfg map[string]string
 
-// run is the program of main.go under mocks: load settings, build the platform and hand its
-// outputs to a probe resource, which the mock engine records once they resolve.
+// run is the program of main.go (platform.Program) under mocks; its outputs go to a probe
+// resource, which the mock engine records once they resolve.
 func run(env string, c cfg, secretKeys ...string) (*Stack, error) {
 	st := &Stack{}
 	stackName := env
@@ -155,18 +156,12 @@ func run(env string, c cfg, secretKeys ...string) (*Stack, error) {
 		secrets = append(secrets, project+":"+k)
 	}
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
-		s, err := config.Load(ctx)
-		if err != nil {
-			return err
-		}
-		p, err := components.NewPlatform(ctx, "pynomaly", s)
-		if err != nil {
-			return err
-		}
 		outputs := pulumi.Map{}
-		for k, v := range p.Outputs() {
-			outputs[k] = v
+		p, err := platform.Program(ctx, func(name string, v pulumi.Input) { outputs[name] = v })
+		if err != nil {
+			return err
 		}
+		st.Platform = p
 		var probe pulumi.CustomResourceState
 		return ctx.RegisterResource(outputsProbe, "outputs", outputs, &probe)
 	}, pulumi.WithMocks(project, stackName, &mocks{stack: st, stackName: stackName}), func(info *pulumi.RunInfo) {

@@ -1,0 +1,147 @@
+package components
+
+import (
+	"encoding/json"
+	"fmt"
+
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/internal/kube"
+)
+
+// postgresStatefulSet runs Patroni and PostgreSQL (Spilo) with a metrics exporter beside each
+// instance. It waits for Patroni's RBAC, and for as long as copying the primary's data to new
+// replicas takes.
+func postgresStatefulSet(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, params map[string]string, headless *corev1.Service, rbac pulumi.Resource) (pulumi.Resource, error) {
+	spilo, err := spiloConfiguration(params)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	s := args.Settings
+	pod := kube.Pod{
+		Component:      "postgres",
+		SelectorExtra:  map[string]string{patroniScopeLabel: PostgresName},
+		UID:            spiloUID,
+		GID:            spiloGID,
+		ServiceAccount: PostgresName,
+		Spread:         args.Spread,
+		Metrics:        &kube.Metrics{Port: postgresExporterPort, Path: "/metrics"},
+		// Time for Patroni to hand the leader over before the pod is killed.
+		GracePeriodSeconds: 60,
+		Containers: []kube.Container{{
+			Name:      "postgres",
+			Image:     args.Images.Postgres,
+			Env:       spiloEnv(args, spilo),
+			Ports:     []kube.Port{{Name: "postgresql", Port: PostgresPort}, {Name: "patroni", Port: patroniPort}},
+			Resources: s.Resources,
+			// Spilo writes its generated configuration under the root filesystem.
+			WritableRoot: true,
+			// Patroni's own health endpoints: ready when running and (for a replica)
+			// streaming; alive while Patroni's loop runs, even during a failover.
+			ReadinessProbe: kube.Readiness(kube.HTTPGet("/readiness", patroniPort)),
+			LivenessProbe:  kube.Liveness(kube.HTTPGet("/liveness", patroniPort)),
+			Mounts:         corev1.VolumeMountArray{kube.Mount("pgdata", "/home/postgres/pgdata"), kube.Mount("dshm", "/dev/shm")},
+		}, postgresExporter(args)},
+		Volumes: corev1.VolumeArray{kube.EmptyDir("dshm", true)},
+	}
+	sts, w, err := kube.NewStatefulSet(ctx, c, args.Namespace, kube.StatefulSet{
+		Name: PostgresName, Replicas: s.Replicas, ServiceName: headless.Metadata.Name().Elem(),
+		// Patroni decides who leads; Kubernetes only has to keep the pods running.
+		PodManagementPolicy: "Parallel",
+		Pod:                 pod,
+		Claim:               kube.Claim{Name: "pgdata", Size: s.StorageSize},
+		StorageClass:        args.StorageClass,
+	}, stateful(args.Protect), pulumi.DependsOn([]pulumi.Resource{rbac}),
+		pulumi.Timeouts(&pulumi.CustomTimeouts{Create: "20m", Update: "20m"}))
+	if err != nil {
+		return nil, err
+	}
+	c.add(w)
+	return sts, nil
+}
+
+// spiloEnv configures Spilo: Patroni on the Kubernetes API (ConfigMaps, pod labels), the
+// credentials by reference, the tuning, and WAL-G archiving when a bucket is set.
+func spiloEnv(args *PostgresArgs, spilo string) corev1.EnvVarArray {
+	envs := corev1.EnvVarArray{
+		kube.Env("SCOPE", PostgresName),
+		kube.Env("PGROOT", "/home/postgres/pgdata/pgroot"),
+		kube.FieldEnv("POD_IP", "status.podIP"),
+		kube.FieldEnv("POD_NAMESPACE", "metadata.namespace"),
+		kube.Env("DCS_ENABLE_KUBERNETES_API", "true"),
+		kube.Env("KUBERNETES_USE_CONFIGMAPS", "true"),
+		kube.Env("KUBERNETES_SCOPE_LABEL", patroniScopeLabel),
+		kube.Env("KUBERNETES_ROLE_LABEL", patroniRoleLabel),
+		kube.Env("KUBERNETES_LABELS", `{"app":"pynomaly","component":"postgres"}`),
+		// Said explicitly, so the read-write Service's selector never depends on a default
+		// that changed between Patroni releases.
+		kube.Env("PATRONI_KUBERNETES_LEADER_LABEL_VALUE", patroniLeaderValue),
+		kube.Env("PGUSER_SUPERUSER", "postgres"),
+		kube.SecretEnv("PGPASSWORD_SUPERUSER", args.Secret, PostgresSuperuserPasswordKey),
+		kube.Env("PGUSER_STANDBY", "standby"),
+		kube.SecretEnv("PGPASSWORD_STANDBY", args.Secret, PostgresReplicationPasswordKey),
+		kube.Env("SPILO_CONFIGURATION", spilo),
+	}
+	return append(envs, walArchiveEnv(args.Settings.WALArchive)...)
+}
+
+// walArchiveEnv makes WAL-G ship every WAL segment (and Spilo's base backups) to object
+// storage, from where a new cluster can restore to any point in time. Empty when off.
+func walArchiveEnv(w config.WALArchive) corev1.EnvVarArray {
+	if w.S3Bucket == "" {
+		return nil
+	}
+	envs := corev1.EnvVarArray{kube.Env("USE_WALG_BACKUP", "true"), kube.Env("USE_WALG_RESTORE", "true"),
+		kube.Env("WAL_S3_BUCKET", w.S3Bucket), kube.Env("AWS_REGION", w.Region), kube.Env("BACKUP_SCHEDULE", "0 1 * * *")}
+	if w.Endpoint != "" {
+		envs = append(envs, kube.Env("AWS_ENDPOINT", w.Endpoint), kube.Env("AWS_S3_FORCE_PATH_STYLE", "true"))
+	}
+	if w.CredentialsSecret != "" {
+		secret := pulumi.String(w.CredentialsSecret)
+		envs = append(envs,
+			kube.SecretEnv("AWS_ACCESS_KEY_ID", secret, "AWS_ACCESS_KEY_ID"),
+			kube.SecretEnv("AWS_SECRET_ACCESS_KEY", secret, "AWS_SECRET_ACCESS_KEY"))
+	}
+	return envs
+}
+
+// postgresExporter serves the instance's metrics, logged in over loopback.
+func postgresExporter(args *PostgresArgs) kube.Container {
+	return kube.Container{
+		Name:  "exporter",
+		Image: args.Images.PostgresExporter,
+		Env: corev1.EnvVarArray{
+			kube.Env("DATA_SOURCE_URI", fmt.Sprintf("127.0.0.1:%d/postgres?sslmode=disable", PostgresPort)),
+			kube.Env("DATA_SOURCE_USER", "postgres"),
+			kube.SecretEnv("DATA_SOURCE_PASS", args.Secret, PostgresSuperuserPasswordKey),
+		},
+		Ports:          []kube.Port{{Name: "metrics", Port: postgresExporterPort}},
+		Resources:      config.SidecarResources,
+		ReadinessProbe: kube.Readiness(kube.HTTPGet("/metrics", postgresExporterPort)),
+		LivenessProbe:  kube.Liveness(kube.HTTPGet("/metrics", postgresExporterPort)),
+	}
+}
+
+// spiloConfiguration is the Patroni configuration Spilo merges into its own: the tuning as the
+// cluster's initial dynamic configuration and as local parameters, so a replaced pod starts
+// with it too. Later changes reach the running cluster through the setup job (PATCH /config).
+func spiloConfiguration(params map[string]string) (string, error) {
+	cfg := map[string]any{
+		"bootstrap": map[string]any{
+			"dcs": map[string]any{
+				"loop_wait": 10, "ttl": 30, "retry_timeout": 10,
+				// A replica more than 16 MB behind is not promoted automatically: no silent loss.
+				"maximum_lag_on_failover": 16 * 1024 * 1024,
+				"postgresql":              map[string]any{"use_pg_rewind": true, "use_slots": true, "parameters": params},
+			},
+		},
+		"postgresql": map[string]any{"parameters": params},
+	}
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		return "", fmt.Errorf("spilo configuration: %w", err)
+	}
+	return string(b), nil
+}

@@ -1,0 +1,129 @@
+package components
+
+import (
+	"fmt"
+
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/internal/kube"
+)
+
+// redisStartup works out, at every start, whether this pod is the primary: it asks the other
+// pods' Sentinels for the current primary, and only when none answers (a new cluster) does
+// pod 0 start as primary. It writes the runtime configuration into a memory-backed volume, so
+// the password is never in the image, the ConfigMap or the pod spec.
+const redisStartup = `me="$POD_NAME.$HEADLESS.$POD_NAMESPACE.svc"
+primary=""
+if [ "$REPLICAS" -gt 1 ]; then
+  i=0
+  while [ "$i" -lt "$REPLICAS" ]; do
+    peer="$STATEFULSET-$i.$HEADLESS.$POD_NAMESPACE.svc"
+    if [ "$peer" != "$me" ]; then
+      primary=$(redis-cli -h "$peer" -p 26379 --no-auth-warning -a "$REDIS_PASSWORD" sentinel get-master-addr-by-name "$SENTINEL_MASTER" 2>/dev/null | head -n 1)
+      [ -n "$primary" ] && break
+    fi
+    i=$((i + 1))
+  done
+  [ -n "$primary" ] || primary="$STATEFULSET-0.$HEADLESS.$POD_NAMESPACE.svc"
+fi
+{
+  echo "include /etc/redis/redis.conf"
+  echo "requirepass $REDIS_PASSWORD"
+  echo "masterauth $REDIS_PASSWORD"
+  echo "replica-announce-ip $me"
+  if [ -n "$primary" ] && [ "$primary" != "$me" ]; then echo "replicaof $primary 6379"; fi
+} > /run/redis/redis.conf
+if [ "$REPLICAS" -gt 1 ]; then
+  {
+    cat /etc/redis/sentinel.conf
+    echo "sentinel announce-ip $me"
+    echo "requirepass $REDIS_PASSWORD"
+    sed "s/PRIMARY_HOST/$primary/" /etc/redis/sentinel-monitor.conf
+    echo "sentinel auth-pass $SENTINEL_MASTER $REDIS_PASSWORD"
+  } > /run/redis/sentinel.conf
+fi
+echo "starting as $([ -z "$primary" ] || [ "$primary" = "$me" ] && echo primary || echo "replica of $primary")"`
+
+// pod is a Redis pod: the topology init container, Redis, its exporter and, with replicas, a
+// Sentinel.
+func (r *redisInstance) pod(args *RedisArgs, cm *corev1.ConfigMap) kube.Pod {
+	env := r.env(args.Secret)
+	configMounts := corev1.VolumeMountArray{kube.ReadOnlyMount("config", "/etc/redis"), kube.Mount("runtime", "/run/redis")}
+	containers := []kube.Container{{
+		Name:      "redis",
+		Image:     args.Image,
+		Command:   []string{"redis-server", "/run/redis/redis.conf"},
+		Env:       env,
+		Ports:     []kube.Port{{Name: "redis", Port: RedisPort}},
+		Resources: r.tier.Resources,
+		// Ready when it answers PING. Alive while it accepts connections: loading a large
+		// append-only file answers LOADING to PING, and must not be killed for it.
+		ReadinessProbe: kube.Readiness(kube.Exec("sh", "-c", "redis-cli -p 6379 ping | grep -q PONG")),
+		LivenessProbe:  kube.Liveness(kube.TCPSocket(RedisPort)),
+		Mounts:         append(configMounts, kube.Mount("data", "/data")),
+	}, redisExporter(args)}
+	if r.sentinel() {
+		containers = append(containers, kube.Container{
+			Name:           "sentinel",
+			Image:          args.Image,
+			Command:        []string{"redis-sentinel", "/run/redis/sentinel.conf"},
+			Env:            env,
+			Ports:          []kube.Port{{Name: "sentinel", Port: sentinelPort}},
+			Resources:      config.SidecarResources,
+			ReadinessProbe: kube.Readiness(kube.Exec("sh", "-c", "redis-cli -p 26379 ping | grep -q PONG")),
+			LivenessProbe:  kube.Liveness(kube.TCPSocket(sentinelPort)),
+			Mounts:         configMounts,
+		})
+	}
+	volumes := corev1.VolumeArray{
+		kube.ConfigMapVolume("config", cm.Metadata.Name()),
+		// Memory-backed: the runtime configuration holds the password.
+		kube.EmptyDir("runtime", true),
+	}
+	if !r.persistent {
+		volumes = append(volumes, kube.EmptyDir("data", false))
+	}
+	return kube.Pod{
+		Component: r.component(), UID: redisUID, GID: redisGID, Spread: args.Spread,
+		Metrics:            &kube.Metrics{Port: redisExporterPort, Path: "/metrics"},
+		GracePeriodSeconds: 30,
+		InitContainers: []kube.Container{{
+			Name: "topology", Image: args.Image, Command: kube.Script("sh", redisStartup),
+			Env: env, Resources: config.SidecarResources, Mounts: configMounts,
+		}},
+		Containers: containers,
+		Volumes:    volumes,
+	}
+}
+
+// env is what the startup script, Redis and Sentinel read.
+func (r *redisInstance) env(secret pulumi.StringInput) corev1.EnvVarArray {
+	return corev1.EnvVarArray{
+		kube.FieldEnv("POD_NAME", "metadata.name"),
+		kube.FieldEnv("POD_NAMESPACE", "metadata.namespace"),
+		kube.Env("HEADLESS", r.headless()),
+		kube.Env("STATEFULSET", r.name),
+		kube.Env("REPLICAS", fmt.Sprint(r.tier.Replicas)),
+		kube.Env("SENTINEL_MASTER", r.master()),
+		kube.SecretEnv("REDIS_PASSWORD", secret, RedisPasswordKey),
+		// redis-cli reads it, so probes authenticate without the password on a command line.
+		kube.SecretEnv("REDISCLI_AUTH", secret, RedisPasswordKey),
+	}
+}
+
+func redisExporter(args *RedisArgs) kube.Container {
+	return kube.Container{
+		Name:  "exporter",
+		Image: args.Exporter,
+		Env: corev1.EnvVarArray{
+			kube.Env("REDIS_ADDR", fmt.Sprintf("redis://127.0.0.1:%d", RedisPort)),
+			kube.SecretEnv("REDIS_PASSWORD", args.Secret, RedisPasswordKey),
+		},
+		Ports:          []kube.Port{{Name: "metrics", Port: redisExporterPort}},
+		Resources:      config.SidecarResources,
+		ReadinessProbe: kube.Readiness(kube.HTTPGet("/health", redisExporterPort)),
+		LivenessProbe:  kube.Liveness(kube.HTTPGet("/health", redisExporterPort)),
+	}
+}

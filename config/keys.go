@@ -1,0 +1,96 @@
+package config
+
+import (
+	"reflect"
+	"slices"
+)
+
+// Key is one stack setting: its name under the project prefix and its description.
+type Key struct {
+	Name string
+	// Description is what Pulumi.yaml says of the key, word for word (a test holds it there).
+	// An object's description names every field it accepts, nested ones too, so that
+	// `pulumi config` and the program cannot disagree about what can be set.
+	Description string
+}
+
+// resourcesFields is the shape of every container's requests and limits.
+const resourcesFields = "resources {cpuRequest, memoryRequest, cpuLimit, memoryLimit}"
+
+// keyTable is every setting the program reads, in the order Pulumi.yaml declares them. A new
+// setting starts here; tests then ask for it in Pulumi.yaml, the README and Parse.
+var keyTable = []Key{
+	{"environment", "Profile of this stack: dev, staging or prod; prod also protects the namespace, claims and databases from deletion. Required."},
+	{"namespace", "Namespace of every namespaced object (a DNS label)."},
+	{"security", "Pod Security: relaxed (baseline enforced, restricted reported), enforced or strict (restricted enforced). Placement is its own setting; protection follows the environment. Empty: the profile's."},
+	{"placement", "preferred or required. required: replicas of each database and the pooler never share a node, and never exceed a zone skew of 1 (DoNotSchedule); preferred: both are preferences, so small clusters schedule everything. Empty: the profile's."},
+	{"monitoring", "basic, full or comprehensive. Empty: the profile's."},
+	{"logLevel", "debug, info, warning, error or critical. Empty: the profile's."},
+	{"kubernetes", "Cluster access: kubeconfig (path or contents), context, renderYamlToDirectory (write manifests, no cluster)."},
+	{"quota", "ResourceQuota: requestsCpu, requestsMemory, limitsCpu, limitsMemory, requestsStorage, pods, persistentVolumeClaims."},
+	{"limitRange", "LimitRange: defaultRequestCpu, defaultRequestMemory, defaultCpu, defaultMemory, maxCpu, maxMemory."},
+	{"storage", "existingClass, className, provisioner, parameters, reclaimPolicy, backupSize, modelSize, modelAccessMode, modelClassName."},
+	{"secrets", "rotation: keeper of every generated credential; a new value regenerates them all."},
+	{"api", "API Deployment: minReplicas, maxReplicas, dbPoolSize, targetCpuUtilization, targetMemoryUtilization (HPA targets, % of requests), " + resourcesFields + "."},
+	{"worker", "Worker Deployment: minReplicas, maxReplicas, dbPoolSize, targetCpuUtilization, targetMemoryUtilization, taskTimeoutSeconds, concurrency, queueScaling {enabled, metricName, targetPerPod}, " + resourcesFields + "."},
+	{"postgres", "PostgreSQL (Patroni): replicas, " + resourcesFields + ", storageSize, maxConnections, backup {schedule, timeZone, retentionDays, deadlineSeconds}, walArchive {s3Bucket, region, endpoint, credentialsSecret, timeoutSeconds}."},
+	{"pooler", "PgBouncer: replicas, poolSize (server connections per pod), maxClientConnections (per pod), " + resourcesFields + "."},
+	{"redisQueue", "Redis holding the task queue (no eviction, AOF): replicas, " + resourcesFields + ", storageSize."},
+	{"redisCache", "Redis holding cache and sessions (LRU): replicas, " + resourcesFields + ", storageSize (empty: no persistence)."},
+	{"influxdb", "InfluxDB: replicas, " + resourcesFields + ", storageSize, retention, longTermRetention, downsampleEvery."},
+	{"images", "Pinned images: postgres, postgresClient, postgresExporter, pgbouncer, redis, redisExporter, influxdb, api, worker (the API image also runs the migrations)."},
+	{"postgresSuperuserPassword", "Replaces the generated PostgreSQL superuser password (set with --secret)."},
+	{"postgresReplicationPassword", "Replaces the generated PostgreSQL replication password (set with --secret)."},
+	{"postgresAppPassword", "Replaces the generated password of the application's database user (set with --secret)."},
+	{"redisPassword", "Replaces the generated Redis password (set with --secret)."},
+	{"influxdbAdminPassword", "Replaces the generated InfluxDB admin password (set with --secret)."},
+	{"influxdbAdminToken", "Replaces the generated InfluxDB admin token (set with --secret)."},
+	{"grafanaAdminPassword", "Replaces the generated Grafana admin password (set with --secret)."},
+	{"apiSecretKey", "Replaces the generated signing key of the API (set with --secret)."},
+}
+
+// KeyTable returns every setting with its description, in Pulumi.yaml's order.
+func KeyTable() []Key { return slices.Clone(keyTable) }
+
+// Keys lists every configuration key the program reads, without the project prefix.
+func Keys() []string {
+	names := make([]string, len(keyTable))
+	for i, k := range keyTable {
+		names[i] = k.Name
+	}
+	return names
+}
+
+// Fields are the JSON fields an object key accepts, a nested object's as parent.child, in the
+// order Settings declares them; none for a plain string key.
+func (k Key) Fields() []string {
+	var s Settings
+	for _, o := range objectKeys(&s) {
+		if o.key == k.Name {
+			return fieldPaths(reflect.TypeOf(o.dst).Elem(), "")
+		}
+	}
+	return nil
+}
+
+// fieldPaths walks a settings struct: embedded structs lend their fields, struct-valued
+// fields add their own under their name.
+func fieldPaths(t reflect.Type, prefix string) []string {
+	var paths []string
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if f.Anonymous {
+			paths = append(paths, fieldPaths(f.Type, prefix)...)
+			continue
+		}
+		name := jsonName(f)
+		if name == "" {
+			continue
+		}
+		paths = append(paths, prefix+name)
+		if f.Type.Kind() == reflect.Struct {
+			paths = append(paths, fieldPaths(f.Type, prefix+name+".")...)
+		}
+	}
+	return paths
+}

@@ -1,0 +1,125 @@
+package kube
+
+import (
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/pynomaly/pynomaly-platform/config"
+)
+
+// Container is one container of a pod, in plain values. Every container the platform runs is
+// built from one, so each gets the locked-down security context and its requests and limits.
+type Container struct {
+	Name, Image string
+	Command     []string
+	Env         corev1.EnvVarArray
+	EnvFrom     corev1.EnvFromSourceArray
+	// Ports are named: Services, scrape targets and network policies refer to them by name.
+	Ports     []Port
+	Resources config.Resources
+	// WritableRoot is for images that write under their root filesystem; the seed asks for
+	// read-only roots "where possible", so it is the exception.
+	WritableRoot                                bool
+	StartupProbe, ReadinessProbe, LivenessProbe *corev1.ProbeArgs
+	Lifecycle                                   *corev1.LifecycleArgs
+	Mounts                                      corev1.VolumeMountArray
+}
+
+// Port is a named container port.
+type Port struct {
+	Name string
+	Port int
+}
+
+// Script is a container that runs a shell script with -e (stop at the first failure).
+func Script(shell, script string) []string { return []string{shell, "-ec", script} }
+
+func (c Container) args() *corev1.ContainerArgs {
+	a := &corev1.ContainerArgs{
+		Name:            pulumi.String(c.Name),
+		Image:           pulumi.String(c.Image),
+		Env:             c.Env,
+		EnvFrom:         c.EnvFrom,
+		Resources:       resources(c.Resources),
+		SecurityContext: containerSecurity(!c.WritableRoot),
+		StartupProbe:    c.StartupProbe,
+		ReadinessProbe:  c.ReadinessProbe,
+		LivenessProbe:   c.LivenessProbe,
+		Lifecycle:       c.Lifecycle,
+		VolumeMounts:    c.Mounts,
+	}
+	if len(c.Command) > 0 {
+		a.Command = pulumi.ToStringArray(c.Command)
+	}
+	if len(c.Ports) > 0 {
+		ports := corev1.ContainerPortArray{}
+		for _, p := range c.Ports {
+			ports = append(ports, &corev1.ContainerPortArgs{Name: pulumi.String(p.Name), ContainerPort: pulumi.Int(p.Port)})
+		}
+		a.Ports = ports
+	}
+	return a
+}
+
+// containerSecurity drops every capability and forbids privilege escalation; with the pod's
+// context it meets Pod Security "restricted".
+func containerSecurity(readOnlyRoot bool) *corev1.SecurityContextArgs {
+	return &corev1.SecurityContextArgs{
+		AllowPrivilegeEscalation: pulumi.Bool(false),
+		ReadOnlyRootFilesystem:   pulumi.Bool(readOnlyRoot),
+		RunAsNonRoot:             pulumi.Bool(true),
+		Capabilities:             &corev1.CapabilitiesArgs{Drop: pulumi.StringArray{pulumi.String("ALL")}},
+		SeccompProfile:           &corev1.SeccompProfileArgs{Type: pulumi.String("RuntimeDefault")},
+	}
+}
+
+// resources turns settings into a container's requests and limits.
+func resources(r config.Resources) *corev1.ResourceRequirementsArgs {
+	return &corev1.ResourceRequirementsArgs{
+		Requests: pulumi.StringMap{"cpu": pulumi.String(r.CPURequest), "memory": pulumi.String(r.MemoryRequest)},
+		Limits:   pulumi.StringMap{"cpu": pulumi.String(r.CPULimit), "memory": pulumi.String(r.MemoryLimit)},
+	}
+}
+
+// Env is a plain environment variable.
+func Env(name, value string) *corev1.EnvVarArgs {
+	return &corev1.EnvVarArgs{Name: pulumi.String(name), Value: pulumi.String(value)}
+}
+
+// EnvOutput is an environment variable whose value another resource produces (a host name).
+func EnvOutput(name string, value pulumi.StringInput) *corev1.EnvVarArgs {
+	return &corev1.EnvVarArgs{Name: pulumi.String(name), Value: value}
+}
+
+// SecretEnv is an environment variable read from a Secret: the pod spec names the Secret and
+// key, never the value.
+func SecretEnv(name string, secret pulumi.StringInput, key string) *corev1.EnvVarArgs {
+	return &corev1.EnvVarArgs{
+		Name: pulumi.String(name),
+		ValueFrom: &corev1.EnvVarSourceArgs{SecretKeyRef: &corev1.SecretKeySelectorArgs{
+			Name: secret, Key: pulumi.String(key),
+		}},
+	}
+}
+
+// FieldEnv is an environment variable from the pod's own fields (its name, IP, namespace).
+func FieldEnv(name, fieldPath string) *corev1.EnvVarArgs {
+	return &corev1.EnvVarArgs{
+		Name:      pulumi.String(name),
+		ValueFrom: &corev1.EnvVarSourceArgs{FieldRef: &corev1.ObjectFieldSelectorArgs{FieldPath: pulumi.String(fieldPath)}},
+	}
+}
+
+// EnvFromConfigMap makes every key of a ConfigMap an environment variable.
+func EnvFromConfigMap(name pulumi.StringInput) corev1.EnvFromSourceArray {
+	return corev1.EnvFromSourceArray{&corev1.EnvFromSourceArgs{ConfigMapRef: &corev1.ConfigMapEnvSourceArgs{Name: name}}}
+}
+
+// Mount mounts a volume read-write; ReadOnlyMount read-only.
+func Mount(name, path string) *corev1.VolumeMountArgs {
+	return &corev1.VolumeMountArgs{Name: pulumi.String(name), MountPath: pulumi.String(path)}
+}
+
+func ReadOnlyMount(name, path string) *corev1.VolumeMountArgs {
+	return &corev1.VolumeMountArgs{Name: pulumi.String(name), MountPath: pulumi.String(path), ReadOnly: pulumi.Bool(true)}
+}

@@ -1,0 +1,184 @@
+package kube
+
+import (
+	"fmt"
+	"maps"
+
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Spread is how a workload's replicas are placed over nodes and zones.
+type Spread int
+
+const (
+	// NoSpread leaves placement to the scheduler: single instances and jobs.
+	NoSpread Spread = iota
+	// PreferSpread asks for different nodes and zones, but a small cluster still schedules
+	// everything.
+	PreferSpread
+	// RequireSpread never puts two replicas on one node, nor lets the zones' replica counts
+	// differ by more than one: a lost node takes at most one replica, a lost zone its share.
+	RequireSpread
+)
+
+// Metrics is where Prometheus scrapes a pod.
+type Metrics struct {
+	Port int
+	Path string
+}
+
+// Pod is a pod template in plain values. The builder adds what every pod of the platform gets:
+// the labels the selector uses, the pod security context, no API token unless the pod has a
+// service account of its own, placement, and scrape annotations when it has metrics.
+type Pod struct {
+	Component string
+	// SelectorExtra adds labels to the component's selector and template (Patroni's scope).
+	SelectorExtra map[string]string
+	// UID and GID the containers run as; volumes are group-owned by GID.
+	UID, GID int
+	// ServiceAccount is the pod's own account, whose token it mounts; empty means the
+	// namespace's default account and no token at all.
+	ServiceAccount string
+	Spread         Spread
+	Metrics        *Metrics
+	Annotations    map[string]string
+	// GracePeriodSeconds is the time between SIGTERM and SIGKILL; 0 keeps the default (30 s).
+	GracePeriodSeconds int
+	// RestartPolicy is set by the Job builders.
+	RestartPolicy              string
+	InitContainers, Containers []Container
+	Volumes                    corev1.VolumeArray
+}
+
+// Selector are the labels that select this pod and no other workload's.
+func (p Pod) Selector() map[string]string {
+	s := SelectorLabels(p.Component)
+	maps.Copy(s, p.SelectorExtra)
+	return s
+}
+
+// Template is the pod template of a Deployment, StatefulSet, Job or CronJob.
+func (p Pod) Template(ctx *pulumi.Context) *corev1.PodTemplateSpecArgs {
+	labels := Labels(ctx, p.Component)
+	for k, v := range p.SelectorExtra {
+		labels[k] = pulumi.String(v)
+	}
+	meta := &metav1.ObjectMetaArgs{Labels: labels}
+	if a := p.annotations(); len(a) > 0 {
+		meta.Annotations = toStringMap(a)
+	}
+	return &corev1.PodTemplateSpecArgs{Metadata: meta, Spec: p.spec()}
+}
+
+func (p Pod) spec() *corev1.PodSpecArgs {
+	spec := &corev1.PodSpecArgs{
+		SecurityContext: podSecurity(p.UID, p.GID),
+		Containers:      containerArray(p.Containers),
+		Volumes:         p.Volumes,
+	}
+	if p.ServiceAccount != "" {
+		spec.ServiceAccountName = pulumi.String(p.ServiceAccount)
+	} else {
+		spec.AutomountServiceAccountToken = pulumi.Bool(false)
+	}
+	if len(p.InitContainers) > 0 {
+		spec.InitContainers = containerArray(p.InitContainers)
+	}
+	if p.Spread != NoSpread {
+		spec.Affinity, spec.TopologySpreadConstraints = spread(p.Component, p.Spread == RequireSpread)
+	}
+	if p.GracePeriodSeconds > 0 {
+		spec.TerminationGracePeriodSeconds = pulumi.Int(p.GracePeriodSeconds)
+	}
+	if p.RestartPolicy != "" {
+		spec.RestartPolicy = pulumi.String(p.RestartPolicy)
+	}
+	return spec
+}
+
+func (p Pod) annotations() map[string]string {
+	a := map[string]string{}
+	maps.Copy(a, p.Metrics.Annotations())
+	maps.Copy(a, p.Annotations)
+	return a
+}
+
+// Annotations tell an annotation-driven Prometheus where the pod's metrics are.
+func (m *Metrics) Annotations() map[string]string {
+	if m == nil {
+		return nil
+	}
+	return map[string]string{
+		"prometheus.io/scrape": "true",
+		"prometheus.io/port":   fmt.Sprint(m.Port),
+		"prometheus.io/path":   m.Path,
+	}
+}
+
+func containerArray(cs []Container) corev1.ContainerArray {
+	out := make(corev1.ContainerArray, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, c.args())
+	}
+	return out
+}
+
+// podSecurity is the pod-level context every pod runs with: non-root with a fixed user and
+// group, volumes group-owned by fsGroup, and the runtime's default seccomp profile. With
+// containerSecurity it meets Pod Security "restricted".
+func podSecurity(uid, gid int) *corev1.PodSecurityContextArgs {
+	return &corev1.PodSecurityContextArgs{
+		RunAsNonRoot:        pulumi.Bool(true),
+		RunAsUser:           pulumi.Int(uid),
+		RunAsGroup:          pulumi.Int(gid),
+		FsGroup:             pulumi.Int(gid),
+		FsGroupChangePolicy: pulumi.String("OnRootMismatch"),
+		SeccompProfile:      &corev1.SeccompProfileArgs{Type: pulumi.String("RuntimeDefault")},
+	}
+}
+
+// spread places replicas on different nodes and zones, as a rule (required) or a preference.
+func spread(component string, required bool) (*corev1.AffinityArgs, corev1.TopologySpreadConstraintArray) {
+	selector := &metav1.LabelSelectorArgs{MatchLabels: toStringMap(SelectorLabels(component))}
+	term := &corev1.PodAffinityTermArgs{LabelSelector: selector, TopologyKey: pulumi.String("kubernetes.io/hostname")}
+	anti := &corev1.PodAntiAffinityArgs{}
+	whenUnsatisfiable := "ScheduleAnyway"
+	if required {
+		anti.RequiredDuringSchedulingIgnoredDuringExecution = corev1.PodAffinityTermArray{term}
+		whenUnsatisfiable = "DoNotSchedule"
+	} else {
+		anti.PreferredDuringSchedulingIgnoredDuringExecution = corev1.WeightedPodAffinityTermArray{
+			&corev1.WeightedPodAffinityTermArgs{Weight: pulumi.Int(100), PodAffinityTerm: term},
+		}
+	}
+	return &corev1.AffinityArgs{PodAntiAffinity: anti}, corev1.TopologySpreadConstraintArray{
+		&corev1.TopologySpreadConstraintArgs{
+			MaxSkew:           pulumi.Int(1),
+			TopologyKey:       pulumi.String("topology.kubernetes.io/zone"),
+			WhenUnsatisfiable: pulumi.String(whenUnsatisfiable),
+			LabelSelector:     selector,
+		},
+	}
+}
+
+// EmptyDir is a scratch volume; a memory-backed one (for /dev/shm, or files that hold a
+// password) counts against the container's memory limit.
+func EmptyDir(name string, memory bool) *corev1.VolumeArgs {
+	src := &corev1.EmptyDirVolumeSourceArgs{}
+	if memory {
+		src.Medium = pulumi.String("Memory")
+	}
+	return &corev1.VolumeArgs{Name: pulumi.String(name), EmptyDir: src}
+}
+
+// ConfigMapVolume mounts a ConfigMap's keys as files.
+func ConfigMapVolume(name string, configMap pulumi.StringPtrInput) *corev1.VolumeArgs {
+	return &corev1.VolumeArgs{Name: pulumi.String(name), ConfigMap: &corev1.ConfigMapVolumeSourceArgs{Name: configMap}}
+}
+
+// ClaimVolume mounts a PersistentVolumeClaim.
+func ClaimVolume(name string, claim pulumi.StringInput) *corev1.VolumeArgs {
+	return &corev1.VolumeArgs{Name: pulumi.String(name), PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSourceArgs{ClaimName: claim}}
+}

@@ -1,0 +1,37 @@
+package kube
+
+import (
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Probe timings. Readiness reacts fast (a pod leaves its Service within ~30 s); liveness waits
+// long enough that a slow start or a busy moment never turns into a restart loop.
+
+// Readiness sets a readiness probe's timings on a check.
+func Readiness(check *corev1.ProbeArgs) *corev1.ProbeArgs {
+	check.PeriodSeconds, check.TimeoutSeconds, check.FailureThreshold = pulumi.Int(10), pulumi.Int(5), pulumi.Int(3)
+	return check
+}
+
+// Liveness sets a liveness probe's timings on a check.
+func Liveness(check *corev1.ProbeArgs) *corev1.ProbeArgs {
+	check.InitialDelaySeconds, check.PeriodSeconds, check.TimeoutSeconds, check.FailureThreshold =
+		pulumi.Int(30), pulumi.Int(20), pulumi.Int(5), pulumi.Int(6)
+	return check
+}
+
+// HTTPGet checks that path answers 2xx or 3xx on port.
+func HTTPGet(path string, port int) *corev1.ProbeArgs {
+	return &corev1.ProbeArgs{HttpGet: &corev1.HTTPGetActionArgs{Path: pulumi.String(path), Port: pulumi.Int(port)}}
+}
+
+// TCPSocket checks that port accepts connections.
+func TCPSocket(port int) *corev1.ProbeArgs {
+	return &corev1.ProbeArgs{TcpSocket: &corev1.TCPSocketActionArgs{Port: pulumi.Int(port)}}
+}
+
+// Exec checks that command exits 0.
+func Exec(command ...string) *corev1.ProbeArgs {
+	return &corev1.ProbeArgs{Exec: &corev1.ExecActionArgs{Command: pulumi.ToStringArray(command)}}
+}

@@ -1,0 +1,37 @@
+package platform
+
+import (
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/pynomaly/pynomaly-platform/components"
+)
+
+// Outputs are the stack outputs: what operators and other stacks address. Names, never values.
+func (p *Platform) Outputs() map[string]pulumi.Input {
+	out := map[string]pulumi.Input{
+		"environment":  pulumi.String(p.settings.Environment),
+		"namespace":    p.Namespace.Name,
+		"storageClass": p.Storage.ClassName,
+		"backupClaim":  p.Storage.BackupClaim,
+		"modelClaim":   p.Storage.ModelClaim,
+		"appConfigMap": p.AppConfig.ConfigMapName,
+		"secretNames":  p.Secrets.Names(),
+		"postgres": pulumi.Map{
+			"host": p.Postgres.Host, "primaryHost": p.Postgres.PrimaryHost, "replicaHost": p.Postgres.ReplicaHost,
+			"port": p.Postgres.Port, "database": p.Postgres.Database, "secretName": p.Postgres.SecretName,
+		},
+		"redisQueue": redisOutput(p.Redis.Queue),
+		"redisCache": redisOutput(p.Redis.Cache),
+		"influxdb":   pulumi.Map{"url": p.InfluxDB.URL, "org": pulumi.String(p.InfluxDB.Org), "bucket": pulumi.String(p.InfluxDB.Bucket)},
+		"api":        pulumi.Map{"serviceName": p.API.ServiceName, "url": p.API.URL},
+		"worker":     pulumi.Map{"deploymentName": p.Worker.DeploymentName},
+	}
+	if dir := p.settings.Kubernetes.RenderYamlToDirectory; dir != "" {
+		out["renderedManifests"] = pulumi.String(dir)
+	}
+	return out
+}
+
+func redisOutput(e components.RedisEndpoint) pulumi.Map {
+	return pulumi.Map{"host": e.Host, "port": pulumi.Int(e.Port), "sentinelMaster": pulumi.String(e.SentinelMaster)}
+}

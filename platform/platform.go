@@ -1,0 +1,103 @@
+package platform
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/pynomaly/pynomaly-platform/components"
+	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/internal/kube"
+)
+
+// Platform is the whole Pynomaly deployment: foundation, data, config and app tiers, built in order,
+// each on the one explicit Kubernetes provider. Its type token and its children's names are
+// part of every URN: see the golden test before renaming anything here.
+type Platform struct {
+	pulumi.ResourceState
+
+	Provider  *kubernetes.Provider
+	Namespace *components.Namespace
+	Storage   *components.Storage
+	Secrets   *components.Secrets
+	Postgres  *components.Postgres
+	Redis     *components.Redis
+	InfluxDB  *components.InfluxDB
+	AppConfig *components.AppConfig
+	Migration *components.Migration
+	API       *components.API
+	Worker    *components.Worker
+
+	settings *config.Settings
+}
+
+// NewPlatform builds every tier from validated settings.
+func NewPlatform(ctx *pulumi.Context, name string, s *config.Settings, opts ...pulumi.ResourceOption) (*Platform, error) {
+	p := &Platform{settings: s}
+	if err := ctx.RegisterComponentResource("pynomaly:platform:Platform", name, p, opts...); err != nil {
+		return nil, err
+	}
+	var err error
+	if p.Provider, err = newProvider(ctx, p, s.Kubernetes); err != nil {
+		return nil, err
+	}
+	// Every tier gets the provider; children inherit it from their parent component.
+	tier := pulumi.Composite(pulumi.Parent(p), pulumi.Providers(p.Provider))
+	for _, build := range []func(*pulumi.Context, pulumi.ResourceOption) error{p.foundation, p.data, p.app} {
+		if err := build(ctx, tier); err != nil {
+			return nil, err
+		}
+	}
+	return p, ctx.RegisterResourceOutputs(p, pulumi.Map{
+		"namespace":    p.Namespace.Name,
+		"storageClass": p.Storage.ClassName,
+		"appConfigMap": p.AppConfig.ConfigMapName,
+		"secretNames":  p.Secrets.Names(),
+	})
+}
+
+// Workloads are every pod-running object the tiers declared, in tier order: what the quota,
+// monitoring and network-policy rules are generated from.
+func (p *Platform) Workloads() []kube.Workload {
+	var out []kube.Workload
+	for _, t := range []components.Tier{p.Postgres, p.Redis, p.InfluxDB, p.Migration, p.API, p.Worker} {
+		out = append(out, t.Declared()...)
+	}
+	return out
+}
+
+// spread is how the databases' and the pooler's replicas are placed.
+func spread(pl config.Placement) kube.Spread {
+	if pl == config.PlacementRequired {
+		return kube.RequireSpread
+	}
+	return kube.PreferSpread
+}
+
+// KubernetesPluginVersion is the pulumi-resource-kubernetes version the engine loads.
+const KubernetesPluginVersion = "4.25.0"
+
+// newProvider is the one Kubernetes provider of the stack: the kubeconfig and context from the
+// settings when given, the ambient kubeconfig otherwise, or no cluster at all when manifests are
+// rendered to a directory.
+func newProvider(ctx *pulumi.Context, parent pulumi.Resource, k config.Kubernetes) (*kubernetes.Provider, error) {
+	args := &kubernetes.ProviderArgs{}
+	if k.Kubeconfig != "" {
+		args.Kubeconfig = pulumi.StringPtr(k.Kubeconfig)
+	}
+	if k.Context != "" {
+		args.Context = pulumi.StringPtr(k.Context)
+	}
+	if k.RenderYamlToDirectory != "" {
+		args.RenderYamlToDirectory = pulumi.StringPtr(k.RenderYamlToDirectory)
+	}
+	prov, err := kubernetes.NewProvider(ctx, "kubernetes", args, pulumi.Parent(parent),
+		// The plugin this program is tested with; the SDK in go.mod is the nearest the module
+		// proxy serves that is not newer than it.
+		pulumi.Version(KubernetesPluginVersion))
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes provider: %w", err)
+	}
+	return prov, nil
+}

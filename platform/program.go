@@ -1,0 +1,30 @@
+// Package platform is the Pulumi program: it loads a stack's settings, builds every tier in
+// order on one Kubernetes provider, and exports what operators and other stacks address.
+// main.go runs it; the mocked-engine tests run the very same function.
+package platform
+
+import (
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/pynomaly/pynomaly-platform/config"
+)
+
+// Export publishes one stack output; main.go passes ctx.Export, the tests a recorder.
+type Export func(name string, value pulumi.Input)
+
+// Program loads and validates the stack's settings (nothing is declared if they are wrong),
+// builds the platform and exports its outputs: names, never values.
+func Program(ctx *pulumi.Context, export Export) (*Platform, error) {
+	settings, err := config.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p, err := NewPlatform(ctx, "pynomaly", settings)
+	if err != nil {
+		return nil, err
+	}
+	for name, value := range p.Outputs() {
+		export(name, value)
+	}
+	return p, nil
+}

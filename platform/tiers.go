@@ -1,0 +1,94 @@
+package platform
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/pynomaly/pynomaly-platform/components"
+)
+
+// foundation is the namespace (quota, limits, Pod Security), storage and credentials.
+func (p *Platform) foundation(ctx *pulumi.Context, tier pulumi.ResourceOption) error {
+	s := p.settings
+	var err error
+	if p.Namespace, err = components.NewNamespace(ctx, "namespace", &components.NamespaceArgs{
+		Name: s.Namespace, Security: s.Security, Quota: s.Quota, LimitRange: s.LimitRange, Protect: s.ProtectState(),
+	}, tier); err != nil {
+		return fmt.Errorf("namespace tier: %w", err)
+	}
+	if p.Storage, err = components.NewStorage(ctx, "storage", &components.StorageArgs{
+		Namespace: p.Namespace.Name, Storage: s.Storage, Protect: s.ProtectState(),
+	}, tier); err != nil {
+		return fmt.Errorf("storage tier: %w", err)
+	}
+	if p.Secrets, err = components.NewSecrets(ctx, "secrets", &components.SecretsArgs{
+		Namespace: p.Namespace.Name, Rotation: s.Secrets.Rotation, Credentials: s.Credentials,
+	}, tier); err != nil {
+		return fmt.Errorf("secrets tier: %w", err)
+	}
+	return nil
+}
+
+// data is the data tier. Each database is awaited until ready (StatefulSet readiness, then its
+// setup job); their Ready lists are what consumers depend on.
+func (p *Platform) data(ctx *pulumi.Context, tier pulumi.ResourceOption) error {
+	s, ns := p.settings, p.Namespace.Name
+	var err error
+	if p.Postgres, err = components.NewPostgres(ctx, "postgres", &components.PostgresArgs{
+		Namespace: ns, Settings: s.Postgres, Pooler: s.Pooler, Images: s.Images,
+		StorageClass: p.Storage.ClassName, BackupClaim: p.Storage.BackupClaim, Secret: p.Secrets.Postgres,
+		Rotation: s.Secrets.Rotation, Spread: spread(s.Placement), Protect: s.ProtectState(),
+	}, tier); err != nil {
+		return fmt.Errorf("postgres tier: %w", err)
+	}
+	if p.Redis, err = components.NewRedis(ctx, "redis", &components.RedisArgs{
+		Namespace: ns, Queue: s.RedisQueue, Cache: s.RedisCache, Image: s.Images.Redis, Exporter: s.Images.RedisExporter,
+		StorageClass: p.Storage.ClassName, Secret: p.Secrets.Redis, Spread: spread(s.Placement), Protect: s.ProtectState(),
+	}, tier); err != nil {
+		return fmt.Errorf("redis tier: %w", err)
+	}
+	if p.InfluxDB, err = components.NewInfluxDB(ctx, "influxdb", &components.InfluxDBArgs{
+		Namespace: ns, Settings: s.InfluxDB, Image: s.Images.InfluxDB,
+		StorageClass: p.Storage.ClassName, Secret: p.Secrets.InfluxDB, Protect: s.ProtectState(),
+	}, tier); err != nil {
+		return fmt.Errorf("influxdb tier: %w", err)
+	}
+	return nil
+}
+
+// app is the config tier and the app tier. The databases are ready (awaited StatefulSets and
+// setup jobs) before the migration runs, and the migration has run before the API and workers
+// are created.
+func (p *Platform) app(ctx *pulumi.Context, tier pulumi.ResourceOption) error {
+	s, ns := p.settings, p.Namespace.Name
+	var err error
+	if p.AppConfig, err = components.NewAppConfig(ctx, "config", &components.AppConfigArgs{
+		Namespace: ns, Environment: string(s.Environment), LogLevel: s.LogLevel,
+		DatabaseHost: p.Postgres.Host, Queue: p.Redis.Queue, Cache: p.Redis.Cache, InfluxDBURL: p.InfluxDB.URL,
+	}, tier); err != nil {
+		return fmt.Errorf("config tier: %w", err)
+	}
+	databases := append(append(append([]pulumi.Resource{}, p.Postgres.Ready...), p.Redis.Ready...), p.InfluxDB.Ready...)
+	env := components.AppEnv{
+		ConfigMap: p.AppConfig.ConfigMapName, PostgresSecret: p.Secrets.Postgres, RedisSecret: p.Secrets.Redis,
+		InfluxDBSecret: p.Secrets.InfluxDB, PostgresClientImage: s.Images.PostgresClient, RedisImage: s.Images.Redis,
+	}
+	if p.Migration, err = components.NewMigration(ctx, "migration", &components.MigrationArgs{
+		Namespace: ns, Image: s.Images.API, Env: env, PrimaryHost: p.Postgres.PrimaryHost, After: databases,
+	}, tier); err != nil {
+		return fmt.Errorf("migration: %w", err)
+	}
+	after := append(databases, p.Migration.Job)
+	if p.API, err = components.NewAPI(ctx, "api", &components.APIArgs{
+		Namespace: ns, Settings: s.API, Image: s.Images.API, Env: env, APISecret: p.Secrets.API, After: after,
+	}, tier); err != nil {
+		return fmt.Errorf("api tier: %w", err)
+	}
+	if p.Worker, err = components.NewWorker(ctx, "worker", &components.WorkerArgs{
+		Namespace: ns, Settings: s.Worker, Image: s.Images.Worker, Env: env, After: after,
+	}, tier); err != nil {
+		return fmt.Errorf("worker tier: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# scripts/render-compare.sh [REV] : render dev, staging and prod to manifests with the program
+# at REV (default: HEAD) and with the working tree, and diff them. A refactoring that promises
+# "no change to what is deployed" shows an empty diff here.
+#
+# Generated values differ between any two renders and are masked before the diff: Secret data
+# (fresh random credentials per stack) and the random suffix of auto-named ConfigMaps.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+REV=${1:-HEAD}
+cd "$REPO"
+bash scripts/tools.sh pulumi
+install_plugins
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/render-compare.XXXX")
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/before" "$work/after"
+git archive "$REV" | tar -x -C "$work/before"
+# The working tree's program: everything git knows or would add, without tests.
+git ls-files -co --exclude-standard | grep -v '^tests/' | tar -c -T - | tar -x -C "$work/after"
+
+render() { # tree stack
+  local tree=$1 stack=$2 out=$1/rendered/$2
+  (
+    cd "$tree"
+    export PULUMI_BACKEND_URL=file://$tree/.state
+    mkdir -p .state
+    pulumi stack init "$stack" --non-interactive >/dev/null
+    pulumi config set --stack "$stack" --path kubernetes.renderYamlToDirectory "$out" >/dev/null
+    pulumi up --stack "$stack" --yes --skip-preview --non-interactive >"$tree/up-$stack.log" 2>&1 ||
+      { cat "$tree/up-$stack.log"; exit 1; }
+  )
+  # Mask what differs on every render: generated credentials and auto-name suffixes.
+  for f in "$out"/*/*.yaml; do
+    sed -E -e '/^(data|stringData):/,/^[a-z]/{s/^(  [A-Za-z0-9_.-]+: ).*/\1<generated>/}' \
+      -e 's/(pynomaly-[a-z-]+)-[0-9a-f]{8}/\1-<suffix>/g' "$f" >"$f.masked"
+    mv "$f.masked" "$(echo "$f" | sed -E 's/(pynomaly-[a-z-]+)-[0-9a-f]{8}/\1-suffix/g')"
+    [ -e "$f" ] && [ "$f" != "$(echo "$f" | sed -E 's/(pynomaly-[a-z-]+)-[0-9a-f]{8}/\1-suffix/g')" ] && rm -f "$f"
+  done
+}
+
+status=0
+for stack in dev staging prod; do
+  render "$work/before" "$stack"
+  render "$work/after" "$stack"
+  n=$(find "$work/after/rendered/$stack" -name '*.yaml' | wc -l)
+  if diff -ru "$work/before/rendered/$stack" "$work/after/rendered/$stack" >"$work/$stack.diff"; then
+    echo "$stack: $n manifests, identical to $REV"
+  else
+    echo "$stack: differs from $REV:"; sed 's/^/  /' "$work/$stack.diff"; status=1
+  fi
+done
+exit $status
