@@ -17,7 +17,16 @@ const DefaultNamespace = "pynomaly-data-science"
 
 // profile returns the defaults of env, or false when env is not a known environment.
 func profile(env Environment) (Settings, bool) {
-	base := Settings{
+	build, ok := map[Environment]func(Settings) Settings{Dev: dev, Staging: staging, Prod: prod}[env]
+	if !ok {
+		return Settings{}, false
+	}
+	return build(common(env)), true
+}
+
+// common are the defaults every environment shares.
+func common(env Environment) Settings {
+	return Settings{
 		Environment: env,
 		Namespace:   DefaultNamespace,
 		LogLevel:    "info",
@@ -41,96 +50,106 @@ func profile(env Environment) (Settings, bool) {
 			Worker:           "ghcr.io/pynomaly/pynomaly-worker:1.0.0",
 		},
 	}
-	backup := PostgresBackup{Schedule: "0 2 * * *", TimeZone: "Etc/UTC", RetentionDays: 7, DeadlineSeconds: 3 * 3600}
-	wal := WALArchive{TimeoutSeconds: 300}
-	// The seed's HPA targets: API CPU 70% / memory 80%, workers CPU 75% / memory 85%.
-	api := func(minR, maxR int, r Resources, pool int) Autoscaled {
-		return Autoscaled{MinReplicas: minR, MaxReplicas: maxR, Resources: r, DBPoolSize: pool,
-			TargetCPUUtilization: 70, TargetMemoryUtilization: 80}
+}
+
+// The seed's backup (daily at 02:00 UTC) and WAL archiving defaults; retention is per profile.
+func backup(retentionDays int) PostgresBackup {
+	return PostgresBackup{Schedule: "0 2 * * *", TimeZone: "Etc/UTC", RetentionDays: retentionDays, DeadlineSeconds: 3 * 3600}
+}
+
+var walArchive = WALArchive{TimeoutSeconds: 300}
+
+// The seed's HPA targets: API CPU 70% / memory 80%, workers CPU 75% / memory 85%.
+func api(minR, maxR int, r Resources, pool int) Autoscaled {
+	return Autoscaled{MinReplicas: minR, MaxReplicas: maxR, Resources: r, DBPoolSize: pool,
+		TargetCPUUtilization: 70, TargetMemoryUtilization: 80}
+}
+
+func worker(minR, maxR int, r Resources, pool, timeout int) Worker {
+	return Worker{
+		Autoscaled: Autoscaled{MinReplicas: minR, MaxReplicas: maxR, Resources: r, DBPoolSize: pool,
+			TargetCPUUtilization: 75, TargetMemoryUtilization: 85},
+		TaskTimeoutSeconds: timeout, Concurrency: 4,
+		QueueScaling: QueueScaling{MetricName: "pynomaly_task_queue_depth", TargetPerPod: 20},
 	}
-	worker := func(minR, maxR int, r Resources, pool, timeout int) Worker {
-		return Worker{
-			Autoscaled: Autoscaled{MinReplicas: minR, MaxReplicas: maxR, Resources: r, DBPoolSize: pool,
-				TargetCPUUtilization: 75, TargetMemoryUtilization: 85},
-			TaskTimeoutSeconds: timeout, Concurrency: 4,
-			QueueScaling: QueueScaling{MetricName: "pynomaly_task_queue_depth", TargetPerPod: 20},
-		}
+}
+
+func influx(t StatefulTier) InfluxDB {
+	return InfluxDB{StatefulTier: t, Retention: "30d", LongTermRetention: "365d", DownsampleEvery: "1h"}
+}
+
+func dev(base Settings) Settings {
+	base.Security, base.Placement, base.Monitoring, base.LogLevel = Relaxed, PlacementPreferred, Basic, "debug"
+	base.Quota = Quota{
+		RequestsCPU: "4", RequestsMemory: "8Gi", LimitsCPU: "8", LimitsMemory: "16Gi",
+		RequestsStorage: "100Gi", Pods: 30, PersistentVolumeClaims: 10,
 	}
-	influx := func(t StatefulTier) InfluxDB {
-		return InfluxDB{StatefulTier: t, Retention: "30d", LongTermRetention: "365d", DownsampleEvery: "1h"}
+	base.LimitRange = LimitRange{
+		DefaultRequestCPU: "50m", DefaultRequestMemory: "64Mi",
+		DefaultCPU: "250m", DefaultMemory: "256Mi",
+		MaxCPU: "2", MaxMemory: "4Gi",
 	}
-	switch env {
-	case Dev:
-		base.Security, base.Placement, base.Monitoring, base.LogLevel = Relaxed, PlacementPreferred, Basic, "debug"
-		base.Quota = Quota{
-			RequestsCPU: "4", RequestsMemory: "8Gi", LimitsCPU: "8", LimitsMemory: "16Gi",
-			RequestsStorage: "100Gi", Pods: 30, PersistentVolumeClaims: 10,
-		}
-		base.LimitRange = LimitRange{
-			DefaultRequestCPU: "50m", DefaultRequestMemory: "64Mi",
-			DefaultCPU: "250m", DefaultMemory: "256Mi",
-			MaxCPU: "2", MaxMemory: "4Gi",
-		}
-		base.Storage.BackupSize, base.Storage.ModelSize = "10Gi", "5Gi"
-		base.API = api(1, 2, res("50m", "128Mi", "250m", "256Mi"), 5)
-		base.Worker = worker(1, 2, res("50m", "128Mi", "500m", "512Mi"), 5, 300)
-		backup.RetentionDays = 3
-		base.Postgres = Postgres{StatefulTier: StatefulTier{Replicas: 1, Resources: res("100m", "256Mi", "500m", "1Gi"), StorageSize: "10Gi"},
-			MaxConnections: 100, Backup: backup, WALArchive: wal}
-		base.Pooler = Pooler{Replicas: 1, PoolSize: 50, MaxClientConnections: 200, Resources: res("25m", "32Mi", "100m", "64Mi")}
-		base.RedisQueue = StatefulTier{Replicas: 1, Resources: res("50m", "64Mi", "250m", "256Mi"), StorageSize: "1Gi"}
-		base.RedisCache = StatefulTier{Replicas: 1, Resources: res("50m", "64Mi", "250m", "320Mi")}
-		base.InfluxDB = influx(StatefulTier{Replicas: 1, Resources: res("100m", "256Mi", "500m", "512Mi"), StorageSize: "5Gi"})
-	case Staging:
-		base.Security, base.Placement, base.Monitoring = Enforced, PlacementPreferred, Full
-		base.Quota = Quota{
-			RequestsCPU: "8", RequestsMemory: "24Gi", LimitsCPU: "24", LimitsMemory: "48Gi",
-			RequestsStorage: "500Gi", Pods: 60, PersistentVolumeClaims: 20,
-		}
-		base.LimitRange = LimitRange{
-			DefaultRequestCPU: "100m", DefaultRequestMemory: "128Mi",
-			DefaultCPU: "500m", DefaultMemory: "512Mi",
-			MaxCPU: "4", MaxMemory: "8Gi",
-		}
-		base.Storage.BackupSize, base.Storage.ModelSize = "50Gi", "20Gi"
-		base.API = api(2, 5, res("100m", "256Mi", "500m", "512Mi"), 10)
-		base.Worker = worker(2, 5, res("200m", "512Mi", "1", "1Gi"), 5, 900)
-		base.Postgres = Postgres{StatefulTier: StatefulTier{Replicas: 2, Resources: res("250m", "1Gi", "1", "2Gi"), StorageSize: "50Gi"},
-			MaxConnections: 200, Backup: backup, WALArchive: wal}
-		base.Pooler = Pooler{Replicas: 2, PoolSize: 80, MaxClientConnections: 500, Resources: res("50m", "32Mi", "250m", "128Mi")}
-		base.RedisQueue = StatefulTier{Replicas: 2, Resources: res("100m", "256Mi", "500m", "512Mi"), StorageSize: "5Gi"}
-		base.RedisCache = StatefulTier{Replicas: 2, Resources: res("100m", "1Gi", "500m", "1280Mi")}
-		base.InfluxDB = influx(StatefulTier{Replicas: 1, Resources: res("250m", "512Mi", "1", "1Gi"), StorageSize: "50Gi"})
-	case Prod:
-		base.Security, base.Placement, base.Monitoring = Strict, PlacementRequired, Comprehensive
-		base.Quota = Quota{
-			RequestsCPU: "32", RequestsMemory: "128Gi", LimitsCPU: "192", LimitsMemory: "320Gi",
-			RequestsStorage: "2Ti", Pods: 250, PersistentVolumeClaims: 30,
-		}
-		base.LimitRange = LimitRange{
-			DefaultRequestCPU: "100m", DefaultRequestMemory: "128Mi",
-			DefaultCPU: "500m", DefaultMemory: "512Mi",
-			MaxCPU: "4", MaxMemory: "16Gi",
-		}
-		base.Storage.ReclaimPolicy = "Retain"
-		base.Storage.BackupSize, base.Storage.ModelSize = "300Gi", "200Gi"
-		base.API = api(5, 100, res("100m", "256Mi", "1", "1Gi"), 10)
-		base.Worker = worker(3, 50, res("200m", "768Mi", "1", "2Gi"), 5, 3600)
-		// The seed's tuning: max_connections 500, shared_buffers 2GB = 25% of an 8Gi limit.
-		backup.RetentionDays = 14
-		base.Postgres = Postgres{StatefulTier: StatefulTier{Replicas: 3, Resources: res("1", "4Gi", "2", "8Gi"), StorageSize: "200Gi"},
-			MaxConnections: 500, Backup: backup, WALArchive: wal}
-		// 3 x 150 server connections + 20 reserved = 470 of 500; 3 x 1000 clients hold
-		// 100 API pods x 10 + 50 workers x 5 = 1250 even with a pooler pod down.
-		base.Pooler = Pooler{Replicas: 3, PoolSize: 150, MaxClientConnections: 1000, Resources: res("100m", "64Mi", "500m", "256Mi")}
-		base.RedisQueue = StatefulTier{Replicas: 3, Resources: res("250m", "1Gi", "1", "2Gi"), StorageSize: "20Gi"}
-		// maxmemory 8GB (the seed's) leaves headroom for replication buffers under a 10Gi limit.
-		base.RedisCache = StatefulTier{Replicas: 3, Resources: res("500m", "9Gi", "2", "10Gi")}
-		base.InfluxDB = influx(StatefulTier{Replicas: 1, Resources: res("500m", "2Gi", "2", "4Gi"), StorageSize: "500Gi"})
-	default:
-		return Settings{}, false
+	base.Storage.BackupSize, base.Storage.ModelSize = "10Gi", "5Gi"
+	base.API = api(1, 2, res("50m", "128Mi", "250m", "256Mi"), 5)
+	base.Worker = worker(1, 2, res("50m", "128Mi", "500m", "512Mi"), 5, 300)
+	base.Postgres = Postgres{StatefulTier: StatefulTier{Replicas: 1, Resources: res("100m", "256Mi", "500m", "1Gi"), StorageSize: "10Gi"},
+		MaxConnections: 100, Backup: backup(3), WALArchive: walArchive}
+	base.Pooler = Pooler{Replicas: 1, PoolSize: 50, MaxClientConnections: 200, Resources: res("25m", "32Mi", "100m", "64Mi")}
+	base.RedisQueue = StatefulTier{Replicas: 1, Resources: res("50m", "64Mi", "250m", "256Mi"), StorageSize: "1Gi"}
+	base.RedisCache = StatefulTier{Replicas: 1, Resources: res("50m", "64Mi", "250m", "320Mi")}
+	base.InfluxDB = influx(StatefulTier{Replicas: 1, Resources: res("100m", "256Mi", "500m", "512Mi"), StorageSize: "5Gi"})
+	return base
+}
+
+func staging(base Settings) Settings {
+	base.Security, base.Placement, base.Monitoring = Enforced, PlacementPreferred, Full
+	base.Quota = Quota{
+		RequestsCPU: "8", RequestsMemory: "24Gi", LimitsCPU: "24", LimitsMemory: "48Gi",
+		RequestsStorage: "500Gi", Pods: 60, PersistentVolumeClaims: 20,
 	}
-	return base, true
+	base.LimitRange = LimitRange{
+		DefaultRequestCPU: "100m", DefaultRequestMemory: "128Mi",
+		DefaultCPU: "500m", DefaultMemory: "512Mi",
+		MaxCPU: "4", MaxMemory: "8Gi",
+	}
+	base.Storage.BackupSize, base.Storage.ModelSize = "50Gi", "20Gi"
+	base.API = api(2, 5, res("100m", "256Mi", "500m", "512Mi"), 10)
+	base.Worker = worker(2, 5, res("200m", "512Mi", "1", "1Gi"), 5, 900)
+	base.Postgres = Postgres{StatefulTier: StatefulTier{Replicas: 2, Resources: res("250m", "1Gi", "1", "2Gi"), StorageSize: "50Gi"},
+		MaxConnections: 200, Backup: backup(7), WALArchive: walArchive}
+	base.Pooler = Pooler{Replicas: 2, PoolSize: 80, MaxClientConnections: 500, Resources: res("50m", "32Mi", "250m", "128Mi")}
+	base.RedisQueue = StatefulTier{Replicas: 2, Resources: res("100m", "256Mi", "500m", "512Mi"), StorageSize: "5Gi"}
+	base.RedisCache = StatefulTier{Replicas: 2, Resources: res("100m", "1Gi", "500m", "1280Mi")}
+	base.InfluxDB = influx(StatefulTier{Replicas: 1, Resources: res("250m", "512Mi", "1", "1Gi"), StorageSize: "50Gi"})
+	return base
+}
+
+func prod(base Settings) Settings {
+	base.Security, base.Placement, base.Monitoring = Strict, PlacementRequired, Comprehensive
+	base.Quota = Quota{
+		RequestsCPU: "32", RequestsMemory: "128Gi", LimitsCPU: "192", LimitsMemory: "320Gi",
+		RequestsStorage: "2Ti", Pods: 250, PersistentVolumeClaims: 30,
+	}
+	base.LimitRange = LimitRange{
+		DefaultRequestCPU: "100m", DefaultRequestMemory: "128Mi",
+		DefaultCPU: "500m", DefaultMemory: "512Mi",
+		MaxCPU: "4", MaxMemory: "16Gi",
+	}
+	base.Storage.ReclaimPolicy = "Retain"
+	base.Storage.BackupSize, base.Storage.ModelSize = "300Gi", "200Gi"
+	base.API = api(5, 100, res("100m", "256Mi", "1", "1Gi"), 10)
+	base.Worker = worker(3, 50, res("200m", "768Mi", "1", "2Gi"), 5, 3600)
+	// The seed's tuning: max_connections 500, shared_buffers 2GB = 25% of an 8Gi limit.
+	base.Postgres = Postgres{StatefulTier: StatefulTier{Replicas: 3, Resources: res("1", "4Gi", "2", "8Gi"), StorageSize: "200Gi"},
+		MaxConnections: 500, Backup: backup(14), WALArchive: walArchive}
+	// 3 x 150 server connections + 20 reserved = 470 of 500; 3 x 1000 clients hold
+	// 100 API pods x 10 + 50 workers x 5 = 1250 even with a pooler pod down.
+	base.Pooler = Pooler{Replicas: 3, PoolSize: 150, MaxClientConnections: 1000, Resources: res("100m", "64Mi", "500m", "256Mi")}
+	base.RedisQueue = StatefulTier{Replicas: 3, Resources: res("250m", "1Gi", "1", "2Gi"), StorageSize: "20Gi"}
+	// maxmemory 8GB (the seed's) leaves headroom for replication buffers under a 10Gi limit.
+	base.RedisCache = StatefulTier{Replicas: 3, Resources: res("500m", "9Gi", "2", "10Gi")}
+	base.InfluxDB = influx(StatefulTier{Replicas: 1, Resources: res("500m", "2Gi", "2", "4Gi"), StorageSize: "500Gi"})
+	return base
 }
 
 func res(cpuRequest, memoryRequest, cpuLimit, memoryLimit string) Resources {
