@@ -10,18 +10,24 @@ import (
 	"github.com/pynomaly/pynomaly-platform/internal/kube"
 )
 
+// PostgresRoleSQL is the psql script of the setup job that creates the application's role and
+// database when missing and sets the role's current password. It takes the psql variables
+// app_user, app_password and db, and quotes them itself (:'app_password'), so a password may hold
+// any character.
+const PostgresRoleSQL = `SELECT format('CREATE ROLE %I LOGIN', :'app_user') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'app_user')\gexec
+ALTER ROLE :"app_user" WITH LOGIN PASSWORD :'app_password';
+SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'app_user') WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'db')\gexec`
+
 // postgresSetupScript creates the application's role and database when missing, sets the role's
 // current password, and hands the tuning to Patroni as the cluster's dynamic configuration.
 var postgresSetupScript = fmt.Sprintf(`until pg_isready -q -h "$PGHOST" -p %[1]d -U postgres; do echo "waiting for the primary"; sleep 2; done
 psql -v ON_ERROR_STOP=1 -v app_user="$APP_USER" -v app_password="$APP_PASSWORD" -v db="$APP_DATABASE" <<'SQL'
-SELECT format('CREATE ROLE %%I LOGIN', :'app_user') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'app_user')\gexec
-ALTER ROLE :"app_user" WITH LOGIN PASSWORD :'app_password';
-SELECT format('CREATE DATABASE %%I OWNER %%I', :'db', :'app_user') WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'db')\gexec
+%[5]s
 SQL
 # Any member accepts the cluster's dynamic configuration; parameters that need a restart are
 # then listed as pending (patronictl list) until an operator runs: patronictl restart --pending
 curl -fsS -X PATCH -H 'Content-Type: application/json' -d "$PATRONI_DYNAMIC_CONFIG" "http://%[2]s-0.%[3]s:%[4]d/config"
-echo "postgres setup done"`, PostgresPort, PostgresName, PostgresHeadlessService, patroniPort)
+echo "postgres setup done"`, PostgresPort, PostgresName, PostgresHeadlessService, patroniPort, PostgresRoleSQL)
 
 // postgresSetupJob makes the cluster what the application expects, idempotently, after the
 // StatefulSet is ready. A change of the password (a rotation) or of the tuning changes the job's

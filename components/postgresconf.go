@@ -84,3 +84,12 @@ log_disconnections = 0
 }
 
 const pgbouncerUserlistPath = "/etc/pgbouncer/auth/userlist.txt"
+
+// PgBouncerUserlist is one line of PgBouncer's auth_file: the user and the password, each in
+// double quotes, a double quote inside doubled ("" ); nothing else is special. (Go's %q is not
+// that format: it escapes with backslashes, which PgBouncer keeps as part of the password.)
+// A plain-text password lets the pooler answer SCRAM itself and log in to PostgreSQL with it.
+func PgBouncerUserlist(user, password string) string {
+	quote := func(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+	return quote(user) + " " + quote(password) + "\n"
+}

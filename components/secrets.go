@@ -145,7 +145,7 @@ func (c *Secrets) secrets(v map[string]pulumi.StringOutput) []componentSecret {
 			// PgBouncer's auth_file: the application user with its password, so the pooler can
 			// answer SCRAM itself. Built from a secret output, so it is secret too.
 			PostgresPoolerUserlistKey: v["postgres-app-password"].ApplyT(func(pw string) string {
-				return fmt.Sprintf("%q %q\n", PostgresAppUser, pw)
+				return PgBouncerUserlist(PostgresAppUser, pw)
 			}).(pulumi.StringOutput),
 		}},
 		{&c.Redis, RedisSecretName, "redis", pulumi.StringMap{RedisPasswordKey: v["redis-password"]}},

@@ -48,6 +48,8 @@ func (s *Settings) Footprint() Footprint {
 	return Footprint{
 		{Name: "api", Pods: s.API.MaxReplicas, Containers: []Resources{s.API.Resources}},
 		{Name: "worker", Pods: s.Worker.MaxReplicas, Containers: []Resources{s.Worker.Resources}},
+		// Nginx and its metrics exporter.
+		{Name: "nginx", Pods: s.Edge.Replicas, Containers: []Resources{s.Edge.Resources, SidecarResources}},
 		stateful("postgres", s.Postgres.StatefulTier, []Resources{s.Postgres.Resources, SidecarResources}),
 		{Name: "pooler", Pods: s.Pooler.Replicas, Containers: []Resources{s.Pooler.Resources}},
 		job("postgres-setup"),

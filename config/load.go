@@ -53,6 +53,7 @@ func objectKeys(s *Settings) []struct {
 		{"redisQueue", &s.RedisQueue},
 		{"redisCache", &s.RedisCache},
 		{"influxdb", &s.InfluxDB},
+		{"edge", &s.Edge},
 		{"images", &s.Images},
 	}
 }
@@ -115,17 +116,19 @@ func Parse(project string, src Source) (*Settings, error) {
 			*k.dst = v
 		}
 	}
+	typed := map[string]string{}
 	for _, k := range objectKeys(&s) {
 		raw, ok := src.Values[k.key]
 		if !ok {
 			continue
 		}
-		if err := decodeObject(raw, k.dst); err != nil {
-			errs = append(errs, &SettingError{Key: project + ":" + k.key, Value: raw, Allowed: err.Error()})
+		typed[k.key] = asTyped(raw, reflect.TypeOf(k.dst).Elem())
+		if err := decodeObject(typed[k.key], k.dst); err != nil {
+			errs = append(errs, objectError(project, k.key, raw, err))
 		}
 	}
 	// A new provisioner needs its own parameters: a given map replaces the profile's, never merges.
-	if raw, ok := src.Values["storage"]; ok {
+	if raw, ok := typed["storage"]; ok {
 		var p struct {
 			Parameters *map[string]string `json:"parameters"`
 		}
@@ -156,6 +159,153 @@ func Parse(project string, src Source) (*Settings, error) {
 	return &s, nil
 }
 
+// asTyped reads a setting as people type it. `pulumi config set --path KEY VALUE` stores true
+// and false as booleans and integers as numbers (`--type float` stores a float), whatever field
+// KEY is; a Kubernetes quantity such as 16, a rotation keeper such as 20261201 or a StorageClass
+// parameter such as encrypted=true is text to the program. So wherever t holds a string, a JSON
+// number or boolean becomes its literal text (16 stays 16, not 16.0). Everything else is left
+// for decodeObject to take or refuse, and raw that is not JSON is returned as it is.
+func asTyped(raw string, t reflect.Type) string {
+	dec := json.NewDecoder(strings.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) != nil {
+		return raw
+	}
+	out, err := json.Marshal(textWhereStrings(v, t))
+	if err != nil {
+		return raw
+	}
+	return string(out)
+}
+
+// textWhereStrings walks v along the Go type t it will be decoded into.
+func textWhereStrings(v any, t reflect.Type) any {
+	switch t.Kind() {
+	case reflect.String:
+		switch x := v.(type) {
+		case json.Number:
+			return x.String()
+		case bool:
+			return fmt.Sprint(x)
+		}
+	case reflect.Map:
+		if m, ok := v.(map[string]any); ok {
+			for k, e := range m {
+				m[k] = textWhereStrings(e, t.Elem())
+			}
+		}
+	case reflect.Slice:
+		if l, ok := v.([]any); ok {
+			for i, e := range l {
+				l[i] = textWhereStrings(e, t.Elem())
+			}
+		}
+	case reflect.Struct:
+		m, ok := v.(map[string]any)
+		if !ok {
+			return v
+		}
+		fields := map[string]reflect.Type{}
+		collectFields(t, fields)
+		for k, e := range m {
+			if ft, known := fields[k]; known {
+				m[k] = textWhereStrings(e, ft)
+			}
+		}
+	}
+	return v
+}
+
+// collectFields maps the JSON names of a settings struct's fields (embedded structs' too) to
+// their types.
+func collectFields(t reflect.Type, into map[string]reflect.Type) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if f.Anonymous {
+			collectFields(f.Type, into)
+		} else if name := jsonName(f); name != "" {
+			into[name] = f.Type
+		}
+	}
+}
+
+// fieldError is a field of an object setting whose JSON type is wrong: the message names the
+// field's full key, as a validation error does.
+type fieldError struct {
+	field string // JSON path inside the object: resources.cpuLimit
+	json  string // the JSON type given: string, number, object, array, bool
+	want  string
+	// one names the wrong value when it is one of a map's or a list's (the decoder does not say
+	// which): "one value", "one item".
+	one string
+}
+
+func (e *fieldError) Error() string { return e.field + " " + e.allowed() }
+
+func (e *fieldError) allowed() string {
+	if e.one != "" {
+		return "must be " + e.want + "; " + e.one + " is a JSON " + e.json
+	}
+	if e.json == "number" { // the value shows it: 2.5
+		return "must be " + e.want
+	}
+	return "must be " + e.want + ", not a JSON " + e.json
+}
+
+// objectError is the SettingError of an object setting that did not decode: a field of the
+// wrong type is reported under its own key (api.maxReplicas), anything else under the object's.
+func objectError(project, key, raw string, err error) *SettingError {
+	var fe *fieldError
+	if errors.As(err, &fe) {
+		return &SettingError{Key: project + ":" + key + "." + fe.field, Value: valueAt(raw, fe.field), Allowed: fe.allowed()}
+	}
+	return &SettingError{Key: project + ":" + key, Value: raw, Allowed: err.Error()}
+}
+
+// jsonPath turns the decoder's field path (Go names of embedded structs included:
+// Autoscaled.minReplicas) into the setting's (minReplicas), and returns the type it ends at.
+func jsonPath(t reflect.Type, decoderPath string) (string, reflect.Type) {
+	var path []string
+	for _, step := range strings.Split(decoderPath, ".") {
+		for t.Kind() == reflect.Map || t.Kind() == reflect.Slice {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct {
+			break
+		}
+		if f, ok := t.FieldByName(step); ok && f.Anonymous {
+			t = f.Type
+			continue
+		}
+		fields := map[string]reflect.Type{}
+		collectFields(t, fields)
+		ft, ok := fields[step]
+		if !ok {
+			break
+		}
+		path, t = append(path, step), ft
+	}
+	return strings.Join(path, "."), t
+}
+
+// valueAt is the JSON text of the value at a dotted path of the object raw ("?" if absent).
+func valueAt(raw, path string) string {
+	var v any
+	if json.Unmarshal([]byte(raw), &v) != nil {
+		return "?"
+	}
+	for _, step := range strings.Split(path, ".") {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return "?"
+		}
+		v = m[step]
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
 // decodeObject merges a JSON object onto dst: fields present replace the profile's, fields
 // absent keep it. Unknown fields are errors, so a typo cannot be silently ignored.
 func decodeObject(raw string, dst any) error {
@@ -168,7 +318,16 @@ func decodeObject(raw string, dst any) error {
 	var typeErr *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &typeErr) && typeErr.Field != "":
-		return fmt.Errorf("field %s must be %s, got a JSON %s", typeErr.Field, describeType(typeErr.Type), typeErr.Value)
+		field, t := jsonPath(reflect.TypeOf(dst).Elem(), typeErr.Field)
+		fe := &fieldError{field: field, json: jsonKind(typeErr.Value), want: describeType(t)}
+		switch {
+		case typeErr.Type == t: // the whole value has the wrong type
+		case t.Kind() == reflect.Map:
+			fe.one = "one value"
+		case t.Kind() == reflect.Slice:
+			fe.one = "one item"
+		}
+		return fe
 	case errors.As(err, &typeErr):
 		return fmt.Errorf("must be an object with the fields %s", strings.Join(jsonFields(reflect.TypeOf(dst).Elem()), ", "))
 	case strings.HasPrefix(err.Error(), "json: unknown field"):
@@ -179,14 +338,27 @@ func decodeObject(raw string, dst any) error {
 	}
 }
 
+// jsonKind names the JSON type of a decoder's "number 2.5", "string", "object" and so on.
+func jsonKind(value string) string {
+	kind, _, _ := strings.Cut(value, " ")
+	return kind
+}
+
 func describeType(t reflect.Type) string {
 	switch t.Kind() {
 	case reflect.Int, reflect.Int64, reflect.Int32:
-		return "an integer"
+		return "a whole number"
+	case reflect.Bool:
+		return "true or false"
 	case reflect.String:
 		return "a string"
 	case reflect.Map:
-		return "an object of strings"
+		return "an object of strings (name: value)"
+	case reflect.Slice:
+		if t.Elem().Kind() == reflect.String {
+			return "a list of strings"
+		}
+		return "a list"
 	case reflect.Struct:
 		return "an object with the fields " + strings.Join(jsonFields(t), ", ")
 	default:

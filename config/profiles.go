@@ -48,8 +48,36 @@ func common(env Environment) Settings {
 			InfluxDB:         "influxdb:2.7.11-alpine",
 			API:              "ghcr.io/pynomaly/pynomaly-api:1.0.0",
 			Worker:           "ghcr.io/pynomaly/pynomaly-worker:1.0.0",
+			Nginx:            "nginxinc/nginx-unprivileged:1.27.5-alpine",
+			NginxExporter:    "nginx/nginx-prometheus-exporter:1.4.2",
 		},
 	}
+}
+
+// edge is the seed's Nginx: 100 requests a minute per client address with a burst of 20, and
+// no entry point until a stack names its hosts (entry none: the ClusterIP Service the seed
+// port-forwards to). Trusted proxies are the private ranges pod networks come from; narrow them
+// to the cluster's pod CIDR where it is known.
+func edge(replicas int, r Resources, concurrent, workers, connections int, issuer TLSIssuer) Edge {
+	return Edge{
+		Replicas: replicas, Resources: r, Entry: EntryNone,
+		RateLimit:          RateLimit{RequestsPerMinute: 100, Burst: 20},
+		TrustedProxies:     []string{"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"},
+		ClientMaxBodySize:  "100m",
+		Timeouts:           ProxyTimeouts{ConnectSeconds: 5, ReadSeconds: 60, SendSeconds: 60},
+		ConcurrentRequests: concurrent, WorkerProcesses: workers, WorkerConnections: connections,
+		Ingress: EdgeIngress{ClassName: "nginx"},
+		Gateway: EdgeGateway{ClassName: "eg", Implementation: EnvoyGateway},
+		TLS:     EdgeTLS{Enabled: true, SecretName: "pynomaly-tls", Issuer: issuer},
+	}
+}
+
+// The issuers the profiles create: a self-signed one in dev, Let's Encrypt's staging directory
+// in staging (untrusted certificates, generous limits), its production directory in prod.
+var selfSignedIssuer = TLSIssuer{Kind: "Issuer", Name: "pynomaly-selfsigned", Create: CreateSelfSigned}
+
+func acmeIssuer(name, server string) TLSIssuer {
+	return TLSIssuer{Kind: "Issuer", Name: name, Create: CreateACME, ACMEServer: server}
 }
 
 // The seed's backup (daily at 02:00 UTC) and WAL archiving defaults; retention is per profile.
@@ -98,6 +126,7 @@ func dev(base Settings) Settings {
 	base.RedisQueue = StatefulTier{Replicas: 1, Resources: res("50m", "64Mi", "250m", "256Mi"), StorageSize: "1Gi"}
 	base.RedisCache = StatefulTier{Replicas: 1, Resources: res("50m", "64Mi", "250m", "320Mi")}
 	base.InfluxDB = influx(StatefulTier{Replicas: 1, Resources: res("100m", "256Mi", "500m", "512Mi"), StorageSize: "5Gi"})
+	base.Edge = edge(1, res("50m", "64Mi", "250m", "128Mi"), 200, 1, 1024, selfSignedIssuer)
 	return base
 }
 
@@ -121,6 +150,8 @@ func staging(base Settings) Settings {
 	base.RedisQueue = StatefulTier{Replicas: 2, Resources: res("100m", "256Mi", "500m", "512Mi"), StorageSize: "5Gi"}
 	base.RedisCache = StatefulTier{Replicas: 2, Resources: res("100m", "1Gi", "500m", "1280Mi")}
 	base.InfluxDB = influx(StatefulTier{Replicas: 1, Resources: res("250m", "512Mi", "1", "1Gi"), StorageSize: "50Gi"})
+	base.Edge = edge(2, res("100m", "128Mi", "500m", "256Mi"), 1000, 1, 2048,
+		acmeIssuer("pynomaly-letsencrypt-staging", "https://acme-staging-v02.api.letsencrypt.org/directory"))
 	return base
 }
 
@@ -149,6 +180,10 @@ func prod(base Settings) Settings {
 	// maxmemory 8GB (the seed's) leaves headroom for replication buffers under a 10Gi limit.
 	base.RedisCache = StatefulTier{Replicas: 3, Resources: res("500m", "9Gi", "2", "10Gi")}
 	base.InfluxDB = influx(StatefulTier{Replicas: 1, Resources: res("500m", "2Gi", "2", "4Gi"), StorageSize: "500Gi"})
+	// The seed's three Nginx pods and 10,000 concurrent requests: 3 x 2 workers x 8192 / 2 =
+	// 24,576, and still 16,384 with a pod drained.
+	base.Edge = edge(3, res("500m", "512Mi", "2", "1Gi"), 10000, 2, 8192,
+		acmeIssuer("pynomaly-letsencrypt", "https://acme-v02.api.letsencrypt.org/directory"))
 	return base
 }
 

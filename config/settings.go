@@ -82,6 +82,7 @@ type Settings struct {
 	RedisQueue StatefulTier `json:"redisQueue"`
 	RedisCache StatefulTier `json:"redisCache"`
 	InfluxDB   InfluxDB     `json:"influxdb"`
+	Edge       Edge         `json:"edge"`
 
 	Images Images `json:"images"`
 }
@@ -141,6 +142,114 @@ type InfluxDB struct {
 	DownsampleEvery string `json:"downsampleEvery"`
 }
 
+// Edge is the seed's data-science-nginx.yaml and its Ingress: Nginx in front of the API (per
+// client rate limit, compression, security headers) and the way traffic reaches it.
+type Edge struct {
+	Replicas  int       `json:"replicas"`
+	Resources Resources `json:"resources"`
+	// Entry is how traffic reaches Nginx: an Ingress, a Gateway API Gateway, or nothing beyond
+	// the ClusterIP Service.
+	Entry EntryMode `json:"entry"`
+	// Hosts are the public host names: the Ingress rules or HTTPRoute hostnames, and the
+	// certificate's names.
+	Hosts     []string  `json:"hosts"`
+	RateLimit RateLimit `json:"rateLimit"`
+	// TrustedProxies are the CIDRs whose X-Forwarded-For Nginx believes: the entry point's pods.
+	// A request from any other peer is counted against the peer's own address, whatever it sends.
+	TrustedProxies []string `json:"trustedProxies"`
+	// ClientMaxBodySize is the largest request body Nginx accepts, an nginx size such as 100m.
+	ClientMaxBodySize string        `json:"clientMaxBodySize"`
+	Timeouts          ProxyTimeouts `json:"timeouts"`
+	// ConcurrentRequests is how many requests the tier holds at once (the seed: 10,000 in prod);
+	// Replicas x WorkerProcesses x WorkerConnections must hold it (see Capacity).
+	ConcurrentRequests int `json:"concurrentRequests"`
+	// WorkerProcesses is per pod; it should not exceed the CPU limit's cores.
+	WorkerProcesses   int         `json:"workerProcesses"`
+	WorkerConnections int         `json:"workerConnections"`
+	Ingress           EdgeIngress `json:"ingress"`
+	Gateway           EdgeGateway `json:"gateway"`
+	TLS               EdgeTLS     `json:"tls"`
+}
+
+// EntryMode is how traffic from outside the cluster reaches the edge.
+type EntryMode string
+
+// Entry modes. The community ingress-nginx controller was retired in March 2026; Gateway is what
+// a new cluster should use.
+const (
+	EntryIngress EntryMode = "ingress"
+	EntryGateway EntryMode = "gateway"
+	EntryNone    EntryMode = "none"
+)
+
+// The Gateway API implementations whose per-client rate limit policy the program writes.
+const (
+	EnvoyGateway       = "envoy-gateway"
+	NginxGatewayFabric = "nginx-gateway-fabric"
+)
+
+// RateLimit is the budget of one client address: RequestsPerMinute sustained, and Burst more
+// requests at once; beyond that a request gets 429.
+type RateLimit struct {
+	RequestsPerMinute int `json:"requestsPerMinute"`
+	Burst             int `json:"burst"`
+}
+
+// ProxyTimeouts bound how long Nginx waits for the API: to connect, between two reads of the
+// response, between two writes of the request.
+type ProxyTimeouts struct {
+	ConnectSeconds int `json:"connectSeconds"`
+	ReadSeconds    int `json:"readSeconds"`
+	SendSeconds    int `json:"sendSeconds"`
+}
+
+// EdgeIngress is the Ingress of the ingress entry mode.
+type EdgeIngress struct {
+	ClassName string `json:"className"`
+}
+
+// EdgeGateway is the Gateway of the gateway entry mode, and the implementation that runs it
+// (its policy carries the per-client limit: the standard Gateway API has none).
+type EdgeGateway struct {
+	ClassName      string `json:"className"`
+	Implementation string `json:"implementation"`
+}
+
+// EdgeTLS is the certificate of the public hosts, issued by cert-manager.
+type EdgeTLS struct {
+	Enabled bool `json:"enabled"`
+	// SecretName is the Secret cert-manager writes the certificate and key to.
+	SecretName string    `json:"secretName"`
+	Issuer     TLSIssuer `json:"issuer"`
+}
+
+// TLSIssuer names the cert-manager Issuer or ClusterIssuer of the certificate. With Create the
+// program creates it, as a namespaced Issuer: selfSigned (dev), or acme with HTTP-01 answered
+// through the entry point.
+type TLSIssuer struct {
+	Kind       string `json:"kind"`
+	Name       string `json:"name"`
+	Create     string `json:"create"`
+	ACMEServer string `json:"acmeServer"`
+	ACMEEmail  string `json:"acmeEmail"`
+}
+
+// Issuers the program can create.
+const (
+	CreateSelfSigned = "selfSigned"
+	CreateACME       = "acme"
+)
+
+// Exposed says whether the edge has an entry point from outside the cluster.
+func (e Edge) Exposed() bool { return e.Entry == EntryIngress || e.Entry == EntryGateway }
+
+// TLSOn says whether the entry point terminates TLS with a cert-manager certificate.
+func (e Edge) TLSOn() bool { return e.Exposed() && e.TLS.Enabled }
+
+// Capacity is how many requests the edge holds at once: every worker of every pod, each
+// request taking two of a worker's connections (the client's and the one to the API).
+func (e Edge) Capacity() int { return e.Replicas * e.WorkerProcesses * (e.WorkerConnections / 2) }
+
 // Images are the container images, pinned by tag. Override one to upgrade it.
 type Images struct {
 	Postgres         string `json:"postgres"`
@@ -153,6 +262,10 @@ type Images struct {
 	// API and Worker are the Pynomaly application images; the migration job runs the API image.
 	API    string `json:"api"`
 	Worker string `json:"worker"`
+	// Nginx is the edge proxy (an unprivileged image: non-root, port 8080); NginxExporter
+	// turns its stub_status into Prometheus metrics.
+	Nginx         string `json:"nginx"`
+	NginxExporter string `json:"nginxExporter"`
 }
 
 // Kubernetes says which cluster the program talks to. All empty means the ambient kubeconfig.
@@ -162,6 +275,10 @@ type Kubernetes struct {
 	Context    string `json:"context"`
 	// RenderYamlToDirectory writes manifests there instead of applying them (GitOps, no cluster).
 	RenderYamlToDirectory string `json:"renderYamlToDirectory"`
+	// AllowModeChange lets one update move a stack that has objects in a cluster to rendering,
+	// or a rendered stack to a cluster. Either deletes every object from where the stack was, so
+	// the program refuses it unless this says it is meant.
+	AllowModeChange bool `json:"allowModeChange"`
 }
 
 // Quota is the namespace ResourceQuota. It must hold every Deployment at its maximum replicas

@@ -3,10 +3,16 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
+	"time"
+	// The IANA zone database, embedded: timeZone must answer the same on a machine (a CI image,
+	// a distroless container) that has none installed.
+	_ "time/tzdata"
 
+	"github.com/robfig/cron/v3"
 	"k8s.io/apimachinery/pkg/api/resource"
 )
 
@@ -94,6 +100,7 @@ func (s *Settings) Validate() error {
 	v.statefulTier("redisQueue", s.RedisQueue, true, lr)
 	v.statefulTier("redisCache", s.RedisCache, false, lr)
 	s.validateInfluxDB(v, lr)
+	s.validateEdge(v, lr)
 	s.validateImages(v)
 	if len(v.errs) == 0 {
 		s.validateQuota(v)
@@ -247,8 +254,44 @@ func (s *Settings) validateQuota(v *validator) {
 	}
 }
 
-// cronSchedule is five cron fields (the form CronJob accepts), or a macro such as @daily.
-var cronSchedule = regexp.MustCompile(`^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|(\S+\s+){4}\S+)$`)
+// cronSchedule checks a CronJob schedule as the API server does (k8s.io/kubernetes
+// pkg/apis/batch/validation, validateScheduleFormat): robfig/cron's standard parser, five fields
+// or a descriptor such as @daily, and no TZ= or CRON_TZ= prefix (the time zone is its own field).
+func cronSchedule(schedule string) error {
+	if strings.Contains(schedule, "TZ") {
+		return errors.New("cannot carry TZ= or CRON_TZ=: set postgres.backup.timeZone instead")
+	}
+	// The parser panics on some inputs; the API server recovers the same way.
+	var err error
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("%v", r)
+			}
+		}()
+		_, err = cron.ParseStandard(schedule)
+	}()
+	return err
+}
+
+// tzComponent is the API server's rule for each part of an IANA zone name.
+var tzComponent = regexp.MustCompile(`^[A-Za-z.\-_0-9+]{1,14}$`)
+
+// timeZone checks a CronJob time zone as the API server does (validateTimeZone): an explicit
+// IANA name that the zone database knows. The program embeds that database (time/tzdata in
+// main.go), so preview answers the same on a machine without one.
+func timeZone(zone string) error {
+	for _, part := range strings.Split(zone, "/") {
+		if part == "." || part == ".." || strings.HasPrefix(part, "-") || !tzComponent.MatchString(part) {
+			return errors.New("not an IANA time zone name")
+		}
+	}
+	if strings.EqualFold(zone, "Local") {
+		return errors.New("Local is the node's zone, not an explicit one")
+	}
+	_, err := time.LoadLocation(zone)
+	return err
+}
 
 func (s *Settings) validatePostgres(v *validator, lr limitRangeMax) {
 	p := s.Postgres
@@ -256,11 +299,12 @@ func (s *Settings) validatePostgres(v *validator, lr limitRangeMax) {
 	if p.MaxConnections < 20+ReservedConnections {
 		v.fail("postgres.maxConnections", fmt.Sprint(p.MaxConnections), fmt.Sprintf("must be at least %d", 20+ReservedConnections))
 	}
-	if !cronSchedule.MatchString(p.Backup.Schedule) {
-		v.fail("postgres.backup.schedule", quote(p.Backup.Schedule), `must be a cron expression of five fields, such as "0 2 * * *"`)
+	if err := cronSchedule(p.Backup.Schedule); err != nil {
+		v.fail("postgres.backup.schedule", quote(p.Backup.Schedule),
+			`must be a cron schedule of five fields (minute hour day-of-month month day-of-week) or a descriptor, such as "0 2 * * *" or "@daily": `+err.Error())
 	}
-	if p.Backup.TimeZone == "" {
-		v.fail("postgres.backup.timeZone", `""`, `must be an IANA time zone such as "Etc/UTC"`)
+	if err := timeZone(p.Backup.TimeZone); err != nil {
+		v.fail("postgres.backup.timeZone", quote(p.Backup.TimeZone), `must be an IANA time zone such as "Etc/UTC" or "Europe/Berlin": `+err.Error())
 	}
 	if p.Backup.RetentionDays < 1 {
 		v.fail("postgres.backup.retentionDays", fmt.Sprint(p.Backup.RetentionDays), "must be at least 1")
@@ -272,6 +316,33 @@ func (s *Settings) validatePostgres(v *validator, lr limitRangeMax) {
 		v.fail("postgres.walArchive.timeoutSeconds", fmt.Sprint(p.WALArchive.TimeoutSeconds),
 			"must be at least 60 (and at most 900 for the seed's 15-minute recovery point)")
 	}
+	v.walArchive(p.WALArchive)
+}
+
+// S3 names: a bucket (3-63 characters) and a region such as eu-central-1 or a store's own.
+var (
+	s3Bucket = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	s3Region = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+)
+
+// walArchive checks where WAL-G archives to; each field is optional (empty: off, AWS's default
+// region, AWS itself, workload identity).
+func (v *validator) walArchive(w WALArchive) {
+	if w.S3Bucket != "" && !s3Bucket.MatchString(w.S3Bucket) {
+		v.fail("postgres.walArchive.s3Bucket", quote(w.S3Bucket),
+			"must be an S3 bucket name: 3 to 63 lowercase letters, digits, '.' and '-', starting and ending with a letter or digit")
+	}
+	if w.Region != "" && !s3Region.MatchString(w.Region) {
+		v.fail("postgres.walArchive.region", quote(w.Region), "must be a region name such as eu-central-1")
+	}
+	if u, err := url.Parse(w.Endpoint); w.Endpoint != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+		v.fail("postgres.walArchive.endpoint", quote(w.Endpoint),
+			"must be the http:// or https:// URL of an S3-compatible store, such as https://minio.example:9000; empty for AWS")
+	}
+	if w.CredentialsSecret != "" && (!dnsSubdomain.MatchString(w.CredentialsSecret) || len(w.CredentialsSecret) > 253) {
+		v.fail("postgres.walArchive.credentialsSecret", quote(w.CredentialsSecret),
+			"must be the name of a Secret in the namespace (lowercase letters, digits, '-' and '.')")
+	}
 }
 
 func (s *Settings) validatePooler(v *validator, lr limitRangeMax) {
@@ -279,7 +350,11 @@ func (s *Settings) validatePooler(v *validator, lr limitRangeMax) {
 		v.fail("pooler.replicas", fmt.Sprint(s.Pooler.Replicas), "must be at least 1")
 	}
 	v.resources("pooler.resources", s.Pooler.Resources, lr)
-	s.validateConnectionBudget(v)
+	// The arithmetic needs a replica count and a max_connections that make sense; a bad one is
+	// reported on its own (above, and in validatePostgres), not again as a broken budget.
+	if s.Pooler.Replicas >= 1 && s.Postgres.MaxConnections >= 20+ReservedConnections {
+		s.validateConnectionBudget(v)
+	}
 }
 
 // validateConnectionBudget is the pooler's arithmetic: the server connections of every pooler
@@ -338,6 +413,8 @@ func (s *Settings) validateImages(v *validator) {
 		{"images.influxdb", im.InfluxDB},
 		{"images.api", im.API},
 		{"images.worker", im.Worker},
+		{"images.nginx", im.Nginx},
+		{"images.nginxExporter", im.NginxExporter},
 	} {
 		if !imageRef.MatchString(i.value) || strings.HasSuffix(i.value, ":latest") {
 			v.fail(i.key, quote(i.value), "must be an image pinned by tag or digest (not :latest), such as redis:7.4.2-alpine")

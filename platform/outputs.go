@@ -6,7 +6,8 @@ import (
 	"github.com/pynomaly/pynomaly-platform/components"
 )
 
-// Outputs are the stack outputs: what operators and other stacks address. Names, never values.
+// Outputs are the stack outputs: what operators and other stacks address, and the settings the
+// stack runs with. Names, never values.
 func (p *Platform) Outputs() map[string]pulumi.Input {
 	out := map[string]pulumi.Input{
 		"environment":  pulumi.String(p.settings.Environment),
@@ -25,6 +26,10 @@ func (p *Platform) Outputs() map[string]pulumi.Input {
 		"influxdb":   pulumi.Map{"url": p.InfluxDB.URL, "org": pulumi.String(p.InfluxDB.Org), "bucket": pulumi.String(p.InfluxDB.Bucket)},
 		"api":        pulumi.Map{"serviceName": p.API.ServiceName, "url": p.API.URL},
 		"worker":     pulumi.Map{"deploymentName": p.Worker.DeploymentName},
+		"edge":       p.edgeOutput(),
+		// The effective settings (profile plus the stack's overrides), what `pulumi stack output
+		// settings` shows. Credentials appear only as "generated" or "set (secret)".
+		"settings": pulumi.ToMap(p.settings.View()),
 	}
 	if dir := p.settings.Kubernetes.RenderYamlToDirectory; dir != "" {
 		out["renderedManifests"] = pulumi.String(dir)
@@ -34,4 +39,16 @@ func (p *Platform) Outputs() map[string]pulumi.Input {
 
 func redisOutput(e components.RedisEndpoint) pulumi.Map {
 	return pulumi.Map{"host": e.Host, "port": pulumi.Int(e.Port), "sentinelMaster": pulumi.String(e.SentinelMaster)}
+}
+
+// edgeOutput is where clients reach the API: the Nginx Service, the public hosts and the
+// certificate's Secret (empty without an entry point or TLS).
+func (p *Platform) edgeOutput() pulumi.Map {
+	return pulumi.Map{
+		"serviceName":   p.Edge.ServiceName,
+		"url":           p.Edge.URL,
+		"entry":         pulumi.String(p.settings.Edge.Entry),
+		"hosts":         pulumi.ToStringArray(p.Edge.Hosts),
+		"tlsSecretName": pulumi.String(p.Edge.TLSSecretName),
+	}
 }

@@ -11,9 +11,9 @@ import (
 	"github.com/pynomaly/pynomaly-platform/internal/kube"
 )
 
-// Platform is the whole Pynomaly deployment: foundation, data, config and app tiers, built in order,
-// each on the one explicit Kubernetes provider. Its type token and its children's names are
-// part of every URN: see the golden test before renaming anything here.
+// Platform is the whole Pynomaly deployment: foundation, data, config, app and edge tiers, built
+// in order, each on the one explicit Kubernetes provider. Its type token and its children's names
+// are part of every URN: see the golden test before renaming anything here.
 type Platform struct {
 	pulumi.ResourceState
 
@@ -28,6 +28,7 @@ type Platform struct {
 	Migration *components.Migration
 	API       *components.API
 	Worker    *components.Worker
+	Edge      *components.Edge
 
 	settings *config.Settings
 }
@@ -38,13 +39,16 @@ func NewPlatform(ctx *pulumi.Context, name string, s *config.Settings, opts ...p
 	if err := ctx.RegisterComponentResource("pynomaly:platform:Platform", name, p, opts...); err != nil {
 		return nil, err
 	}
+	if err := p.guardMode(ctx, s.Kubernetes); err != nil {
+		return nil, err
+	}
 	var err error
 	if p.Provider, err = newProvider(ctx, p, s.Kubernetes); err != nil {
 		return nil, err
 	}
 	// Every tier gets the provider; children inherit it from their parent component.
 	tier := pulumi.Composite(pulumi.Parent(p), pulumi.Providers(p.Provider))
-	for _, build := range []func(*pulumi.Context, pulumi.ResourceOption) error{p.foundation, p.data, p.app} {
+	for _, build := range []func(*pulumi.Context, pulumi.ResourceOption) error{p.foundation, p.data, p.app, p.edge} {
 		if err := build(ctx, tier); err != nil {
 			return nil, err
 		}
@@ -61,7 +65,7 @@ func NewPlatform(ctx *pulumi.Context, name string, s *config.Settings, opts ...p
 // monitoring and network-policy rules are generated from.
 func (p *Platform) Workloads() []kube.Workload {
 	var out []kube.Workload
-	for _, t := range []components.Tier{p.Postgres, p.Redis, p.InfluxDB, p.Migration, p.API, p.Worker} {
+	for _, t := range []components.Tier{p.Postgres, p.Redis, p.InfluxDB, p.Migration, p.API, p.Worker, p.Edge} {
 		out = append(out, t.Declared()...)
 	}
 	return out

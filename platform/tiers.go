@@ -92,3 +92,17 @@ func (p *Platform) app(ctx *pulumi.Context, tier pulumi.ResourceOption) error {
 	}
 	return nil
 }
+
+// edge is Nginx in front of the API and the entry point from outside. Its configuration names
+// the API Service, so the engine creates that Service first (nginx resolves it at start).
+func (p *Platform) edge(ctx *pulumi.Context, tier pulumi.ResourceOption) error {
+	s := p.settings
+	var err error
+	if p.Edge, err = components.NewEdge(ctx, "edge", &components.EdgeArgs{
+		Namespace: p.Namespace.Name, Settings: s.Edge, Image: s.Images.Nginx, Exporter: s.Images.NginxExporter,
+		APIService: p.API.ServiceName, APIPort: components.APIPort,
+	}, tier); err != nil {
+		return fmt.Errorf("edge tier: %w", err)
+	}
+	return nil
+}

@@ -9,9 +9,14 @@ export GOTOOLCHAIN=${GOTOOLCHAIN:-local} GOFLAGS=${GOFLAGS:--buildvcs=false}
 export PULUMI_HOME=${PULUMI_HOME:-$REPO/.tools/pulumi-home}
 # A local file backend; a team points this at its own backend (s3://, azblob://, app.pulumi.com).
 export PULUMI_BACKEND_URL=${PULUMI_BACKEND_URL:-file://$REPO/.state}
-# The passphrase that encrypts this local backend's secrets. Real stacks use a real secrets
-# provider (pulumi stack init --secrets-provider awskms://... or a team passphrase).
-export PULUMI_CONFIG_PASSPHRASE=${PULUMI_CONFIG_PASSPHRASE-pynomaly-local-only}
+# The passphrase that encrypts this local backend's secrets. It is public (it is right here), so
+# it is only for the local backend and the local cluster: scripts/quickstart.sh refuses it for any
+# other. Real stacks use a real secrets provider (pulumi stack init --secrets-provider
+# awskms://...) or a team passphrase (PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE).
+PYNOMALY_LOCAL_PASSPHRASE=pynomaly-local-only
+if [ -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
+  export PULUMI_CONFIG_PASSPHRASE=${PULUMI_CONFIG_PASSPHRASE-$PYNOMALY_LOCAL_PASSPHRASE}
+fi
 export PULUMI_SKIP_UPDATE_CHECK=true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 # Providers come from PULUMI_HOME (install_plugins), not from whatever is on PATH.

@@ -17,7 +17,8 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/before" "$work/after"
 git archive "$REV" | tar -x -C "$work/before"
 # The working tree's program: everything git knows or would add, without tests.
-git ls-files -co --exclude-standard | grep -v '^tests/' | tar -c -T - | tar -x -C "$work/after"
+git ls-files -co --exclude-standard | grep -v '^tests/' | while read -r f; do [ -e "$f" ] && echo "$f"; done |
+  tar -c -T - | tar -x -C "$work/after"
 
 render() { # tree stack
   local tree=$1 stack=$2 out=$1/rendered/$2
@@ -31,14 +32,20 @@ render() { # tree stack
       { cat "$tree/up-$stack.log"; exit 1; }
   )
   # Mask what differs on every render: generated credentials and auto-name suffixes.
+  local f masked args
   for f in "$out"/*/*.yaml; do
-    sed -E -e '/^(data|stringData):/,/^[a-z]/{s/^(  [A-Za-z0-9_.-]+: ).*/\1<generated>/}' \
-      -e 's/(pynomaly-[a-z-]+)-[0-9a-f]{8}/\1-<suffix>/g' "$f" >"$f.masked"
-    mv "$f.masked" "$(echo "$f" | sed -E 's/(pynomaly-[a-z-]+)-[0-9a-f]{8}/\1-suffix/g')"
-    [ -e "$f" ] && [ "$f" != "$(echo "$f" | sed -E 's/(pynomaly-[a-z-]+)-[0-9a-f]{8}/\1-suffix/g')" ] && rm -f "$f"
+    masked=$(echo "$f" | sed -E "$suffix")
+    args=(-E -e "$suffix")
+    # Secret data is a fresh random credential per stack; ConfigMap data is compared as is.
+    case $f in */v1-secret-*) args+=(-e '/^(data|stringData):/,/^[a-z]/{s/^(  [A-Za-z0-9_.-]+: ).*/\1<generated>/}') ;; esac
+    sed "${args[@]}" "$f" >"$f.masked"
+    rm -f "$f"
+    mv "$f.masked" "$masked"
   done
 }
 
+# Pulumi appends a dash and eight random lowercase letters or digits to an auto-name.
+suffix='s/(pynomaly-app-config|pynomaly-postgres-pooler|pynomaly-redis-queue|pynomaly-redis-cache)-[0-9a-z]{8}\b/\1-<suffix>/g'
 status=0
 for stack in dev staging prod; do
   render "$work/before" "$stack"

@@ -55,6 +55,9 @@ type mocks struct {
 	mu        sync.Mutex
 	stack     *Stack
 	stackName string
+	// previous are the stack outputs of its last deployment, which the program reads through a
+	// StackReference to itself; nil for a stack never deployed.
+	previous resource.PropertyMap
 }
 
 func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
@@ -71,6 +74,9 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		r.DeleteBeforeReplace = rpc.GetDeleteBeforeReplace()
 		r.CreateTimeout = rpc.GetCustomTimeouts().GetCreate()
 		r.Version = rpc.GetVersion()
+	}
+	if read := args.ReadRPC; read != nil {
+		r.Parent = read.GetParent()
 	}
 	r.urn = m.urn(r.Parent, r.Type, r.Name)
 	m.mu.Lock()
@@ -90,6 +96,9 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 			meta["name"] = resource.NewProperty(args.Name + "-" + suffix(args.Name))
 		}
 		state["metadata"] = resource.NewProperty(meta)
+	}
+	if args.TypeToken == "pulumi:pulumi:StackReference" && m.previous != nil {
+		state["outputs"] = resource.NewProperty(m.previous)
 	}
 	if args.TypeToken == "random:index/randomPassword:RandomPassword" {
 		n := int(args.Inputs["length"].NumberValue())
@@ -139,6 +148,11 @@ type cfg map[string]string
 // run is the program of main.go (platform.Program) under mocks; its outputs go to a probe
 // resource, which the mock engine records once they resolve.
 func run(env string, c cfg, secretKeys ...string) (*Stack, error) {
+	return runAfter(nil, env, c, secretKeys...)
+}
+
+// runAfter is run on a stack whose last deployment exported previous.
+func runAfter(previous resource.PropertyMap, env string, c cfg, secretKeys ...string) (*Stack, error) {
 	st := &Stack{}
 	stackName := env
 	if stackName == "" {
@@ -164,7 +178,7 @@ func run(env string, c cfg, secretKeys ...string) (*Stack, error) {
 		st.Platform = p
 		var probe pulumi.CustomResourceState
 		return ctx.RegisterResource(outputsProbe, "outputs", outputs, &probe)
-	}, pulumi.WithMocks(project, stackName, &mocks{stack: st, stackName: stackName}), func(info *pulumi.RunInfo) {
+	}, pulumi.WithMocks(project, stackName, &mocks{stack: st, stackName: stackName, previous: previous}), func(info *pulumi.RunInfo) {
 		info.Config = values
 		info.ConfigSecretKeys = secrets
 	})

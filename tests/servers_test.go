@@ -129,7 +129,7 @@ func TestPostgresAcceptsTheGeneratedTuning(t *testing.T) {
 	bin := filepath.Dir(tool(t, "/usr/lib/postgresql/*/bin/postgres"))
 	for _, env := range envs {
 		t.Run(env, func(t *testing.T) {
-			s := settings(t, env, cfg{"postgres": `{"walArchive": {"s3Bucket": "b"}}`})
+			s := settings(t, env, cfg{"postgres": `{"walArchive": {"s3Bucket": "pynomaly-wal"}}`})
 			params := components.PostgresParameters(s.Postgres)
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
@@ -310,4 +310,81 @@ func TestEveryPodScriptIsValidShell(t *testing.T) {
 		}
 		assert.GreaterOrEqual(t, n, 5, "%s: scripts checked", env)
 	}
+}
+
+// A client logs in through PgBouncer, configured as the program configures it (pgbouncer.ini,
+// and the user list exactly as the secrets tier writes it), to a real PostgreSQL whose role the
+// setup job's SQL created, with a password that needs quoting everywhere: in SQL, in the shell,
+// and in PgBouncer's user list.
+func TestPgBouncerLogsInToPostgreSQL(t *testing.T) {
+	bin := filepath.Dir(tool(t, "/usr/lib/postgresql/*/bin/postgres"))
+	pgbouncer := tool(t, "pgbouncer")
+	const password = `p"a ss'w\rd%$1`
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	// PostgreSQL on loopback, SCRAM for TCP clients (as Spilo's pg_hba), trust on its socket
+	// for the setup.
+	dir := serviceDir(t)
+	data := filepath.Join(dir, "data")
+	out, err := asServiceUser(ctx, filepath.Join(bin, "initdb"), "-D", data, "-U", "postgres",
+		"--auth-local=trust", "--auth-host=scram-sha-256").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	pgPort := freePort(t)
+	server := asServiceUser(ctx, filepath.Join(bin, "postgres"), "-D", data, "-k", dir, "-p", fmt.Sprint(pgPort),
+		"-c", "listen_addresses=127.0.0.1")
+	exited, log := start(t, server)
+	defer func() {
+		_ = asServiceUser(context.Background(), filepath.Join(bin, "pg_ctl"), "-D", data, "stop", "-m", "fast").Run()
+		<-exited
+	}()
+	waitFor(t, "postgres to accept connections", exited, log, func() bool {
+		return exec.Command(filepath.Join(bin, "pg_isready"), "-q", "-h", dir, "-p", fmt.Sprint(pgPort)).Run() == nil
+	})
+	setup := exec.Command(filepath.Join(bin, "psql"), "-h", dir, "-p", fmt.Sprint(pgPort), "-U", "postgres", "-d", "postgres",
+		"-v", "ON_ERROR_STOP=1", "-v", "app_user="+components.PostgresAppUser, "-v", "app_password="+password,
+		"-v", "db="+components.PostgresDatabase)
+	setup.Stdin = strings.NewReader(components.PostgresRoleSQL + "\n")
+	out, err = setup.CombinedOutput()
+	require.NoError(t, err, "the setup job's SQL: %s", out)
+
+	// PgBouncer with the generated configuration, pointed at that server.
+	s := settings(t, "prod", nil)
+	poolDir := serviceDir(t)
+	poolPort := freePort(t)
+	ini := components.PgBouncerIni("127.0.0.1", s.Pooler)
+	ini = strings.Replace(ini, fmt.Sprintf("port=%d", components.PostgresPort), fmt.Sprintf("port=%d", pgPort), 1)
+	ini = strings.ReplaceAll(ini, "listen_addr = 0.0.0.0", "listen_addr = 127.0.0.1")
+	ini = strings.ReplaceAll(ini, fmt.Sprintf("listen_port = %d", components.PostgresPort), fmt.Sprintf("listen_port = %d", poolPort))
+	ini = strings.ReplaceAll(ini, "/etc/pgbouncer/auth/userlist.txt", filepath.Join(poolDir, "userlist.txt"))
+	require.Contains(t, ini, fmt.Sprintf("host=127.0.0.1 port=%d dbname=%s", pgPort, components.PostgresDatabase))
+	userlist := components.PgBouncerUserlist(components.PostgresAppUser, password)
+	require.NoError(t, os.WriteFile(filepath.Join(poolDir, "userlist.txt"), []byte(userlist), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(poolDir, "pgbouncer.ini"), []byte(ini), 0o644))
+	pool := asServiceUser(ctx, pgbouncer, filepath.Join(poolDir, "pgbouncer.ini"))
+	poolExited, poolLog := start(t, pool)
+	defer func() { _ = pool.Process.Signal(syscall.SIGINT); <-poolExited }()
+	waitFor(t, "pgbouncer to listen", poolExited, poolLog, func() bool {
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", poolPort))
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+
+	login := func(pw string) (string, error) {
+		cmd := exec.Command(filepath.Join(bin, "psql"), "-h", "127.0.0.1", "-p", fmt.Sprint(poolPort),
+			"-U", components.PostgresAppUser, "-d", components.PostgresDatabase, "-w", "-Atc", "SELECT current_user || '@' || current_database()")
+		cmd.Env = append(os.Environ(), "PGPASSWORD="+pw, "PGSSLMODE=disable", "PGCONNECT_TIMEOUT=10")
+		out, err := cmd.CombinedOutput()
+		return strings.TrimSpace(string(out)), err
+	}
+	got, err := login(password)
+	require.NoError(t, err, "login through PgBouncer: %s\npgbouncer: %s\npostgres: %s", got, poolLog, log)
+	assert.Equal(t, components.PostgresAppUser+"@"+components.PostgresDatabase, got)
+	_, err = login("wrong" + password)
+	assert.Error(t, err, "PgBouncer let a wrong password in")
+	// The user list line is what PgBouncer's documentation specifies: quotes doubled, nothing
+	// escaped with a backslash.
+	assert.Equal(t, `"pynomaly" "p""a ss'w\rd%$1"`+"\n", userlist)
 }

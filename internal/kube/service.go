@@ -2,6 +2,7 @@ package kube
 
 import (
 	"fmt"
+	"maps"
 
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -14,8 +15,11 @@ type Service struct {
 	Ports           corev1.ServicePortArray
 	// Headless is a StatefulSet's governing Service: no cluster IP, and pods published before
 	// they are ready, so peers find each other while they start.
-	Headless    bool
-	Annotations map[string]string
+	Headless bool
+	// ClientIPAffinity sends each client address to the same pod (kube-proxy's sessionAffinity),
+	// for a tier that keeps per-client state in memory.
+	ClientIPAffinity bool
+	Annotations      map[string]string
 }
 
 // NewService declares s in namespace ns under parent.
@@ -25,9 +29,21 @@ func NewService(ctx *pulumi.Context, parent pulumi.Resource, ns pulumi.StringInp
 		spec.ClusterIP = pulumi.String("None")
 		spec.PublishNotReadyAddresses = pulumi.Bool(true)
 	}
+	if s.ClientIPAffinity {
+		spec.SessionAffinity = pulumi.String("ClientIP")
+	}
 	meta := ObjectMeta(ctx, ns, s.Name, s.Component)
-	if len(s.Annotations) > 0 {
-		meta.Annotations = toStringMap(s.Annotations)
+	annotations := map[string]string{}
+	maps.Copy(annotations, s.Annotations)
+	if !s.Headless {
+		// The engine would wait for the Service's endpoints ("Finding Pods to direct traffic
+		// to", about 10 s each), but the workload behind every Service of the platform is
+		// awaited to Ready by its own resource, and consumers depend on that resource: the wait
+		// adds time and no ordering. A headless Service is not awaited in the first place.
+		annotations["pulumi.com/skipAwait"] = "true"
+	}
+	if len(annotations) > 0 {
+		meta.Annotations = toStringMap(annotations)
 	}
 	svc, err := corev1.NewService(ctx, s.Name, &corev1.ServiceArgs{Metadata: meta, Spec: spec}, pulumi.Parent(parent))
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,26 +37,46 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// programFiles are what the Go language host compiles: the program exactly as committed.
-var programFiles = []string{"go.mod", "go.sum", "main.go", "Pulumi.yaml", "components", "config"}
+// A project holds a source tree's Pulumi program: every file of the tree except version control
+// and other dot-directories (.git, .state, .tools), output (bin, the built program; rendered) and
+// the tests. Stack files are left out too: a project holds exactly the one its stack uses.
+var notProgram = map[string]bool{"bin": true, "rendered": true, "tests": true}
 
-func copyTree(t *testing.T, src, dst string) {
+func isStackFile(name string) bool {
+	return strings.HasPrefix(name, "Pulumi.") && name != "Pulumi.yaml" &&
+		(strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml"))
+}
+
+// copyProgram copies the Pulumi program of the source tree src (a clone's work tree, or a
+// commit extracted by checkoutCommit) into dst.
+func copyProgram(t *testing.T, src, dst string) {
 	t.Helper()
-	require.NoError(t, filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
+	require.NoError(t, filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		if info.IsDir() {
-			return os.MkdirAll(target, 0o755)
+		if rel == "." {
+			return os.MkdirAll(dst, 0o755)
+		}
+		top := !strings.Contains(rel, string(filepath.Separator))
+		if d.IsDir() {
+			if strings.HasPrefix(d.Name(), ".") || top && notProgram[d.Name()] {
+				return filepath.SkipDir
+			}
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		if top && isStackFile(d.Name()) {
+			return nil
 		}
 		b, err := os.ReadFile(p)
 		if err != nil {
 			return err
 		}
-		return os.WriteFile(target, b, 0o644)
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
 	}))
+	_, err := os.Stat(filepath.Join(dst, "Pulumi.yaml"))
+	require.NoError(t, err, "%s holds no Pulumi project", src)
 }
 
 // project is a copy of the Pulumi project (the program and one committed stack file) in a
@@ -67,27 +88,54 @@ type project struct {
 	stack   string
 }
 
+// newProject is a project of the clone's work tree with its stack file stackFile.
 func newProject(t *testing.T, stack, stackFile string) *project {
 	t.Helper()
+	return newProjectFrom(t, repo, stack, stackFile)
+}
+
+// newProjectFrom is a project of the source tree tree, with tree's stack file stackFile as the
+// configuration of the stack stack.
+func newProjectFrom(t *testing.T, tree, stack, stackFile string) *project {
+	t.Helper()
 	dir := t.TempDir()
-	for _, f := range programFiles {
-		copyTree(t, filepath.Join(repo, f), filepath.Join(dir, f))
-	}
-	s, err := os.ReadFile(filepath.Join(repo, stackFile))
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "Pulumi."+stack+".yaml"), s, 0o644))
 	p := &project{t: t, dir: dir, backend: filepath.Join(dir, ".state"), stack: stack}
+	p.useProgram(tree, stackFile)
 	require.NoError(t, os.MkdirAll(p.backend, 0o755))
 	p.must("stack", "init")
 	return p
 }
 
-// start starts the pulumi CLI in the project; the caller waits for it.
-func (p *project) start(args ...string) (*exec.Cmd, *bytes.Buffer) {
+// useProgram makes the project's program and stack configuration those of the source tree
+// tree (its stack file stackFile), keeping the project's state: what an upgrade does to a
+// deployed stack. Everything but the state is replaced, so no file of a previous program stays.
+func (p *project) useProgram(tree, stackFile string) {
 	p.t.Helper()
+	entries, err := os.ReadDir(p.dir)
+	require.NoError(p.t, err)
+	for _, e := range entries {
+		if e.Name() != ".state" {
+			require.NoError(p.t, os.RemoveAll(filepath.Join(p.dir, e.Name())))
+		}
+	}
+	copyProgram(p.t, tree, p.dir)
+	s, err := os.ReadFile(filepath.Join(tree, stackFile))
+	require.NoError(p.t, err)
+	require.NoError(p.t, os.WriteFile(filepath.Join(p.dir, "Pulumi."+p.stack+".yaml"), s, 0o644))
+}
+
+// command is the pulumi CLI in the project, on its stack and backend.
+func (p *project) command(args ...string) *exec.Cmd {
 	cmd := exec.Command("pulumi", append(args, "--stack", p.stack, "--non-interactive")...)
 	cmd.Dir = p.dir
 	cmd.Env = append(os.Environ(), "PULUMI_BACKEND_URL=file://"+p.backend)
+	return cmd
+}
+
+// start starts the pulumi CLI in the project; the caller waits for it.
+func (p *project) start(args ...string) (*exec.Cmd, *bytes.Buffer) {
+	p.t.Helper()
+	cmd := p.command(args...)
 	out := &bytes.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	require.NoError(p.t, cmd.Start())
@@ -97,9 +145,7 @@ func (p *project) start(args ...string) (*exec.Cmd, *bytes.Buffer) {
 // run runs the pulumi CLI in the project and returns its combined output.
 func (p *project) run(args ...string) (string, error) {
 	p.t.Helper()
-	cmd := exec.Command("pulumi", append(args, "--stack", p.stack, "--non-interactive")...)
-	cmd.Dir = p.dir
-	cmd.Env = append(os.Environ(), "PULUMI_BACKEND_URL=file://"+p.backend)
+	cmd := p.command(args...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
@@ -189,4 +235,92 @@ func started(events []engineEvent, suffix string) int {
 		}
 	}
 	return -1
+}
+
+// previewStep is one step of `pulumi preview --json`.
+type previewStep struct {
+	Op             string     `json:"op"`
+	URN            string     `json:"urn"`
+	DiffReasons    []string   `json:"diffReasons"`
+	ReplaceReasons []string   `json:"replaceReasons"`
+	OldState       *stepState `json:"oldState"`
+	NewState       *stepState `json:"newState"`
+}
+
+type stepState struct {
+	Protect bool `json:"protect"`
+}
+
+// Type is the resource type of the step (the last one of its URN's type chain).
+func (s previewStep) Type() string {
+	parts := strings.Split(s.URN, "::")
+	if len(parts) < 2 {
+		return s.URN
+	}
+	typ := parts[len(parts)-2]
+	return typ[strings.LastIndex(typ, "$")+1:]
+}
+
+// Name is the resource's logical name.
+func (s previewStep) Name() string {
+	return s.URN[strings.LastIndex(s.URN, "::")+2:]
+}
+
+// String is "op type::name".
+func (s previewStep) String() string {
+	return s.Op + " " + s.Type() + "::" + s.Name()
+}
+
+// previewDigest is what `pulumi preview --json` prints.
+type previewDigest struct {
+	Steps       []previewStep `json:"steps"`
+	Diagnostics []struct {
+		Message  string `json:"message"`
+		Severity string `json:"severity"`
+	} `json:"diagnostics"`
+}
+
+// parsePreview reads the JSON document of `pulumi preview --json` from its output (which may
+// carry the CLI's messages around it).
+func parsePreview(t *testing.T, out string) previewDigest {
+	t.Helper()
+	for i := strings.Index(out, "{"); i >= 0; {
+		if i == 0 || out[i-1] == '\n' {
+			var digest previewDigest
+			if err := json.NewDecoder(strings.NewReader(out[i:])).Decode(&digest); err == nil {
+				return digest
+			}
+		}
+		next := strings.Index(out[i+1:], "{")
+		if next < 0 {
+			break
+		}
+		i += 1 + next
+	}
+	require.FailNow(t, "no preview JSON in the output", out)
+	return previewDigest{}
+}
+
+// preview runs `pulumi preview --json` and returns its steps ("same" only with --show-sames)
+// and the CLI's messages: its stderr and the preview's errors. A failed preview still returns
+// the steps its JSON holds.
+func (p *project) preview(args ...string) ([]previewStep, string, error) {
+	p.t.Helper()
+	cmd := p.command(append([]string{"preview", "--json"}, args...)...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	err := cmd.Run()
+	p.t.Logf("pulumi preview --json %s: %s (%v)", strings.Join(args, " "), time.Since(start).Round(100*time.Millisecond), errText(err))
+	if err != nil && !strings.Contains(stdout.String(), `"steps"`) {
+		return nil, stdout.String() + stderr.String(), err
+	}
+	digest := parsePreview(p.t, stdout.String())
+	msgs := stderr.String()
+	for _, d := range digest.Diagnostics {
+		if d.Severity == "error" {
+			msgs += d.Message + "\n"
+		}
+	}
+	return digest.Steps, msgs, err
 }

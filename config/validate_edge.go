@@ -1,0 +1,157 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strings"
+)
+
+// The edge's checks, in the order of the Edge fields. Where a mode is off (no entry point, no
+// TLS) its settings are not checked: a stack need not fill in what it does not use.
+
+// nginxSize is an nginx size: bytes, or k, m, g units (client_max_body_size 100m).
+var nginxSize = regexp.MustCompile(`^[0-9]+[kKmMgG]?$`)
+
+// hostName is a DNS name, optionally a wildcard's (*.example.com), as Ingress and HTTPRoute take.
+var hostName = regexp.MustCompile(`^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$`)
+
+func (s *Settings) validateEdge(v *validator, lr limitRangeMax) {
+	e := s.Edge
+	if e.Replicas < 1 {
+		v.fail("edge.replicas", fmt.Sprint(e.Replicas), "must be at least 1")
+	}
+	v.resources("edge.resources", e.Resources, lr)
+	v.oneOf("edge.entry", string(e.Entry), []string{string(EntryIngress), string(EntryGateway), string(EntryNone)})
+	s.validateEdgeHosts(v)
+	if e.RateLimit.RequestsPerMinute < 1 {
+		v.fail("edge.rateLimit.requestsPerMinute", fmt.Sprint(e.RateLimit.RequestsPerMinute), "must be at least 1 (the seed: 100)")
+	}
+	if e.RateLimit.Burst < 0 {
+		v.fail("edge.rateLimit.burst", fmt.Sprint(e.RateLimit.Burst), "must be 0 or more: the requests a client may send at once beyond the rate")
+	}
+	validateTrustedProxies(v, e.TrustedProxies)
+	if !nginxSize.MatchString(e.ClientMaxBodySize) {
+		v.fail("edge.clientMaxBodySize", quote(e.ClientMaxBodySize), `must be an nginx size such as "100m", "512k" or "1g"`)
+	}
+	for _, t := range []struct {
+		field   string
+		seconds int
+	}{{"connectSeconds", e.Timeouts.ConnectSeconds}, {"readSeconds", e.Timeouts.ReadSeconds}, {"sendSeconds", e.Timeouts.SendSeconds}} {
+		if t.seconds < 1 {
+			v.fail("edge.timeouts."+t.field, fmt.Sprint(t.seconds), "must be at least 1")
+		}
+	}
+	validateEdgeCapacity(v, e)
+	s.validateEntry(v)
+	s.validateEdgeTLS(v)
+}
+
+func (s *Settings) validateEdgeHosts(v *validator) {
+	e := s.Edge
+	if e.Exposed() && len(e.Hosts) == 0 {
+		v.fail("edge.hosts", "[]", "must name at least one host when edge.entry is "+string(e.Entry))
+	}
+	for i, h := range e.Hosts {
+		key := fmt.Sprintf("edge.hosts[%d]", i)
+		switch {
+		case !hostName.MatchString(h) || len(h) > 253:
+			v.fail(key, quote(h), "must be a lowercase DNS name such as api.example.com (or *.example.com)")
+		case e.TLSOn() && e.TLS.Issuer.Create == CreateACME && strings.HasPrefix(h, "*."):
+			v.fail(key, quote(h), "must not be a wildcard with edge.tls.issuer.create acme: HTTP-01 cannot prove one; name an existing issuer that solves DNS-01")
+		}
+	}
+}
+
+// validateTrustedProxies refuses what is not a CIDR, and a CIDR that trusts everyone: then any
+// client could name its own address in X-Forwarded-For, and with it its own rate limit budget.
+func validateTrustedProxies(v *validator, cidrs []string) {
+	for i, c := range cidrs {
+		key := fmt.Sprintf("edge.trustedProxies[%d]", i)
+		_, n, err := net.ParseCIDR(c)
+		if err != nil {
+			v.fail(key, quote(c), `must be a CIDR such as "10.0.0.0/8" or "fd00::/8"`)
+			continue
+		}
+		if ones, _ := n.Mask.Size(); ones == 0 {
+			v.fail(key, quote(c), "must not trust every address: any client could then choose its own address, and its own rate limit budget")
+		}
+	}
+}
+
+// validateEdgeCapacity is the edge's arithmetic: every proxied request holds two connections of
+// one worker (the client's and the one to the API), so the pods' workers must hold
+// concurrentRequests at once.
+func validateEdgeCapacity(v *validator, e Edge) {
+	ok := true
+	if e.ConcurrentRequests < 1 {
+		v.fail("edge.concurrentRequests", fmt.Sprint(e.ConcurrentRequests), "must be at least 1 (the seed: 10000 in prod)")
+		ok = false
+	}
+	if e.WorkerProcesses < 1 {
+		v.fail("edge.workerProcesses", fmt.Sprint(e.WorkerProcesses), "must be at least 1")
+		ok = false
+	}
+	if e.WorkerConnections < 64 {
+		v.fail("edge.workerConnections", fmt.Sprint(e.WorkerConnections), "must be at least 64")
+		ok = false
+	}
+	if !ok || e.Replicas < 1 {
+		return
+	}
+	if have := e.Capacity(); have < e.ConcurrentRequests {
+		workers := e.Replicas * e.WorkerProcesses
+		v.fail("edge.workerConnections", fmt.Sprint(e.WorkerConnections), fmt.Sprintf(
+			"edge.replicas (%d) x edge.workerProcesses (%d) x edge.workerConnections / 2 (a client and an API connection per request) = %d requests at once, fewer than edge.concurrentRequests (%d); at least %d",
+			e.Replicas, e.WorkerProcesses, have, e.ConcurrentRequests, 2*((e.ConcurrentRequests+workers-1)/workers)))
+	}
+}
+
+func (s *Settings) validateEntry(v *validator) {
+	e := s.Edge
+	switch e.Entry {
+	case EntryIngress:
+		if !dnsSubdomain.MatchString(e.Ingress.ClassName) {
+			v.fail("edge.ingress.className", quote(e.Ingress.ClassName), "must name the cluster's IngressClass (a DNS subdomain name)")
+		}
+	case EntryGateway:
+		if !dnsSubdomain.MatchString(e.Gateway.ClassName) {
+			v.fail("edge.gateway.className", quote(e.Gateway.ClassName), "must name the cluster's GatewayClass (a DNS subdomain name)")
+		}
+		v.oneOf("edge.gateway.implementation", e.Gateway.Implementation, []string{EnvoyGateway, NginxGatewayFabric})
+	}
+}
+
+func (s *Settings) validateEdgeTLS(v *validator) {
+	e := s.Edge
+	if !e.TLSOn() {
+		return
+	}
+	t, is := e.TLS, e.TLS.Issuer
+	if !dnsSubdomain.MatchString(t.SecretName) {
+		v.fail("edge.tls.secretName", quote(t.SecretName), "must be a Secret name (a DNS subdomain name)")
+	}
+	v.oneOf("edge.tls.issuer.kind", is.Kind, []string{"Issuer", "ClusterIssuer"})
+	if !dnsSubdomain.MatchString(is.Name) {
+		v.fail("edge.tls.issuer.name", quote(is.Name), "must name a cert-manager Issuer or ClusterIssuer")
+	}
+	switch is.Create {
+	case "":
+	case CreateSelfSigned, CreateACME:
+		if is.Kind == "ClusterIssuer" {
+			v.fail("edge.tls.issuer.create", quote(is.Create), "needs edge.tls.issuer.kind Issuer: the program creates namespaced issuers only; name an existing ClusterIssuer with an empty create")
+		}
+	default:
+		v.fail("edge.tls.issuer.create", quote(is.Create), "must be empty (use an existing issuer), selfSigned or acme")
+	}
+	if is.Create != CreateACME {
+		return
+	}
+	if u, err := url.Parse(is.ACMEServer); err != nil || u.Scheme != "https" || u.Host == "" {
+		v.fail("edge.tls.issuer.acmeServer", quote(is.ACMEServer), "must be the https URL of an ACME directory, such as https://acme-v02.api.letsencrypt.org/directory")
+	}
+	if is.ACMEEmail != "" && !strings.Contains(is.ACMEEmail, "@") {
+		v.fail("edge.tls.issuer.acmeEmail", quote(is.ACMEEmail), "must be an email address, or empty")
+	}
+}

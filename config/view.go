@@ -1,0 +1,92 @@
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/url"
+	"strings"
+)
+
+// What a credential shows in the view: whether the stack sets one, never its value.
+const (
+	CredentialGenerated = "generated"
+	CredentialSet       = "set (secret)"
+)
+
+// KubeconfigContents stands for a kubeconfig given as contents: they hold the cluster's
+// credentials, so the view shows only that contents were given.
+const KubeconfigContents = "(kubeconfig contents, not shown)"
+
+// ViewJSON is the stack's effective settings as one JSON object: every key of the keys table, in
+// its order, with the value the program uses (the profile's, unless the stack overrides it), and
+// objects with every field in the order Settings declares them. It is what `pulumi config set`
+// would have to say to get the same result from an empty stack file.
+//
+// No credential value is in it: a credential is "generated" or "set (secret)", a kubeconfig
+// given as contents is KubeconfigContents, and a password in a WAL archive endpoint URL is
+// masked. The view is exported as a plain (non-secret) stack output and printed by
+// scripts/settings.sh, so that rule is what makes both safe.
+func (s *Settings) ViewJSON() []byte {
+	c := *s
+	c.Kubernetes.Kubeconfig = redactKubeconfig(c.Kubernetes.Kubeconfig)
+	c.Postgres.WALArchive.Endpoint = redactURL(c.Postgres.WALArchive.Endpoint)
+	values := map[string]any{"environment": c.Environment}
+	for _, k := range scalarKeys(&c) {
+		values[k.key] = *k.dst
+	}
+	for _, k := range objectKeys(&c) {
+		values[k.key] = k.dst
+	}
+	for _, k := range credentialKeys(&c.Credentials) {
+		values[k.key] = CredentialGenerated
+		if *k.dst != "" {
+			values[k.key] = CredentialSet
+		}
+	}
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, key := range Keys() {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		name, _ := json.Marshal(key)
+		value, err := json.Marshal(values[key])
+		if err != nil { // plain strings, numbers, booleans and maps of strings: cannot fail
+			panic(err)
+		}
+		b.Write(name)
+		b.WriteByte(':')
+		b.Write(value)
+	}
+	b.WriteByte('}')
+	return b.Bytes()
+}
+
+// View is ViewJSON decoded: objects as map[string]any, numbers as float64.
+func (s *Settings) View() map[string]any {
+	var v map[string]any
+	if err := json.Unmarshal(s.ViewJSON(), &v); err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// redactKubeconfig keeps a path and hides contents (which carry certificates and tokens).
+func redactKubeconfig(k string) string {
+	if strings.ContainsAny(k, "\n{") || strings.Contains(k, "apiVersion") {
+		return KubeconfigContents
+	}
+	return k
+}
+
+// redactURL masks the password of a URL's user information.
+func redactURL(u string) string {
+	p, err := url.Parse(u)
+	if err != nil || p.User == nil {
+		return u
+	}
+	if _, has := p.User.Password(); !has {
+		return u
+	}
+	return p.Redacted()
+}

@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# scripts/bench.sh [STACK] : how long `pulumi up` and a no-change `pulumi preview` take on the
+# local cluster, against `kubectl apply --server-side` of the same stack's rendered manifests
+# followed by the same readiness waits, all in one run on one machine, so the ratios compare
+# like with like. Each figure is the median of BENCH_RUNS runs (default 3).
+#
+#   pulumi up           from an empty cluster to every workload Ready and every Job complete
+#   pulumi preview      no change (what every pull request pays)
+#   kubectl, unordered  apply everything at once, then wait for the same readiness
+#   kubectl, ordered    apply in the program's order: data tier, setup jobs, pooler,
+#                       migration, then the app, waiting after each step
+#   BENCH_REV=<commit> measures that commit's program instead of the working tree.
+#   growth (BENCH_GROWTH=1, the default): prod with every replica count at its maximum, and a
+#                       second stack in the same cluster while the first runs
+#
+# The program runs as a prebuilt binary (runtime.options.binary), so no figure includes a
+# Go compile.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+STACK=${1:-prod}
+RUNS=${BENCH_RUNS:-3}
+cd "$REPO"
+bash scripts/tools.sh all
+install_plugins
+bash scripts/cluster.sh purge >/dev/null 2>&1 || true
+KC=$(bash scripts/cluster.sh up)
+work=$(mktemp -d "${TMPDIR:-/tmp}/bench.XXXX")
+trap 'bash scripts/cluster.sh down; rm -rf "$work"' EXIT
+kc() { kubectl --kubeconfig "$KC" "$@"; }
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.2f", b - a}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+
+# The project: the program as the working tree has it (or as commit BENCH_REV had it, to
+# measure a before and an after in the same conditions), built once, run as a binary.
+proj=$work/project
+mkdir -p "$proj"
+if [ -n "${BENCH_REV:-}" ]; then
+  git archive "$BENCH_REV" | tar -x -C "$proj"
+else
+  git ls-files -co --exclude-standard | grep -v '^tests/' | while read -r f; do [ -e "$f" ] && echo "$f"; done |
+    tar -c -T - | tar -x -C "$proj"
+fi
+(cd "$proj" && go build -o bin/pynomaly-platform . &&
+  sed -i 's|^runtime: go$|runtime:\n  name: go\n  options:\n    binary: bin/pynomaly-platform|' Pulumi.yaml)
+export PULUMI_BACKEND_URL=file://$work/state
+mkdir -p "$work/state"
+pl() { (cd "$proj" && pulumi "$@" --non-interactive); }
+
+# Every bench stack starts from the measured revision's settings for STACK.
+cp "$proj/Pulumi.$STACK.yaml" "$work/settings.yaml"
+
+# stack NAME [KEY VALUE]... : a stack of $STACK's settings, on the local cluster, plus overrides.
+stack() {
+  local name=$1; shift
+  pl stack init "$name" >/dev/null 2>&1 || true
+  cp "$work/settings.yaml" "$proj/Pulumi.$name.yaml"
+  pl config set --stack "$name" --path kubernetes.kubeconfig "$KC" >/dev/null
+  while [ $# -gt 0 ]; do pl config set --stack "$name" --path "$1" "$2" >/dev/null; shift 2; done
+}
+
+# teardown NAMESPACE: remove what a run left, protected objects included, and wait until gone.
+teardown() {
+  kc delete namespace "$1" --wait=true --timeout=5m >/dev/null 2>&1 || true
+  kc delete storageclass -l app.kubernetes.io/part-of=pynomaly --wait=true >/dev/null 2>&1 || true
+}
+
+pulumi_round() { # name namespace : prints "up preview" seconds
+  local t up preview
+  t=$(now); pl up --stack "$1" --yes --skip-preview >"$work/up.log" 2>&1 || { tail -30 "$work/up.log"; exit 1; }
+  up=$(since "$t")
+  t=$(now); pl preview --stack "$1" --expect-no-changes >"$work/preview.log" 2>&1 || { tail -30 "$work/preview.log"; exit 1; }
+  preview=$(since "$t")
+  pl state unprotect --stack "$1" --all --yes >/dev/null
+  pl destroy --stack "$1" --yes --skip-preview >/dev/null
+  teardown "$2"
+  echo "$up $preview"
+}
+
+# The same stack rendered to manifests, for kubectl.
+render=$work/rendered
+stack render kubernetes.renderYamlToDirectory "$render"
+pl up --stack render --yes --skip-preview >/dev/null
+m=$render/1-manifest
+ns=$(kc create --dry-run=client -o jsonpath='{.metadata.name}' -f "$m"/v1-namespace-*.yaml)
+
+wait_ready() { # kind [name...]: rollouts and jobs done, as pulumi awaits them
+  case $1 in
+    job) shift; for j in "$@"; do kc -n "$ns" wait --for=condition=complete --timeout=10m "job/$j" >/dev/null; done ;;
+    *) local kind=$1; shift; for n in "$@"; do kc -n "$ns" rollout status --timeout=10m "$kind/$n" >/dev/null; done ;;
+  esac
+}
+names() { # kind: names of that kind in the manifests
+  grep -l "^kind: $1$" "$m"/*.yaml | xargs -r -n1 kc create --dry-run=client -o jsonpath='{.metadata.name}{"\n"}' -f
+}
+apply() { kc apply --server-side --force-conflicts "$@" >/dev/null; }
+all_but() { # file patterns to leave out
+  local f skip
+  for f in "$m"/*.yaml; do
+    skip=
+    for p in "$@"; do case $f in *$p*) skip=1 ;; esac; done
+    [ -n "$skip" ] || echo "-f $f"
+  done
+}
+
+kubectl_unordered() {
+  local t; t=$(now)
+  apply -f "$m"/v1-namespace-*.yaml
+  # shellcheck disable=SC2046
+  apply $(all_but v1-namespace-)
+  wait_ready statefulset $(names StatefulSet)
+  wait_ready deployment $(names Deployment)
+  wait_ready job $(names Job)
+  since "$t"
+}
+
+kubectl_ordered() {
+  local t; t=$(now)
+  apply -f "$m"/v1-namespace-*.yaml
+  # shellcheck disable=SC2046
+  apply $(all_but v1-namespace- batch_v1-job- apps_v1-deployment- horizontalpodautoscaler)
+  wait_ready statefulset $(names StatefulSet)
+  apply -f "$m"/batch_v1-job-*-setup.yaml
+  wait_ready job pynomaly-postgres-setup pynomaly-influxdb-setup
+  apply -f "$m"/apps_v1-deployment-*-pooler.yaml
+  wait_ready deployment pynomaly-postgres-pooler
+  apply -f "$m"/batch_v1-job-*-db-migrate.yaml
+  wait_ready job pynomaly-db-migrate
+  # shellcheck disable=SC2046
+  apply $(for f in "$m"/apps_v1-deployment-*.yaml "$m"/*horizontalpodautoscaler*.yaml; do echo "-f $f"; done)
+  wait_ready deployment $(names Deployment)
+  since "$t"
+}
+
+stack "$STACK"
+declare -a ups previews unordered ordered
+for i in $(seq "$RUNS"); do
+  read -r u p < <(pulumi_round "$STACK" "$ns")
+  ups+=("$u"); previews+=("$p")
+  unordered+=("$(kubectl_unordered)"); teardown "$ns"
+  ordered+=("$(kubectl_ordered)"); teardown "$ns"
+  echo "run $i: pulumi up $u s, preview $p s, kubectl unordered ${unordered[-1]} s, ordered ${ordered[-1]} s" >&2
+done
+up=$(median "${ups[@]}") preview=$(median "${previews[@]}")
+un=$(median "${unordered[@]}") ord=$(median "${ordered[@]}")
+resources=$(pl stack export --stack render | grep -c '"urn"')
+echo "== $STACK, $resources Pulumi resources, $(ls "$m" | wc -l) Kubernetes objects; medians of $RUNS runs on $(nproc) cores"
+printf '%-44s %7.1f s\n' "pulumi up (from nothing)" "$up" "pulumi preview (no change)" "$preview" \
+  "kubectl apply + readiness, unordered" "$un" "kubectl apply + readiness, in dependency order" "$ord"
+printf '%-44s %7s\n' "ratio pulumi up / kubectl unordered" "$(ratio "$up" "$un")" \
+  "ratio pulumi up / kubectl ordered" "$(ratio "$up" "$ord")"
+
+if [ "${BENCH_GROWTH:-1}" = 1 ]; then
+  echo "== growth"
+  stack "$STACK-max" api.minReplicas 100 worker.minReplicas 50
+  read -r u p < <(pulumi_round "$STACK-max" "$ns")
+  printf '%-44s %7.1f s, preview %.1f s\n' "every replica count at its maximum: up" "$u" "$p"
+  stack "$STACK-a"
+  pl up --stack "$STACK-a" --yes --skip-preview >/dev/null
+  stack "$STACK-b" namespace pynomaly-bench-b storage.className pynomaly-ssd-b
+  read -r u p < <(pulumi_round "$STACK-b" pynomaly-bench-b)
+  printf '%-44s %7.1f s, preview %.1f s\n' "a second stack beside a running one: up" "$u" "$p"
+fi

@@ -1,0 +1,237 @@
+package tests
+
+// The generated nginx.conf is checked by Debian's nginx (scripts/test.sh installs it), run as an
+// unprivileged user as in the pod: `nginx -t` for every profile and mode, and a real nginx in
+// front of a stub API for the per-client limit. The generator is the pod's; only the site
+// differs (loopback ports, a temporary folder, the stub as the upstream, since `nginx -t`
+// resolves upstream names).
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pynomaly/pynomaly-platform/components"
+	"github.com/pynomaly/pynomaly-platform/config"
+)
+
+// nginxSite writes the configuration of e for a local run into a folder the service user owns,
+// with an access log file (nginx.conf logs to /dev/stdout) the user may open.
+func nginxSite(t *testing.T, e config.Edge, upstream string, hsts bool) (conf string, port int, log *os.File) {
+	t.Helper()
+	dir := serviceDir(t)
+	port = freePort(t)
+	text := components.NginxConf(e, components.NginxSite{
+		Upstream: upstream, Port: port, StatusPort: freePort(t), TempDir: dir, HSTS: hsts,
+	})
+	conf = filepath.Join(dir, "nginx.conf")
+	require.NoError(t, os.WriteFile(conf, []byte(text), 0o644))
+	log, err := os.Create(filepath.Join(dir, "nginx.log"))
+	require.NoError(t, err)
+	t.Cleanup(func() { log.Close() })
+	ownByServiceUser(t, dir, conf, log.Name())
+	return conf, port, log
+}
+
+// ownByServiceUser gives paths to the user asServiceUser runs servers as, when tests run as root.
+func ownByServiceUser(t *testing.T, paths ...string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		return
+	}
+	u, err := user.Lookup("postgres")
+	require.NoError(t, err)
+	var uid, gid int
+	fmt.Sscan(u.Uid, &uid)
+	fmt.Sscan(u.Gid, &gid)
+	for _, p := range paths {
+		require.NoError(t, os.Chown(p, uid, gid))
+	}
+}
+
+func TestNginxAcceptsTheGeneratedConfiguration(t *testing.T) {
+	bin := tool(t, "nginx", "/usr/sbin/nginx")
+	for _, env := range envs {
+		for _, mode := range []string{"none", "ingress", "gateway"} {
+			t.Run(env+"/"+mode, func(t *testing.T) {
+				c := cfg{}
+				if mode != "none" {
+					c = exposed(mode, "")
+				}
+				e := settings(t, env, c).Edge
+				conf, _, log := nginxSite(t, e, "127.0.0.1:8000", e.TLSOn())
+				cmd := asServiceUser(context.Background(), bin, "-e", "stderr", "-t", "-c", conf)
+				cmd.Stdout, cmd.Stderr = log, log
+				err := cmd.Run()
+				out, _ := os.ReadFile(log.Name())
+				require.NoError(t, err, "%s", out)
+				assert.Contains(t, string(out), "test is successful")
+				assert.NotContains(t, string(out), "[warn]", "nginx warns about the configuration")
+			})
+		}
+	}
+}
+
+// stubAPI answers every request with 200 and a JSON body large enough to compress, and records
+// the client address nginx passed on.
+type stubAPI struct {
+	*httptest.Server
+	mu      sync.Mutex
+	realIPs []string
+}
+
+func newStubAPI(t *testing.T) *stubAPI {
+	s := &stubAPI{}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.realIPs = append(s.realIPs, r.Header.Get("X-Real-IP"))
+		s.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"anomalies": [%s0]}`, strings.Repeat("0.5, ", 400))
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *stubAPI) lastRealIP() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.realIPs[len(s.realIPs)-1]
+}
+
+// runNginx starts the real nginx with e in front of the stub and returns its base URL.
+func runNginx(t *testing.T, e config.Edge, api *stubAPI) string {
+	t.Helper()
+	conf, port, log := nginxSite(t, e, strings.TrimPrefix(api.URL, "http://"), true)
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := asServiceUser(ctx, tool(t, "nginx", "/usr/sbin/nginx"), "-e", "stderr", "-c", conf)
+	cmd.Stdout, cmd.Stderr = log, log
+	require.NoError(t, cmd.Start())
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() { cancel(); <-exited })
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	waitFor(t, "nginx to answer /health", exited, fileText(log.Name()), func() bool {
+		resp, err := http.Get(base + "/health")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil && resp.StatusCode == 200
+	})
+	return base
+}
+
+// fileText shows a log file's contents when printed.
+type fileText string
+
+func (f fileText) String() string { b, _ := os.ReadFile(string(f)); return string(b) }
+
+// burst sends n requests to path as fast as one client does, naming client in X-Forwarded-For
+// ("" sends none), and counts the answers by status.
+func burst(t *testing.T, base, path, client string, n int) map[int]int {
+	t.Helper()
+	counts := map[int]int{}
+	for range n {
+		req, err := http.NewRequest(http.MethodGet, base+path, nil)
+		require.NoError(t, err)
+		if client != "" {
+			req.Header.Set("X-Forwarded-For", client)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		counts[resp.StatusCode]++
+	}
+	return counts
+}
+
+// The seed's limit, 100 requests a minute per client address and a burst of 20, enforced by a
+// real nginx. Clients are told apart by X-Forwarded-For from a trusted peer (the loopback here,
+// the entry point's pods in the cluster).
+func TestNginxLimitsEachClient(t *testing.T) {
+	api := newStubAPI(t)
+	e := settings(t, "prod", cfg{"edge": `{"trustedProxies": ["127.0.0.1/32"]}`}).Edge
+	e.WorkerProcesses = 1 // one worker, so every request meets the same zone counters
+	base := runNginx(t, e, api)
+	rl := e.RateLimit
+	require.Equal(t, config.RateLimit{RequestsPerMinute: 100, Burst: 20}, rl, "the seed's budget")
+
+	start := time.Now()
+	n := rl.RequestsPerMinute + rl.Burst + 30
+	a := burst(t, base, "/api/v1/detect", "203.0.113.10", n)
+	elapsed := time.Since(start)
+	// Allowed: the request that meets an empty bucket, the burst, and what drips in meanwhile.
+	allowed := 1 + rl.Burst + int(elapsed.Minutes()*float64(rl.RequestsPerMinute)) + 1
+	t.Logf("client A: %d requests in %v: %d answered, %d refused with 429 (at most %d allowed)", n, elapsed.Round(time.Millisecond), a[200], a[429], allowed)
+	assert.GreaterOrEqual(t, a[200], 1+rl.Burst, "the burst is served at once")
+	assert.LessOrEqual(t, a[200], allowed, "past 100 a minute plus the burst")
+	assert.Equal(t, n, a[200]+a[429], "every other answer is 429: %v", a)
+	assert.Equal(t, "203.0.113.10", api.lastRealIP(), "the API sees the client, not the proxy")
+
+	health := burst(t, base, "/health", "203.0.113.10", 200)
+	assert.Equal(t, map[int]int{200: 200}, health, "/health is never limited, even for a client past its budget")
+
+	b := burst(t, base, "/api/v1/detect", "203.0.113.20", 1+rl.Burst)
+	assert.Equal(t, map[int]int{200: 1 + rl.Burst}, b, "another client has a budget of its own")
+	assert.Equal(t, map[int]int{429: 1}, burst(t, base, "/api/v1/detect", "203.0.113.10", 1), "client A is still limited")
+
+	// A forwarding header through a trusted proxy chain: the last untrusted address counts.
+	c := burst(t, base, "/api/v1/detect", "198.51.100.7, 127.0.0.1", 1)
+	assert.Equal(t, 1, c[200])
+	assert.Equal(t, "198.51.100.7", api.lastRealIP())
+
+	checkResponseHeaders(t, base)
+}
+
+// checkResponseHeaders: security headers on answers and refusals alike, HSTS behind TLS, and
+// compressed JSON.
+func checkResponseHeaders(t *testing.T, base string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, base+"/api/v1/detect", nil)
+	require.NoError(t, err)
+	req.Header.Set("X-Forwarded-For", "192.0.2.99")
+	req.Header.Set("Accept-Encoding", "gzip")
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, 200, resp.StatusCode)
+	assert.Equal(t, "gzip", resp.Header.Get("Content-Encoding"), "JSON is compressed")
+	for _, h := range []string{"X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy", "Strict-Transport-Security"} {
+		assert.NotEmpty(t, resp.Header.Get(h), h)
+	}
+	assert.Equal(t, "nginx", resp.Header.Get("Server"), "no version in the Server header")
+
+	req.Header.Set("X-Forwarded-For", "203.0.113.10")
+	resp, err = http.DefaultTransport.RoundTrip(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, 429, resp.StatusCode)
+	assert.Equal(t, "nosniff", resp.Header.Get("X-Content-Type-Options"), "a refusal carries the headers too")
+}
+
+// A forwarding header from a peer outside trustedProxies is ignored: the peer is the client,
+// whatever address it claims, so it cannot get a fresh budget by changing the header.
+func TestNginxIgnoresForwardingFromUntrustedPeers(t *testing.T) {
+	api := newStubAPI(t)
+	e := settings(t, "dev", nil).Edge // trusts the private ranges, not the loopback
+	require.NotContains(t, e.TrustedProxies, "127.0.0.1/32")
+	base := runNginx(t, e, api)
+	n := e.RateLimit.RequestsPerMinute + e.RateLimit.Burst
+	a := burst(t, base, "/api/v1/detect", "203.0.113.10", n)
+	assert.Positive(t, a[429], "the peer's own budget runs out: %v", a)
+	assert.Equal(t, "127.0.0.1", api.lastRealIP(), "the API sees the peer, not the claimed client")
+	b := burst(t, base, "/api/v1/detect", "203.0.113.20", 5)
+	assert.Equal(t, map[int]int{429: 5}, b, "claiming another address gets no fresh budget")
+	assert.Equal(t, map[int]int{200: 1}, burst(t, base, "/health", "203.0.113.30", 1), "/health still answers")
+}

@@ -1,0 +1,89 @@
+package tests
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pynomaly/pynomaly-platform/components"
+)
+
+// The seed's kubectl and psql commands address the objects by the names and the selectors the
+// program gives them ("The seed's commands" in the README); where one cannot, the README gives
+// the replacement, and the replacement addresses what it says.
+func TestSeedCommandsFindTheirObjects(t *testing.T) {
+	for _, env := range envs {
+		t.Run(env, func(t *testing.T) {
+			st := deploy(t, env, nil)
+			// kubectl wait --for=condition=ready pod -l app=pynomaly,component=X: the pods of
+			// long-running workloads only (a job's pod never becomes ready, the wait would hang).
+			selected := func(selector map[string]string) (running, completing []string) {
+				for _, p := range st.PodTemplates() {
+					labels := p.Owner.StringMap(t, strings.TrimSuffix(p.Path, ".spec")+".metadata.labels")
+					match := true
+					for k, v := range selector {
+						match = match && labels[k] == v
+					}
+					if match && p.LongRunning {
+						running = append(running, p.Owner.Str(t, "metadata.name"))
+					} else if match {
+						completing = append(completing, p.Owner.Str(t, "metadata.name"))
+					}
+				}
+				return running, completing
+			}
+			for component, want := range map[string]string{
+				"postgres": "pynomaly-postgres", "influxdb": "pynomaly-influxdb", "api": "pynomaly-api",
+			} {
+				running, completing := selected(map[string]string{"app": "pynomaly", "component": component})
+				assert.Equal(t, []string{want}, running, "component=%s", component)
+				assert.Empty(t, completing, "component=%s selects pods that only complete", component)
+			}
+			// component=redis selects nothing: the README's replacement selects both roles.
+			running, completing := selected(map[string]string{"app": "pynomaly", "component": "redis"})
+			assert.Empty(t, append(running, completing...), "component=redis now selects pods: update the README")
+			var redis []string
+			for _, c := range []string{"redis-queue", "redis-cache"} {
+				r, _ := selected(map[string]string{"app": "pynomaly", "component": c})
+				redis = append(redis, r...)
+			}
+			assert.ElementsMatch(t, []string{"pynomaly-redis-queue", "pynomaly-redis-cache"}, redis)
+
+			// kubectl logs KIND/NAME takes the first container: the main one.
+			for _, w := range []struct{ typ, name, container string }{
+				{statefulSetType, "pynomaly-postgres", "postgres"},
+				{deploymentType, "pynomaly-api", "api"},
+				{deploymentType, "pynomaly-worker", "worker"},
+				{deploymentType, "pynomaly-nginx", "nginx"},
+			} {
+				r := st.One(t, w.typ, w.name)
+				assert.Equal(t, w.container, r.Str(t, "spec.template.spec.containers.0.name"), "kubectl logs %s", w.name)
+			}
+			// port-forward svc/pynomaly-nginx-service 8080:80; psql -h pynomaly-postgres-service -U pynomaly.
+			nginx := st.One(t, serviceType, "pynomaly-nginx-service")
+			assert.Equal(t, 80, nginx.Int(t, "spec.ports.0.port"))
+			pg := st.One(t, serviceType, "pynomaly-postgres-service")
+			assert.Equal(t, components.PostgresPort, pg.Int(t, "spec.ports.0.port"))
+			assert.Equal(t, "pynomaly", components.PostgresAppUser)
+			assert.Equal(t, "pynomaly", components.PostgresDatabase, "psql -U pynomaly connects to the database of its name")
+			// kubectl get hpa; kubectl create job --from=cronjob/pynomaly-postgres-backup.
+			for _, name := range []string{"pynomaly-api", "pynomaly-worker"} {
+				assert.Equal(t, name, st.One(t, hpaType, name).Str(t, "metadata.name"))
+			}
+			assert.Equal(t, "pynomaly-postgres-backup", st.One(t, "kubernetes:batch/v1:CronJob", "pynomaly-postgres-backup").Str(t, "metadata.name"))
+			assert.Equal(t, "app-password", components.PostgresAppPasswordKey)
+		})
+	}
+	b, err := os.ReadFile("../README.md")
+	require.NoError(t, err)
+	for _, replacement := range []string{
+		"`kubectl wait --for=condition=ready pod -l 'app=pynomaly,component in (redis-queue,redis-cache)' -n pynomaly-data-science --timeout=180s`",
+		"`kubectl get secret -n pynomaly-data-science pynomaly-postgres-credentials -o jsonpath='{.data.app-password}' \\| base64 -d`",
+		"`kubectl create job -n pynomaly-data-science --from=cronjob/pynomaly-postgres-backup pynomaly-postgres-backup-now`",
+	} {
+		assert.Contains(t, string(b), replacement, "README's table of the seed's commands")
+	}
+}

@@ -1,0 +1,474 @@
+// Package settingcases holds, for every setting, values as people type them with
+// `pulumi config set --path KEY VALUE`: a typical one, with the value the program then uses, and
+// a bad one, with the exact message that stops the preview. Two suites read it:
+//
+//   - the unit suite (tests/settingcases_test.go) checks that every key and field has both, and
+//     runs each through config.Parse as the CLI would store it (CLITyped);
+//   - the end-to-end suite (tests/e2e/settings_cli_test.go) runs the real CLI's
+//     `pulumi config set --path` for each on a copy of a stack file and parses what it wrote.
+//
+// A setting added without a case fails both.
+package settingcases
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/pynomaly/pynomaly-platform/config"
+)
+
+// Case is one `pulumi config set --path Path Value` on a copy of the environment's stack file.
+type Case struct {
+	// Env is the stack file the setting is added to (Pulumi.<Env>.yaml); dev when empty.
+	Env string
+	// Before are settings made first, each as `pulumi config set --path PATH VALUE`.
+	Before [][2]string
+	Path   string
+	Value  string
+	// Secret sets the value with --secret.
+	Secret bool
+	// Want, for a good value, is the value at Path in the effective settings view (the stack
+	// output "settings"), as JSON: "16" is text, 80 a number.
+	Want string
+	// Err, for a bad value, is the exact error: one "stack setting ..." line.
+	Err string
+}
+
+// Environment is the stack the case starts from.
+func (c Case) Environment() string {
+	if c.Env == "" {
+		return "dev"
+	}
+	return c.Env
+}
+
+// Name is how a test names the case.
+func (c Case) Name() string {
+	kind := "good"
+	if c.Err != "" {
+		kind = "bad"
+	}
+	return c.Path + "=" + c.Value + "/" + kind
+}
+
+const prefix = "stack setting pynomaly-platform:"
+
+func bad(path, shown, allowed string) string { return prefix + path + " = " + shown + ": " + allowed }
+
+func quoted(s string) string { return strconv.Quote(s) }
+
+// Typical messages.
+const (
+	cpuExample     = `must be a Kubernetes quantity such as "500m" or "2"`
+	memoryExample  = `must be a Kubernetes quantity such as "512Mi" or "4Gi"`
+	storageExample = `must be a Kubernetes quantity such as "10Gi" or "2Ti"`
+	wholeString    = "must be a whole number, not a JSON string"
+	atLeastOne     = "must be at least 1"
+	pinned         = "must be an image pinned by tag or digest (not :latest), such as redis:7.4.2-alpine"
+)
+
+// Cases are every case, in the keys table's order.
+func Cases() []Case {
+	var cs []Case
+	add := func(c ...Case) { cs = append(cs, c...) }
+	good := func(path, value, want string) Case { return Case{Path: path, Value: value, Want: want} }
+	fail := func(path, value, err string) Case { return Case{Path: path, Value: value, Err: err} }
+
+	add(good("environment", "staging", `"staging"`),
+		fail("environment", "qa", bad("environment", `"qa"`, "must be one of dev, staging, prod (pulumi config set environment dev)")),
+		good("namespace", "pynomaly-eu", `"pynomaly-eu"`),
+		fail("namespace", "Pynomaly_DS", bad("namespace", `"Pynomaly_DS"`,
+			"must be a DNS label: at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit")),
+		good("security", "strict", `"strict"`),
+		fail("security", "paranoid", bad("security", `"paranoid"`, "must be one of relaxed, enforced, strict")),
+		good("placement", "required", `"required"`),
+		fail("placement", "spread", bad("placement", `"spread"`, "must be one of preferred, required")),
+		good("monitoring", "full", `"full"`),
+		fail("monitoring", "verbose", bad("monitoring", `"verbose"`, "must be one of basic, full, comprehensive")),
+		good("logLevel", "warning", `"warning"`),
+		fail("logLevel", "verbose", bad("logLevel", `"verbose"`, "must be one of debug, info, warning, error, critical")),
+	)
+
+	// kubernetes: free text, so the bad values are the shapes a mistyped --path produces.
+	add(good("kubernetes.kubeconfig", "/home/me/.kube/staging.yaml", `"/home/me/.kube/staging.yaml"`),
+		fail("kubernetes.kubeconfig.path", "/home/me/.kube/config",
+			bad("kubernetes.kubeconfig", `{"path":"/home/me/.kube/config"}`, "must be a string, not a JSON object")),
+		good("kubernetes.context", "staging-eu", `"staging-eu"`),
+		fail("kubernetes.context[0]", "staging-eu", bad("kubernetes.context", `["staging-eu"]`, "must be a string, not a JSON array")),
+		good("kubernetes.renderYamlToDirectory", "rendered/dev", `"rendered/dev"`),
+		fail("kubernetes.renderYamlToDirectory.dir", "rendered", bad("kubernetes.renderYamlToDirectory", `{"dir":"rendered"}`, "must be a string, not a JSON object")),
+		good("kubernetes.allowModeChange", "true", `true`),
+		fail("kubernetes.allowModeChange", "yes", bad("kubernetes.allowModeChange", `"yes"`, "must be true or false, not a JSON string")),
+	)
+
+	// Quantities typed as numbers (16) are the CLI's numbers and must be taken as quantities.
+	add(good("quota.requestsCpu", "16", `"16"`),
+		fail("quota.requestsCpu", "lots", bad("quota.requestsCpu", `"lots"`, cpuExample)),
+		good("quota.requestsMemory", "16Gi", `"16Gi"`),
+		fail("quota.requestsMemory", "16 gigs", bad("quota.requestsMemory", `"16 gigs"`, memoryExample)),
+		good("quota.limitsCpu", "32", `"32"`),
+		fail("quota.limitsCpu", "-8", bad("quota.limitsCpu", `"-8"`, `must be greater than zero, for example "500m" or "2"`)),
+		good("quota.limitsMemory", "64Gi", `"64Gi"`),
+		fail("quota.limitsMemory", "64GB", bad("quota.limitsMemory", `"64GB"`, memoryExample)),
+		good("quota.requestsStorage", "1Ti", `"1Ti"`),
+		fail("quota.requestsStorage", "0", bad("quota.requestsStorage", `"0"`, `must be greater than zero, for example "10Gi" or "2Ti"`)),
+		good("quota.pods", "100", `100`),
+		fail("quota.pods", "many", bad("quota.pods", `"many"`, wholeString)),
+		good("quota.persistentVolumeClaims", "20", `20`),
+		fail("quota.persistentVolumeClaims", "2.5", bad("quota.persistentVolumeClaims", `"2.5"`, wholeString)),
+	)
+
+	add(good("limitRange.defaultRequestCpu", "100m", `"100m"`),
+		fail("limitRange.defaultRequestCpu", "fast", bad("limitRange.defaultRequestCpu", `"fast"`, cpuExample)),
+		good("limitRange.defaultRequestMemory", "128Mi", `"128Mi"`),
+		fail("limitRange.defaultRequestMemory", "1Gi", bad("limitRange.defaultRequestMemory", `"1Gi"`, "must not exceed limitRange.defaultMemory (256Mi)")),
+		good("limitRange.defaultCpu", "1", `"1"`),
+		fail("limitRange.defaultCpu", "3", bad("limitRange.defaultCpu", `"3"`, "must not exceed limitRange.maxCpu (2)")),
+		good("limitRange.defaultMemory", "512Mi", `"512Mi"`),
+		fail("limitRange.defaultMemory", "512MB", bad("limitRange.defaultMemory", `"512MB"`, memoryExample)),
+		good("limitRange.maxCpu", "4", `"4"`),
+		fail("limitRange.maxCpu", "2 cores", bad("limitRange.maxCpu", `"2 cores"`, cpuExample)),
+		good("limitRange.maxMemory", "8Gi", `"8Gi"`),
+		fail("limitRange.maxMemory", "true", bad("limitRange.maxMemory", `"true"`, memoryExample)),
+	)
+
+	add(good("storage.existingClass", "gp3", `"gp3"`),
+		fail("storage.existingClass", "GP3_fast", bad("storage.existingClass", `"GP3_fast"`, "must be the name of an existing StorageClass")),
+		good("storage.className", "fast-ssd", `"fast-ssd"`),
+		fail("storage.className", "Fast SSD", bad("storage.className", `"Fast SSD"`, "must be a DNS subdomain name (lowercase letters, digits, '-' and '.')")),
+		good("storage.provisioner", "pd.csi.storage.gke.io", `"pd.csi.storage.gke.io"`),
+		fail("storage.provisioner", "", bad("storage.provisioner", `""`, "must name a CSI driver (for example ebs.csi.aws.com or pd.csi.storage.gke.io), or set storage.existingClass")),
+		good("storage.parameters.type", "pd-ssd", `"pd-ssd"`),
+		good("storage.parameters.encrypted", "true", `"true"`),
+		good("storage.parameters.iops", "3000", `"3000"`),
+		fail("storage.parameters.type.name", "gp3", bad("storage.parameters", `{"type":{"name":"gp3"}}`,
+			"must be an object of strings (name: value); one value is a JSON object")),
+		good("storage.reclaimPolicy", "Retain", `"Retain"`),
+		fail("storage.reclaimPolicy", "Recycle", bad("storage.reclaimPolicy", `"Recycle"`, "must be one of Retain, Delete")),
+		good("storage.backupSize", "20Gi", `"20Gi"`),
+		fail("storage.backupSize", "-5Gi", bad("storage.backupSize", `"-5Gi"`, `must be greater than zero, for example "10Gi" or "2Ti"`)),
+		good("storage.modelSize", "10Gi", `"10Gi"`),
+		fail("storage.modelSize", "10 GiB", bad("storage.modelSize", `"10 GiB"`, storageExample)),
+		good("storage.modelAccessMode", "ReadWriteMany", `"ReadWriteMany"`),
+		fail("storage.modelAccessMode", "RWX", bad("storage.modelAccessMode", `"RWX"`, "must be one of ReadWriteOnce, ReadWriteOncePod, ReadWriteMany, ReadOnlyMany")),
+		good("storage.modelClassName", "efs-sc", `"efs-sc"`),
+		fail("storage.modelClassName", "EFS class", bad("storage.modelClassName", `"EFS class"`, "must be the name of a StorageClass")),
+		// A date typed as digits is a number to the CLI, and text to the keeper.
+		good("secrets.rotation", "20261201", `"20261201"`),
+		fail("secrets.rotation", "", bad("secrets.rotation", `""`, "must not be empty; any new value (a date, say) regenerates every credential")),
+	)
+
+	// The API and worker Deployments share their fields; dev's profile: API 1-2 replicas,
+	// 50m/128Mi → 250m/256Mi, workers 1-2, 50m/128Mi → 500m/512Mi, the LimitRange's max 2/4Gi.
+	for _, d := range []struct{ key, memLimit string }{{"api", "256Mi"}, {"worker", "512Mi"}} {
+		k := d.key
+		add(good(k+".minReplicas", "2", `2`),
+			fail(k+".minReplicas", "0", bad(k+".minReplicas", "0", atLeastOne)),
+			good(k+".maxReplicas", "3", `3`),
+			fail(k+".maxReplicas", "ten", bad(k+".maxReplicas", `"ten"`, wholeString)),
+			good(k+".dbPoolSize", "8", `8`),
+			fail(k+".dbPoolSize", "0", bad(k+".dbPoolSize", "0", atLeastOne)),
+			good(k+".targetCpuUtilization", "60", `60`),
+			fail(k+".targetCpuUtilization", "150", bad(k+".targetCpuUtilization", "150", "must be a percentage of the requests, 1 to 100")),
+			good(k+".targetMemoryUtilization", "75", `75`),
+			fail(k+".targetMemoryUtilization", "-5", bad(k+".targetMemoryUtilization", "-5", "must be a percentage of the requests, 1 to 100")),
+		)
+		add(resources(k, d.memLimit, "2", "4Gi")...)
+	}
+	add(good("worker.taskTimeoutSeconds", "600", `600`),
+		fail("worker.taskTimeoutSeconds", "10", bad("worker.taskTimeoutSeconds", "10", "must be at least 30: the time a stopping worker gets to finish its tasks")),
+		good("worker.concurrency", "8", `8`),
+		fail("worker.concurrency", "0", bad("worker.concurrency", "0", atLeastOne)),
+		good("worker.queueScaling.enabled", "true", `true`),
+		fail("worker.queueScaling.enabled", "yes", bad("worker.queueScaling.enabled", `"yes"`, "must be true or false, not a JSON string")),
+		good("worker.queueScaling.metricName", "celery_queue_length", `"celery_queue_length"`),
+		Case{Before: [][2]string{{"worker.queueScaling.enabled", "true"}}, Path: "worker.queueScaling.metricName", Value: "queue depth!",
+			Err: bad("worker.queueScaling.metricName", `"queue depth!"`, "must be the name of a metric the external metrics adapter serves")},
+		good("worker.queueScaling.targetPerPod", "50", `50`),
+		Case{Before: [][2]string{{"worker.queueScaling.enabled", "true"}}, Path: "worker.queueScaling.targetPerPod", Value: "0",
+			Err: bad("worker.queueScaling.targetPerPod", "0", atLeastOne)},
+	)
+
+	// PostgreSQL in dev: 1 replica, 100m/256Mi → 500m/1Gi, max_connections 100, one pooler pod
+	// of 50 server connections.
+	add(good("postgres.replicas", "2", `2`),
+		fail("postgres.replicas", "0", bad("postgres.replicas", "0", atLeastOne)))
+	add(resources("postgres", "1Gi", "2", "4Gi")...)
+	add(good("postgres.storageSize", "20Gi", `"20Gi"`),
+		fail("postgres.storageSize", "lots", bad("postgres.storageSize", `"lots"`, storageExample)),
+		good("postgres.maxConnections", "150", `150`),
+		fail("postgres.maxConnections", "30", bad("postgres.maxConnections", "30", "must be at least 40")),
+		fail("postgres.maxConnections", "many", bad("postgres.maxConnections", `"many"`, wholeString)),
+		good("postgres.backup.schedule", "30 3 * * 0", `"30 3 * * 0"`),
+		good("postgres.backup.schedule", "@daily", `"@daily"`),
+		fail("postgres.backup.schedule", "99 99 * * *", bad("postgres.backup.schedule", `"99 99 * * *"`,
+			`must be a cron schedule of five fields (minute hour day-of-month month day-of-week) or a descriptor, such as "0 2 * * *" or "@daily": end of range (99) above maximum (59): 99`)),
+		good("postgres.backup.timeZone", "Europe/Berlin", `"Europe/Berlin"`),
+		fail("postgres.backup.timeZone", "Mars/Olympus", bad("postgres.backup.timeZone", `"Mars/Olympus"`,
+			`must be an IANA time zone such as "Etc/UTC" or "Europe/Berlin": unknown time zone Mars/Olympus`)),
+		good("postgres.backup.retentionDays", "7", `7`),
+		fail("postgres.backup.retentionDays", "0", bad("postgres.backup.retentionDays", "0", atLeastOne)),
+		good("postgres.backup.deadlineSeconds", "3600", `3600`),
+		fail("postgres.backup.deadlineSeconds", "30", bad("postgres.backup.deadlineSeconds", "30", "must be at least 60")),
+		good("postgres.walArchive.s3Bucket", "pynomaly-wal", `"pynomaly-wal"`),
+		fail("postgres.walArchive.s3Bucket", "My Bucket", bad("postgres.walArchive.s3Bucket", `"My Bucket"`,
+			"must be an S3 bucket name: 3 to 63 lowercase letters, digits, '.' and '-', starting and ending with a letter or digit")),
+		good("postgres.walArchive.region", "eu-central-1", `"eu-central-1"`),
+		fail("postgres.walArchive.region", "EU Central", bad("postgres.walArchive.region", `"EU Central"`, "must be a region name such as eu-central-1")),
+		good("postgres.walArchive.endpoint", "https://minio.example:9000", `"https://minio.example:9000"`),
+		fail("postgres.walArchive.endpoint", "minio:9000", bad("postgres.walArchive.endpoint", `"minio:9000"`,
+			"must be the http:// or https:// URL of an S3-compatible store, such as https://minio.example:9000; empty for AWS")),
+		good("postgres.walArchive.credentialsSecret", "wal-g-s3", `"wal-g-s3"`),
+		fail("postgres.walArchive.credentialsSecret", "WAL G", bad("postgres.walArchive.credentialsSecret", `"WAL G"`,
+			"must be the name of a Secret in the namespace (lowercase letters, digits, '-' and '.')")),
+		good("postgres.walArchive.timeoutSeconds", "120", `120`),
+		Case{Before: [][2]string{{"postgres.walArchive.s3Bucket", "pynomaly-wal"}}, Path: "postgres.walArchive.timeoutSeconds", Value: "30",
+			Err: bad("postgres.walArchive.timeoutSeconds", "30", "must be at least 60 (and at most 900 for the seed's 15-minute recovery point)")},
+	)
+
+	// The pooler in dev: 1 pod, 50 server connections, 200 clients; 25m/32Mi → 100m/64Mi.
+	add(Case{Before: [][2]string{{"postgres.maxConnections", "200"}}, Path: "pooler.replicas", Value: "2", Want: `2`},
+		fail("pooler.replicas", "0", bad("pooler.replicas", "0", atLeastOne)),
+		good("pooler.poolSize", "30", `30`),
+		fail("pooler.poolSize", "200", bad("pooler.poolSize", "200",
+			"pooler.replicas (1) x pooler.poolSize + 20 reserved = 220 exceeds postgres.maxConnections (100); at most 80")),
+		good("pooler.maxClientConnections", "300", `300`),
+		fail("pooler.maxClientConnections", "5", bad("pooler.maxClientConnections", "5",
+			"api.maxReplicas (2) x api.dbPoolSize (5) + worker.maxReplicas (2) x worker.dbPoolSize (5) = 20 clients exceed pooler.replicas (1) x pooler.maxClientConnections = 5; at least 20")),
+	)
+	add(resources("pooler", "64Mi", "2", "4Gi")...)
+
+	for _, r := range []struct{ key, memLimit string }{{"redisQueue", "256Mi"}, {"redisCache", "320Mi"}} {
+		add(good(r.key+".replicas", "2", `2`),
+			fail(r.key+".replicas", "0", bad(r.key+".replicas", "0", atLeastOne)))
+		add(resources(r.key, r.memLimit, "2", "4Gi")...)
+	}
+	add(good("redisQueue.storageSize", "2Gi", `"2Gi"`),
+		fail("redisQueue.storageSize", "", bad("redisQueue.storageSize", `""`, storageExample)),
+		good("redisCache.storageSize", "1Gi", `"1Gi"`),
+		fail("redisCache.storageSize", "big", bad("redisCache.storageSize", `"big"`, storageExample)),
+	)
+
+	add(good("influxdb.replicas", "1", `1`),
+		fail("influxdb.replicas", "2", bad("influxdb.replicas", "2", "must be 1: InfluxDB OSS does not cluster, more replicas would be separate databases")))
+	add(resources("influxdb", "512Mi", "2", "4Gi")...)
+	add(good("influxdb.storageSize", "10Gi", `"10Gi"`),
+		fail("influxdb.storageSize", "-1", bad("influxdb.storageSize", `"-1"`, `must be greater than zero, for example "10Gi" or "2Ti"`)),
+		good("influxdb.retention", "90d", `"90d"`),
+		fail("influxdb.retention", "a month", bad("influxdb.retention", `"a month"`, `must be an InfluxDB duration such as "30d" or "1h"`)),
+		good("influxdb.longTermRetention", "730d", `"730d"`),
+		fail("influxdb.longTermRetention", "forever", bad("influxdb.longTermRetention", `"forever"`, `must be an InfluxDB duration such as "30d" or "1h"`)),
+		good("influxdb.downsampleEvery", "30m", `"30m"`),
+		fail("influxdb.downsampleEvery", "hourly", bad("influxdb.downsampleEvery", `"hourly"`, `must be an InfluxDB duration such as "30d" or "1h"`)),
+	)
+
+	// The edge in dev: 1 pod, 50m/64Mi → 250m/128Mi, 1 worker of 1024 connections for 200
+	// requests at once, no entry point. What only an entry point or TLS uses is checked with one.
+	host := [2]string{"edge.hosts[0]", "api.example.com"}
+	exposed := [][2]string{host, {"edge.entry", "gateway"}}
+	add(good("edge.replicas", "2", `2`),
+		fail("edge.replicas", "0", bad("edge.replicas", "0", atLeastOne)))
+	add(resources("edge", "128Mi", "2", "4Gi")...)
+	add(Case{Before: [][2]string{host}, Path: "edge.entry", Value: "gateway", Want: `"gateway"`},
+		fail("edge.entry", "loadbalancer", bad("edge.entry", `"loadbalancer"`, "must be one of ingress, gateway, none")),
+		fail("edge.entry", "ingress", bad("edge.hosts", "[]", "must name at least one host when edge.entry is ingress")),
+		good("edge.hosts[0]", "api.example.com", `["api.example.com"]`),
+		fail("edge.hosts[0]", "API Example", bad("edge.hosts[0]", `"API Example"`, "must be a lowercase DNS name such as api.example.com (or *.example.com)")),
+		good("edge.rateLimit.requestsPerMinute", "600", `600`),
+		fail("edge.rateLimit.requestsPerMinute", "0", bad("edge.rateLimit.requestsPerMinute", "0", "must be at least 1 (the seed: 100)")),
+		good("edge.rateLimit.burst", "50", `50`),
+		fail("edge.rateLimit.burst", "-1", bad("edge.rateLimit.burst", "-1", "must be 0 or more: the requests a client may send at once beyond the rate")),
+		good("edge.trustedProxies[0]", "10.42.0.0/16", `["10.42.0.0/16"]`),
+		fail("edge.trustedProxies[0]", "0.0.0.0/0", bad("edge.trustedProxies[0]", `"0.0.0.0/0"`,
+			"must not trust every address: any client could then choose its own address, and its own rate limit budget")),
+		good("edge.clientMaxBodySize", "10m", `"10m"`),
+		fail("edge.clientMaxBodySize", "10MB", bad("edge.clientMaxBodySize", `"10MB"`, `must be an nginx size such as "100m", "512k" or "1g"`)),
+		good("edge.timeouts.connectSeconds", "10", `10`),
+		fail("edge.timeouts.connectSeconds", "0", bad("edge.timeouts.connectSeconds", "0", atLeastOne)),
+		good("edge.timeouts.readSeconds", "300", `300`),
+		fail("edge.timeouts.readSeconds", "slow", bad("edge.timeouts.readSeconds", `"slow"`, wholeString)),
+		good("edge.timeouts.sendSeconds", "120", `120`),
+		fail("edge.timeouts.sendSeconds", "-5", bad("edge.timeouts.sendSeconds", "-5", atLeastOne)),
+		good("edge.concurrentRequests", "400", `400`),
+		fail("edge.concurrentRequests", "5000", bad("edge.workerConnections", "1024",
+			"edge.replicas (1) x edge.workerProcesses (1) x edge.workerConnections / 2 (a client and an API connection per request) = 512 requests at once, fewer than edge.concurrentRequests (5000); at least 10000")),
+		good("edge.workerProcesses", "2", `2`),
+		fail("edge.workerProcesses", "0", bad("edge.workerProcesses", "0", atLeastOne)),
+		good("edge.workerConnections", "4096", `4096`),
+		fail("edge.workerConnections", "256", bad("edge.workerConnections", "256",
+			"edge.replicas (1) x edge.workerProcesses (1) x edge.workerConnections / 2 (a client and an API connection per request) = 128 requests at once, fewer than edge.concurrentRequests (200); at least 400")),
+		good("edge.ingress.className", "traefik", `"traefik"`),
+		Case{Before: [][2]string{host, {"edge.entry", "ingress"}}, Path: "edge.ingress.className", Value: "Traefik Public",
+			Err: bad("edge.ingress.className", `"Traefik Public"`, "must name the cluster's IngressClass (a DNS subdomain name)")},
+		good("edge.gateway.className", "nginx", `"nginx"`),
+		Case{Before: exposed, Path: "edge.gateway.className", Value: "Envoy GW",
+			Err: bad("edge.gateway.className", `"Envoy GW"`, "must name the cluster's GatewayClass (a DNS subdomain name)")},
+		good("edge.gateway.implementation", "nginx-gateway-fabric", `"nginx-gateway-fabric"`),
+		Case{Before: exposed, Path: "edge.gateway.implementation", Value: "istio",
+			Err: bad("edge.gateway.implementation", `"istio"`, "must be one of envoy-gateway, nginx-gateway-fabric")},
+		good("edge.tls.enabled", "false", `false`),
+		fail("edge.tls.enabled", "yes", bad("edge.tls.enabled", `"yes"`, "must be true or false, not a JSON string")),
+		good("edge.tls.secretName", "api-tls", `"api-tls"`),
+		Case{Before: exposed, Path: "edge.tls.secretName", Value: "API TLS",
+			Err: bad("edge.tls.secretName", `"API TLS"`, "must be a Secret name (a DNS subdomain name)")},
+		Case{Before: [][2]string{{"edge.tls.issuer.create", ""}}, Path: "edge.tls.issuer.kind", Value: "ClusterIssuer", Want: `"ClusterIssuer"`},
+		Case{Before: exposed, Path: "edge.tls.issuer.kind", Value: "CA",
+			Err: bad("edge.tls.issuer.kind", `"CA"`, "must be one of Issuer, ClusterIssuer")},
+		good("edge.tls.issuer.name", "letsencrypt-prod", `"letsencrypt-prod"`),
+		Case{Before: exposed, Path: "edge.tls.issuer.name", Value: "Lets Encrypt",
+			Err: bad("edge.tls.issuer.name", `"Lets Encrypt"`, "must name a cert-manager Issuer or ClusterIssuer")},
+		Case{Env: "staging", Before: exposed, Path: "edge.tls.issuer.create", Value: "selfSigned", Want: `"selfSigned"`},
+		Case{Before: exposed, Path: "edge.tls.issuer.create", Value: "letsencrypt",
+			Err: bad("edge.tls.issuer.create", `"letsencrypt"`, "must be empty (use an existing issuer), selfSigned or acme")},
+		Case{Env: "staging", Before: exposed, Path: "edge.tls.issuer.acmeServer", Value: "https://acme.zerossl.com/v2/DV90", Want: `"https://acme.zerossl.com/v2/DV90"`},
+		Case{Env: "staging", Before: exposed, Path: "edge.tls.issuer.acmeServer", Value: "acme.example",
+			Err: bad("edge.tls.issuer.acmeServer", `"acme.example"`, "must be the https URL of an ACME directory, such as https://acme-v02.api.letsencrypt.org/directory")},
+		Case{Env: "staging", Before: exposed, Path: "edge.tls.issuer.acmeEmail", Value: "ops@example.com", Want: `"ops@example.com"`},
+		Case{Env: "staging", Before: exposed, Path: "edge.tls.issuer.acmeEmail", Value: "ops",
+			Err: bad("edge.tls.issuer.acmeEmail", `"ops"`, "must be an email address, or empty")},
+	)
+
+	for _, im := range []struct{ field, good, bad string }{
+		{"postgres", "ghcr.io/zalando/spilo-17:4.0-p4", "ghcr.io/zalando/spilo-17"},
+		{"postgresClient", "postgres:17.6-alpine", "postgres:latest"},
+		{"postgresExporter", "quay.io/prometheuscommunity/postgres-exporter:v0.17.2", "postgres-exporter"},
+		{"pgbouncer", "ghcr.io/cloudnative-pg/pgbouncer:1.24.2", "pgbouncer:latest"},
+		{"redis", "redis:7.4.3-alpine", "redis:latest"},
+		{"redisExporter", "oliver006/redis_exporter:v1.68.0", "Redis_Exporter:v1"},
+		{"influxdb", "influxdb:2.7.12-alpine", "influxdb"},
+		{"api", "registry.example.com/pynomaly/api:2.3.1", "registry.example.com/pynomaly/api"},
+		{"worker", "registry.example.com/pynomaly/worker@sha256:" + strings.Repeat("ab", 32), "worker:latest"},
+		{"nginx", "nginxinc/nginx-unprivileged:1.27.4-alpine", "nginx"},
+		{"nginxExporter", "nginx/nginx-prometheus-exporter:1.4.1", "nginx/nginx-prometheus-exporter:latest"},
+	} {
+		add(good("images."+im.field, im.good, quoted(im.good)),
+			fail("images."+im.field, im.bad, bad("images."+im.field, quoted(im.bad), pinned)))
+	}
+
+	// Credentials: with --secret they are taken (and shown only as set); in plain text they stop
+	// the preview. The value needs quoting in a shell, in SQL and in PgBouncer's user list.
+	for _, k := range config.Keys() {
+		if !isCredential(k) {
+			continue
+		}
+		add(Case{Path: k, Value: `p"a ss'w\rd%1`, Secret: true, Want: quoted(config.CredentialSet)},
+			fail(k, "hunter2hunter2", bad(k, "[not shown]", "a credential must be stored encrypted: pulumi config set --secret "+k+" <value>")))
+	}
+	return cs
+}
+
+// Check parses a case's stack configuration (what `pulumi config set` left, as the CLI hands it
+// to the program) and says how the outcome differs from the case's, or nil.
+func (c Case) Check(project string, src config.Source) error {
+	s, err := config.Parse(project, src)
+	if c.Err != "" {
+		switch {
+		case err == nil:
+			return fmt.Errorf("accepted; want the error\n  %s", c.Err)
+		case err.Error() != c.Err:
+			return fmt.Errorf("error\n  %s\nwant\n  %s", err, c.Err)
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("refused: %w", err)
+	}
+	var v any
+	if err := json.Unmarshal(s.ViewJSON(), &v); err != nil {
+		return err
+	}
+	for _, step := range strings.Split(c.Path, ".") {
+		step, _, _ = strings.Cut(step, "[") // a list's case (hosts[0]) compares the whole list
+		m, ok := v.(map[string]any)
+		if !ok {
+			return fmt.Errorf("the settings view has no %s", c.Path)
+		}
+		if v, ok = m[step]; !ok {
+			return fmt.Errorf("the settings view has no %s", c.Path)
+		}
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	if string(b) != c.Want {
+		return fmt.Errorf("%s is %s in the effective settings, want %s", c.Path, b, c.Want)
+	}
+	return nil
+}
+
+// resources are the cases of a container's requests and limits, for a profile whose memory
+// limit is memLimit, under a LimitRange whose maximum is maxCPU/maxMemory.
+func resources(key, memLimit, maxCPU, maxMemory string) []Case {
+	k := key + ".resources."
+	return []Case{
+		{Path: k + "cpuRequest", Value: "20m", Want: `"20m"`},
+		{Path: k + "cpuRequest", Value: "fast", Err: bad(k+"cpuRequest", `"fast"`, cpuExample)},
+		{Path: k + "memoryRequest", Value: "32Mi", Want: `"32Mi"`},
+		{Path: k + "memoryRequest", Value: "8Gi", Err: bad(k+"memoryRequest", `"8Gi"`, "must not exceed "+k+"memoryLimit ("+memLimit+")")},
+		// A CPU limit typed as a number of cores.
+		{Path: k + "cpuLimit", Value: "1", Want: `"1"`},
+		{Path: k + "cpuLimit", Value: "10", Err: bad(k+"cpuLimit", `"10"`, "must not exceed limitRange.maxCpu ("+maxCPU+")")},
+		{Path: k + "memoryLimit", Value: "1Gi", Want: `"1Gi"`},
+		{Path: k + "memoryLimit", Value: "5Gi", Err: bad(k+"memoryLimit", `"5Gi"`, "must not exceed limitRange.maxMemory ("+maxMemory+")")},
+	}
+}
+
+// isCredential says whether a key is one of the secret overrides of generated credentials.
+func isCredential(key string) bool {
+	return strings.HasSuffix(key, "Password") || strings.HasSuffix(key, "Token") || key == "apiSecretKey"
+}
+
+// Leaves are the settings a case must cover: every key without fields, and every field of an
+// object key that is not an object itself (a map such as storage.parameters is a leaf).
+func Leaves() []string {
+	var out []string
+	for _, k := range config.KeyTable() {
+		fields := k.Fields()
+		if len(fields) == 0 {
+			out = append(out, k.Name)
+			continue
+		}
+		for _, f := range fields {
+			parent := false
+			for _, g := range fields {
+				parent = parent || strings.HasPrefix(g, f+".")
+			}
+			if !parent {
+				out = append(out, k.Name+"."+f)
+			}
+		}
+	}
+	return out
+}
+
+// Covers says whether a case's path sets the leaf (or, for a map or a mistyped path, something
+// inside it).
+func Covers(path, leaf string) bool {
+	path, _, _ = strings.Cut(path, "[")
+	return path == leaf || strings.HasPrefix(path, leaf+".")
+}
+
+// CLITyped is the value `pulumi config set --path` stores for what was typed (the CLI's coerce in
+// sdk/go/common/resource/config/object.go): true and false are booleans, base-10 integers that
+// do not start with 0 are numbers, everything else is a string. Top-level keys are always strings.
+func CLITyped(typed string) any {
+	switch typed {
+	case "true":
+		return true
+	case "false":
+		return false
+	}
+	if len(typed) > 1 && typed[0] == '0' {
+		return typed
+	}
+	if i, err := strconv.ParseInt(typed, 10, 64); err == nil {
+		return i
+	}
+	if u, err := strconv.ParseUint(typed, 10, 64); err == nil {
+		return u
+	}
+	return typed
+}

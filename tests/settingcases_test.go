@@ -1,0 +1,93 @@
+package tests
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/tests/settingcases"
+)
+
+// Every setting (each key, each field of an object key) has a typical value and a bad one in
+// tests/settingcases: a setting added without them fails here, and in the end-to-end suite,
+// which runs the same cases through the real `pulumi config set --path`.
+func TestEverySettingHasCLICases(t *testing.T) {
+	good, badValue := map[string]int{}, map[string]int{}
+	for _, c := range settingcases.Cases() {
+		covered := false
+		for _, leaf := range settingcases.Leaves() {
+			if settingcases.Covers(c.Path, leaf) {
+				covered = true
+				if c.Err == "" {
+					good[leaf]++
+				} else {
+					badValue[leaf]++
+				}
+			}
+		}
+		assert.True(t, covered, "case %s sets no setting the program reads", c.Name())
+	}
+	for _, leaf := range settingcases.Leaves() {
+		assert.NotZero(t, good[leaf], "%s has no typical value in tests/settingcases", leaf)
+		assert.NotZero(t, badValue[leaf], "%s has no bad value in tests/settingcases", leaf)
+	}
+}
+
+// Each case, stored as the CLI stores it (its documented typing, settingcases.CLITyped), gives
+// the value or the exact error the case expects.
+func TestCLICasesParse(t *testing.T) {
+	for _, c := range settingcases.Cases() {
+		t.Run(c.Name(), func(t *testing.T) {
+			src := config.Source{Values: map[string]string{"environment": c.Environment()}, Secrets: map[string]bool{}}
+			objects := map[string]any{}
+			for _, set := range append(c.Before, [2]string{c.Path, c.Value}) {
+				setPath(t, src, objects, set[0], set[1])
+			}
+			if c.Secret {
+				src.Secrets[c.Path] = true
+			}
+			for k, v := range objects {
+				b, err := json.Marshal(v)
+				require.NoError(t, err)
+				src.Values[k] = string(b)
+			}
+			assert.NoError(t, c.Check(project, src))
+		})
+	}
+}
+
+// setPath does what `pulumi config set --path PATH VALUE` does to a stack's configuration: a
+// top-level key takes the value as a string; a deeper path builds objects, with the value typed
+// as the CLI types it, and a final [0] puts it in a list.
+func setPath(t *testing.T, src config.Source, objects map[string]any, path, value string) {
+	t.Helper()
+	steps := strings.Split(path, ".")
+	if len(steps) == 1 && !strings.Contains(path, "[") {
+		src.Values[path] = value
+		return
+	}
+	var typed any = settingcases.CLITyped(value)
+	last := steps[len(steps)-1]
+	if name, ok := strings.CutSuffix(last, "[0]"); ok {
+		steps[len(steps)-1], typed = name, []any{typed}
+	}
+	require.NotContains(t, strings.Join(steps, "."), "[", "only a final [0] is simulated: %s", path)
+	obj, _ := objects[steps[0]].(map[string]any)
+	if obj == nil {
+		obj = map[string]any{}
+		objects[steps[0]] = obj
+	}
+	for _, step := range steps[1 : len(steps)-1] {
+		next, _ := obj[step].(map[string]any)
+		if next == nil {
+			next = map[string]any{}
+			obj[step] = next
+		}
+		obj = next
+	}
+	obj[steps[len(steps)-1]] = typed
+}
