@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -239,12 +240,15 @@ func started(events []engineEvent, suffix string) int {
 
 // previewStep is one step of `pulumi preview --json`.
 type previewStep struct {
-	Op             string     `json:"op"`
-	URN            string     `json:"urn"`
-	DiffReasons    []string   `json:"diffReasons"`
-	ReplaceReasons []string   `json:"replaceReasons"`
-	OldState       *stepState `json:"oldState"`
-	NewState       *stepState `json:"newState"`
+	Op             string   `json:"op"`
+	URN            string   `json:"urn"`
+	DiffReasons    []string `json:"diffReasons"`
+	ReplaceReasons []string `json:"replaceReasons"`
+	DetailedDiff   map[string]struct {
+		Kind string `json:"kind"`
+	} `json:"detailedDiff"`
+	OldState *stepState `json:"oldState"`
+	NewState *stepState `json:"newState"`
 }
 
 type stepState struct {
@@ -264,6 +268,23 @@ func (s previewStep) Type() string {
 // Name is the resource's logical name.
 func (s previewStep) Name() string {
 	return s.URN[strings.LastIndex(s.URN, "::")+2:]
+}
+
+// Changed are the properties the step changes: its detailed diff's paths (with the kind of
+// change where it is not a plain update), else its diff reasons.
+func (s previewStep) Changed() []string {
+	if len(s.DetailedDiff) == 0 {
+		return s.DiffReasons
+	}
+	var paths []string
+	for path, d := range s.DetailedDiff {
+		if d.Kind != "update" {
+			path += " " + d.Kind
+		}
+		paths = append(paths, path)
+	}
+	sort.Strings(paths)
+	return paths
 }
 
 // String is "op type::name".
