@@ -63,7 +63,7 @@ func (r *redisInstance) pod(args *RedisArgs, cm *corev1.ConfigMap) kube.Pod {
 		ReadinessProbe: kube.Readiness(kube.Exec("sh", "-c", "redis-cli -p 6379 ping | grep -q PONG")),
 		LivenessProbe:  kube.Liveness(kube.TCPSocket(RedisPort)),
 		Mounts:         append(configMounts, kube.Mount("data", "/data")),
-	}, redisExporter(args)}
+	}, r.exporter(args)}
 	if r.sentinel() {
 		containers = append(containers, kube.Container{
 			Name:           "sentinel",
@@ -113,14 +113,21 @@ func (r *redisInstance) env(secret pulumi.StringInput) corev1.EnvVarArray {
 	}
 }
 
-func redisExporter(args *RedisArgs) kube.Container {
+// exporter is the metrics exporter next to Redis. On the queue it also reports the task list's
+// length (redis_key_size{key="pynomaly-tasks"}): the queue depth the alerts, the dashboards and
+// an external metrics adapter read.
+func (r *redisInstance) exporter(args *RedisArgs) kube.Container {
+	env := corev1.EnvVarArray{
+		kube.Env("REDIS_ADDR", fmt.Sprintf("redis://127.0.0.1:%d", RedisPort)),
+		kube.SecretEnv("REDIS_PASSWORD", args.Secret, RedisPasswordKey),
+	}
+	if r.role == RedisQueue {
+		env = append(env, kube.Env("REDIS_EXPORTER_CHECK_SINGLE_KEYS", "db0="+TaskQueueName))
+	}
 	return kube.Container{
-		Name:  "exporter",
-		Image: args.Exporter,
-		Env: corev1.EnvVarArray{
-			kube.Env("REDIS_ADDR", fmt.Sprintf("redis://127.0.0.1:%d", RedisPort)),
-			kube.SecretEnv("REDIS_PASSWORD", args.Secret, RedisPasswordKey),
-		},
+		Name:           "exporter",
+		Image:          args.Exporter,
+		Env:            env,
 		Ports:          []kube.Port{{Name: "metrics", Port: redisExporterPort}},
 		Resources:      config.SidecarResources,
 		ReadinessProbe: kube.Readiness(kube.HTTPGet("/health", redisExporterPort)),

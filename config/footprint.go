@@ -45,7 +45,7 @@ func (s *Settings) Footprint() Footprint {
 	job := func(name string) Workload {
 		return Workload{Name: name, Pods: 1, Containers: []Resources{JobResources}}
 	}
-	return Footprint{
+	f := Footprint{
 		{Name: "api", Pods: s.API.MaxReplicas, Containers: []Resources{s.API.Resources}},
 		{Name: "worker", Pods: s.Worker.MaxReplicas, Containers: []Resources{s.Worker.Resources}},
 		// Nginx and its metrics exporter.
@@ -62,6 +62,19 @@ func (s *Settings) Footprint() Footprint {
 		{Name: "backups claim", ClaimSize: s.Storage.BackupSize, Claims: 1},
 		{Name: "models claim", ClaimSize: s.Storage.ModelSize, Claims: 1},
 	}
+	if !s.Bundled() {
+		// The cluster's operator runs the monitoring stack: nothing of it is in the namespace.
+		return f
+	}
+	f = append(f,
+		stateful("prometheus", s.Prometheus.StatefulTier, []Resources{s.Prometheus.Resources}),
+		Workload{Name: "grafana", Pods: 1, Containers: []Resources{s.Grafana.Resources}})
+	if s.Monitoring.Alerting() {
+		f = append(f,
+			stateful("alertmanager", s.Alertmanager.StatefulTier, []Resources{s.Alertmanager.Resources}),
+			Workload{Name: "kube-state-metrics", Pods: 1, Containers: []Resources{KubeStateMetricsResources}})
+	}
+	return f
 }
 
 // Totals is what a Footprint asks of the ResourceQuota.

@@ -54,6 +54,9 @@ func objectKeys(s *Settings) []struct {
 		{"redisCache", &s.RedisCache},
 		{"influxdb", &s.InfluxDB},
 		{"edge", &s.Edge},
+		{"prometheus", &s.Prometheus},
+		{"alertmanager", &s.Alertmanager},
+		{"grafana", &s.Grafana},
 		{"images", &s.Images},
 	}
 }
@@ -71,6 +74,7 @@ func scalarKeys(s *Settings) []struct {
 		{"security", (*string)(&s.Security)},
 		{"placement", (*string)(&s.Placement)},
 		{"monitoring", (*string)(&s.Monitoring)},
+		{"monitoringMode", &s.MonitoringMode},
 		{"logLevel", &s.LogLevel},
 	}
 }

@@ -38,6 +38,8 @@ func common(env Environment) Settings {
 			ModelAccessMode: "ReadWriteOnce",
 		},
 		Secrets: Secrets{Rotation: "initial"},
+		// The program runs its own monitoring unless a stack says the cluster has an operator.
+		MonitoringMode: MonitoringBundled,
 		Images: Images{
 			Postgres:         "ghcr.io/zalando/spilo-17:4.0-p3",
 			PostgresClient:   "postgres:17.5-alpine",
@@ -50,6 +52,10 @@ func common(env Environment) Settings {
 			Worker:           "ghcr.io/pynomaly/pynomaly-worker:1.0.0",
 			Nginx:            "nginxinc/nginx-unprivileged:1.27.5-alpine",
 			NginxExporter:    "nginx/nginx-prometheus-exporter:1.4.2",
+			Prometheus:       "quay.io/prometheus/prometheus:v3.2.1",
+			Alertmanager:     "quay.io/prometheus/alertmanager:v0.28.1",
+			Grafana:          "grafana/grafana:11.5.2",
+			KubeStateMetrics: "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.15.0",
 		},
 	}
 }
@@ -127,6 +133,9 @@ func dev(base Settings) Settings {
 	base.RedisCache = StatefulTier{Replicas: 1, Resources: res("50m", "64Mi", "250m", "320Mi")}
 	base.InfluxDB = influx(StatefulTier{Replicas: 1, Resources: res("100m", "256Mi", "500m", "512Mi"), StorageSize: "5Gi"})
 	base.Edge = edge(1, res("50m", "64Mi", "250m", "128Mi"), 200, 1, 1024, selfSignedIssuer)
+	base.Prometheus = Prometheus{StatefulTier: StatefulTier{Replicas: 1, Resources: res("100m", "256Mi", "500m", "1Gi"), StorageSize: "5Gi"}, Retention: "3d"}
+	base.Alertmanager = Alertmanager{StatefulTier: StatefulTier{Replicas: 1, Resources: res("25m", "32Mi", "100m", "64Mi"), StorageSize: "1Gi"}}
+	base.Grafana = Grafana{Resources: res("50m", "128Mi", "250m", "256Mi")}
 	return base
 }
 
@@ -152,6 +161,9 @@ func staging(base Settings) Settings {
 	base.InfluxDB = influx(StatefulTier{Replicas: 1, Resources: res("250m", "512Mi", "1", "1Gi"), StorageSize: "50Gi"})
 	base.Edge = edge(2, res("100m", "128Mi", "500m", "256Mi"), 1000, 1, 2048,
 		acmeIssuer("pynomaly-letsencrypt-staging", "https://acme-staging-v02.api.letsencrypt.org/directory"))
+	base.Prometheus = Prometheus{StatefulTier: StatefulTier{Replicas: 1, Resources: res("250m", "1Gi", "1", "2Gi"), StorageSize: "50Gi"}, Retention: "15d"}
+	base.Alertmanager = Alertmanager{StatefulTier: StatefulTier{Replicas: 1, Resources: res("25m", "64Mi", "100m", "128Mi"), StorageSize: "1Gi"}}
+	base.Grafana = Grafana{Resources: res("100m", "128Mi", "500m", "512Mi")}
 	return base
 }
 
@@ -184,6 +196,11 @@ func prod(base Settings) Settings {
 	// 24,576, and still 16,384 with a pod drained.
 	base.Edge = edge(3, res("500m", "512Mi", "2", "1Gi"), 10000, 2, 8192,
 		acmeIssuer("pynomaly-letsencrypt", "https://acme-v02.api.letsencrypt.org/directory"))
+	// Two Prometheus replicas scraping everything and a three-member Alertmanager cluster: a
+	// lost node loses neither alerting nor the last 30 days.
+	base.Prometheus = Prometheus{StatefulTier: StatefulTier{Replicas: 2, Resources: res("1", "4Gi", "2", "8Gi"), StorageSize: "150Gi"}, Retention: "30d"}
+	base.Alertmanager = Alertmanager{StatefulTier: StatefulTier{Replicas: 3, Resources: res("50m", "64Mi", "200m", "256Mi"), StorageSize: "1Gi"}}
+	base.Grafana = Grafana{Resources: res("100m", "256Mi", "1", "1Gi")}
 	return base
 }
 

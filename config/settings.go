@@ -52,6 +52,19 @@ const (
 	Comprehensive MonitoringLevel = "comprehensive"
 )
 
+// Monitoring modes.
+const (
+	MonitoringBundled  = "bundled"
+	MonitoringOperator = "operator"
+)
+
+// Bundled says whether the program runs the monitoring stack itself.
+func (s *Settings) Bundled() bool { return s.MonitoringMode == MonitoringBundled }
+
+// Alerting says whether the level runs Alertmanager and kube-state-metrics (full and
+// comprehensive); basic is Prometheus and Grafana alone.
+func (l MonitoringLevel) Alerting() bool { return l == Full || l == Comprehensive }
+
 // Settings is everything the program needs to know about one stack. Components receive parts
 // of it as plain values; none of them reads stack configuration itself.
 type Settings struct {
@@ -62,7 +75,11 @@ type Settings struct {
 	Security    SecurityLevel   `json:"security"`
 	Placement   Placement       `json:"placement"`
 	Monitoring  MonitoringLevel `json:"monitoring"`
-	LogLevel    string          `json:"logLevel"`
+	// MonitoringMode is bundled (the program runs Prometheus, Alertmanager, Grafana) or
+	// operator (the cluster's Prometheus Operator scrapes and alerts, from PodMonitors and a
+	// PrometheusRule the program writes).
+	MonitoringMode string `json:"monitoringMode"`
+	LogLevel       string `json:"logLevel"`
 
 	Kubernetes Kubernetes `json:"kubernetes"`
 	Quota      Quota      `json:"quota"`
@@ -83,6 +100,11 @@ type Settings struct {
 	RedisCache StatefulTier `json:"redisCache"`
 	InfluxDB   InfluxDB     `json:"influxdb"`
 	Edge       Edge         `json:"edge"`
+
+	// The monitoring tier; what of it runs follows Monitoring (see MonitoringLevel.Alerting).
+	Prometheus   Prometheus   `json:"prometheus"`
+	Alertmanager Alertmanager `json:"alertmanager"`
+	Grafana      Grafana      `json:"grafana"`
 
 	Images Images `json:"images"`
 }
@@ -140,6 +162,55 @@ type InfluxDB struct {
 	LongTermRetention string `json:"longTermRetention"`
 	// DownsampleEvery is how often the downsampling task runs and the window it averages.
 	DownsampleEvery string `json:"downsampleEvery"`
+}
+
+// Prometheus is the monitoring tier's Prometheus: replicas (each scrapes every target, so one
+// survives the other), a claim each, and how long samples are kept.
+type Prometheus struct {
+	StatefulTier
+	// Retention is --storage.tsdb.retention.time, a Prometheus duration such as 15d.
+	Retention string `json:"retention"`
+}
+
+// Alertmanager is the members of one Alertmanager cluster and where it sends alerts.
+type Alertmanager struct {
+	StatefulTier
+	Receivers AlertReceivers `json:"receivers"`
+}
+
+// AlertReceivers are where alerts go. Every alert goes to Slack and e-mail where configured;
+// critical ones also page through PagerDuty. Their URLs, keys and password are read from the
+// existing Secret SecretName in the namespace (keys slack-url, pagerduty-routing-key,
+// smtp-password), never from stack configuration. None configured: alerts stay in Alertmanager.
+type AlertReceivers struct {
+	SecretName   string     `json:"secretName"`
+	SlackChannel string     `json:"slackChannel"`
+	PagerDuty    bool       `json:"pagerduty"`
+	Email        AlertEmail `json:"email"`
+}
+
+// AlertEmail is the e-mail receiver: To is empty when there is none.
+type AlertEmail struct {
+	To        string `json:"to"`
+	From      string `json:"from"`
+	Smarthost string `json:"smarthost"`
+	// Username logs in to the smarthost with the Secret's smtp-password; empty: no login.
+	Username string `json:"username"`
+}
+
+// Any says whether a receiver is configured.
+func (r AlertReceivers) Any() bool { return r.SlackChannel != "" || r.PagerDuty || r.Email.To != "" }
+
+// Receiver secret keys.
+const (
+	SlackURLKey            = "slack-url"
+	PagerDutyRoutingKeyKey = "pagerduty-routing-key"
+	SMTPPasswordKey        = "smtp-password"
+)
+
+// Grafana is the dashboards' server.
+type Grafana struct {
+	Resources Resources `json:"resources"`
 }
 
 // Edge is the seed's data-science-nginx.yaml and its Ingress: Nginx in front of the API (per
@@ -266,6 +337,11 @@ type Images struct {
 	// turns its stub_status into Prometheus metrics.
 	Nginx         string `json:"nginx"`
 	NginxExporter string `json:"nginxExporter"`
+	// The monitoring tier.
+	Prometheus       string `json:"prometheus"`
+	Alertmanager     string `json:"alertmanager"`
+	Grafana          string `json:"grafana"`
+	KubeStateMetrics string `json:"kubeStateMetrics"`
 }
 
 // Kubernetes says which cluster the program talks to. All empty means the ambient kubeconfig.
@@ -408,6 +484,9 @@ func (s *Settings) ProtectState() bool { return s.Environment == Prod }
 // SidecarResources are those of the small helper containers next to a database: metrics
 // exporters and Redis Sentinels.
 var SidecarResources = Resources{CPURequest: "25m", MemoryRequest: "32Mi", CPULimit: "100m", MemoryLimit: "64Mi"}
+
+// KubeStateMetricsResources are kube-state-metrics', watching one namespace.
+var KubeStateMetricsResources = Resources{CPURequest: "25m", MemoryRequest: "64Mi", CPULimit: "200m", MemoryLimit: "128Mi"}
 
 // JobResources are those of one-off and scheduled jobs (database setup, backups).
 var JobResources = Resources{CPURequest: "100m", MemoryRequest: "128Mi", CPULimit: "500m", MemoryLimit: "256Mi"}

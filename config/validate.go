@@ -101,6 +101,7 @@ func (s *Settings) Validate() error {
 	v.statefulTier("redisCache", s.RedisCache, false, lr)
 	s.validateInfluxDB(v, lr)
 	s.validateEdge(v, lr)
+	s.validateMonitoring(v, lr)
 	s.validateImages(v)
 	if len(v.errs) == 0 {
 		s.validateQuota(v)
@@ -116,6 +117,7 @@ func (s *Settings) validateScalars(v *validator) {
 	v.oneOf("security", string(s.Security), []string{string(Relaxed), string(Enforced), string(Strict)})
 	v.oneOf("placement", string(s.Placement), []string{string(PlacementPreferred), string(PlacementRequired)})
 	v.oneOf("monitoring", string(s.Monitoring), []string{string(Basic), string(Full), string(Comprehensive)})
+	v.oneOf("monitoringMode", s.MonitoringMode, []string{MonitoringBundled, MonitoringOperator})
 	v.oneOf("logLevel", s.LogLevel, LogLevels)
 }
 
@@ -415,6 +417,10 @@ func (s *Settings) validateImages(v *validator) {
 		{"images.worker", im.Worker},
 		{"images.nginx", im.Nginx},
 		{"images.nginxExporter", im.NginxExporter},
+		{"images.prometheus", im.Prometheus},
+		{"images.alertmanager", im.Alertmanager},
+		{"images.grafana", im.Grafana},
+		{"images.kubeStateMetrics", im.KubeStateMetrics},
 	} {
 		if !imageRef.MatchString(i.value) || strings.HasSuffix(i.value, ":latest") {
 			v.fail(i.key, quote(i.value), "must be an image pinned by tag or digest (not :latest), such as redis:7.4.2-alpine")

@@ -27,6 +27,11 @@ func (p *Platform) Outputs() map[string]pulumi.Input {
 		"api":        pulumi.Map{"serviceName": p.API.ServiceName, "url": p.API.URL},
 		"worker":     pulumi.Map{"deploymentName": p.Worker.DeploymentName},
 		"edge":       p.edgeOutput(),
+		"monitoring": pulumi.Map{
+			"prometheusUrl": p.Monitoring.PrometheusURL, "grafanaUrl": p.Monitoring.GrafanaURL,
+			"alertmanagerUrl": p.Monitoring.AlertmanagerURL, "level": pulumi.String(p.settings.Monitoring),
+			"mode": pulumi.String(p.settings.MonitoringMode),
+		},
 		// The effective settings (profile plus the stack's overrides), what `pulumi stack output
 		// settings` shows. Credentials appear only as "generated" or "set (secret)".
 		"settings": pulumi.ToMap(p.settings.View()),

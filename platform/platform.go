@@ -11,24 +11,25 @@ import (
 	"github.com/pynomaly/pynomaly-platform/internal/kube"
 )
 
-// Platform is the whole Pynomaly deployment: foundation, data, config, app and edge tiers, built
-// in order, each on the one explicit Kubernetes provider. Its type token and its children's names
-// are part of every URN: see the golden test before renaming anything here.
+// Platform is the whole Pynomaly deployment: foundation, data, config, app, edge and monitoring
+// tiers, built in order, each on the one explicit Kubernetes provider. Its type token and its
+// children's names are part of every URN: see the golden test before renaming anything here.
 type Platform struct {
 	pulumi.ResourceState
 
-	Provider  *kubernetes.Provider
-	Namespace *components.Namespace
-	Storage   *components.Storage
-	Secrets   *components.Secrets
-	Postgres  *components.Postgres
-	Redis     *components.Redis
-	InfluxDB  *components.InfluxDB
-	AppConfig *components.AppConfig
-	Migration *components.Migration
-	API       *components.API
-	Worker    *components.Worker
-	Edge      *components.Edge
+	Provider   *kubernetes.Provider
+	Namespace  *components.Namespace
+	Storage    *components.Storage
+	Secrets    *components.Secrets
+	Postgres   *components.Postgres
+	Redis      *components.Redis
+	InfluxDB   *components.InfluxDB
+	AppConfig  *components.AppConfig
+	Migration  *components.Migration
+	API        *components.API
+	Worker     *components.Worker
+	Edge       *components.Edge
+	Monitoring *components.Monitoring
 
 	settings *config.Settings
 }
@@ -48,7 +49,7 @@ func NewPlatform(ctx *pulumi.Context, name string, s *config.Settings, opts ...p
 	}
 	// Every tier gets the provider; children inherit it from their parent component.
 	tier := pulumi.Composite(pulumi.Parent(p), pulumi.Providers(p.Provider))
-	for _, build := range []func(*pulumi.Context, pulumi.ResourceOption) error{p.foundation, p.data, p.app, p.edge} {
+	for _, build := range []func(*pulumi.Context, pulumi.ResourceOption) error{p.foundation, p.data, p.app, p.edge, p.monitoring} {
 		if err := build(ctx, tier); err != nil {
 			return nil, err
 		}
@@ -67,6 +68,11 @@ func (p *Platform) Workloads() []kube.Workload {
 	var out []kube.Workload
 	for _, t := range []components.Tier{p.Postgres, p.Redis, p.InfluxDB, p.Migration, p.API, p.Worker, p.Edge} {
 		out = append(out, t.Declared()...)
+	}
+	// The monitoring tier is built from the others' workloads, so it comes last (and is not
+	// there yet while it is being built).
+	if p.Monitoring != nil {
+		out = append(out, p.Monitoring.Declared()...)
 	}
 	return out
 }

@@ -106,3 +106,19 @@ func (p *Platform) edge(ctx *pulumi.Context, tier pulumi.ResourceOption) error {
 	}
 	return nil
 }
+
+// monitoring is Prometheus, Grafana and, from the full level on, Alertmanager and
+// kube-state-metrics. Its scrape jobs are generated from every workload declared so far.
+func (p *Platform) monitoring(ctx *pulumi.Context, tier pulumi.ResourceOption) error {
+	s := p.settings
+	var err error
+	if p.Monitoring, err = components.NewMonitoring(ctx, "monitoring", &components.MonitoringArgs{
+		Namespace: p.Namespace.Name, Environment: string(s.Environment), Level: s.Monitoring,
+		Prometheus: s.Prometheus, Alertmanager: s.Alertmanager, Grafana: s.Grafana, Images: s.Images,
+		StorageClass: p.Storage.ClassName, GrafanaSecret: p.Secrets.Grafana, Workloads: p.Workloads(),
+		Operator: !s.Bundled(),
+	}, tier); err != nil {
+		return fmt.Errorf("monitoring tier: %w", err)
+	}
+	return nil
+}

@@ -56,7 +56,8 @@ stack() {
   local name=$1; shift
   pl stack init "$name" >/dev/null 2>&1 || true
   cp "$work/settings.yaml" "$proj/Pulumi.$name.yaml"
-  pl config set --stack "$name" --path kubernetes.kubeconfig "$KC" >/dev/null
+  # The render stack writes files; every other one deploys to the local cluster.
+  [ "$name" = render ] || pl config set --stack "$name" --path kubernetes.kubeconfig "$KC" >/dev/null
   while [ $# -gt 0 ]; do pl config set --stack "$name" --path "$1" "$2" >/dev/null; shift 2; done
 }
 
@@ -68,9 +69,9 @@ teardown() {
 
 pulumi_round() { # name namespace : prints "up preview" seconds
   local t up preview
-  t=$(now); pl up --stack "$1" --yes --skip-preview >"$work/up.log" 2>&1 || { tail -30 "$work/up.log"; exit 1; }
+  t=$(now); pl up --stack "$1" --yes --skip-preview >"$work/up.log" 2>&1 || { tail -30 "$work/up.log" >&2; exit 1; }
   up=$(since "$t")
-  t=$(now); pl preview --stack "$1" --expect-no-changes >"$work/preview.log" 2>&1 || { tail -30 "$work/preview.log"; exit 1; }
+  t=$(now); pl preview --stack "$1" --expect-no-changes >"$work/preview.log" 2>&1 || { tail -30 "$work/preview.log" >&2; exit 1; }
   preview=$(since "$t")
   pl state unprotect --stack "$1" --all --yes >/dev/null
   pl destroy --stack "$1" --yes --skip-preview >/dev/null
@@ -81,7 +82,7 @@ pulumi_round() { # name namespace : prints "up preview" seconds
 # The same stack rendered to manifests, for kubectl.
 render=$work/rendered
 stack render kubernetes.renderYamlToDirectory "$render"
-pl up --stack render --yes --skip-preview >/dev/null
+pl up --stack render --yes --skip-preview >"$work/render.log" 2>&1 || { tail -30 "$work/render.log"; exit 1; }
 m=$render/1-manifest
 ns=$(kc create --dry-run=client -o jsonpath='{.metadata.name}' -f "$m"/v1-namespace-*.yaml)
 
@@ -92,9 +93,13 @@ wait_ready() { # kind [name...]: rollouts and jobs done, as pulumi awaits them
   esac
 }
 names() { # kind: names of that kind in the manifests
-  grep -l "^kind: $1$" "$m"/*.yaml | xargs -r -n1 kc create --dry-run=client -o jsonpath='{.metadata.name}{"\n"}' -f
+  local f
+  for f in $(grep -l "^kind: $1$" "$m"/*.yaml); do
+    kc create --dry-run=client -o jsonpath='{.metadata.name}{"\n"}' -f "$f"
+  done
 }
 apply() { kc apply --server-side --force-conflicts "$@" >/dev/null; }
+files() { local f; for f in "$@"; do echo "-f $f"; done; } # each manifest file as its own -f
 all_but() { # file patterns to leave out
   local f skip
   for f in "$m"/*.yaml; do
@@ -121,14 +126,15 @@ kubectl_ordered() {
   # shellcheck disable=SC2046
   apply $(all_but v1-namespace- batch_v1-job- apps_v1-deployment- horizontalpodautoscaler)
   wait_ready statefulset $(names StatefulSet)
-  apply -f "$m"/batch_v1-job-*-setup.yaml
+  # shellcheck disable=SC2046
+  apply $(files "$m"/batch_v1-job-*-setup.yaml)
   wait_ready job pynomaly-postgres-setup pynomaly-influxdb-setup
   apply -f "$m"/apps_v1-deployment-*-pooler.yaml
   wait_ready deployment pynomaly-postgres-pooler
   apply -f "$m"/batch_v1-job-*-db-migrate.yaml
   wait_ready job pynomaly-db-migrate
   # shellcheck disable=SC2046
-  apply $(for f in "$m"/apps_v1-deployment-*.yaml "$m"/*horizontalpodautoscaler*.yaml; do echo "-f $f"; done)
+  apply $(files "$m"/apps_v1-deployment-*.yaml "$m"/*horizontalpodautoscaler*.yaml)
   wait_ready deployment $(names Deployment)
   since "$t"
 }
@@ -136,7 +142,7 @@ kubectl_ordered() {
 stack "$STACK"
 declare -a ups previews unordered ordered
 for i in $(seq "$RUNS"); do
-  read -r u p < <(pulumi_round "$STACK" "$ns")
+  r=$(pulumi_round "$STACK" "$ns"); read -r u p <<<"$r"
   ups+=("$u"); previews+=("$p")
   unordered+=("$(kubectl_unordered)"); teardown "$ns"
   ordered+=("$(kubectl_ordered)"); teardown "$ns"
@@ -154,11 +160,11 @@ printf '%-44s %7s\n' "ratio pulumi up / kubectl unordered" "$(ratio "$up" "$un")
 if [ "${BENCH_GROWTH:-1}" = 1 ]; then
   echo "== growth"
   stack "$STACK-max" api.minReplicas 100 worker.minReplicas 50
-  read -r u p < <(pulumi_round "$STACK-max" "$ns")
+  r=$(pulumi_round "$STACK-max" "$ns"); read -r u p <<<"$r"
   printf '%-44s %7.1f s, preview %.1f s\n' "every replica count at its maximum: up" "$u" "$p"
   stack "$STACK-a"
   pl up --stack "$STACK-a" --yes --skip-preview >/dev/null
   stack "$STACK-b" namespace pynomaly-bench-b storage.className pynomaly-ssd-b
-  read -r u p < <(pulumi_round "$STACK-b" pynomaly-bench-b)
+  r=$(pulumi_round "$STACK-b" pynomaly-bench-b); read -r u p <<<"$r"
   printf '%-44s %7.1f s, preview %.1f s\n' "a second stack beside a running one: up" "$u" "$p"
 fi

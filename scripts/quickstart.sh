@@ -65,6 +65,8 @@ setting() { pulumi config get --stack "$RUN" --config-file "$config" --path "$1"
 target() { go run ./cmd/kubetarget "$@" || die "cannot tell which cluster that is"; }
 
 if [ -n "${PYNOMALY_RENDER:-}" ]; then
+  # The provider takes $KUBECONFIG as its kubeconfig, which it refuses next to rendering.
+  unset KUBECONFIG
   cfg config set --path kubernetes.renderYamlToDirectory "rendered/$STACK"
   echo "Rendering $STACK's manifests to rendered/$STACK with the stack $RUN: no cluster is contacted (Secrets in the files are plain text)."
 else

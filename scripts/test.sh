@@ -9,9 +9,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 source scripts/env.sh
-# The unit suite checks generated configuration with the real servers from Debian's packages.
+# The unit suite checks generated configuration with the real servers from Debian's packages
+# (and the monitoring tier's with promtool and amtool; their services are never started).
 ensure_packages '/usr/lib/postgresql/*/bin/postgres:postgresql' redis-server:redis-server pgbouncer:pgbouncer \
-  /usr/sbin/nginx:nginx-light
+  /usr/sbin/nginx:nginx-light promtool:prometheus amtool:prometheus-alertmanager
 
 echo "== go build, go vet"
 go build ./...

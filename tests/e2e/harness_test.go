@@ -123,6 +123,26 @@ func (p *project) useProgram(tree, stackFile string) {
 	s, err := os.ReadFile(filepath.Join(tree, stackFile))
 	require.NoError(p.t, err)
 	require.NoError(p.t, os.WriteFile(filepath.Join(p.dir, "Pulumi."+p.stack+".yaml"), s, 0o644))
+	prebuild(p.t, p.dir)
+}
+
+// prebuild compiles the project's program once and makes Pulumi run that binary
+// (runtime.options.binary): otherwise the Go language host compiles it on every pulumi command,
+// about 20 s each here, which is most of the suite's time and none of what it tests.
+func prebuild(t *testing.T, dir string) {
+	t.Helper()
+	build := exec.Command("go", "build", "-o", filepath.Join("bin", "pynomaly-platform"), ".")
+	build.Dir = dir
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "go build: %s", out)
+	yaml := filepath.Join(dir, "Pulumi.yaml")
+	b, err := os.ReadFile(yaml)
+	require.NoError(t, err)
+	const goRuntime = "\nruntime: go\n"
+	require.Contains(t, string(b), goRuntime, "Pulumi.yaml declares the go runtime on one line")
+	b = []byte(strings.Replace(string(b), goRuntime,
+		"\nruntime:\n  name: go\n  options:\n    binary: bin/pynomaly-platform\n", 1))
+	require.NoError(t, os.WriteFile(yaml, b, 0o644))
 }
 
 // command is the pulumi CLI in the project, on its stack and backend.

@@ -87,6 +87,8 @@ func Cases() []Case {
 		fail("placement", "spread", bad("placement", `"spread"`, "must be one of preferred, required")),
 		good("monitoring", "full", `"full"`),
 		fail("monitoring", "verbose", bad("monitoring", `"verbose"`, "must be one of basic, full, comprehensive")),
+		good("monitoringMode", "operator", `"operator"`),
+		fail("monitoringMode", "prometheus", bad("monitoringMode", `"prometheus"`, "must be one of bundled, operator")),
 		good("logLevel", "warning", `"warning"`),
 		fail("logLevel", "verbose", bad("logLevel", `"verbose"`, "must be one of debug, info, warning, error, critical")),
 	)
@@ -330,6 +332,59 @@ func Cases() []Case {
 			Err: bad("edge.tls.issuer.acmeEmail", `"ops"`, "must be an email address, or empty")},
 	)
 
+	// The monitoring tier in dev: Prometheus 1 replica, 100m/256Mi → 500m/1Gi, 5Gi, 3 days;
+	// Alertmanager (not run at basic, checked all the same) 25m/32Mi → 100m/64Mi; Grafana
+	// 50m/128Mi → 250m/256Mi.
+	add(good("prometheus.replicas", "2", `2`),
+		fail("prometheus.replicas", "0", bad("prometheus.replicas", "0", atLeastOne)))
+	add(resources("prometheus", "1Gi", "2", "4Gi")...)
+	add(good("prometheus.storageSize", "20Gi", `"20Gi"`),
+		fail("prometheus.storageSize", "20 GB", bad("prometheus.storageSize", `"20 GB"`, storageExample)),
+		good("prometheus.retention", "15d", `"15d"`),
+		fail("prometheus.retention", "2 weeks", bad("prometheus.retention", `"2 weeks"`, `must be a Prometheus duration such as "15d" or "12h"`)),
+		good("alertmanager.replicas", "3", `3`),
+		fail("alertmanager.replicas", "0", bad("alertmanager.replicas", "0", atLeastOne)),
+		good("alertmanager.storageSize", "2Gi", `"2Gi"`),
+		fail("alertmanager.storageSize", "", bad("alertmanager.storageSize", `""`, storageExample)),
+	)
+	add(resources("alertmanager", "64Mi", "2", "4Gi")...)
+	// Receivers: a receiver needs the Secret that holds its URL or key; e-mail needs its sender
+	// and server.
+	const rk = "alertmanager.receivers."
+	secret := [2]string{rk + "secretName", "alert-receivers"}
+	mail := [][2]string{secret, {rk + "email.to", "ops@example.com"}, {rk + "email.from", "alertmanager@example.com"}, {rk + "email.smarthost", "smtp.example.com:587"}}
+	without := func(drop string) [][2]string {
+		var out [][2]string
+		for _, m := range mail {
+			if m[0] != drop {
+				out = append(out, m)
+			}
+		}
+		return out
+	}
+	add(good(rk+"secretName", "alert-receivers", `"alert-receivers"`),
+		Case{Before: [][2]string{{rk + "slackChannel", "#alerts"}}, Path: rk + "secretName", Value: "Alert Receivers",
+			Err: bad(rk+"secretName", `"Alert Receivers"`, "must name the Secret in the namespace that holds the receivers' slack-url, pagerduty-routing-key and smtp-password (those in use)")},
+		Case{Before: [][2]string{secret}, Path: rk + "slackChannel", Value: "#alerts", Want: `"#alerts"`},
+		Case{Before: [][2]string{secret}, Path: rk + "slackChannel", Value: "alerts",
+			Err: bad(rk+"slackChannel", `"alerts"`, "must be a Slack channel such as #alerts (or @user), or empty")},
+		Case{Before: [][2]string{secret}, Path: rk + "pagerduty", Value: "true", Want: `true`},
+		fail(rk+"pagerduty", "yes", bad(rk+"pagerduty", `"yes"`, "must be true or false, not a JSON string")),
+		Case{Before: without(rk + "email.to"), Path: rk + "email.to", Value: "ops@example.com", Want: `"ops@example.com"`},
+		Case{Before: without(rk + "email.to"), Path: rk + "email.to", Value: "ops",
+			Err: bad(rk+"email.to", `"ops"`, "must be an email address, or empty (no e-mail)")},
+		good(rk+"email.from", "alertmanager@example.com", `"alertmanager@example.com"`),
+		Case{Before: without(rk + "email.from"), Path: rk + "email.from", Value: "alertmanager",
+			Err: bad(rk+"email.from", `"alertmanager"`, "must be the sender's email address")},
+		good(rk+"email.smarthost", "smtp.example.com:587", `"smtp.example.com:587"`),
+		Case{Before: without(rk + "email.smarthost"), Path: rk + "email.smarthost", Value: "smtp.example.com",
+			Err: bad(rk+"email.smarthost", `"smtp.example.com"`, "must be host:port of an SMTP server, such as smtp.example.com:587")},
+		good(rk+"email.username", "alertmanager", `"alertmanager"`),
+		Case{Before: mail, Path: rk + "email.username", Value: "alert manager",
+			Err: bad(rk+"email.username", `"alert manager"`, "must be an SMTP user name without spaces, or empty (no login)")},
+	)
+	add(resources("grafana", "256Mi", "2", "4Gi")...)
+
 	for _, im := range []struct{ field, good, bad string }{
 		{"postgres", "ghcr.io/zalando/spilo-17:4.0-p4", "ghcr.io/zalando/spilo-17"},
 		{"postgresClient", "postgres:17.6-alpine", "postgres:latest"},
@@ -342,6 +397,10 @@ func Cases() []Case {
 		{"worker", "registry.example.com/pynomaly/worker@sha256:" + strings.Repeat("ab", 32), "worker:latest"},
 		{"nginx", "nginxinc/nginx-unprivileged:1.27.4-alpine", "nginx"},
 		{"nginxExporter", "nginx/nginx-prometheus-exporter:1.4.1", "nginx/nginx-prometheus-exporter:latest"},
+		{"prometheus", "quay.io/prometheus/prometheus:v3.2.0", "prom/prometheus"},
+		{"alertmanager", "quay.io/prometheus/alertmanager:v0.28.0", "alertmanager:latest"},
+		{"grafana", "grafana/grafana:11.5.1", "grafana/grafana"},
+		{"kubeStateMetrics", "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.14.0", "kube-state-metrics:latest"},
 	} {
 		add(good("images."+im.field, im.good, quoted(im.good)),
 			fail("images."+im.field, im.bad, bad("images."+im.field, quoted(im.bad), pinned)))

@@ -1,0 +1,51 @@
+package config
+
+import (
+	"regexp"
+	"strings"
+)
+
+// promDuration is a Prometheus duration: units from ms to y, largest first (15d, 1w, 12h30m).
+var promDuration = regexp.MustCompile(`^([0-9]+y)?([0-9]+w)?([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?$`)
+
+// validateMonitoring checks the monitoring tier's settings. Alertmanager's are checked at every
+// level, so a stack that moves from basic to full finds out before that update.
+func (s *Settings) validateMonitoring(v *validator, lr limitRangeMax) {
+	p := s.Prometheus
+	v.statefulTier("prometheus", p.StatefulTier, true, lr)
+	if p.Retention == "" || p.Retention == "0s" || !promDuration.MatchString(p.Retention) {
+		v.fail("prometheus.retention", quote(p.Retention), `must be a Prometheus duration such as "15d" or "12h"`)
+	}
+	v.statefulTier("alertmanager", s.Alertmanager.StatefulTier, true, lr)
+	validateReceivers(v, s.Alertmanager.Receivers)
+	v.resources("grafana.resources", s.Grafana.Resources, lr)
+}
+
+var smarthost = regexp.MustCompile(`^[a-zA-Z0-9.-]+:[0-9]+$`)
+
+func validateReceivers(v *validator, r AlertReceivers) {
+	const k = "alertmanager.receivers."
+	if r.Any() && (!dnsSubdomain.MatchString(r.SecretName) || len(r.SecretName) > 253) {
+		v.fail(k+"secretName", quote(r.SecretName), "must name the Secret in the namespace that holds the receivers' "+
+			SlackURLKey+", "+PagerDutyRoutingKeyKey+" and "+SMTPPasswordKey+" (those in use)")
+	}
+	if r.SlackChannel != "" && !strings.HasPrefix(r.SlackChannel, "#") && !strings.HasPrefix(r.SlackChannel, "@") {
+		v.fail(k+"slackChannel", quote(r.SlackChannel), "must be a Slack channel such as #alerts (or @user), or empty")
+	}
+	e := r.Email
+	if e.To != "" && !strings.Contains(e.To, "@") {
+		v.fail(k+"email.to", quote(e.To), "must be an email address, or empty (no e-mail)")
+	}
+	if e.To == "" {
+		return
+	}
+	if !strings.Contains(e.From, "@") {
+		v.fail(k+"email.from", quote(e.From), "must be the sender's email address")
+	}
+	if !smarthost.MatchString(e.Smarthost) {
+		v.fail(k+"email.smarthost", quote(e.Smarthost), "must be host:port of an SMTP server, such as smtp.example.com:587")
+	}
+	if strings.ContainsAny(e.Username, " \t") {
+		v.fail(k+"email.username", quote(e.Username), "must be an SMTP user name without spaces, or empty (no login)")
+	}
+}

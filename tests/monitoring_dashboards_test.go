@@ -1,0 +1,77 @@
+package tests
+
+import (
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
+
+	"github.com/pynomaly/pynomaly-platform/components"
+)
+
+// The seed's four dashboards, with the panels each promises, provisioned in every environment.
+func TestDashboardsHaveThePanelsTheyPromise(t *testing.T) {
+	want := map[string][]string{
+		"pynomaly-api":            {"Request rate by status", "Latency percentiles", "Error rate (5xx)", "Mean response time"},
+		"pynomaly-infrastructure": {"Nodes running the platform", "Pods by phase", "CPU by pod", "Memory by pod", "Volume usage"},
+		"pynomaly-data-science":   {"Tasks processed by status", "Task duration p95 by task", "Queue depth", "InfluxDB writes"},
+		"pynomaly-security":       {"Failed authentication (401, 403)", "Requests Nginx answered itself (rate limited, health)", "NetworkPolicy drops"},
+	}
+	for _, env := range envs {
+		st := deploy(t, env, nil)
+		data := st.One(t, configMapType, components.GrafanaName+"-dashboards").StringMap(t, "data")
+		assert.Contains(t, data["dashboards.yaml"], "path: /etc/grafana/provisioning/dashboards", env)
+		assert.Len(t, data, len(want)+1, env)
+		for uid, panels := range want {
+			var d struct {
+				UID    string `json:"uid"`
+				Panels []struct {
+					Title   string `json:"title"`
+					Targets []struct {
+						Expr string `json:"expr"`
+					} `json:"targets"`
+				} `json:"panels"`
+			}
+			require.NoError(t, json.Unmarshal([]byte(data[uid+".json"]), &d), "%s %s", env, uid)
+			assert.Equal(t, uid, d.UID)
+			var titles []string
+			for _, p := range d.Panels {
+				titles = append(titles, p.Title)
+				assert.NotEmpty(t, p.Targets, "%s: %s has no query", uid, p.Title)
+			}
+			for _, p := range panels {
+				assert.Contains(t, titles, p, "%s %s", env, uid)
+			}
+		}
+	}
+	g := deploy(t, "dev", nil).One(t, deploymentType, components.GrafanaName)
+	assert.Contains(t, sprintAll(g.Inputs), "/etc/grafana/provisioning/dashboards")
+}
+
+// Every PromQL expression of the dashboards parses: promtool check rules parses each as a
+// recording rule (Debian's promtool, Prometheus 2.x's parser).
+func TestDashboardQueriesParse(t *testing.T) {
+	promtool := tool(t, "promtool")
+	type rule struct {
+		Record string `yaml:"record"`
+		Expr   string `yaml:"expr"`
+	}
+	var rules []rule
+	for _, d := range components.Dashboards() {
+		for i, p := range d.Panels {
+			for j, q := range p.Queries {
+				rules = append(rules, rule{Record: fmt.Sprintf("dashboard:%s:%d_%d", strings.ReplaceAll(d.UID, "-", "_"), i, j), Expr: q.Expr})
+			}
+		}
+	}
+	b, err := yaml.Marshal(map[string]any{"groups": []any{map[string]any{"name": "dashboards", "rules": rules}}})
+	require.NoError(t, err)
+	out, err := exec.Command(promtool, "check", "rules", writeFile(t, "dashboards.yml", string(b))).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.Contains(t, string(out), fmt.Sprintf("SUCCESS: %d rules found", len(rules)))
+}

@@ -1,0 +1,419 @@
+package tests
+
+// The alert rules and the Alertmanager configuration are checked with Debian's promtool and
+// amtool (packages prometheus and prometheus-alertmanager; scripts/test.sh installs them without
+// starting their services). Every alert has a `promtool test rules` case: it fires on series that
+// break its threshold for its duration, and stays silent on healthy series and on a breach
+// shorter than its `for:`. Debian's promtool is Prometheus 2.x; evaluation times are kept off
+// the exact window boundaries.
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
+
+	"github.com/pynomaly/pynomaly-platform/components"
+	"github.com/pynomaly/pynomaly-platform/config"
+)
+
+// alertCase is the synthetic history of one alert.
+type alertCase struct {
+	// Interval is the series' sample interval (1m unless set); Eval the rule evaluation
+	// interval (15s unless set).
+	Interval, Eval string
+	// Breach breaks the threshold from its start; the alert fires at FireAt with Labels (its
+	// own labels besides alertname and severity).
+	Breach map[string]string
+	FireAt string
+	Labels map[string]string
+	// Healthy never breaks it; at FireAt the alert is silent.
+	Healthy map[string]string
+	// Short breaks it for less than `for:`, then recovers: the alert is silent at ShortAt,
+	// within the short breach (pending), and at FireAt. Without Short, the breach itself is
+	// evaluated at ShortAt, when it has lasted less than `for:` (a range-based expression
+	// cannot recover faster than its window).
+	Short   map[string]string
+	ShortAt string
+}
+
+const ns = `namespace="pynomaly-data-science"`
+
+// alertCases has one case per alert; a new alert without one fails TestEveryAlertHasACase.
+var alertCases = map[string]alertCase{
+	"PynomalyPodCrashLooping": {
+		Breach:  map[string]string{`kube_pod_container_status_waiting_reason{` + ns + `,pod="p",container="c",reason="CrashLoopBackOff"}`: "1x30"},
+		FireAt:  "10m",
+		Labels:  map[string]string{"namespace": "pynomaly-data-science", "pod": "p", "container": "c"},
+		Healthy: map[string]string{`kube_pod_container_status_waiting_reason{` + ns + `,pod="p",container="c",reason="CrashLoopBackOff"}`: "0x30"},
+		Short:   map[string]string{`kube_pod_container_status_waiting_reason{` + ns + `,pod="p",container="c",reason="CrashLoopBackOff"}`: "1x3 0x27"},
+		ShortAt: "2m30s",
+	},
+	"PynomalyPodRestartingOften": {
+		// One restart a minute: above 3 in 30 minutes from minute 4 on.
+		Breach:  map[string]string{`kube_pod_container_status_restarts_total{` + ns + `,pod="p",container="c"}`: "0+1x60"},
+		FireAt:  "12m",
+		Labels:  map[string]string{"namespace": "pynomaly-data-science", "pod": "p", "container": "c"},
+		Healthy: map[string]string{`kube_pod_container_status_restarts_total{` + ns + `,pod="p",container="c"}`: "2x60"},
+		ShortAt: "7m",
+	},
+	"PynomalyContainerCPUHigh": {
+		// 0.95 of a one-core limit. The short breach: 0.5, then 0.95 for 6 minutes (the
+		// 5-minute rate is above 0.9 from 14m to 17m), then 0.5 again.
+		Breach: map[string]string{
+			`container_cpu_usage_seconds_total{` + ns + `,pod="p",container="c"}`:                 "0+57x30",
+			`kube_pod_container_resource_limits{` + ns + `,pod="p",container="c",resource="cpu"}`: "1x30",
+		},
+		FireAt: "10m",
+		Labels: map[string]string{"namespace": "pynomaly-data-science", "pod": "p", "container": "c"},
+		Healthy: map[string]string{
+			`container_cpu_usage_seconds_total{` + ns + `,pod="p",container="c"}`:                 "0+30x30",
+			`kube_pod_container_resource_limits{` + ns + `,pod="p",container="c",resource="cpu"}`: "1x30",
+		},
+		Short: map[string]string{
+			`container_cpu_usage_seconds_total{` + ns + `,pod="p",container="c"}`:                 "0+30x10 357+57x5 672+30x14",
+			`kube_pod_container_resource_limits{` + ns + `,pod="p",container="c",resource="cpu"}`: "1x30",
+		},
+		ShortAt: "16m30s",
+	},
+	"PynomalyContainerMemoryHigh": {
+		Breach: map[string]string{
+			`container_memory_working_set_bytes{` + ns + `,pod="p",container="c"}`:                   "950x30",
+			`kube_pod_container_resource_limits{` + ns + `,pod="p",container="c",resource="memory"}`: "1000x30",
+		},
+		FireAt: "10m",
+		Labels: map[string]string{"namespace": "pynomaly-data-science", "pod": "p", "container": "c"},
+		Healthy: map[string]string{
+			`container_memory_working_set_bytes{` + ns + `,pod="p",container="c"}`:                   "500x30",
+			`kube_pod_container_resource_limits{` + ns + `,pod="p",container="c",resource="memory"}`: "1000x30",
+		},
+		Short: map[string]string{
+			`container_memory_working_set_bytes{` + ns + `,pod="p",container="c"}`:                   "950x2 500x28",
+			`kube_pod_container_resource_limits{` + ns + `,pod="p",container="c",resource="memory"}`: "1000x30",
+		},
+		ShortAt: "1m30s",
+	},
+	"PynomalyPostgresConnectionFailing": {
+		Breach:  map[string]string{`pg_up{` + ns + `,pod="pynomaly-postgres-0",component="postgres"}`: "0x30"},
+		FireAt:  "5m",
+		Labels:  map[string]string{"namespace": "pynomaly-data-science", "pod": "pynomaly-postgres-0", "component": "postgres"},
+		Healthy: map[string]string{`pg_up{` + ns + `,pod="pynomaly-postgres-0",component="postgres"}`: "1x30"},
+		Short:   map[string]string{`pg_up{` + ns + `,pod="pynomaly-postgres-0",component="postgres"}`: "0 1x29"},
+		ShortAt: "30s",
+	},
+	"PynomalyRedisConnectionFailing": {
+		Breach:  map[string]string{`redis_up{` + ns + `,pod="pynomaly-redis-queue-0",component="redis-queue"}`: "0x30"},
+		FireAt:  "5m",
+		Labels:  map[string]string{"namespace": "pynomaly-data-science", "pod": "pynomaly-redis-queue-0", "component": "redis-queue"},
+		Healthy: map[string]string{`redis_up{` + ns + `,pod="pynomaly-redis-queue-0",component="redis-queue"}`: "1x30"},
+		Short:   map[string]string{`redis_up{` + ns + `,pod="pynomaly-redis-queue-0",component="redis-queue"}`: "0 1x29"},
+		ShortAt: "30s",
+	},
+	"PynomalyAPISlow": {
+		// 3 s on average; healthy 0.5 s; the short breach recovers after 3 minutes.
+		Breach: map[string]string{
+			`http_request_duration_seconds_sum{` + ns + `,component="api",pod="a"}`:   "0+300x30",
+			`http_request_duration_seconds_count{` + ns + `,component="api",pod="a"}`: "0+100x30",
+		},
+		FireAt: "10m",
+		Labels: map[string]string{},
+		Healthy: map[string]string{
+			`http_request_duration_seconds_sum{` + ns + `,component="api",pod="a"}`:   "0+50x30",
+			`http_request_duration_seconds_count{` + ns + `,component="api",pod="a"}`: "0+100x30",
+		},
+		Short: map[string]string{
+			`http_request_duration_seconds_sum{` + ns + `,component="api",pod="a"}`:   "0+300x3 950+50x27",
+			`http_request_duration_seconds_count{` + ns + `,component="api",pod="a"}`: "0+100x30",
+		},
+		ShortAt: "3m30s",
+	},
+	"PynomalyVolumeAlmostFull": {
+		Breach: map[string]string{
+			`kubelet_volume_stats_used_bytes{` + ns + `,persistentvolumeclaim="data-pynomaly-postgres-0"}`:     "95x30",
+			`kubelet_volume_stats_capacity_bytes{` + ns + `,persistentvolumeclaim="data-pynomaly-postgres-0"}`: "100x30",
+		},
+		FireAt: "10m",
+		Labels: map[string]string{"namespace": "pynomaly-data-science", "persistentvolumeclaim": "data-pynomaly-postgres-0"},
+		Healthy: map[string]string{
+			`kubelet_volume_stats_used_bytes{` + ns + `,persistentvolumeclaim="data-pynomaly-postgres-0"}`:     "50x30",
+			`kubelet_volume_stats_capacity_bytes{` + ns + `,persistentvolumeclaim="data-pynomaly-postgres-0"}`: "100x30",
+		},
+		Short: map[string]string{
+			`kubelet_volume_stats_used_bytes{` + ns + `,persistentvolumeclaim="data-pynomaly-postgres-0"}`:     "95x2 50x28",
+			`kubelet_volume_stats_capacity_bytes{` + ns + `,persistentvolumeclaim="data-pynomaly-postgres-0"}`: "100x30",
+		},
+		ShortAt: "1m30s",
+	},
+	"PynomalyBackupFailed": {
+		Breach:  map[string]string{`kube_job_status_failed{` + ns + `,job_name="pynomaly-postgres-backup-29400000"}`: "1x30"},
+		FireAt:  "5m",
+		Labels:  map[string]string{"namespace": "pynomaly-data-science", "job_name": "pynomaly-postgres-backup-29400000"},
+		Healthy: map[string]string{`kube_job_status_failed{` + ns + `,job_name="pynomaly-postgres-backup-29400000"}`: "0x30"},
+		ShortAt: "30s",
+	},
+	"PynomalyBackupMissing": {
+		// The last success at time 0: more than 26 hours ago from 26h on. Healthy: a success
+		// every minute. (Samples a minute apart: an instant selector looks back 5 minutes.)
+		Eval:    "1m",
+		Breach:  map[string]string{`kube_cronjob_status_last_successful_time{` + ns + `,cronjob="pynomaly-postgres-backup"}`: "0x1600"},
+		FireAt:  "26h25m",
+		Labels:  map[string]string{},
+		Healthy: map[string]string{`kube_cronjob_status_last_successful_time{` + ns + `,cronjob="pynomaly-postgres-backup"}`: "0+60x1600"},
+		ShortAt: "26h5m",
+	},
+	"PynomalyPatroniNoLeader": {
+		Breach: map[string]string{
+			`pg_replication_is_replica{` + ns + `,component="postgres",pod="pynomaly-postgres-0"}`: "1x30",
+			`pg_replication_is_replica{` + ns + `,component="postgres",pod="pynomaly-postgres-1"}`: "1x30",
+		},
+		FireAt: "5m",
+		Labels: map[string]string{},
+		Healthy: map[string]string{
+			`pg_replication_is_replica{` + ns + `,component="postgres",pod="pynomaly-postgres-0"}`: "0x30",
+			`pg_replication_is_replica{` + ns + `,component="postgres",pod="pynomaly-postgres-1"}`: "1x30",
+		},
+		// A switchover: a minute without a leader.
+		Short: map[string]string{
+			`pg_replication_is_replica{` + ns + `,component="postgres",pod="pynomaly-postgres-0"}`: "0 1 0x28",
+			`pg_replication_is_replica{` + ns + `,component="postgres",pod="pynomaly-postgres-1"}`: "1x30",
+		},
+		ShortAt: "1m30s",
+	},
+	"PynomalyPostgresReplicationLag": {
+		Breach:  map[string]string{`pg_replication_lag_seconds{` + ns + `,component="postgres",pod="pynomaly-postgres-1"}`: "120x30"},
+		FireAt:  "10m",
+		Labels:  map[string]string{"namespace": "pynomaly-data-science", "component": "postgres", "pod": "pynomaly-postgres-1"},
+		Healthy: map[string]string{`pg_replication_lag_seconds{` + ns + `,component="postgres",pod="pynomaly-postgres-1"}`: "0x30"},
+		Short:   map[string]string{`pg_replication_lag_seconds{` + ns + `,component="postgres",pod="pynomaly-postgres-1"}`: "120x3 0x27"},
+		ShortAt: "2m30s",
+	},
+	"PynomalyQueueRedisNearMaxmemory": {
+		Breach: map[string]string{
+			`redis_memory_used_bytes{` + ns + `,component="redis-queue",pod="pynomaly-redis-queue-0"}`: "950x30",
+			`redis_memory_max_bytes{` + ns + `,component="redis-queue",pod="pynomaly-redis-queue-0"}`:  "1000x30",
+		},
+		FireAt: "10m",
+		Labels: map[string]string{"namespace": "pynomaly-data-science", "component": "redis-queue", "pod": "pynomaly-redis-queue-0"},
+		// The cache Redis at its maxmemory is normal (it evicts); the queue at half is healthy.
+		Healthy: map[string]string{
+			`redis_memory_used_bytes{` + ns + `,component="redis-queue",pod="pynomaly-redis-queue-0"}`: "500x30",
+			`redis_memory_max_bytes{` + ns + `,component="redis-queue",pod="pynomaly-redis-queue-0"}`:  "1000x30",
+			`redis_memory_used_bytes{` + ns + `,component="redis-cache",pod="pynomaly-redis-cache-0"}`: "1000x30",
+			`redis_memory_max_bytes{` + ns + `,component="redis-cache",pod="pynomaly-redis-cache-0"}`:  "1000x30",
+		},
+		Short: map[string]string{
+			`redis_memory_used_bytes{` + ns + `,component="redis-queue",pod="pynomaly-redis-queue-0"}`: "950x2 500x28",
+			`redis_memory_max_bytes{` + ns + `,component="redis-queue",pod="pynomaly-redis-queue-0"}`:  "1000x30",
+		},
+		ShortAt: "1m30s",
+	},
+	"PynomalyQueueDepthGrowing": {
+		// Ten more tasks a minute: above 100 from minute 11 on.
+		Breach:  map[string]string{`redis_key_size{` + ns + `,component="redis-queue",key="pynomaly-tasks",db="db0",pod="pynomaly-redis-queue-0"}`: "0+10x60"},
+		FireAt:  "40m",
+		Labels:  map[string]string{"namespace": "pynomaly-data-science", "component": "redis-queue", "key": "pynomaly-tasks", "db": "db0"},
+		Healthy: map[string]string{`redis_key_size{` + ns + `,component="redis-queue",key="pynomaly-tasks",db="db0",pod="pynomaly-redis-queue-0"}`: "500x60"},
+		ShortAt: "20m",
+	},
+	"PynomalyHPAAtMaximum": {
+		Breach: map[string]string{
+			`kube_horizontalpodautoscaler_status_current_replicas{` + ns + `,horizontalpodautoscaler="pynomaly-api"}`: "100x60",
+			`kube_horizontalpodautoscaler_spec_max_replicas{` + ns + `,horizontalpodautoscaler="pynomaly-api"}`:       "100x60",
+		},
+		FireAt: "20m",
+		Labels: map[string]string{"namespace": "pynomaly-data-science", "horizontalpodautoscaler": "pynomaly-api"},
+		Healthy: map[string]string{
+			`kube_horizontalpodautoscaler_status_current_replicas{` + ns + `,horizontalpodautoscaler="pynomaly-api"}`: "50x60",
+			`kube_horizontalpodautoscaler_spec_max_replicas{` + ns + `,horizontalpodautoscaler="pynomaly-api"}`:       "100x60",
+		},
+		Short: map[string]string{
+			`kube_horizontalpodautoscaler_status_current_replicas{` + ns + `,horizontalpodautoscaler="pynomaly-api"}`: "100x10 50x50",
+			`kube_horizontalpodautoscaler_spec_max_replicas{` + ns + `,horizontalpodautoscaler="pynomaly-api"}`:       "100x60",
+		},
+		ShortAt: "8m",
+	},
+	"PynomalyCertificateExpiring": {
+		// Valid for 20 days from time 0: within 14 days of expiry from 144h on. Renewed at 145h
+		// in the short case; valid for 60 days in the healthy one.
+		Eval:    "5m",
+		Breach:  map[string]string{`certmanager_certificate_expiration_timestamp_seconds{` + ns + `,name="pynomaly-tls"}`: "1728000x9000"},
+		FireAt:  "146h30m",
+		Labels:  map[string]string{"namespace": "pynomaly-data-science", "name": "pynomaly-tls"},
+		Healthy: map[string]string{`certmanager_certificate_expiration_timestamp_seconds{` + ns + `,name="pynomaly-tls"}`: "5184000x9000"},
+		Short:   map[string]string{`certmanager_certificate_expiration_timestamp_seconds{` + ns + `,name="pynomaly-tls"}`: "1728000x8699 5184000x300"},
+		ShortAt: "144h30m",
+	},
+	"PynomalyTargetDown": {
+		Breach:  map[string]string{`up{` + ns + `,job="pynomaly-api",instance="10.0.0.1:8000",pod="a"}`: "0x30"},
+		FireAt:  "10m",
+		Labels:  map[string]string{"namespace": "pynomaly-data-science", "job": "pynomaly-api", "instance": "10.0.0.1:8000", "pod": "a"},
+		Healthy: map[string]string{`up{` + ns + `,job="pynomaly-api",instance="10.0.0.1:8000",pod="a"}`: "1x30"},
+		Short:   map[string]string{`up{` + ns + `,job="pynomaly-api",instance="10.0.0.1:8000",pod="a"}`: "0x2 1x28"},
+		ShortAt: "1m30s",
+	},
+}
+
+func TestEveryAlertHasACase(t *testing.T) {
+	names := map[string]bool{}
+	for _, r := range components.AlertRules(config.DefaultNamespace) {
+		assert.False(t, names[r.Name], "%s: two alerts of one name", r.Name)
+		names[r.Name] = true
+		assert.Contains(t, alertCases, r.Name, "%s has no promtool test case", r.Name)
+		assert.NotEmpty(t, alertCases[r.Name].ShortAt, "%s: its case evaluates no breach shorter than for:", r.Name)
+		assert.Contains(t, []string{components.SeverityCritical, components.SeverityWarning}, r.Severity, r.Name)
+		assert.NotEmpty(t, r.Summary, r.Name)
+		assert.NotEmpty(t, r.For, r.Name)
+	}
+	for name := range alertCases {
+		assert.True(t, names[name], "case %s tests no alert", name)
+	}
+}
+
+// Every alert's runbook is a section of the README, headed by the alert's name.
+func TestEveryAlertHasARunbook(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	require.NoError(t, err)
+	for _, r := range components.AlertRules(config.DefaultNamespace) {
+		assert.True(t, strings.Contains(string(readme), "\n#### "+r.Name+"\n"), "%s: the README has no runbook section for it (%s)", r.Name, r.Runbook())
+	}
+}
+
+func TestPromtoolChecksTheRules(t *testing.T) {
+	promtool := tool(t, "promtool")
+	rules := writeFile(t, "rules.yml", components.RulesFile(components.AlertRules(config.DefaultNamespace), true))
+	out, err := exec.Command(promtool, "check", "rules", rules).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.Contains(t, string(out), "SUCCESS: "+itoa(len(components.AlertRules(config.DefaultNamespace)))+" rules found")
+}
+
+// amtool accepts alertmanager.yml without receivers and with every kind of receiver, and routes
+// a critical alert to the pager and the default receivers, a warning to the default ones only.
+func TestAmtoolChecksTheAlertmanagerConfig(t *testing.T) {
+	amtool := tool(t, "amtool")
+	all := config.AlertReceivers{SecretName: "alert-receivers", SlackChannel: "#alerts", PagerDuty: true,
+		Email: config.AlertEmail{To: "ops@example.com", From: "am@example.com", Smarthost: "smtp.example.com:587", Username: "am"}}
+	for name, r := range map[string]config.AlertReceivers{
+		"none": {}, "all": all, "pager only": {SecretName: "alert-receivers", PagerDuty: true},
+	} {
+		conf := writeFile(t, "alertmanager.yml", components.AlertmanagerConf(r))
+		out, err := exec.Command(amtool, "check-config", conf).CombinedOutput()
+		require.NoError(t, err, "%s: %s", name, out)
+		assert.Contains(t, string(out), "SUCCESS", name)
+	}
+	conf := writeFile(t, "alertmanager.yml", components.AlertmanagerConf(all))
+	for labels, want := range map[string]string{"severity=critical": "pager,default", "severity=warning": "default"} {
+		// Standard output only: amtool warns on standard error that the file overrides a URL.
+		out, err := exec.Command(amtool, "config", "routes", "test", "--config.file="+conf, labels).Output()
+		require.NoError(t, err, "%s", out)
+		assert.Equal(t, want, strings.TrimSpace(string(out)), labels)
+	}
+}
+
+// TestAlertsFireOnlyOnSustainedBreaches runs one `promtool test rules` file per alert, with the
+// rule file that alert alone: a breach fires it, healthy series and a short breach do not.
+func TestAlertsFireOnlyOnSustainedBreaches(t *testing.T) {
+	promtool := tool(t, "promtool")
+	dir := t.TempDir()
+	var files []string
+	for _, r := range components.AlertRules(config.DefaultNamespace) {
+		c, ok := alertCases[r.Name]
+		if !ok {
+			continue // TestEveryAlertHasACase reports it
+		}
+		rules := filepath.Join(dir, r.Name+".rules.yml")
+		require.NoError(t, os.WriteFile(rules, []byte(components.RulesFile([]components.AlertRule{r}, false)), 0o644))
+		test := filepath.Join(dir, r.Name+".test.yml")
+		require.NoError(t, os.WriteFile(test, []byte(promtoolTest(r, c, rules)), 0o644))
+		files = append(files, test)
+	}
+	out, err := exec.Command(promtool, append([]string{"test", "rules"}, files...)...).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.Equal(t, len(files), strings.Count(string(out), "SUCCESS"), "%s", out)
+}
+
+type promSeries struct {
+	Series string `yaml:"series"`
+	Values string `yaml:"values"`
+}
+
+type promAlert struct {
+	ExpLabels map[string]string `yaml:"exp_labels"`
+}
+
+type promAlertTest struct {
+	EvalTime  string      `yaml:"eval_time"`
+	Alertname string      `yaml:"alertname"`
+	ExpAlerts []promAlert `yaml:"exp_alerts"`
+}
+
+type promTestGroup struct {
+	Name     string          `yaml:"name"`
+	Interval string          `yaml:"interval"`
+	Input    []promSeries    `yaml:"input_series"`
+	Alerts   []promAlertTest `yaml:"alert_rule_test"`
+}
+
+func promtoolTest(r components.AlertRule, c alertCase, rules string) string {
+	interval, eval := c.Interval, c.Eval
+	if interval == "" {
+		interval = "1m"
+	}
+	if eval == "" {
+		eval = "15s"
+	}
+	series := func(m map[string]string) []promSeries {
+		var out []promSeries
+		for _, k := range sortedKeys(m) {
+			out = append(out, promSeries{Series: k, Values: m[k]})
+		}
+		return out
+	}
+	labels := map[string]string{"severity": r.Severity}
+	for k, v := range c.Labels {
+		labels[k] = v
+	}
+	silent := func(at string) []promAlertTest {
+		return []promAlertTest{{EvalTime: at, Alertname: r.Name, ExpAlerts: []promAlert{}}}
+	}
+	groups := []promTestGroup{
+		{Name: r.Name + " fires on a sustained breach", Interval: interval, Input: series(c.Breach),
+			Alerts: []promAlertTest{{EvalTime: c.FireAt, Alertname: r.Name, ExpAlerts: []promAlert{{ExpLabels: labels}}}}},
+		{Name: r.Name + " is silent on healthy series", Interval: interval, Input: series(c.Healthy), Alerts: silent(c.FireAt)},
+	}
+	if c.Short != nil {
+		groups = append(groups, promTestGroup{Name: r.Name + " is silent on a short breach", Interval: interval,
+			Input: series(c.Short), Alerts: append(silent(c.ShortAt), silent(c.FireAt)...)})
+	} else {
+		groups = append(groups, promTestGroup{Name: r.Name + " is pending, not firing, before for: " + r.For, Interval: interval,
+			Input: series(c.Breach), Alerts: silent(c.ShortAt)})
+	}
+	b, err := yaml.Marshal(map[string]any{
+		"rule_files": []string{rules}, "evaluation_interval": eval, "tests": groups,
+	})
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
+	return p
+}

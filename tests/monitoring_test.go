@@ -1,0 +1,436 @@
+package tests
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
+
+	"github.com/pynomaly/pynomaly-platform/components"
+	"github.com/pynomaly/pynomaly-platform/config"
+)
+
+// The monitoring tier at each level: which workloads run, what Prometheus scrapes (every
+// workload with a metrics port, found by its selector), the rules it loads, its access to the
+// API, and Grafana's credentials.
+
+const (
+	roleType               = "kubernetes:rbac.authorization.k8s.io/v1:Role"
+	clusterRoleType        = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole"
+	clusterRoleBindingType = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding"
+)
+
+func TestMonitoringWorkloadsPerLevel(t *testing.T) {
+	want := map[string][]string{
+		"dev":     {"Deployment/pynomaly-grafana", "StatefulSet/pynomaly-prometheus"},
+		"staging": {"Deployment/pynomaly-grafana", "Deployment/pynomaly-kube-state-metrics", "StatefulSet/pynomaly-alertmanager", "StatefulSet/pynomaly-prometheus"},
+		"prod":    {"Deployment/pynomaly-grafana", "Deployment/pynomaly-kube-state-metrics", "StatefulSet/pynomaly-alertmanager", "StatefulSet/pynomaly-prometheus"},
+	}
+	replicas := map[string][2]int{"dev": {1, 0}, "staging": {1, 1}, "prod": {2, 3}}
+	for _, env := range envs {
+		t.Run(env, func(t *testing.T) {
+			st := deploy(t, env, nil)
+			var got []string
+			for _, w := range st.Platform.Monitoring.Declared() {
+				got = append(got, w.Kind+"/"+w.Name)
+			}
+			slices.Sort(got)
+			assert.Equal(t, want[env], got)
+			prom := st.One(t, statefulSetType, components.PrometheusName)
+			assert.Equal(t, replicas[env][0], prom.Int(t, "spec.replicas"))
+			if replicas[env][1] == 0 {
+				assert.Empty(t, st.OfType(statefulSetType+"/"+components.AlertmanagerName))
+				return
+			}
+			am := st.One(t, statefulSetType, components.AlertmanagerName)
+			assert.Equal(t, replicas[env][1], am.Int(t, "spec.replicas"))
+			cmd := strings.Join(stringList(t, am, am.Container(t, "spec.template.spec", "alertmanager")+".command"), " ")
+			assert.Equal(t, replicas[env][1]*boolInt(replicas[env][1] > 1), strings.Count(cmd, "--cluster.peer="), "%s: one peer per member of a cluster", cmd)
+		})
+	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func stringList(t *testing.T, r *Resource, path string) []string {
+	t.Helper()
+	v, ok := r.Get(path)
+	require.True(t, ok, "%s %s: no %s", r.Type, r.Name, path)
+	var out []string
+	for _, e := range v.ArrayValue() {
+		out = append(out, e.StringValue())
+	}
+	return out
+}
+
+// promYAML is the part of prometheus.yml the tests read.
+type promYAML struct {
+	RuleFiles []string `yaml:"rule_files"`
+	Alerting  struct {
+		Alertmanagers []struct {
+			StaticConfigs []struct {
+				Targets []string `yaml:"targets"`
+			} `yaml:"static_configs"`
+		} `yaml:"alertmanagers"`
+	} `yaml:"alerting"`
+	ScrapeConfigs []struct {
+		JobName      string `yaml:"job_name"`
+		MetricsPath  string `yaml:"metrics_path"`
+		KubernetesSD []struct {
+			Role       string `yaml:"role"`
+			Namespaces struct {
+				Names []string `yaml:"names"`
+			} `yaml:"namespaces"`
+			Selectors []struct {
+				Label string `yaml:"label"`
+			} `yaml:"selectors"`
+		} `yaml:"kubernetes_sd_configs"`
+		RelabelConfigs []struct {
+			SourceLabels []string `yaml:"source_labels"`
+			Regex        string   `yaml:"regex"`
+			Action       string   `yaml:"action"`
+		} `yaml:"relabel_configs"`
+	} `yaml:"scrape_configs"`
+}
+
+func prometheusYAML(t *testing.T, st *Stack) string {
+	t.Helper()
+	return st.One(t, configMapType, components.PrometheusName).StringMap(t, "data")["prometheus.yml"]
+}
+
+// Every workload with a metrics port, the monitoring tier's own included, is one job: its pods
+// found by its own selector in the namespace, kept on its metrics port and path. The kubelets,
+// cAdvisor and the API server are scraped besides.
+func TestScrapeJobsCoverEveryWorkloadWithMetrics(t *testing.T) {
+	for _, env := range envs {
+		t.Run(env, func(t *testing.T) {
+			st := deploy(t, env, nil)
+			var conf promYAML
+			require.NoError(t, yaml.Unmarshal([]byte(prometheusYAML(t, st)), &conf))
+			jobs := map[string]int{}
+			for i, j := range conf.ScrapeConfigs {
+				jobs[j.JobName] = i
+			}
+			scraped := 0
+			for _, w := range st.Platform.Workloads() {
+				if w.Metrics == nil {
+					continue
+				}
+				scraped++
+				i, ok := jobs[w.Name]
+				if !assert.True(t, ok, "%s: workload %s has metrics on %d but no scrape job", env, w.Name, w.Metrics.Port) {
+					continue
+				}
+				j := conf.ScrapeConfigs[i]
+				assert.Equal(t, w.Metrics.Path, j.MetricsPath, w.Name)
+				require.Len(t, j.KubernetesSD, 1, w.Name)
+				sd := j.KubernetesSD[0]
+				assert.Equal(t, "pod", sd.Role, w.Name)
+				assert.Equal(t, []string{"pynomaly-data-science"}, sd.Namespaces.Names, w.Name)
+				require.Len(t, sd.Selectors, 1, w.Name)
+				selector := map[string]string{}
+				for _, kv := range strings.Split(sd.Selectors[0].Label, ",") {
+					k, v, _ := strings.Cut(kv, "=")
+					selector[k] = v
+				}
+				assert.Equal(t, w.Selector, selector, "%s: the job selects the workload's pods", w.Name)
+				keepsPort := false
+				for _, r := range j.RelabelConfigs {
+					if slices.Equal(r.SourceLabels, []string{"__meta_kubernetes_pod_container_port_number"}) {
+						keepsPort = r.Action == "keep" && r.Regex == strconv.Itoa(w.Metrics.Port)
+					}
+				}
+				assert.True(t, keepsPort, "%s: the job keeps only port %d", w.Name, w.Metrics.Port)
+			}
+			// API, workers, Nginx, PostgreSQL, both Redis, InfluxDB, Prometheus, Grafana at least.
+			assert.GreaterOrEqual(t, scraped, 9, env)
+			for _, job := range []string{"kubelet", "cadvisor", "apiserver"} {
+				assert.Contains(t, jobs, job, env)
+			}
+			if env == "dev" {
+				assert.Empty(t, conf.Alerting.Alertmanagers, "basic has no Alertmanager")
+				return
+			}
+			require.Len(t, conf.Alerting.Alertmanagers, 1)
+			members := map[string]int{"staging": 1, "prod": 3}[env]
+			assert.Len(t, conf.Alerting.Alertmanagers[0].StaticConfigs[0].Targets, members, "every member gets every alert")
+		})
+	}
+}
+
+// A workload declared later with a metrics port is scraped without further code: the jobs
+// come from the workload model alone.
+func TestScrapeTargetsComeFromTheWorkloadModel(t *testing.T) {
+	st := deploy(t, "dev", nil)
+	var want []string
+	for _, w := range st.Platform.Workloads() {
+		if w.Metrics != nil {
+			want = append(want, w.Name)
+		}
+	}
+	var got []string
+	for _, tg := range st.Platform.Monitoring.Targets {
+		got = append(got, tg.Job)
+	}
+	slices.Sort(want)
+	slices.Sort(got)
+	assert.Equal(t, want, got)
+}
+
+// promtool check config loads prometheus.yml of each environment with the rule files it names.
+// Debian builds Prometheus without the Kubernetes service discovery, so its promtool refuses
+// kubernetes_sd_configs: the check runs on a copy where each is a static target, which still
+// checks every job, relabelling, TLS and authorization block; the discovery blocks themselves are
+// held to their shape by TestScrapeJobsCoverEveryWorkloadWithMetrics.
+func TestPromtoolChecksThePrometheusConfig(t *testing.T) {
+	promtool := tool(t, "promtool")
+	for _, env := range envs {
+		t.Run(env, func(t *testing.T) {
+			st := deploy(t, env, nil)
+			dir := t.TempDir()
+			rulesDir := filepath.Join(dir, "rules")
+			require.NoError(t, os.Mkdir(rulesDir, 0o755))
+			rules := st.One(t, configMapType, components.PrometheusName+"-rules").StringMap(t, "data")
+			for name, content := range rules {
+				require.NoError(t, os.WriteFile(filepath.Join(rulesDir, name), []byte(content), 0o644))
+			}
+			conf := prometheusYAML(t, st)
+			var parsed promYAML
+			require.NoError(t, yaml.Unmarshal([]byte(conf), &parsed))
+			require.Len(t, parsed.RuleFiles, 1)
+			ruleDir := filepath.Dir(parsed.RuleFiles[0])
+			// The pod's paths, moved into the test's directory.
+			conf = strings.ReplaceAll(conf, ruleDir, rulesDir)
+			conf = strings.ReplaceAll(conf, "/var/run/secrets/kubernetes.io/serviceaccount", dir)
+			for _, f := range []string{"ca.crt", "token"} {
+				require.NoError(t, os.WriteFile(filepath.Join(dir, f), []byte("x"), 0o644))
+			}
+			path := filepath.Join(dir, "prometheus.yml")
+			require.NoError(t, os.WriteFile(path, []byte(withoutKubernetesSD(t, conf)), 0o644))
+			out, err := exec.Command(promtool, "check", "config", path).CombinedOutput()
+			require.NoError(t, err, "%s\n%s", out, conf)
+			assert.Contains(t, string(out), "SUCCESS: "+itoa(len(components.AlertRules(config.DefaultNamespace)))+" rules found")
+		})
+	}
+}
+
+// Every rule is loaded in every environment.
+func TestEveryRuleInEveryEnvironment(t *testing.T) {
+	for _, env := range envs {
+		st := deploy(t, env, nil)
+		rules := st.One(t, configMapType, components.PrometheusName+"-rules").StringMap(t, "data")["pynomaly.yml"]
+		for _, r := range components.AlertRules(config.DefaultNamespace) {
+			assert.Contains(t, rules, "alert: "+r.Name+"\n", env)
+			assert.Contains(t, rules, r.Runbook(), env)
+		}
+	}
+}
+
+// Prometheus reads, and only reads: pods, services, endpoints and endpointslices in the
+// namespace; nodes, the kubelets' metrics and the API server's /metrics in the cluster. No
+// secrets, no wildcards, no nodes/proxy.
+func TestPrometheusAccessIsDiscoveryOnly(t *testing.T) {
+	st := deploy(t, "prod", nil)
+	role := st.One(t, roleType, components.PrometheusName)
+	assert.Equal(t, []string{
+		"/pods,services,endpoints/get,list,watch",
+		"discovery.k8s.io/endpointslices/get,list,watch",
+	}, rules(t, role))
+	cr := st.One(t, clusterRoleType, components.PrometheusName)
+	assert.Equal(t, []string{
+		"/nodes/list,watch",
+		"/nodes/metrics/get",
+		"urls:/metrics/get",
+	}, rules(t, cr))
+	assert.False(t, cr.Has("metadata.name"), "auto-named: stacks sharing a cluster do not collide")
+	crb := st.One(t, clusterRoleBindingType, components.PrometheusName)
+	assert.Equal(t, components.PrometheusName, crb.Str(t, "subjects.0.name"))
+	prom := st.One(t, statefulSetType, components.PrometheusName)
+	assert.Equal(t, components.PrometheusName, prom.Str(t, "spec.template.spec.serviceAccountName"))
+	assert.True(t, st.DependsOn(prom, crb), "Prometheus starts with its rights")
+	ksm := st.One(t, roleType, components.KubeStateMetricsName)
+	for _, r := range rules(t, ksm) {
+		assert.True(t, strings.HasSuffix(r, "/list,watch"), r)
+		assert.NotContains(t, r, "secrets")
+	}
+}
+
+// rules renders a Role's rules as group/resources/verbs (urls:path/verbs for non-resource URLs).
+func rules(t *testing.T, r *Resource) []string {
+	t.Helper()
+	v, ok := r.Get("rules")
+	require.True(t, ok)
+	var out []string
+	join := func(pv resource.PropertyValue) string {
+		var s []string
+		for _, e := range pv.ArrayValue() {
+			s = append(s, e.StringValue())
+		}
+		return strings.Join(s, ",")
+	}
+	for _, rule := range v.ArrayValue() {
+		m := rule.ObjectValue()
+		verbs := join(m["verbs"])
+		if u, ok := m["nonResourceURLs"]; ok {
+			out = append(out, "urls:"+join(u)+"/"+verbs)
+			continue
+		}
+		out = append(out, join(m["apiGroups"])+"/"+join(m["resources"])+"/"+verbs)
+	}
+	return out
+}
+
+func TestGrafanaCredentialsComeFromTheSecretsTier(t *testing.T) {
+	st := deploy(t, "staging", nil)
+	g := st.One(t, deploymentType, components.GrafanaName)
+	env := g.Env(t, g.Container(t, "spec.template.spec", "grafana"))
+	assert.Equal(t, "secret:"+components.GrafanaSecretName+"/"+components.GrafanaAdminPasswordKey, env["GF_SECURITY_ADMIN_PASSWORD"])
+	assert.Equal(t, "false", env["GF_USERS_ALLOW_SIGN_UP"])
+	ds := st.One(t, configMapType, components.GrafanaName+"-datasources").StringMap(t, "data")["datasources.yaml"]
+	assert.Contains(t, ds, "url: http://pynomaly-prometheus.pynomaly-data-science.svc:9090")
+}
+
+// withoutKubernetesSD replaces every job's kubernetes_sd_configs with a static target.
+func withoutKubernetesSD(t *testing.T, conf string) string {
+	t.Helper()
+	var doc map[string]any
+	require.NoError(t, yaml.Unmarshal([]byte(conf), &doc))
+	jobs, _ := doc["scrape_configs"].([]any)
+	for _, j := range jobs {
+		job := j.(map[string]any)
+		if _, ok := job["kubernetes_sd_configs"]; ok {
+			delete(job, "kubernetes_sd_configs")
+			job["static_configs"] = []any{map[string]any{"targets": []any{"127.0.0.1:9"}}}
+		}
+	}
+	b, err := yaml.Marshal(doc)
+	require.NoError(t, err)
+	return string(b)
+}
+
+// Prometheus reads what the pod mounts: the configuration file its flag names, and the rule
+// files the configuration names, each from the ConfigMap the program wrote.
+func TestPrometheusReadsWhatItsPodMounts(t *testing.T) {
+	st := deploy(t, "prod", nil)
+	prom := st.One(t, statefulSetType, components.PrometheusName)
+	c := prom.Container(t, "spec.template.spec", "prometheus")
+	mounts := map[string]string{}
+	v, _ := prom.Get(c + ".volumeMounts")
+	for i := range v.ArrayValue() {
+		p := c + ".volumeMounts." + itoa(i)
+		mounts[prom.Str(t, p+".name")] = prom.Str(t, p+".mountPath")
+	}
+	volumes := map[string]string{}
+	v, _ = prom.Get("spec.template.spec.volumes")
+	for i := range v.ArrayValue() {
+		p := "spec.template.spec.volumes." + itoa(i)
+		if prom.Has(p + ".configMap") {
+			volumes[prom.Str(t, p+".name")] = prom.Str(t, p+".configMap.name")
+		}
+	}
+	cmd := strings.Join(stringList(t, prom, c+".command"), " ")
+	assert.Contains(t, cmd, "--config.file="+mounts["config"]+"/prometheus.yml")
+	assert.True(t, strings.HasPrefix(volumes["config"], components.PrometheusName+"-") &&
+		!strings.HasPrefix(volumes["config"], components.PrometheusName+"-rules"), volumes["config"])
+	var conf promYAML
+	require.NoError(t, yaml.Unmarshal([]byte(prometheusYAML(t, st)), &conf))
+	assert.Equal(t, []string{mounts["rules"] + "/*.yml"}, conf.RuleFiles)
+	assert.True(t, strings.HasPrefix(volumes["rules"], components.PrometheusName+"-rules-"), volumes["rules"])
+	assert.Contains(t, cmd, "--storage.tsdb.retention.time=30d")
+}
+
+const (
+	podMonitorType     = "kubernetes:monitoring.coreos.com/v1:PodMonitor"
+	prometheusRuleType = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
+)
+
+// In operator mode the cluster's Prometheus Operator scrapes and alerts: the tier is a
+// PodMonitor per workload with a metrics port (by the port's name) and the rules as a
+// PrometheusRule, which promtool accepts; no monitoring pod runs in the namespace.
+func TestOperatorModeWritesMonitorsAndRules(t *testing.T) {
+	promtool := tool(t, "promtool")
+	for _, env := range envs {
+		t.Run(env, func(t *testing.T) {
+			st := deploy(t, env, cfg{"monitoringMode": "operator"})
+			assert.Empty(t, st.Platform.Monitoring.Declared())
+			assert.Empty(t, st.OfType(clusterRoleType))
+			monitors := map[string]*Resource{}
+			for _, r := range st.OfType(podMonitorType) {
+				monitors[r.Name] = r
+			}
+			for _, w := range st.Platform.Workloads() {
+				if w.Metrics == nil {
+					continue
+				}
+				m, ok := monitors[w.Name]
+				if !assert.True(t, ok, "%s: no PodMonitor for %s", env, w.Name) {
+					continue
+				}
+				assert.Equal(t, w.Selector, m.StringMap(t, "spec.selector.matchLabels"), w.Name)
+				port := m.Str(t, "spec.podMetricsEndpoints.0.port")
+				assert.Equal(t, w.Metrics.Port, w.Ports[port], "%s: the monitor's port %q is the metrics port", w.Name, port)
+				assert.Equal(t, w.Metrics.Path, m.Str(t, "spec.podMetricsEndpoints.0.path"), w.Name)
+			}
+			rule := st.One(t, prometheusRuleType, "pynomaly")
+			v, ok := rule.Get("spec")
+			require.True(t, ok)
+			b, err := yaml.Marshal(v.Mappable())
+			require.NoError(t, err)
+			out, err := exec.Command(promtool, "check", "rules", writeFile(t, "rules.yml", string(b))).CombinedOutput()
+			require.NoError(t, err, "%s\n%s", out, b)
+			assert.Contains(t, string(out), "SUCCESS: "+itoa(len(components.AlertRules(config.DefaultNamespace)))+" rules found")
+		})
+	}
+}
+
+// The footprint follows the mode: in operator mode no monitoring pod counts against the quota.
+func TestOperatorModeFootprintHasNoMonitoringPods(t *testing.T) {
+	s, err := config.Parse(project, config.Source{Values: map[string]string{"environment": "prod", "monitoringMode": "operator"}})
+	require.NoError(t, err)
+	for _, w := range s.Footprint() {
+		assert.NotContains(t, []string{"prometheus", "grafana", "alertmanager", "kube-state-metrics"}, w.Name)
+	}
+}
+
+// The quota rule and what the program declares agree in operator mode too.
+func TestOperatorModeFootprintEqualsDeclaredPods(t *testing.T) {
+	st := deploy(t, "prod", cfg{"monitoringMode": "operator"})
+	s, err := config.Parse(project, config.Source{Values: map[string]string{"environment": "prod", "monitoringMode": "operator"}})
+	require.NoError(t, err)
+	want, got := s.Footprint().Total(), declaredTotals(t, st)
+	assert.Equal(t, want.Pods, got.Pods)
+	assert.Equal(t, want.Claims, got.Claims)
+	assert.Zero(t, want.RequestsCPU.Cmp(got.RequestsCPU), "requests.cpu: %s vs %s", want.RequestsCPU.String(), got.RequestsCPU.String())
+	assert.Zero(t, want.Storage.Cmp(got.Storage), "requests.storage: %s vs %s", want.Storage.String(), got.Storage.String())
+}
+
+// Receivers read their URLs and keys from the named Secret, mounted into Alertmanager; the
+// configuration names files, never values.
+func TestAlertReceiversReadTheirSecretsFromFiles(t *testing.T) {
+	st := deploy(t, "prod", cfg{"alertmanager": `{"receivers": {"secretName": "alert-receivers", "slackChannel": "#alerts", "pagerduty": true}}`})
+	am := st.One(t, statefulSetType, components.AlertmanagerName)
+	assert.Contains(t, sprintAll(am.Inputs), "alert-receivers")
+	conf := st.One(t, configMapType, components.AlertmanagerName).StringMap(t, "data")["alertmanager.yml"]
+	assert.Contains(t, conf, "api_url_file: /etc/alertmanager/secrets/slack-url")
+	assert.Contains(t, conf, "routing_key_file: /etc/alertmanager/secrets/pagerduty-routing-key")
+	c := am.Container(t, "spec.template.spec", "alertmanager")
+	v, _ := am.Get(c + ".volumeMounts")
+	mounted := false
+	for i := range v.ArrayValue() {
+		mounted = mounted || am.Str(t, c+".volumeMounts."+itoa(i)+".mountPath") == "/etc/alertmanager/secrets"
+	}
+	assert.True(t, mounted)
+}
