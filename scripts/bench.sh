@@ -163,7 +163,7 @@ if [ "${BENCH_GROWTH:-1}" = 1 ]; then
   r=$(pulumi_round "$STACK-max" "$ns"); read -r u p <<<"$r"
   printf '%-44s %7.1f s, preview %.1f s\n' "every replica count at its maximum: up" "$u" "$p"
   stack "$STACK-a"
-  pl up --stack "$STACK-a" --yes --skip-preview >/dev/null
+  pl up --stack "$STACK-a" --yes --skip-preview >"$work/a.log" 2>&1 || { tail -30 "$work/a.log" >&2; exit 1; }
   stack "$STACK-b" namespace pynomaly-bench-b storage.className pynomaly-ssd-b
   r=$(pulumi_round "$STACK-b" pynomaly-bench-b); read -r u p <<<"$r"
   printf '%-44s %7.1f s, preview %.1f s\n' "a second stack beside a running one: up" "$u" "$p"
