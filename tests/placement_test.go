@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -40,20 +41,11 @@ func TestPodPlacementFollowsThePlacementSetting(t *testing.T) {
 		for _, p := range st.PodTemplates() {
 			r := p.Owner
 			switch {
-			case contains(replicated, r.Name):
+			case slices.Contains(replicated, r.Name):
 				assert.Equal(t, c.want, spreadOf(st, r), "%s %v: %s", c.env, c.cfg, r.Name)
 			case r.Name == "pynomaly-api" || r.Name == "pynomaly-worker":
 				assert.Equal(t, "preferred", spreadOf(st, r), "%s %v: %s", c.env, c.cfg, r.Name)
 			}
 		}
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
