@@ -94,9 +94,13 @@ wait_ready() { # kind [name...]: rollouts and jobs done, as pulumi awaits them
 }
 names() { # kind: names of that kind in the manifests
   local f
-  for f in $(grep -l "^kind: $1$" "$m"/*.yaml); do
+  grep -l "^kind: $1$" "$m"/*.yaml | while read -r f; do
     kc create --dry-run=client -o jsonpath='{.metadata.name}{"\n"}' -f "$f"
   done
+}
+wait_kind() { # kind Kind: wait for every object of that kind in the manifests
+  local objects; mapfile -t objects < <(names "$2")
+  wait_ready "$1" "${objects[@]}"
 }
 apply() { kc apply --server-side --force-conflicts "$@" >/dev/null; }
 files() { local f; for f in "$@"; do echo "-f $f"; done; } # each manifest file as its own -f
@@ -114,9 +118,9 @@ kubectl_unordered() {
   apply -f "$m"/v1-namespace-*.yaml
   # shellcheck disable=SC2046
   apply $(all_but v1-namespace-)
-  wait_ready statefulset $(names StatefulSet)
-  wait_ready deployment $(names Deployment)
-  wait_ready job $(names Job)
+  wait_kind statefulset StatefulSet
+  wait_kind deployment Deployment
+  wait_kind job Job
   since "$t"
 }
 
@@ -125,7 +129,7 @@ kubectl_ordered() {
   apply -f "$m"/v1-namespace-*.yaml
   # shellcheck disable=SC2046
   apply $(all_but v1-namespace- batch_v1-job- apps_v1-deployment- horizontalpodautoscaler)
-  wait_ready statefulset $(names StatefulSet)
+  wait_kind statefulset StatefulSet
   # shellcheck disable=SC2046
   apply $(files "$m"/batch_v1-job-*-setup.yaml)
   wait_ready job pynomaly-postgres-setup pynomaly-influxdb-setup
@@ -135,7 +139,7 @@ kubectl_ordered() {
   wait_ready job pynomaly-db-migrate
   # shellcheck disable=SC2046
   apply $(files "$m"/apps_v1-deployment-*.yaml "$m"/*horizontalpodautoscaler*.yaml)
-  wait_ready deployment $(names Deployment)
+  wait_kind deployment Deployment
   since "$t"
 }
 
@@ -151,7 +155,7 @@ done
 up=$(median "${ups[@]}") preview=$(median "${previews[@]}")
 un=$(median "${unordered[@]}") ord=$(median "${ordered[@]}")
 resources=$(pl stack export --stack render | grep -c '"urn"')
-echo "== $STACK, $resources Pulumi resources, $(ls "$m" | wc -l) Kubernetes objects; medians of $RUNS runs on $(nproc) cores"
+echo "== $STACK, $resources Pulumi resources, $(find "$m" -name "*.yaml" | wc -l) Kubernetes objects; medians of $RUNS runs on $(nproc) cores"
 printf '%-44s %7.1f s\n' "pulumi up (from nothing)" "$up" "pulumi preview (no change)" "$preview" \
   "kubectl apply + readiness, unordered" "$un" "kubectl apply + readiness, in dependency order" "$ord"
 printf '%-44s %7s\n' "ratio pulumi up / kubectl unordered" "$(ratio "$up" "$un")" \

@@ -147,7 +147,7 @@ stop() { # name
   if running "$1"; then
     kill -TERM "$pid" 2>/dev/null || true
     for _ in $(seq 40); do [ -d "/proc/$pid" ] || break; sleep 0.25; done
-    [ -d "/proc/$pid" ] && kill -KILL "$pid" 2>/dev/null || true
+    if [ -d "/proc/$pid" ]; then kill -KILL "$pid" 2>/dev/null || true; fi
   fi
   rm -f "$f"
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# scripts/tools.sh [pulumi|cluster|all] : build the real-engine toolchain from Go modules alone.
+# scripts/tools.sh [pulumi|cluster|lint|all] : build the real-engine toolchain (and the linters
+# of the unit stage) from Go modules alone.
 #
 # Everything lands in $PYNOMALY_TOOLS (default ~/.cache/pynomaly-platform/tools), outside the
 # clone, so a fresh CI clone on the same machine reuses it. A binary is rebuilt only when it is
@@ -14,6 +15,7 @@
 #                                (pulumi-random's own provider module is not on the proxy)
 #   etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok
 #                                for scripts/cluster.sh and the end-to-end suite
+#   actionlint                   github.com/rhysd/actionlint (lint: the GitHub workflows)
 #
 # When a `pulumi` is already on PATH (a laptop, a hosted runner) the CLI build is skipped; set
 # PYNOMALY_BUILD_PULUMI=1 to build it anyway. Cold builds take 15-25 minutes each on 2 cores.
@@ -42,6 +44,7 @@ RANDOM_VERSION=4.18.0           # matches github.com/pulumi/pulumi-random/sdk/v4
 K8S_VERSION=v1.35.4
 KWOK_VERSION=v0.8.0
 ETCD_VERSION=v3.6.16
+ACTIONLINT_VERSION=v1.7.12
 REV=1                           # bump when a wrapper source below changes
 
 log() { printf '[tools %s] %s\n' "$(date +%T)" "$*" >&2; }
@@ -245,8 +248,11 @@ build_kubernetes_control_plane() {
   log "building ${missing[*]} $K8S_VERSION"
   local d=$WORK/kubernetes-$K8S_VERSION minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
   local staging="v0.${K8S_VERSION#v1.}"   # k8s.io/* staging modules are published as v0.<minor>.<patch>
-  local imports='//go:build tools\n\npackage tools\n\nimport (\n\t_ "k8s.io/kubernetes/cmd/kube-apiserver"\n\t_ "k8s.io/kubernetes/cmd/kube-controller-manager"\n\t_ "k8s.io/kubernetes/cmd/kube-scheduler"\n\t_ "k8s.io/kubernetes/cmd/kubectl"\n)\n'
-  if [ ! -f "$d/go.sum" ] || [ "$(cat "$d/tools.go" 2>/dev/null)" != "$(printf "$imports")" ]; then
+  local imports
+  imports=$(printf '//go:build tools\n\npackage tools\n\nimport (\n'
+    printf '\t_ "k8s.io/kubernetes/cmd/%s"\n' kube-apiserver kube-controller-manager kube-scheduler kubectl
+    echo ")")
+  if [ ! -f "$d/go.sum" ] || [ "$(cat "$d/tools.go" 2>/dev/null)" != "$imports" ]; then
     rm -rf "$d"; mkdir -p "$d"
     (cd "$d" && printf 'module local/kubernetes\n\ngo 1.26\n' >go.mod && go mod download -json "k8s.io/kubernetes@$K8S_VERSION" >dl.json)
     local upstream; upstream=$(sed -n 's/.*"GoMod": "\(.*\)".*/\1/p' "$d/dl.json")
@@ -257,7 +263,7 @@ build_kubernetes_control_plane() {
       grep -E '^[[:space:]]+k8s.io/[^ ]+ => ./staging' "$upstream" | awk -v v="$staging" '{print "\t" $1 " => " $1 " " v}'
       printf ')\n'
     } >"$d/go.mod"
-    printf "$imports" >"$d/tools.go"
+    echo "$imports" >"$d/tools.go"
     (cd "$d" && go mod tidy)
   fi
   local ld="-s -w" p pkgs=()
@@ -282,7 +288,12 @@ build_module_binary() { # name module version package ldflags
 }
 
 want=${1:-all}
-case $want in pulumi|cluster|all) ;; *) echo "usage: tools.sh [pulumi|cluster|all]" >&2; exit 2 ;; esac
+case $want in pulumi|cluster|lint|all) ;; *) echo "usage: tools.sh [pulumi|cluster|lint|all]" >&2; exit 2 ;; esac
+# The linters of the unit stage (scripts/lint.sh): seconds to build, so no other tool waits.
+if [ "$want" = lint ]; then
+  build_module_binary actionlint github.com/rhysd/actionlint "$ACTIONLINT_VERSION" github.com/rhysd/actionlint/cmd/actionlint ""
+  exit 0
+fi
 if [ "$want" != cluster ]; then
   if [ -z "${PYNOMALY_BUILD_PULUMI:-}" ] && [ ! -x "$BIN/pulumi" ] && command -v pulumi >/dev/null; then
     log "using the pulumi on PATH ($(command -v pulumi))"

@@ -78,6 +78,7 @@ func stackLifecycle(t *testing.T, env string) {
 	}
 
 	p.must("preview", "--expect-no-changes")
+	checkDriftDetection(t, p)
 
 	// No credential in clear text anywhere in the state.
 	export := p.must("stack", "export")
@@ -97,6 +98,20 @@ func stackLifecycle(t *testing.T, env string) {
 	p.must("preview", "--expect-no-changes")
 
 	destroy(t, p, env)
+}
+
+// The daily drift check (.github/workflows/drift.yml) runs `pulumi preview --refresh
+// --expect-no-changes`: it passes on a stack just deployed, and fails, naming the object, once
+// someone deletes one of the stack's objects by hand. An update puts it back.
+func checkDriftDetection(t *testing.T, p *project) {
+	p.must("preview", "--refresh", "--expect-no-changes")
+	mustKubectl(t, "-n", namespace, "delete", "poddisruptionbudget", "pynomaly-api")
+	out, err := p.run("preview", "--refresh", "--expect-no-changes")
+	require.Error(t, err, "drift went unnoticed:\n%s", out)
+	assert.Contains(t, out, "pynomaly-api")
+	p.must("up", "--yes", "--skip-preview", "--refresh")
+	objectField(t, "poddisruptionbudget", "pynomaly-api", "{.metadata.name}")
+	p.must("preview", "--expect-no-changes")
 }
 
 // clusterSecretValues are the decoded values of the program's Secrets, as the cluster holds them.

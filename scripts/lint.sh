@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# scripts/lint.sh : the repository's own linters, part of the unit stage of scripts/test.sh.
+#   actionlint  the GitHub workflows in .github/ (built from its Go module by tools.sh lint);
+#               it runs shellcheck over every `run:` block too
+#   shellcheck  every script in scripts/ (Debian's package; .shellcheckrc lets it follow `source`)
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$REPO"
+ensure_packages shellcheck:shellcheck
+bash scripts/tools.sh lint
+actionlint -color=false -shellcheck="$(command -v shellcheck)"
+mapfile -t scripts < <(git ls-files 'scripts/*.sh' 'scripts/**/*.sh' '.ci/run')
+shellcheck "${scripts[@]}"
+echo "lint: actionlint and shellcheck clean (${#scripts[@]} scripts)"

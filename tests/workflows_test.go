@@ -1,0 +1,173 @@
+package tests
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
+)
+
+// The delivery workflows in .github/workflows, read as GitHub reads them. actionlint (in
+// scripts/lint.sh) checks that they are valid workflows; these tests check that they do what the
+// README promises: a preview of every stack on each pull request, updates in stack order behind
+// their environments, a daily drift check, and no backend or credential in a workflow file.
+
+type workflow struct {
+	On   map[string]any `yaml:"on"`
+	Jobs map[string]job `yaml:"jobs"`
+}
+
+type job struct {
+	Needs       any               `yaml:"needs"`
+	Uses        string            `yaml:"uses"`
+	With        map[string]any    `yaml:"with"`
+	Environment string            `yaml:"environment"`
+	Strategy    struct{ Matrix map[string][]string } `yaml:"strategy"`
+	Steps       []step            `yaml:"steps"`
+	Permissions map[string]string `yaml:"permissions"`
+}
+
+type step struct {
+	Uses string         `yaml:"uses"`
+	Run  string         `yaml:"run"`
+	With map[string]any `yaml:"with"`
+}
+
+func readWorkflow(t *testing.T, name string) workflow {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", ".github", "workflows", name))
+	require.NoError(t, err)
+	var w workflow
+	require.NoError(t, yaml.Unmarshal(b, &w), name)
+	return w
+}
+
+// pulumiStep is the job's one pulumi/actions step.
+func pulumiStep(t *testing.T, j job) step {
+	t.Helper()
+	var found []step
+	for _, s := range j.Steps {
+		if strings.HasPrefix(s.Uses, "pulumi/actions@") {
+			found = append(found, s)
+		}
+	}
+	require.Len(t, found, 1, "one pulumi/actions step")
+	assert.Equal(t, "pulumi/actions@v6", found[0].Uses)
+	return found[0]
+}
+
+// committedStacks are the stacks with a committed stack file: Pulumi.<stack>.yaml.
+func committedStacks(t *testing.T) []string {
+	files, err := filepath.Glob(filepath.Join("..", "Pulumi.*.yaml"))
+	require.NoError(t, err)
+	var stacks []string
+	for _, f := range files {
+		stacks = append(stacks, strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), "Pulumi."), ".yaml"))
+	}
+	require.NotEmpty(t, stacks)
+	return stacks
+}
+
+func TestPullRequestsPreviewEveryStack(t *testing.T) {
+	w := readWorkflow(t, "pull-request.yml")
+	require.Contains(t, w.On, "pull_request")
+	assert.Contains(t, runs(w.Jobs["unit"]), "bash scripts/test.sh --unit", "the unit suite, as the README runs it")
+
+	preview := w.Jobs["preview"]
+	assert.Equal(t, "unit", preview.Needs, "no preview of a change that fails its unit suite")
+	assert.ElementsMatch(t, committedStacks(t), preview.Strategy.Matrix["stack"])
+	assert.Equal(t, "write", preview.Permissions["pull-requests"], "the preview is posted as a comment")
+	s := pulumiStep(t, preview)
+	assert.Equal(t, "preview", s.With["command"])
+	assert.Equal(t, "${{ matrix.stack }}", s.With["stack-name"])
+	assert.Equal(t, true, s.With["diff"])
+	assert.Equal(t, true, s.With["comment-on-pr"])
+	assert.Equal(t, true, s.With["edit-pr-comment"], "one comment per stack, kept up to date")
+
+	// The README gives the same command: pulumi preview --diff for the stack.
+	readme, err := os.ReadFile("../README.md")
+	require.NoError(t, err)
+	assert.Contains(t, string(readme), "pulumi preview --diff --stack "+"<stack>")
+}
+
+func TestMergesDeployInStackOrderBehindEnvironments(t *testing.T) {
+	w := readWorkflow(t, "deploy.yml")
+	push, ok := w.On["push"].(map[string]any)
+	require.True(t, ok, "deploys on push")
+	assert.Equal(t, []any{"main"}, push["branches"])
+
+	order := []string{"dev", "staging", "prod"}
+	prev := "unit"
+	assert.Contains(t, runs(w.Jobs["unit"]), "bash scripts/test.sh --unit")
+	for _, stack := range order {
+		j, ok := w.Jobs[stack]
+		require.True(t, ok, "a job for %s", stack)
+		assert.Equal(t, prev, j.Needs, "%s updates only after %s succeeded", stack, prev)
+		assert.Equal(t, "./.github/workflows/deploy-stack.yml", j.Uses)
+		assert.Equal(t, stack, j.With["stack"])
+		prev = stack
+	}
+	assert.ElementsMatch(t, committedStacks(t), order)
+
+	up := readWorkflow(t, "deploy-stack.yml").Jobs["up"]
+	assert.Equal(t, "${{ inputs.stack }}", up.Environment, "the stack's GitHub environment holds its approvals and secrets")
+	s := pulumiStep(t, up)
+	assert.Equal(t, "up", s.With["command"])
+	assert.Equal(t, "${{ inputs.stack }}", s.With["stack-name"])
+}
+
+func TestDriftIsCheckedDaily(t *testing.T) {
+	w := readWorkflow(t, "drift.yml")
+	require.Contains(t, w.On, "schedule")
+	j := w.Jobs["drift"]
+	assert.ElementsMatch(t, committedStacks(t), j.Strategy.Matrix["stack"])
+	s := pulumiStep(t, j)
+	assert.Equal(t, "preview", s.With["command"])
+	assert.Equal(t, true, s.With["refresh"], "compares with what the cluster holds, not only with the state")
+	assert.Equal(t, true, s.With["expect-no-changes"], "fails on drift")
+}
+
+// Backend, passphrase and kubeconfig come from secrets; no workflow names a backend, a local
+// state or a literal passphrase.
+func TestWorkflowsTakeCredentialsOnlyFromSecrets(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", ".github", "*", "*.yml"))
+	require.NoError(t, err)
+	more, err := filepath.Glob(filepath.Join("..", ".github", "actions", "*", "action.yml"))
+	require.NoError(t, err)
+	files = append(files, more...)
+	require.GreaterOrEqual(t, len(files), 5)
+	credential := regexp.MustCompile(`(?m)^[ \t]*(cloud-url|backend-url|passphrase|kubeconfig|PULUMI_CONFIG_PASSPHRASE|PULUMI_ACCESS_TOKEN|PULUMI_BACKEND_URL):[ \t]*(\S.*)$`)
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		text := string(b)
+		for _, m := range credential.FindAllStringSubmatch(text, -1) {
+			assert.Regexp(t, `^\$\{\{ (secrets|inputs)\.[A-Za-z_-]+ \}\}$`, m[2], "%s: %s", f, m[0])
+		}
+		for _, bad := range []string{"file://", "s3://", "pynomaly-local-only"} {
+			assert.NotContains(t, text, bad, f)
+		}
+	}
+	// The composite action passes its inputs on through the environment, never a command line.
+	b, err := os.ReadFile(filepath.Join("..", ".github", "actions", "stack-access", "action.yml"))
+	require.NoError(t, err)
+	assert.NotRegexp(t, `run:[^\n]*\$\{\{ inputs\.`, string(b))
+	assert.False(t, slices.ContainsFunc(strings.Split(string(b), "\n"), func(l string) bool {
+		return strings.Contains(l, "${{ inputs.") && !strings.Contains(l, ": ${{ inputs.")
+	}), "an input expanded inside a script")
+}
+
+// runs is every run: block of the job.
+func runs(j job) string {
+	var b strings.Builder
+	for _, s := range j.Steps {
+		b.WriteString(s.Run + "\n")
+	}
+	return b.String()
+}
