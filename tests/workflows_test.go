@@ -24,13 +24,13 @@ type workflow struct {
 }
 
 type job struct {
-	Needs       any               `yaml:"needs"`
-	Uses        string            `yaml:"uses"`
-	With        map[string]any    `yaml:"with"`
-	Environment string            `yaml:"environment"`
+	Needs       any                                  `yaml:"needs"`
+	Uses        string                               `yaml:"uses"`
+	With        map[string]any                       `yaml:"with"`
+	Environment string                               `yaml:"environment"`
 	Strategy    struct{ Matrix map[string][]string } `yaml:"strategy"`
-	Steps       []step            `yaml:"steps"`
-	Permissions map[string]string `yaml:"permissions"`
+	Steps       []step                               `yaml:"steps"`
+	Permissions map[string]string                    `yaml:"permissions"`
 }
 
 type step struct {
