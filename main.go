@@ -10,7 +10,7 @@ import (
 
 func main() {
 	pulumi.Run(func(ctx *pulumi.Context) error {
-		_, err := platform.Program(ctx, ctx.Export)
+		_, err := platform.Program(ctx, ctx.Export, platform.ConnectCluster)
 		return err
 	})
 }

@@ -21,6 +21,9 @@ const (
 	edgeRedirectName  = "pynomaly-https-redirect"
 	edgePolicyName    = "pynomaly-nginx"
 	gatewayAPIVersion = "gateway.networking.k8s.io/v1"
+	// The implementations' own policy APIs.
+	envoyGatewayAPIVersion = "gateway.envoyproxy.io/v1alpha1"
+	nginxGatewayAPIVersion = "gateway.nginx.org/v1alpha1"
 )
 
 // entry declares how traffic from outside reaches Nginx, and its certificate. Each entry point
@@ -153,10 +156,10 @@ func (c *Edge) gatewayPolicies(ctx *pulumi.Context, args *EdgeArgs) error {
 	e := args.Settings
 	route := []any{map[string]any{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": EdgeRouteName}}
 	if e.Gateway.Implementation == config.EnvoyGateway {
-		return c.custom(ctx, args, "gateway.envoyproxy.io/v1alpha1", "BackendTrafficPolicy", edgePolicyName, envoyGatewayPolicy(e, route))
+		return c.custom(ctx, args, envoyGatewayAPIVersion, "BackendTrafficPolicy", edgePolicyName, envoyGatewayPolicy(e, route))
 	}
 	rl := e.RateLimit
-	if err := c.custom(ctx, args, "gateway.nginx.org/v1alpha1", "RateLimitPolicy", edgePolicyName, map[string]any{
+	if err := c.custom(ctx, args, nginxGatewayAPIVersion, "RateLimitPolicy", edgePolicyName, map[string]any{
 		"targetRefs": route,
 		"rateLimit": map[string]any{"local": map[string]any{"rules": []any{map[string]any{
 			"key": "$binary_remote_addr", "rate": NginxRate(rl), "burst": rl.Burst, "noDelay": true,
@@ -165,7 +168,7 @@ func (c *Edge) gatewayPolicies(ctx *pulumi.Context, args *EdgeArgs) error {
 	}); err != nil {
 		return err
 	}
-	return c.custom(ctx, args, "gateway.nginx.org/v1alpha1", "UpstreamSettingsPolicy", edgePolicyName, map[string]any{
+	return c.custom(ctx, args, nginxGatewayAPIVersion, "UpstreamSettingsPolicy", edgePolicyName, map[string]any{
 		"targetRefs":          []any{map[string]any{"group": "", "kind": "Service", "name": NginxServiceName}},
 		"loadBalancingMethod": "hash consistent",
 		"hashMethodKey":       "$binary_remote_addr",

@@ -27,7 +27,7 @@ var keyTable = []Key{
 	{"monitoring", "basic, full or comprehensive. Empty: the profile's."},
 	{"monitoringMode", "bundled (the program runs Prometheus, Grafana and, from full on, Alertmanager and kube-state-metrics) or operator (the cluster's Prometheus Operator: the program writes PodMonitors and a PrometheusRule). Empty: bundled."},
 	{"logLevel", "debug, info, warning, error or critical. Empty: the profile's."},
-	{"kubernetes", "Cluster access: kubeconfig (path or contents), context, renderYamlToDirectory (write manifests, no cluster), allowModeChange (true lets one update move a deployed stack between a cluster and rendering, which deletes its objects from the one it leaves)."},
+	{"kubernetes", "Cluster access: kubeconfig (path or contents), context, renderYamlToDirectory (write manifests, no cluster), allowModeChange (true lets one update move a deployed stack between a cluster and rendering, which deletes its objects from the one it leaves), skipPreflight (cluster checks not to run before anything is declared, or all)."},
 	{"quota", "ResourceQuota: requestsCpu, requestsMemory, limitsCpu, limitsMemory, requestsStorage, pods, persistentVolumeClaims."},
 	{"limitRange", "LimitRange: defaultRequestCpu, defaultRequestMemory, defaultCpu, defaultMemory, maxCpu, maxMemory."},
 	{"storage", "existingClass, className, provisioner, parameters, reclaimPolicy, backupSize, modelSize, modelAccessMode, modelClassName."},

@@ -6,6 +6,8 @@
 // `pulumi preview` with one message per bad key.
 package config
 
+import "slices"
+
 // Environment is the deployment profile a stack runs with.
 type Environment string
 
@@ -355,6 +357,22 @@ type Kubernetes struct {
 	// or a rendered stack to a cluster. Either deletes every object from where the stack was, so
 	// the program refuses it unless this says it is meant.
 	AllowModeChange bool `json:"allowModeChange"`
+	// SkipPreflight names cluster checks not to run before anything is declared (PreflightChecks),
+	// or "all"; for a cluster that provides a piece in a way the check cannot see.
+	SkipPreflight []string `json:"skipPreflight"`
+}
+
+// PreflightChecks are the checks of the cluster a stack targets (platform/preflight.go), by the
+// name kubernetes.skipPreflight takes.
+var PreflightChecks = []string{
+	"kubernetes-version", "metrics-api", "external-metrics-api", "cert-manager", "tls-issuer",
+	"ingress-class", "gateway-api", "gateway-class", "storage-class", "prometheus-operator",
+	"wal-archive-secret",
+}
+
+// Skips says whether the preflight check named check is skipped.
+func (k Kubernetes) Skips(check string) bool {
+	return slices.Contains(k.SkipPreflight, "all") || slices.Contains(k.SkipPreflight, check)
 }
 
 // Quota is the namespace ResourceQuota. It must hold every Deployment at its maximum replicas

@@ -119,6 +119,9 @@ func (s *Settings) validateScalars(v *validator) {
 	v.oneOf("monitoring", string(s.Monitoring), []string{string(Basic), string(Full), string(Comprehensive)})
 	v.oneOf("monitoringMode", s.MonitoringMode, []string{MonitoringBundled, MonitoringOperator})
 	v.oneOf("logLevel", s.LogLevel, LogLevels)
+	for i, c := range s.Kubernetes.SkipPreflight {
+		v.oneOf(fmt.Sprintf("kubernetes.skipPreflight[%d]", i), c, append([]string{"all"}, PreflightChecks...))
+	}
 }
 
 // autoscaled checks a Deployment that a HorizontalPodAutoscaler scales.

@@ -12,11 +12,15 @@ import (
 // Export publishes one stack output; main.go passes ctx.Export, the tests a recorder.
 type Export func(name string, value pulumi.Input)
 
-// Program loads and validates the stack's settings (nothing is declared if they are wrong),
-// builds the platform and exports its outputs: names, never values.
-func Program(ctx *pulumi.Context, export Export) (*Platform, error) {
+// Program loads and validates the stack's settings and checks that the cluster has what they
+// need (nothing is declared if either fails), builds the platform and exports its outputs:
+// names, never values. connect reaches the cluster for the checks.
+func Program(ctx *pulumi.Context, export Export, connect Connect) (*Platform, error) {
 	settings, err := config.Load(ctx)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkCluster(settings, connect); err != nil {
 		return nil, err
 	}
 	p, err := NewPlatform(ctx, "pynomaly", settings)

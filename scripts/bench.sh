@@ -57,7 +57,13 @@ stack() {
   pl stack init "$name" >/dev/null 2>&1 || true
   cp "$work/settings.yaml" "$proj/Pulumi.$name.yaml"
   # The render stack writes files; every other one deploys to the local cluster.
-  [ "$name" = render ] || pl config set --stack "$name" --path kubernetes.kubeconfig "$KC" >/dev/null
+  if [ "$name" != render ]; then
+    pl config set --stack "$name" --path kubernetes.kubeconfig "$KC" >/dev/null
+    # The local cluster has no metrics-server; revisions with a preflight would stop on it.
+    if grep -q skipPreflight "$proj/Pulumi.yaml"; then
+      pl config set --stack "$name" --path 'kubernetes.skipPreflight[0]' metrics-api >/dev/null
+    fi
+  fi
   while [ $# -gt 0 ]; do pl config set --stack "$name" --path "$1" "$2" >/dev/null; shift 2; done
 }
 

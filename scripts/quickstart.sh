@@ -75,6 +75,8 @@ else
       kubeconfig=$(bash scripts/cluster.sh up)
       cfg config set --path kubernetes.kubeconfig "$kubeconfig"
       cfg config set --path kubernetes.context pynomaly-local
+      # The local cluster's nodes run nothing, metrics-server included: its HPAs never scale.
+      cfg config set --path 'kubernetes.skipPreflight[0]' metrics-api
       where=$(target --kubeconfig "$kubeconfig" --context pynomaly-local)
       ;;
     stack)

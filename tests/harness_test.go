@@ -14,6 +14,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/internal/preflight"
 	"github.com/pynomaly/pynomaly-platform/platform"
 )
 
@@ -153,6 +155,11 @@ func run(env string, c cfg, secretKeys ...string) (*Stack, error) {
 
 // runAfter is run on a stack whose last deployment exported previous.
 func runAfter(previous resource.PropertyMap, env string, c cfg, secretKeys ...string) (*Stack, error) {
+	return runOn(completeCluster(), previous, env, c, secretKeys...)
+}
+
+// runOn is runAfter with the cluster the program's preflight checks.
+func runOn(cluster *fakeCluster, previous resource.PropertyMap, env string, c cfg, secretKeys ...string) (*Stack, error) {
 	st := &Stack{}
 	stackName := env
 	if stackName == "" {
@@ -171,7 +178,8 @@ func runAfter(previous resource.PropertyMap, env string, c cfg, secretKeys ...st
 	}
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
 		outputs := pulumi.Map{}
-		p, err := platform.Program(ctx, func(name string, v pulumi.Input) { outputs[name] = v })
+		p, err := platform.Program(ctx, func(name string, v pulumi.Input) { outputs[name] = v },
+			func(config.Kubernetes) (preflight.Cluster, error) { return cluster, nil })
 		if err != nil {
 			return err
 		}

@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -18,8 +19,13 @@ import (
 // cache by scripts/edge-crds.sh: each stack is deployed with edge.entry ingress, then switched to
 // gateway, each update followed by a no-change preview. The API server validates every object
 // against the CRDs' schemas and CEL rules; no controller runs, so nothing is issued or routed.
+//
+// Before the definitions are installed, the program's preflight stops a TLS stack, naming
+// cert-manager, and nothing is created; the same stack deploys once they are.
 func TestEdge(t *testing.T) {
+	preflightWithoutCertManager(t)
 	installEdgeCRDs(t)
+	installEntryClasses(t)
 	for _, env := range []string{"dev", "staging", "prod"} {
 		t.Run(env, func(t *testing.T) { edgeLifecycle(t, env) })
 	}
@@ -49,6 +55,40 @@ func installEdgeCRDs(t *testing.T) {
 	t.Logf("installed %d CRD manifests in %v", len(files), time.Since(start).Round(100*time.Millisecond))
 }
 
+// certManagerCRDs are cert-manager's definitions that the edge's objects use.
+var certManagerCRDs = []string{"certificates.cert-manager.io", "issuers.cert-manager.io", "clusterissuers.cert-manager.io"}
+
+func preflightWithoutCertManager(t *testing.T) {
+	mustKubectl(t, append([]string{"delete", "crd", "--ignore-not-found", "--wait=true"}, certManagerCRDs...)...)
+	p := newProject(t, "dev", "Pulumi.dev.yaml")
+	p.onLocalCluster()
+	p.must("config", "set", "--path", "edge.entry", "ingress")
+	p.must("config", "set", "--path", "edge.hosts[0]", "api.pynomaly.test")
+	out, err := p.run("up", "--yes", "--skip-preview")
+	require.Error(t, err, "the preflight let a TLS stack through without cert-manager:\n%s", out)
+	assert.Contains(t, out, "cluster preflight [cert-manager]: the certificates API (cert-manager.io/v1) is missing; edge.tls needs it. Install cert-manager's CustomResourceDefinitions.")
+	_, err = kubectl(t, "get", "namespace", namespace)
+	assert.Error(t, err, "the preflight failed, yet the namespace was created")
+	assert.NotContains(t, p.must("stack", "export"), "kubernetes:", "the preflight failed, yet the state holds Kubernetes objects")
+}
+
+// installEntryClasses adds the IngressClass and GatewayClass the profiles name, as installing
+// ingress-nginx or Envoy Gateway would (no controller runs here: the preflight only needs them to exist).
+func installEntryClasses(t *testing.T) {
+	classes := filepath.Join(t.TempDir(), "classes.yaml")
+	require.NoError(t, os.WriteFile(classes, []byte(`apiVersion: networking.k8s.io/v1
+kind: IngressClass
+metadata: {name: nginx}
+spec: {controller: k8s.io/ingress-nginx}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: eg}
+spec: {controllerName: gateway.envoyproxy.io/gatewayclass-controller}
+`), 0o644))
+	mustKubectl(t, "apply", "--server-side", "--field-manager", "pynomaly-e2e", "-f", classes)
+}
+
 func edgeLifecycle(t *testing.T, env string) {
 	p := newProject(t, env, "Pulumi."+env+".yaml")
 	done := false
@@ -57,7 +97,7 @@ func edgeLifecycle(t *testing.T, env string) {
 			edgeTeardown(t, p)
 		}
 	})
-	p.must("config", "set", "--path", "kubernetes.kubeconfig", kubeconfig)
+	p.onLocalCluster()
 	p.must("config", "set", "--path", "edge.hosts[0]", "api.pynomaly.test")
 
 	p.must("config", "set", "--path", "edge.entry", "ingress")

@@ -145,6 +145,14 @@ func prebuild(t *testing.T, dir string) {
 	require.NoError(t, os.WriteFile(yaml, b, 0o644))
 }
 
+// onLocalCluster points the stack at the suite's local cluster. Its nodes run nothing,
+// metrics-server included, so the program's preflight skips the metrics API there.
+func (p *project) onLocalCluster() {
+	p.t.Helper()
+	p.must("config", "set", "--path", "kubernetes.kubeconfig", kubeconfig)
+	p.must("config", "set", "--path", "kubernetes.skipPreflight[0]", "metrics-api")
+}
+
 // command is the pulumi CLI in the project, on its stack and backend.
 func (p *project) command(args ...string) *exec.Cmd {
 	cmd := exec.Command("pulumi", append(args, "--stack", p.stack, "--non-interactive")...)

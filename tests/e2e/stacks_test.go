@@ -28,7 +28,7 @@ func TestStacks(t *testing.T) {
 
 func stackLifecycle(t *testing.T, env string) {
 	p := newProject(t, env, "Pulumi."+env+".yaml")
-	p.must("config", "set", "--path", "kubernetes.kubeconfig", kubeconfig)
+	p.onLocalCluster()
 	p.must("preview")
 
 	out := p.must("up", "--yes", "--skip-preview")
@@ -244,7 +244,7 @@ func TestRenderedManifestsAreAccepted(t *testing.T) {
 // error; after a restart a second `pulumi up` converges and no generated credential changed.
 func TestAPIServerOutageMidUpdate(t *testing.T) {
 	p := newProject(t, "outage", "Pulumi.dev.yaml")
-	p.must("config", "set", "--path", "kubernetes.kubeconfig", kubeconfig)
+	p.onLocalCluster()
 	defer func() {
 		cluster(t, "resume")
 		p.run("destroy", "--yes", "--skip-preview")

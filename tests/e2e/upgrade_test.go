@@ -83,7 +83,7 @@ func upgradeStack(t *testing.T, base, tree, env string) {
 
 	// 2. The working tree's program and committed stack file, previewed on that state.
 	p.useProgram(tree, stackFile)
-	p.must("config", "set", "--path", "kubernetes.kubeconfig", kubeconfig)
+	p.onLocalCluster()
 	steps, out, err := p.preview("--show-sames")
 	previewed := time.Now()
 	var changes, destructive, protected, unprotected []string

@@ -1,0 +1,133 @@
+package platform
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/pynomaly/pynomaly-platform/components"
+	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/internal/preflight"
+)
+
+// MinKubernetes is the oldest Kubernetes the program's objects work on: StatefulSet claim
+// retention (persistentVolumeClaimRetentionPolicy, on by default since 1.27) and CronJob time
+// zones (GA in 1.27).
+const MinKubernetes = "1.27"
+
+// Connect reaches the cluster of the stack's Kubernetes settings. main.go's Program uses
+// preflight.Connect; the mocked-engine tests pass a fake cluster.
+type Connect func(config.Kubernetes) (preflight.Cluster, error)
+
+// ConnectCluster is the real cluster, reached with the kubeconfig and context the provider uses.
+func ConnectCluster(k config.Kubernetes) (preflight.Cluster, error) {
+	return preflight.Connect(k.Kubeconfig, k.Context)
+}
+
+// checkCluster runs the preflight: nothing when manifests are rendered (there is no cluster) or
+// every check is skipped; otherwise one error line per missing piece, before anything is declared.
+func checkCluster(s *config.Settings, connect Connect) error {
+	reqs := requirements(s)
+	if s.Kubernetes.RenderYamlToDirectory != "" || len(reqs) == 0 {
+		return nil
+	}
+	cluster, err := connect(s.Kubernetes)
+	if err != nil {
+		return fmt.Errorf("cluster preflight: %w (kubernetes.skipPreflight all skips the checks)", err)
+	}
+	missing, err := preflight.Run(cluster, reqs)
+	if err != nil {
+		return fmt.Errorf("%w (kubernetes.skipPreflight all skips the checks)", err)
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	missing = append(missing, "(kubernetes.skipPreflight names checks to skip, for a cluster that provides a piece in a way they cannot see)")
+	return errors.New(strings.Join(missing, "\n"))
+}
+
+// requirements are what the stack's settings need from its cluster, less the skipped checks.
+func requirements(s *config.Settings) []preflight.Requirement {
+	var reqs []preflight.Requirement
+	add := func(r preflight.Requirement) {
+		if !s.Kubernetes.Skips(r.Check) {
+			reqs = append(reqs, r)
+		}
+	}
+	add(preflight.Requirement{Check: "kubernetes-version", MinVersion: MinKubernetes,
+		Why: "the StatefulSets' claim retention and the backup CronJob's time zone",
+		Fix: "Upgrade the cluster."})
+	add(preflight.Requirement{Check: "metrics-api", GroupVersion: "metrics.k8s.io/v1beta1", Resource: "pods",
+		Why: "the API and worker HorizontalPodAutoscalers (CPU and memory)",
+		Fix: "Install metrics-server (or another provider of metrics.k8s.io)."})
+	if s.Worker.QueueScaling.Enabled && !s.Bundled() {
+		add(preflight.Requirement{Check: "external-metrics-api", GroupVersion: "external.metrics.k8s.io/v1beta1",
+			Resource: s.Worker.QueueScaling.MetricName,
+			Why:      "worker.queueScaling (the worker HPA scales on the queue's depth)",
+			Fix:      "Install prometheus-adapter or KEDA serving that external metric, or set worker.queueScaling.enabled false."})
+	}
+	edgeRequirements(s, add)
+	storageRequirements(s, add)
+	for _, api := range components.MonitoringAPIs(!s.Bundled()) {
+		add(apiRequirement("prometheus-operator", api, "monitoringMode operator"))
+	}
+	if w := s.Postgres.WALArchive; w.S3Bucket != "" && w.CredentialsSecret != "" {
+		add(preflight.Requirement{Check: "wal-archive-secret", GroupVersion: "v1", Resource: "secrets",
+			Namespace: s.Namespace, Name: w.CredentialsSecret,
+			Why: "postgres.walArchive.credentialsSecret",
+			Fix: "Create it in the namespace with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY before the first deployment."})
+	}
+	return reqs
+}
+
+func apiRequirement(check string, api components.ClusterAPI, why string) preflight.Requirement {
+	return preflight.Requirement{Check: check, GroupVersion: api.GroupVersion, Resource: api.Resource,
+		Why: why, Fix: "Install " + api.Project + "'s CustomResourceDefinitions."}
+}
+
+// edgeRequirements: the entry point's class, its APIs, and an issuer the program does not create.
+func edgeRequirements(s *config.Settings, add func(preflight.Requirement)) {
+	e := s.Edge
+	for _, api := range components.EdgeAPIs(e) {
+		check, why := "gateway-api", "edge.entry gateway"
+		if strings.HasPrefix(api.GroupVersion, "cert-manager.io/") {
+			check, why = "cert-manager", "edge.tls"
+		}
+		add(apiRequirement(check, api, why))
+	}
+	switch e.Entry {
+	case config.EntryIngress:
+		if e.Ingress.ClassName != "" {
+			add(preflight.Requirement{Check: "ingress-class", GroupVersion: "networking.k8s.io/v1", Resource: "ingressclasses",
+				Name: e.Ingress.ClassName, Why: "edge.ingress.className",
+				Fix: "Install the ingress controller of that class, or name the cluster's class."})
+		}
+	case config.EntryGateway:
+		add(preflight.Requirement{Check: "gateway-class", GroupVersion: "gateway.networking.k8s.io/v1", Resource: "gatewayclasses",
+			Name: e.Gateway.ClassName, Why: "edge.gateway.className",
+			Fix: "Install the Gateway implementation (" + e.Gateway.Implementation + "), or name the cluster's GatewayClass."})
+	}
+	if is := e.TLS.Issuer; e.TLSOn() && is.Create == "" {
+		r := preflight.Requirement{Check: "tls-issuer", GroupVersion: "cert-manager.io/v1", Resource: "clusterissuers",
+			Name: is.Name, Why: "edge.tls.issuer",
+			Fix: "Create the issuer, or let the program create one (edge.tls.issuer.create)."}
+		if is.Kind == "Issuer" {
+			r.Resource, r.Namespace = "issuers", s.Namespace
+		}
+		add(r)
+	}
+}
+
+// storageRequirements: classes the settings name and the program does not create.
+func storageRequirements(s *config.Settings, add func(preflight.Requirement)) {
+	for _, c := range []struct{ key, name string }{
+		{"storage.existingClass", s.Storage.ExistingClass},
+		{"storage.modelClassName", s.Storage.ModelClassName},
+	} {
+		if c.name == "" || c.name == s.Storage.ClassName && s.Storage.ExistingClass == "" {
+			continue // none named, or the class this program creates
+		}
+		add(preflight.Requirement{Check: "storage-class", GroupVersion: "storage.k8s.io/v1", Resource: "storageclasses",
+			Name: c.name, Why: c.key, Fix: "Create the StorageClass, or name one the cluster has."})
+	}
+}

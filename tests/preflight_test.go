@@ -1,0 +1,166 @@
+package tests
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// fakeCluster is the cluster the program's preflight reads in the mocked-engine tests: a
+// version, and what it lacks, as "groupVersion resource" for an API and "groupVersion resource
+// namespace/name" for an object. Everything else is there.
+type fakeCluster struct {
+	version string
+	missing map[string]bool
+	// asked is every API and object the preflight looked for, in order.
+	asked []string
+}
+
+func completeCluster() *fakeCluster { return &fakeCluster{version: "1.35", missing: map[string]bool{}} }
+
+func (c *fakeCluster) without(keys ...string) *fakeCluster {
+	for _, k := range keys {
+		c.missing[k] = true
+	}
+	return c
+}
+
+func (c *fakeCluster) Version() (int, int, error) {
+	c.asked = append(c.asked, "version")
+	major, minor, _ := strings.Cut(c.version, ".")
+	return atoi(major), atoi(minor), nil
+}
+
+func (c *fakeCluster) Serves(groupVersion, resource string) (bool, error) {
+	k := groupVersion + " " + resource
+	c.asked = append(c.asked, k)
+	return !c.missing[k], nil
+}
+
+func (c *fakeCluster) Has(groupVersion, resource, namespace, name string) (bool, error) {
+	k := groupVersion + " " + resource + " " + namespace + "/" + name
+	c.asked = append(c.asked, k)
+	return !c.missing[k], nil
+}
+
+func atoi(s string) int {
+	n := 0
+	for _, r := range s {
+		n = n*10 + int(r-'0')
+	}
+	return n
+}
+
+const (
+	ingressTLS = `{"entry": "ingress", "hosts": ["api.pynomaly.example"], "ingress": {"className": "nginx"}, "tls": {"enabled": true, "issuer": {"kind": "ClusterIssuer", "name": "letsencrypt", "create": ""}}}`
+	gatewayTLS = `{"entry": "gateway", "hosts": ["api.pynomaly.example"], "gateway": {"className": "eg", "implementation": "envoy-gateway"}, "tls": {"enabled": true}}`
+)
+
+// Each missing piece stops the program with its own line, naming what is missing, the setting
+// that needs it and what to do; nothing is declared.
+func TestPreflightNamesEachMissingPiece(t *testing.T) {
+	cases := []struct {
+		name    string
+		env     string
+		config  cfg
+		cluster *fakeCluster
+		want    string
+	}{
+		{"old cluster", "dev", nil, &fakeCluster{version: "1.26", missing: map[string]bool{}},
+			"cluster preflight [kubernetes-version]: Kubernetes 1.27 or newer is missing (the cluster runs 1.26)"},
+		{"no metrics API", "prod", nil, completeCluster().without("metrics.k8s.io/v1beta1 pods"),
+			"cluster preflight [metrics-api]: the pods API (metrics.k8s.io/v1beta1) is missing; the API and worker HorizontalPodAutoscalers (CPU and memory) needs it. Install metrics-server"},
+		{"no external metrics in operator mode", "prod", cfg{"monitoringMode": "operator", "worker": `{"queueScaling": {"enabled": true}}`},
+			completeCluster().without("external.metrics.k8s.io/v1beta1 pynomaly_task_queue_depth"),
+			"cluster preflight [external-metrics-api]: the pynomaly_task_queue_depth API (external.metrics.k8s.io/v1beta1) is missing; worker.queueScaling"},
+		{"no cert-manager", "staging", cfg{"edge": ingressTLS}, completeCluster().without("cert-manager.io/v1 certificates"),
+			"cluster preflight [cert-manager]: the certificates API (cert-manager.io/v1) is missing; edge.tls needs it. Install cert-manager's CustomResourceDefinitions."},
+		{"no issuer", "staging", cfg{"edge": ingressTLS}, completeCluster().without("cert-manager.io/v1 clusterissuers /letsencrypt"),
+			`cluster preflight [tls-issuer]: clusterissuers "letsencrypt" (cert-manager.io/v1) is missing; edge.tls.issuer needs it.`},
+		{"no ingress class", "prod", cfg{"edge": ingressTLS}, completeCluster().without("networking.k8s.io/v1 ingressclasses /nginx"),
+			`cluster preflight [ingress-class]: ingressclasses "nginx" (networking.k8s.io/v1) is missing; edge.ingress.className needs it.`},
+		{"no Gateway API", "prod", cfg{"edge": gatewayTLS}, completeCluster().without("gateway.networking.k8s.io/v1 httproutes"),
+			"cluster preflight [gateway-api]: the httproutes API (gateway.networking.k8s.io/v1) is missing; edge.entry gateway needs it. Install the Gateway API (standard channel)'s CustomResourceDefinitions."},
+		{"no Envoy Gateway policy", "prod", cfg{"edge": gatewayTLS}, completeCluster().without("gateway.envoyproxy.io/v1alpha1 backendtrafficpolicies"),
+			"cluster preflight [gateway-api]: the backendtrafficpolicies API (gateway.envoyproxy.io/v1alpha1) is missing"},
+		{"no GatewayClass", "prod", cfg{"edge": gatewayTLS}, completeCluster().without("gateway.networking.k8s.io/v1 gatewayclasses /eg"),
+			`cluster preflight [gateway-class]: gatewayclasses "eg" (gateway.networking.k8s.io/v1) is missing; edge.gateway.className needs it. Install the Gateway implementation (envoy-gateway)`},
+		{"no storage class", "staging", cfg{"storage": `{"existingClass": "fast-ssd"}`}, completeCluster().without("storage.k8s.io/v1 storageclasses /fast-ssd"),
+			`cluster preflight [storage-class]: storageclasses "fast-ssd" (storage.k8s.io/v1) is missing; storage.existingClass needs it.`},
+		{"no RWX class", "prod", cfg{"storage": `{"modelClassName": "nfs"}`}, completeCluster().without("storage.k8s.io/v1 storageclasses /nfs"),
+			`cluster preflight [storage-class]: storageclasses "nfs" (storage.k8s.io/v1) is missing; storage.modelClassName needs it.`},
+		{"no Prometheus Operator", "staging", cfg{"monitoringMode": "operator"}, completeCluster().without("monitoring.coreos.com/v1 podmonitors"),
+			"cluster preflight [prometheus-operator]: the podmonitors API (monitoring.coreos.com/v1) is missing; monitoringMode operator needs it. Install the Prometheus Operator's CustomResourceDefinitions."},
+		{"no WAL archive credentials", "prod", cfg{"postgres": `{"walArchive": {"s3Bucket": "pynomaly-wal", "credentialsSecret": "wal-s3"}}`},
+			completeCluster().without("v1 secrets pynomaly-data-science/wal-s3"),
+			`cluster preflight [wal-archive-secret]: secrets "wal-s3" (v1) in namespace pynomaly-data-science is missing; postgres.walArchive.credentialsSecret needs it.`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			st, err := runOn(tc.cluster, nil, tc.env, tc.config)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+			assert.Equal(t, 1, strings.Count(err.Error(), "cluster preflight ["), "one line per missing piece:\n%s", err)
+			assert.Empty(t, st.Resources, "nothing is declared on a cluster that lacks a piece")
+		})
+	}
+}
+
+// Every missing piece is reported in one run, each on its own line.
+func TestPreflightReportsEveryMissingPieceAtOnce(t *testing.T) {
+	// A cluster without cert-manager serves none of its APIs.
+	c := completeCluster().without("metrics.k8s.io/v1beta1 pods", "cert-manager.io/v1 certificates",
+		"cert-manager.io/v1 clusterissuers", "networking.k8s.io/v1 ingressclasses /nginx")
+	_, err := runOn(c, nil, "prod", cfg{"edge": ingressTLS})
+	require.Error(t, err)
+	var checks []string
+	for _, m := range regexp.MustCompile(`(?m)cluster preflight \[([a-z-]+)\]: .*$`).FindAllStringSubmatch(err.Error(), -1) {
+		checks = append(checks, m[1])
+	}
+	assert.Equal(t, []string{"metrics-api", "cert-manager", "ingress-class"}, checks, "one line each:\n%s", err)
+	// The issuer is not looked for while its API is missing: the cert-manager line says what to install.
+	assert.NotContains(t, c.asked, "cert-manager.io/v1 clusterissuers /letsencrypt")
+}
+
+// kubernetes.skipPreflight skips the named checks, or all; a rendering stack has no cluster to check.
+func TestPreflightSkips(t *testing.T) {
+	lacking := func() *fakeCluster {
+		return completeCluster().without("metrics.k8s.io/v1beta1 pods", "networking.k8s.io/v1 ingressclasses /nginx")
+	}
+	_, err := runOn(lacking(), nil, "prod", cfg{"edge": ingressTLS, "kubernetes": `{"skipPreflight": ["metrics-api"]}`})
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "[metrics-api]")
+	assert.Contains(t, err.Error(), "[ingress-class]")
+
+	c := lacking()
+	_, err = runOn(c, nil, "prod", cfg{"edge": ingressTLS, "kubernetes": `{"skipPreflight": ["all"]}`})
+	require.NoError(t, err)
+	assert.Empty(t, c.asked, "nothing is asked of the cluster")
+
+	c = lacking()
+	_, err = runOn(c, nil, "prod", cfg{"kubernetes": `{"renderYamlToDirectory": "rendered/prod"}`})
+	require.NoError(t, err)
+	assert.Empty(t, c.asked, "a rendering stack has no cluster")
+
+	_, err = run("prod", cfg{"kubernetes": `{"skipPreflight": ["metrics"]}`})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `kubernetes.skipPreflight[0] = "metrics": must be one of all, kubernetes-version, metrics-api,`)
+}
+
+// On a complete cluster each environment checks what its settings need, and passes.
+func TestPreflightAsksWhatEachStackNeeds(t *testing.T) {
+	for _, env := range []string{"dev", "staging", "prod"} {
+		c := completeCluster()
+		_, err := runOn(c, nil, env, cfg{"edge": ingressTLS, "monitoringMode": "operator"})
+		require.NoError(t, err, env)
+		for _, want := range []string{"version", "metrics.k8s.io/v1beta1 pods", "cert-manager.io/v1 certificates",
+			"cert-manager.io/v1 clusterissuers /letsencrypt", "networking.k8s.io/v1 ingressclasses /nginx",
+			"monitoring.coreos.com/v1 podmonitors", "monitoring.coreos.com/v1 prometheusrules"} {
+			assert.Contains(t, c.asked, want, env)
+		}
+		assert.NotContains(t, c.asked, "gateway.networking.k8s.io/v1 gateways", "%s: no Gateway API without a gateway entry", env)
+	}
+}
