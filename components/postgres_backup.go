@@ -9,26 +9,60 @@ import (
 	"github.com/pynomaly/pynomaly-platform/internal/kube"
 )
 
-// postgresBackup is the seed's daily pg_dump (02:00) into the backup claim, from a replica when
-// there is one, keeping RetentionDays of dumps. A dump is written under a temporary name and
-// renamed when complete, so a failed run never leaves a truncated file that looks good.
+// PostgresBackupScript is one run of the nightly backup: the database as a custom-format dump
+// and the roles and other globals (without password hashes: the secrets tier and the setup job
+// own the passwords), written into a directory named by the UTC time and renamed from
+// "<time>.partial" only once pg_restore has read the dump back. What an earlier failed run left
+// is removed first, and so are backups past the retention, before the new dump needs the space,
+// so a full volume recovers; the newest backup is kept whatever its age. It reads PGHOST, PGPORT,
+// PGUSER, PGPASSWORD, PGDATABASE, BACKUP_DIR and RETENTION_DAYS from its environment.
+const PostgresBackupScript = `set -eu
+umask 077
+cd "$BACKUP_DIR"
+rm -rf ./*.partial
+newest=$(ls -1d 20*Z 2>/dev/null | tail -n 1 || true)
+find . -mindepth 1 -maxdepth 1 \( -name '20*Z' -o -name "$PGDATABASE-*.dump" \) -mtime "+$RETENTION_DAYS" \
+  ! -name "${newest:-none}" -print -exec rm -rf {} +
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+mkdir "$stamp.partial"
+pg_dumpall --globals-only --no-role-passwords -f "$stamp.partial/globals.sql"
+pg_dump -Fc -f "$stamp.partial/$PGDATABASE.dump"
+pg_restore --list "$stamp.partial/$PGDATABASE.dump" >/dev/null
+mv "$stamp.partial" "$stamp"
+echo "backup written: $BACKUP_DIR/$stamp ($(du -sh "$stamp" | cut -f1))"`
+
+// PostgresRestoreScript restores a backup of PostgresBackupScript into the database PGDATABASE
+// of the server PGHOST, which the program's setup job has made (role and database exist): the
+// globals first (roles that exist are kept), then the dump, each object dropped and re-created.
+// RESTORE_FROM names the backup (a directory in BACKUP_DIR); empty means the newest one.
+// scripts/restore.sh runs it as a Job made from the backup CronJob's pod.
+const PostgresRestoreScript = `set -eu
+cd "$BACKUP_DIR"
+from=${RESTORE_FROM:-$(ls -1d 20*Z 2>/dev/null | tail -n 1 || true)}
+[ -n "$from" ] && [ -f "$from/$PGDATABASE.dump" ] || { echo "no complete backup ${from:-at all} in $BACKUP_DIR" >&2; exit 1; }
+echo "restoring $BACKUP_DIR/$from into $PGDATABASE on $PGHOST"
+start=$(date +%s)
+psql -X -q -d postgres -f "$from/globals.sql" 2>&1 | grep -v 'already exists' || true
+pg_restore --clean --if-exists --exit-on-error -d "$PGDATABASE" "$from/$PGDATABASE.dump"
+echo "restored $from in $(( $(date +%s) - start ))s"`
+
+// postgresBackup is the seed's daily backup (02:00) into the backup claim, from a replica when
+// there is one (PostgresBackupScript).
 func postgresBackup(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, replicaHost, primaryHost pulumi.StringOutput) error {
 	b := args.Settings.Backup
 	source := primaryHost
 	if args.Settings.Replicas > 1 {
 		source = replicaHost
 	}
-	script := fmt.Sprintf(`f="/backup/%[1]s-$(date -u +%%Y%%m%%dT%%H%%M%%SZ).dump"
-pg_dump -h "$PGHOST" -p %[2]d -d %[1]s -Fc -f "$f.partial"
-mv "$f.partial" "$f"
-find /backup -name '%[1]s-*.dump' -mtime +%[3]d -print -delete
-find /backup -name '*.partial' -mmin +%[4]d -print -delete
-echo "backup written: $f ($(du -h "$f" | cut -f1))"`, PostgresDatabase, PostgresPort, b.RetentionDays, b.DeadlineSeconds/60)
-	pod := kube.ScriptPod("postgres-backup", args.Images.PostgresClient, postgresClientUID, script, corev1.EnvVarArray{
+	pod := kube.ScriptPod("postgres-backup", args.Images.PostgresClient, postgresClientUID, PostgresBackupScript, corev1.EnvVarArray{
 		kube.EnvOutput("PGHOST", source),
+		kube.Env("PGPORT", fmt.Sprint(PostgresPort)),
 		kube.Env("PGUSER", "postgres"),
 		kube.SecretEnv("PGPASSWORD", args.Secret, PostgresSuperuserPasswordKey),
-	}, corev1.VolumeArray{kube.ClaimVolume("backup", args.BackupClaim)}, corev1.VolumeMountArray{kube.Mount("backup", "/backup")})
+		kube.Env("PGDATABASE", PostgresDatabase),
+		kube.Env("BACKUP_DIR", postgresBackupDir),
+		kube.Env("RETENTION_DAYS", fmt.Sprint(b.RetentionDays)),
+	}, corev1.VolumeArray{kube.ClaimVolume("backup", args.BackupClaim)}, corev1.VolumeMountArray{kube.Mount("backup", postgresBackupDir)})
 	_, w, err := kube.NewCronJob(ctx, c, args.Namespace, kube.CronJob{
 		Job:      kube.Job{Name: PostgresBackupCronJob, Pod: pod, BackoffLimit: 2, DeadlineSeconds: b.DeadlineSeconds},
 		Schedule: b.Schedule, TimeZone: b.TimeZone,
@@ -39,3 +73,6 @@ echo "backup written: $f ($(du -h "$f" | cut -f1))"`, PostgresDatabase, Postgres
 	c.add(w)
 	return nil
 }
+
+// postgresBackupDir is where the backup claim is mounted.
+const postgresBackupDir = "/backup"

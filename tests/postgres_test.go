@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pynomaly/pynomaly-platform/components"
 )
 
 const (
@@ -163,9 +165,14 @@ func TestPostgresTier(t *testing.T) {
 			bspec := "spec.jobTemplate.spec.template.spec"
 			assert.Equal(t, "pynomaly-backups", cron.Str(t, bspec+".volumes.1.persistentVolumeClaim.claimName"))
 			bscript := cron.Str(t, bspec+".containers.0.command.2")
-			assert.Contains(t, bscript, "pg_dump")
-			assert.Contains(t, bscript, "-mtime +"+w.retentionDays+" ")
-			assert.Equal(t, w.backupHost, cron.Env(t, bspec+".containers.0")["PGHOST"])
+			assert.Equal(t, components.PostgresBackupScript, bscript, "the script the restore drill runs")
+			benv := cron.Env(t, bspec+".containers.0")
+			assert.Equal(t, w.retentionDays, benv["RETENTION_DAYS"])
+			assert.Equal(t, "/backup", benv["BACKUP_DIR"])
+			assert.Equal(t, "/backup", cron.Str(t, bspec+".containers.0.volumeMounts.1.mountPath"))
+			assert.Equal(t, "pynomaly", benv["PGDATABASE"])
+			assert.Equal(t, "secret:pynomaly-postgres-credentials/superuser-password", benv["PGPASSWORD"])
+			assert.Equal(t, w.backupHost, benv["PGHOST"])
 		})
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -79,6 +80,9 @@ func stackLifecycle(t *testing.T, env string) {
 
 	p.must("preview", "--expect-no-changes")
 	checkDriftDetection(t, p)
+	if env == "prod" {
+		checkRestoreProcedure(t)
+	}
 
 	// No credential in clear text anywhere in the state.
 	export := p.must("stack", "export")
@@ -112,6 +116,25 @@ func checkDriftDetection(t *testing.T, p *project) {
 	p.must("up", "--yes", "--skip-preview", "--refresh")
 	objectField(t, "poddisruptionbudget", "pynomaly-api", "{.metadata.name}")
 	p.must("preview", "--expect-no-changes")
+}
+
+// The README's restore runbook, scripts/restore.sh, against the deployed stack: the writers are
+// stopped, the restore Job made from the backup CronJob's pod is admitted under the namespace's
+// Pod Security level and completes (kwok), and the writers come back at their HPAs' minimum.
+func checkRestoreProcedure(t *testing.T) {
+	cmd := exec.Command("bash", filepath.Join(repo, "scripts", "restore.sh"), "--kubeconfig", kubeconfig, "--from", "20261125T020000Z")
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "scripts/restore.sh:\n%s", out)
+	t.Logf("scripts/restore.sh: %v", time.Since(start).Round(100*time.Millisecond))
+	job := regexp.MustCompile(`job/(pynomaly-postgres-restore-[0-9t]+)`).FindStringSubmatch(string(out))
+	require.NotNil(t, job, "%s", out)
+	assert.Equal(t, "20261125T020000Z", objectField(t, "job", job[1], "{.metadata.annotations.pynomaly\\.io/restore-from}"))
+	assert.Equal(t, "postgres-backup", objectField(t, "job", job[1], "{.spec.template.metadata.labels.component}"))
+	for _, d := range []string{"pynomaly-api", "pynomaly-worker"} {
+		assert.Equal(t, objectField(t, "hpa", d, "{.spec.minReplicas}"), objectField(t, "deployment", d, "{.spec.replicas}"), d)
+	}
+	mustKubectl(t, "-n", namespace, "delete", "job", job[1])
 }
 
 // clusterSecretValues are the decoded values of the program's Secrets, as the cluster holds them.
