@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -61,6 +60,10 @@ func stackLifecycle(t *testing.T, env string) {
 		assert.Equal(t, parts[1], parts[0], "%s ready replicas", sts)
 	}
 
+	// Tokens and Patroni's rights, as the API server sees them.
+	apiTokensOnlyWhereListed(t)
+	patroniRights(t, p.must("stack", "output", "appConfigMap"))
+
 	// Pod Security: a pod that breaks "restricted" (but not "baseline") is refused where the
 	// profile enforces restricted, and only reported in dev.
 	enforce := mustKubectl(t, "get", "namespace", namespace, "-o", `jsonpath={.metadata.labels.pod-security\.kubernetes\.io/enforce}`)
@@ -77,9 +80,6 @@ func stackLifecycle(t *testing.T, env string) {
 		assert.Error(t, err)
 		assert.Contains(t, out, `violates PodSecurity "restricted`)
 	}
-
-	apiTokensOnlyWhereListed(t)
-	patroniRights(t, p.must("stack", "output", "appConfigMap"))
 
 	p.must("preview", "--expect-no-changes")
 
@@ -113,9 +113,9 @@ func apiTokensOnlyWhereListed(t *testing.T) {
 	require.NotEmpty(t, lines)
 	for _, line := range lines {
 		fields := strings.Fields(line)
-		component, volumes := fields[0], strings.Join(fields[2:], " ")
-		assert.NotContains(t, volumes, "kube-api-access-", "%s: the API server mounted its token", fields[1])
-		assert.Equal(t, clients[component], slices.Contains(fields[2:], "api-token"), "%s: holds an API token", fields[1])
+		component, volumes := fields[0], " "+strings.Join(fields[2:], " ")+" "
+		assert.NotContains(t, volumes, " kube-api-access-", "%s: the API server mounted its token", fields[1])
+		assert.Equal(t, clients[component], strings.Contains(volumes, " api-token "), "%s: holds an API token", fields[1])
 	}
 }
 
