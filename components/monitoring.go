@@ -227,7 +227,7 @@ func prometheusPod(args *MonitoringArgs, configMap, rules pulumi.StringPtrInput)
 		spread = kube.PreferSpread
 	}
 	return kube.Pod{
-		Component: "prometheus", UID: monitoringUID, GID: monitoringUID, ServiceAccount: PrometheusName, Spread: spread,
+		Component: "prometheus", UID: monitoringUID, GID: monitoringUID, APIClient: "prometheus", Spread: spread,
 		Metrics:    &kube.Metrics{Port: PrometheusPort, Path: "/metrics"},
 		Containers: []kube.Container{prom},
 		Volumes:    corev1.VolumeArray{kube.ConfigMapVolume("config", configMap), kube.ConfigMapVolume("rules", rules)},

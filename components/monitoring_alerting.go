@@ -142,7 +142,7 @@ func kubeStateMetricsPod(args *MonitoringArgs) kube.Pod {
 		LivenessProbe:  kube.Liveness(kube.HTTPGet("/livez", KubeStateMetricsPort)),
 	}
 	return kube.Pod{
-		Component: "kube-state-metrics", UID: monitoringUID, GID: monitoringUID, ServiceAccount: KubeStateMetricsName,
+		Component: "kube-state-metrics", UID: monitoringUID, GID: monitoringUID, APIClient: "kube-state-metrics",
 		Metrics:    &kube.Metrics{Port: KubeStateMetricsPort, Path: "/metrics"},
 		Containers: []kube.Container{ksm},
 	}

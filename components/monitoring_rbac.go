@@ -17,7 +17,7 @@ import (
 // (nodes/metrics; not nodes/proxy, which would also allow exec through the kubelet), and the
 // API server's /metrics. The StatefulSet depends on the returned bindings.
 func prometheusRBAC(ctx *pulumi.Context, c *Monitoring, ns pulumi.StringInput) ([]pulumi.Resource, error) {
-	sa, rb, err := kube.NewAccess(ctx, c, ns, kube.Access{Name: PrometheusName, Component: "prometheus", Rules: rbacv1.PolicyRuleArray{
+	rb, err := kube.NewAccess(ctx, c, ns, kube.Access{Name: PrometheusName, Component: "prometheus", Rules: rbacv1.PolicyRuleArray{
 		kube.Rule("", []string{"pods", "services", "endpoints"}, kube.ReadOnly...),
 		kube.Rule("discovery.k8s.io", []string{"endpointslices"}, kube.ReadOnly...),
 	}})
@@ -40,7 +40,7 @@ func prometheusRBAC(ctx *pulumi.Context, c *Monitoring, ns pulumi.StringInput) (
 	crb, err := rbacv1.NewClusterRoleBinding(ctx, PrometheusName, &rbacv1.ClusterRoleBindingArgs{
 		Metadata: clusterMeta(),
 		RoleRef:  kube.RoleRef("ClusterRole", cr.Metadata.Name().Elem()),
-		Subjects: kube.Subjects(sa, ns),
+		Subjects: kube.Subjects(PrometheusName, ns),
 	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("monitoring: prometheus cluster role binding: %w", err)
@@ -51,7 +51,7 @@ func prometheusRBAC(ctx *pulumi.Context, c *Monitoring, ns pulumi.StringInput) (
 // kubeStateMetricsRBAC lets kube-state-metrics list and watch the kinds it reports, in the
 // namespace only (it runs with --namespaces).
 func kubeStateMetricsRBAC(ctx *pulumi.Context, c *Monitoring, ns pulumi.StringInput) (pulumi.Resource, error) {
-	_, binding, err := kube.NewAccess(ctx, c, ns, kube.Access{Name: KubeStateMetricsName, Component: "kube-state-metrics", Rules: rbacv1.PolicyRuleArray{
+	binding, err := kube.NewAccess(ctx, c, ns, kube.Access{Name: KubeStateMetricsName, Component: "kube-state-metrics", Rules: rbacv1.PolicyRuleArray{
 		kube.Rule("", []string{"pods", "persistentvolumeclaims", "services"}, "list", "watch"),
 		kube.Rule("apps", []string{"deployments", "statefulsets", "replicasets"}, "list", "watch"),
 		kube.Rule("batch", []string{"jobs", "cronjobs"}, "list", "watch"),

@@ -83,7 +83,7 @@ func NewPostgres(ctx *pulumi.Context, name string, args *PostgresArgs, opts ...p
 		return nil, err
 	}
 	ns := args.Namespace
-	binding, err := postgresRBAC(ctx, c, ns)
+	binding, err := postgresRBAC(ctx, c, ns, args.Settings.Replicas)
 	if err != nil {
 		return nil, err
 	}

@@ -21,13 +21,15 @@ func postgresStatefulSet(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, p
 	}
 	s := args.Settings
 	pod := kube.Pod{
-		Component:      "postgres",
-		SelectorExtra:  map[string]string{patroniScopeLabel: PostgresName},
-		UID:            spiloUID,
-		GID:            spiloGID,
-		ServiceAccount: PostgresName,
-		Spread:         args.Spread,
-		Metrics:        &kube.Metrics{Port: postgresExporterPort, Path: "/metrics"},
+		Component:     "postgres",
+		SelectorExtra: map[string]string{patroniScopeLabel: PostgresName},
+		UID:           spiloUID,
+		GID:           spiloGID,
+		// Patroni, in the postgres container, keeps the cluster's state in the API; the
+		// exporter beside it gets no token.
+		APIClient: "postgres",
+		Spread:    args.Spread,
+		Metrics:   &kube.Metrics{Port: postgresExporterPort, Path: "/metrics"},
 		// Time for Patroni to hand the leader over before the pod is killed.
 		GracePeriodSeconds: 60,
 		Containers: []kube.Container{{
@@ -75,6 +77,10 @@ func spiloEnv(args *PostgresArgs, spilo string) corev1.EnvVarArray {
 		kube.Env("KUBERNETES_SCOPE_LABEL", patroniScopeLabel),
 		kube.Env("KUBERNETES_ROLE_LABEL", patroniRoleLabel),
 		kube.Env("KUBERNETES_LABELS", `{"app":"pynomaly","component":"postgres"}`),
+		// Spilo's default (true) makes Patroni read the kubernetes Endpoints of the default
+		// namespace to reach the API servers directly; its Role has no rights outside the
+		// namespace, so it goes through the kubernetes Service instead.
+		kube.Env("KUBERNETES_BYPASS_API_SERVICE", "false"),
 		// Said explicitly, so the read-write Service's selector never depends on a default
 		// that changed between Patroni releases.
 		kube.Env("PATRONI_KUBERNETES_LEADER_LABEL_VALUE", patroniLeaderValue),

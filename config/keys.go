@@ -32,6 +32,7 @@ var keyTable = []Key{
 	{"limitRange", "LimitRange: defaultRequestCpu, defaultRequestMemory, defaultCpu, defaultMemory, maxCpu, maxMemory."},
 	{"storage", "existingClass, className, provisioner, parameters, reclaimPolicy, backupSize, modelSize, modelAccessMode, modelClassName."},
 	{"secrets", "rotation: keeper of every generated credential; a new value regenerates them all."},
+	{"access", "People and CI given Roles in the namespace: viewers (read everything but Secrets) and deployers (what pulumi up of this program changes in the namespace), each a list of user:NAME, group:NAME or serviceaccount:NAMESPACE/NAME. Empty: no one."},
 	{"api", "API Deployment: minReplicas, maxReplicas, dbPoolSize, targetCpuUtilization, targetMemoryUtilization (HPA targets, % of requests), " + resourcesFields + "."},
 	{"worker", "Worker Deployment: minReplicas, maxReplicas, dbPoolSize, targetCpuUtilization, targetMemoryUtilization, taskTimeoutSeconds, concurrency, queueScaling {enabled, metricName, targetPerPod}, " + resourcesFields + "."},
 	{"postgres", "PostgreSQL (Patroni): replicas, " + resourcesFields + ", storageSize, maxConnections, backup {schedule, timeZone, retentionDays, deadlineSeconds}, walArchive {s3Bucket, region, endpoint, credentialsSecret, timeoutSeconds}."},

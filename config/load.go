@@ -46,6 +46,7 @@ func objectKeys(s *Settings) []struct {
 		{"limitRange", &s.LimitRange},
 		{"storage", &s.Storage},
 		{"secrets", &s.Secrets},
+		{"access", &s.Access},
 		{"api", &s.API},
 		{"worker", &s.Worker},
 		{"postgres", &s.Postgres},

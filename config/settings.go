@@ -88,6 +88,7 @@ type Settings struct {
 	LimitRange LimitRange `json:"limitRange"`
 	Storage    Storage    `json:"storage"`
 	Secrets    Secrets    `json:"secrets"`
+	Access     Access     `json:"access"`
 	// Credentials are operator-supplied values (`pulumi config set --secret`) that replace
 	// generated ones. They are never logged and only ever leave this package as secrets.
 	Credentials Credentials `json:"credentials"`
@@ -424,6 +425,15 @@ type Secrets struct {
 	// Rotation is a keeper: change it (a date is a good value) and every generated credential
 	// is generated anew on the next `pulumi up`.
 	Rotation string `json:"rotation"`
+}
+
+// Access are the people and CI jobs bound to the platform's Roles in the namespace, each a
+// subject: user:NAME, group:NAME or serviceaccount:NAMESPACE/NAME.
+type Access struct {
+	// Viewers may read every object of the namespace except Secrets, and the pods' logs.
+	Viewers []string `json:"viewers"`
+	// Deployers may do in the namespace what `pulumi up` of this program does there.
+	Deployers []string `json:"deployers"`
 }
 
 // Credential is a secret value. Its String form is redacted so it cannot leak through logs or

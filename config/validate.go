@@ -93,6 +93,7 @@ func (s *Settings) Validate() error {
 	if s.Secrets.Rotation == "" {
 		v.fail("secrets.rotation", `""`, "must not be empty; any new value (a date, say) regenerates every credential")
 	}
+	validateAccess(v, s.Access)
 	v.autoscaled("api", s.API, lr)
 	s.validateWorker(v, lr)
 	s.validatePostgres(v, lr)

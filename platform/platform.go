@@ -19,6 +19,7 @@ type Platform struct {
 
 	Provider   *kubernetes.Provider
 	Namespace  *components.Namespace
+	Access     *components.Access
 	Storage    *components.Storage
 	Secrets    *components.Secrets
 	Postgres   *components.Postgres

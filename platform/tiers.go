@@ -8,7 +8,8 @@ import (
 	"github.com/pynomaly/pynomaly-platform/components"
 )
 
-// foundation is the namespace (quota, limits, Pod Security), storage and credentials.
+// foundation is the namespace (quota, limits, Pod Security), the Roles of people and CI,
+// storage and credentials.
 func (p *Platform) foundation(ctx *pulumi.Context, tier pulumi.ResourceOption) error {
 	s := p.settings
 	var err error
@@ -16,6 +17,11 @@ func (p *Platform) foundation(ctx *pulumi.Context, tier pulumi.ResourceOption) e
 		Name: s.Namespace, Security: s.Security, Quota: s.Quota, LimitRange: s.LimitRange, Protect: s.ProtectState(),
 	}, tier); err != nil {
 		return fmt.Errorf("namespace tier: %w", err)
+	}
+	if p.Access, err = components.NewAccess(ctx, "access", &components.AccessArgs{
+		Namespace: p.Namespace.Name, Settings: s.Access,
+	}, tier); err != nil {
+		return fmt.Errorf("access: %w", err)
 	}
 	if p.Storage, err = components.NewStorage(ctx, "storage", &components.StorageArgs{
 		Namespace: p.Namespace.Name, Storage: s.Storage, Protect: s.ProtectState(),

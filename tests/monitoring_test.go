@@ -268,7 +268,8 @@ func TestPrometheusAccessIsDiscoveryOnly(t *testing.T) {
 	}
 }
 
-// rules renders a Role's rules as group/resources/verbs (urls:path/verbs for non-resource URLs).
+// rules renders a Role's rules as group/resources/verbs[names] (urls:path/verbs for non-resource
+// URLs).
 func rules(t *testing.T, r *Resource) []string {
 	t.Helper()
 	v, ok := r.Get("rules")
@@ -288,7 +289,11 @@ func rules(t *testing.T, r *Resource) []string {
 			out = append(out, "urls:"+join(u)+"/"+verbs)
 			continue
 		}
-		out = append(out, join(m["apiGroups"])+"/"+join(m["resources"])+"/"+verbs)
+		rule := join(m["apiGroups"]) + "/" + join(m["resources"]) + "/" + verbs
+		if names, ok := m["resourceNames"]; ok {
+			rule += "[" + join(names) + "]"
+		}
+		out = append(out, rule)
 	}
 	return out
 }

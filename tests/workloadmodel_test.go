@@ -79,13 +79,8 @@ func checkWorkload(t *testing.T, env string, w kube.Workload, p PodTemplate) {
 		assert.Contains(t, ports, portName(ports, w.Metrics.Port), "%s: metrics port %d is no container's", what, w.Metrics.Port)
 		assert.Equal(t, itoa(w.Metrics.Port), r.StringMap(t, meta+".annotations")["prometheus.io/port"], what)
 	}
-	if w.ServiceAccount == "" {
-		assert.False(t, r.Has(p.Path+".serviceAccountName"), what)
-		assert.True(t, r.Has(p.Path+".automountServiceAccountToken") && !r.Bool(p.Path+".automountServiceAccountToken"),
-			"%s: a pod without an account of its own mounts no token", what)
-	} else {
-		assert.Equal(t, w.ServiceAccount, r.Str(t, p.Path+".serviceAccountName"), what)
-	}
+	assert.Equal(t, w.ServiceAccount, r.Str(t, p.Path+".serviceAccountName"), what)
+	assert.Equal(t, w.APIClient, tokenHolder(t, p), "%s: the container that holds the API token", what)
 }
 
 func portName(ports map[string]int, port int) string {

@@ -23,6 +23,11 @@ type Autoscaled struct {
 // left unset, so neither `pulumi up` nor a drift check ever fights the autoscaler; the quota
 // counts the Deployment at its maximum.
 func NewAutoscaled(ctx *pulumi.Context, parent pulumi.Resource, ns pulumi.StringInput, a Autoscaled, opts ...pulumi.ResourceOption) (*appsv1.Deployment, Workload, error) {
+	pod, account, err := a.Pod.withAccount(ctx, parent, ns, a.Name)
+	if err != nil {
+		return nil, Workload{}, err
+	}
+	a.Pod, opts = pod, append(opts, account)
 	dep, w, err := a.declare(ctx, parent, ns, a.spec(ctx), a.Scaling.MaxReplicas, opts)
 	if err != nil {
 		return nil, Workload{}, err

@@ -25,6 +25,11 @@ type Deployment struct {
 
 // NewDeployment declares d with a fixed replica count, and its disruption budget.
 func NewDeployment(ctx *pulumi.Context, parent pulumi.Resource, ns pulumi.StringInput, d Deployment, opts ...pulumi.ResourceOption) (*appsv1.Deployment, Workload, error) {
+	pod, account, err := d.Pod.withAccount(ctx, parent, ns, d.Name)
+	if err != nil {
+		return nil, Workload{}, err
+	}
+	d.Pod, opts = pod, append(opts, account)
 	spec := d.spec(ctx)
 	spec.Replicas = pulumi.Int(d.Replicas)
 	return d.declare(ctx, parent, ns, spec, d.Replicas, opts)

@@ -27,8 +27,13 @@ type CronJob struct {
 // NewJob declares j. A Job's template is immutable and its name fixed, so a change deletes it
 // and runs it again: every change of what it applies is applied.
 func NewJob(ctx *pulumi.Context, parent pulumi.Resource, ns pulumi.StringInput, j Job, opts ...pulumi.ResourceOption) (*batchv1.Job, Workload, error) {
+	pod, account, err := j.Pod.withAccount(ctx, parent, ns, j.Name)
+	if err != nil {
+		return nil, Workload{}, err
+	}
+	j.Pod = pod
 	component := j.Pod.Component
-	opts = append([]pulumi.ResourceOption{pulumi.Parent(parent), pulumi.DeleteBeforeReplace(true)}, opts...)
+	opts = append([]pulumi.ResourceOption{pulumi.Parent(parent), pulumi.DeleteBeforeReplace(true), account}, opts...)
 	job, err := batchv1.NewJob(ctx, j.Name, &batchv1.JobArgs{
 		Metadata: ObjectMeta(ctx, ns, j.Name, component),
 		Spec:     j.spec(ctx),
@@ -52,6 +57,11 @@ func (j Job) spec(ctx *pulumi.Context) *batchv1.JobSpecArgs {
 // NewCronJob declares c. A run that missed its time by more than an hour is skipped, and the
 // last runs stay for inspection.
 func NewCronJob(ctx *pulumi.Context, parent pulumi.Resource, ns pulumi.StringInput, c CronJob, opts ...pulumi.ResourceOption) (*batchv1.CronJob, Workload, error) {
+	pod, account, err := c.Pod.withAccount(ctx, parent, ns, c.Name)
+	if err != nil {
+		return nil, Workload{}, err
+	}
+	c.Pod, opts = pod, append(opts, account)
 	component := c.Pod.Component
 	cron, err := batchv1.NewCronJob(ctx, c.Name, &batchv1.CronJobArgs{
 		Metadata: ObjectMeta(ctx, ns, c.Name, component),

@@ -30,20 +30,23 @@ type Metrics struct {
 }
 
 // Pod is a pod template in plain values. The builder adds what every pod of the platform gets:
-// the labels the selector uses, the pod security context, no API token unless the pod has a
-// service account of its own, placement, and scrape annotations when it has metrics.
+// the labels the selector uses, the pod security context, a service account of its own whose
+// token only the API client container holds, placement, and scrape annotations when it has
+// metrics.
 type Pod struct {
 	Component string
 	// SelectorExtra adds labels to the component's selector and template (Patroni's scope).
 	SelectorExtra map[string]string
 	// UID and GID the containers run as; volumes are group-owned by GID.
 	UID, GID int
-	// ServiceAccount is the pod's own account, whose token it mounts; empty means the
-	// namespace's default account and no token at all.
-	ServiceAccount string
-	Spread         Spread
-	Metrics        *Metrics
-	Annotations    map[string]string
+	// APIClient names the one container that calls the Kubernetes API: it alone gets the
+	// account's token. Empty: no container does, and the pod holds no token.
+	APIClient string
+	// account is the pod's own ServiceAccount; the workload builders set it (withAccount).
+	account     string
+	Spread      Spread
+	Metrics     *Metrics
+	Annotations map[string]string
 	// GracePeriodSeconds is the time between SIGTERM and SIGKILL; 0 keeps the default (30 s).
 	GracePeriodSeconds int
 	// RestartPolicy is set by the Job builders.
@@ -75,13 +78,11 @@ func (p Pod) Template(ctx *pulumi.Context) *corev1.PodTemplateSpecArgs {
 func (p Pod) spec() *corev1.PodSpecArgs {
 	spec := &corev1.PodSpecArgs{
 		SecurityContext: podSecurity(p.UID, p.GID),
-		Containers:      containerArray(p.Containers),
-		Volumes:         p.Volumes,
-	}
-	if p.ServiceAccount != "" {
-		spec.ServiceAccountName = pulumi.String(p.ServiceAccount)
-	} else {
-		spec.AutomountServiceAccountToken = pulumi.Bool(false)
+		Containers:      containerArray(p.containersWithToken()),
+		Volumes:         p.volumesWithToken(),
+		// Never the kubelet's token in every container: see withAccount and volumesWithToken.
+		ServiceAccountName:           pulumi.String(p.account),
+		AutomountServiceAccountToken: pulumi.Bool(false),
 	}
 	if len(p.InitContainers) > 0 {
 		spec.InitContainers = containerArray(p.InitContainers)

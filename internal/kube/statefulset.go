@@ -31,6 +31,11 @@ type Claim struct{ Name, Size string }
 // NewStatefulSet declares s and its disruption budget. Claims are kept when the set is deleted
 // or scaled down: data is only ever removed by a person.
 func NewStatefulSet(ctx *pulumi.Context, parent pulumi.Resource, ns pulumi.StringInput, s StatefulSet, opts ...pulumi.ResourceOption) (*appsv1.StatefulSet, Workload, error) {
+	pod, account, err := s.Pod.withAccount(ctx, parent, ns, s.Name)
+	if err != nil {
+		return nil, Workload{}, err
+	}
+	s.Pod, opts = pod, append(opts, account)
 	spec := &appsv1.StatefulSetSpecArgs{
 		ServiceName: s.ServiceName,
 		Replicas:    pulumi.Int(s.Replicas),

@@ -18,8 +18,11 @@ type Workload struct {
 	Ports map[string]int
 	// Metrics is where Prometheus scrapes the pods; nil when there is nothing to scrape.
 	Metrics *Metrics
-	// ServiceAccount is the pods' own account; empty when they use none (no token mounted).
+	// ServiceAccount is the pods' own account (every workload has one, named like it).
 	ServiceAccount string
+	// APIClient is the container that calls the Kubernetes API with the account's token;
+	// empty when none does.
+	APIClient string
 	// Footprint is what the workload asks of the namespace's quota at its largest.
 	Footprint config.Workload
 }
@@ -29,7 +32,7 @@ type Workload struct {
 func (p Pod) workload(kind, name string, pods int, claimSize string, claimsPerPod int) Workload {
 	w := Workload{
 		Kind: kind, Name: name, Component: p.Component, Selector: p.Selector(),
-		Ports: map[string]int{}, ServiceAccount: p.ServiceAccount,
+		Ports: map[string]int{}, ServiceAccount: p.account, APIClient: p.APIClient,
 		Footprint: config.Workload{Name: p.Component, Pods: pods, ClaimSize: claimSize, Claims: pods * claimsPerPod},
 	}
 	if p.Metrics != nil {

@@ -67,6 +67,7 @@ const (
 	wholeString    = "must be a whole number, not a JSON string"
 	atLeastOne     = "must be at least 1"
 	pinned         = "must be an image pinned by tag or digest (not :latest), such as redis:7.4.2-alpine"
+	subjectForms   = "must be user:NAME, group:NAME or serviceaccount:NAMESPACE/NAME"
 )
 
 // Cases are every case, in the keys table's order.
@@ -162,6 +163,12 @@ func Cases() []Case {
 		// A date typed as digits is a number to the CLI, and text to the keeper.
 		good("secrets.rotation", "20261201", `"20261201"`),
 		fail("secrets.rotation", "", bad("secrets.rotation", `""`, "must not be empty; any new value (a date, say) regenerates every credential")),
+		// Subjects as the cluster's authenticator names them; a bare name says not what it is.
+		good("access.viewers[0]", "group:data-science", `["group:data-science"]`),
+		fail("access.viewers[0]", "alice", bad("access.viewers[0]", `"alice"`, subjectForms)),
+		good("access.deployers[0]", "serviceaccount:ci/pulumi-deployer", `["serviceaccount:ci/pulumi-deployer"]`),
+		fail("access.deployers[0]", "serviceaccount:CI/deployer", bad("access.deployers[0]", `"serviceaccount:CI/deployer"`,
+			subjectForms+"; a service account's namespace and name are DNS names")),
 	)
 
 	// The API and worker Deployments share their fields; dev's profile: API 1-2 replicas,

@@ -1,0 +1,57 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// apiTokensOnlyWhereListed: the API server injected no token into any pod (automounting is off
+// everywhere), and the pods holding the program's projected token are those of the API clients.
+func apiTokensOnlyWhereListed(t *testing.T) {
+	out := mustKubectl(t, "-n", namespace, "get", "pods", "-o",
+		`jsonpath={range .items[*]}{.metadata.labels.component}{" "}{.metadata.name}{" "}{.spec.volumes[*].name}{"\n"}{end}`)
+	clients := map[string]bool{"postgres": true, "prometheus": true, "kube-state-metrics": true}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.NotEmpty(t, lines)
+	for _, line := range lines {
+		fields := strings.Fields(line)
+		component, volumes := fields[0], " "+strings.Join(fields[2:], " ")+" "
+		assert.NotContains(t, volumes, " kube-api-access-", "%s: the API server mounted its token", fields[1])
+		assert.Equal(t, clients[component], strings.Contains(volumes, " api-token "), "%s: holds an API token", fields[1])
+	}
+}
+
+// patroniRights asks the API server what Patroni's ServiceAccount may do: its own ConfigMaps and
+// pods, as its Kubernetes DCS uses them, and nothing of the application's or any Secret.
+func patroniRights(t *testing.T, appConfigMap string) {
+	as := "--as=system:serviceaccount:" + namespace + ":pynomaly-postgres"
+	can := func(verb, resource string) string {
+		out, _ := kubectl(t, "auth", "can-i", verb, resource, "-n", namespace, as)
+		return strings.TrimSpace(out)
+	}
+	for _, r := range [][2]string{
+		{"patch", "configmaps/pynomaly-postgres-leader"}, {"patch", "configmaps/pynomaly-postgres-config"},
+		{"patch", "configmaps/pynomaly-postgres-failover"}, {"patch", "configmaps/pynomaly-postgres-sync"},
+		{"get", "configmaps/pynomaly-postgres-leader"}, {"create", "configmaps"},
+		{"list", "configmaps"}, {"watch", "configmaps"}, {"list", "pods"}, {"watch", "pods"},
+		{"patch", "pods/pynomaly-postgres-0"},
+	} {
+		assert.Equal(t, "yes", can(r[0], r[1]), "Patroni may %s %s", r[0], r[1])
+	}
+	for _, r := range [][2]string{
+		{"patch", "configmaps/" + strings.TrimSpace(appConfigMap)}, {"get", "configmaps/" + strings.TrimSpace(appConfigMap)},
+		{"update", "configmaps/pynomaly-postgres-leader"}, {"delete", "configmaps/pynomaly-postgres-leader"},
+		{"get", "secrets"}, {"list", "secrets"}, {"get", "secrets/pynomaly-postgres-credentials"},
+		{"patch", "pods/pynomaly-redis-queue-0"}, {"update", "pods/pynomaly-postgres-0"}, {"delete", "pods/pynomaly-postgres-0"},
+		{"create", "services"}, {"patch", "endpoints/pynomaly-postgres"},
+	} {
+		assert.Equal(t, "no", can(r[0], r[1]), "Patroni may not %s %s", r[0], r[1])
+	}
+	out, _ := kubectl(t, "auth", "can-i", "get", "endpoints/kubernetes", "-n", "default", as)
+	assert.Equal(t, "no", strings.TrimSpace(out), "Patroni reads nothing outside its namespace")
+}
