@@ -34,15 +34,15 @@ const (
 	PostgresAppVerifierKey    = "app-password-scram-sha-256"
 	PostgresPoolerUserlistKey = "pgbouncer-userlist"
 	// The Patroni REST API's user for its unsafe methods (PATCH /config, POST /restart, ...).
-	PatroniAPIUserKey     = "patroni-api-username"
-	PatroniAPIPasswordKey = "patroni-api-password"
-	RedisPasswordKey               = "password"
-	InfluxDBAdminUserKey           = "admin-username"
-	InfluxDBAdminPasswordKey       = "admin-password"
-	InfluxDBAdminTokenKey          = "admin-token"
-	GrafanaAdminUserKey            = "admin-user"
-	GrafanaAdminPasswordKey        = "admin-password"
-	APISecretKeyKey                = "secret-key"
+	PatroniAPIUserKey        = "patroni-api-username"
+	PatroniAPIPasswordKey    = "patroni-api-password"
+	RedisPasswordKey         = "password"
+	InfluxDBAdminUserKey     = "admin-username"
+	InfluxDBAdminPasswordKey = "admin-password"
+	InfluxDBAdminTokenKey    = "admin-token"
+	GrafanaAdminUserKey      = "admin-user"
+	GrafanaAdminPasswordKey  = "admin-password"
+	APISecretKeyKey          = "secret-key"
 )
 
 // SecretsArgs configures the secrets tier.
