@@ -11,23 +11,43 @@ import (
 )
 
 // PostgresRoleSQL is the psql script of the setup job that creates the application's role and
-// database when missing and sets the role's current password. It takes the psql variables
-// app_user, app_password and db, and quotes them itself (:'app_password'), so a password may hold
-// any character.
-const PostgresRoleSQL = `SELECT format('CREATE ROLE %I LOGIN', :'app_user') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'app_user')\gexec
-ALTER ROLE :"app_user" WITH LOGIN PASSWORD :'app_password';
+// database when missing and sets the role's current password. psql reads its values from the
+// environment itself (\getenv, psql 15 or later: Spilo's newest client is its server's version),
+// so none is on a command line, and quotes them itself (:'...', :"..."). The password arrives as
+// its SCRAM verifier (secrets tier), which PostgreSQL stores as it is: the password never reaches
+// the server. The verifier is still a secret (it allows an offline guess of the password), so
+// the statement that carries it is kept out of the server's log, its statistics and its audit for
+// this session, whatever the cluster logs (Spilo logs DDL); Patroni does the same for the roles
+// it creates. Only a superuser may change these settings, which the job is.
+const PostgresRoleSQL = `\getenv app_user APP_USER
+\getenv app_verifier APP_PASSWORD_VERIFIER
+\getenv db APP_DATABASE
+SET log_statement = 'none';
+SET log_min_duration_statement = -1;
+SET log_min_error_statement = 'panic';
+SET pg_stat_statements.track_utility = off;
+SET pgaudit.log = 'none';
+SELECT format('CREATE ROLE %I LOGIN', :'app_user') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'app_user')\gexec
+ALTER ROLE :"app_user" WITH LOGIN PASSWORD :'app_verifier';
+RESET ALL;
 SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'app_user') WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'db')\gexec`
 
-// postgresSetupScript creates the application's role and database when missing, sets the role's
+// PostgresSetupRoleStep is the setup job's psql invocation: the script on standard input, the
+// connection and the values from the environment, nothing else on its command line.
+const PostgresSetupRoleStep = "psql -X -v ON_ERROR_STOP=1 <<'SQL'\n" + PostgresRoleSQL + "\nSQL"
+
+// PostgresSetupScript creates the application's role and database when missing, sets the role's
 // current password, and hands the tuning to Patroni as the cluster's dynamic configuration.
-var postgresSetupScript = fmt.Sprintf(`until pg_isready -q -h "$PGHOST" -p %[1]d -U postgres; do echo "waiting for the primary"; sleep 2; done
-psql -v ON_ERROR_STOP=1 -v app_user="$APP_USER" -v app_password="$APP_PASSWORD" -v db="$APP_DATABASE" <<'SQL'
+// PATCH is one of the REST API's unsafe methods, which Patroni authenticates: curl reads the
+// user and password as its configuration from standard input (-K -), written by printf, a shell
+// builtin, so they are on no command line either.
+var PostgresSetupScript = fmt.Sprintf(`until pg_isready -q -h "$PGHOST" -p %[1]d -U postgres; do echo "waiting for the primary"; sleep 2; done
 %[5]s
-SQL
 # Any member accepts the cluster's dynamic configuration; parameters that need a restart are
 # then listed as pending (patronictl list) until an operator runs: patronictl restart --pending
-curl -fsS -X PATCH -H 'Content-Type: application/json' -d "$PATRONI_DYNAMIC_CONFIG" "http://%[2]s-0.%[3]s:%[4]d/config"
-echo "postgres setup done"`, PostgresPort, PostgresName, PostgresHeadlessService, patroniPort, PostgresRoleSQL)
+printf 'user = "%%s:%%s"\n' "$PATRONI_RESTAPI_USERNAME" "$PATRONI_RESTAPI_PASSWORD" |
+  curl -fsS -K - -X PATCH -H 'Content-Type: application/json' -d "$PATRONI_DYNAMIC_CONFIG" "http://%[2]s-0.%[3]s:%[4]d/config"
+echo "postgres setup done"`, PostgresPort, PostgresName, PostgresHeadlessService, patroniPort, PostgresSetupRoleStep)
 
 // postgresSetupJob makes the cluster what the application expects, idempotently, after the
 // StatefulSet is ready. A change of the password (a rotation) or of the tuning changes the job's
@@ -37,14 +57,16 @@ func postgresSetupJob(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, prim
 	if err != nil {
 		return nil, fmt.Errorf("postgres: setup job: %w", err)
 	}
-	pod := kube.ScriptPod("postgres-setup", args.Images.Postgres, spiloUID, postgresSetupScript, corev1.EnvVarArray{
+	pod := kube.ScriptPod("postgres-setup", args.Images.Postgres, spiloUID, PostgresSetupScript, corev1.EnvVarArray{
 		kube.EnvOutput("PGHOST", primaryHost),
 		kube.Env("PGUSER", "postgres"),
 		kube.Env("PGDATABASE", "postgres"),
 		kube.SecretEnv("PGPASSWORD", args.Secret, PostgresSuperuserPasswordKey),
 		kube.Env("APP_USER", PostgresAppUser),
-		kube.SecretEnv("APP_PASSWORD", args.Secret, PostgresAppPasswordKey),
+		kube.SecretEnv("APP_PASSWORD_VERIFIER", args.Secret, PostgresAppVerifierKey),
 		kube.Env("APP_DATABASE", PostgresDatabase),
+		kube.SecretEnv("PATRONI_RESTAPI_USERNAME", args.Secret, PatroniAPIUserKey),
+		kube.SecretEnv("PATRONI_RESTAPI_PASSWORD", args.Secret, PatroniAPIPasswordKey),
 		kube.Env("PATRONI_DYNAMIC_CONFIG", string(dynamic)),
 	}, nil, nil)
 	// The keeper of the generated credentials: a rotation changes the template and reruns the job.

@@ -88,6 +88,10 @@ func spiloEnv(args *PostgresArgs, spilo string) corev1.EnvVarArray {
 		kube.SecretEnv("PGPASSWORD_SUPERUSER", args.Secret, PostgresSuperuserPasswordKey),
 		kube.Env("PGUSER_STANDBY", "standby"),
 		kube.SecretEnv("PGPASSWORD_STANDBY", args.Secret, PostgresReplicationPasswordKey),
+		// Patroni asks for these on its REST API's unsafe methods (PATCH /config, POST /restart,
+		// switchover...); patronictl in the pod reads them too. GET (the probes, metrics) stays open.
+		kube.SecretEnv("PATRONI_RESTAPI_USERNAME", args.Secret, PatroniAPIUserKey),
+		kube.SecretEnv("PATRONI_RESTAPI_PASSWORD", args.Secret, PatroniAPIPasswordKey),
 		kube.Env("SPILO_CONFIGURATION", spilo),
 	}
 	return append(envs, walArchiveEnv(args.Settings.WALArchive)...)

@@ -13,7 +13,9 @@ import (
 // redisStartup works out, at every start, whether this pod is the primary: it asks the other
 // pods' Sentinels for the current primary, and only when none answers (a new cluster) does
 // pod 0 start as primary. It writes the runtime configuration into a memory-backed volume, so
-// the password is never in the image, the ConfigMap or the pod spec.
+// the password is never in the image, the ConfigMap or the pod spec. redis-cli authenticates with
+// REDISCLI_AUTH from the environment, never with -a (which would show the password in the process
+// list); echo is a shell builtin, and its output goes to the file.
 const redisStartup = `me="$POD_NAME.$HEADLESS.$POD_NAMESPACE.svc"
 primary=""
 if [ "$REPLICAS" -gt 1 ]; then
@@ -21,7 +23,7 @@ if [ "$REPLICAS" -gt 1 ]; then
   while [ "$i" -lt "$REPLICAS" ]; do
     peer="$STATEFULSET-$i.$HEADLESS.$POD_NAMESPACE.svc"
     if [ "$peer" != "$me" ]; then
-      primary=$(redis-cli -h "$peer" -p 26379 --no-auth-warning -a "$REDIS_PASSWORD" sentinel get-master-addr-by-name "$SENTINEL_MASTER" 2>/dev/null | head -n 1)
+      primary=$(redis-cli -h "$peer" -p 26379 sentinel get-master-addr-by-name "$SENTINEL_MASTER" 2>/dev/null | head -n 1)
       [ -n "$primary" ] && break
     fi
     i=$((i + 1))

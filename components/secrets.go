@@ -1,6 +1,7 @@
 package components
 
 import (
+	"encoding/base64"
 	"fmt"
 
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
@@ -28,14 +29,20 @@ const (
 	PostgresReplicationPasswordKey = "replication-password"
 	PostgresAppUserKey             = "app-username"
 	PostgresAppPasswordKey         = "app-password"
-	PostgresPoolerUserlistKey      = "pgbouncer-userlist"
-	RedisPasswordKey               = "password"
-	InfluxDBAdminUserKey           = "admin-username"
-	InfluxDBAdminPasswordKey       = "admin-password"
-	InfluxDBAdminTokenKey          = "admin-token"
-	GrafanaAdminUserKey            = "admin-user"
-	GrafanaAdminPasswordKey        = "admin-password"
-	APISecretKeyKey                = "secret-key"
+	// PostgresAppVerifierKey is the application password's SCRAM-SHA-256 verifier: what the
+	// setup job hands PostgreSQL, so the password itself never reaches the server.
+	PostgresAppVerifierKey    = "app-password-scram-sha-256"
+	PostgresPoolerUserlistKey = "pgbouncer-userlist"
+	// The Patroni REST API's user for its unsafe methods (PATCH /config, POST /restart, ...).
+	PatroniAPIUserKey        = "patroni-api-username"
+	PatroniAPIPasswordKey    = "patroni-api-password"
+	RedisPasswordKey         = "password"
+	InfluxDBAdminUserKey     = "admin-username"
+	InfluxDBAdminPasswordKey = "admin-password"
+	InfluxDBAdminTokenKey    = "admin-token"
+	GrafanaAdminUserKey      = "admin-user"
+	GrafanaAdminPasswordKey  = "admin-password"
+	APISecretKeyKey          = "secret-key"
 )
 
 // SecretsArgs configures the secrets tier.
@@ -45,6 +52,9 @@ type SecretsArgs struct {
 	Rotation string
 	// Credentials set by the operator replace generated ones.
 	Credentials config.Credentials
+	// Protect keeps the credentials as the data is kept (prod): a teardown that leaves the
+	// volumes leaves the means to open them.
+	Protect bool
 }
 
 // Secrets is the seed's data-science-secrets.yaml: one Kubernetes Secret per component, every
@@ -71,7 +81,7 @@ func NewSecrets(ctx *pulumi.Context, name string, args *SecretsArgs, opts ...pul
 		return nil, err
 	}
 	for _, s := range c.secrets(values) {
-		if *s.name, err = c.secret(ctx, args.Namespace, s.secretName, s.component, s.data); err != nil {
+		if *s.name, err = c.secret(ctx, args, s.secretName, s.component, s.data); err != nil {
 			return nil, err
 		}
 	}
@@ -96,18 +106,39 @@ func (c *Secrets) credentials(ctx *pulumi.Context, args *SecretsArgs) (map[strin
 		{"influxdb-admin-token", cr.InfluxDBAdminToken, 64},
 		{"grafana-admin-password", cr.GrafanaAdminPassword, 32},
 		{"api-secret-key", cr.APISecretKey, 64},
+		{"patroni-api-password", "", 32},
 	} {
-		v, err := c.password(ctx, p.logical, p.override, p.length, args.Rotation)
+		v, err := c.password(ctx, p.logical, p.override, p.length, args)
 		if err != nil {
 			return nil, err
 		}
 		values[p.logical] = v
 	}
+	salt, err := random.NewRandomBytes(ctx, "postgres-app-password-salt", &random.RandomBytesArgs{
+		Length:  pulumi.Int(scramSaltLength),
+		Keepers: pulumi.StringMap{"rotation": pulumi.String(args.Rotation)},
+	}, pulumi.Parent(c), stateful(args.Protect))
+	if err != nil {
+		return nil, fmt.Errorf("secrets: postgres-app-password-salt: %w", err)
+	}
+	values["postgres-app-password-scram"] = pulumi.All(values["postgres-app-password"], salt.Base64).ApplyT(
+		func(v []any) (string, error) { return scramVerifier(v[0].(string), v[1].(string)) }).(pulumi.StringOutput)
 	return values, nil
 }
 
+// scramSaltLength is PostgreSQL's own salt length for SCRAM verifiers.
+const scramSaltLength = 16
+
+func scramVerifier(password, saltBase64 string) (string, error) {
+	salt, err := base64.StdEncoding.DecodeString(saltBase64)
+	if err != nil {
+		return "", fmt.Errorf("secrets: scram salt: %w", err)
+	}
+	return PostgresSCRAMVerifier(password, salt)
+}
+
 // password is the operator's value when set, else a generated one; both are secret outputs.
-func (c *Secrets) password(ctx *pulumi.Context, logical string, override config.Credential, length int, rotation string) (pulumi.StringOutput, error) {
+func (c *Secrets) password(ctx *pulumi.Context, logical string, override config.Credential, length int, args *SecretsArgs) (pulumi.StringOutput, error) {
 	if override != "" {
 		return pulumi.ToSecret(pulumi.String(string(override))).(pulumi.StringOutput), nil
 	}
@@ -118,8 +149,8 @@ func (c *Secrets) password(ctx *pulumi.Context, logical string, override config.
 		MinLower:   pulumi.Int(2),
 		MinUpper:   pulumi.Int(2),
 		MinNumeric: pulumi.Int(2),
-		Keepers:    pulumi.StringMap{"rotation": pulumi.String(rotation)},
-	}, pulumi.Parent(c))
+		Keepers:    pulumi.StringMap{"rotation": pulumi.String(args.Rotation)},
+	}, pulumi.Parent(c), stateful(args.Protect))
 	if err != nil {
 		return pulumi.StringOutput{}, fmt.Errorf("secrets: %s: %w", logical, err)
 	}
@@ -142,6 +173,9 @@ func (c *Secrets) secrets(v map[string]pulumi.StringOutput) []componentSecret {
 			PostgresReplicationPasswordKey: v["postgres-replication-password"],
 			PostgresAppUserKey:             pulumi.String(PostgresAppUser),
 			PostgresAppPasswordKey:         v["postgres-app-password"],
+			PostgresAppVerifierKey:         v["postgres-app-password-scram"],
+			PatroniAPIUserKey:              pulumi.String("patroni"),
+			PatroniAPIPasswordKey:          v["patroni-api-password"],
 			// PgBouncer's auth_file: the application user with its password, so the pooler can
 			// answer SCRAM itself. Built from a secret output, so it is secret too.
 			PostgresPoolerUserlistKey: v["postgres-app-password"].ApplyT(func(pw string) string {
@@ -162,15 +196,15 @@ func (c *Secrets) secrets(v map[string]pulumi.StringOutput) []componentSecret {
 	}
 }
 
-func (c *Secrets) secret(ctx *pulumi.Context, ns pulumi.StringInput, secretName, component string, data pulumi.StringMap) (pulumi.StringOutput, error) {
+func (c *Secrets) secret(ctx *pulumi.Context, args *SecretsArgs, secretName, component string, data pulumi.StringMap) (pulumi.StringOutput, error) {
 	s, err := corev1.NewSecret(ctx, secretName, &corev1.SecretArgs{
-		Metadata:   kube.ObjectMeta(ctx, ns, secretName, component),
+		Metadata:   kube.ObjectMeta(ctx, args.Namespace, secretName, component),
 		Type:       pulumi.String("Opaque"),
 		StringData: data,
 	}, pulumi.Parent(c),
 		// The provider already stores data and stringData as secrets; saying so here keeps it
 		// true whatever the provider version.
-		pulumi.AdditionalSecretOutputs([]string{"data", "stringData"}))
+		pulumi.AdditionalSecretOutputs([]string{"data", "stringData"}), stateful(args.Protect))
 	if err != nil {
 		return pulumi.StringOutput{}, fmt.Errorf("secrets: %s: %w", secretName, err)
 	}

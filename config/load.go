@@ -17,6 +17,9 @@ import (
 type Source struct {
 	Values  map[string]string
 	Secrets map[string]bool
+	// Blinded says the secret values are placeholders, not the values: a reader without the
+	// stack's passphrase (scripts/settings.sh). What they hold then cannot be checked.
+	Blinded bool
 }
 
 // Load reads and validates the settings of the running stack.
@@ -113,6 +116,7 @@ func Parse(project string, src Source) (*Settings, error) {
 		}
 	}
 	s.Project = project
+	s.secretsBlinded = src.Blinded
 
 	var errs []error
 	// Empty means "the profile's": Pulumi.yaml declares these with an empty default.
@@ -131,6 +135,15 @@ func Parse(project string, src Source) (*Settings, error) {
 		if err := decodeObject(typed[k.key], k.dst); err != nil {
 			errs = append(errs, objectError(project, k.key, raw, err))
 		}
+	}
+	// Contents, unlike a path, carry the cluster's certificates and tokens. A --secret --path
+	// value makes the whole object secret, which is all the stack configuration can tell.
+	if kubeconfigContents(s.Kubernetes.Kubeconfig) && !src.Secrets["kubernetes"] {
+		errs = append(errs, &SettingError{
+			Key: project + ":kubernetes.kubeconfig", Value: KubeconfigContents,
+			Allowed: `kubeconfig contents carry the cluster's credentials and must be stored encrypted: ` +
+				`pulumi config set --secret --path kubernetes.kubeconfig "$(cat FILE)"; or give the file's path`,
+		})
 	}
 	// A new provisioner needs its own parameters: a given map replaces the profile's, never merges.
 	if raw, ok := typed["storage"]; ok {

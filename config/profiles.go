@@ -6,6 +6,9 @@ package config
 //	staging  replicas 2-5,   moderate resources,  full monitoring,          enforced security
 //	prod     API 5-100, workers 3-50, optimized,  comprehensive monitoring, strict security
 //
+// The seed's "strict" is Pod Security "restricted" enforced, the strictest level Kubernetes
+// has: the level enforced, which staging and prod share and may not lower.
+//
 // Database and pooler replicas are kept apart as a preference in dev and staging, so small
 // clusters schedule everything, and as a requirement in prod (placement).
 //
@@ -168,7 +171,7 @@ func staging(base Settings) Settings {
 }
 
 func prod(base Settings) Settings {
-	base.Security, base.Placement, base.Monitoring = Strict, PlacementRequired, Comprehensive
+	base.Security, base.Placement, base.Monitoring = Enforced, PlacementRequired, Comprehensive
 	base.Quota = Quota{
 		RequestsCPU: "32", RequestsMemory: "128Gi", LimitsCPU: "192", LimitsMemory: "320Gi",
 		RequestsStorage: "2Ti", Pods: 250, PersistentVolumeClaims: 30,

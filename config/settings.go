@@ -21,17 +21,21 @@ const (
 // Environments lists the known environments in promotion order.
 var Environments = []Environment{Dev, Staging, Prod}
 
-// SecurityLevel is how strictly pods are admitted: relaxed (dev), enforced (staging) or strict (prod).
+// SecurityLevel is how strictly pods are admitted: relaxed (dev) or enforced (staging, prod).
 type SecurityLevel string
 
-// Security levels. Relaxed enforces Pod Security "baseline" and warns on "restricted";
-// enforced and strict both enforce "restricted". The level decides neither where replicas run
-// (Placement) nor whether stateful resources are protected (the environment: ProtectState).
+// Security levels, weakest first. Relaxed enforces Pod Security "baseline" and warns on
+// "restricted"; enforced enforces "restricted", the strictest level Kubernetes has, so it is
+// also the seed's "strict" of prod. (A third name, strict, used to mean the same as enforced.)
+// The level decides neither where replicas run (Placement) nor whether stateful resources are
+// protected (the environment: ProtectState).
 const (
 	Relaxed  SecurityLevel = "relaxed"
 	Enforced SecurityLevel = "enforced"
-	Strict   SecurityLevel = "strict"
 )
+
+// SecurityLevels lists the levels, weakest first.
+var SecurityLevels = []SecurityLevel{Relaxed, Enforced}
 
 // Placement is how firmly replicas of each database and of the pooler are kept apart.
 type Placement string
@@ -71,7 +75,10 @@ func (l MonitoringLevel) Alerting() bool { return l == Full || l == Comprehensiv
 // of it as plain values; none of them reads stack configuration itself.
 type Settings struct {
 	// Project is the Pulumi project name, the namespace of every configuration key.
-	Project     string          `json:"-"`
+	Project string `json:"-"`
+	// secretsBlinded: the credentials are placeholders (Source.Blinded), not to be checked.
+	secretsBlinded bool
+
 	Environment Environment     `json:"-"`
 	Namespace   string          `json:"namespace"`
 	Security    SecurityLevel   `json:"security"`

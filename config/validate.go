@@ -104,6 +104,7 @@ func (s *Settings) Validate() error {
 	s.validateEdge(v, lr)
 	s.validateMonitoring(v, lr)
 	s.validateImages(v)
+	s.validateCredentials(v)
 	if len(v.errs) == 0 {
 		s.validateQuota(v)
 	}
@@ -111,11 +112,16 @@ func (s *Settings) Validate() error {
 }
 
 func (s *Settings) validateScalars(v *validator) {
-	if !dnsLabel.MatchString(s.Namespace) || len(s.Namespace) > 63 {
+	switch {
+	case !dnsLabel.MatchString(s.Namespace) || len(s.Namespace) > 63:
 		v.fail("namespace", quote(s.Namespace),
 			"must be a DNS label: at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit")
+	case reservedNamespace(s.Namespace):
+		v.fail("namespace", quote(s.Namespace),
+			"must be a namespace of the platform's own, not default or one of Kubernetes' (kube-system, kube-public, any kube- name): "+
+				"the platform's quota, limits and Pod Security labels would apply to everything else in it")
 	}
-	v.oneOf("security", string(s.Security), []string{string(Relaxed), string(Enforced), string(Strict)})
+	s.validateSecurity(v)
 	v.oneOf("placement", string(s.Placement), []string{string(PlacementPreferred), string(PlacementRequired)})
 	v.oneOf("monitoring", string(s.Monitoring), []string{string(Basic), string(Full), string(Comprehensive)})
 	v.oneOf("monitoringMode", s.MonitoringMode, []string{MonitoringBundled, MonitoringOperator})

@@ -73,10 +73,16 @@ func (s *Settings) View() map[string]any {
 
 // redactKubeconfig keeps a path and hides contents (which carry certificates and tokens).
 func redactKubeconfig(k string) string {
-	if strings.ContainsAny(k, "\n{") || strings.Contains(k, "apiVersion") {
+	if kubeconfigContents(k) {
 		return KubeconfigContents
 	}
 	return k
+}
+
+// kubeconfigContents says whether a kubeconfig setting holds a file's contents (YAML or JSON)
+// rather than its path: a path has no line break, no brace and no apiVersion field.
+func kubeconfigContents(k string) bool {
+	return strings.ContainsAny(k, "\n{") || strings.Contains(k, "apiVersion")
 }
 
 // redactURL masks the password of a URL's user information.

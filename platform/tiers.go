@@ -29,7 +29,7 @@ func (p *Platform) foundation(ctx *pulumi.Context, tier pulumi.ResourceOption) e
 		return fmt.Errorf("storage tier: %w", err)
 	}
 	if p.Secrets, err = components.NewSecrets(ctx, "secrets", &components.SecretsArgs{
-		Namespace: p.Namespace.Name, Rotation: s.Secrets.Rotation, Credentials: s.Credentials,
+		Namespace: p.Namespace.Name, Rotation: s.Secrets.Rotation, Credentials: s.Credentials, Protect: s.ProtectState(),
 	}, tier); err != nil {
 		return fmt.Errorf("secrets tier: %w", err)
 	}

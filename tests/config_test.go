@@ -67,7 +67,11 @@ func TestBadSettingsStopBeforeAnyResource(t *testing.T) {
 		{"object expected", "dev", cfg{"quota": `5`},
 			`stack setting pynomaly-platform:quota = 5: must be an object with the fields limitsCpu, limitsMemory, persistentVolumeClaims, pods, requestsCpu, requestsMemory, requestsStorage`},
 		{"unknown security level", "prod", cfg{"security": "paranoid"},
-			`stack setting pynomaly-platform:security = "paranoid": must be one of relaxed, enforced, strict`},
+			`stack setting pynomaly-platform:security = "paranoid": must be one of relaxed, enforced`},
+		{"Pod Security below the profile's", "prod", cfg{"security": "relaxed"},
+			`stack setting pynomaly-platform:security = "relaxed": must be enforced or stricter in prod (the prod profile's Pod Security level); relaxed is for dev`},
+		{"a namespace of Kubernetes'", "dev", cfg{"namespace": "kube-system"},
+			`stack setting pynomaly-platform:namespace = "kube-system": must be a namespace of the platform's own, not default or one of Kubernetes' (kube-system, kube-public, any kube- name): the platform's quota, limits and Pod Security labels would apply to everything else in it`},
 		{"unknown placement", "prod", cfg{"placement": "spread"},
 			`stack setting pynomaly-platform:placement = "spread": must be one of preferred, required`},
 		{"HPA target above 100%", "dev", cfg{"worker": `{"targetMemoryUtilization": 120}`},
@@ -187,7 +191,7 @@ func TestProfilesCarryTheSeedTable(t *testing.T) {
 	}{
 		"dev":     {1, 2, 1, 2, config.Relaxed, config.PlacementPreferred, config.Basic, false},
 		"staging": {2, 5, 2, 5, config.Enforced, config.PlacementPreferred, config.Full, false},
-		"prod":    {5, 100, 3, 50, config.Strict, config.PlacementRequired, config.Comprehensive, true},
+		"prod":    {5, 100, 3, 50, config.Enforced, config.PlacementRequired, config.Comprehensive, true},
 	}
 	for _, env := range envs {
 		t.Run(env, func(t *testing.T) {
@@ -209,16 +213,16 @@ func TestProfilesCarryTheSeedTable(t *testing.T) {
 
 // Credentials never print, whatever the format verb.
 func TestCredentialsAreRedacted(t *testing.T) {
-	c := config.Credential("s3cr3t-value")
+	c := config.Credential("s3cr3t-value-of-24-chars")
 	for _, s := range []string{c.String(), c.GoString()} {
 		assert.NotContains(t, s, "s3cr3t")
 	}
 	s, err := config.Parse(project, config.Source{
-		Values:  map[string]string{"environment": "dev", "redisPassword": "s3cr3t-value"},
+		Values:  map[string]string{"environment": "dev", "redisPassword": "s3cr3t-value-of-24-chars"},
 		Secrets: map[string]bool{"redisPassword": true},
 	})
 	require.NoError(t, err)
-	assert.Equal(t, config.Credential("s3cr3t-value"), s.Credentials.RedisPassword)
+	assert.Equal(t, config.Credential("s3cr3t-value-of-24-chars"), s.Credentials.RedisPassword)
 	assert.NotContains(t, strings.Join([]string{sprintAll(s)}, ""), "s3cr3t")
 }
 
@@ -230,9 +234,9 @@ func TestPlacementIsIndependentOfSecurity(t *testing.T) {
 		security        config.SecurityLevel
 		placement       config.Placement
 	}{
-		{"prod", "placement", "preferred", config.Strict, config.PlacementPreferred},
+		{"prod", "placement", "preferred", config.Enforced, config.PlacementPreferred},
 		{"dev", "placement", "required", config.Relaxed, config.PlacementRequired},
-		{"dev", "security", "strict", config.Strict, config.PlacementPreferred},
+		{"dev", "security", "enforced", config.Enforced, config.PlacementPreferred},
 		{"prod", "security", "enforced", config.Enforced, config.PlacementRequired},
 	} {
 		s, err := config.Parse(project, config.Source{Values: map[string]string{"environment": c.env, c.key: c.value}})

@@ -3,6 +3,8 @@
 package tests
 
 import (
+	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"hash/fnv"
 	"strings"
@@ -105,6 +107,11 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	if args.TypeToken == "random:index/randomPassword:RandomPassword" {
 		n := int(args.Inputs["length"].NumberValue())
 		state["result"] = resource.NewProperty(fakeSecret(args.Name, n))
+	}
+	if args.TypeToken == "random:index/randomBytes:RandomBytes" {
+		b := []byte(fakeSecret(args.Name, int(args.Inputs["length"].NumberValue())))
+		state["base64"] = resource.NewProperty(base64.StdEncoding.EncodeToString(b))
+		state["hex"] = resource.NewProperty(hex.EncodeToString(b))
 	}
 	if rpc != nil {
 		for _, k := range rpc.GetAdditionalSecretOutputs() {

@@ -95,7 +95,7 @@ func TestNamespaceIsConfigurable(t *testing.T) {
 
 // A stricter security level than the profile's can be chosen; relaxed enforces only baseline.
 func TestSecurityLevelOverride(t *testing.T) {
-	st := deploy(t, "dev", cfg{"security": "strict"})
+	st := deploy(t, "dev", cfg{"security": "enforced"})
 	l := st.One(t, namespaceType, "pynomaly-data-science").StringMap(t, "metadata.labels")
 	assert.Equal(t, "restricted", l["pod-security.kubernetes.io/enforce"])
 }

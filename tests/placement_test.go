@@ -30,7 +30,7 @@ func TestPodPlacementFollowsThePlacementSetting(t *testing.T) {
 		want string
 	}{
 		{"dev", nil, "preferred"},
-		{"dev", cfg{"security": "strict"}, "preferred"},
+		{"dev", cfg{"security": "enforced"}, "preferred"},
 		{"dev", cfg{"placement": "required"}, "required"},
 		{"staging", nil, "preferred"},
 		{"prod", nil, "required"},

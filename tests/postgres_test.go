@@ -138,7 +138,15 @@ func TestPostgresTier(t *testing.T) {
 			assert.Contains(t, script, "CREATE DATABASE")
 			assert.Contains(t, script, "PATCH")
 			se := setup.Env(t, podSpec+".containers.0")
-			assert.Equal(t, "secret:pynomaly-postgres-credentials/app-password", se["APP_PASSWORD"])
+			// The password reaches PostgreSQL only as its verifier; Patroni's PATCH authenticates.
+			assert.Equal(t, "secret:pynomaly-postgres-credentials/app-password-scram-sha-256", se["APP_PASSWORD_VERIFIER"])
+			assert.NotContains(t, se, "APP_PASSWORD")
+			assert.Equal(t, "secret:pynomaly-postgres-credentials/patroni-api-username", se["PATRONI_RESTAPI_USERNAME"])
+			assert.Equal(t, "secret:pynomaly-postgres-credentials/patroni-api-password", se["PATRONI_RESTAPI_PASSWORD"])
+			// Spilo passes these to Patroni, which then asks for them on its unsafe methods.
+			pe := sts.Env(t, sts.Container(t, podSpec, "postgres"))
+			assert.Equal(t, se["PATRONI_RESTAPI_USERNAME"], pe["PATRONI_RESTAPI_USERNAME"])
+			assert.Equal(t, se["PATRONI_RESTAPI_PASSWORD"], pe["PATRONI_RESTAPI_PASSWORD"])
 			assert.Contains(t, se["PATRONI_DYNAMIC_CONFIG"], `"max_connections":"`+w.maxConn+`"`)
 			assert.Equal(t, "initial", setup.StringMap(t, "spec.template.metadata.annotations")["pynomaly.io/credentials-rotation"])
 

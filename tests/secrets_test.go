@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"encoding/base64"
 	"slices"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 const (
 	secretType   = "kubernetes:core/v1:Secret"
 	passwordType = "random:index/randomPassword:RandomPassword"
+	bytesType    = "random:index/randomBytes:RandomBytes"
 )
 
 // The Secrets of the seed, one per component, and the keys inside each. Values in the
@@ -22,10 +24,11 @@ var wantSecrets = map[string]struct {
 	generated map[string]string // key -> RandomPassword logical name
 }{
 	"pynomaly-postgres-credentials": {
-		keys: []string{"app-password", "app-username", "pgbouncer-userlist", "replication-password", "replication-username", "superuser-password", "superuser-username"},
+		keys: []string{"app-password", "app-password-scram-sha-256", "app-username", "patroni-api-password", "patroni-api-username",
+			"pgbouncer-userlist", "replication-password", "replication-username", "superuser-password", "superuser-username"},
 		generated: map[string]string{
 			"superuser-password": "postgres-superuser-password", "replication-password": "postgres-replication-password",
-			"app-password": "postgres-app-password",
+			"app-password": "postgres-app-password", "patroni-api-password": "patroni-api-password",
 		},
 	},
 	"pynomaly-redis-credentials": {keys: []string{"password"}, generated: map[string]string{"password": "redis-password"}},
@@ -42,7 +45,7 @@ func TestSecretsTier(t *testing.T) {
 		t.Run(env, func(t *testing.T) {
 			st := deploy(t, env, nil)
 			assert.Len(t, st.OfType(secretType), len(wantSecrets))
-			assert.Len(t, st.OfType(passwordType), 8, "one generated value per credential")
+			assert.Len(t, st.OfType(passwordType), 9, "one generated value per credential")
 
 			for name, w := range wantSecrets {
 				s := st.One(t, secretType, name)
@@ -119,7 +122,7 @@ func TestOperatorCredentialOverridesGeneratedOne(t *testing.T) {
 	for _, pw := range st.OfType(passwordType) {
 		assert.NotEqual(t, "redis-password", pw.Name, "no password is generated for an operator-given one")
 	}
-	assert.Len(t, st.OfType(passwordType), 7)
+	assert.Len(t, st.OfType(passwordType), 8)
 	redis := st.One(t, secretType, "pynomaly-redis-credentials")
 	assert.True(t, redis.IsSecret(t, "stringData.password"))
 	assert.Equal(t, "OperatorRedisPassword99", redis.StringMap(t, "stringData")["password"])
@@ -150,5 +153,47 @@ func TestSecretNamesAreExportedNotValues(t *testing.T) {
 	}, got)
 	for k := range st.Outputs {
 		assert.False(t, strings.Contains(strings.ToLower(string(k)), "password"), "output %s", k)
+	}
+}
+
+// The setup job hands PostgreSQL the application password's SCRAM verifier, not the password:
+// it is a secret of the postgres Secret, salted with a generated salt that the rotation keeper
+// renews.
+func TestAppPasswordVerifier(t *testing.T) {
+	for _, env := range envs {
+		st := deploy(t, env, nil)
+		pg := st.One(t, secretType, "pynomaly-postgres-credentials")
+		salt := st.One(t, bytesType, "postgres-app-password-salt")
+		assert.Equal(t, 16.0, salt.Inputs["length"].NumberValue(), "PostgreSQL's own salt length")
+		assert.Equal(t, map[string]string{"rotation": "initial"}, salt.StringMap(t, "keepers"))
+		assert.True(t, pg.IsSecret(t, "stringData.app-password-scram-sha-256"), env)
+		assert.True(t, st.DependsOn(pg, salt), "%s: the Secret waits for the salt", env)
+		v := pg.StringMap(t, "stringData")["app-password-scram-sha-256"]
+		wantSalt := base64.StdEncoding.EncodeToString([]byte(fakeSecret("postgres-app-password-salt", 16)))
+		assert.True(t, strings.HasPrefix(v, "SCRAM-SHA-256$4096:"+wantSalt+"$"), "%s: %s", env, v)
+	}
+}
+
+// Prod keeps its credentials as it keeps its data: a destroy or a replacement is refused, and a
+// Secret removed from the program stays in the cluster, so volumes kept after a teardown can
+// still be opened. Other environments can be torn down whole.
+func TestCredentialsProtectedLikeTheData(t *testing.T) {
+	for _, env := range envs {
+		st := deploy(t, env, nil)
+		tier := st.Component(t, "Secrets")
+		n := 0
+		for _, r := range st.ChildrenOf(tier) {
+			n++
+			assert.Contains(t, []string{secretType, passwordType, bytesType}, r.Type)
+			assert.Equal(t, env == "prod", r.Protect, "%s: %s %s protect", env, r.Type, r.Name)
+			assert.Equal(t, env == "prod", r.RetainOnDelete, "%s: %s %s retainOnDelete", env, r.Type, r.Name)
+		}
+		assert.Equal(t, len(wantSecrets)+len(st.OfType(passwordType))+1, n, "%s: every credential of the tier", env)
+		// The data they open is protected the same way.
+		for _, sts := range st.OfType("kubernetes:apps/v1:StatefulSet") {
+			if sts.Name == "pynomaly-postgres" {
+				assert.Equal(t, env == "prod", sts.Protect, "%s: the database", env)
+			}
+		}
 	}
 }

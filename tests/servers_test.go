@@ -6,6 +6,7 @@ package tests
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"net"
 	"os"
@@ -314,8 +315,9 @@ func TestEveryPodScriptIsValidShell(t *testing.T) {
 
 // A client logs in through PgBouncer, configured as the program configures it (pgbouncer.ini,
 // and the user list exactly as the secrets tier writes it), to a real PostgreSQL whose role the
-// setup job's SQL created, with a password that needs quoting everywhere: in SQL, in the shell,
-// and in PgBouncer's user list.
+// setup job's SQL created from the password's SCRAM verifier, with a password that needs quoting
+// everywhere (config allows only letters, digits and -._~, but the quoting holds beyond that):
+// in the shell, and in PgBouncer's user list.
 func TestPgBouncerLogsInToPostgreSQL(t *testing.T) {
 	bin := filepath.Dir(tool(t, "/usr/lib/postgresql/*/bin/postgres"))
 	pgbouncer := tool(t, "pgbouncer")
@@ -341,12 +343,17 @@ func TestPgBouncerLogsInToPostgreSQL(t *testing.T) {
 	waitFor(t, "postgres to accept connections", exited, log, func() bool {
 		return exec.Command(filepath.Join(bin, "pg_isready"), "-q", "-h", dir, "-p", fmt.Sprint(pgPort)).Run() == nil
 	})
-	setup := exec.Command(filepath.Join(bin, "psql"), "-h", dir, "-p", fmt.Sprint(pgPort), "-U", "postgres", "-d", "postgres",
-		"-v", "ON_ERROR_STOP=1", "-v", "app_user="+components.PostgresAppUser, "-v", "app_password="+password,
-		"-v", "db="+components.PostgresDatabase)
-	setup.Stdin = strings.NewReader(components.PostgresRoleSQL + "\n")
-	out, err = setup.CombinedOutput()
-	require.NoError(t, err, "the setup job's SQL: %s", out)
+	// The setup job's psql step, with the password's verifier as the secrets tier computes it.
+	salt := make([]byte, 16)
+	_, err = rand.Read(salt)
+	require.NoError(t, err)
+	verifier, err := components.PostgresSCRAMVerifier(password, salt)
+	require.NoError(t, err)
+	setupOut, err := runScript(ctx, bin, components.PostgresSetupRoleStep, map[string]string{
+		"PGHOST": dir, "PGPORT": fmt.Sprint(pgPort), "PGUSER": "postgres", "PGDATABASE": "postgres",
+		"APP_USER": components.PostgresAppUser, "APP_PASSWORD_VERIFIER": verifier, "APP_DATABASE": components.PostgresDatabase,
+	})
+	require.NoError(t, err, "the setup job's SQL: %s", setupOut)
 
 	// PgBouncer with the generated configuration, pointed at that server.
 	s := settings(t, "prod", nil)

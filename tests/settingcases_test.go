@@ -48,7 +48,9 @@ func TestCLICasesParse(t *testing.T) {
 				setPath(t, src, objects, set[0], set[1])
 			}
 			if c.Secret {
-				src.Secrets[c.Path] = true
+				// The CLI marks the whole top-level key secret when any field of it is.
+				top, _, _ := strings.Cut(c.Path, ".")
+				src.Secrets[top] = true
 			}
 			for k, v := range objects {
 				b, err := json.Marshal(v)

@@ -41,7 +41,7 @@ func TestSettingsAsTheCLIStoresThem(t *testing.T) {
 // overrides, every key present, and not one credential, not even as a secret.
 func TestSettingsOutputIsTheEffectiveSettingsWithoutCredentials(t *testing.T) {
 	const (
-		password   = "OperatorChosenPassword42"
+		password   = "OperatorChosenCredential-0123456789"
 		kubeconfig = "apiVersion: v1\nkind: Config\nusers:\n- name: admin\n  user: {token: KubeTokenNotForOutputs}\n"
 	)
 	c := cfg{
@@ -57,7 +57,8 @@ func TestSettingsOutputIsTheEffectiveSettingsWithoutCredentials(t *testing.T) {
 		}
 	}
 	require.Len(t, secretKeys, 8)
-	st := deploy(t, "prod", c, secretKeys...)
+	// Contents, unlike a path, are taken only as a secret (pulumi config set --secret --path).
+	st := deploy(t, "prod", c, append(secretKeys, "kubernetes")...)
 	out, ok := st.Outputs["settings"]
 	require.True(t, ok, "no settings output")
 	assert.False(t, out.ContainsSecrets(), "the settings output is plain: it holds nothing secret")
@@ -66,7 +67,7 @@ func TestSettingsOutputIsTheEffectiveSettingsWithoutCredentials(t *testing.T) {
 	for k, v := range c {
 		values[k] = v
 	}
-	secrets := map[string]bool{}
+	secrets := map[string]bool{"kubernetes": true}
 	for _, k := range secretKeys {
 		secrets[k] = true
 	}

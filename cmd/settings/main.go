@@ -88,15 +88,18 @@ func Load(projectFile, stackFile string) (*config.Settings, error) {
 		return nil, err
 	}
 	name := proj.Name.String()
-	src := config.Source{Values: map[string]string{}, Secrets: map[string]bool{}}
+	src := config.Source{Values: map[string]string{}, Secrets: map[string]bool{}, Blinded: true}
 	for key, v := range ps.Config {
 		if key.Namespace() != name {
 			continue
 		}
 		k := key.Name()
 		switch {
-		case v.Secure() && v.Object():
-			return nil, fmt.Errorf("%s: an object with secret fields; secrets are top-level keys (pulumi config set --secret KEY)", key)
+		case v.Secure() && v.Object(): // kubernetes.kubeconfig given as contents
+			if src.Values[k], err = v.Value(pconfig.NewBlindingDecrypter()); err != nil {
+				return nil, fmt.Errorf("%s: %w", key, err)
+			}
+			src.Secrets[k] = true
 		case v.Secure():
 			src.Values[k], src.Secrets[k] = "[secret]", true
 		default:

@@ -21,7 +21,7 @@ func TestPrintsTheMergedSettingsOfACommittedStack(t *testing.T) {
 	defer os.Chdir(wd)
 	require.NoError(t, run(&out, "prod", false))
 	text := out.String()
-	assert.True(t, strings.HasPrefix(text, "# Effective settings of Pulumi.prod.yaml: the prod profile with the overrides of Pulumi.prod.yaml.\nenvironment: prod\nnamespace: pynomaly-data-science\nsecurity: strict\n"), text)
+	assert.True(t, strings.HasPrefix(text, "# Effective settings of Pulumi.prod.yaml: the prod profile with the overrides of Pulumi.prod.yaml.\nenvironment: prod\nnamespace: pynomaly-data-science\nsecurity: enforced\n"), text)
 	assert.Contains(t, text, "\napi:\n  minReplicas: 5\n  maxReplicas: 100\n")
 	assert.Contains(t, text, "\nquota:\n  requestsCpu: \"32\"\n")
 	assert.Contains(t, text, "\npostgresAppPassword: generated\n")
@@ -50,12 +50,17 @@ func TestOverridesSecretsAndErrors(t *testing.T) {
     requestsCpu: 12
   pynomaly-platform:redisPassword:
     secure: v1:AAAAAAAAAAAAAAAA:AAAAAAAAAAAAAAAAAAAAAAAAAAAA
+  pynomaly-platform:kubernetes:
+    kubeconfig:
+      secure: v1:AAAAAAAAAAAAAAAA:AAAAAAAAAAAAAAAAAAAAAAAAAAAA
 `), 0o644))
 	var out bytes.Buffer
 	require.NoError(t, run(&out, stack, false))
 	assert.Contains(t, out.String(), "\n  maxReplicas: 8\n")
 	assert.Contains(t, out.String(), "\n  requestsCpu: \"12\"\n")
 	assert.Contains(t, out.String(), "\nredisPassword: set (secret)\n")
+	// kubeconfig contents set with --secret --path: an object with a secret field, shown blinded.
+	assert.Contains(t, out.String(), "\n  kubeconfig: '[secret]'\n")
 
 	require.NoError(t, os.WriteFile(stack, []byte("config:\n  pynomaly-platform:environment: staging\n  pynomaly-platform:api:\n    minReplicas: 0\n"), 0o644))
 	err = run(&out, stack, false)

@@ -213,7 +213,10 @@ func destroy(t *testing.T, p *project, env string) {
 	assert.ElementsMatch(t, []string{
 		"statefulset.apps/pynomaly-postgres", "statefulset.apps/pynomaly-redis-queue", "statefulset.apps/pynomaly-influxdb",
 		"persistentvolumeclaim/pynomaly-backups", "persistentvolumeclaim/pynomaly-models",
-	}, filterClaims(objects), "prod keeps exactly its stateful objects")
+		// and the credentials that open them
+		"secret/pynomaly-postgres-credentials", "secret/pynomaly-redis-credentials", "secret/pynomaly-influxdb-credentials",
+		"secret/pynomaly-grafana-credentials", "secret/pynomaly-api-credentials",
+	}, filterClaims(objects), "prod keeps exactly its stateful objects and their credentials")
 	mustKubectl(t, "delete", "namespace", namespace, "--wait=false")
 	waitGone(t, "namespace", namespace)
 }

@@ -59,8 +59,11 @@ func bad(path, shown, allowed string) string { return prefix + path + " = " + sh
 
 func quoted(s string) string { return strconv.Quote(s) }
 
-// Typical messages.
+// Typical messages and values.
 const (
+	reservedNamespace = "must be a namespace of the platform's own, not default or one of Kubernetes' (kube-system, kube-public, any kube- name): " +
+		"the platform's quota, limits and Pod Security labels would apply to everything else in it"
+	kubeconfigFile = "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n"
 	cpuExample     = `must be a Kubernetes quantity such as "500m" or "2"`
 	memoryExample  = `must be a Kubernetes quantity such as "512Mi" or "4Gi"`
 	storageExample = `must be a Kubernetes quantity such as "10Gi" or "2Ti"`
@@ -82,8 +85,14 @@ func Cases() []Case {
 		good("namespace", "pynomaly-eu", `"pynomaly-eu"`),
 		fail("namespace", "Pynomaly_DS", bad("namespace", `"Pynomaly_DS"`,
 			"must be a DNS label: at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit")),
-		good("security", "strict", `"strict"`),
-		fail("security", "paranoid", bad("security", `"paranoid"`, "must be one of relaxed, enforced, strict")),
+		fail("namespace", "kube-system", bad("namespace", `"kube-system"`, reservedNamespace)),
+		fail("namespace", "default", bad("namespace", `"default"`, reservedNamespace)),
+		good("security", "enforced", `"enforced"`),
+		fail("security", "paranoid", bad("security", `"paranoid"`, "must be one of relaxed, enforced")),
+		fail("security", "strict", bad("security", `"strict"`,
+			`must be one of relaxed, enforced; strict meant the same as enforced (Pod Security "restricted" enforced, the strictest level), so set enforced`)),
+		Case{Env: "staging", Path: "security", Value: "relaxed", Err: bad("security", `"relaxed"`,
+			"must be enforced or stricter in staging (the staging profile's Pod Security level); relaxed is for dev")},
 		good("placement", "required", `"required"`),
 		fail("placement", "spread", bad("placement", `"spread"`, "must be one of preferred, required")),
 		good("monitoring", "full", `"full"`),
@@ -96,6 +105,10 @@ func Cases() []Case {
 
 	// kubernetes: free text, so the bad values are the shapes a mistyped --path produces.
 	add(good("kubernetes.kubeconfig", "/home/me/.kube/staging.yaml", `"/home/me/.kube/staging.yaml"`),
+		// Contents carry the cluster's credentials: taken only as a secret, and never shown.
+		Case{Path: "kubernetes.kubeconfig", Value: kubeconfigFile, Secret: true, Want: quoted(config.KubeconfigContents)},
+		fail("kubernetes.kubeconfig", kubeconfigFile, bad("kubernetes.kubeconfig", config.KubeconfigContents,
+			`kubeconfig contents carry the cluster's credentials and must be stored encrypted: pulumi config set --secret --path kubernetes.kubeconfig "$(cat FILE)"; or give the file's path`)),
 		fail("kubernetes.kubeconfig.path", "/home/me/.kube/config",
 			bad("kubernetes.kubeconfig", `{"path":"/home/me/.kube/config"}`, "must be a string, not a JSON object")),
 		good("kubernetes.context", "staging-eu", `"staging-eu"`),
@@ -416,13 +429,21 @@ func Cases() []Case {
 	}
 
 	// Credentials: with --secret they are taken (and shown only as set); in plain text they stop
-	// the preview. The value needs quoting in a shell, in SQL and in PgBouncer's user list.
+	// the preview, and so do characters or a length that a consumer would take differently.
 	for _, k := range config.Keys() {
 		if !isCredential(k) {
 			continue
 		}
-		add(Case{Path: k, Value: `p"a ss'w\rd%1`, Secret: true, Want: quoted(config.CredentialSet)},
-			fail(k, "hunter2hunter2", bad(k, "[not shown]", "a credential must be stored encrypted: pulumi config set --secret "+k+" <value>")))
+		shortest := 16
+		if k == "influxdbAdminToken" || k == "apiSecretKey" {
+			shortest = 32
+		}
+		chars := fmt.Sprintf("must be %d to 128 letters, digits, '-', '.', '_' or '~' (what PgBouncer's user list, "+
+			"Redis's configuration and connection URLs all take unescaped)", shortest)
+		add(Case{Path: k, Value: "Operator.chosen-credential_0123~x", Secret: true, Want: quoted(config.CredentialSet)},
+			fail(k, "hunter2hunter2", bad(k, "[not shown]", "a credential must be stored encrypted: pulumi config set --secret "+k+" <value>")),
+			Case{Path: k, Value: `p"a ss'w\rd%1 needs quoting everywhere`, Secret: true, Err: bad(k, "[not shown]", chars+"; this one has other characters")},
+			Case{Path: k, Value: "Short-1234", Secret: true, Err: bad(k, "[not shown]", chars+"; this one has 10 characters")})
 	}
 	return cs
 }

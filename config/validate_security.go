@@ -1,0 +1,78 @@
+package config
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// validateSecurity checks the Pod Security level: a known one, and in staging and prod not below
+// the profile's (a weaker level there would admit pods the environment promises to refuse).
+func (s *Settings) validateSecurity(v *validator) {
+	levels := make([]string, len(SecurityLevels))
+	for i, l := range SecurityLevels {
+		levels[i] = string(l)
+	}
+	have := slices.Index(SecurityLevels, s.Security)
+	switch {
+	case s.Security == "strict":
+		v.fail("security", quote(string(s.Security)), "must be one of "+strings.Join(levels, ", ")+
+			`; strict meant the same as enforced (Pod Security "restricted" enforced, the strictest level), so set enforced`)
+		return
+	case have < 0:
+		v.oneOf("security", string(s.Security), levels)
+		return
+	}
+	if s.Environment == Dev {
+		return
+	}
+	p, _ := profile(s.Environment)
+	if floor := slices.Index(SecurityLevels, p.Security); have < floor {
+		v.fail("security", quote(string(s.Security)), fmt.Sprintf(
+			"must be %s or stricter in %s (the %s profile's Pod Security level); %s is for dev",
+			p.Security, s.Environment, s.Environment, s.Security))
+	}
+}
+
+// reservedNamespace is a namespace Kubernetes itself uses: the platform's quota, limits and Pod
+// Security labels would apply to everything else in it, and a teardown would touch it.
+func reservedNamespace(ns string) bool {
+	return ns == "default" || strings.HasPrefix(ns, "kube-")
+}
+
+// credentialCharacters are what every consumer of an operator's credential takes as it is:
+// PgBouncer's user list, Redis's and Sentinel's configuration lines, the SCRAM verifier
+// (SASLprep leaves them unchanged), and connection URLs (unreserved characters, RFC 3986).
+var credentialCharacters = regexp.MustCompile(`^[A-Za-z0-9._~-]*$`)
+
+// credentialLength is the shortest and longest credential accepted: generated ones are 32 or 64
+// characters; signing keys and tokens need at least 32.
+func credentialLength(key string) (shortest, longest int) {
+	if key == "influxdbAdminToken" || key == "apiSecretKey" {
+		return 32, 128
+	}
+	return 16, 128
+}
+
+// validateCredentials checks the credentials an operator set. The value is never shown.
+func (s *Settings) validateCredentials(v *validator) {
+	if s.secretsBlinded {
+		return
+	}
+	for _, k := range credentialKeys(&s.Credentials) {
+		c := string(*k.dst)
+		if c == "" {
+			continue
+		}
+		shortest, longest := credentialLength(k.key)
+		allowed := fmt.Sprintf("must be %d to %d letters, digits, '-', '.', '_' or '~' (what PgBouncer's user list, "+
+			"Redis's configuration and connection URLs all take unescaped)", shortest, longest)
+		switch {
+		case !credentialCharacters.MatchString(c):
+			v.fail(k.key, "[not shown]", allowed+"; this one has other characters")
+		case len(c) < shortest || len(c) > longest:
+			v.fail(k.key, "[not shown]", fmt.Sprintf("%s; this one has %d characters", allowed, len(c)))
+		}
+	}
+}

@@ -1,0 +1,187 @@
+package tests
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pynomaly/pynomaly-platform/components"
+)
+
+// setupJob is the PostgreSQL setup job as the prod stack declares it: its script, and its
+// environment as the kubelet would give it, each secret reference resolved from the Secret the
+// secrets tier wrote.
+func setupJob(t *testing.T) (script string, env map[string]string, st *Stack) {
+	t.Helper()
+	st = deploy(t, "prod", nil)
+	job := st.One(t, jobType, components.PostgresSetupJob)
+	c := job.Container(t, podSpec, "postgres-setup")
+	cmd, ok := job.Get(c + ".command")
+	require.True(t, ok)
+	require.Len(t, cmd.ArrayValue(), 3, "sh -ec SCRIPT")
+	script = cmd.ArrayValue()[2].StringValue()
+	env = map[string]string{}
+	for name, v := range job.Env(t, c) {
+		if ref, ok := strings.CutPrefix(v, "secret:"); ok {
+			secretName, key, _ := strings.Cut(ref, "/")
+			data := st.One(t, secretType, secretName).StringMap(t, "stringData")
+			require.Contains(t, data, key, "%s refers to %s", name, ref)
+			v = data[key]
+		}
+		env[name] = v
+	}
+	return script, env, st
+}
+
+// runScript runs a job's script as the job's container does (sh -ec) with exactly env, and the
+// PostgreSQL client programs of bin first on PATH.
+func runScript(ctx context.Context, bin, script string, env map[string]string) (string, error) {
+	cmd := exec.CommandContext(ctx, "sh", "-ec", script)
+	cmd.Env = []string{"PATH=" + bin + ":/usr/local/bin:/usr/bin:/bin", "HOME=" + os.TempDir()}
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// fakePatroni answers the setup job's PATCH /config as Patroni does, and only with the REST
+// API's credentials. curl reaches it as its HTTP proxy, so the script's URL stays as generated.
+type fakePatroni struct {
+	user, password string
+	mu             sync.Mutex
+	patched        []string
+}
+
+func (f *fakePatroni) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	user, password, ok := r.BasicAuth()
+	if !ok || user != f.user || password != f.password {
+		http.Error(w, "no auth header received", http.StatusUnauthorized)
+		return
+	}
+	if r.Method != http.MethodPatch || r.URL.Path != "/config" {
+		http.Error(w, "not found", http.StatusNotFound)
+		return
+	}
+	body, _ := io.ReadAll(r.Body)
+	f.mu.Lock()
+	f.patched = append(f.patched, r.Host+" "+string(body))
+	f.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(body)
+}
+
+// The setup job's script, exactly as generated and with the job's environment, runs against a
+// real PostgreSQL that logs every statement (log_statement = all, every duration, every failing
+// statement) and keeps statement statistics (pg_stat_statements, as Spilo loads it). Afterwards
+// the application logs in with its password, and neither the password nor its SCRAM verifier
+// (salt, StoredKey, ServerKey) is in the server's log, its statistics or the job's output. The
+// job's PATCH to Patroni authenticates.
+func TestPostgresSetupJobKeepsCredentialsOutOfTheServerLog(t *testing.T) {
+	bin := filepath.Dir(tool(t, "/usr/lib/postgresql/*/bin/postgres"))
+	tool(t, "curl")
+	script, env, st := setupJob(t)
+	verifier := env["APP_PASSWORD_VERIFIER"]
+	require.True(t, strings.HasPrefix(verifier, "SCRAM-SHA-256$"), "the job gets the verifier, not the password")
+	password := st.One(t, secretType, components.PostgresSecretName).StringMap(t, "stringData")[components.PostgresAppPasswordKey]
+	// SCRAM-SHA-256$4096:<salt>$<StoredKey>:<ServerKey>: each part is a secret on its own.
+	_, rest, _ := strings.Cut(verifier, ":")
+	salt, keys, _ := strings.Cut(rest, "$")
+	storedKey, serverKey, _ := strings.Cut(keys, ":")
+	secrets := map[string]string{
+		"the password": password, "the verifier": verifier, "the salt": salt, "the StoredKey": storedKey,
+		"the ServerKey": serverKey, "the Patroni API password": env["PATRONI_RESTAPI_PASSWORD"],
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dir := serviceDir(t)
+	data := filepath.Join(dir, "data")
+	out, err := asServiceUser(ctx, filepath.Join(bin, "initdb"), "-D", data, "-U", "postgres").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	// The job's superuser may connect; everyone else proves a password (SCRAM).
+	hba := "local all postgres trust\nlocal all all scram-sha-256\n"
+	require.NoError(t, os.WriteFile(filepath.Join(data, "pg_hba.conf"), []byte(hba), 0o600))
+	require.NoError(t, exec.Command("chown", "--reference", data, filepath.Join(data, "pg_hba.conf")).Run())
+	// The job connects to port 5432, as in the cluster: here on a socket in a private directory
+	// (no TCP), so nothing else on the machine is in the way.
+	server := asServiceUser(ctx, filepath.Join(bin, "postgres"), "-D", data, "-k", dir, "-p", fmt.Sprint(components.PostgresPort),
+		"-c", "listen_addresses=", "-c", "log_statement=all", "-c", "log_min_duration_statement=0",
+		"-c", "log_min_error_statement=debug5", "-c", "log_connections=on",
+		"-c", "shared_preload_libraries=pg_stat_statements", "-c", "pg_stat_statements.track_utility=on")
+	exited, log := start(t, server)
+	defer func() {
+		_ = asServiceUser(context.Background(), filepath.Join(bin, "pg_ctl"), "-D", data, "stop", "-m", "fast").Run()
+		<-exited
+	}()
+	waitFor(t, "postgres to accept connections", exited, log, func() bool {
+		return exec.Command(filepath.Join(bin, "pg_isready"), "-q", "-h", dir, "-p", fmt.Sprint(components.PostgresPort)).Run() == nil
+	})
+	psql := func(user, pw, db, sql string) (string, error) {
+		cmd := exec.Command(filepath.Join(bin, "psql"), "-X", "-h", dir, "-p", fmt.Sprint(components.PostgresPort),
+			"-U", user, "-d", db, "-w", "-Atc", sql)
+		cmd.Env = append(os.Environ(), "PGPASSWORD="+pw)
+		out, err := cmd.CombinedOutput()
+		return strings.TrimSpace(string(out)), err
+	}
+	out2, err := psql("postgres", "", "postgres", "CREATE EXTENSION pg_stat_statements")
+	require.NoError(t, err, out2)
+
+	patroni := &fakePatroni{user: env["PATRONI_RESTAPI_USERNAME"], password: env["PATRONI_RESTAPI_PASSWORD"]}
+	proxy := httptest.NewServer(patroni)
+	defer proxy.Close()
+	// The only changes to the job's environment: where the server is, and the way to Patroni.
+	env["PGHOST"] = dir
+	env["http_proxy"] = proxy.URL
+	var jobOutput strings.Builder
+	for run := range 2 { // the job is rerun on every change: the second run finds the role
+		out, err := runScript(ctx, bin, script, env)
+		jobOutput.WriteString(out)
+		require.NoError(t, err, "setup job, run %d: %s\npostgres: %s", run+1, out, log)
+		assert.Contains(t, out, "postgres setup done")
+	}
+
+	// The application logs in with its password, and with nothing else.
+	got, err := psql(components.PostgresAppUser, password, components.PostgresDatabase, "SELECT current_user || '@' || current_database()")
+	require.NoError(t, err, "%s\n%s", got, log)
+	assert.Equal(t, components.PostgresAppUser+"@"+components.PostgresDatabase, got)
+	_, err = psql(components.PostgresAppUser, "wrong"+password, components.PostgresDatabase, "SELECT 1")
+	assert.Error(t, err, "a wrong password was accepted")
+	stored, err := psql("postgres", "", "postgres", "SELECT rolpassword FROM pg_authid WHERE rolname = '"+components.PostgresAppUser+"'")
+	require.NoError(t, err)
+	assert.Equal(t, verifier, stored, "PostgreSQL stores the verifier it was given")
+
+	// Patroni got the tuning, authenticated, from each run.
+	require.Len(t, patroni.patched, 2)
+	want := fmt.Sprintf("%s-0.%s:8008 %s", components.PostgresName, components.PostgresHeadlessService, env["PATRONI_DYNAMIC_CONFIG"])
+	assert.Equal(t, want, patroni.patched[0])
+	assert.True(t, json.Valid([]byte(env["PATRONI_DYNAMIC_CONFIG"])))
+
+	statements, err := psql("postgres", "", "postgres", "SELECT string_agg(query, E'\\n') FROM pg_stat_statements")
+	require.NoError(t, err)
+	// The server did log and count statements: the test would see a leak.
+	serverLog := log.String()
+	assert.Contains(t, serverLog, "statement: SELECT format('CREATE DATABASE %I OWNER %I'", "log_statement = all is in force")
+	assert.Contains(t, serverLog, "CREATE DATABASE pynomaly OWNER pynomaly")
+	assert.Contains(t, statements, "CREATE DATABASE pynomaly OWNER pynomaly", "pg_stat_statements counts utility statements")
+	for what, secret := range secrets {
+		require.NotEmpty(t, secret, what)
+		assert.NotContains(t, serverLog, secret, "%s is in the server's log", what)
+		assert.NotContains(t, statements, secret, "%s is in pg_stat_statements", what)
+		assert.NotContains(t, jobOutput.String(), secret, "%s is in the job's log", what)
+	}
+	assert.NotContains(t, serverLog, "PASSWORD", "a password statement was logged")
+}
