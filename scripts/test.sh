@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/test.sh [--unit] : every test of the project, as CI runs it (.ci/run calls this).
-#   1. build, vet, and the unit suite: the program against a mocked engine, and the generated
-#      configuration files against real PostgreSQL, Redis, PgBouncer and nginx (seconds);
+#   1. build, vet, and the unit suite: the program against a mocked engine, its manifests against
+#      kube-score, and the generated configuration files against real PostgreSQL, Redis,
+#      PgBouncer and nginx (seconds);
 #   2. the end-to-end suite (scripts/e2e.sh): the real engine and a local Kubernetes control
 #      plane. Its toolchain is built from Go modules on first use (about 23 minutes on 2 cores,
 #      then cached outside the clone). --unit stops after step 1.
@@ -14,6 +15,9 @@ source scripts/env.sh
 ensure_packages '/usr/lib/postgresql/*/bin/postgres:postgresql' redis-server:redis-server pgbouncer:pgbouncer \
   /usr/sbin/nginx:nginx-light promtool:prometheus amtool:prometheus-alertmanager
 
+# kube-score scores every environment's manifests in the unit suite; it is built from its Go
+# module once into the tools cache (seconds), then reused.
+bash scripts/tools.sh kube-score
 echo "== go build, go vet"
 go build ./...
 go vet ./...

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scripts/tools.sh [pulumi|cluster|all] : build the real-engine toolchain from Go modules alone.
+# scripts/tools.sh [pulumi|cluster|kube-score|all] : build the toolchain from Go modules alone.
 #
 # Everything lands in $PYNOMALY_TOOLS (default ~/.cache/pynomaly-platform/tools), outside the
 # clone, so a fresh CI clone on the same machine reuses it. A binary is rebuilt only when it is
@@ -14,6 +14,8 @@
 #                                (pulumi-random's own provider module is not on the proxy)
 #   etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok
 #                                for scripts/cluster.sh and the end-to-end suite
+#   kube-score                   github.com/zegl/kube-score, which the unit suite runs over the
+#                                rendered manifests of every environment (seconds to build)
 #
 # When a `pulumi` is already on PATH (a laptop, a hosted runner) the CLI build is skipped; set
 # PYNOMALY_BUILD_PULUMI=1 to build it anyway. Cold builds take 15-25 minutes each on 2 cores.
@@ -42,6 +44,7 @@ RANDOM_VERSION=4.18.0           # matches github.com/pulumi/pulumi-random/sdk/v4
 K8S_VERSION=v1.35.4
 KWOK_VERSION=v0.8.0
 ETCD_VERSION=v3.6.16
+KUBE_SCORE_VERSION=v1.20.0      # the only version the proxy serves
 REV=1                           # bump when a wrapper source below changes
 
 log() { printf '[tools %s] %s\n' "$(date +%T)" "$*" >&2; }
@@ -281,8 +284,24 @@ build_module_binary() { # name module version package ldflags
   stamp "$name" "$s"
 }
 
+# kube-score's own go.mod has no replace directives, so `go install module@version` builds
+# exactly what its release pinned, with no module of ours around it.
+build_kube_score() {
+  local s="rev=$REV kube-score=$KUBE_SCORE_VERSION"
+  fresh kube-score "$s" && return
+  log "building kube-score $KUBE_SCORE_VERSION"
+  GOBIN=$BIN timed go install -trimpath -ldflags "-s -w -X main.version=${KUBE_SCORE_VERSION#v}" \
+    "github.com/zegl/kube-score/cmd/kube-score@$KUBE_SCORE_VERSION"
+  stamp kube-score "$s"
+}
+
 want=${1:-all}
-case $want in pulumi|cluster|all) ;; *) echo "usage: tools.sh [pulumi|cluster|all]" >&2; exit 2 ;; esac
+case $want in
+  kube-score) build_kube_score; log "ready: $BIN"; exit 0 ;;
+  pulumi|cluster|all) ;;
+  *) echo "usage: tools.sh [pulumi|cluster|kube-score|all]" >&2; exit 2 ;;
+esac
+if [ "$want" = all ]; then build_kube_score; fi
 if [ "$want" != cluster ]; then
   if [ -z "${PYNOMALY_BUILD_PULUMI:-}" ] && [ ! -x "$BIN/pulumi" ] && command -v pulumi >/dev/null; then
     log "using the pulumi on PATH ($(command -v pulumi))"
