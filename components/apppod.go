@@ -24,6 +24,8 @@ type AppEnv struct {
 	// Images of the init containers that wait for PostgreSQL and Redis.
 	PostgresClientImage string
 	RedisImage          string
+	// PullPolicy is images.pullPolicy, for every container of the pod.
+	PullPolicy string
 }
 
 // container is an application container: every key of the ConfigMap in its environment, plus
@@ -67,7 +69,7 @@ done`, corev1.EnvVarArray{kube.SecretEnv("REDISCLI_AUTH", e.RedisSecret, RedisPa
 func (e AppEnv) appPod(component string, main kube.Container, metricsPort, gracePeriod int) kube.Pod {
 	main.Mounts = corev1.VolumeMountArray{kube.Mount("tmp", "/tmp")}
 	return kube.Pod{
-		Component: component, UID: appUID, GID: appUID, Spread: kube.PreferSpread,
+		Component: component, UID: appUID, GID: appUID, Spread: kube.PreferSpread, PullPolicy: e.PullPolicy,
 		Metrics:            &kube.Metrics{Port: metricsPort, Path: "/metrics"},
 		GracePeriodSeconds: gracePeriod,
 		InitContainers:     e.waitForDatabases(),

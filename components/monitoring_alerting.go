@@ -92,7 +92,7 @@ func alertmanagerPod(args *MonitoringArgs, configMap pulumi.StringPtrInput) kube
 		spread = kube.PreferSpread
 	}
 	return kube.Pod{
-		Component: "alertmanager", UID: monitoringUID, GID: monitoringUID, Spread: spread,
+		Component: "alertmanager", UID: monitoringUID, GID: monitoringUID, Spread: spread, PullPolicy: args.Images.PullPolicy,
 		Metrics:    &kube.Metrics{Port: AlertmanagerPort, Path: "/metrics"},
 		Containers: []kube.Container{am},
 		Volumes:    volumes,
@@ -143,6 +143,7 @@ func kubeStateMetricsPod(args *MonitoringArgs) kube.Pod {
 	}
 	return kube.Pod{
 		Component: "kube-state-metrics", UID: monitoringUID, GID: monitoringUID, ServiceAccount: KubeStateMetricsName,
+		PullPolicy: args.Images.PullPolicy,
 		Metrics:    &kube.Metrics{Port: KubeStateMetricsPort, Path: "/metrics"},
 		Containers: []kube.Container{ksm},
 	}

@@ -29,6 +29,7 @@ echo "backup written: $f ($(du -h "$f" | cut -f1))"`, PostgresDatabase, Postgres
 		kube.Env("PGUSER", "postgres"),
 		kube.SecretEnv("PGPASSWORD", args.Secret, PostgresSuperuserPasswordKey),
 	}, corev1.VolumeArray{kube.ClaimVolume("backup", args.BackupClaim)}, corev1.VolumeMountArray{kube.Mount("backup", "/backup")})
+	pod.PullPolicy = args.Images.PullPolicy
 	_, w, err := kube.NewCronJob(ctx, c, args.Namespace, kube.CronJob{
 		Job:      kube.Job{Name: PostgresBackupCronJob, Pod: pod, BackoffLimit: 2, DeadlineSeconds: b.DeadlineSeconds},
 		Schedule: b.Schedule, TimeZone: b.TimeZone,

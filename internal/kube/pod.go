@@ -47,7 +47,9 @@ type Pod struct {
 	// GracePeriodSeconds is the time between SIGTERM and SIGKILL; 0 keeps the default (30 s).
 	GracePeriodSeconds int
 	// RestartPolicy is set by the Job builders.
-	RestartPolicy              string
+	RestartPolicy string
+	// PullPolicy is every container's imagePullPolicy: the stack's images.pullPolicy.
+	PullPolicy                 string
 	InitContainers, Containers []Container
 	Volumes                    corev1.VolumeArray
 }
@@ -75,7 +77,7 @@ func (p Pod) Template(ctx *pulumi.Context) *corev1.PodTemplateSpecArgs {
 func (p Pod) spec() *corev1.PodSpecArgs {
 	spec := &corev1.PodSpecArgs{
 		SecurityContext: podSecurity(p.UID, p.GID),
-		Containers:      containerArray(p.Containers),
+		Containers:      containerArray(p.Containers, p.PullPolicy),
 		Volumes:         p.Volumes,
 	}
 	if p.ServiceAccount != "" {
@@ -84,7 +86,7 @@ func (p Pod) spec() *corev1.PodSpecArgs {
 		spec.AutomountServiceAccountToken = pulumi.Bool(false)
 	}
 	if len(p.InitContainers) > 0 {
-		spec.InitContainers = containerArray(p.InitContainers)
+		spec.InitContainers = containerArray(p.InitContainers, p.PullPolicy)
 	}
 	if p.Spread != NoSpread {
 		spec.Affinity, spec.TopologySpreadConstraints = spread(p.Component, p.Spread == RequireSpread)
@@ -117,10 +119,10 @@ func (m *Metrics) Annotations() map[string]string {
 	}
 }
 
-func containerArray(cs []Container) corev1.ContainerArray {
+func containerArray(cs []Container, pullPolicy string) corev1.ContainerArray {
 	out := make(corev1.ContainerArray, 0, len(cs))
 	for _, c := range cs {
-		out = append(out, c.args())
+		out = append(out, c.args(pullPolicy))
 	}
 	return out
 }
