@@ -53,8 +53,10 @@ func (e AppEnv) waitForDatabases() []kube.Container {
 		}
 	}
 	return []kube.Container{
+		// -U: without a user name libpq asks the system for the pod's, which the image does
+		// not know (the pod runs as appUID), and pg_isready gives up without trying.
 		wait("wait-for-postgres", e.PostgresClientImage,
-			`until pg_isready -q -h "$DATABASE_HOST" -p "$DATABASE_PORT"; do echo "waiting for $DATABASE_HOST"; sleep 2; done`, nil),
+			`until pg_isready -q -h "$DATABASE_HOST" -p "$DATABASE_PORT" -U "$DATABASE_USER"; do echo "waiting for $DATABASE_HOST"; sleep 2; done`, nil),
 		// With Sentinel the port is the Sentinels', which answer PING too.
 		wait("wait-for-redis", e.RedisImage,
 			`for target in "$REDIS_QUEUE_HOST:$REDIS_QUEUE_PORT" "$REDIS_CACHE_HOST:$REDIS_CACHE_PORT"; do
