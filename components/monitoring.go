@@ -230,10 +230,10 @@ func prometheusPod(args *MonitoringArgs, configMap, rules pulumi.StringPtrInput)
 	}
 	return kube.Pod{
 		Component: "prometheus", UID: monitoringUID, GID: monitoringUID, ServiceAccount: PrometheusName, Spread: spread,
-		PullPolicy: args.Images.PullPolicy,
 		Metrics:    &kube.Metrics{Port: PrometheusPort, Path: "/metrics"},
 		Containers: []kube.Container{prom},
 		Volumes:    corev1.VolumeArray{kube.ConfigMapVolume("config", configMap), kube.ConfigMapVolume("rules", rules)},
+		PullPolicy: args.Images.PullPolicy,
 	}
 }
 

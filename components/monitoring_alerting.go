@@ -143,8 +143,8 @@ func kubeStateMetricsPod(args *MonitoringArgs) kube.Pod {
 	}
 	return kube.Pod{
 		Component: "kube-state-metrics", UID: monitoringUID, GID: monitoringUID, ServiceAccount: KubeStateMetricsName,
-		PullPolicy: args.Images.PullPolicy,
 		Metrics:    &kube.Metrics{Port: KubeStateMetricsPort, Path: "/metrics"},
 		Containers: []kube.Container{ksm},
+		PullPolicy: args.Images.PullPolicy,
 	}
 }

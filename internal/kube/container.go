@@ -26,6 +26,8 @@ type Container struct {
 	StartupProbe, ReadinessProbe, LivenessProbe *corev1.ProbeArgs
 	Lifecycle                                   *corev1.LifecycleArgs
 	Mounts                                      corev1.VolumeMountArray
+	// pullPolicy is the pod's imagePullPolicy (Pod.PullPolicy), set when the template is built.
+	pullPolicy string
 }
 
 // Port is a named container port.
@@ -37,8 +39,7 @@ type Port struct {
 // Script is a container that runs a shell script with -e (stop at the first failure).
 func Script(shell, script string) []string { return []string{shell, "-ec", script} }
 
-// args is the container as the API takes it; pullPolicy is the pod's (images.pullPolicy).
-func (c Container) args(pullPolicy string) *corev1.ContainerArgs {
+func (c Container) args() *corev1.ContainerArgs {
 	a := &corev1.ContainerArgs{
 		Name:            pulumi.String(c.Name),
 		Image:           pulumi.String(c.Image),
@@ -52,8 +53,8 @@ func (c Container) args(pullPolicy string) *corev1.ContainerArgs {
 		Lifecycle:       c.Lifecycle,
 		VolumeMounts:    c.Mounts,
 	}
-	if pullPolicy != "" {
-		a.ImagePullPolicy = pulumi.String(pullPolicy)
+	if c.pullPolicy != "" {
+		a.ImagePullPolicy = pulumi.String(c.pullPolicy)
 	}
 	if len(c.Command) > 0 {
 		a.Command = pulumi.ToStringArray(c.Command)

@@ -3,6 +3,7 @@ package kube
 import (
 	"fmt"
 	"maps"
+	"slices"
 
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
@@ -63,6 +64,7 @@ func (p Pod) Selector() map[string]string {
 
 // Template is the pod template of a Deployment, StatefulSet, Job or CronJob.
 func (p Pod) Template(ctx *pulumi.Context) *corev1.PodTemplateSpecArgs {
+	p.InitContainers, p.Containers = withPullPolicy(p.InitContainers, p.PullPolicy), withPullPolicy(p.Containers, p.PullPolicy)
 	labels := Labels(ctx, p.Component)
 	for k, v := range p.SelectorExtra {
 		labels[k] = pulumi.String(v)
@@ -77,7 +79,7 @@ func (p Pod) Template(ctx *pulumi.Context) *corev1.PodTemplateSpecArgs {
 func (p Pod) spec() *corev1.PodSpecArgs {
 	spec := &corev1.PodSpecArgs{
 		SecurityContext: podSecurity(p.UID, p.GID),
-		Containers:      containerArray(p.Containers, p.PullPolicy),
+		Containers:      containerArray(p.Containers),
 		Volumes:         p.Volumes,
 	}
 	if p.ServiceAccount != "" {
@@ -86,7 +88,7 @@ func (p Pod) spec() *corev1.PodSpecArgs {
 		spec.AutomountServiceAccountToken = pulumi.Bool(false)
 	}
 	if len(p.InitContainers) > 0 {
-		spec.InitContainers = containerArray(p.InitContainers, p.PullPolicy)
+		spec.InitContainers = containerArray(p.InitContainers)
 	}
 	if p.Spread != NoSpread {
 		spec.Affinity, spec.TopologySpreadConstraints = spread(p.Component, p.Spread == RequireSpread)
@@ -119,10 +121,19 @@ func (m *Metrics) Annotations() map[string]string {
 	}
 }
 
-func containerArray(cs []Container, pullPolicy string) corev1.ContainerArray {
+func containerArray(cs []Container) corev1.ContainerArray {
 	out := make(corev1.ContainerArray, 0, len(cs))
 	for _, c := range cs {
-		out = append(out, c.args(pullPolicy))
+		out = append(out, c.args())
+	}
+	return out
+}
+
+// withPullPolicy gives every container the pod's image pull policy.
+func withPullPolicy(cs []Container, policy string) []Container {
+	out := slices.Clone(cs)
+	for i := range out {
+		out[i].pullPolicy = policy
 	}
 	return out
 }
