@@ -88,7 +88,7 @@ func apiContainer(args *APIArgs) kube.Container {
 	// Up to 150 s to boot (model loading) before liveness starts counting.
 	c.StartupProbe = health()
 	c.StartupProbe.PeriodSeconds, c.StartupProbe.FailureThreshold = pulumi.Int(5), pulumi.Int(30)
-	c.ReadinessProbe, c.LivenessProbe = kube.Readiness(health()), kube.Liveness(health())
+	c.ReadinessProbe, c.LivenessProbe = kube.Readiness(health()), kube.Alive(APIPort)
 	// Endpoints are removed asynchronously: keep serving for a moment after the pod is marked
 	// terminating, so no request is sent to a closed socket.
 	c.Lifecycle = &corev1.LifecycleArgs{PreStop: &corev1.LifecycleHandlerArgs{

@@ -24,6 +24,8 @@ type AppEnv struct {
 	// Images of the init containers that wait for PostgreSQL and Redis.
 	PostgresClientImage string
 	RedisImage          string
+	// PullPolicy is images.pullPolicy, for every container of the pod.
+	PullPolicy string
 }
 
 // container is an application container: every key of the ConfigMap in its environment, plus
@@ -51,8 +53,10 @@ func (e AppEnv) waitForDatabases() []kube.Container {
 		}
 	}
 	return []kube.Container{
+		// -U: without a user name libpq asks the system for the pod's, which the image does
+		// not know (the pod runs as appUID), and pg_isready gives up without trying.
 		wait("wait-for-postgres", e.PostgresClientImage,
-			`until pg_isready -q -h "$DATABASE_HOST" -p "$DATABASE_PORT"; do echo "waiting for $DATABASE_HOST"; sleep 2; done`, nil),
+			`until pg_isready -q -h "$DATABASE_HOST" -p "$DATABASE_PORT" -U "$DATABASE_USER"; do echo "waiting for $DATABASE_HOST"; sleep 2; done`, nil),
 		// With Sentinel the port is the Sentinels', which answer PING too.
 		wait("wait-for-redis", e.RedisImage,
 			`for target in "$REDIS_QUEUE_HOST:$REDIS_QUEUE_PORT" "$REDIS_CACHE_HOST:$REDIS_CACHE_PORT"; do
@@ -67,7 +71,7 @@ done`, corev1.EnvVarArray{kube.SecretEnv("REDISCLI_AUTH", e.RedisSecret, RedisPa
 func (e AppEnv) appPod(component string, main kube.Container, metricsPort, gracePeriod int) kube.Pod {
 	main.Mounts = corev1.VolumeMountArray{kube.Mount("tmp", "/tmp")}
 	return kube.Pod{
-		Component: component, UID: appUID, GID: appUID, Spread: kube.PreferSpread,
+		Component: component, UID: appUID, GID: appUID, Spread: kube.PreferSpread, PullPolicy: e.PullPolicy,
 		Metrics:            &kube.Metrics{Port: metricsPort, Path: "/metrics"},
 		GracePeriodSeconds: gracePeriod,
 		InitContainers:     e.waitForDatabases(),

@@ -20,8 +20,10 @@ const (
 	NginxStatusPort   = 8081
 	NginxExporterPort = 9113
 	NginxHealthPath   = "/health"
-	// nginxUID is the unprivileged image's nginx user and group.
-	nginxUID = 101
+	// nginxUID is the user and group Nginx and its exporter run as. The unprivileged image
+	// runs as any user (its writable paths are /tmp, an emptyDir here); 10000 and more is a
+	// range no account of the node uses.
+	nginxUID = 10101
 	// nginxShutdownDelay keeps a stopping pod serving while its endpoint is removed everywhere.
 	nginxShutdownDelay = 5
 	nginxConfDir       = "/etc/nginx/pynomaly"
@@ -33,6 +35,8 @@ type EdgeArgs struct {
 	Settings  config.Edge
 	Image     string
 	Exporter  string
+	// PullPolicy is images.pullPolicy.
+	PullPolicy string
 	// APIService and APIPort are what Nginx proxies to. nginx resolves the Service's name when
 	// it starts; the configuration is made from the Service's output, so the engine creates the
 	// Service first.
@@ -126,7 +130,7 @@ func nginxPod(args *EdgeArgs, configMap pulumi.StringPtrInput) kube.Pod {
 		Ports:          []kube.Port{{Name: "http", Port: NginxPort}},
 		Resources:      e.Resources,
 		ReadinessProbe: kube.Readiness(health()),
-		LivenessProbe:  kube.Liveness(health()),
+		LivenessProbe:  kube.Alive(NginxPort),
 		// The image stops nginx with SIGQUIT (a graceful shutdown that finishes in-flight
 		// requests); the sleep lets endpoint removal reach every entry point first.
 		Lifecycle: &corev1.LifecycleArgs{PreStop: &corev1.LifecycleHandlerArgs{
@@ -141,11 +145,11 @@ func nginxPod(args *EdgeArgs, configMap pulumi.StringPtrInput) kube.Pod {
 			fmt.Sprintf("--web.listen-address=:%d", NginxExporterPort)},
 		Ports:          []kube.Port{{Name: "metrics", Port: NginxExporterPort}},
 		Resources:      config.SidecarResources,
-		ReadinessProbe: kube.Readiness(kube.TCPSocket(NginxExporterPort)),
-		LivenessProbe:  kube.Liveness(kube.TCPSocket(NginxExporterPort)),
+		ReadinessProbe: kube.Readiness(kube.HTTPGet("/metrics", NginxExporterPort)),
+		LivenessProbe:  kube.Alive(NginxExporterPort),
 	}
 	return kube.Pod{
-		Component: "nginx", UID: nginxUID, GID: nginxUID, Spread: kube.PreferSpread,
+		Component: "nginx", UID: nginxUID, GID: nginxUID, Spread: kube.PreferSpread, PullPolicy: args.PullPolicy,
 		Metrics: &kube.Metrics{Port: NginxExporterPort, Path: "/metrics"},
 		// The delay, then the longest a proxied request may still be waiting for the API.
 		GracePeriodSeconds: nginxShutdownDelay + e.Timeouts.ReadSeconds + 10,

@@ -24,8 +24,10 @@ const (
 	InfluxDBBucket          = "metrics"
 	InfluxDBLongTermBucket  = "metrics_longterm"
 	influxDBDownsampleTask  = "downsample-metrics"
-	// The official image's influxdb user.
-	influxUID = 1000
+	// The user and group InfluxDB and its setup job run as. The official image runs as any
+	// user that owns or shares the group of its volumes (its entry point changes ownership only
+	// when started as root); fsGroup gives the data volume to this group.
+	influxUID = 11000
 )
 
 //go:embed assets/influxdb/downsample.flux
@@ -48,9 +50,11 @@ func DownsampleTask(s config.InfluxDB) (string, error) {
 
 // InfluxDBArgs configures the InfluxDB tier.
 type InfluxDBArgs struct {
-	Namespace    pulumi.StringInput
-	Settings     config.InfluxDB
-	Image        string
+	Namespace pulumi.StringInput
+	Settings  config.InfluxDB
+	Image     string
+	// PullPolicy is images.pullPolicy.
+	PullPolicy   string
 	StorageClass pulumi.StringInput
 	// Secret is the influxdb credentials Secret of the secrets tier.
 	Secret  pulumi.StringInput
@@ -113,7 +117,7 @@ func NewInfluxDB(ctx *pulumi.Context, name string, args *InfluxDBArgs, opts ...p
 func influxDBPod(args *InfluxDBArgs) kube.Pod {
 	s := args.Settings
 	return kube.Pod{
-		Component: "influxdb", UID: influxUID, GID: influxUID,
+		Component: "influxdb", UID: influxUID, GID: influxUID, PullPolicy: args.PullPolicy,
 		Metrics:            &kube.Metrics{Port: InfluxDBPort, Path: "/metrics"},
 		GracePeriodSeconds: 60,
 		Containers: []kube.Container{{
@@ -134,7 +138,7 @@ func influxDBPod(args *InfluxDBArgs) kube.Pod {
 			Ports:          []kube.Port{{Name: "http", Port: InfluxDBPort}},
 			Resources:      s.Resources,
 			ReadinessProbe: kube.Readiness(kube.HTTPGet("/health", InfluxDBPort)),
-			LivenessProbe:  kube.Liveness(kube.HTTPGet("/health", InfluxDBPort)),
+			LivenessProbe:  kube.Alive(InfluxDBPort),
 			Mounts: corev1.VolumeMountArray{
 				kube.Mount("data", "/var/lib/influxdb2"), kube.Mount("config", "/etc/influxdb2"), kube.Mount("tmp", "/tmp"),
 			},
@@ -168,6 +172,7 @@ echo "influxdb setup done"`, InfluxDBBucket, s.Retention, InfluxDBLongTermBucket
 		kube.Env("DOWNSAMPLE_TASK", task),
 		kube.Env("INFLUX_CONFIGS_PATH", "/tmp/influx-configs"),
 	}, nil, nil)
+	pod.PullPolicy = args.PullPolicy
 	job, w, err := kube.NewJob(ctx, c, args.Namespace, kube.Job{
 		Name: InfluxDBSetupJob, Pod: pod, BackoffLimit: 6, DeadlineSeconds: 600,
 	}, pulumi.DependsOn([]pulumi.Resource{sts}))

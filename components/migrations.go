@@ -44,7 +44,7 @@ func NewMigration(ctx *pulumi.Context, name string, args *MigrationArgs, opts ..
 	migrate.Command = []string{"alembic", "upgrade", "head"}
 	migrate.Mounts = corev1.VolumeMountArray{kube.Mount("tmp", "/tmp")}
 	pod := kube.Pod{
-		Component: "migrate", UID: appUID, GID: appUID,
+		Component: "migrate", UID: appUID, GID: appUID, PullPolicy: args.Env.PullPolicy,
 		InitContainers: args.Env.waitForDatabases(),
 		Containers:     []kube.Container{migrate},
 		Volumes:        corev1.VolumeArray{kube.EmptyDir("tmp", false)},

@@ -26,9 +26,11 @@ const (
 	KubeStateMetricsPort      = 8080
 	kubeStateMetricsTelemetry = 8081
 	// monitoringUID is nobody, which the Prometheus, Alertmanager and kube-state-metrics images
-	// run as; grafanaUID is the Grafana image's user.
+	// run as. grafanaUID is Grafana's: its image runs as any user given write access to its
+	// data path (an emptyDir here), so it moves from the image's 472 to the range (10000 and
+	// more) no account of the node uses.
 	monitoringUID = 65534
-	grafanaUID    = 472
+	grafanaUID    = 10472
 	// The files Prometheus reads: its configuration and the rule files.
 	prometheusConfDir  = "/etc/prometheus"
 	prometheusRulesDir = "/etc/prometheus-rules"
@@ -231,6 +233,7 @@ func prometheusPod(args *MonitoringArgs, configMap, rules pulumi.StringPtrInput)
 		Metrics:    &kube.Metrics{Port: PrometheusPort, Path: "/metrics"},
 		Containers: []kube.Container{prom},
 		Volumes:    corev1.VolumeArray{kube.ConfigMapVolume("config", configMap), kube.ConfigMapVolume("rules", rules)},
+		PullPolicy: args.Images.PullPolicy,
 	}
 }
 

@@ -92,7 +92,7 @@ func alertmanagerPod(args *MonitoringArgs, configMap pulumi.StringPtrInput) kube
 		spread = kube.PreferSpread
 	}
 	return kube.Pod{
-		Component: "alertmanager", UID: monitoringUID, GID: monitoringUID, Spread: spread,
+		Component: "alertmanager", UID: monitoringUID, GID: monitoringUID, Spread: spread, PullPolicy: args.Images.PullPolicy,
 		Metrics:    &kube.Metrics{Port: AlertmanagerPort, Path: "/metrics"},
 		Containers: []kube.Container{am},
 		Volumes:    volumes,
@@ -145,5 +145,6 @@ func kubeStateMetricsPod(args *MonitoringArgs) kube.Pod {
 		Component: "kube-state-metrics", UID: monitoringUID, GID: monitoringUID, APIClient: "kube-state-metrics",
 		Metrics:    &kube.Metrics{Port: KubeStateMetricsPort, Path: "/metrics"},
 		Containers: []kube.Container{ksm},
+		PullPolicy: args.Images.PullPolicy,
 	}
 }

@@ -95,7 +95,7 @@ func grafanaPod(args *MonitoringArgs, datasources, dashboards pulumi.StringPtrIn
 		Ports:          []kube.Port{{Name: "http", Port: GrafanaPort}},
 		Resources:      args.Grafana.Resources,
 		ReadinessProbe: kube.Readiness(health()),
-		LivenessProbe:  kube.Liveness(health()),
+		LivenessProbe:  kube.Alive(GrafanaPort),
 		Mounts: corev1.VolumeMountArray{
 			kube.ReadOnlyMount("datasources", grafanaProvisioning+"/datasources"),
 			kube.ReadOnlyMount("dashboards", grafanaDashboards),
@@ -103,7 +103,7 @@ func grafanaPod(args *MonitoringArgs, datasources, dashboards pulumi.StringPtrIn
 		},
 	}
 	return kube.Pod{
-		Component: "grafana", UID: grafanaUID, GID: grafanaUID,
+		Component: "grafana", UID: grafanaUID, GID: grafanaUID, PullPolicy: args.Images.PullPolicy,
 		Metrics:    &kube.Metrics{Port: GrafanaPort, Path: "/metrics"},
 		Containers: []kube.Container{g},
 		Volumes: corev1.VolumeArray{

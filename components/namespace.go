@@ -78,30 +78,33 @@ func NewNamespace(ctx *pulumi.Context, name string, args *NamespaceArgs, opts ..
 		Metadata: kube.ObjectMeta(ctx, c.Name, ResourceQuotaName, "namespace"),
 		Spec: &corev1.ResourceQuotaSpecArgs{
 			Hard: pulumi.StringMap{
-				"requests.cpu":           pulumi.String(q.RequestsCPU),
-				"requests.memory":        pulumi.String(q.RequestsMemory),
-				"limits.cpu":             pulumi.String(q.LimitsCPU),
-				"limits.memory":          pulumi.String(q.LimitsMemory),
-				"requests.storage":       pulumi.String(q.RequestsStorage),
-				"pods":                   pulumi.String(fmt.Sprint(q.Pods)),
-				"persistentvolumeclaims": pulumi.String(fmt.Sprint(q.PersistentVolumeClaims)),
+				"requests.cpu":               pulumi.String(q.RequestsCPU),
+				"requests.memory":            pulumi.String(q.RequestsMemory),
+				"limits.cpu":                 pulumi.String(q.LimitsCPU),
+				"limits.memory":              pulumi.String(q.LimitsMemory),
+				"requests.storage":           pulumi.String(q.RequestsStorage),
+				"requests.ephemeral-storage": pulumi.String(q.RequestsEphemeralStorage),
+				"limits.ephemeral-storage":   pulumi.String(q.LimitsEphemeralStorage),
+				"pods":                       pulumi.String(fmt.Sprint(q.Pods)),
+				"persistentvolumeclaims":     pulumi.String(fmt.Sprint(q.PersistentVolumeClaims)),
 			},
 		},
 	}, pulumi.Parent(c)); err != nil {
 		return nil, fmt.Errorf("namespace: resource quota: %w", err)
 	}
 
-	// With limits in the quota, the API server rejects any container without limits; the
-	// LimitRange fills them in for the few that do not set their own (jobs, debug pods).
+	// With limits in the quota, the API server rejects any container without limits (ephemeral
+	// storage included); the LimitRange fills them in for the few that do not set their own
+	// (debug pods).
 	l := args.LimitRange
 	if _, err := corev1.NewLimitRange(ctx, LimitRangeName, &corev1.LimitRangeArgs{
 		Metadata: kube.ObjectMeta(ctx, c.Name, LimitRangeName, "namespace"),
 		Spec: &corev1.LimitRangeSpecArgs{
 			Limits: corev1.LimitRangeItemArray{&corev1.LimitRangeItemArgs{
 				Type:           pulumi.String("Container"),
-				DefaultRequest: pulumi.StringMap{"cpu": pulumi.String(l.DefaultRequestCPU), "memory": pulumi.String(l.DefaultRequestMemory)},
-				Default:        pulumi.StringMap{"cpu": pulumi.String(l.DefaultCPU), "memory": pulumi.String(l.DefaultMemory)},
-				Max:            pulumi.StringMap{"cpu": pulumi.String(l.MaxCPU), "memory": pulumi.String(l.MaxMemory)},
+				DefaultRequest: containerLimits(l.DefaultRequestCPU, l.DefaultRequestMemory, l.DefaultRequestEphemeralStorage),
+				Default:        containerLimits(l.DefaultCPU, l.DefaultMemory, l.DefaultEphemeralStorage),
+				Max:            containerLimits(l.MaxCPU, l.MaxMemory, l.MaxEphemeralStorage),
 			}},
 		},
 	}, pulumi.Parent(c)); err != nil {
@@ -109,4 +112,9 @@ func NewNamespace(ctx *pulumi.Context, name string, args *NamespaceArgs, opts ..
 	}
 
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{"name": c.Name})
+}
+
+// containerLimits is one line of a LimitRange: cpu, memory and ephemeral storage.
+func containerLimits(cpu, memory, ephemeralStorage string) pulumi.StringMap {
+	return pulumi.StringMap{"cpu": pulumi.String(cpu), "memory": pulumi.String(memory), "ephemeral-storage": pulumi.String(ephemeralStorage)}
 }

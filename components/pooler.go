@@ -9,8 +9,9 @@ import (
 	"github.com/pynomaly/pynomaly-platform/internal/kube"
 )
 
-// pgbouncerUID is an unprivileged user for PgBouncer, which needs no file it does not read.
-const pgbouncerUID = 998
+// pgbouncerUID is an unprivileged user for PgBouncer, which needs no file it does not read and
+// so runs as any user; 10000 and more is a range no account of the node uses.
+const pgbouncerUID = 10998
 
 // newPooler is PgBouncer in transaction mode in front of the primary: API and worker pods open
 // as many client connections as they like (up to the budget validated in config), the primary
@@ -27,18 +28,21 @@ func newPooler(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, primaryHost
 		return nil, fmt.Errorf("pooler: configmap: %w", err)
 	}
 	pod := kube.Pod{
-		Component: "pooler", UID: pgbouncerUID, GID: pgbouncerUID, Spread: args.Spread,
+		Component: "pooler", UID: pgbouncerUID, GID: pgbouncerUID, Spread: args.Spread, PullPolicy: args.Images.PullPolicy,
 		// Since PgBouncer 1.23 SIGTERM is a safe shutdown: it stops accepting and waits for the
 		// clients it has, which the grace period allows.
 		GracePeriodSeconds: 60,
 		Containers: []kube.Container{{
-			Name:           "pgbouncer",
-			Image:          args.Images.PgBouncer,
-			Command:        []string{"pgbouncer", "/etc/pgbouncer/config/pgbouncer.ini"},
-			Ports:          []kube.Port{{Name: "postgresql", Port: PostgresPort}},
-			Resources:      args.Pooler.Resources,
+			Name:      "pgbouncer",
+			Image:     args.Images.PgBouncer,
+			Command:   []string{"pgbouncer", "/etc/pgbouncer/config/pgbouncer.ini"},
+			Ports:     []kube.Port{{Name: "postgresql", Port: PostgresPort}},
+			Resources: args.Pooler.Resources,
+			// Ready while it accepts clients. No liveness probe: PgBouncer is one process that
+			// exits when it fails (and the kubelet restarts it), and the only check it offers
+			// without credentials, a connection to its port, is the readiness check: used for
+			// liveness too, a burst of clients would restart every pooler at once.
 			ReadinessProbe: kube.Readiness(kube.TCPSocket(PostgresPort)),
-			LivenessProbe:  kube.Liveness(kube.TCPSocket(PostgresPort)),
 			Mounts: corev1.VolumeMountArray{
 				kube.ReadOnlyMount("config", "/etc/pgbouncer/config"),
 				kube.ReadOnlyMount("auth", "/etc/pgbouncer/auth"),

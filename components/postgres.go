@@ -24,8 +24,9 @@ const (
 	postgresExporterPort    = 9187
 	// Spilo runs PostgreSQL as the image's postgres user (101) and group (103).
 	spiloUID, spiloGID = 101, 103
-	// The postgres image used by jobs runs as its postgres user (70).
-	postgresClientUID = 70
+	// The PostgreSQL clients (the setup and backup jobs, with PGUSER set) run as any user;
+	// 10000 and more is a range no account of the node uses.
+	postgresClientUID = 10070
 	// Patroni labels each pod with its role; the read-write Service selects the leader.
 	patroniRoleLabel   = "spilo-role"
 	patroniLeaderValue = "primary"

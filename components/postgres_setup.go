@@ -57,7 +57,7 @@ func postgresSetupJob(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, prim
 	if err != nil {
 		return nil, fmt.Errorf("postgres: setup job: %w", err)
 	}
-	pod := kube.ScriptPod("postgres-setup", args.Images.Postgres, spiloUID, PostgresSetupScript, corev1.EnvVarArray{
+	pod := kube.ScriptPod("postgres-setup", args.Images.Postgres, postgresClientUID, PostgresSetupScript, corev1.EnvVarArray{
 		kube.EnvOutput("PGHOST", primaryHost),
 		kube.Env("PGUSER", "postgres"),
 		kube.Env("PGDATABASE", "postgres"),
@@ -71,6 +71,7 @@ func postgresSetupJob(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, prim
 	}, nil, nil)
 	// The keeper of the generated credentials: a rotation changes the template and reruns the job.
 	pod.Annotations = map[string]string{"pynomaly.io/credentials-rotation": args.Rotation}
+	pod.PullPolicy = args.Images.PullPolicy
 	job, w, err := kube.NewJob(ctx, c, args.Namespace, kube.Job{
 		Name: PostgresSetupJob, Pod: pod, BackoffLimit: 6, DeadlineSeconds: 900,
 	}, pulumi.DependsOn([]pulumi.Resource{sts}))

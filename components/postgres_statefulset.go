@@ -32,6 +32,7 @@ func postgresStatefulSet(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, p
 		Metrics:   &kube.Metrics{Port: postgresExporterPort, Path: "/metrics"},
 		// Time for Patroni to hand the leader over before the pod is killed.
 		GracePeriodSeconds: 60,
+		PullPolicy:         args.Images.PullPolicy,
 		Containers: []kube.Container{{
 			Name:      "postgres",
 			Image:     args.Images.Postgres,
@@ -130,7 +131,9 @@ func postgresExporter(args *PostgresArgs) kube.Container {
 		Ports:          []kube.Port{{Name: "metrics", Port: postgresExporterPort}},
 		Resources:      config.SidecarResources,
 		ReadinessProbe: kube.Readiness(kube.HTTPGet("/metrics", postgresExporterPort)),
-		LivenessProbe:  kube.Liveness(kube.HTTPGet("/metrics", postgresExporterPort)),
+		LivenessProbe:  kube.Alive(postgresExporterPort),
+		// The exporter's image runs as nobody; only Spilo needs the pod's user.
+		UID: monitoringUID,
 	}
 }
 

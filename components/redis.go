@@ -13,8 +13,11 @@ const (
 	RedisCacheService = "pynomaly-redis-cache"
 	RedisPort         = 6379
 	redisExporterPort = 9121
-	// The official image's redis user and group.
-	redisUID, redisGID = 999, 1000
+	// The user and group Redis, Sentinel and the exporter run as. The official image runs as
+	// any user (its entry point changes ownership only when started as root, and the pods start
+	// redis-server directly); fsGroup gives the data volume to the group. 10000 and more is a
+	// range no account of the node uses.
+	redisUID, redisGID = 10999, 11000
 )
 
 // RedisArgs configures the Redis tier.
@@ -23,6 +26,8 @@ type RedisArgs struct {
 	Queue, Cache config.StatefulTier
 	Image        string
 	Exporter     string
+	// PullPolicy is images.pullPolicy.
+	PullPolicy   string
 	StorageClass pulumi.StringInput
 	// Secret is the redis credentials Secret of the secrets tier.
 	Secret  pulumi.StringInput

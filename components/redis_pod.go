@@ -88,7 +88,7 @@ func (r *redisInstance) pod(args *RedisArgs, cm *corev1.ConfigMap) kube.Pod {
 		volumes = append(volumes, kube.EmptyDir("data", false))
 	}
 	return kube.Pod{
-		Component: r.component(), UID: redisUID, GID: redisGID, Spread: args.Spread,
+		Component: r.component(), UID: redisUID, GID: redisGID, Spread: args.Spread, PullPolicy: args.PullPolicy,
 		Metrics:            &kube.Metrics{Port: redisExporterPort, Path: "/metrics"},
 		GracePeriodSeconds: 30,
 		InitContainers: []kube.Container{{
@@ -133,6 +133,6 @@ func (r *redisInstance) exporter(args *RedisArgs) kube.Container {
 		Ports:          []kube.Port{{Name: "metrics", Port: redisExporterPort}},
 		Resources:      config.SidecarResources,
 		ReadinessProbe: kube.Readiness(kube.HTTPGet("/health", redisExporterPort)),
-		LivenessProbe:  kube.Liveness(kube.HTTPGet("/health", redisExporterPort)),
+		LivenessProbe:  kube.Alive(redisExporterPort),
 	}
 }

@@ -77,7 +77,7 @@ func workerContainer(args *WorkerArgs) kube.Container {
 	)
 	c.Ports = []kube.Port{{Name: "metrics", Port: workerMetricsPort}}
 	c.ReadinessProbe = kube.Readiness(kube.HTTPGet("/health", workerMetricsPort))
-	c.LivenessProbe = kube.Liveness(kube.HTTPGet("/health", workerMetricsPort))
+	c.LivenessProbe = kube.Alive(workerMetricsPort)
 	return c
 }
 

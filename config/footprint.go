@@ -80,6 +80,7 @@ func (s *Settings) Footprint() Footprint {
 // Totals is what a Footprint asks of the ResourceQuota.
 type Totals struct {
 	RequestsCPU, RequestsMemory, LimitsCPU, LimitsMemory, Storage resource.Quantity
+	RequestsEphemeralStorage, LimitsEphemeralStorage              resource.Quantity
 	Pods, Claims                                                  int
 }
 
@@ -102,6 +103,8 @@ func (f Footprint) Total() Totals {
 			add(&t.RequestsMemory, c.MemoryRequest, w.Pods)
 			add(&t.LimitsCPU, c.CPULimit, w.Pods)
 			add(&t.LimitsMemory, c.MemoryLimit, w.Pods)
+			add(&t.RequestsEphemeralStorage, c.EphemeralStorageRequest, w.Pods)
+			add(&t.LimitsEphemeralStorage, c.EphemeralStorageLimit, w.Pods)
 		}
 		add(&t.Storage, w.ClaimSize, w.Claims)
 		t.Pods += w.Pods

@@ -15,7 +15,7 @@ type Key struct {
 }
 
 // resourcesFields is the shape of every container's requests and limits.
-const resourcesFields = "resources {cpuRequest, memoryRequest, cpuLimit, memoryLimit}"
+const resourcesFields = "resources {cpuRequest, memoryRequest, cpuLimit, memoryLimit, ephemeralStorageRequest, ephemeralStorageLimit}"
 
 // keyTable is every setting the program reads, in the order Pulumi.yaml declares them. A new
 // setting starts here; tests then ask for it in Pulumi.yaml, the README and Parse.
@@ -28,8 +28,8 @@ var keyTable = []Key{
 	{"monitoringMode", "bundled (the program runs Prometheus, Grafana and, from full on, Alertmanager and kube-state-metrics) or operator (the cluster's Prometheus Operator: the program writes PodMonitors and a PrometheusRule). Empty: bundled."},
 	{"logLevel", "debug, info, warning, error or critical. Empty: the profile's."},
 	{"kubernetes", "Cluster access: kubeconfig (a path, or contents set with --secret), context, renderYamlToDirectory (write manifests, no cluster), allowModeChange (true lets one update move a deployed stack between a cluster and rendering, which deletes its objects from the one it leaves), skipPreflight (cluster checks not to run before anything is declared, or all)."},
-	{"quota", "ResourceQuota: requestsCpu, requestsMemory, limitsCpu, limitsMemory, requestsStorage, pods, persistentVolumeClaims."},
-	{"limitRange", "LimitRange: defaultRequestCpu, defaultRequestMemory, defaultCpu, defaultMemory, maxCpu, maxMemory."},
+	{"quota", "ResourceQuota: requestsCpu, requestsMemory, limitsCpu, limitsMemory, requestsStorage, requestsEphemeralStorage, limitsEphemeralStorage, pods, persistentVolumeClaims."},
+	{"limitRange", "LimitRange: defaultRequestCpu, defaultRequestMemory, defaultCpu, defaultMemory, maxCpu, maxMemory, defaultRequestEphemeralStorage, defaultEphemeralStorage, maxEphemeralStorage."},
 	{"storage", "existingClass, className, provisioner, parameters, reclaimPolicy, backupSize, modelSize, modelAccessMode, modelClassName."},
 	{"secrets", "rotation: keeper of every generated credential; a new value regenerates them all."},
 	{"access", "People and CI given Roles in the namespace: viewers (read everything but Secrets) and deployers (what pulumi up of this program changes in the namespace), each a list of user:NAME, group:NAME or serviceaccount:NAMESPACE/NAME. Empty: no one."},
@@ -44,7 +44,7 @@ var keyTable = []Key{
 	{"prometheus", "Prometheus of the monitoring tier: replicas (each scrapes everything), " + resourcesFields + ", storageSize (a claim per replica), retention (a Prometheus duration such as 15d)."},
 	{"alertmanager", "Alertmanager (monitoring full and comprehensive): replicas (members of one cluster), " + resourcesFields + ", storageSize (a claim per member: silences and notification state), receivers {secretName (an existing Secret with slack-url, pagerduty-routing-key, smtp-password), slackChannel, pagerduty (critical alerts page), email {to, from, smarthost, username}}."},
 	{"grafana", "Grafana of the monitoring tier: " + resourcesFields + "."},
-	{"images", "Pinned images: postgres, postgresClient, postgresExporter, pgbouncer, redis, redisExporter, influxdb, api, worker (the API image also runs the migrations), nginx, nginxExporter, prometheus, alertmanager, grafana, kubeStateMetrics."},
+	{"images", "Pinned images: postgres, postgresClient, postgresExporter, pgbouncer, redis, redisExporter, influxdb, api, worker (the API image also runs the migrations), nginx, nginxExporter, prometheus, alertmanager, grafana, kubeStateMetrics; pullPolicy (Always, IfNotPresent or Never: when the kubelet pulls every one of them)."},
 	{"postgresSuperuserPassword", "Replaces the generated PostgreSQL superuser password (set with --secret; 16 to 128 letters, digits, '-', '.', '_' or '~')."},
 	{"postgresReplicationPassword", "Replaces the generated PostgreSQL replication password (set with --secret; 16 to 128 letters, digits, '-', '.', '_' or '~')."},
 	{"postgresAppPassword", "Replaces the generated password of the application's database user (set with --secret; 16 to 128 letters, digits, '-', '.', '_' or '~')."},

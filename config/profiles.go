@@ -59,6 +59,7 @@ func common(env Environment) Settings {
 			Alertmanager:     "quay.io/prometheus/alertmanager:v0.28.1",
 			Grafana:          "grafana/grafana:11.5.2",
 			KubeStateMetrics: "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.15.0",
+			PullPolicy:       "Always",
 		},
 	}
 }
@@ -119,23 +120,25 @@ func dev(base Settings) Settings {
 	base.Security, base.Placement, base.Monitoring, base.LogLevel = Relaxed, PlacementPreferred, Basic, "debug"
 	base.Quota = Quota{
 		RequestsCPU: "4", RequestsMemory: "8Gi", LimitsCPU: "8", LimitsMemory: "16Gi",
-		RequestsStorage: "100Gi", Pods: 30, PersistentVolumeClaims: 10,
+		RequestsStorage: "100Gi", RequestsEphemeralStorage: "4Gi", LimitsEphemeralStorage: "32Gi",
+		Pods: 30, PersistentVolumeClaims: 10,
 	}
 	base.LimitRange = LimitRange{
 		DefaultRequestCPU: "50m", DefaultRequestMemory: "64Mi",
 		DefaultCPU: "250m", DefaultMemory: "256Mi",
 		MaxCPU: "2", MaxMemory: "4Gi",
+		DefaultRequestEphemeralStorage: "64Mi", DefaultEphemeralStorage: "512Mi", MaxEphemeralStorage: "4Gi",
 	}
 	base.Storage.BackupSize, base.Storage.ModelSize = "10Gi", "5Gi"
-	base.API = api(1, 2, res("50m", "128Mi", "250m", "256Mi"), 5)
-	base.Worker = worker(1, 2, res("50m", "128Mi", "500m", "512Mi"), 5, 300)
-	base.Postgres = Postgres{StatefulTier: StatefulTier{Replicas: 1, Resources: res("100m", "256Mi", "500m", "1Gi"), StorageSize: "10Gi"},
+	base.API = api(1, 2, res("50m", "128Mi", "250m", "256Mi").disk(apiDisk), 5)
+	base.Worker = worker(1, 2, res("50m", "128Mi", "500m", "512Mi").disk(workerDisk), 5, 300)
+	base.Postgres = Postgres{StatefulTier: StatefulTier{Replicas: 1, Resources: res("100m", "256Mi", "500m", "1Gi").disk(postgresDisk), StorageSize: "10Gi"},
 		MaxConnections: 100, Backup: backup(3), WALArchive: walArchive}
 	base.Pooler = Pooler{Replicas: 1, PoolSize: 50, MaxClientConnections: 200, Resources: res("25m", "32Mi", "100m", "64Mi")}
 	base.RedisQueue = StatefulTier{Replicas: 1, Resources: res("50m", "64Mi", "250m", "256Mi"), StorageSize: "1Gi"}
 	base.RedisCache = StatefulTier{Replicas: 1, Resources: res("50m", "64Mi", "250m", "320Mi")}
 	base.InfluxDB = influx(StatefulTier{Replicas: 1, Resources: res("100m", "256Mi", "500m", "512Mi"), StorageSize: "5Gi"})
-	base.Edge = edge(1, res("50m", "64Mi", "250m", "128Mi"), 200, 1, 1024, selfSignedIssuer)
+	base.Edge = edge(1, res("50m", "64Mi", "250m", "128Mi").disk(disk{"128Mi", "1Gi"}), 200, 1, 1024, selfSignedIssuer)
 	base.Prometheus = Prometheus{StatefulTier: StatefulTier{Replicas: 1, Resources: res("100m", "256Mi", "500m", "1Gi"), StorageSize: "5Gi"}, Retention: "3d"}
 	base.Alertmanager = Alertmanager{StatefulTier: StatefulTier{Replicas: 1, Resources: res("25m", "32Mi", "100m", "64Mi"), StorageSize: "1Gi"}}
 	base.Grafana = Grafana{Resources: res("50m", "128Mi", "250m", "256Mi")}
@@ -146,23 +149,25 @@ func staging(base Settings) Settings {
 	base.Security, base.Placement, base.Monitoring = Enforced, PlacementPreferred, Full
 	base.Quota = Quota{
 		RequestsCPU: "8", RequestsMemory: "24Gi", LimitsCPU: "24", LimitsMemory: "48Gi",
-		RequestsStorage: "500Gi", Pods: 60, PersistentVolumeClaims: 20,
+		RequestsStorage: "500Gi", RequestsEphemeralStorage: "10Gi", LimitsEphemeralStorage: "64Gi",
+		Pods: 60, PersistentVolumeClaims: 20,
 	}
 	base.LimitRange = LimitRange{
 		DefaultRequestCPU: "100m", DefaultRequestMemory: "128Mi",
 		DefaultCPU: "500m", DefaultMemory: "512Mi",
 		MaxCPU: "4", MaxMemory: "8Gi",
+		DefaultRequestEphemeralStorage: "64Mi", DefaultEphemeralStorage: "512Mi", MaxEphemeralStorage: "8Gi",
 	}
 	base.Storage.BackupSize, base.Storage.ModelSize = "50Gi", "20Gi"
-	base.API = api(2, 5, res("100m", "256Mi", "500m", "512Mi"), 10)
-	base.Worker = worker(2, 5, res("200m", "512Mi", "1", "1Gi"), 5, 900)
-	base.Postgres = Postgres{StatefulTier: StatefulTier{Replicas: 2, Resources: res("250m", "1Gi", "1", "2Gi"), StorageSize: "50Gi"},
+	base.API = api(2, 5, res("100m", "256Mi", "500m", "512Mi").disk(apiDisk), 10)
+	base.Worker = worker(2, 5, res("200m", "512Mi", "1", "1Gi").disk(workerDisk), 5, 900)
+	base.Postgres = Postgres{StatefulTier: StatefulTier{Replicas: 2, Resources: res("250m", "1Gi", "1", "2Gi").disk(postgresDisk), StorageSize: "50Gi"},
 		MaxConnections: 200, Backup: backup(7), WALArchive: walArchive}
 	base.Pooler = Pooler{Replicas: 2, PoolSize: 80, MaxClientConnections: 500, Resources: res("50m", "32Mi", "250m", "128Mi")}
 	base.RedisQueue = StatefulTier{Replicas: 2, Resources: res("100m", "256Mi", "500m", "512Mi"), StorageSize: "5Gi"}
-	base.RedisCache = StatefulTier{Replicas: 2, Resources: res("100m", "1Gi", "500m", "1280Mi")}
+	base.RedisCache = StatefulTier{Replicas: 2, Resources: res("100m", "1Gi", "500m", "1280Mi").disk(disk{"1Gi", "2Gi"})}
 	base.InfluxDB = influx(StatefulTier{Replicas: 1, Resources: res("250m", "512Mi", "1", "1Gi"), StorageSize: "50Gi"})
-	base.Edge = edge(2, res("100m", "128Mi", "500m", "256Mi"), 1000, 1, 2048,
+	base.Edge = edge(2, res("100m", "128Mi", "500m", "256Mi").disk(disk{"256Mi", "2Gi"}), 1000, 1, 2048,
 		acmeIssuer("pynomaly-letsencrypt-staging", "https://acme-staging-v02.api.letsencrypt.org/directory"))
 	base.Prometheus = Prometheus{StatefulTier: StatefulTier{Replicas: 1, Resources: res("250m", "1Gi", "1", "2Gi"), StorageSize: "50Gi"}, Retention: "15d"}
 	base.Alertmanager = Alertmanager{StatefulTier: StatefulTier{Replicas: 1, Resources: res("25m", "64Mi", "100m", "128Mi"), StorageSize: "1Gi"}}
@@ -174,30 +179,32 @@ func prod(base Settings) Settings {
 	base.Security, base.Placement, base.Monitoring = Enforced, PlacementRequired, Comprehensive
 	base.Quota = Quota{
 		RequestsCPU: "32", RequestsMemory: "128Gi", LimitsCPU: "192", LimitsMemory: "320Gi",
-		RequestsStorage: "2Ti", Pods: 250, PersistentVolumeClaims: 30,
+		RequestsStorage: "2Ti", RequestsEphemeralStorage: "64Gi", LimitsEphemeralStorage: "512Gi",
+		Pods: 250, PersistentVolumeClaims: 30,
 	}
 	base.LimitRange = LimitRange{
 		DefaultRequestCPU: "100m", DefaultRequestMemory: "128Mi",
 		DefaultCPU: "500m", DefaultMemory: "512Mi",
 		MaxCPU: "4", MaxMemory: "16Gi",
+		DefaultRequestEphemeralStorage: "64Mi", DefaultEphemeralStorage: "512Mi", MaxEphemeralStorage: "16Gi",
 	}
 	base.Storage.ReclaimPolicy = "Retain"
 	base.Storage.BackupSize, base.Storage.ModelSize = "300Gi", "200Gi"
-	base.API = api(5, 100, res("100m", "256Mi", "1", "1Gi"), 10)
-	base.Worker = worker(3, 50, res("200m", "768Mi", "1", "2Gi"), 5, 3600)
+	base.API = api(5, 100, res("100m", "256Mi", "1", "1Gi").disk(apiDisk), 10)
+	base.Worker = worker(3, 50, res("200m", "768Mi", "1", "2Gi").disk(workerDisk), 5, 3600)
 	// The seed's tuning: max_connections 500, shared_buffers 2GB = 25% of an 8Gi limit.
-	base.Postgres = Postgres{StatefulTier: StatefulTier{Replicas: 3, Resources: res("1", "4Gi", "2", "8Gi"), StorageSize: "200Gi"},
+	base.Postgres = Postgres{StatefulTier: StatefulTier{Replicas: 3, Resources: res("1", "4Gi", "2", "8Gi").disk(postgresDisk), StorageSize: "200Gi"},
 		MaxConnections: 500, Backup: backup(14), WALArchive: walArchive}
 	// 3 x 150 server connections + 20 reserved = 470 of 500; 3 x 1000 clients hold
 	// 100 API pods x 10 + 50 workers x 5 = 1250 even with a pooler pod down.
 	base.Pooler = Pooler{Replicas: 3, PoolSize: 150, MaxClientConnections: 1000, Resources: res("100m", "64Mi", "500m", "256Mi")}
 	base.RedisQueue = StatefulTier{Replicas: 3, Resources: res("250m", "1Gi", "1", "2Gi"), StorageSize: "20Gi"}
 	// maxmemory 8GB (the seed's) leaves headroom for replication buffers under a 10Gi limit.
-	base.RedisCache = StatefulTier{Replicas: 3, Resources: res("500m", "9Gi", "2", "10Gi")}
+	base.RedisCache = StatefulTier{Replicas: 3, Resources: res("500m", "9Gi", "2", "10Gi").disk(disk{"2Gi", "10Gi"})}
 	base.InfluxDB = influx(StatefulTier{Replicas: 1, Resources: res("500m", "2Gi", "2", "4Gi"), StorageSize: "500Gi"})
 	// The seed's three Nginx pods and 10,000 concurrent requests: 3 x 2 workers x 8192 / 2 =
 	// 24,576, and still 16,384 with a pod drained.
-	base.Edge = edge(3, res("500m", "512Mi", "2", "1Gi"), 10000, 2, 8192,
+	base.Edge = edge(3, res("500m", "512Mi", "2", "1Gi").disk(disk{"1Gi", "4Gi"}), 10000, 2, 8192,
 		acmeIssuer("pynomaly-letsencrypt", "https://acme-v02.api.letsencrypt.org/directory"))
 	// Two Prometheus replicas scraping everything and a three-member Alertmanager cluster: a
 	// lost node loses neither alerting nor the last 30 days.
@@ -207,6 +214,32 @@ func prod(base Settings) Settings {
 	return base
 }
 
+// res is a container's resources. Its ephemeral storage is what most containers need, their
+// logs and a small /tmp (64Mi requested, 512Mi at most); disk gives more to the tiers that
+// write more.
 func res(cpuRequest, memoryRequest, cpuLimit, memoryLimit string) Resources {
-	return Resources{CPURequest: cpuRequest, MemoryRequest: memoryRequest, CPULimit: cpuLimit, MemoryLimit: memoryLimit}
+	return Resources{CPURequest: cpuRequest, MemoryRequest: memoryRequest, CPULimit: cpuLimit, MemoryLimit: memoryLimit,
+		EphemeralStorageRequest: "64Mi", EphemeralStorageLimit: "512Mi"}
+}
+
+// disk is a container's ephemeral storage: request and limit.
+type disk struct{ request, limit string }
+
+// The tiers whose containers write more than logs to the node's disk:
+//   - the API keeps uploads and a worker its intermediate files in /tmp until they are done;
+//   - Spilo's root is writable: its start-up writes Patroni's configuration, the archiving
+//     environment and its own logs there;
+//   - Nginx buffers request bodies up to clientMaxBodySize and slow responses in /tmp
+//     (sized per profile, with its concurrency);
+//   - a Redis cache replica writes the primary's snapshot to its emptyDir during a full
+//     resynchronisation, up to the size of the data set (sized per profile, with maxmemory).
+var (
+	apiDisk      = disk{"256Mi", "2Gi"}
+	workerDisk   = disk{"256Mi", "4Gi"}
+	postgresDisk = disk{"256Mi", "2Gi"}
+)
+
+func (r Resources) disk(d disk) Resources {
+	r.EphemeralStorageRequest, r.EphemeralStorageLimit = d.request, d.limit
+	return r
 }

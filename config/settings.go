@@ -352,7 +352,17 @@ type Images struct {
 	Alertmanager     string `json:"alertmanager"`
 	Grafana          string `json:"grafana"`
 	KubeStateMetrics string `json:"kubeStateMetrics"`
+	// PullPolicy is every container's imagePullPolicy. Always (the default) has the kubelet ask
+	// the registry at each container start: the pod's own pull credentials are checked every
+	// time (an image another pod pulled onto the node is not simply reused), and a tag that its
+	// publisher moved is noticed instead of nodes running different content under one name.
+	// Layers a node has are not downloaded again. IfNotPresent suits a registry that rate-limits
+	// or is not always reachable, ideally with images pinned by digest.
+	PullPolicy string `json:"pullPolicy"`
 }
+
+// PullPolicies are the image pull policies images.pullPolicy accepts (Kubernetes' own).
+var PullPolicies = []string{"Always", "IfNotPresent", "Never"}
 
 // Kubernetes says which cluster the program talks to. All empty means the ambient kubeconfig.
 type Kubernetes struct {
@@ -386,13 +396,17 @@ func (k Kubernetes) Skips(check string) bool {
 // Quota is the namespace ResourceQuota. It must hold every Deployment at its maximum replicas
 // plus every StatefulSet (see Footprint).
 type Quota struct {
-	RequestsCPU            string `json:"requestsCpu"`
-	RequestsMemory         string `json:"requestsMemory"`
-	LimitsCPU              string `json:"limitsCpu"`
-	LimitsMemory           string `json:"limitsMemory"`
-	RequestsStorage        string `json:"requestsStorage"`
-	Pods                   int    `json:"pods"`
-	PersistentVolumeClaims int    `json:"persistentVolumeClaims"`
+	RequestsCPU     string `json:"requestsCpu"`
+	RequestsMemory  string `json:"requestsMemory"`
+	LimitsCPU       string `json:"limitsCpu"`
+	LimitsMemory    string `json:"limitsMemory"`
+	RequestsStorage string `json:"requestsStorage"`
+	// RequestsEphemeralStorage and LimitsEphemeralStorage cap the node disk the namespace's
+	// containers may ask for and use (logs, emptyDirs, writable roots).
+	RequestsEphemeralStorage string `json:"requestsEphemeralStorage"`
+	LimitsEphemeralStorage   string `json:"limitsEphemeralStorage"`
+	Pods                     int    `json:"pods"`
+	PersistentVolumeClaims   int    `json:"persistentVolumeClaims"`
 }
 
 // LimitRange gives containers that declare nothing sane requests and limits, and caps any one
@@ -404,6 +418,10 @@ type LimitRange struct {
 	DefaultMemory        string `json:"defaultMemory"`
 	MaxCPU               string `json:"maxCpu"`
 	MaxMemory            string `json:"maxMemory"`
+	// The same for ephemeral storage: a container's node disk (logs, emptyDirs, a writable root).
+	DefaultRequestEphemeralStorage string `json:"defaultRequestEphemeralStorage"`
+	DefaultEphemeralStorage        string `json:"defaultEphemeralStorage"`
+	MaxEphemeralStorage            string `json:"maxEphemeralStorage"`
 }
 
 // Storage is the SSD StorageClass and the claims that no StatefulSet owns.
@@ -470,6 +488,12 @@ type Resources struct {
 	MemoryRequest string `json:"memoryRequest"`
 	CPULimit      string `json:"cpuLimit"`
 	MemoryLimit   string `json:"memoryLimit"`
+	// EphemeralStorageRequest and EphemeralStorageLimit bound the node disk the container
+	// uses: its logs, its disk-backed emptyDirs and a writable root (claims do not count). The
+	// scheduler places pods by the request; past the limit the kubelet evicts the pod, so a
+	// runaway temporary file cannot fill a node's disk under its neighbours.
+	EphemeralStorageRequest string `json:"ephemeralStorageRequest"`
+	EphemeralStorageLimit   string `json:"ephemeralStorageLimit"`
 }
 
 // Autoscaled is a Deployment whose replica count a HorizontalPodAutoscaler owns.
@@ -517,14 +541,19 @@ type StatefulTier struct {
 func (s *Settings) ProtectState() bool { return s.Environment == Prod }
 
 // SidecarResources are those of the small helper containers next to a database: metrics
-// exporters and Redis Sentinels.
-var SidecarResources = Resources{CPURequest: "25m", MemoryRequest: "32Mi", CPULimit: "100m", MemoryLimit: "64Mi"}
+// exporters and Redis Sentinels. They write nothing but their logs (the kubelet rotates a
+// container's log at 5 x 10Mi).
+var SidecarResources = Resources{CPURequest: "25m", MemoryRequest: "32Mi", CPULimit: "100m", MemoryLimit: "64Mi",
+	EphemeralStorageRequest: "32Mi", EphemeralStorageLimit: "128Mi"}
 
 // KubeStateMetricsResources are kube-state-metrics', watching one namespace.
-var KubeStateMetricsResources = Resources{CPURequest: "25m", MemoryRequest: "64Mi", CPULimit: "200m", MemoryLimit: "128Mi"}
+var KubeStateMetricsResources = Resources{CPURequest: "25m", MemoryRequest: "64Mi", CPULimit: "200m", MemoryLimit: "128Mi",
+	EphemeralStorageRequest: "32Mi", EphemeralStorageLimit: "128Mi"}
 
-// JobResources are those of one-off and scheduled jobs (database setup, backups).
-var JobResources = Resources{CPURequest: "100m", MemoryRequest: "128Mi", CPULimit: "500m", MemoryLimit: "256Mi"}
+// JobResources are those of one-off and scheduled jobs (database setup, backups); a backup's
+// dump goes to its claim, /tmp holds small scripts.
+var JobResources = Resources{CPURequest: "100m", MemoryRequest: "128Mi", CPULimit: "500m", MemoryLimit: "256Mi",
+	EphemeralStorageRequest: "64Mi", EphemeralStorageLimit: "512Mi"}
 
 // ReservedConnections of max_connections stay out of the pooler's reach: superuser reserve,
 // Patroni, the metrics exporter, backups and setup jobs.

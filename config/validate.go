@@ -169,6 +169,9 @@ func (v *validator) statefulTier(key string, t StatefulTier, claim bool, lr limi
 type limitRangeMax struct {
 	cpu, memory resource.Quantity
 	ok          bool
+	// ephemeral is its ephemeral storage, checked apart (ephemeralOK).
+	ephemeral   resource.Quantity
+	ephemeralOK bool
 }
 
 func (s *Settings) validateLimitRange(v *validator) limitRangeMax {
@@ -191,7 +194,9 @@ func (s *Settings) validateLimitRange(v *validator) limitRangeMax {
 	if ok4 && ok6 && defMem.Cmp(maxMem) > 0 {
 		v.fail("limitRange.defaultMemory", quote(l.DefaultMemory), "must not exceed limitRange.maxMemory ("+l.MaxMemory+")")
 	}
-	return limitRangeMax{cpu: maxCPU, memory: maxMem, ok: ok5 && ok6}
+	lr := limitRangeMax{cpu: maxCPU, memory: maxMem, ok: ok5 && ok6}
+	lr.ephemeral, lr.ephemeralOK = s.validateLimitRangeEphemeral(v)
+	return lr
 }
 
 // resources checks one container's requests and limits: well formed, request <= limit, and
@@ -213,6 +218,7 @@ func (v *validator) resources(key string, r Resources, lr limitRangeMax) {
 	if lr.ok && ok4 && limMem.Cmp(lr.memory) > 0 {
 		v.fail(key+".memoryLimit", quote(r.MemoryLimit), "must not exceed limitRange.maxMemory ("+lr.memory.String()+")")
 	}
+	v.ephemeralStorage(key, r, lr)
 }
 
 func (s *Settings) validateStorage(v *validator) {
@@ -251,6 +257,8 @@ func (s *Settings) validateQuota(v *validator) {
 		{"quota.limitsCpu", q.LimitsCPU, need.LimitsCPU, v.cpu},
 		{"quota.limitsMemory", q.LimitsMemory, need.LimitsMemory, v.memory},
 		{"quota.requestsStorage", q.RequestsStorage, need.Storage, v.storage},
+		{"quota.requestsEphemeralStorage", q.RequestsEphemeralStorage, need.RequestsEphemeralStorage, v.disk},
+		{"quota.limitsEphemeralStorage", q.LimitsEphemeralStorage, need.LimitsEphemeralStorage, v.disk},
 	} {
 		have, ok := c.parse(c.key, c.value)
 		if ok && have.Cmp(c.need) < 0 {
@@ -436,6 +444,7 @@ func (s *Settings) validateImages(v *validator) {
 			v.fail(i.key, quote(i.value), "must be an image pinned by tag or digest (not :latest), such as redis:7.4.2-alpine")
 		}
 	}
+	v.oneOf("images.pullPolicy", im.PullPolicy, PullPolicies)
 }
 
 func (s *Settings) validateWorker(v *validator, lr limitRangeMax) {

@@ -50,12 +50,13 @@ func (p *Platform) data(ctx *pulumi.Context, tier pulumi.ResourceOption) error {
 	}
 	if p.Redis, err = components.NewRedis(ctx, "redis", &components.RedisArgs{
 		Namespace: ns, Queue: s.RedisQueue, Cache: s.RedisCache, Image: s.Images.Redis, Exporter: s.Images.RedisExporter,
+		PullPolicy:   s.Images.PullPolicy,
 		StorageClass: p.Storage.ClassName, Secret: p.Secrets.Redis, Spread: spread(s.Placement), Protect: s.ProtectState(),
 	}, tier); err != nil {
 		return fmt.Errorf("redis tier: %w", err)
 	}
 	if p.InfluxDB, err = components.NewInfluxDB(ctx, "influxdb", &components.InfluxDBArgs{
-		Namespace: ns, Settings: s.InfluxDB, Image: s.Images.InfluxDB,
+		Namespace: ns, Settings: s.InfluxDB, Image: s.Images.InfluxDB, PullPolicy: s.Images.PullPolicy,
 		StorageClass: p.Storage.ClassName, Secret: p.Secrets.InfluxDB, Protect: s.ProtectState(),
 	}, tier); err != nil {
 		return fmt.Errorf("influxdb tier: %w", err)
@@ -79,6 +80,7 @@ func (p *Platform) app(ctx *pulumi.Context, tier pulumi.ResourceOption) error {
 	env := components.AppEnv{
 		ConfigMap: p.AppConfig.ConfigMapName, PostgresSecret: p.Secrets.Postgres, RedisSecret: p.Secrets.Redis,
 		InfluxDBSecret: p.Secrets.InfluxDB, PostgresClientImage: s.Images.PostgresClient, RedisImage: s.Images.Redis,
+		PullPolicy: s.Images.PullPolicy,
 	}
 	if p.Migration, err = components.NewMigration(ctx, "migration", &components.MigrationArgs{
 		Namespace: ns, Image: s.Images.API, Env: env, PrimaryHost: p.Postgres.PrimaryHost, After: databases,
@@ -106,6 +108,7 @@ func (p *Platform) edge(ctx *pulumi.Context, tier pulumi.ResourceOption) error {
 	var err error
 	if p.Edge, err = components.NewEdge(ctx, "edge", &components.EdgeArgs{
 		Namespace: p.Namespace.Name, Settings: s.Edge, Image: s.Images.Nginx, Exporter: s.Images.NginxExporter,
+		PullPolicy: s.Images.PullPolicy,
 		APIService: p.API.ServiceName, APIPort: components.APIPort,
 	}, tier); err != nil {
 		return fmt.Errorf("edge tier: %w", err)

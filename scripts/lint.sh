@@ -2,7 +2,8 @@
 # scripts/lint.sh : the repository's own linters, part of the unit stage of scripts/test.sh.
 #   actionlint  the GitHub workflows in .github/ (built from its Go module by tools.sh lint);
 #               it runs shellcheck over every `run:` block too
-#   shellcheck  every script in scripts/ (Debian's package; .shellcheckrc lets it follow `source`)
+#   then every script in scripts/ through Debian's shellcheck (.shellcheckrc lets it follow
+#   `source`)
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$REPO"

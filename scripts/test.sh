@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # scripts/test.sh [--unit] : every test of the project, as CI runs it (.ci/run calls this).
 #   1. actionlint and shellcheck (scripts/lint.sh), build, vet, and the unit suite: the program
-#      against a mocked engine, and the generated configuration files against real PostgreSQL,
-#      Redis, PgBouncer and nginx (seconds);
+#      against a mocked engine, its manifests against kube-score, and the generated configuration
+#      files against real PostgreSQL, Redis, PgBouncer and nginx (seconds);
 #   2. the end-to-end suite (scripts/e2e.sh): the real engine and a local Kubernetes control
 #      plane. Its toolchain is built from Go modules on first use (about 23 minutes on 2 cores,
 #      then cached outside the clone). --unit stops after step 1.
@@ -15,6 +15,8 @@ source scripts/env.sh
 ensure_packages '/usr/lib/postgresql/*/bin/postgres:postgresql' redis-server:redis-server pgbouncer:pgbouncer \
   /usr/sbin/nginx:nginx-light promtool:prometheus amtool:prometheus-alertmanager curl:curl
 
+# The unit stage's checkers (actionlint, kube-score) are built from their Go modules once into
+# the tools cache (seconds), then reused; lint.sh builds them and runs the linters.
 echo "== lint: workflows and scripts"
 bash scripts/lint.sh
 echo "== go build, go vet"

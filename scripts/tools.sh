@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scripts/tools.sh [pulumi|cluster|lint|all] : build the real-engine toolchain (and the linters
+# scripts/tools.sh [pulumi|cluster|lint|all] : build the real-engine toolchain (and the checkers
 # of the unit stage) from Go modules alone.
 #
 # Everything lands in $PYNOMALY_TOOLS (default ~/.cache/pynomaly-platform/tools), outside the
@@ -16,6 +16,8 @@
 #   etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok
 #                                for scripts/cluster.sh and the end-to-end suite
 #   actionlint                   github.com/rhysd/actionlint (lint: the GitHub workflows)
+#   kube-score                   github.com/zegl/kube-score, which the unit suite runs over the
+#                                rendered manifests of every environment (seconds to build)
 #
 # When a `pulumi` is already on PATH (a laptop, a hosted runner) the CLI build is skipped; set
 # PYNOMALY_BUILD_PULUMI=1 to build it anyway. Cold builds take 15-25 minutes each on 2 cores.
@@ -45,6 +47,7 @@ K8S_VERSION=v1.35.4
 KWOK_VERSION=v0.8.0
 ETCD_VERSION=v3.6.16
 ACTIONLINT_VERSION=v1.7.12
+KUBE_SCORE_VERSION=v1.20.0      # the only version the proxy serves
 REV=1                           # bump when a wrapper source below changes
 
 log() { printf '[tools %s] %s\n' "$(date +%T)" "$*" >&2; }
@@ -289,10 +292,11 @@ build_module_binary() { # name module version package ldflags
 
 want=${1:-all}
 case $want in pulumi|cluster|lint|all) ;; *) echo "usage: tools.sh [pulumi|cluster|lint|all]" >&2; exit 2 ;; esac
-# The linters of the unit stage (scripts/lint.sh): seconds to build, so no other tool waits.
-if [ "$want" = lint ]; then
+# The checkers of the unit stage (scripts/lint.sh, the kube-score test): seconds to build.
+if [ "$want" = lint ] || [ "$want" = all ]; then
   build_module_binary actionlint github.com/rhysd/actionlint "$ACTIONLINT_VERSION" github.com/rhysd/actionlint/cmd/actionlint ""
-  exit 0
+  build_module_binary kube-score github.com/zegl/kube-score "$KUBE_SCORE_VERSION" github.com/zegl/kube-score/cmd/kube-score "-X main.version=${KUBE_SCORE_VERSION#v}"
+  if [ "$want" = lint ]; then log "ready: $BIN"; exit 0; fi
 fi
 if [ "$want" != cluster ]; then
   if [ -z "${PYNOMALY_BUILD_PULUMI:-}" ] && [ ! -x "$BIN/pulumi" ] && command -v pulumi >/dev/null; then

@@ -44,10 +44,13 @@ func TestAPITier(t *testing.T) {
 
 			c := d.Container(t, podSpec, "api")
 			assert.Equal(t, "ghcr.io/pynomaly/pynomaly-api:1.0.0", d.Str(t, c+".image"))
-			for _, probe := range []string{"startupProbe", "readinessProbe", "livenessProbe"} {
+			for _, probe := range []string{"startupProbe", "readinessProbe"} {
 				assert.Equal(t, "/api/v1/health", d.Str(t, c+"."+probe+".httpGet.path"), probe)
 				assert.Equal(t, 8000, d.Int(t, c+"."+probe+".httpGet.port"), probe)
 			}
+			// Alive while it accepts connections: a database outage fails readiness, and
+			// must not restart every API pod.
+			assert.Equal(t, 8000, d.Int(t, c+".livenessProbe.tcpSocket.port"))
 			assert.Equal(t, limits[env][0], d.Str(t, c+".resources.limits.cpu"))
 			assert.Equal(t, limits[env][1], d.Str(t, c+".resources.limits.memory"))
 			assert.True(t, d.Bool(c+".securityContext.readOnlyRootFilesystem"))

@@ -85,16 +85,15 @@ func TestEdgeTier(t *testing.T) {
 func checkNginxDeployment(t *testing.T, d *Resource, w edgeProfile) {
 	t.Helper()
 	assert.Equal(t, w.replicas, d.Int(t, "spec.replicas"), "the seed's three in prod")
-	assert.Equal(t, 101, d.Int(t, podSpec+".securityContext.runAsUser"))
+	assert.Equal(t, 10101, d.Int(t, podSpec+".securityContext.runAsUser"))
 	c := d.Container(t, podSpec, "nginx")
 	assert.Equal(t, "nginxinc/nginx-unprivileged:1.27.5-alpine", d.Str(t, c+".image"))
 	assert.Equal(t, 8080, d.Int(t, c+".ports.0.containerPort"))
 	assert.True(t, d.Bool(c+".securityContext.readOnlyRootFilesystem"), "read-only root; /tmp is an emptyDir")
 	assert.Equal(t, "/tmp", d.Str(t, c+".volumeMounts.1.mountPath"))
 	assert.True(t, d.Has(podSpec+".volumes.1.emptyDir"))
-	for _, probe := range []string{"readinessProbe", "livenessProbe"} {
-		assert.Equal(t, "/health", d.Str(t, c+"."+probe+".httpGet.path"), probe)
-	}
+	assert.Equal(t, "/health", d.Str(t, c+".readinessProbe.httpGet.path"))
+	assert.Equal(t, 8080, d.Int(t, c+".livenessProbe.tcpSocket.port"), "alive while it accepts connections")
 	assert.Equal(t, w.cpuLimit, d.Str(t, c+".resources.limits.cpu"))
 	assert.Equal(t, 5, d.Int(t, c+".lifecycle.preStop.sleep.seconds"))
 	assert.Equal(t, 75, d.Int(t, podSpec+".terminationGracePeriodSeconds"), "the delay, the read timeout, a margin")

@@ -22,30 +22,30 @@ func TestNamespaceTier(t *testing.T) {
 		"dev": {
 			enforce: "baseline",
 			quota: map[string]string{"requests.cpu": "4", "requests.memory": "8Gi", "limits.cpu": "8", "limits.memory": "16Gi",
-				"requests.storage": "100Gi", "pods": "30", "persistentvolumeclaims": "10"},
+				"requests.storage": "100Gi", "requests.ephemeral-storage": "4Gi", "limits.ephemeral-storage": "32Gi", "pods": "30", "persistentvolumeclaims": "10"},
 			limits: struct{ defReq, def, max map[string]string }{
-				map[string]string{"cpu": "50m", "memory": "64Mi"},
-				map[string]string{"cpu": "250m", "memory": "256Mi"},
-				map[string]string{"cpu": "2", "memory": "4Gi"}},
+				map[string]string{"cpu": "50m", "memory": "64Mi", "ephemeral-storage": "64Mi"},
+				map[string]string{"cpu": "250m", "memory": "256Mi", "ephemeral-storage": "512Mi"},
+				map[string]string{"cpu": "2", "memory": "4Gi", "ephemeral-storage": "4Gi"}},
 		},
 		"staging": {
 			enforce: "restricted",
 			quota: map[string]string{"requests.cpu": "8", "requests.memory": "24Gi", "limits.cpu": "24", "limits.memory": "48Gi",
-				"requests.storage": "500Gi", "pods": "60", "persistentvolumeclaims": "20"},
+				"requests.storage": "500Gi", "requests.ephemeral-storage": "10Gi", "limits.ephemeral-storage": "64Gi", "pods": "60", "persistentvolumeclaims": "20"},
 			limits: struct{ defReq, def, max map[string]string }{
-				map[string]string{"cpu": "100m", "memory": "128Mi"},
-				map[string]string{"cpu": "500m", "memory": "512Mi"},
-				map[string]string{"cpu": "4", "memory": "8Gi"}},
+				map[string]string{"cpu": "100m", "memory": "128Mi", "ephemeral-storage": "64Mi"},
+				map[string]string{"cpu": "500m", "memory": "512Mi", "ephemeral-storage": "512Mi"},
+				map[string]string{"cpu": "4", "memory": "8Gi", "ephemeral-storage": "8Gi"}},
 		},
 		// The seed's minimum cluster: 32 cores, 128 GB, 2 TB.
 		"prod": {
 			enforce: "restricted",
 			quota: map[string]string{"requests.cpu": "32", "requests.memory": "128Gi", "limits.cpu": "192", "limits.memory": "320Gi",
-				"requests.storage": "2Ti", "pods": "250", "persistentvolumeclaims": "30"},
+				"requests.storage": "2Ti", "requests.ephemeral-storage": "64Gi", "limits.ephemeral-storage": "512Gi", "pods": "250", "persistentvolumeclaims": "30"},
 			limits: struct{ defReq, def, max map[string]string }{
-				map[string]string{"cpu": "100m", "memory": "128Mi"},
-				map[string]string{"cpu": "500m", "memory": "512Mi"},
-				map[string]string{"cpu": "4", "memory": "16Gi"}},
+				map[string]string{"cpu": "100m", "memory": "128Mi", "ephemeral-storage": "64Mi"},
+				map[string]string{"cpu": "500m", "memory": "512Mi", "ephemeral-storage": "512Mi"},
+				map[string]string{"cpu": "4", "memory": "16Gi", "ephemeral-storage": "16Gi"}},
 			protect: true,
 		},
 	}

@@ -23,7 +23,8 @@ import (
 //	go test ./tests -run ReadmeDefaults -update
 //
 // Rendering: `value` for strings and numbers, none for an empty string or list, on/off for
-// switches, `cpuRequest`/`memoryRequest` → `cpuLimit`/`memoryLimit` for resources, `k: v, ...`
+// switches, `cpuRequest`/`memoryRequest`/`ephemeralStorageRequest` →
+// `cpuLimit`/`memoryLimit`/`ephemeralStorageLimit` for resources, `k: v, ...`
 // for maps and other objects, "generated" for credentials. When staging and prod have dev's
 // values, their cells say "same" (words such as none and generated are repeated).
 func TestReadmeDefaultsAreTheProfiles(t *testing.T) {
@@ -174,20 +175,21 @@ func renderDefault(v any) string {
 	return fmt.Sprint(v)
 }
 
-// resourcesCell is a container's requests and limits: `50m`/`128Mi` → `250m`/`256Mi`.
+// resourcesCell is a container's requests and limits: `50m`/`128Mi`/`64Mi` →
+// `250m`/`256Mi`/`512Mi` (CPU, memory, ephemeral storage).
 func resourcesCell(m map[string]any) (string, bool) {
-	var r [4]string
-	for i, k := range []string{"cpuRequest", "memoryRequest", "cpuLimit", "memoryLimit"} {
+	var r [6]string
+	for i, k := range []string{"cpuRequest", "memoryRequest", "ephemeralStorageRequest", "cpuLimit", "memoryLimit", "ephemeralStorageLimit"} {
 		s, ok := m[k].(string)
 		if !ok {
 			return "", false
 		}
 		r[i] = s
 	}
-	if len(m) != 4 {
+	if len(m) != len(r) {
 		return "", false
 	}
-	return fmt.Sprintf("`%s`/`%s` → `%s`/`%s`", r[0], r[1], r[2], r[3]), true
+	return fmt.Sprintf("`%s`/`%s`/`%s` → `%s`/`%s`/`%s`", r[0], r[1], r[2], r[3], r[4], r[5]), true
 }
 
 // yamlScalar quotes a string that YAML would read as something else.

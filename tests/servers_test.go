@@ -388,10 +388,33 @@ func TestPgBouncerLogsInToPostgreSQL(t *testing.T) {
 	}
 	got, err := login(password)
 	require.NoError(t, err, "login through PgBouncer: %s\npgbouncer: %s\npostgres: %s", got, poolLog, log)
+	waitForPostgresPasses(t, bin, poolPort)
 	assert.Equal(t, components.PostgresAppUser+"@"+components.PostgresDatabase, got)
 	_, err = login("wrong" + password)
 	assert.Error(t, err, "PgBouncer let a wrong password in")
 	// The user list line is what PgBouncer's documentation specifies: quotes doubled, nothing
 	// escaped with a backslash.
 	assert.Equal(t, `"pynomaly" "p""a ss'w\rd%$1"`+"\n", userlist)
+}
+
+// waitForPostgresPasses runs the API pod's wait-for-postgres init container script, with its
+// environment, against the pooler on port, as the pod's user: an account the image does not
+// have (when the suite runs as root, which can take any user). It must finish at once.
+func waitForPostgresPasses(t *testing.T, bin string, port int) {
+	t.Helper()
+	api := deploy(t, "dev", nil).One(t, "kubernetes:apps/v1:Deployment", "pynomaly-api")
+	c := api.Container(t, podSpec, "wait-for-postgres")
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "sh", "-ec", api.Str(t, c+".command.2"))
+	cmd.Env = []string{"PATH=" + bin + ":/usr/bin:/bin", "DATABASE_HOST=127.0.0.1", "DATABASE_PORT=" + fmt.Sprint(port),
+		"DATABASE_USER=" + components.PostgresAppUser}
+	if os.Geteuid() == 0 {
+		uid := uint32(api.Int(t, podSpec+".securityContext.runAsUser"))
+		_, err := user.LookupId(fmt.Sprint(uid))
+		require.Error(t, err, "the pod's user %d must be one this machine does not know, as in the image", uid)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: uid}}
+	}
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "wait-for-postgres did not finish: %s", out)
 }

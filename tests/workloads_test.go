@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // Invariants every pod of every environment meets, whichever tier declared it. Together they are
@@ -45,18 +46,37 @@ func TestEveryContainerIsLockedDown(t *testing.T) {
 				assert.Equal(t, "ALL", r.Str(t, c+".securityContext.capabilities.drop.0"), what)
 				assert.False(t, r.Has(c+".securityContext.capabilities.add"), what)
 				assert.False(t, r.Bool(c+".securityContext.privileged"), what)
-				for _, k := range []string{"requests.cpu", "requests.memory", "limits.cpu", "limits.memory"} {
+				for _, k := range []string{"requests.cpu", "requests.memory", "requests.ephemeral-storage",
+					"limits.cpu", "limits.memory", "limits.ephemeral-storage"} {
 					assert.True(t, r.Has(c+".resources."+k), "%s: no %s", what, k)
 				}
 				image := r.Str(t, c+".image")
 				assert.Regexp(t, pinnedImage, image, what)
 				assert.False(t, strings.HasSuffix(image, ":latest"), what)
+				assert.Equal(t, "Always", r.Str(t, c+".imagePullPolicy"), "%s: the profiles' images.pullPolicy", what)
 			}
 		}
 	}
 }
 
-// Long-running containers are probed: readiness keeps traffic away, liveness restarts a hung one.
+// images.pullPolicy reaches every container, init containers included.
+func TestImagePullPolicyIsTheSetting(t *testing.T) {
+	st := deploy(t, "staging", cfg{"images": `{"pullPolicy": "IfNotPresent"}`})
+	containers := 0
+	for _, p := range st.PodTemplates() {
+		for _, c := range p.Containers() {
+			containers++
+			assert.Equal(t, "IfNotPresent", p.Owner.Str(t, c+".imagePullPolicy"), "%s %s", p.Owner.Name, p.Owner.Str(t, c+".name"))
+		}
+	}
+	assert.Greater(t, containers, 20)
+}
+
+// Long-running containers are probed: readiness keeps traffic away from a container that cannot
+// serve. Liveness restarts a hung one and is a different check: the same check would restart
+// every pod whenever a dependency their readiness looks at fails. A container may go without
+// one only where its process exits on failure and offers nothing else to ask (PgBouncer); every
+// pod but the pooler's has one.
 func TestEveryLongRunningContainerIsProbed(t *testing.T) {
 	for _, env := range envs {
 		st := deploy(t, env, nil)
@@ -70,7 +90,12 @@ func TestEveryLongRunningContainerIsProbed(t *testing.T) {
 				c := p.Path + ".containers." + itoa(i)
 				what := env + " " + r.Name + " " + r.Str(t, c+".name")
 				assert.True(t, r.Has(c+".readinessProbe"), "%s: no readiness probe", what)
-				assert.True(t, r.Has(c+".livenessProbe"), "%s: no liveness probe", what)
+				if !r.Has(c + ".livenessProbe") {
+					assert.Equal(t, "pgbouncer", r.Str(t, c+".name"), "%s: no liveness probe", what)
+					continue
+				}
+				assert.NotEqual(t, probeCheck(t, r, c+".readinessProbe"), probeCheck(t, r, c+".livenessProbe"),
+					"%s: readiness and liveness are the same check", what)
 			}
 		}
 	}
@@ -124,4 +149,16 @@ func TestSelectorsMatchTheirTemplates(t *testing.T) {
 			}
 		}
 	}
+}
+
+// probeCheck is what a probe checks, without its timings: the handler and its target.
+func probeCheck(t *testing.T, r *Resource, path string) string {
+	t.Helper()
+	for _, h := range []string{"httpGet", "tcpSocket", "exec", "grpc"} {
+		if v, ok := r.Get(path + "." + h); ok {
+			return h + " " + v.String()
+		}
+	}
+	require.Failf(t, "probe without a handler", "%s %s %s", r.Type, r.Name, path)
+	return ""
 }

@@ -19,10 +19,15 @@ type Container struct {
 	Resources config.Resources
 	// WritableRoot is for images that write under their root filesystem; the seed asks for
 	// read-only roots "where possible", so it is the exception.
-	WritableRoot                                bool
+	WritableRoot bool
+	// UID, when set, is the user and group this container runs as instead of the pod's: a
+	// sidecar whose image runs as anyone, next to a server whose image needs its own user.
+	UID                                         int
 	StartupProbe, ReadinessProbe, LivenessProbe *corev1.ProbeArgs
 	Lifecycle                                   *corev1.LifecycleArgs
 	Mounts                                      corev1.VolumeMountArray
+	// pullPolicy is the pod's imagePullPolicy (Pod.PullPolicy), set when the template is built.
+	pullPolicy string
 }
 
 // Port is a named container port.
@@ -41,12 +46,15 @@ func (c Container) args() *corev1.ContainerArgs {
 		Env:             c.Env,
 		EnvFrom:         c.EnvFrom,
 		Resources:       resources(c.Resources),
-		SecurityContext: containerSecurity(!c.WritableRoot),
+		SecurityContext: containerSecurity(!c.WritableRoot, c.UID),
 		StartupProbe:    c.StartupProbe,
 		ReadinessProbe:  c.ReadinessProbe,
 		LivenessProbe:   c.LivenessProbe,
 		Lifecycle:       c.Lifecycle,
 		VolumeMounts:    c.Mounts,
+	}
+	if c.pullPolicy != "" {
+		a.ImagePullPolicy = pulumi.String(c.pullPolicy)
 	}
 	if len(c.Command) > 0 {
 		a.Command = pulumi.ToStringArray(c.Command)
@@ -62,22 +70,32 @@ func (c Container) args() *corev1.ContainerArgs {
 }
 
 // containerSecurity drops every capability and forbids privilege escalation; with the pod's
-// context it meets Pod Security "restricted".
-func containerSecurity(readOnlyRoot bool) *corev1.SecurityContextArgs {
-	return &corev1.SecurityContextArgs{
+// context it meets Pod Security "restricted". uid, when not 0, overrides the pod's user and group.
+func containerSecurity(readOnlyRoot bool, uid int) *corev1.SecurityContextArgs {
+	sc := &corev1.SecurityContextArgs{
 		AllowPrivilegeEscalation: pulumi.Bool(false),
 		ReadOnlyRootFilesystem:   pulumi.Bool(readOnlyRoot),
 		RunAsNonRoot:             pulumi.Bool(true),
 		Capabilities:             &corev1.CapabilitiesArgs{Drop: pulumi.StringArray{pulumi.String("ALL")}},
 		SeccompProfile:           &corev1.SeccompProfileArgs{Type: pulumi.String("RuntimeDefault")},
 	}
+	if uid != 0 {
+		sc.RunAsUser, sc.RunAsGroup = pulumi.Int(uid), pulumi.Int(uid)
+	}
+	return sc
 }
 
 // resources turns settings into a container's requests and limits.
 func resources(r config.Resources) *corev1.ResourceRequirementsArgs {
 	return &corev1.ResourceRequirementsArgs{
-		Requests: pulumi.StringMap{"cpu": pulumi.String(r.CPURequest), "memory": pulumi.String(r.MemoryRequest)},
-		Limits:   pulumi.StringMap{"cpu": pulumi.String(r.CPULimit), "memory": pulumi.String(r.MemoryLimit)},
+		Requests: pulumi.StringMap{
+			"cpu": pulumi.String(r.CPURequest), "memory": pulumi.String(r.MemoryRequest),
+			"ephemeral-storage": pulumi.String(r.EphemeralStorageRequest),
+		},
+		Limits: pulumi.StringMap{
+			"cpu": pulumi.String(r.CPULimit), "memory": pulumi.String(r.MemoryLimit),
+			"ephemeral-storage": pulumi.String(r.EphemeralStorageLimit),
+		},
 	}
 }
 

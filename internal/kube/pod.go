@@ -3,6 +3,7 @@ package kube
 import (
 	"fmt"
 	"maps"
+	"slices"
 
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
@@ -50,7 +51,9 @@ type Pod struct {
 	// GracePeriodSeconds is the time between SIGTERM and SIGKILL; 0 keeps the default (30 s).
 	GracePeriodSeconds int
 	// RestartPolicy is set by the Job builders.
-	RestartPolicy              string
+	RestartPolicy string
+	// PullPolicy is every container's imagePullPolicy: the stack's images.pullPolicy.
+	PullPolicy                 string
 	InitContainers, Containers []Container
 	Volumes                    corev1.VolumeArray
 }
@@ -64,6 +67,7 @@ func (p Pod) Selector() map[string]string {
 
 // Template is the pod template of a Deployment, StatefulSet, Job or CronJob.
 func (p Pod) Template(ctx *pulumi.Context) *corev1.PodTemplateSpecArgs {
+	p.InitContainers, p.Containers = withPullPolicy(p.InitContainers, p.PullPolicy), withPullPolicy(p.Containers, p.PullPolicy)
 	labels := Labels(ctx, p.Component)
 	for k, v := range p.SelectorExtra {
 		labels[k] = pulumi.String(v)
@@ -122,6 +126,15 @@ func containerArray(cs []Container) corev1.ContainerArray {
 	out := make(corev1.ContainerArray, 0, len(cs))
 	for _, c := range cs {
 		out = append(out, c.args())
+	}
+	return out
+}
+
+// withPullPolicy gives every container the pod's image pull policy.
+func withPullPolicy(cs []Container, policy string) []Container {
+	out := slices.Clone(cs)
+	for i := range out {
+		out[i].pullPolicy = policy
 	}
 	return out
 }

@@ -7,6 +7,14 @@ import (
 
 // Probe timings. Readiness reacts fast (a pod leaves its Service within ~30 s); liveness waits
 // long enough that a slow start or a busy moment never turns into a restart loop.
+//
+// Readiness and liveness ask different questions, so they are different checks. Readiness asks
+// the container's own health check whether it can serve now; that check may look at what the
+// container depends on (its database, its backend), and failing it only takes the pod out of
+// its Services. Liveness asks whether the container should be restarted: where the software has
+// no liveness check of its own (Patroni's /liveness, Prometheus' /-/healthy), it is Alive, the
+// process still accepting connections, so a dependency's outage never restarts every pod that
+// uses it.
 
 // Readiness sets a readiness probe's timings on a check.
 func Readiness(check *corev1.ProbeArgs) *corev1.ProbeArgs {
@@ -20,6 +28,9 @@ func Liveness(check *corev1.ProbeArgs) *corev1.ProbeArgs {
 		pulumi.Int(30), pulumi.Int(20), pulumi.Int(5), pulumi.Int(6)
 	return check
 }
+
+// Alive is the liveness probe of a container that serves on port: it still accepts connections.
+func Alive(port int) *corev1.ProbeArgs { return Liveness(TCPSocket(port)) }
 
 // HTTPGet checks that path answers 2xx or 3xx on port.
 func HTTPGet(path string, port int) *corev1.ProbeArgs {

@@ -67,6 +67,7 @@ const (
 	cpuExample     = `must be a Kubernetes quantity such as "500m" or "2"`
 	memoryExample  = `must be a Kubernetes quantity such as "512Mi" or "4Gi"`
 	storageExample = `must be a Kubernetes quantity such as "10Gi" or "2Ti"`
+	diskExample    = `must be a Kubernetes quantity such as "512Mi" or "2Gi"`
 	wholeString    = "must be a whole number, not a JSON string"
 	atLeastOne     = "must be at least 1"
 	pinned         = "must be an image pinned by tag or digest (not :latest), such as redis:7.4.2-alpine"
@@ -132,6 +133,10 @@ func Cases() []Case {
 		fail("quota.limitsMemory", "64GB", bad("quota.limitsMemory", `"64GB"`, memoryExample)),
 		good("quota.requestsStorage", "1Ti", `"1Ti"`),
 		fail("quota.requestsStorage", "0", bad("quota.requestsStorage", `"0"`, `must be greater than zero, for example "10Gi" or "2Ti"`)),
+		good("quota.requestsEphemeralStorage", "8Gi", `"8Gi"`),
+		fail("quota.requestsEphemeralStorage", "0", bad("quota.requestsEphemeralStorage", `"0"`, `must be greater than zero, for example "512Mi" or "2Gi"`)),
+		good("quota.limitsEphemeralStorage", "40Gi", `"40Gi"`),
+		fail("quota.limitsEphemeralStorage", "lots", bad("quota.limitsEphemeralStorage", `"lots"`, diskExample)),
 		good("quota.pods", "100", `100`),
 		fail("quota.pods", "many", bad("quota.pods", `"many"`, wholeString)),
 		good("quota.persistentVolumeClaims", "20", `20`),
@@ -150,6 +155,14 @@ func Cases() []Case {
 		fail("limitRange.maxCpu", "2 cores", bad("limitRange.maxCpu", `"2 cores"`, cpuExample)),
 		good("limitRange.maxMemory", "8Gi", `"8Gi"`),
 		fail("limitRange.maxMemory", "true", bad("limitRange.maxMemory", `"true"`, memoryExample)),
+		good("limitRange.defaultRequestEphemeralStorage", "128Mi", `"128Mi"`),
+		fail("limitRange.defaultRequestEphemeralStorage", "1Gi", bad("limitRange.defaultRequestEphemeralStorage", `"1Gi"`,
+			"must not exceed limitRange.defaultEphemeralStorage (512Mi)")),
+		good("limitRange.defaultEphemeralStorage", "1Gi", `"1Gi"`),
+		fail("limitRange.defaultEphemeralStorage", "8Gi", bad("limitRange.defaultEphemeralStorage", `"8Gi"`,
+			"must not exceed limitRange.maxEphemeralStorage (4Gi)")),
+		good("limitRange.maxEphemeralStorage", "8Gi", `"8Gi"`),
+		fail("limitRange.maxEphemeralStorage", "4 gigs", bad("limitRange.maxEphemeralStorage", `"4 gigs"`, diskExample)),
 	)
 
 	add(good("storage.existingClass", "gp3", `"gp3"`),
@@ -427,6 +440,8 @@ func Cases() []Case {
 		add(good("images."+im.field, im.good, quoted(im.good)),
 			fail("images."+im.field, im.bad, bad("images."+im.field, quoted(im.bad), pinned)))
 	}
+	add(good("images.pullPolicy", "IfNotPresent", `"IfNotPresent"`),
+		fail("images.pullPolicy", "always", bad("images.pullPolicy", `"always"`, "must be one of Always, IfNotPresent, Never")))
 
 	// Credentials: with --secret they are taken (and shown only as set); in plain text they stop
 	// the preview, and so do characters or a length that a consumer would take differently.
@@ -502,6 +517,11 @@ func resources(key, memLimit, maxCPU, maxMemory string) []Case {
 		{Path: k + "cpuLimit", Value: "10", Err: bad(k+"cpuLimit", `"10"`, "must not exceed limitRange.maxCpu ("+maxCPU+")")},
 		{Path: k + "memoryLimit", Value: "1Gi", Want: `"1Gi"`},
 		{Path: k + "memoryLimit", Value: "5Gi", Err: bad(k+"memoryLimit", `"5Gi"`, "must not exceed limitRange.maxMemory ("+maxMemory+")")},
+		// dev's LimitRange admits at most 4Gi of ephemeral storage per container.
+		{Path: k + "ephemeralStorageRequest", Value: "128Mi", Want: `"128Mi"`},
+		{Path: k + "ephemeralStorageRequest", Value: "2 gigs", Err: bad(k+"ephemeralStorageRequest", `"2 gigs"`, diskExample)},
+		{Path: k + "ephemeralStorageLimit", Value: "1Gi", Want: `"1Gi"`},
+		{Path: k + "ephemeralStorageLimit", Value: "5Gi", Err: bad(k+"ephemeralStorageLimit", `"5Gi"`, "must not exceed limitRange.maxEphemeralStorage (4Gi)")},
 	}
 }
 
