@@ -174,7 +174,7 @@ type target struct {
 	port string
 }
 
-func targets(ends map[string][]netPeer, f Flow) []target {
+func targets(ends map[string][]netPeer, components []string, f Flow) []target {
 	var out []target
 	if f.To != EveryMetricsPort {
 		for _, p := range ends[f.To] {
@@ -182,9 +182,11 @@ func targets(ends map[string][]netPeer, f Flow) []target {
 		}
 		return out
 	}
-	for name, ps := range ends {
-		for _, p := range ps {
-			if p.metrics != "" && name != EveryPod {
+	// In the order the workloads were declared: a policy's rules must be the same every run, or
+	// every preview would show it changed.
+	for _, name := range components {
+		for _, p := range ends[name] {
+			if p.metrics != "" {
 				out = append(out, target{p, p.metrics})
 			}
 		}
@@ -206,9 +208,15 @@ func networkPolicies(args *SecurityArgs) ([]*netPolicy, error) {
 		}
 		return byName[p.policy]
 	}
+	var components []string
+	for _, w := range args.Workloads {
+		if !slices.Contains(components, w.Component) {
+			components = append(components, w.Component)
+		}
+	}
 	for _, f := range NetworkFlows() {
 		for _, from := range ends[f.From] {
-			for _, to := range targets(ends, f) {
+			for _, to := range targets(ends, components, f) {
 				numbers := to.peer.ports[to.port]
 				if len(numbers) == 0 || (!from.local() && !to.peer.local()) {
 					continue

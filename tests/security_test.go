@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"net"
@@ -431,6 +432,24 @@ func TestDefaultDenyWaitsForTheAllows(t *testing.T) {
 				assert.True(t, st.DependsOn(deny, p), "%s: the default deny does not wait for %s", env, p.Name)
 			}
 		}
+	}
+}
+
+// Two runs of one stack declare the same policies, rule for rule: an order that changed between
+// runs would make every preview show the policies changed.
+func TestNetworkPoliciesAreTheSameEveryRun(t *testing.T) {
+	specs := func() map[string]string {
+		out := map[string]string{}
+		for _, p := range stackPolicies(t, deploy(t, "prod", nil)) {
+			b, err := json.Marshal(p.Spec)
+			require.NoError(t, err)
+			out[p.Name] = string(b)
+		}
+		return out
+	}
+	first := specs()
+	for range 3 {
+		assert.Equal(t, first, specs())
 	}
 }
 
