@@ -61,6 +61,7 @@ func objectKeys(s *Settings) []struct {
 		{"prometheus", &s.Prometheus},
 		{"alertmanager", &s.Alertmanager},
 		{"grafana", &s.Grafana},
+		{"network", &s.Network},
 		{"images", &s.Images},
 	}
 }
@@ -170,6 +171,10 @@ func Parse(project string, src Source) (*Settings, error) {
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
+	}
+	// Decided once edge.entry is known; the settings view shows the namespace in use.
+	if s.Network.EntryNamespace == "" {
+		s.Network.EntryNamespace = s.defaultEntryNamespace()
 	}
 	if err := s.Validate(); err != nil {
 		return nil, err

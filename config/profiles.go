@@ -1,5 +1,7 @@
 package config
 
+import "slices"
+
 // The three profiles carry the seed's environment table as defaults:
 //
 //	dev      replicas 1-2,   minimal resources,   basic monitoring,         relaxed security
@@ -43,6 +45,7 @@ func common(env Environment) Settings {
 		Secrets: Secrets{Rotation: "initial"},
 		// The program runs its own monitoring unless a stack says the cluster has an operator.
 		MonitoringMode: MonitoringBundled,
+		Network:        network(),
 		Images: Images{
 			Postgres:         "ghcr.io/zalando/spilo-17:4.0-p3",
 			PostgresClient:   "postgres:17.5-alpine",
@@ -72,13 +75,27 @@ func edge(replicas int, r Resources, concurrent, workers, connections int, issue
 	return Edge{
 		Replicas: replicas, Resources: r, Entry: EntryNone,
 		RateLimit:          RateLimit{RequestsPerMinute: 100, Burst: 20},
-		TrustedProxies:     []string{"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"},
+		TrustedProxies:     slices.Clone(privateRanges),
 		ClientMaxBodySize:  "100m",
 		Timeouts:           ProxyTimeouts{ConnectSeconds: 5, ReadSeconds: 60, SendSeconds: 60},
 		ConcurrentRequests: concurrent, WorkerProcesses: workers, WorkerConnections: connections,
 		Ingress: EdgeIngress{ClassName: "nginx"},
 		Gateway: EdgeGateway{ClassName: "eg", Implementation: EnvoyGateway},
 		TLS:     EdgeTLS{Enabled: true, SecretName: "pynomaly-tls", Issuer: issuer},
+	}
+}
+
+// privateRanges are the addresses a cluster's pods, nodes and API server usually have.
+var privateRanges = []string{"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"}
+
+// network is where the cluster's API server and nodes usually are: the private ranges, and the
+// API server's ports of managed clusters (443) and of kubeadm, kind and k3s (6443). Narrow them
+// to the cluster's own addresses where they are known.
+func network() Network {
+	return Network{
+		KubernetesAPI:       APIServer{CIDRs: slices.Clone(privateRanges), Ports: []int{443, 6443}},
+		NodeCIDRs:           slices.Clone(privateRanges),
+		PrometheusNamespace: "monitoring",
 	}
 }
 

@@ -6,7 +6,12 @@
 // `pulumi preview` with one message per bad key.
 package config
 
-import "slices"
+import (
+	"net"
+	"net/url"
+	"slices"
+	"strconv"
+)
 
 // Environment is the deployment profile a stack runs with.
 type Environment string
@@ -115,6 +120,9 @@ type Settings struct {
 	Prometheus   Prometheus   `json:"prometheus"`
 	Alertmanager Alertmanager `json:"alertmanager"`
 	Grafana      Grafana      `json:"grafana"`
+
+	// Network is what the namespace's NetworkPolicies need to know of the cluster around it.
+	Network Network `json:"network"`
 
 	Images Images `json:"images"`
 }
@@ -320,6 +328,57 @@ const (
 	CreateSelfSigned = "selfSigned"
 	CreateACME       = "acme"
 )
+
+// Network is the cluster around the namespace, as its NetworkPolicies address it: every pod is
+// denied everything but the flows of one table (components/security_flows.go), and the peers
+// outside the namespace are named here.
+type Network struct {
+	// EntryNamespace is where the entry point's pods run (the Ingress controller's, or the
+	// Gateway's data plane): the only namespace whose pods reach Nginx. Empty: the usual one of
+	// edge.entry's implementation (EntryNamespaces).
+	EntryNamespace string `json:"entryNamespace"`
+	// KubernetesAPI is where the API server's endpoints are: Patroni keeps its state there, and
+	// Prometheus and kube-state-metrics read it. A NetworkPolicy sees the endpoint's address and
+	// port (kubectl get endpointslice -n default -l kubernetes.io/service-name=kubernetes), not
+	// the Service's.
+	KubernetesAPI APIServer `json:"kubernetesApi"`
+	// NodeCIDRs hold the nodes' addresses: Prometheus scrapes every kubelet (port 10250).
+	NodeCIDRs []string `json:"nodeCidrs"`
+	// ObjectStorageCIDRs are where WAL-G archives to (postgres.walArchive); needed when it is on.
+	ObjectStorageCIDRs []string `json:"objectStorageCidrs"`
+	// PrometheusNamespace is the cluster's Prometheus's namespace, in monitoringMode operator:
+	// its pods (app.kubernetes.io/name=prometheus) may scrape every metrics port.
+	PrometheusNamespace string `json:"prometheusNamespace"`
+}
+
+// APIServer is the Kubernetes API server's endpoints.
+type APIServer struct {
+	CIDRs []string `json:"cidrs"`
+	Ports []int    `json:"ports"`
+}
+
+// EntryNamespaces are where each entry point's pods run by default: ingress-nginx's controller,
+// Envoy Gateway's proxies (its default, not the GatewayNamespace mode), NGINX Gateway Fabric 1.x's
+// data plane. Keyed by edge.entry, and for gateway by edge.gateway.implementation.
+var EntryNamespaces = map[string]string{
+	string(EntryIngress): "ingress-nginx",
+	EnvoyGateway:         "envoy-gateway-system",
+	NginxGatewayFabric:   "nginx-gateway",
+}
+
+// defaultEntryNamespace is edge.entry's usual namespace, or "" without an entry point.
+func (s *Settings) defaultEntryNamespace() string {
+	switch s.Edge.Entry {
+	case EntryIngress:
+		return EntryNamespaces[string(EntryIngress)]
+	case EntryGateway:
+		return EntryNamespaces[s.Edge.Gateway.Implementation]
+	}
+	return ""
+}
+
+// KubeletPort is where Prometheus scrapes each node's kubelet and cAdvisor.
+const KubeletPort = 10250
 
 // Exposed says whether the edge has an entry point from outside the cluster.
 func (e Edge) Exposed() bool { return e.Entry == EntryIngress || e.Entry == EntryGateway }
@@ -558,3 +617,39 @@ var JobResources = Resources{CPURequest: "100m", MemoryRequest: "128Mi", CPULimi
 // ReservedConnections of max_connections stay out of the pooler's reach: superuser reserve,
 // Patroni, the metrics exporter, backups and setup jobs.
 const ReservedConnections = 20
+
+// StorePort is the port WAL-G reaches its object store on: the endpoint's own, or HTTP's or
+// HTTPS's by its scheme (AWS: HTTPS); 0 while archiving is off.
+func (w WALArchive) StorePort() int {
+	if w.S3Bucket == "" {
+		return 0
+	}
+	u, err := url.Parse(w.Endpoint)
+	if err != nil || w.Endpoint == "" {
+		return 443
+	}
+	if p, err := strconv.Atoi(u.Port()); err == nil {
+		return p
+	}
+	if u.Scheme == "http" {
+		return 80
+	}
+	return 443
+}
+
+// Ports are those Alertmanager sends notifications to, by name: https for Slack and PagerDuty,
+// smtp for the smarthost's port; none without a receiver.
+func (r AlertReceivers) Ports() map[string]int {
+	ports := map[string]int{}
+	if r.SlackChannel != "" || r.PagerDuty {
+		ports["https"] = 443
+	}
+	if r.Email.To != "" {
+		if _, port, err := net.SplitHostPort(r.Email.Smarthost); err == nil {
+			if p, err := strconv.Atoi(port); err == nil {
+				ports["smtp"] = p
+			}
+		}
+	}
+	return ports
+}

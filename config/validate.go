@@ -103,6 +103,7 @@ func (s *Settings) Validate() error {
 	s.validateInfluxDB(v, lr)
 	s.validateEdge(v, lr)
 	s.validateMonitoring(v, lr)
+	s.validateNetwork(v)
 	s.validateImages(v)
 	s.validateCredentials(v)
 	if len(v.errs) == 0 {

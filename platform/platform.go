@@ -11,8 +11,8 @@ import (
 	"github.com/pynomaly/pynomaly-platform/internal/kube"
 )
 
-// Platform is the whole Pynomaly deployment: foundation, data, config, app, edge and monitoring
-// tiers, built in order, each on the one explicit Kubernetes provider. Its type token and its
+// Platform is the whole Pynomaly deployment: foundation, data, config, app, edge, monitoring and
+// security tiers, built in order, each on the one explicit Kubernetes provider. Its type token and its
 // children's names are part of every URN: see the golden test before renaming anything here.
 type Platform struct {
 	pulumi.ResourceState
@@ -31,6 +31,7 @@ type Platform struct {
 	Worker     *components.Worker
 	Edge       *components.Edge
 	Monitoring *components.Monitoring
+	Security   *components.Security
 
 	settings *config.Settings
 }
@@ -50,7 +51,7 @@ func NewPlatform(ctx *pulumi.Context, name string, s *config.Settings, opts ...p
 	}
 	// Every tier gets the provider; children inherit it from their parent component.
 	tier := pulumi.Composite(pulumi.Parent(p), pulumi.Providers(p.Provider))
-	for _, build := range []func(*pulumi.Context, pulumi.ResourceOption) error{p.foundation, p.data, p.app, p.edge, p.monitoring} {
+	for _, build := range []func(*pulumi.Context, pulumi.ResourceOption) error{p.foundation, p.data, p.app, p.edge, p.monitoring, p.security} {
 		if err := build(ctx, tier); err != nil {
 			return nil, err
 		}

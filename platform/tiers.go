@@ -6,6 +6,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/pynomaly/pynomaly-platform/components"
+	"github.com/pynomaly/pynomaly-platform/config"
 )
 
 // foundation is the namespace (quota, limits, Pod Security), the Roles of people and CI,
@@ -128,6 +129,23 @@ func (p *Platform) monitoring(ctx *pulumi.Context, tier pulumi.ResourceOption) e
 		Operator: !s.Bundled(),
 	}, tier); err != nil {
 		return fmt.Errorf("monitoring tier: %w", err)
+	}
+	return nil
+}
+
+// security is the namespace's NetworkPolicies, generated from every workload: it comes last, so
+// that it sees all of them.
+func (p *Platform) security(ctx *pulumi.Context, tier pulumi.ResourceOption) error {
+	s := p.settings
+	e := s.Edge
+	var err error
+	if p.Security, err = components.NewSecurity(ctx, "security", &components.SecurityArgs{
+		Namespace: p.Namespace.Name, Workloads: p.Workloads(), Network: s.Network,
+		Exposed: e.Exposed(), ACMESolver: e.TLSOn() && e.TLS.Issuer.Create == config.CreateACME,
+		OperatorPrometheus: !s.Bundled(), ObjectStoragePort: s.Postgres.WALArchive.StorePort(),
+		ReceiverPorts: s.Alertmanager.Receivers.Ports(),
+	}, tier); err != nil {
+		return fmt.Errorf("security tier: %w", err)
 	}
 	return nil
 }

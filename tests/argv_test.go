@@ -246,7 +246,8 @@ func commands(t *testing.T, r *Resource, container string) map[string][]string {
 // the command line.
 func TestNoCredentialOnACommandLine(t *testing.T) {
 	stacks := map[string]cfg{"dev": nil, "staging": nil, "prod": nil,
-		"prod+walArchive": {"postgres": `{"walArchive": {"s3Bucket": "pynomaly-wal", "credentialsSecret": "wal-g-s3"}}`}}
+		"prod+walArchive": {"postgres": `{"walArchive": {"s3Bucket": "pynomaly-wal", "credentialsSecret": "wal-g-s3"}}`,
+			"network": `{"objectStorageCidrs": ["203.0.113.0/24"]}`}}
 	for name, c := range stacks {
 		env, _, _ := strings.Cut(name, "+")
 		st := deploy(t, env, c)

@@ -184,7 +184,10 @@ func TestPostgresTier(t *testing.T) {
 
 // Continuous WAL archiving, for the seed's RPO under 15 minutes, once a bucket is configured.
 func TestPostgresWALArchiving(t *testing.T) {
-	st := deploy(t, "prod", cfg{"postgres": `{"walArchive": {"s3Bucket": "pynomaly-wal", "region": "eu-west-1", "credentialsSecret": "wal-s3"}}`})
+	st := deploy(t, "prod", cfg{
+		"postgres": `{"walArchive": {"s3Bucket": "pynomaly-wal", "region": "eu-west-1", "credentialsSecret": "wal-s3"}}`,
+		"network":  `{"objectStorageCidrs": ["52.218.0.0/17"]}`,
+	})
 	sts := st.One(t, statefulSetType, "pynomaly-postgres")
 	e := sts.Env(t, sts.Container(t, podSpec, "postgres"))
 	assert.Equal(t, "pynomaly-wal", e["WAL_S3_BUCKET"])

@@ -94,7 +94,7 @@ func TestPreflightNamesEachMissingPiece(t *testing.T) {
 			`cluster preflight [storage-class]: storageclasses "nfs" (storage.k8s.io/v1) is missing; storage.modelClassName needs it.`},
 		{"no Prometheus Operator", "staging", cfg{"monitoringMode": "operator"}, completeCluster().without("monitoring.coreos.com/v1 podmonitors"),
 			"cluster preflight [prometheus-operator]: the podmonitors API (monitoring.coreos.com/v1) is missing; monitoringMode operator needs it. Install the Prometheus Operator's CustomResourceDefinitions."},
-		{"no WAL archive credentials", "prod", cfg{"postgres": `{"walArchive": {"s3Bucket": "pynomaly-wal", "credentialsSecret": "wal-s3"}}`},
+		{"no WAL archive credentials", "prod", cfg{"postgres": `{"walArchive": {"s3Bucket": "pynomaly-wal", "credentialsSecret": "wal-s3"}}`, "network": `{"objectStorageCidrs": ["203.0.113.0/24"]}`},
 			completeCluster().without("v1 secrets pynomaly-data-science/wal-s3"),
 			`cluster preflight [wal-archive-secret]: secrets "wal-s3" (v1) in namespace pynomaly-data-science is missing; postgres.walArchive.credentialsSecret needs it.`},
 	}

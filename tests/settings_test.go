@@ -24,6 +24,7 @@ func TestSettingsAsTheCLIStoresThem(t *testing.T) {
 		"storage":     `{"parameters": {"type": "gp3", "encrypted": false, "iops": 3000}}`,
 		"worker":      `{"queueScaling": {"enabled": true}}`,
 		"postgres":    `{"walArchive": {"s3Bucket": 123456, "timeoutSeconds": 120}}`,
+		"network":     `{"objectStorageCidrs": ["52.218.0.0/17"]}`,
 	}})
 	require.NoError(t, err)
 	assert.Equal(t, "64", s.Quota.RequestsCPU)
@@ -48,6 +49,7 @@ func TestSettingsOutputIsTheEffectiveSettingsWithoutCredentials(t *testing.T) {
 		"api":        `{"maxReplicas": 80}`,
 		"kubernetes": mustJSON(t, map[string]string{"kubeconfig": kubeconfig}),
 		"postgres":   `{"walArchive": {"s3Bucket": "pynomaly-wal", "endpoint": "https://minio:MinioSecretKey@minio.example:9000"}}`,
+		"network":    `{"objectStorageCidrs": ["192.0.2.10/32"]}`,
 	}
 	var secretKeys []string
 	for _, k := range config.Keys() {

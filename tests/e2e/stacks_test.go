@@ -82,6 +82,7 @@ func stackLifecycle(t *testing.T, env string) {
 		assert.Contains(t, out, `violates PodSecurity "restricted`)
 	}
 
+	assertNetworkPolicies(t)
 	p.must("preview", "--expect-no-changes")
 	checkDriftDetection(t, p)
 	if env == "prod" {
@@ -139,6 +140,20 @@ func checkRestoreProcedure(t *testing.T) {
 		assert.Equal(t, objectField(t, "hpa", d, "{.spec.minReplicas}"), objectField(t, "deployment", d, "{.spec.replicas}"), d)
 	}
 	mustKubectl(t, "-n", namespace, "delete", "job", job[1])
+}
+
+// assertNetworkPolicies checks that the API server took the security tier's policies: the
+// namespace's default deny, and a policy named after every workload.
+func assertNetworkPolicies(t *testing.T) {
+	deny := mustKubectl(t, "-n", namespace, "get", "networkpolicy", "pynomaly-default-deny", "-o", "jsonpath={.spec.podSelector}|{.spec.policyTypes}")
+	assert.Equal(t, `{}|["Ingress","Egress"]`, deny)
+	policies := strings.Fields(mustKubectl(t, "-n", namespace, "get", "networkpolicies", "-o", "jsonpath={.items[*].metadata.name}"))
+	workloads := strings.Fields(mustKubectl(t, "-n", namespace, "get", "deployments,statefulsets,jobs,cronjobs", "-l", "app=pynomaly",
+		"-o", "jsonpath={.items[*].metadata.name}"))
+	require.NotEmpty(t, workloads)
+	for _, w := range workloads {
+		assert.Contains(t, policies, w, "no NetworkPolicy for %s", w)
+	}
 }
 
 // clusterSecretValues are the decoded values of the program's Secrets, as the cluster holds them.

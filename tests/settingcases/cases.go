@@ -233,6 +233,8 @@ func Cases() []Case {
 	add(good("postgres.replicas", "2", `2`),
 		fail("postgres.replicas", "0", bad("postgres.replicas", "0", atLeastOne)))
 	add(resources("postgres", "1Gi", "2", "4Gi")...)
+	// WAL archiving reaches its store through a NetworkPolicy: the store's addresses come first.
+	store := [2]string{"network.objectStorageCidrs[0]", "203.0.113.0/24"}
 	add(good("postgres.storageSize", "20Gi", `"20Gi"`),
 		fail("postgres.storageSize", "lots", bad("postgres.storageSize", `"lots"`, storageExample)),
 		good("postgres.maxConnections", "150", `150`),
@@ -249,9 +251,9 @@ func Cases() []Case {
 		fail("postgres.backup.retentionDays", "0", bad("postgres.backup.retentionDays", "0", atLeastOne)),
 		good("postgres.backup.deadlineSeconds", "3600", `3600`),
 		fail("postgres.backup.deadlineSeconds", "30", bad("postgres.backup.deadlineSeconds", "30", "must be at least 60")),
-		good("postgres.walArchive.s3Bucket", "pynomaly-wal", `"pynomaly-wal"`),
-		fail("postgres.walArchive.s3Bucket", "My Bucket", bad("postgres.walArchive.s3Bucket", `"My Bucket"`,
-			"must be an S3 bucket name: 3 to 63 lowercase letters, digits, '.' and '-', starting and ending with a letter or digit")),
+		Case{Before: [][2]string{store}, Path: "postgres.walArchive.s3Bucket", Value: "pynomaly-wal", Want: `"pynomaly-wal"`},
+		Case{Before: [][2]string{store}, Path: "postgres.walArchive.s3Bucket", Value: "My Bucket", Err: bad("postgres.walArchive.s3Bucket", `"My Bucket"`,
+			"must be an S3 bucket name: 3 to 63 lowercase letters, digits, '.' and '-', starting and ending with a letter or digit")},
 		good("postgres.walArchive.region", "eu-central-1", `"eu-central-1"`),
 		fail("postgres.walArchive.region", "EU Central", bad("postgres.walArchive.region", `"EU Central"`, "must be a region name such as eu-central-1")),
 		good("postgres.walArchive.endpoint", "https://minio.example:9000", `"https://minio.example:9000"`),
@@ -261,7 +263,7 @@ func Cases() []Case {
 		fail("postgres.walArchive.credentialsSecret", "WAL G", bad("postgres.walArchive.credentialsSecret", `"WAL G"`,
 			"must be the name of a Secret in the namespace (lowercase letters, digits, '-' and '.')")),
 		good("postgres.walArchive.timeoutSeconds", "120", `120`),
-		Case{Before: [][2]string{{"postgres.walArchive.s3Bucket", "pynomaly-wal"}}, Path: "postgres.walArchive.timeoutSeconds", Value: "30",
+		Case{Before: [][2]string{store, {"postgres.walArchive.s3Bucket", "pynomaly-wal"}}, Path: "postgres.walArchive.timeoutSeconds", Value: "30",
 			Err: bad("postgres.walArchive.timeoutSeconds", "30", "must be at least 60 (and at most 900 for the seed's 15-minute recovery point)")},
 	)
 
@@ -419,6 +421,26 @@ func Cases() []Case {
 			Err: bad(rk+"email.username", `"alert manager"`, "must be an SMTP user name without spaces, or empty (no login)")},
 	)
 	add(resources("grafana", "256Mi", "2", "4Gi")...)
+
+	// The network's peers in dev: the private ranges, API server ports 443 and 6443, no entry
+	// point (so no entry namespace), Prometheus Operator's namespace "monitoring".
+	add(Case{Before: [][2]string{host, {"edge.entry", "ingress"}}, Path: "network.entryNamespace", Value: "traefik", Want: `"traefik"`},
+		Case{Before: [][2]string{host, {"edge.entry", "gateway"}}, Path: "network.entryNamespace", Value: "pynomaly-data-science",
+			Err: bad("network.entryNamespace", `"pynomaly-data-science"`, "must not be the platform's own namespace: its default deny would hold the entry point's pods too; run them in a namespace of their own")},
+		fail("network.entryNamespace", "Ingress NGINX", bad("network.entryNamespace", `"Ingress NGINX"`, "must be a namespace name (a DNS label), or empty for edge.entry's usual one")),
+		good("network.kubernetesApi.cidrs[0]", "172.20.0.1/32", `["172.20.0.1/32"]`),
+		fail("network.kubernetesApi.cidrs[0]", "0.0.0.0/0", bad("network.kubernetesApi.cidrs[0]", `"0.0.0.0/0"`,
+			"must not match every address: name the API server's endpoint addresses (kubectl get endpointslice -n default -l kubernetes.io/service-name=kubernetes)")),
+		good("network.kubernetesApi.ports[0]", "6443", `[6443]`),
+		fail("network.kubernetesApi.ports[0]", "70000", bad("network.kubernetesApi.ports[0]", "70000", "must be a port number, 1 to 65535")),
+		good("network.nodeCidrs[0]", "10.10.0.0/16", `["10.10.0.0/16"]`),
+		fail("network.nodeCidrs[0]", "10.10.0.0", bad("network.nodeCidrs[0]", `"10.10.0.0"`, `must be a CIDR such as "10.0.0.0/16" or "fd00::/64"`)),
+		good("network.objectStorageCidrs[0]", "0.0.0.0/0", `["0.0.0.0/0"]`),
+		fail("postgres.walArchive.s3Bucket", "pynomaly-wal", bad("network.objectStorageCidrs", "[]", "must name the object store's addresses when postgres.walArchive.s3Bucket is set (0.0.0.0/0 for a public store whose addresses change)")),
+		fail("network.objectStorageCidrs[0]", "s3.amazonaws.com", bad("network.objectStorageCidrs[0]", `"s3.amazonaws.com"`, `must be a CIDR such as "10.0.0.0/16" or "fd00::/64"`)),
+		good("network.prometheusNamespace", "observability", `"observability"`),
+		fail("network.prometheusNamespace", "", bad("network.prometheusNamespace", `""`, "must be a namespace name (a DNS label): where the cluster's Prometheus runs in monitoringMode operator")),
+	)
 
 	for _, im := range []struct{ field, good, bad string }{
 		{"postgres", "ghcr.io/zalando/spilo-17:4.0-p4", "ghcr.io/zalando/spilo-17"},
