@@ -15,11 +15,11 @@ import (
 
 // The edge tier's entry points against the real API server, with the real CustomResourceDefinitions
 // of cert-manager, the Gateway API (standard channel) and Envoy Gateway, read from the Go module
-// cache by scripts/edge-crds.sh: each stack is deployed with edge.entry ingress, then switched to
+// cache by scripts/crds.sh: each stack is deployed with edge.entry ingress, then switched to
 // gateway, each update followed by a no-change preview. The API server validates every object
 // against the CRDs' schemas and CEL rules; no controller runs, so nothing is issued or routed.
 func TestEdge(t *testing.T) {
-	installEdgeCRDs(t)
+	installCRDs(t, "edge", edgeCRDs)
 	for _, env := range []string{"dev", "staging", "prod"} {
 		t.Run(env, func(t *testing.T) { edgeLifecycle(t, env) })
 	}
@@ -33,10 +33,12 @@ var edgeCRDs = []string{
 	"backendtrafficpolicies.gateway.envoyproxy.io",
 }
 
-func installEdgeCRDs(t *testing.T) {
+// installCRDs applies the manifests scripts/crds.sh lists for set, straight from the Go module
+// cache, and waits until the definitions in wait are established.
+func installCRDs(t *testing.T, set string, wait []string) {
 	start := time.Now()
-	out, err := exec.Command("bash", filepath.Join(repo, "scripts", "edge-crds.sh")).Output()
-	require.NoError(t, err, "scripts/edge-crds.sh: %s", errText(err))
+	out, err := exec.Command("bash", filepath.Join(repo, "scripts", "crds.sh"), set).Output()
+	require.NoError(t, err, "scripts/crds.sh %s: %s", set, errText(err))
 	files := strings.Fields(string(out))
 	require.NotEmpty(t, files)
 	args := []string{"apply", "--server-side", "--force-conflicts", "--field-manager", "pynomaly-e2e"}
@@ -45,8 +47,8 @@ func installEdgeCRDs(t *testing.T) {
 		args = append(args, "-f", f)
 	}
 	mustKubectl(t, args...)
-	mustKubectl(t, append([]string{"wait", "--for=condition=Established", "--timeout=60s", "crd"}, edgeCRDs...)...)
-	t.Logf("installed %d CRD manifests in %v", len(files), time.Since(start).Round(100*time.Millisecond))
+	mustKubectl(t, append([]string{"wait", "--for=condition=Established", "--timeout=60s", "crd"}, wait...)...)
+	t.Logf("installed %d %s CRD manifests in %v", len(files), set, time.Since(start).Round(100*time.Millisecond))
 }
 
 func edgeLifecycle(t *testing.T, env string) {
@@ -54,7 +56,7 @@ func edgeLifecycle(t *testing.T, env string) {
 	done := false
 	t.Cleanup(func() {
 		if !done {
-			edgeTeardown(t, p)
+			teardown(t, p)
 		}
 	})
 	p.must("config", "set", "--path", "kubernetes.kubeconfig", kubeconfig)
@@ -98,14 +100,4 @@ func checkEdgeCommon(t *testing.T, env string) {
 func objectField(t *testing.T, kind, name, jsonpath string) string {
 	t.Helper()
 	return mustKubectl(t, "-n", namespace, "get", kind, name, "-o", "jsonpath="+jsonpath)
-}
-
-// edgeTeardown removes what a failed run left, so the next test starts from an empty namespace.
-func edgeTeardown(t *testing.T, p *project) {
-	t.Logf("tearing down the %s stack after a failure", p.stack)
-	p.run("state", "unprotect", "--all", "--yes")
-	p.run("destroy", "--yes", "--skip-preview")
-	kubectl(t, "delete", "namespace", namespace, "--ignore-not-found", "--wait=false")
-	kubectl(t, "delete", "storageclass", "pynomaly-ssd", "--ignore-not-found")
-	waitGone(t, "namespace", namespace)
 }

@@ -160,7 +160,7 @@ func protectionDropped(s previewStep) bool {
 	return s.OldState != nil && s.NewState != nil && s.OldState.Protect && !s.NewState.Protect
 }
 
-// teardown removes what a failed upgrade test left in the cluster, so the next stack starts
+// teardown removes what a failed test left in the cluster, so the next stack starts
 // from an empty namespace. Best effort: it reports, never fails.
 func teardown(t *testing.T, p *project) {
 	t.Logf("tearing down the %s stack after a failure", p.stack)

@@ -1,0 +1,60 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// The monitoring tier in both modes against the real API server, with the Prometheus Operator's
+// own CustomResourceDefinitions read from the Go module cache by scripts/crds.sh: each stack is
+// deployed bundled (its Prometheus, Grafana, and from full on Alertmanager, kube-state-metrics
+// and the metrics adapter), then switched to operator mode (PodMonitors and a PrometheusRule,
+// validated against the CRDs' schemas), each update followed by a no-change preview. No
+// operator runs, so nothing is scraped.
+func TestMonitoringModes(t *testing.T) {
+	installCRDs(t, "monitoring", []string{"podmonitors.monitoring.coreos.com", "prometheusrules.monitoring.coreos.com"})
+	for _, env := range []string{"dev", "staging", "prod"} {
+		t.Run(env, func(t *testing.T) { monitoringLifecycle(t, env) })
+	}
+}
+
+func monitoringLifecycle(t *testing.T, env string) {
+	p := newProject(t, env, "Pulumi."+env+".yaml")
+	done := false
+	t.Cleanup(func() {
+		if !done {
+			teardown(t, p)
+		}
+	})
+	p.must("config", "set", "--path", "kubernetes.kubeconfig", kubeconfig)
+
+	p.must("up", "--yes", "--skip-preview")
+	assert.NotEmpty(t, objectField(t, "statefulset", "pynomaly-prometheus", "{.metadata.name}"))
+	assert.Empty(t, names(t, "podmonitors"))
+	p.must("preview", "--expect-no-changes")
+
+	p.must("config", "set", "monitoringMode", "operator")
+	p.must("up", "--yes", "--skip-preview")
+	monitors := names(t, "podmonitors")
+	for _, job := range []string{"pynomaly-api", "pynomaly-worker", "pynomaly-postgres", "pynomaly-redis-queue", "pynomaly-influxdb", "pynomaly-nginx"} {
+		assert.Contains(t, monitors, "podmonitor.monitoring.coreos.com/"+job, env)
+	}
+	assert.Equal(t, []string{"prometheusrule.monitoring.coreos.com/pynomaly"}, names(t, "prometheusrules"))
+	assert.Equal(t, "pynomaly", objectField(t, "prometheusrule", "pynomaly", "{.spec.groups[0].name}"))
+	out, err := kubectl(t, "-n", namespace, "get", "statefulset", "pynomaly-prometheus")
+	assert.Error(t, err, "no Prometheus runs in the namespace in operator mode")
+	assert.Contains(t, out, "NotFound")
+	p.must("preview", "--expect-no-changes")
+
+	destroy(t, p, env)
+	done = true
+}
+
+// names are the namespace's objects of kind, as kind/name.
+func names(t *testing.T, kind string) []string {
+	return strings.Fields(mustKubectl(t, "-n", namespace, "get", kind, "-o", "name"))
+}
