@@ -48,6 +48,8 @@ type MonitoringArgs struct {
 	GrafanaSecret pulumi.StringInput
 	// Workloads are every other tier's: each one with a metrics port becomes a scrape job.
 	Workloads []kube.Workload
+	// WALArchiving says whether PostgreSQL archives its WAL: its alert is loaded only then.
+	WALArchiving bool
 	// Operator leaves the monitoring stack to the cluster's Prometheus Operator: the tier is
 	// then a PodMonitor per scrape job and a PrometheusRule.
 	Operator bool
@@ -167,7 +169,7 @@ func (c *Monitoring) prometheus(ctx *pulumi.Context, args *MonitoringArgs) error
 	}
 	rules, err := corev1.NewConfigMap(ctx, PrometheusName+"-rules", &corev1.ConfigMapArgs{
 		Metadata: kube.AutoNamedMeta(ctx, ns, "prometheus"),
-		Data:     pulumi.StringMap{"pynomaly.yml": rulesFile(ns)},
+		Data:     pulumi.StringMap{"pynomaly.yml": rulesFile(ns, args.WALArchiving)},
 	}, pulumi.Parent(c))
 	if err != nil {
 		return fmt.Errorf("monitoring: prometheus rules: %w", err)
@@ -235,6 +237,6 @@ func prometheusPod(args *MonitoringArgs, configMap, rules pulumi.StringPtrInput)
 }
 
 // rulesFile is the platform's rule file for the namespace.
-func rulesFile(ns pulumi.StringInput) pulumi.StringOutput {
-	return ns.ToStringOutput().ApplyT(func(n string) string { return RulesFile(AlertRules(n), true) }).(pulumi.StringOutput)
+func rulesFile(ns pulumi.StringInput, walArchiving bool) pulumi.StringOutput {
+	return ns.ToStringOutput().ApplyT(func(n string) string { return RulesFile(AlertRules(n, walArchiving), true) }).(pulumi.StringOutput)
 }

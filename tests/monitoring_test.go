@@ -222,7 +222,7 @@ func TestPromtoolChecksThePrometheusConfig(t *testing.T) {
 			require.NoError(t, os.WriteFile(path, []byte(withoutKubernetesSD(t, conf)), 0o644))
 			out, err := exec.Command(promtool, "check", "config", path).CombinedOutput()
 			require.NoError(t, err, "%s\n%s", out, conf)
-			assert.Contains(t, string(out), "SUCCESS: "+itoa(len(components.AlertRules(config.DefaultNamespace)))+" rules found")
+			assert.Contains(t, string(out), "SUCCESS: "+itoa(len(components.AlertRules(config.DefaultNamespace, false)))+" rules found")
 		})
 	}
 }
@@ -232,11 +232,31 @@ func TestEveryRuleInEveryEnvironment(t *testing.T) {
 	for _, env := range envs {
 		st := deploy(t, env, nil)
 		rules := st.One(t, configMapType, components.PrometheusName+"-rules").StringMap(t, "data")["pynomaly.yml"]
-		for _, r := range components.AlertRules(config.DefaultNamespace) {
+		for _, r := range components.AlertRules(config.DefaultNamespace, false) {
 			assert.Contains(t, rules, "alert: "+r.Name+"\n", env)
 			assert.Contains(t, rules, r.Runbook(), env)
 		}
 	}
+}
+
+// The WAL-archive alert is loaded where PostgreSQL archives its WAL, bundled or for the
+// operator, and only there.
+func TestWALArchiveAlertOnlyWithArchiving(t *testing.T) {
+	archive := `{"walArchive": {"s3Bucket": "pynomaly-wal", "region": "eu-west-1"}}`
+	const alert = "alert: PynomalyWALArchivingFailing\n"
+	rules := func(st *Stack) string {
+		return st.One(t, configMapType, components.PrometheusName+"-rules").StringMap(t, "data")["pynomaly.yml"]
+	}
+	assert.Contains(t, rules(deploy(t, "prod", cfg{"postgres": archive})), alert)
+	assert.NotContains(t, rules(deploy(t, "prod", nil)), alert)
+	operatorRules := func(c cfg) string {
+		st := deploy(t, "staging", c)
+		v, ok := st.One(t, prometheusRuleType, "pynomaly").Get("spec")
+		require.True(t, ok)
+		return sprintAll(v)
+	}
+	assert.Contains(t, operatorRules(cfg{"monitoringMode": "operator", "postgres": archive}), "PynomalyWALArchivingFailing")
+	assert.NotContains(t, operatorRules(cfg{"monitoringMode": "operator"}), "PynomalyWALArchivingFailing")
 }
 
 // Prometheus reads, and only reads: pods, services, endpoints and endpointslices in the
@@ -391,7 +411,7 @@ func TestOperatorModeWritesMonitorsAndRules(t *testing.T) {
 			require.NoError(t, err)
 			out, err := exec.Command(promtool, "check", "rules", writeFile(t, "rules.yml", string(b))).CombinedOutput()
 			require.NoError(t, err, "%s\n%s", out, b)
-			assert.Contains(t, string(out), "SUCCESS: "+itoa(len(components.AlertRules(config.DefaultNamespace)))+" rules found")
+			assert.Contains(t, string(out), "SUCCESS: "+itoa(len(components.AlertRules(config.DefaultNamespace, false)))+" rules found")
 		})
 	}
 }
