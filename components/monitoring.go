@@ -46,6 +46,10 @@ type MonitoringArgs struct {
 	StorageClass pulumi.StringInput
 	// GrafanaSecret is the secrets tier's Secret with Grafana's admin user and password.
 	GrafanaSecret pulumi.StringInput
+	// InfluxDBURL and InfluxDBSecret are the InfluxDB tier's: Grafana queries it with the
+	// read-only login in that Secret.
+	InfluxDBURL    pulumi.StringInput
+	InfluxDBSecret pulumi.StringInput
 	// Workloads are every other tier's: each one with a metrics port becomes a scrape job.
 	Workloads []kube.Workload
 	// WALArchiving says whether PostgreSQL archives its WAL: its alert is loaded only then.

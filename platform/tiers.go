@@ -116,6 +116,7 @@ func (p *Platform) monitoring(ctx *pulumi.Context, tier pulumi.ResourceOption) e
 		Namespace: p.Namespace.Name, Environment: string(s.Environment), Level: s.Monitoring,
 		Prometheus: s.Prometheus, Alertmanager: s.Alertmanager, Grafana: s.Grafana, Images: s.Images,
 		StorageClass: p.Storage.ClassName, GrafanaSecret: p.Secrets.Grafana, Workloads: p.Workloads(),
+		InfluxDBURL: p.InfluxDB.URL, InfluxDBSecret: p.InfluxDB.SecretName,
 		WALArchiving: s.Postgres.WALArchive.S3Bucket != "", Operator: !s.Bundled(),
 	}, tier); err != nil {
 		return fmt.Errorf("monitoring tier: %w", err)

@@ -323,6 +323,60 @@ func TestGrafanaCredentialsComeFromTheSecretsTier(t *testing.T) {
 	assert.Contains(t, ds, "url: http://pynomaly-prometheus.pynomaly-data-science.svc:9090")
 }
 
+// Grafana reads InfluxDB through the read-only login of the InfluxDB Secret: the datasource
+// names only environment variables, which come from that Secret; no admin token reaches
+// Grafana, and the password is secret wherever it is.
+func TestGrafanaReadsInfluxDBWithTheReadOnlyLogin(t *testing.T) {
+	for _, env := range envs {
+		st := deploy(t, env, nil)
+		var ds struct {
+			Datasources []struct {
+				Name, Type, URL, User string
+				JSONData              map[string]string `yaml:"jsonData"`
+				SecureJSONData        map[string]string `yaml:"secureJsonData"`
+			} `yaml:"datasources"`
+		}
+		conf := st.One(t, configMapType, components.GrafanaName+"-datasources").StringMap(t, "data")["datasources.yaml"]
+		require.NoError(t, yaml.Unmarshal([]byte(conf), &ds))
+		byType := map[string]int{}
+		for i, d := range ds.Datasources {
+			byType[d.Type] = i
+		}
+		require.Contains(t, byType, "influxdb", env)
+		influx := ds.Datasources[byType["influxdb"]]
+		assert.Equal(t, "http://pynomaly-influxdb.pynomaly-data-science.svc:8086", influx.URL)
+		assert.Equal(t, "metrics", influx.JSONData["dbName"])
+		assert.Equal(t, "${INFLUXDB_READER_USER}", influx.User)
+		assert.Equal(t, map[string]string{"password": "${INFLUXDB_READER_PASSWORD}"}, influx.SecureJSONData)
+		assert.NotContains(t, strings.ToLower(conf), "token", "%s: the datasources name no token", env)
+
+		g := st.One(t, deploymentType, components.GrafanaName)
+		genv := g.Env(t, g.Container(t, "spec.template.spec", "grafana"))
+		assert.Equal(t, "secret:"+components.InfluxDBSecretName+"/"+components.InfluxDBReaderUserKey, genv["INFLUXDB_READER_USER"])
+		assert.Equal(t, "secret:"+components.InfluxDBSecretName+"/"+components.InfluxDBReaderPasswordKey, genv["INFLUXDB_READER_PASSWORD"])
+		for name, v := range genv {
+			assert.NotContains(t, v, "secret:"+components.InfluxDBSecretName+"/admin-", "%s: Grafana's %s is an InfluxDB admin credential", env, name)
+		}
+		secret := st.One(t, secretType, components.InfluxDBSecretName)
+		assert.True(t, secret.IsSecret(t, "stringData."+components.InfluxDBReaderPasswordKey), env)
+		assert.NotEqual(t, secret.StringMap(t, "stringData")[components.InfluxDBAdminTokenKey],
+			secret.StringMap(t, "stringData")[components.InfluxDBReaderPasswordKey], env)
+
+		// The setup job keeps the login: the password reaches curl on standard input, the
+		// admin token as a header file, neither as an argument.
+		job := st.One(t, jobType, components.InfluxDBSetupJob)
+		je := job.Env(t, podSpec+".containers.0")
+		assert.Equal(t, "secret:"+components.InfluxDBSecretName+"/"+components.InfluxDBReaderPasswordKey, je["READER_PASSWORD"])
+		script := job.Str(t, podSpec+".containers.0.command.2")
+		assert.Contains(t, script, "--read-bucket")
+		assert.NotContains(t, script, "--write-bucket")
+		assert.Contains(t, script, "--data-binary @- ")
+		assert.Contains(t, script, "-H @/tmp/admin-header")
+		assert.NotContains(t, script, "--password", "no password as an argument")
+		assert.NotContains(t, script, "--token", "no token as an argument")
+	}
+}
+
 // withoutKubernetesSD replaces every job's kubernetes_sd_configs with a static target.
 func withoutKubernetesSD(t *testing.T, conf string) string {
 	t.Helper()

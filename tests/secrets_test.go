@@ -30,8 +30,11 @@ var wantSecrets = map[string]struct {
 	},
 	"pynomaly-redis-credentials": {keys: []string{"password"}, generated: map[string]string{"password": "redis-password"}},
 	"pynomaly-influxdb-credentials": {
-		keys:      []string{"admin-password", "admin-token", "admin-username"},
-		generated: map[string]string{"admin-password": "influxdb-admin-password", "admin-token": "influxdb-admin-token"},
+		keys: []string{"admin-password", "admin-token", "admin-username", "reader-password", "reader-username"},
+		generated: map[string]string{
+			"admin-password": "influxdb-admin-password", "admin-token": "influxdb-admin-token",
+			"reader-password": "influxdb-reader-password",
+		},
 	},
 	"pynomaly-grafana-credentials": {keys: []string{"admin-password", "admin-user"}, generated: map[string]string{"admin-password": "grafana-admin-password"}},
 	"pynomaly-api-credentials":     {keys: []string{"secret-key"}, generated: map[string]string{"secret-key": "api-secret-key"}},
@@ -42,7 +45,7 @@ func TestSecretsTier(t *testing.T) {
 		t.Run(env, func(t *testing.T) {
 			st := deploy(t, env, nil)
 			assert.Len(t, st.OfType(secretType), len(wantSecrets))
-			assert.Len(t, st.OfType(passwordType), 8, "one generated value per credential")
+			assert.Len(t, st.OfType(passwordType), 9, "one generated value per credential")
 
 			for name, w := range wantSecrets {
 				s := st.One(t, secretType, name)
