@@ -52,6 +52,10 @@ type MonitoringArgs struct {
 	InfluxDBSecret pulumi.StringInput
 	// Workloads are every other tier's: each one with a metrics port becomes a scrape job.
 	Workloads []kube.Workload
+	// QueueScaling is the workers' queue-depth scaling: in bundled mode, when enabled, the tier
+	// runs the external metrics adapter that serves its metric, with MetricsAdapterReplicas pods.
+	QueueScaling           config.QueueScaling
+	MetricsAdapterReplicas int
 	// WALArchiving says whether PostgreSQL archives its WAL: its alert is loaded only then.
 	WALArchiving bool
 	// Operator leaves the monitoring stack to the cluster's Prometheus Operator: the tier is
@@ -118,6 +122,11 @@ func NewMonitoring(ctx *pulumi.Context, name string, args *MonitoringArgs, opts 
 	c.PrometheusURL = svcURL(PrometheusName, PrometheusPort)
 	if err := c.grafana(ctx, args, c.PrometheusURL); err != nil {
 		return nil, err
+	}
+	if args.QueueScaling.Enabled {
+		if err := c.metricsAdapter(ctx, args, c.PrometheusURL); err != nil {
+			return nil, err
+		}
 	}
 	c.GrafanaURL = svcURL(GrafanaName, GrafanaPort)
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{

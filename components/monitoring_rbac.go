@@ -3,6 +3,7 @@ package components
 import (
 	"fmt"
 
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	rbacv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/rbac/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -62,4 +63,38 @@ func kubeStateMetricsRBAC(ctx *pulumi.Context, c *Monitoring, ns pulumi.StringIn
 		return nil, fmt.Errorf("monitoring: %w", err)
 	}
 	return binding, nil
+}
+
+// metricsAdapterRBAC is the external metrics adapter's identity. As an aggregated API server it
+// authenticates the API server's requests and asks it whether each caller may read the metric:
+// the built-in system:auth-delegator (token and access reviews), and in kube-system the
+// built-in extension-apiserver-authentication-reader (the request-header CA it trusts). It reads
+// nothing else of the cluster: it serves external metrics only, from Prometheus. Both bindings
+// are auto-named, so stacks sharing a cluster do not collide. (The HPA controller's own
+// built-in role already reads external metrics.)
+func metricsAdapterRBAC(ctx *pulumi.Context, c *Monitoring, ns pulumi.StringInput) ([]pulumi.Resource, error) {
+	parent := pulumi.Parent(c)
+	sa, err := corev1.NewServiceAccount(ctx, MetricsAdapterName, &corev1.ServiceAccountArgs{
+		Metadata: kube.ObjectMeta(ctx, ns, MetricsAdapterName, "metrics-adapter"),
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("monitoring: metrics adapter service account: %w", err)
+	}
+	delegator, err := rbacv1.NewClusterRoleBinding(ctx, MetricsAdapterName, &rbacv1.ClusterRoleBindingArgs{
+		Metadata: &metav1.ObjectMetaArgs{Labels: kube.Labels(ctx, "metrics-adapter")},
+		RoleRef:  kube.RoleRef("ClusterRole", pulumi.String("system:auth-delegator")),
+		Subjects: kube.Subjects(sa, ns),
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("monitoring: metrics adapter auth delegator: %w", err)
+	}
+	reader, err := rbacv1.NewRoleBinding(ctx, MetricsAdapterName+"-auth-reader", &rbacv1.RoleBindingArgs{
+		Metadata: kube.AutoNamedMeta(ctx, pulumi.String("kube-system"), "metrics-adapter"),
+		RoleRef:  kube.RoleRef("Role", pulumi.String("extension-apiserver-authentication-reader")),
+		Subjects: kube.Subjects(sa, ns),
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("monitoring: metrics adapter auth reader: %w", err)
+	}
+	return []pulumi.Resource{delegator, reader}, nil
 }

@@ -43,7 +43,7 @@ var keyTable = []Key{
 	{"prometheus", "Prometheus of the monitoring tier: replicas (each scrapes everything), " + resourcesFields + ", storageSize (a claim per replica), retention (a Prometheus duration such as 15d)."},
 	{"alertmanager", "Alertmanager (monitoring full and comprehensive): replicas (members of one cluster), " + resourcesFields + ", storageSize (a claim per member: silences and notification state), receivers {secretName (an existing Secret with slack-url, pagerduty-routing-key, smtp-password), slackChannel, pagerduty (critical alerts page), email {to, from, smarthost, username}}."},
 	{"grafana", "Grafana of the monitoring tier: " + resourcesFields + "."},
-	{"images", "Pinned images: postgres, postgresClient, postgresExporter, pgbouncer, redis, redisExporter, influxdb, api, worker (the API image also runs the migrations), nginx, nginxExporter, prometheus, alertmanager, grafana, kubeStateMetrics."},
+	{"images", "Pinned images: postgres, postgresClient, postgresExporter, pgbouncer, redis, redisExporter, influxdb, api, worker (the API image also runs the migrations), nginx, nginxExporter, prometheus, alertmanager, grafana, kubeStateMetrics, prometheusAdapter (the external metrics adapter behind worker.queueScaling)."},
 	{"postgresSuperuserPassword", "Replaces the generated PostgreSQL superuser password (set with --secret)."},
 	{"postgresReplicationPassword", "Replaces the generated PostgreSQL replication password (set with --secret)."},
 	{"postgresAppPassword", "Replaces the generated password of the application's database user (set with --secret)."},

@@ -120,6 +120,9 @@ func Parse(project string, src Source) (*Settings, error) {
 			*k.dst = v
 		}
 	}
+	// The workers scale on the queue's depth by default where the program runs the adapter that
+	// serves it (bundled, full and comprehensive); a stack's worker.queueScaling.enabled wins.
+	s.Worker.QueueScaling.Enabled = s.Bundled() && s.Monitoring.Alerting()
 	typed := map[string]string{}
 	for _, k := range objectKeys(&s) {
 		raw, ok := src.Values[k.key]

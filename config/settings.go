@@ -342,6 +342,8 @@ type Images struct {
 	Alertmanager     string `json:"alertmanager"`
 	Grafana          string `json:"grafana"`
 	KubeStateMetrics string `json:"kubeStateMetrics"`
+	// PrometheusAdapter serves the queue depth as an external metric (worker.queueScaling).
+	PrometheusAdapter string `json:"prometheusAdapter"`
 }
 
 // Kubernetes says which cluster the program talks to. All empty means the ambient kubeconfig.
@@ -487,6 +489,22 @@ var SidecarResources = Resources{CPURequest: "25m", MemoryRequest: "32Mi", CPULi
 
 // KubeStateMetricsResources are kube-state-metrics', watching one namespace.
 var KubeStateMetricsResources = Resources{CPURequest: "25m", MemoryRequest: "64Mi", CPULimit: "200m", MemoryLimit: "128Mi"}
+
+// MetricsAdapterResources are prometheus-adapter's, serving one external metric.
+var MetricsAdapterResources = Resources{CPURequest: "25m", MemoryRequest: "64Mi", CPULimit: "250m", MemoryLimit: "256Mi"}
+
+// MetricsAdapter says whether the program runs the external metrics adapter: in bundled mode,
+// wherever the workers scale on the queue's depth.
+func (s *Settings) MetricsAdapter() bool { return s.Bundled() && s.Worker.QueueScaling.Enabled }
+
+// MetricsAdapterReplicas are the adapter's pods: two at the comprehensive level, so the worker
+// HPA keeps its queue metric through a node's loss.
+func (s *Settings) MetricsAdapterReplicas() int {
+	if s.Monitoring == Comprehensive {
+		return 2
+	}
+	return 1
+}
 
 // JobResources are those of one-off and scheduled jobs (database setup, backups).
 var JobResources = Resources{CPURequest: "100m", MemoryRequest: "128Mi", CPULimit: "500m", MemoryLimit: "256Mi"}

@@ -31,8 +31,8 @@ const (
 func TestMonitoringWorkloadsPerLevel(t *testing.T) {
 	want := map[string][]string{
 		"dev":     {"Deployment/pynomaly-grafana", "StatefulSet/pynomaly-prometheus"},
-		"staging": {"Deployment/pynomaly-grafana", "Deployment/pynomaly-kube-state-metrics", "StatefulSet/pynomaly-alertmanager", "StatefulSet/pynomaly-prometheus"},
-		"prod":    {"Deployment/pynomaly-grafana", "Deployment/pynomaly-kube-state-metrics", "StatefulSet/pynomaly-alertmanager", "StatefulSet/pynomaly-prometheus"},
+		"staging": {"Deployment/pynomaly-grafana", "Deployment/pynomaly-kube-state-metrics", "Deployment/pynomaly-metrics-adapter", "StatefulSet/pynomaly-alertmanager", "StatefulSet/pynomaly-prometheus"},
+		"prod":    {"Deployment/pynomaly-grafana", "Deployment/pynomaly-kube-state-metrics", "Deployment/pynomaly-metrics-adapter", "StatefulSet/pynomaly-alertmanager", "StatefulSet/pynomaly-prometheus"},
 	}
 	replicas := map[string][2]int{"dev": {1, 0}, "staging": {1, 1}, "prod": {2, 3}}
 	for _, env := range envs {

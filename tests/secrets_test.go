@@ -122,7 +122,7 @@ func TestOperatorCredentialOverridesGeneratedOne(t *testing.T) {
 	for _, pw := range st.OfType(passwordType) {
 		assert.NotEqual(t, "redis-password", pw.Name, "no password is generated for an operator-given one")
 	}
-	assert.Len(t, st.OfType(passwordType), 7)
+	assert.Len(t, st.OfType(passwordType), 8)
 	redis := st.One(t, secretType, "pynomaly-redis-credentials")
 	assert.True(t, redis.IsSecret(t, "stringData.password"))
 	assert.Equal(t, "OperatorRedisPassword99", redis.StringMap(t, "stringData")["password"])

@@ -401,6 +401,7 @@ func Cases() []Case {
 		{"alertmanager", "quay.io/prometheus/alertmanager:v0.28.0", "alertmanager:latest"},
 		{"grafana", "grafana/grafana:11.5.1", "grafana/grafana"},
 		{"kubeStateMetrics", "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.14.0", "kube-state-metrics:latest"},
+		{"prometheusAdapter", "registry.k8s.io/prometheus-adapter/prometheus-adapter:v0.11.2", "prometheus-adapter:latest"},
 	} {
 		add(good("images."+im.field, im.good, quoted(im.good)),
 			fail("images."+im.field, im.bad, bad("images."+im.field, quoted(im.bad), pinned)))
