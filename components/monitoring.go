@@ -52,6 +52,8 @@ type MonitoringArgs struct {
 	InfluxDBSecret pulumi.StringInput
 	// Workloads are every other tier's: each one with a metrics port becomes a scrape job.
 	Workloads []kube.Workload
+	// AlertWebhookURL is where Alertmanager posts every alert; empty: no webhook.
+	AlertWebhookURL string
 	// QueueScaling is the workers' queue-depth scaling: in bundled mode, when enabled, the tier
 	// runs the external metrics adapter that serves its metric, with MetricsAdapterReplicas pods.
 	QueueScaling           config.QueueScaling
@@ -100,7 +102,7 @@ func NewMonitoring(ctx *pulumi.Context, name string, args *MonitoringArgs, opts 
 	// The monitoring tier's own pods are scraped like every other workload.
 	own := []kube.Pod{prometheusPod(args, nil, nil), grafanaPod(args, nil, nil)}
 	if args.Level.Alerting() {
-		own = append(own, alertmanagerPod(args, nil), kubeStateMetricsPod(args))
+		own = append(own, alertmanagerPod(args, pulumi.String("")), kubeStateMetricsPod(args))
 	}
 	c.Targets = ScrapeTargets(args.Workloads)
 	for _, p := range own {

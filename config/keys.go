@@ -52,6 +52,7 @@ var keyTable = []Key{
 	{"influxdbAdminToken", "Replaces the generated InfluxDB admin token (set with --secret)."},
 	{"grafanaAdminPassword", "Replaces the generated Grafana admin password (set with --secret)."},
 	{"apiSecretKey", "Replaces the generated signing key of the API (set with --secret)."},
+	{"alertmanagerWebhookUrl", "Alertmanager's webhook receiver: every alert is POSTed to this http(s) URL (set with --secret; such URLs often carry a token). Empty: no webhook."},
 }
 
 // KeyTable returns every setting with its description, in Pulumi.yaml's order.

@@ -79,6 +79,9 @@ func scalarKeys(s *Settings) []struct {
 	}
 }
 
+// operatorOnly are the credential keys nothing generates: secrets only the operator has.
+var operatorOnly = map[string]bool{"alertmanagerWebhookUrl": true}
+
 // credentialKeys are the secret overrides of generated credentials, one top-level key each so
 // that `pulumi config set --secret KEY VALUE` marks exactly that key secret.
 func credentialKeys(c *Credentials) []struct {
@@ -97,6 +100,7 @@ func credentialKeys(c *Credentials) []struct {
 		{"influxdbAdminToken", &c.InfluxDBAdminToken},
 		{"grafanaAdminPassword", &c.GrafanaAdminPassword},
 		{"apiSecretKey", &c.APISecretKey},
+		{"alertmanagerWebhookUrl", &c.AlertmanagerWebhookURL},
 	}
 }
 

@@ -419,7 +419,8 @@ func (Credential) String() string { return "[secret]" }
 // GoString keeps %#v from printing the value as well.
 func (c Credential) GoString() string { return c.String() }
 
-// Credentials replace generated values when set. Empty means "generate one".
+// Credentials replace generated values when set. Empty means "generate one" (the webhook URL:
+// no webhook).
 type Credentials struct {
 	PostgresSuperuserPassword   Credential `json:"postgresSuperuserPassword"`
 	PostgresReplicationPassword Credential `json:"postgresReplicationPassword"`
@@ -429,6 +430,9 @@ type Credentials struct {
 	InfluxDBAdminToken          Credential `json:"influxdbAdminToken"`
 	GrafanaAdminPassword        Credential `json:"grafanaAdminPassword"`
 	APISecretKey                Credential `json:"apiSecretKey"`
+	// AlertmanagerWebhookURL is no generated value but a secret the operator alone has: the URL
+	// Alertmanager's webhook receiver posts every alert to (such URLs often carry a token).
+	AlertmanagerWebhookURL Credential `json:"alertmanagerWebhookUrl"`
 }
 
 // Resources are one container's requests and limits, as Kubernetes quantities.

@@ -117,7 +117,8 @@ func (p *Platform) monitoring(ctx *pulumi.Context, tier pulumi.ResourceOption) e
 		Prometheus: s.Prometheus, Alertmanager: s.Alertmanager, Grafana: s.Grafana, Images: s.Images,
 		StorageClass: p.Storage.ClassName, GrafanaSecret: p.Secrets.Grafana, Workloads: p.Workloads(),
 		InfluxDBURL: p.InfluxDB.URL, InfluxDBSecret: p.InfluxDB.SecretName,
-		QueueScaling: s.Worker.QueueScaling, MetricsAdapterReplicas: s.MetricsAdapterReplicas(),
+		AlertWebhookURL: string(s.Credentials.AlertmanagerWebhookURL),
+		QueueScaling:    s.Worker.QueueScaling, MetricsAdapterReplicas: s.MetricsAdapterReplicas(),
 		WALArchiving: s.Postgres.WALArchive.S3Bucket != "", Operator: !s.Bundled(),
 	}, tier); err != nil {
 		return fmt.Errorf("monitoring tier: %w", err)

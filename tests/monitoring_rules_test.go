@@ -371,22 +371,47 @@ func TestPromtoolChecksTheRules(t *testing.T) {
 // a critical alert to the pager and the default receivers, a warning to the default ones only.
 func TestAmtoolChecksTheAlertmanagerConfig(t *testing.T) {
 	amtool := tool(t, "amtool")
+	const hook = "https://hooks.example.com/services/T0/B0/xyz"
 	all := config.AlertReceivers{SecretName: "alert-receivers", SlackChannel: "#alerts", PagerDuty: true,
 		Email: config.AlertEmail{To: "ops@example.com", From: "am@example.com", Smarthost: "smtp.example.com:587", Username: "am"}}
-	for name, r := range map[string]config.AlertReceivers{
-		"none": {}, "all": all, "pager only": {SecretName: "alert-receivers", PagerDuty: true},
+	pager := config.AlertReceivers{SecretName: "alert-receivers", PagerDuty: true}
+	for name, c := range map[string]struct {
+		r       config.AlertReceivers
+		webhook string
+	}{
+		"none": {}, "all": {all, hook}, "pager only": {pager, ""}, "webhook only": {config.AlertReceivers{}, hook},
+		"pager and webhook": {pager, hook},
 	} {
-		conf := writeFile(t, "alertmanager.yml", components.AlertmanagerConf(r))
+		conf := writeFile(t, "alertmanager.yml", components.AlertmanagerConf(c.r, c.webhook))
 		out, err := exec.Command(amtool, "check-config", conf).CombinedOutput()
 		require.NoError(t, err, "%s: %s", name, out)
 		assert.Contains(t, string(out), "SUCCESS", name)
+		if c.webhook != "" {
+			var parsed struct {
+				Receivers []struct {
+					Name     string `yaml:"name"`
+					Webhooks []struct {
+						URL string `yaml:"url"`
+					} `yaml:"webhook_configs"`
+				} `yaml:"receivers"`
+			}
+			require.NoError(t, yaml.Unmarshal([]byte(components.AlertmanagerConf(c.r, c.webhook)), &parsed))
+			assert.Equal(t, "default", parsed.Receivers[0].Name)
+			require.Len(t, parsed.Receivers[0].Webhooks, 1, name)
+			assert.Equal(t, hook, parsed.Receivers[0].Webhooks[0].URL, name)
+		}
 	}
-	conf := writeFile(t, "alertmanager.yml", components.AlertmanagerConf(all))
-	for labels, want := range map[string]string{"severity=critical": "pager,default", "severity=warning": "default"} {
-		// Standard output only: amtool warns on standard error that the file overrides a URL.
-		out, err := exec.Command(amtool, "config", "routes", "test", "--config.file="+conf, labels).Output()
-		require.NoError(t, err, "%s", out)
-		assert.Equal(t, want, strings.TrimSpace(string(out)), labels)
+	for name, c := range map[string]struct {
+		r       config.AlertReceivers
+		webhook string
+	}{"all": {all, hook}, "pager and webhook": {pager, hook}} {
+		conf := writeFile(t, "alertmanager.yml", components.AlertmanagerConf(c.r, c.webhook))
+		for labels, want := range map[string]string{"severity=critical": "pager,default", "severity=warning": "default"} {
+			// Standard output only: amtool warns on standard error that the file overrides a URL.
+			out, err := exec.Command(amtool, "config", "routes", "test", "--config.file="+conf, labels).Output()
+			require.NoError(t, err, "%s", out)
+			assert.Equal(t, want, strings.TrimSpace(string(out)), "%s: %s", name, labels)
+		}
 	}
 }
 

@@ -377,6 +377,34 @@ func TestGrafanaReadsInfluxDBWithTheReadOnlyLogin(t *testing.T) {
 	}
 }
 
+// The webhook receiver's URL, given with --secret, is only in the Alertmanager configuration,
+// a Secret that is secret in the state too, which the members mount; and in no other input.
+func TestAlertWebhookURLStaysSecret(t *testing.T) {
+	const hook = "https://hooks.example.com/services/T0/B0/TopSecret42"
+	st := deploy(t, "staging", cfg{"alertmanagerWebhookUrl": hook}, "alertmanagerWebhookUrl")
+	conf := st.One(t, secretType, components.AlertmanagerName)
+	assert.True(t, conf.IsSecret(t, "stringData"))
+	assert.Contains(t, conf.StringMap(t, "stringData")["alertmanager.yml"], "url: "+hook)
+	assert.Empty(t, st.OfType(configMapType+"/"+components.AlertmanagerName), "no ConfigMap holds the configuration")
+	for _, r := range st.Resources {
+		walkPlain(resource.NewProperty(r.Inputs), func(s string) {
+			assert.NotContains(t, s, "TopSecret42", "%s %s holds the webhook URL in plain text", r.Type, r.Name)
+		})
+	}
+	am := st.One(t, statefulSetType, components.AlertmanagerName)
+	volumes, _ := am.Get("spec.template.spec.volumes")
+	mounted := ""
+	for i := range volumes.ArrayValue() {
+		if p := "spec.template.spec.volumes." + itoa(i); am.Str(t, p+".name") == "config" {
+			mounted = am.Str(t, p+".secret.secretName")
+		}
+	}
+	assert.True(t, strings.HasPrefix(mounted, components.AlertmanagerName+"-"), "the members mount the configuration Secret: %q", mounted)
+	// Without the setting there is no webhook.
+	none := deploy(t, "staging", nil).One(t, secretType, components.AlertmanagerName)
+	assert.NotContains(t, none.StringMap(t, "stringData")["alertmanager.yml"], "webhook_configs")
+}
+
 // withoutKubernetesSD replaces every job's kubernetes_sd_configs with a static target.
 func withoutKubernetesSD(t *testing.T, conf string) string {
 	t.Helper()
@@ -497,7 +525,7 @@ func TestAlertReceiversReadTheirSecretsFromFiles(t *testing.T) {
 	st := deploy(t, "prod", cfg{"alertmanager": `{"receivers": {"secretName": "alert-receivers", "slackChannel": "#alerts", "pagerduty": true}}`})
 	am := st.One(t, statefulSetType, components.AlertmanagerName)
 	assert.Contains(t, sprintAll(am.Inputs), "alert-receivers")
-	conf := st.One(t, configMapType, components.AlertmanagerName).StringMap(t, "data")["alertmanager.yml"]
+	conf := st.One(t, secretType, components.AlertmanagerName).StringMap(t, "stringData")["alertmanager.yml"]
 	assert.Contains(t, conf, "api_url_file: /etc/alertmanager/secrets/slack-url")
 	assert.Contains(t, conf, "routing_key_file: /etc/alertmanager/secrets/pagerduty-routing-key")
 	c := am.Container(t, "spec.template.spec", "alertmanager")

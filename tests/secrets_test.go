@@ -44,7 +44,13 @@ func TestSecretsTier(t *testing.T) {
 	for _, env := range envs {
 		t.Run(env, func(t *testing.T) {
 			st := deploy(t, env, nil)
-			assert.Len(t, st.OfType(secretType), len(wantSecrets))
+			var tier []*Resource
+			for _, r := range st.ChildrenOf(st.Component(t, "Secrets")) {
+				if r.Type == secretType {
+					tier = append(tier, r)
+				}
+			}
+			assert.Len(t, tier, len(wantSecrets))
 			assert.Len(t, st.OfType(passwordType), 9, "one generated value per credential")
 
 			for name, w := range wantSecrets {

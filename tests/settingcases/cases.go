@@ -407,6 +407,12 @@ func Cases() []Case {
 			fail("images."+im.field, im.bad, bad("images."+im.field, quoted(im.bad), pinned)))
 	}
 
+	// The webhook URL is a secret too, and must be a URL.
+	const webhook = "alertmanagerWebhookUrl"
+	add(Case{Path: webhook, Value: "https://hooks.example.com/services/T0/B0/xyz", Secret: true, Want: quoted(config.CredentialSet)},
+		fail(webhook, "https://hooks.example.com/services/T0/B0/xyz", bad(webhook, "[not shown]", "a credential must be stored encrypted: pulumi config set --secret "+webhook+" <value>")),
+		Case{Path: webhook, Value: "hooks.example.com/xyz", Secret: true, Err: bad(webhook, "[not shown]", "must be the http:// or https:// URL the alerts are posted to")})
+
 	// Credentials: with --secret they are taken (and shown only as set); in plain text they stop
 	// the preview. The value needs quoting in a shell, in SQL and in PgBouncer's user list.
 	for _, k := range config.Keys() {
