@@ -12,7 +12,7 @@ source scripts/env.sh
 # The unit suite checks generated configuration with the real servers from Debian's packages
 # (and the monitoring tier's with promtool and amtool; their services are never started).
 ensure_packages '/usr/lib/postgresql/*/bin/postgres:postgresql' redis-server:redis-server pgbouncer:pgbouncer \
-  /usr/sbin/nginx:nginx-light promtool:prometheus amtool:prometheus-alertmanager
+  /usr/sbin/nginx:nginx-light promtool:prometheus amtool:prometheus-alertmanager curl:curl
 
 echo "== go build, go vet"
 go build ./...
