@@ -8,6 +8,7 @@ package tests
 // the exact window boundaries.
 
 import (
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -269,56 +270,23 @@ var alertCases = map[string]alertCase{
 		// Every archiving attempt fails from the first minute on, while the newest archived
 		// segment is still young (4 minutes at FireAt): the failures alone fire it. A replica
 		// (which does not archive) with an old archive never does.
-		Breach: map[string]string{
-			`pg_stat_archiver_failed_count{` + ns + `,component="postgres",pod="pynomaly-postgres-0"}`:   "0+1x60",
-			`pg_stat_archiver_archived_count{` + ns + `,component="postgres",pod="pynomaly-postgres-0"}`: "100x60",
-			`pg_stat_archiver_last_archive_age{` + ns + `,component="postgres",pod="pynomaly-postgres-0"}`: "0+30x60",
-			`pg_replication_is_replica{` + ns + `,component="postgres",pod="pynomaly-postgres-0"}`:      "0x60",
-		},
-		FireAt: "8m",
-		Labels: map[string]string{"namespace": "pynomaly-data-science", "component": "postgres", "pod": "pynomaly-postgres-0"},
-		Healthy: map[string]string{
-			`pg_stat_archiver_failed_count{` + ns + `,component="postgres",pod="pynomaly-postgres-0"}`:   "0x60",
-			`pg_stat_archiver_archived_count{` + ns + `,component="postgres",pod="pynomaly-postgres-0"}`: "100+1x60",
-			`pg_stat_archiver_last_archive_age{` + ns + `,component="postgres",pod="pynomaly-postgres-0"}`: "30x60",
-			`pg_replication_is_replica{` + ns + `,component="postgres",pod="pynomaly-postgres-0"}`:      "0x60",
-			`pg_stat_archiver_failed_count{` + ns + `,component="postgres",pod="pynomaly-postgres-1"}`:   "0+1x60",
-			`pg_stat_archiver_archived_count{` + ns + `,component="postgres",pod="pynomaly-postgres-1"}`: "0x60",
-			`pg_stat_archiver_last_archive_age{` + ns + `,component="postgres",pod="pynomaly-postgres-1"}`: "5000x60",
-			`pg_replication_is_replica{` + ns + `,component="postgres",pod="pynomaly-postgres-1"}`:      "1x60",
-		},
+		Breach:  archiver("pynomaly-postgres-0", "0+1x60", "100x60", "0+30x60", "0x60"),
+		FireAt:  "8m",
+		Labels:  map[string]string{"namespace": "pynomaly-data-science", "component": "postgres", "pod": "pynomaly-postgres-0"},
+		Healthy: merged(archiver("pynomaly-postgres-0", "0x60", "100+1x60", "30x60", "0x60"), archiver("pynomaly-postgres-1", "0+1x60", "0x60", "5000x60", "1x60")),
 		// Two failed attempts, then the next one succeeds: archived_count moves again.
-		Short: map[string]string{
-			`pg_stat_archiver_failed_count{` + ns + `,component="postgres",pod="pynomaly-postgres-0"}`:   "0 1 2x58",
-			`pg_stat_archiver_archived_count{` + ns + `,component="postgres",pod="pynomaly-postgres-0"}`: "100 100 100 101+1x57",
-			`pg_stat_archiver_last_archive_age{` + ns + `,component="postgres",pod="pynomaly-postgres-0"}`: "0 60 120 30x57",
-			`pg_replication_is_replica{` + ns + `,component="postgres",pod="pynomaly-postgres-0"}`:      "0x60",
-		},
+		Short:   archiver("pynomaly-postgres-0", "0 1 2x58", "100 100 100 101+1x57", "0 60 120 30x57", "0x60"),
 		ShortAt: "2m30s",
 	},
 	"PynomalyWALArchivingFailing/stale": {
 		// No attempt fails, but nothing has been archived for 16 minutes from minute 16 on
-		// (the recovery point is past 15 minutes); the short case archives again at minute 17.
-		Breach: map[string]string{
-			`pg_stat_archiver_failed_count{` + ns + `,component="postgres",pod="pynomaly-postgres-0"}`:   "0x60",
-			`pg_stat_archiver_archived_count{` + ns + `,component="postgres",pod="pynomaly-postgres-0"}`: "100x60",
-			`pg_stat_archiver_last_archive_age{` + ns + `,component="postgres",pod="pynomaly-postgres-0"}`: "0+60x60",
-			`pg_replication_is_replica{` + ns + `,component="postgres",pod="pynomaly-postgres-0"}`:      "0x60",
-		},
-		FireAt: "25m",
-		Labels: map[string]string{"namespace": "pynomaly-data-science", "component": "postgres", "pod": "pynomaly-postgres-0"},
-		Healthy: map[string]string{
-			`pg_stat_archiver_failed_count{` + ns + `,component="postgres",pod="pynomaly-postgres-0"}`:   "0x60",
-			`pg_stat_archiver_archived_count{` + ns + `,component="postgres",pod="pynomaly-postgres-0"}`: "100+1x60",
-			`pg_stat_archiver_last_archive_age{` + ns + `,component="postgres",pod="pynomaly-postgres-0"}`: "0+60x10 0+60x10 0+60x10 0+60x10 0+60x10 0+60x5",
-			`pg_replication_is_replica{` + ns + `,component="postgres",pod="pynomaly-postgres-0"}`:      "0x60",
-		},
-		Short: map[string]string{
-			`pg_stat_archiver_failed_count{` + ns + `,component="postgres",pod="pynomaly-postgres-0"}`:   "0x60",
-			`pg_stat_archiver_archived_count{` + ns + `,component="postgres",pod="pynomaly-postgres-0"}`: "100x17 101+1x43",
-			`pg_stat_archiver_last_archive_age{` + ns + `,component="postgres",pod="pynomaly-postgres-0"}`: "0+60x16 30x43",
-			`pg_replication_is_replica{` + ns + `,component="postgres",pod="pynomaly-postgres-0"}`:      "0x60",
-		},
+		// (the recovery point is past 15 minutes); healthy, a segment at least every 11 minutes;
+		// the short case archives again at minute 17.
+		Breach:  archiver("pynomaly-postgres-0", "0x60", "100x60", "0+60x60", "0x60"),
+		FireAt:  "25m",
+		Labels:  map[string]string{"namespace": "pynomaly-data-science", "component": "postgres", "pod": "pynomaly-postgres-0"},
+		Healthy: archiver("pynomaly-postgres-0", "0x60", "100+1x60", "0+60x10 0+60x10 0+60x10 0+60x10 0+60x10 0+60x5", "0x60"),
+		Short:   archiver("pynomaly-postgres-0", "0x60", "100x17 101+1x43", "0+60x16 30x43", "0x60"),
 		ShortAt: "16m30s",
 	},
 	"PynomalyTargetDown": {
@@ -329,6 +297,23 @@ var alertCases = map[string]alertCase{
 		Short:   map[string]string{`up{` + ns + `,job="pynomaly-api",instance="10.0.0.1:8000",pod="a"}`: "0x2 1x28"},
 		ShortAt: "1m30s",
 	},
+}
+
+// archiver is one PostgreSQL instance's pg_stat_archiver series and its role (1: replica).
+func archiver(pod, failed, archived, age, replica string) map[string]string {
+	l := `{` + ns + `,component="postgres",pod="` + pod + `"}`
+	return map[string]string{
+		"pg_stat_archiver_failed_count" + l: failed, "pg_stat_archiver_archived_count" + l: archived,
+		"pg_stat_archiver_last_archive_age" + l: age, "pg_replication_is_replica" + l: replica,
+	}
+}
+
+func merged(ms ...map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, m := range ms {
+		maps.Copy(out, m)
+	}
+	return out
 }
 
 func TestEveryAlertHasACase(t *testing.T) {

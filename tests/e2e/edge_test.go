@@ -52,14 +52,7 @@ func installCRDs(t *testing.T, set string, wait []string) {
 }
 
 func edgeLifecycle(t *testing.T, env string) {
-	p := newProject(t, env, "Pulumi."+env+".yaml")
-	done := false
-	t.Cleanup(func() {
-		if !done {
-			teardown(t, p)
-		}
-	})
-	p.must("config", "set", "--path", "kubernetes.kubeconfig", kubeconfig)
+	p, done := clusterProject(t, env)
 	p.must("config", "set", "--path", "edge.hosts[0]", "api.pynomaly.test")
 
 	p.must("config", "set", "--path", "edge.entry", "ingress")
@@ -83,7 +76,7 @@ func edgeLifecycle(t *testing.T, env string) {
 	p.must("preview", "--expect-no-changes")
 
 	destroy(t, p, env)
-	done = true
+	done()
 }
 
 // checkEdgeCommon: Nginx runs at the profile's replicas, and the certificate names its issuer.

@@ -23,14 +23,7 @@ func TestMonitoringModes(t *testing.T) {
 }
 
 func monitoringLifecycle(t *testing.T, env string) {
-	p := newProject(t, env, "Pulumi."+env+".yaml")
-	done := false
-	t.Cleanup(func() {
-		if !done {
-			teardown(t, p)
-		}
-	})
-	p.must("config", "set", "--path", "kubernetes.kubeconfig", kubeconfig)
+	p, done := clusterProject(t, env)
 
 	p.must("up", "--yes", "--skip-preview")
 	assert.NotEmpty(t, objectField(t, "statefulset", "pynomaly-prometheus", "{.metadata.name}"))
@@ -51,7 +44,7 @@ func monitoringLifecycle(t *testing.T, env string) {
 	p.must("preview", "--expect-no-changes")
 
 	destroy(t, p, env)
-	done = true
+	done()
 }
 
 // names are the namespace's objects of kind, as kind/name.

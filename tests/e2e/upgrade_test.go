@@ -160,6 +160,20 @@ func protectionDropped(s previewStep) bool {
 	return s.OldState != nil && s.NewState != nil && s.OldState.Protect && !s.NewState.Protect
 }
 
+// clusterProject is env's committed stack on the local cluster. Until done is called, the test's
+// end tears it down (a failure leaves the namespace empty for the next test).
+func clusterProject(t *testing.T, env string) (p *project, done func()) {
+	p = newProject(t, env, "Pulumi."+env+".yaml")
+	finished := false
+	t.Cleanup(func() {
+		if !finished {
+			teardown(t, p)
+		}
+	})
+	p.must("config", "set", "--path", "kubernetes.kubeconfig", kubeconfig)
+	return p, func() { finished = true }
+}
+
 // teardown removes what a failed test left in the cluster, so the next stack starts
 // from an empty namespace. Best effort: it reports, never fails.
 func teardown(t *testing.T, p *project) {
