@@ -11,8 +11,9 @@ import (
 
 // The monitoring tier in both modes against the real API server, with the Prometheus Operator's
 // own CustomResourceDefinitions read from the Go module cache by scripts/crds.sh: each stack is
-// deployed bundled (its Prometheus, Grafana, and from full on Alertmanager, kube-state-metrics
-// and the metrics adapter), then switched to operator mode (PodMonitors and a PrometheusRule,
+// deployed bundled (its Prometheus, Grafana, and from full on Alertmanager with a webhook whose
+// URL stays out of the state in clear text, kube-state-metrics and the metrics adapter with its
+// APIService), then switched to operator mode (PodMonitors and a PrometheusRule,
 // validated against the CRDs' schemas), each update followed by a no-change preview. No
 // operator runs, so nothing is scraped.
 func TestMonitoringModes(t *testing.T) {
@@ -24,10 +25,18 @@ func TestMonitoringModes(t *testing.T) {
 
 func monitoringLifecycle(t *testing.T, env string) {
 	p, done := clusterProject(t, env)
+	const hook = "https://hooks.example.test/services/T0/B0/WebhookSecret42"
+	p.must("config", "set", "--secret", "alertmanagerWebhookUrl", hook)
 
 	p.must("up", "--yes", "--skip-preview")
 	assert.NotEmpty(t, objectField(t, "statefulset", "pynomaly-prometheus", "{.metadata.name}"))
 	assert.Empty(t, names(t, "podmonitors"))
+	if env != "dev" {
+		want := map[string]string{"staging": "1/1", "prod": "2/2"}[env]
+		assert.Equal(t, want, objectField(t, "deployment", "pynomaly-metrics-adapter", "{.status.readyReplicas}/{.spec.replicas}"))
+		assert.Equal(t, "pynomaly-metrics-adapter", mustKubectl(t, "get", "apiservice", "v1beta1.external.metrics.k8s.io", "-o", "jsonpath={.spec.service.name}"))
+	}
+	assert.NotContains(t, p.must("stack", "export"), "WebhookSecret42", "the webhook URL is in the state in clear text")
 	p.must("preview", "--expect-no-changes")
 
 	p.must("config", "set", "monitoringMode", "operator")
@@ -40,6 +49,9 @@ func monitoringLifecycle(t *testing.T, env string) {
 	assert.Equal(t, "pynomaly", objectField(t, "prometheusrule", "pynomaly", "{.spec.groups[0].name}"))
 	out, err := kubectl(t, "-n", namespace, "get", "statefulset", "pynomaly-prometheus")
 	assert.Error(t, err, "no Prometheus runs in the namespace in operator mode")
+	assert.Contains(t, out, "NotFound")
+	out, err = kubectl(t, "get", "apiservice", "v1beta1.external.metrics.k8s.io")
+	assert.Error(t, err, "the bundled adapter's APIService is gone in operator mode")
 	assert.Contains(t, out, "NotFound")
 	p.must("preview", "--expect-no-changes")
 
