@@ -52,6 +52,9 @@ type MonitoringArgs struct {
 	InfluxDBSecret pulumi.StringInput
 	// Workloads are every other tier's: each one with a metrics port becomes a scrape job.
 	Workloads []kube.Workload
+	// CertManagerMetrics is host:port of cert-manager's metrics when the platform's entry point
+	// uses its certificate; empty otherwise.
+	CertManagerMetrics string
 	// AlertWebhookURL is where Alertmanager posts every alert; empty: no webhook.
 	AlertWebhookURL string
 	// QueueScaling is the workers' queue-depth scaling: in bundled mode, when enabled, the tier
@@ -167,7 +170,8 @@ func (c *Monitoring) prometheus(ctx *pulumi.Context, args *MonitoringArgs) error
 	conf := pulumi.All(ns).ApplyT(func(v []any) string {
 		site := PrometheusSite{
 			Namespace: v[0].(string), Targets: targets, Kubelets: true, Environment: args.Environment,
-			RuleFiles: []string{prometheusRulesDir + "/*.yml"},
+			CertManager: args.CertManagerMetrics,
+			RuleFiles:   []string{prometheusRulesDir + "/*.yml"},
 		}
 		if args.Level.Alerting() {
 			site.Alertmanagers = alertmanagerPeers(args.Alertmanager.Replicas, site.Namespace, AlertmanagerPort)

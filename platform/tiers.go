@@ -6,6 +6,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/pynomaly/pynomaly-platform/components"
+	"github.com/pynomaly/pynomaly-platform/config"
 )
 
 // foundation is the namespace (quota, limits, Pod Security), storage and credentials.
@@ -117,11 +118,21 @@ func (p *Platform) monitoring(ctx *pulumi.Context, tier pulumi.ResourceOption) e
 		Prometheus: s.Prometheus, Alertmanager: s.Alertmanager, Grafana: s.Grafana, Images: s.Images,
 		StorageClass: p.Storage.ClassName, GrafanaSecret: p.Secrets.Grafana, Workloads: p.Workloads(),
 		InfluxDBURL: p.InfluxDB.URL, InfluxDBSecret: p.InfluxDB.SecretName,
-		AlertWebhookURL: string(s.Credentials.AlertmanagerWebhookURL),
-		QueueScaling:    s.Worker.QueueScaling, MetricsAdapterReplicas: s.MetricsAdapterReplicas(),
+		AlertWebhookURL:    string(s.Credentials.AlertmanagerWebhookURL),
+		CertManagerMetrics: certManagerMetrics(s.Edge),
+		QueueScaling:       s.Worker.QueueScaling, MetricsAdapterReplicas: s.MetricsAdapterReplicas(),
 		WALArchiving: s.Postgres.WALArchive.S3Bucket != "", Operator: !s.Bundled(),
 	}, tier); err != nil {
 		return fmt.Errorf("monitoring tier: %w", err)
 	}
 	return nil
+}
+
+// certManagerMetrics is where Prometheus reads the certificate's expiry: cert-manager's standard
+// address when the entry point has a certificate, nothing otherwise.
+func certManagerMetrics(e config.Edge) string {
+	if !e.TLSOn() {
+		return ""
+	}
+	return components.CertManagerMetrics
 }

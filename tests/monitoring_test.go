@@ -227,6 +227,50 @@ func TestPromtoolChecksThePrometheusConfig(t *testing.T) {
 	}
 }
 
+// Where the entry point has a cert-manager certificate, Prometheus scrapes cert-manager for this
+// namespace's certificates (so the certificate alert can fire in bundled mode); the
+// configuration passes promtool. Without a certificate there is no such job.
+func TestCertManagerIsScrapedWhereTheEntryHasACertificate(t *testing.T) {
+	promtool := tool(t, "promtool")
+	exposed := cfg{"edge": `{"entry": "ingress", "hosts": ["api.pynomaly.test"]}`}
+	st := deploy(t, "prod", exposed)
+	conf := prometheusYAML(t, st)
+	var doc struct {
+		ScrapeConfigs []struct {
+			JobName       string `yaml:"job_name"`
+			HonorLabels   bool   `yaml:"honor_labels"`
+			StaticConfigs []struct {
+				Targets []string `yaml:"targets"`
+			} `yaml:"static_configs"`
+			MetricRelabel []struct {
+				SourceLabels []string `yaml:"source_labels"`
+				Regex        string   `yaml:"regex"`
+				Action       string   `yaml:"action"`
+			} `yaml:"metric_relabel_configs"`
+		} `yaml:"scrape_configs"`
+	}
+	require.NoError(t, yaml.Unmarshal([]byte(conf), &doc))
+	var found bool
+	for _, j := range doc.ScrapeConfigs {
+		if j.JobName != "cert-manager" {
+			continue
+		}
+		found = true
+		assert.True(t, j.HonorLabels, "the certificate's own namespace label is kept")
+		assert.Equal(t, []string{components.CertManagerMetrics}, j.StaticConfigs[0].Targets)
+		require.Len(t, j.MetricRelabel, 2)
+		assert.Equal(t, []string{"namespace"}, j.MetricRelabel[1].SourceLabels)
+		assert.Equal(t, "pynomaly-data-science", j.MetricRelabel[1].Regex)
+		assert.Equal(t, "keep", j.MetricRelabel[1].Action)
+	}
+	assert.True(t, found, "no cert-manager job:\n%s", conf)
+	path := writeFile(t, "prometheus.yml", withoutKubernetesSD(t, strings.NewReplacer(
+		"/var/run/secrets/kubernetes.io/serviceaccount/", "/dev/null/", "/etc/prometheus-rules/*.yml", "/dev/null/none-*.yml").Replace(conf)))
+	out, err := exec.Command(promtool, "check", "config", "--syntax-only", path).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.NotContains(t, prometheusYAML(t, deploy(t, "prod", nil)), "job_name: cert-manager")
+}
+
 // Every rule is loaded in every environment.
 func TestEveryRuleInEveryEnvironment(t *testing.T) {
 	for _, env := range envs {
