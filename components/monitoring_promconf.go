@@ -100,7 +100,8 @@ type alertmanagerConfig struct {
 }
 
 type staticConfig struct {
-	Targets []string `yaml:"targets"`
+	Targets []string          `yaml:"targets"`
+	Labels  map[string]string `yaml:"labels,omitempty"`
 }
 
 type scrapeConfig struct {
@@ -223,11 +224,12 @@ const CertManagerMetrics = "cert-manager.cert-manager.svc:9402"
 
 // certManagerJob scrapes cert-manager's controller for the certificates' expiry, keeping only
 // this namespace's certificates. Their own namespace label is the certificate's (honor_labels),
-// which the certificate alert selects on.
+// which the certificate alert selects on. The target carries this namespace too, so a
+// cert-manager that is not there raises PynomalyTargetDown instead of silencing that alert.
 func certManagerJob(ns, target string) scrapeConfig {
 	return scrapeConfig{
 		JobName: "cert-manager", HonorLabels: true,
-		StaticConfigs: []staticConfig{{Targets: []string{target}}},
+		StaticConfigs: []staticConfig{{Targets: []string{target}, Labels: map[string]string{"namespace": ns}}},
 		MetricRelabeling: []relabelConfig{
 			{SourceLabels: []string{"__name__"}, Regex: "certmanager_certificate_.*", Action: "keep"},
 			{SourceLabels: []string{"namespace"}, Regex: regexp.QuoteMeta(ns), Action: "keep"},

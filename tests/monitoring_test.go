@@ -240,7 +240,8 @@ func TestCertManagerIsScrapedWhereTheEntryHasACertificate(t *testing.T) {
 			JobName       string `yaml:"job_name"`
 			HonorLabels   bool   `yaml:"honor_labels"`
 			StaticConfigs []struct {
-				Targets []string `yaml:"targets"`
+				Targets []string          `yaml:"targets"`
+				Labels  map[string]string `yaml:"labels"`
 			} `yaml:"static_configs"`
 			MetricRelabel []struct {
 				SourceLabels []string `yaml:"source_labels"`
@@ -258,6 +259,7 @@ func TestCertManagerIsScrapedWhereTheEntryHasACertificate(t *testing.T) {
 		found = true
 		assert.True(t, j.HonorLabels, "the certificate's own namespace label is kept")
 		assert.Equal(t, []string{components.CertManagerMetrics}, j.StaticConfigs[0].Targets)
+		assert.Equal(t, "pynomaly-data-science", j.StaticConfigs[0].Labels["namespace"], "its up series is the namespace's: PynomalyTargetDown sees it")
 		require.Len(t, j.MetricRelabel, 2)
 		assert.Equal(t, []string{"namespace"}, j.MetricRelabel[1].SourceLabels)
 		assert.Equal(t, "pynomaly-data-science", j.MetricRelabel[1].Regex)
