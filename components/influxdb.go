@@ -24,6 +24,8 @@ const (
 	InfluxDBBucket          = "metrics"
 	InfluxDBLongTermBucket  = "metrics_longterm"
 	influxDBDownsampleTask  = "downsample-metrics"
+	// InfluxDBReaderUser is the v1-compatible login that may only read InfluxDBBucket (Grafana's).
+	InfluxDBReaderUser = "pynomaly-reader"
 	// The user and group InfluxDB and its setup job run as. The official image runs as any
 	// user that owns or shares the group of its volumes (its entry point changes ownership only
 	// when started as root); fsGroup gives the data volume to this group.
@@ -147,6 +149,25 @@ func influxDBPod(args *InfluxDBArgs) kube.Pod {
 	}
 }
 
+// influxDBReaderScript keeps Grafana's read-only login: a v1-compatible authorization (user name
+// and password, InfluxQL) that may read the metrics bucket and nothing else, created when missing,
+// its password set on every run so a rotation reaches it. The password is set through the HTTP
+// API: the influx CLI would take it as an argument, visible in the process list. The admin token
+// goes to curl as a header file and the password as the body on standard input (printf is the
+// shell's own), so neither is ever an argument. The generated password is letters and digits:
+// no JSON escaping is needed.
+const influxDBReaderScript = `bucket=$(bucket_id ` + InfluxDBBucket + `)
+reader_id() { influx v1 auth list --username "$READER_USERNAME" --hide-headers | awk '{print $1}'; }
+if [ -z "$(reader_id)" ]; then
+  influx v1 auth create --username "$READER_USERNAME" --read-bucket "$bucket" --no-password --description grafana-read-only >/dev/null
+fi
+umask 077
+printf 'Authorization: Token %s\n' "$INFLUX_TOKEN" > /tmp/admin-header
+printf '{"password":"%s"}' "$READER_PASSWORD" | curl -fsS -X POST -H @/tmp/admin-header -H 'Content-Type: application/json' \
+  --data-binary @- "$INFLUX_HOST/private/legacy/authorizations/$(reader_id)/password"
+rm -f /tmp/admin-header
+echo "read-only login $READER_USERNAME kept"`
+
 // influxDBSetupJob keeps the buckets and the downsampling task as the settings say,
 // idempotently: retention follows the settings, the long-term bucket and the task are created
 // when missing and updated otherwise.
@@ -164,13 +185,16 @@ influx bucket update --id "$(bucket_id %[3]s)" --retention %[4]s
 printf '%%s\n' "$DOWNSAMPLE_TASK" > /tmp/downsample.flux
 task=$(influx task list --hide-headers | awk '$2 == "%[5]s" {print $1}')
 if [ -n "$task" ]; then influx task update --id "$task" --file /tmp/downsample.flux; else influx task create --file /tmp/downsample.flux; fi
-echo "influxdb setup done"`, InfluxDBBucket, s.Retention, InfluxDBLongTermBucket, s.LongTermRetention, influxDBDownsampleTask)
+%[6]s
+echo "influxdb setup done"`, InfluxDBBucket, s.Retention, InfluxDBLongTermBucket, s.LongTermRetention, influxDBDownsampleTask, influxDBReaderScript)
 	pod := kube.ScriptPod("influxdb-setup", args.Image, influxUID, script, corev1.EnvVarArray{
 		kube.EnvOutput("INFLUX_HOST", c.URL),
 		kube.Env("INFLUX_ORG", InfluxDBOrg),
 		kube.SecretEnv("INFLUX_TOKEN", args.Secret, InfluxDBAdminTokenKey),
 		kube.Env("DOWNSAMPLE_TASK", task),
 		kube.Env("INFLUX_CONFIGS_PATH", "/tmp/influx-configs"),
+		kube.Env("READER_USERNAME", InfluxDBReaderUser),
+		kube.SecretEnv("READER_PASSWORD", args.Secret, InfluxDBReaderPasswordKey),
 	}, nil, nil)
 	pod.PullPolicy = args.PullPolicy
 	job, w, err := kube.NewJob(ctx, c, args.Namespace, kube.Job{

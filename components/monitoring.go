@@ -48,8 +48,23 @@ type MonitoringArgs struct {
 	StorageClass pulumi.StringInput
 	// GrafanaSecret is the secrets tier's Secret with Grafana's admin user and password.
 	GrafanaSecret pulumi.StringInput
+	// InfluxDBURL and InfluxDBSecret are the InfluxDB tier's: Grafana queries it with the
+	// read-only login in that Secret.
+	InfluxDBURL    pulumi.StringInput
+	InfluxDBSecret pulumi.StringInput
 	// Workloads are every other tier's: each one with a metrics port becomes a scrape job.
 	Workloads []kube.Workload
+	// CertManagerMetrics is host:port of cert-manager's metrics when the platform's entry point
+	// uses its certificate; empty otherwise.
+	CertManagerMetrics string
+	// AlertWebhookURL is where Alertmanager posts every alert; empty: no webhook.
+	AlertWebhookURL string
+	// QueueScaling is the workers' queue-depth scaling: in bundled mode, when enabled, the tier
+	// runs the external metrics adapter that serves its metric, with MetricsAdapterReplicas pods.
+	QueueScaling           config.QueueScaling
+	MetricsAdapterReplicas int
+	// WALArchiving says whether PostgreSQL archives its WAL: its alert is loaded only then.
+	WALArchiving bool
 	// Operator leaves the monitoring stack to the cluster's Prometheus Operator: the tier is
 	// then a PodMonitor per scrape job and a PrometheusRule.
 	Operator bool
@@ -92,7 +107,7 @@ func NewMonitoring(ctx *pulumi.Context, name string, args *MonitoringArgs, opts 
 	// The monitoring tier's own pods are scraped like every other workload.
 	own := []kube.Pod{prometheusPod(args, nil, nil), grafanaPod(args, nil, nil)}
 	if args.Level.Alerting() {
-		own = append(own, alertmanagerPod(args, nil), kubeStateMetricsPod(args))
+		own = append(own, alertmanagerPod(args, pulumi.String("")), kubeStateMetricsPod(args))
 	}
 	c.Targets = ScrapeTargets(args.Workloads)
 	for _, p := range own {
@@ -114,6 +129,11 @@ func NewMonitoring(ctx *pulumi.Context, name string, args *MonitoringArgs, opts 
 	c.PrometheusURL = svcURL(PrometheusName, PrometheusPort)
 	if err := c.grafana(ctx, args, c.PrometheusURL); err != nil {
 		return nil, err
+	}
+	if args.QueueScaling.Enabled {
+		if err := c.metricsAdapter(ctx, args, c.PrometheusURL); err != nil {
+			return nil, err
+		}
 	}
 	c.GrafanaURL = svcURL(GrafanaName, GrafanaPort)
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
@@ -152,7 +172,8 @@ func (c *Monitoring) prometheus(ctx *pulumi.Context, args *MonitoringArgs) error
 	conf := pulumi.All(ns).ApplyT(func(v []any) string {
 		site := PrometheusSite{
 			Namespace: v[0].(string), Targets: targets, Kubelets: true, Environment: args.Environment,
-			RuleFiles: []string{prometheusRulesDir + "/*.yml"},
+			CertManager: args.CertManagerMetrics,
+			RuleFiles:   []string{prometheusRulesDir + "/*.yml"},
 		}
 		if args.Level.Alerting() {
 			site.Alertmanagers = alertmanagerPeers(args.Alertmanager.Replicas, site.Namespace, AlertmanagerPort)
@@ -169,7 +190,7 @@ func (c *Monitoring) prometheus(ctx *pulumi.Context, args *MonitoringArgs) error
 	}
 	rules, err := corev1.NewConfigMap(ctx, PrometheusName+"-rules", &corev1.ConfigMapArgs{
 		Metadata: kube.AutoNamedMeta(ctx, ns, "prometheus"),
-		Data:     pulumi.StringMap{"pynomaly.yml": rulesFile(ns)},
+		Data:     pulumi.StringMap{"pynomaly.yml": rulesFile(ns, args.WALArchiving)},
 	}, pulumi.Parent(c))
 	if err != nil {
 		return fmt.Errorf("monitoring: prometheus rules: %w", err)
@@ -238,6 +259,6 @@ func prometheusPod(args *MonitoringArgs, configMap, rules pulumi.StringPtrInput)
 }
 
 // rulesFile is the platform's rule file for the namespace.
-func rulesFile(ns pulumi.StringInput) pulumi.StringOutput {
-	return ns.ToStringOutput().ApplyT(func(n string) string { return RulesFile(AlertRules(n), true) }).(pulumi.StringOutput)
+func rulesFile(ns pulumi.StringInput, walArchiving bool) pulumi.StringOutput {
+	return ns.ToStringOutput().ApplyT(func(n string) string { return RulesFile(AlertRules(n, walArchiving), true) }).(pulumi.StringOutput)
 }

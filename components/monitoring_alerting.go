@@ -16,14 +16,20 @@ import (
 // the Service Grafana and people use. Prometheus sends every alert to every member.
 func (c *Monitoring) alertmanager(ctx *pulumi.Context, args *MonitoringArgs) error {
 	ns := args.Namespace
-	cm, err := corev1.NewConfigMap(ctx, AlertmanagerName, &corev1.ConfigMapArgs{
-		Metadata: kube.AutoNamedMeta(ctx, ns, "alertmanager"),
-		Data:     pulumi.StringMap{"alertmanager.yml": pulumi.String(AlertmanagerConf(args.Alertmanager.Receivers))},
-	}, pulumi.Parent(c))
+	// The configuration holds the webhook's URL: a Secret, secret in the state too, auto-named
+	// so that a change rolls the members.
+	conf := pulumi.ToSecret(pulumi.String(args.AlertWebhookURL)).(pulumi.StringOutput).ApplyT(func(url string) string {
+		return AlertmanagerConf(args.Alertmanager.Receivers, url)
+	}).(pulumi.StringOutput)
+	secret, err := corev1.NewSecret(ctx, AlertmanagerName, &corev1.SecretArgs{
+		Metadata:   kube.AutoNamedMeta(ctx, ns, "alertmanager"),
+		Type:       pulumi.String("Opaque"),
+		StringData: pulumi.StringMap{"alertmanager.yml": conf},
+	}, pulumi.Parent(c), pulumi.AdditionalSecretOutputs([]string{"data", "stringData"}))
 	if err != nil {
-		return fmt.Errorf("monitoring: alertmanager configmap: %w", err)
+		return fmt.Errorf("monitoring: alertmanager configuration: %w", err)
 	}
-	pod := alertmanagerPod(args, cm.Metadata.Name())
+	pod := alertmanagerPod(args, secret.Metadata.Name().Elem())
 	headless, err := kube.NewService(ctx, c, ns, kube.Service{
 		Name: AlertmanagerHeadless, Component: "alertmanager", Selector: pod.Selector(), Headless: true,
 		Ports: corev1.ServicePortArray{
@@ -51,7 +57,7 @@ func (c *Monitoring) alertmanager(ctx *pulumi.Context, args *MonitoringArgs) err
 
 // alertmanagerPod is one Alertmanager member. With one replica clustering is off; with more,
 // every member is named as a peer ($(POD_NAMESPACE) is expanded by the kubelet).
-func alertmanagerPod(args *MonitoringArgs, configMap pulumi.StringPtrInput) kube.Pod {
+func alertmanagerPod(args *MonitoringArgs, configSecret pulumi.StringInput) kube.Pod {
 	a := args.Alertmanager
 	cmd := []string{"/bin/alertmanager",
 		"--config.file=/etc/alertmanager/alertmanager.yml",
@@ -79,7 +85,9 @@ func alertmanagerPod(args *MonitoringArgs, configMap pulumi.StringPtrInput) kube
 			kube.ReadOnlyMount("config", "/etc/alertmanager"), kube.Mount("data", "/alertmanager"),
 		},
 	}
-	volumes := corev1.VolumeArray{kube.ConfigMapVolume("config", configMap)}
+	volumes := corev1.VolumeArray{&corev1.VolumeArgs{
+		Name: pulumi.String("config"), Secret: &corev1.SecretVolumeSourceArgs{SecretName: configSecret},
+	}}
 	if name := a.Receivers.SecretName; name != "" && a.Receivers.Any() {
 		// The receivers' URLs, keys and password, read by Alertmanager as files.
 		am.Mounts = append(am.Mounts, kube.ReadOnlyMount("receivers", alertmanagerSecretsDir))

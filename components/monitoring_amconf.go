@@ -6,11 +6,13 @@ import "github.com/pynomaly/pynomaly-platform/config"
 const alertmanagerSecretsDir = "/etc/alertmanager/secrets"
 
 // AlertmanagerConf is alertmanager.yml: alerts grouped per alert and target, a critical alert
-// silencing the warnings of the same pod, every alert to Slack and e-mail where configured and
-// critical ones also to PagerDuty. URLs, keys and the SMTP password are read from the mounted
-// Secret's files, so they never appear in the configuration. Without receivers the alerts are
-// kept in Alertmanager (its UI and API) and sent nowhere.
-func AlertmanagerConf(r config.AlertReceivers) string {
+// silencing the warnings of the same pod, every alert to Slack, e-mail and the webhook where
+// configured and critical ones also to PagerDuty. Slack's URL, PagerDuty's key and the SMTP
+// password are read from the mounted receivers' Secret's files. The webhook's URL (empty: no
+// webhook) is written in, since the pinned Alertmanager's url_file is newer than the amtool
+// that checks this file: the file is therefore a Secret. Without receivers the alerts are kept
+// in Alertmanager (its UI and API) and sent nowhere.
+func AlertmanagerConf(r config.AlertReceivers, webhookURL string) string {
 	type route struct {
 		Receiver       string   `yaml:"receiver"`
 		Matchers       []string `yaml:"matchers,flow,omitempty"`
@@ -40,8 +42,13 @@ func AlertmanagerConf(r config.AlertReceivers) string {
 		AuthPasswordFile string `yaml:"auth_password_file,omitempty"`
 		SendResolved     bool   `yaml:"send_resolved"`
 	}
+	type webhook struct {
+		URL          string `yaml:"url"`
+		SendResolved bool   `yaml:"send_resolved"`
+	}
 	type receiver struct {
 		Name      string      `yaml:"name"`
+		Webhook   []webhook   `yaml:"webhook_configs,omitempty"`
 		Slack     []slack     `yaml:"slack_configs,omitempty"`
 		PagerDuty []pagerduty `yaml:"pagerduty_configs,omitempty"`
 		Email     []email     `yaml:"email_configs,omitempty"`
@@ -59,6 +66,9 @@ func AlertmanagerConf(r config.AlertReceivers) string {
 			Title: `[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }}`,
 			Text:  `{{ range .Alerts }}{{ .Annotations.summary }} ({{ .Annotations.runbook_url }}){{ "\n" }}{{ end }}`,
 		}}
+	}
+	if webhookURL != "" {
+		def.Webhook = []webhook{{URL: webhookURL, SendResolved: true}}
 	}
 	if e := r.Email; e.To != "" {
 		m := email{To: e.To, From: e.From, Smarthost: e.Smarthost, SendResolved: true}
@@ -78,7 +88,7 @@ func AlertmanagerConf(r config.AlertReceivers) string {
 		}}})
 		// Critical alerts page, and still reach the default receivers.
 		top.Routes = []route{{Receiver: "pager", Matchers: []string{"severity=" + SeverityCritical}, Continue: true}}
-		if def.Slack != nil || def.Email != nil {
+		if def.Slack != nil || def.Email != nil || def.Webhook != nil {
 			top.Routes = append(top.Routes, route{Receiver: "default", Matchers: []string{"severity=" + SeverityCritical}})
 		}
 	}

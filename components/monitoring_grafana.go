@@ -14,25 +14,43 @@ const (
 	grafanaDashboards   = grafanaProvisioning + "/dashboards"
 )
 
-// GrafanaDatasources is Grafana's datasource provisioning file: the platform's Prometheus.
-func GrafanaDatasources(prometheusURL string) string {
+// Environment variables Grafana expands in its datasource provisioning: the InfluxDB read-only
+// login, from the InfluxDB Secret, so the password is in no ConfigMap.
+const (
+	grafanaInfluxUserEnv     = "INFLUXDB_READER_USER"
+	grafanaInfluxPasswordEnv = "INFLUXDB_READER_PASSWORD"
+)
+
+// GrafanaDatasources is Grafana's datasource provisioning file: the platform's Prometheus, and
+// InfluxDB (InfluxQL on the metrics bucket) through the read-only login, whose user name and
+// password Grafana reads from its environment when it provisions (${VAR}).
+func GrafanaDatasources(prometheusURL, influxURL string) string {
 	type datasource struct {
-		Name      string `yaml:"name"`
-		Type      string `yaml:"type"`
-		UID       string `yaml:"uid"`
-		Access    string `yaml:"access"`
-		URL       string `yaml:"url"`
-		IsDefault bool   `yaml:"isDefault"`
-		Editable  bool   `yaml:"editable"`
+		Name           string            `yaml:"name"`
+		Type           string            `yaml:"type"`
+		UID            string            `yaml:"uid"`
+		Access         string            `yaml:"access"`
+		URL            string            `yaml:"url"`
+		User           string            `yaml:"user,omitempty"`
+		IsDefault      bool              `yaml:"isDefault"`
+		Editable       bool              `yaml:"editable"`
+		JSONData       map[string]string `yaml:"jsonData,omitempty"`
+		SecureJSONData map[string]string `yaml:"secureJsonData,omitempty"`
 	}
 	return marshalYAML(struct {
 		APIVersion  int          `yaml:"apiVersion"`
 		Datasources []datasource `yaml:"datasources"`
 	}{
 		APIVersion: 1,
-		Datasources: []datasource{{
-			Name: "Prometheus", Type: "prometheus", UID: "prometheus", Access: "proxy", URL: prometheusURL, IsDefault: true,
-		}},
+		Datasources: []datasource{
+			{Name: "Prometheus", Type: "prometheus", UID: "prometheus", Access: "proxy", URL: prometheusURL, IsDefault: true},
+			{
+				Name: "InfluxDB", Type: "influxdb", UID: "influxdb", Access: "proxy", URL: influxURL,
+				User:           "${" + grafanaInfluxUserEnv + "}",
+				JSONData:       map[string]string{"version": "InfluxQL", "dbName": InfluxDBBucket, "httpMode": "GET"},
+				SecureJSONData: map[string]string{"password": "${" + grafanaInfluxPasswordEnv + "}"},
+			},
+		},
 	})
 }
 
@@ -40,7 +58,9 @@ func GrafanaDatasources(prometheusURL string) string {
 // credentials from the secrets tier, and its Service.
 func (c *Monitoring) grafana(ctx *pulumi.Context, args *MonitoringArgs, prometheusURL pulumi.StringOutput) error {
 	ns := args.Namespace
-	datasources := prometheusURL.ApplyT(GrafanaDatasources).(pulumi.StringOutput)
+	datasources := pulumi.All(prometheusURL, args.InfluxDBURL).ApplyT(func(v []any) string {
+		return GrafanaDatasources(v[0].(string), v[1].(string))
+	}).(pulumi.StringOutput)
 	cm, err := corev1.NewConfigMap(ctx, GrafanaName+"-datasources", &corev1.ConfigMapArgs{
 		Metadata: kube.AutoNamedMeta(ctx, ns, "grafana"),
 		Data:     pulumi.StringMap{"datasources.yaml": datasources},
@@ -84,6 +104,8 @@ func grafanaPod(args *MonitoringArgs, datasources, dashboards pulumi.StringPtrIn
 		Env: corev1.EnvVarArray{
 			kube.SecretEnv("GF_SECURITY_ADMIN_USER", args.GrafanaSecret, GrafanaAdminUserKey),
 			kube.SecretEnv("GF_SECURITY_ADMIN_PASSWORD", args.GrafanaSecret, GrafanaAdminPasswordKey),
+			kube.SecretEnv(grafanaInfluxUserEnv, args.InfluxDBSecret, InfluxDBReaderUserKey),
+			kube.SecretEnv(grafanaInfluxPasswordEnv, args.InfluxDBSecret, InfluxDBReaderPasswordKey),
 			kube.Env("GF_PATHS_DATA", "/var/lib/grafana"),
 			kube.Env("GF_PATHS_PROVISIONING", grafanaProvisioning),
 			kube.Env("GF_USERS_ALLOW_SIGN_UP", "false"),

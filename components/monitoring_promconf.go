@@ -56,6 +56,9 @@ type PrometheusSite struct {
 	// Kubelets adds the kubelets' own and cAdvisor metrics (container CPU, memory, volume
 	// stats) and the API server's.
 	Kubelets bool
+	// CertManager is host:port of cert-manager's metrics, scraped for this namespace's
+	// certificates (their expiry); empty when the platform uses no certificate.
+	CertManager string
 	// RuleFiles are globs of rule files.
 	RuleFiles []string
 	// Environment is an external label of every series and alert that leaves Prometheus.
@@ -97,7 +100,8 @@ type alertmanagerConfig struct {
 }
 
 type staticConfig struct {
-	Targets []string `yaml:"targets"`
+	Targets []string          `yaml:"targets"`
+	Labels  map[string]string `yaml:"labels,omitempty"`
 }
 
 type scrapeConfig struct {
@@ -214,6 +218,28 @@ func kubeletJobs(ns string) []scrapeConfig {
 	}
 }
 
+// CertManagerMetrics is where a standard cert-manager install (its manifests and Helm chart)
+// serves its metrics: the controller's Service in the cert-manager namespace.
+const CertManagerMetrics = "cert-manager.cert-manager.svc:9402"
+
+// certManagerMetricsPort is CertManagerMetrics's port.
+const certManagerMetricsPort = 9402
+
+// certManagerJob scrapes cert-manager's controller for the certificates' expiry, keeping only
+// this namespace's certificates. Their own namespace label is the certificate's (honor_labels),
+// which the certificate alert selects on. The target carries this namespace too, so a
+// cert-manager that is not there raises PynomalyTargetDown instead of silencing that alert.
+func certManagerJob(ns, target string) scrapeConfig {
+	return scrapeConfig{
+		JobName: "cert-manager", HonorLabels: true,
+		StaticConfigs: []staticConfig{{Targets: []string{target}, Labels: map[string]string{"namespace": ns}}},
+		MetricRelabeling: []relabelConfig{
+			{SourceLabels: []string{"__name__"}, Regex: "certmanager_certificate_.*", Action: "keep"},
+			{SourceLabels: []string{"namespace"}, Regex: regexp.QuoteMeta(ns), Action: "keep"},
+		},
+	}
+}
+
 // PrometheusConf is prometheus.yml.
 func PrometheusConf(site PrometheusSite) string {
 	c := promConfig{
@@ -233,6 +259,9 @@ func PrometheusConf(site PrometheusSite) string {
 	}
 	if site.Kubelets {
 		c.ScrapeConfigs = append(c.ScrapeConfigs, kubeletJobs(site.Namespace)...)
+	}
+	if site.CertManager != "" {
+		c.ScrapeConfigs = append(c.ScrapeConfigs, certManagerJob(site.Namespace, site.CertManager))
 	}
 	return marshalYAML(c)
 }

@@ -63,3 +63,32 @@ func kubeStateMetricsRBAC(ctx *pulumi.Context, c *Monitoring, ns pulumi.StringIn
 	}
 	return binding, nil
 }
+
+// metricsAdapterRBAC is what the external metrics adapter's own ServiceAccount (which its
+// Deployment declares, named like it) may do. As an aggregated API server it
+// authenticates the API server's requests and asks it whether each caller may read the metric:
+// the built-in system:auth-delegator (token and access reviews), and in kube-system the
+// built-in extension-apiserver-authentication-reader (the request-header CA it trusts). It reads
+// nothing else of the cluster: it serves external metrics only, from Prometheus. Both bindings
+// are auto-named, so stacks sharing a cluster do not collide. (The HPA controller's own
+// built-in role already reads external metrics.)
+func metricsAdapterRBAC(ctx *pulumi.Context, c *Monitoring, ns pulumi.StringInput) ([]pulumi.Resource, error) {
+	parent := pulumi.Parent(c)
+	delegator, err := rbacv1.NewClusterRoleBinding(ctx, MetricsAdapterName, &rbacv1.ClusterRoleBindingArgs{
+		Metadata: &metav1.ObjectMetaArgs{Labels: kube.Labels(ctx, "metrics-adapter")},
+		RoleRef:  kube.RoleRef("ClusterRole", pulumi.String("system:auth-delegator")),
+		Subjects: kube.Subjects(MetricsAdapterName, ns),
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("monitoring: metrics adapter auth delegator: %w", err)
+	}
+	reader, err := rbacv1.NewRoleBinding(ctx, MetricsAdapterName+"-auth-reader", &rbacv1.RoleBindingArgs{
+		Metadata: kube.AutoNamedMeta(ctx, pulumi.String("kube-system"), "metrics-adapter"),
+		RoleRef:  kube.RoleRef("Role", pulumi.String("extension-apiserver-authentication-reader")),
+		Subjects: kube.Subjects(MetricsAdapterName, ns),
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("monitoring: metrics adapter auth reader: %w", err)
+	}
+	return []pulumi.Resource{delegator, reader}, nil
+}

@@ -27,10 +27,10 @@ func (r AlertRule) Runbook() string { return RunbookBase + strings.ToLower(r.Nam
 
 // AlertRules are the platform's alerts: the seed's (crash loops and restarts, CPU and memory
 // near their limits, database connection failures, slow API responses, full volumes) and what an
-// operator of this platform also needs (backups, Patroni, the queue's memory, autoscaling at its
-// ceiling, certificates). Every selector is limited to the namespace: a cluster's Prometheus
-// (operator mode) stores every namespace's series.
-func AlertRules(namespace string) []AlertRule {
+// operator of this platform also needs (backups, WAL archiving where it is on, Patroni, the
+// queue's memory, autoscaling at its ceiling, certificates). Every selector is limited to the
+// namespace: a cluster's Prometheus (operator mode) stores every namespace's series.
+func AlertRules(namespace string, walArchiving bool) []AlertRule {
 	rules := []AlertRule{
 		{
 			Name:        "PynomalyPodCrashLooping",
@@ -173,10 +173,30 @@ func AlertRules(namespace string) []AlertRule {
 			Description: "Prometheus has not been able to scrape it for 5 minutes.",
 		},
 	}
+	if walArchiving {
+		rules = append(rules, walArchiveRule)
+	}
 	for i := range rules {
 		rules[i].Expr = strings.ReplaceAll(rules[i].Expr, "{NS", `{namespace="`+namespace+`"`)
 	}
 	return rules
+}
+
+// walArchiveRule watches continuous WAL archiving on the primary, from postgres_exporter's
+// pg_stat_archiver metrics (on by default): archiving failing (attempts fail and none succeeds),
+// or the newest archived segment older than 15 minutes, the seed's recovery point. Replicas do
+// not archive (their last_archive_age is empty), so only the primary counts. Without archiving
+// Spilo's archive_command succeeds doing nothing, so the rule is left out then.
+var walArchiveRule = AlertRule{
+	Name: "PynomalyWALArchivingFailing",
+	Expr: `((increase(pg_stat_archiver_failed_count{NS,component="postgres"}[10m]) > 0` +
+		` unless on (pod) increase(pg_stat_archiver_archived_count{NS,component="postgres"}[10m]) > 0)` +
+		` or pg_stat_archiver_last_archive_age{NS,component="postgres"} > 900)` +
+		` and on (pod) pg_replication_is_replica{NS,component="postgres"} == 0`,
+	For:         "2m",
+	Severity:    SeverityCritical,
+	Summary:     "WAL archiving of {{ $labels.pod }} fails or lags: the recovery point is more than 15 minutes old",
+	Description: "Archiving attempts fail without success, or the newest archived WAL segment is older than 15 minutes.",
 }
 
 type ruleFile struct {

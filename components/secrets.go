@@ -34,15 +34,17 @@ const (
 	PostgresAppVerifierKey    = "app-password-scram-sha-256"
 	PostgresPoolerUserlistKey = "pgbouncer-userlist"
 	// The Patroni REST API's user for its unsafe methods (PATCH /config, POST /restart, ...).
-	PatroniAPIUserKey        = "patroni-api-username"
-	PatroniAPIPasswordKey    = "patroni-api-password"
-	RedisPasswordKey         = "password"
-	InfluxDBAdminUserKey     = "admin-username"
-	InfluxDBAdminPasswordKey = "admin-password"
-	InfluxDBAdminTokenKey    = "admin-token"
-	GrafanaAdminUserKey      = "admin-user"
-	GrafanaAdminPasswordKey  = "admin-password"
-	APISecretKeyKey          = "secret-key"
+	PatroniAPIUserKey         = "patroni-api-username"
+	PatroniAPIPasswordKey     = "patroni-api-password"
+	RedisPasswordKey          = "password"
+	InfluxDBAdminUserKey      = "admin-username"
+	InfluxDBAdminPasswordKey  = "admin-password"
+	InfluxDBAdminTokenKey     = "admin-token"
+	InfluxDBReaderUserKey     = "reader-username"
+	InfluxDBReaderPasswordKey = "reader-password"
+	GrafanaAdminUserKey       = "admin-user"
+	GrafanaAdminPasswordKey   = "admin-password"
+	APISecretKeyKey           = "secret-key"
 )
 
 // SecretsArgs configures the secrets tier.
@@ -104,6 +106,8 @@ func (c *Secrets) credentials(ctx *pulumi.Context, args *SecretsArgs) (map[strin
 		{"redis-password", cr.RedisPassword, 32},
 		{"influxdb-admin-password", cr.InfluxDBAdminPassword, 32},
 		{"influxdb-admin-token", cr.InfluxDBAdminToken, 64},
+		// Grafana's read-only InfluxDB login; only generated, nobody types it.
+		{"influxdb-reader-password", "", 32},
 		{"grafana-admin-password", cr.GrafanaAdminPassword, 32},
 		{"api-secret-key", cr.APISecretKey, 64},
 		{"patroni-api-password", "", 32},
@@ -187,6 +191,10 @@ func (c *Secrets) secrets(v map[string]pulumi.StringOutput) []componentSecret {
 			InfluxDBAdminUserKey:     pulumi.String("admin"),
 			InfluxDBAdminPasswordKey: v["influxdb-admin-password"],
 			InfluxDBAdminTokenKey:    v["influxdb-admin-token"],
+			// A v1-compatible authorization that may only read the metrics bucket (the setup
+			// job keeps it): what Grafana queries with, instead of the admin token.
+			InfluxDBReaderUserKey:     pulumi.String(InfluxDBReaderUser),
+			InfluxDBReaderPasswordKey: v["influxdb-reader-password"],
 		}},
 		{&c.Grafana, GrafanaSecretName, "grafana", pulumi.StringMap{
 			GrafanaAdminUserKey:     pulumi.String("admin"),

@@ -41,6 +41,9 @@ type SecurityArgs struct {
 	ObjectStoragePort int
 	// ReceiverPorts are the alert receivers' ports by name (https, smtp); none without receivers.
 	ReceiverPorts map[string]int
+	// CertManagerScraped says the monitoring tier's Prometheus reads cert-manager's metrics
+	// (CertManagerMetrics, a standard install) for the certificate's expiry.
+	CertManagerScraped bool
 }
 
 // Security is the namespace's NetworkPolicies: a default deny of everything in and out, and one
@@ -152,6 +155,12 @@ func peers(args *SecurityArgs) (map[string][]netPeer, error) {
 	}
 	if args.ObjectStoragePort > 0 {
 		outside[PeerObjectStorage] = netPeer{cidrs: n.ObjectStorageCIDRs, ports: map[string][]int{"https": {args.ObjectStoragePort}}}
+	}
+	if args.CertManagerScraped {
+		// The standard install's controller pods, in its namespace (CertManagerMetrics).
+		outside[PeerCertManager] = netPeer{namespace: "cert-manager",
+			labels: map[string]string{"app.kubernetes.io/name": "cert-manager", "app.kubernetes.io/component": "controller"},
+			ports:  map[string][]int{"metrics": {certManagerMetricsPort}}}
 	}
 	if len(args.ReceiverPorts) > 0 {
 		receivers := netPeer{cidrs: []string{"0.0.0.0/0", "::/0"}, ports: map[string][]int{}}

@@ -33,6 +33,8 @@ const (
 	// PeerAlertReceivers is where Alertmanager sends notifications: Slack, PagerDuty and the
 	// e-mail smarthost, whose addresses are not known (any address, on their ports only).
 	PeerAlertReceivers = "alert-receivers"
+	// PeerCertManager is cert-manager's controller, whose metrics carry the certificates' expiry.
+	PeerCertManager = "cert-manager"
 	// PeerACMESolver is cert-manager's HTTP-01 solver pods, which it starts in the namespace
 	// while an ACME order waits for its challenge.
 	PeerACMESolver = "acme-solver"
@@ -91,6 +93,10 @@ func NetworkFlows() []Flow {
 		Flow{From: "grafana", To: "prometheus", Port: "http", Why: "dashboards"},
 		Flow{From: "grafana", To: "influxdb", Port: "http", Why: "the application's time series"},
 		Flow{From: "kube-state-metrics", To: PeerKubernetesAPI, Port: "https", Why: "watches the namespace's objects"},
+		Flow{From: "prometheus", To: PeerCertManager, Port: "metrics", Why: "the certificate's expiry (cert-manager's metrics)"},
+		Flow{From: PeerKubernetesAPI, To: "metrics-adapter", Port: "https", Why: "the API server forwards the worker HPA's external-metrics requests to the adapter"},
+		Flow{From: "metrics-adapter", To: PeerKubernetesAPI, Port: "https", Why: "reviews the API server's callers (token and access reviews)"},
+		Flow{From: "metrics-adapter", To: "prometheus", Port: "http", Why: "the queue depth it serves as an external metric"},
 	)
 }
 

@@ -90,8 +90,9 @@ func queueDepthMetric(q config.QueueScaling) autoscalingv2.MetricSpecArray {
 		Type: pulumi.String("External"),
 		External: &autoscalingv2.ExternalMetricSourceArgs{
 			Metric: &autoscalingv2.MetricIdentifierArgs{
-				Name:     pulumi.String(q.MetricName),
-				Selector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{"queue": pulumi.String(TaskQueueName)}},
+				Name: pulumi.String(q.MetricName),
+				// The queue Redis exporter's label for the list it measures (QueueDepthRule).
+				Selector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{"key": pulumi.String(TaskQueueName)}},
 			},
 			Target: &autoscalingv2.MetricTargetArgs{Type: pulumi.String("AverageValue"), AverageValue: pulumi.String(fmt.Sprint(q.TargetPerPod))},
 		},

@@ -74,6 +74,9 @@ func (s *Settings) Footprint() Footprint {
 			stateful("alertmanager", s.Alertmanager.StatefulTier, []Resources{s.Alertmanager.Resources}),
 			Workload{Name: "kube-state-metrics", Pods: 1, Containers: []Resources{KubeStateMetricsResources}})
 	}
+	if s.MetricsAdapter() {
+		f = append(f, Workload{Name: "metrics-adapter", Pods: s.MetricsAdapterReplicas(), Containers: []Resources{MetricsAdapterResources}})
+	}
 	return f
 }
 

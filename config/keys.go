@@ -45,7 +45,7 @@ var keyTable = []Key{
 	{"alertmanager", "Alertmanager (monitoring full and comprehensive): replicas (members of one cluster), " + resourcesFields + ", storageSize (a claim per member: silences and notification state), receivers {secretName (an existing Secret with slack-url, pagerduty-routing-key, smtp-password), slackChannel, pagerduty (critical alerts page), email {to, from, smarthost, username}}."},
 	{"grafana", "Grafana of the monitoring tier: " + resourcesFields + "."},
 	{"network", "NetworkPolicies: every pod is denied all traffic but the flows of the README's table. entryNamespace (the entry point's pods; empty: ingress-nginx, envoy-gateway-system or nginx-gateway by edge.entry), kubernetesApi {cidrs, ports} (the API server's endpoints), nodeCidrs (kubelets, scraped by Prometheus), objectStorageCidrs (WAL-G's object store; required with postgres.walArchive.s3Bucket), prometheusNamespace (the cluster's Prometheus in monitoringMode operator)."},
-	{"images", "Pinned images: postgres, postgresClient, postgresExporter, pgbouncer, redis, redisExporter, influxdb, api, worker (the API image also runs the migrations), nginx, nginxExporter, prometheus, alertmanager, grafana, kubeStateMetrics; pullPolicy (Always, IfNotPresent or Never: when the kubelet pulls every one of them)."},
+	{"images", "Pinned images: postgres, postgresClient, postgresExporter, pgbouncer, redis, redisExporter, influxdb, api, worker (the API image also runs the migrations), nginx, nginxExporter, prometheus, alertmanager, grafana, kubeStateMetrics, prometheusAdapter; pullPolicy (Always, IfNotPresent or Never: when the kubelet pulls every one of them)."},
 	{"postgresSuperuserPassword", "Replaces the generated PostgreSQL superuser password (set with --secret; 16 to 128 letters, digits, '-', '.', '_' or '~')."},
 	{"postgresReplicationPassword", "Replaces the generated PostgreSQL replication password (set with --secret; 16 to 128 letters, digits, '-', '.', '_' or '~')."},
 	{"postgresAppPassword", "Replaces the generated password of the application's database user (set with --secret; 16 to 128 letters, digits, '-', '.', '_' or '~')."},
@@ -54,6 +54,7 @@ var keyTable = []Key{
 	{"influxdbAdminToken", "Replaces the generated InfluxDB admin token (set with --secret; 32 to 128 letters, digits, '-', '.', '_' or '~')."},
 	{"grafanaAdminPassword", "Replaces the generated Grafana admin password (set with --secret; 16 to 128 letters, digits, '-', '.', '_' or '~')."},
 	{"apiSecretKey", "Replaces the generated signing key of the API (set with --secret; 32 to 128 letters, digits, '-', '.', '_' or '~')."},
+	{"alertmanagerWebhookUrl", "Alertmanager's webhook receiver: every alert is POSTed to this http(s) URL (set with --secret; such URLs often carry a token). Empty: no webhook."},
 }
 
 // KeyTable returns every setting with its description, in Pulumi.yaml's order.

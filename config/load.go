@@ -84,6 +84,9 @@ func scalarKeys(s *Settings) []struct {
 	}
 }
 
+// operatorOnly are the credential keys nothing generates: secrets only the operator has.
+var operatorOnly = map[string]bool{"alertmanagerWebhookUrl": true}
+
 // credentialKeys are the secret overrides of generated credentials, one top-level key each so
 // that `pulumi config set --secret KEY VALUE` marks exactly that key secret.
 func credentialKeys(c *Credentials) []struct {
@@ -102,6 +105,7 @@ func credentialKeys(c *Credentials) []struct {
 		{"influxdbAdminToken", &c.InfluxDBAdminToken},
 		{"grafanaAdminPassword", &c.GrafanaAdminPassword},
 		{"apiSecretKey", &c.APISecretKey},
+		{"alertmanagerWebhookUrl", &c.AlertmanagerWebhookURL},
 	}
 }
 
@@ -126,6 +130,9 @@ func Parse(project string, src Source) (*Settings, error) {
 			*k.dst = v
 		}
 	}
+	// The workers scale on the queue's depth by default where the program runs the adapter that
+	// serves it (bundled, full and comprehensive); a stack's worker.queueScaling.enabled wins.
+	s.Worker.QueueScaling.Enabled = s.Bundled() && s.Monitoring.Alerting()
 	typed := map[string]string{}
 	for _, k := range objectKeys(&s) {
 		raw, ok := src.Values[k.key]

@@ -418,6 +418,8 @@ type Images struct {
 	// Layers a node has are not downloaded again. IfNotPresent suits a registry that rate-limits
 	// or is not always reachable, ideally with images pinned by digest.
 	PullPolicy string `json:"pullPolicy"`
+	// PrometheusAdapter serves the queue depth as an external metric (worker.queueScaling).
+	PrometheusAdapter string `json:"prometheusAdapter"`
 }
 
 // PullPolicies are the image pull policies images.pullPolicy accepts (Kubernetes' own).
@@ -529,7 +531,8 @@ func (Credential) String() string { return "[secret]" }
 // GoString keeps %#v from printing the value as well.
 func (c Credential) GoString() string { return c.String() }
 
-// Credentials replace generated values when set. Empty means "generate one".
+// Credentials replace generated values when set. Empty means "generate one" (the webhook URL:
+// no webhook).
 type Credentials struct {
 	PostgresSuperuserPassword   Credential `json:"postgresSuperuserPassword"`
 	PostgresReplicationPassword Credential `json:"postgresReplicationPassword"`
@@ -539,6 +542,9 @@ type Credentials struct {
 	InfluxDBAdminToken          Credential `json:"influxdbAdminToken"`
 	GrafanaAdminPassword        Credential `json:"grafanaAdminPassword"`
 	APISecretKey                Credential `json:"apiSecretKey"`
+	// AlertmanagerWebhookURL is no generated value but a secret the operator alone has: the URL
+	// Alertmanager's webhook receiver posts every alert to (such URLs often carry a token).
+	AlertmanagerWebhookURL Credential `json:"alertmanagerWebhookUrl"`
 }
 
 // Resources are one container's requests and limits, as Kubernetes quantities.
@@ -608,6 +614,23 @@ var SidecarResources = Resources{CPURequest: "25m", MemoryRequest: "32Mi", CPULi
 // KubeStateMetricsResources are kube-state-metrics', watching one namespace.
 var KubeStateMetricsResources = Resources{CPURequest: "25m", MemoryRequest: "64Mi", CPULimit: "200m", MemoryLimit: "128Mi",
 	EphemeralStorageRequest: "32Mi", EphemeralStorageLimit: "128Mi"}
+
+// MetricsAdapterResources are prometheus-adapter's, serving one external metric.
+var MetricsAdapterResources = Resources{CPURequest: "25m", MemoryRequest: "64Mi", CPULimit: "250m", MemoryLimit: "256Mi",
+	EphemeralStorageRequest: "64Mi", EphemeralStorageLimit: "256Mi"}
+
+// MetricsAdapter says whether the program runs the external metrics adapter: in bundled mode,
+// wherever the workers scale on the queue's depth.
+func (s *Settings) MetricsAdapter() bool { return s.Bundled() && s.Worker.QueueScaling.Enabled }
+
+// MetricsAdapterReplicas are the adapter's pods: two at the comprehensive level, so the worker
+// HPA keeps its queue metric through a node's loss.
+func (s *Settings) MetricsAdapterReplicas() int {
+	if s.Monitoring == Comprehensive {
+		return 2
+	}
+	return 1
+}
 
 // JobResources are those of one-off and scheduled jobs (database setup, backups); a backup's
 // dump goes to its claim, /tmp holds small scripts.

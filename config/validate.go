@@ -440,6 +440,7 @@ func (s *Settings) validateImages(v *validator) {
 		{"images.alertmanager", im.Alertmanager},
 		{"images.grafana", im.Grafana},
 		{"images.kubeStateMetrics", im.KubeStateMetrics},
+		{"images.prometheusAdapter", im.PrometheusAdapter},
 	} {
 		if !imageRef.MatchString(i.value) || strings.HasSuffix(i.value, ":latest") {
 			v.fail(i.key, quote(i.value), "must be an image pinned by tag or digest (not :latest), such as redis:7.4.2-alpine")

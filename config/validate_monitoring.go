@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net/url"
 	"regexp"
 	"strings"
 )
@@ -18,6 +19,11 @@ func (s *Settings) validateMonitoring(v *validator, lr limitRangeMax) {
 	}
 	v.statefulTier("alertmanager", s.Alertmanager.StatefulTier, true, lr)
 	validateReceivers(v, s.Alertmanager.Receivers)
+	if w := string(s.Credentials.AlertmanagerWebhookURL); w != "" {
+		if u, err := url.Parse(w); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			v.fail("alertmanagerWebhookUrl", "[not shown]", "must be the http:// or https:// URL the alerts are posted to")
+		}
+	}
 	v.resources("grafana.resources", s.Grafana.Resources, lr)
 }
 

@@ -62,8 +62,8 @@ func (s *Settings) validateCredentials(v *validator) {
 	}
 	for _, k := range credentialKeys(&s.Credentials) {
 		c := string(*k.dst)
-		if c == "" {
-			continue
+		if c == "" || operatorOnly[k.key] {
+			continue // nothing to check, or not a password: the webhook URL is checked as a URL
 		}
 		shortest, longest := credentialLength(k.key)
 		allowed := fmt.Sprintf("must be %d to %d letters, digits, '-', '.', '_' or '~' (what PgBouncer's user list, "+

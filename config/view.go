@@ -39,6 +39,9 @@ func (s *Settings) ViewJSON() []byte {
 	}
 	for _, k := range credentialKeys(&c.Credentials) {
 		values[k.key] = CredentialGenerated
+		if operatorOnly[k.key] {
+			values[k.key] = "" // nothing is generated: unset means none
+		}
 		if *k.dst != "" {
 			values[k.key] = CredentialSet
 		}

@@ -126,7 +126,11 @@ func (p *Platform) monitoring(ctx *pulumi.Context, tier pulumi.ResourceOption) e
 		Namespace: p.Namespace.Name, Environment: string(s.Environment), Level: s.Monitoring,
 		Prometheus: s.Prometheus, Alertmanager: s.Alertmanager, Grafana: s.Grafana, Images: s.Images,
 		StorageClass: p.Storage.ClassName, GrafanaSecret: p.Secrets.Grafana, Workloads: p.Workloads(),
-		Operator: !s.Bundled(),
+		InfluxDBURL: p.InfluxDB.URL, InfluxDBSecret: p.InfluxDB.SecretName,
+		AlertWebhookURL:    string(s.Credentials.AlertmanagerWebhookURL),
+		CertManagerMetrics: certManagerMetrics(s.Edge),
+		QueueScaling:       s.Worker.QueueScaling, MetricsAdapterReplicas: s.MetricsAdapterReplicas(),
+		WALArchiving: s.Postgres.WALArchive.S3Bucket != "", Operator: !s.Bundled(),
 	}, tier); err != nil {
 		return fmt.Errorf("monitoring tier: %w", err)
 	}
@@ -143,9 +147,18 @@ func (p *Platform) security(ctx *pulumi.Context, tier pulumi.ResourceOption) err
 		Namespace: p.Namespace.Name, Workloads: p.Workloads(), Network: s.Network,
 		Exposed: e.Exposed(), ACMESolver: e.TLSOn() && e.TLS.Issuer.Create == config.CreateACME,
 		OperatorPrometheus: !s.Bundled(), ObjectStoragePort: s.Postgres.WALArchive.StorePort(),
-		ReceiverPorts: s.Alertmanager.Receivers.Ports(),
+		ReceiverPorts: s.Alertmanager.Receivers.Ports(), CertManagerScraped: s.Bundled() && certManagerMetrics(e) != "",
 	}, tier); err != nil {
 		return fmt.Errorf("security tier: %w", err)
 	}
 	return nil
+}
+
+// certManagerMetrics is where Prometheus reads the certificate's expiry: cert-manager's standard
+// address when the entry point has a certificate, nothing otherwise.
+func certManagerMetrics(e config.Edge) string {
+	if !e.TLSOn() {
+		return ""
+	}
+	return components.CertManagerMetrics
 }

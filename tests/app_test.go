@@ -91,7 +91,8 @@ func TestWorkerTier(t *testing.T) {
 			assert.Equal(t, bounds[env][1], hpa.Int(t, "spec.maxReplicas"))
 			assert.Equal(t, 75, hpa.Int(t, "spec.metrics.0.resource.target.averageUtilization"))
 			assert.Equal(t, 85, hpa.Int(t, "spec.metrics.1.resource.target.averageUtilization"))
-			assert.False(t, hpa.Has("spec.metrics.2"), "queue scaling needs a metrics adapter: off by default")
+			// The queue depth joins where the level runs the metrics adapter that serves it.
+			assert.Equal(t, env != "dev", hpa.Has("spec.metrics.2"), "%s: queue scaling on by default from full on", env)
 			w, typ, v, p := hpaBehavior(t, hpa, "scaleDown")
 			assert.Equal(t, []any{600, "Percent", 10, 120}, []any{w, typ, v, p})
 			// Graceful task cancellation: the longest task plus time to requeue.
@@ -110,7 +111,7 @@ func TestWorkerQueueScaling(t *testing.T) {
 	hpa := st.One(t, hpaType, "pynomaly-worker")
 	assert.Equal(t, "External", hpa.Str(t, "spec.metrics.2.type"))
 	assert.Equal(t, "pynomaly_task_queue_depth", hpa.Str(t, "spec.metrics.2.external.metric.name"))
-	assert.Equal(t, "pynomaly-tasks", hpa.StringMap(t, "spec.metrics.2.external.metric.selector.matchLabels")["queue"])
+	assert.Equal(t, map[string]string{"key": "pynomaly-tasks"}, hpa.StringMap(t, "spec.metrics.2.external.metric.selector.matchLabels"))
 	assert.Equal(t, "AverageValue", hpa.Str(t, "spec.metrics.2.external.target.type"))
 	assert.Equal(t, "25", hpa.Str(t, "spec.metrics.2.external.target.averageValue"))
 }

@@ -8,6 +8,7 @@ package tests
 // the exact window boundaries.
 
 import (
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -45,7 +46,23 @@ type alertCase struct {
 
 const ns = `namespace="pynomaly-data-science"`
 
-// alertCases has one case per alert; a new alert without one fails TestEveryAlertHasACase.
+// allRules are every alert the platform can load, the conditional ones included.
+func allRules() []components.AlertRule { return components.AlertRules(config.DefaultNamespace, true) }
+
+// casesOf are the cases of the alert name: its own, and "name/variant" ones for an alert that
+// breaks in more than one way.
+func casesOf(name string) map[string]alertCase {
+	out := map[string]alertCase{}
+	for k, c := range alertCases {
+		if base, _, _ := strings.Cut(k, "/"); base == name {
+			out[k] = c
+		}
+	}
+	return out
+}
+
+// alertCases has one case per alert, keyed by its name, and "name/variant" ones where an alert
+// breaks in more than one way; a new alert without one fails TestEveryAlertHasACase.
 var alertCases = map[string]alertCase{
 	"PynomalyPodCrashLooping": {
 		Breach:  map[string]string{`kube_pod_container_status_waiting_reason{` + ns + `,pod="p",container="c",reason="CrashLoopBackOff"}`: "1x30"},
@@ -249,6 +266,29 @@ var alertCases = map[string]alertCase{
 		Short:   map[string]string{`certmanager_certificate_expiration_timestamp_seconds{` + ns + `,name="pynomaly-tls"}`: "1728000x8699 5184000x300"},
 		ShortAt: "144h30m",
 	},
+	"PynomalyWALArchivingFailing": {
+		// Every archiving attempt fails from the first minute on, while the newest archived
+		// segment is still young (4 minutes at FireAt): the failures alone fire it. A replica
+		// (which does not archive) with an old archive never does.
+		Breach:  archiver("pynomaly-postgres-0", "0+1x60", "100x60", "0+30x60", "0x60"),
+		FireAt:  "8m",
+		Labels:  map[string]string{"namespace": "pynomaly-data-science", "component": "postgres", "pod": "pynomaly-postgres-0"},
+		Healthy: merged(archiver("pynomaly-postgres-0", "0x60", "100+1x60", "30x60", "0x60"), archiver("pynomaly-postgres-1", "0+1x60", "0x60", "5000x60", "1x60")),
+		// Two failed attempts, then the next one succeeds: archived_count moves again.
+		Short:   archiver("pynomaly-postgres-0", "0 1 2x58", "100 100 100 101+1x57", "0 60 120 30x57", "0x60"),
+		ShortAt: "2m30s",
+	},
+	"PynomalyWALArchivingFailing/stale": {
+		// No attempt fails, but nothing has been archived for 16 minutes from minute 16 on
+		// (the recovery point is past 15 minutes); healthy, a segment at least every 11 minutes;
+		// the short case archives again at minute 17.
+		Breach:  archiver("pynomaly-postgres-0", "0x60", "100x60", "0+60x60", "0x60"),
+		FireAt:  "25m",
+		Labels:  map[string]string{"namespace": "pynomaly-data-science", "component": "postgres", "pod": "pynomaly-postgres-0"},
+		Healthy: archiver("pynomaly-postgres-0", "0x60", "100+1x60", "0+60x10 0+60x10 0+60x10 0+60x10 0+60x10 0+60x5", "0x60"),
+		Short:   archiver("pynomaly-postgres-0", "0x60", "100x17 101+1x43", "0+60x16 30x43", "0x60"),
+		ShortAt: "16m30s",
+	},
 	"PynomalyTargetDown": {
 		Breach:  map[string]string{`up{` + ns + `,job="pynomaly-api",instance="10.0.0.1:8000",pod="a"}`: "0x30"},
 		FireAt:  "10m",
@@ -259,19 +299,39 @@ var alertCases = map[string]alertCase{
 	},
 }
 
+// archiver is one PostgreSQL instance's pg_stat_archiver series and its role (1: replica).
+func archiver(pod, failed, archived, age, replica string) map[string]string {
+	l := `{` + ns + `,component="postgres",pod="` + pod + `"}`
+	return map[string]string{
+		"pg_stat_archiver_failed_count" + l: failed, "pg_stat_archiver_archived_count" + l: archived,
+		"pg_stat_archiver_last_archive_age" + l: age, "pg_replication_is_replica" + l: replica,
+	}
+}
+
+func merged(ms ...map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, m := range ms {
+		maps.Copy(out, m)
+	}
+	return out
+}
+
 func TestEveryAlertHasACase(t *testing.T) {
 	names := map[string]bool{}
-	for _, r := range components.AlertRules(config.DefaultNamespace) {
+	for _, r := range allRules() {
 		assert.False(t, names[r.Name], "%s: two alerts of one name", r.Name)
 		names[r.Name] = true
 		assert.Contains(t, alertCases, r.Name, "%s has no promtool test case", r.Name)
-		assert.NotEmpty(t, alertCases[r.Name].ShortAt, "%s: its case evaluates no breach shorter than for:", r.Name)
+		for k, c := range casesOf(r.Name) {
+			assert.NotEmpty(t, c.ShortAt, "%s: its case evaluates no breach shorter than for:", k)
+		}
 		assert.Contains(t, []string{components.SeverityCritical, components.SeverityWarning}, r.Severity, r.Name)
 		assert.NotEmpty(t, r.Summary, r.Name)
 		assert.NotEmpty(t, r.For, r.Name)
 	}
 	for name := range alertCases {
-		assert.True(t, names[name], "case %s tests no alert", name)
+		base, _, _ := strings.Cut(name, "/")
+		assert.True(t, names[base], "case %s tests no alert", name)
 	}
 }
 
@@ -279,39 +339,64 @@ func TestEveryAlertHasACase(t *testing.T) {
 func TestEveryAlertHasARunbook(t *testing.T) {
 	readme, err := os.ReadFile("../README.md")
 	require.NoError(t, err)
-	for _, r := range components.AlertRules(config.DefaultNamespace) {
+	for _, r := range allRules() {
 		assert.True(t, strings.Contains(string(readme), "\n#### "+r.Name+"\n"), "%s: the README has no runbook section for it (%s)", r.Name, r.Runbook())
 	}
 }
 
 func TestPromtoolChecksTheRules(t *testing.T) {
 	promtool := tool(t, "promtool")
-	rules := writeFile(t, "rules.yml", components.RulesFile(components.AlertRules(config.DefaultNamespace), true))
+	rules := writeFile(t, "rules.yml", components.RulesFile(allRules(), true))
 	out, err := exec.Command(promtool, "check", "rules", rules).CombinedOutput()
 	require.NoError(t, err, "%s", out)
-	assert.Contains(t, string(out), "SUCCESS: "+itoa(len(components.AlertRules(config.DefaultNamespace)))+" rules found")
+	assert.Contains(t, string(out), "SUCCESS: "+itoa(len(allRules()))+" rules found")
 }
 
 // amtool accepts alertmanager.yml without receivers and with every kind of receiver, and routes
 // a critical alert to the pager and the default receivers, a warning to the default ones only.
 func TestAmtoolChecksTheAlertmanagerConfig(t *testing.T) {
 	amtool := tool(t, "amtool")
+	const hook = "https://hooks.example.com/services/T0/B0/xyz"
 	all := config.AlertReceivers{SecretName: "alert-receivers", SlackChannel: "#alerts", PagerDuty: true,
 		Email: config.AlertEmail{To: "ops@example.com", From: "am@example.com", Smarthost: "smtp.example.com:587", Username: "am"}}
-	for name, r := range map[string]config.AlertReceivers{
-		"none": {}, "all": all, "pager only": {SecretName: "alert-receivers", PagerDuty: true},
+	pager := config.AlertReceivers{SecretName: "alert-receivers", PagerDuty: true}
+	for name, c := range map[string]struct {
+		r       config.AlertReceivers
+		webhook string
+	}{
+		"none": {}, "all": {all, hook}, "pager only": {pager, ""}, "webhook only": {config.AlertReceivers{}, hook},
+		"pager and webhook": {pager, hook},
 	} {
-		conf := writeFile(t, "alertmanager.yml", components.AlertmanagerConf(r))
+		conf := writeFile(t, "alertmanager.yml", components.AlertmanagerConf(c.r, c.webhook))
 		out, err := exec.Command(amtool, "check-config", conf).CombinedOutput()
 		require.NoError(t, err, "%s: %s", name, out)
 		assert.Contains(t, string(out), "SUCCESS", name)
+		if c.webhook != "" {
+			var parsed struct {
+				Receivers []struct {
+					Name     string `yaml:"name"`
+					Webhooks []struct {
+						URL string `yaml:"url"`
+					} `yaml:"webhook_configs"`
+				} `yaml:"receivers"`
+			}
+			require.NoError(t, yaml.Unmarshal([]byte(components.AlertmanagerConf(c.r, c.webhook)), &parsed))
+			assert.Equal(t, "default", parsed.Receivers[0].Name)
+			require.Len(t, parsed.Receivers[0].Webhooks, 1, name)
+			assert.Equal(t, hook, parsed.Receivers[0].Webhooks[0].URL, name)
+		}
 	}
-	conf := writeFile(t, "alertmanager.yml", components.AlertmanagerConf(all))
-	for labels, want := range map[string]string{"severity=critical": "pager,default", "severity=warning": "default"} {
-		// Standard output only: amtool warns on standard error that the file overrides a URL.
-		out, err := exec.Command(amtool, "config", "routes", "test", "--config.file="+conf, labels).Output()
-		require.NoError(t, err, "%s", out)
-		assert.Equal(t, want, strings.TrimSpace(string(out)), labels)
+	for name, c := range map[string]struct {
+		r       config.AlertReceivers
+		webhook string
+	}{"all": {all, hook}, "pager and webhook": {pager, hook}} {
+		conf := writeFile(t, "alertmanager.yml", components.AlertmanagerConf(c.r, c.webhook))
+		for labels, want := range map[string]string{"severity=critical": "pager,default", "severity=warning": "default"} {
+			// Standard output only: amtool warns on standard error that the file overrides a URL.
+			out, err := exec.Command(amtool, "config", "routes", "test", "--config.file="+conf, labels).Output()
+			require.NoError(t, err, "%s", out)
+			assert.Equal(t, want, strings.TrimSpace(string(out)), "%s: %s", name, labels)
+		}
 	}
 }
 
@@ -321,16 +406,15 @@ func TestAlertsFireOnlyOnSustainedBreaches(t *testing.T) {
 	promtool := tool(t, "promtool")
 	dir := t.TempDir()
 	var files []string
-	for _, r := range components.AlertRules(config.DefaultNamespace) {
-		c, ok := alertCases[r.Name]
-		if !ok {
-			continue // TestEveryAlertHasACase reports it
-		}
+	for _, r := range allRules() {
 		rules := filepath.Join(dir, r.Name+".rules.yml")
 		require.NoError(t, os.WriteFile(rules, []byte(components.RulesFile([]components.AlertRule{r}, false)), 0o644))
-		test := filepath.Join(dir, r.Name+".test.yml")
-		require.NoError(t, os.WriteFile(test, []byte(promtoolTest(r, c, rules)), 0o644))
-		files = append(files, test)
+		// TestEveryAlertHasACase reports an alert without one.
+		for k, c := range casesOf(r.Name) {
+			test := filepath.Join(dir, strings.ReplaceAll(k, "/", "-")+".test.yml")
+			require.NoError(t, os.WriteFile(test, []byte(promtoolTest(r, c, rules)), 0o644))
+			files = append(files, test)
+		}
 	}
 	out, err := exec.Command(promtool, append([]string{"test", "rules"}, files...)...).CombinedOutput()
 	require.NoError(t, err, "%s", out)

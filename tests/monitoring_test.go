@@ -31,8 +31,8 @@ const (
 func TestMonitoringWorkloadsPerLevel(t *testing.T) {
 	want := map[string][]string{
 		"dev":     {"Deployment/pynomaly-grafana", "StatefulSet/pynomaly-prometheus"},
-		"staging": {"Deployment/pynomaly-grafana", "Deployment/pynomaly-kube-state-metrics", "StatefulSet/pynomaly-alertmanager", "StatefulSet/pynomaly-prometheus"},
-		"prod":    {"Deployment/pynomaly-grafana", "Deployment/pynomaly-kube-state-metrics", "StatefulSet/pynomaly-alertmanager", "StatefulSet/pynomaly-prometheus"},
+		"staging": {"Deployment/pynomaly-grafana", "Deployment/pynomaly-kube-state-metrics", "Deployment/pynomaly-metrics-adapter", "StatefulSet/pynomaly-alertmanager", "StatefulSet/pynomaly-prometheus"},
+		"prod":    {"Deployment/pynomaly-grafana", "Deployment/pynomaly-kube-state-metrics", "Deployment/pynomaly-metrics-adapter", "StatefulSet/pynomaly-alertmanager", "StatefulSet/pynomaly-prometheus"},
 	}
 	replicas := map[string][2]int{"dev": {1, 0}, "staging": {1, 1}, "prod": {2, 3}}
 	for _, env := range envs {
@@ -222,9 +222,55 @@ func TestPromtoolChecksThePrometheusConfig(t *testing.T) {
 			require.NoError(t, os.WriteFile(path, []byte(withoutKubernetesSD(t, conf)), 0o644))
 			out, err := exec.Command(promtool, "check", "config", path).CombinedOutput()
 			require.NoError(t, err, "%s\n%s", out, conf)
-			assert.Contains(t, string(out), "SUCCESS: "+itoa(len(components.AlertRules(config.DefaultNamespace)))+" rules found")
+			assert.Contains(t, string(out), "SUCCESS: "+itoa(len(components.AlertRules(config.DefaultNamespace, false)))+" rules found")
 		})
 	}
+}
+
+// Where the entry point has a cert-manager certificate, Prometheus scrapes cert-manager for this
+// namespace's certificates (so the certificate alert can fire in bundled mode); the
+// configuration passes promtool. Without a certificate there is no such job.
+func TestCertManagerIsScrapedWhereTheEntryHasACertificate(t *testing.T) {
+	promtool := tool(t, "promtool")
+	exposed := cfg{"edge": `{"entry": "ingress", "hosts": ["api.pynomaly.test"]}`}
+	st := deploy(t, "prod", exposed)
+	conf := prometheusYAML(t, st)
+	var doc struct {
+		ScrapeConfigs []struct {
+			JobName       string `yaml:"job_name"`
+			HonorLabels   bool   `yaml:"honor_labels"`
+			StaticConfigs []struct {
+				Targets []string          `yaml:"targets"`
+				Labels  map[string]string `yaml:"labels"`
+			} `yaml:"static_configs"`
+			MetricRelabel []struct {
+				SourceLabels []string `yaml:"source_labels"`
+				Regex        string   `yaml:"regex"`
+				Action       string   `yaml:"action"`
+			} `yaml:"metric_relabel_configs"`
+		} `yaml:"scrape_configs"`
+	}
+	require.NoError(t, yaml.Unmarshal([]byte(conf), &doc))
+	var found bool
+	for _, j := range doc.ScrapeConfigs {
+		if j.JobName != "cert-manager" {
+			continue
+		}
+		found = true
+		assert.True(t, j.HonorLabels, "the certificate's own namespace label is kept")
+		assert.Equal(t, []string{components.CertManagerMetrics}, j.StaticConfigs[0].Targets)
+		assert.Equal(t, "pynomaly-data-science", j.StaticConfigs[0].Labels["namespace"], "its up series is the namespace's: PynomalyTargetDown sees it")
+		require.Len(t, j.MetricRelabel, 2)
+		assert.Equal(t, []string{"namespace"}, j.MetricRelabel[1].SourceLabels)
+		assert.Equal(t, "pynomaly-data-science", j.MetricRelabel[1].Regex)
+		assert.Equal(t, "keep", j.MetricRelabel[1].Action)
+	}
+	assert.True(t, found, "no cert-manager job:\n%s", conf)
+	path := writeFile(t, "prometheus.yml", withoutKubernetesSD(t, strings.NewReplacer(
+		"/var/run/secrets/kubernetes.io/serviceaccount/", "/dev/null/", "/etc/prometheus-rules/*.yml", "/dev/null/none-*.yml").Replace(conf)))
+	out, err := exec.Command(promtool, "check", "config", "--syntax-only", path).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.NotContains(t, prometheusYAML(t, deploy(t, "prod", nil)), "job_name: cert-manager")
 }
 
 // Every rule is loaded in every environment.
@@ -232,11 +278,33 @@ func TestEveryRuleInEveryEnvironment(t *testing.T) {
 	for _, env := range envs {
 		st := deploy(t, env, nil)
 		rules := st.One(t, configMapType, components.PrometheusName+"-rules").StringMap(t, "data")["pynomaly.yml"]
-		for _, r := range components.AlertRules(config.DefaultNamespace) {
+		for _, r := range components.AlertRules(config.DefaultNamespace, false) {
 			assert.Contains(t, rules, "alert: "+r.Name+"\n", env)
 			assert.Contains(t, rules, r.Runbook(), env)
 		}
 	}
+}
+
+// The WAL-archive alert is loaded where PostgreSQL archives its WAL, bundled or for the
+// operator, and only there.
+func TestWALArchiveAlertOnlyWithArchiving(t *testing.T) {
+	archive := `{"walArchive": {"s3Bucket": "pynomaly-wal", "region": "eu-west-1"}}`
+	const alert = "alert: PynomalyWALArchivingFailing\n"
+	rules := func(st *Stack) string {
+		return st.One(t, configMapType, components.PrometheusName+"-rules").StringMap(t, "data")["pynomaly.yml"]
+	}
+	// The security tier lets WAL-G reach only the object store's addresses, which it needs named.
+	store := `{"objectStorageCidrs": ["203.0.113.0/24"]}`
+	assert.Contains(t, rules(deploy(t, "prod", cfg{"postgres": archive, "network": store})), alert)
+	assert.NotContains(t, rules(deploy(t, "prod", nil)), alert)
+	operatorRules := func(c cfg) string {
+		st := deploy(t, "staging", c)
+		v, ok := st.One(t, prometheusRuleType, "pynomaly").Get("spec")
+		require.True(t, ok)
+		return sprintAll(v)
+	}
+	assert.Contains(t, operatorRules(cfg{"monitoringMode": "operator", "postgres": archive, "network": store}), "PynomalyWALArchivingFailing")
+	assert.NotContains(t, operatorRules(cfg{"monitoringMode": "operator"}), "PynomalyWALArchivingFailing")
 }
 
 // Prometheus reads, and only reads: pods, services, endpoints and endpointslices in the
@@ -306,6 +374,88 @@ func TestGrafanaCredentialsComeFromTheSecretsTier(t *testing.T) {
 	assert.Equal(t, "false", env["GF_USERS_ALLOW_SIGN_UP"])
 	ds := st.One(t, configMapType, components.GrafanaName+"-datasources").StringMap(t, "data")["datasources.yaml"]
 	assert.Contains(t, ds, "url: http://pynomaly-prometheus.pynomaly-data-science.svc:9090")
+}
+
+// Grafana reads InfluxDB through the read-only login of the InfluxDB Secret: the datasource
+// names only environment variables, which come from that Secret; no admin token reaches
+// Grafana, and the password is secret wherever it is.
+func TestGrafanaReadsInfluxDBWithTheReadOnlyLogin(t *testing.T) {
+	for _, env := range envs {
+		st := deploy(t, env, nil)
+		var ds struct {
+			Datasources []struct {
+				Name, Type, URL, User string
+				JSONData              map[string]string `yaml:"jsonData"`
+				SecureJSONData        map[string]string `yaml:"secureJsonData"`
+			} `yaml:"datasources"`
+		}
+		conf := st.One(t, configMapType, components.GrafanaName+"-datasources").StringMap(t, "data")["datasources.yaml"]
+		require.NoError(t, yaml.Unmarshal([]byte(conf), &ds))
+		byType := map[string]int{}
+		for i, d := range ds.Datasources {
+			byType[d.Type] = i
+		}
+		require.Contains(t, byType, "influxdb", env)
+		influx := ds.Datasources[byType["influxdb"]]
+		assert.Equal(t, "http://pynomaly-influxdb.pynomaly-data-science.svc:8086", influx.URL)
+		assert.Equal(t, "metrics", influx.JSONData["dbName"])
+		assert.Equal(t, "${INFLUXDB_READER_USER}", influx.User)
+		assert.Equal(t, map[string]string{"password": "${INFLUXDB_READER_PASSWORD}"}, influx.SecureJSONData)
+		assert.NotContains(t, strings.ToLower(conf), "token", "%s: the datasources name no token", env)
+
+		g := st.One(t, deploymentType, components.GrafanaName)
+		genv := g.Env(t, g.Container(t, "spec.template.spec", "grafana"))
+		assert.Equal(t, "secret:"+components.InfluxDBSecretName+"/"+components.InfluxDBReaderUserKey, genv["INFLUXDB_READER_USER"])
+		assert.Equal(t, "secret:"+components.InfluxDBSecretName+"/"+components.InfluxDBReaderPasswordKey, genv["INFLUXDB_READER_PASSWORD"])
+		for name, v := range genv {
+			assert.NotContains(t, v, "secret:"+components.InfluxDBSecretName+"/admin-", "%s: Grafana's %s is an InfluxDB admin credential", env, name)
+		}
+		secret := st.One(t, secretType, components.InfluxDBSecretName)
+		assert.True(t, secret.IsSecret(t, "stringData."+components.InfluxDBReaderPasswordKey), env)
+		assert.NotEqual(t, secret.StringMap(t, "stringData")[components.InfluxDBAdminTokenKey],
+			secret.StringMap(t, "stringData")[components.InfluxDBReaderPasswordKey], env)
+
+		// The setup job keeps the login: the password reaches curl on standard input, the
+		// admin token as a header file, neither as an argument.
+		job := st.One(t, jobType, components.InfluxDBSetupJob)
+		je := job.Env(t, podSpec+".containers.0")
+		assert.Equal(t, "secret:"+components.InfluxDBSecretName+"/"+components.InfluxDBReaderPasswordKey, je["READER_PASSWORD"])
+		script := job.Str(t, podSpec+".containers.0.command.2")
+		assert.Contains(t, script, "--read-bucket")
+		assert.NotContains(t, script, "--write-bucket")
+		assert.Contains(t, script, "--data-binary @- ")
+		assert.Contains(t, script, "-H @/tmp/admin-header")
+		assert.NotContains(t, script, "--password", "no password as an argument")
+		assert.NotContains(t, script, "--token", "no token as an argument")
+	}
+}
+
+// The webhook receiver's URL, given with --secret, is only in the Alertmanager configuration,
+// a Secret that is secret in the state too, which the members mount; and in no other input.
+func TestAlertWebhookURLStaysSecret(t *testing.T) {
+	const hook = "https://hooks.example.com/services/T0/B0/TopSecret42"
+	st := deploy(t, "staging", cfg{"alertmanagerWebhookUrl": hook}, "alertmanagerWebhookUrl")
+	conf := st.One(t, secretType, components.AlertmanagerName)
+	assert.True(t, conf.IsSecret(t, "stringData"))
+	assert.Contains(t, conf.StringMap(t, "stringData")["alertmanager.yml"], "url: "+hook)
+	assert.Empty(t, st.OfType(configMapType+"/"+components.AlertmanagerName), "no ConfigMap holds the configuration")
+	for _, r := range st.Resources {
+		walkPlain(resource.NewProperty(r.Inputs), func(s string) {
+			assert.NotContains(t, s, "TopSecret42", "%s %s holds the webhook URL in plain text", r.Type, r.Name)
+		})
+	}
+	am := st.One(t, statefulSetType, components.AlertmanagerName)
+	volumes, _ := am.Get("spec.template.spec.volumes")
+	mounted := ""
+	for i := range volumes.ArrayValue() {
+		if p := "spec.template.spec.volumes." + itoa(i); am.Str(t, p+".name") == "config" {
+			mounted = am.Str(t, p+".secret.secretName")
+		}
+	}
+	assert.True(t, strings.HasPrefix(mounted, components.AlertmanagerName+"-"), "the members mount the configuration Secret: %q", mounted)
+	// Without the setting there is no webhook.
+	none := deploy(t, "staging", nil).One(t, secretType, components.AlertmanagerName)
+	assert.NotContains(t, none.StringMap(t, "stringData")["alertmanager.yml"], "webhook_configs")
 }
 
 // withoutKubernetesSD replaces every job's kubernetes_sd_configs with a static target.
@@ -396,7 +546,7 @@ func TestOperatorModeWritesMonitorsAndRules(t *testing.T) {
 			require.NoError(t, err)
 			out, err := exec.Command(promtool, "check", "rules", writeFile(t, "rules.yml", string(b))).CombinedOutput()
 			require.NoError(t, err, "%s\n%s", out, b)
-			assert.Contains(t, string(out), "SUCCESS: "+itoa(len(components.AlertRules(config.DefaultNamespace)))+" rules found")
+			assert.Contains(t, string(out), "SUCCESS: "+itoa(len(components.AlertRules(config.DefaultNamespace, false)))+" rules found")
 		})
 	}
 }
@@ -428,7 +578,7 @@ func TestAlertReceiversReadTheirSecretsFromFiles(t *testing.T) {
 	st := deploy(t, "prod", cfg{"alertmanager": `{"receivers": {"secretName": "alert-receivers", "slackChannel": "#alerts", "pagerduty": true}}`})
 	am := st.One(t, statefulSetType, components.AlertmanagerName)
 	assert.Contains(t, sprintAll(am.Inputs), "alert-receivers")
-	conf := st.One(t, configMapType, components.AlertmanagerName).StringMap(t, "data")["alertmanager.yml"]
+	conf := st.One(t, secretType, components.AlertmanagerName).StringMap(t, "stringData")["alertmanager.yml"]
 	assert.Contains(t, conf, "api_url_file: /etc/alertmanager/secrets/slack-url")
 	assert.Contains(t, conf, "routing_key_file: /etc/alertmanager/secrets/pagerduty-routing-key")
 	c := am.Container(t, "spec.template.spec", "alertmanager")

@@ -23,11 +23,13 @@ const (
 // apiClients are the containers that call the Kubernetes API, by workload: the only ones that
 // may hold a service account token. Patroni keeps the cluster's state in ConfigMaps and labels
 // the pods; Prometheus discovers its targets and scrapes the kubelets and the API server;
-// kube-state-metrics watches the namespace's objects.
+// kube-state-metrics watches the namespace's objects; prometheus-adapter, an aggregated API
+// server, has the API server review each caller's token and rights.
 var apiClients = map[string]string{
 	"StatefulSet/" + components.PostgresName:        "postgres",
 	"StatefulSet/" + components.PrometheusName:      "prometheus",
 	"Deployment/" + components.KubeStateMetricsName: "kube-state-metrics",
+	"Deployment/" + components.MetricsAdapterName:   "prometheus-adapter",
 }
 
 // accessSettings name a viewer group and user, and a CI service account as deployer.
@@ -334,7 +336,7 @@ func TestAccessRolesFollowTheSettings(t *testing.T) {
 // subject grant only rights it holds, it holds every right of every other Role the program
 // makes.
 func TestDeployerRoleCoversWhatTheProgramDeclaresAndGrants(t *testing.T) {
-	clusterScoped := []string{"Namespace", "StorageClass", "ClusterRole", "ClusterRoleBinding"}
+	clusterScoped := []string{"Namespace", "StorageClass", "ClusterRole", "ClusterRoleBinding", "APIService"}
 	for _, v := range rbacVariants() {
 		if v.c["access"] == "" {
 			continue

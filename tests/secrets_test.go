@@ -33,8 +33,11 @@ var wantSecrets = map[string]struct {
 	},
 	"pynomaly-redis-credentials": {keys: []string{"password"}, generated: map[string]string{"password": "redis-password"}},
 	"pynomaly-influxdb-credentials": {
-		keys:      []string{"admin-password", "admin-token", "admin-username"},
-		generated: map[string]string{"admin-password": "influxdb-admin-password", "admin-token": "influxdb-admin-token"},
+		keys: []string{"admin-password", "admin-token", "admin-username", "reader-password", "reader-username"},
+		generated: map[string]string{
+			"admin-password": "influxdb-admin-password", "admin-token": "influxdb-admin-token",
+			"reader-password": "influxdb-reader-password",
+		},
 	},
 	"pynomaly-grafana-credentials": {keys: []string{"admin-password", "admin-user"}, generated: map[string]string{"admin-password": "grafana-admin-password"}},
 	"pynomaly-api-credentials":     {keys: []string{"secret-key"}, generated: map[string]string{"secret-key": "api-secret-key"}},
@@ -44,8 +47,14 @@ func TestSecretsTier(t *testing.T) {
 	for _, env := range envs {
 		t.Run(env, func(t *testing.T) {
 			st := deploy(t, env, nil)
-			assert.Len(t, st.OfType(secretType), len(wantSecrets))
-			assert.Len(t, st.OfType(passwordType), 9, "one generated value per credential")
+			var tier []*Resource
+			for _, r := range st.ChildrenOf(st.Component(t, "Secrets")) {
+				if r.Type == secretType {
+					tier = append(tier, r)
+				}
+			}
+			assert.Len(t, tier, len(wantSecrets))
+			assert.Len(t, st.OfType(passwordType), 10, "one generated value per credential")
 
 			for name, w := range wantSecrets {
 				s := st.One(t, secretType, name)
@@ -122,7 +131,7 @@ func TestOperatorCredentialOverridesGeneratedOne(t *testing.T) {
 	for _, pw := range st.OfType(passwordType) {
 		assert.NotEqual(t, "redis-password", pw.Name, "no password is generated for an operator-given one")
 	}
-	assert.Len(t, st.OfType(passwordType), 8)
+	assert.Len(t, st.OfType(passwordType), 9)
 	redis := st.One(t, secretType, "pynomaly-redis-credentials")
 	assert.True(t, redis.IsSecret(t, "stringData.password"))
 	assert.Equal(t, "OperatorRedisPassword99", redis.StringMap(t, "stringData")["password"])

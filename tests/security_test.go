@@ -96,6 +96,10 @@ func newWorld(t *testing.T, st *Stack, s *config.Settings) netWorld {
 				[]string{components.PeerACMESolver}, epPort{"http", 8089, "TCP"})
 		}
 	}
+	if s.Bundled() && s.Edge.TLSOn() {
+		pod("cert-manager", "cert-manager", map[string]string{"app.kubernetes.io/name": "cert-manager", "app.kubernetes.io/component": "controller"},
+			7, []string{components.PeerCertManager}, epPort{"metrics", 9402, "TCP"})
+	}
 	if !s.Bundled() {
 		pod("cluster-prometheus", s.Network.PrometheusNamespace, map[string]string{"app.kubernetes.io/name": "prometheus"}, 5,
 			[]string{"prometheus"}, epPort{"http", 9090, "TCP"})
@@ -207,7 +211,7 @@ func (w netWorld) flowKeys(f components.Flow) []string {
 	}
 	var keys []string
 	for _, src := range w.endpoints {
-		if !(f.From == components.EveryPod && w.local(src)) && !src.has(f.From) {
+		if !(f.From == components.EveryPod && w.local(src)) && !src.has(f.From) && !w.inAddressPeer(f.From, src) {
 			continue
 		}
 		for _, dst := range w.endpoints {
@@ -222,6 +226,17 @@ func (w netWorld) flowKeys(f components.Flow) []string {
 		}
 	}
 	return keys
+}
+
+// inAddressPeer says src, outside the namespace, has an address inside the address peer named
+// peer. A pod of another namespace counts: an ipBlock admits whatever has an address in it
+// (the stricter reading the evaluator takes), and no egress policy of ours holds that pod back.
+func (w netWorld) inAddressPeer(peer string, src endpoint) bool {
+	p, ok := w.outside[peer]
+	if !ok || w.local(src) || !src.IP.IsValid() {
+		return false
+	}
+	return slices.ContainsFunc(p.cidrs, func(c netip.Prefix) bool { return c.Contains(src.IP) })
 }
 
 // flowPorts are the port numbers of dst that flow f allows, none when dst is not its destination.

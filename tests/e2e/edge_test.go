@@ -16,7 +16,7 @@ import (
 
 // The edge tier's entry points against the real API server, with the real CustomResourceDefinitions
 // of cert-manager, the Gateway API (standard channel) and Envoy Gateway, read from the Go module
-// cache by scripts/edge-crds.sh: each stack is deployed with edge.entry ingress, then switched to
+// cache by scripts/crds.sh: each stack is deployed with edge.entry ingress, then switched to
 // gateway, each update followed by a no-change preview. The API server validates every object
 // against the CRDs' schemas and CEL rules; no controller runs, so nothing is issued or routed.
 //
@@ -24,7 +24,7 @@ import (
 // cert-manager, and nothing is created; the same stack deploys once they are.
 func TestEdge(t *testing.T) {
 	preflightWithoutCertManager(t)
-	installEdgeCRDs(t)
+	installCRDs(t, "edge", edgeCRDs)
 	installEntryClasses(t)
 	for _, env := range []string{"dev", "staging", "prod"} {
 		t.Run(env, func(t *testing.T) { edgeLifecycle(t, env) })
@@ -39,10 +39,12 @@ var edgeCRDs = []string{
 	"backendtrafficpolicies.gateway.envoyproxy.io",
 }
 
-func installEdgeCRDs(t *testing.T) {
+// installCRDs applies the manifests scripts/crds.sh lists for set, straight from the Go module
+// cache, and waits until the definitions in wait are established.
+func installCRDs(t *testing.T, set string, wait []string) {
 	start := time.Now()
-	out, err := exec.Command("bash", filepath.Join(repo, "scripts", "edge-crds.sh")).Output()
-	require.NoError(t, err, "scripts/edge-crds.sh: %s", errText(err))
+	out, err := exec.Command("bash", filepath.Join(repo, "scripts", "crds.sh"), set).Output()
+	require.NoError(t, err, "scripts/crds.sh %s: %s", set, errText(err))
 	files := strings.Fields(string(out))
 	require.NotEmpty(t, files)
 	args := []string{"apply", "--server-side", "--force-conflicts", "--field-manager", "pynomaly-e2e"}
@@ -51,8 +53,8 @@ func installEdgeCRDs(t *testing.T) {
 		args = append(args, "-f", f)
 	}
 	mustKubectl(t, args...)
-	mustKubectl(t, append([]string{"wait", "--for=condition=Established", "--timeout=60s", "crd"}, edgeCRDs...)...)
-	t.Logf("installed %d CRD manifests in %v", len(files), time.Since(start).Round(100*time.Millisecond))
+	mustKubectl(t, append([]string{"wait", "--for=condition=Established", "--timeout=60s", "crd"}, wait...)...)
+	t.Logf("installed %d %s CRD manifests in %v", len(files), set, time.Since(start).Round(100*time.Millisecond))
 }
 
 // certManagerCRDs are cert-manager's definitions that the edge's objects use.
@@ -90,14 +92,7 @@ spec: {controllerName: gateway.envoyproxy.io/gatewayclass-controller}
 }
 
 func edgeLifecycle(t *testing.T, env string) {
-	p := newProject(t, env, "Pulumi."+env+".yaml")
-	done := false
-	t.Cleanup(func() {
-		if !done {
-			edgeTeardown(t, p)
-		}
-	})
-	p.onLocalCluster()
+	p, done := clusterProject(t, env)
 	p.must("config", "set", "--path", "edge.hosts[0]", "api.pynomaly.test")
 
 	p.must("config", "set", "--path", "edge.entry", "ingress")
@@ -121,7 +116,7 @@ func edgeLifecycle(t *testing.T, env string) {
 	p.must("preview", "--expect-no-changes")
 
 	destroy(t, p, env)
-	done = true
+	done()
 }
 
 // checkEdgeCommon: Nginx runs at the profile's replicas, and the certificate names its issuer.
@@ -138,14 +133,4 @@ func checkEdgeCommon(t *testing.T, env string) {
 func objectField(t *testing.T, kind, name, jsonpath string) string {
 	t.Helper()
 	return mustKubectl(t, "-n", namespace, "get", kind, name, "-o", "jsonpath="+jsonpath)
-}
-
-// edgeTeardown removes what a failed run left, so the next test starts from an empty namespace.
-func edgeTeardown(t *testing.T, p *project) {
-	t.Logf("tearing down the %s stack after a failure", p.stack)
-	p.run("state", "unprotect", "--all", "--yes")
-	p.run("destroy", "--yes", "--skip-preview")
-	kubectl(t, "delete", "namespace", namespace, "--ignore-not-found", "--wait=false")
-	kubectl(t, "delete", "storageclass", "pynomaly-ssd", "--ignore-not-found")
-	waitGone(t, "namespace", namespace)
 }

@@ -63,6 +63,13 @@ var destructiveOps = map[string]bool{
 // whose template changed (it runs again). Any other replacement is unexpected.
 var rollingReplacements = map[string]bool{"kubernetes:core/v1:ConfigMap": true, "kubernetes:batch/v1:Job": true}
 
+// movedConfiguration is a ConfigMap the new program no longer declares because what it held
+// moved (Alertmanager's configuration went into a Secret, for its webhook URL): configuration
+// the pods are given anew, never data.
+func movedConfiguration(s previewStep) bool {
+	return s.Type() == "kubernetes:core/v1:ConfigMap" && s.Op == "delete"
+}
+
 func upgradeStack(t *testing.T, base, tree, env string) {
 	start := time.Now()
 	stackFile := "Pulumi." + env + ".yaml"
@@ -101,7 +108,7 @@ func upgradeStack(t *testing.T, base, tree, env string) {
 			line += " (protect dropped)"
 		}
 		changes = append(changes, line)
-		if destructiveOps[s.Op] && !(rollingReplacements[s.Type()] && s.Op == "replace") {
+		if destructiveOps[s.Op] && !(rollingReplacements[s.Type()] && s.Op == "replace") && !movedConfiguration(s) {
 			destructive = append(destructive, line)
 			if protectedKinds[s.Type()] {
 				protected = append(protected, line)
@@ -160,7 +167,21 @@ func protectionDropped(s previewStep) bool {
 	return s.OldState != nil && s.NewState != nil && s.OldState.Protect && !s.NewState.Protect
 }
 
-// teardown removes what a failed upgrade test left in the cluster, so the next stack starts
+// clusterProject is env's committed stack on the local cluster. Until done is called, the test's
+// end tears it down (a failure leaves the namespace empty for the next test).
+func clusterProject(t *testing.T, env string) (p *project, done func()) {
+	p = newProject(t, env, "Pulumi."+env+".yaml")
+	finished := false
+	t.Cleanup(func() {
+		if !finished {
+			teardown(t, p)
+		}
+	})
+	p.onLocalCluster()
+	return p, func() { finished = true }
+}
+
+// teardown removes what a failed test left in the cluster, so the next stack starts
 // from an empty namespace. Best effort: it reports, never fails.
 func teardown(t *testing.T, p *project) {
 	t.Logf("tearing down the %s stack after a failure", p.stack)

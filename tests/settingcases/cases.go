@@ -458,12 +458,19 @@ func Cases() []Case {
 		{"alertmanager", "quay.io/prometheus/alertmanager:v0.28.0", "alertmanager:latest"},
 		{"grafana", "grafana/grafana:11.5.1", "grafana/grafana"},
 		{"kubeStateMetrics", "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.14.0", "kube-state-metrics:latest"},
+		{"prometheusAdapter", "registry.k8s.io/prometheus-adapter/prometheus-adapter:v0.11.2", "prometheus-adapter:latest"},
 	} {
 		add(good("images."+im.field, im.good, quoted(im.good)),
 			fail("images."+im.field, im.bad, bad("images."+im.field, quoted(im.bad), pinned)))
 	}
 	add(good("images.pullPolicy", "IfNotPresent", `"IfNotPresent"`),
 		fail("images.pullPolicy", "always", bad("images.pullPolicy", `"always"`, "must be one of Always, IfNotPresent, Never")))
+
+	// The webhook URL is a secret too, and must be a URL.
+	const webhook = "alertmanagerWebhookUrl"
+	add(Case{Path: webhook, Value: "https://hooks.example.com/services/T0/B0/xyz", Secret: true, Want: quoted(config.CredentialSet)},
+		fail(webhook, "https://hooks.example.com/services/T0/B0/xyz", bad(webhook, "[not shown]", "a credential must be stored encrypted: pulumi config set --secret "+webhook+" <value>")),
+		Case{Path: webhook, Value: "hooks.example.com/xyz", Secret: true, Err: bad(webhook, "[not shown]", "must be the http:// or https:// URL the alerts are posted to")})
 
 	// Credentials: with --secret they are taken (and shown only as set); in plain text they stop
 	// the preview, and so do characters or a length that a consumer would take differently.
