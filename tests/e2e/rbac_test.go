@@ -15,7 +15,7 @@ import (
 func apiTokensOnlyWhereListed(t *testing.T) {
 	out := mustKubectl(t, "-n", namespace, "get", "pods", "-o",
 		`jsonpath={range .items[*]}{.metadata.labels.component}{" "}{.metadata.name}{" "}{.spec.volumes[*].name}{"\n"}{end}`)
-	clients := map[string]bool{"postgres": true, "prometheus": true, "kube-state-metrics": true}
+	clients := map[string]bool{"postgres": true, "prometheus": true, "kube-state-metrics": true, "metrics-adapter": true}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	require.NotEmpty(t, lines)
 	for _, line := range lines {
