@@ -94,7 +94,14 @@ const KubernetesPluginVersion = "4.25.0"
 // settings when given, the ambient kubeconfig otherwise, or no cluster at all when manifests are
 // rendered to a directory.
 func newProvider(ctx *pulumi.Context, parent pulumi.Resource, k config.Kubernetes) (*kubernetes.Provider, error) {
-	args := &kubernetes.ProviderArgs{}
+	args := &kubernetes.ProviderArgs{
+		// A Secret whose data changes (a rotated credential, a key added by an upgrade) is updated
+		// in place, as the API allows. The provider's default replaces it, and a replaced Secret
+		// takes every workload that depends on it along (they are replaced with it), which the
+		// upgrade test refuses and prod's protection forbids. Its consumers roll through their own
+		// templates. ConfigMaps keep the default: they are auto-named and replaced to roll pods.
+		EnableSecretMutable: pulumi.BoolPtr(true),
+	}
 	if k.Kubeconfig != "" {
 		args.Kubeconfig = pulumi.StringPtr(k.Kubeconfig)
 	}

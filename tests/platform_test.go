@@ -35,6 +35,10 @@ func TestProviderSettings(t *testing.T) {
 	assert.False(t, p.Has("context"))
 	assert.False(t, p.Has("renderYamlToDirectory"))
 	assert.Equal(t, "4.25.0", p.Version, "the plugin version the toolchain builds and the program is tested with")
+	// A Secret's changed data is an update in place: a replaced Secret would take its workloads along.
+	v, ok := p.Get("enableSecretMutable")
+	require.True(t, ok)
+	assert.True(t, v.BoolValue())
 
 	st = deploy(t, "staging", cfg{"kubernetes": `{"kubeconfig": "/etc/pynomaly/kubeconfig", "context": "staging-eu"}`})
 	p = st.OfType(providerType)[0]
