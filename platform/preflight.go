@@ -50,9 +50,17 @@ func checkCluster(s *config.Settings, connect Connect) error {
 func requirements(s *config.Settings) []preflight.Requirement {
 	var reqs []preflight.Requirement
 	add := func(r preflight.Requirement) {
-		if !s.Kubernetes.Skips(r.Check) {
-			reqs = append(reqs, r)
+		if s.Kubernetes.Skips(r.Check) {
+			return
 		}
+		// One API needed by two settings is one check naming both.
+		for i, o := range reqs {
+			if o.Check == r.Check && o.GroupVersion == r.GroupVersion && o.Resource == r.Resource && o.Name == r.Name && o.Namespace == r.Namespace {
+				reqs[i].Why += " and " + r.Why
+				return
+			}
+		}
+		reqs = append(reqs, r)
 	}
 	add(preflight.Requirement{Check: "kubernetes-version", MinVersion: MinKubernetes,
 		Why: "the StatefulSets' claim retention and the backup CronJob's time zone",
@@ -67,6 +75,7 @@ func requirements(s *config.Settings) []preflight.Requirement {
 			Fix:      "Install prometheus-adapter or KEDA serving that external metric, or set worker.queueScaling.enabled false."})
 	}
 	edgeRequirements(s, add)
+	internalTLSRequirements(s, add)
 	storageRequirements(s, add)
 	for _, api := range components.MonitoringAPIs(!s.Bundled()) {
 		add(apiRequirement("prometheus-operator", api, "monitoringMode operator"))
@@ -111,6 +120,22 @@ func edgeRequirements(s *config.Settings, add func(preflight.Requirement)) {
 		r := preflight.Requirement{Check: "tls-issuer", GroupVersion: "cert-manager.io/v1", Resource: "clusterissuers",
 			Name: is.Name, Why: "edge.tls.issuer",
 			Fix: "Create the issuer, or let the program create one (edge.tls.issuer.create)."}
+		if is.Kind == "Issuer" {
+			r.Resource, r.Namespace = "issuers", s.Namespace
+		}
+		add(r)
+	}
+}
+
+// internalTLSRequirements: cert-manager, and the issuer the settings name, for tls.internal.
+func internalTLSRequirements(s *config.Settings, add func(preflight.Requirement)) {
+	for _, api := range components.InternalTLSAPIs(s.TLS) {
+		add(apiRequirement("cert-manager", api, "tls.internal"))
+	}
+	if is := s.TLS.Issuer; s.TLS.Internal && is.Name != "" {
+		r := preflight.Requirement{Check: "tls-issuer", GroupVersion: "cert-manager.io/v1", Resource: "clusterissuers",
+			Name: is.Name, Why: "tls.issuer",
+			Fix: "Create the issuer, or leave tls.issuer.name empty for the program's own CA."}
 		if is.Kind == "Issuer" {
 			r.Resource, r.Namespace = "issuers", s.Namespace
 		}

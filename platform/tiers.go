@@ -34,6 +34,11 @@ func (p *Platform) foundation(ctx *pulumi.Context, tier pulumi.ResourceOption) e
 	}, tier); err != nil {
 		return fmt.Errorf("secrets tier: %w", err)
 	}
+	if p.TLS, err = components.NewInternalTLS(ctx, "tls", &components.InternalTLSArgs{
+		Namespace: p.Namespace.Name, Settings: s.TLS, Servers: components.TLSServers(s),
+	}, tier); err != nil {
+		return fmt.Errorf("internal tls: %w", err)
+	}
 	return nil
 }
 
