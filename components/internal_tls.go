@@ -2,6 +2,7 @@ package components
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
@@ -91,24 +92,31 @@ func NewInternalTLS(ctx *pulumi.Context, name string, args *InternalTLSArgs, opt
 	if err != nil {
 		return nil, err
 	}
-	trust := TLSServer{Name: "pynomaly-internal"}
-	for _, s := range append(args.Servers, trust) {
+	for _, s := range args.Servers {
 		spec := args.Namespace.ToStringOutput().ApplyT(func(ns string) map[string]any {
 			return certificateSpec(s, ns, issuer)
 		})
-		if s.Name == trust.Name {
-			// A certificate of no host, only for its ca.crt.
-			spec = pulumi.ToOutput(map[string]any{"secretName": InternalTrustSecret, "commonName": "pynomaly-internal-trust",
-				"duration": serverCertDuration, "renewBefore": serverCertRenewBefore, "usages": []any{"client auth"},
-				"privateKey": map[string]any{"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"}, "issuerRef": issuer})
-		}
-		cert, err := c.resource(ctx, args.Namespace, "Certificate", s.SecretName(), spec, pulumi.DependsOn(after))
-		if err != nil {
+		if err := c.certificate(ctx, args.Namespace, s.SecretName(), spec, after); err != nil {
 			return nil, err
 		}
-		c.Certificates = append(c.Certificates, cert)
+	}
+	// A certificate of no host, only for its ca.crt.
+	if err := c.certificate(ctx, args.Namespace, InternalTrustSecret, pulumi.ToOutput(map[string]any{
+		"secretName": InternalTrustSecret, "commonName": InternalTrustSecret,
+		"duration": serverCertDuration, "renewBefore": serverCertRenewBefore, "usages": []any{"client auth"},
+		"privateKey": map[string]any{"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"}, "issuerRef": issuer,
+	}), after); err != nil {
+		return nil, err
 	}
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{})
+}
+
+func (c *InternalTLS) certificate(ctx *pulumi.Context, ns pulumi.StringInput, name string, spec pulumi.Output, after []pulumi.Resource) error {
+	cert, err := c.resource(ctx, ns, "Certificate", name, spec, pulumi.DependsOn(after))
+	if err == nil {
+		c.Certificates = append(c.Certificates, cert)
+	}
+	return err
 }
 
 // issuer is the issuerRef of the servers' certificates: the one the settings name, or the
@@ -220,5 +228,44 @@ func TLSServers(s *config.Settings) []TLSServer {
 		PostgresTLS(s.Postgres.Replicas), PoolerTLS(),
 		RedisTLS(RedisQueue, s.RedisQueue.Replicas), RedisTLS(RedisCache, s.RedisCache.Replicas),
 		InfluxDBTLS(s.InfluxDB.Replicas),
+	}
+}
+
+// trustInternalCA makes every container of a client pod verify the servers it talks to: the CA
+// mounted, and libpq (psql, pg_isready, pg_dump, psycopg) told to check the certificate and the
+// host name. Nothing when TLS is off.
+func trustInternalCA(pod *kube.Pod, on bool) {
+	if !on {
+		return
+	}
+	pod.Volumes = append(pod.Volumes, CAVolume())
+	for _, list := range [][]kube.Container{pod.InitContainers, pod.Containers} {
+		for i := range list {
+			list[i].Mounts = append(list[i].Mounts, CAMount())
+			list[i].Env = append(list[i].Env, LibpqTLSEnv()...)
+		}
+	}
+}
+
+// LibpqTLSEnv is verify-full against the internal CA, for every libpq client.
+func LibpqTLSEnv() corev1.EnvVarArray {
+	return corev1.EnvVarArray{kube.Env("PGSSLMODE", "verify-full"), kube.Env("PGSSLROOTCERT", CAFile)}
+}
+
+// serveTLS gives a server pod its certificate, mounted into the named containers.
+func serveTLS(pod *kube.Pod, server TLSServer, on bool, containers ...string) {
+	if !on {
+		return
+	}
+	pod.Volumes = append(pod.Volumes, ServerTLSVolume(server))
+	for i := range pod.Containers {
+		if slices.Contains(containers, pod.Containers[i].Name) {
+			pod.Containers[i].Mounts = append(pod.Containers[i].Mounts, ServerTLSMount())
+		}
+	}
+	for i := range pod.InitContainers {
+		if slices.Contains(containers, pod.InitContainers[i].Name) {
+			pod.InitContainers[i].Mounts = append(pod.InitContainers[i].Mounts, ServerTLSMount())
+		}
 	}
 }

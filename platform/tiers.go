@@ -51,6 +51,7 @@ func (p *Platform) data(ctx *pulumi.Context, tier pulumi.ResourceOption) error {
 		Namespace: ns, Settings: s.Postgres, Pooler: s.Pooler, Images: s.Images,
 		StorageClass: p.Storage.ClassName, BackupClaim: p.Storage.BackupClaim, Secret: p.Secrets.Postgres,
 		Rotation: s.Secrets.Rotation, Spread: spread(s.Placement), Protect: s.ProtectState(),
+		TLS: s.TLS.Internal,
 	}, tier); err != nil {
 		return fmt.Errorf("postgres tier: %w", err)
 	}
@@ -79,6 +80,7 @@ func (p *Platform) app(ctx *pulumi.Context, tier pulumi.ResourceOption) error {
 	if p.AppConfig, err = components.NewAppConfig(ctx, "config", &components.AppConfigArgs{
 		Namespace: ns, Environment: string(s.Environment), LogLevel: s.LogLevel,
 		DatabaseHost: p.Postgres.Host, Queue: p.Redis.Queue, Cache: p.Redis.Cache, InfluxDBURL: p.InfluxDB.URL,
+		TLS: s.TLS.Internal,
 	}, tier); err != nil {
 		return fmt.Errorf("config tier: %w", err)
 	}
@@ -86,7 +88,7 @@ func (p *Platform) app(ctx *pulumi.Context, tier pulumi.ResourceOption) error {
 	env := components.AppEnv{
 		ConfigMap: p.AppConfig.ConfigMapName, PostgresSecret: p.Secrets.Postgres, RedisSecret: p.Secrets.Redis,
 		InfluxDBSecret: p.Secrets.InfluxDB, PostgresClientImage: s.Images.PostgresClient, RedisImage: s.Images.Redis,
-		PullPolicy: s.Images.PullPolicy,
+		PullPolicy: s.Images.PullPolicy, TLS: s.TLS.Internal,
 	}
 	if p.Migration, err = components.NewMigration(ctx, "migration", &components.MigrationArgs{
 		Namespace: ns, Image: s.Images.API, Env: env, PrimaryHost: p.Postgres.PrimaryHost, After: databases,
