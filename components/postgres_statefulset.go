@@ -128,11 +128,19 @@ func walArchiveEnv(w config.WALArchive) corev1.EnvVarArray {
 
 // postgresExporter serves the instance's metrics, logged in over loopback.
 func postgresExporter(args *PostgresArgs) kube.Container {
+	sslmode := "disable"
+	var mounts corev1.VolumeMountArray
+	if args.TLS {
+		// Loopback takes TLS only too; the certificate names no loopback address, so the
+		// exporter checks the CA, not the name.
+		sslmode = "verify-ca&sslrootcert=" + ServerTLSMountPath + "/ca.crt"
+		mounts = corev1.VolumeMountArray{ServerTLSMount()}
+	}
 	return kube.Container{
 		Name:  "exporter",
 		Image: args.Images.PostgresExporter,
 		Env: corev1.EnvVarArray{
-			kube.Env("DATA_SOURCE_URI", fmt.Sprintf("127.0.0.1:%d/postgres?sslmode=disable", PostgresPort)),
+			kube.Env("DATA_SOURCE_URI", fmt.Sprintf("127.0.0.1:%d/postgres?sslmode=%s", PostgresPort, sslmode)),
 			kube.Env("DATA_SOURCE_USER", "postgres"),
 			kube.SecretEnv("DATA_SOURCE_PASS", args.Secret, PostgresSuperuserPasswordKey),
 		},
@@ -141,7 +149,8 @@ func postgresExporter(args *PostgresArgs) kube.Container {
 		ReadinessProbe: kube.Readiness(kube.HTTPGet("/metrics", postgresExporterPort)),
 		LivenessProbe:  kube.Alive(postgresExporterPort),
 		// The exporter's image runs as nobody; only Spilo needs the pod's user.
-		UID: monitoringUID,
+		UID:    monitoringUID,
+		Mounts: mounts,
 	}
 }
 

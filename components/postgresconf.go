@@ -58,15 +58,13 @@ func PostgresTLSParameters() map[string]string {
 	}
 }
 
-// PostgresHBA are the client authentication rules with TLS on: the pod's own socket and loopback
-// (Patroni, the exporter beside it) as Spilo has them, and every remote connection, replication
-// included, over TLS only; a plain one is refused before a password is asked for.
+// PostgresHBA are the client authentication rules with TLS on: the pod's own socket (Patroni,
+// Spilo's scripts) is trusted as Spilo has it; every TCP connection, replication and loopback
+// included, must use TLS: a plain one is refused before a password is asked for.
 func PostgresHBA() []string {
 	return []string{
 		"local all all trust",
 		"local replication standby trust",
-		"host all all 127.0.0.1/32 md5",
-		"host all all ::1/128 md5",
 		"hostnossl all all all reject",
 		"hostnossl replication all all reject",
 		"hostssl replication standby all md5",
