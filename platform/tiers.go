@@ -59,6 +59,7 @@ func (p *Platform) data(ctx *pulumi.Context, tier pulumi.ResourceOption) error {
 		Namespace: ns, Queue: s.RedisQueue, Cache: s.RedisCache, Image: s.Images.Redis, Exporter: s.Images.RedisExporter,
 		PullPolicy:   s.Images.PullPolicy,
 		StorageClass: p.Storage.ClassName, Secret: p.Secrets.Redis, Spread: spread(s.Placement), Protect: s.ProtectState(),
+		TLS: s.TLS.Internal,
 	}, tier); err != nil {
 		return fmt.Errorf("redis tier: %w", err)
 	}

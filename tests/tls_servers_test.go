@@ -243,3 +243,81 @@ func TestPgBouncerTLSBothWays(t *testing.T) {
 	require.NoError(t, err, "through PgBouncer: %s\npgbouncer: %s", out, log)
 	assert.Equal(t, "t", out)
 }
+
+// tlsRedis starts redis-server (Sentinel with --sentinel) with conf, its certificate paths moved
+// to dir, on a TLS port of loopback; it returns the port.
+func tlsRedis(t *testing.T, dir, conf string, args ...string) int {
+	t.Helper()
+	path := filepath.Join(dir, fmt.Sprintf("redis-%d.conf", time.Now().UnixNano()))
+	require.NoError(t, os.WriteFile(path, []byte(inDir(conf, dir)), 0o600))
+	port := freePort(t)
+	// The generated port lines, moved to a free port of the test's.
+	cmd := exec.Command(tool(t, "redis-server"), append([]string{path, "--tls-port", fmt.Sprint(port), "--daemonize", "no", "--bind", "127.0.0.1"}, args...)...)
+	exited, log := start(t, cmd)
+	t.Cleanup(func() { _ = cmd.Process.Kill(); <-exited })
+	waitFor(t, "redis with TLS on "+path, exited, log, func() bool {
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+	return port
+}
+
+// redisCLI runs redis-cli with the options the pods use (RedisCLITLS), or plain.
+func redisCLI(t *testing.T, port int, tlsOptions string, args ...string) string {
+	t.Helper()
+	all := append(strings.Fields(tlsOptions), append([]string{"-p", fmt.Sprint(port), "--no-auth-warning", "-a", "s3cret"}, args...)...)
+	out, _ := exec.Command(tool(t, "redis-cli"), all...).CombinedOutput()
+	return strings.TrimSpace(string(out))
+}
+
+// A real Redis with the generated configuration answers redis-cli over TLS, checked against
+// the CA, and nothing in plain text; its port 6379 is the TLS one.
+func TestRedisTLSOnly(t *testing.T) {
+	s := settings(t, "prod", nil)
+	ca := newTestCA(t)
+	dir := t.TempDir()
+	ca.serverFiles(t, dir, components.RedisTLS(components.RedisQueue, s.RedisQueue.Replicas).DNSNames(tlsNamespace))
+	conf := components.RedisConf(components.RedisQueue, s.RedisQueue) + components.RedisTLSConf(components.RedisPort)
+	conf = strings.Replace(conf, "dir /data\n", "dir "+dir+"\n", 1) + "requirepass s3cret\n"
+	port := tlsRedis(t, dir, conf)
+	withTLS := components.RedisCLITLS(filepath.Join(dir, "ca.crt"))
+	assert.Equal(t, "PONG", redisCLI(t, port, withTLS, "ping"))
+	assert.Equal(t, "port\n0", redisCLI(t, port, withTLS, "config", "get", "port"), "no plain port")
+	assert.Equal(t, "tls-replication\nyes", redisCLI(t, port, withTLS, "config", "get", "tls-replication"))
+	assert.NotEqual(t, "PONG", redisCLI(t, port, "", "ping"), "a plain client was answered")
+	other := filepath.Join(t.TempDir(), "other-ca.crt")
+	require.NoError(t, os.WriteFile(other, newTestCA(t).pem, 0o644))
+	assert.Contains(t, redisCLI(t, port, components.RedisCLITLS(other), "ping"), "certificate verify failed")
+}
+
+// A real Sentinel with the generated configuration, over TLS, monitors a TLS-only primary
+// (its connection to the primary is TLS too, or the primary would not answer) and answers
+// redis-cli over TLS only.
+func TestSentinelTLSOnly(t *testing.T) {
+	s := settings(t, "prod", nil)
+	ca := newTestCA(t)
+	dir := t.TempDir()
+	ca.serverFiles(t, dir, components.RedisTLS(components.RedisQueue, s.RedisQueue.Replicas).DNSNames(tlsNamespace))
+	primary := tlsRedis(t, dir, "requirepass s3cret\nmasterauth s3cret\n"+components.RedisTLSConf(components.RedisPort))
+	monitor := strings.ReplaceAll(components.SentinelMonitor("pynomaly-redis-queue", "127.0.0.1", s.RedisQueue.Replicas),
+		fmt.Sprint(components.RedisPort), fmt.Sprint(primary))
+	conf := components.SentinelConf() + components.RedisTLSConf(26379) + "requirepass s3cret\n" + monitor +
+		"sentinel auth-pass pynomaly-redis-queue s3cret\n"
+	sentinel := tlsRedis(t, dir, conf, "--sentinel")
+	withTLS := components.RedisCLITLS(filepath.Join(dir, "ca.crt"))
+	assert.NotEqual(t, "PONG", redisCLI(t, sentinel, "", "ping"), "Sentinel answered a plain client")
+	deadline := time.Now().Add(15 * time.Second)
+	var master string
+	for time.Now().Before(deadline) {
+		master = redisCLI(t, sentinel, withTLS, "sentinel", "master", "pynomaly-redis-queue")
+		if strings.Contains(master, "role-reported\nmaster") && strings.Contains(master, "flags\nmaster\n") {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	assert.Contains(t, master, "flags\nmaster\n", "Sentinel reaches the primary over TLS")
+	assert.Contains(t, master, "role-reported\nmaster")
+}
