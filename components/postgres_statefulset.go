@@ -97,8 +97,11 @@ func spiloEnv(args *PostgresArgs, spilo string) corev1.EnvVarArray {
 		kube.Env("SPILO_CONFIGURATION", spilo),
 	}
 	if args.TLS {
-		// Spilo then uses these files instead of generating a self-signed certificate.
+		// Spilo then uses these files instead of generating a self-signed certificate, and
+		// (SSL_TEST_RELOAD) checks them periodically and reloads PostgreSQL when cert-manager
+		// has renewed them.
 		envs = append(envs,
+			kube.Env("SSL_TEST_RELOAD", "true"),
 			kube.Env("SSL_CERTIFICATE_FILE", ServerTLSMountPath+"/tls.crt"),
 			kube.Env("SSL_PRIVATE_KEY_FILE", ServerTLSMountPath+"/tls.key"),
 			kube.Env("SSL_CA_FILE", ServerTLSMountPath+"/ca.crt"))
