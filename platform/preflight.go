@@ -117,14 +117,19 @@ func edgeRequirements(s *config.Settings, add func(preflight.Requirement)) {
 			Fix: "Install the Gateway implementation (" + e.Gateway.Implementation + "), or name the cluster's GatewayClass."})
 	}
 	if is := e.TLS.Issuer; e.TLSOn() && is.Create == "" {
-		r := preflight.Requirement{Check: "tls-issuer", GroupVersion: "cert-manager.io/v1", Resource: "clusterissuers",
-			Name: is.Name, Why: "edge.tls.issuer",
-			Fix: "Create the issuer, or let the program create one (edge.tls.issuer.create)."}
-		if is.Kind == "Issuer" {
-			r.Resource, r.Namespace = "issuers", s.Namespace
-		}
-		add(r)
+		add(issuerRequirement(s.Namespace, is.Kind, is.Name, "edge.tls.issuer",
+			"Create the issuer, or let the program create one (edge.tls.issuer.create)."))
 	}
+}
+
+// issuerRequirement is an existing cert-manager Issuer (in the namespace) or ClusterIssuer.
+func issuerRequirement(namespace, kind, name, why, fix string) preflight.Requirement {
+	r := preflight.Requirement{Check: "tls-issuer", GroupVersion: "cert-manager.io/v1", Resource: "clusterissuers",
+		Name: name, Why: why, Fix: fix}
+	if kind == "Issuer" {
+		r.Resource, r.Namespace = "issuers", namespace
+	}
+	return r
 }
 
 // internalTLSRequirements: cert-manager, and the issuer the settings name, for tls.internal.
@@ -133,13 +138,8 @@ func internalTLSRequirements(s *config.Settings, add func(preflight.Requirement)
 		add(apiRequirement("cert-manager", api, "tls.internal"))
 	}
 	if is := s.TLS.Issuer; s.TLS.Internal && is.Name != "" {
-		r := preflight.Requirement{Check: "tls-issuer", GroupVersion: "cert-manager.io/v1", Resource: "clusterissuers",
-			Name: is.Name, Why: "tls.issuer",
-			Fix: "Create the issuer, or leave tls.issuer.name empty for the program's own CA."}
-		if is.Kind == "Issuer" {
-			r.Resource, r.Namespace = "issuers", s.Namespace
-		}
-		add(r)
+		add(issuerRequirement(s.Namespace, is.Kind, is.Name, "tls.issuer",
+			"Create the issuer, or leave tls.issuer.name empty for the program's own CA."))
 	}
 }
 

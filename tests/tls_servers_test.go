@@ -17,7 +17,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -78,22 +77,8 @@ func (ca *testCA) serverFiles(t *testing.T, dir string, names []string) {
 	} {
 		path := filepath.Join(dir, name)
 		require.NoError(t, os.WriteFile(path, content, 0o600))
-		serviceOwns(t, path)
+		ownByServiceUser(t, path)
 	}
-}
-
-// serviceOwns gives path to the service user when the tests run as root.
-func serviceOwns(t *testing.T, path string) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		return
-	}
-	u, err := user.Lookup("postgres")
-	require.NoError(t, err)
-	var uid, gid int
-	fmt.Sscan(u.Uid, &uid)
-	fmt.Sscan(u.Gid, &gid)
-	require.NoError(t, os.Chown(path, uid, gid))
 }
 
 // inDir moves the server's certificate paths from the pod's mount to dir.
@@ -110,12 +95,12 @@ func tlsPostgres(t *testing.T, ctx context.Context, ca *testCA, bin string) (int
 	require.NoError(t, err, "%s", out)
 	certs := filepath.Join(dir, "tls")
 	require.NoError(t, os.Mkdir(certs, 0o700))
-	serviceOwns(t, certs)
+	ownByServiceUser(t, certs)
 	// The names of the program's Certificate, and localhost, which PgBouncer dials here.
 	ca.serverFiles(t, certs, append(components.PostgresTLS(3).DNSNames(tlsNamespace), "localhost"))
 	hba := strings.Join(components.PostgresHBA(), "\n") + "\n"
 	require.NoError(t, os.WriteFile(filepath.Join(data, "pg_hba.conf"), []byte(hba), 0o600))
-	serviceOwns(t, filepath.Join(data, "pg_hba.conf"))
+	ownByServiceUser(t, filepath.Join(data, "pg_hba.conf"))
 	conf := inDir(components.RenderPostgresConf(components.PostgresTLSParameters()), certs)
 	f, err := os.OpenFile(filepath.Join(data, "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
 	require.NoError(t, err)
