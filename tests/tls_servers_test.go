@@ -119,12 +119,18 @@ func tlsPostgres(t *testing.T, ctx context.Context, ca *testCA, bin string) (int
 	waitFor(t, "postgres to accept connections", exited, log, func() bool {
 		return exec.Command(filepath.Join(bin, "pg_isready"), "-q", "-h", dir, "-p", fmt.Sprint(port)).Run() == nil
 	})
-	setup := exec.Command(filepath.Join(bin, "psql"), "-h", dir, "-p", fmt.Sprint(port), "-U", "postgres", "-d", "postgres",
-		"-v", "ON_ERROR_STOP=1", "-v", "app_user="+components.PostgresAppUser, "-v", "app_password=s3cret",
-		"-v", "db="+components.PostgresDatabase)
-	setup.Stdin = strings.NewReader(components.PostgresRoleSQL + "\nCREATE ROLE standby REPLICATION LOGIN PASSWORD 'r3pl';\n")
-	out, err = setup.CombinedOutput()
-	require.NoError(t, err, "%s", out)
+	// The setup job's psql step, with the verifier as the secrets tier computes it, and a
+	// replication role as Spilo creates one.
+	salt := make([]byte, 16)
+	_, err = rand.Read(salt)
+	require.NoError(t, err)
+	verifier, err := components.PostgresSCRAMVerifier("s3cret", salt)
+	require.NoError(t, err)
+	setupOut, err := runScript(ctx, bin, components.PostgresSetupRoleStep+"\npsql -X -v ON_ERROR_STOP=1 -c \"CREATE ROLE standby REPLICATION LOGIN PASSWORD 'r3pl'\"", map[string]string{
+		"PGHOST": dir, "PGPORT": fmt.Sprint(port), "PGUSER": "postgres", "PGDATABASE": "postgres",
+		"APP_USER": components.PostgresAppUser, "APP_PASSWORD_VERIFIER": verifier, "APP_DATABASE": components.PostgresDatabase,
+	})
+	require.NoError(t, err, "%s", setupOut)
 	caFile := filepath.Join(dir, "client-ca.crt")
 	require.NoError(t, os.WriteFile(caFile, ca.pem, 0o644))
 	return port, caFile
