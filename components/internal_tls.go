@@ -235,6 +235,19 @@ func TLSServers(s *config.Settings) []TLSServer {
 // mounted, and libpq (psql, pg_isready, pg_dump, psycopg) told to check the certificate and the
 // host name. Nothing when TLS is off.
 func trustInternalCA(pod *kube.Pod, on bool) {
+	mountCA(pod, on)
+	if !on {
+		return
+	}
+	for _, list := range [][]kube.Container{pod.InitContainers, pod.Containers} {
+		for i := range list {
+			list[i].Env = append(list[i].Env, LibpqTLSEnv()...)
+		}
+	}
+}
+
+// mountCA mounts the CA bundle at CAMountPath in every container of a pod.
+func mountCA(pod *kube.Pod, on bool) {
 	if !on {
 		return
 	}
@@ -242,7 +255,6 @@ func trustInternalCA(pod *kube.Pod, on bool) {
 	for _, list := range [][]kube.Container{pod.InitContainers, pod.Containers} {
 		for i := range list {
 			list[i].Mounts = append(list[i].Mounts, CAMount())
-			list[i].Env = append(list[i].Env, LibpqTLSEnv()...)
 		}
 	}
 }

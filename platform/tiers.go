@@ -65,7 +65,7 @@ func (p *Platform) data(ctx *pulumi.Context, tier pulumi.ResourceOption) error {
 	}
 	if p.InfluxDB, err = components.NewInfluxDB(ctx, "influxdb", &components.InfluxDBArgs{
 		Namespace: ns, Settings: s.InfluxDB, Image: s.Images.InfluxDB, PullPolicy: s.Images.PullPolicy,
-		StorageClass: p.Storage.ClassName, Secret: p.Secrets.InfluxDB, Protect: s.ProtectState(),
+		StorageClass: p.Storage.ClassName, Secret: p.Secrets.InfluxDB, Protect: s.ProtectState(), TLS: s.TLS.Internal,
 	}, tier); err != nil {
 		return fmt.Errorf("influxdb tier: %w", err)
 	}
@@ -138,7 +138,7 @@ func (p *Platform) monitoring(ctx *pulumi.Context, tier pulumi.ResourceOption) e
 		AlertWebhookURL:    string(s.Credentials.AlertmanagerWebhookURL),
 		CertManagerMetrics: certManagerMetrics(s.Edge),
 		QueueScaling:       s.Worker.QueueScaling, MetricsAdapterReplicas: s.MetricsAdapterReplicas(),
-		WALArchiving: s.Postgres.WALArchive.S3Bucket != "", Operator: !s.Bundled(),
+		WALArchiving: s.Postgres.WALArchive.S3Bucket != "", Operator: !s.Bundled(), TLS: s.TLS.Internal,
 	}, tier); err != nil {
 		return fmt.Errorf("monitoring tier: %w", err)
 	}

@@ -49,7 +49,8 @@ func TestConfigTier(t *testing.T) {
 			}
 			if env != "dev" {
 				for k, v := range map[string]string{"DATABASE_SSLMODE": "verify-full", "REDIS_TLS": "true", "REDIS_SCHEME": "rediss",
-					"DATABASE_SSLROOTCERT": "/etc/pynomaly/ca/ca.crt", "REDIS_CA_CERT": "/etc/pynomaly/ca/ca.crt", "INFLUXDB_CA_CERT": "/etc/pynomaly/ca/ca.crt"} {
+					"DATABASE_SSLROOTCERT": "/etc/pynomaly/ca/ca.crt", "REDIS_CA_CERT": "/etc/pynomaly/ca/ca.crt", "INFLUXDB_CA_CERT": "/etc/pynomaly/ca/ca.crt",
+					"INFLUXDB_URL": "https://pynomaly-influxdb.pynomaly-data-science.svc:8086"} {
 					want[k] = v
 				}
 			}

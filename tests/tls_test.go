@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+
+	"github.com/pynomaly/pynomaly-platform/components"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -85,7 +87,7 @@ func TestEveryCertificateCoversEveryNameItsClientsUse(t *testing.T) {
 					}
 					secret := servedSecret(t, p)
 					if secret == "" {
-						assert.NotContains(t, []string{"postgres", "pooler", "redis-queue", "redis-cache"}, component,
+						assert.NotContains(t, []string{"postgres", "pooler", "redis-queue", "redis-cache", "influxdb"}, component,
 							"%s: the pods behind Service %s serve no TLS", env, svc.Name)
 						continue
 					}
@@ -103,8 +105,8 @@ func TestEveryCertificateCoversEveryNameItsClientsUse(t *testing.T) {
 					}
 				}
 			}
-			// postgres (3 Services), pooler, and each Redis role (2 Services).
-			assert.GreaterOrEqual(t, covered, 8, env)
+			// postgres (3 Services), pooler, each Redis role and InfluxDB (2 Services each).
+			assert.GreaterOrEqual(t, covered, 10, env)
 		})
 	}
 }
@@ -169,6 +171,11 @@ func TestEveryClientConnectionVerifiesTLS(t *testing.T) {
 						assert.True(t, strings.HasPrefix(addr, "rediss://"), "%s %s: %s", p.Owner.Name, c, addr)
 						caFrom(p, c, e["REDIS_EXPORTER_TLS_CA_CERT_FILE"])
 					}
+					if host, ok := e["INFLUX_HOST"]; ok {
+						clients++
+						assert.True(t, strings.HasPrefix(host, "https://"), "%s %s: %s", p.Owner.Name, c, host)
+						caFrom(p, c, e["SSL_CERT_FILE"])
+					}
 					if strings.Contains(spec, "redis-cli") {
 						clients++
 						if cli, ok := e["REDIS_CLI_TLS"]; ok {
@@ -188,6 +195,20 @@ func TestEveryClientConnectionVerifiesTLS(t *testing.T) {
 				// The application's own connections, from its ConfigMap.
 				assert.Equal(t, "verify-full", appConfig["DATABASE_SSLMODE"])
 				assert.Equal(t, "rediss", appConfig["REDIS_SCHEME"])
+				assert.True(t, strings.HasPrefix(appConfig["INFLUXDB_URL"], "https://"), appConfig["INFLUXDB_URL"])
+				// Prometheus scrapes InfluxDB over https, verifying a name its certificate
+				// carries against the CA it mounts.
+				prom := prometheusYAML(t, st)
+				job := prom[strings.Index(prom, "job_name: pynomaly-influxdb"):]
+				job = job[:strings.Index(job[1:], "job_name:")+1]
+				assert.Contains(t, job, "scheme: https")
+				assert.Contains(t, job, "server_name: pynomaly-influxdb\n")
+				d, _ := certs["pynomaly-influxdb-tls"].Get("spec.dnsNames")
+				assert.Contains(t, strings.Split(allStrings(d), "\n"), "pynomaly-influxdb")
+				caFile := job[strings.Index(job, "ca_file: ")+len("ca_file: "):]
+				caFile = caFile[:strings.Index(caFile, "\n")]
+				promPod := PodTemplate{st.One(t, statefulSetType, components.PrometheusName), "spec.template.spec", true}
+				caFrom(promPod, promPod.Owner.Container(t, promPod.Path, "prometheus"), caFile)
 				for _, d := range []string{"pynomaly-api", "pynomaly-worker"} {
 					p := PodTemplate{st.One(t, "kubernetes:apps/v1:Deployment", d), "spec.template.spec", true}
 					c := p.Owner.Container(t, p.Path, strings.TrimPrefix(d, "pynomaly-"))
