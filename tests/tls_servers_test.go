@@ -108,29 +108,9 @@ func tlsPostgres(t *testing.T, ctx context.Context, ca *testCA, bin string) (int
 	require.NoError(t, err)
 	require.NoError(t, f.Close())
 
-	port := freePort(t)
-	server := asServiceUser(ctx, filepath.Join(bin, "postgres"), "-D", data, "-k", dir, "-p", fmt.Sprint(port),
-		"-c", "listen_addresses=127.0.0.1")
-	exited, log := start(t, server)
-	t.Cleanup(func() {
-		_ = asServiceUser(context.Background(), filepath.Join(bin, "pg_ctl"), "-D", data, "stop", "-m", "fast").Run()
-		<-exited
-	})
-	waitFor(t, "postgres to accept connections", exited, log, func() bool {
-		return exec.Command(filepath.Join(bin, "pg_isready"), "-q", "-h", dir, "-p", fmt.Sprint(port)).Run() == nil
-	})
-	// The setup job's psql step, with the verifier as the secrets tier computes it, and a
-	// replication role as Spilo creates one.
-	salt := make([]byte, 16)
-	_, err = rand.Read(salt)
-	require.NoError(t, err)
-	verifier, err := components.PostgresSCRAMVerifier("s3cret", salt)
-	require.NoError(t, err)
-	setupOut, err := runScript(ctx, bin, components.PostgresSetupRoleStep+"\npsql -X -v ON_ERROR_STOP=1 -c \"CREATE ROLE standby REPLICATION LOGIN PASSWORD 'r3pl'\"", map[string]string{
-		"PGHOST": dir, "PGPORT": fmt.Sprint(port), "PGUSER": "postgres", "PGDATABASE": "postgres",
-		"APP_USER": components.PostgresAppUser, "APP_PASSWORD_VERIFIER": verifier, "APP_DATABASE": components.PostgresDatabase,
-	})
-	require.NoError(t, err, "%s", setupOut)
+	port, _ := runPostgres(t, ctx, bin, dir, data)
+	// A replication role as Spilo creates one.
+	setupAppRole(t, ctx, bin, dir, port, "s3cret", `psql -X -v ON_ERROR_STOP=1 -c "CREATE ROLE standby REPLICATION LOGIN PASSWORD 'r3pl'"`)
 	caFile := filepath.Join(dir, "client-ca.crt")
 	require.NoError(t, os.WriteFile(caFile, ca.pem, 0o644))
 	return port, caFile
