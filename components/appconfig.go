@@ -20,6 +20,8 @@ type AppConfigArgs struct {
 	DatabaseHost pulumi.StringInput
 	Queue, Cache RedisEndpoint
 	InfluxDBURL  pulumi.StringInput
+	// TLS: every connection verified against the internal CA (see AppTLSConfig).
+	TLS bool
 }
 
 // AppConfig is the seed's data-science-configmaps.yaml: the non-secret settings API and workers
@@ -39,34 +41,56 @@ func NewAppConfig(ctx *pulumi.Context, name string, args *AppConfigArgs, opts ..
 		return nil, err
 	}
 	port := func(p int) pulumi.String { return pulumi.String(strconv.Itoa(p)) }
+	data := pulumi.StringMap{
+		"PYNOMALY_ENVIRONMENT": pulumi.String(args.Environment),
+		"LOG_LEVEL":            pulumi.String(args.LogLevel),
+		"DATABASE_HOST":        args.DatabaseHost,
+		"DATABASE_PORT":        port(PostgresPort),
+		"DATABASE_NAME":        pulumi.String(PostgresDatabase),
+		"DATABASE_USER":        pulumi.String(PostgresAppUser),
+		"REDIS_QUEUE_HOST":     args.Queue.Host,
+		"REDIS_QUEUE_PORT":     port(args.Queue.Port),
+		// Empty: connect directly. Set: HOST:PORT are Sentinels, ask them for this primary.
+		"REDIS_QUEUE_SENTINEL_MASTER": pulumi.String(args.Queue.SentinelMaster),
+		"REDIS_CACHE_HOST":            args.Cache.Host,
+		"REDIS_CACHE_PORT":            port(args.Cache.Port),
+		"REDIS_CACHE_SENTINEL_MASTER": pulumi.String(args.Cache.SentinelMaster),
+		"TASK_QUEUE_NAME":             pulumi.String(TaskQueueName),
+		"INFLUXDB_URL":                args.InfluxDBURL,
+		"INFLUXDB_ORG":                pulumi.String(InfluxDBOrg),
+		"INFLUXDB_BUCKET":             pulumi.String(InfluxDBBucket),
+		"API_PORT":                    port(APIPort),
+		"MODEL_STORAGE_PATH":          pulumi.String("/models"),
+	}
+	for k, v := range AppTLSConfig(args.TLS) {
+		data[k] = pulumi.String(v)
+	}
 	cm, err := corev1.NewConfigMap(ctx, "pynomaly-app-config", &corev1.ConfigMapArgs{
 		// No Name: Pulumi names it pynomaly-app-config-<suffix>, which is what makes pods roll.
 		Metadata: kube.AutoNamedMeta(ctx, args.Namespace, "config"),
-		Data: pulumi.StringMap{
-			"PYNOMALY_ENVIRONMENT": pulumi.String(args.Environment),
-			"LOG_LEVEL":            pulumi.String(args.LogLevel),
-			"DATABASE_HOST":        args.DatabaseHost,
-			"DATABASE_PORT":        port(PostgresPort),
-			"DATABASE_NAME":        pulumi.String(PostgresDatabase),
-			"DATABASE_USER":        pulumi.String(PostgresAppUser),
-			"REDIS_QUEUE_HOST":     args.Queue.Host,
-			"REDIS_QUEUE_PORT":     port(args.Queue.Port),
-			// Empty: connect directly. Set: HOST:PORT are Sentinels, ask them for this primary.
-			"REDIS_QUEUE_SENTINEL_MASTER": pulumi.String(args.Queue.SentinelMaster),
-			"REDIS_CACHE_HOST":            args.Cache.Host,
-			"REDIS_CACHE_PORT":            port(args.Cache.Port),
-			"REDIS_CACHE_SENTINEL_MASTER": pulumi.String(args.Cache.SentinelMaster),
-			"TASK_QUEUE_NAME":             pulumi.String(TaskQueueName),
-			"INFLUXDB_URL":                args.InfluxDBURL,
-			"INFLUXDB_ORG":                pulumi.String(InfluxDBOrg),
-			"INFLUXDB_BUCKET":             pulumi.String(InfluxDBBucket),
-			"API_PORT":                    port(APIPort),
-			"MODEL_STORAGE_PATH":          pulumi.String("/models"),
-		},
+		Data:     data,
 	}, pulumi.Parent(c))
 	if err != nil {
 		return nil, fmt.Errorf("config: configmap: %w", err)
 	}
 	c.ConfigMapName = cm.Metadata.Name().Elem()
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{"configMapName": c.ConfigMapName})
+}
+
+// AppTLSConfig is how the application connects with TLS on: PostgreSQL with verify-full, Redis
+// and Sentinel over TLS (rediss), InfluxDB over https, each server's certificate checked against
+// the CA mounted at CAFile. Off, the application connects in plain text.
+func AppTLSConfig(on bool) map[string]string {
+	mode, tls := "prefer", "false"
+	if on {
+		mode, tls = "verify-full", "true"
+	}
+	cfg := map[string]string{"DATABASE_SSLMODE": mode, "REDIS_TLS": tls, "REDIS_SCHEME": "redis"}
+	if on {
+		cfg["REDIS_SCHEME"] = "rediss"
+		for _, k := range []string{"DATABASE_SSLROOTCERT", "REDIS_CA_CERT", "INFLUXDB_CA_CERT"} {
+			cfg[k] = CAFile
+		}
+	}
+	return cfg
 }

@@ -26,6 +26,8 @@ type AppEnv struct {
 	RedisImage          string
 	// PullPolicy is images.pullPolicy, for every container of the pod.
 	PullPolicy string
+	// TLS: the pods mount the internal CA and verify every server with it.
+	TLS bool
 }
 
 // container is an application container: every key of the ConfigMap in its environment, plus
@@ -52,6 +54,8 @@ func (e AppEnv) waitForDatabases() []kube.Container {
 			EnvFrom: kube.EnvFromConfigMap(e.ConfigMap), Env: env, Resources: config.SidecarResources,
 		}
 	}
+	// With TLS, redis-cli checks the server's certificate against the CA (REDIS_TLS and
+	// REDIS_CA_CERT come from the ConfigMap: AppTLSConfig).
 	return []kube.Container{
 		// -U: without a user name libpq asks the system for the pod's, which the image does
 		// not know (the pod runs as appUID), and pg_isready gives up without trying.
@@ -59,8 +63,11 @@ func (e AppEnv) waitForDatabases() []kube.Container {
 			`until pg_isready -q -h "$DATABASE_HOST" -p "$DATABASE_PORT" -U "$DATABASE_USER"; do echo "waiting for $DATABASE_HOST"; sleep 2; done`, nil),
 		// With Sentinel the port is the Sentinels', which answer PING too.
 		wait("wait-for-redis", e.RedisImage,
-			`for target in "$REDIS_QUEUE_HOST:$REDIS_QUEUE_PORT" "$REDIS_CACHE_HOST:$REDIS_CACHE_PORT"; do
-  until redis-cli -h "${target%:*}" -p "${target##*:}" ping 2>/dev/null | grep -q PONG; do echo "waiting for $target"; sleep 2; done
+			`tls=""
+[ "$REDIS_TLS" = true ] && tls="--tls --cacert $REDIS_CA_CERT"
+for target in "$REDIS_QUEUE_HOST:$REDIS_QUEUE_PORT" "$REDIS_CACHE_HOST:$REDIS_CACHE_PORT"; do
+  # shellcheck disable=SC2086 # $tls is two options or none
+  until redis-cli $tls -h "${target%:*}" -p "${target##*:}" ping 2>/dev/null | grep -q PONG; do echo "waiting for $target"; sleep 2; done
 done`, corev1.EnvVarArray{kube.SecretEnv("REDISCLI_AUTH", e.RedisSecret, RedisPasswordKey)}),
 	}
 }
@@ -70,7 +77,7 @@ done`, corev1.EnvVarArray{kube.SecretEnv("REDISCLI_AUTH", e.RedisSecret, RedisPa
 // awaited by init containers, and a writable /tmp.
 func (e AppEnv) appPod(component string, main kube.Container, metricsPort, gracePeriod int) kube.Pod {
 	main.Mounts = corev1.VolumeMountArray{kube.Mount("tmp", "/tmp")}
-	return kube.Pod{
+	pod := kube.Pod{
 		Component: component, UID: appUID, GID: appUID, Spread: kube.PreferSpread, PullPolicy: e.PullPolicy,
 		Metrics:            &kube.Metrics{Port: metricsPort, Path: "/metrics"},
 		GracePeriodSeconds: gracePeriod,
@@ -78,6 +85,8 @@ func (e AppEnv) appPod(component string, main kube.Container, metricsPort, grace
 		Containers:         []kube.Container{main},
 		Volumes:            corev1.VolumeArray{kube.EmptyDir("tmp", false)},
 	}
+	trustInternalCA(&pod, e.TLS)
+	return pod
 }
 
 // rollout is how an application Deployment changes: a quarter more pods at a time, never fewer

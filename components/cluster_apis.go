@@ -45,3 +45,16 @@ func MonitoringAPIs(operator bool) []ClusterAPI {
 		{monitoringAPIVersion, "prometheusrules", "the Prometheus Operator"},
 	}
 }
+
+// InternalTLSAPIs are the APIs of the internal CA and the servers' certificates: issuers too
+// when the program creates its own CA.
+func InternalTLSAPIs(t config.InternalTLS) []ClusterAPI {
+	if !t.Internal {
+		return nil
+	}
+	apis := []ClusterAPI{{certManagerAPIVersion, "certificates", "cert-manager"}}
+	if t.Issuer.Name == "" {
+		apis = append(apis, ClusterAPI{certManagerAPIVersion, "issuers", "cert-manager"})
+	}
+	return apis
+}

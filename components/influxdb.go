@@ -61,6 +61,8 @@ type InfluxDBArgs struct {
 	// Secret is the influxdb credentials Secret of the secrets tier.
 	Secret  pulumi.StringInput
 	Protect bool
+	// TLS: InfluxDB serves https only, with its certificate.
+	TLS bool
 }
 
 // InfluxDB is the seed's data-science-influxdb.yaml: InfluxDB 2 set up at first start from the
@@ -105,7 +107,11 @@ func NewInfluxDB(ctx *pulumi.Context, name string, args *InfluxDBArgs, opts ...p
 		return nil, err
 	}
 	c.add(w)
-	c.URL = pulumi.Sprintf("http://%s.%s.svc:%d", svc.Metadata.Name().Elem(), ns, InfluxDBPort)
+	scheme := "http"
+	if args.TLS {
+		scheme = "https"
+	}
+	c.URL = pulumi.Sprintf("%s://%s.%s.svc:%d", scheme, svc.Metadata.Name().Elem(), ns, InfluxDBPort)
 	job, err := influxDBSetupJob(ctx, c, args, sts)
 	if err != nil {
 		return nil, err
@@ -118,7 +124,7 @@ func NewInfluxDB(ctx *pulumi.Context, name string, args *InfluxDBArgs, opts ...p
 // influxDBPod runs InfluxDB 2; the image's first-start setup runs once, when the volume is empty.
 func influxDBPod(args *InfluxDBArgs) kube.Pod {
 	s := args.Settings
-	return kube.Pod{
+	pod := kube.Pod{
 		Component: "influxdb", UID: influxUID, GID: influxUID, PullPolicy: args.PullPolicy,
 		Metrics:            &kube.Metrics{Port: InfluxDBPort, Path: "/metrics"},
 		GracePeriodSeconds: 60,
@@ -147,6 +153,18 @@ func influxDBPod(args *InfluxDBArgs) kube.Pod {
 		}},
 		Volumes: corev1.VolumeArray{kube.EmptyDir("config", false), kube.EmptyDir("tmp", false)},
 	}
+	if args.TLS {
+		// https only: the API and /metrics, which Prometheus verifies under the Service's name.
+		main := &pod.Containers[0]
+		main.Env = append(main.Env,
+			kube.Env("INFLUXD_TLS_CERT", ServerTLSMountPath+"/tls.crt"),
+			kube.Env("INFLUXD_TLS_KEY", ServerTLSMountPath+"/tls.key"),
+			kube.Env("INFLUXD_TLS_MIN_VERSION", "1.2"))
+		main.ReadinessProbe = kube.Readiness(kube.HTTPSGet("/health", InfluxDBPort))
+		pod.Metrics.TLSServerName = InfluxDBServiceName
+		serveTLS(&pod, InfluxDBTLS(s.Replicas), true, "influxdb")
+	}
+	return pod
 }
 
 // influxDBReaderScript keeps Grafana's read-only login: a v1-compatible authorization (user name
@@ -197,6 +215,11 @@ echo "influxdb setup done"`, InfluxDBBucket, s.Retention, InfluxDBLongTermBucket
 		kube.SecretEnv("READER_PASSWORD", args.Secret, InfluxDBReaderPasswordKey),
 	}, nil, nil)
 	pod.PullPolicy = args.PullPolicy
+	if args.TLS {
+		// The influx CLI (Go) trusts the CA bundle SSL_CERT_FILE names.
+		mountCA(&pod, true)
+		pod.Containers[0].Env = append(pod.Containers[0].Env, kube.Env("SSL_CERT_FILE", CAFile))
+	}
 	job, w, err := kube.NewJob(ctx, c, args.Namespace, kube.Job{
 		Name: InfluxDBSetupJob, Pod: pod, BackoffLimit: 6, DeadlineSeconds: 600,
 	}, pulumi.DependsOn([]pulumi.Resource{sts}))

@@ -49,6 +49,7 @@ func NewMigration(ctx *pulumi.Context, name string, args *MigrationArgs, opts ..
 		Containers:     []kube.Container{migrate},
 		Volumes:        corev1.VolumeArray{kube.EmptyDir("tmp", false)},
 	}
+	trustInternalCA(&pod, args.Env.TLS)
 	job, w, err := kube.NewJob(ctx, c, args.Namespace, kube.Job{
 		Name: MigrationJobName, Pod: pod, BackoffLimit: 3, DeadlineSeconds: 1800,
 	}, pulumi.DependsOn(args.After), pulumi.Timeouts(&pulumi.CustomTimeouts{Create: "30m", Update: "30m"}))

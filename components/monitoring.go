@@ -68,6 +68,8 @@ type MonitoringArgs struct {
 	// Operator leaves the monitoring stack to the cluster's Prometheus Operator: the tier is
 	// then a PodMonitor per scrape job and a PrometheusRule.
 	Operator bool
+	// TLS: some targets serve metrics over TLS; Prometheus mounts the internal CA.
+	TLS bool
 }
 
 // Monitoring is the seed's data-science-monitoring.yaml: Prometheus (scrape jobs generated from
@@ -249,13 +251,15 @@ func prometheusPod(args *MonitoringArgs, configMap, rules pulumi.StringPtrInput)
 	if args.Prometheus.Replicas > 1 {
 		spread = kube.PreferSpread
 	}
-	return kube.Pod{
+	pod := kube.Pod{
 		Component: "prometheus", UID: monitoringUID, GID: monitoringUID, APIClient: "prometheus", Spread: spread,
 		Metrics:    &kube.Metrics{Port: PrometheusPort, Path: "/metrics"},
 		Containers: []kube.Container{prom},
 		Volumes:    corev1.VolumeArray{kube.ConfigMapVolume("config", configMap), kube.ConfigMapVolume("rules", rules)},
 		PullPolicy: args.Images.PullPolicy,
 	}
+	mountCA(&pod, args.TLS)
+	return pod
 }
 
 // rulesFile is the platform's rule file for the namespace.

@@ -124,7 +124,11 @@ func grafanaPod(args *MonitoringArgs, datasources, dashboards pulumi.StringPtrIn
 			kube.Mount("data", "/var/lib/grafana"), kube.Mount("tmp", "/tmp"),
 		},
 	}
-	return kube.Pod{
+	if args.TLS {
+		// The InfluxDB datasource is https: Grafana (Go) trusts the bundle SSL_CERT_FILE names.
+		g.Env = append(g.Env, kube.Env("SSL_CERT_FILE", CAFile))
+	}
+	pod := kube.Pod{
 		Component: "grafana", UID: grafanaUID, GID: grafanaUID, PullPolicy: args.Images.PullPolicy,
 		Metrics:    &kube.Metrics{Port: GrafanaPort, Path: "/metrics"},
 		Containers: []kube.Container{g},
@@ -133,4 +137,6 @@ func grafanaPod(args *MonitoringArgs, datasources, dashboards pulumi.StringPtrIn
 			kube.EmptyDir("data", false), kube.EmptyDir("tmp", false),
 		},
 	}
+	mountCA(&pod, args.TLS)
+	return pod
 }

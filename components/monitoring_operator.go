@@ -24,7 +24,7 @@ func (c *Monitoring) operatorObjects(ctx *pulumi.Context, args *MonitoringArgs) 
 			Metadata:   kube.ObjectMeta(ctx, ns, t.Job, "monitoring"),
 			OtherFields: map[string]any{"spec": pulumi.Map{
 				"selector": pulumi.Map{"matchLabels": pulumi.ToStringMap(t.Selector)},
-				"podMetricsEndpoints": pulumi.Array{pulumi.Map{
+				"podMetricsEndpoints": pulumi.Array{withTLS(t, pulumi.Map{
 					"port": pulumi.String(t.PortName), "path": pulumi.String(t.Path), "honorLabels": pulumi.Bool(t.HonorLabels),
 					"relabelings": pulumi.Array{
 						pulumi.Map{"targetLabel": pulumi.String("job"), "replacement": pulumi.String(t.Job)},
@@ -33,7 +33,7 @@ func (c *Monitoring) operatorObjects(ctx *pulumi.Context, args *MonitoringArgs) 
 							"targetLabel":  pulumi.String("component"),
 						},
 					},
-				}},
+				})},
 			}},
 		}, pulumi.Parent(c)); err != nil {
 			return fmt.Errorf("monitoring: pod monitor %s: %w", t.Job, err)
@@ -59,4 +59,18 @@ func (c *Monitoring) operatorObjects(ctx *pulumi.Context, args *MonitoringArgs) 
 		return fmt.Errorf("monitoring: prometheus rule: %w", err)
 	}
 	return nil
+}
+
+// withTLS makes a PodMonitor endpoint of a TLS target scrape https, verifying the target's
+// certificate name against the internal CA's bundle.
+func withTLS(t ScrapeTarget, endpoint pulumi.Map) pulumi.Map {
+	if t.ServerName == "" {
+		return endpoint
+	}
+	endpoint["scheme"] = pulumi.String("https")
+	endpoint["tlsConfig"] = pulumi.Map{
+		"serverName": pulumi.String(t.ServerName),
+		"ca":         pulumi.Map{"secret": pulumi.Map{"name": pulumi.String(InternalTrustSecret), "key": pulumi.String("ca.crt")}},
+	}
+	return endpoint
 }

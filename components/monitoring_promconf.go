@@ -24,6 +24,9 @@ type ScrapeTarget struct {
 	// HonorLabels keeps the target's own namespace and pod labels (kube-state-metrics reports
 	// other objects).
 	HonorLabels bool
+	// ServerName is the certificate's name of a target that serves metrics over TLS, verified
+	// against the internal CA; empty for plain HTTP.
+	ServerName string
 }
 
 // ScrapeTargets are the jobs of every workload that declares a metrics port, in the order the
@@ -34,7 +37,7 @@ func ScrapeTargets(workloads []kube.Workload) []ScrapeTarget {
 		if w.Metrics == nil {
 			continue
 		}
-		t := ScrapeTarget{Job: w.Name, Selector: w.Selector, Port: w.Metrics.Port, Path: w.Metrics.Path}
+		t := ScrapeTarget{Job: w.Name, Selector: w.Selector, Port: w.Metrics.Port, Path: w.Metrics.Path, ServerName: w.Metrics.TLSServerName}
 		for name, port := range w.Ports {
 			if port == w.Metrics.Port {
 				t.PortName = name
@@ -118,7 +121,8 @@ type scrapeConfig struct {
 }
 
 type tlsConfig struct {
-	CAFile string `yaml:"ca_file"`
+	CAFile     string `yaml:"ca_file"`
+	ServerName string `yaml:"server_name,omitempty"`
 }
 
 type authorization struct {
@@ -176,8 +180,13 @@ func podJob(ns string, t ScrapeTarget) scrapeConfig {
 		relabelConfig{SourceLabels: []string{"__meta_kubernetes_pod_name"}, TargetLabel: "pod"},
 		relabelConfig{SourceLabels: []string{"__meta_kubernetes_pod_label_component"}, TargetLabel: "component"},
 	)
+	var scheme string
+	var tls *tlsConfig
+	if t.ServerName != "" {
+		scheme, tls = "https", &tlsConfig{CAFile: CAFile, ServerName: t.ServerName}
+	}
 	return scrapeConfig{
-		JobName: t.Job, MetricsPath: t.Path, HonorLabels: t.HonorLabels,
+		JobName: t.Job, MetricsPath: t.Path, HonorLabels: t.HonorLabels, Scheme: scheme, TLSConfig: tls,
 		KubernetesSD: []kubernetesSD{{
 			Role: "pod", Namespaces: &sdNamespaces{Names: []string{ns}},
 			Selectors: []sdSelector{{Role: "pod", Label: strings.Join(selector, ",")}},

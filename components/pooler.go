@@ -18,7 +18,7 @@ const pgbouncerUID = 10998
 // sees at most replicas x poolSize. It owns its configuration, Service and disruption budget.
 func newPooler(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, primaryHost pulumi.StringOutput, after []pulumi.Resource) (pulumi.Resource, error) {
 	ns := args.Namespace
-	ini := primaryHost.ApplyT(func(h string) string { return PgBouncerIni(h, args.Pooler) }).(pulumi.StringOutput)
+	ini := primaryHost.ApplyT(func(h string) string { return PgBouncerIni(h, args.Pooler, args.TLS) }).(pulumi.StringOutput)
 	// Auto-named: a configuration change rolls the pooler.
 	cm, err := corev1.NewConfigMap(ctx, PostgresPoolerName, &corev1.ConfigMapArgs{
 		Metadata: kube.AutoNamedMeta(ctx, ns, "pooler"),
@@ -50,6 +50,7 @@ func newPooler(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, primaryHost
 		}},
 		Volumes: corev1.VolumeArray{kube.ConfigMapVolume("config", cm.Metadata.Name()), poolerUserlist(args.Secret)},
 	}
+	serveTLS(&pod, PoolerTLS(), args.TLS, "pgbouncer")
 	deploy, w, err := kube.NewDeployment(ctx, c, ns, kube.Deployment{
 		Name: PostgresPoolerName, Pod: pod, Replicas: args.Pooler.Replicas,
 		MaxSurge: pulumi.Int(1), DisruptionBudget: kube.OneAtATime,

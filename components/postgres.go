@@ -1,6 +1,8 @@
 package components
 
 import (
+	"maps"
+
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/pynomaly/pynomaly-platform/config"
@@ -49,6 +51,8 @@ type PostgresArgs struct {
 	// Spread places the database's and the pooler's replicas on distinct nodes and zones.
 	Spread  kube.Spread
 	Protect bool
+	// TLS is verified TLS in transit: the servers present their certificates, clients verify.
+	TLS bool
 }
 
 // Postgres is the seed's data-science-database.yaml made highly available: Patroni (in the
@@ -93,6 +97,9 @@ func NewPostgres(ctx *pulumi.Context, name string, args *PostgresArgs, opts ...p
 		return nil, err
 	}
 	params := PostgresParameters(args.Settings)
+	if args.TLS {
+		maps.Copy(params, PostgresTLSParameters())
+	}
 	sts, err := postgresStatefulSet(ctx, c, args, params, svc.headless, binding)
 	if err != nil {
 		return nil, err

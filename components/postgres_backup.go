@@ -64,6 +64,7 @@ func postgresBackup(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, replic
 		kube.Env("RETENTION_DAYS", fmt.Sprint(b.RetentionDays)),
 	}, corev1.VolumeArray{kube.ClaimVolume("backup", args.BackupClaim)}, corev1.VolumeMountArray{kube.Mount("backup", postgresBackupDir)})
 	pod.PullPolicy = args.Images.PullPolicy
+	trustInternalCA(&pod, args.TLS)
 	_, w, err := kube.NewCronJob(ctx, c, args.Namespace, kube.CronJob{
 		Job:      kube.Job{Name: PostgresBackupCronJob, Pod: pod, BackoffLimit: 2, DeadlineSeconds: b.DeadlineSeconds},
 		Schedule: b.Schedule, TimeZone: b.TimeZone,

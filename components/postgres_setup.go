@@ -69,6 +69,7 @@ func postgresSetupJob(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, prim
 		kube.SecretEnv("PATRONI_RESTAPI_PASSWORD", args.Secret, PatroniAPIPasswordKey),
 		kube.Env("PATRONI_DYNAMIC_CONFIG", string(dynamic)),
 	}, nil, nil)
+	trustInternalCA(&pod, args.TLS)
 	// The keeper of the generated credentials: a rotation changes the template and reruns the job.
 	pod.Annotations = map[string]string{"pynomaly.io/credentials-rotation": args.Rotation}
 	pod.PullPolicy = args.Images.PullPolicy

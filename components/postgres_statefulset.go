@@ -15,7 +15,7 @@ import (
 // instance. It waits for Patroni's RBAC, and for as long as copying the primary's data to new
 // replicas takes.
 func postgresStatefulSet(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, params map[string]string, headless *corev1.Service, rbac pulumi.Resource) (pulumi.Resource, error) {
-	spilo, err := spiloConfiguration(params)
+	spilo, err := spiloConfiguration(params, args.TLS)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
@@ -49,6 +49,7 @@ func postgresStatefulSet(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, p
 		}, postgresExporter(args)},
 		Volumes: corev1.VolumeArray{kube.EmptyDir("dshm", true)},
 	}
+	serveTLS(&pod, PostgresTLS(s.Replicas), args.TLS, "postgres")
 	sts, w, err := kube.NewStatefulSet(ctx, c, args.Namespace, kube.StatefulSet{
 		Name: PostgresName, Replicas: s.Replicas, ServiceName: headless.Metadata.Name().Elem(),
 		// Patroni decides who leads; Kubernetes only has to keep the pods running.
@@ -95,6 +96,16 @@ func spiloEnv(args *PostgresArgs, spilo string) corev1.EnvVarArray {
 		kube.SecretEnv("PATRONI_RESTAPI_PASSWORD", args.Secret, PatroniAPIPasswordKey),
 		kube.Env("SPILO_CONFIGURATION", spilo),
 	}
+	if args.TLS {
+		// Spilo then uses these files instead of generating a self-signed certificate, and
+		// (SSL_TEST_RELOAD) checks them periodically and reloads PostgreSQL when cert-manager
+		// has renewed them.
+		envs = append(envs,
+			kube.Env("SSL_TEST_RELOAD", "true"),
+			kube.Env("SSL_CERTIFICATE_FILE", ServerTLSMountPath+"/tls.crt"),
+			kube.Env("SSL_PRIVATE_KEY_FILE", ServerTLSMountPath+"/tls.key"),
+			kube.Env("SSL_CA_FILE", ServerTLSMountPath+"/ca.crt"))
+	}
 	return append(envs, walArchiveEnv(args.Settings.WALArchive)...)
 }
 
@@ -120,11 +131,19 @@ func walArchiveEnv(w config.WALArchive) corev1.EnvVarArray {
 
 // postgresExporter serves the instance's metrics, logged in over loopback.
 func postgresExporter(args *PostgresArgs) kube.Container {
+	sslmode := "disable"
+	var mounts corev1.VolumeMountArray
+	if args.TLS {
+		// Loopback takes TLS only too; the certificate names no loopback address, so the
+		// exporter checks the CA, not the name.
+		sslmode = "verify-ca&sslrootcert=" + ServerTLSMountPath + "/ca.crt"
+		mounts = corev1.VolumeMountArray{ServerTLSMount()}
+	}
 	return kube.Container{
 		Name:  "exporter",
 		Image: args.Images.PostgresExporter,
 		Env: corev1.EnvVarArray{
-			kube.Env("DATA_SOURCE_URI", fmt.Sprintf("127.0.0.1:%d/postgres?sslmode=disable", PostgresPort)),
+			kube.Env("DATA_SOURCE_URI", fmt.Sprintf("127.0.0.1:%d/postgres?sslmode=%s", PostgresPort, sslmode)),
 			kube.Env("DATA_SOURCE_USER", "postgres"),
 			kube.SecretEnv("DATA_SOURCE_PASS", args.Secret, PostgresSuperuserPasswordKey),
 		},
@@ -133,14 +152,19 @@ func postgresExporter(args *PostgresArgs) kube.Container {
 		ReadinessProbe: kube.Readiness(kube.HTTPGet("/metrics", postgresExporterPort)),
 		LivenessProbe:  kube.Alive(postgresExporterPort),
 		// The exporter's image runs as nobody; only Spilo needs the pod's user.
-		UID: monitoringUID,
+		UID:    monitoringUID,
+		Mounts: mounts,
 	}
 }
 
 // spiloConfiguration is the Patroni configuration Spilo merges into its own: the tuning as the
 // cluster's initial dynamic configuration and as local parameters, so a replaced pod starts
 // with it too. Later changes reach the running cluster through the setup job (PATCH /config).
-func spiloConfiguration(params map[string]string) (string, error) {
+//
+// With TLS, pg_hba takes only TLS from other hosts, and a replica (and pg_rewind) checks its
+// primary's certificate against the CA. The name is not checked there: Patroni addresses members
+// by pod IP, which no certificate names; clients that dial Services use verify-full.
+func spiloConfiguration(params map[string]string, tls bool) (string, error) {
 	cfg := map[string]any{
 		"bootstrap": map[string]any{
 			"dcs": map[string]any{
@@ -151,6 +175,13 @@ func spiloConfiguration(params map[string]string) (string, error) {
 			},
 		},
 		"postgresql": map[string]any{"parameters": params},
+	}
+	if tls {
+		verify := map[string]any{"sslmode": "verify-ca", "sslrootcert": ServerTLSMountPath + "/ca.crt"}
+		pg := cfg["postgresql"].(map[string]any)
+		pg["pg_hba"] = PostgresHBA()
+		pg["authentication"] = map[string]any{"replication": verify, "superuser": verify, "rewind": verify}
+		cfg["bootstrap"].(map[string]any)["dcs"].(map[string]any)["postgresql"].(map[string]any)["pg_hba"] = PostgresHBA()
 	}
 	b, err := json.Marshal(cfg)
 	if err != nil {

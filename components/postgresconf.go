@@ -46,6 +46,32 @@ func PostgresParameters(p config.Postgres) map[string]string {
 	return params
 }
 
+// PostgresTLSParameters turn TLS on with the server's cert-manager certificate: TLS 1.2 at
+// least, and the CA for the replicas that present their own certificates.
+func PostgresTLSParameters() map[string]string {
+	return map[string]string{
+		"ssl":                      "on",
+		"ssl_cert_file":            ServerTLSMountPath + "/tls.crt",
+		"ssl_key_file":             ServerTLSMountPath + "/tls.key",
+		"ssl_ca_file":              ServerTLSMountPath + "/ca.crt",
+		"ssl_min_protocol_version": "TLSv1.2",
+	}
+}
+
+// PostgresHBA are the client authentication rules with TLS on: the pod's own socket (Patroni,
+// Spilo's scripts) is trusted as Spilo has it; every TCP connection, replication and loopback
+// included, must use TLS: a plain one is refused before a password is asked for.
+func PostgresHBA() []string {
+	return []string{
+		"local all all trust",
+		"local replication standby trust",
+		"hostnossl all all all reject",
+		"hostnossl replication all all reject",
+		"hostssl replication standby all md5",
+		"hostssl all all all md5",
+	}
+}
+
 // RenderPostgresConf writes parameters in postgresql.conf syntax, sorted, one per line.
 func RenderPostgresConf(params map[string]string) string {
 	keys := make([]string, 0, len(params))
@@ -62,8 +88,8 @@ func RenderPostgresConf(params map[string]string) string {
 
 // PgBouncerIni is the pooler's configuration: transaction pooling, the pool size that the
 // connection budget in config allows, and the user list from the secrets tier.
-func PgBouncerIni(primaryHost string, pooler config.Pooler) string {
-	return fmt.Sprintf(`[databases]
+func PgBouncerIni(primaryHost string, pooler config.Pooler, tls bool) string {
+	ini := fmt.Sprintf(`[databases]
 %[1]s = host=%[2]s port=%[3]d dbname=%[1]s
 
 [pgbouncer]
@@ -77,7 +103,6 @@ default_pool_size = %[5]d
 max_db_connections = %[5]d
 max_client_conn = %[6]d
 reserve_pool_size = 0
-server_tls_sslmode = prefer
 ignore_startup_parameters = extra_float_digits,options
 server_reset_query = DISCARD ALL
 tcp_keepalive = 1
@@ -85,6 +110,21 @@ tcp_keepidle = 60
 log_connections = 0
 log_disconnections = 0
 `, PostgresDatabase, primaryHost, PostgresPort, pgbouncerUserlistPath, pooler.PoolSize, pooler.MaxClientConnections)
+	if !tls {
+		// Spilo's own self-signed certificate, unverified.
+		return ini + "server_tls_sslmode = prefer\n"
+	}
+	// Clients must use TLS and get the pooler's certificate; the pooler verifies PostgreSQL's
+	// against the CA and its name against the host it dials.
+	return ini + fmt.Sprintf(`client_tls_sslmode = require
+client_tls_cert_file = %[1]s/tls.crt
+client_tls_key_file = %[1]s/tls.key
+client_tls_ca_file = %[1]s/ca.crt
+client_tls_protocols = secure
+server_tls_sslmode = verify-full
+server_tls_ca_file = %[1]s/ca.crt
+server_tls_protocols = secure
+`, ServerTLSMountPath)
 }
 
 const pgbouncerUserlistPath = "/etc/pgbouncer/auth/userlist.txt"

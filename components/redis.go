@@ -33,6 +33,8 @@ type RedisArgs struct {
 	Secret  pulumi.StringInput
 	Spread  kube.Spread
 	Protect bool
+	// TLS: Redis and Sentinel listen with TLS only.
+	TLS bool
 }
 
 // RedisEndpoint is what a consumer of one Redis role needs.

@@ -35,7 +35,7 @@ func (r *redisInstance) master() string {
 }
 
 func (r *redisInstance) declare(ctx *pulumi.Context, c *Redis, args *RedisArgs) error {
-	cm, err := r.configMap(ctx, c, args.Namespace)
+	cm, err := r.configMap(ctx, c, args.Namespace, args.TLS)
 	if err != nil {
 		return err
 	}
@@ -75,10 +75,15 @@ func (r *redisInstance) claim() kube.Claim {
 
 // configMap holds redis.conf and, with Sentinel, its configuration. Auto-named: a change rolls
 // the StatefulSet.
-func (r *redisInstance) configMap(ctx *pulumi.Context, c *Redis, ns pulumi.StringInput) (*corev1.ConfigMap, error) {
-	data := pulumi.StringMap{"redis.conf": pulumi.String(RedisConf(r.role, r.tier))}
+func (r *redisInstance) configMap(ctx *pulumi.Context, c *Redis, ns pulumi.StringInput, tls bool) (*corev1.ConfigMap, error) {
+	redisConf, sentinelConf := RedisConf(r.role, r.tier), SentinelConf()
+	if tls {
+		redisConf += RedisTLSConf(RedisPort)
+		sentinelConf += RedisTLSConf(sentinelPort)
+	}
+	data := pulumi.StringMap{"redis.conf": pulumi.String(redisConf)}
 	if r.sentinel() {
-		data["sentinel.conf"] = pulumi.String(SentinelConf())
+		data["sentinel.conf"] = pulumi.String(sentinelConf)
 		data["sentinel-monitor.conf"] = pulumi.String(SentinelMonitor(r.master(), "PRIMARY_HOST", r.tier.Replicas))
 	}
 	cm, err := corev1.NewConfigMap(ctx, r.name, &corev1.ConfigMapArgs{

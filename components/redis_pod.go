@@ -23,7 +23,8 @@ if [ "$REPLICAS" -gt 1 ]; then
   while [ "$i" -lt "$REPLICAS" ]; do
     peer="$STATEFULSET-$i.$HEADLESS.$POD_NAMESPACE.svc"
     if [ "$peer" != "$me" ]; then
-      primary=$(redis-cli -h "$peer" -p 26379 sentinel get-master-addr-by-name "$SENTINEL_MASTER" 2>/dev/null | head -n 1)
+      # shellcheck disable=SC2086 # REDIS_CLI_TLS is options or nothing
+      primary=$(redis-cli $REDIS_CLI_TLS -h "$peer" -p 26379 sentinel get-master-addr-by-name "$SENTINEL_MASTER" 2>/dev/null | head -n 1)
       [ -n "$primary" ] && break
     fi
     i=$((i + 1))
@@ -51,7 +52,7 @@ echo "starting as $([ -z "$primary" ] || [ "$primary" = "$me" ] && echo primary 
 // pod is a Redis pod: the topology init container, Redis, its exporter and, with replicas, a
 // Sentinel.
 func (r *redisInstance) pod(args *RedisArgs, cm *corev1.ConfigMap) kube.Pod {
-	env := r.env(args.Secret)
+	env := r.env(args.Secret, args.TLS)
 	configMounts := corev1.VolumeMountArray{kube.ReadOnlyMount("config", "/etc/redis"), kube.Mount("runtime", "/run/redis")}
 	containers := []kube.Container{{
 		Name:      "redis",
@@ -62,7 +63,7 @@ func (r *redisInstance) pod(args *RedisArgs, cm *corev1.ConfigMap) kube.Pod {
 		Resources: r.tier.Resources,
 		// Ready when it answers PING. Alive while it accepts connections: loading a large
 		// append-only file answers LOADING to PING, and must not be killed for it.
-		ReadinessProbe: kube.Readiness(kube.Exec("sh", "-c", "redis-cli -p 6379 ping | grep -q PONG")),
+		ReadinessProbe: kube.Readiness(kube.Exec("sh", "-c", "redis-cli $REDIS_CLI_TLS -p 6379 ping | grep -q PONG")),
 		LivenessProbe:  kube.Liveness(kube.TCPSocket(RedisPort)),
 		Mounts:         append(configMounts, kube.Mount("data", "/data")),
 	}, r.exporter(args)}
@@ -74,7 +75,7 @@ func (r *redisInstance) pod(args *RedisArgs, cm *corev1.ConfigMap) kube.Pod {
 			Env:            env,
 			Ports:          []kube.Port{{Name: "sentinel", Port: sentinelPort}},
 			Resources:      config.SidecarResources,
-			ReadinessProbe: kube.Readiness(kube.Exec("sh", "-c", "redis-cli -p 26379 ping | grep -q PONG")),
+			ReadinessProbe: kube.Readiness(kube.Exec("sh", "-c", "redis-cli $REDIS_CLI_TLS -p 26379 ping | grep -q PONG")),
 			LivenessProbe:  kube.Liveness(kube.TCPSocket(sentinelPort)),
 			Mounts:         configMounts,
 		})
@@ -87,7 +88,7 @@ func (r *redisInstance) pod(args *RedisArgs, cm *corev1.ConfigMap) kube.Pod {
 	if !r.persistent {
 		volumes = append(volumes, kube.EmptyDir("data", false))
 	}
-	return kube.Pod{
+	pod := kube.Pod{
 		Component: r.component(), UID: redisUID, GID: redisGID, Spread: args.Spread, PullPolicy: args.PullPolicy,
 		Metrics:            &kube.Metrics{Port: redisExporterPort, Path: "/metrics"},
 		GracePeriodSeconds: 30,
@@ -98,10 +99,16 @@ func (r *redisInstance) pod(args *RedisArgs, cm *corev1.ConfigMap) kube.Pod {
 		Containers: containers,
 		Volumes:    volumes,
 	}
+	serveTLS(&pod, RedisTLS(r.role, r.tier.Replicas), args.TLS, "topology", "redis", "sentinel", "exporter")
+	return pod
 }
 
 // env is what the startup script, Redis and Sentinel read.
-func (r *redisInstance) env(secret pulumi.StringInput) corev1.EnvVarArray {
+func (r *redisInstance) env(secret pulumi.StringInput, tls bool) corev1.EnvVarArray {
+	cliTLS := ""
+	if tls {
+		cliTLS = RedisCLITLS(ServerTLSMountPath + "/ca.crt")
+	}
 	return corev1.EnvVarArray{
 		kube.FieldEnv("POD_NAME", "metadata.name"),
 		kube.FieldEnv("POD_NAMESPACE", "metadata.namespace"),
@@ -112,6 +119,8 @@ func (r *redisInstance) env(secret pulumi.StringInput) corev1.EnvVarArray {
 		kube.SecretEnv("REDIS_PASSWORD", secret, RedisPasswordKey),
 		// redis-cli reads it, so probes authenticate without the password on a command line.
 		kube.SecretEnv("REDISCLI_AUTH", secret, RedisPasswordKey),
+		// The start-up script's and the probes' redis-cli options: TLS and the CA, or none.
+		kube.Env("REDIS_CLI_TLS", cliTLS),
 	}
 }
 
@@ -122,6 +131,15 @@ func (r *redisInstance) exporter(args *RedisArgs) kube.Container {
 	env := corev1.EnvVarArray{
 		kube.Env("REDIS_ADDR", fmt.Sprintf("redis://127.0.0.1:%d", RedisPort)),
 		kube.SecretEnv("REDIS_PASSWORD", args.Secret, RedisPasswordKey),
+	}
+	if args.TLS {
+		// Over TLS, to the pod's own name, which its certificate carries.
+		env = corev1.EnvVarArray{
+			kube.FieldEnv("POD_NAME", "metadata.name"),
+			kube.Env("REDIS_ADDR", fmt.Sprintf("rediss://$(POD_NAME).%s:%d", r.headless(), RedisPort)),
+			kube.SecretEnv("REDIS_PASSWORD", args.Secret, RedisPasswordKey),
+			kube.Env("REDIS_EXPORTER_TLS_CA_CERT_FILE", ServerTLSMountPath+"/ca.crt"),
+		}
 	}
 	if r.role == RedisQueue {
 		env = append(env, kube.Env("REDIS_EXPORTER_CHECK_SINGLE_KEYS", "db0="+TaskQueueName))

@@ -71,6 +71,26 @@ func RedisConf(role RedisRole, t config.StatefulTier) string {
 	return strings.Join(lines, "\n") + "\n"
 }
 
+// RedisTLSConf moves a Redis or Sentinel listening on port to TLS only: the plain port off, the
+// server's certificate, and TLS to the primary (replication; Sentinel's connections to Redis and
+// to the other Sentinels), checked against the CA. Clients authenticate with the password, not
+// with certificates. Appended to RedisConf or SentinelConf, whose plain port it overrides.
+func RedisTLSConf(port int) string {
+	return strings.Join([]string{
+		"port 0",
+		fmt.Sprintf("tls-port %d", port),
+		"tls-cert-file " + ServerTLSMountPath + "/tls.crt",
+		"tls-key-file " + ServerTLSMountPath + "/tls.key",
+		"tls-ca-cert-file " + ServerTLSMountPath + "/ca.crt",
+		"tls-auth-clients no",
+		"tls-replication yes",
+		`tls-protocols "TLSv1.2 TLSv1.3"`,
+	}, "\n") + "\n"
+}
+
+// RedisCLITLS are redis-cli's options with TLS on: TLS, and the CA to check the server with.
+func RedisCLITLS(caFile string) string { return "--tls --cacert " + caFile }
+
 // SentinelQuorum is how many Sentinels must agree that a primary is down: a majority.
 func SentinelQuorum(replicas int) int { return replicas/2 + 1 }
 

@@ -58,6 +58,7 @@ func objectKeys(s *Settings) []struct {
 		{"redisCache", &s.RedisCache},
 		{"influxdb", &s.InfluxDB},
 		{"edge", &s.Edge},
+		{"tls", &s.TLS},
 		{"prometheus", &s.Prometheus},
 		{"alertmanager", &s.Alertmanager},
 		{"grafana", &s.Grafana},

@@ -43,6 +43,9 @@ func common(env Environment) Settings {
 			ModelAccessMode: "ReadWriteOnce",
 		},
 		Secrets: Secrets{Rotation: "initial"},
+		// Verified TLS between the services from staging on; dev runs without cert-manager
+		// unless a stack turns it on.
+		TLS: InternalTLS{Internal: env != Dev, Issuer: IssuerRef{Kind: "Issuer"}},
 		// The program runs its own monitoring unless a stack says the cluster has an operator.
 		MonitoringMode: MonitoringBundled,
 		Network:        network(),

@@ -115,6 +115,8 @@ type Settings struct {
 	RedisCache StatefulTier `json:"redisCache"`
 	InfluxDB   InfluxDB     `json:"influxdb"`
 	Edge       Edge         `json:"edge"`
+	// TLS is encryption in transit between the services.
+	TLS InternalTLS `json:"tls"`
 
 	// The monitoring tier; what of it runs follows Monitoring (see MonitoringLevel.Alerting).
 	Prometheus   Prometheus   `json:"prometheus"`
@@ -321,6 +323,21 @@ type TLSIssuer struct {
 	Create     string `json:"create"`
 	ACMEServer string `json:"acmeServer"`
 	ACMEEmail  string `json:"acmeEmail"`
+}
+
+// InternalTLS is verified TLS on every connection between the services: each server presents
+// a cert-manager certificate, each client checks it against the internal CA.
+type InternalTLS struct {
+	Internal bool `json:"internal"`
+	// Issuer signs the servers' certificates; an empty Name means the program's own CA (a
+	// self-signed root and a namespaced CA Issuer).
+	Issuer IssuerRef `json:"issuer"`
+}
+
+// IssuerRef names an existing cert-manager Issuer or ClusterIssuer.
+type IssuerRef struct {
+	Kind string `json:"kind"`
+	Name string `json:"name"`
 }
 
 // Issuers the program can create.

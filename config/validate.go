@@ -102,6 +102,7 @@ func (s *Settings) Validate() error {
 	v.statefulTier("redisCache", s.RedisCache, false, lr)
 	s.validateInfluxDB(v, lr)
 	s.validateEdge(v, lr)
+	s.validateInternalTLS(v)
 	s.validateMonitoring(v, lr)
 	s.validateNetwork(v)
 	s.validateImages(v)

@@ -155,3 +155,15 @@ func (s *Settings) validateEdgeTLS(v *validator) {
 		v.fail("edge.tls.issuer.acmeEmail", quote(is.ACMEEmail), "must be an email address, or empty")
 	}
 }
+
+// validateInternalTLS checks the issuer of the servers' certificates, when one is named.
+func (s *Settings) validateInternalTLS(v *validator) {
+	t := s.TLS
+	if !t.Internal {
+		return
+	}
+	v.oneOf("tls.issuer.kind", t.Issuer.Kind, []string{"Issuer", "ClusterIssuer"})
+	if t.Issuer.Name != "" && !dnsSubdomain.MatchString(t.Issuer.Name) {
+		v.fail("tls.issuer.name", quote(t.Issuer.Name), "must name an existing cert-manager Issuer or ClusterIssuer, or be empty (the program's own CA)")
+	}
+}

@@ -22,6 +22,7 @@ type Platform struct {
 	Access     *components.Access
 	Storage    *components.Storage
 	Secrets    *components.Secrets
+	TLS        *components.InternalTLS
 	Postgres   *components.Postgres
 	Redis      *components.Redis
 	InfluxDB   *components.InfluxDB

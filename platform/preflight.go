@@ -50,9 +50,17 @@ func checkCluster(s *config.Settings, connect Connect) error {
 func requirements(s *config.Settings) []preflight.Requirement {
 	var reqs []preflight.Requirement
 	add := func(r preflight.Requirement) {
-		if !s.Kubernetes.Skips(r.Check) {
-			reqs = append(reqs, r)
+		if s.Kubernetes.Skips(r.Check) {
+			return
 		}
+		// One API needed by two settings is one check naming both.
+		for i, o := range reqs {
+			if o.Check == r.Check && o.GroupVersion == r.GroupVersion && o.Resource == r.Resource && o.Name == r.Name && o.Namespace == r.Namespace {
+				reqs[i].Why += " and " + r.Why
+				return
+			}
+		}
+		reqs = append(reqs, r)
 	}
 	add(preflight.Requirement{Check: "kubernetes-version", MinVersion: MinKubernetes,
 		Why: "the StatefulSets' claim retention and the backup CronJob's time zone",
@@ -67,6 +75,7 @@ func requirements(s *config.Settings) []preflight.Requirement {
 			Fix:      "Install prometheus-adapter or KEDA serving that external metric, or set worker.queueScaling.enabled false."})
 	}
 	edgeRequirements(s, add)
+	internalTLSRequirements(s, add)
 	storageRequirements(s, add)
 	for _, api := range components.MonitoringAPIs(!s.Bundled()) {
 		add(apiRequirement("prometheus-operator", api, "monitoringMode operator"))
@@ -108,13 +117,29 @@ func edgeRequirements(s *config.Settings, add func(preflight.Requirement)) {
 			Fix: "Install the Gateway implementation (" + e.Gateway.Implementation + "), or name the cluster's GatewayClass."})
 	}
 	if is := e.TLS.Issuer; e.TLSOn() && is.Create == "" {
-		r := preflight.Requirement{Check: "tls-issuer", GroupVersion: "cert-manager.io/v1", Resource: "clusterissuers",
-			Name: is.Name, Why: "edge.tls.issuer",
-			Fix: "Create the issuer, or let the program create one (edge.tls.issuer.create)."}
-		if is.Kind == "Issuer" {
-			r.Resource, r.Namespace = "issuers", s.Namespace
-		}
-		add(r)
+		add(issuerRequirement(s.Namespace, is.Kind, is.Name, "edge.tls.issuer",
+			"Create the issuer, or let the program create one (edge.tls.issuer.create)."))
+	}
+}
+
+// issuerRequirement is an existing cert-manager Issuer (in the namespace) or ClusterIssuer.
+func issuerRequirement(namespace, kind, name, why, fix string) preflight.Requirement {
+	r := preflight.Requirement{Check: "tls-issuer", GroupVersion: "cert-manager.io/v1", Resource: "clusterissuers",
+		Name: name, Why: why, Fix: fix}
+	if kind == "Issuer" {
+		r.Resource, r.Namespace = "issuers", namespace
+	}
+	return r
+}
+
+// internalTLSRequirements: cert-manager, and the issuer the settings name, for tls.internal.
+func internalTLSRequirements(s *config.Settings, add func(preflight.Requirement)) {
+	for _, api := range components.InternalTLSAPIs(s.TLS) {
+		add(apiRequirement("cert-manager", api, "tls.internal"))
+	}
+	if is := s.TLS.Issuer; s.TLS.Internal && is.Name != "" {
+		add(issuerRequirement(s.Namespace, is.Kind, is.Name, "tls.issuer",
+			"Create the issuer, or leave tls.issuer.name empty for the program's own CA."))
 	}
 }
 

@@ -34,6 +34,11 @@ func (p *Platform) foundation(ctx *pulumi.Context, tier pulumi.ResourceOption) e
 	}, tier); err != nil {
 		return fmt.Errorf("secrets tier: %w", err)
 	}
+	if p.TLS, err = components.NewInternalTLS(ctx, "tls", &components.InternalTLSArgs{
+		Namespace: p.Namespace.Name, Settings: s.TLS, Servers: components.TLSServers(s),
+	}, tier); err != nil {
+		return fmt.Errorf("internal tls: %w", err)
+	}
 	return nil
 }
 
@@ -46,6 +51,7 @@ func (p *Platform) data(ctx *pulumi.Context, tier pulumi.ResourceOption) error {
 		Namespace: ns, Settings: s.Postgres, Pooler: s.Pooler, Images: s.Images,
 		StorageClass: p.Storage.ClassName, BackupClaim: p.Storage.BackupClaim, Secret: p.Secrets.Postgres,
 		Rotation: s.Secrets.Rotation, Spread: spread(s.Placement), Protect: s.ProtectState(),
+		TLS: s.TLS.Internal,
 	}, tier); err != nil {
 		return fmt.Errorf("postgres tier: %w", err)
 	}
@@ -53,12 +59,13 @@ func (p *Platform) data(ctx *pulumi.Context, tier pulumi.ResourceOption) error {
 		Namespace: ns, Queue: s.RedisQueue, Cache: s.RedisCache, Image: s.Images.Redis, Exporter: s.Images.RedisExporter,
 		PullPolicy:   s.Images.PullPolicy,
 		StorageClass: p.Storage.ClassName, Secret: p.Secrets.Redis, Spread: spread(s.Placement), Protect: s.ProtectState(),
+		TLS: s.TLS.Internal,
 	}, tier); err != nil {
 		return fmt.Errorf("redis tier: %w", err)
 	}
 	if p.InfluxDB, err = components.NewInfluxDB(ctx, "influxdb", &components.InfluxDBArgs{
 		Namespace: ns, Settings: s.InfluxDB, Image: s.Images.InfluxDB, PullPolicy: s.Images.PullPolicy,
-		StorageClass: p.Storage.ClassName, Secret: p.Secrets.InfluxDB, Protect: s.ProtectState(),
+		StorageClass: p.Storage.ClassName, Secret: p.Secrets.InfluxDB, Protect: s.ProtectState(), TLS: s.TLS.Internal,
 	}, tier); err != nil {
 		return fmt.Errorf("influxdb tier: %w", err)
 	}
@@ -74,6 +81,7 @@ func (p *Platform) app(ctx *pulumi.Context, tier pulumi.ResourceOption) error {
 	if p.AppConfig, err = components.NewAppConfig(ctx, "config", &components.AppConfigArgs{
 		Namespace: ns, Environment: string(s.Environment), LogLevel: s.LogLevel,
 		DatabaseHost: p.Postgres.Host, Queue: p.Redis.Queue, Cache: p.Redis.Cache, InfluxDBURL: p.InfluxDB.URL,
+		TLS: s.TLS.Internal,
 	}, tier); err != nil {
 		return fmt.Errorf("config tier: %w", err)
 	}
@@ -81,7 +89,7 @@ func (p *Platform) app(ctx *pulumi.Context, tier pulumi.ResourceOption) error {
 	env := components.AppEnv{
 		ConfigMap: p.AppConfig.ConfigMapName, PostgresSecret: p.Secrets.Postgres, RedisSecret: p.Secrets.Redis,
 		InfluxDBSecret: p.Secrets.InfluxDB, PostgresClientImage: s.Images.PostgresClient, RedisImage: s.Images.Redis,
-		PullPolicy: s.Images.PullPolicy,
+		PullPolicy: s.Images.PullPolicy, TLS: s.TLS.Internal,
 	}
 	if p.Migration, err = components.NewMigration(ctx, "migration", &components.MigrationArgs{
 		Namespace: ns, Image: s.Images.API, Env: env, PrimaryHost: p.Postgres.PrimaryHost, After: databases,
@@ -130,7 +138,7 @@ func (p *Platform) monitoring(ctx *pulumi.Context, tier pulumi.ResourceOption) e
 		AlertWebhookURL:    string(s.Credentials.AlertmanagerWebhookURL),
 		CertManagerMetrics: certManagerMetrics(s.Edge),
 		QueueScaling:       s.Worker.QueueScaling, MetricsAdapterReplicas: s.MetricsAdapterReplicas(),
-		WALArchiving: s.Postgres.WALArchive.S3Bucket != "", Operator: !s.Bundled(),
+		WALArchiving: s.Postgres.WALArchive.S3Bucket != "", Operator: !s.Bundled(), TLS: s.TLS.Internal,
 	}, tier); err != nil {
 		return fmt.Errorf("monitoring tier: %w", err)
 	}

@@ -25,7 +25,7 @@ func TestConfigTier(t *testing.T) {
 			cm := st.One(t, configMapType, "pynomaly-app-config")
 			assert.False(t, cm.Has("metadata.name"), "auto-named, so that a change rolls the pods that mount it")
 			assert.Equal(t, "pynomaly-data-science", cm.Str(t, "metadata.namespace"))
-			assert.Equal(t, map[string]string{
+			want := map[string]string{
 				"PYNOMALY_ENVIRONMENT":        env,
 				"LOG_LEVEL":                   wantLog[env],
 				"DATABASE_HOST":               "pynomaly-postgres-pooler.pynomaly-data-science.svc",
@@ -44,7 +44,17 @@ func TestConfigTier(t *testing.T) {
 				"INFLUXDB_BUCKET":             "metrics",
 				"API_PORT":                    "8000",
 				"MODEL_STORAGE_PATH":          "/models",
-			}, cm.StringMap(t, "data"))
+				// Plain in dev, verified TLS (tls.internal) in staging and prod.
+				"DATABASE_SSLMODE": "prefer", "REDIS_TLS": "false", "REDIS_SCHEME": "redis",
+			}
+			if env != "dev" {
+				for k, v := range map[string]string{"DATABASE_SSLMODE": "verify-full", "REDIS_TLS": "true", "REDIS_SCHEME": "rediss",
+					"DATABASE_SSLROOTCERT": "/etc/pynomaly/ca/ca.crt", "REDIS_CA_CERT": "/etc/pynomaly/ca/ca.crt", "INFLUXDB_CA_CERT": "/etc/pynomaly/ca/ca.crt",
+					"INFLUXDB_URL": "https://pynomaly-influxdb.pynomaly-data-science.svc:8086"} {
+					want[k] = v
+				}
+			}
+			assert.Equal(t, want, cm.StringMap(t, "data"))
 			for k := range cm.StringMap(t, "data") {
 				for _, word := range []string{"PASSWORD", "TOKEN", "SECRET"} {
 					assert.False(t, strings.Contains(k, word), "credential-like key %s in a ConfigMap", k)

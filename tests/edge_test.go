@@ -29,6 +29,19 @@ const (
 // entryTypes are the custom and Ingress objects only an entry point has.
 var entryTypes = []string{ingressType, gatewayType, httpRouteType, certificateType, issuerType, envoyPolicyType, ngfLimitType, ngfUpstreamType}
 
+// edgeOfType are the edge tier's resources of typ (the internal CA's certificates are the
+// InternalTLS component's).
+func edgeOfType(t *testing.T, st *Stack, typ string) []*Resource {
+	t.Helper()
+	var out []*Resource
+	for _, r := range st.ChildrenOf(st.Component(t, "Edge")) {
+		if r.Type == typ {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // exposed is a stack configuration with an entry point and two hosts.
 func exposed(entry string, extra string) cfg {
 	return cfg{"edge": fmt.Sprintf(`{"entry": %q, "hosts": ["api.pynomaly.example", "pynomaly.example"]%s}`, entry, extra)}
@@ -66,7 +79,7 @@ func TestEdgeTier(t *testing.T) {
 
 			checkNginxConf(t, nginxConf(t, st), want[env])
 			for _, typ := range entryTypes {
-				assert.Empty(t, st.OfType(typ), "entry none declares no %s", typ)
+				assert.Empty(t, edgeOfType(t, st, typ), "entry none declares no %s", typ)
 			}
 			cm := st.One(t, configMapType, "pynomaly-nginx")
 			assert.True(t, st.DependsOn(cm, st.One(t, serviceType, "pynomaly-api-service")), "nginx resolves the API Service at start")
@@ -271,8 +284,8 @@ func TestEdgeGatewayModeWithNginxGatewayFabric(t *testing.T) {
 func TestEdgeTLSWiring(t *testing.T) {
 	for _, entry := range []string{"ingress", "gateway"} {
 		st := deploy(t, "staging", exposed(entry, `, "tls": {"enabled": false}`))
-		assert.Empty(t, st.OfType(certificateType), entry)
-		assert.Empty(t, st.OfType(issuerType), entry)
+		assert.Empty(t, edgeOfType(t, st, certificateType), entry)
+		assert.Empty(t, edgeOfType(t, st, issuerType), entry)
 		assert.NotContains(t, nginxConf(t, st), "Strict-Transport-Security", entry)
 		out := st.Outputs["edge"].ObjectValue()
 		assert.Equal(t, "", out["tlsSecretName"].StringValue(), entry)
@@ -286,7 +299,7 @@ func TestEdgeTLSWiring(t *testing.T) {
 		}
 
 		st = deploy(t, "prod", exposed(entry, `, "tls": {"secretName": "api-cert", "issuer": {"kind": "ClusterIssuer", "name": "letsencrypt-prod", "create": ""}}`))
-		assert.Empty(t, st.OfType(issuerType), "an existing issuer is not created")
+		assert.Empty(t, edgeOfType(t, st, issuerType), "an existing issuer is not created")
 		cert := st.One(t, certificateType, "pynomaly-tls")
 		assert.Equal(t, "ClusterIssuer", cert.Str(t, "spec.issuerRef.kind"))
 		assert.Equal(t, "letsencrypt-prod", cert.Str(t, "spec.issuerRef.name"))
@@ -301,7 +314,7 @@ func TestEdgeObjectsAreLabelledAndNamespaced(t *testing.T) {
 	st := deploy(t, "prod", exposed("gateway", ""))
 	n := 0
 	for _, typ := range entryTypes {
-		for _, r := range st.OfType(typ) {
+		for _, r := range edgeOfType(t, st, typ) {
 			assert.Equal(t, "pynomaly-data-science", r.Str(t, "metadata.namespace"), "%s %s", typ, r.Name)
 			assert.Equal(t, "nginx", r.StringMap(t, "metadata.labels")["component"], "%s %s", typ, r.Name)
 			assert.Equal(t, st.OfType(providerType)[0].URN()+"::kubernetes-id", r.Provider, "%s %s", typ, r.Name)

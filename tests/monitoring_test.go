@@ -397,7 +397,9 @@ func TestGrafanaReadsInfluxDBWithTheReadOnlyLogin(t *testing.T) {
 		}
 		require.Contains(t, byType, "influxdb", env)
 		influx := ds.Datasources[byType["influxdb"]]
-		assert.Equal(t, "http://pynomaly-influxdb.pynomaly-data-science.svc:8086", influx.URL)
+		// https where tls.internal is on (staging, prod), checked against the CA SSL_CERT_FILE names.
+		scheme := map[string]string{"dev": "http", "staging": "https", "prod": "https"}[env]
+		assert.Equal(t, scheme+"://pynomaly-influxdb.pynomaly-data-science.svc:8086", influx.URL)
 		assert.Equal(t, "metrics", influx.JSONData["dbName"])
 		assert.Equal(t, "${INFLUXDB_READER_USER}", influx.User)
 		assert.Equal(t, map[string]string{"password": "${INFLUXDB_READER_PASSWORD}"}, influx.SecureJSONData)
@@ -405,6 +407,10 @@ func TestGrafanaReadsInfluxDBWithTheReadOnlyLogin(t *testing.T) {
 
 		g := st.One(t, deploymentType, components.GrafanaName)
 		genv := g.Env(t, g.Container(t, "spec.template.spec", "grafana"))
+		if scheme == "https" {
+			gp := PodTemplate{g, "spec.template.spec", true}
+			assert.Equal(t, components.InternalTrustSecret, mountedSecret(t, gp, g.Container(t, gp.Path, "grafana"), genv["SSL_CERT_FILE"]), env)
+		}
 		assert.Equal(t, "secret:"+components.InfluxDBSecretName+"/"+components.InfluxDBReaderUserKey, genv["INFLUXDB_READER_USER"])
 		assert.Equal(t, "secret:"+components.InfluxDBSecretName+"/"+components.InfluxDBReaderPasswordKey, genv["INFLUXDB_READER_PASSWORD"])
 		for name, v := range genv {

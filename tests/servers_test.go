@@ -267,7 +267,7 @@ func TestPgBouncerAcceptsTheGeneratedConfiguration(t *testing.T) {
 			s := settings(t, env, nil)
 			dir := serviceDir(t)
 			port := freePort(t)
-			ini := components.PgBouncerIni("127.0.0.1", s.Pooler)
+			ini := components.PgBouncerIni("127.0.0.1", s.Pooler, false)
 			ini = strings.ReplaceAll(ini, "listen_addr = 0.0.0.0", "listen_addr = 127.0.0.1")
 			ini = strings.ReplaceAll(ini, fmt.Sprintf("listen_port = %d", components.PostgresPort), fmt.Sprintf("listen_port = %d", port))
 			ini = strings.ReplaceAll(ini, "/etc/pgbouncer/auth/userlist.txt", filepath.Join(dir, "userlist.txt"))
@@ -332,34 +332,14 @@ func TestPgBouncerLogsInToPostgreSQL(t *testing.T) {
 	out, err := asServiceUser(ctx, filepath.Join(bin, "initdb"), "-D", data, "-U", "postgres",
 		"--auth-local=trust", "--auth-host=scram-sha-256").CombinedOutput()
 	require.NoError(t, err, "%s", out)
-	pgPort := freePort(t)
-	server := asServiceUser(ctx, filepath.Join(bin, "postgres"), "-D", data, "-k", dir, "-p", fmt.Sprint(pgPort),
-		"-c", "listen_addresses=127.0.0.1")
-	exited, log := start(t, server)
-	defer func() {
-		_ = asServiceUser(context.Background(), filepath.Join(bin, "pg_ctl"), "-D", data, "stop", "-m", "fast").Run()
-		<-exited
-	}()
-	waitFor(t, "postgres to accept connections", exited, log, func() bool {
-		return exec.Command(filepath.Join(bin, "pg_isready"), "-q", "-h", dir, "-p", fmt.Sprint(pgPort)).Run() == nil
-	})
-	// The setup job's psql step, with the password's verifier as the secrets tier computes it.
-	salt := make([]byte, 16)
-	_, err = rand.Read(salt)
-	require.NoError(t, err)
-	verifier, err := components.PostgresSCRAMVerifier(password, salt)
-	require.NoError(t, err)
-	setupOut, err := runScript(ctx, bin, components.PostgresSetupRoleStep, map[string]string{
-		"PGHOST": dir, "PGPORT": fmt.Sprint(pgPort), "PGUSER": "postgres", "PGDATABASE": "postgres",
-		"APP_USER": components.PostgresAppUser, "APP_PASSWORD_VERIFIER": verifier, "APP_DATABASE": components.PostgresDatabase,
-	})
-	require.NoError(t, err, "the setup job's SQL: %s", setupOut)
+	pgPort, log := runPostgres(t, ctx, bin, dir, data)
+	setupAppRole(t, ctx, bin, dir, pgPort, password, "")
 
 	// PgBouncer with the generated configuration, pointed at that server.
 	s := settings(t, "prod", nil)
 	poolDir := serviceDir(t)
 	poolPort := freePort(t)
-	ini := components.PgBouncerIni("127.0.0.1", s.Pooler)
+	ini := components.PgBouncerIni("127.0.0.1", s.Pooler, false)
 	ini = strings.Replace(ini, fmt.Sprintf("port=%d", components.PostgresPort), fmt.Sprintf("port=%d", pgPort), 1)
 	ini = strings.ReplaceAll(ini, "listen_addr = 0.0.0.0", "listen_addr = 127.0.0.1")
 	ini = strings.ReplaceAll(ini, fmt.Sprintf("listen_port = %d", components.PostgresPort), fmt.Sprintf("listen_port = %d", poolPort))
@@ -417,4 +397,38 @@ func waitForPostgresPasses(t *testing.T, bin string, port int) {
 	}
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "wait-for-postgres did not finish: %s", out)
+}
+
+// runPostgres runs PostgreSQL on loopback from data (made by initdb), its socket in dir,
+// until the test ends, and returns its port and its log.
+func runPostgres(t *testing.T, ctx context.Context, bin, dir, data string) (int, fmt.Stringer) {
+	t.Helper()
+	port := freePort(t)
+	server := asServiceUser(ctx, filepath.Join(bin, "postgres"), "-D", data, "-k", dir, "-p", fmt.Sprint(port),
+		"-c", "listen_addresses=127.0.0.1")
+	exited, log := start(t, server)
+	t.Cleanup(func() {
+		_ = asServiceUser(context.Background(), filepath.Join(bin, "pg_ctl"), "-D", data, "stop", "-m", "fast").Run()
+		<-exited
+	})
+	waitFor(t, "postgres to accept connections", exited, log, func() bool {
+		return exec.Command(filepath.Join(bin, "pg_isready"), "-q", "-h", dir, "-p", fmt.Sprint(port)).Run() == nil
+	})
+	return port, log
+}
+
+// setupAppRole runs the setup job's psql step over the server's socket in dir, with the
+// password's verifier as the secrets tier computes it, then the extra shell commands.
+func setupAppRole(t *testing.T, ctx context.Context, bin, dir string, port int, password, extra string) {
+	t.Helper()
+	salt := make([]byte, 16)
+	_, err := rand.Read(salt)
+	require.NoError(t, err)
+	verifier, err := components.PostgresSCRAMVerifier(password, salt)
+	require.NoError(t, err)
+	out, err := runScript(ctx, bin, components.PostgresSetupRoleStep+"\n"+extra, map[string]string{
+		"PGHOST": dir, "PGPORT": fmt.Sprint(port), "PGUSER": "postgres", "PGDATABASE": "postgres",
+		"APP_USER": components.PostgresAppUser, "APP_PASSWORD_VERIFIER": verifier, "APP_DATABASE": components.PostgresDatabase,
+	})
+	require.NoError(t, err, "the setup job's SQL: %s", out)
 }

@@ -28,6 +28,9 @@ const (
 type Metrics struct {
 	Port int
 	Path string
+	// TLSServerName, when set, is the name the pod's certificate carries: it serves its
+	// metrics over TLS, and Prometheus verifies that name against the internal CA.
+	TLSServerName string
 }
 
 // Pod is a pod template in plain values. The builder adds what every pod of the platform gets:
@@ -115,11 +118,15 @@ func (m *Metrics) Annotations() map[string]string {
 	if m == nil {
 		return nil
 	}
-	return map[string]string{
+	a := map[string]string{
 		"prometheus.io/scrape": "true",
 		"prometheus.io/port":   fmt.Sprint(m.Port),
 		"prometheus.io/path":   m.Path,
 	}
+	if m.TLSServerName != "" {
+		a["prometheus.io/scheme"] = "https"
+	}
+	return a
 }
 
 func containerArray(cs []Container) corev1.ContainerArray {

@@ -37,6 +37,13 @@ func HTTPGet(path string, port int) *corev1.ProbeArgs {
 	return &corev1.ProbeArgs{HttpGet: &corev1.HTTPGetActionArgs{Path: pulumi.String(path), Port: pulumi.Int(port)}}
 }
 
+// HTTPSGet is HTTPGet over TLS (the kubelet does not verify the certificate).
+func HTTPSGet(path string, port int) *corev1.ProbeArgs {
+	return &corev1.ProbeArgs{HttpGet: &corev1.HTTPGetActionArgs{
+		Path: pulumi.String(path), Port: pulumi.Int(port), Scheme: pulumi.String("HTTPS"),
+	}}
+}
+
 // TCPSocket checks that port accepts connections.
 func TCPSocket(port int) *corev1.ProbeArgs {
 	return &corev1.ProbeArgs{TcpSocket: &corev1.TCPSocketActionArgs{Port: pulumi.Int(port)}}

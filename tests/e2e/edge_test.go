@@ -39,7 +39,7 @@ var edgeCRDs = []string{
 	"backendtrafficpolicies.gateway.envoyproxy.io",
 }
 
-// installCRDs applies the manifests scripts/crds.sh lists for set, straight from the Go module
+// installCRDs applies (idempotently) the manifests scripts/crds.sh lists for set, straight from the Go module
 // cache, and waits until the definitions in wait are established.
 func installCRDs(t *testing.T, set string, wait []string) {
 	start := time.Now()

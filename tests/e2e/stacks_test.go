@@ -22,6 +22,8 @@ const namespace = "pynomaly-data-science"
 // Each stack, as committed, against the local cluster: preview, up, ordering, Pod Security,
 // no-change preview, no credential in clear text, one setting changed, destroy.
 func TestStacks(t *testing.T) {
+	// staging and prod declare cert-manager objects (tls.internal).
+	installCRDs(t, "edge", certManagerCRDs[:2])
 	for _, env := range []string{"dev", "staging", "prod"} {
 		t.Run(env, func(t *testing.T) { stackLifecycle(t, env) })
 	}
@@ -83,6 +85,7 @@ func stackLifecycle(t *testing.T, env string) {
 	}
 
 	assertNetworkPolicies(t)
+	checkInternalTLS(t, env)
 	p.must("preview", "--expect-no-changes")
 	checkDriftDetection(t, p)
 	if env == "prod" {

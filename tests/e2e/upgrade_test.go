@@ -26,6 +26,8 @@ import (
 // StatefulSet, claim or the Namespace may be replaced or deleted, and the generated credentials
 // in the cluster stay the same. A pure refactor replaces and deletes nothing at all.
 func TestUpgrade(t *testing.T) {
+	// staging and prod declare cert-manager objects (tls.internal).
+	installCRDs(t, "edge", certManagerCRDs[:2])
 	commit := upgradeBase(t)
 	base := checkoutCommit(t, commit)
 	tree := os.Getenv("PYNOMALY_UPGRADE_TREE")

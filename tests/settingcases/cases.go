@@ -369,6 +369,18 @@ func Cases() []Case {
 			Err: bad("edge.tls.issuer.acmeEmail", `"ops"`, "must be an email address, or empty")},
 	)
 
+	// Internal TLS: off in dev, on from staging; the program's own CA unless an issuer is named.
+	add(
+		good("tls.internal", "true", `true`),
+		fail("tls.internal", "on", bad("tls.internal", `"on"`, "must be true or false, not a JSON string")),
+		Case{Env: "staging", Path: "tls.issuer.kind", Value: "ClusterIssuer", Want: `"ClusterIssuer"`},
+		Case{Env: "staging", Path: "tls.issuer.kind", Value: "CA",
+			Err: bad("tls.issuer.kind", `"CA"`, "must be one of Issuer, ClusterIssuer")},
+		Case{Env: "prod", Path: "tls.issuer.name", Value: "corp-ca", Want: `"corp-ca"`},
+		Case{Env: "prod", Path: "tls.issuer.name", Value: "Corp CA",
+			Err: bad("tls.issuer.name", `"Corp CA"`, "must name an existing cert-manager Issuer or ClusterIssuer, or be empty (the program's own CA)")},
+	)
+
 	// The monitoring tier in dev: Prometheus 1 replica, 100m/256Mi → 500m/1Gi, 5Gi, 3 days;
 	// Alertmanager (not run at basic, checked all the same) 25m/32Mi → 100m/64Mi; Grafana
 	// 50m/128Mi → 250m/256Mi.
