@@ -19,7 +19,8 @@ ALTER ROLE :"app_user" WITH LOGIN PASSWORD :'app_password';
 SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'app_user') WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'db')\gexec`
 
 // postgresSetupScript creates the application's role and database when missing, sets the role's
-// current password, and hands the tuning to Patroni as the cluster's dynamic configuration.
+// current password, and hands the tuning and the replication mode to Patroni as the cluster's
+// dynamic configuration.
 var postgresSetupScript = fmt.Sprintf(`until pg_isready -q -h "$PGHOST" -p %[1]d -U postgres; do echo "waiting for the primary"; sleep 2; done
 psql -v ON_ERROR_STOP=1 -v app_user="$APP_USER" -v app_password="$APP_PASSWORD" -v db="$APP_DATABASE" <<'SQL'
 %[5]s
@@ -33,7 +34,10 @@ echo "postgres setup done"`, PostgresPort, PostgresName, PostgresHeadlessService
 // StatefulSet is ready. A change of the password (a rotation) or of the tuning changes the job's
 // template, which replaces the job, so it runs again.
 func postgresSetupJob(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, primaryHost pulumi.StringOutput, params map[string]string, sts pulumi.Resource) (pulumi.Resource, error) {
-	dynamic, err := json.Marshal(map[string]any{"postgresql": map[string]any{"parameters": params}})
+	dynamic, err := json.Marshal(map[string]any{
+		"synchronous_mode": args.Settings.SynchronousMode,
+		"postgresql":       map[string]any{"parameters": params},
+	})
 	if err != nil {
 		return nil, fmt.Errorf("postgres: setup job: %w", err)
 	}
