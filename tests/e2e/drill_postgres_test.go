@@ -79,7 +79,7 @@ func postgresDrill(t *testing.T) {
 	for _, m := range c.members {
 		c.start(m)
 	}
-	c.waitHealthy("bootstrap", 3*time.Minute)
+	c.waitHealthy("bootstrap", 2*time.Minute)
 
 	c.measureCommitCost()
 	c.failover()

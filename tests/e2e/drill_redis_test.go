@@ -241,7 +241,7 @@ func (c *redisCluster) primaryBySentinel() string {
 }
 
 // waitReplicated waits until primary p has every other live pod as a replica in sync, and
-// every live Sentinel knows the others.
+// every live Sentinel knows the other Sentinels and the replicas.
 func (c *redisCluster) waitReplicated(primary *redisPod, timeout time.Duration) {
 	want := 0
 	for _, p := range c.pods {
@@ -262,7 +262,9 @@ func (c *redisCluster) waitReplicated(primary *redisPod, timeout time.Duration) 
 				continue
 			}
 			m, err := c.node(p, c.sentinel).Do(ctx, "SENTINEL", "MASTER", c.master).Result()
-			if err != nil || field(m, "num-other-sentinels") != fmt.Sprint(want) {
+			// Sentinels learn the replicas from the primary's INFO, every 10 s: a primary lost before
+			// then has, to them, no replica to promote.
+			if err != nil || field(m, "num-other-sentinels") != fmt.Sprint(want) || field(m, "num-slaves") != fmt.Sprint(want) {
 				return false
 			}
 		}
