@@ -53,7 +53,10 @@ echo "postgres setup done"`, PostgresPort, PostgresName, PostgresHeadlessService
 // StatefulSet is ready. A change of the password (a rotation) or of the tuning changes the job's
 // template, which replaces the job, so it runs again.
 func postgresSetupJob(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, primaryHost pulumi.StringOutput, params map[string]string, sts pulumi.Resource) (pulumi.Resource, error) {
-	dynamic, err := json.Marshal(map[string]any{"postgresql": map[string]any{"parameters": params}})
+	dynamic, err := json.Marshal(map[string]any{
+		"synchronous_mode": args.Settings.SynchronousMode,
+		"postgresql":       map[string]any{"parameters": params},
+	})
 	if err != nil {
 		return nil, fmt.Errorf("postgres: setup job: %w", err)
 	}

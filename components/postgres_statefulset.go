@@ -15,7 +15,7 @@ import (
 // instance. It waits for Patroni's RBAC, and for as long as copying the primary's data to new
 // replicas takes.
 func postgresStatefulSet(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, params map[string]string, headless *corev1.Service, rbac pulumi.Resource) (pulumi.Resource, error) {
-	spilo, err := spiloConfiguration(params, args.TLS)
+	spilo, err := spiloConfiguration(args.Settings, params, args.TLS)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
@@ -157,23 +157,31 @@ func postgresExporter(args *PostgresArgs) kube.Container {
 	}
 }
 
-// spiloConfiguration is the Patroni configuration Spilo merges into its own: the tuning as the
-// cluster's initial dynamic configuration and as local parameters, so a replaced pod starts
+// patroniDCS is the cluster's dynamic configuration, which Patroni keeps in its config ConfigMap:
+// the leader lock's timings, failover's bounds, replication mode and the tuning. A new cluster
+// starts with it (bootstrap.dcs); the setup job applies later changes of the settings.
+func patroniDCS(s config.Postgres, params map[string]string) map[string]any {
+	return map[string]any{
+		// The leader holds its lock for ttl and renews it every loop_wait: a failed primary is
+		// replaced after ttl to ttl + loop_wait (the failover drill measures it).
+		"loop_wait": 10, "ttl": 30, "retry_timeout": 10,
+		// A replica more than 16 MB behind is not promoted automatically: no silent loss.
+		"maximum_lag_on_failover": 16 * 1024 * 1024,
+		"synchronous_mode":        s.SynchronousMode,
+		"postgresql":              map[string]any{"use_pg_rewind": true, "use_slots": true, "parameters": params},
+	}
+}
+
+// spiloConfiguration is the Patroni configuration Spilo merges into its own: the dynamic
+// configuration for a new cluster and the tuning as local parameters, so a replaced pod starts
 // with it too. Later changes reach the running cluster through the setup job (PATCH /config).
 //
 // With TLS, pg_hba takes only TLS from other hosts, and a replica (and pg_rewind) checks its
 // primary's certificate against the CA. The name is not checked there: Patroni addresses members
 // by pod IP, which no certificate names; clients that dial Services use verify-full.
-func spiloConfiguration(params map[string]string, tls bool) (string, error) {
+func spiloConfiguration(s config.Postgres, params map[string]string, tls bool) (string, error) {
 	cfg := map[string]any{
-		"bootstrap": map[string]any{
-			"dcs": map[string]any{
-				"loop_wait": 10, "ttl": 30, "retry_timeout": 10,
-				// A replica more than 16 MB behind is not promoted automatically: no silent loss.
-				"maximum_lag_on_failover": 16 * 1024 * 1024,
-				"postgresql":              map[string]any{"use_pg_rewind": true, "use_slots": true, "parameters": params},
-			},
-		},
+		"bootstrap":  map[string]any{"dcs": patroniDCS(s, params)},
 		"postgresql": map[string]any{"parameters": params},
 	}
 	if tls {

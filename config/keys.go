@@ -35,7 +35,7 @@ var keyTable = []Key{
 	{"access", "People and CI given Roles in the namespace: viewers (read everything but Secrets) and deployers (what pulumi up of this program changes in the namespace), each a list of user:NAME, group:NAME or serviceaccount:NAMESPACE/NAME. Empty: no one."},
 	{"api", "API Deployment: minReplicas, maxReplicas, dbPoolSize, targetCpuUtilization, targetMemoryUtilization (HPA targets, % of requests), " + resourcesFields + "."},
 	{"worker", "Worker Deployment: minReplicas, maxReplicas, dbPoolSize, targetCpuUtilization, targetMemoryUtilization, taskTimeoutSeconds, concurrency, queueScaling {enabled, metricName, targetPerPod}, " + resourcesFields + "."},
-	{"postgres", "PostgreSQL (Patroni): replicas, " + resourcesFields + ", storageSize, maxConnections, backup {schedule, timeZone, retentionDays, deadlineSeconds}, walArchive {s3Bucket, region, endpoint, credentialsSecret, timeoutSeconds}."},
+	{"postgres", "PostgreSQL (Patroni): replicas, " + resourcesFields + ", storageSize, maxConnections, synchronousMode (a commit waits for a replica; a failover loses no committed transaction), backup {schedule, timeZone, retentionDays, deadlineSeconds}, walArchive {s3Bucket, region, endpoint, credentialsSecret, timeoutSeconds}."},
 	{"pooler", "PgBouncer: replicas, poolSize (server connections per pod), maxClientConnections (per pod), " + resourcesFields + "."},
 	{"redisQueue", "Redis holding the task queue (no eviction, AOF): replicas, " + resourcesFields + ", storageSize."},
 	{"redisCache", "Redis holding cache and sessions (LRU): replicas, " + resourcesFields + ", storageSize (empty: no persistence)."},

@@ -183,7 +183,7 @@ func staging(base Settings) Settings {
 	base.API = api(2, 5, res("100m", "256Mi", "500m", "512Mi").disk(apiDisk), 10)
 	base.Worker = worker(2, 5, res("200m", "512Mi", "1", "1Gi").disk(workerDisk), 5, 900)
 	base.Postgres = Postgres{StatefulTier: StatefulTier{Replicas: 2, Resources: res("250m", "1Gi", "1", "2Gi").disk(postgresDisk), StorageSize: "50Gi"},
-		MaxConnections: 200, Backup: backup(7), WALArchive: walArchive}
+		MaxConnections: 200, SynchronousMode: true, Backup: backup(7), WALArchive: walArchive}
 	base.Pooler = Pooler{Replicas: 2, PoolSize: 80, MaxClientConnections: 500, Resources: res("50m", "32Mi", "250m", "128Mi")}
 	base.RedisQueue = StatefulTier{Replicas: 2, Resources: res("100m", "256Mi", "500m", "512Mi"), StorageSize: "5Gi"}
 	base.RedisCache = StatefulTier{Replicas: 2, Resources: res("100m", "1Gi", "500m", "1280Mi").disk(disk{"1Gi", "2Gi"})}
@@ -214,8 +214,10 @@ func prod(base Settings) Settings {
 	base.API = api(5, 100, res("100m", "256Mi", "1", "1Gi").disk(apiDisk), 10)
 	base.Worker = worker(3, 50, res("200m", "768Mi", "1", "2Gi").disk(workerDisk), 5, 3600)
 	// The seed's tuning: max_connections 500, shared_buffers 2GB = 25% of an 8Gi limit.
+	// Synchronous replication: the failover drill measured its cost on a commit (README,
+	// Availability) and a failover then loses no committed transaction.
 	base.Postgres = Postgres{StatefulTier: StatefulTier{Replicas: 3, Resources: res("1", "4Gi", "2", "8Gi").disk(postgresDisk), StorageSize: "200Gi"},
-		MaxConnections: 500, Backup: backup(14), WALArchive: walArchive}
+		MaxConnections: 500, SynchronousMode: true, Backup: backup(14), WALArchive: walArchive}
 	// 3 x 150 server connections + 20 reserved = 470 of 500; 3 x 1000 clients hold
 	// 100 API pods x 10 + 50 workers x 5 = 1250 even with a pooler pod down.
 	base.Pooler = Pooler{Replicas: 3, PoolSize: 150, MaxClientConnections: 1000, Resources: res("100m", "64Mi", "500m", "256Mi")}

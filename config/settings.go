@@ -133,9 +133,14 @@ type Settings struct {
 type Postgres struct {
 	StatefulTier
 	// MaxConnections is max_connections; the pooler's server connections must fit in it.
-	MaxConnections int            `json:"maxConnections"`
-	Backup         PostgresBackup `json:"backup"`
-	WALArchive     WALArchive     `json:"walArchive"`
+	MaxConnections int `json:"maxConnections"`
+	// SynchronousMode is Patroni's synchronous_mode: a commit returns only once a replica has
+	// it, and only that replica may be promoted, so a failover loses no committed transaction.
+	// A primary left without a healthy replica goes on alone (not strict), so a lost replica
+	// never stops writes.
+	SynchronousMode bool           `json:"synchronousMode"`
+	Backup          PostgresBackup `json:"backup"`
+	WALArchive      WALArchive     `json:"walArchive"`
 }
 
 // PostgresBackup is the daily logical backup to the backup claim.

@@ -2,6 +2,7 @@ package tests
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -71,7 +72,8 @@ func TestPostgresTier(t *testing.T) {
 			var spilo struct {
 				Bootstrap struct {
 					DCS struct {
-						Postgresql struct {
+						SynchronousMode bool `json:"synchronous_mode"`
+						Postgresql      struct {
 							Parameters map[string]string `json:"parameters"`
 						} `json:"postgresql"`
 					} `json:"dcs"`
@@ -81,6 +83,8 @@ func TestPostgresTier(t *testing.T) {
 				} `json:"postgresql"`
 			}
 			require.NoError(t, json.Unmarshal([]byte(e["SPILO_CONFIGURATION"]), &spilo))
+			// Synchronous replication where a replica can take the commit (staging and prod).
+			assert.Equal(t, w.replicas > 1, spilo.Bootstrap.DCS.SynchronousMode)
 			for _, params := range []map[string]string{spilo.Bootstrap.DCS.Postgresql.Parameters, spilo.Postgresql.Parameters} {
 				assert.Equal(t, w.maxConn, params["max_connections"])
 				assert.Equal(t, w.sharedBuffers, params["shared_buffers"])
@@ -148,6 +152,8 @@ func TestPostgresTier(t *testing.T) {
 			assert.Equal(t, se["PATRONI_RESTAPI_USERNAME"], pe["PATRONI_RESTAPI_USERNAME"])
 			assert.Equal(t, se["PATRONI_RESTAPI_PASSWORD"], pe["PATRONI_RESTAPI_PASSWORD"])
 			assert.Contains(t, se["PATRONI_DYNAMIC_CONFIG"], `"max_connections":"`+w.maxConn+`"`)
+			assert.Contains(t, se["PATRONI_DYNAMIC_CONFIG"], fmt.Sprintf(`"synchronous_mode":%t`, w.replicas > 1),
+				"a change of the replication mode reaches a running cluster")
 			assert.Equal(t, "initial", setup.StringMap(t, "spec.template.metadata.annotations")["pynomaly.io/credentials-rotation"])
 
 			pooler := st.One(t, deploymentType, "pynomaly-postgres-pooler")

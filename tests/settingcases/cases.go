@@ -240,6 +240,8 @@ func Cases() []Case {
 		good("postgres.maxConnections", "150", `150`),
 		fail("postgres.maxConnections", "30", bad("postgres.maxConnections", "30", "must be at least 40")),
 		fail("postgres.maxConnections", "many", bad("postgres.maxConnections", `"many"`, wholeString)),
+		good("postgres.synchronousMode", "false", `false`),
+		fail("postgres.synchronousMode", "yes", bad("postgres.synchronousMode", `"yes"`, "must be true or false, not a JSON string")),
 		good("postgres.backup.schedule", "30 3 * * 0", `"30 3 * * 0"`),
 		good("postgres.backup.schedule", "@daily", `"@daily"`),
 		fail("postgres.backup.schedule", "99 99 * * *", bad("postgres.backup.schedule", `"99 99 * * *"`,
