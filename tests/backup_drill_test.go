@@ -23,22 +23,14 @@ type pgInstance struct {
 	t        *testing.T
 }
 
-// startPostgres initialises and starts a fresh instance; it stops when the test ends.
+// startPostgres initialises and starts a fresh instance (runPostgres); it stops when the test ends.
 func startPostgres(t *testing.T, ctx context.Context) *pgInstance {
 	t.Helper()
-	pg := &pgInstance{bin: filepath.Dir(tool(t, "/usr/lib/postgresql/*/bin/postgres")), dir: serviceDir(t), port: freePort(t), t: t}
+	pg := &pgInstance{bin: filepath.Dir(tool(t, "/usr/lib/postgresql/*/bin/postgres")), dir: serviceDir(t), t: t}
 	data := filepath.Join(pg.dir, "data")
 	out, err := asServiceUser(ctx, filepath.Join(pg.bin, "initdb"), "-D", data, "-U", "postgres", "--auth=trust").CombinedOutput()
 	require.NoError(t, err, "%s", out)
-	exited, log := start(t, asServiceUser(ctx, filepath.Join(pg.bin, "postgres"), "-D", data, "-k", pg.dir,
-		"-p", fmt.Sprint(pg.port), "-c", "listen_addresses="))
-	t.Cleanup(func() {
-		_ = asServiceUser(context.Background(), filepath.Join(pg.bin, "pg_ctl"), "-D", data, "stop", "-m", "fast").Run()
-		<-exited
-	})
-	waitFor(t, "postgres to accept connections", exited, log, func() bool {
-		return exec.Command(filepath.Join(pg.bin, "pg_isready"), "-q", "-h", pg.dir, "-p", fmt.Sprint(pg.port)).Run() == nil
-	})
+	pg.port, _ = runPostgres(t, ctx, pg.bin, pg.dir, data)
 	return pg
 }
 
