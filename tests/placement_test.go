@@ -49,3 +49,30 @@ func TestPodPlacementFollowsThePlacementSetting(t *testing.T) {
 		}
 	}
 }
+
+// A Deployment whose replicas must be on separate nodes cannot roll out by adding a pod first
+// where the nodes are as many as the replicas (the seed's minimum cluster of three): it stops one
+// old pod before it starts its replacement. Every other Deployment keeps its capacity and adds
+// first. Judged from each Deployment's own template, in every environment and placement.
+func TestRolloutsFitTheirPlacement(t *testing.T) {
+	for _, c := range []struct {
+		env string
+		cfg cfg
+	}{{"dev", nil}, {"staging", nil}, {"prod", nil}, {"prod", cfg{"placement": "preferred"}}, {"dev", cfg{"placement": "required"}}} {
+		st := deploy(t, c.env, c.cfg)
+		required := 0
+		for _, d := range st.OfType(deploymentType) {
+			rolling := "spec.strategy.rollingUpdate"
+			if d.Has("spec.template.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution") {
+				required++
+				assert.Equal(t, 0, d.Int(t, rolling+".maxSurge"), "%s %v %s", c.env, c.cfg, d.Name)
+				assert.Equal(t, 1, d.Int(t, rolling+".maxUnavailable"), "%s %v %s", c.env, c.cfg, d.Name)
+			} else {
+				assert.Equal(t, 0, d.Int(t, rolling+".maxUnavailable"), "%s %v %s", c.env, c.cfg, d.Name)
+			}
+		}
+		if c.env == "prod" && c.cfg == nil {
+			assert.Positive(t, required, "prod's pooler must be on separate nodes")
+		}
+	}
+}

@@ -9,7 +9,8 @@ import (
 )
 
 // Deployment is a stateless workload and its disruption budget. A rollout never goes below the
-// current capacity: it starts MaxSurge new pods before it stops old ones.
+// current capacity: it starts MaxSurge new pods before it stops old ones (except where replicas
+// must be on separate nodes: see spec).
 type Deployment struct {
 	Name string
 	Pod  Pod
@@ -36,12 +37,16 @@ func NewDeployment(ctx *pulumi.Context, parent pulumi.Resource, ns pulumi.String
 }
 
 func (d Deployment) spec(ctx *pulumi.Context) *appsv1.DeploymentSpecArgs {
+	rolling := &appsv1.RollingUpdateDeploymentArgs{MaxUnavailable: pulumi.Int(0), MaxSurge: d.MaxSurge}
+	if d.Pod.Spread == RequireSpread {
+		// With one replica a node allowed, a surge pod has nowhere to go where the nodes are as
+		// many as the replicas (the seed's three): the rollout would wait for ever. One old pod
+		// stops first instead, which the disruption budget allows.
+		rolling = &appsv1.RollingUpdateDeploymentArgs{MaxUnavailable: pulumi.Int(1), MaxSurge: pulumi.Int(0)}
+	}
 	spec := &appsv1.DeploymentSpecArgs{
 		Selector: &metav1.LabelSelectorArgs{MatchLabels: toStringMap(d.Pod.Selector())},
-		Strategy: &appsv1.DeploymentStrategyArgs{
-			Type:          pulumi.String("RollingUpdate"),
-			RollingUpdate: &appsv1.RollingUpdateDeploymentArgs{MaxUnavailable: pulumi.Int(0), MaxSurge: d.MaxSurge},
-		},
+		Strategy: &appsv1.DeploymentStrategyArgs{Type: pulumi.String("RollingUpdate"), RollingUpdate: rolling},
 		Template: d.Pod.Template(ctx),
 	}
 	if d.RevisionHistoryLimit > 0 {
