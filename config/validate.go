@@ -100,6 +100,15 @@ func (s *Settings) Validate() error {
 	s.validatePooler(v, lr)
 	v.statefulTier("redisQueue", s.RedisQueue, true, lr)
 	v.statefulTier("redisCache", s.RedisCache, false, lr)
+	for _, r := range []struct {
+		key string
+		t   StatefulTier
+	}{{"redisQueue", s.RedisQueue}, {"redisCache", s.RedisCache}} {
+		if r.t.Replicas == 2 {
+			v.fail(r.key+".replicas", "2", "must be 1, or 3 or more: each pod runs a Sentinel, a failover needs a majority of them, "+
+				"and a lost pod takes its Sentinel along, so two pods could never fail over")
+		}
+	}
 	s.validateInfluxDB(v, lr)
 	s.validateEdge(v, lr)
 	s.validateInternalTLS(v)

@@ -45,9 +45,9 @@ func TestBadSettingsStopBeforeAnyResource(t *testing.T) {
 		{"quota CPU too small for max replicas", "prod", cfg{"quota": `{"requestsCpu": "16"}`},
 			`stack setting pynomaly-platform:quota.requestsCpu = "16": must be at least 30725m to hold every Deployment at its maximum replicas`},
 		// The ephemeral storage quota is raised with it, so that only the CPU limit falls short.
-		{"quota limits too small after raising max replicas", "staging", cfg{"api": `{"maxReplicas": 35}`,
+		{"quota limits too small after raising max replicas", "staging", cfg{"api": `{"maxReplicas": 33}`,
 			"quota": `{"requestsEphemeralStorage": "16Gi", "limitsEphemeralStorage": "128Gi"}`},
-			`stack setting pynomaly-platform:quota.limitsCpu = "24": must be at least 34250m to hold every Deployment at its maximum replicas plus the StatefulSets and claims (api x35, worker x5, nginx x2, postgres x2, pooler x2, postgres-setup x1, postgres-backup x1, db-migrate x1, redis-queue x2, redis-cache x2, influxdb x1, influxdb-setup x1, backups claim 50Gi, models claim 20Gi, prometheus x1, grafana x1, alertmanager x1, kube-state-metrics x1, metrics-adapter x1)`},
+			`stack setting pynomaly-platform:quota.limitsCpu = "24": must be at least 34650m to hold every Deployment at its maximum replicas plus the StatefulSets and claims (api x33, worker x5, nginx x2, postgres x2, pooler x2, postgres-setup x1, postgres-backup x1, db-migrate x1, redis-queue x3, redis-cache x3, influxdb x1, influxdb-setup x1, backups claim 50Gi, models claim 20Gi, prometheus x1, grafana x1, alertmanager x1, kube-state-metrics x1, metrics-adapter x1)`},
 		{"quota pods too small", "prod", cfg{"quota": `{"pods": 100}`},
 			`stack setting pynomaly-platform:quota.pods = 100: must be at least 179 to hold`},
 		{"quota claims too small", "prod", cfg{"quota": `{"persistentVolumeClaims": 5}`},

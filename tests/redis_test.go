@@ -18,7 +18,7 @@ func TestRedisTier(t *testing.T) {
 		sentinel       bool
 	}{
 		"dev":     {1, "1Gi", "268435456", "214748364", "", false, false},
-		"staging": {2, "5Gi", "1073741824", "429496729", "2", false, true},
+		"staging": {3, "5Gi", "1073741824", "429496729", "2", false, true},
 		// The seed's 8 GB cache (80% of a 10Gi limit).
 		"prod": {3, "20Gi", "8589934592", "1717986918", "2", true, true},
 	}

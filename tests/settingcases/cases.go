@@ -282,8 +282,10 @@ func Cases() []Case {
 	add(resources("pooler", "64Mi", "2", "4Gi")...)
 
 	for _, r := range []struct{ key, memLimit string }{{"redisQueue", "256Mi"}, {"redisCache", "320Mi"}} {
-		add(good(r.key+".replicas", "2", `2`),
-			fail(r.key+".replicas", "0", bad(r.key+".replicas", "0", atLeastOne)))
+		add(good(r.key+".replicas", "3", `3`),
+			fail(r.key+".replicas", "0", bad(r.key+".replicas", "0", atLeastOne)),
+			fail(r.key+".replicas", "2", bad(r.key+".replicas", "2", "must be 1, or 3 or more: each pod runs a Sentinel, "+
+				"a failover needs a majority of them, and a lost pod takes its Sentinel along, so two pods could never fail over")))
 		add(resources(r.key, r.memLimit, "2", "4Gi")...)
 	}
 	add(good("redisQueue.storageSize", "2Gi", `"2Gi"`),
