@@ -229,7 +229,10 @@ func (c *patroniCluster) memberConfig(m *patroniMember, ns string, labels, env m
 	return map[string]any{
 		"scope":   c.scope,
 		"name":    m.name,
-		"restapi": map[string]any{"listen": loopback(m.rest), "connect_address": loopback(m.rest)},
+		// The REST API's unsafe methods take the deployed credentials, as Spilo configures them
+		// from the same environment (patronictl reads them from this file too).
+		"restapi": map[string]any{"listen": loopback(m.rest), "connect_address": loopback(m.rest),
+			"authentication": map[string]any{"username": env["PATRONI_RESTAPI_USERNAME"], "password": env["PATRONI_RESTAPI_PASSWORD"]}},
 		// No top-level namespace: it would override kubernetes.namespace.
 		"kubernetes": map[string]any{
 			"context":       "drill",
@@ -475,6 +478,7 @@ func (c *patroniCluster) patchConfig(patch map[string]any) {
 	req, err := http.NewRequest(http.MethodPatch, fmt.Sprintf("http://127.0.0.1:%d/config", c.members[0].rest), bytes.NewReader(b))
 	require.NoError(c.t, err)
 	req.Header.Set("Content-Type", "application/json")
+	req.SetBasicAuth(c.env["PATRONI_RESTAPI_USERNAME"], c.env["PATRONI_RESTAPI_PASSWORD"])
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(c.t, err)
 	body, _ := io.ReadAll(resp.Body)
