@@ -227,8 +227,8 @@ func (c *patroniCluster) memberConfig(m *patroniMember, ns string, labels, env m
 	}
 	loopback := func(port int) string { return fmt.Sprintf("127.0.0.1:%d", port) }
 	return map[string]any{
-		"scope":   c.scope,
-		"name":    m.name,
+		"scope": c.scope,
+		"name":  m.name,
 		// The REST API's unsafe methods take the deployed credentials, as Spilo configures them
 		// from the same environment (patronictl reads them from this file too).
 		"restapi": map[string]any{"listen": loopback(m.rest), "connect_address": loopback(m.rest),
