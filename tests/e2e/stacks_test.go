@@ -336,7 +336,10 @@ func TestAPIServerOutageMidUpdate(t *testing.T) {
 		if strings.ContainsAny(v, "\" \n") {
 			continue
 		}
-		assert.Contains(t, export, v, "a credential in the cluster differs from the state's")
+		// A value derived in the program (the SCRAM verifier) is only in the Secret, which the
+		// provider stores as base64 data.
+		inState := strings.Contains(export, v) || strings.Contains(export, base64.StdEncoding.EncodeToString([]byte(v)))
+		assert.True(t, inState, "a credential in the cluster differs from the state's")
 	}
 	// The program reads its own previous outputs (the StackReference of the render-mode guard);
 	// the re-run read those of the failed update, so a refresh now would report the reference as
