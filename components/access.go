@@ -3,6 +3,7 @@ package components
 import (
 	"fmt"
 
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	rbacv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/rbac/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -14,6 +15,8 @@ import (
 const (
 	ViewerRoleName   = "pynomaly-viewer"
 	DeployerRoleName = "pynomaly-deployer"
+	// DeployerPreflightName is the ClusterRole (and binding) that lets deployers run the preflight.
+	DeployerPreflightName = "pynomaly-deployer-preflight"
 )
 
 // kinds are resources of one API group.
@@ -88,6 +91,14 @@ func deployerRules() rbacv1.PolicyRuleArray {
 type AccessArgs struct {
 	Namespace pulumi.StringInput
 	Settings  config.Access
+	// PreflightReads are the cluster-scoped objects the stack's preflight reads (its named
+	// StorageClass, IngressClass, GatewayClass, ClusterIssuer): a deployer may get exactly those.
+	PreflightReads []ClusterObject
+}
+
+// ClusterObject is one named cluster-scoped object.
+type ClusterObject struct {
+	Group, Resource, Name string
 }
 
 // Access binds the stack's viewers and deployers to their Roles in the namespace; a Role and
@@ -117,14 +128,40 @@ func NewAccess(ctx *pulumi.Context, name string, args *AccessArgs, opts ...pulum
 			return nil, err
 		}
 	}
+	if len(args.Settings.Deployers) > 0 && len(args.PreflightReads) > 0 {
+		if err := c.preflightReader(ctx, config.Subjects(args.Settings.Deployers), args.PreflightReads); err != nil {
+			return nil, err
+		}
+	}
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{})
 }
 
-func (c *Access) role(ctx *pulumi.Context, ns pulumi.StringInput, name string, subjects []config.Subject, rules rbacv1.PolicyRuleArray) error {
-	role, err := rbacv1.NewRole(ctx, name, &rbacv1.RoleArgs{Metadata: kube.ObjectMeta(ctx, ns, name, "access"), Rules: rules}, pulumi.Parent(c))
-	if err != nil {
-		return fmt.Errorf("access: role %s: %w", name, err)
+// preflightReader lets the deployers get the cluster-scoped objects the preflight reads, by
+// name, and nothing else outside the namespace: without it a deployer's preview stops at the
+// preflight. A ClusterRole, auto-named so that stacks sharing a cluster do not collide.
+func (c *Access) preflightReader(ctx *pulumi.Context, subjects []config.Subject, reads []ClusterObject) error {
+	var rules rbacv1.PolicyRuleArray
+	for _, o := range reads {
+		rules = append(rules, kube.NamedRule(o.Group, []string{o.Resource}, []string{o.Name}, "get"))
 	}
+	meta := &metav1.ObjectMetaArgs{Labels: kube.Labels(ctx, "access")}
+	role, err := rbacv1.NewClusterRole(ctx, DeployerPreflightName, &rbacv1.ClusterRoleArgs{Metadata: meta, Rules: rules}, pulumi.Parent(c))
+	if err != nil {
+		return fmt.Errorf("access: cluster role %s: %w", DeployerPreflightName, err)
+	}
+	_, err = rbacv1.NewClusterRoleBinding(ctx, DeployerPreflightName, &rbacv1.ClusterRoleBindingArgs{
+		Metadata: meta,
+		RoleRef:  kube.RoleRef("ClusterRole", role.Metadata.Name().Elem()),
+		Subjects: accessSubjects(subjects),
+	}, pulumi.Parent(c))
+	if err != nil {
+		return fmt.Errorf("access: cluster role binding %s: %w", DeployerPreflightName, err)
+	}
+	return nil
+}
+
+// accessSubjects are the settings' subjects as RBAC subjects.
+func accessSubjects(subjects []config.Subject) rbacv1.SubjectArray {
 	var subs rbacv1.SubjectArray
 	for _, s := range subjects {
 		sub := &rbacv1.SubjectArgs{Kind: pulumi.String(s.Kind), Name: pulumi.String(s.Name)}
@@ -135,10 +172,18 @@ func (c *Access) role(ctx *pulumi.Context, ns pulumi.StringInput, name string, s
 		}
 		subs = append(subs, sub)
 	}
+	return subs
+}
+
+func (c *Access) role(ctx *pulumi.Context, ns pulumi.StringInput, name string, subjects []config.Subject, rules rbacv1.PolicyRuleArray) error {
+	role, err := rbacv1.NewRole(ctx, name, &rbacv1.RoleArgs{Metadata: kube.ObjectMeta(ctx, ns, name, "access"), Rules: rules}, pulumi.Parent(c))
+	if err != nil {
+		return fmt.Errorf("access: role %s: %w", name, err)
+	}
 	_, err = rbacv1.NewRoleBinding(ctx, name, &rbacv1.RoleBindingArgs{
 		Metadata: kube.ObjectMeta(ctx, ns, name, "access"),
 		RoleRef:  kube.RoleRef("Role", role.Metadata.Name().Elem()),
-		Subjects: subs,
+		Subjects: accessSubjects(subjects),
 	}, pulumi.Parent(c))
 	if err != nil {
 		return fmt.Errorf("access: role binding %s: %w", name, err)

@@ -89,6 +89,23 @@ func requirements(s *config.Settings) []preflight.Requirement {
 	return reqs
 }
 
+// preflightReads are the named cluster-scoped objects the stack's preflight gets: what a
+// deployer needs beyond the namespace to preview the stack.
+func preflightReads(s *config.Settings) []components.ClusterObject {
+	var reads []components.ClusterObject
+	for _, r := range requirements(s) {
+		if r.Name == "" || r.Namespace != "" {
+			continue
+		}
+		group, _, found := strings.Cut(r.GroupVersion, "/")
+		if !found {
+			group = "" // the core group: "v1"
+		}
+		reads = append(reads, components.ClusterObject{Group: group, Resource: r.Resource, Name: r.Name})
+	}
+	return reads
+}
+
 func apiRequirement(check string, api components.ClusterAPI, why string) preflight.Requirement {
 	return preflight.Requirement{Check: check, GroupVersion: api.GroupVersion, Resource: api.Resource,
 		Why: why, Fix: "Install " + api.Project + "'s CustomResourceDefinitions."}

@@ -20,7 +20,7 @@ func (p *Platform) foundation(ctx *pulumi.Context, tier pulumi.ResourceOption) e
 		return fmt.Errorf("namespace tier: %w", err)
 	}
 	if p.Access, err = components.NewAccess(ctx, "access", &components.AccessArgs{
-		Namespace: p.Namespace.Name, Settings: s.Access,
+		Namespace: p.Namespace.Name, Settings: s.Access, PreflightReads: preflightReads(s),
 	}, tier); err != nil {
 		return fmt.Errorf("access: %w", err)
 	}

@@ -412,3 +412,49 @@ func allows(rules []policyRule, group, res, verb, name string) bool {
 	}
 	return false
 }
+
+// A deployer can run the preflight of its stack: every cluster-scoped object the preflight
+// looks up is one the deployer may get, by name, and the preflight ClusterRole grants nothing
+// more. Without deployers there is no such ClusterRole.
+func TestDeployersMayReadWhatThePreflightReads(t *testing.T) {
+	variants := []struct {
+		env string
+		c   cfg
+	}{
+		{"dev", cfg{"edge": ingressTLS}},
+		{"staging", cfg{"edge": gatewayTLS, "tls": `{"internal": true, "issuer": {"kind": "ClusterIssuer", "name": "internal-ca"}}`}},
+		{"prod", cfg{"edge": ingressTLS, "storage": `{"existingClass": "fast-ssd", "modelClassName": "shared-files"}`}},
+	}
+	for _, v := range variants {
+		c := completeCluster()
+		v.c["access"] = accessSettings["access"]
+		st, err := runOn(c, nil, v.env, v.c)
+		require.NoError(t, err, v.env)
+		role := st.One(t, clusterRoleType, components.DeployerPreflightName)
+		rules := policyRules(t, role)
+		var objects int
+		for _, asked := range c.asked {
+			parts := strings.Fields(asked) // "group/version resource namespace/name"
+			if len(parts) != 3 || !strings.HasPrefix(parts[2], "/") {
+				continue // an API, the version, or a namespaced object (the namespace Role covers those)
+			}
+			group, _, found := strings.Cut(parts[0], "/")
+			if !found {
+				group = ""
+			}
+			objects++
+			assert.True(t, allows(rules, group, parts[1], "get", strings.TrimPrefix(parts[2], "/")), "%s: a deployer cannot get %s", v.env, asked)
+		}
+		assert.Positive(t, objects, "%s: the variant names cluster-scoped objects", v.env)
+		assert.Equal(t, objects, len(rules), "%s: one rule per object the preflight reads", v.env)
+		for _, rule := range rules {
+			assert.Equal(t, []string{"get"}, rule.verbs, "%s: the preflight only gets", v.env)
+			assert.Len(t, rule.names, 1, "%s: by name", v.env)
+		}
+		binding := st.One(t, clusterRoleBindingType, components.DeployerPreflightName)
+		assert.Equal(t, []string{"ServiceAccount:ci/pulumi-deployer"}, subjects(t, binding), v.env)
+	}
+	for _, r := range deploy(t, "prod", cfg{"edge": ingressTLS}).OfType(clusterRoleType) {
+		assert.NotEqual(t, components.DeployerPreflightName, r.Name, "no preflight role without deployers")
+	}
+}
