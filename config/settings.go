@@ -461,6 +461,11 @@ type Kubernetes struct {
 	// SkipPreflight names cluster checks not to run before anything is declared (PreflightChecks),
 	// or "all"; for a cluster that provides a piece in a way the check cannot see.
 	SkipPreflight []string `json:"skipPreflight"`
+	// ClusterIdentifier names the cluster to the provider; empty: the stack's name. The provider
+	// re-creates every object only when it changes, never because the kubeconfig differs (a CI
+	// job's credentials, embedded certificates instead of files): by default it treats a changed
+	// kubeconfig cluster entry as a new cluster, and replaces the whole stack.
+	ClusterIdentifier string `json:"clusterIdentifier"`
 }
 
 // PreflightChecks are the checks of the cluster a stack targets (platform/preflight.go), by the
@@ -469,6 +474,14 @@ var PreflightChecks = []string{
 	"kubernetes-version", "metrics-api", "external-metrics-api", "cert-manager", "tls-issuer",
 	"ingress-class", "gateway-api", "gateway-class", "storage-class", "prometheus-operator",
 	"wal-archive-secret",
+}
+
+// ClusterIdentifierOr is the cluster's identifier: the setting, or stack when it is empty.
+func (k Kubernetes) ClusterIdentifierOr(stack string) string {
+	if k.ClusterIdentifier != "" {
+		return k.ClusterIdentifier
+	}
+	return stack
 }
 
 // Skips says whether the preflight check named check is skipped.

@@ -29,6 +29,8 @@ func (e *SettingError) Error() string {
 
 var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
 
+var clusterIdentifier = regexp.MustCompile(`^[A-Za-z0-9._:/-]{1,253}$`)
+
 // dnsSubdomain is the rule for cluster-scoped names such as a StorageClass.
 var dnsSubdomain = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
 
@@ -137,6 +139,9 @@ func (s *Settings) validateScalars(v *validator) {
 	v.oneOf("monitoring", string(s.Monitoring), []string{string(Basic), string(Full), string(Comprehensive)})
 	v.oneOf("monitoringMode", s.MonitoringMode, []string{MonitoringBundled, MonitoringOperator})
 	v.oneOf("logLevel", s.LogLevel, LogLevels)
+	if id := s.Kubernetes.ClusterIdentifier; id != "" && !clusterIdentifier.MatchString(id) {
+		v.fail("kubernetes.clusterIdentifier", quote(id), "must be 1 to 253 letters, digits, '.', '_', ':', '/' or '-' (empty: the stack's name)")
+	}
 	for i, c := range s.Kubernetes.SkipPreflight {
 		v.oneOf(fmt.Sprintf("kubernetes.skipPreflight[%d]", i), c, append([]string{"all"}, PreflightChecks...))
 	}

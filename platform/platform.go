@@ -111,6 +111,11 @@ func newProvider(ctx *pulumi.Context, parent pulumi.Resource, k config.Kubernete
 	}
 	if k.RenderYamlToDirectory != "" {
 		args.RenderYamlToDirectory = pulumi.StringPtr(k.RenderYamlToDirectory)
+	} else {
+		// Without it the provider compares the kubeconfig's cluster entry, and a deployment from
+		// another kubeconfig of the same cluster (a CI job's, or one with embedded certificates)
+		// would re-create every object. Added to a deployed stack, it replaces nothing.
+		args.ClusterIdentifier = pulumi.StringPtr(k.ClusterIdentifierOr(ctx.Stack()))
 	}
 	prov, err := kubernetes.NewProvider(ctx, "kubernetes", args, pulumi.Parent(parent),
 		// The plugin this program is tested with; the SDK in go.mod is the nearest the module

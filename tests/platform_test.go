@@ -39,15 +39,19 @@ func TestProviderSettings(t *testing.T) {
 	v, ok := p.Get("enableSecretMutable")
 	require.True(t, ok)
 	assert.True(t, v.BoolValue())
+	// The cluster has an identity of its own, so another kubeconfig of it replaces nothing.
+	assert.Equal(t, "dev", p.Str(t, "clusterIdentifier"), "the stack's name")
 
-	st = deploy(t, "staging", cfg{"kubernetes": `{"kubeconfig": "/etc/pynomaly/kubeconfig", "context": "staging-eu"}`})
+	st = deploy(t, "staging", cfg{"kubernetes": `{"kubeconfig": "/etc/pynomaly/kubeconfig", "context": "staging-eu", "clusterIdentifier": "eu-central/staging"}`})
 	p = st.OfType(providerType)[0]
 	assert.Equal(t, "/etc/pynomaly/kubeconfig", p.Str(t, "kubeconfig"))
 	assert.Equal(t, "staging-eu", p.Str(t, "context"))
+	assert.Equal(t, "eu-central/staging", p.Str(t, "clusterIdentifier"))
 
 	st = deploy(t, "dev", cfg{"kubernetes": `{"renderYamlToDirectory": "rendered/dev"}`})
 	p = st.OfType(providerType)[0]
 	assert.Equal(t, "rendered/dev", p.Str(t, "renderYamlToDirectory"))
+	assert.False(t, p.Has("clusterIdentifier"), "files are no cluster: moving between them and a cluster replaces everything, as the program's mode check expects")
 	assert.Equal(t, "rendered/dev", st.Outputs["renderedManifests"].StringValue())
 }
 

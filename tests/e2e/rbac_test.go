@@ -3,6 +3,9 @@
 package e2e
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -54,4 +57,29 @@ func patroniRights(t *testing.T, appConfigMap string) {
 	}
 	out, _ := kubectl(t, "auth", "can-i", "get", "endpoints/kubernetes", "-n", "default", as)
 	assert.Equal(t, "no", strings.TrimSpace(out), "Patroni reads nothing outside its namespace")
+}
+
+// deployerChanges proves that a deployer (access.deployers) runs a stack's later updates with
+// the Roles the program gives it and nothing more: as that user (impersonated through the
+// suite's administrator credentials), a preview passes the cluster preflight and an update
+// changes a setting. Run last before teardown: the stack's provider then holds the deployer's
+// kubeconfig.
+func deployerChanges(t *testing.T, p *project, user string) {
+	kc := filepath.Join(p.dir, "deployer.kubeconfig")
+	flat := mustKubectl(t, "config", "view", "--raw", "--flatten")
+	require.Equal(t, 1, strings.Count(flat, "\n  user:\n"), "one user in the suite's kubeconfig:\n%s", flat)
+	flat = strings.Replace(flat, "\n  user:\n", "\n  user:\n    as: "+user+"\n", 1)
+	require.NoError(t, os.WriteFile(kc, []byte(flat), 0o600))
+	denied, _ := exec.Command("kubectl", "--kubeconfig", kc, "get", "storageclasses").CombinedOutput()
+	require.Contains(t, string(denied), "forbidden", "the deployer may list StorageClasses: not a least-privilege check")
+
+	// Another kubeconfig of the same cluster replaces nothing (kubernetes.clusterIdentifier): only
+	// the provider's inputs change.
+	p.must("config", "set", "--path", "kubernetes.kubeconfig", kc)
+	assert.Equal(t, []string{"update pulumi:providers:kubernetes::kubernetes"}, previewSteps(t, p), "the deployer's preview")
+	p.must("config", "set", "--path", "api.maxReplicas", "7")
+	p.must("up", "--yes", "--skip-preview")
+	assert.Equal(t, "7", objectField(t, "horizontalpodautoscaler", "pynomaly-api", "{.spec.maxReplicas}"))
+	p.must("config", "rm", "--path", "api.maxReplicas")
+	p.must("config", "set", "--path", "kubernetes.kubeconfig", kubeconfig)
 }

@@ -32,6 +32,10 @@ func TestStacks(t *testing.T) {
 func stackLifecycle(t *testing.T, env string) {
 	p := newProject(t, env, "Pulumi."+env+".yaml")
 	p.onLocalCluster()
+	const deployer = "ci-deployer"
+	if env == "staging" {
+		p.must("config", "set", "--path", "access.deployers[0]", "user:"+deployer)
+	}
 	p.must("preview")
 
 	out := p.must("up", "--yes", "--skip-preview")
@@ -109,6 +113,9 @@ func stackLifecycle(t *testing.T, env string) {
 	p.must("config", "rm", "--path", "api.maxReplicas")
 	p.must("preview", "--expect-no-changes")
 
+	if env == "staging" {
+		deployerChanges(t, p, deployer)
+	}
 	destroy(t, p, env)
 }
 

@@ -119,6 +119,8 @@ func Cases() []Case {
 		good("kubernetes.allowModeChange", "true", `true`),
 		fail("kubernetes.allowModeChange", "yes", bad("kubernetes.allowModeChange", `"yes"`, "must be true or false, not a JSON string")),
 		good("kubernetes.skipPreflight[0]", "metrics-api", `["metrics-api"]`),
+		good("kubernetes.clusterIdentifier", "eu-central/prod-1", `"eu-central/prod-1"`),
+		fail("kubernetes.clusterIdentifier", "prod cluster", bad("kubernetes.clusterIdentifier", `"prod cluster"`, "must be 1 to 253 letters, digits, '.', '_', ':', '/' or '-' (empty: the stack's name)")),
 		fail("kubernetes.skipPreflight[0]", "metrics", bad("kubernetes.skipPreflight[0]", `"metrics"`, "must be one of all, kubernetes-version, metrics-api, external-metrics-api, cert-manager, tls-issuer, ingress-class, gateway-api, gateway-class, storage-class, prometheus-operator, wal-archive-secret")),
 	)
 
