@@ -62,8 +62,7 @@ func patroniRights(t *testing.T, appConfigMap string) {
 // deployerChanges proves that a deployer (access.deployers) runs a stack's later updates with
 // the Roles the program gives it and nothing more: as that user (impersonated through the
 // suite's administrator credentials), a preview passes the cluster preflight and an update
-// changes a setting. Run last before teardown: the stack's provider then holds the deployer's
-// kubeconfig.
+// changes a setting.
 func deployerChanges(t *testing.T, p *project, user string) {
 	kc := filepath.Join(p.dir, "deployer.kubeconfig")
 	flat := mustKubectl(t, "config", "view", "--raw", "--flatten")
@@ -80,6 +79,9 @@ func deployerChanges(t *testing.T, p *project, user string) {
 	p.must("config", "set", "--path", "api.maxReplicas", "7")
 	p.must("up", "--yes", "--skip-preview")
 	assert.Equal(t, "7", objectField(t, "horizontalpodautoscaler", "pynomaly-api", "{.spec.maxReplicas}"))
+	// Back to the administrator, whose kubeconfig the state's provider then holds again (a
+	// destroy uses the provider of the state).
 	p.must("config", "rm", "--path", "api.maxReplicas")
 	p.must("config", "set", "--path", "kubernetes.kubeconfig", kubeconfig)
+	p.must("up", "--yes", "--skip-preview")
 }
