@@ -468,7 +468,7 @@ type Kubernetes struct {
 var PreflightChecks = []string{
 	"kubernetes-version", "metrics-api", "external-metrics-api", "cert-manager", "tls-issuer",
 	"ingress-class", "gateway-api", "gateway-class", "storage-class", "prometheus-operator",
-	"wal-archive-secret",
+	"wal-archive-secret", "claim-size",
 }
 
 // Skips says whether the preflight check named check is skipped.

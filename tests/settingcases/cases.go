@@ -119,7 +119,7 @@ func Cases() []Case {
 		good("kubernetes.allowModeChange", "true", `true`),
 		fail("kubernetes.allowModeChange", "yes", bad("kubernetes.allowModeChange", `"yes"`, "must be true or false, not a JSON string")),
 		good("kubernetes.skipPreflight[0]", "metrics-api", `["metrics-api"]`),
-		fail("kubernetes.skipPreflight[0]", "metrics", bad("kubernetes.skipPreflight[0]", `"metrics"`, "must be one of all, kubernetes-version, metrics-api, external-metrics-api, cert-manager, tls-issuer, ingress-class, gateway-api, gateway-class, storage-class, prometheus-operator, wal-archive-secret")),
+		fail("kubernetes.skipPreflight[0]", "metrics", bad("kubernetes.skipPreflight[0]", `"metrics"`, "must be one of all, kubernetes-version, metrics-api, external-metrics-api, cert-manager, tls-issuer, ingress-class, gateway-api, gateway-class, storage-class, prometheus-operator, wal-archive-secret, claim-size")),
 	)
 
 	// Quantities typed as numbers (16) are the CLI's numbers and must be taken as quantities.
