@@ -56,8 +56,8 @@ func checkCluster(s *config.Settings, connect Connect) error {
 	return errors.New(strings.Join(missing, "\n"))
 }
 
-// claimTemplates are the StatefulSets' claim templates the settings declare, with the key that
-// sizes each: the program grows the claims made from them, and refuses to shrink them.
+// claimTemplates are the StatefulSets' claim templates the settings declare, and the claims of
+// their own, with the key that sizes each: the program grows them, and refuses to shrink them.
 func claimTemplates(s *config.Settings) []preflight.ClaimTemplate {
 	data := components.DataClaimTemplate
 	all := []preflight.ClaimTemplate{
@@ -65,6 +65,8 @@ func claimTemplates(s *config.Settings) []preflight.ClaimTemplate {
 		{Key: "redisQueue.storageSize", Size: s.RedisQueue.StorageSize, Set: components.RedisQueueService, Template: data},
 		{Key: "redisCache.storageSize", Size: s.RedisCache.StorageSize, Set: components.RedisCacheService, Template: data},
 		{Key: "influxdb.storageSize", Size: s.InfluxDB.StorageSize, Set: components.InfluxDBServiceName, Template: data},
+		{Key: "storage.backupSize", Size: s.Storage.BackupSize, Template: components.BackupClaimName},
+		{Key: "storage.modelSize", Size: s.Storage.ModelSize, Template: components.ModelClaimName},
 	}
 	if s.Bundled() {
 		all = append(all, preflight.ClaimTemplate{Key: "prometheus.storageSize", Size: s.Prometheus.StorageSize, Set: components.PrometheusName, Template: data})

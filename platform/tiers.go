@@ -91,6 +91,7 @@ func (p *Platform) app(ctx *pulumi.Context, tier pulumi.ResourceOption) error {
 		ConfigMap: p.AppConfig.ConfigMapName, PostgresSecret: p.Secrets.Postgres, RedisSecret: p.Secrets.Redis,
 		InfluxDBSecret: p.Secrets.InfluxDB, PostgresClientImage: s.Images.PostgresClient, RedisImage: s.Images.Redis,
 		PullPolicy: s.Images.PullPolicy, TLS: s.TLS.Internal,
+		ModelClaim: p.Storage.ModelClaim, ModelsOnOneNode: s.Storage.ModelAccessMode == "ReadWriteOnce",
 	}
 	if p.Migration, err = components.NewMigration(ctx, "migration", &components.MigrationArgs{
 		Namespace: ns, Image: s.Images.API, Env: env, PrimaryHost: p.Postgres.PrimaryHost, After: databases,

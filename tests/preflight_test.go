@@ -117,6 +117,9 @@ func TestPreflightNamesEachMissingPiece(t *testing.T) {
 		{"a smaller queue volume", "staging", cfg{"redisQueue": `{"storageSize": "4096Mi"}`},
 			completeCluster().withClaims(map[string]string{"data-pynomaly-redis-queue-2": "5Gi", "data-pynomaly-redis-cache-0": "9Gi"}),
 			`cluster preflight [claim-size]: redisQueue.storageSize = "4096Mi" is smaller than the deployed claim data-pynomaly-redis-queue-2 (5Gi); a claim can grow but never shrink: set 5Gi or more.`},
+		{"a smaller backup claim", "dev", cfg{"storage": `{"backupSize": "5Gi"}`},
+			completeCluster().withClaims(map[string]string{"pynomaly-backups": "10Gi"}),
+			`cluster preflight [claim-size]: storage.backupSize = "5Gi" is smaller than the deployed claim pynomaly-backups (10Gi); a claim can grow but never shrink: set 10Gi or more.`},
 		{"no WAL archive credentials", "prod", cfg{"postgres": `{"walArchive": {"s3Bucket": "pynomaly-wal", "credentialsSecret": "wal-s3"}}`, "network": `{"objectStorageCidrs": ["203.0.113.0/24"]}`},
 			completeCluster().without("v1 secrets pynomaly-data-science/wal-s3"),
 			`cluster preflight [wal-archive-secret]: secrets "wal-s3" (v1) in namespace pynomaly-data-science is missing; postgres.walArchive.credentialsSecret needs it.`},
@@ -178,10 +181,10 @@ func TestPreflightSkips(t *testing.T) {
 func TestPreflightLetsClaimsGrow(t *testing.T) {
 	deployed := map[string]string{
 		"pgdata-pynomaly-postgres-0": "10Gi", "pgdata-pynomaly-postgres-1": "5Gi", // grows
-		"data-pynomaly-influxdb-0":   "5120Mi",                                 // equal: 5Gi
-		"pynomaly-backups":           "900Gi",                                  // no template's
-		"pgdata-pynomaly-postgres-x": "900Gi",                                  // no replica's
-		"data-pynomaly-postgres-0":   "900Gi",                                  // another template
+		"data-pynomaly-influxdb-0":   "5120Mi", // equal: 5Gi
+		"pynomaly-backups-old":       "900Gi",  // no template's
+		"pgdata-pynomaly-postgres-x": "900Gi",  // no replica's
+		"data-pynomaly-postgres-0":   "900Gi",  // another template
 	}
 	c := completeCluster().withClaims(deployed)
 	_, err := runOn(c, nil, "dev", nil)

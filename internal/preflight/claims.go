@@ -8,13 +8,22 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 )
 
-// ClaimTemplate is a StatefulSet's claim template and the setting that sizes it.
+// ClaimTemplate is a StatefulSet's claim template, or a claim of its own, and the setting that
+// sizes it.
 type ClaimTemplate struct {
 	// Key is the stack setting of the size; Size its value.
 	Key, Size string
 	// Set is the StatefulSet's name, Template the claim template's: the controller names each
-	// replica's claim Template-Set-ordinal.
+	// replica's claim Template-Set-ordinal. Without a Set, Template is the claim's own name.
 	Set, Template string
+}
+
+// claims matches the names of the claims made from t.
+func (t ClaimTemplate) claims() *regexp.Regexp {
+	if t.Set == "" {
+		return regexp.MustCompile("^" + regexp.QuoteMeta(t.Template) + "$")
+	}
+	return regexp.MustCompile("^" + regexp.QuoteMeta(t.Template+"-"+t.Set+"-") + "[0-9]+$")
 }
 
 // ShrinkCheck names the check of claim sizes, for kubernetes.skipPreflight.
@@ -39,7 +48,7 @@ func Shrinks(c Cluster, namespace string, templates []ClaimTemplate) ([]string, 
 		if err != nil {
 			continue // the settings' validation reports it
 		}
-		replica := regexp.MustCompile("^" + regexp.QuoteMeta(t.Template+"-"+t.Set+"-") + "[0-9]+$")
+		replica := t.claims()
 		var largest resource.Quantity
 		claim := ""
 		for _, n := range names {

@@ -184,6 +184,7 @@ func Cases() []Case {
 		fail("storage.modelSize", "10 GiB", bad("storage.modelSize", `"10 GiB"`, storageExample)),
 		good("storage.modelAccessMode", "ReadWriteMany", `"ReadWriteMany"`),
 		fail("storage.modelAccessMode", "RWX", bad("storage.modelAccessMode", `"RWX"`, "must be one of ReadWriteOnce, ReadWriteOncePod, ReadWriteMany, ReadOnlyMany")),
+		fail("storage.modelAccessMode", "ReadWriteOncePod", bad("storage.modelAccessMode", `"ReadWriteOncePod"`, "must let the API, workers and migrations all write the models: ReadWriteMany (pods on many nodes; name an RWX class in storage.modelClassName) or ReadWriteOnce (every pod that mounts the claim runs on one node)")),
 		good("storage.modelClassName", "efs-sc", `"efs-sc"`),
 		fail("storage.modelClassName", "EFS class", bad("storage.modelClassName", `"EFS class"`, "must be the name of a StorageClass")),
 		// A date typed as digits is a number to the CLI, and text to the keeper.
