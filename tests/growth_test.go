@@ -32,6 +32,15 @@ func TestStatefulSetsGrowTheirClaimsInPlace(t *testing.T) {
 				assert.False(t, sts.RetainOnDelete, "%s: a retained set would block its own re-creation", sts.Name)
 				assert.Equal(t, "Retain", sts.Str(t, "spec.persistentVolumeClaimRetentionPolicy.whenDeleted"), sts.Name)
 				assert.Equal(t, "Retain", sts.Str(t, "spec.persistentVolumeClaimRetentionPolicy.whenScaled"), sts.Name)
+				if sts.Has("spec.volumeClaimTemplates.0") {
+					// A new template draws a new generation, unknown until `pulumi up`: the
+					// preview of the re-creation skips the provider's dry run, which the API
+					// server would refuse as a change of the existing set.
+					gen := st.One(t, "random:index/randomId:RandomId", sts.Name+"-claims")
+					assert.Equal(t, sts.Str(t, "spec.volumeClaimTemplates.0.spec.resources.requests.storage"), gen.StringMap(t, "keepers")["size"], sts.Name)
+					assert.NotEmpty(t, sts.StringMap(t, "metadata.annotations")["pynomaly.io/claim-generation"], sts.Name)
+					assert.True(t, st.DependsOn(sts, gen), sts.Name)
+				}
 				for c := 0; sts.Has(fmt.Sprintf("spec.volumeClaimTemplates.%d", c)); c++ {
 					tmpl := fmt.Sprintf("spec.volumeClaimTemplates.%d", c)
 					for i := 0; i < sts.Int(t, "spec.replicas"); i++ {
@@ -90,6 +99,12 @@ func TestRaisedStorageSizePatchesEachReplicasClaim(t *testing.T) {
 			assert.Equal(t, old, p.Str(t, "spec.resources.requests.storage"), "%s %s", env, p.Name)
 		}
 		assert.Equal(t, replicas, n, "%s: every replica's claim", env)
+		generation := func(st *Stack) string {
+			return st.One(t, statefulSetType, "pynomaly-postgres").StringMap(t, "metadata.annotations")["pynomaly.io/claim-generation"]
+		}
+		assert.NotEqual(t, generation(before), generation(after), "%s: a new claim generation re-creates the set", env)
+		assert.Equal(t, before.One(t, statefulSetType, "pynomaly-influxdb").StringMap(t, "metadata.annotations"),
+			after.One(t, statefulSetType, "pynomaly-influxdb").StringMap(t, "metadata.annotations"), "%s: other sets stay", env)
 	}
 }
 

@@ -3,6 +3,7 @@
 package tests
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
@@ -110,6 +111,10 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	if args.TypeToken == "random:index/randomPassword:RandomPassword" {
 		n := int(args.Inputs["length"].NumberValue())
 		state["result"] = resource.NewProperty(fakeSecret(args.Name, n))
+	}
+	if args.TypeToken == "random:index/randomId:RandomId" {
+		sum := sha256.Sum256([]byte(args.Inputs["keepers"].String()))
+		state["hex"] = resource.NewProperty(hex.EncodeToString(sum[:int(args.Inputs["byteLength"].NumberValue())]))
 	}
 	if args.TypeToken == "random:index/randomBytes:RandomBytes" {
 		b := []byte(fakeSecret(args.Name, int(args.Inputs["length"].NumberValue())))

@@ -6,6 +6,7 @@ import (
 	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -89,6 +90,13 @@ func NewStatefulSet(ctx *pulumi.Context, parent pulumi.Resource, ns pulumi.Strin
 	component := s.Pod.Component
 	meta := ObjectMeta(ctx, ns, s.Name, component)
 	meta.Annotations = pulumi.StringMap{OrphanOnDelete: pulumi.String("orphan")}
+	if s.Claim.Size != "" {
+		generation, err := s.claimGeneration(ctx, parent)
+		if err != nil {
+			return nil, Workload{}, err
+		}
+		meta.Annotations.(pulumi.StringMap)[ClaimGenerationAnnotation] = generation
+	}
 	sts, err := appsv1.NewStatefulSet(ctx, s.Name, &appsv1.StatefulSetArgs{Metadata: meta, Spec: spec},
 		append([]pulumi.ResourceOption{pulumi.Parent(parent), pulumi.DeleteBeforeReplace(true),
 			pulumi.ReplaceOnChanges([]string{"spec.volumeClaimTemplates"})}, opts...)...)
@@ -114,6 +122,25 @@ func (s StatefulSet) claimTemplate(ctx *pulumi.Context) *corev1.PersistentVolume
 			Resources:        &corev1.VolumeResourceRequirementsArgs{Requests: pulumi.StringMap{"storage": pulumi.String(s.Claim.Size)}},
 		},
 	}
+}
+
+// ClaimGenerationAnnotation changes with a StatefulSet's claim templates (see claimGeneration).
+const ClaimGenerationAnnotation = "pynomaly.io/claim-generation"
+
+// claimGeneration is a random id kept while the claim template stays the same, and drawn anew
+// when it changes. A new id is unknown until `pulumi up` draws it, which is what lets a
+// growth be previewed: the provider previews the set's re-creation with a server-side dry
+// run of the new set under its fixed name, which the API server refuses as a forbidden change
+// of the existing set; with an input still unknown, the provider skips that dry run.
+func (s StatefulSet) claimGeneration(ctx *pulumi.Context, parent pulumi.Resource) (pulumi.StringOutput, error) {
+	id, err := random.NewRandomId(ctx, s.Name+"-claims", &random.RandomIdArgs{
+		ByteLength: pulumi.Int(4),
+		Keepers:    pulumi.StringMap{"name": pulumi.String(s.Claim.Name), "size": pulumi.String(s.Claim.Size)},
+	}, pulumi.Parent(parent))
+	if err != nil {
+		return pulumi.StringOutput{}, fmt.Errorf("%s: claim generation: %w", s.Pod.Component, err)
+	}
+	return id.Hex, nil
 }
 
 // growClaims patches the storage request of each replica's claim to the template's size (server-

@@ -40,10 +40,12 @@ func TestGrowth(t *testing.T) {
 	assert.Contains(t, out, `cluster preflight [claim-size]: postgres.storageSize = "5Gi" is smaller than the deployed claim pgdata-pynomaly-postgres-`)
 	assert.Contains(t, out, "set 10Gi or more.")
 
-	// Growing: the set is replaced, the claims' patches updated, nothing else.
+	// Growing: a new claim generation, the set replaced, the claims' patches updated, nothing
+	// else.
 	p.must("config", "set", "--path", "postgres.storageSize", "12Gi")
 	steps := previewSteps(t, p)
 	assert.ElementsMatch(t, []string{
+		"replace random:index/randomId:RandomId::pynomaly-postgres-claims",
 		"replace kubernetes:apps/v1:StatefulSet::pynomaly-postgres",
 		"update kubernetes:core/v1:PersistentVolumeClaimPatch::pgdata-pynomaly-postgres-0",
 		"update kubernetes:core/v1:PersistentVolumeClaimPatch::pgdata-pynomaly-postgres-1",
