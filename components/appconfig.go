@@ -60,7 +60,7 @@ func NewAppConfig(ctx *pulumi.Context, name string, args *AppConfigArgs, opts ..
 		"INFLUXDB_ORG":                pulumi.String(InfluxDBOrg),
 		"INFLUXDB_BUCKET":             pulumi.String(InfluxDBBucket),
 		"API_PORT":                    port(APIPort),
-		"MODEL_STORAGE_PATH":          pulumi.String("/models"),
+		"MODEL_STORAGE_PATH":          pulumi.String(ModelStoragePath),
 	}
 	for k, v := range AppTLSConfig(args.TLS) {
 		data[k] = pulumi.String(v)

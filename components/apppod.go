@@ -28,6 +28,26 @@ type AppEnv struct {
 	PullPolicy string
 	// TLS: the pods mount the internal CA and verify every server with it.
 	TLS bool
+	// ModelClaim is the claim API, workers and migrations share at ModelStoragePath.
+	ModelClaim pulumi.StringInput
+	// ModelsOnOneNode: the claim attaches to one node only (ReadWriteOnce), so every pod
+	// that mounts it runs on one node.
+	ModelsOnOneNode bool
+}
+
+// ModelStoragePath is where application pods find the model claim (MODEL_STORAGE_PATH).
+const ModelStoragePath = "/models"
+
+// withModels mounts the model claim at ModelStoragePath in the pod's containers: every one of
+// them reads MODEL_STORAGE_PATH from the ConfigMap, and the root file system is read-only.
+func (e AppEnv) withModels(pod *kube.Pod) {
+	pod.Volumes = append(pod.Volumes, kube.ClaimVolume("models", e.ModelClaim))
+	for i := range pod.Containers {
+		pod.Containers[i].Mounts = append(pod.Containers[i].Mounts, kube.Mount("models", ModelStoragePath))
+	}
+	if e.ModelsOnOneNode {
+		pod.SharedNode = ModelClaimName
+	}
 }
 
 // container is an application container: every key of the ConfigMap in its environment, plus
@@ -86,6 +106,7 @@ func (e AppEnv) appPod(component string, main kube.Container, metricsPort, grace
 		Volumes:            corev1.VolumeArray{kube.EmptyDir("tmp", false)},
 	}
 	trustInternalCA(&pod, e.TLS)
+	e.withModels(&pod)
 	return pod
 }
 

@@ -56,11 +56,11 @@ type InfluxDBArgs struct {
 	Settings  config.InfluxDB
 	Image     string
 	// PullPolicy is images.pullPolicy.
-	PullPolicy   string
-	StorageClass pulumi.StringInput
+	PullPolicy string
+	// Volumes is where the StatefulSet's claims are made and whether they grow in place.
+	Volumes kube.Volumes
 	// Secret is the influxdb credentials Secret of the secrets tier.
-	Secret  pulumi.StringInput
-	Protect bool
+	Secret pulumi.StringInput
 	// TLS: InfluxDB serves https only, with its certificate.
 	TLS bool
 }
@@ -99,10 +99,10 @@ func NewInfluxDB(ctx *pulumi.Context, name string, args *InfluxDBArgs, opts ...p
 	}
 	sts, w, err := kube.NewStatefulSet(ctx, c, ns, kube.StatefulSet{
 		Name: InfluxDBServiceName, Replicas: args.Settings.Replicas, ServiceName: headless.Metadata.Name().Elem(),
-		Pod:          influxDBPod(args),
-		Claim:        kube.Claim{Name: "data", Size: args.Settings.StorageSize},
-		StorageClass: args.StorageClass,
-	}, stateful(args.Protect))
+		Pod:     influxDBPod(args),
+		Claim:   kube.Claim{Name: DataClaimTemplate, Size: args.Settings.StorageSize},
+		Volumes: args.Volumes,
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -45,7 +45,8 @@ type MonitoringArgs struct {
 	Alertmanager config.Alertmanager
 	Grafana      config.Grafana
 	Images       config.Images
-	StorageClass pulumi.StringInput
+	// Volumes is where the StatefulSet's claims are made and whether they grow in place.
+	Volumes kube.Volumes
 	// GrafanaSecret is the secrets tier's Secret with Grafana's admin user and password.
 	GrafanaSecret pulumi.StringInput
 	// InfluxDBURL and InfluxDBSecret are the InfluxDB tier's: Grafana queries it with the
@@ -208,7 +209,7 @@ func (c *Monitoring) prometheus(ctx *pulumi.Context, args *MonitoringArgs) error
 	_, w, err := kube.NewStatefulSet(ctx, c, ns, kube.StatefulSet{
 		Name: PrometheusName, Replicas: args.Prometheus.Replicas, ServiceName: headless.Metadata.Name().Elem(),
 		PodManagementPolicy: "Parallel", Pod: pod,
-		Claim: kube.Claim{Name: "data", Size: args.Prometheus.StorageSize}, StorageClass: args.StorageClass,
+		Claim: kube.Claim{Name: DataClaimTemplate, Size: args.Prometheus.StorageSize}, Volumes: args.Volumes,
 	}, pulumi.DependsOn(bindings))
 	if err != nil {
 		return err

@@ -42,7 +42,7 @@ func (c *Monitoring) alertmanager(ctx *pulumi.Context, args *MonitoringArgs) err
 	_, w, err := kube.NewStatefulSet(ctx, c, ns, kube.StatefulSet{
 		Name: AlertmanagerName, Replicas: args.Alertmanager.Replicas, ServiceName: headless.Metadata.Name().Elem(),
 		PodManagementPolicy: "Parallel", Pod: pod,
-		Claim: kube.Claim{Name: "data", Size: args.Alertmanager.StorageSize}, StorageClass: args.StorageClass,
+		Claim: kube.Claim{Name: DataClaimTemplate, Size: args.Alertmanager.StorageSize}, Volumes: args.Volumes,
 	})
 	if err != nil {
 		return err

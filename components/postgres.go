@@ -37,20 +37,20 @@ const (
 
 // PostgresArgs configures the PostgreSQL tier.
 type PostgresArgs struct {
-	Namespace    pulumi.StringInput
-	Settings     config.Postgres
-	Pooler       config.Pooler
-	Images       config.Images
-	StorageClass pulumi.StringInput
-	BackupClaim  pulumi.StringInput
+	Namespace pulumi.StringInput
+	Settings  config.Postgres
+	Pooler    config.Pooler
+	Images    config.Images
+	// Volumes is where the StatefulSet's claims are made and whether they grow in place.
+	Volumes     kube.Volumes
+	BackupClaim pulumi.StringInput
 	// Secret is the postgres credentials Secret of the secrets tier.
 	Secret pulumi.StringInput
 	// Rotation is the secrets keeper: when it changes, the setup job runs again and applies the
 	// new application password.
 	Rotation string
 	// Spread places the database's and the pooler's replicas on distinct nodes and zones.
-	Spread  kube.Spread
-	Protect bool
+	Spread kube.Spread
 	// TLS is verified TLS in transit: the servers present their certificates, clients verify.
 	TLS bool
 }

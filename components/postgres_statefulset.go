@@ -45,7 +45,7 @@ func postgresStatefulSet(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, p
 			// streaming; alive while Patroni's loop runs, even during a failover.
 			ReadinessProbe: kube.Readiness(kube.HTTPGet("/readiness", patroniPort)),
 			LivenessProbe:  kube.Liveness(kube.HTTPGet("/liveness", patroniPort)),
-			Mounts:         corev1.VolumeMountArray{kube.Mount("pgdata", "/home/postgres/pgdata"), kube.Mount("dshm", "/dev/shm")},
+			Mounts:         corev1.VolumeMountArray{kube.Mount(PostgresClaimTemplate, "/home/postgres/pgdata"), kube.Mount("dshm", "/dev/shm")},
 		}, postgresExporter(args)},
 		Volumes: corev1.VolumeArray{kube.EmptyDir("dshm", true)},
 	}
@@ -55,9 +55,9 @@ func postgresStatefulSet(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, p
 		// Patroni decides who leads; Kubernetes only has to keep the pods running.
 		PodManagementPolicy: "Parallel",
 		Pod:                 pod,
-		Claim:               kube.Claim{Name: "pgdata", Size: s.StorageSize},
-		StorageClass:        args.StorageClass,
-	}, stateful(args.Protect), pulumi.DependsOn([]pulumi.Resource{rbac}),
+		Claim:               kube.Claim{Name: PostgresClaimTemplate, Size: s.StorageSize},
+		Volumes:             args.Volumes,
+	}, pulumi.DependsOn([]pulumi.Resource{rbac}),
 		pulumi.Timeouts(&pulumi.CustomTimeouts{Create: "20m", Update: "20m"}))
 	if err != nil {
 		return nil, err

@@ -27,12 +27,12 @@ type RedisArgs struct {
 	Image        string
 	Exporter     string
 	// PullPolicy is images.pullPolicy.
-	PullPolicy   string
-	StorageClass pulumi.StringInput
+	PullPolicy string
+	// Volumes is where the StatefulSet's claims are made and whether they grow in place.
+	Volumes kube.Volumes
 	// Secret is the redis credentials Secret of the secrets tier.
-	Secret  pulumi.StringInput
-	Spread  kube.Spread
-	Protect bool
+	Secret pulumi.StringInput
+	Spread kube.Spread
 	// TLS: Redis and Sentinel listen with TLS only.
 	TLS bool
 }

@@ -48,8 +48,8 @@ func (r *redisInstance) declare(ctx *pulumi.Context, c *Redis, args *RedisArgs) 
 		PodManagementPolicy: "OrderedReady",
 		Pod:                 r.pod(args, cm),
 		Claim:               r.claim(),
-		StorageClass:        args.StorageClass,
-	}, stateful(args.Protect && r.persistent))
+		Volumes:             args.Volumes,
+	})
 	if err != nil {
 		return err
 	}
@@ -70,7 +70,7 @@ func (r *redisInstance) claim() kube.Claim {
 	if !r.persistent {
 		return kube.Claim{}
 	}
-	return kube.Claim{Name: "data", Size: r.tier.StorageSize}
+	return kube.Claim{Name: DataClaimTemplate, Size: r.tier.StorageSize}
 }
 
 // configMap holds redis.conf and, with Sentinel, its configuration. Auto-named: a change rolls

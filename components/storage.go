@@ -12,6 +12,12 @@ import (
 	"github.com/pynomaly/pynomaly-platform/internal/kube"
 )
 
+// The claim templates of the StatefulSets: each replica's claim is <template>-<set>-<ordinal>.
+const (
+	PostgresClaimTemplate = "pgdata"
+	DataClaimTemplate     = "data"
+)
+
 // The claims no StatefulSet owns: database dumps, and the models API and workers share.
 const (
 	BackupClaimName = "pynomaly-backups"
@@ -24,6 +30,8 @@ type StorageArgs struct {
 	Storage   config.Storage
 	// Protect keeps the claims (and their volumes) through destroy and replacement.
 	Protect bool
+	// Rendered is true when manifests are written to a directory instead of applied.
+	Rendered bool
 }
 
 // Storage is the seed's data-science-storage.yaml: an SSD StorageClass (or an existing one) and
@@ -37,6 +45,9 @@ type Storage struct {
 	BackupClaim pulumi.StringOutput `pulumi:"backupClaim"`
 	// ModelClaim holds model artifacts shared by API and workers.
 	ModelClaim pulumi.StringOutput `pulumi:"modelClaim"`
+	// Volumes is what the StatefulSets' claims are made on: the class, and growth in place
+	// wherever there is a cluster to patch.
+	Volumes kube.Volumes
 }
 
 // NewStorage creates the storage tier.
@@ -73,6 +84,8 @@ func NewStorage(ctx *pulumi.Context, name string, args *StorageArgs, opts ...pul
 		}
 		c.ClassName = class.Metadata.Name().Elem()
 	}
+
+	c.Volumes = kube.Volumes{Class: c.ClassName, Grow: !args.Rendered}
 
 	modelClass := c.ClassName
 	if st.ModelClassName != "" {

@@ -473,7 +473,7 @@ type Kubernetes struct {
 var PreflightChecks = []string{
 	"kubernetes-version", "metrics-api", "external-metrics-api", "cert-manager", "tls-issuer",
 	"ingress-class", "gateway-api", "gateway-class", "storage-class", "prometheus-operator",
-	"wal-archive-secret",
+	"wal-archive-secret", "claim-size",
 }
 
 // ClusterIdentifierOr is the cluster's identifier: the setting, or stack when it is empty.

@@ -253,6 +253,10 @@ func (s *Settings) validateStorage(v *validator) {
 	v.storage("storage.backupSize", st.BackupSize)
 	v.storage("storage.modelSize", st.ModelSize)
 	v.oneOf("storage.modelAccessMode", st.ModelAccessMode, AccessModes)
+	if m := st.ModelAccessMode; m == "ReadWriteOncePod" || m == "ReadOnlyMany" {
+		v.fail("storage.modelAccessMode", quote(m), "must let the API, workers and migrations all write the models: "+
+			"ReadWriteMany (pods on many nodes; name an RWX class in storage.modelClassName) or ReadWriteOnce (every pod that mounts the claim runs on one node)")
+	}
 	if st.ModelClassName != "" && !dnsSubdomain.MatchString(st.ModelClassName) {
 		v.fail("storage.modelClassName", quote(st.ModelClassName), "must be the name of a StorageClass")
 	}

@@ -25,10 +25,11 @@ func ConnectCluster(k config.Kubernetes) (preflight.Cluster, error) {
 }
 
 // checkCluster runs the preflight: nothing when manifests are rendered (there is no cluster) or
-// every check is skipped; otherwise one error line per missing piece, before anything is declared.
+// every check is skipped; otherwise one error line per missing piece, and per claim template
+// smaller than a claim made from it, before anything is declared.
 func checkCluster(s *config.Settings, connect Connect) error {
 	reqs := requirements(s)
-	if s.Kubernetes.RenderYamlToDirectory != "" || len(reqs) == 0 {
+	if s.Kubernetes.RenderYamlToDirectory != "" || len(reqs) == 0 && s.Kubernetes.Skips(preflight.ShrinkCheck) {
 		return nil
 	}
 	cluster, err := connect(s.Kubernetes)
@@ -39,11 +40,47 @@ func checkCluster(s *config.Settings, connect Connect) error {
 	if err != nil {
 		return fmt.Errorf("%w (kubernetes.skipPreflight all skips the checks)", err)
 	}
+	if len(missing) > 0 {
+		missing = append(missing, "(kubernetes.skipPreflight names checks to skip, for a cluster that provides a piece in a way they cannot see)")
+	}
+	if !s.Kubernetes.Skips(preflight.ShrinkCheck) {
+		shrinks, err := preflight.Shrinks(cluster, s.Namespace, claimTemplates(s))
+		if err != nil {
+			return fmt.Errorf("%w (kubernetes.skipPreflight all skips the checks)", err)
+		}
+		missing = append(missing, shrinks...)
+	}
 	if len(missing) == 0 {
 		return nil
 	}
-	missing = append(missing, "(kubernetes.skipPreflight names checks to skip, for a cluster that provides a piece in a way they cannot see)")
 	return errors.New(strings.Join(missing, "\n"))
+}
+
+// claimTemplates are the StatefulSets' claim templates the settings declare, and the claims of
+// their own, with the key that sizes each: the program grows them, and refuses to shrink them.
+func claimTemplates(s *config.Settings) []preflight.ClaimTemplate {
+	data := components.DataClaimTemplate
+	all := []preflight.ClaimTemplate{
+		{Key: "postgres.storageSize", Size: s.Postgres.StorageSize, Set: components.PostgresName, Template: components.PostgresClaimTemplate},
+		{Key: "redisQueue.storageSize", Size: s.RedisQueue.StorageSize, Set: components.RedisQueueService, Template: data},
+		{Key: "redisCache.storageSize", Size: s.RedisCache.StorageSize, Set: components.RedisCacheService, Template: data},
+		{Key: "influxdb.storageSize", Size: s.InfluxDB.StorageSize, Set: components.InfluxDBServiceName, Template: data},
+		{Key: "storage.backupSize", Size: s.Storage.BackupSize, Template: components.BackupClaimName},
+		{Key: "storage.modelSize", Size: s.Storage.ModelSize, Template: components.ModelClaimName},
+	}
+	if s.Bundled() {
+		all = append(all, preflight.ClaimTemplate{Key: "prometheus.storageSize", Size: s.Prometheus.StorageSize, Set: components.PrometheusName, Template: data})
+		if s.Monitoring.Alerting() {
+			all = append(all, preflight.ClaimTemplate{Key: "alertmanager.storageSize", Size: s.Alertmanager.StorageSize, Set: components.AlertmanagerName, Template: data})
+		}
+	}
+	var out []preflight.ClaimTemplate
+	for _, t := range all {
+		if t.Size != "" { // no claims (a cache without persistence)
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // requirements are what the stack's settings need from its cluster, less the skipped checks.

@@ -26,6 +26,7 @@ func (p *Platform) foundation(ctx *pulumi.Context, tier pulumi.ResourceOption) e
 	}
 	if p.Storage, err = components.NewStorage(ctx, "storage", &components.StorageArgs{
 		Namespace: p.Namespace.Name, Storage: s.Storage, Protect: s.ProtectState(),
+		Rendered: s.Kubernetes.RenderYamlToDirectory != "",
 	}, tier); err != nil {
 		return fmt.Errorf("storage tier: %w", err)
 	}
@@ -49,23 +50,23 @@ func (p *Platform) data(ctx *pulumi.Context, tier pulumi.ResourceOption) error {
 	var err error
 	if p.Postgres, err = components.NewPostgres(ctx, "postgres", &components.PostgresArgs{
 		Namespace: ns, Settings: s.Postgres, Pooler: s.Pooler, Images: s.Images,
-		StorageClass: p.Storage.ClassName, BackupClaim: p.Storage.BackupClaim, Secret: p.Secrets.Postgres,
-		Rotation: s.Secrets.Rotation, Spread: spread(s.Placement), Protect: s.ProtectState(),
+		Volumes: p.Storage.Volumes, BackupClaim: p.Storage.BackupClaim, Secret: p.Secrets.Postgres,
+		Rotation: s.Secrets.Rotation, Spread: spread(s.Placement),
 		TLS: s.TLS.Internal,
 	}, tier); err != nil {
 		return fmt.Errorf("postgres tier: %w", err)
 	}
 	if p.Redis, err = components.NewRedis(ctx, "redis", &components.RedisArgs{
 		Namespace: ns, Queue: s.RedisQueue, Cache: s.RedisCache, Image: s.Images.Redis, Exporter: s.Images.RedisExporter,
-		PullPolicy:   s.Images.PullPolicy,
-		StorageClass: p.Storage.ClassName, Secret: p.Secrets.Redis, Spread: spread(s.Placement), Protect: s.ProtectState(),
+		PullPolicy: s.Images.PullPolicy,
+		Volumes:    p.Storage.Volumes, Secret: p.Secrets.Redis, Spread: spread(s.Placement),
 		TLS: s.TLS.Internal,
 	}, tier); err != nil {
 		return fmt.Errorf("redis tier: %w", err)
 	}
 	if p.InfluxDB, err = components.NewInfluxDB(ctx, "influxdb", &components.InfluxDBArgs{
 		Namespace: ns, Settings: s.InfluxDB, Image: s.Images.InfluxDB, PullPolicy: s.Images.PullPolicy,
-		StorageClass: p.Storage.ClassName, Secret: p.Secrets.InfluxDB, Protect: s.ProtectState(), TLS: s.TLS.Internal,
+		Volumes: p.Storage.Volumes, Secret: p.Secrets.InfluxDB, TLS: s.TLS.Internal,
 	}, tier); err != nil {
 		return fmt.Errorf("influxdb tier: %w", err)
 	}
@@ -90,6 +91,7 @@ func (p *Platform) app(ctx *pulumi.Context, tier pulumi.ResourceOption) error {
 		ConfigMap: p.AppConfig.ConfigMapName, PostgresSecret: p.Secrets.Postgres, RedisSecret: p.Secrets.Redis,
 		InfluxDBSecret: p.Secrets.InfluxDB, PostgresClientImage: s.Images.PostgresClient, RedisImage: s.Images.Redis,
 		PullPolicy: s.Images.PullPolicy, TLS: s.TLS.Internal,
+		ModelClaim: p.Storage.ModelClaim, ModelsOnOneNode: s.Storage.ModelAccessMode == "ReadWriteOnce",
 	}
 	if p.Migration, err = components.NewMigration(ctx, "migration", &components.MigrationArgs{
 		Namespace: ns, Image: s.Images.API, Env: env, PrimaryHost: p.Postgres.PrimaryHost, After: databases,
@@ -133,7 +135,7 @@ func (p *Platform) monitoring(ctx *pulumi.Context, tier pulumi.ResourceOption) e
 	if p.Monitoring, err = components.NewMonitoring(ctx, "monitoring", &components.MonitoringArgs{
 		Namespace: p.Namespace.Name, Environment: string(s.Environment), Level: s.Monitoring,
 		Prometheus: s.Prometheus, Alertmanager: s.Alertmanager, Grafana: s.Grafana, Images: s.Images,
-		StorageClass: p.Storage.ClassName, GrafanaSecret: p.Secrets.Grafana, Workloads: p.Workloads(),
+		Volumes: p.Storage.Volumes, GrafanaSecret: p.Secrets.Grafana, Workloads: p.Workloads(),
 		InfluxDBURL: p.InfluxDB.URL, InfluxDBSecret: p.InfluxDB.SecretName,
 		AlertWebhookURL:    string(s.Credentials.AlertmanagerWebhookURL),
 		CertManagerMetrics: certManagerMetrics(s.Edge),

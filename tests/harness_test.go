@@ -3,6 +3,7 @@
 package tests
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
@@ -35,6 +36,8 @@ type Resource struct {
 	Protect             bool
 	RetainOnDelete      bool
 	DeleteBeforeReplace bool
+	// ReplaceOnChanges are the input paths whose change replaces the resource.
+	ReplaceOnChanges []string
 	// CreateTimeout is the custom create timeout ("" for the provider's default).
 	CreateTimeout string
 	// Version is the plugin version requested with pulumi.Version ("" for the SDK's).
@@ -76,6 +79,7 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		r.Protect = rpc.GetProtect()
 		r.RetainOnDelete = rpc.GetRetainOnDelete()
 		r.DeleteBeforeReplace = rpc.GetDeleteBeforeReplace()
+		r.ReplaceOnChanges = rpc.GetReplaceOnChanges()
 		r.CreateTimeout = rpc.GetCustomTimeouts().GetCreate()
 		r.Version = rpc.GetVersion()
 	}
@@ -107,6 +111,10 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	if args.TypeToken == "random:index/randomPassword:RandomPassword" {
 		n := int(args.Inputs["length"].NumberValue())
 		state["result"] = resource.NewProperty(fakeSecret(args.Name, n))
+	}
+	if args.TypeToken == "random:index/randomId:RandomId" {
+		sum := sha256.Sum256([]byte(args.Inputs["keepers"].String()))
+		state["hex"] = resource.NewProperty(hex.EncodeToString(sum[:int(args.Inputs["byteLength"].NumberValue())]))
 	}
 	if args.TypeToken == "random:index/randomBytes:RandomBytes" {
 		b := []byte(fakeSecret(args.Name, int(args.Inputs["length"].NumberValue())))

@@ -25,7 +25,6 @@ func TestInfluxDBTier(t *testing.T) {
 			sts := st.One(t, statefulSetType, "pynomaly-influxdb")
 			assert.Equal(t, 1, sts.Int(t, "spec.replicas"))
 			assert.Equal(t, storage[env], sts.Str(t, "spec.volumeClaimTemplates.0.spec.resources.requests.storage"))
-			assert.Equal(t, env == "prod", sts.Protect)
 			c := sts.Container(t, podSpec, "influxdb")
 			e := sts.Env(t, c)
 			assert.Equal(t, "setup", e["DOCKER_INFLUXDB_INIT_MODE"])

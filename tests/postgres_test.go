@@ -31,15 +31,15 @@ func TestPostgresTier(t *testing.T) {
 		poolSize, maxClients                                       string
 		retentionDays                                              string
 		backupHost                                                 string
-		protect, strict                                            bool
+		strict                                                     bool
 	}{
 		"dev": {1, "10Gi", "100", "256MB", "4MB", "64MB", "768MB", 1, "50", "200", "3",
-			"pynomaly-postgres-service.pynomaly-data-science.svc", false, false},
+			"pynomaly-postgres-service.pynomaly-data-science.svc", false},
 		"staging": {2, "50Gi", "200", "512MB", "8MB", "128MB", "1536MB", 2, "80", "500", "7",
-			"pynomaly-postgres-replicas.pynomaly-data-science.svc", false, false},
+			"pynomaly-postgres-replicas.pynomaly-data-science.svc", false},
 		// The seed's tuning: 500 connections, shared_buffers 2GB, work_mem 32MB, maintenance 512MB.
 		"prod": {3, "200Gi", "500", "2048MB", "32MB", "512MB", "6144MB", 3, "150", "1000", "14",
-			"pynomaly-postgres-replicas.pynomaly-data-science.svc", true, true},
+			"pynomaly-postgres-replicas.pynomaly-data-science.svc", true},
 	}
 	for _, env := range envs {
 		t.Run(env, func(t *testing.T) {
@@ -54,8 +54,6 @@ func TestPostgresTier(t *testing.T) {
 			assert.Equal(t, "pynomaly-ssd", sts.Str(t, "spec.volumeClaimTemplates.0.spec.storageClassName"))
 			assert.Equal(t, "Retain", sts.Str(t, "spec.persistentVolumeClaimRetentionPolicy.whenDeleted"))
 			assert.Equal(t, "Retain", sts.Str(t, "spec.persistentVolumeClaimRetentionPolicy.whenScaled"))
-			assert.Equal(t, w.protect, sts.Protect)
-			assert.Equal(t, w.protect, sts.RetainOnDelete)
 			assert.Equal(t, "20m", sts.CreateTimeout)
 			assert.Equal(t, "pynomaly-postgres", sts.Str(t, podSpec+".serviceAccountName"))
 

@@ -15,6 +15,8 @@ import (
 type fakeCluster struct {
 	version string
 	missing map[string]bool
+	// claims are the storage requests of the claims deployed in the namespace, by name.
+	claims map[string]string
 	// asked is every API and object the preflight looked for, in order.
 	asked []string
 }
@@ -44,6 +46,17 @@ func (c *fakeCluster) Has(groupVersion, resource, namespace, name string) (bool,
 	k := groupVersion + " " + resource + " " + namespace + "/" + name
 	c.asked = append(c.asked, k)
 	return !c.missing[k], nil
+}
+
+func (c *fakeCluster) ClaimRequests(namespace string) (map[string]string, error) {
+	c.asked = append(c.asked, "v1 persistentvolumeclaims "+namespace)
+	return c.claims, nil
+}
+
+// withClaims are claims already made in the namespace, name -> request.
+func (c *fakeCluster) withClaims(claims map[string]string) *fakeCluster {
+	c.claims = claims
+	return c
 }
 
 func atoi(s string) int {
@@ -98,6 +111,15 @@ func TestPreflightNamesEachMissingPiece(t *testing.T) {
 			`cluster preflight [storage-class]: storageclasses "nfs" (storage.k8s.io/v1) is missing; storage.modelClassName needs it.`},
 		{"no Prometheus Operator", "staging", cfg{"monitoringMode": "operator"}, completeCluster().without("monitoring.coreos.com/v1 podmonitors"),
 			"cluster preflight [prometheus-operator]: the podmonitors API (monitoring.coreos.com/v1) is missing; monitoringMode operator needs it. Install the Prometheus Operator's CustomResourceDefinitions."},
+		{"a smaller database volume", "prod", cfg{"postgres": `{"storageSize": "100Gi"}`},
+			completeCluster().withClaims(map[string]string{"pgdata-pynomaly-postgres-0": "200Gi", "pgdata-pynomaly-postgres-1": "250Gi", "data-pynomaly-influxdb-0": "500Gi"}),
+			`cluster preflight [claim-size]: postgres.storageSize = "100Gi" is smaller than the deployed claim pgdata-pynomaly-postgres-1 (250Gi); a claim can grow but never shrink: set 250Gi or more.`},
+		{"a smaller queue volume", "staging", cfg{"redisQueue": `{"storageSize": "4096Mi"}`},
+			completeCluster().withClaims(map[string]string{"data-pynomaly-redis-queue-2": "5Gi", "data-pynomaly-redis-cache-0": "9Gi"}),
+			`cluster preflight [claim-size]: redisQueue.storageSize = "4096Mi" is smaller than the deployed claim data-pynomaly-redis-queue-2 (5Gi); a claim can grow but never shrink: set 5Gi or more.`},
+		{"a smaller backup claim", "dev", cfg{"storage": `{"backupSize": "5Gi"}`},
+			completeCluster().withClaims(map[string]string{"pynomaly-backups": "10Gi"}),
+			`cluster preflight [claim-size]: storage.backupSize = "5Gi" is smaller than the deployed claim pynomaly-backups (10Gi); a claim can grow but never shrink: set 10Gi or more.`},
 		{"no WAL archive credentials", "prod", cfg{"postgres": `{"walArchive": {"s3Bucket": "pynomaly-wal", "credentialsSecret": "wal-s3"}}`, "network": `{"objectStorageCidrs": ["203.0.113.0/24"]}`},
 			completeCluster().without("v1 secrets pynomaly-data-science/wal-s3"),
 			`cluster preflight [wal-archive-secret]: secrets "wal-s3" (v1) in namespace pynomaly-data-science is missing; postgres.walArchive.credentialsSecret needs it.`},
@@ -152,6 +174,27 @@ func TestPreflightSkips(t *testing.T) {
 	_, err = run("prod", cfg{"kubernetes": `{"skipPreflight": ["metrics"]}`})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `kubernetes.skipPreflight[0] = "metrics": must be one of all, kubernetes-version, metrics-api,`)
+}
+
+// Claims that are as large as their templates, or smaller (they grow), or that belong to no
+// template of the stack, pass; skipping the check does not read the claims.
+func TestPreflightLetsClaimsGrow(t *testing.T) {
+	deployed := map[string]string{
+		"pgdata-pynomaly-postgres-0": "10Gi", "pgdata-pynomaly-postgres-1": "5Gi", // grows
+		"data-pynomaly-influxdb-0":   "5120Mi", // equal: 5Gi
+		"pynomaly-backups-old":       "900Gi",  // no template's
+		"pgdata-pynomaly-postgres-x": "900Gi",  // no replica's
+		"data-pynomaly-postgres-0":   "900Gi",  // another template
+	}
+	c := completeCluster().withClaims(deployed)
+	_, err := runOn(c, nil, "dev", nil)
+	require.NoError(t, err)
+	assert.Contains(t, c.asked, "v1 persistentvolumeclaims pynomaly-data-science")
+
+	c = completeCluster().withClaims(map[string]string{"pgdata-pynomaly-postgres-0": "900Gi"})
+	_, err = runOn(c, nil, "dev", cfg{"kubernetes": `{"skipPreflight": ["claim-size"]}`})
+	require.NoError(t, err, "the API server still refuses the smaller request when the check is skipped")
+	assert.NotContains(t, c.asked, "v1 persistentvolumeclaims pynomaly-data-science")
 }
 
 // On a complete cluster each environment checks what its settings need, and passes.

@@ -386,7 +386,9 @@ func kubernetesKind(typ string) (group, kind string, ok bool) {
 	if group == "core" {
 		group = ""
 	}
-	return group, parts[2], true
+	// A patch resource (server-side apply to an object made elsewhere) needs the rights on the
+	// object it patches.
+	return group, strings.TrimSuffix(parts[2], "Patch"), true
 }
 
 // plural is a kind's resource name, by Kubernetes' own rule for the kinds the program uses.

@@ -14,13 +14,12 @@ func TestRedisTier(t *testing.T) {
 		cacheMaxMemory string
 		queueMaxMemory string
 		quorum         string
-		protect        bool
 		sentinel       bool
 	}{
-		"dev":     {1, "1Gi", "268435456", "214748364", "", false, false},
-		"staging": {3, "5Gi", "1073741824", "429496729", "2", false, true},
+		"dev":     {1, "1Gi", "268435456", "214748364", "", false},
+		"staging": {3, "5Gi", "1073741824", "429496729", "2", true},
 		// The seed's 8 GB cache (80% of a 10Gi limit).
-		"prod": {3, "20Gi", "8589934592", "1717986918", "2", true, true},
+		"prod": {3, "20Gi", "8589934592", "1717986918", "2", true},
 	}
 	for _, env := range envs {
 		t.Run(env, func(t *testing.T) {
@@ -63,14 +62,11 @@ func TestRedisTier(t *testing.T) {
 					}
 					assert.Equal(t, w.sentinel, strings.Contains(redisConf, "min-replicas-to-write 1\n"))
 					assert.Equal(t, w.queueStorage, sts.Str(t, "spec.volumeClaimTemplates.0.spec.resources.requests.storage"))
-					assert.Equal(t, w.protect, sts.Protect)
-					assert.Equal(t, w.protect, sts.RetainOnDelete)
 				case "cache":
 					for _, line := range []string{"maxmemory-policy allkeys-lru", "appendonly no", `save ""`, "maxmemory " + w.cacheMaxMemory} {
 						assert.Contains(t, redisConf, line+"\n")
 					}
 					assert.False(t, sts.Has("spec.volumeClaimTemplates.0"), "a cache keeps no volume")
-					assert.False(t, sts.Protect, "nothing to protect in a cache")
 				}
 			}
 		})

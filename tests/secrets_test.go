@@ -198,11 +198,8 @@ func TestCredentialsProtectedLikeTheData(t *testing.T) {
 			assert.Equal(t, env == "prod", r.RetainOnDelete, "%s: %s %s retainOnDelete", env, r.Type, r.Name)
 		}
 		assert.Equal(t, len(wantSecrets)+len(st.OfType(passwordType))+1, n, "%s: every credential of the tier", env)
-		// The data they open is protected the same way.
-		for _, sts := range st.OfType("kubernetes:apps/v1:StatefulSet") {
-			if sts.Name == "pynomaly-postgres" {
-				assert.Equal(t, env == "prod", sts.Protect, "%s: the database", env)
-			}
-		}
+		// The data they open is protected the same way: the databases' claims live in the
+		// namespace (TestStatefulSetsGrowTheirClaimsInPlace).
+		assert.Equal(t, env == "prod", st.One(t, "kubernetes:core/v1:Namespace", "pynomaly-data-science").Protect, "%s: the namespace of the claims", env)
 	}
 }

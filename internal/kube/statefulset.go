@@ -6,6 +6,7 @@ import (
 	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -21,15 +22,47 @@ type StatefulSet struct {
 	PodManagementPolicy string
 	Pod                 Pod
 	// Claim is each replica's volume, mounted as Claim.Name; none when Claim.Size is empty.
-	Claim        Claim
-	StorageClass pulumi.StringInput
+	Claim   Claim
+	Volumes Volumes
 }
 
 // Claim is a per-replica PersistentVolumeClaim template.
 type Claim struct{ Name, Size string }
 
-// NewStatefulSet declares s and its disruption budget. Claims are kept when the set is deleted
-// or scaled down: data is only ever removed by a person.
+// Volumes is where the claims of StatefulSets are made, and whether the program grows them.
+type Volumes struct {
+	// Class is the StorageClass of every claim; it must allow volume expansion for growth.
+	Class pulumi.StringInput
+	// Grow patches each replica's existing claim to the template's size. Off when manifests are
+	// rendered: there is no claim to patch, and a rendered patch would be a partial object.
+	Grow bool
+}
+
+// ClaimName is the name the StatefulSet controller gives the claim of template on the set's
+// replica ordinal.
+func ClaimName(template, set string, ordinal int) string {
+	return fmt.Sprintf("%s-%s-%d", template, set, ordinal)
+}
+
+// OrphanOnDelete is the provider's annotation choosing how an object is deleted: "orphan"
+// deletes a StatefulSet without its pods (and, as always, without its claims).
+const OrphanOnDelete = "pulumi.com/deletionPropagationPolicy"
+
+// NewStatefulSet declares s, its disruption budget and, when its volumes grow, a patch of each
+// replica's claim. Claims are kept when the set is deleted or scaled down: data is only ever
+// removed by a person.
+//
+// Growing a claim: the API server refuses any change to an existing set's claim templates, so a
+// new size re-creates the set (DeleteBeforeReplace: its name is fixed). The set is deleted with
+// the orphan policy, so its pods keep running through the replacement; the new set, with the
+// same selector and pod template, adopts them without a restart. The templates only shape claims
+// not made yet; the claims that exist grow through their patches, made after the set.
+//
+// This is also why the set is never protected, not even in prod: protection forbids the
+// replacement growth needs, and the set holds no data. The data is in the claims, which are not
+// Pulumi resources (the controller makes them from the templates): neither an orphaning delete
+// nor the retention policy below removes them, and in prod the namespace that holds them is
+// protected. A mistaken `pulumi destroy` deletes the set and leaves the databases running.
 func NewStatefulSet(ctx *pulumi.Context, parent pulumi.Resource, ns pulumi.StringInput, s StatefulSet, opts ...pulumi.ResourceOption) (*appsv1.StatefulSet, Workload, error) {
 	pod, account, err := s.Pod.withAccount(ctx, parent, ns, s.Name)
 	if err != nil {
@@ -55,11 +88,23 @@ func NewStatefulSet(ctx *pulumi.Context, parent pulumi.Resource, ns pulumi.Strin
 		claimsPerPod = 1
 	}
 	component := s.Pod.Component
-	sts, err := appsv1.NewStatefulSet(ctx, s.Name, &appsv1.StatefulSetArgs{
-		Metadata: ObjectMeta(ctx, ns, s.Name, component), Spec: spec,
-	}, append([]pulumi.ResourceOption{pulumi.Parent(parent)}, opts...)...)
+	meta := ObjectMeta(ctx, ns, s.Name, component)
+	meta.Annotations = pulumi.StringMap{OrphanOnDelete: pulumi.String("orphan")}
+	if s.Claim.Size != "" {
+		generation, err := s.claimGeneration(ctx, parent)
+		if err != nil {
+			return nil, Workload{}, err
+		}
+		meta.Annotations.(pulumi.StringMap)[ClaimGenerationAnnotation] = generation
+	}
+	sts, err := appsv1.NewStatefulSet(ctx, s.Name, &appsv1.StatefulSetArgs{Metadata: meta, Spec: spec},
+		append([]pulumi.ResourceOption{pulumi.Parent(parent), pulumi.DeleteBeforeReplace(true),
+			pulumi.ReplaceOnChanges([]string{"spec.volumeClaimTemplates"})}, opts...)...)
 	if err != nil {
 		return nil, Workload{}, fmt.Errorf("%s: statefulset: %w", component, err)
+	}
+	if err := s.growClaims(ctx, parent, ns, sts); err != nil {
+		return nil, Workload{}, err
 	}
 	if err := newDisruptionBudget(ctx, parent, ns, s.Name, component, s.Pod.Selector(), OneAtATime); err != nil {
 		return nil, Workload{}, err
@@ -73,8 +118,56 @@ func (s StatefulSet) claimTemplate(ctx *pulumi.Context) *corev1.PersistentVolume
 		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(s.Claim.Name), Labels: Labels(ctx, s.Pod.Component)},
 		Spec: &corev1.PersistentVolumeClaimSpecArgs{
 			AccessModes:      pulumi.StringArray{pulumi.String("ReadWriteOnce")},
-			StorageClassName: s.StorageClass,
+			StorageClassName: s.Volumes.Class,
 			Resources:        &corev1.VolumeResourceRequirementsArgs{Requests: pulumi.StringMap{"storage": pulumi.String(s.Claim.Size)}},
 		},
 	}
+}
+
+// ClaimGenerationAnnotation changes with a StatefulSet's claim templates (see claimGeneration).
+const ClaimGenerationAnnotation = "pynomaly.io/claim-generation"
+
+// claimGeneration is a random id kept while the claim template stays the same, and drawn anew
+// when it changes. A new id is unknown until `pulumi up` draws it, which is what lets a
+// growth be previewed: the provider previews the set's re-creation with a server-side dry
+// run of the new set under its fixed name, which the API server refuses as a forbidden change
+// of the existing set; with an input still unknown, the provider skips that dry run.
+func (s StatefulSet) claimGeneration(ctx *pulumi.Context, parent pulumi.Resource) (pulumi.StringOutput, error) {
+	id, err := random.NewRandomId(ctx, s.Name+"-claims", &random.RandomIdArgs{
+		ByteLength: pulumi.Int(4),
+		Keepers:    pulumi.StringMap{"name": pulumi.String(s.Claim.Name), "size": pulumi.String(s.Claim.Size)},
+	}, pulumi.Parent(parent))
+	if err != nil {
+		return pulumi.StringOutput{}, fmt.Errorf("%s: claim generation: %w", s.Pod.Component, err)
+	}
+	return id.Hex, nil
+}
+
+// growClaims patches the storage request of each replica's claim to the template's size (server-
+// side apply, taking the field over from the controller that made the claim). The patches come
+// after the set, whose await means every replica's claim exists. A removed patch (a scale-down,
+// a destroy) leaves its claim as it is: the provider would otherwise try to drop the request,
+// which a claim must have.
+func (s StatefulSet) growClaims(ctx *pulumi.Context, parent pulumi.Resource, ns pulumi.StringInput, sts *appsv1.StatefulSet) error {
+	if s.Claim.Size == "" || !s.Volumes.Grow {
+		return nil
+	}
+	for i := 0; i < s.Replicas; i++ {
+		name := ClaimName(s.Claim.Name, s.Name, i)
+		if _, err := corev1.NewPersistentVolumeClaimPatch(ctx, name, &corev1.PersistentVolumeClaimPatchArgs{
+			Metadata: &metav1.ObjectMetaPatchArgs{Name: pulumi.String(name), Namespace: ns, Annotations: pulumi.StringMap{
+				"pulumi.com/patchForce": pulumi.String("true"),
+				// The provider awaits a claim of a WaitForFirstConsumer class until it is
+				// Pending, which a bound claim never is again (pulumi-kubernetes#4179); the
+				// resize itself is the volume driver's, after the request is accepted.
+				"pulumi.com/skipAwait": pulumi.String("true"),
+			}},
+			Spec: &corev1.PersistentVolumeClaimSpecPatchArgs{Resources: &corev1.VolumeResourceRequirementsPatchArgs{
+				Requests: pulumi.StringMap{"storage": pulumi.String(s.Claim.Size)},
+			}},
+		}, pulumi.Parent(parent), pulumi.DependsOn([]pulumi.Resource{sts}), pulumi.RetainOnDelete(true)); err != nil {
+			return fmt.Errorf("%s: claim %s: %w", s.Pod.Component, name, err)
+		}
+	}
+	return nil
 }

@@ -134,6 +134,29 @@ func (a *apiServer) Serves(groupVersion, resource string) (bool, error) {
 	return false, nil
 }
 
+func (a *apiServer) ClaimRequests(namespace string) (map[string]string, error) {
+	var list struct {
+		Items []struct {
+			Metadata struct {
+				Name string `json:"name"`
+			} `json:"metadata"`
+			Spec struct {
+				Resources struct {
+					Requests map[string]string `json:"requests"`
+				} `json:"resources"`
+			} `json:"spec"`
+		} `json:"items"`
+	}
+	if _, err := a.get(path.Join("/api/v1/namespaces", namespace, "persistentvolumeclaims"), &list); err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, c := range list.Items {
+		out[c.Metadata.Name] = c.Spec.Resources.Requests["storage"]
+	}
+	return out, nil
+}
+
 func (a *apiServer) Has(groupVersion, resource, namespace, name string) (bool, error) {
 	p := apiPath(groupVersion)
 	if namespace != "" {

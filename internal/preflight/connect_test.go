@@ -27,6 +27,10 @@ func TestConnectReadsTheClusterOfTheKubeconfig(t *testing.T) {
 			fmt.Fprint(w, `{"kind":"APIResourceList","groupVersion":"cert-manager.io/v1","resources":[{"name":"certificates"},{"name":"clusterissuers"}]}`)
 		case "/apis/metrics.k8s.io/v1beta1":
 			http.Error(w, `{"kind":"Status","code":503}`, http.StatusServiceUnavailable)
+		case "/api/v1/namespaces/pynomaly/persistentvolumeclaims":
+			fmt.Fprint(w, `{"kind":"PersistentVolumeClaimList","items":[{"metadata":{"name":"pgdata-pynomaly-postgres-0"},"spec":{"resources":{"requests":{"storage":"10Gi"}}}}]}`)
+		case "/api/v1/namespaces/new/persistentvolumeclaims":
+			fmt.Fprint(w, `{"kind":"PersistentVolumeClaimList","items":[]}`)
 		case "/apis/cert-manager.io/v1/clusterissuers/letsencrypt", "/api/v1/namespaces/pynomaly/secrets/wal-s3":
 			fmt.Fprint(w, `{}`)
 		default:
@@ -79,6 +83,13 @@ current-context: elsewhere
 			has, err = c.Has("cert-manager.io/v1", "clusterissuers", "", "other")
 			require.NoError(t, err)
 			assert.False(t, has)
+
+			claims, err := c.ClaimRequests("pynomaly")
+			require.NoError(t, err)
+			assert.Equal(t, map[string]string{"pgdata-pynomaly-postgres-0": "10Gi"}, claims)
+			claims, err = c.ClaimRequests("new")
+			require.NoError(t, err)
+			assert.Empty(t, claims, "a namespace not made yet has no claims")
 		})
 	}
 	for _, tok := range tokens {

@@ -20,6 +20,9 @@ type Cluster interface {
 	Serves(groupVersion, resource string) (bool, error)
 	// Has says whether the named object exists; namespace is empty for cluster-scoped objects.
 	Has(groupVersion, resource, namespace, name string) (bool, error)
+	// ClaimRequests are the storage requests of the PersistentVolumeClaims in namespace, by
+	// claim name (none when the namespace does not exist yet).
+	ClaimRequests(namespace string) (map[string]string, error)
 }
 
 // Requirement is one thing a stack needs from its cluster.

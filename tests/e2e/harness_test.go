@@ -286,6 +286,11 @@ type previewStep struct {
 
 type stepState struct {
 	Protect bool `json:"protect"`
+	Inputs  struct {
+		Metadata struct {
+			Annotations map[string]string `json:"annotations"`
+		} `json:"metadata"`
+	} `json:"inputs"`
 }
 
 // Type is the resource type of the step (the last one of its URN's type chain).

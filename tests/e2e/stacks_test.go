@@ -235,8 +235,13 @@ func destroy(t *testing.T, p *project, env string) {
 	}
 	objects := strings.Fields(mustKubectl(t, "-n", namespace, "get", "statefulsets,deployments,jobs,cronjobs,services,secrets,configmaps,persistentvolumeclaims",
 		"-l", "app=pynomaly", "-o", "name"))
+	// The StatefulSets are deleted orphaning their pods: the databases keep running on their
+	// claims until someone deletes the namespace.
+	for _, component := range []string{"postgres", "redis-queue", "influxdb"} {
+		pods := mustKubectl(t, "-n", namespace, "get", "pods", "-l", "app=pynomaly,component="+component, "-o", "name")
+		assert.NotEmpty(t, strings.Fields(pods), "prod's %s pods outlive a destroy", component)
+	}
 	assert.ElementsMatch(t, []string{
-		"statefulset.apps/pynomaly-postgres", "statefulset.apps/pynomaly-redis-queue", "statefulset.apps/pynomaly-influxdb",
 		"persistentvolumeclaim/pynomaly-backups", "persistentvolumeclaim/pynomaly-models",
 		// and the credentials that open them
 		"secret/pynomaly-postgres-credentials", "secret/pynomaly-redis-credentials", "secret/pynomaly-influxdb-credentials",

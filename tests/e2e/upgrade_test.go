@@ -164,9 +164,16 @@ func upgradeStack(t *testing.T, base, tree, env string) {
 		time.Since(start).Round(time.Second))
 }
 
-// protectionDropped: the step takes protect off a resource that had it.
+// protectionDropped: the step takes protect off a resource that had it. A StatefulSet that is
+// now deleted by orphaning its pods is not counted: it is unprotected so that a larger claim can
+// re-create it, and it holds no data (its claims do, kept by the retention policy, in the
+// protected namespace).
 func protectionDropped(s previewStep) bool {
-	return s.OldState != nil && s.NewState != nil && s.OldState.Protect && !s.NewState.Protect
+	if s.OldState == nil || s.NewState == nil || !s.OldState.Protect || s.NewState.Protect {
+		return false
+	}
+	orphaned := s.NewState.Inputs.Metadata.Annotations["pulumi.com/deletionPropagationPolicy"] == "orphan"
+	return !(s.Type() == "kubernetes:apps/v1:StatefulSet" && orphaned)
 }
 
 // clusterProject is env's committed stack on the local cluster. Until done is called, the test's
