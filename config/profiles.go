@@ -116,7 +116,13 @@ func backup(retentionDays int) PostgresBackup {
 	return PostgresBackup{Schedule: "0 2 * * *", TimeZone: "Etc/UTC", RetentionDays: retentionDays, DeadlineSeconds: 3 * 3600}
 }
 
-var walArchive = WALArchive{TimeoutSeconds: 300}
+// WAL archiving, where a stack names a bucket: a segment shipped at least every five minutes;
+// base backups daily at 01:00 UTC (before the dump) and kept as long as the dumps, except in
+// prod, where one every twelve hours halves the WAL a point-in-time restore replays (the seed's
+// RTO is one hour) and two weeks of them make the window the dumps have.
+func walArchive(schedule string, retentionDays int) WALArchive {
+	return WALArchive{TimeoutSeconds: MaxArchiveTimeoutSeconds, BaseBackupSchedule: schedule, RetentionDays: retentionDays}
+}
 
 // The seed's HPA targets: API CPU 70% / memory 80%, workers CPU 75% / memory 85%.
 func api(minR, maxR int, r Resources, pool int) Autoscaled {
@@ -154,7 +160,7 @@ func dev(base Settings) Settings {
 	base.API = api(1, 2, res("50m", "128Mi", "250m", "256Mi").disk(apiDisk), 5)
 	base.Worker = worker(1, 2, res("50m", "128Mi", "500m", "512Mi").disk(workerDisk), 5, 300)
 	base.Postgres = Postgres{StatefulTier: StatefulTier{Replicas: 1, Resources: res("100m", "256Mi", "500m", "1Gi").disk(postgresDisk), StorageSize: "10Gi"},
-		MaxConnections: 100, Backup: backup(3), WALArchive: walArchive}
+		MaxConnections: 100, Backup: backup(3), WALArchive: walArchive("0 1 * * *", 3)}
 	base.Pooler = Pooler{Replicas: 1, PoolSize: 50, MaxClientConnections: 200, Resources: res("25m", "32Mi", "100m", "64Mi")}
 	base.RedisQueue = StatefulTier{Replicas: 1, Resources: res("50m", "64Mi", "250m", "256Mi"), StorageSize: "1Gi"}
 	base.RedisCache = StatefulTier{Replicas: 1, Resources: res("50m", "64Mi", "250m", "320Mi")}
@@ -183,7 +189,7 @@ func staging(base Settings) Settings {
 	base.API = api(2, 5, res("100m", "256Mi", "500m", "512Mi").disk(apiDisk), 10)
 	base.Worker = worker(2, 5, res("200m", "512Mi", "1", "1Gi").disk(workerDisk), 5, 900)
 	base.Postgres = Postgres{StatefulTier: StatefulTier{Replicas: 2, Resources: res("250m", "1Gi", "1", "2Gi").disk(postgresDisk), StorageSize: "50Gi"},
-		MaxConnections: 200, SynchronousMode: true, Backup: backup(7), WALArchive: walArchive}
+		MaxConnections: 200, SynchronousMode: true, Backup: backup(7), WALArchive: walArchive("0 1 * * *", 7)}
 	base.Pooler = Pooler{Replicas: 2, PoolSize: 80, MaxClientConnections: 500, Resources: res("50m", "32Mi", "250m", "128Mi")}
 	// Three, not two: a lost pod takes its Sentinel along, and two Sentinels need both to agree.
 	base.RedisQueue = StatefulTier{Replicas: 3, Resources: res("100m", "256Mi", "500m", "512Mi"), StorageSize: "5Gi"}
@@ -218,7 +224,7 @@ func prod(base Settings) Settings {
 	// Synchronous replication: the failover drill measured its cost on a commit (README,
 	// Availability) and a failover then loses no committed transaction.
 	base.Postgres = Postgres{StatefulTier: StatefulTier{Replicas: 3, Resources: res("1", "4Gi", "2", "8Gi").disk(postgresDisk), StorageSize: "200Gi"},
-		MaxConnections: 500, SynchronousMode: true, Backup: backup(14), WALArchive: walArchive}
+		MaxConnections: 500, SynchronousMode: true, Backup: backup(14), WALArchive: walArchive("0 1,13 * * *", 14)}
 	// 3 x 150 server connections + 20 reserved = 470 of 500; 3 x 1000 clients hold
 	// 100 API pods x 10 + 50 workers x 5 = 1250 even with a pooler pod down.
 	base.Pooler = Pooler{Replicas: 3, PoolSize: 150, MaxClientConnections: 1000, Resources: res("100m", "64Mi", "500m", "256Mi")}

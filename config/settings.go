@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"time"
 )
 
 // Environment is the deployment profile a stack runs with.
@@ -138,9 +139,35 @@ type Postgres struct {
 	// it, and only that replica may be promoted, so a failover loses no committed transaction.
 	// A primary left without a healthy replica goes on alone (not strict), so a lost replica
 	// never stops writes.
-	SynchronousMode bool           `json:"synchronousMode"`
-	Backup          PostgresBackup `json:"backup"`
-	WALArchive      WALArchive     `json:"walArchive"`
+	SynchronousMode bool            `json:"synchronousMode"`
+	Backup          PostgresBackup  `json:"backup"`
+	WALArchive      WALArchive      `json:"walArchive"`
+	Restore         PostgresRestore `json:"restore"`
+}
+
+// PostgresRestore makes a new cluster start as a point-in-time copy of one whose WAL was
+// archived to postgres.walArchive's bucket: Spilo's clone from WAL-G (CLONE_METHOD
+// CLONE_WITH_WALE) fetches the newest base backup before TargetTime and replays the archived
+// WAL up to it. Only a cluster without data bootstraps; an existing one ignores it.
+type PostgresRestore struct {
+	// TargetTime is the point to recover to, RFC 3339 with its zone, or "latest": everything
+	// archived (after a lost cluster); empty: no restore.
+	TargetTime string `json:"targetTime"`
+	// FromNamespace is the namespace of the stack whose archive is read (WAL-G's path holds
+	// it); empty: this stack's own.
+	FromNamespace string `json:"fromNamespace"`
+}
+
+// LatestTarget is the restore target "everything archived".
+const LatestTarget = "latest"
+
+// Target is TargetTime parsed: the zero time for LatestTarget; ok is false when it is neither.
+func (r PostgresRestore) Target() (t time.Time, ok bool) {
+	if r.TargetTime == LatestTarget {
+		return time.Time{}, true
+	}
+	t, err := time.Parse(time.RFC3339Nano, r.TargetTime)
+	return t, err == nil
 }
 
 // PostgresBackup is the daily logical backup to the backup claim.
@@ -166,7 +193,19 @@ type WALArchive struct {
 	// TimeoutSeconds forces a WAL segment switch at least this often (archive_timeout), which
 	// bounds the data a lost cluster can lose.
 	TimeoutSeconds int `json:"timeoutSeconds"`
+	// BaseBackupSchedule is when Spilo pushes a base backup (BACKUP_SCHEDULE, a cron schedule
+	// in UTC); a restore replays the WAL written since the last one, so its spacing bounds the
+	// replay time of a point-in-time restore.
+	BaseBackupSchedule string `json:"baseBackupSchedule"`
+	// RetentionDays keeps at least this many base backups and every one younger than this many
+	// days, with the WAL to replay them (Spilo's BACKUP_NUM_TO_RETAIN is both): the window a
+	// point-in-time restore can reach back into.
+	RetentionDays int `json:"retentionDays"`
 }
+
+// MaxArchiveTimeoutSeconds bounds archive_timeout: a segment is shipped at least every five
+// minutes, well inside the seed's recovery point of 15.
+const MaxArchiveTimeoutSeconds = 300
 
 // Pooler is PgBouncer in front of PostgreSQL.
 type Pooler struct {

@@ -144,12 +144,11 @@ func TestEveryBadSettingIsReported(t *testing.T) {
 
 // A stack file overrides only what it names; everything else keeps the profile's value.
 func TestOverridesReplaceOnlyTheFieldsGiven(t *testing.T) {
-	s, err := config.Parse(project, config.Source{Values: map[string]string{
-		"environment": "prod",
-		"api":         `{"maxReplicas": 80}`,
-		"storage":     `{"provisioner": "pd.csi.storage.gke.io", "parameters": {"type": "pd-ssd"}}`,
-		"namespace":   "pynomaly-eu",
-	}})
+	s, err := config.Parse(project, config.Source{Values: stackEnv(t, "prod", cfg{
+		"api":       `{"maxReplicas": 80}`,
+		"storage":   `{"provisioner": "pd.csi.storage.gke.io", "parameters": {"type": "pd-ssd"}}`,
+		"namespace": "pynomaly-eu",
+	})})
 	require.NoError(t, err)
 	assert.Equal(t, 80, s.API.MaxReplicas)
 	assert.Equal(t, 5, s.API.MinReplicas, "min replicas keep the prod profile's value")
@@ -164,20 +163,20 @@ func TestOverridesReplaceOnlyTheFieldsGiven(t *testing.T) {
 // Pulumi.yaml declares every optional key with an empty default ("" or {}); the CLI passes those
 // defaults to the program, which must read them as "the profile's value".
 func TestProjectDefaultsMeanTheProfile(t *testing.T) {
-	values := map[string]string{"environment": "prod", "namespace": "pynomaly-data-science"}
+	values := stackEnv(t, "prod", cfg{"namespace": "pynomaly-data-science"})
 	for _, k := range config.Keys() {
 		if _, set := values[k]; !set {
 			values[k] = ""
 		}
 	}
 	for _, k := range config.KeyTable() {
-		if len(k.Fields()) > 0 {
+		if _, set := values[k.Name]; len(k.Fields()) > 0 && (!set || values[k.Name] == "") {
 			values[k.Name] = "{}"
 		}
 	}
 	s, err := config.Parse(project, config.Source{Values: values})
 	require.NoError(t, err)
-	want, err := config.Parse(project, config.Source{Values: map[string]string{"environment": "prod"}})
+	want, err := config.Parse(project, config.Source{Values: stackEnv(t, "prod", nil)})
 	require.NoError(t, err)
 	assert.Equal(t, want, s)
 }
@@ -197,7 +196,7 @@ func TestProfilesCarryTheSeedTable(t *testing.T) {
 	}
 	for _, env := range envs {
 		t.Run(env, func(t *testing.T) {
-			s, err := config.Parse(project, config.Source{Values: map[string]string{"environment": env}})
+			s, err := config.Parse(project, config.Source{Values: stackEnv(t, env, nil)})
 			require.NoError(t, err)
 			w := want[env]
 			assert.Equal(t, w.apiMin, s.API.MinReplicas)
@@ -241,7 +240,7 @@ func TestPlacementIsIndependentOfSecurity(t *testing.T) {
 		{"dev", "security", "enforced", config.Enforced, config.PlacementPreferred},
 		{"prod", "security", "enforced", config.Enforced, config.PlacementRequired},
 	} {
-		s, err := config.Parse(project, config.Source{Values: map[string]string{"environment": c.env, c.key: c.value}})
+		s, err := config.Parse(project, config.Source{Values: stackEnv(t, c.env, cfg{c.key: c.value})})
 		require.NoError(t, err)
 		assert.Equal(t, c.security, s.Security, "%s with %s=%s", c.env, c.key, c.value)
 		assert.Equal(t, c.placement, s.Placement, "%s with %s=%s", c.env, c.key, c.value)

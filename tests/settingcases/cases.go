@@ -265,8 +265,23 @@ func Cases() []Case {
 		fail("postgres.walArchive.credentialsSecret", "WAL G", bad("postgres.walArchive.credentialsSecret", `"WAL G"`,
 			"must be the name of a Secret in the namespace (lowercase letters, digits, '-' and '.')")),
 		good("postgres.walArchive.timeoutSeconds", "120", `120`),
-		Case{Before: [][2]string{store, {"postgres.walArchive.s3Bucket", "pynomaly-wal"}}, Path: "postgres.walArchive.timeoutSeconds", Value: "30",
-			Err: bad("postgres.walArchive.timeoutSeconds", "30", "must be at least 60 (and at most 900 for the seed's 15-minute recovery point)")},
+		Case{Before: [][2]string{store, {"postgres.walArchive.s3Bucket", "pynomaly-wal"}}, Path: "postgres.walArchive.timeoutSeconds", Value: "600",
+			Err: bad("postgres.walArchive.timeoutSeconds", "600", "must be 60 to 300: a WAL segment is shipped at least this often, which bounds the recovery point (the seed's: 15 minutes)")},
+		good("postgres.walArchive.baseBackupSchedule", "0 */6 * * *", `"0 */6 * * *"`),
+		fail("postgres.walArchive.baseBackupSchedule", "daily", bad("postgres.walArchive.baseBackupSchedule", `"daily"`,
+			`must be a cron schedule of five fields in UTC, such as "0 1 * * *": expected exactly 5 fields, found 1: [daily]`)),
+		good("postgres.walArchive.retentionDays", "30", `30`),
+		fail("postgres.walArchive.retentionDays", "1", bad("postgres.walArchive.retentionDays", "1", "must be at least 2 (Spilo keeps two base backups whatever it is told)")),
+		// Prod cannot run without an archive (its stack file names one).
+		Case{Env: "prod", Path: "postgres.walArchive.s3Bucket", Value: "", Err: bad("postgres.walArchive.s3Bucket", `""`,
+			"must name the bucket WAL is archived to in prod (the seed's recovery point of 15 minutes needs continuous archiving; the nightly dump alone loses up to a day), with network.objectStorageCidrs")},
+		// Prod's stack file names its archive; a restore reads it.
+		Case{Env: "prod", Path: "postgres.restore.targetTime", Value: "2026-11-25T14:30:00Z", Want: `"2026-11-25T14:30:00Z"`},
+		Case{Env: "prod", Path: "postgres.restore.targetTime", Value: "yesterday 14:30", Err: bad("postgres.restore.targetTime", `"yesterday 14:30"`,
+			`must be an RFC 3339 time with its zone, such as "2026-11-25T14:30:00Z", "latest" (everything archived), or empty for no restore`)},
+		Case{Env: "prod", Path: "postgres.restore.fromNamespace", Value: "pynomaly-eu", Want: `"pynomaly-eu"`},
+		Case{Env: "prod", Path: "postgres.restore.fromNamespace", Value: "Pynomaly EU", Err: bad("postgres.restore.fromNamespace", `"Pynomaly EU"`,
+			"must be a namespace name (a DNS label), or empty for this stack's own")},
 	)
 
 	// The pooler in dev: 1 pod, 50 server connections, 200 clients; 25m/32Mi → 100m/64Mi.
