@@ -62,6 +62,9 @@ func (s *Settings) Footprint() Footprint {
 		{Name: "backups claim", ClaimSize: s.Storage.BackupSize, Claims: 1},
 		{Name: "models claim", ClaimSize: s.Storage.ModelSize, Claims: 1},
 	}
+	if s.Storage.Snapshots.On() {
+		f = append(f, job("volume-snapshots"))
+	}
 	if !s.Bundled() {
 		// The cluster's operator runs the monitoring stack: nothing of it is in the namespace.
 		return f

@@ -66,6 +66,7 @@ func common(env Environment) Settings {
 			Grafana:           "grafana/grafana:11.5.2",
 			KubeStateMetrics:  "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.15.0",
 			PrometheusAdapter: "registry.k8s.io/prometheus-adapter/prometheus-adapter:v0.12.0",
+			Kubectl:           "alpine/k8s:1.33.4",
 			PullPolicy:        "Always",
 		},
 	}
@@ -109,6 +110,12 @@ var selfSignedIssuer = TLSIssuer{Kind: "Issuer", Name: "pynomaly-selfsigned", Cr
 
 func acmeIssuer(name, server string) TLSIssuer {
 	return TLSIssuer{Kind: "Issuer", Name: name, Create: CreateACME, ACMEServer: server}
+}
+
+// Volume snapshots, once a class is named: daily at 03:00 UTC (after the base backup and the
+// dump), kept as long as the dumps.
+func snapshots(retentionDays int) Snapshots {
+	return Snapshots{Schedule: "0 3 * * *", RetentionDays: retentionDays}
 }
 
 // The seed's backup (daily at 02:00 UTC) and WAL archiving defaults; retention is per profile.
@@ -157,6 +164,7 @@ func dev(base Settings) Settings {
 		DefaultRequestEphemeralStorage: "64Mi", DefaultEphemeralStorage: "512Mi", MaxEphemeralStorage: "4Gi",
 	}
 	base.Storage.BackupSize, base.Storage.ModelSize = "10Gi", "5Gi"
+	base.Storage.Snapshots = snapshots(3)
 	base.API = api(1, 2, res("50m", "128Mi", "250m", "256Mi").disk(apiDisk), 5)
 	base.Worker = worker(1, 2, res("50m", "128Mi", "500m", "512Mi").disk(workerDisk), 5, 300)
 	base.Postgres = Postgres{StatefulTier: StatefulTier{Replicas: 1, Resources: res("100m", "256Mi", "500m", "1Gi").disk(postgresDisk), StorageSize: "10Gi"},
@@ -186,6 +194,7 @@ func staging(base Settings) Settings {
 		DefaultRequestEphemeralStorage: "64Mi", DefaultEphemeralStorage: "512Mi", MaxEphemeralStorage: "8Gi",
 	}
 	base.Storage.BackupSize, base.Storage.ModelSize = "50Gi", "20Gi"
+	base.Storage.Snapshots = snapshots(7)
 	base.API = api(2, 5, res("100m", "256Mi", "500m", "512Mi").disk(apiDisk), 10)
 	base.Worker = worker(2, 5, res("200m", "512Mi", "1", "1Gi").disk(workerDisk), 5, 900)
 	base.Postgres = Postgres{StatefulTier: StatefulTier{Replicas: 2, Resources: res("250m", "1Gi", "1", "2Gi").disk(postgresDisk), StorageSize: "50Gi"},
@@ -218,6 +227,7 @@ func prod(base Settings) Settings {
 	}
 	base.Storage.ReclaimPolicy = "Retain"
 	base.Storage.BackupSize, base.Storage.ModelSize = "300Gi", "200Gi"
+	base.Storage.Snapshots = snapshots(14)
 	base.API = api(5, 100, res("100m", "256Mi", "1", "1Gi").disk(apiDisk), 10)
 	base.Worker = worker(3, 50, res("200m", "768Mi", "1", "2Gi").disk(workerDisk), 5, 3600)
 	// The seed's tuning: max_connections 500, shared_buffers 2GB = 25% of an 8Gi limit.

@@ -472,6 +472,8 @@ type Images struct {
 	Alertmanager     string `json:"alertmanager"`
 	Grafana          string `json:"grafana"`
 	KubeStateMetrics string `json:"kubeStateMetrics"`
+	// Kubectl is a kubectl image with a shell: the snapshot job's (storage.snapshots).
+	Kubectl string `json:"kubectl"`
 	// PullPolicy is every container's imagePullPolicy. Always (the default) has the kubelet ask
 	// the registry at each container start: the pod's own pull credentials are checked every
 	// time (an image another pod pulled onto the node is not simply reused), and a tag that its
@@ -507,7 +509,7 @@ type Kubernetes struct {
 var PreflightChecks = []string{
 	"kubernetes-version", "metrics-api", "external-metrics-api", "cert-manager", "tls-issuer",
 	"ingress-class", "gateway-api", "gateway-class", "storage-class", "prometheus-operator",
-	"wal-archive-secret",
+	"wal-archive-secret", "volume-snapshots", "volume-snapshot-class",
 }
 
 // Skips says whether the preflight check named check is skipped.
@@ -564,8 +566,25 @@ type Storage struct {
 	// that needs a class that supports it (ModelClassName), for example an NFS or EFS class.
 	ModelAccessMode string `json:"modelAccessMode"`
 	// ModelClassName is the class of the model claim; empty means the SSD class.
-	ModelClassName string `json:"modelClassName"`
+	ModelClassName string    `json:"modelClassName"`
+	Snapshots      Snapshots `json:"snapshots"`
 }
+
+// Snapshots are scheduled VolumeSnapshots of every claim in the namespace (the seed's daily PVC
+// snapshots), taken by the cluster's CSI driver through ClassName. Off while ClassName is empty:
+// the snapshot controller and a VolumeSnapshotClass are a cluster's add-ons, which the program
+// cannot assume (the preflight checks both once a class is named).
+type Snapshots struct {
+	ClassName string `json:"className"`
+	// Schedule is a cron schedule in UTC.
+	Schedule string `json:"schedule"`
+	// RetentionDays: snapshots taken more than this many days ago are deleted, once a run has
+	// taken its new ones.
+	RetentionDays int `json:"retentionDays"`
+}
+
+// On says whether snapshots are taken.
+func (s Snapshots) On() bool { return s.ClassName != "" }
 
 // Secrets controls generated credentials.
 type Secrets struct {

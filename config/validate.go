@@ -251,6 +251,16 @@ func (s *Settings) validateStorage(v *validator) {
 	if st.ModelClassName != "" && !dnsSubdomain.MatchString(st.ModelClassName) {
 		v.fail("storage.modelClassName", quote(st.ModelClassName), "must be the name of a StorageClass")
 	}
+	sn := st.Snapshots
+	if sn.ClassName != "" && (!dnsSubdomain.MatchString(sn.ClassName) || len(sn.ClassName) > 253) {
+		v.fail("storage.snapshots.className", quote(sn.ClassName), "must be the name of a VolumeSnapshotClass, or empty for no snapshots")
+	}
+	if err := cronSchedule(sn.Schedule); err != nil {
+		v.fail("storage.snapshots.schedule", quote(sn.Schedule), `must be a cron schedule of five fields in UTC, such as "0 3 * * *": `+err.Error())
+	}
+	if sn.RetentionDays < 1 {
+		v.fail("storage.snapshots.retentionDays", fmt.Sprint(sn.RetentionDays), "must be at least 1")
+	}
 }
 
 // validateQuota checks that the ResourceQuota admits the whole Footprint at once.
@@ -481,6 +491,7 @@ func (s *Settings) validateImages(v *validator) {
 		{"images.grafana", im.Grafana},
 		{"images.kubeStateMetrics", im.KubeStateMetrics},
 		{"images.prometheusAdapter", im.PrometheusAdapter},
+		{"images.kubectl", im.Kubectl},
 	} {
 		if !imageRef.MatchString(i.value) || strings.HasSuffix(i.value, ":latest") {
 			v.fail(i.key, quote(i.value), "must be an image pinned by tag or digest (not :latest), such as redis:7.4.2-alpine")

@@ -26,6 +26,7 @@ func (p *Platform) foundation(ctx *pulumi.Context, tier pulumi.ResourceOption) e
 	}
 	if p.Storage, err = components.NewStorage(ctx, "storage", &components.StorageArgs{
 		Namespace: p.Namespace.Name, Storage: s.Storage, Protect: s.ProtectState(),
+		KubectlImage: s.Images.Kubectl, PullPolicy: s.Images.PullPolicy,
 	}, tier); err != nil {
 		return fmt.Errorf("storage tier: %w", err)
 	}

@@ -119,7 +119,7 @@ func Cases() []Case {
 		good("kubernetes.allowModeChange", "true", `true`),
 		fail("kubernetes.allowModeChange", "yes", bad("kubernetes.allowModeChange", `"yes"`, "must be true or false, not a JSON string")),
 		good("kubernetes.skipPreflight[0]", "metrics-api", `["metrics-api"]`),
-		fail("kubernetes.skipPreflight[0]", "metrics", bad("kubernetes.skipPreflight[0]", `"metrics"`, "must be one of all, kubernetes-version, metrics-api, external-metrics-api, cert-manager, tls-issuer, ingress-class, gateway-api, gateway-class, storage-class, prometheus-operator, wal-archive-secret")),
+		fail("kubernetes.skipPreflight[0]", "metrics", bad("kubernetes.skipPreflight[0]", `"metrics"`, "must be one of all, kubernetes-version, metrics-api, external-metrics-api, cert-manager, tls-issuer, ingress-class, gateway-api, gateway-class, storage-class, prometheus-operator, wal-archive-secret, volume-snapshots, volume-snapshot-class")),
 	)
 
 	// Quantities typed as numbers (16) are the CLI's numbers and must be taken as quantities.
@@ -186,6 +186,14 @@ func Cases() []Case {
 		fail("storage.modelAccessMode", "RWX", bad("storage.modelAccessMode", `"RWX"`, "must be one of ReadWriteOnce, ReadWriteOncePod, ReadWriteMany, ReadOnlyMany")),
 		good("storage.modelClassName", "efs-sc", `"efs-sc"`),
 		fail("storage.modelClassName", "EFS class", bad("storage.modelClassName", `"EFS class"`, "must be the name of a StorageClass")),
+		good("storage.snapshots.className", "csi-aws-vsc", `"csi-aws-vsc"`),
+		fail("storage.snapshots.className", "EBS snapshots", bad("storage.snapshots.className", `"EBS snapshots"`,
+			"must be the name of a VolumeSnapshotClass, or empty for no snapshots")),
+		good("storage.snapshots.schedule", "30 4 * * *", `"30 4 * * *"`),
+		fail("storage.snapshots.schedule", "nightly", bad("storage.snapshots.schedule", `"nightly"`,
+			`must be a cron schedule of five fields in UTC, such as "0 3 * * *": expected exactly 5 fields, found 1: [nightly]`)),
+		good("storage.snapshots.retentionDays", "30", `30`),
+		fail("storage.snapshots.retentionDays", "0", bad("storage.snapshots.retentionDays", "0", atLeastOne)),
 		// A date typed as digits is a number to the CLI, and text to the keeper.
 		good("secrets.rotation", "20261201", `"20261201"`),
 		fail("secrets.rotation", "", bad("secrets.rotation", `""`, "must not be empty; any new value (a date, say) regenerates every credential")),
@@ -490,6 +498,7 @@ func Cases() []Case {
 		{"grafana", "grafana/grafana:11.5.1", "grafana/grafana"},
 		{"kubeStateMetrics", "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.14.0", "kube-state-metrics:latest"},
 		{"prometheusAdapter", "registry.k8s.io/prometheus-adapter/prometheus-adapter:v0.11.2", "prometheus-adapter:latest"},
+		{"kubectl", "alpine/k8s:1.32.9", "alpine/k8s"},
 	} {
 		add(good("images."+im.field, im.good, quoted(im.good)),
 			fail("images."+im.field, im.bad, bad("images."+im.field, quoted(im.bad), pinned)))
