@@ -18,18 +18,14 @@ import (
 // PGUSER, PGPASSWORD, PGDATABASE, BACKUP_DIR and RETENTION_DAYS from its environment.
 const PostgresBackupScript = `set -eu
 umask 077
-cd "$BACKUP_DIR"
-rm -rf ./*.partial
-newest=$(ls -1d 20*Z 2>/dev/null | tail -n 1 || true)
-find . -mindepth 1 -maxdepth 1 \( -name '20*Z' -o -name "$PGDATABASE-*.dump" \) -mtime "+$RETENTION_DAYS" \
-  ! -name "${newest:-none}" -print -exec rm -rf {} +
+LEGACY="$PGDATABASE-*.dump"
+` + backupPrune + `
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 mkdir "$stamp.partial"
 pg_dumpall --globals-only --no-role-passwords -f "$stamp.partial/globals.sql"
 pg_dump -Fc -f "$stamp.partial/$PGDATABASE.dump"
 pg_restore --list "$stamp.partial/$PGDATABASE.dump" >/dev/null
-mv "$stamp.partial" "$stamp"
-echo "backup written: $BACKUP_DIR/$stamp ($(du -sh "$stamp" | cut -f1))"`
+` + backupKeep
 
 // PostgresRestoreScript restores a backup of PostgresBackupScript into the database PGDATABASE
 // of the server PGHOST, which the program's setup job has made (role and database exist): the
@@ -76,5 +72,5 @@ func postgresBackup(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, replic
 	return nil
 }
 
-// postgresBackupDir is where the backup claim is mounted.
-const postgresBackupDir = "/backup"
+// postgresBackupDir is where the dumps are: the backup claim's top directory.
+const postgresBackupDir = backupMountPath

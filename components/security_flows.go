@@ -84,6 +84,7 @@ func NetworkFlows() []Flow {
 		Flow{From: "redis-cache", To: "redis-cache", Port: "redis", Why: "replication; Sentinels watch every instance"},
 		Flow{From: "redis-cache", To: "redis-cache", Port: "sentinel", Why: "Sentinels among themselves; a starting pod asks them for the primary"},
 		Flow{From: "influxdb-setup", To: "influxdb", Port: "http", Why: "buckets, retention and the downsampling task"},
+		Flow{From: "influxdb-backup", To: "influxdb", Port: "http", Why: "the daily influx backup"},
 		Flow{From: "prometheus", To: EveryMetricsPort, Why: "scrapes (the cluster's Prometheus in monitoringMode operator)"},
 		Flow{From: "prometheus", To: PeerKubernetesAPI, Port: "https", Why: "discovers the pods and nodes it scrapes; the API server's metrics"},
 		Flow{From: "prometheus", To: PeerKubelets, Port: "kubelet", Why: "kubelet and cAdvisor metrics"},

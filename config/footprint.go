@@ -59,6 +59,7 @@ func (s *Settings) Footprint() Footprint {
 		stateful("redis-cache", s.RedisCache, RedisPodContainers(s.RedisCache)),
 		stateful("influxdb", s.InfluxDB.StatefulTier, []Resources{s.InfluxDB.Resources}),
 		job("influxdb-setup"),
+		job("influxdb-backup"),
 		{Name: "backups claim", ClaimSize: s.Storage.BackupSize, Claims: 1},
 		{Name: "models claim", ClaimSize: s.Storage.ModelSize, Claims: 1},
 	}

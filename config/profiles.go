@@ -146,14 +146,17 @@ func worker(minR, maxR int, r Resources, pool, timeout int) Worker {
 	}
 }
 
-func influx(t StatefulTier) InfluxDB {
-	return InfluxDB{StatefulTier: t, Retention: "30d", LongTermRetention: "365d", DownsampleEvery: "1h"}
+// InfluxDB's backup runs at 04:30 UTC, after the database's dump (02:00) has most likely released
+// the backup claim, and is kept as long as the dumps.
+func influx(t StatefulTier, backupRetentionDays int) InfluxDB {
+	return InfluxDB{StatefulTier: t, Retention: "30d", LongTermRetention: "365d", DownsampleEvery: "1h",
+		Backup: InfluxDBBackup{Schedule: "30 4 * * *", RetentionDays: backupRetentionDays}}
 }
 
 func dev(base Settings) Settings {
 	base.Security, base.Placement, base.Monitoring, base.LogLevel = Relaxed, PlacementPreferred, Basic, "debug"
 	base.Quota = Quota{
-		RequestsCPU: "4", RequestsMemory: "8Gi", LimitsCPU: "8", LimitsMemory: "16Gi",
+		RequestsCPU: "4", RequestsMemory: "8Gi", LimitsCPU: "10", LimitsMemory: "16Gi",
 		RequestsStorage: "100Gi", RequestsEphemeralStorage: "4Gi", LimitsEphemeralStorage: "32Gi",
 		Pods: 30, PersistentVolumeClaims: 10,
 	}
@@ -172,7 +175,7 @@ func dev(base Settings) Settings {
 	base.Pooler = Pooler{Replicas: 1, PoolSize: 50, MaxClientConnections: 200, Resources: res("25m", "32Mi", "100m", "64Mi")}
 	base.RedisQueue = StatefulTier{Replicas: 1, Resources: res("50m", "64Mi", "250m", "256Mi"), StorageSize: "1Gi"}
 	base.RedisCache = StatefulTier{Replicas: 1, Resources: res("50m", "64Mi", "250m", "320Mi")}
-	base.InfluxDB = influx(StatefulTier{Replicas: 1, Resources: res("100m", "256Mi", "500m", "512Mi"), StorageSize: "5Gi"})
+	base.InfluxDB = influx(StatefulTier{Replicas: 1, Resources: res("100m", "256Mi", "500m", "512Mi"), StorageSize: "5Gi"}, 3)
 	base.Edge = edge(1, res("50m", "64Mi", "250m", "128Mi").disk(disk{"128Mi", "1Gi"}), 200, 1, 1024, selfSignedIssuer)
 	base.Prometheus = Prometheus{StatefulTier: StatefulTier{Replicas: 1, Resources: res("100m", "256Mi", "500m", "1Gi"), StorageSize: "5Gi"}, Retention: "3d"}
 	base.Alertmanager = Alertmanager{StatefulTier: StatefulTier{Replicas: 1, Resources: res("25m", "32Mi", "100m", "64Mi"), StorageSize: "1Gi"}}
@@ -203,7 +206,7 @@ func staging(base Settings) Settings {
 	// Three, not two: a lost pod takes its Sentinel along, and two Sentinels need both to agree.
 	base.RedisQueue = StatefulTier{Replicas: 3, Resources: res("100m", "256Mi", "500m", "512Mi"), StorageSize: "5Gi"}
 	base.RedisCache = StatefulTier{Replicas: 3, Resources: res("100m", "1Gi", "500m", "1280Mi").disk(disk{"1Gi", "2Gi"})}
-	base.InfluxDB = influx(StatefulTier{Replicas: 1, Resources: res("250m", "512Mi", "1", "1Gi"), StorageSize: "50Gi"})
+	base.InfluxDB = influx(StatefulTier{Replicas: 1, Resources: res("250m", "512Mi", "1", "1Gi"), StorageSize: "50Gi"}, 7)
 	base.Edge = edge(2, res("100m", "128Mi", "500m", "256Mi").disk(disk{"256Mi", "2Gi"}), 1000, 1, 2048,
 		acmeIssuer("pynomaly-letsencrypt-staging", "https://acme-staging-v02.api.letsencrypt.org/directory"))
 	base.Prometheus = Prometheus{StatefulTier: StatefulTier{Replicas: 1, Resources: res("250m", "1Gi", "1", "2Gi"), StorageSize: "50Gi"}, Retention: "15d"}
@@ -241,7 +244,7 @@ func prod(base Settings) Settings {
 	base.RedisQueue = StatefulTier{Replicas: 3, Resources: res("250m", "1Gi", "1", "2Gi"), StorageSize: "20Gi"}
 	// maxmemory 8GB (the seed's) leaves headroom for replication buffers under a 10Gi limit.
 	base.RedisCache = StatefulTier{Replicas: 3, Resources: res("500m", "9Gi", "2", "10Gi").disk(disk{"2Gi", "10Gi"})}
-	base.InfluxDB = influx(StatefulTier{Replicas: 1, Resources: res("500m", "2Gi", "2", "4Gi"), StorageSize: "500Gi"})
+	base.InfluxDB = influx(StatefulTier{Replicas: 1, Resources: res("500m", "2Gi", "2", "4Gi"), StorageSize: "500Gi"}, 14)
 	// The seed's three Nginx pods and 10,000 concurrent requests: 3 x 2 workers x 8192 / 2 =
 	// 24,576, and still 16,384 with a pod drained.
 	base.Edge = edge(3, res("500m", "512Mi", "2", "1Gi").disk(disk{"1Gi", "4Gi"}), 10000, 2, 8192,

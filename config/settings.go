@@ -226,6 +226,15 @@ type InfluxDB struct {
 	LongTermRetention string `json:"longTermRetention"`
 	// DownsampleEvery is how often the downsampling task runs and the window it averages.
 	DownsampleEvery string `json:"downsampleEvery"`
+	// Backup is the daily `influx backup` into the backup claim.
+	Backup InfluxDBBackup `json:"backup"`
+}
+
+// InfluxDBBackup is when InfluxDB is backed up (a cron schedule in UTC) and for how many days
+// its backups are kept.
+type InfluxDBBackup struct {
+	Schedule      string `json:"schedule"`
+	RetentionDays int    `json:"retentionDays"`
 }
 
 // Prometheus is the monitoring tier's Prometheus: replicas (each scrapes every target, so one

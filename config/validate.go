@@ -467,6 +467,12 @@ func (s *Settings) validateInfluxDB(v *validator, lr limitRangeMax) {
 			v.fail(d.key, quote(d.value), `must be an InfluxDB duration such as "30d" or "1h"`)
 		}
 	}
+	if err := cronSchedule(in.Backup.Schedule); err != nil {
+		v.fail("influxdb.backup.schedule", quote(in.Backup.Schedule), `must be a cron schedule of five fields in UTC, such as "30 4 * * *": `+err.Error())
+	}
+	if in.Backup.RetentionDays < 1 {
+		v.fail("influxdb.backup.retentionDays", fmt.Sprint(in.Backup.RetentionDays), "must be at least 1")
+	}
 }
 
 // imageRef is a pinned image reference: a tag or a digest, never an implicit latest.

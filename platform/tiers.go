@@ -67,6 +67,7 @@ func (p *Platform) data(ctx *pulumi.Context, tier pulumi.ResourceOption) error {
 	if p.InfluxDB, err = components.NewInfluxDB(ctx, "influxdb", &components.InfluxDBArgs{
 		Namespace: ns, Settings: s.InfluxDB, Image: s.Images.InfluxDB, PullPolicy: s.Images.PullPolicy,
 		StorageClass: p.Storage.ClassName, Secret: p.Secrets.InfluxDB, Protect: s.ProtectState(), TLS: s.TLS.Internal,
+		BackupClaim: p.Storage.BackupClaim,
 	}, tier); err != nil {
 		return fmt.Errorf("influxdb tier: %w", err)
 	}

@@ -327,6 +327,11 @@ func Cases() []Case {
 		good("influxdb.longTermRetention", "730d", `"730d"`),
 		fail("influxdb.longTermRetention", "forever", bad("influxdb.longTermRetention", `"forever"`, `must be an InfluxDB duration such as "30d" or "1h"`)),
 		good("influxdb.downsampleEvery", "30m", `"30m"`),
+		good("influxdb.backup.schedule", "0 5 * * *", `"0 5 * * *"`),
+		fail("influxdb.backup.schedule", "5am", bad("influxdb.backup.schedule", `"5am"`,
+			`must be a cron schedule of five fields in UTC, such as "30 4 * * *": expected exactly 5 fields, found 1: [5am]`)),
+		good("influxdb.backup.retentionDays", "30", `30`),
+		fail("influxdb.backup.retentionDays", "0", bad("influxdb.backup.retentionDays", "0", atLeastOne)),
 		fail("influxdb.downsampleEvery", "hourly", bad("influxdb.downsampleEvery", `"hourly"`, `must be an InfluxDB duration such as "30d" or "1h"`)),
 	)
 
