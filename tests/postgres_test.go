@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -247,6 +248,9 @@ func TestPostgresRestoreClonesFromTheArchive(t *testing.T) {
 	assert.Equal(t, "pynomaly-postgres", e["CLONE_SCOPE"])
 	assert.Equal(t, "pynomaly-wal", e["CLONE_WAL_S3_BUCKET"])
 	assert.Equal(t, "2026-11-25 14:30:00.250000+00", e["CLONE_TARGET_TIME"], "UTC, with its zone, as Spilo requires")
+	// The same target as the recovery parameters the point-in-time drill restores with.
+	target, _ := time.Parse(time.RFC3339, "2026-11-25T15:30:00.25+01:00")
+	assert.Equal(t, components.PostgresRecoveryParameters("", target)["recovery_target_time"], e["CLONE_TARGET_TIME"])
 	// Spilo's archive path holds the namespace: the kubelet expands the pod's own.
 	assert.Equal(t, "$(POD_NAMESPACE)-", e["CLONE_WAL_BUCKET_SCOPE_PREFIX"])
 	assert.Equal(t, "https://minio.example:9000", e["CLONE_AWS_ENDPOINT"])
