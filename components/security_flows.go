@@ -78,6 +78,7 @@ func NetworkFlows() []Flow {
 		Flow{From: "postgres-setup", To: "postgres", Port: "postgresql", Why: "the application's role and database"},
 		Flow{From: "postgres-setup", To: "postgres", Port: "patroni", Why: "the tuning, as Patroni's dynamic configuration"},
 		Flow{From: "postgres-backup", To: "postgres", Port: "postgresql", Why: "the daily pg_dump"},
+		Flow{From: "postgres-backup", To: PeerObjectStorage, Port: "https", Why: "the dump copied off the cluster, next to the WAL archive"},
 		Flow{From: "volume-snapshots", To: PeerKubernetesAPI, Port: "https", Why: "takes the scheduled VolumeSnapshots of the claims and deletes those past their retention"},
 		Flow{From: "redis-queue", To: "redis-queue", Port: "redis", Why: "replication; Sentinels watch every instance"},
 		Flow{From: "redis-queue", To: "redis-queue", Port: "sentinel", Why: "Sentinels among themselves; a starting pod asks them for the primary"},

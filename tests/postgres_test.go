@@ -194,12 +194,31 @@ func TestPostgresTier(t *testing.T) {
 			assert.Equal(t, 10800, cron.Int(t, "spec.jobTemplate.spec.activeDeadlineSeconds"))
 			bspec := "spec.jobTemplate.spec.template.spec"
 			assert.Equal(t, "pynomaly-backups", cron.Str(t, bspec+".volumes.1.persistentVolumeClaim.claimName"))
-			bscript := cron.Str(t, bspec+".containers.0.command.2")
+			// The dump; where WAL is archived (prod), an init container before the copy off the
+			// cluster.
+			dump := bspec + ".containers.0"
+			if env == "prod" {
+				dump = bspec + ".initContainers.0"
+				cp := bspec + ".containers.0"
+				assert.Equal(t, "postgres-backup-copy", cron.Str(t, cp+".name"))
+				assert.Equal(t, components.PostgresDumpCopyScript, cron.Str(t, cp+".command.2"))
+				assert.Equal(t, "ghcr.io/zalando/spilo-17:4.0-p3", cron.Str(t, cp+".image"), "WAL-G's storage tools")
+				cenv := cron.Env(t, cp)
+				assert.Equal(t, "s3://pynomaly-prod-wal/pynomaly-dumps/$(POD_NAMESPACE)", cenv["WALG_S3_PREFIX"])
+				assert.Equal(t, "field:metadata.namespace", cenv["POD_NAMESPACE"])
+				assert.Equal(t, "/backup", cron.Str(t, cp+".volumeMounts.1.mountPath"))
+				assert.True(t, cron.Bool(cp+".volumeMounts.1.readOnly"), "the copy only reads the claim")
+				assert.NotContains(t, cenv, "PGPASSWORD", "the copy holds no database credential")
+			} else {
+				assert.False(t, cron.Has(bspec+".initContainers"), "no copy without an object store")
+			}
+			assert.Equal(t, "postgres-backup", cron.Str(t, dump+".name"))
+			bscript := cron.Str(t, dump+".command.2")
 			assert.Equal(t, components.PostgresBackupScript, bscript, "the script the restore drill runs")
-			benv := cron.Env(t, bspec+".containers.0")
+			benv := cron.Env(t, dump)
 			assert.Equal(t, w.retentionDays, benv["RETENTION_DAYS"])
 			assert.Equal(t, "/backup", benv["BACKUP_DIR"])
-			assert.Equal(t, "/backup", cron.Str(t, bspec+".containers.0.volumeMounts.1.mountPath"))
+			assert.Equal(t, "/backup", cron.Str(t, dump+".volumeMounts.1.mountPath"))
 			assert.Equal(t, "pynomaly", benv["PGDATABASE"])
 			assert.Equal(t, "secret:pynomaly-postgres-credentials/superuser-password", benv["PGPASSWORD"])
 			assert.Equal(t, w.backupHost, benv["PGHOST"])
