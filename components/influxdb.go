@@ -63,6 +63,8 @@ type InfluxDBArgs struct {
 	Secret pulumi.StringInput
 	// TLS: InfluxDB serves https only, with its certificate.
 	TLS bool
+	// BackupClaim is the claim the daily backup is written to.
+	BackupClaim pulumi.StringInput
 }
 
 // InfluxDB is the seed's data-science-influxdb.yaml: InfluxDB 2 set up at first start from the
@@ -114,6 +116,9 @@ func NewInfluxDB(ctx *pulumi.Context, name string, args *InfluxDBArgs, opts ...p
 	c.URL = pulumi.Sprintf("%s://%s.%s.svc:%d", scheme, svc.Metadata.Name().Elem(), ns, InfluxDBPort)
 	job, err := influxDBSetupJob(ctx, c, args, sts)
 	if err != nil {
+		return nil, err
+	}
+	if err := influxDBBackup(ctx, c, args); err != nil {
 		return nil, err
 	}
 	c.SecretName = args.Secret.ToStringOutput()
@@ -215,11 +220,7 @@ echo "influxdb setup done"`, InfluxDBBucket, s.Retention, InfluxDBLongTermBucket
 		kube.SecretEnv("READER_PASSWORD", args.Secret, InfluxDBReaderPasswordKey),
 	}, nil, nil)
 	pod.PullPolicy = args.PullPolicy
-	if args.TLS {
-		// The influx CLI (Go) trusts the CA bundle SSL_CERT_FILE names.
-		mountCA(&pod, true)
-		pod.Containers[0].Env = append(pod.Containers[0].Env, kube.Env("SSL_CERT_FILE", CAFile))
-	}
+	influxCLITrust(&pod, args.TLS)
 	job, w, err := kube.NewJob(ctx, c, args.Namespace, kube.Job{
 		Name: InfluxDBSetupJob, Pod: pod, BackoffLimit: 6, DeadlineSeconds: 600,
 	}, pulumi.DependsOn([]pulumi.Resource{sts}))

@@ -100,12 +100,13 @@ func AlertRules(namespace string, walArchiving bool) []AlertRule {
 			Description: "Above 90% for 5 minutes.",
 		},
 		{
-			Name:        "PynomalyBackupFailed",
-			Expr:        `kube_job_status_failed{NS,job_name=~"` + PostgresBackupCronJob + `-.*"} > 0`,
+			Name: "PynomalyBackupFailed",
+			Expr: `kube_job_status_failed{NS,job_name=~"(` + PostgresBackupCronJob + `|` + InfluxDBBackupCronJob + `|` +
+				VolumeSnapshotsCronJob + `)-.*"} > 0`,
 			For:         "1m",
 			Severity:    SeverityCritical,
-			Summary:     "Database backup {{ $labels.job_name }} failed",
-			Description: "The backup job ran out of retries or time.",
+			Summary:     "Backup {{ $labels.job_name }} failed",
+			Description: "The backup job (database dump, InfluxDB backup or volume snapshots) ran out of retries or time.",
 		},
 		{
 			Name:        "PynomalyBackupMissing",

@@ -6,6 +6,7 @@ import (
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/pynomaly/pynomaly-platform/config"
 	"github.com/pynomaly/pynomaly-platform/internal/kube"
 )
 
@@ -18,18 +19,14 @@ import (
 // PGUSER, PGPASSWORD, PGDATABASE, BACKUP_DIR and RETENTION_DAYS from its environment.
 const PostgresBackupScript = `set -eu
 umask 077
-cd "$BACKUP_DIR"
-rm -rf ./*.partial
-newest=$(ls -1d 20*Z 2>/dev/null | tail -n 1 || true)
-find . -mindepth 1 -maxdepth 1 \( -name '20*Z' -o -name "$PGDATABASE-*.dump" \) -mtime "+$RETENTION_DAYS" \
-  ! -name "${newest:-none}" -print -exec rm -rf {} +
+LEGACY="$PGDATABASE-*.dump"
+` + backupPrune + `
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 mkdir "$stamp.partial"
 pg_dumpall --globals-only --no-role-passwords -f "$stamp.partial/globals.sql"
 pg_dump -Fc -f "$stamp.partial/$PGDATABASE.dump"
 pg_restore --list "$stamp.partial/$PGDATABASE.dump" >/dev/null
-mv "$stamp.partial" "$stamp"
-echo "backup written: $BACKUP_DIR/$stamp ($(du -sh "$stamp" | cut -f1))"`
+` + backupKeep
 
 // PostgresRestoreScript restores a backup of PostgresBackupScript into the database PGDATABASE
 // of the server PGHOST, which the program's setup job has made (role and database exist): the
@@ -65,6 +62,7 @@ func postgresBackup(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, replic
 	}, corev1.VolumeArray{kube.ClaimVolume("backup", args.BackupClaim)}, corev1.VolumeMountArray{kube.Mount("backup", postgresBackupDir)})
 	pod.PullPolicy = args.Images.PullPolicy
 	trustInternalCA(&pod, args.TLS)
+	copyDumpOffCluster(&pod, args)
 	_, w, err := kube.NewCronJob(ctx, c, args.Namespace, kube.CronJob{
 		Job:      kube.Job{Name: PostgresBackupCronJob, Pod: pod, BackoffLimit: 2, DeadlineSeconds: b.DeadlineSeconds},
 		Schedule: b.Schedule, TimeZone: b.TimeZone,
@@ -76,5 +74,43 @@ func postgresBackup(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, replic
 	return nil
 }
 
-// postgresBackupDir is where the backup claim is mounted.
-const postgresBackupDir = "/backup"
+// PostgresDumpCopyScript copies the newest complete backup of PostgresBackupScript to the WAL
+// archive's bucket (WALG_S3_PREFIX), file by file as it is (pg_dump's format is compressed
+// already), with WAL-G's storage tools: the dump image has no S3 client, Spilo's has WAL-G. A
+// lost cluster so keeps its dumps. What is kept there is the bucket's lifecycle rule's to say.
+const PostgresDumpCopyScript = `set -eu
+cd "$BACKUP_DIR"
+newest=$(ls -1d 20*Z | tail -n 1)
+for f in "$newest"/*; do
+  wal-g st put --no-compress "$f" "$f"
+done
+echo "copied $newest to $WALG_S3_PREFIX"`
+
+// copyDumpOffCluster makes the backup pod copy its dump to object storage when WAL is archived
+// there: the dump runs first (an init container), then PostgresDumpCopyScript in the Spilo image,
+// reading the claim only, under pynomaly-dumps/<namespace>/ in the archive's bucket.
+func copyDumpOffCluster(pod *kube.Pod, args *PostgresArgs) {
+	w := args.Settings.WALArchive
+	if w.S3Bucket == "" {
+		return
+	}
+	env := corev1.EnvVarArray{
+		kube.FieldEnv("POD_NAMESPACE", "metadata.namespace"),
+		// $(POD_NAMESPACE) is expanded by the kubelet from the variable set before it.
+		kube.Env("WALG_S3_PREFIX", "s3://"+w.S3Bucket+"/pynomaly-dumps/$(POD_NAMESPACE)"),
+		kube.Env("AWS_REGION", w.Region),
+		kube.Env("BACKUP_DIR", postgresBackupDir),
+	}
+	pod.InitContainers = append(pod.InitContainers, pod.Containers...)
+	pod.Containers = []kube.Container{{
+		Name:      "postgres-backup-copy",
+		Image:     args.Images.Postgres,
+		Command:   kube.Script("/bin/sh", PostgresDumpCopyScript),
+		Env:       append(env, objectStoreEnv("", w)...),
+		Resources: config.JobResources,
+		Mounts:    corev1.VolumeMountArray{kube.Mount("tmp", "/tmp"), kube.ReadOnlyMount("backup", postgresBackupDir)},
+	}}
+}
+
+// postgresBackupDir is where the dumps are: the backup claim's top directory.
+const postgresBackupDir = backupMountPath

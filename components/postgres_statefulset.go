@@ -106,27 +106,62 @@ func spiloEnv(args *PostgresArgs, spilo string) corev1.EnvVarArray {
 			kube.Env("SSL_PRIVATE_KEY_FILE", ServerTLSMountPath+"/tls.key"),
 			kube.Env("SSL_CA_FILE", ServerTLSMountPath+"/ca.crt"))
 	}
-	return append(envs, walArchiveEnv(args.Settings.WALArchive)...)
+	envs = append(envs, walArchiveEnv(args.Settings.WALArchive)...)
+	return append(envs, restoreEnv(args.Settings.Restore, args.Settings.WALArchive)...)
 }
 
-// walArchiveEnv makes WAL-G ship every WAL segment (and Spilo's base backups) to object
-// storage, from where a new cluster can restore to any point in time. Empty when off.
+// walArchiveEnv makes WAL-G ship every WAL segment to object storage and Spilo push base backups
+// on the profile's schedule, keeping the profile's number of them (and their WAL): from there a
+// new cluster restores to any point in time (restoreEnv). Empty when off.
 func walArchiveEnv(w config.WALArchive) corev1.EnvVarArray {
 	if w.S3Bucket == "" {
 		return nil
 	}
 	envs := corev1.EnvVarArray{kube.Env("USE_WALG_BACKUP", "true"), kube.Env("USE_WALG_RESTORE", "true"),
-		kube.Env("WAL_S3_BUCKET", w.S3Bucket), kube.Env("AWS_REGION", w.Region), kube.Env("BACKUP_SCHEDULE", "0 1 * * *")}
+		kube.Env("WAL_S3_BUCKET", w.S3Bucket), kube.Env("AWS_REGION", w.Region),
+		kube.Env("BACKUP_SCHEDULE", w.BaseBackupSchedule), kube.Env("BACKUP_NUM_TO_RETAIN", fmt.Sprint(w.RetentionDays))}
+	return append(envs, objectStoreEnv("", w)...)
+}
+
+// objectStoreEnv is where WAL-G finds the store, its variables prefixed as Spilo reads them
+// (CLONE_ for the archive a restore reads).
+func objectStoreEnv(prefix string, w config.WALArchive) corev1.EnvVarArray {
+	var envs corev1.EnvVarArray
 	if w.Endpoint != "" {
-		envs = append(envs, kube.Env("AWS_ENDPOINT", w.Endpoint), kube.Env("AWS_S3_FORCE_PATH_STYLE", "true"))
+		envs = append(envs, kube.Env(prefix+"AWS_ENDPOINT", w.Endpoint), kube.Env(prefix+"AWS_S3_FORCE_PATH_STYLE", "true"))
 	}
 	if w.CredentialsSecret != "" {
 		secret := pulumi.String(w.CredentialsSecret)
 		envs = append(envs,
-			kube.SecretEnv("AWS_ACCESS_KEY_ID", secret, "AWS_ACCESS_KEY_ID"),
-			kube.SecretEnv("AWS_SECRET_ACCESS_KEY", secret, "AWS_SECRET_ACCESS_KEY"))
+			kube.SecretEnv(prefix+"AWS_ACCESS_KEY_ID", secret, "AWS_ACCESS_KEY_ID"),
+			kube.SecretEnv(prefix+"AWS_SECRET_ACCESS_KEY", secret, "AWS_SECRET_ACCESS_KEY"))
 	}
 	return envs
+}
+
+// restoreEnv bootstraps a cluster without data as a point-in-time copy of the archived cluster
+// (Spilo's clone from WAL-G): the newest base backup before the target, then the archived WAL
+// replayed up to it (PostgresRecoveryParameters are the settings Spilo writes for it); for
+// "latest", the newest base backup and every archived segment. The archive's path names the
+// source's namespace and scope as Spilo wrote it; Spilo's clone tries each major version under
+// it. Empty without a restore.
+func restoreEnv(r config.PostgresRestore, w config.WALArchive) corev1.EnvVarArray {
+	target, ok := r.Target()
+	if !ok {
+		return nil
+	}
+	// $(POD_NAMESPACE) is expanded by the kubelet from the variable set before it.
+	scopePrefix := "$(POD_NAMESPACE)-"
+	if r.FromNamespace != "" {
+		scopePrefix = r.FromNamespace + "-"
+	}
+	envs := corev1.EnvVarArray{kube.Env("CLONE_METHOD", "CLONE_WITH_WALE"), kube.Env("CLONE_SCOPE", PostgresName),
+		kube.Env("CLONE_WAL_BUCKET_SCOPE_PREFIX", scopePrefix),
+		kube.Env("CLONE_WAL_S3_BUCKET", w.S3Bucket), kube.Env("CLONE_AWS_REGION", w.Region), kube.Env("CLONE_USE_WALG_RESTORE", "true")}
+	if !target.IsZero() {
+		envs = append(envs, kube.Env("CLONE_TARGET_TIME", RecoveryTargetTime(target)))
+	}
+	return append(envs, objectStoreEnv("CLONE_", w)...)
 }
 
 // postgresExporter serves the instance's metrics, logged in over loopback.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/resource"
 
@@ -40,10 +41,36 @@ func PostgresParameters(p config.Postgres) map[string]string {
 		"log_lock_waits":             "on",
 	}
 	if p.WALArchive.S3Bucket != "" {
-		// A WAL segment is shipped at least this often, which bounds the recovery point.
+		// Every finished WAL segment is archived (Spilo sets archive_command to WAL-G's
+		// wal-push), and one is finished at least this often, which bounds the recovery point.
+		params["archive_mode"] = "on"
 		params["archive_timeout"] = fmt.Sprint(p.WALArchive.TimeoutSeconds)
 	}
 	return params
+}
+
+// PostgresRecoveryParameters are what a point-in-time restore sets: WAL fetched with
+// restoreCommand and replayed up to target (the zero time: to the end of the archive), on the
+// newest timeline, then the server promoted. They are Spilo's recovery settings for its clone
+// from WAL-G (bootstrap.clone_with_wale's recovery_conf, from restoreEnv's CLONE_TARGET_TIME),
+// with restoreCommand standing in for Spilo's WAL-G fetch wherever WAL is archived elsewhere
+// (the unit suite's local archive).
+func PostgresRecoveryParameters(restoreCommand string, target time.Time) map[string]string {
+	params := map[string]string{
+		"restore_command":          restoreCommand,
+		"recovery_target_timeline": "latest",
+		"recovery_target_action":   "promote",
+	}
+	if !target.IsZero() {
+		params["recovery_target_time"] = RecoveryTargetTime(target)
+	}
+	return params
+}
+
+// RecoveryTargetTime is a recovery target as PostgreSQL and Spilo's clone both read it: UTC to
+// the microsecond (PostgreSQL's resolution), with its zone, which Spilo requires.
+func RecoveryTargetTime(t time.Time) string {
+	return t.UTC().Format("2006-01-02 15:04:05.000000") + "+00"
 }
 
 // PostgresTLSParameters turn TLS on with the server's cert-manager certificate: TLS 1.2 at

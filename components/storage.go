@@ -32,12 +32,15 @@ type StorageArgs struct {
 	Protect bool
 	// Rendered is true when manifests are written to a directory instead of applied.
 	Rendered bool
+	// KubectlImage and PullPolicy run the snapshot job (Storage.Snapshots).
+	KubectlImage, PullPolicy string
 }
 
-// Storage is the seed's data-science-storage.yaml: an SSD StorageClass (or an existing one) and
-// the claims that no StatefulSet owns.
+// Storage is the seed's data-science-storage.yaml: an SSD StorageClass (or an existing one), the
+// claims that no StatefulSet owns, and the schedule of every claim's snapshots.
 type Storage struct {
 	pulumi.ResourceState
+	workloads
 
 	// ClassName is the StorageClass every claim of the platform uses.
 	ClassName pulumi.StringOutput `pulumi:"className"`
@@ -117,6 +120,9 @@ func NewStorage(ctx *pulumi.Context, name string, args *StorageArgs, opts ...pul
 		return nil, err
 	}
 	if c.ModelClaim, err = claim(ModelClaimName, st.ModelSize, st.ModelAccessMode, modelClass); err != nil {
+		return nil, err
+	}
+	if err := volumeSnapshots(ctx, c, args); err != nil {
 		return nil, err
 	}
 

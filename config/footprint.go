@@ -59,8 +59,12 @@ func (s *Settings) Footprint() Footprint {
 		stateful("redis-cache", s.RedisCache, RedisPodContainers(s.RedisCache)),
 		stateful("influxdb", s.InfluxDB.StatefulTier, []Resources{s.InfluxDB.Resources}),
 		job("influxdb-setup"),
+		job("influxdb-backup"),
 		{Name: "backups claim", ClaimSize: s.Storage.BackupSize, Claims: 1},
 		{Name: "models claim", ClaimSize: s.Storage.ModelSize, Claims: 1},
+	}
+	if s.Storage.Snapshots.On() {
+		f = append(f, job("volume-snapshots"))
 	}
 	if !s.Bundled() {
 		// The cluster's operator runs the monitoring stack: nothing of it is in the namespace.

@@ -66,6 +66,7 @@ func common(env Environment) Settings {
 			Grafana:           "grafana/grafana:11.5.2",
 			KubeStateMetrics:  "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.15.0",
 			PrometheusAdapter: "registry.k8s.io/prometheus-adapter/prometheus-adapter:v0.12.0",
+			Kubectl:           "alpine/k8s:1.33.4",
 			PullPolicy:        "Always",
 		},
 	}
@@ -111,12 +112,24 @@ func acmeIssuer(name, server string) TLSIssuer {
 	return TLSIssuer{Kind: "Issuer", Name: name, Create: CreateACME, ACMEServer: server}
 }
 
+// Volume snapshots, once a class is named: daily at 03:00 UTC (after the base backup and the
+// dump), kept as long as the dumps.
+func snapshots(retentionDays int) Snapshots {
+	return Snapshots{Schedule: "0 3 * * *", RetentionDays: retentionDays}
+}
+
 // The seed's backup (daily at 02:00 UTC) and WAL archiving defaults; retention is per profile.
 func backup(retentionDays int) PostgresBackup {
 	return PostgresBackup{Schedule: "0 2 * * *", TimeZone: "Etc/UTC", RetentionDays: retentionDays, DeadlineSeconds: 3 * 3600}
 }
 
-var walArchive = WALArchive{TimeoutSeconds: 300}
+// WAL archiving, where a stack names a bucket: a segment shipped at least every five minutes;
+// base backups daily at 01:00 UTC (before the dump) and kept as long as the dumps, except in
+// prod, where one every twelve hours halves the WAL a point-in-time restore replays (the seed's
+// RTO is one hour) and two weeks of them make the window the dumps have.
+func walArchive(schedule string, retentionDays int) WALArchive {
+	return WALArchive{TimeoutSeconds: MaxArchiveTimeoutSeconds, BaseBackupSchedule: schedule, RetentionDays: retentionDays}
+}
 
 // The seed's HPA targets: API CPU 70% / memory 80%, workers CPU 75% / memory 85%.
 func api(minR, maxR int, r Resources, pool int) Autoscaled {
@@ -133,14 +146,17 @@ func worker(minR, maxR int, r Resources, pool, timeout int) Worker {
 	}
 }
 
-func influx(t StatefulTier) InfluxDB {
-	return InfluxDB{StatefulTier: t, Retention: "30d", LongTermRetention: "365d", DownsampleEvery: "1h"}
+// InfluxDB's backup runs at 04:30 UTC, after the database's dump (02:00) has most likely released
+// the backup claim, and is kept as long as the dumps.
+func influx(t StatefulTier, backupRetentionDays int) InfluxDB {
+	return InfluxDB{StatefulTier: t, Retention: "30d", LongTermRetention: "365d", DownsampleEvery: "1h",
+		Backup: InfluxDBBackup{Schedule: "30 4 * * *", RetentionDays: backupRetentionDays}}
 }
 
 func dev(base Settings) Settings {
 	base.Security, base.Placement, base.Monitoring, base.LogLevel = Relaxed, PlacementPreferred, Basic, "debug"
 	base.Quota = Quota{
-		RequestsCPU: "4", RequestsMemory: "8Gi", LimitsCPU: "8", LimitsMemory: "16Gi",
+		RequestsCPU: "4", RequestsMemory: "8Gi", LimitsCPU: "10", LimitsMemory: "16Gi",
 		RequestsStorage: "100Gi", RequestsEphemeralStorage: "4Gi", LimitsEphemeralStorage: "32Gi",
 		Pods: 30, PersistentVolumeClaims: 10,
 	}
@@ -151,14 +167,15 @@ func dev(base Settings) Settings {
 		DefaultRequestEphemeralStorage: "64Mi", DefaultEphemeralStorage: "512Mi", MaxEphemeralStorage: "4Gi",
 	}
 	base.Storage.BackupSize, base.Storage.ModelSize = "10Gi", "5Gi"
+	base.Storage.Snapshots = snapshots(3)
 	base.API = api(1, 2, res("50m", "128Mi", "250m", "256Mi").disk(apiDisk), 5)
 	base.Worker = worker(1, 2, res("50m", "128Mi", "500m", "512Mi").disk(workerDisk), 5, 300)
 	base.Postgres = Postgres{StatefulTier: StatefulTier{Replicas: 1, Resources: res("100m", "256Mi", "500m", "1Gi").disk(postgresDisk), StorageSize: "10Gi"},
-		MaxConnections: 100, Backup: backup(3), WALArchive: walArchive}
+		MaxConnections: 100, Backup: backup(3), WALArchive: walArchive("0 1 * * *", 3)}
 	base.Pooler = Pooler{Replicas: 1, PoolSize: 50, MaxClientConnections: 200, Resources: res("25m", "32Mi", "100m", "64Mi")}
 	base.RedisQueue = StatefulTier{Replicas: 1, Resources: res("50m", "64Mi", "250m", "256Mi"), StorageSize: "1Gi"}
 	base.RedisCache = StatefulTier{Replicas: 1, Resources: res("50m", "64Mi", "250m", "320Mi")}
-	base.InfluxDB = influx(StatefulTier{Replicas: 1, Resources: res("100m", "256Mi", "500m", "512Mi"), StorageSize: "5Gi"})
+	base.InfluxDB = influx(StatefulTier{Replicas: 1, Resources: res("100m", "256Mi", "500m", "512Mi"), StorageSize: "5Gi"}, 3)
 	base.Edge = edge(1, res("50m", "64Mi", "250m", "128Mi").disk(disk{"128Mi", "1Gi"}), 200, 1, 1024, selfSignedIssuer)
 	base.Prometheus = Prometheus{StatefulTier: StatefulTier{Replicas: 1, Resources: res("100m", "256Mi", "500m", "1Gi"), StorageSize: "5Gi"}, Retention: "3d"}
 	base.Alertmanager = Alertmanager{StatefulTier: StatefulTier{Replicas: 1, Resources: res("25m", "32Mi", "100m", "64Mi"), StorageSize: "1Gi"}}
@@ -180,15 +197,16 @@ func staging(base Settings) Settings {
 		DefaultRequestEphemeralStorage: "64Mi", DefaultEphemeralStorage: "512Mi", MaxEphemeralStorage: "8Gi",
 	}
 	base.Storage.BackupSize, base.Storage.ModelSize = "50Gi", "20Gi"
+	base.Storage.Snapshots = snapshots(7)
 	base.API = api(2, 5, res("100m", "256Mi", "500m", "512Mi").disk(apiDisk), 10)
 	base.Worker = worker(2, 5, res("200m", "512Mi", "1", "1Gi").disk(workerDisk), 5, 900)
 	base.Postgres = Postgres{StatefulTier: StatefulTier{Replicas: 2, Resources: res("250m", "1Gi", "1", "2Gi").disk(postgresDisk), StorageSize: "50Gi"},
-		MaxConnections: 200, SynchronousMode: true, Backup: backup(7), WALArchive: walArchive}
+		MaxConnections: 200, SynchronousMode: true, Backup: backup(7), WALArchive: walArchive("0 1 * * *", 7)}
 	base.Pooler = Pooler{Replicas: 2, PoolSize: 80, MaxClientConnections: 500, Resources: res("50m", "32Mi", "250m", "128Mi")}
 	// Three, not two: a lost pod takes its Sentinel along, and two Sentinels need both to agree.
 	base.RedisQueue = StatefulTier{Replicas: 3, Resources: res("100m", "256Mi", "500m", "512Mi"), StorageSize: "5Gi"}
 	base.RedisCache = StatefulTier{Replicas: 3, Resources: res("100m", "1Gi", "500m", "1280Mi").disk(disk{"1Gi", "2Gi"})}
-	base.InfluxDB = influx(StatefulTier{Replicas: 1, Resources: res("250m", "512Mi", "1", "1Gi"), StorageSize: "50Gi"})
+	base.InfluxDB = influx(StatefulTier{Replicas: 1, Resources: res("250m", "512Mi", "1", "1Gi"), StorageSize: "50Gi"}, 7)
 	base.Edge = edge(2, res("100m", "128Mi", "500m", "256Mi").disk(disk{"256Mi", "2Gi"}), 1000, 1, 2048,
 		acmeIssuer("pynomaly-letsencrypt-staging", "https://acme-staging-v02.api.letsencrypt.org/directory"))
 	base.Prometheus = Prometheus{StatefulTier: StatefulTier{Replicas: 1, Resources: res("250m", "1Gi", "1", "2Gi"), StorageSize: "50Gi"}, Retention: "15d"}
@@ -212,20 +230,21 @@ func prod(base Settings) Settings {
 	}
 	base.Storage.ReclaimPolicy = "Retain"
 	base.Storage.BackupSize, base.Storage.ModelSize = "300Gi", "200Gi"
+	base.Storage.Snapshots = snapshots(14)
 	base.API = api(5, 100, res("100m", "256Mi", "1", "1Gi").disk(apiDisk), 10)
 	base.Worker = worker(3, 50, res("200m", "768Mi", "1", "2Gi").disk(workerDisk), 5, 3600)
 	// The seed's tuning: max_connections 500, shared_buffers 2GB = 25% of an 8Gi limit.
 	// Synchronous replication: the failover drill measured its cost on a commit (README,
 	// Availability) and a failover then loses no committed transaction.
 	base.Postgres = Postgres{StatefulTier: StatefulTier{Replicas: 3, Resources: res("1", "4Gi", "2", "8Gi").disk(postgresDisk), StorageSize: "200Gi"},
-		MaxConnections: 500, SynchronousMode: true, Backup: backup(14), WALArchive: walArchive}
+		MaxConnections: 500, SynchronousMode: true, Backup: backup(14), WALArchive: walArchive("0 1,13 * * *", 14)}
 	// 3 x 150 server connections + 20 reserved = 470 of 500; 3 x 1000 clients hold
 	// 100 API pods x 10 + 50 workers x 5 = 1250 even with a pooler pod down.
 	base.Pooler = Pooler{Replicas: 3, PoolSize: 150, MaxClientConnections: 1000, Resources: res("100m", "64Mi", "500m", "256Mi")}
 	base.RedisQueue = StatefulTier{Replicas: 3, Resources: res("250m", "1Gi", "1", "2Gi"), StorageSize: "20Gi"}
 	// maxmemory 8GB (the seed's) leaves headroom for replication buffers under a 10Gi limit.
 	base.RedisCache = StatefulTier{Replicas: 3, Resources: res("500m", "9Gi", "2", "10Gi").disk(disk{"2Gi", "10Gi"})}
-	base.InfluxDB = influx(StatefulTier{Replicas: 1, Resources: res("500m", "2Gi", "2", "4Gi"), StorageSize: "500Gi"})
+	base.InfluxDB = influx(StatefulTier{Replicas: 1, Resources: res("500m", "2Gi", "2", "4Gi"), StorageSize: "500Gi"}, 14)
 	// The seed's three Nginx pods and 10,000 concurrent requests: 3 x 2 workers x 8192 / 2 =
 	// 24,576, and still 16,384 with a pod drained.
 	base.Edge = edge(3, res("500m", "512Mi", "2", "1Gi").disk(disk{"1Gi", "4Gi"}), 10000, 2, 8192,

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"time"
 )
 
 // Environment is the deployment profile a stack runs with.
@@ -138,9 +139,35 @@ type Postgres struct {
 	// it, and only that replica may be promoted, so a failover loses no committed transaction.
 	// A primary left without a healthy replica goes on alone (not strict), so a lost replica
 	// never stops writes.
-	SynchronousMode bool           `json:"synchronousMode"`
-	Backup          PostgresBackup `json:"backup"`
-	WALArchive      WALArchive     `json:"walArchive"`
+	SynchronousMode bool            `json:"synchronousMode"`
+	Backup          PostgresBackup  `json:"backup"`
+	WALArchive      WALArchive      `json:"walArchive"`
+	Restore         PostgresRestore `json:"restore"`
+}
+
+// PostgresRestore makes a new cluster start as a point-in-time copy of one whose WAL was
+// archived to postgres.walArchive's bucket: Spilo's clone from WAL-G (CLONE_METHOD
+// CLONE_WITH_WALE) fetches the newest base backup before TargetTime and replays the archived
+// WAL up to it. Only a cluster without data bootstraps; an existing one ignores it.
+type PostgresRestore struct {
+	// TargetTime is the point to recover to, RFC 3339 with its zone, or "latest": everything
+	// archived (after a lost cluster); empty: no restore.
+	TargetTime string `json:"targetTime"`
+	// FromNamespace is the namespace of the stack whose archive is read (WAL-G's path holds
+	// it); empty: this stack's own.
+	FromNamespace string `json:"fromNamespace"`
+}
+
+// LatestTarget is the restore target "everything archived".
+const LatestTarget = "latest"
+
+// Target is TargetTime parsed: the zero time for LatestTarget; ok is false when it is neither.
+func (r PostgresRestore) Target() (t time.Time, ok bool) {
+	if r.TargetTime == LatestTarget {
+		return time.Time{}, true
+	}
+	t, err := time.Parse(time.RFC3339Nano, r.TargetTime)
+	return t, err == nil
 }
 
 // PostgresBackup is the daily logical backup to the backup claim.
@@ -166,7 +193,19 @@ type WALArchive struct {
 	// TimeoutSeconds forces a WAL segment switch at least this often (archive_timeout), which
 	// bounds the data a lost cluster can lose.
 	TimeoutSeconds int `json:"timeoutSeconds"`
+	// BaseBackupSchedule is when Spilo pushes a base backup (BACKUP_SCHEDULE, a cron schedule
+	// in UTC); a restore replays the WAL written since the last one, so its spacing bounds the
+	// replay time of a point-in-time restore.
+	BaseBackupSchedule string `json:"baseBackupSchedule"`
+	// RetentionDays keeps at least this many base backups and every one younger than this many
+	// days, with the WAL to replay them (Spilo's BACKUP_NUM_TO_RETAIN is both): the window a
+	// point-in-time restore can reach back into.
+	RetentionDays int `json:"retentionDays"`
 }
+
+// MaxArchiveTimeoutSeconds bounds archive_timeout: a segment is shipped at least every five
+// minutes, well inside the seed's recovery point of 15.
+const MaxArchiveTimeoutSeconds = 300
 
 // Pooler is PgBouncer in front of PostgreSQL.
 type Pooler struct {
@@ -187,6 +226,15 @@ type InfluxDB struct {
 	LongTermRetention string `json:"longTermRetention"`
 	// DownsampleEvery is how often the downsampling task runs and the window it averages.
 	DownsampleEvery string `json:"downsampleEvery"`
+	// Backup is the daily `influx backup` into the backup claim.
+	Backup InfluxDBBackup `json:"backup"`
+}
+
+// InfluxDBBackup is when InfluxDB is backed up (a cron schedule in UTC) and for how many days
+// its backups are kept.
+type InfluxDBBackup struct {
+	Schedule      string `json:"schedule"`
+	RetentionDays int    `json:"retentionDays"`
 }
 
 // Prometheus is the monitoring tier's Prometheus: replicas (each scrapes every target, so one
@@ -433,6 +481,8 @@ type Images struct {
 	Alertmanager     string `json:"alertmanager"`
 	Grafana          string `json:"grafana"`
 	KubeStateMetrics string `json:"kubeStateMetrics"`
+	// Kubectl is a kubectl image with a shell: the snapshot job's (storage.snapshots).
+	Kubectl string `json:"kubectl"`
 	// PullPolicy is every container's imagePullPolicy. Always (the default) has the kubelet ask
 	// the registry at each container start: the pod's own pull credentials are checked every
 	// time (an image another pod pulled onto the node is not simply reused), and a tag that its
@@ -473,7 +523,7 @@ type Kubernetes struct {
 var PreflightChecks = []string{
 	"kubernetes-version", "metrics-api", "external-metrics-api", "cert-manager", "tls-issuer",
 	"ingress-class", "gateway-api", "gateway-class", "storage-class", "prometheus-operator",
-	"wal-archive-secret", "claim-size",
+	"wal-archive-secret", "claim-size", "volume-snapshots", "volume-snapshot-class",
 }
 
 // ClusterIdentifierOr is the cluster's identifier: the setting, or stack when it is empty.
@@ -538,8 +588,25 @@ type Storage struct {
 	// that needs a class that supports it (ModelClassName), for example an NFS or EFS class.
 	ModelAccessMode string `json:"modelAccessMode"`
 	// ModelClassName is the class of the model claim; empty means the SSD class.
-	ModelClassName string `json:"modelClassName"`
+	ModelClassName string    `json:"modelClassName"`
+	Snapshots      Snapshots `json:"snapshots"`
 }
+
+// Snapshots are scheduled VolumeSnapshots of every claim in the namespace (the seed's daily PVC
+// snapshots), taken by the cluster's CSI driver through ClassName. Off while ClassName is empty:
+// the snapshot controller and a VolumeSnapshotClass are a cluster's add-ons, which the program
+// cannot assume (the preflight checks both once a class is named).
+type Snapshots struct {
+	ClassName string `json:"className"`
+	// Schedule is a cron schedule in UTC.
+	Schedule string `json:"schedule"`
+	// RetentionDays: snapshots taken more than this many days ago are deleted, once a run has
+	// taken its new ones.
+	RetentionDays int `json:"retentionDays"`
+}
+
+// On says whether snapshots are taken.
+func (s Snapshots) On() bool { return s.ClassName != "" }
 
 // Secrets controls generated credentials.
 type Secrets struct {

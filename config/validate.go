@@ -260,6 +260,16 @@ func (s *Settings) validateStorage(v *validator) {
 	if st.ModelClassName != "" && !dnsSubdomain.MatchString(st.ModelClassName) {
 		v.fail("storage.modelClassName", quote(st.ModelClassName), "must be the name of a StorageClass")
 	}
+	sn := st.Snapshots
+	if sn.ClassName != "" && (!dnsSubdomain.MatchString(sn.ClassName) || len(sn.ClassName) > 253) {
+		v.fail("storage.snapshots.className", quote(sn.ClassName), "must be the name of a VolumeSnapshotClass, or empty for no snapshots")
+	}
+	if err := cronSchedule(sn.Schedule); err != nil {
+		v.fail("storage.snapshots.schedule", quote(sn.Schedule), `must be a cron schedule of five fields in UTC, such as "0 3 * * *": `+err.Error())
+	}
+	if sn.RetentionDays < 1 {
+		v.fail("storage.snapshots.retentionDays", fmt.Sprint(sn.RetentionDays), "must be at least 1")
+	}
 }
 
 // validateQuota checks that the ResourceQuota admits the whole Footprint at once.
@@ -352,11 +362,41 @@ func (s *Settings) validatePostgres(v *validator, lr limitRangeMax) {
 	if p.Backup.DeadlineSeconds < 60 {
 		v.fail("postgres.backup.deadlineSeconds", fmt.Sprint(p.Backup.DeadlineSeconds), "must be at least 60")
 	}
-	if p.WALArchive.S3Bucket != "" && p.WALArchive.TimeoutSeconds < 60 {
-		v.fail("postgres.walArchive.timeoutSeconds", fmt.Sprint(p.WALArchive.TimeoutSeconds),
-			"must be at least 60 (and at most 900 for the seed's 15-minute recovery point)")
+	s.validateRecovery(v)
+}
+
+// validateRecovery checks WAL archiving and a point-in-time restore. Prod must archive: without
+// it the recovery point is the nightly dump, a day against the seed's 15 minutes.
+func (s *Settings) validateRecovery(v *validator) {
+	w, r := s.Postgres.WALArchive, s.Postgres.Restore
+	if s.Environment == Prod && w.S3Bucket == "" {
+		v.fail("postgres.walArchive.s3Bucket", `""`,
+			"must name the bucket WAL is archived to in prod (the seed's recovery point of 15 minutes needs continuous archiving; the nightly dump alone loses up to a day), with network.objectStorageCidrs")
 	}
-	v.walArchive(p.WALArchive)
+	if w.TimeoutSeconds < 60 || w.TimeoutSeconds > MaxArchiveTimeoutSeconds {
+		v.fail("postgres.walArchive.timeoutSeconds", fmt.Sprint(w.TimeoutSeconds),
+			fmt.Sprintf("must be 60 to %d: a WAL segment is shipped at least this often, which bounds the recovery point (the seed's: 15 minutes)", MaxArchiveTimeoutSeconds))
+	}
+	if err := cronSchedule(w.BaseBackupSchedule); err != nil {
+		v.fail("postgres.walArchive.baseBackupSchedule", quote(w.BaseBackupSchedule),
+			`must be a cron schedule of five fields in UTC, such as "0 1 * * *": `+err.Error())
+	}
+	if w.RetentionDays < 2 {
+		v.fail("postgres.walArchive.retentionDays", fmt.Sprint(w.RetentionDays), "must be at least 2 (Spilo keeps two base backups whatever it is told)")
+	}
+	v.walArchive(w)
+	if r.TargetTime != "" {
+		if t, ok := r.Target(); !ok {
+			v.fail("postgres.restore.targetTime", quote(r.TargetTime), `must be an RFC 3339 time with its zone, such as "2026-11-25T14:30:00Z", "latest" (everything archived), or empty for no restore`)
+		} else if w.S3Bucket == "" {
+			v.fail("postgres.restore.targetTime", quote(r.TargetTime), "needs postgres.walArchive.s3Bucket: the restore reads the base backups and WAL archived there")
+		} else if t.After(time.Now()) {
+			v.fail("postgres.restore.targetTime", quote(r.TargetTime), "must not be in the future: PostgreSQL stops a recovery whose target the archive never reaches")
+		}
+	}
+	if f := r.FromNamespace; f != "" && (!dnsLabel.MatchString(f) || len(f) > 63) {
+		v.fail("postgres.restore.fromNamespace", quote(f), "must be a namespace name (a DNS label), or empty for this stack's own")
+	}
 }
 
 // S3 names: a bucket (3-63 characters) and a region such as eu-central-1 or a store's own.
@@ -436,6 +476,12 @@ func (s *Settings) validateInfluxDB(v *validator, lr limitRangeMax) {
 			v.fail(d.key, quote(d.value), `must be an InfluxDB duration such as "30d" or "1h"`)
 		}
 	}
+	if err := cronSchedule(in.Backup.Schedule); err != nil {
+		v.fail("influxdb.backup.schedule", quote(in.Backup.Schedule), `must be a cron schedule of five fields in UTC, such as "30 4 * * *": `+err.Error())
+	}
+	if in.Backup.RetentionDays < 1 {
+		v.fail("influxdb.backup.retentionDays", fmt.Sprint(in.Backup.RetentionDays), "must be at least 1")
+	}
 }
 
 // imageRef is a pinned image reference: a tag or a digest, never an implicit latest.
@@ -460,6 +506,7 @@ func (s *Settings) validateImages(v *validator) {
 		{"images.grafana", im.Grafana},
 		{"images.kubeStateMetrics", im.KubeStateMetrics},
 		{"images.prometheusAdapter", im.PrometheusAdapter},
+		{"images.kubectl", im.Kubectl},
 	} {
 		if !imageRef.MatchString(i.value) || strings.HasSuffix(i.value, ":latest") {
 			v.fail(i.key, quote(i.value), "must be an image pinned by tag or digest (not :latest), such as redis:7.4.2-alpine")

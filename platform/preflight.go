@@ -209,4 +209,12 @@ func storageRequirements(s *config.Settings, add func(preflight.Requirement)) {
 		add(preflight.Requirement{Check: "storage-class", GroupVersion: "storage.k8s.io/v1", Resource: "storageclasses",
 			Name: c.name, Why: c.key, Fix: "Create the StorageClass, or name one the cluster has."})
 	}
+	if sn := s.Storage.Snapshots; sn.On() {
+		add(preflight.Requirement{Check: "volume-snapshots", GroupVersion: "snapshot.storage.k8s.io/v1", Resource: "volumesnapshots",
+			Why: "storage.snapshots",
+			Fix: "Install the CSI snapshot controller and its CustomResourceDefinitions (kubernetes-csi/external-snapshotter), or empty storage.snapshots.className."})
+		add(preflight.Requirement{Check: "volume-snapshot-class", GroupVersion: "snapshot.storage.k8s.io/v1", Resource: "volumesnapshotclasses",
+			Name: sn.ClassName, Why: "storage.snapshots.className",
+			Fix: "Create the VolumeSnapshotClass of the storage class's CSI driver, or name one the cluster has."})
+	}
 }

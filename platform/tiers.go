@@ -27,6 +27,7 @@ func (p *Platform) foundation(ctx *pulumi.Context, tier pulumi.ResourceOption) e
 	if p.Storage, err = components.NewStorage(ctx, "storage", &components.StorageArgs{
 		Namespace: p.Namespace.Name, Storage: s.Storage, Protect: s.ProtectState(),
 		Rendered: s.Kubernetes.RenderYamlToDirectory != "",
+		KubectlImage: s.Images.Kubectl, PullPolicy: s.Images.PullPolicy,
 	}, tier); err != nil {
 		return fmt.Errorf("storage tier: %w", err)
 	}
@@ -67,6 +68,7 @@ func (p *Platform) data(ctx *pulumi.Context, tier pulumi.ResourceOption) error {
 	if p.InfluxDB, err = components.NewInfluxDB(ctx, "influxdb", &components.InfluxDBArgs{
 		Namespace: ns, Settings: s.InfluxDB, Image: s.Images.InfluxDB, PullPolicy: s.Images.PullPolicy,
 		Volumes: p.Storage.Volumes, Secret: p.Secrets.InfluxDB, TLS: s.TLS.Internal,
+		BackupClaim: p.Storage.BackupClaim,
 	}, tier); err != nil {
 		return fmt.Errorf("influxdb tier: %w", err)
 	}

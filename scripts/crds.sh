@@ -7,6 +7,8 @@
 #               Gateway API    config/crd/standard/     Gateway, HTTPRoute, ... (the standard channel)
 #               Envoy Gateway  its Helm chart's CRDs    BackendTrafficPolicy
 #   monitoring  Prometheus Operator  example/prometheus-operator-crd/  PodMonitor, PrometheusRule
+#   snapshots   external-snapshotter's client module  config/crd/  VolumeSnapshot,
+#               VolumeSnapshotClass, VolumeSnapshotContent (storage.snapshots)
 # Versions: the newest the module proxy serves that this Go toolchain can download
 # (go list -m -versions MODULE; gateway-api v1.7.0 needs Go 1.27). NGINX Gateway Fabric is not
 # served by the proxy: its policies are covered by the mocked tests only.
@@ -22,7 +24,10 @@ case ${1:-} in
   monitoring) modules=(
     "github.com/prometheus-operator/prometheus-operator@v0.85.0 example/prometheus-operator-crd/monitoring.coreos.com_podmonitors.yaml example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml"
   ) ;;
-  *) echo "usage: $0 edge|monitoring" >&2; exit 2 ;;
+  snapshots) modules=(
+    "github.com/kubernetes-csi/external-snapshotter/client/v8@v8.7.0 config/crd/snapshot.storage.k8s.io_*.yaml"
+  ) ;;
+  *) echo "usage: $0 edge|monitoring|snapshots" >&2; exit 2 ;;
 esac
 # Outside the project's module, so nothing can touch go.mod.
 work=$(mktemp -d)

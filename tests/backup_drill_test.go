@@ -151,3 +151,26 @@ func dirNames(t *testing.T, dir string) []string {
 	}
 	return names
 }
+
+// The copy off the cluster, run as the backup pod's second step runs it against a fake wal-g:
+// every file of the newest complete backup goes to the store under its own path, as it is
+// (uncompressed: pg_dump's format is compressed already); a partial backup is never copied.
+func TestDumpCopyPutsTheNewestCompleteBackup(t *testing.T) {
+	backups, bin := t.TempDir(), t.TempDir()
+	for _, f := range []string{"20261124T020000Z/pynomaly.dump", "20261125T020000Z/pynomaly.dump", "20261125T020000Z/globals.sql",
+		"20261126T020000Z.partial/pynomaly.dump"} {
+		require.NoError(t, os.MkdirAll(filepath.Join(backups, filepath.Dir(f)), 0o700))
+		require.NoError(t, os.WriteFile(filepath.Join(backups, f), []byte("x"), 0o600))
+	}
+	fake := "#!/bin/sh\necho \"$@\" >> " + filepath.Join(bin, "calls") + "\n"
+	require.NoError(t, os.WriteFile(filepath.Join(bin, "wal-g"), []byte(fake), 0o755))
+	cmd := exec.Command("sh", "-ec", components.PostgresDumpCopyScript)
+	cmd.Env = []string{"PATH=" + bin + ":/usr/bin:/bin", "BACKUP_DIR=" + backups, "WALG_S3_PREFIX=s3://bucket/pynomaly-dumps/ns"}
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	calls, err := os.ReadFile(filepath.Join(bin, "calls"))
+	require.NoError(t, err)
+	assert.Equal(t, "st put --no-compress 20261125T020000Z/globals.sql 20261125T020000Z/globals.sql\n"+
+		"st put --no-compress 20261125T020000Z/pynomaly.dump 20261125T020000Z/pynomaly.dump\n", string(calls))
+	assert.Contains(t, string(out), "copied 20261125T020000Z to s3://bucket/pynomaly-dumps/ns")
+}

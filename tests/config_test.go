@@ -43,13 +43,13 @@ func TestBadSettingsStopBeforeAnyResource(t *testing.T) {
 		{"namespace too long", "dev", cfg{"namespace": strings.Repeat("a", 64)},
 			`stack setting pynomaly-platform:namespace = "` + strings.Repeat("a", 64) + `": must be a DNS label`},
 		{"quota CPU too small for max replicas", "prod", cfg{"quota": `{"requestsCpu": "16"}`},
-			`stack setting pynomaly-platform:quota.requestsCpu = "16": must be at least 30725m to hold every Deployment at its maximum replicas`},
+			`stack setting pynomaly-platform:quota.requestsCpu = "16": must be at least 30825m to hold every Deployment at its maximum replicas`},
 		// The ephemeral storage quota is raised with it, so that only the CPU limit falls short.
-		{"quota limits too small after raising max replicas", "staging", cfg{"api": `{"maxReplicas": 33}`,
+		{"quota limits too small after raising max replicas", "staging", cfg{"api": `{"maxReplicas": 32}`,
 			"quota": `{"requestsEphemeralStorage": "16Gi", "limitsEphemeralStorage": "128Gi"}`},
-			`stack setting pynomaly-platform:quota.limitsCpu = "24": must be at least 34650m to hold every Deployment at its maximum replicas plus the StatefulSets and claims (api x33, worker x5, nginx x2, postgres x2, pooler x2, postgres-setup x1, postgres-backup x1, db-migrate x1, redis-queue x3, redis-cache x3, influxdb x1, influxdb-setup x1, backups claim 50Gi, models claim 20Gi, prometheus x1, grafana x1, alertmanager x1, kube-state-metrics x1, metrics-adapter x1)`},
+			`stack setting pynomaly-platform:quota.limitsCpu = "24": must be at least 34650m to hold every Deployment at its maximum replicas plus the StatefulSets and claims (api x32, worker x5, nginx x2, postgres x2, pooler x2, postgres-setup x1, postgres-backup x1, db-migrate x1, redis-queue x3, redis-cache x3, influxdb x1, influxdb-setup x1, influxdb-backup x1, backups claim 50Gi, models claim 20Gi, prometheus x1, grafana x1, alertmanager x1, kube-state-metrics x1, metrics-adapter x1)`},
 		{"quota pods too small", "prod", cfg{"quota": `{"pods": 100}`},
-			`stack setting pynomaly-platform:quota.pods = 100: must be at least 179 to hold`},
+			`stack setting pynomaly-platform:quota.pods = 100: must be at least 180 to hold`},
 		{"quota claims too small", "prod", cfg{"quota": `{"persistentVolumeClaims": 5}`},
 			`stack setting pynomaly-platform:quota.persistentVolumeClaims = 5: must be at least 14 to hold`},
 		{"quota storage too small", "prod", cfg{"quota": `{"requestsStorage": "1Ti"}`},
@@ -144,12 +144,11 @@ func TestEveryBadSettingIsReported(t *testing.T) {
 
 // A stack file overrides only what it names; everything else keeps the profile's value.
 func TestOverridesReplaceOnlyTheFieldsGiven(t *testing.T) {
-	s, err := config.Parse(project, config.Source{Values: map[string]string{
-		"environment": "prod",
-		"api":         `{"maxReplicas": 80}`,
-		"storage":     `{"provisioner": "pd.csi.storage.gke.io", "parameters": {"type": "pd-ssd"}}`,
-		"namespace":   "pynomaly-eu",
-	}})
+	s, err := config.Parse(project, config.Source{Values: stackEnv(t, "prod", cfg{
+		"api":       `{"maxReplicas": 80}`,
+		"storage":   `{"provisioner": "pd.csi.storage.gke.io", "parameters": {"type": "pd-ssd"}}`,
+		"namespace": "pynomaly-eu",
+	})})
 	require.NoError(t, err)
 	assert.Equal(t, 80, s.API.MaxReplicas)
 	assert.Equal(t, 5, s.API.MinReplicas, "min replicas keep the prod profile's value")
@@ -164,20 +163,20 @@ func TestOverridesReplaceOnlyTheFieldsGiven(t *testing.T) {
 // Pulumi.yaml declares every optional key with an empty default ("" or {}); the CLI passes those
 // defaults to the program, which must read them as "the profile's value".
 func TestProjectDefaultsMeanTheProfile(t *testing.T) {
-	values := map[string]string{"environment": "prod", "namespace": "pynomaly-data-science"}
+	values := stackEnv(t, "prod", cfg{"namespace": "pynomaly-data-science"})
 	for _, k := range config.Keys() {
 		if _, set := values[k]; !set {
 			values[k] = ""
 		}
 	}
 	for _, k := range config.KeyTable() {
-		if len(k.Fields()) > 0 {
+		if _, set := values[k.Name]; len(k.Fields()) > 0 && (!set || values[k.Name] == "") {
 			values[k.Name] = "{}"
 		}
 	}
 	s, err := config.Parse(project, config.Source{Values: values})
 	require.NoError(t, err)
-	want, err := config.Parse(project, config.Source{Values: map[string]string{"environment": "prod"}})
+	want, err := config.Parse(project, config.Source{Values: stackEnv(t, "prod", nil)})
 	require.NoError(t, err)
 	assert.Equal(t, want, s)
 }
@@ -197,7 +196,7 @@ func TestProfilesCarryTheSeedTable(t *testing.T) {
 	}
 	for _, env := range envs {
 		t.Run(env, func(t *testing.T) {
-			s, err := config.Parse(project, config.Source{Values: map[string]string{"environment": env}})
+			s, err := config.Parse(project, config.Source{Values: stackEnv(t, env, nil)})
 			require.NoError(t, err)
 			w := want[env]
 			assert.Equal(t, w.apiMin, s.API.MinReplicas)
@@ -241,7 +240,7 @@ func TestPlacementIsIndependentOfSecurity(t *testing.T) {
 		{"dev", "security", "enforced", config.Enforced, config.PlacementPreferred},
 		{"prod", "security", "enforced", config.Enforced, config.PlacementRequired},
 	} {
-		s, err := config.Parse(project, config.Source{Values: map[string]string{"environment": c.env, c.key: c.value}})
+		s, err := config.Parse(project, config.Source{Values: stackEnv(t, c.env, cfg{c.key: c.value})})
 		require.NoError(t, err)
 		assert.Equal(t, c.security, s.Security, "%s with %s=%s", c.env, c.key, c.value)
 		assert.Equal(t, c.placement, s.Placement, "%s with %s=%s", c.env, c.key, c.value)

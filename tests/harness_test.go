@@ -180,18 +180,22 @@ func runOn(cluster *fakeCluster, previous resource.PropertyMap, env string, c cf
 	if stackName == "" {
 		stackName = "unnamed"
 	}
+	file, err := stackValues(env, c)
+	if err != nil {
+		return nil, err
+	}
 	values := map[string]string{}
 	if env != "" {
 		values[project+":environment"] = env
 	}
-	for k, v := range c {
+	for k, v := range file {
 		values[project+":"+k] = v
 	}
 	var secrets []string
 	for _, k := range secretKeys {
 		secrets = append(secrets, project+":"+k)
 	}
-	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+	err = pulumi.RunErr(func(ctx *pulumi.Context) error {
 		outputs := pulumi.Map{}
 		p, err := platform.Program(ctx, func(name string, v pulumi.Input) { outputs[name] = v },
 			func(config.Kubernetes) (preflight.Cluster, error) { return cluster, nil })

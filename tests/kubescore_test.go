@@ -38,7 +38,8 @@ func TestKubeScoreFindsNothingCriticalBeyondTheExceptions(t *testing.T) {
 	exceptions := readKubeScoreExceptions(t)
 	used := map[[2]int]map[string]bool{} // (entry, object) -> environments it matched in
 	for _, env := range envs {
-		st := deploy(t, env, nil)
+		// With the snapshot schedule, which is off until a class is named.
+		st := deploy(t, env, cfg{"storage": snapshotClass})
 		scored := runKubeScore(t, bin, st.WriteManifests(t, t.TempDir()))
 		assertEveryWorkloadScored(t, env, st, scored)
 		var critical, warning, excepted int

@@ -168,10 +168,11 @@ var alertCases = map[string]alertCase{
 		ShortAt: "1m30s",
 	},
 	"PynomalyBackupFailed": {
-		Breach:  map[string]string{`kube_job_status_failed{` + ns + `,job_name="pynomaly-postgres-backup-29400000"}`: "1x30"},
+		// InfluxDB's backup job: the rule covers the dump's, InfluxDB's and the snapshots'.
+		Breach:  map[string]string{`kube_job_status_failed{` + ns + `,job_name="pynomaly-influxdb-backup-29400000"}`: "1x30"},
 		FireAt:  "5m",
-		Labels:  map[string]string{"namespace": "pynomaly-data-science", "job_name": "pynomaly-postgres-backup-29400000"},
-		Healthy: map[string]string{`kube_job_status_failed{` + ns + `,job_name="pynomaly-postgres-backup-29400000"}`: "0x30"},
+		Labels:  map[string]string{"namespace": "pynomaly-data-science", "job_name": "pynomaly-influxdb-backup-29400000"},
+		Healthy: map[string]string{`kube_job_status_failed{` + ns + `,job_name="pynomaly-influxdb-backup-29400000"}`: "0x30"},
 		ShortAt: "30s",
 	},
 	"PynomalyBackupMissing": {

@@ -222,7 +222,7 @@ func TestPromtoolChecksThePrometheusConfig(t *testing.T) {
 			require.NoError(t, os.WriteFile(path, []byte(withoutKubernetesSD(t, conf)), 0o644))
 			out, err := exec.Command(promtool, "check", "config", path).CombinedOutput()
 			require.NoError(t, err, "%s\n%s", out, conf)
-			assert.Contains(t, string(out), "SUCCESS: "+itoa(len(components.AlertRules(config.DefaultNamespace, false)))+" rules found")
+			assert.Contains(t, string(out), "SUCCESS: "+itoa(len(components.AlertRules(config.DefaultNamespace, env == "prod")))+" rules found")
 		})
 	}
 }
@@ -295,8 +295,9 @@ func TestWALArchiveAlertOnlyWithArchiving(t *testing.T) {
 	}
 	// The security tier lets WAL-G reach only the object store's addresses, which it needs named.
 	store := `{"objectStorageCidrs": ["203.0.113.0/24"]}`
-	assert.Contains(t, rules(deploy(t, "prod", cfg{"postgres": archive, "network": store})), alert)
-	assert.NotContains(t, rules(deploy(t, "prod", nil)), alert)
+	assert.Contains(t, rules(deploy(t, "staging", cfg{"postgres": archive, "network": store})), alert)
+	assert.NotContains(t, rules(deploy(t, "staging", nil)), alert)
+	assert.Contains(t, rules(deploy(t, "prod", nil)), alert, "prod archives WAL")
 	operatorRules := func(c cfg) string {
 		st := deploy(t, "staging", c)
 		v, ok := st.One(t, prometheusRuleType, "pynomaly").Get("spec")
@@ -552,14 +553,14 @@ func TestOperatorModeWritesMonitorsAndRules(t *testing.T) {
 			require.NoError(t, err)
 			out, err := exec.Command(promtool, "check", "rules", writeFile(t, "rules.yml", string(b))).CombinedOutput()
 			require.NoError(t, err, "%s\n%s", out, b)
-			assert.Contains(t, string(out), "SUCCESS: "+itoa(len(components.AlertRules(config.DefaultNamespace, false)))+" rules found")
+			assert.Contains(t, string(out), "SUCCESS: "+itoa(len(components.AlertRules(config.DefaultNamespace, env == "prod")))+" rules found")
 		})
 	}
 }
 
 // The footprint follows the mode: in operator mode no monitoring pod counts against the quota.
 func TestOperatorModeFootprintHasNoMonitoringPods(t *testing.T) {
-	s, err := config.Parse(project, config.Source{Values: map[string]string{"environment": "prod", "monitoringMode": "operator"}})
+	s, err := config.Parse(project, config.Source{Values: stackEnv(t, "prod", cfg{"monitoringMode": "operator"})})
 	require.NoError(t, err)
 	for _, w := range s.Footprint() {
 		assert.NotContains(t, []string{"prometheus", "grafana", "alertmanager", "kube-state-metrics"}, w.Name)
@@ -569,7 +570,7 @@ func TestOperatorModeFootprintHasNoMonitoringPods(t *testing.T) {
 // The quota rule and what the program declares agree in operator mode too.
 func TestOperatorModeFootprintEqualsDeclaredPods(t *testing.T) {
 	st := deploy(t, "prod", cfg{"monitoringMode": "operator"})
-	s, err := config.Parse(project, config.Source{Values: map[string]string{"environment": "prod", "monitoringMode": "operator"}})
+	s, err := config.Parse(project, config.Source{Values: stackEnv(t, "prod", cfg{"monitoringMode": "operator"})})
 	require.NoError(t, err)
 	want, got := s.Footprint().Total(), declaredTotals(t, st)
 	assert.Equal(t, want.Pods, got.Pods)

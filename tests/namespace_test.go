@@ -21,7 +21,7 @@ func TestNamespaceTier(t *testing.T) {
 	}{
 		"dev": {
 			enforce: "baseline",
-			quota: map[string]string{"requests.cpu": "4", "requests.memory": "8Gi", "limits.cpu": "8", "limits.memory": "16Gi",
+			quota: map[string]string{"requests.cpu": "4", "requests.memory": "8Gi", "limits.cpu": "10", "limits.memory": "16Gi",
 				"requests.storage": "100Gi", "requests.ephemeral-storage": "4Gi", "limits.ephemeral-storage": "32Gi", "pods": "30", "persistentvolumeclaims": "10"},
 			limits: struct{ defReq, def, max map[string]string }{
 				map[string]string{"cpu": "50m", "memory": "64Mi", "ephemeral-storage": "64Mi"},

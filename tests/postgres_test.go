@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -65,7 +66,19 @@ func TestPostgresTier(t *testing.T) {
 			assert.Equal(t, "primary", e["PATRONI_KUBERNETES_LEADER_LABEL_VALUE"])
 			assert.Equal(t, "secret:pynomaly-postgres-credentials/superuser-password", e["PGPASSWORD_SUPERUSER"])
 			assert.Equal(t, "secret:pynomaly-postgres-credentials/replication-password", e["PGPASSWORD_STANDBY"])
-			assert.NotContains(t, e, "WAL_S3_BUCKET", "WAL archiving is off until configured")
+			// WAL archiving: on in prod (its stack file names the bucket, which it cannot run
+			// without), off until configured elsewhere; base backups on the profile's schedule,
+			// kept for its retention.
+			if env == "prod" {
+				assert.Equal(t, "pynomaly-prod-wal", e["WAL_S3_BUCKET"])
+				assert.Equal(t, "true", e["USE_WALG_BACKUP"])
+				assert.Equal(t, "0 1,13 * * *", e["BACKUP_SCHEDULE"], "a base backup every 12 hours bounds a restore's WAL replay")
+				assert.Equal(t, "14", e["BACKUP_NUM_TO_RETAIN"])
+			} else {
+				assert.NotContains(t, e, "WAL_S3_BUCKET", "WAL archiving is off until configured")
+				assert.NotContains(t, e, "BACKUP_SCHEDULE")
+			}
+			assert.NotContains(t, e, "CLONE_METHOD", "a cluster bootstraps empty unless postgres.restore says otherwise")
 
 			var spilo struct {
 				Bootstrap struct {
@@ -84,6 +97,12 @@ func TestPostgresTier(t *testing.T) {
 			// Synchronous replication where a replica can take the commit (staging and prod).
 			assert.Equal(t, w.replicas > 1, spilo.Bootstrap.DCS.SynchronousMode)
 			for _, params := range []map[string]string{spilo.Bootstrap.DCS.Postgresql.Parameters, spilo.Postgresql.Parameters} {
+				if env == "prod" {
+					assert.Equal(t, "on", params["archive_mode"])
+					assert.Equal(t, "300", params["archive_timeout"], "at most 5 minutes")
+				} else {
+					assert.NotContains(t, params, "archive_timeout")
+				}
 				assert.Equal(t, w.maxConn, params["max_connections"])
 				assert.Equal(t, w.sharedBuffers, params["shared_buffers"])
 				assert.Equal(t, w.workMem, params["work_mem"])
@@ -173,12 +192,31 @@ func TestPostgresTier(t *testing.T) {
 			assert.Equal(t, 10800, cron.Int(t, "spec.jobTemplate.spec.activeDeadlineSeconds"))
 			bspec := "spec.jobTemplate.spec.template.spec"
 			assert.Equal(t, "pynomaly-backups", cron.Str(t, bspec+".volumes.1.persistentVolumeClaim.claimName"))
-			bscript := cron.Str(t, bspec+".containers.0.command.2")
+			// The dump; where WAL is archived (prod), an init container before the copy off the
+			// cluster.
+			dump := bspec + ".containers.0"
+			if env == "prod" {
+				dump = bspec + ".initContainers.0"
+				cp := bspec + ".containers.0"
+				assert.Equal(t, "postgres-backup-copy", cron.Str(t, cp+".name"))
+				assert.Equal(t, components.PostgresDumpCopyScript, cron.Str(t, cp+".command.2"))
+				assert.Equal(t, "ghcr.io/zalando/spilo-17:4.0-p3", cron.Str(t, cp+".image"), "WAL-G's storage tools")
+				cenv := cron.Env(t, cp)
+				assert.Equal(t, "s3://pynomaly-prod-wal/pynomaly-dumps/$(POD_NAMESPACE)", cenv["WALG_S3_PREFIX"])
+				assert.Equal(t, "field:metadata.namespace", cenv["POD_NAMESPACE"])
+				assert.Equal(t, "/backup", cron.Str(t, cp+".volumeMounts.1.mountPath"))
+				assert.True(t, cron.Bool(cp+".volumeMounts.1.readOnly"), "the copy only reads the claim")
+				assert.NotContains(t, cenv, "PGPASSWORD", "the copy holds no database credential")
+			} else {
+				assert.False(t, cron.Has(bspec+".initContainers"), "no copy without an object store")
+			}
+			assert.Equal(t, "postgres-backup", cron.Str(t, dump+".name"))
+			bscript := cron.Str(t, dump+".command.2")
 			assert.Equal(t, components.PostgresBackupScript, bscript, "the script the restore drill runs")
-			benv := cron.Env(t, bspec+".containers.0")
+			benv := cron.Env(t, dump)
 			assert.Equal(t, w.retentionDays, benv["RETENTION_DAYS"])
 			assert.Equal(t, "/backup", benv["BACKUP_DIR"])
-			assert.Equal(t, "/backup", cron.Str(t, bspec+".containers.0.volumeMounts.1.mountPath"))
+			assert.Equal(t, "/backup", cron.Str(t, dump+".volumeMounts.1.mountPath"))
 			assert.Equal(t, "pynomaly", benv["PGDATABASE"])
 			assert.Equal(t, "secret:pynomaly-postgres-credentials/superuser-password", benv["PGPASSWORD"])
 			assert.Equal(t, w.backupHost, benv["PGHOST"])
@@ -199,6 +237,48 @@ func TestPostgresWALArchiving(t *testing.T) {
 	assert.Equal(t, "eu-west-1", e["AWS_REGION"])
 	assert.Equal(t, "secret:wal-s3/AWS_SECRET_ACCESS_KEY", e["AWS_SECRET_ACCESS_KEY"])
 	assert.True(t, strings.Contains(e["SPILO_CONFIGURATION"], `"archive_timeout":"300"`))
+}
+
+// Base backups and their retention follow the profile wherever a bucket is named.
+func TestWALArchiveBaseBackupsFollowTheProfile(t *testing.T) {
+	archive := cfg{"postgres": `{"walArchive": {"s3Bucket": "pynomaly-wal"}}`, "network": `{"objectStorageCidrs": ["52.218.0.0/17"]}`}
+	for env, want := range map[string][2]string{"dev": {"0 1 * * *", "3"}, "staging": {"0 1 * * *", "7"}, "prod": {"0 1,13 * * *", "14"}} {
+		st := deploy(t, env, archive)
+		sts := st.One(t, statefulSetType, "pynomaly-postgres")
+		e := sts.Env(t, sts.Container(t, podSpec, "postgres"))
+		assert.Equal(t, want[0], e["BACKUP_SCHEDULE"], env)
+		assert.Equal(t, want[1], e["BACKUP_NUM_TO_RETAIN"], env)
+	}
+}
+
+// postgres.restore bootstraps the cluster from the archive with Spilo's clone from WAL-G: to a
+// timestamp, or to the end of the archive; from this namespace's archive or another's.
+func TestPostgresRestoreClonesFromTheArchive(t *testing.T) {
+	env := func(restore string) map[string]string {
+		st := deploy(t, "prod", cfg{"postgres": `{"walArchive": {"s3Bucket": "pynomaly-wal", "endpoint": "https://minio.example:9000", "credentialsSecret": "wal-s3"}, "restore": ` + restore + `}`,
+			"network": `{"objectStorageCidrs": ["203.0.113.0/24"]}`})
+		sts := st.One(t, statefulSetType, "pynomaly-postgres")
+		return sts.Env(t, sts.Container(t, podSpec, "postgres"))
+	}
+	e := env(`{"targetTime": "2026-11-25T15:30:00.25+01:00"}`)
+	assert.Equal(t, "CLONE_WITH_WALE", e["CLONE_METHOD"])
+	assert.Equal(t, "pynomaly-postgres", e["CLONE_SCOPE"])
+	assert.Equal(t, "pynomaly-wal", e["CLONE_WAL_S3_BUCKET"])
+	assert.Equal(t, "2026-11-25 14:30:00.250000+00", e["CLONE_TARGET_TIME"], "UTC, with its zone, as Spilo requires")
+	// The same target as the recovery parameters the point-in-time drill restores with.
+	target, _ := time.Parse(time.RFC3339, "2026-11-25T15:30:00.25+01:00")
+	assert.Equal(t, components.PostgresRecoveryParameters("", target)["recovery_target_time"], e["CLONE_TARGET_TIME"])
+	// Spilo's archive path holds the namespace: the kubelet expands the pod's own.
+	assert.Equal(t, "$(POD_NAMESPACE)-", e["CLONE_WAL_BUCKET_SCOPE_PREFIX"])
+	assert.Equal(t, "https://minio.example:9000", e["CLONE_AWS_ENDPOINT"])
+	assert.Equal(t, "secret:wal-s3/AWS_SECRET_ACCESS_KEY", e["CLONE_AWS_SECRET_ACCESS_KEY"])
+	// The cluster archives on as before: a restore continues on a new timeline.
+	assert.Equal(t, "pynomaly-wal", e["WAL_S3_BUCKET"])
+
+	e = env(`{"targetTime": "latest", "fromNamespace": "pynomaly-old"}`)
+	assert.Equal(t, "CLONE_WITH_WALE", e["CLONE_METHOD"])
+	assert.NotContains(t, e, "CLONE_TARGET_TIME", "latest: every archived segment")
+	assert.Equal(t, "pynomaly-old-", e["CLONE_WAL_BUCKET_SCOPE_PREFIX"])
 }
 
 // The data tier's objects wait for the secrets and storage they use.

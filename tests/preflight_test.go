@@ -123,6 +123,10 @@ func TestPreflightNamesEachMissingPiece(t *testing.T) {
 		{"no WAL archive credentials", "prod", cfg{"postgres": `{"walArchive": {"s3Bucket": "pynomaly-wal", "credentialsSecret": "wal-s3"}}`, "network": `{"objectStorageCidrs": ["203.0.113.0/24"]}`},
 			completeCluster().without("v1 secrets pynomaly-data-science/wal-s3"),
 			`cluster preflight [wal-archive-secret]: secrets "wal-s3" (v1) in namespace pynomaly-data-science is missing; postgres.walArchive.credentialsSecret needs it.`},
+		{"no snapshot API", "prod", cfg{"storage": `{"snapshots": {"className": "csi-snapclass"}}`}, completeCluster().without("snapshot.storage.k8s.io/v1 volumesnapshots"),
+			"cluster preflight [volume-snapshots]: the volumesnapshots API (snapshot.storage.k8s.io/v1) is missing; storage.snapshots needs it. Install the CSI snapshot controller and its CustomResourceDefinitions (kubernetes-csi/external-snapshotter), or empty storage.snapshots.className."},
+		{"no snapshot class", "staging", cfg{"storage": `{"snapshots": {"className": "csi-snapclass"}}`}, completeCluster().without("snapshot.storage.k8s.io/v1 volumesnapshotclasses /csi-snapclass"),
+			`cluster preflight [volume-snapshot-class]: volumesnapshotclasses "csi-snapclass" (snapshot.storage.k8s.io/v1) is missing; storage.snapshots.className needs it. Create the VolumeSnapshotClass of the storage class's CSI driver, or name one the cluster has.`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -30,7 +30,7 @@ import (
 func TestReadmeDefaultsAreTheProfiles(t *testing.T) {
 	views := map[string]map[string]any{}
 	for _, env := range envs {
-		s, err := config.Parse(project, config.Source{Values: map[string]string{"environment": env}})
+		s, err := config.Parse(project, config.Source{Values: stackEnv(t, env, nil)})
 		require.NoError(t, err)
 		views[env] = s.View()
 	}

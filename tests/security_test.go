@@ -42,6 +42,7 @@ var netpolStacks = []netpolStack{
 	{"prod", "prod", nil},
 	{"prod-everything", "prod", cfg{
 		"edge":     `{"entry": "ingress", "hosts": ["api.example.com"]}`,
+		"storage":  snapshotClass,
 		"postgres": `{"walArchive": {"s3Bucket": "pynomaly-wal", "endpoint": "https://minio.example:9000"}}`,
 		"network":  `{"objectStorageCidrs": ["203.0.113.0/24"], "kubernetesApi": {"cidrs": ["172.20.0.1/32"], "ports": [6443]}}`,
 		"alertmanager": `{"receivers": {"secretName": "alert-receivers", "slackChannel": "#alerts",

@@ -27,10 +27,9 @@ import (
 
 func settings(t *testing.T, env string, c cfg) *config.Settings {
 	t.Helper()
-	values := map[string]string{"environment": env}
-	for k, v := range c {
-		values[k] = v
-	}
+	values, err := stackValues(env, c)
+	require.NoError(t, err)
+	values["environment"] = env
 	s, err := config.Parse(project, config.Source{Values: values})
 	require.NoError(t, err)
 	return s

@@ -42,8 +42,15 @@ func TestEverySettingHasCLICases(t *testing.T) {
 func TestCLICasesParse(t *testing.T) {
 	for _, c := range settingcases.Cases() {
 		t.Run(c.Name(), func(t *testing.T) {
-			src := config.Source{Values: map[string]string{"environment": c.Environment()}, Secrets: map[string]bool{}}
+			// A copy of the environment's stack file, as the end-to-end suite's CLI starts from.
+			src := config.Source{Values: stackEnv(t, c.Environment(), nil), Secrets: map[string]bool{}}
 			objects := map[string]any{}
+			for k, v := range src.Values {
+				var object map[string]any
+				if json.Unmarshal([]byte(v), &object) == nil && object != nil {
+					objects[k] = object
+				}
+			}
 			for _, set := range append(c.Before, [2]string{c.Path, c.Value}) {
 				setPath(t, src, objects, set[0], set[1])
 			}

@@ -65,10 +65,7 @@ func TestSettingsOutputIsTheEffectiveSettingsWithoutCredentials(t *testing.T) {
 	require.True(t, ok, "no settings output")
 	assert.False(t, out.ContainsSecrets(), "the settings output is plain: it holds nothing secret")
 
-	values := map[string]string{"environment": "prod"}
-	for k, v := range c {
-		values[k] = v
-	}
+	values := stackEnv(t, "prod", c)
 	secrets := map[string]bool{"kubernetes": true}
 	for _, k := range secretKeys {
 		secrets[k] = true

@@ -100,7 +100,7 @@ func portName(ports map[string]int, port int) string {
 func TestQuotaFootprintEqualsDeclaredPods(t *testing.T) {
 	for _, env := range envs {
 		st := deploy(t, env, nil)
-		s, err := config.Parse(project, config.Source{Values: map[string]string{"environment": env}})
+		s, err := config.Parse(project, config.Source{Values: stackEnv(t, env, nil)})
 		require.NoError(t, err)
 		want := s.Footprint().Total()
 		got := declaredTotals(t, st)
@@ -123,7 +123,7 @@ func TestQuotaFootprintEqualsDeclaredPods(t *testing.T) {
 func TestDeclaredWorkloadFootprintsEqualTheQuotaFootprint(t *testing.T) {
 	for _, env := range envs {
 		st := deploy(t, env, nil)
-		s, err := config.Parse(project, config.Source{Values: map[string]string{"environment": env}})
+		s, err := config.Parse(project, config.Source{Values: stackEnv(t, env, nil)})
 		require.NoError(t, err)
 		var f config.Footprint
 		for _, w := range st.Platform.Workloads() {

@@ -50,11 +50,26 @@ func restoreJob(cron map[string]any, name, from string) (map[string]any, error) 
 	}
 	meta, _ := cron["metadata"].(map[string]any)
 	spec, _ := path(cron, "spec", "jobTemplate", "spec").(map[string]any)
-	containers, _ := path(spec, "template", "spec", "containers").([]any)
-	if spec == nil || len(containers) != 1 {
-		return nil, fmt.Errorf("the CronJob has no job template with one container")
+	// The dump's container: the only one, or, where the dump is copied off the cluster, the
+	// init container before the copy. The restore runs it alone.
+	podSpec, _ := path(spec, "template", "spec").(map[string]any)
+	if podSpec == nil {
+		return nil, fmt.Errorf("the CronJob has no job template")
 	}
-	c := containers[0].(map[string]any)
+	var c map[string]any
+	for _, list := range []string{"initContainers", "containers"} {
+		cs, _ := podSpec[list].([]any)
+		for _, x := range cs {
+			if m, ok := x.(map[string]any); ok && m["name"] == backupContainer {
+				c = m
+			}
+		}
+	}
+	if c == nil {
+		return nil, fmt.Errorf("the CronJob's job template has no container %s", backupContainer)
+	}
+	delete(podSpec, "initContainers")
+	podSpec["containers"] = []any{c}
 	c["command"] = []string{"/bin/sh", "-ec", components.PostgresRestoreScript}
 	env, _ := c["env"].([]any)
 	c["env"] = append(env, map[string]any{"name": "RESTORE_FROM", "value": from})
@@ -70,6 +85,9 @@ func restoreJob(cron map[string]any, name, from string) (map[string]any, error) 
 		"spec": spec,
 	}, nil
 }
+
+// backupContainer is the backup CronJob's container that dumps (components.postgresBackup).
+const backupContainer = "postgres-backup"
 
 func path(v any, keys ...string) any {
 	for _, k := range keys {

@@ -121,7 +121,7 @@ func Cases() []Case {
 		good("kubernetes.skipPreflight[0]", "metrics-api", `["metrics-api"]`),
 		good("kubernetes.clusterIdentifier", "eu-central/prod-1", `"eu-central/prod-1"`),
 		fail("kubernetes.clusterIdentifier", "prod cluster", bad("kubernetes.clusterIdentifier", `"prod cluster"`, "must be 1 to 253 letters, digits, '.', '_', ':', '/' or '-' (empty: the stack's name)")),
-		fail("kubernetes.skipPreflight[0]", "metrics", bad("kubernetes.skipPreflight[0]", `"metrics"`, "must be one of all, kubernetes-version, metrics-api, external-metrics-api, cert-manager, tls-issuer, ingress-class, gateway-api, gateway-class, storage-class, prometheus-operator, wal-archive-secret, claim-size")),
+		fail("kubernetes.skipPreflight[0]", "metrics", bad("kubernetes.skipPreflight[0]", `"metrics"`, "must be one of all, kubernetes-version, metrics-api, external-metrics-api, cert-manager, tls-issuer, ingress-class, gateway-api, gateway-class, storage-class, prometheus-operator, wal-archive-secret, claim-size, volume-snapshots, volume-snapshot-class")),
 	)
 
 	// Quantities typed as numbers (16) are the CLI's numbers and must be taken as quantities.
@@ -189,6 +189,14 @@ func Cases() []Case {
 		fail("storage.modelAccessMode", "ReadWriteOncePod", bad("storage.modelAccessMode", `"ReadWriteOncePod"`, "must let the API, workers and migrations all write the models: ReadWriteMany (pods on many nodes; name an RWX class in storage.modelClassName) or ReadWriteOnce (every pod that mounts the claim runs on one node)")),
 		good("storage.modelClassName", "efs-sc", `"efs-sc"`),
 		fail("storage.modelClassName", "EFS class", bad("storage.modelClassName", `"EFS class"`, "must be the name of a StorageClass")),
+		good("storage.snapshots.className", "csi-aws-vsc", `"csi-aws-vsc"`),
+		fail("storage.snapshots.className", "EBS snapshots", bad("storage.snapshots.className", `"EBS snapshots"`,
+			"must be the name of a VolumeSnapshotClass, or empty for no snapshots")),
+		good("storage.snapshots.schedule", "30 4 * * *", `"30 4 * * *"`),
+		fail("storage.snapshots.schedule", "nightly", bad("storage.snapshots.schedule", `"nightly"`,
+			`must be a cron schedule of five fields in UTC, such as "0 3 * * *": expected exactly 5 fields, found 1: [nightly]`)),
+		good("storage.snapshots.retentionDays", "30", `30`),
+		fail("storage.snapshots.retentionDays", "0", bad("storage.snapshots.retentionDays", "0", atLeastOne)),
 		// A date typed as digits is a number to the CLI, and text to the keeper.
 		good("secrets.rotation", "20261201", `"20261201"`),
 		fail("secrets.rotation", "", bad("secrets.rotation", `""`, "must not be empty; any new value (a date, say) regenerates every credential")),
@@ -268,8 +276,23 @@ func Cases() []Case {
 		fail("postgres.walArchive.credentialsSecret", "WAL G", bad("postgres.walArchive.credentialsSecret", `"WAL G"`,
 			"must be the name of a Secret in the namespace (lowercase letters, digits, '-' and '.')")),
 		good("postgres.walArchive.timeoutSeconds", "120", `120`),
-		Case{Before: [][2]string{store, {"postgres.walArchive.s3Bucket", "pynomaly-wal"}}, Path: "postgres.walArchive.timeoutSeconds", Value: "30",
-			Err: bad("postgres.walArchive.timeoutSeconds", "30", "must be at least 60 (and at most 900 for the seed's 15-minute recovery point)")},
+		Case{Before: [][2]string{store, {"postgres.walArchive.s3Bucket", "pynomaly-wal"}}, Path: "postgres.walArchive.timeoutSeconds", Value: "600",
+			Err: bad("postgres.walArchive.timeoutSeconds", "600", "must be 60 to 300: a WAL segment is shipped at least this often, which bounds the recovery point (the seed's: 15 minutes)")},
+		good("postgres.walArchive.baseBackupSchedule", "0 */6 * * *", `"0 */6 * * *"`),
+		fail("postgres.walArchive.baseBackupSchedule", "daily", bad("postgres.walArchive.baseBackupSchedule", `"daily"`,
+			`must be a cron schedule of five fields in UTC, such as "0 1 * * *": expected exactly 5 fields, found 1: [daily]`)),
+		good("postgres.walArchive.retentionDays", "30", `30`),
+		fail("postgres.walArchive.retentionDays", "1", bad("postgres.walArchive.retentionDays", "1", "must be at least 2 (Spilo keeps two base backups whatever it is told)")),
+		// Prod cannot run without an archive (its stack file names one).
+		Case{Env: "prod", Path: "postgres.walArchive.s3Bucket", Value: "", Err: bad("postgres.walArchive.s3Bucket", `""`,
+			"must name the bucket WAL is archived to in prod (the seed's recovery point of 15 minutes needs continuous archiving; the nightly dump alone loses up to a day), with network.objectStorageCidrs")},
+		// Prod's stack file names its archive; a restore reads it.
+		Case{Env: "prod", Path: "postgres.restore.targetTime", Value: "2026-11-25T14:30:00Z", Want: `"2026-11-25T14:30:00Z"`},
+		Case{Env: "prod", Path: "postgres.restore.targetTime", Value: "yesterday 14:30", Err: bad("postgres.restore.targetTime", `"yesterday 14:30"`,
+			`must be an RFC 3339 time with its zone, such as "2026-11-25T14:30:00Z", "latest" (everything archived), or empty for no restore`)},
+		Case{Env: "prod", Path: "postgres.restore.fromNamespace", Value: "pynomaly-eu", Want: `"pynomaly-eu"`},
+		Case{Env: "prod", Path: "postgres.restore.fromNamespace", Value: "Pynomaly EU", Err: bad("postgres.restore.fromNamespace", `"Pynomaly EU"`,
+			"must be a namespace name (a DNS label), or empty for this stack's own")},
 	)
 
 	// The pooler in dev: 1 pod, 50 server connections, 200 clients; 25m/32Mi → 100m/64Mi.
@@ -307,6 +330,11 @@ func Cases() []Case {
 		good("influxdb.longTermRetention", "730d", `"730d"`),
 		fail("influxdb.longTermRetention", "forever", bad("influxdb.longTermRetention", `"forever"`, `must be an InfluxDB duration such as "30d" or "1h"`)),
 		good("influxdb.downsampleEvery", "30m", `"30m"`),
+		good("influxdb.backup.schedule", "0 5 * * *", `"0 5 * * *"`),
+		fail("influxdb.backup.schedule", "5am", bad("influxdb.backup.schedule", `"5am"`,
+			`must be a cron schedule of five fields in UTC, such as "30 4 * * *": expected exactly 5 fields, found 1: [5am]`)),
+		good("influxdb.backup.retentionDays", "30", `30`),
+		fail("influxdb.backup.retentionDays", "0", bad("influxdb.backup.retentionDays", "0", atLeastOne)),
 		fail("influxdb.downsampleEvery", "hourly", bad("influxdb.downsampleEvery", `"hourly"`, `must be an InfluxDB duration such as "30d" or "1h"`)),
 	)
 
@@ -478,6 +506,7 @@ func Cases() []Case {
 		{"grafana", "grafana/grafana:11.5.1", "grafana/grafana"},
 		{"kubeStateMetrics", "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.14.0", "kube-state-metrics:latest"},
 		{"prometheusAdapter", "registry.k8s.io/prometheus-adapter/prometheus-adapter:v0.11.2", "prometheus-adapter:latest"},
+		{"kubectl", "alpine/k8s:1.32.9", "alpine/k8s"},
 	} {
 		add(good("images."+im.field, im.good, quoted(im.good)),
 			fail("images."+im.field, im.bad, bad("images."+im.field, quoted(im.bad), pinned)))
