@@ -35,6 +35,8 @@ type Resource struct {
 	Protect             bool
 	RetainOnDelete      bool
 	DeleteBeforeReplace bool
+	// IgnoreChanges are the input paths the engine never diffs.
+	IgnoreChanges []string
 	// CreateTimeout is the custom create timeout ("" for the provider's default).
 	CreateTimeout string
 	// Version is the plugin version requested with pulumi.Version ("" for the SDK's).
@@ -76,6 +78,7 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		r.Protect = rpc.GetProtect()
 		r.RetainOnDelete = rpc.GetRetainOnDelete()
 		r.DeleteBeforeReplace = rpc.GetDeleteBeforeReplace()
+		r.IgnoreChanges = rpc.GetIgnoreChanges()
 		r.CreateTimeout = rpc.GetCustomTimeouts().GetCreate()
 		r.Version = rpc.GetVersion()
 	}

@@ -428,7 +428,7 @@ func setupAppRole(t *testing.T, ctx context.Context, bin, dir string, port int, 
 	require.NoError(t, err)
 	out, err := runScript(ctx, bin, components.PostgresSetupRoleStep+"\n"+extra, map[string]string{
 		"PGHOST": dir, "PGPORT": fmt.Sprint(port), "PGUSER": "postgres", "PGDATABASE": "postgres",
-		"APP_USER": components.PostgresAppUser, "APP_PASSWORD_VERIFIER": verifier, "APP_DATABASE": components.PostgresDatabase,
+		"APP_OWNER": components.PostgresAppUser, "APP_USER": components.PostgresAppUser, "APP_PASSWORD_VERIFIER": verifier, "APP_DATABASE": components.PostgresDatabase,
 	})
 	require.NoError(t, err, "the setup job's SQL: %s", out)
 }

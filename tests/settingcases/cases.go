@@ -72,6 +72,7 @@ const (
 	atLeastOne     = "must be at least 1"
 	pinned         = "must be an image pinned by tag or digest (not :latest), such as redis:7.4.2-alpine"
 	subjectForms   = "must be user:NAME, group:NAME or serviceaccount:NAMESPACE/NAME"
+	rotationCount  = "must be 0 or more: the number of rotations so far; raise it by one to rotate"
 )
 
 // Cases are every case, in the keys table's order.
@@ -186,9 +187,12 @@ func Cases() []Case {
 		fail("storage.modelAccessMode", "RWX", bad("storage.modelAccessMode", `"RWX"`, "must be one of ReadWriteOnce, ReadWriteOncePod, ReadWriteMany, ReadOnlyMany")),
 		good("storage.modelClassName", "efs-sc", `"efs-sc"`),
 		fail("storage.modelClassName", "EFS class", bad("storage.modelClassName", `"EFS class"`, "must be the name of a StorageClass")),
-		// A date typed as digits is a number to the CLI, and text to the keeper.
-		good("secrets.rotation", "20261201", `"20261201"`),
-		fail("secrets.rotation", "", bad("secrets.rotation", `""`, "must not be empty; any new value (a date, say) regenerates every credential")),
+		good("secrets.rotation.all", "1", "1"),
+		fail("secrets.rotation.all", "-1", bad("secrets.rotation.all", "-1", rotationCount)),
+		good("secrets.rotation.postgresApp", "2", "2"),
+		fail("secrets.rotation.postgresApp", "two", bad("secrets.rotation.postgresApp", `"two"`, wholeString)),
+		good("secrets.rotation.redis", "1", "1"),
+		fail("secrets.rotation.redis", "-2", bad("secrets.rotation.redis", "-2", rotationCount)),
 		// Subjects as the cluster's authenticator names them; a bare name says not what it is.
 		good("access.viewers[0]", "group:data-science", `["group:data-science"]`),
 		fail("access.viewers[0]", "alice", bad("access.viewers[0]", `"alice"`, subjectForms)),
