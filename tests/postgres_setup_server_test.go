@@ -27,14 +27,26 @@ import (
 func setupJob(t *testing.T) (script string, env map[string]string, st *Stack) {
 	t.Helper()
 	st = deploy(t, "prod", nil)
-	job := st.One(t, jobType, components.PostgresSetupJob)
-	c := job.Container(t, podSpec, "postgres-setup")
-	cmd, ok := job.Get(c + ".command")
+	script, env = podScript(t, st, st.One(t, jobType, components.PostgresSetupJob), "postgres-setup")
+	return script, env, st
+}
+
+// podScript is the script a container of a workload runs (sh -ec SCRIPT) and the environment the
+// kubelet would give it, each secret reference resolved from the Secret the secrets tier wrote.
+func podScript(t *testing.T, st *Stack, r *Resource, container string) (script string, env map[string]string) {
+	t.Helper()
+	c := r.Container(t, podSpec, container)
+	cmd, ok := r.Get(c + ".command")
 	require.True(t, ok)
 	require.Len(t, cmd.ArrayValue(), 3, "sh -ec SCRIPT")
-	script = cmd.ArrayValue()[2].StringValue()
-	env = map[string]string{}
-	for name, v := range job.Env(t, c) {
+	return cmd.ArrayValue()[2].StringValue(), podEnv(t, st, r, container)
+}
+
+// podEnv is a container's environment with its secret references resolved.
+func podEnv(t *testing.T, st *Stack, r *Resource, container string) map[string]string {
+	t.Helper()
+	env := map[string]string{}
+	for name, v := range r.Env(t, r.Container(t, podSpec, container)) {
 		if ref, ok := strings.CutPrefix(v, "secret:"); ok {
 			secretName, key, _ := strings.Cut(ref, "/")
 			data := st.One(t, secretType, secretName).StringMap(t, "stringData")
@@ -43,7 +55,7 @@ func setupJob(t *testing.T) (script string, env map[string]string, st *Stack) {
 		}
 		env[name] = v
 	}
-	return script, env, st
+	return env
 }
 
 // runScript runs a job's script as the job's container does (sh -ec) with exactly env, and the
