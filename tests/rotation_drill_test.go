@@ -63,6 +63,7 @@ func TestRotationDrill(t *testing.T) {
 	r1 := startDrillRedis(t, redisServer, redisCLI, after, s.RedisQueue, "0")
 	r1.rollFrom(t, r0)
 	primary.set(r1.port) // Sentinel's failover to the new pod, which clients follow
+	drain()
 	r0.stop()
 	steps.hold()
 
@@ -71,6 +72,7 @@ func TestRotationDrill(t *testing.T) {
 	pools.set(p0.port, p1.port)
 	steps.hold()
 	pools.set(p1.port)
+	drain()
 	p0.stop()
 	newPG := startDrillClient("PostgreSQL client of the new template", pgQuery(bin, pools, newApp))
 	newRedis := startDrillClient("Redis client of the new template", redisQuery(redisCLI, primary, newApp.redisPassword))
@@ -127,6 +129,11 @@ func TestRotationDrill(t *testing.T) {
 	assert.Equal(t, "PONG", midway.cli(oldApp.redisPassword, "PING"))
 	assert.Equal(t, "PONG", midway.cli(newApp.redisPassword, "PING"))
 }
+
+// drain is the time between a pod leaving its Service's endpoints and its SIGTERM: connections
+// a client began to the pod before go on (in a cluster, the endpoints' propagation; a connection
+// that reaches a stopping PgBouncer is refused, in a rotation or any other rollout).
+func drain() { time.Sleep(300 * time.Millisecond) }
 
 // drillSteps lets the clients work through each step for a while.
 type drillSteps struct{ held time.Duration }
@@ -214,10 +221,10 @@ func secretData(t *testing.T, st *Stack, name string) map[string]string {
 }
 
 // pgThrough runs one statement through the pooler on port, on a new connection. A statement
-// that takes 5 s failed: PgBouncer keeps a client whose login it accepted, but PostgreSQL
+// that takes 4 s failed: PgBouncer keeps a client whose login it accepted, but PostgreSQL
 // refuses, waiting for a server connection (query_wait_timeout, 2 minutes) instead of failing it.
 func pgThrough(bin string, port int, c appCreds, sql string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(bin, "psql"), "-X", "-q", "-h", "127.0.0.1", "-p", fmt.Sprint(port),
 		"-U", c.user, "-d", components.PostgresDatabase, "-w", "-Atc", sql)
