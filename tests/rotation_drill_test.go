@@ -425,3 +425,57 @@ func (r *drillRedis) rollFrom(t *testing.T, old *drillRedis) {
 	}
 	require.Equal(t, "OK", r.cli(own, "REPLICAOF", "NO", "ONE"))
 }
+
+// The retirement job settles a rotation at Sentinel too: Sentinel and Redis keep only the new
+// password, Sentinel authenticates to the primary with it and still sees it up.
+func TestRedisRetirementReachesSentinel(t *testing.T) {
+	s := settings(t, "prod", nil)
+	const old, current = "PreviousGeneration0123456789abcd", "CurrentGeneration0123456789abcde"
+	// What the start-up script writes mid-rotation (and s3cret, the test helper's password).
+	both := "user default on >" + old + " >" + current + " >s3cret ~* &* +@all\n"
+	primary := redisServer(t, both+"masterauth "+old+"\n")
+	port := strings.TrimPrefix(primary("-a", "s3cret", "config", "get", "port"), "port\n")
+	const master = components.RedisQueueService
+	monitor := strings.ReplaceAll(components.SentinelMonitor(master, "127.0.0.1", s.RedisQueue.Replicas), "6379", port)
+	sentinel := redisServer(t, components.SentinelConf()+both+monitor+"sentinel auth-pass "+master+" "+old+"\n", "--sentinel")
+	sentinelPort := tcpPort(t, sentinel("-a", "s3cret", "info", "server"))
+
+	st := deploy(t, "prod", cfg{"secrets": `{"rotation": {"redis": 1}}`})
+	script, env := podScript(t, st, st.One(t, jobType, components.RedisRetireJob), "redis-retire")
+	require.Contains(t, env["REDIS_TARGETS"], "|"+master, "prod's Redis has Sentinels")
+	// prod verifies Redis over TLS; these servers are plain.
+	env["REDIS_TARGETS"], env["REDISCLI_AUTH"], env["REDIS_CLI_TLS"] = "127.0.0.1|"+master, current, ""
+	script = strings.ReplaceAll(script, "-p 6379", "-p "+port)
+	script = strings.ReplaceAll(script, "-p 26379", "-p "+sentinelPort)
+	out, err := runScript(context.Background(), "", script, env)
+	require.NoError(t, err, out)
+	assert.Contains(t, out, "127.0.0.1 settled")
+	assert.NotContains(t, out, current)
+
+	for name, cli := range map[string]func(...string) string{"Redis": primary, "Sentinel": sentinel} {
+		assert.Contains(t, cli("-a", old, "ping"), "WRONGPASS", "%s still accepts the previous password", name)
+		assert.Equal(t, "PONG", cli("-a", current, "ping"), name)
+	}
+	assert.Equal(t, "masterauth\n"+current, primary("-a", current, "config", "get", "masterauth"))
+	time.Sleep(1500 * time.Millisecond)
+	m := sentinel("-a", current, "sentinel", "master", master)
+	assert.Contains(t, m, "flags\nmaster\n", "Sentinel sees the primary up")
+	fields := strings.Split(m, "\n")
+	for i := 0; i+1 < len(fields); i += 2 {
+		if fields[i] == "last-ok-ping-reply" {
+			ms, _ := strconv.Atoi(fields[i+1])
+			assert.Less(t, ms, 1500, "Sentinel's pings authenticate with the new password")
+		}
+	}
+}
+
+// tcpPort is the port in a server's INFO server.
+func tcpPort(t *testing.T, info string) string {
+	for _, l := range strings.Split(info, "\n") {
+		if p, ok := strings.CutPrefix(strings.TrimSpace(l), "tcp_port:"); ok {
+			return p
+		}
+	}
+	require.Failf(t, "no tcp_port", "%s", info)
+	return ""
+}

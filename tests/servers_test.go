@@ -249,10 +249,10 @@ func TestRedisAcceptsTheGeneratedConfiguration(t *testing.T) {
 
 func TestSentinelAcceptsTheGeneratedConfiguration(t *testing.T) {
 	s := settings(t, "prod", nil)
-	primary := redisServer(t, "requirepass s3cret\nmasterauth s3cret\n")
+	primary := redisServer(t, "user default on >s3cret ~* &* +@all\nmasterauth s3cret\n")
 	port := strings.TrimPrefix(primary("-a", "s3cret", "config", "get", "port"), "port\n")
 	monitor := strings.ReplaceAll(components.SentinelMonitor("pynomaly-redis-queue", "127.0.0.1", s.RedisQueue.Replicas), "6379", port)
-	conf := components.SentinelConf() + "requirepass s3cret\n" + monitor + "sentinel auth-pass pynomaly-redis-queue s3cret\n"
+	conf := components.SentinelConf() + "user default on >s3cret ~* &* +@all\n" + monitor + "sentinel auth-pass pynomaly-redis-queue s3cret\n"
 	sentinel := redisServer(t, conf, "--sentinel")
 	masters := sentinel("-a", "s3cret", "sentinel", "master", "pynomaly-redis-queue")
 	assert.Contains(t, masters, "quorum\n2")

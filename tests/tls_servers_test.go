@@ -272,10 +272,10 @@ func TestSentinelTLSOnly(t *testing.T) {
 	ca := newTestCA(t)
 	dir := t.TempDir()
 	ca.serverFiles(t, dir, components.RedisTLS(components.RedisQueue, s.RedisQueue.Replicas).DNSNames(tlsNamespace))
-	primary := tlsRedis(t, dir, "requirepass s3cret\nmasterauth s3cret\n"+components.RedisTLSConf(components.RedisPort))
+	primary := tlsRedis(t, dir, "user default on >s3cret ~* &* +@all\nmasterauth s3cret\n"+components.RedisTLSConf(components.RedisPort))
 	monitor := strings.ReplaceAll(components.SentinelMonitor("pynomaly-redis-queue", "127.0.0.1", s.RedisQueue.Replicas),
 		fmt.Sprint(components.RedisPort), fmt.Sprint(primary))
-	conf := components.SentinelConf() + components.RedisTLSConf(26379) + "requirepass s3cret\n" + monitor +
+	conf := components.SentinelConf() + components.RedisTLSConf(26379) + "user default on >s3cret ~* &* +@all\n" + monitor +
 		"sentinel auth-pass pynomaly-redis-queue s3cret\n"
 	sentinel := tlsRedis(t, dir, conf, "--sentinel")
 	withTLS := components.RedisCLITLS(filepath.Join(dir, "ca.crt"))
