@@ -3,7 +3,6 @@ package tests
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -260,33 +259,14 @@ func redisQuery(cli string, primary *endpoints, password string) func() error {
 	}
 }
 
-// drillPostgres is PostgreSQL on a socket in a private directory at the cluster's port, with
-// Spilo's authentication: the superuser over the socket, everyone else by SCRAM.
+// drillPostgres is PostgreSQL as socketPostgres runs it.
 type drillPostgres struct {
 	bin, dir string
 	log      fmt.Stringer
-	patroni  *httptest.Server
 }
 
 func newDrillPostgres(t *testing.T, ctx context.Context, bin string) *drillPostgres {
-	t.Helper()
-	dir := serviceDir(t)
-	data := filepath.Join(dir, "data")
-	out, err := asServiceUser(ctx, filepath.Join(bin, "initdb"), "-D", data, "-U", "postgres").CombinedOutput()
-	require.NoError(t, err, "%s", out)
-	hba := "local all postgres trust\nlocal all all scram-sha-256\n"
-	require.NoError(t, os.WriteFile(filepath.Join(data, "pg_hba.conf"), []byte(hba), 0o600))
-	require.NoError(t, exec.Command("chown", "--reference", data, filepath.Join(data, "pg_hba.conf")).Run())
-	server := asServiceUser(ctx, filepath.Join(bin, "postgres"), "-D", data, "-k", dir, "-p", fmt.Sprint(components.PostgresPort),
-		"-c", "listen_addresses=")
-	exited, log := start(t, server)
-	t.Cleanup(func() {
-		_ = asServiceUser(context.Background(), filepath.Join(bin, "pg_ctl"), "-D", data, "stop", "-m", "fast").Run()
-		<-exited
-	})
-	waitFor(t, "postgres to accept connections", exited, log, func() bool {
-		return exec.Command(filepath.Join(bin, "pg_isready"), "-q", "-h", dir, "-p", fmt.Sprint(components.PostgresPort)).Run() == nil
-	})
+	dir, log := socketPostgres(t, ctx, bin)
 	return &drillPostgres{bin: bin, dir: dir, log: log}
 }
 
@@ -346,13 +326,7 @@ func startPooler(t *testing.T, ctx context.Context, pgbouncer, pgDir string, poo
 	// SIGINT: PgBouncer's safe shutdown, what the kubelet's SIGTERM is since 1.23.
 	stop := func() { once.Do(func() { _ = cmd.Process.Signal(syscall.SIGINT); <-exited }) }
 	t.Cleanup(stop)
-	waitFor(t, "pgbouncer to listen", exited, log, func() bool {
-		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
+	waitFor(t, "pgbouncer to listen", exited, log, listening(port))
 	return &drillPooler{port: port, stop: stop}
 }
 
@@ -386,13 +360,7 @@ func startDrillRedis(t *testing.T, server, cli string, st *Stack, tier config.St
 	stop := func() { once.Do(func() { _ = cmd.Process.Signal(syscall.SIGTERM); <-exited }) }
 	t.Cleanup(stop)
 	r := &drillRedis{port: port, cliPath: cli, stop: stop, dir: dir}
-	waitFor(t, "redis to listen", exited, log, func() bool {
-		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
+	waitFor(t, "redis to listen", exited, log, listening(port))
 	return r
 }
 

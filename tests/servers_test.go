@@ -115,6 +115,17 @@ func waitFor(t *testing.T, what string, exited <-chan struct{}, log fmt.Stringer
 	}
 }
 
+// listening says whether something accepts TCP connections on the loopback port.
+func listening(port int) func() bool {
+	return func() bool {
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	}
+}
+
 // start runs a server in the background; the channel closes when it exits.
 func start(t *testing.T, cmd *exec.Cmd) (<-chan struct{}, *strings.Builder) {
 	t.Helper()
@@ -278,13 +289,7 @@ func TestPgBouncerAcceptsTheGeneratedConfiguration(t *testing.T) {
 			cmd := asServiceUser(ctx, bin, filepath.Join(dir, "pgbouncer.ini"))
 			exited, log := start(t, cmd)
 			defer func() { cancel(); <-exited }()
-			waitFor(t, "pgbouncer to listen", exited, log, func() bool {
-				c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-				if err == nil {
-					c.Close()
-				}
-				return err == nil
-			})
+			waitFor(t, "pgbouncer to listen", exited, log, listening(port))
 			assert.NotContains(t, log.String(), "FATAL", log.String())
 			assert.NotContains(t, log.String(), "ERROR", log.String())
 		})
@@ -351,13 +356,7 @@ func TestPgBouncerLogsInToPostgreSQL(t *testing.T) {
 	pool := asServiceUser(ctx, pgbouncer, filepath.Join(poolDir, "pgbouncer.ini"))
 	poolExited, poolLog := start(t, pool)
 	defer func() { _ = pool.Process.Signal(syscall.SIGINT); <-poolExited }()
-	waitFor(t, "pgbouncer to listen", poolExited, poolLog, func() bool {
-		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", poolPort))
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
+	waitFor(t, "pgbouncer to listen", poolExited, poolLog, listening(poolPort))
 
 	login := func(pw string) (string, error) {
 		cmd := exec.Command(filepath.Join(bin, "psql"), "-h", "127.0.0.1", "-p", fmt.Sprint(poolPort),
