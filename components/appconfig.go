@@ -47,7 +47,6 @@ func NewAppConfig(ctx *pulumi.Context, name string, args *AppConfigArgs, opts ..
 		"DATABASE_HOST":        args.DatabaseHost,
 		"DATABASE_PORT":        port(PostgresPort),
 		"DATABASE_NAME":        pulumi.String(PostgresDatabase),
-		"DATABASE_USER":        pulumi.String(PostgresAppUser),
 		"REDIS_QUEUE_HOST":     args.Queue.Host,
 		"REDIS_QUEUE_PORT":     port(args.Queue.Port),
 		// Empty: connect directly. Set: HOST:PORT are Sentinels, ask them for this primary.

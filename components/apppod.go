@@ -21,6 +21,8 @@ type AppEnv struct {
 	PostgresSecret pulumi.StringInput
 	RedisSecret    pulumi.StringInput
 	InfluxDBSecret pulumi.StringInput
+	// Generations of the rotating credentials: the pods name their slots' keys and logins.
+	Generations Generations
 	// Images of the init containers that wait for PostgreSQL and Redis.
 	PostgresClientImage string
 	RedisImage          string
@@ -54,14 +56,22 @@ func (e AppEnv) withModels(pod *kube.Pod) {
 // the credentials by reference (values never appear in the pod spec), and the extra variables.
 func (e AppEnv) container(name, image string, r config.Resources, extra ...*corev1.EnvVarArgs) kube.Container {
 	env := corev1.EnvVarArray{
-		kube.SecretEnv("DATABASE_PASSWORD", e.PostgresSecret, PostgresAppPasswordKey),
-		kube.SecretEnv("REDIS_PASSWORD", e.RedisSecret, RedisPasswordKey),
+		e.databaseUser(),
+		kube.SecretEnv("DATABASE_PASSWORD", e.PostgresSecret, PostgresAppPasswordKeyOf(SlotOf(e.Generations.PostgresApp))),
+		kube.SecretEnv("REDIS_PASSWORD", e.RedisSecret, RedisPasswordKeyOf(SlotOf(e.Generations.Redis))),
 		kube.SecretEnv("INFLUXDB_TOKEN", e.InfluxDBSecret, InfluxDBAdminTokenKey),
 	}
 	for _, v := range extra {
 		env = append(env, v)
 	}
 	return kube.Container{Name: name, Image: image, EnvFrom: kube.EnvFromConfigMap(e.ConfigMap), Env: env, Resources: r}
+}
+
+// databaseUser is the login of the current slot. It is in the pod template, not the shared
+// ConfigMap, so a pod restarted mid-rotation keeps the login
+// that goes with the password its template names.
+func (e AppEnv) databaseUser() *corev1.EnvVarArgs {
+	return kube.Env("DATABASE_USER", PostgresAppLogin(SlotOf(e.Generations.PostgresApp)))
 }
 
 // waitForDatabases are init containers that hold a pod until PostgreSQL (through the pooler) and
@@ -80,7 +90,8 @@ func (e AppEnv) waitForDatabases() []kube.Container {
 		// -U: without a user name libpq asks the system for the pod's, which the image does
 		// not know (the pod runs as appUID), and pg_isready gives up without trying.
 		wait("wait-for-postgres", e.PostgresClientImage,
-			`until pg_isready -q -h "$DATABASE_HOST" -p "$DATABASE_PORT" -U "$DATABASE_USER"; do echo "waiting for $DATABASE_HOST"; sleep 2; done`, nil),
+			`until pg_isready -q -h "$DATABASE_HOST" -p "$DATABASE_PORT" -U "$DATABASE_USER"; do echo "waiting for $DATABASE_HOST"; sleep 2; done`,
+			corev1.EnvVarArray{e.databaseUser()}),
 		// With Sentinel the port is the Sentinels', which answer PING too.
 		wait("wait-for-redis", e.RedisImage,
 			`tls=""
@@ -88,7 +99,7 @@ func (e AppEnv) waitForDatabases() []kube.Container {
 for target in "$REDIS_QUEUE_HOST:$REDIS_QUEUE_PORT" "$REDIS_CACHE_HOST:$REDIS_CACHE_PORT"; do
   # shellcheck disable=SC2086 # $tls is two options or none
   until redis-cli $tls -h "${target%:*}" -p "${target##*:}" ping 2>/dev/null | grep -q PONG; do echo "waiting for $target"; sleep 2; done
-done`, corev1.EnvVarArray{kube.SecretEnv("REDISCLI_AUTH", e.RedisSecret, RedisPasswordKey)}),
+done`, corev1.EnvVarArray{kube.SecretEnv("REDISCLI_AUTH", e.RedisSecret, RedisPasswordKeyOf(SlotOf(e.Generations.Redis)))}),
 	}
 }
 

@@ -50,6 +50,9 @@ func newPooler(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, primaryHost
 		}},
 		Volumes: corev1.VolumeArray{kube.ConfigMapVolume("config", cm.Metadata.Name()), poolerUserlist(args.Secret)},
 	}
+	// PgBouncer reads its user list at start: the pods roll to one with the new login, after the
+	// setup job gave the login its password.
+	pod.Annotations = map[string]string{GenerationAnnotation: fmt.Sprint(args.Generation)}
 	serveTLS(&pod, PoolerTLS(), args.TLS, "pgbouncer")
 	deploy, w, err := kube.NewDeployment(ctx, c, ns, kube.Deployment{
 		Name: PostgresPoolerName, Pod: pod, Replicas: args.Pooler.Replicas,

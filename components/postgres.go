@@ -46,9 +46,9 @@ type PostgresArgs struct {
 	BackupClaim pulumi.StringInput
 	// Secret is the postgres credentials Secret of the secrets tier.
 	Secret pulumi.StringInput
-	// Rotation is the secrets keeper: when it changes, the setup job runs again and applies the
-	// new application password.
-	Rotation string
+	// Generation is the application login's (secrets.rotation): the setup job sets the login of
+	// its slot, the pooler and the exports follow it.
+	Generation int
 	// Spread places the database's and the pooler's replicas on distinct nodes and zones.
 	Spread kube.Spread
 	// TLS is verified TLS in transit: the servers present their certificates, clients verify.
@@ -123,8 +123,8 @@ func NewPostgres(ctx *pulumi.Context, name string, args *PostgresArgs, opts ...p
 	c.Port = pulumi.Int(PostgresPort).ToIntOutput()
 	c.Database = pulumi.String(PostgresDatabase).ToStringOutput()
 	c.SecretName = args.Secret.ToStringOutput()
-	c.UserKey = pulumi.String(PostgresAppUserKey).ToStringOutput()
-	c.PasswordKey = pulumi.String(PostgresAppPasswordKey).ToStringOutput()
+	c.UserKey = pulumi.String(PostgresAppUserKeyOf(SlotOf(args.Generation))).ToStringOutput()
+	c.PasswordKey = pulumi.String(PostgresAppPasswordKeyOf(SlotOf(args.Generation))).ToStringOutput()
 	c.Ready = []pulumi.Resource{sts, setup, pooler}
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
 		"host": c.Host, "primaryHost": c.PrimaryHost, "replicaHost": c.ReplicaHost, "port": c.Port,

@@ -11,15 +11,21 @@ import (
 )
 
 // PostgresRoleSQL is the psql script of the setup job that creates the application's role and
-// database when missing and sets the role's current password. psql reads its values from the
-// environment itself (\getenv, psql 15 or later: Spilo's newest client is its server's version),
-// so none is on a command line, and quotes them itself (:'...', :"..."). The password arrives as
-// its SCRAM verifier (secrets tier), which PostgreSQL stores as it is: the password never reaches
-// the server. The verifier is still a secret (it allows an offline guess of the password), so
-// the statement that carries it is kept out of the server's log, its statistics and its audit for
-// this session, whatever the cluster logs (Spilo logs DDL); Patroni does the same for the roles
-// it creates. Only a superuser may change these settings, which the job is.
-const PostgresRoleSQL = `\getenv app_user APP_USER
+// database when missing and sets the password of the login of the current rotation slot. psql
+// reads its values from the environment itself (\getenv, psql 15 or later: Spilo's newest client
+// is its server's version), so none is on a command line, and quotes them itself (:'...', :"...").
+// The password arrives as its SCRAM verifier (secrets tier), which PostgreSQL stores as it is: the
+// password never reaches the server. The verifier is still a secret (it allows an offline guess of
+// the password), so the statement that carries it is kept out of the server's log, its statistics
+// and its audit for this session, whatever the cluster logs (Spilo logs DDL); Patroni does the
+// same for the roles it creates. Only a superuser may change these settings, which the job is.
+//
+// APP_OWNER owns the database and every object; APP_USER is the current slot's login (see
+// rotation.go). A login other than the owner is the owner's member and acts as it (its sessions
+// start with SET role), so a migration run by either login creates objects of the same owner.
+// The other slot's login keeps its password: clients not yet rolled still log in with it.
+const PostgresRoleSQL = `\getenv app_owner APP_OWNER
+\getenv app_user APP_USER
 \getenv app_verifier APP_PASSWORD_VERIFIER
 \getenv db APP_DATABASE
 SET log_statement = 'none';
@@ -27,10 +33,22 @@ SET log_min_duration_statement = -1;
 SET log_min_error_statement = 'panic';
 SET pg_stat_statements.track_utility = off;
 SET pgaudit.log = 'none';
-SELECT format('CREATE ROLE %I LOGIN', :'app_user') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'app_user')\gexec
+SELECT format('CREATE ROLE %I LOGIN', :'app_owner') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'app_owner')\gexec
+SELECT format('CREATE ROLE %I LOGIN IN ROLE %I', :'app_user', :'app_owner') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'app_user')\gexec
+SELECT format('ALTER ROLE %I SET role = %L', :'app_user', :'app_owner') WHERE :'app_user' <> :'app_owner'\gexec
 ALTER ROLE :"app_user" WITH LOGIN PASSWORD :'app_verifier';
 RESET ALL;
-SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'app_user') WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'db')\gexec`
+SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'app_owner') WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'db')\gexec`
+
+// PostgresRetireSQL is the retirement job's script: the previous slot's login loses its password
+// (no password: no password login succeeds) and its sessions, the pooler's idle server
+// connections included, end; every client rolled to the current login before it runs.
+const PostgresRetireSQL = `\getenv old_login OLD_LOGIN
+ALTER ROLE :"old_login" PASSWORD NULL;
+SELECT count(pg_terminate_backend(pid)) AS ended FROM pg_stat_activity WHERE usename = :'old_login';`
+
+// PostgresRetireStep is the retirement job's psql invocation, as PostgresSetupRoleStep.
+const PostgresRetireStep = "psql -X -v ON_ERROR_STOP=1 <<'SQL'\n" + PostgresRetireSQL + "\nSQL"
 
 // PostgresSetupRoleStep is the setup job's psql invocation: the script on standard input, the
 // connection and the values from the environment, nothing else on its command line.
@@ -60,21 +78,24 @@ func postgresSetupJob(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, prim
 	if err != nil {
 		return nil, fmt.Errorf("postgres: setup job: %w", err)
 	}
+	slot := SlotOf(args.Generation)
 	pod := kube.ScriptPod("postgres-setup", args.Images.Postgres, postgresClientUID, PostgresSetupScript, corev1.EnvVarArray{
 		kube.EnvOutput("PGHOST", primaryHost),
 		kube.Env("PGUSER", "postgres"),
 		kube.Env("PGDATABASE", "postgres"),
 		kube.SecretEnv("PGPASSWORD", args.Secret, PostgresSuperuserPasswordKey),
-		kube.Env("APP_USER", PostgresAppUser),
-		kube.SecretEnv("APP_PASSWORD_VERIFIER", args.Secret, PostgresAppVerifierKey),
+		kube.Env("APP_OWNER", PostgresAppUser),
+		kube.Env("APP_USER", PostgresAppLogin(slot)),
+		kube.SecretEnv("APP_PASSWORD_VERIFIER", args.Secret, PostgresAppVerifierKeyOf(slot)),
 		kube.Env("APP_DATABASE", PostgresDatabase),
 		kube.SecretEnv("PATRONI_RESTAPI_USERNAME", args.Secret, PatroniAPIUserKey),
 		kube.SecretEnv("PATRONI_RESTAPI_PASSWORD", args.Secret, PatroniAPIPasswordKey),
 		kube.Env("PATRONI_DYNAMIC_CONFIG", string(dynamic)),
 	}, nil, nil)
 	trustInternalCA(&pod, args.TLS)
-	// The keeper of the generated credentials: a rotation changes the template and reruns the job.
-	pod.Annotations = map[string]string{"pynomaly.io/credentials-rotation": args.Rotation}
+	// A rotation changes the template (the slot's login and keys; the generation for a rotation
+	// that returns to a slot), which reruns the job.
+	pod.Annotations = map[string]string{GenerationAnnotation: fmt.Sprint(args.Generation)}
 	pod.PullPolicy = args.Images.PullPolicy
 	job, w, err := kube.NewJob(ctx, c, args.Namespace, kube.Job{
 		Name: PostgresSetupJob, Pod: pod, BackoffLimit: 6, DeadlineSeconds: 900,

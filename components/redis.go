@@ -32,7 +32,9 @@ type RedisArgs struct {
 	Volumes kube.Volumes
 	// Secret is the redis credentials Secret of the secrets tier.
 	Secret pulumi.StringInput
-	Spread kube.Spread
+	// Generation is the Redis password's (secrets.rotation): the pods name its slot's key.
+	Generation int
+	Spread     kube.Spread
 	// TLS: Redis and Sentinel listen with TLS only.
 	TLS bool
 }
@@ -59,6 +61,8 @@ type Redis struct {
 	Cache RedisEndpoint
 	// Ready are the StatefulSets; consumers depend on them.
 	Ready []pulumi.Resource
+	// Pods are each role's pods, for the rotation's retirement job.
+	Pods []RedisPods
 }
 
 // NewRedis creates the Redis tier.
@@ -76,6 +80,7 @@ func NewRedis(ctx *pulumi.Context, name string, args *RedisArgs, opts ...pulumi.
 	}
 	c.Queue, c.Cache = queue.endpoint, cache.endpoint
 	c.Ready = []pulumi.Resource{queue.sts, cache.sts}
+	c.Pods = []RedisPods{queue.pods(), cache.pods()}
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
 		"queueHost": c.Queue.Host, "queueSentinelMaster": pulumi.String(c.Queue.SentinelMaster),
 		"cacheHost": c.Cache.Host, "cacheSentinelMaster": pulumi.String(c.Cache.SentinelMaster),

@@ -61,9 +61,13 @@ func (r *redisInstance) declare(ctx *pulumi.Context, c *Redis, args *RedisArgs) 
 	r.sts = sts
 	r.endpoint = RedisEndpoint{
 		Host: pulumi.Sprintf("%s.%s.svc", svc.Metadata.Name().Elem(), args.Namespace), Port: port,
-		SentinelMaster: r.master(), SecretName: args.Secret.ToStringOutput(), PasswordKey: RedisPasswordKey,
+		SentinelMaster: r.master(), SecretName: args.Secret.ToStringOutput(), PasswordKey: RedisPasswordKeyOf(SlotOf(args.Generation)),
 	}
 	return nil
+}
+
+func (r *redisInstance) pods() RedisPods {
+	return RedisPods{Hosts: statefulHosts(r.name, r.headless(), r.name, r.tier.Replicas)[2:], Master: r.master()}
 }
 
 func (r *redisInstance) claim() kube.Claim {

@@ -16,7 +16,18 @@ import (
 // the password is never in the image, the ConfigMap or the pod spec. redis-cli authenticates with
 // REDISCLI_AUTH from the environment, never with -a (which would show the password in the process
 // list); echo is a shell builtin, and its output goes to the file.
+//
+// The default user accepts this template's password and, while a rotation has not settled (the
+// settled ConfigMap names an older generation, or none), the previous one too, which is then what
+// replication, Sentinel and the peers' Sentinels are asked with: every pod of either template
+// accepts it. The retirement job settles the rotation on the running servers (rotation.go).
 const redisStartup = `me="$POD_NAME.$HEADLESS.$POD_NAMESPACE.svc"
+accept=">$REDIS_PASSWORD"
+auth="$REDIS_PASSWORD"
+if [ -n "$REDIS_PASSWORD_PREVIOUS" ] && [ "$REDIS_SETTLED_GENERATION" != "$REDIS_GENERATION" ]; then
+  accept="$accept >$REDIS_PASSWORD_PREVIOUS"
+  auth="$REDIS_PASSWORD_PREVIOUS"
+fi
 primary=""
 if [ "$REPLICAS" -gt 1 ]; then
   i=0
@@ -24,7 +35,7 @@ if [ "$REPLICAS" -gt 1 ]; then
     peer="$STATEFULSET-$i.$HEADLESS.$POD_NAMESPACE.svc"
     if [ "$peer" != "$me" ]; then
       # shellcheck disable=SC2086 # REDIS_CLI_TLS is options or nothing
-      primary=$(redis-cli $REDIS_CLI_TLS -h "$peer" -p 26379 sentinel get-master-addr-by-name "$SENTINEL_MASTER" 2>/dev/null | head -n 1)
+      primary=$(REDISCLI_AUTH="$auth" redis-cli $REDIS_CLI_TLS -h "$peer" -p 26379 sentinel get-master-addr-by-name "$SENTINEL_MASTER" 2>/dev/null | head -n 1)
       [ -n "$primary" ] && break
     fi
     i=$((i + 1))
@@ -33,8 +44,8 @@ if [ "$REPLICAS" -gt 1 ]; then
 fi
 {
   echo "include /etc/redis/redis.conf"
-  echo "requirepass $REDIS_PASSWORD"
-  echo "masterauth $REDIS_PASSWORD"
+  echo "user default on $accept ~* &* +@all"
+  echo "masterauth $auth"
   echo "replica-announce-ip $me"
   if [ -n "$primary" ] && [ "$primary" != "$me" ]; then echo "replicaof $primary 6379"; fi
 } > /run/redis/redis.conf
@@ -42,9 +53,9 @@ if [ "$REPLICAS" -gt 1 ]; then
   {
     cat /etc/redis/sentinel.conf
     echo "sentinel announce-ip $me"
-    echo "requirepass $REDIS_PASSWORD"
+    echo "user default on $accept ~* &* +@all"
     sed "s/PRIMARY_HOST/$primary/" /etc/redis/sentinel-monitor.conf
-    echo "sentinel auth-pass $SENTINEL_MASTER $REDIS_PASSWORD"
+    echo "sentinel auth-pass $SENTINEL_MASTER $auth"
   } > /run/redis/sentinel.conf
 fi
 echo "starting as $([ -z "$primary" ] || [ "$primary" = "$me" ] && echo primary || echo "replica of $primary")"`
@@ -52,7 +63,7 @@ echo "starting as $([ -z "$primary" ] || [ "$primary" = "$me" ] && echo primary 
 // pod is a Redis pod: the topology init container, Redis, its exporter and, with replicas, a
 // Sentinel.
 func (r *redisInstance) pod(args *RedisArgs, cm *corev1.ConfigMap) kube.Pod {
-	env := r.env(args.Secret, args.TLS)
+	env := r.env(args.Secret, args.Generation, args.TLS)
 	configMounts := corev1.VolumeMountArray{kube.ReadOnlyMount("config", "/etc/redis"), kube.Mount("runtime", "/run/redis")}
 	containers := []kube.Container{{
 		Name:      "redis",
@@ -104,24 +115,43 @@ func (r *redisInstance) pod(args *RedisArgs, cm *corev1.ConfigMap) kube.Pod {
 }
 
 // env is what the startup script, Redis and Sentinel read.
-func (r *redisInstance) env(secret pulumi.StringInput, tls bool) corev1.EnvVarArray {
+func (r *redisInstance) env(secret pulumi.StringInput, g int, tls bool) corev1.EnvVarArray {
 	cliTLS := ""
 	if tls {
 		cliTLS = RedisCLITLS(ServerTLSMountPath + "/ca.crt")
 	}
-	return corev1.EnvVarArray{
+	env := corev1.EnvVarArray{
 		kube.FieldEnv("POD_NAME", "metadata.name"),
 		kube.FieldEnv("POD_NAMESPACE", "metadata.namespace"),
 		kube.Env("HEADLESS", r.headless()),
 		kube.Env("STATEFULSET", r.name),
 		kube.Env("REPLICAS", fmt.Sprint(r.tier.Replicas)),
 		kube.Env("SENTINEL_MASTER", r.master()),
-		kube.SecretEnv("REDIS_PASSWORD", secret, RedisPasswordKey),
+		kube.SecretEnv("REDIS_PASSWORD", secret, RedisPasswordKeyOf(SlotOf(g))),
 		// redis-cli reads it, so probes authenticate without the password on a command line.
-		kube.SecretEnv("REDISCLI_AUTH", secret, RedisPasswordKey),
+		kube.SecretEnv("REDISCLI_AUTH", secret, RedisPasswordKeyOf(SlotOf(g))),
 		// The start-up script's and the probes' redis-cli options: TLS and the CA, or none.
 		kube.Env("REDIS_CLI_TLS", cliTLS),
 	}
+	return append(env, rotationEnv(secret, g)...)
+}
+
+// rotationEnv is what the start-up script needs to know whether a rotation is under way: this
+// template's generation, the previous generation's password, and the settled generation.
+func rotationEnv(secret pulumi.StringInput, g int) corev1.EnvVarArray {
+	env := corev1.EnvVarArray{
+		kube.Env("REDIS_GENERATION", fmt.Sprint(g)),
+		// Optional: the ConfigMap is written at the end of the first deployment, after the pods.
+		&corev1.EnvVarArgs{Name: pulumi.String("REDIS_SETTLED_GENERATION"), ValueFrom: &corev1.EnvVarSourceArgs{
+			ConfigMapKeyRef: &corev1.ConfigMapKeySelectorArgs{
+				Name: pulumi.String(SettledConfigMap), Key: pulumi.String(SettledRedisKey), Optional: pulumi.Bool(true),
+			},
+		}},
+	}
+	if g > 0 {
+		env = append(env, kube.SecretEnv("REDIS_PASSWORD_PREVIOUS", secret, RedisPasswordKeyOf(SlotOf(g-1))))
+	}
+	return env
 }
 
 // exporter is the metrics exporter next to Redis. On the queue it also reports the task list's
@@ -130,14 +160,14 @@ func (r *redisInstance) env(secret pulumi.StringInput, tls bool) corev1.EnvVarAr
 func (r *redisInstance) exporter(args *RedisArgs) kube.Container {
 	env := corev1.EnvVarArray{
 		kube.Env("REDIS_ADDR", fmt.Sprintf("redis://127.0.0.1:%d", RedisPort)),
-		kube.SecretEnv("REDIS_PASSWORD", args.Secret, RedisPasswordKey),
+		kube.SecretEnv("REDIS_PASSWORD", args.Secret, RedisPasswordKeyOf(SlotOf(args.Generation))),
 	}
 	if args.TLS {
 		// Over TLS, to the pod's own name, which its certificate carries.
 		env = corev1.EnvVarArray{
 			kube.FieldEnv("POD_NAME", "metadata.name"),
 			kube.Env("REDIS_ADDR", fmt.Sprintf("rediss://$(POD_NAME).%s:%d", r.headless(), RedisPort)),
-			kube.SecretEnv("REDIS_PASSWORD", args.Secret, RedisPasswordKey),
+			kube.SecretEnv("REDIS_PASSWORD", args.Secret, RedisPasswordKeyOf(SlotOf(args.Generation))),
 			kube.Env("REDIS_EXPORTER_TLS_CA_CERT_FILE", ServerTLSMountPath+"/ca.crt"),
 		}
 	}

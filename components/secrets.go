@@ -50,12 +50,14 @@ const (
 // SecretsArgs configures the secrets tier.
 type SecretsArgs struct {
 	Namespace pulumi.StringInput
-	// Rotation is the keeper of every generated credential: a new value generates them anew.
-	Rotation string
+	// Generations are those of the credentials that rotate; the others keep their first value.
+	Generations Generations
 	// Credentials set by the operator replace generated ones.
 	Credentials config.Credentials
 	// Protect keeps the credentials as the data is kept (prod): a teardown that leaves the
-	// volumes leaves the means to open them.
+	// volumes leaves the means to open them. Only a credential's current generation is
+	// protected: the previous one is deleted by the rotation after next, which protection would
+	// refuse.
 	Protect bool
 }
 
@@ -82,7 +84,7 @@ func NewSecrets(ctx *pulumi.Context, name string, args *SecretsArgs, opts ...pul
 	if err != nil {
 		return nil, err
 	}
-	for _, s := range c.secrets(values) {
+	for _, s := range c.secrets(values, args.Generations) {
 		if *s.name, err = c.secret(ctx, args, s.secretName, s.component, s.data); err != nil {
 			return nil, err
 		}
@@ -92,6 +94,9 @@ func NewSecrets(ctx *pulumi.Context, name string, args *SecretsArgs, opts ...pul
 
 // credentials are the platform's credentials by logical name. A logical name is part of the
 // RandomPassword's URN: renaming one generates a new credential the database never received.
+// The rotating ones (the application's database login, Redis) are there once per generation
+// they keep: the current one and, after a rotation, the previous one, under "LOGICAL@a" and
+// "LOGICAL@b" by slot.
 func (c *Secrets) credentials(ctx *pulumi.Context, args *SecretsArgs) (map[string]pulumi.StringOutput, error) {
 	cr := args.Credentials
 	values := map[string]pulumi.StringOutput{}
@@ -102,8 +107,6 @@ func (c *Secrets) credentials(ctx *pulumi.Context, args *SecretsArgs) (map[strin
 	}{
 		{"postgres-superuser-password", cr.PostgresSuperuserPassword, 32},
 		{"postgres-replication-password", cr.PostgresReplicationPassword, 32},
-		{"postgres-app-password", cr.PostgresAppPassword, 32},
-		{"redis-password", cr.RedisPassword, 32},
 		{"influxdb-admin-password", cr.InfluxDBAdminPassword, 32},
 		{"influxdb-admin-token", cr.InfluxDBAdminToken, 64},
 		// Grafana's read-only InfluxDB login; only generated, nobody types it.
@@ -112,23 +115,61 @@ func (c *Secrets) credentials(ctx *pulumi.Context, args *SecretsArgs) (map[strin
 		{"api-secret-key", cr.APISecretKey, 64},
 		{"patroni-api-password", "", 32},
 	} {
-		v, err := c.password(ctx, p.logical, p.override, p.length, args)
+		v, err := c.password(ctx, p.logical, p.override, p.length, args.Protect)
 		if err != nil {
 			return nil, err
 		}
 		values[p.logical] = v
 	}
-	salt, err := random.NewRandomBytes(ctx, "postgres-app-password-salt", &random.RandomBytesArgs{
-		Length:  pulumi.Int(scramSaltLength),
-		Keepers: pulumi.StringMap{"rotation": pulumi.String(args.Rotation)},
-	}, pulumi.Parent(c), stateful(args.Protect))
-	if err != nil {
-		return nil, fmt.Errorf("secrets: postgres-app-password-salt: %w", err)
+	for _, g := range Kept(args.Generations.PostgresApp) {
+		if err := c.appPassword(ctx, g, args, values); err != nil {
+			return nil, err
+		}
 	}
-	values["postgres-app-password-scram"] = pulumi.All(values["postgres-app-password"], salt.Base64).ApplyT(
-		func(v []any) (string, error) { return scramVerifier(v[0].(string), v[1].(string)) }).(pulumi.StringOutput)
+	for _, g := range Kept(args.Generations.Redis) {
+		v, err := c.password(ctx, generationName("redis-password", g), cr.RedisPassword, 32, args.Protect && g == args.Generations.Redis)
+		if err != nil {
+			return nil, err
+		}
+		values["redis-password@"+SlotOf(g).String()] = v
+	}
 	return values, nil
 }
+
+// appPassword is one generation of the application login's password and its SCRAM verifier.
+func (c *Secrets) appPassword(ctx *pulumi.Context, g int, args *SecretsArgs, values map[string]pulumi.StringOutput) error {
+	protect := args.Protect && g == args.Generations.PostgresApp
+	name := generationName("postgres-app-password", g)
+	pw, err := c.password(ctx, name, args.Credentials.PostgresAppPassword, 32, protect)
+	if err != nil {
+		return err
+	}
+	salt, err := random.NewRandomBytes(ctx, name+"-salt", &random.RandomBytesArgs{
+		Length: pulumi.Int(scramSaltLength),
+	}, pulumi.Parent(c), stateful(protect), keptAsGenerated)
+	if err != nil {
+		return fmt.Errorf("secrets: %s-salt: %w", name, err)
+	}
+	slot := SlotOf(g).String()
+	values["postgres-app-password@"+slot] = pw
+	values["postgres-app-password-scram@"+slot] = pulumi.All(pw, salt.Base64).ApplyT(
+		func(v []any) (string, error) { return scramVerifier(v[0].(string), v[1].(string)) }).(pulumi.StringOutput)
+	return nil
+}
+
+// generationName is the logical name of a credential's generation g: generation 0 keeps the
+// name the credential always had, so an upgrade keeps every deployed value.
+func generationName(logical string, g int) string {
+	if g == 0 {
+		return logical
+	}
+	return fmt.Sprintf("%s-g%d", logical, g)
+}
+
+// keptAsGenerated: a credential is generated once and never again in place. Its keepers were
+// the old all-at-once rotation setting; ignoring them keeps every deployed value whatever they
+// held, and a rotation is a new generation (a new resource) instead.
+var keptAsGenerated = pulumi.IgnoreChanges([]string{"keepers"})
 
 // scramSaltLength is PostgreSQL's own salt length for SCRAM verifiers.
 const scramSaltLength = 16
@@ -142,7 +183,7 @@ func scramVerifier(password, saltBase64 string) (string, error) {
 }
 
 // password is the operator's value when set, else a generated one; both are secret outputs.
-func (c *Secrets) password(ctx *pulumi.Context, logical string, override config.Credential, length int, args *SecretsArgs) (pulumi.StringOutput, error) {
+func (c *Secrets) password(ctx *pulumi.Context, logical string, override config.Credential, length int, protect bool) (pulumi.StringOutput, error) {
 	if override != "" {
 		return pulumi.ToSecret(pulumi.String(string(override))).(pulumi.StringOutput), nil
 	}
@@ -153,8 +194,7 @@ func (c *Secrets) password(ctx *pulumi.Context, logical string, override config.
 		MinLower:   pulumi.Int(2),
 		MinUpper:   pulumi.Int(2),
 		MinNumeric: pulumi.Int(2),
-		Keepers:    pulumi.StringMap{"rotation": pulumi.String(args.Rotation)},
-	}, pulumi.Parent(c), stateful(args.Protect))
+	}, pulumi.Parent(c), stateful(protect), keptAsGenerated)
 	if err != nil {
 		return pulumi.StringOutput{}, fmt.Errorf("secrets: %s: %w", logical, err)
 	}
@@ -168,25 +208,31 @@ type componentSecret struct {
 	data                  pulumi.StringMap
 }
 
-func (c *Secrets) secrets(v map[string]pulumi.StringOutput) []componentSecret {
+func (c *Secrets) secrets(v map[string]pulumi.StringOutput, g Generations) []componentSecret {
+	postgres := pulumi.StringMap{
+		PostgresSuperuserUserKey:       pulumi.String("postgres"),
+		PostgresSuperuserPasswordKey:   v["postgres-superuser-password"],
+		PostgresReplicationUserKey:     pulumi.String("standby"),
+		PostgresReplicationPasswordKey: v["postgres-replication-password"],
+		PatroniAPIUserKey:              pulumi.String("patroni"),
+		PatroniAPIPasswordKey:          v["patroni-api-password"],
+		// PgBouncer's auth_file: every login the rotation keeps with its password, so the
+		// pooler answers SCRAM itself for the clients of either. Secret, as its values are.
+		PostgresPoolerUserlistKey: appUserlist(v, g.PostgresApp),
+	}
+	redis := pulumi.StringMap{}
+	for _, gen := range Kept(g.PostgresApp) {
+		slot := SlotOf(gen)
+		postgres[PostgresAppUserKeyOf(slot)] = pulumi.String(PostgresAppLogin(slot))
+		postgres[PostgresAppPasswordKeyOf(slot)] = v["postgres-app-password@"+slot.String()]
+		postgres[PostgresAppVerifierKeyOf(slot)] = v["postgres-app-password-scram@"+slot.String()]
+	}
+	for _, gen := range Kept(g.Redis) {
+		redis[RedisPasswordKeyOf(SlotOf(gen))] = v["redis-password@"+SlotOf(gen).String()]
+	}
 	return []componentSecret{
-		{&c.Postgres, PostgresSecretName, "postgres", pulumi.StringMap{
-			PostgresSuperuserUserKey:       pulumi.String("postgres"),
-			PostgresSuperuserPasswordKey:   v["postgres-superuser-password"],
-			PostgresReplicationUserKey:     pulumi.String("standby"),
-			PostgresReplicationPasswordKey: v["postgres-replication-password"],
-			PostgresAppUserKey:             pulumi.String(PostgresAppUser),
-			PostgresAppPasswordKey:         v["postgres-app-password"],
-			PostgresAppVerifierKey:         v["postgres-app-password-scram"],
-			PatroniAPIUserKey:              pulumi.String("patroni"),
-			PatroniAPIPasswordKey:          v["patroni-api-password"],
-			// PgBouncer's auth_file: the application user with its password, so the pooler can
-			// answer SCRAM itself. Built from a secret output, so it is secret too.
-			PostgresPoolerUserlistKey: v["postgres-app-password"].ApplyT(func(pw string) string {
-				return PgBouncerUserlist(PostgresAppUser, pw)
-			}).(pulumi.StringOutput),
-		}},
-		{&c.Redis, RedisSecretName, "redis", pulumi.StringMap{RedisPasswordKey: v["redis-password"]}},
+		{&c.Postgres, PostgresSecretName, "postgres", postgres},
+		{&c.Redis, RedisSecretName, "redis", redis},
 		{&c.InfluxDB, InfluxDBSecretName, "influxdb", pulumi.StringMap{
 			InfluxDBAdminUserKey:     pulumi.String("admin"),
 			InfluxDBAdminPasswordKey: v["influxdb-admin-password"],
@@ -202,6 +248,22 @@ func (c *Secrets) secrets(v map[string]pulumi.StringOutput) []componentSecret {
 		}},
 		{&c.API, APISecretName, "api", pulumi.StringMap{APISecretKeyKey: v["api-secret-key"]}},
 	}
+}
+
+// appUserlist is PgBouncer's auth file with the kept logins of the application, the current
+// one first.
+func appUserlist(v map[string]pulumi.StringOutput, g int) pulumi.StringOutput {
+	var pws []any
+	for _, gen := range Kept(g) {
+		pws = append(pws, v["postgres-app-password@"+SlotOf(gen).String()])
+	}
+	return pulumi.All(pws...).ApplyT(func(pw []any) string {
+		list := ""
+		for i, gen := range Kept(g) {
+			list += PgBouncerUserlist(PostgresAppLogin(SlotOf(gen)), pw[i].(string))
+		}
+		return list
+	}).(pulumi.StringOutput)
 }
 
 func (c *Secrets) secret(ctx *pulumi.Context, args *SecretsArgs, secretName, component string, data pulumi.StringMap) (pulumi.StringOutput, error) {

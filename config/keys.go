@@ -31,7 +31,7 @@ var keyTable = []Key{
 	{"quota", "ResourceQuota: requestsCpu, requestsMemory, limitsCpu, limitsMemory, requestsStorage, requestsEphemeralStorage, limitsEphemeralStorage, pods, persistentVolumeClaims."},
 	{"limitRange", "LimitRange: defaultRequestCpu, defaultRequestMemory, defaultCpu, defaultMemory, maxCpu, maxMemory, defaultRequestEphemeralStorage, defaultEphemeralStorage, maxEphemeralStorage."},
 	{"storage", "existingClass, className, provisioner, parameters, reclaimPolicy, backupSize, modelSize, modelAccessMode, modelClassName, snapshots {className (a VolumeSnapshotClass; empty: no snapshots), schedule, retentionDays}."},
-	{"secrets", "rotation: keeper of every generated credential; a new value regenerates them all."},
+	{"secrets", "rotation {all, postgresApp, redis}: rotations so far; raise one by one and pulumi up to rotate that credential (all: each of them) without an outage, as the README describes step by step."},
 	{"access", "People and CI given Roles in the namespace: viewers (read everything but Secrets) and deployers (what pulumi up of this program changes in the namespace), each a list of user:NAME, group:NAME or serviceaccount:NAMESPACE/NAME. Empty: no one."},
 	{"api", "API Deployment: minReplicas, maxReplicas, dbPoolSize, targetCpuUtilization, targetMemoryUtilization (HPA targets, % of requests), " + resourcesFields + "."},
 	{"worker", "Worker Deployment: minReplicas, maxReplicas, dbPoolSize, targetCpuUtilization, targetMemoryUtilization, taskTimeoutSeconds, concurrency, queueScaling {enabled, metricName, targetPerPod}, " + resourcesFields + "."},

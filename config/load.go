@@ -140,6 +140,12 @@ func Parse(project string, src Source) (*Settings, error) {
 		if !ok {
 			continue
 		}
+		if k.key == "secrets" {
+			if err := legacyRotation(project, raw); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+		}
 		typed[k.key] = asTyped(raw, reflect.TypeOf(k.dst).Elem())
 		if err := decodeObject(typed[k.key], k.dst); err != nil {
 			errs = append(errs, objectError(project, k.key, raw, err))
@@ -431,3 +437,27 @@ func joinEnvironments() string {
 }
 
 func quote(s string) string { return fmt.Sprintf("%q", s) }
+
+// legacyRotation stops a stack that still sets secrets.rotation as the keeper it used to be (a
+// new value regenerated every credential at once, an outage). Generation 0 is what that keeper
+// generated, so removing the value keeps every credential as it is.
+func legacyRotation(project, raw string) error {
+	var old struct {
+		Rotation json.RawMessage `json:"rotation"`
+	}
+	var keeper any
+	if json.Unmarshal([]byte(raw), &old) != nil || json.Unmarshal(old.Rotation, &keeper) != nil {
+		return nil
+	}
+	// A date typed as digits is a number to the CLI: a keeper too.
+	switch keeper.(type) {
+	case string, float64:
+	default:
+		return nil
+	}
+	return &SettingError{
+		Key: project + ":secrets.rotation", Value: string(old.Rotation),
+		Allowed: "is now a count of rotations per credential, not a keeper: remove it to keep every credential as it is " +
+			"(pulumi config rm --path secrets.rotation), then rotate with secrets.rotation.all, .postgresApp or .redis raised by one",
+	}
+}

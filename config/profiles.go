@@ -42,7 +42,7 @@ func common(env Environment) Settings {
 			ReclaimPolicy:   "Delete",
 			ModelAccessMode: "ReadWriteOnce",
 		},
-		Secrets: Secrets{Rotation: "initial"},
+		Secrets: Secrets{},
 		// Verified TLS between the services from staging on; dev runs without cert-manager
 		// unless a stack turns it on.
 		TLS: InternalTLS{Internal: env != Dev, Issuer: IssuerRef{Kind: "Issuer"}},

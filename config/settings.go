@@ -610,9 +610,35 @@ func (s Snapshots) On() bool { return s.ClassName != "" }
 
 // Secrets controls generated credentials.
 type Secrets struct {
-	// Rotation is a keeper: change it (a date is a good value) and every generated credential
-	// is generated anew on the next `pulumi up`.
-	Rotation string `json:"rotation"`
+	// Rotation are the credentials' generations: raising one rotates that credential, raising
+	// All rotates every one that rotates without an outage (see the README's rotation steps).
+	Rotation Rotation `json:"rotation"`
+}
+
+// Rotation counts rotations. A credential's generation is All plus its own counter; generation 0
+// is the credential as first generated. Each rotation generates the next generation while the
+// previous one stays valid until every client has moved to the new one.
+type Rotation struct {
+	All         int `json:"all"`
+	PostgresApp int `json:"postgresApp"`
+	Redis       int `json:"redis"`
+}
+
+// PostgresAppGeneration is the application login's generation; an operator-set password is the
+// operator's to change, so it stays at generation 0.
+func (s *Settings) PostgresAppGeneration() int {
+	if s.Credentials.PostgresAppPassword != "" {
+		return 0
+	}
+	return s.Secrets.Rotation.All + s.Secrets.Rotation.PostgresApp
+}
+
+// RedisGeneration is the Redis password's generation, as PostgresAppGeneration.
+func (s *Settings) RedisGeneration() int {
+	if s.Credentials.RedisPassword != "" {
+		return 0
+	}
+	return s.Secrets.Rotation.All + s.Secrets.Rotation.Redis
 }
 
 // Access are the people and CI jobs bound to the platform's Roles in the namespace, each a

@@ -92,9 +92,7 @@ func (s *Settings) Validate() error {
 	s.validateScalars(v)
 	lr := s.validateLimitRange(v)
 	s.validateStorage(v)
-	if s.Secrets.Rotation == "" {
-		v.fail("secrets.rotation", `""`, "must not be empty; any new value (a date, say) regenerates every credential")
-	}
+	s.validateRotation(v)
 	validateAccess(v, s.Access)
 	v.autoscaled("api", s.API, lr)
 	s.validateWorker(v, lr)
@@ -535,3 +533,27 @@ func (s *Settings) validateWorker(v *validator, lr limitRangeMax) {
 }
 
 var metricName = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:.-]*$`)
+
+// validateRotation refuses a count below zero (a generation once retired never comes back) and
+// the rotation of a credential the operator set: its value is the operator's to change.
+func (s *Settings) validateRotation(v *validator) {
+	r := s.Secrets.Rotation
+	for _, c := range []struct {
+		field    string
+		n        int
+		override Credential
+		key      string
+	}{
+		{"all", r.All, "", ""},
+		{"postgresApp", r.PostgresApp, s.Credentials.PostgresAppPassword, "postgresAppPassword"},
+		{"redis", r.Redis, s.Credentials.RedisPassword, "redisPassword"},
+	} {
+		key := "secrets.rotation." + c.field
+		switch {
+		case c.n < 0:
+			v.fail(key, fmt.Sprint(c.n), "must be 0 or more: the number of rotations so far; raise it by one to rotate")
+		case c.n > 0 && c.override != "":
+			v.fail(key, fmt.Sprint(c.n), "must be 0 while "+c.key+" is set: that password is the operator's, rotate it by setting a new one")
+		}
+	}
+}

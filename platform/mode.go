@@ -44,7 +44,43 @@ func (p *Platform) guardMode(ctx *pulumi.Context, k config.Kubernetes) error {
 		return fmt.Errorf("reading the previous deployment's outputs (stack %s): %w", self, err)
 	}
 	previous, _ := res.Value.(map[string]any)
-	return modeChange(p.settings.Project, previous, k)
+	if err := modeChange(p.settings.Project, previous, k); err != nil {
+		return err
+	}
+	return rotationStep(p.settings, previous)
+}
+
+// generationsOutput is the stack output with the credentials' generations.
+const generationsOutput = "credentialGenerations"
+
+// rotationStep refuses a rotation that is not one step from the last deployment: a generation
+// raised by two would replace the password every client still holds (its slot's next value) at
+// once, an outage; one lowered would bring back a retired password. A stack deployed before
+// rotation existed is at generation 0.
+func rotationStep(s *config.Settings, previous map[string]any) error {
+	if previous["namespace"] == nil {
+		return nil
+	}
+	was, _ := previous[generationsOutput].(map[string]any)
+	for _, c := range []struct {
+		field string
+		now   int
+	}{{"postgresApp", s.PostgresAppGeneration()}, {"redis", s.RedisGeneration()}} {
+		before := 0
+		if n, ok := was[c.field].(float64); ok {
+			before = int(n)
+		}
+		if c.now == before || c.now == before+1 {
+			continue
+		}
+		return &config.SettingError{
+			Key: s.Project + ":secrets.rotation", Value: fmt.Sprintf("%s generation %d", c.field, c.now),
+			Allowed: fmt.Sprintf("must be %d (as deployed) or %d (one rotation): each pulumi up moves a credential "+
+				"one generation, so every client holds a valid password throughout (the counters add up: all plus %s)",
+				before, before+1, c.field),
+		}
+	}
+	return nil
 }
 
 // modeChange is the rule of guardMode: nil, or the SettingError that explains the refusal.

@@ -17,6 +17,10 @@ func (p *Platform) Outputs() map[string]pulumi.Input {
 		"modelClaim":   p.Storage.ModelClaim,
 		"appConfigMap": p.AppConfig.ConfigMapName,
 		"secretNames":  p.Secrets.Names(),
+		// What the next deployment's rotation starts from (guardMode reads it back).
+		generationsOutput: pulumi.Map{
+			"postgresApp": pulumi.Int(p.settings.PostgresAppGeneration()), "redis": pulumi.Int(p.settings.RedisGeneration()),
+		},
 		"postgres": pulumi.Map{
 			"host": p.Postgres.Host, "primaryHost": p.Postgres.PrimaryHost, "replicaHost": p.Postgres.ReplicaHost,
 			"port": p.Postgres.Port, "database": p.Postgres.Database, "secretName": p.Postgres.SecretName,

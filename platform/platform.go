@@ -30,6 +30,7 @@ type Platform struct {
 	Migration  *components.Migration
 	API        *components.API
 	Worker     *components.Worker
+	Rotation   *components.Rotation
 	Edge       *components.Edge
 	Monitoring *components.Monitoring
 	Security   *components.Security
@@ -69,7 +70,7 @@ func NewPlatform(ctx *pulumi.Context, name string, s *config.Settings, opts ...p
 // monitoring and network-policy rules are generated from.
 func (p *Platform) Workloads() []kube.Workload {
 	var out []kube.Workload
-	for _, t := range []components.Tier{p.Storage, p.Postgres, p.Redis, p.InfluxDB, p.Migration, p.API, p.Worker, p.Edge} {
+	for _, t := range []components.Tier{p.Storage, p.Postgres, p.Redis, p.InfluxDB, p.Migration, p.API, p.Worker, p.Rotation, p.Edge} {
 		out = append(out, t.Declared()...)
 	}
 	// The monitoring tier is built from the others' workloads, so it comes last (and is not

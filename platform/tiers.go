@@ -26,13 +26,13 @@ func (p *Platform) foundation(ctx *pulumi.Context, tier pulumi.ResourceOption) e
 	}
 	if p.Storage, err = components.NewStorage(ctx, "storage", &components.StorageArgs{
 		Namespace: p.Namespace.Name, Storage: s.Storage, Protect: s.ProtectState(),
-		Rendered: s.Kubernetes.RenderYamlToDirectory != "",
+		Rendered:     s.Kubernetes.RenderYamlToDirectory != "",
 		KubectlImage: s.Images.Kubectl, PullPolicy: s.Images.PullPolicy,
 	}, tier); err != nil {
 		return fmt.Errorf("storage tier: %w", err)
 	}
 	if p.Secrets, err = components.NewSecrets(ctx, "secrets", &components.SecretsArgs{
-		Namespace: p.Namespace.Name, Rotation: s.Secrets.Rotation, Credentials: s.Credentials, Protect: s.ProtectState(),
+		Namespace: p.Namespace.Name, Generations: generations(s), Credentials: s.Credentials, Protect: s.ProtectState(),
 	}, tier); err != nil {
 		return fmt.Errorf("secrets tier: %w", err)
 	}
@@ -52,7 +52,7 @@ func (p *Platform) data(ctx *pulumi.Context, tier pulumi.ResourceOption) error {
 	if p.Postgres, err = components.NewPostgres(ctx, "postgres", &components.PostgresArgs{
 		Namespace: ns, Settings: s.Postgres, Pooler: s.Pooler, Images: s.Images,
 		Volumes: p.Storage.Volumes, BackupClaim: p.Storage.BackupClaim, Secret: p.Secrets.Postgres,
-		Rotation: s.Secrets.Rotation, Spread: spread(s.Placement),
+		Generation: s.PostgresAppGeneration(), Spread: spread(s.Placement),
 		TLS: s.TLS.Internal,
 	}, tier); err != nil {
 		return fmt.Errorf("postgres tier: %w", err)
@@ -60,8 +60,9 @@ func (p *Platform) data(ctx *pulumi.Context, tier pulumi.ResourceOption) error {
 	if p.Redis, err = components.NewRedis(ctx, "redis", &components.RedisArgs{
 		Namespace: ns, Queue: s.RedisQueue, Cache: s.RedisCache, Image: s.Images.Redis, Exporter: s.Images.RedisExporter,
 		PullPolicy: s.Images.PullPolicy,
-		Volumes:    p.Storage.Volumes, Secret: p.Secrets.Redis, Spread: spread(s.Placement),
-		TLS: s.TLS.Internal,
+		Volumes:    p.Storage.Volumes, Secret: p.Secrets.Redis, Generation: s.RedisGeneration(),
+		Spread: spread(s.Placement),
+		TLS:    s.TLS.Internal,
 	}, tier); err != nil {
 		return fmt.Errorf("redis tier: %w", err)
 	}
@@ -91,7 +92,7 @@ func (p *Platform) app(ctx *pulumi.Context, tier pulumi.ResourceOption) error {
 	databases := append(append(append([]pulumi.Resource{}, p.Postgres.Ready...), p.Redis.Ready...), p.InfluxDB.Ready...)
 	env := components.AppEnv{
 		ConfigMap: p.AppConfig.ConfigMapName, PostgresSecret: p.Secrets.Postgres, RedisSecret: p.Secrets.Redis,
-		InfluxDBSecret: p.Secrets.InfluxDB, PostgresClientImage: s.Images.PostgresClient, RedisImage: s.Images.Redis,
+		InfluxDBSecret: p.Secrets.InfluxDB, Generations: generations(s), PostgresClientImage: s.Images.PostgresClient, RedisImage: s.Images.Redis,
 		PullPolicy: s.Images.PullPolicy, TLS: s.TLS.Internal,
 		ModelClaim: p.Storage.ModelClaim, ModelsOnOneNode: s.Storage.ModelAccessMode == "ReadWriteOnce",
 	}
@@ -111,7 +112,30 @@ func (p *Platform) app(ctx *pulumi.Context, tier pulumi.ResourceOption) error {
 	}, tier); err != nil {
 		return fmt.Errorf("worker tier: %w", err)
 	}
+	return p.rotation(ctx, tier)
+}
+
+// rotation ends a credential rotation after every client of the credentials rolled: the pooler,
+// the migration, the API and the workers (the Redis pods and the exporters in them roll with
+// their StatefulSets, before the clients).
+func (p *Platform) rotation(ctx *pulumi.Context, tier pulumi.ResourceOption) error {
+	s := p.settings
+	after := append(append(append([]pulumi.Resource{}, p.Postgres.Ready...), p.Redis.Ready...), p.Migration.Job)
+	after = append(after, p.API, p.Worker)
+	var err error
+	if p.Rotation, err = components.NewRotation(ctx, "rotation", &components.RotationArgs{
+		Namespace: p.Namespace.Name, Generations: generations(s),
+		PostgresSecret: p.Secrets.Postgres, RedisSecret: p.Secrets.Redis, PrimaryHost: p.Postgres.PrimaryHost,
+		Redis: p.Redis.Pods, Images: s.Images, TLS: s.TLS.Internal, After: after,
+	}, tier); err != nil {
+		return fmt.Errorf("rotation: %w", err)
+	}
 	return nil
+}
+
+// generations are the rotating credentials' current generations.
+func generations(s *config.Settings) components.Generations {
+	return components.Generations{PostgresApp: s.PostgresAppGeneration(), Redis: s.RedisGeneration()}
 }
 
 // edge is Nginx in front of the API and the entry point from outside. Its configuration names

@@ -31,7 +31,6 @@ func TestConfigTier(t *testing.T) {
 				"DATABASE_HOST":               "pynomaly-postgres-pooler.pynomaly-data-science.svc",
 				"DATABASE_PORT":               "5432",
 				"DATABASE_NAME":               "pynomaly",
-				"DATABASE_USER":               "pynomaly",
 				"REDIS_QUEUE_HOST":            "pynomaly-redis-queue.pynomaly-data-science.svc",
 				"REDIS_QUEUE_PORT":            redisPort[env],
 				"REDIS_QUEUE_SENTINEL_MASTER": sentinel(env, "pynomaly-redis-queue"),

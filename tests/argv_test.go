@@ -242,12 +242,14 @@ func commands(t *testing.T, r *Resource, container string) map[string][]string {
 }
 
 // Every command of every container of every pod template, in every environment (prod also with
-// WAL archiving to object storage, whose keys come from a Secret), keeps its credentials off
+// WAL archiving to object storage, whose keys come from a Secret; staging mid-rotation), keeps its credentials off
 // the command line.
 func TestNoCredentialOnACommandLine(t *testing.T) {
 	stacks := map[string]cfg{"dev": nil, "staging": nil, "prod": nil,
 		"prod+walArchive": {"postgres": `{"walArchive": {"s3Bucket": "pynomaly-wal", "credentialsSecret": "wal-g-s3"}}`,
-			"network": `{"objectStorageCidrs": ["203.0.113.0/24"]}`}}
+			"network": `{"objectStorageCidrs": ["203.0.113.0/24"]}`},
+		// Mid-rotation: two generations of the rotating credentials, and the retirement jobs.
+		"staging+rotation": {"secrets": `{"rotation": {"all": 1}}`}}
 	for name, c := range stacks {
 		env, _, _ := strings.Cut(name, "+")
 		st := deploy(t, env, c)

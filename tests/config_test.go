@@ -110,8 +110,12 @@ func TestBadSettingsStopBeforeAnyResource(t *testing.T) {
 			`stack setting pynomaly-platform:images.influxdb = "influxdb": must be an image pinned by tag or digest`},
 		{"bad retention", "staging", cfg{"influxdb": `{"retention": "a month"}`},
 			`stack setting pynomaly-platform:influxdb.retention = "a month": must be an InfluxDB duration`},
-		{"empty rotation keeper", "dev", cfg{"secrets": `{"rotation": ""}`},
-			`stack setting pynomaly-platform:secrets.rotation = "": must not be empty`},
+		{"rotation as the keeper it was", "dev", cfg{"secrets": `{"rotation": "2026-12-01"}`},
+			`stack setting pynomaly-platform:secrets.rotation = "2026-12-01": is now a count of rotations per credential, not a keeper: remove it to keep every credential as it is`},
+		{"the keeper typed as digits", "staging", cfg{"secrets": `{"rotation": 20261201}`},
+			`stack setting pynomaly-platform:secrets.rotation = 20261201: is now a count of rotations per credential`},
+		{"a generation taken back", "prod", cfg{"secrets": `{"rotation": {"redis": -1}}`},
+			`stack setting pynomaly-platform:secrets.rotation.redis = -1: must be 0 or more`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -38,6 +38,8 @@ type Resource struct {
 	DeleteBeforeReplace bool
 	// ReplaceOnChanges are the input paths whose change replaces the resource.
 	ReplaceOnChanges []string
+	// IgnoreChanges are the input paths the engine never diffs.
+	IgnoreChanges []string
 	// CreateTimeout is the custom create timeout ("" for the provider's default).
 	CreateTimeout string
 	// Version is the plugin version requested with pulumi.Version ("" for the SDK's).
@@ -80,6 +82,7 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		r.RetainOnDelete = rpc.GetRetainOnDelete()
 		r.DeleteBeforeReplace = rpc.GetDeleteBeforeReplace()
 		r.ReplaceOnChanges = rpc.GetReplaceOnChanges()
+		r.IgnoreChanges = rpc.GetIgnoreChanges()
 		r.CreateTimeout = rpc.GetCustomTimeouts().GetCreate()
 		r.Version = rpc.GetVersion()
 	}

@@ -27,14 +27,26 @@ import (
 func setupJob(t *testing.T) (script string, env map[string]string, st *Stack) {
 	t.Helper()
 	st = deploy(t, "prod", nil)
-	job := st.One(t, jobType, components.PostgresSetupJob)
-	c := job.Container(t, podSpec, "postgres-setup")
-	cmd, ok := job.Get(c + ".command")
+	script, env = podScript(t, st, st.One(t, jobType, components.PostgresSetupJob), "postgres-setup")
+	return script, env, st
+}
+
+// podScript is the script a container of a workload runs (sh -ec SCRIPT) and the environment the
+// kubelet would give it, each secret reference resolved from the Secret the secrets tier wrote.
+func podScript(t *testing.T, st *Stack, r *Resource, container string) (script string, env map[string]string) {
+	t.Helper()
+	c := r.Container(t, podSpec, container)
+	cmd, ok := r.Get(c + ".command")
 	require.True(t, ok)
 	require.Len(t, cmd.ArrayValue(), 3, "sh -ec SCRIPT")
-	script = cmd.ArrayValue()[2].StringValue()
-	env = map[string]string{}
-	for name, v := range job.Env(t, c) {
+	return cmd.ArrayValue()[2].StringValue(), podEnv(t, st, r, container)
+}
+
+// podEnv is a container's environment with its secret references resolved.
+func podEnv(t *testing.T, st *Stack, r *Resource, container string) map[string]string {
+	t.Helper()
+	env := map[string]string{}
+	for name, v := range r.Env(t, r.Container(t, podSpec, container)) {
 		if ref, ok := strings.CutPrefix(v, "secret:"); ok {
 			secretName, key, _ := strings.Cut(ref, "/")
 			data := st.One(t, secretType, secretName).StringMap(t, "stringData")
@@ -43,7 +55,7 @@ func setupJob(t *testing.T) (script string, env map[string]string, st *Stack) {
 		}
 		env[name] = v
 	}
-	return script, env, st
+	return env
 }
 
 // runScript runs a job's script as the job's container does (sh -ec) with exactly env, and the
@@ -108,28 +120,10 @@ func TestPostgresSetupJobKeepsCredentialsOutOfTheServerLog(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	dir := serviceDir(t)
-	data := filepath.Join(dir, "data")
-	out, err := asServiceUser(ctx, filepath.Join(bin, "initdb"), "-D", data, "-U", "postgres").CombinedOutput()
-	require.NoError(t, err, "%s", out)
-	// The job's superuser may connect; everyone else proves a password (SCRAM).
-	hba := "local all postgres trust\nlocal all all scram-sha-256\n"
-	require.NoError(t, os.WriteFile(filepath.Join(data, "pg_hba.conf"), []byte(hba), 0o600))
-	require.NoError(t, exec.Command("chown", "--reference", data, filepath.Join(data, "pg_hba.conf")).Run())
-	// The job connects to port 5432, as in the cluster: here on a socket in a private directory
-	// (no TCP), so nothing else on the machine is in the way.
-	server := asServiceUser(ctx, filepath.Join(bin, "postgres"), "-D", data, "-k", dir, "-p", fmt.Sprint(components.PostgresPort),
-		"-c", "listen_addresses=", "-c", "log_statement=all", "-c", "log_min_duration_statement=0",
+	// Statements logged and counted: the test would see a leak.
+	dir, log := socketPostgres(t, ctx, bin, "-c", "log_statement=all", "-c", "log_min_duration_statement=0",
 		"-c", "log_min_error_statement=debug5", "-c", "log_connections=on",
 		"-c", "shared_preload_libraries=pg_stat_statements", "-c", "pg_stat_statements.track_utility=on")
-	exited, log := start(t, server)
-	defer func() {
-		_ = asServiceUser(context.Background(), filepath.Join(bin, "pg_ctl"), "-D", data, "stop", "-m", "fast").Run()
-		<-exited
-	}()
-	waitFor(t, "postgres to accept connections", exited, log, func() bool {
-		return exec.Command(filepath.Join(bin, "pg_isready"), "-q", "-h", dir, "-p", fmt.Sprint(components.PostgresPort)).Run() == nil
-	})
 	psql := func(user, pw, db, sql string) (string, error) {
 		cmd := exec.Command(filepath.Join(bin, "psql"), "-X", "-h", dir, "-p", fmt.Sprint(components.PostgresPort),
 			"-U", user, "-d", db, "-w", "-Atc", sql)
@@ -184,4 +178,30 @@ func TestPostgresSetupJobKeepsCredentialsOutOfTheServerLog(t *testing.T) {
 		assert.NotContains(t, jobOutput.String(), secret, "%s is in the job's log", what)
 	}
 	assert.NotContains(t, serverLog, "PASSWORD", "a password statement was logged")
+}
+
+// socketPostgres runs PostgreSQL with Spilo's authentication (the superuser over the socket,
+// everyone else by SCRAM) at the cluster's port 5432, as the jobs connect to it: here on a socket
+// in a private directory (no TCP), so nothing else on the machine is in the way. It returns the
+// directory (the jobs' PGHOST) and the server's log.
+func socketPostgres(t *testing.T, ctx context.Context, bin string, settings ...string) (string, fmt.Stringer) {
+	t.Helper()
+	dir := serviceDir(t)
+	data := filepath.Join(dir, "data")
+	out, err := asServiceUser(ctx, filepath.Join(bin, "initdb"), "-D", data, "-U", "postgres").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	hba := "local all postgres trust\nlocal all all scram-sha-256\n"
+	require.NoError(t, os.WriteFile(filepath.Join(data, "pg_hba.conf"), []byte(hba), 0o600))
+	require.NoError(t, exec.Command("chown", "--reference", data, filepath.Join(data, "pg_hba.conf")).Run())
+	server := asServiceUser(ctx, filepath.Join(bin, "postgres"), append([]string{"-D", data, "-k", dir,
+		"-p", fmt.Sprint(components.PostgresPort), "-c", "listen_addresses="}, settings...)...)
+	exited, log := start(t, server)
+	t.Cleanup(func() {
+		_ = asServiceUser(context.Background(), filepath.Join(bin, "pg_ctl"), "-D", data, "stop", "-m", "fast").Run()
+		<-exited
+	})
+	waitFor(t, "postgres to accept connections", exited, log, func() bool {
+		return exec.Command(filepath.Join(bin, "pg_isready"), "-q", "-h", dir, "-p", fmt.Sprint(components.PostgresPort)).Run() == nil
+	})
+	return dir, log
 }

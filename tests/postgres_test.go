@@ -171,7 +171,7 @@ func TestPostgresTier(t *testing.T) {
 			assert.Contains(t, se["PATRONI_DYNAMIC_CONFIG"], `"max_connections":"`+w.maxConn+`"`)
 			assert.Contains(t, se["PATRONI_DYNAMIC_CONFIG"], fmt.Sprintf(`"synchronous_mode":%t`, w.replicas > 1),
 				"a change of the replication mode reaches a running cluster")
-			assert.Equal(t, "initial", setup.StringMap(t, "spec.template.metadata.annotations")["pynomaly.io/credentials-rotation"])
+			assert.Equal(t, "0", setup.StringMap(t, "spec.template.metadata.annotations")[components.GenerationAnnotation])
 
 			pooler := st.One(t, deploymentType, "pynomaly-postgres-pooler")
 			assert.Equal(t, w.poolers, pooler.Int(t, "spec.replicas"))

@@ -83,7 +83,8 @@ func TestSecretsTier(t *testing.T) {
 			for _, pw := range st.OfType(passwordType) {
 				assert.GreaterOrEqual(t, pw.Inputs["length"].NumberValue(), 32.0, pw.Name)
 				assert.False(t, pw.Inputs["special"].BoolValue(), "%s: letters and digits only", pw.Name)
-				assert.Equal(t, map[string]string{"rotation": "initial"}, pw.StringMap(t, "keepers"), pw.Name)
+				// Generated once: whatever keepers a deployed value has, it is never generated again.
+				assert.Equal(t, []string{"keepers"}, pw.IgnoreChanges, pw.Name)
 			}
 		})
 	}
@@ -137,15 +138,6 @@ func TestOperatorCredentialOverridesGeneratedOne(t *testing.T) {
 	assert.Equal(t, "OperatorRedisPassword99", redis.StringMap(t, "stringData")["password"])
 }
 
-// Rotation is one setting: its value is the keeper of every generated credential, so a change
-// replaces them all on the next up.
-func TestRotationKeeper(t *testing.T) {
-	st := deploy(t, "staging", cfg{"secrets": `{"rotation": "2026-12-01"}`})
-	for _, pw := range st.OfType(passwordType) {
-		assert.Equal(t, "2026-12-01", pw.StringMap(t, "keepers")["rotation"], pw.Name)
-	}
-}
-
 func TestSecretNamesAreExportedNotValues(t *testing.T) {
 	st := deploy(t, "dev", nil)
 	names, ok := st.Outputs["secretNames"]
@@ -174,7 +166,7 @@ func TestAppPasswordVerifier(t *testing.T) {
 		pg := st.One(t, secretType, "pynomaly-postgres-credentials")
 		salt := st.One(t, bytesType, "postgres-app-password-salt")
 		assert.Equal(t, 16.0, salt.Inputs["length"].NumberValue(), "PostgreSQL's own salt length")
-		assert.Equal(t, map[string]string{"rotation": "initial"}, salt.StringMap(t, "keepers"))
+		assert.Equal(t, []string{"keepers"}, salt.IgnoreChanges)
 		assert.True(t, pg.IsSecret(t, "stringData.app-password-scram-sha-256"), env)
 		assert.True(t, st.DependsOn(pg, salt), "%s: the Secret waits for the salt", env)
 		v := pg.StringMap(t, "stringData")["app-password-scram-sha-256"]

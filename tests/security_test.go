@@ -41,8 +41,10 @@ var netpolStacks = []netpolStack{
 	{"staging", "staging", nil},
 	{"prod", "prod", nil},
 	{"prod-everything", "prod", cfg{
-		"edge":     `{"entry": "ingress", "hosts": ["api.example.com"]}`,
-		"storage":  snapshotClass,
+		"edge":    `{"entry": "ingress", "hosts": ["api.example.com"]}`,
+		"storage": snapshotClass,
+		// Mid-rotation: the retirement jobs run.
+		"secrets":  `{"rotation": {"all": 1}}`,
 		"postgres": `{"walArchive": {"s3Bucket": "pynomaly-wal", "endpoint": "https://minio.example:9000"}}`,
 		"network":  `{"objectStorageCidrs": ["203.0.113.0/24"], "kubernetesApi": {"cidrs": ["172.20.0.1/32"], "ports": [6443]}}`,
 		"alertmanager": `{"receivers": {"secretName": "alert-receivers", "slackChannel": "#alerts",

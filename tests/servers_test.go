@@ -114,6 +114,17 @@ func waitFor(t *testing.T, what string, exited <-chan struct{}, log fmt.Stringer
 	}
 }
 
+// listening says whether something accepts TCP connections on the loopback port.
+func listening(port int) func() bool {
+	return func() bool {
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	}
+}
+
 // start runs a server in the background; the channel closes when it exits.
 func start(t *testing.T, cmd *exec.Cmd) (<-chan struct{}, *strings.Builder) {
 	t.Helper()
@@ -248,10 +259,10 @@ func TestRedisAcceptsTheGeneratedConfiguration(t *testing.T) {
 
 func TestSentinelAcceptsTheGeneratedConfiguration(t *testing.T) {
 	s := settings(t, "prod", nil)
-	primary := redisServer(t, "requirepass s3cret\nmasterauth s3cret\n")
+	primary := redisServer(t, "user default on >s3cret ~* &* +@all\nmasterauth s3cret\n")
 	port := strings.TrimPrefix(primary("-a", "s3cret", "config", "get", "port"), "port\n")
 	monitor := strings.ReplaceAll(components.SentinelMonitor("pynomaly-redis-queue", "127.0.0.1", s.RedisQueue.Replicas), "6379", port)
-	conf := components.SentinelConf() + "requirepass s3cret\n" + monitor + "sentinel auth-pass pynomaly-redis-queue s3cret\n"
+	conf := components.SentinelConf() + "user default on >s3cret ~* &* +@all\n" + monitor + "sentinel auth-pass pynomaly-redis-queue s3cret\n"
 	sentinel := redisServer(t, conf, "--sentinel")
 	masters := sentinel("-a", "s3cret", "sentinel", "master", "pynomaly-redis-queue")
 	assert.Contains(t, masters, "quorum\n2")
@@ -277,13 +288,7 @@ func TestPgBouncerAcceptsTheGeneratedConfiguration(t *testing.T) {
 			cmd := asServiceUser(ctx, bin, filepath.Join(dir, "pgbouncer.ini"))
 			exited, log := start(t, cmd)
 			defer func() { cancel(); <-exited }()
-			waitFor(t, "pgbouncer to listen", exited, log, func() bool {
-				c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-				if err == nil {
-					c.Close()
-				}
-				return err == nil
-			})
+			waitFor(t, "pgbouncer to listen", exited, log, listening(port))
 			assert.NotContains(t, log.String(), "FATAL", log.String())
 			assert.NotContains(t, log.String(), "ERROR", log.String())
 		})
@@ -350,13 +355,7 @@ func TestPgBouncerLogsInToPostgreSQL(t *testing.T) {
 	pool := asServiceUser(ctx, pgbouncer, filepath.Join(poolDir, "pgbouncer.ini"))
 	poolExited, poolLog := start(t, pool)
 	defer func() { _ = pool.Process.Signal(syscall.SIGINT); <-poolExited }()
-	waitFor(t, "pgbouncer to listen", poolExited, poolLog, func() bool {
-		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", poolPort))
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
+	waitFor(t, "pgbouncer to listen", poolExited, poolLog, listening(poolPort))
 
 	login := func(pw string) (string, error) {
 		cmd := exec.Command(filepath.Join(bin, "psql"), "-h", "127.0.0.1", "-p", fmt.Sprint(poolPort),
@@ -427,7 +426,7 @@ func setupAppRole(t *testing.T, ctx context.Context, bin, dir string, port int, 
 	require.NoError(t, err)
 	out, err := runScript(ctx, bin, components.PostgresSetupRoleStep+"\n"+extra, map[string]string{
 		"PGHOST": dir, "PGPORT": fmt.Sprint(port), "PGUSER": "postgres", "PGDATABASE": "postgres",
-		"APP_USER": components.PostgresAppUser, "APP_PASSWORD_VERIFIER": verifier, "APP_DATABASE": components.PostgresDatabase,
+		"APP_OWNER": components.PostgresAppUser, "APP_USER": components.PostgresAppUser, "APP_PASSWORD_VERIFIER": verifier, "APP_DATABASE": components.PostgresDatabase,
 	})
 	require.NoError(t, err, "the setup job's SQL: %s", out)
 }

@@ -13,14 +13,14 @@ import (
 )
 
 // `pulumi config set --path KEY VALUE` stores integers as numbers and true/false as booleans
-// whatever the field; a quantity typed without a unit, a numeric rotation keeper or a
+// whatever the field; a quantity typed without a unit or a
 // StorageClass parameter typed as a boolean is what the user meant as text.
 func TestSettingsAsTheCLIStoresThem(t *testing.T) {
 	s, err := config.Parse(project, config.Source{Values: map[string]string{
 		"environment": "prod",
 		"quota":       `{"requestsCpu": 64, "limitsCpu": 1000, "limitsMemory": "2Ti", "pods": 300}`,
 		"api":         `{"resources": {"cpuLimit": 2, "memoryLimit": "2Gi"}}`,
-		"secrets":     `{"rotation": 20261201}`,
+		"secrets":     `{"rotation": {"all": 1}}`,
 		"storage":     `{"parameters": {"type": "gp3", "encrypted": false, "iops": 3000}}`,
 		"worker":      `{"queueScaling": {"enabled": true}}`,
 		"postgres":    `{"walArchive": {"s3Bucket": 123456, "timeoutSeconds": 120}}`,
@@ -31,7 +31,7 @@ func TestSettingsAsTheCLIStoresThem(t *testing.T) {
 	assert.Equal(t, "1000", s.Quota.LimitsCPU)
 	assert.Equal(t, 300, s.Quota.Pods)
 	assert.Equal(t, "2", s.API.Resources.CPULimit)
-	assert.Equal(t, "20261201", s.Secrets.Rotation)
+	assert.Equal(t, 1, s.Secrets.Rotation.All)
 	assert.Equal(t, map[string]string{"type": "gp3", "encrypted": "false", "iops": "3000"}, s.Storage.Parameters)
 	assert.True(t, s.Worker.QueueScaling.Enabled)
 	assert.Equal(t, "123456", s.Postgres.WALArchive.S3Bucket)

@@ -14,7 +14,6 @@ import (
 	"encoding/pem"
 	"fmt"
 	"math/big"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -195,13 +194,7 @@ func TestPgBouncerTLSBothWays(t *testing.T) {
 	pool := asServiceUser(ctx, pgbouncer, filepath.Join(poolDir, "pgbouncer.ini"))
 	exited, log := start(t, pool)
 	defer func() { _ = pool.Process.Signal(syscall.SIGINT); <-exited }()
-	waitFor(t, "pgbouncer to listen", exited, log, func() bool {
-		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", poolPort))
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
+	waitFor(t, "pgbouncer to listen", exited, log, listening(poolPort))
 	conn := func(mode string) string {
 		return fmt.Sprintf("host=%s.%s.svc hostaddr=127.0.0.1 port=%d dbname=%s user=%s sslmode=%s sslrootcert=%s",
 			components.PostgresPoolerName, tlsNamespace, poolPort, components.PostgresDatabase, components.PostgresAppUser, mode, caFile)
@@ -226,13 +219,7 @@ func tlsRedis(t *testing.T, dir, conf string, args ...string) int {
 	cmd := exec.Command(tool(t, "redis-server"), append([]string{path, "--tls-port", fmt.Sprint(port), "--daemonize", "no", "--bind", "127.0.0.1"}, args...)...)
 	exited, log := start(t, cmd)
 	t.Cleanup(func() { _ = cmd.Process.Kill(); <-exited })
-	waitFor(t, "redis with TLS on "+path, exited, log, func() bool {
-		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
+	waitFor(t, "redis with TLS on "+path, exited, log, listening(port))
 	return port
 }
 
@@ -272,10 +259,10 @@ func TestSentinelTLSOnly(t *testing.T) {
 	ca := newTestCA(t)
 	dir := t.TempDir()
 	ca.serverFiles(t, dir, components.RedisTLS(components.RedisQueue, s.RedisQueue.Replicas).DNSNames(tlsNamespace))
-	primary := tlsRedis(t, dir, "requirepass s3cret\nmasterauth s3cret\n"+components.RedisTLSConf(components.RedisPort))
+	primary := tlsRedis(t, dir, "user default on >s3cret ~* &* +@all\nmasterauth s3cret\n"+components.RedisTLSConf(components.RedisPort))
 	monitor := strings.ReplaceAll(components.SentinelMonitor("pynomaly-redis-queue", "127.0.0.1", s.RedisQueue.Replicas),
 		fmt.Sprint(components.RedisPort), fmt.Sprint(primary))
-	conf := components.SentinelConf() + components.RedisTLSConf(26379) + "requirepass s3cret\n" + monitor +
+	conf := components.SentinelConf() + components.RedisTLSConf(26379) + "user default on >s3cret ~* &* +@all\n" + monitor +
 		"sentinel auth-pass pynomaly-redis-queue s3cret\n"
 	sentinel := tlsRedis(t, dir, conf, "--sentinel")
 	withTLS := components.RedisCLITLS(filepath.Join(dir, "ca.crt"))

@@ -72,6 +72,7 @@ const (
 	atLeastOne     = "must be at least 1"
 	pinned         = "must be an image pinned by tag or digest (not :latest), such as redis:7.4.2-alpine"
 	subjectForms   = "must be user:NAME, group:NAME or serviceaccount:NAMESPACE/NAME"
+	rotationCount  = "must be 0 or more: the number of rotations so far; raise it by one to rotate"
 )
 
 // Cases are every case, in the keys table's order.
@@ -197,9 +198,12 @@ func Cases() []Case {
 			`must be a cron schedule of five fields in UTC, such as "0 3 * * *": expected exactly 5 fields, found 1: [nightly]`)),
 		good("storage.snapshots.retentionDays", "30", `30`),
 		fail("storage.snapshots.retentionDays", "0", bad("storage.snapshots.retentionDays", "0", atLeastOne)),
-		// A date typed as digits is a number to the CLI, and text to the keeper.
-		good("secrets.rotation", "20261201", `"20261201"`),
-		fail("secrets.rotation", "", bad("secrets.rotation", `""`, "must not be empty; any new value (a date, say) regenerates every credential")),
+		good("secrets.rotation.all", "1", "1"),
+		fail("secrets.rotation.all", "-1", bad("secrets.rotation.all", "-1", rotationCount)),
+		good("secrets.rotation.postgresApp", "2", "2"),
+		fail("secrets.rotation.postgresApp", "two", bad("secrets.rotation.postgresApp", `"two"`, wholeString)),
+		good("secrets.rotation.redis", "1", "1"),
+		fail("secrets.rotation.redis", "-2", bad("secrets.rotation.redis", "-2", rotationCount)),
 		// Subjects as the cluster's authenticator names them; a bare name says not what it is.
 		good("access.viewers[0]", "group:data-science", `["group:data-science"]`),
 		fail("access.viewers[0]", "alice", bad("access.viewers[0]", `"alice"`, subjectForms)),

@@ -1,0 +1,230 @@
+package components
+
+import (
+	"fmt"
+	"strings"
+
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/internal/kube"
+)
+
+// Credential rotation without an outage. A rotating credential has generations: the setting
+// secrets.rotation counts them. Each generation lives in one of two slots, a (even generations)
+// and b (odd ones), so the previous generation is still in its slot, known to the program, while
+// the next one is generated into the other. One `pulumi up` then moves every party in order:
+//
+//  1. the Secret holds both generations, each under its slot's keys;
+//  2. the servers learn the new password while the previous one stays valid: the PostgreSQL
+//     setup job sets the idle login's password; the Redis pods roll to a configuration that
+//     accepts both;
+//  3. the pooler rolls to a user list with both logins; the clients roll to pod templates that
+//     name the new slot's keys (a new template, so the Deployments roll);
+//  4. after every client rolled, the retirement jobs take the previous password from the servers
+//     and the settled ConfigMap records the generation every server now holds alone.
+//
+// A pod restarted at any point reads the keys its template names, which hold the generation its
+// template was made for until the rotation after next: it always has a valid password.
+
+// Generations are the current generations of the rotating credentials.
+type Generations struct {
+	PostgresApp int
+	Redis       int
+}
+
+// Slot is where a generation's values are: a for even generations, b for odd ones.
+type Slot int
+
+// SlotOf is generation g's slot.
+func SlotOf(g int) Slot { return Slot(g % 2) }
+
+func (s Slot) String() string { return [...]string{"a", "b"}[s] }
+
+// suffix keeps slot a's keys and names what they were before rotation existed: an upgrade
+// changes no key, login or pod template.
+func (s Slot) suffix(sep string) string {
+	if s == 0 {
+		return ""
+	}
+	return sep + s.String()
+}
+
+// Kept are the generations a rotation at g keeps: g and, after a first rotation, g-1.
+func Kept(g int) []int {
+	if g == 0 {
+		return []int{0}
+	}
+	return []int{g, g - 1}
+}
+
+// PostgresAppLogin is the application's login of a slot. PostgreSQL holds one password per role,
+// so each slot has its own login: slot a's is the role that owns the database and its objects
+// (the one login before rotation existed); slot b's is a member of it that acts as it (ALTER
+// ROLE ... SET role), so whatever it creates is owned by the same role.
+func PostgresAppLogin(s Slot) string { return PostgresAppUser + s.suffix("_") }
+
+// PostgresAppUserKeyOf, PostgresAppPasswordKeyOf and PostgresAppVerifierKeyOf are a slot's keys
+// in the postgres credentials Secret.
+func PostgresAppUserKeyOf(s Slot) string     { return PostgresAppUserKey + s.suffix("-") }
+func PostgresAppPasswordKeyOf(s Slot) string { return PostgresAppPasswordKey + s.suffix("-") }
+func PostgresAppVerifierKeyOf(s Slot) string {
+	return fmt.Sprintf("app-password%s-scram-sha-256", s.suffix("-"))
+}
+
+// RedisPasswordKeyOf is a slot's key in the redis credentials Secret.
+func RedisPasswordKeyOf(s Slot) string { return RedisPasswordKey + s.suffix("-") }
+
+// GenerationAnnotation on a pod template is the generation of the credentials its pods hold, so
+// the template changes, and the pods roll, with a rotation even where the keys it names do not
+// (the pooler's user list, a rotation that returns to a slot).
+const GenerationAnnotation = "pynomaly.io/credentials-generation"
+
+// SettledConfigMap records, per rotating credential, the generation every server holds alone:
+// written once the retirement jobs removed the previous one. A Redis pod that starts later
+// accepts only that generation; one that starts mid-rotation accepts the previous one as well.
+// Generations are no secret.
+const (
+	SettledConfigMap = "pynomaly-credentials-settled"
+	SettledRedisKey  = "redis-generation"
+)
+
+// RedisPods are one Redis role's pods as a client inside the namespace names them (the names
+// their certificates carry), and Sentinel's name for its primary (empty: no Sentinel).
+type RedisPods struct {
+	Hosts  []string
+	Master string
+}
+
+// RotationArgs configures the end of a rotation.
+type RotationArgs struct {
+	Namespace   pulumi.StringInput
+	Generations Generations
+	// PostgresSecret and RedisSecret are the secrets tier's.
+	PostgresSecret, RedisSecret pulumi.StringInput
+	PrimaryHost                 pulumi.StringInput
+	Redis                       []RedisPods
+	Images                      config.Images
+	TLS                         bool
+	// After are every client of the rotating credentials: the retirement waits for all of them
+	// to have rolled.
+	After []pulumi.Resource
+}
+
+// Rotation ends a rotation once every client holds the new generation: the retirement jobs take
+// the previous password from the servers, then the settled ConfigMap records the generations.
+type Rotation struct {
+	pulumi.ResourceState
+	workloads
+}
+
+// NewRotation declares the retirement jobs of the credentials whose generation is past 0, and
+// the settled ConfigMap after them.
+func NewRotation(ctx *pulumi.Context, name string, args *RotationArgs, opts ...pulumi.ResourceOption) (*Rotation, error) {
+	c := &Rotation{}
+	if err := ctx.RegisterComponentResource(componentType("Rotation"), name, c, opts...); err != nil {
+		return nil, err
+	}
+	settledAfter := append([]pulumi.Resource{}, args.After...)
+	for _, j := range []struct {
+		generation int
+		job        func(*pulumi.Context, *RotationArgs) kube.Job
+	}{{args.Generations.PostgresApp, c.postgresJob}, {args.Generations.Redis, c.redisJob}} {
+		if j.generation == 0 {
+			continue
+		}
+		job, w, err := kube.NewJob(ctx, c, args.Namespace, j.job(ctx, args), pulumi.DependsOn(args.After))
+		if err != nil {
+			return nil, err
+		}
+		c.add(w)
+		settledAfter = append(settledAfter, job)
+	}
+	if _, err := corev1.NewConfigMap(ctx, SettledConfigMap, &corev1.ConfigMapArgs{
+		Metadata: kube.ObjectMeta(ctx, args.Namespace, SettledConfigMap, "rotation"),
+		Data: pulumi.StringMap{
+			SettledRedisKey:           pulumi.String(fmt.Sprint(args.Generations.Redis)),
+			"postgres-app-generation": pulumi.String(fmt.Sprint(args.Generations.PostgresApp)),
+		},
+	}, pulumi.Parent(c), pulumi.DependsOn(settledAfter)); err != nil {
+		return nil, fmt.Errorf("rotation: settled configmap: %w", err)
+	}
+	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{})
+}
+
+// retireJob is a retirement job of the credential at generation g: run again for each rotation.
+func retireJob(name string, pod kube.Pod, g int, pullPolicy string) kube.Job {
+	pod.Annotations = map[string]string{GenerationAnnotation: fmt.Sprint(g)}
+	pod.PullPolicy = pullPolicy
+	return kube.Job{Name: name, Pod: pod, BackoffLimit: 6, DeadlineSeconds: 600}
+}
+
+// PostgresRetireScript waits for the primary, then retires the previous login.
+var PostgresRetireScript = fmt.Sprintf(`until pg_isready -q -h "$PGHOST" -p %d -U postgres; do echo "waiting for the primary"; sleep 2; done
+%s
+echo "previous login retired"`, PostgresPort, PostgresRetireStep)
+
+func (c *Rotation) postgresJob(_ *pulumi.Context, args *RotationArgs) kube.Job {
+	g := args.Generations.PostgresApp
+	pod := kube.ScriptPod("postgres-retire", args.Images.Postgres, postgresClientUID, PostgresRetireScript, corev1.EnvVarArray{
+		kube.EnvOutput("PGHOST", args.PrimaryHost.ToStringOutput()),
+		kube.Env("PGUSER", "postgres"),
+		kube.Env("PGDATABASE", "postgres"),
+		kube.SecretEnv("PGPASSWORD", args.PostgresSecret, PostgresSuperuserPasswordKey),
+		kube.Env("OLD_LOGIN", PostgresAppLogin(SlotOf(g-1))),
+	}, nil, nil)
+	trustInternalCA(&pod, args.TLS)
+	return retireJob(PostgresRetireJob, pod, g, args.Images.PullPolicy)
+}
+
+// RedisRetireScript settles a Redis rotation on every running server and Sentinel: the default
+// user keeps only the current password (resetpass: the previous one goes, whatever it was, so a
+// rerun does the same), replicas and Sentinels authenticate with it. The commands go to redis-cli
+// on its standard input, written by printf, a builtin: no password on a command line; each must
+// answer OK, and an answer never repeats a password.
+const RedisRetireScript = `for target in $REDIS_TARGETS; do
+  host=${target%%|*}
+  master=${target#*|}
+  # shellcheck disable=SC2086 # REDIS_CLI_TLS is options or nothing
+  out=$(printf 'CONFIG SET masterauth %s\nACL SETUSER default resetpass >%s\n' "$REDISCLI_AUTH" "$REDISCLI_AUTH" | redis-cli $REDIS_CLI_TLS -h "$host" -p 6379)
+  [ "$out" = "$(printf 'OK\nOK')" ] || { echo "$host: $out"; exit 1; }
+  if [ -n "$master" ]; then
+    # shellcheck disable=SC2086
+    out=$(printf 'SENTINEL SET %s auth-pass %s\nACL SETUSER default resetpass >%s\n' "$master" "$REDISCLI_AUTH" "$REDISCLI_AUTH" | redis-cli $REDIS_CLI_TLS -h "$host" -p 26379)
+    [ "$out" = "$(printf 'OK\nOK')" ] || { echo "$host sentinel: $out"; exit 1; }
+  fi
+  echo "$host settled"
+done`
+
+// RedisTargets is the retirement job's REDIS_TARGETS: host|master per pod.
+func RedisTargets(pods []RedisPods) string {
+	var targets []string
+	for _, p := range pods {
+		for _, h := range p.Hosts {
+			targets = append(targets, h+"|"+p.Master)
+		}
+	}
+	return strings.Join(targets, " ")
+}
+
+func (c *Rotation) redisJob(_ *pulumi.Context, args *RotationArgs) kube.Job {
+	g := args.Generations.Redis
+	cliTLS := ""
+	if args.TLS {
+		cliTLS = RedisCLITLS(CAMountPath + "/ca.crt")
+	}
+	pod := kube.ScriptPod("redis-retire", args.Images.Redis, redisUID, RedisRetireScript, corev1.EnvVarArray{
+		kube.SecretEnv("REDISCLI_AUTH", args.RedisSecret, RedisPasswordKeyOf(SlotOf(g))),
+		kube.Env("REDIS_TARGETS", RedisTargets(args.Redis)),
+		kube.Env("REDIS_CLI_TLS", cliTLS),
+	}, nil, nil)
+	mountCA(&pod, args.TLS)
+	return retireJob(RedisRetireJob, pod, g, args.Images.PullPolicy)
+}
+
+// The retirement jobs' names.
+const (
+	PostgresRetireJob = "pynomaly-postgres-retire"
+	RedisRetireJob    = "pynomaly-redis-retire"
+)
