@@ -27,6 +27,12 @@ KC=$(bash scripts/cluster.sh up)
 work=$(mktemp -d "${TMPDIR:-/tmp}/bench.XXXX")
 trap 'bash scripts/cluster.sh down; rm -rf "$work"' EXIT
 kc() { kubectl --kubeconfig "$KC" "$@"; }
+# staging and prod declare cert-manager objects (tls.internal), so the cluster needs their
+# definitions, as the end-to-end suite installs them (nothing runs cert-manager; neither pulumi
+# nor the readiness waits below wait for a certificate).
+crds=(); while read -r f; do crds+=(-f "$f"); done < <(bash scripts/crds.sh edge)
+kc apply --server-side --force-conflicts --field-manager pynomaly-bench "${crds[@]}" >/dev/null
+kc wait --for=condition=Established --timeout=60s crd certificates.cert-manager.io issuers.cert-manager.io >/dev/null
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.2f", b - a}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
@@ -68,9 +74,12 @@ stack() {
 }
 
 # teardown NAMESPACE: remove what a run left, protected objects included, and wait until gone.
+# Cluster-scoped objects go first: while the metrics adapter's APIService names a Service that
+# is gone, API discovery fails and the namespace controller does not finish the deletion.
 teardown() {
+  kc delete apiservices,clusterrolebindings,clusterroles,storageclasses -l app.kubernetes.io/part-of=pynomaly \
+    --wait=true >/dev/null 2>&1 || true
   kc delete namespace "$1" --wait=true --timeout=5m >/dev/null 2>&1 || true
-  kc delete storageclass -l app.kubernetes.io/part-of=pynomaly --wait=true >/dev/null 2>&1 || true
 }
 
 pulumi_round() { # name namespace : prints "up preview" seconds
