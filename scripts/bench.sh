@@ -48,8 +48,11 @@ else
   git ls-files -co --exclude-standard | grep -v '^tests/' | while read -r f; do [ -e "$f" ] && echo "$f"; done |
     tar -c -T - | tar -x -C "$proj"
 fi
+# Earlier commits declare `runtime: go`, later ones a buildTarget: either becomes the binary.
 (cd "$proj" && go build -o bin/pynomaly-platform . &&
-  sed -i 's|^runtime: go$|runtime:\n  name: go\n  options:\n    binary: bin/pynomaly-platform|' Pulumi.yaml)
+  sed -i -e 's|^runtime: go$|runtime:\n  name: go\n  options:\n    binary: bin/pynomaly-platform|' \
+    -e 's|^    buildTarget: bin/pynomaly-platform$|    binary: bin/pynomaly-platform|' Pulumi.yaml &&
+  grep -q '^    binary: bin/pynomaly-platform$' Pulumi.yaml)
 export PULUMI_BACKEND_URL=file://$work/state
 mkdir -p "$work/state"
 pl() { (cd "$proj" && pulumi "$@" --non-interactive); }
