@@ -117,7 +117,7 @@ func NewAccess(ctx *pulumi.Context, name string, args *AccessArgs, opts ...pulum
 			return nil, err
 		}
 	}
-	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{})
+	return c, registerOutputs(ctx, c, pulumi.Map{})
 }
 
 func (c *Access) role(ctx *pulumi.Context, ns pulumi.StringInput, name string, subjects []config.Subject, rules rbacv1.PolicyRuleArray) error {

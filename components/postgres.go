@@ -126,7 +126,7 @@ func NewPostgres(ctx *pulumi.Context, name string, args *PostgresArgs, opts ...p
 	c.UserKey = pulumi.String(PostgresAppUserKey).ToStringOutput()
 	c.PasswordKey = pulumi.String(PostgresAppPasswordKey).ToStringOutput()
 	c.Ready = []pulumi.Resource{sts, setup, pooler}
-	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
+	return c, registerOutputs(ctx, c, pulumi.Map{
 		"host": c.Host, "primaryHost": c.PrimaryHost, "replicaHost": c.ReplicaHost, "port": c.Port,
 		"database": c.Database, "secretName": c.SecretName, "userKey": c.UserKey, "passwordKey": c.PasswordKey,
 	})
