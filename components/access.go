@@ -133,7 +133,7 @@ func NewAccess(ctx *pulumi.Context, name string, args *AccessArgs, opts ...pulum
 			return nil, err
 		}
 	}
-	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{})
+	return c, registerOutputs(ctx, c, pulumi.Map{})
 }
 
 // preflightReader lets the deployers get the cluster-scoped objects the preflight reads, by

@@ -75,7 +75,7 @@ func NewAPI(ctx *pulumi.Context, name string, args *APIArgs, opts ...pulumi.Reso
 	}
 	c.ServiceName = svc.Metadata.Name().Elem()
 	c.URL = pulumi.Sprintf("http://%s.%s.svc:%d", c.ServiceName, ns, APIPort)
-	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{"serviceName": c.ServiceName, "url": c.URL})
+	return c, registerOutputs(ctx, c, pulumi.Map{"serviceName": c.ServiceName, "url": c.URL})
 }
 
 func apiContainer(args *APIArgs) kube.Container {

@@ -73,7 +73,7 @@ func NewAppConfig(ctx *pulumi.Context, name string, args *AppConfigArgs, opts ..
 		return nil, fmt.Errorf("config: configmap: %w", err)
 	}
 	c.ConfigMapName = cm.Metadata.Name().Elem()
-	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{"configMapName": c.ConfigMapName})
+	return c, registerOutputs(ctx, c, pulumi.Map{"configMapName": c.ConfigMapName})
 }
 
 // AppTLSConfig is how the application connects with TLS on: PostgreSQL with verify-full, Redis

@@ -1,6 +1,9 @@
 package components
 
 import (
+	"errors"
+	"sync"
+
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/pynomaly/pynomaly-platform/internal/kube"
@@ -30,3 +33,39 @@ type workloads struct{ list []kube.Workload }
 func (w *workloads) Declared() []kube.Workload { return w.list }
 
 func (w *workloads) add(wl kube.Workload) { w.list = append(w.list, wl) }
+
+// Component outputs are registered once the whole platform is declared (RegisterOutputs), not at
+// the end of each constructor. ctx.RegisterResourceOutputs first waits, in the caller's goroutine,
+// for the component's URN, which the engine returns only after it has checked every registration
+// sent before: a constructor that registered its outputs held the program until the engine
+// caught up, so each tier reached the engine one engine round after the previous, and the
+// monitoring and security tiers' 60 objects arrived just as the data tier came up, to be checked
+// ahead of the pooler, the migration and the app (about 4 s of `pulumi up` on two cores).
+var pendingOutputs = struct {
+	sync.Mutex
+	byContext map[*pulumi.Context][]func() error
+}{byContext: map[*pulumi.Context][]func() error{}}
+
+// registerOutputs records c's outputs; RegisterOutputs registers them.
+func registerOutputs(ctx *pulumi.Context, c pulumi.ComponentResource, outputs pulumi.Map) error {
+	pendingOutputs.Lock()
+	defer pendingOutputs.Unlock()
+	pendingOutputs.byContext[ctx] = append(pendingOutputs.byContext[ctx], func() error {
+		return ctx.RegisterResourceOutputs(c, outputs)
+	})
+	return nil
+}
+
+// RegisterOutputs registers the outputs of every component declared in ctx so far, in the order
+// they were declared. The program calls it once every tier is declared.
+func RegisterOutputs(ctx *pulumi.Context) error {
+	pendingOutputs.Lock()
+	pending := pendingOutputs.byContext[ctx]
+	delete(pendingOutputs.byContext, ctx)
+	pendingOutputs.Unlock()
+	var errs []error
+	for _, register := range pending {
+		errs = append(errs, register())
+	}
+	return errors.Join(errs...)
+}

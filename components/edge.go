@@ -75,7 +75,7 @@ func NewEdge(ctx *pulumi.Context, name string, args *EdgeArgs, opts ...pulumi.Re
 	if err := c.entry(ctx, args); err != nil {
 		return nil, err
 	}
-	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{"serviceName": c.ServiceName, "url": c.URL})
+	return c, registerOutputs(ctx, c, pulumi.Map{"serviceName": c.ServiceName, "url": c.URL})
 }
 
 // nginx declares the Nginx Deployment, its configuration and its Service.

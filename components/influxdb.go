@@ -123,7 +123,7 @@ func NewInfluxDB(ctx *pulumi.Context, name string, args *InfluxDBArgs, opts ...p
 	}
 	c.SecretName = args.Secret.ToStringOutput()
 	c.Ready = []pulumi.Resource{sts, job}
-	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{"url": c.URL, "secretName": c.SecretName})
+	return c, registerOutputs(ctx, c, pulumi.Map{"url": c.URL, "secretName": c.SecretName})
 }
 
 // influxDBPod runs InfluxDB 2; the image's first-start setup runs once, when the volume is empty.

@@ -86,7 +86,7 @@ func NewInternalTLS(ctx *pulumi.Context, name string, args *InternalTLSArgs, opt
 		return nil, err
 	}
 	if !c.On {
-		return c, ctx.RegisterResourceOutputs(c, pulumi.Map{})
+		return c, registerOutputs(ctx, c, pulumi.Map{})
 	}
 	issuer, after, err := c.issuer(ctx, args)
 	if err != nil {
@@ -108,7 +108,7 @@ func NewInternalTLS(ctx *pulumi.Context, name string, args *InternalTLSArgs, opt
 	}), after); err != nil {
 		return nil, err
 	}
-	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{})
+	return c, registerOutputs(ctx, c, pulumi.Map{})
 }
 
 func (c *InternalTLS) certificate(ctx *pulumi.Context, ns pulumi.StringInput, name string, spec pulumi.Output, after []pulumi.Resource) error {

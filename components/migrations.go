@@ -59,5 +59,5 @@ func NewMigration(ctx *pulumi.Context, name string, args *MigrationArgs, opts ..
 	}
 	c.add(w)
 	c.Job = job
-	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{"job": job.Metadata.Name().Elem()})
+	return c, registerOutputs(ctx, c, pulumi.Map{"job": job.Metadata.Name().Elem()})
 }

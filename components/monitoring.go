@@ -102,7 +102,7 @@ func NewMonitoring(ctx *pulumi.Context, name string, args *MonitoringArgs, opts 
 		if err := c.operatorObjects(ctx, args); err != nil {
 			return nil, err
 		}
-		return c, ctx.RegisterResourceOutputs(c, pulumi.Map{})
+		return c, registerOutputs(ctx, c, pulumi.Map{})
 	}
 	svcURL := func(svc string, port int) pulumi.StringOutput {
 		return pulumi.Sprintf("http://%s:%d", kube.Host(svc, ns), port)
@@ -139,7 +139,7 @@ func NewMonitoring(ctx *pulumi.Context, name string, args *MonitoringArgs, opts 
 		}
 	}
 	c.GrafanaURL = svcURL(GrafanaName, GrafanaPort)
-	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
+	return c, registerOutputs(ctx, c, pulumi.Map{
 		"prometheusUrl": c.PrometheusURL, "grafanaUrl": c.GrafanaURL, "alertmanagerUrl": c.AlertmanagerURL,
 	})
 }

@@ -111,7 +111,7 @@ func NewNamespace(ctx *pulumi.Context, name string, args *NamespaceArgs, opts ..
 		return nil, fmt.Errorf("namespace: limit range: %w", err)
 	}
 
-	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{"name": c.Name})
+	return c, registerOutputs(ctx, c, pulumi.Map{"name": c.Name})
 }
 
 // containerLimits is one line of a LimitRange: cpu, memory and ephemeral storage.

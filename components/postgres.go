@@ -126,7 +126,7 @@ func NewPostgres(ctx *pulumi.Context, name string, args *PostgresArgs, opts ...p
 	c.UserKey = pulumi.String(PostgresAppUserKeyOf(SlotOf(args.Generation))).ToStringOutput()
 	c.PasswordKey = pulumi.String(PostgresAppPasswordKeyOf(SlotOf(args.Generation))).ToStringOutput()
 	c.Ready = []pulumi.Resource{sts, setup, pooler}
-	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
+	return c, registerOutputs(ctx, c, pulumi.Map{
 		"host": c.Host, "primaryHost": c.PrimaryHost, "replicaHost": c.ReplicaHost, "port": c.Port,
 		"database": c.Database, "secretName": c.SecretName, "userKey": c.UserKey, "passwordKey": c.PasswordKey,
 	})

@@ -81,7 +81,7 @@ func NewRedis(ctx *pulumi.Context, name string, args *RedisArgs, opts ...pulumi.
 	c.Queue, c.Cache = queue.endpoint, cache.endpoint
 	c.Ready = []pulumi.Resource{queue.sts, cache.sts}
 	c.Pods = []RedisPods{queue.pods(), cache.pods()}
-	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
+	return c, registerOutputs(ctx, c, pulumi.Map{
 		"queueHost": c.Queue.Host, "queueSentinelMaster": pulumi.String(c.Queue.SentinelMaster),
 		"cacheHost": c.Cache.Host, "cacheSentinelMaster": pulumi.String(c.Cache.SentinelMaster),
 	})

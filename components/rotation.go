@@ -150,7 +150,7 @@ func NewRotation(ctx *pulumi.Context, name string, args *RotationArgs, opts ...p
 	}, pulumi.Parent(c), pulumi.DependsOn(settledAfter)); err != nil {
 		return nil, fmt.Errorf("rotation: settled configmap: %w", err)
 	}
-	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{})
+	return c, registerOutputs(ctx, c, pulumi.Map{})
 }
 
 // retireJob is a retirement job of the credential at generation g: run again for each rotation.

@@ -89,7 +89,7 @@ func NewSecrets(ctx *pulumi.Context, name string, args *SecretsArgs, opts ...pul
 			return nil, err
 		}
 	}
-	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{"names": c.Names()})
+	return c, registerOutputs(ctx, c, pulumi.Map{"names": c.Names()})
 }
 
 // credentials are the platform's credentials by logical name. A logical name is part of the

@@ -89,7 +89,7 @@ func NewSecurity(ctx *pulumi.Context, name string, args *SecurityArgs, opts ...p
 		return nil, fmt.Errorf("security: default deny: %w", err)
 	}
 	c.Policies = append(c.Policies, DefaultDenyPolicy)
-	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{"policies": pulumi.ToStringArray(c.Policies)})
+	return c, registerOutputs(ctx, c, pulumi.Map{"policies": pulumi.ToStringArray(c.Policies)})
 }
 
 // netPeer is one end of a flow: pods of the namespace (selector), pods of another namespace

@@ -126,7 +126,7 @@ func NewStorage(ctx *pulumi.Context, name string, args *StorageArgs, opts ...pul
 		return nil, err
 	}
 
-	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
+	return c, registerOutputs(ctx, c, pulumi.Map{
 		"className": c.ClassName, "backupClaim": c.BackupClaim, "modelClaim": c.ModelClaim,
 	})
 }

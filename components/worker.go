@@ -65,7 +65,7 @@ func NewWorker(ctx *pulumi.Context, name string, args *WorkerArgs, opts ...pulum
 	}
 	c.add(w)
 	c.DeploymentName = d.Metadata.Name().Elem()
-	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{"deploymentName": c.DeploymentName})
+	return c, registerOutputs(ctx, c, pulumi.Map{"deploymentName": c.DeploymentName})
 }
 
 func workerContainer(args *WorkerArgs) kube.Container {

@@ -58,6 +58,11 @@ func NewPlatform(ctx *pulumi.Context, name string, s *config.Settings, opts ...p
 			return nil, err
 		}
 	}
+	// Only now, with every object on its way to the engine: registering a component's outputs
+	// waits for the engine to reach that component (components.RegisterOutputs).
+	if err := components.RegisterOutputs(ctx); err != nil {
+		return nil, err
+	}
 	return p, ctx.RegisterResourceOutputs(p, pulumi.Map{
 		"namespace":    p.Namespace.Name,
 		"storageClass": p.Storage.ClassName,

@@ -27,6 +27,12 @@ KC=$(bash scripts/cluster.sh up)
 work=$(mktemp -d "${TMPDIR:-/tmp}/bench.XXXX")
 trap 'bash scripts/cluster.sh down; rm -rf "$work"' EXIT
 kc() { kubectl --kubeconfig "$KC" "$@"; }
+# staging and prod declare cert-manager objects (tls.internal), so the cluster needs their
+# definitions, as the end-to-end suite installs them (nothing runs cert-manager; neither pulumi
+# nor the readiness waits below wait for a certificate).
+crds=(); while read -r f; do crds+=(-f "$f"); done < <(bash scripts/crds.sh edge)
+kc apply --server-side --force-conflicts --field-manager pynomaly-bench "${crds[@]}" >/dev/null
+kc wait --for=condition=Established --timeout=60s crd certificates.cert-manager.io issuers.cert-manager.io >/dev/null
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.2f", b - a}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
@@ -42,8 +48,11 @@ else
   git ls-files -co --exclude-standard | grep -v '^tests/' | while read -r f; do [ -e "$f" ] && echo "$f"; done |
     tar -c -T - | tar -x -C "$proj"
 fi
+# Earlier commits declare `runtime: go`, later ones a buildTarget: either becomes the binary.
 (cd "$proj" && go build -o bin/pynomaly-platform . &&
-  sed -i 's|^runtime: go$|runtime:\n  name: go\n  options:\n    binary: bin/pynomaly-platform|' Pulumi.yaml)
+  sed -i -e 's|^runtime: go$|runtime:\n  name: go\n  options:\n    binary: bin/pynomaly-platform|' \
+    -e 's|^    buildTarget: bin/pynomaly-platform$|    binary: bin/pynomaly-platform|' Pulumi.yaml &&
+  grep -q '^    binary: bin/pynomaly-platform$' Pulumi.yaml)
 export PULUMI_BACKEND_URL=file://$work/state
 mkdir -p "$work/state"
 pl() { (cd "$proj" && pulumi "$@" --non-interactive); }
@@ -68,9 +77,12 @@ stack() {
 }
 
 # teardown NAMESPACE: remove what a run left, protected objects included, and wait until gone.
+# Cluster-scoped objects go first: while the metrics adapter's APIService names a Service that
+# is gone, API discovery fails and the namespace controller does not finish the deletion.
 teardown() {
+  kc delete apiservices,clusterrolebindings,clusterroles,storageclasses -l app.kubernetes.io/part-of=pynomaly \
+    --wait=true >/dev/null 2>&1 || true
   kc delete namespace "$1" --wait=true --timeout=5m >/dev/null 2>&1 || true
-  kc delete storageclass -l app.kubernetes.io/part-of=pynomaly --wait=true >/dev/null 2>&1 || true
 }
 
 pulumi_round() { # name namespace : prints "up preview" seconds

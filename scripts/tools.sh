@@ -73,15 +73,82 @@ build_pulumi() {
   stamp pulumi "$s"
 }
 
+# The v3.62 host reads the project's runtime options (binary, buildTarget) as command-line flags;
+# today's CLI sends them over gRPC instead, which that host ignores, so without help it compiles
+# and links the program on every pulumi command (about 6 s here), binary or not. The
+# pulumi-language-go on PATH is therefore a small launcher that reads the options from the
+# project's Pulumi.yaml (the CLI starts language hosts in the project's root) and starts the
+# real host, kept in libexec/, with them as flags. The standard CLI's own language host reads
+# them over gRPC and needs none of this.
 build_language_go() {
-  local s="rev=$REV sdk=$LANGGO_SDK_VERSION"
+  local s="rev=$REV sdk=$LANGGO_SDK_VERSION launcher=1"
   fresh pulumi-language-go "$s" && return
-  log "building pulumi-language-go (sdk $LANGGO_SDK_VERSION)"
-  local d=$WORK/language-go; rm -rf "$d"; mkdir -p "$d"
+  log "building pulumi-language-go (sdk $LANGGO_SDK_VERSION) and its options launcher"
+  local d=$WORK/language-go; rm -rf "$d"; mkdir -p "$d/launcher" "$TOOLS/libexec"
   printf 'module local/languagego\n\ngo 1.26\n' >"$d/go.mod"
-  (cd "$d" && go get "github.com/pulumi/pulumi/sdk/v3/go/pulumi-language-go@$LANGGO_SDK_VERSION" &&
+  cat >"$d/launcher/main.go" <<'EOF'
+// Command pulumi-language-go starts the Go language host of Pulumi SDK v3.62 with the runtime
+// options of the project's Pulumi.yaml (binary, buildTarget) as the flags that host reads.
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"gopkg.in/yaml.v3"
+)
+
+func main() {
+	self, err := os.Executable()
+	if err == nil {
+		self, err = filepath.EvalSymlinks(self)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "pulumi-language-go:", err)
+		os.Exit(1)
+	}
+	host := filepath.Join(filepath.Dir(self), "..", "libexec", "pulumi-language-go")
+	args := append(append([]string{host}, optionFlags()...), os.Args[1:]...)
+	err = syscall.Exec(host, args, os.Environ())
+	fmt.Fprintln(os.Stderr, "pulumi-language-go:", err)
+	os.Exit(1)
+}
+
+// optionFlags are -binary and -buildTarget as runtime.options of the Pulumi.yaml in the working
+// directory sets them; none when it sets neither (runtime: go), so the host compiles as usual.
+func optionFlags() []string {
+	var project struct {
+		Runtime yaml.Node `yaml:"runtime"`
+	}
+	for _, name := range []string{"Pulumi.yaml", "Pulumi.yml"} {
+		if b, err := os.ReadFile(name); err == nil {
+			if err := yaml.Unmarshal(b, &project); err != nil {
+				return nil // the CLI reports a malformed project itself
+			}
+			break
+		}
+	}
+	var runtime struct {
+		Options map[string]any `yaml:"options"`
+	}
+	if project.Runtime.Kind != yaml.MappingNode || project.Runtime.Decode(&runtime) != nil {
+		return nil
+	}
+	var flags []string
+	for _, key := range []string{"binary", "buildTarget"} {
+		if v, ok := runtime.Options[key].(string); ok && v != "" {
+			flags = append(flags, "-"+key+"="+v)
+		}
+	}
+	return flags
+}
+EOF
+  (cd "$d" && go get "github.com/pulumi/pulumi/sdk/v3/go/pulumi-language-go@$LANGGO_SDK_VERSION" gopkg.in/yaml.v3 &&
     timed go build -trimpath -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$LANGGO_SDK_VERSION" \
-      -o "$BIN/pulumi-language-go" github.com/pulumi/pulumi/sdk/v3/go/pulumi-language-go)
+      -o "$TOOLS/libexec/pulumi-language-go" github.com/pulumi/pulumi/sdk/v3/go/pulumi-language-go &&
+    go build -trimpath -ldflags "-s -w" -o "$BIN/pulumi-language-go" ./launcher)
   stamp pulumi-language-go "$s"
 }
 
