@@ -39,11 +39,12 @@ func guideCommands(t *testing.T) []string {
 }
 
 // Every command of the operations guide names what exists: the repository's scripts, the keys
-// and fields the program reads, and (in a prod stack with every tier on) the objects, containers
+// and fields the program reads, and (in a prod stack with every optional object on) the objects, containers
 // and Secret keys its kubectl commands address. A renamed object or key fails here, not on call.
 func TestOperationsGuideNamesRealThings(t *testing.T) {
 	lines := guideCommands(t)
-	st := deploy(t, "prod", nil)
+	// Every optional object on: mid-rotation (the retirement jobs) and with volume snapshots.
+	st := deploy(t, "prod", cfg{"secrets": `{"rotation": {"all": 1}}`, "storage": snapshotClass})
 	kinds := map[string]string{
 		"statefulset": statefulSetType, "deployment": deploymentType, "job": jobType,
 		"cronjob": cronJobType, "svc": serviceType, "secret": secretType,
