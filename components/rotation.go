@@ -22,8 +22,8 @@ import (
 //     accepts both;
 //  3. the pooler rolls to a user list with both logins; the clients roll to pod templates that
 //     name the new slot's keys (a new template, so the Deployments roll);
-//  4. after every client rolled, the retirement jobs take the previous password from the servers
-//     and the settled ConfigMap records the generation every server now holds alone.
+//  4. after every client rolled, the settled ConfigMap records the generation every server is to
+//     hold alone, and the retirement jobs take the previous password from the servers.
 //
 // A pod restarted at any point reads the keys its template names, which hold the generation its
 // template was made for until the rotation after next: it always has a valid password.
@@ -81,8 +81,8 @@ func RedisPasswordKeyOf(s Slot) string { return RedisPasswordKey + s.suffix("-")
 // (the pooler's user list, a rotation that returns to a slot).
 const GenerationAnnotation = "pynomaly.io/credentials-generation"
 
-// SettledConfigMap records, per rotating credential, the generation every server holds alone:
-// written once the retirement jobs removed the previous one. A Redis pod that starts later
+// SettledConfigMap records, per rotating credential, the generation every server is to hold
+// alone: written once every client rolled, just before the retirement jobs. A Redis pod that starts later
 // accepts only that generation; one that starts mid-rotation accepts the previous one as well.
 // Generations are no secret.
 const (
@@ -112,21 +112,33 @@ type RotationArgs struct {
 	After []pulumi.Resource
 }
 
-// Rotation ends a rotation once every client holds the new generation: the retirement jobs take
-// the previous password from the servers, then the settled ConfigMap records the generations.
+// Rotation ends a rotation once every client holds the new generation: the settled ConfigMap
+// records the generations, then the retirement jobs take the previous password from the servers.
 type Rotation struct {
 	pulumi.ResourceState
 	workloads
 }
 
-// NewRotation declares the retirement jobs of the credentials whose generation is past 0, and
-// the settled ConfigMap after them.
+// NewRotation declares the settled ConfigMap and, after it, the retirement jobs of the
+// credentials whose generation is past 0. In this order a Redis pod that restarts at any moment
+// authenticates replication and Sentinel with a password every running server accepts: before
+// the ConfigMap changes, the previous one (not yet retired); after, the new one (accepted all
+// along). The other way round, a replica restarted between the two would keep the retired one.
 func NewRotation(ctx *pulumi.Context, name string, args *RotationArgs, opts ...pulumi.ResourceOption) (*Rotation, error) {
 	c := &Rotation{}
 	if err := ctx.RegisterComponentResource(componentType("Rotation"), name, c, opts...); err != nil {
 		return nil, err
 	}
-	settledAfter := append([]pulumi.Resource{}, args.After...)
+	settled, err := corev1.NewConfigMap(ctx, SettledConfigMap, &corev1.ConfigMapArgs{
+		Metadata: kube.ObjectMeta(ctx, args.Namespace, SettledConfigMap, "rotation"),
+		Data: pulumi.StringMap{
+			SettledRedisKey:           pulumi.String(fmt.Sprint(args.Generations.Redis)),
+			"postgres-app-generation": pulumi.String(fmt.Sprint(args.Generations.PostgresApp)),
+		},
+	}, pulumi.Parent(c), pulumi.DependsOn(args.After))
+	if err != nil {
+		return nil, fmt.Errorf("rotation: settled configmap: %w", err)
+	}
 	for _, j := range []struct {
 		generation int
 		job        func(*pulumi.Context, *RotationArgs) kube.Job
@@ -134,21 +146,12 @@ func NewRotation(ctx *pulumi.Context, name string, args *RotationArgs, opts ...p
 		if j.generation == 0 {
 			continue
 		}
-		job, w, err := kube.NewJob(ctx, c, args.Namespace, j.job(ctx, args), pulumi.DependsOn(args.After))
+		_, w, err := kube.NewJob(ctx, c, args.Namespace, j.job(ctx, args),
+			pulumi.DependsOn(append([]pulumi.Resource{settled}, args.After...)))
 		if err != nil {
 			return nil, err
 		}
 		c.add(w)
-		settledAfter = append(settledAfter, job)
-	}
-	if _, err := corev1.NewConfigMap(ctx, SettledConfigMap, &corev1.ConfigMapArgs{
-		Metadata: kube.ObjectMeta(ctx, args.Namespace, SettledConfigMap, "rotation"),
-		Data: pulumi.StringMap{
-			SettledRedisKey:           pulumi.String(fmt.Sprint(args.Generations.Redis)),
-			"postgres-app-generation": pulumi.String(fmt.Sprint(args.Generations.PostgresApp)),
-		},
-	}, pulumi.Parent(c), pulumi.DependsOn(settledAfter)); err != nil {
-		return nil, fmt.Errorf("rotation: settled configmap: %w", err)
 	}
 	return c, registerOutputs(ctx, c, pulumi.Map{})
 }

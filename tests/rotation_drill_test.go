@@ -79,16 +79,22 @@ func TestRotationDrill(t *testing.T) {
 	oldPG.stop()
 	oldRedis.stop()
 
-	// 4. The previous password is retired, then the settled generation recorded.
+	// 4. The settled generation is recorded, then the previous password retired.
+	settled := after.One(t, configMapType, components.SettledConfigMap).StringMap(t, "data")[components.SettledRedisKey]
+	// A replica that restarts now replicates with the new password, before and after retirement.
+	replica := startDrillRedis(t, redisServer, redisCLI, after, s.RedisQueue, settled)
+	replica.replicate(t, r1)
 	pg.job(t, ctx, after, components.PostgresRetireJob, "postgres-retire", "previous login retired")
 	script, env := podScript(t, after, after.One(t, jobType, components.RedisRetireJob), "redis-retire")
 	env["REDIS_TARGETS"] = "127.0.0.1|"
 	out, err := runScript(ctx, "", strings.ReplaceAll(script, fmt.Sprintf("-p %d", components.RedisPort), fmt.Sprintf("-p %d", r1.port)), env)
 	require.NoError(t, err, "redis retirement: %s", out)
-	settled := after.One(t, configMapType, components.SettledConfigMap).StringMap(t, "data")[components.SettledRedisKey]
 	steps.hold()
 	newPG.stop()
 	newRedis.stop()
+
+	require.Equal(t, "OK", replica.cli(newApp.redisPassword, "REPLICAOF", "NO", "ONE"))
+	replica.replicate(t, r1) // a new link, authenticated after the retirement
 
 	// Every query and command of every client succeeded, during every step.
 	clients := []*drillClient{oldPG, oldRedis, newPG, newRedis}
@@ -376,6 +382,14 @@ func (r *drillRedis) cli(password string, args ...string) string {
 // current primary (with its generated masterauth), then takes over.
 func (r *drillRedis) rollFrom(t *testing.T, old *drillRedis) {
 	t.Helper()
+	own := r.replicate(t, old)
+	require.Equal(t, "OK", r.cli(own, "REPLICAOF", "NO", "ONE"))
+}
+
+// replicate makes the pod a replica of primary and waits until it synced; it returns the
+// pod's own password.
+func (r *drillRedis) replicate(t *testing.T, primary *drillRedis) string {
+	t.Helper()
 	conf, err := os.ReadFile(filepath.Join(r.dir, "redis.conf"))
 	require.NoError(t, err)
 	var own string
@@ -385,13 +399,13 @@ func (r *drillRedis) rollFrom(t *testing.T, old *drillRedis) {
 		}
 	}
 	require.NotEmpty(t, own)
-	require.Equal(t, "OK", r.cli(own, "REPLICAOF", "127.0.0.1", fmt.Sprint(old.port)))
+	require.Equal(t, "OK", r.cli(own, "REPLICAOF", "127.0.0.1", fmt.Sprint(primary.port)))
 	deadline := time.Now().Add(20 * time.Second)
 	for !strings.Contains(r.cli(own, "INFO", "replication"), "master_link_status:up") {
-		require.True(t, time.Now().Before(deadline), "the new pod never synced: %s", r.cli(own, "INFO", "replication"))
+		require.True(t, time.Now().Before(deadline), "the pod never synced: %s", r.cli(own, "INFO", "replication"))
 		time.Sleep(50 * time.Millisecond)
 	}
-	require.Equal(t, "OK", r.cli(own, "REPLICAOF", "NO", "ONE"))
+	return own
 }
 
 // The retirement job settles a rotation at Sentinel too: Sentinel and Redis keep only the new

@@ -112,13 +112,16 @@ func TestRotatedTemplatesWaitForTheServers(t *testing.T) {
 	}
 }
 
-// The previous password is retired only after every client rolled, and the settled generation
-// is recorded only after that.
+// The previous password is retired only after every client rolled and the settled generation is
+// recorded (which itself waits for the clients).
 func TestRetirementAfterEveryClient(t *testing.T) {
 	for _, env := range envs {
 		st := rotated(t, env)
 		settled := st.One(t, configMapType, components.SettledConfigMap)
 		assert.Equal(t, "1", settled.StringMap(t, "data")[components.SettledRedisKey])
+		for _, client := range []*Resource{st.One(t, deploymentType, components.APIName), st.One(t, deploymentType, components.WorkerName)} {
+			assert.True(t, st.DependsOn(settled, client), "%s: settled only after %s rolled", env, client.Name)
+		}
 		for _, name := range []string{components.PostgresRetireJob, components.RedisRetireJob} {
 			job := st.One(t, jobType, name)
 			for _, client := range []*Resource{
@@ -128,7 +131,7 @@ func TestRetirementAfterEveryClient(t *testing.T) {
 			} {
 				assert.True(t, st.DependsOn(job, client), "%s: %s waits for %s to roll", env, name, client.Name)
 			}
-			assert.True(t, st.DependsOn(settled, job), "%s: the settled generation is written after %s", env, name)
+			assert.True(t, st.DependsOn(job, settled), "%s: %s runs after the settled generation is written", env, name)
 			assert.Equal(t, "1", job.StringMap(t, "spec.template.metadata.annotations")[components.GenerationAnnotation])
 		}
 		pgRetire := st.One(t, jobType, components.PostgresRetireJob)
