@@ -56,6 +56,10 @@ if [ "$REPLICAS" -gt 1 ]; then
     echo "user default on $accept ~* &* +@all"
     sed "s/PRIMARY_HOST/$primary/" /etc/redis/sentinel-monitor.conf
     echo "sentinel auth-pass $SENTINEL_MASTER $auth"
+    # The peers' Sentinels ask for a password too: without sentinel-pass a Sentinel cannot reach
+    # them (it falls back to requirepass only, which the ACL user above replaces), marks them
+    # down, and no failover ever gets a leader.
+    echo "sentinel sentinel-pass $auth"
   } > /run/redis/sentinel.conf
 fi
 echo "starting as $([ -z "$primary" ] || [ "$primary" = "$me" ] && echo primary || echo "replica of $primary")"`

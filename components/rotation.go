@@ -194,8 +194,8 @@ const RedisRetireScript = `for target in $REDIS_TARGETS; do
   [ "$out" = "$(printf 'OK\nOK')" ] || { echo "$host: $out"; exit 1; }
   if [ -n "$master" ]; then
     # shellcheck disable=SC2086
-    out=$(printf 'SENTINEL SET %s auth-pass %s\nACL SETUSER default resetpass >%s\n' "$master" "$REDISCLI_AUTH" "$REDISCLI_AUTH" | redis-cli $REDIS_CLI_TLS -h "$host" -p 26379)
-    [ "$out" = "$(printf 'OK\nOK')" ] || { echo "$host sentinel: $out"; exit 1; }
+    out=$(printf 'SENTINEL SET %s auth-pass %s\nSENTINEL CONFIG SET sentinel-pass %s\nACL SETUSER default resetpass >%s\n' "$master" "$REDISCLI_AUTH" "$REDISCLI_AUTH" "$REDISCLI_AUTH" | redis-cli $REDIS_CLI_TLS -h "$host" -p 26379)
+    [ "$out" = "$(printf 'OK\nOK\nOK')" ] || { echo "$host sentinel: $out"; exit 1; }
   fi
   echo "$host settled"
 done`

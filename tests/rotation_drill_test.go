@@ -439,6 +439,8 @@ func TestRedisRetirementReachesSentinel(t *testing.T) {
 		assert.Equal(t, "PONG", cli("-a", current, "ping"), name)
 	}
 	assert.Equal(t, "masterauth\n"+current, primary("-a", current, "config", "get", "masterauth"))
+	// The peers' Sentinels now accept only the new password: this one asks them with it.
+	assert.Equal(t, "sentinel-pass\n"+current, sentinel("-a", current, "sentinel", "config", "get", "sentinel-pass"))
 	time.Sleep(1500 * time.Millisecond)
 	m := sentinel("-a", current, "sentinel", "master", master)
 	assert.Contains(t, m, "flags\nmaster\n", "Sentinel sees the primary up")
