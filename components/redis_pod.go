@@ -18,7 +18,7 @@ import (
 // list); echo is a shell builtin, and its output goes to the file.
 //
 // The default user accepts this template's password and, while a rotation has not settled (the
-// settled ConfigMap names an older generation, or none), the previous one too, which is then what
+// settled Secret names an older generation, or none), the previous one too, which is then what
 // replication, Sentinel and the peers' Sentinels are asked with: every pod of either template
 // accepts it. The retirement job settles the rotation on the running servers (rotation.go).
 const redisStartup = `me="$POD_NAME.$HEADLESS.$POD_NAMESPACE.svc"
@@ -145,10 +145,10 @@ func (r *redisInstance) env(secret pulumi.StringInput, g int, tls bool) corev1.E
 func rotationEnv(secret pulumi.StringInput, g int) corev1.EnvVarArray {
 	env := corev1.EnvVarArray{
 		kube.Env("REDIS_GENERATION", fmt.Sprint(g)),
-		// Optional: the ConfigMap is written at the end of the first deployment, after the pods.
+		// Optional: the Secret is written at the end of the first deployment, after the pods.
 		&corev1.EnvVarArgs{Name: pulumi.String("REDIS_SETTLED_GENERATION"), ValueFrom: &corev1.EnvVarSourceArgs{
-			ConfigMapKeyRef: &corev1.ConfigMapKeySelectorArgs{
-				Name: pulumi.String(SettledConfigMap), Key: pulumi.String(SettledRedisKey), Optional: pulumi.Bool(true),
+			SecretKeyRef: &corev1.SecretKeySelectorArgs{
+				Name: pulumi.String(SettledSecret), Key: pulumi.String(SettledRedisKey), Optional: pulumi.Bool(true),
 			},
 		}},
 	}

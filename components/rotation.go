@@ -22,7 +22,7 @@ import (
 //     accepts both;
 //  3. the pooler rolls to a user list with both logins; the clients roll to pod templates that
 //     name the new slot's keys (a new template, so the Deployments roll);
-//  4. after every client rolled, the settled ConfigMap records the generation every server is to
+//  4. after every client rolled, the settled Secret records the generation every server is to
 //     hold alone, and the retirement jobs take the previous password from the servers.
 //
 // A pod restarted at any point reads the keys its template names, which hold the generation its
@@ -81,13 +81,16 @@ func RedisPasswordKeyOf(s Slot) string { return RedisPasswordKey + s.suffix("-")
 // (the pooler's user list, a rotation that returns to a slot).
 const GenerationAnnotation = "pynomaly.io/credentials-generation"
 
-// SettledConfigMap records, per rotating credential, the generation every server is to hold
-// alone: written once every client rolled, just before the retirement jobs. A Redis pod that starts later
+// SettledSecret records, per rotating credential, the generation every server is to hold
+// alone: written once every client rolled, just before the retirement jobs. It holds no secret;
+// it is a Secret because this stack's provider updates Secrets in place, while it replaces a
+// changed ConfigMap (deleted, then created under its fixed name), and a Redis pod starting in
+// between would read no settled generation. A Redis pod that starts later
 // accepts only that generation; one that starts mid-rotation accepts the previous one as well.
 // Generations are no secret.
 const (
-	SettledConfigMap = "pynomaly-credentials-settled"
-	SettledRedisKey  = "redis-generation"
+	SettledSecret   = "pynomaly-credentials-settled"
+	SettledRedisKey = "redis-generation"
 )
 
 // RedisPods are one Redis role's pods as a client inside the namespace names them (the names
@@ -112,14 +115,14 @@ type RotationArgs struct {
 	After []pulumi.Resource
 }
 
-// Rotation ends a rotation once every client holds the new generation: the settled ConfigMap
+// Rotation ends a rotation once every client holds the new generation: the settled Secret
 // records the generations, then the retirement jobs take the previous password from the servers.
 type Rotation struct {
 	pulumi.ResourceState
 	workloads
 }
 
-// NewRotation declares the settled ConfigMap and, after it, the retirement jobs of the
+// NewRotation declares the settled Secret and, after it, the retirement jobs of the
 // credentials whose generation is past 0. In this order a Redis pod that restarts at any moment
 // authenticates replication and Sentinel with a password every running server accepts: before
 // the ConfigMap changes, the previous one (not yet retired); after, the new one (accepted all
@@ -129,15 +132,16 @@ func NewRotation(ctx *pulumi.Context, name string, args *RotationArgs, opts ...p
 	if err := ctx.RegisterComponentResource(componentType("Rotation"), name, c, opts...); err != nil {
 		return nil, err
 	}
-	settled, err := corev1.NewConfigMap(ctx, SettledConfigMap, &corev1.ConfigMapArgs{
-		Metadata: kube.ObjectMeta(ctx, args.Namespace, SettledConfigMap, "rotation"),
-		Data: pulumi.StringMap{
+	settled, err := corev1.NewSecret(ctx, SettledSecret, &corev1.SecretArgs{
+		Metadata: kube.ObjectMeta(ctx, args.Namespace, SettledSecret, "rotation"),
+		Type:     pulumi.String("Opaque"),
+		StringData: pulumi.StringMap{
 			SettledRedisKey:           pulumi.String(fmt.Sprint(args.Generations.Redis)),
 			"postgres-app-generation": pulumi.String(fmt.Sprint(args.Generations.PostgresApp)),
 		},
 	}, pulumi.Parent(c), pulumi.DependsOn(args.After))
 	if err != nil {
-		return nil, fmt.Errorf("rotation: settled configmap: %w", err)
+		return nil, fmt.Errorf("rotation: settled secret: %w", err)
 	}
 	for _, j := range []struct {
 		generation int

@@ -80,7 +80,7 @@ func TestRotationDrill(t *testing.T) {
 	oldRedis.stop()
 
 	// 4. The settled generation is recorded, then the previous password retired.
-	settled := after.One(t, configMapType, components.SettledConfigMap).StringMap(t, "data")[components.SettledRedisKey]
+	settled := after.One(t, secretType, components.SettledSecret).StringMap(t, "stringData")[components.SettledRedisKey]
 	// A replica that restarts now replicates with the new password, before and after retirement.
 	replica := startDrillRedis(t, redisServer, redisCLI, after, s.RedisQueue, settled)
 	replica.replicate(t, r1)
@@ -337,7 +337,7 @@ func startPooler(t *testing.T, ctx context.Context, pgbouncer, pgDir string, poo
 }
 
 // drillRedis is one Redis pod: the generated redis.conf, and the runtime configuration its
-// start-up script writes from the pod's environment (settled: the settled ConfigMap's value, ""
+// start-up script writes from the pod's environment (settled: the settled Secret's value, ""
 // before there is one).
 type drillRedis struct {
 	port      int

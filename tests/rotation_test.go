@@ -117,8 +117,8 @@ func TestRotatedTemplatesWaitForTheServers(t *testing.T) {
 func TestRetirementAfterEveryClient(t *testing.T) {
 	for _, env := range envs {
 		st := rotated(t, env)
-		settled := st.One(t, configMapType, components.SettledConfigMap)
-		assert.Equal(t, "1", settled.StringMap(t, "data")[components.SettledRedisKey])
+		settled := st.One(t, secretType, components.SettledSecret)
+		assert.Equal(t, "1", settled.StringMap(t, "stringData")[components.SettledRedisKey])
 		for _, client := range []*Resource{st.One(t, deploymentType, components.APIName), st.One(t, deploymentType, components.WorkerName)} {
 			assert.True(t, st.DependsOn(settled, client), "%s: settled only after %s rolled", env, client.Name)
 		}
