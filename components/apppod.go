@@ -32,23 +32,28 @@ type AppEnv struct {
 	TLS bool
 	// ModelClaim is the claim API, workers and migrations share at ModelStoragePath.
 	ModelClaim pulumi.StringInput
-	// ModelsOnOneNode: the claim attaches to one node only (ReadWriteOnce), so every pod
-	// that mounts it runs on one node.
-	ModelsOnOneNode bool
+	// ModelsShared: many nodes attach the claim (ReadWriteMany), so every pod mounts it.
+	ModelsShared bool
 }
 
 // ModelStoragePath is where application pods find the model claim (MODEL_STORAGE_PATH).
 const ModelStoragePath = "/models"
 
-// withModels mounts the model claim at ModelStoragePath in the pod's containers: every one of
-// them reads MODEL_STORAGE_PATH from the ConfigMap, and the root file system is read-only.
+// withModels gives the pod's containers a writable ModelStoragePath: every one of them reads
+// MODEL_STORAGE_PATH from the ConfigMap, and the root file system is read-only. It is the shared
+// model claim where many nodes can attach it (ReadWriteMany). A ReadWriteOnce claim attaches to
+// one node, and holding API, workers and migrations on that node would put every replica in one
+// failure domain and on one node's capacity (prod's five API pods and three workers on one node,
+// which the end-to-end suite saw fail to become available): such pods get a scratch directory
+// of their own instead, and share no models until storage.modelAccessMode is ReadWriteMany.
 func (e AppEnv) withModels(pod *kube.Pod) {
-	pod.Volumes = append(pod.Volumes, kube.ClaimVolume("models", e.ModelClaim))
+	volume := kube.EmptyDir("models", false)
+	if e.ModelsShared {
+		volume = kube.ClaimVolume("models", e.ModelClaim)
+	}
+	pod.Volumes = append(pod.Volumes, volume)
 	for i := range pod.Containers {
 		pod.Containers[i].Mounts = append(pod.Containers[i].Mounts, kube.Mount("models", ModelStoragePath))
-	}
-	if e.ModelsOnOneNode {
-		pod.SharedNode = ModelClaimName
 	}
 }
 

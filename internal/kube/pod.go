@@ -47,12 +47,8 @@ type Pod struct {
 	// account's token. Empty: no container does, and the pod holds no token.
 	APIClient string
 	// account is the pod's own ServiceAccount; the workload builders set it (withAccount).
-	account string
-	Spread  Spread
-	// SharedNode groups pods that must run on one node, because they share a volume only one
-	// node can attach (a ReadWriteOnce claim): pods with the same value get a label and a
-	// required affinity to it. Empty: no such group.
-	SharedNode  string
+	account     string
+	Spread      Spread
 	Metrics     *Metrics
 	Annotations map[string]string
 	// GracePeriodSeconds is the time between SIGTERM and SIGKILL; 0 keeps the default (30 s).
@@ -64,9 +60,6 @@ type Pod struct {
 	InitContainers, Containers []Container
 	Volumes                    corev1.VolumeArray
 }
-
-// SharedNodeLabel marks the pods of a SharedNode group.
-const SharedNodeLabel = "pynomaly.io/shared-node"
 
 // Selector are the labels that select this pod and no other workload's.
 func (p Pod) Selector() map[string]string {
@@ -81,9 +74,6 @@ func (p Pod) Template(ctx *pulumi.Context) *corev1.PodTemplateSpecArgs {
 	labels := Labels(ctx, p.Component)
 	for k, v := range p.SelectorExtra {
 		labels[k] = pulumi.String(v)
-	}
-	if p.SharedNode != "" {
-		labels[SharedNodeLabel] = pulumi.String(p.SharedNode)
 	}
 	meta := &metav1.ObjectMetaArgs{Labels: labels}
 	if a := p.annotations(); len(a) > 0 {
@@ -104,22 +94,8 @@ func (p Pod) spec() *corev1.PodSpecArgs {
 	if len(p.InitContainers) > 0 {
 		spec.InitContainers = containerArray(p.InitContainers)
 	}
-	affinity := &corev1.AffinityArgs{}
 	if p.Spread != NoSpread {
-		affinity, spec.TopologySpreadConstraints = spread(p.Component, p.Spread == RequireSpread)
-	}
-	if p.SharedNode != "" {
-		// The first pod of the group goes anywhere (a pod matching its own term needs no
-		// peer); the others follow it.
-		affinity.PodAffinity = &corev1.PodAffinityArgs{RequiredDuringSchedulingIgnoredDuringExecution: corev1.PodAffinityTermArray{
-			&corev1.PodAffinityTermArgs{
-				LabelSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{SharedNodeLabel: pulumi.String(p.SharedNode)}},
-				TopologyKey:   pulumi.String("kubernetes.io/hostname"),
-			},
-		}}
-	}
-	if affinity.PodAntiAffinity != nil || affinity.PodAffinity != nil {
-		spec.Affinity = affinity
+		spec.Affinity, spec.TopologySpreadConstraints = spread(p.Component, p.Spread == RequireSpread)
 	}
 	if p.GracePeriodSeconds > 0 {
 		spec.TerminationGracePeriodSeconds = pulumi.Int(p.GracePeriodSeconds)
