@@ -83,8 +83,9 @@ func upgradeStack(t *testing.T, base, tree, env string) {
 		}
 	})
 
-	// 1. The base program deploys the stack as main did.
-	p.must("config", "set", "--path", "kubernetes.kubeconfig", kubeconfig)
+	// 1. The base program deploys the stack as main did (its preflight, like the tree's, skips
+	// the metrics API the local cluster lacks).
+	p.onLocalCluster()
 	p.must("up", "--yes", "--skip-preview")
 	before := clusterCredentials(t)
 	require.GreaterOrEqual(t, len(before), 8, "the base deployment holds the generated credentials")
