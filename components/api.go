@@ -40,6 +40,8 @@ type API struct {
 
 	ServiceName pulumi.StringOutput `pulumi:"serviceName"`
 	URL         pulumi.StringOutput `pulumi:"url"`
+	// Ready is the Deployment: what waits for the API to have rolled depends on it.
+	Ready []pulumi.Resource
 }
 
 // NewAPI creates the API tier.
@@ -51,7 +53,7 @@ func NewAPI(ctx *pulumi.Context, name string, args *APIArgs, opts ...pulumi.Reso
 	ns := args.Namespace
 	// preStop delay + in-flight requests.
 	pod := args.Env.appPod("api", apiContainer(args), APIPort, 45)
-	_, w, err := kube.NewAutoscaled(ctx, c, ns, kube.Autoscaled{
+	d, w, err := kube.NewAutoscaled(ctx, c, ns, kube.Autoscaled{
 		Deployment: rollout(APIName, pod),
 		Scaling:    args.Settings,
 		// The seed: scale up aggressively (double every 15 s), down conservatively (a tenth
@@ -60,11 +62,12 @@ func NewAPI(ctx *pulumi.Context, name string, args *APIArgs, opts ...pulumi.Reso
 			ScaleUp:   kube.ScalingRules(0, "Percent", 100, 15),
 			ScaleDown: kube.ScalingRules(300, "Percent", 10, 60),
 		},
-	}, pulumi.DependsOn(args.After))
+	}, kube.After(args.After))
 	if err != nil {
 		return nil, err
 	}
 	c.add(w)
+	c.Ready = []pulumi.Resource{d}
 	svc, err := kube.NewService(ctx, c, ns, kube.Service{
 		Name: APIServiceName, Component: "api", Selector: pod.Selector(),
 		Ports:       corev1.ServicePortArray{kube.NamedServicePort("http", APIPort)},

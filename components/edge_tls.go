@@ -4,6 +4,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/internal/kube"
 )
 
 // EdgeCertificateName is the cert-manager Certificate of the public hosts.
@@ -23,7 +24,7 @@ func (c *Edge) certificate(ctx *pulumi.Context, args *EdgeArgs) error {
 		if err != nil {
 			return err
 		}
-		opts = append(opts, pulumi.DependsOn([]pulumi.Resource{issuer}))
+		opts = append(opts, kube.After([]pulumi.Resource{issuer}))
 	}
 	return c.custom(ctx, args, certManagerAPIVersion, "Certificate", EdgeCertificateName, map[string]any{
 		"secretName": e.TLS.SecretName,

@@ -223,7 +223,7 @@ echo "influxdb setup done"`, InfluxDBBucket, s.Retention, InfluxDBLongTermBucket
 	influxCLITrust(&pod, args.TLS)
 	job, w, err := kube.NewJob(ctx, c, args.Namespace, kube.Job{
 		Name: InfluxDBSetupJob, Pod: pod, BackoffLimit: 6, DeadlineSeconds: 600,
-	}, pulumi.DependsOn([]pulumi.Resource{sts}))
+	}, kube.After([]pulumi.Resource{sts}))
 	if err != nil {
 		return nil, err
 	}

@@ -112,7 +112,7 @@ func NewInternalTLS(ctx *pulumi.Context, name string, args *InternalTLSArgs, opt
 }
 
 func (c *InternalTLS) certificate(ctx *pulumi.Context, ns pulumi.StringInput, name string, spec pulumi.Output, after []pulumi.Resource) error {
-	cert, err := c.resource(ctx, ns, "Certificate", name, spec, pulumi.DependsOn(after))
+	cert, err := c.resource(ctx, ns, "Certificate", name, spec, kube.After(after))
 	if err == nil {
 		c.Certificates = append(c.Certificates, cert)
 	}
@@ -135,13 +135,13 @@ func (c *InternalTLS) issuer(ctx *pulumi.Context, args *InternalTLSArgs) (map[st
 		"duration": "87600h", "renewBefore": "8760h",
 		"privateKey": map[string]any{"algorithm": "ECDSA", "size": 256},
 		"issuerRef":  map[string]any{"group": "cert-manager.io", "kind": "Issuer", "name": internalRootIssuer},
-	}), pulumi.DependsOn([]pulumi.Resource{root}))
+	}), kube.After([]pulumi.Resource{root}))
 	if err != nil {
 		return nil, nil, err
 	}
 	issuer, err := c.resource(ctx, args.Namespace, "Issuer", internalCAName, pulumi.ToOutput(map[string]any{
 		"ca": map[string]any{"secretName": internalCAName},
-	}), pulumi.DependsOn([]pulumi.Resource{ca}))
+	}), kube.After([]pulumi.Resource{ca}))
 	if err != nil {
 		return nil, nil, err
 	}

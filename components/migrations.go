@@ -53,7 +53,7 @@ func NewMigration(ctx *pulumi.Context, name string, args *MigrationArgs, opts ..
 	args.Env.withModels(&pod)
 	job, w, err := kube.NewJob(ctx, c, args.Namespace, kube.Job{
 		Name: MigrationJobName, Pod: pod, BackoffLimit: 3, DeadlineSeconds: 1800,
-	}, pulumi.DependsOn(args.After), pulumi.Timeouts(&pulumi.CustomTimeouts{Create: "30m", Update: "30m"}))
+	}, kube.After(args.After), pulumi.Timeouts(&pulumi.CustomTimeouts{Create: "30m", Update: "30m"}))
 	if err != nil {
 		return nil, err
 	}

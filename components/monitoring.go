@@ -210,7 +210,7 @@ func (c *Monitoring) prometheus(ctx *pulumi.Context, args *MonitoringArgs) error
 		Name: PrometheusName, Replicas: args.Prometheus.Replicas, ServiceName: headless.Metadata.Name().Elem(),
 		PodManagementPolicy: "Parallel", Pod: pod,
 		Claim: kube.Claim{Name: DataClaimTemplate, Size: args.Prometheus.StorageSize}, Volumes: args.Volumes,
-	}, pulumi.DependsOn(bindings))
+	}, kube.After(bindings))
 	if err != nil {
 		return err
 	}

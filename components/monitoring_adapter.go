@@ -104,7 +104,7 @@ func (c *Monitoring) metricsAdapter(ctx *pulumi.Context, args *MonitoringArgs, p
 	d, w, err := kube.NewDeployment(ctx, c, ns, kube.Deployment{
 		Name: MetricsAdapterName, Pod: pod, Replicas: args.MetricsAdapterReplicas,
 		MaxSurge: pulumi.Int(1), DisruptionBudget: kube.OneAtATime,
-	}, pulumi.DependsOn(bindings))
+	}, kube.After(bindings))
 	if err != nil {
 		return err
 	}
@@ -126,7 +126,7 @@ func (c *Monitoring) metricsAdapter(ctx *pulumi.Context, args *MonitoringArgs, p
 				Name: svc.Metadata.Name().Elem(), Namespace: ns, Port: pulumi.Int(MetricsAdapterPort),
 			},
 		},
-	}, pulumi.Parent(c), pulumi.DependsOn([]pulumi.Resource{d}))
+	}, pulumi.Parent(c), kube.After([]pulumi.Resource{d}))
 	if err != nil {
 		return fmt.Errorf("monitoring: external metrics api service: %w", err)
 	}

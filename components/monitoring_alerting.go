@@ -124,7 +124,7 @@ func (c *Monitoring) kubeStateMetrics(ctx *pulumi.Context, args *MonitoringArgs)
 	_, w, err := kube.NewDeployment(ctx, c, args.Namespace, kube.Deployment{
 		Name: KubeStateMetricsName, Pod: kubeStateMetricsPod(args), Replicas: 1,
 		MaxSurge: pulumi.Int(1), DisruptionBudget: kube.OneAtATime,
-	}, pulumi.DependsOn([]pulumi.Resource{binding}))
+	}, kube.After([]pulumi.Resource{binding}))
 	if err != nil {
 		return err
 	}

@@ -57,7 +57,7 @@ func newPooler(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, primaryHost
 	deploy, w, err := kube.NewDeployment(ctx, c, ns, kube.Deployment{
 		Name: PostgresPoolerName, Pod: pod, Replicas: args.Pooler.Replicas,
 		MaxSurge: pulumi.Int(1), DisruptionBudget: kube.OneAtATime,
-	}, pulumi.DependsOn(after))
+	}, kube.After(after))
 	if err != nil {
 		return nil, err
 	}

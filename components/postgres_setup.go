@@ -99,7 +99,7 @@ func postgresSetupJob(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, prim
 	pod.PullPolicy = args.Images.PullPolicy
 	job, w, err := kube.NewJob(ctx, c, args.Namespace, kube.Job{
 		Name: PostgresSetupJob, Pod: pod, BackoffLimit: 6, DeadlineSeconds: 900,
-	}, pulumi.DependsOn([]pulumi.Resource{sts}))
+	}, kube.After([]pulumi.Resource{sts}))
 	if err != nil {
 		return nil, err
 	}

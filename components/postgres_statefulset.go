@@ -57,7 +57,7 @@ func postgresStatefulSet(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, p
 		Pod:                 pod,
 		Claim:               kube.Claim{Name: PostgresClaimTemplate, Size: s.StorageSize},
 		Volumes:             args.Volumes,
-	}, pulumi.DependsOn([]pulumi.Resource{rbac}),
+	}, kube.After([]pulumi.Resource{rbac}),
 		pulumi.Timeouts(&pulumi.CustomTimeouts{Create: "20m", Update: "20m"}))
 	if err != nil {
 		return nil, err

@@ -139,7 +139,7 @@ func NewRotation(ctx *pulumi.Context, name string, args *RotationArgs, opts ...p
 			SettledRedisKey:           pulumi.String(fmt.Sprint(args.Generations.Redis)),
 			"postgres-app-generation": pulumi.String(fmt.Sprint(args.Generations.PostgresApp)),
 		},
-	}, pulumi.Parent(c), pulumi.DependsOn(args.After))
+	}, pulumi.Parent(c), kube.After(args.After))
 	if err != nil {
 		return nil, fmt.Errorf("rotation: settled secret: %w", err)
 	}
@@ -151,7 +151,7 @@ func NewRotation(ctx *pulumi.Context, name string, args *RotationArgs, opts ...p
 			continue
 		}
 		_, w, err := kube.NewJob(ctx, c, args.Namespace, j.job(ctx, args),
-			pulumi.DependsOn(append([]pulumi.Resource{settled}, args.After...)))
+			kube.After(append([]pulumi.Resource{settled}, args.After...)))
 		if err != nil {
 			return nil, err
 		}

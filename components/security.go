@@ -85,7 +85,7 @@ func NewSecurity(ctx *pulumi.Context, name string, args *SecurityArgs, opts ...p
 			PodSelector: &metav1.LabelSelectorArgs{},
 			PolicyTypes: pulumi.ToStringArray([]string{"Ingress", "Egress"}),
 		},
-	}, pulumi.Parent(c), pulumi.DependsOn(allows)); err != nil {
+	}, pulumi.Parent(c), kube.After(allows)); err != nil {
 		return nil, fmt.Errorf("security: default deny: %w", err)
 	}
 	c.Policies = append(c.Policies, DefaultDenyPolicy)

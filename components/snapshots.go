@@ -76,7 +76,7 @@ func volumeSnapshots(ctx *pulumi.Context, c *Storage, args *StorageArgs) error {
 	_, w, err := kube.NewCronJob(ctx, c, args.Namespace, kube.CronJob{
 		Job:      kube.Job{Name: VolumeSnapshotsCronJob, Pod: pod, BackoffLimit: 2, DeadlineSeconds: 1800},
 		Schedule: sn.Schedule, TimeZone: "Etc/UTC",
-	}, pulumi.DependsOn([]pulumi.Resource{binding}))
+	}, kube.After([]pulumi.Resource{binding}))
 	if err != nil {
 		return err
 	}

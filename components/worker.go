@@ -38,6 +38,8 @@ type Worker struct {
 	workloads
 
 	DeploymentName pulumi.StringOutput `pulumi:"deploymentName"`
+	// Ready is the Deployment: what waits for the workers to have rolled depends on it.
+	Ready []pulumi.Resource
 }
 
 // NewWorker creates the worker tier.
@@ -59,11 +61,12 @@ func NewWorker(ctx *pulumi.Context, name string, args *WorkerArgs, opts ...pulum
 			ScaleUp:   kube.ScalingRules(0, "Percent", 100, 30),
 			ScaleDown: kube.ScalingRules(600, "Percent", 10, 120),
 		},
-	}, pulumi.DependsOn(args.After))
+	}, kube.After(args.After))
 	if err != nil {
 		return nil, err
 	}
 	c.add(w)
+	c.Ready = []pulumi.Resource{d}
 	c.DeploymentName = d.Metadata.Name().Elem()
 	return c, registerOutputs(ctx, c, pulumi.Map{"deploymentName": c.DeploymentName})
 }

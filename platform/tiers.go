@@ -121,7 +121,7 @@ func (p *Platform) app(ctx *pulumi.Context, tier pulumi.ResourceOption) error {
 func (p *Platform) rotation(ctx *pulumi.Context, tier pulumi.ResourceOption) error {
 	s := p.settings
 	after := append(append(append([]pulumi.Resource{}, p.Postgres.Ready...), p.Redis.Ready...), p.Migration.Job)
-	after = append(after, p.API, p.Worker)
+	after = append(append(after, p.API.Ready...), p.Worker.Ready...)
 	var err error
 	if p.Rotation, err = components.NewRotation(ctx, "rotation", &components.RotationArgs{
 		Namespace: p.Namespace.Name, Generations: generations(s),

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -276,17 +277,10 @@ func (s *Stack) ChildrenOf(c *Resource) []*Resource {
 	return out
 }
 
-// DependsOn says whether the engine waits for dep before creating r: a direct dependency, or a
-// dependency on dep's ancestor component.
+// DependsOn says whether the engine waits for dep before creating r. Only an object can be
+// a dependency: the SDK replaces a component by the children it had registered (see kube.After).
 func (s *Stack) DependsOn(r, dep *Resource) bool {
-	for _, d := range r.Dependencies {
-		for cur := dep; cur != nil; cur = s.ByURN(cur.Parent) {
-			if d == cur.URN() {
-				return true
-			}
-		}
-	}
-	return false
+	return slices.Contains(r.Dependencies, dep.URN())
 }
 
 // URN is the resource's URN as the mock engine builds it (parent type chain + name).

@@ -92,7 +92,7 @@ func (p Pod) withAccount(ctx *pulumi.Context, parent pulumi.Resource, ns pulumi.
 		return p, nil, fmt.Errorf("%s: service account: %w", p.Component, err)
 	}
 	p.account = name
-	return p, pulumi.DependsOn([]pulumi.Resource{sa}), nil
+	return p, After([]pulumi.Resource{sa}), nil
 }
 
 // containersWithToken are p's containers, the API client with the account's token mounted

@@ -165,7 +165,7 @@ func (s StatefulSet) growClaims(ctx *pulumi.Context, parent pulumi.Resource, ns 
 			Spec: &corev1.PersistentVolumeClaimSpecPatchArgs{Resources: &corev1.VolumeResourceRequirementsPatchArgs{
 				Requests: pulumi.StringMap{"storage": pulumi.String(s.Claim.Size)},
 			}},
-		}, pulumi.Parent(parent), pulumi.DependsOn([]pulumi.Resource{sts}), pulumi.RetainOnDelete(true)); err != nil {
+		}, pulumi.Parent(parent), After([]pulumi.Resource{sts}), pulumi.RetainOnDelete(true)); err != nil {
 			return fmt.Errorf("%s: claim %s: %w", s.Pod.Component, name, err)
 		}
 	}
