@@ -14,7 +14,7 @@ import (
 // dropped, and the engine may, say, retire a password before the API rolled to the new one. The
 // mocked suite saw it in about one run in ten. Tiers hand each other the objects
 // themselves (their Ready lists), and this guard turns a component slipped into one into a
-// failure of every run, not of one in forty.
+// failure of every run, not of one in ten.
 func After(objects []pulumi.Resource) pulumi.ResourceOption {
 	for _, r := range objects {
 		if _, ok := r.(pulumi.CustomResource); !ok {
