@@ -105,6 +105,7 @@ type ClusterObject struct {
 // its binding exist only while their list names someone.
 type Access struct {
 	pulumi.ResourceState
+	outputs
 }
 
 // NewAccess declares the viewer and deployer Roles and bindings the settings ask for.
@@ -133,7 +134,8 @@ func NewAccess(ctx *pulumi.Context, name string, args *AccessArgs, opts ...pulum
 			return nil, err
 		}
 	}
-	return c, registerOutputs(ctx, c, pulumi.Map{})
+	c.keep(pulumi.Map{})
+	return c, nil
 }
 
 // preflightReader lets the deployers get the cluster-scoped objects the preflight reads, by

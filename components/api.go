@@ -36,6 +36,7 @@ type APIArgs struct {
 // 70% / memory 80%, fast up, slow down), a disruption budget and the Service.
 type API struct {
 	pulumi.ResourceState
+	outputs
 	workloads
 
 	ServiceName pulumi.StringOutput `pulumi:"serviceName"`
@@ -78,7 +79,8 @@ func NewAPI(ctx *pulumi.Context, name string, args *APIArgs, opts ...pulumi.Reso
 	}
 	c.ServiceName = svc.Metadata.Name().Elem()
 	c.URL = pulumi.Sprintf("http://%s.%s.svc:%d", c.ServiceName, ns, APIPort)
-	return c, registerOutputs(ctx, c, pulumi.Map{"serviceName": c.ServiceName, "url": c.URL})
+	c.keep(pulumi.Map{"serviceName": c.ServiceName, "url": c.URL})
+	return c, nil
 }
 
 func apiContainer(args *APIArgs) kube.Container {

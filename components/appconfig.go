@@ -28,6 +28,7 @@ type AppConfigArgs struct {
 // read from their environment. Credentials are never here; they come from the secrets tier.
 type AppConfig struct {
 	pulumi.ResourceState
+	outputs
 
 	// ConfigMapName is auto-generated (name plus a suffix): any change creates a new ConfigMap,
 	// the pod templates that reference it change, and the Deployments roll.
@@ -73,7 +74,8 @@ func NewAppConfig(ctx *pulumi.Context, name string, args *AppConfigArgs, opts ..
 		return nil, fmt.Errorf("config: configmap: %w", err)
 	}
 	c.ConfigMapName = cm.Metadata.Name().Elem()
-	return c, registerOutputs(ctx, c, pulumi.Map{"configMapName": c.ConfigMapName})
+	c.keep(pulumi.Map{"configMapName": c.ConfigMapName})
+	return c, nil
 }
 
 // AppTLSConfig is how the application connects with TLS on: PostgreSQL with verify-full, Redis

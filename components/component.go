@@ -2,7 +2,6 @@ package components
 
 import (
 	"errors"
-	"sync"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -34,38 +33,39 @@ func (w *workloads) Declared() []kube.Workload { return w.list }
 
 func (w *workloads) add(wl kube.Workload) { w.list = append(w.list, wl) }
 
-// Component outputs are registered once the whole platform is declared (RegisterOutputs), not at
-// the end of each constructor. ctx.RegisterResourceOutputs first waits, in the caller's goroutine,
-// for the component's URN, which the engine returns only after it has checked every registration
-// sent before: a constructor that registered its outputs held the program until the engine
-// caught up, so each tier reached the engine one engine round after the previous, and the
-// monitoring and security tiers' 60 objects arrived just as the data tier came up, to be checked
-// ahead of the pooler, the migration and the app (about 4 s of `pulumi up` on two cores).
-var pendingOutputs = struct {
-	sync.Mutex
-	byContext map[*pulumi.Context][]func() error
-}{byContext: map[*pulumi.Context][]func() error{}}
+// outputs is embedded by every component: it keeps the component's outputs until the platform
+// registers them (RegisterOutputs), once every tier is declared, rather than at the end of each
+// constructor. ctx.RegisterResourceOutputs first waits, in the caller's goroutine, for the
+// component's URN, which the engine returns only after it has checked every registration sent
+// before: a constructor that registered its outputs held the program until the engine caught up,
+// so each tier reached the engine one engine round after the previous, and the monitoring and
+// security tiers' 60 objects arrived just as the data tier came up, to be checked ahead of the
+// pooler, the migration and the app (about 4 s of `pulumi up` on two cores).
+type outputs struct{ values pulumi.Map }
 
-// registerOutputs records c's outputs; RegisterOutputs registers them.
-func registerOutputs(ctx *pulumi.Context, c pulumi.ComponentResource, outputs pulumi.Map) error {
-	pendingOutputs.Lock()
-	defer pendingOutputs.Unlock()
-	pendingOutputs.byContext[ctx] = append(pendingOutputs.byContext[ctx], func() error {
-		return ctx.RegisterResourceOutputs(c, outputs)
-	})
-	return nil
+// keep records the component's outputs, for RegisterOutputs.
+func (o *outputs) keep(values pulumi.Map) { o.values = values }
+
+// Outputs are the component's outputs (an empty map when it has none).
+func (o *outputs) Outputs() pulumi.Map {
+	if o.values == nil {
+		return pulumi.Map{}
+	}
+	return o.values
 }
 
-// RegisterOutputs registers the outputs of every component declared in ctx so far, in the order
-// they were declared. The program calls it once every tier is declared.
-func RegisterOutputs(ctx *pulumi.Context) error {
-	pendingOutputs.Lock()
-	pending := pendingOutputs.byContext[ctx]
-	delete(pendingOutputs.byContext, ctx)
-	pendingOutputs.Unlock()
+// Component is one of our components: it keeps its outputs for RegisterOutputs.
+type Component interface {
+	pulumi.ComponentResource
+	Outputs() pulumi.Map
+}
+
+// RegisterOutputs registers each component's outputs, in the order given. The program calls it
+// once every tier is declared, with every component it declared.
+func RegisterOutputs(ctx *pulumi.Context, cs ...Component) error {
 	var errs []error
-	for _, register := range pending {
-		errs = append(errs, register())
+	for _, c := range cs {
+		errs = append(errs, ctx.RegisterResourceOutputs(c, c.Outputs()))
 	}
 	return errors.Join(errs...)
 }

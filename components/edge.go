@@ -49,6 +49,7 @@ type EdgeArgs struct {
 // outside (an Ingress, or a Gateway API Gateway and HTTPRoute) with a cert-manager certificate.
 type Edge struct {
 	pulumi.ResourceState
+	outputs
 	workloads
 
 	ServiceName pulumi.StringOutput `pulumi:"serviceName"`
@@ -75,7 +76,8 @@ func NewEdge(ctx *pulumi.Context, name string, args *EdgeArgs, opts ...pulumi.Re
 	if err := c.entry(ctx, args); err != nil {
 		return nil, err
 	}
-	return c, registerOutputs(ctx, c, pulumi.Map{"serviceName": c.ServiceName, "url": c.URL})
+	c.keep(pulumi.Map{"serviceName": c.ServiceName, "url": c.URL})
+	return c, nil
 }
 
 // nginx declares the Nginx Deployment, its configuration and its Service.

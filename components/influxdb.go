@@ -72,6 +72,7 @@ type InfluxDBArgs struct {
 // long-term bucket, created and kept current by an idempotent job.
 type InfluxDB struct {
 	pulumi.ResourceState
+	outputs
 	workloads
 
 	URL        pulumi.StringOutput `pulumi:"url"`
@@ -123,7 +124,8 @@ func NewInfluxDB(ctx *pulumi.Context, name string, args *InfluxDBArgs, opts ...p
 	}
 	c.SecretName = args.Secret.ToStringOutput()
 	c.Ready = []pulumi.Resource{sts, job}
-	return c, registerOutputs(ctx, c, pulumi.Map{"url": c.URL, "secretName": c.SecretName})
+	c.keep(pulumi.Map{"url": c.URL, "secretName": c.SecretName})
+	return c, nil
 }
 
 // influxDBPod runs InfluxDB 2; the image's first-start setup runs once, when the volume is empty.

@@ -74,6 +74,7 @@ type InternalTLSArgs struct {
 // Certificate per server. Off, it declares nothing and every connection stays plain.
 type InternalTLS struct {
 	pulumi.ResourceState
+	outputs
 	On bool
 	// Certificates are what the servers' pods wait for.
 	Certificates []pulumi.Resource
@@ -86,7 +87,8 @@ func NewInternalTLS(ctx *pulumi.Context, name string, args *InternalTLSArgs, opt
 		return nil, err
 	}
 	if !c.On {
-		return c, registerOutputs(ctx, c, pulumi.Map{})
+		c.keep(pulumi.Map{})
+		return c, nil
 	}
 	issuer, after, err := c.issuer(ctx, args)
 	if err != nil {
@@ -108,7 +110,8 @@ func NewInternalTLS(ctx *pulumi.Context, name string, args *InternalTLSArgs, opt
 	}), after); err != nil {
 		return nil, err
 	}
-	return c, registerOutputs(ctx, c, pulumi.Map{})
+	c.keep(pulumi.Map{})
+	return c, nil
 }
 
 func (c *InternalTLS) certificate(ctx *pulumi.Context, ns pulumi.StringInput, name string, spec pulumi.Output, after []pulumi.Resource) error {

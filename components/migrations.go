@@ -27,6 +27,7 @@ type MigrationArgs struct {
 // and the workers are created or rolled: they depend on it.
 type Migration struct {
 	pulumi.ResourceState
+	outputs
 	workloads
 
 	Job pulumi.Resource
@@ -59,5 +60,6 @@ func NewMigration(ctx *pulumi.Context, name string, args *MigrationArgs, opts ..
 	}
 	c.add(w)
 	c.Job = job
-	return c, registerOutputs(ctx, c, pulumi.Map{"job": job.Metadata.Name().Elem()})
+	c.keep(pulumi.Map{"job": job.Metadata.Name().Elem()})
+	return c, nil
 }

@@ -78,6 +78,7 @@ type MonitoringArgs struct {
 // levels Alertmanager and kube-state-metrics.
 type Monitoring struct {
 	pulumi.ResourceState
+	outputs
 	workloads
 
 	PrometheusURL pulumi.StringOutput `pulumi:"prometheusUrl"`
@@ -102,7 +103,8 @@ func NewMonitoring(ctx *pulumi.Context, name string, args *MonitoringArgs, opts 
 		if err := c.operatorObjects(ctx, args); err != nil {
 			return nil, err
 		}
-		return c, registerOutputs(ctx, c, pulumi.Map{})
+		c.keep(pulumi.Map{})
+		return c, nil
 	}
 	svcURL := func(svc string, port int) pulumi.StringOutput {
 		return pulumi.Sprintf("http://%s:%d", kube.Host(svc, ns), port)
@@ -139,9 +141,10 @@ func NewMonitoring(ctx *pulumi.Context, name string, args *MonitoringArgs, opts 
 		}
 	}
 	c.GrafanaURL = svcURL(GrafanaName, GrafanaPort)
-	return c, registerOutputs(ctx, c, pulumi.Map{
+	c.keep(pulumi.Map{
 		"prometheusUrl": c.PrometheusURL, "grafanaUrl": c.GrafanaURL, "alertmanagerUrl": c.AlertmanagerURL,
 	})
+	return c, nil
 }
 
 // podTarget is the scrape job of one of the monitoring tier's own pods.

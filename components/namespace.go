@@ -32,6 +32,7 @@ type NamespaceArgs struct {
 // Admission labels, a ResourceQuota and a LimitRange.
 type Namespace struct {
 	pulumi.ResourceState
+	outputs
 
 	// Name resolves once the namespace exists; namespaced objects take it so that they depend
 	// on the namespace.
@@ -111,7 +112,8 @@ func NewNamespace(ctx *pulumi.Context, name string, args *NamespaceArgs, opts ..
 		return nil, fmt.Errorf("namespace: limit range: %w", err)
 	}
 
-	return c, registerOutputs(ctx, c, pulumi.Map{"name": c.Name})
+	c.keep(pulumi.Map{"name": c.Name})
+	return c, nil
 }
 
 // containerLimits is one line of a LimitRange: cpu, memory and ephemeral storage.

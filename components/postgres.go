@@ -61,6 +61,7 @@ type PostgresArgs struct {
 // and optional continuous WAL archiving back it up.
 type Postgres struct {
 	pulumi.ResourceState
+	outputs
 	workloads
 
 	// Host is the pooler: what API and workers connect to.
@@ -126,10 +127,11 @@ func NewPostgres(ctx *pulumi.Context, name string, args *PostgresArgs, opts ...p
 	c.UserKey = pulumi.String(PostgresAppUserKeyOf(SlotOf(args.Generation))).ToStringOutput()
 	c.PasswordKey = pulumi.String(PostgresAppPasswordKeyOf(SlotOf(args.Generation))).ToStringOutput()
 	c.Ready = []pulumi.Resource{sts, setup, pooler}
-	return c, registerOutputs(ctx, c, pulumi.Map{
+	c.keep(pulumi.Map{
 		"host": c.Host, "primaryHost": c.PrimaryHost, "replicaHost": c.ReplicaHost, "port": c.Port,
 		"database": c.Database, "secretName": c.SecretName, "userKey": c.UserKey, "passwordKey": c.PasswordKey,
 	})
+	return c, nil
 }
 
 // postgresSelector selects the cluster's pods, or those of one Patroni role.

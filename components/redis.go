@@ -55,6 +55,7 @@ type RedisEndpoint struct {
 // Redis Sentinel for automatic failover.
 type Redis struct {
 	pulumi.ResourceState
+	outputs
 	workloads
 
 	Queue RedisEndpoint
@@ -81,8 +82,9 @@ func NewRedis(ctx *pulumi.Context, name string, args *RedisArgs, opts ...pulumi.
 	c.Queue, c.Cache = queue.endpoint, cache.endpoint
 	c.Ready = []pulumi.Resource{queue.sts, cache.sts}
 	c.Pods = []RedisPods{queue.pods(), cache.pods()}
-	return c, registerOutputs(ctx, c, pulumi.Map{
+	c.keep(pulumi.Map{
 		"queueHost": c.Queue.Host, "queueSentinelMaster": pulumi.String(c.Queue.SentinelMaster),
 		"cacheHost": c.Cache.Host, "cacheSentinelMaster": pulumi.String(c.Cache.SentinelMaster),
 	})
+	return c, nil
 }

@@ -119,6 +119,7 @@ type RotationArgs struct {
 // records the generations, then the retirement jobs take the previous password from the servers.
 type Rotation struct {
 	pulumi.ResourceState
+	outputs
 	workloads
 }
 
@@ -157,7 +158,8 @@ func NewRotation(ctx *pulumi.Context, name string, args *RotationArgs, opts ...p
 		}
 		c.add(w)
 	}
-	return c, registerOutputs(ctx, c, pulumi.Map{})
+	c.keep(pulumi.Map{})
+	return c, nil
 }
 
 // retireJob is a retirement job of the credential at generation g: run again for each rotation.

@@ -66,6 +66,7 @@ type SecretsArgs struct {
 // Values never leave this component: consumers get the Secret's name and its keys.
 type Secrets struct {
 	pulumi.ResourceState
+	outputs
 
 	Postgres pulumi.StringOutput `pulumi:"postgres"`
 	Redis    pulumi.StringOutput `pulumi:"redis"`
@@ -89,7 +90,8 @@ func NewSecrets(ctx *pulumi.Context, name string, args *SecretsArgs, opts ...pul
 			return nil, err
 		}
 	}
-	return c, registerOutputs(ctx, c, pulumi.Map{"names": c.Names()})
+	c.keep(pulumi.Map{"names": c.Names()})
+	return c, nil
 }
 
 // credentials are the platform's credentials by logical name. A logical name is part of the

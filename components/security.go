@@ -50,6 +50,7 @@ type SecurityArgs struct {
 // policy per workload that allows the flows of NetworkFlows, generated from the workloads.
 type Security struct {
 	pulumi.ResourceState
+	outputs
 
 	// Policies are the names of the NetworkPolicies, the default deny last.
 	Policies []string
@@ -89,7 +90,8 @@ func NewSecurity(ctx *pulumi.Context, name string, args *SecurityArgs, opts ...p
 		return nil, fmt.Errorf("security: default deny: %w", err)
 	}
 	c.Policies = append(c.Policies, DefaultDenyPolicy)
-	return c, registerOutputs(ctx, c, pulumi.Map{"policies": pulumi.ToStringArray(c.Policies)})
+	c.keep(pulumi.Map{"policies": pulumi.ToStringArray(c.Policies)})
+	return c, nil
 }
 
 // netPeer is one end of a flow: pods of the namespace (selector), pods of another namespace

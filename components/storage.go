@@ -40,6 +40,7 @@ type StorageArgs struct {
 // claims that no StatefulSet owns, and the schedule of every claim's snapshots.
 type Storage struct {
 	pulumi.ResourceState
+	outputs
 	workloads
 
 	// ClassName is the StorageClass every claim of the platform uses.
@@ -126,7 +127,8 @@ func NewStorage(ctx *pulumi.Context, name string, args *StorageArgs, opts ...pul
 		return nil, err
 	}
 
-	return c, registerOutputs(ctx, c, pulumi.Map{
+	c.keep(pulumi.Map{
 		"className": c.ClassName, "backupClaim": c.BackupClaim, "modelClaim": c.ModelClaim,
 	})
+	return c, nil
 }

@@ -35,6 +35,7 @@ type WorkerArgs struct {
 // there, on the queue's depth.
 type Worker struct {
 	pulumi.ResourceState
+	outputs
 	workloads
 
 	DeploymentName pulumi.StringOutput `pulumi:"deploymentName"`
@@ -68,7 +69,8 @@ func NewWorker(ctx *pulumi.Context, name string, args *WorkerArgs, opts ...pulum
 	c.add(w)
 	c.Ready = []pulumi.Resource{d}
 	c.DeploymentName = d.Metadata.Name().Elem()
-	return c, registerOutputs(ctx, c, pulumi.Map{"deploymentName": c.DeploymentName})
+	c.keep(pulumi.Map{"deploymentName": c.DeploymentName})
+	return c, nil
 }
 
 func workerContainer(args *WorkerArgs) kube.Container {

@@ -2,6 +2,7 @@ package platform
 
 import (
 	"fmt"
+	"reflect"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -60,7 +61,7 @@ func NewPlatform(ctx *pulumi.Context, name string, s *config.Settings, opts ...p
 	}
 	// Only now, with every object on its way to the engine: registering a component's outputs
 	// waits for the engine to reach that component (components.RegisterOutputs).
-	if err := components.RegisterOutputs(ctx); err != nil {
+	if err := components.RegisterOutputs(ctx, p.Components()...); err != nil {
 		return nil, err
 	}
 	return p, ctx.RegisterResourceOutputs(p, pulumi.Map{
@@ -69,6 +70,23 @@ func NewPlatform(ctx *pulumi.Context, name string, s *config.Settings, opts ...p
 		"appConfigMap": p.AppConfig.ConfigMapName,
 		"secretNames":  p.Secrets.Names(),
 	})
+}
+
+// Components are the tiers' components, in the order of the Platform's fields (the order they
+// are declared in): every exported field that holds one, so a new tier is not forgotten.
+func (p *Platform) Components() []components.Component {
+	var out []components.Component
+	v := reflect.ValueOf(p).Elem()
+	for i := range v.NumField() {
+		f := v.Field(i)
+		if !v.Type().Field(i).IsExported() || f.Kind() != reflect.Pointer || f.IsNil() {
+			continue
+		}
+		if c, ok := f.Interface().(components.Component); ok {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // Workloads are every pod-running object the tiers declared, in tier order: what the quota,

@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 
@@ -115,5 +116,23 @@ func TestStackOutputs(t *testing.T) {
 		assert.Equal(t, "pynomaly-backups", o["backupClaim"].StringValue())
 		assert.Equal(t, "pynomaly-models", o["modelClaim"].StringValue())
 		assert.NotContains(t, o, "renderedManifests")
+	}
+}
+
+// Every component the program declares has its outputs registered: each is one of the
+// Platform's components (what RegisterOutputs is given), and the Platform holds no other.
+func TestEveryComponentRegistersItsOutputs(t *testing.T) {
+	for _, env := range envs {
+		st := deploy(t, env, nil)
+		var declared, registered []string
+		for _, r := range st.Resources {
+			if kind, ok := strings.CutPrefix(r.Type, "pynomaly:platform:"); ok && kind != "Platform" {
+				declared = append(declared, kind)
+			}
+		}
+		for _, c := range st.Platform.Components() {
+			registered = append(registered, reflect.TypeOf(c).Elem().Name())
+		}
+		assert.ElementsMatch(t, declared, registered, env)
 	}
 }
