@@ -128,7 +128,8 @@ func NewInfluxDB(ctx *pulumi.Context, name string, args *InfluxDBArgs, opts ...p
 	return c, nil
 }
 
-// influxDBPod runs InfluxDB 2; the image's first-start setup runs once, when the volume is empty.
+// influxDBPod runs InfluxDB 2. The image's own first-start setup is left off: it passes the
+// admin password to `influx setup` as an argument; the setup job onboards the server instead.
 func influxDBPod(args *InfluxDBArgs) kube.Pod {
 	s := args.Settings
 	pod := kube.Pod{
@@ -139,13 +140,6 @@ func influxDBPod(args *InfluxDBArgs) kube.Pod {
 			Name:  "influxdb",
 			Image: args.Image,
 			Env: corev1.EnvVarArray{
-				kube.Env("DOCKER_INFLUXDB_INIT_MODE", "setup"),
-				kube.SecretEnv("DOCKER_INFLUXDB_INIT_USERNAME", args.Secret, InfluxDBAdminUserKey),
-				kube.SecretEnv("DOCKER_INFLUXDB_INIT_PASSWORD", args.Secret, InfluxDBAdminPasswordKey),
-				kube.SecretEnv("DOCKER_INFLUXDB_INIT_ADMIN_TOKEN", args.Secret, InfluxDBAdminTokenKey),
-				kube.Env("DOCKER_INFLUXDB_INIT_ORG", InfluxDBOrg),
-				kube.Env("DOCKER_INFLUXDB_INIT_BUCKET", InfluxDBBucket),
-				kube.Env("DOCKER_INFLUXDB_INIT_RETENTION", s.Retention),
 				kube.Env("INFLUXD_BOLT_PATH", "/var/lib/influxdb2/influxd.bolt"),
 				kube.Env("INFLUXD_ENGINE_PATH", "/var/lib/influxdb2/engine"),
 				kube.Env("INFLUXD_REPORTING_DISABLED", "true"),
@@ -193,7 +187,18 @@ printf '{"password":"%s"}' "$READER_PASSWORD" | curl -fsS -X POST -H @/tmp/admin
 rm -f /tmp/admin-header
 echo "read-only login $READER_USERNAME kept"`
 
-// influxDBSetupJob keeps the buckets and the downsampling task as the settings say,
+// influxDBOnboardScript sets up a server that has never been: the admin user, its password and
+// token, the organization and the metrics bucket (its retention is set right after, with the
+// others'), once. Through the HTTP API with the body on standard input, so no secret is an
+// argument; the generated values are letters and digits, so no JSON escaping is needed.
+const influxDBOnboardScript = `if curl -fsS "$INFLUX_HOST/api/v2/setup" | tr -d ' \t\n' | grep -q '"allowed":true'; then
+  printf '{"username":"%s","password":"%s","token":"%s","org":"%s","bucket":"%s"}' \
+    "$ADMIN_USERNAME" "$ADMIN_PASSWORD" "$INFLUX_TOKEN" "$INFLUX_ORG" ` + InfluxDBBucket + ` |
+    curl -fsS -X POST -H 'Content-Type: application/json' --data-binary @- "$INFLUX_HOST/api/v2/setup" >/dev/null
+  echo "influxdb onboarded"
+fi`
+
+// influxDBSetupJob onboards a new server, then keeps the buckets and the downsampling task as the settings say,
 // idempotently: retention follows the settings, the long-term bucket and the task are created
 // when missing and updated otherwise.
 func influxDBSetupJob(ctx *pulumi.Context, c *InfluxDB, args *InfluxDBArgs, sts *appsv1.StatefulSet) (pulumi.Resource, error) {
@@ -203,6 +208,7 @@ func influxDBSetupJob(ctx *pulumi.Context, c *InfluxDB, args *InfluxDBArgs, sts 
 		return nil, fmt.Errorf("influxdb: downsample task: %w", err)
 	}
 	script := fmt.Sprintf(`until influx ping >/dev/null 2>&1; do echo "waiting for influxdb"; sleep 2; done
+%[7]s
 bucket_id() { influx bucket list --name "$1" --hide-headers 2>/dev/null | awk '{print $1}'; }
 influx bucket update --id "$(bucket_id %[1]s)" --retention %[2]s
 if [ -z "$(bucket_id %[3]s)" ]; then influx bucket create --name %[3]s --retention %[4]s; fi
@@ -211,11 +217,14 @@ printf '%%s\n' "$DOWNSAMPLE_TASK" > /tmp/downsample.flux
 task=$(influx task list --hide-headers | awk '$2 == "%[5]s" {print $1}')
 if [ -n "$task" ]; then influx task update --id "$task" --file /tmp/downsample.flux; else influx task create --file /tmp/downsample.flux; fi
 %[6]s
-echo "influxdb setup done"`, InfluxDBBucket, s.Retention, InfluxDBLongTermBucket, s.LongTermRetention, influxDBDownsampleTask, influxDBReaderScript)
+echo "influxdb setup done"`, InfluxDBBucket, s.Retention, InfluxDBLongTermBucket, s.LongTermRetention, influxDBDownsampleTask, influxDBReaderScript,
+		influxDBOnboardScript)
 	pod := kube.ScriptPod("influxdb-setup", args.Image, influxUID, script, corev1.EnvVarArray{
 		kube.EnvOutput("INFLUX_HOST", c.URL),
 		kube.Env("INFLUX_ORG", InfluxDBOrg),
 		kube.SecretEnv("INFLUX_TOKEN", args.Secret, InfluxDBAdminTokenKey),
+		kube.SecretEnv("ADMIN_USERNAME", args.Secret, InfluxDBAdminUserKey),
+		kube.SecretEnv("ADMIN_PASSWORD", args.Secret, InfluxDBAdminPasswordKey),
 		kube.Env("DOWNSAMPLE_TASK", task),
 		kube.Env("INFLUX_CONFIGS_PATH", "/tmp/influx-configs"),
 		kube.Env("READER_USERNAME", InfluxDBReaderUser),

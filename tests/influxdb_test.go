@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -27,12 +28,9 @@ func TestInfluxDBTier(t *testing.T) {
 			assert.Equal(t, storage[env], sts.Str(t, "spec.volumeClaimTemplates.0.spec.resources.requests.storage"))
 			c := sts.Container(t, podSpec, "influxdb")
 			e := sts.Env(t, c)
-			assert.Equal(t, "setup", e["DOCKER_INFLUXDB_INIT_MODE"])
-			assert.Equal(t, "30d", e["DOCKER_INFLUXDB_INIT_RETENTION"], "the seed's 30 days of high-resolution data")
-			assert.Equal(t, "pynomaly", e["DOCKER_INFLUXDB_INIT_ORG"])
-			assert.Equal(t, "metrics", e["DOCKER_INFLUXDB_INIT_BUCKET"])
-			assert.Equal(t, "secret:pynomaly-influxdb-credentials/admin-token", e["DOCKER_INFLUXDB_INIT_ADMIN_TOKEN"])
-			assert.Equal(t, "secret:pynomaly-influxdb-credentials/admin-password", e["DOCKER_INFLUXDB_INIT_PASSWORD"])
+			for name := range e {
+				assert.NotContains(t, name, "DOCKER_INFLUXDB_INIT_", "the image's first-start setup passes the password as an argument")
+			}
 			assert.Equal(t, "/health", sts.Str(t, c+".readinessProbe.httpGet.path"))
 			assert.True(t, sts.Bool(c+".securityContext.readOnlyRootFilesystem"))
 			assert.Equal(t, 8086, st.One(t, serviceType, "pynomaly-influxdb").Int(t, "spec.ports.0.port"))
@@ -42,13 +40,16 @@ func TestInfluxDBTier(t *testing.T) {
 			assert.True(t, st.DependsOn(job, sts), "the setup job waits for InfluxDB")
 			je := job.Env(t, podSpec+".containers.0")
 			assert.Equal(t, "secret:pynomaly-influxdb-credentials/admin-token", je["INFLUX_TOKEN"])
+			assert.Equal(t, "secret:pynomaly-influxdb-credentials/admin-password", je["ADMIN_PASSWORD"])
+			assert.Equal(t, "secret:pynomaly-influxdb-credentials/admin-username", je["ADMIN_USERNAME"])
+			assert.Equal(t, "pynomaly", je["INFLUX_ORG"])
 			task := je["DOWNSAMPLE_TASK"]
 			assert.Contains(t, task, `option task = {name: "downsample-metrics", every: 1h, offset: 5m}`)
 			assert.Contains(t, task, `from(bucket: "metrics")`)
 			assert.Contains(t, task, `aggregateWindow(every: 5m, fn: mean, createEmpty: false)`)
 			assert.Contains(t, task, `to(bucket: "metrics_longterm", org: "pynomaly")`)
 			script := job.Str(t, podSpec+".containers.0.command.2")
-			assert.Contains(t, script, "--retention 30d")
+			assert.Contains(t, script, "--retention 30d", "the seed's 30 days of high-resolution data")
 			assert.Contains(t, script, "--name metrics_longterm --retention 365d")
 			assert.Contains(t, script, "influx task update")
 		})
@@ -61,19 +62,31 @@ func TestInfluxDBDoesNotCluster(t *testing.T) {
 }
 
 // The setup job's script, run as the pod runs it (sh) with a stand-in influx CLI and the real
-// curl against a local server in InfluxDB's place: it creates the read-only login once, with
-// read access to the metrics bucket only and no password on the command line, then sets the
-// password through the legacy-authorization API with the admin token as the header, on every
-// run. Neither the token nor the password is ever an argument of influx or curl.
+// curl against a local server in InfluxDB's place: on the first run it onboards the server (the
+// admin user, password and token in the body), on no later one; it creates the read-only login
+// once, with read access to the metrics bucket only and no password on the command line, then
+// sets the password through the legacy-authorization API with the admin token as the header, on
+// every run. No token or password is ever an argument of influx or curl.
 func TestInfluxDBSetupKeepsTheReadOnlyLogin(t *testing.T) {
-	const token, password = "AdminToken0123456789", "ReaderPassword0123456789"
+	const token, password, adminPassword = "AdminToken0123456789", "ReaderPassword0123456789", "AdminPassword0123456789"
 	var mu sync.Mutex
 	var requests []string
+	onboarded := false
 	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		mu.Lock()
+		defer mu.Unlock()
+		if r.URL.Path == "/api/v2/setup" && r.Method == http.MethodGet {
+			// As InfluxDB answers: indented JSON.
+			fmt.Fprintf(w, "{\n\t\"allowed\": %t\n}\n", !onboarded)
+			return
+		}
 		requests = append(requests, r.Method+" "+r.URL.Path+" "+r.Header.Get("Authorization")+" "+string(body))
-		mu.Unlock()
+		if r.URL.Path == "/api/v2/setup" {
+			onboarded = true
+			w.WriteHeader(http.StatusCreated)
+			return
+		}
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	defer server.Close()
@@ -103,6 +116,7 @@ exit 0
 	require.NoError(t, os.WriteFile(filepath.Join(bin, "curl"), []byte(curl), 0o755))
 
 	env := append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "INFLUX_HOST="+server.URL, "INFLUX_TOKEN="+token,
+		"INFLUX_ORG=pynomaly", "ADMIN_USERNAME=admin", "ADMIN_PASSWORD="+adminPassword,
 		"READER_USERNAME="+components.InfluxDBReaderUser, "READER_PASSWORD="+password, "DOWNSAMPLE_TASK=task")
 	for run := range 2 {
 		cmd := exec.Command(tool(t, "sh"), "-ec", script)
@@ -116,8 +130,10 @@ exit 0
 	assert.NotContains(t, string(log), "--write-bucket")
 	assert.NotContains(t, string(log), token, "the admin token is an argument")
 	assert.NotContains(t, string(log), password, "the password is an argument")
+	assert.NotContains(t, string(log), adminPassword, "the admin password is an argument")
+	onboard := "POST /api/v2/setup  " + `{"username":"admin","password":"` + adminPassword + `","token":"` + token + `","org":"pynomaly","bucket":"metrics"}`
 	want := "POST /private/legacy/authorizations/a0000000000000009/password Token " + token + ` {"password":"` + password + `"}`
-	assert.Equal(t, []string{want, want}, requests, "the password is set on every run")
+	assert.Equal(t, []string{onboard, want, want}, requests, "onboarded once, the password set on every run")
 	_, err = os.Stat("/tmp/admin-header")
 	assert.True(t, os.IsNotExist(err), "the header file is removed")
 }
