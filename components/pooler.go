@@ -16,6 +16,9 @@ const pgbouncerUID = 10998
 // newPooler is PgBouncer in transaction mode in front of the primary: API and worker pods open
 // as many client connections as they like (up to the budget validated in config), the primary
 // sees at most replicas x poolSize. It owns its configuration, Service and disruption budget.
+// poolerShutdownDelay is how long a stopping pooler keeps accepting clients (seconds).
+const poolerShutdownDelay = 5
+
 func newPooler(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, primaryHost pulumi.StringOutput, after []pulumi.Resource) (pulumi.Resource, error) {
 	ns := args.Namespace
 	ini := primaryHost.ApplyT(func(h string) string { return PgBouncerIni(h, args.Pooler, args.TLS) }).(pulumi.StringOutput)
@@ -31,7 +34,7 @@ func newPooler(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, primaryHost
 		Component: "pooler", UID: pgbouncerUID, GID: pgbouncerUID, Spread: args.Spread, PullPolicy: args.Images.PullPolicy,
 		// Since PgBouncer 1.23 SIGTERM is a safe shutdown: it stops accepting and waits for the
 		// clients it has, which the grace period allows.
-		GracePeriodSeconds: 60,
+		GracePeriodSeconds: poolerShutdownDelay + 60,
 		Containers: []kube.Container{{
 			Name:      "pgbouncer",
 			Image:     args.Images.PgBouncer,
@@ -43,6 +46,11 @@ func newPooler(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, primaryHost
 			// without credentials, a connection to its port, is the readiness check: used for
 			// liveness too, a burst of clients would restart every pooler at once.
 			ReadinessProbe: kube.Readiness(kube.TCPSocket(PostgresPort)),
+			// PgBouncer stops accepting at SIGTERM, while the pod's endpoint is still being
+			// removed: it keeps accepting for a moment first, so no client meets a closed port.
+			Lifecycle: &corev1.LifecycleArgs{PreStop: &corev1.LifecycleHandlerArgs{
+				Sleep: &corev1.SleepActionArgs{Seconds: pulumi.Int(poolerShutdownDelay)},
+			}},
 			Mounts: corev1.VolumeMountArray{
 				kube.ReadOnlyMount("config", "/etc/pgbouncer/config"),
 				kube.ReadOnlyMount("auth", "/etc/pgbouncer/auth"),

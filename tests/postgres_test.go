@@ -176,6 +176,10 @@ func TestPostgresTier(t *testing.T) {
 			pooler := st.One(t, deploymentType, "pynomaly-postgres-pooler")
 			assert.Equal(t, w.poolers, pooler.Int(t, "spec.replicas"))
 			assert.True(t, st.DependsOn(pooler, setup), "pooler waits for the setup job")
+			bouncer := pooler.Container(t, podSpec, "pgbouncer")
+			delay := pooler.Int(t, bouncer+".lifecycle.preStop.sleep.seconds")
+			assert.Positive(t, delay, "a stopping pooler accepts clients until its endpoint is gone")
+			assert.Greater(t, pooler.Int(t, podSpec+".terminationGracePeriodSeconds"), delay+30, "and then has time to drain")
 			ini := st.One(t, configMapType, "pynomaly-postgres-pooler").StringMap(t, "data")["pgbouncer.ini"]
 			assert.Contains(t, ini, "pool_mode = transaction")
 			assert.Contains(t, ini, "default_pool_size = "+w.poolSize+"\n")
