@@ -2,7 +2,9 @@
 # scripts/test.sh [--unit] : every test of the project, as CI runs it (.ci/run calls this).
 #   1. actionlint and shellcheck (scripts/lint.sh), build, vet, and the unit suite: the program
 #      against a mocked engine, its manifests against kube-score, and the generated configuration
-#      files against real PostgreSQL, Redis, PgBouncer and nginx (seconds);
+#      files against real PostgreSQL, Redis, PgBouncer and nginx (`go test ./...`, seconds);
+#      then the drills, the tests behind the build tag `drills` (rotation, point-in-time
+#      restore): the program's own steps in order against real servers, under a minute;
 #   2. the end-to-end suite (scripts/e2e.sh): the real engine and a local Kubernetes control
 #      plane. Its toolchain is built from Go modules on first use (about 23 minutes on 2 cores,
 #      then cached outside the clone). --unit stops after step 1.
@@ -22,8 +24,12 @@ bash scripts/lint.sh
 echo "== go build, go vet"
 go build ./...
 go vet ./...
+go vet -tags drills ./tests
 echo "== unit suite (mocked engine)"
 go test -count=1 ./...
+echo "== drills (real servers)"
+drills=$(grep -l '^//go:build drills' tests/*_test.go | xargs grep -ho '^func Test[A-Za-z0-9_]*' | sed 's/^func //' | paste -sd '|')
+go test -count=1 -tags drills -run "^(${drills})\$" ./tests
 if [ "${1:-}" != "--unit" ]; then
   echo "== end-to-end suite"
   bash scripts/e2e.sh
