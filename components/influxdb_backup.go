@@ -17,7 +17,7 @@ const InfluxDBBackupCronJob = "pynomaly-influxdb-backup"
 // "<time>.partial" and renamed once complete; what a failed run left and backups past the
 // retention go first (the newest kept whatever its age), as for the database's dumps. The
 // token comes from INFLUX_TOKEN, never an argument. It reads INFLUX_HOST, INFLUX_TOKEN,
-// BACKUP_DIR and RETENTION_DAYS. Restore: `influx restore --full <dir>` into an empty InfluxDB.
+// BACKUP_DIR and RETENTION_DAYS. InfluxDBRestoreScript restores one.
 const InfluxDBBackupScript = `set -eu
 umask 077
 mkdir -p "$BACKUP_DIR"
@@ -25,6 +25,23 @@ mkdir -p "$BACKUP_DIR"
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 influx backup "$stamp.partial"
 ` + backupKeep
+
+// InfluxDBRestoreScript restores a backup of InfluxDBBackupScript, RESTORE_FROM or the newest
+// complete one, with `influx restore --full`: every bucket, the tasks and the metadata (users
+// and tokens too) replace what the server holds. A server that lost its volume starts empty; it
+// is onboarded first, as the setup job does, so the restore has a token to authenticate with.
+// It reads what the backup does, and ADMIN_USERNAME, ADMIN_PASSWORD and INFLUX_ORG
+// (scripts/restore.sh --influxdb makes the Job, with cmd/restorejob).
+const InfluxDBRestoreScript = `set -eu
+cd "$BACKUP_DIR"
+from=${RESTORE_FROM:-$(ls -1d 20*Z 2>/dev/null | tail -n 1 || true)}
+[ -n "$from" ] && [ -d "$from" ] || { echo "no complete backup ${from:-at all} in $BACKUP_DIR" >&2; exit 1; }
+until influx ping >/dev/null 2>&1; do echo "waiting for influxdb"; sleep 2; done
+` + influxDBOnboardScript + `
+echo "restoring $BACKUP_DIR/$from into $INFLUX_HOST"
+start=$(date +%s)
+influx restore --full "$from"
+echo "restored $from in $(( $(date +%s) - start ))s"`
 
 // backupPrune enters BACKUP_DIR and removes what a failed run left and the backups (directories
 // named by their UTC time) older than RETENTION_DAYS, the newest whatever its age, before the new

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# scripts/restore.sh [--from BACKUP] [--kubeconfig FILE] [--namespace NS] : restore PostgreSQL
-# from a backup of the nightly CronJob (README: "Restore from a backup").
+# scripts/restore.sh [--influxdb] [--from BACKUP] [--kubeconfig FILE] [--namespace NS] : restore
+# PostgreSQL (or, with --influxdb, InfluxDB) from a backup of its nightly CronJob (README:
+# "Restore from a backup").
 #   1. stops the writers: the API and the workers scaled to 0 (their HPAs pause at 0);
 #   2. runs the restore as a Job made from the backup CronJob's own pod (cmd/restorejob): the
 #      newest complete backup on the backup volume, or --from 20261125T020000Z;
@@ -10,22 +11,23 @@
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$REPO"
-from="" ns=pynomaly-data-science kc=()
+db=postgres from="" ns=pynomaly-data-science kc=()
 while [ $# -gt 0 ]; do
   case $1 in
+    --influxdb) db=influxdb; shift ;;
     --from) from=$2; shift 2 ;;
     --namespace) ns=$2; shift 2 ;;
     --kubeconfig) kc=(--kubeconfig "$2"); shift 2 ;;
-    *) echo "usage: restore.sh [--from BACKUP] [--kubeconfig FILE] [--namespace NS]" >&2; exit 2 ;;
+    *) echo "usage: restore.sh [--influxdb] [--from BACKUP] [--kubeconfig FILE] [--namespace NS]" >&2; exit 2 ;;
   esac
 done
 k() { kubectl "${kc[@]}" -n "$ns" "$@"; }
 
 echo "== stopping the writers (API, workers)"
 k scale deployment pynomaly-api pynomaly-worker --replicas=0
-job=pynomaly-postgres-restore-$(date -u +%Y%m%dt%H%M%S)
-echo "== restoring ${from:-the newest backup} with job/$job"
-k get cronjob pynomaly-postgres-backup -o json | go run ./cmd/restorejob --from "$from" --name "$job" | k create -f -
+job=pynomaly-$db-restore-$(date -u +%Y%m%dt%H%M%S)
+echo "== restoring $db from ${from:-the newest backup} with job/$job"
+k get cronjob "pynomaly-$db-backup" -o json | go run ./cmd/restorejob --database "$db" --from "$from" --name "$job" | k create -f -
 if ! k wait --for=condition=complete --timeout=1h "job/$job"; then
   echo "restore.sh: job/$job did not complete; the API and workers stay at 0 replicas. Logs: kubectl -n $ns logs job/$job" >&2
   exit 1
@@ -35,4 +37,4 @@ echo "== starting the writers again"
 for d in pynomaly-api pynomaly-worker; do
   k scale deployment "$d" --replicas="$(k get hpa "$d" -o jsonpath='{.spec.minReplicas}')"
 done
-echo "restore.sh: restored ${from:-the newest backup}; job/$job"
+echo "restore.sh: restored $db from ${from:-the newest backup}; job/$job"

@@ -1,10 +1,10 @@
-// Command restorejob turns the backup CronJob (as `kubectl get cronjob pynomaly-postgres-backup
-// -o json` prints it) into a one-off Job that restores a backup: the same image, credentials,
-// backup volume, security context and labels (so the same network policies let it reach the
-// database), running the program's restore script instead of the backup. scripts/restore.sh
-// pipes it into `kubectl create -f -`.
+// Command restorejob turns a backup CronJob (as `kubectl get cronjob pynomaly-postgres-backup
+// -o json` prints it, or pynomaly-influxdb-backup's) into a one-off Job that restores a backup:
+// the same image, credentials, backup volume, security context and labels (so the same network
+// policies let it reach the database), running the program's restore script instead of the
+// backup. scripts/restore.sh pipes it into `kubectl create -f -`.
 //
-//	restorejob [--from 20261125T020000Z] [--name NAME] < cronjob.json > job.json
+//	restorejob [--database postgres|influxdb] [--from 20261125T020000Z] [--name NAME] < cronjob.json > job.json
 package main
 
 import (
@@ -17,18 +17,62 @@ import (
 	"github.com/pynomaly/pynomaly-platform/components"
 )
 
+// database is what a restore of one database needs: the backup CronJob's container that makes
+// the backup, the script that restores one, and what the script reads beyond the backup's
+// environment (from the container's env, whose credentials Secret it names).
+type database struct {
+	container string
+	script    string
+	env       func(container map[string]any) ([]any, error)
+}
+
+var databases = map[string]database{
+	"postgres": {container: "postgres-backup", script: components.PostgresRestoreScript, env: noEnv},
+	"influxdb": {container: "influxdb-backup", script: components.InfluxDBRestoreScript, env: influxDBAdmin},
+}
+
+func noEnv(map[string]any) ([]any, error) { return nil, nil }
+
+// influxDBAdmin is what onboarding an empty InfluxDB takes: the organization, and the admin
+// login from the Secret that holds the token the backup already reads.
+func influxDBAdmin(c map[string]any) ([]any, error) {
+	secret := ""
+	env, _ := c["env"].([]any)
+	for _, e := range env {
+		if m, ok := e.(map[string]any); ok && m["name"] == "INFLUX_TOKEN" {
+			secret, _ = path(m, "valueFrom", "secretKeyRef", "name").(string)
+		}
+	}
+	if secret == "" {
+		return nil, fmt.Errorf("the backup container reads no INFLUX_TOKEN from a Secret")
+	}
+	ref := func(name, key string) any {
+		return map[string]any{"name": name, "valueFrom": map[string]any{"secretKeyRef": map[string]any{"name": secret, "key": key}}}
+	}
+	return []any{
+		map[string]any{"name": "INFLUX_ORG", "value": components.InfluxDBOrg},
+		ref("ADMIN_USERNAME", components.InfluxDBAdminUserKey),
+		ref("ADMIN_PASSWORD", components.InfluxDBAdminPasswordKey),
+	}, nil
+}
+
 func main() {
+	db := flag.String("database", "postgres", "the database whose backup to restore: postgres or influxdb")
 	from := flag.String("from", "", "the backup to restore (a directory on the backup volume); empty: the newest")
-	name := flag.String("name", "", "the Job's name (default pynomaly-postgres-restore-<UTC time>)")
+	name := flag.String("name", "", "the Job's name (default pynomaly-<database>-restore-<UTC time>)")
 	flag.Parse()
+	d, ok := databases[*db]
+	if !ok {
+		fail("--database %q: must be postgres or influxdb", *db)
+	}
 	if *name == "" {
-		*name = "pynomaly-postgres-restore-" + time.Now().UTC().Format("20060102t150405")
+		*name = "pynomaly-" + *db + "-restore-" + time.Now().UTC().Format("20060102t150405")
 	}
 	var cron map[string]any
 	if err := json.NewDecoder(os.Stdin).Decode(&cron); err != nil {
 		fail("reading the CronJob: %v", err)
 	}
-	job, err := restoreJob(cron, *name, *from)
+	job, err := restoreJob(cron, d, *name, *from)
 	if err != nil {
 		fail("%v", err)
 	}
@@ -44,14 +88,14 @@ func fail(format string, args ...any) {
 
 // restoreJob is the Job: the CronJob's job template with the restore script, never retried (a
 // restore that failed half-way wants a look first) and bounded by the seed's RTO of one hour.
-func restoreJob(cron map[string]any, name, from string) (map[string]any, error) {
+func restoreJob(cron map[string]any, db database, name, from string) (map[string]any, error) {
 	if cron["kind"] != "CronJob" {
 		return nil, fmt.Errorf("expected a CronJob, got %v", cron["kind"])
 	}
 	meta, _ := cron["metadata"].(map[string]any)
 	spec, _ := path(cron, "spec", "jobTemplate", "spec").(map[string]any)
-	// The dump's container: the only one, or, where the dump is copied off the cluster, the
-	// init container before the copy. The restore runs it alone.
+	// The backup's container: the only one, or, where the database's dump is copied off the
+	// cluster, the init container before the copy. The restore runs it alone.
 	podSpec, _ := path(spec, "template", "spec").(map[string]any)
 	if podSpec == nil {
 		return nil, fmt.Errorf("the CronJob has no job template")
@@ -60,19 +104,23 @@ func restoreJob(cron map[string]any, name, from string) (map[string]any, error) 
 	for _, list := range []string{"initContainers", "containers"} {
 		cs, _ := podSpec[list].([]any)
 		for _, x := range cs {
-			if m, ok := x.(map[string]any); ok && m["name"] == backupContainer {
+			if m, ok := x.(map[string]any); ok && m["name"] == db.container {
 				c = m
 			}
 		}
 	}
 	if c == nil {
-		return nil, fmt.Errorf("the CronJob's job template has no container %s", backupContainer)
+		return nil, fmt.Errorf("the CronJob's job template has no container %s", db.container)
+	}
+	extra, err := db.env(c)
+	if err != nil {
+		return nil, err
 	}
 	delete(podSpec, "initContainers")
 	podSpec["containers"] = []any{c}
-	c["command"] = []string{"/bin/sh", "-ec", components.PostgresRestoreScript}
+	c["command"] = []string{"/bin/sh", "-ec", db.script}
 	env, _ := c["env"].([]any)
-	c["env"] = append(env, map[string]any{"name": "RESTORE_FROM", "value": from})
+	c["env"] = append(append(env, extra...), map[string]any{"name": "RESTORE_FROM", "value": from})
 	spec["backoffLimit"] = 0
 	spec["activeDeadlineSeconds"] = 3600
 	labels, _ := meta["labels"].(map[string]any)
@@ -85,9 +133,6 @@ func restoreJob(cron map[string]any, name, from string) (map[string]any, error) 
 		"spec": spec,
 	}, nil
 }
-
-// backupContainer is the backup CronJob's container that dumps (components.postgresBackup).
-const backupContainer = "postgres-backup"
 
 func path(v any, keys ...string) any {
 	for _, k := range keys {

@@ -133,23 +133,36 @@ func checkDriftDetection(t *testing.T, p *project) {
 	p.must("preview", "--expect-no-changes")
 }
 
-// The README's restore runbook, scripts/restore.sh, against the deployed stack: the writers are
-// stopped, the restore Job made from the backup CronJob's pod is admitted under the namespace's
-// Pod Security level and completes (kwok), and the writers come back at their HPAs' minimum.
+// The README's restore runbook, scripts/restore.sh, against the deployed stack, for PostgreSQL
+// and for InfluxDB: the writers are stopped, the restore Job made from the backup CronJob's pod
+// is admitted under the namespace's Pod Security level and completes (kwok), and the writers
+// come back at their HPAs' minimum.
 func checkRestoreProcedure(t *testing.T) {
-	cmd := exec.Command("bash", filepath.Join(repo, "scripts", "restore.sh"), "--kubeconfig", kubeconfig, "--from", "20261125T020000Z")
-	start := time.Now()
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "scripts/restore.sh:\n%s", out)
-	t.Logf("scripts/restore.sh: %v", time.Since(start).Round(100*time.Millisecond))
-	job := regexp.MustCompile(`job/(pynomaly-postgres-restore-[0-9t]+)`).FindStringSubmatch(string(out))
-	require.NotNil(t, job, "%s", out)
-	assert.Equal(t, "20261125T020000Z", objectField(t, "job", job[1], "{.metadata.annotations.pynomaly\\.io/restore-from}"))
-	assert.Equal(t, "postgres-backup", objectField(t, "job", job[1], "{.spec.template.metadata.labels.component}"))
-	for _, d := range []string{"pynomaly-api", "pynomaly-worker"} {
-		assert.Equal(t, objectField(t, "hpa", d, "{.spec.minReplicas}"), objectField(t, "deployment", d, "{.spec.replicas}"), d)
+	for _, db := range []struct{ name, from string }{{"postgres", "20261125T020000Z"}, {"influxdb", ""}} {
+		args := []string{filepath.Join(repo, "scripts", "restore.sh"), "--kubeconfig", kubeconfig}
+		if db.name == "influxdb" {
+			args = append(args, "--influxdb")
+		}
+		if db.from != "" {
+			args = append(args, "--from", db.from)
+		}
+		start := time.Now()
+		out, err := exec.Command("bash", args...).CombinedOutput()
+		require.NoError(t, err, "scripts/restore.sh %s:\n%s", db.name, out)
+		t.Logf("scripts/restore.sh (%s): %v", db.name, time.Since(start).Round(100*time.Millisecond))
+		job := regexp.MustCompile(`job/(pynomaly-` + db.name + `-restore-[0-9t]+)`).FindStringSubmatch(string(out))
+		require.NotNil(t, job, "%s", out)
+		from := db.from
+		if from == "" {
+			from = "newest"
+		}
+		assert.Equal(t, from, objectField(t, "job", job[1], "{.metadata.annotations.pynomaly\\.io/restore-from}"))
+		assert.Equal(t, db.name+"-backup", objectField(t, "job", job[1], "{.spec.template.metadata.labels.component}"))
+		for _, d := range []string{"pynomaly-api", "pynomaly-worker"} {
+			assert.Equal(t, objectField(t, "hpa", d, "{.spec.minReplicas}"), objectField(t, "deployment", d, "{.spec.replicas}"), d)
+		}
+		mustKubectl(t, "-n", namespace, "delete", "job", job[1])
 	}
-	mustKubectl(t, "-n", namespace, "delete", "job", job[1])
 }
 
 // assertNetworkPolicies checks that the API server took the security tier's policies: the
