@@ -67,8 +67,8 @@ type InfluxDBArgs struct {
 	BackupClaim pulumi.StringInput
 }
 
-// InfluxDB is the seed's data-science-influxdb.yaml: InfluxDB 2 set up at first start from the
-// secrets tier, the high-resolution bucket kept 30 days, and a downsampling task into a
+// InfluxDB is the seed's data-science-influxdb.yaml: InfluxDB 2 set up from the secrets tier
+// whenever it starts empty, the high-resolution bucket kept 30 days, and a downsampling task into a
 // long-term bucket, created and kept current by an idempotent job.
 type InfluxDB struct {
 	pulumi.ResourceState
@@ -128,8 +128,9 @@ func NewInfluxDB(ctx *pulumi.Context, name string, args *InfluxDBArgs, opts ...p
 	return c, nil
 }
 
-// influxDBPod runs InfluxDB 2. The image's own first-start setup is left off: it passes the
-// admin password to `influx setup` as an argument; the setup job onboards the server instead.
+// influxDBPod runs InfluxDB 2, onboarded by its own postStart hook (InfluxDBOnboardHook). The
+// image's first-start setup is left off: it passes the admin password to `influx setup` as an
+// argument.
 func influxDBPod(args *InfluxDBArgs) kube.Pod {
 	s := args.Settings
 	pod := kube.Pod{
@@ -143,7 +144,13 @@ func influxDBPod(args *InfluxDBArgs) kube.Pod {
 				kube.Env("INFLUXD_BOLT_PATH", "/var/lib/influxdb2/influxd.bolt"),
 				kube.Env("INFLUXD_ENGINE_PATH", "/var/lib/influxdb2/engine"),
 				kube.Env("INFLUXD_REPORTING_DISABLED", "true"),
+				kube.SecretEnv("ADMIN_USERNAME", args.Secret, InfluxDBAdminUserKey),
+				kube.SecretEnv("ADMIN_PASSWORD", args.Secret, InfluxDBAdminPasswordKey),
+				kube.SecretEnv("ADMIN_TOKEN", args.Secret, InfluxDBAdminTokenKey),
 			},
+			Lifecycle: &corev1.LifecycleArgs{PostStart: &corev1.LifecycleHandlerArgs{
+				Exec: &corev1.ExecActionArgs{Command: pulumi.ToStringArray([]string{"/bin/sh", "-ec", InfluxDBOnboardHook(args.TLS)})},
+			}},
 			Ports:          []kube.Port{{Name: "http", Port: InfluxDBPort}},
 			Resources:      s.Resources,
 			ReadinessProbe: kube.Readiness(kube.HTTPGet("/health", InfluxDBPort)),
@@ -168,6 +175,32 @@ func influxDBPod(args *InfluxDBArgs) kube.Pod {
 	return pod
 }
 
+// InfluxDBOnboardHook sets up an InfluxDB that starts with an empty volume, a new one or one that
+// lost its volume: the admin user, password and token of the credentials Secret, the organization
+// and the metrics bucket (its retention follows from the setup job), once; a server already set
+// up is left alone. It runs in the pod, after every start, so the server is set up before it is
+// Ready and whatever restarts it. Over the loopback, through the HTTP API with the body on
+// standard input, so no secret is an argument; the generated values need no JSON escaping.
+func InfluxDBOnboardHook(tls bool) string {
+	curl, url := "curl -fsS", fmt.Sprintf("http://127.0.0.1:%d", InfluxDBPort)
+	if tls {
+		// The certificate names the Service: the loopback under that name.
+		curl = fmt.Sprintf("curl -fsS --cacert %s/ca.crt --resolve %s:%d:127.0.0.1", ServerTLSMountPath, InfluxDBServiceName, InfluxDBPort)
+		url = fmt.Sprintf("https://%s:%d", InfluxDBServiceName, InfluxDBPort)
+	}
+	return fmt.Sprintf(`until %[1]s -o /dev/null %[2]s/health 2>/dev/null; do sleep 1; done
+state=$(%[1]s %[2]s/api/v2/setup | tr -d ' 	
+')
+case $state in
+  *'"allowed":true'*)
+    printf '{"username":"%%s","password":"%%s","token":"%%s","org":"%[3]s","bucket":"%[4]s"}' "$ADMIN_USERNAME" "$ADMIN_PASSWORD" "$ADMIN_TOKEN" |
+      %[1]s -X POST -H 'Content-Type: application/json' --data-binary @- %[2]s/api/v2/setup >/dev/null
+    echo "influxdb onboarded" ;;
+  *'"allowed":false'*) ;;
+  *) echo "unexpected answer from /api/v2/setup: $state" >&2; exit 1 ;;
+esac`, curl, url, InfluxDBOrg, InfluxDBBucket)
+}
+
 // influxDBReaderScript keeps Grafana's read-only login: a v1-compatible authorization (user name
 // and password, InfluxQL) that may read the metrics bucket and nothing else, created when missing,
 // its password set on every run so a rotation reaches it. The password is set through the HTTP
@@ -187,18 +220,7 @@ printf '{"password":"%s"}' "$READER_PASSWORD" | curl -fsS -X POST -H @/tmp/admin
 rm -f /tmp/admin-header
 echo "read-only login $READER_USERNAME kept"`
 
-// influxDBOnboardScript sets up a server that has never been: the admin user, its password and
-// token, the organization and the metrics bucket (its retention is set right after, with the
-// others'), once. Through the HTTP API with the body on standard input, so no secret is an
-// argument; the generated values are letters and digits, so no JSON escaping is needed.
-const influxDBOnboardScript = `if curl -fsS "$INFLUX_HOST/api/v2/setup" | tr -d ' \t\n' | grep -q '"allowed":true'; then
-  printf '{"username":"%s","password":"%s","token":"%s","org":"%s","bucket":"%s"}' \
-    "$ADMIN_USERNAME" "$ADMIN_PASSWORD" "$INFLUX_TOKEN" "$INFLUX_ORG" ` + InfluxDBBucket + ` |
-    curl -fsS -X POST -H 'Content-Type: application/json' --data-binary @- "$INFLUX_HOST/api/v2/setup" >/dev/null
-  echo "influxdb onboarded"
-fi`
-
-// influxDBSetupJob onboards a new server, then keeps the buckets and the downsampling task as the settings say,
+// influxDBSetupJob keeps the buckets and the downsampling task as the settings say,
 // idempotently: retention follows the settings, the long-term bucket and the task are created
 // when missing and updated otherwise.
 func influxDBSetupJob(ctx *pulumi.Context, c *InfluxDB, args *InfluxDBArgs, sts *appsv1.StatefulSet) (pulumi.Resource, error) {
@@ -208,7 +230,6 @@ func influxDBSetupJob(ctx *pulumi.Context, c *InfluxDB, args *InfluxDBArgs, sts 
 		return nil, fmt.Errorf("influxdb: downsample task: %w", err)
 	}
 	script := fmt.Sprintf(`until influx ping >/dev/null 2>&1; do echo "waiting for influxdb"; sleep 2; done
-%[7]s
 bucket_id() { influx bucket list --name "$1" --hide-headers 2>/dev/null | awk '{print $1}'; }
 influx bucket update --id "$(bucket_id %[1]s)" --retention %[2]s
 if [ -z "$(bucket_id %[3]s)" ]; then influx bucket create --name %[3]s --retention %[4]s; fi
@@ -217,14 +238,11 @@ printf '%%s\n' "$DOWNSAMPLE_TASK" > /tmp/downsample.flux
 task=$(influx task list --hide-headers | awk '$2 == "%[5]s" {print $1}')
 if [ -n "$task" ]; then influx task update --id "$task" --file /tmp/downsample.flux; else influx task create --file /tmp/downsample.flux; fi
 %[6]s
-echo "influxdb setup done"`, InfluxDBBucket, s.Retention, InfluxDBLongTermBucket, s.LongTermRetention, influxDBDownsampleTask, influxDBReaderScript,
-		influxDBOnboardScript)
+echo "influxdb setup done"`, InfluxDBBucket, s.Retention, InfluxDBLongTermBucket, s.LongTermRetention, influxDBDownsampleTask, influxDBReaderScript)
 	pod := kube.ScriptPod("influxdb-setup", args.Image, influxUID, script, corev1.EnvVarArray{
 		kube.EnvOutput("INFLUX_HOST", c.URL),
 		kube.Env("INFLUX_ORG", InfluxDBOrg),
 		kube.SecretEnv("INFLUX_TOKEN", args.Secret, InfluxDBAdminTokenKey),
-		kube.SecretEnv("ADMIN_USERNAME", args.Secret, InfluxDBAdminUserKey),
-		kube.SecretEnv("ADMIN_PASSWORD", args.Secret, InfluxDBAdminPasswordKey),
 		kube.Env("DOWNSAMPLE_TASK", task),
 		kube.Env("INFLUX_CONFIGS_PATH", "/tmp/influx-configs"),
 		kube.Env("READER_USERNAME", InfluxDBReaderUser),

@@ -28,16 +28,15 @@ influx backup "$stamp.partial"
 
 // InfluxDBRestoreScript restores a backup of InfluxDBBackupScript, RESTORE_FROM or the newest
 // complete one, with `influx restore --full`: every bucket, the tasks and the metadata (users
-// and tokens too) replace what the server holds. A server that lost its volume starts empty; it
-// is onboarded first, as the setup job does, so the restore has a token to authenticate with.
-// It reads what the backup does, and ADMIN_USERNAME, ADMIN_PASSWORD and INFLUX_ORG
-// (scripts/restore.sh --influxdb makes the Job, with cmd/restorejob).
+// and tokens too) replace what the server holds. A server that lost its volume onboarded itself
+// at start with the credentials Secret's token (InfluxDBOnboardHook), which the restore uses. It
+// reads what the backup does (scripts/restore.sh --influxdb makes the Job, with cmd/restorejob).
 const InfluxDBRestoreScript = `set -eu
 cd "$BACKUP_DIR"
 from=${RESTORE_FROM:-$(ls -1d 20*Z 2>/dev/null | tail -n 1 || true)}
-[ -n "$from" ] && [ -d "$from" ] || { echo "no complete backup ${from:-at all} in $BACKUP_DIR" >&2; exit 1; }
+case $from in 20*Z) ;; *) echo "no complete backup ${from:-at all} in $BACKUP_DIR" >&2; exit 1 ;; esac
+[ -d "$from" ] || { echo "no complete backup $from in $BACKUP_DIR" >&2; exit 1; }
 until influx ping >/dev/null 2>&1; do echo "waiting for influxdb"; sleep 2; done
-` + influxDBOnboardScript + `
 echo "restoring $BACKUP_DIR/$from into $INFLUX_HOST"
 start=$(date +%s)
 influx restore --full "$from"

@@ -13,12 +13,12 @@ import (
 // so runs as any user; 10000 and more is a range no account of the node uses.
 const pgbouncerUID = 10998
 
-// newPooler is PgBouncer in transaction mode in front of the primary: API and worker pods open
-// as many client connections as they like (up to the budget validated in config), the primary
-// sees at most replicas x poolSize. It owns its configuration, Service and disruption budget.
 // poolerShutdownDelay is how long a stopping pooler keeps accepting clients (seconds).
 const poolerShutdownDelay = 5
 
+// newPooler is PgBouncer in transaction mode in front of the primary: API and worker pods open
+// as many client connections as they like (up to the budget validated in config), the primary
+// sees at most replicas x poolSize. It owns its configuration, Service and disruption budget.
 func newPooler(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, primaryHost pulumi.StringOutput, after []pulumi.Resource) (pulumi.Resource, error) {
 	ns := args.Namespace
 	ini := primaryHost.ApplyT(func(h string) string { return PgBouncerIni(h, args.Pooler, args.TLS) }).(pulumi.StringOutput)

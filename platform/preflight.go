@@ -11,9 +11,10 @@ import (
 )
 
 // MinKubernetes is the oldest Kubernetes the program's objects work on: StatefulSet claim
-// retention (persistentVolumeClaimRetentionPolicy, on by default since 1.27) and CronJob time
-// zones (GA in 1.27).
-const MinKubernetes = "1.27"
+// retention (persistentVolumeClaimRetentionPolicy, on by default since 1.27), CronJob time zones
+// (GA in 1.27) and the preStop sleep action of the API, the pooler and Nginx (on by default
+// since 1.30; an older API server drops the field and refuses the hook without a handler).
+const MinKubernetes = "1.30"
 
 // Connect reaches the cluster of the stack's Kubernetes settings. main.go's Program uses
 // preflight.Connect; the mocked-engine tests pass a fake cluster.

@@ -31,6 +31,11 @@ func TestInfluxDBTier(t *testing.T) {
 			for name := range e {
 				assert.NotContains(t, name, "DOCKER_INFLUXDB_INIT_", "the image's first-start setup passes the password as an argument")
 			}
+			// The pod onboards itself when it starts empty, from the credentials Secret.
+			assert.Equal(t, "secret:pynomaly-influxdb-credentials/admin-password", e["ADMIN_PASSWORD"])
+			assert.Equal(t, "secret:pynomaly-influxdb-credentials/admin-username", e["ADMIN_USERNAME"])
+			assert.Equal(t, "secret:pynomaly-influxdb-credentials/admin-token", e["ADMIN_TOKEN"])
+			assert.Equal(t, components.InfluxDBOnboardHook(env != "dev"), sts.Str(t, c+".lifecycle.postStart.exec.command.2"))
 			assert.Equal(t, "/health", sts.Str(t, c+".readinessProbe.httpGet.path"))
 			assert.True(t, sts.Bool(c+".securityContext.readOnlyRootFilesystem"))
 			assert.Equal(t, 8086, st.One(t, serviceType, "pynomaly-influxdb").Int(t, "spec.ports.0.port"))
@@ -40,8 +45,6 @@ func TestInfluxDBTier(t *testing.T) {
 			assert.True(t, st.DependsOn(job, sts), "the setup job waits for InfluxDB")
 			je := job.Env(t, podSpec+".containers.0")
 			assert.Equal(t, "secret:pynomaly-influxdb-credentials/admin-token", je["INFLUX_TOKEN"])
-			assert.Equal(t, "secret:pynomaly-influxdb-credentials/admin-password", je["ADMIN_PASSWORD"])
-			assert.Equal(t, "secret:pynomaly-influxdb-credentials/admin-username", je["ADMIN_USERNAME"])
 			assert.Equal(t, "pynomaly", je["INFLUX_ORG"])
 			task := je["DOWNSAMPLE_TASK"]
 			assert.Contains(t, task, `option task = {name: "downsample-metrics", every: 1h, offset: 5m}`)
@@ -62,31 +65,19 @@ func TestInfluxDBDoesNotCluster(t *testing.T) {
 }
 
 // The setup job's script, run as the pod runs it (sh) with a stand-in influx CLI and the real
-// curl against a local server in InfluxDB's place: on the first run it onboards the server (the
-// admin user, password and token in the body), on no later one; it creates the read-only login
-// once, with read access to the metrics bucket only and no password on the command line, then
-// sets the password through the legacy-authorization API with the admin token as the header, on
-// every run. No token or password is ever an argument of influx or curl.
+// curl against a local server in InfluxDB's place: it creates the read-only login once, with
+// read access to the metrics bucket only and no password on the command line, then sets the
+// password through the legacy-authorization API with the admin token as the header, on every
+// run. Neither the token nor the password is ever an argument of influx or curl.
 func TestInfluxDBSetupKeepsTheReadOnlyLogin(t *testing.T) {
-	const token, password, adminPassword = "AdminToken0123456789", "ReaderPassword0123456789", "AdminPassword0123456789"
+	const token, password = "AdminToken0123456789", "ReaderPassword0123456789"
 	var mu sync.Mutex
 	var requests []string
-	onboarded := false
 	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		mu.Lock()
-		defer mu.Unlock()
-		if r.URL.Path == "/api/v2/setup" && r.Method == http.MethodGet {
-			// As InfluxDB answers: indented JSON.
-			fmt.Fprintf(w, "{\n\t\"allowed\": %t\n}\n", !onboarded)
-			return
-		}
 		requests = append(requests, r.Method+" "+r.URL.Path+" "+r.Header.Get("Authorization")+" "+string(body))
-		if r.URL.Path == "/api/v2/setup" {
-			onboarded = true
-			w.WriteHeader(http.StatusCreated)
-			return
-		}
+		mu.Unlock()
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	defer server.Close()
@@ -116,7 +107,6 @@ exit 0
 	require.NoError(t, os.WriteFile(filepath.Join(bin, "curl"), []byte(curl), 0o755))
 
 	env := append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "INFLUX_HOST="+server.URL, "INFLUX_TOKEN="+token,
-		"INFLUX_ORG=pynomaly", "ADMIN_USERNAME=admin", "ADMIN_PASSWORD="+adminPassword,
 		"READER_USERNAME="+components.InfluxDBReaderUser, "READER_PASSWORD="+password, "DOWNSAMPLE_TASK=task")
 	for run := range 2 {
 		cmd := exec.Command(tool(t, "sh"), "-ec", script)
@@ -130,10 +120,71 @@ exit 0
 	assert.NotContains(t, string(log), "--write-bucket")
 	assert.NotContains(t, string(log), token, "the admin token is an argument")
 	assert.NotContains(t, string(log), password, "the password is an argument")
-	assert.NotContains(t, string(log), adminPassword, "the admin password is an argument")
-	onboard := "POST /api/v2/setup  " + `{"username":"admin","password":"` + adminPassword + `","token":"` + token + `","org":"pynomaly","bucket":"metrics"}`
 	want := "POST /private/legacy/authorizations/a0000000000000009/password Token " + token + ` {"password":"` + password + `"}`
-	assert.Equal(t, []string{onboard, want, want}, requests, "onboarded once, the password set on every run")
+	assert.Equal(t, []string{want, want}, requests, "the password is set on every run")
 	_, err = os.Stat("/tmp/admin-header")
 	assert.True(t, os.IsNotExist(err), "the header file is removed")
+}
+
+// The pod's onboarding hook, run as the kubelet runs it (sh) with the real curl against a local
+// server in InfluxDB's place, answering as InfluxDB does: it waits for the server, onboards it
+// when it is empty (the admin user, password and token in the body, never an argument), leaves
+// it alone once set up, and fails on an answer it does not understand.
+func TestInfluxDBOnboardsItselfWhenEmpty(t *testing.T) {
+	const token, adminPassword = "AdminToken0123456789", "AdminPassword0123456789"
+	var mu sync.Mutex
+	var posts []string
+	healthy, answer := false, ""
+	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case r.URL.Path == "/health" && !healthy:
+			healthy = true // the first probe finds it still starting
+			w.WriteHeader(http.StatusServiceUnavailable)
+		case r.URL.Path == "/health":
+			fmt.Fprintln(w, `{"status": "pass"}`)
+		case r.URL.Path == "/api/v2/setup" && r.Method == http.MethodGet:
+			fmt.Fprint(w, answer)
+		case r.URL.Path == "/api/v2/setup" && r.Method == http.MethodPost:
+			posts = append(posts, string(body))
+			answer = "{\n\t\"allowed\": false\n}\n"
+			w.WriteHeader(http.StatusCreated)
+		default:
+			w.WriteHeader(http.StatusNotFound)
+		}
+	}))
+	defer server.Close()
+
+	st := deploy(t, "dev", nil)
+	sts := st.One(t, statefulSetType, components.InfluxDBServiceName)
+	hook := sts.Str(t, sts.Container(t, podSpec, "influxdb")+".lifecycle.postStart.exec.command.2")
+	require.Contains(t, hook, "http://127.0.0.1:8086")
+	hook = strings.ReplaceAll(hook, "http://127.0.0.1:8086", server.URL)
+	bin := t.TempDir()
+	argv := filepath.Join(bin, "argv")
+	curl := "#!/bin/sh\nprintf '%s\\n' \"$*\" >> " + argv + "\nexec " + tool(t, "curl") + " \"$@\"\n"
+	require.NoError(t, os.WriteFile(filepath.Join(bin, "curl"), []byte(curl), 0o755))
+	run := func() (string, error) {
+		cmd := exec.Command(tool(t, "sh"), "-ec", hook)
+		cmd.Env = []string{"PATH=" + bin + ":/usr/bin:/bin", "ADMIN_USERNAME=admin", "ADMIN_PASSWORD=" + adminPassword, "ADMIN_TOKEN=" + token}
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	answer = "{\n\t\"allowed\": true\n}\n" // as InfluxDB answers: indented JSON
+	for range 2 {
+		out, err := run()
+		require.NoError(t, err, out)
+	}
+	assert.Equal(t, []string{`{"username":"admin","password":"` + adminPassword + `","token":"` + token + `","org":"pynomaly","bucket":"metrics"}`},
+		posts, "onboarded once")
+	answer = "<html>a proxy's error page</html>"
+	out, err := run()
+	assert.Error(t, err, "an answer that is neither")
+	assert.Contains(t, out, "unexpected answer")
+	log, err := os.ReadFile(argv)
+	require.NoError(t, err)
+	assert.NotContains(t, string(log), token, "the token is an argument")
+	assert.NotContains(t, string(log), adminPassword, "the password is an argument")
 }

@@ -82,8 +82,8 @@ func TestPreflightNamesEachMissingPiece(t *testing.T) {
 		cluster *fakeCluster
 		want    string
 	}{
-		{"old cluster", "dev", nil, &fakeCluster{version: "1.26", missing: map[string]bool{}},
-			"cluster preflight [kubernetes-version]: Kubernetes 1.27 or newer is missing (the cluster runs 1.26)"},
+		{"old cluster", "dev", nil, &fakeCluster{version: "1.29", missing: map[string]bool{}},
+			"cluster preflight [kubernetes-version]: Kubernetes 1.30 or newer is missing (the cluster runs 1.29)"},
 		{"no metrics API", "prod", nil, completeCluster().without("metrics.k8s.io/v1beta1 pods"),
 			"cluster preflight [metrics-api]: the pods API (metrics.k8s.io/v1beta1) is missing; the API and worker HorizontalPodAutoscalers (CPU and memory) needs it. Install metrics-server"},
 		{"no external metrics in operator mode", "prod", cfg{"monitoringMode": "operator", "worker": `{"queueScaling": {"enabled": true}}`},

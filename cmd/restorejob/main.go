@@ -18,42 +18,12 @@ import (
 )
 
 // database is what a restore of one database needs: the backup CronJob's container that makes
-// the backup, the script that restores one, and what the script reads beyond the backup's
-// environment (from the container's env, whose credentials Secret it names).
-type database struct {
-	container string
-	script    string
-	env       func(container map[string]any) ([]any, error)
-}
+// the backup, and the script that restores one.
+type database struct{ container, script string }
 
 var databases = map[string]database{
-	"postgres": {container: "postgres-backup", script: components.PostgresRestoreScript, env: noEnv},
-	"influxdb": {container: "influxdb-backup", script: components.InfluxDBRestoreScript, env: influxDBAdmin},
-}
-
-func noEnv(map[string]any) ([]any, error) { return nil, nil }
-
-// influxDBAdmin is what onboarding an empty InfluxDB takes: the organization, and the admin
-// login from the Secret that holds the token the backup already reads.
-func influxDBAdmin(c map[string]any) ([]any, error) {
-	secret := ""
-	env, _ := c["env"].([]any)
-	for _, e := range env {
-		if m, ok := e.(map[string]any); ok && m["name"] == "INFLUX_TOKEN" {
-			secret, _ = path(m, "valueFrom", "secretKeyRef", "name").(string)
-		}
-	}
-	if secret == "" {
-		return nil, fmt.Errorf("the backup container reads no INFLUX_TOKEN from a Secret")
-	}
-	ref := func(name, key string) any {
-		return map[string]any{"name": name, "valueFrom": map[string]any{"secretKeyRef": map[string]any{"name": secret, "key": key}}}
-	}
-	return []any{
-		map[string]any{"name": "INFLUX_ORG", "value": components.InfluxDBOrg},
-		ref("ADMIN_USERNAME", components.InfluxDBAdminUserKey),
-		ref("ADMIN_PASSWORD", components.InfluxDBAdminPasswordKey),
-	}, nil
+	"postgres": {container: "postgres-backup", script: components.PostgresRestoreScript},
+	"influxdb": {container: "influxdb-backup", script: components.InfluxDBRestoreScript},
 }
 
 func main() {
@@ -112,15 +82,11 @@ func restoreJob(cron map[string]any, db database, name, from string) (map[string
 	if c == nil {
 		return nil, fmt.Errorf("the CronJob's job template has no container %s", db.container)
 	}
-	extra, err := db.env(c)
-	if err != nil {
-		return nil, err
-	}
 	delete(podSpec, "initContainers")
 	podSpec["containers"] = []any{c}
 	c["command"] = []string{"/bin/sh", "-ec", db.script}
 	env, _ := c["env"].([]any)
-	c["env"] = append(append(env, extra...), map[string]any{"name": "RESTORE_FROM", "value": from})
+	c["env"] = append(env, map[string]any{"name": "RESTORE_FROM", "value": from})
 	spec["backoffLimit"] = 0
 	spec["activeDeadlineSeconds"] = 3600
 	labels, _ := meta["labels"].(map[string]any)

@@ -46,26 +46,17 @@ func TestRestoreJobRunsTheDumpContainerAlone(t *testing.T) {
 	assert.Error(t, err, "a CronJob without the dump's container is refused")
 }
 
-// The InfluxDB restore runs the backup's container with the restore script and, to onboard an
-// empty server first, the organization and the admin login from the Secret the backup's token
-// comes from (whatever its name).
-func TestInfluxDBRestoreJobReadsTheAdminLoginFromTheTokensSecret(t *testing.T) {
+// The InfluxDB restore runs the backup's container alone, with the restore script.
+func TestInfluxDBRestoreJobRunsTheBackupContainer(t *testing.T) {
 	var cron map[string]any
 	require.NoError(t, json.Unmarshal([]byte(`{"kind": "CronJob", "metadata": {"namespace": "ns"},
 		"spec": {"jobTemplate": {"spec": {"backoffLimit": 2, "template": {"spec": {"containers": [{"name": "influxdb-backup",
-		"env": [{"name": "INFLUX_TOKEN", "valueFrom": {"secretKeyRef": {"name": "creds-x", "key": "admin-token"}}}]}]}}}}}}`), &cron))
+		"env": [{"name": "INFLUX_TOKEN", "valueFrom": {"secretKeyRef": {"name": "creds", "key": "admin-token"}}}]}]}}}}}}`), &cron))
 	job, err := restoreJob(cron, databases["influxdb"], "restore-1", "")
 	require.NoError(t, err)
 	c := path(job, "spec", "template", "spec", "containers").([]any)[0].(map[string]any)
 	assert.Equal(t, []string{"/bin/sh", "-ec", components.InfluxDBRestoreScript}, c["command"])
-	env := c["env"].([]any)
-	assert.Contains(t, env, map[string]any{"name": "INFLUX_ORG", "value": components.InfluxDBOrg})
-	assert.Contains(t, env, map[string]any{"name": "ADMIN_PASSWORD", "valueFrom": map[string]any{
-		"secretKeyRef": map[string]any{"name": "creds-x", "key": components.InfluxDBAdminPasswordKey}}})
-	assert.Contains(t, env, map[string]any{"name": "ADMIN_USERNAME", "valueFrom": map[string]any{
-		"secretKeyRef": map[string]any{"name": "creds-x", "key": components.InfluxDBAdminUserKey}}})
-
-	delete(c, "env")
-	_, err = restoreJob(cron, databases["influxdb"], "restore-1", "")
-	assert.ErrorContains(t, err, "INFLUX_TOKEN", "without the token's Secret there is no admin login to name")
+	assert.Len(t, c["env"], 2, "the backup's own, and which backup")
+	_, err = restoreJob(cron, databases["postgres"], "restore-1", "")
+	assert.ErrorContains(t, err, "no container postgres-backup", "a CronJob of the other database is refused")
 }
