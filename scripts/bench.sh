@@ -85,16 +85,18 @@ teardown() {
   kc delete namespace "$1" --wait=true --timeout=5m >/dev/null 2>&1 || true
 }
 
-pulumi_round() { # name namespace : prints "up preview" seconds
-  local t up preview
+pulumi_round() { # name namespace : prints "up preview" seconds, then the stack's Pulumi resources and the pods it runs
+  local t up preview resources pods
   t=$(now); pl up --stack "$1" --yes --skip-preview >"$work/up.log" 2>&1 || { tail -30 "$work/up.log" >&2; exit 1; }
   up=$(since "$t")
   t=$(now); pl preview --stack "$1" --expect-no-changes >"$work/preview.log" 2>&1 || { tail -30 "$work/preview.log" >&2; exit 1; }
   preview=$(since "$t")
+  resources=$(pl stack export --stack "$1" | grep -c '"urn"')
+  pods=$(kc -n "$2" get pods --no-headers 2>/dev/null | wc -l)
   pl state unprotect --stack "$1" --all --yes >/dev/null
   pl destroy --stack "$1" --yes --skip-preview >/dev/null
   teardown "$2"
-  echo "$up $preview"
+  echo "$up $preview $resources $pods"
 }
 
 # The same stack rendered to manifests, for kubectl.
@@ -164,7 +166,7 @@ kubectl_ordered() {
 stack "$STACK"
 declare -a ups previews unordered ordered
 for i in $(seq "$RUNS"); do
-  r=$(pulumi_round "$STACK" "$ns"); read -r u p <<<"$r"
+  r=$(pulumi_round "$STACK" "$ns"); read -r u p base_resources base_pods <<<"$r"
   ups+=("$u"); previews+=("$p")
   unordered+=("$(kubectl_unordered)"); teardown "$ns"
   ordered+=("$(kubectl_ordered)"); teardown "$ns"
@@ -180,13 +182,20 @@ printf '%-44s %7s\n' "ratio pulumi up / kubectl unordered" "$(ratio "$up" "$un")
   "ratio pulumi up / kubectl ordered" "$(ratio "$up" "$ord")"
 
 if [ "${BENCH_GROWTH:-1}" = 1 ]; then
-  echo "== growth"
-  stack "$STACK-max" api.minReplicas 100 worker.minReplicas 50
-  r=$(pulumi_round "$STACK-max" "$ns"); read -r u p <<<"$r"
-  printf '%-44s %7.1f s, preview %.1f s\n' "every replica count at its maximum: up" "$u" "$p"
+  # One run each, beside the medians above: how up and preview grow with what the stack and the
+  # cluster hold (its Pulumi resources; the pods, each awaited through its workload).
+  echo "== growth (one run each; the first line is the last run above)"
+  line() { printf '%-40s %4s resources %4s pods   up %6.1f s   preview %5.1f s\n' "$@"; }
+  line "$STACK as committed" "$base_resources" "$base_pods" "${ups[-1]}" "${previews[-1]}"
+  # The HPAs' maximums of the effective settings (the profile's unless the stack file says).
+  read -r max_api max_worker < <(cd "$proj" && go run ./cmd/settings --json "$STACK" |
+    python3 -c 'import json, sys; s = json.load(sys.stdin); print(s["api"]["maxReplicas"], s["worker"]["maxReplicas"])')
+  stack "$STACK-max" api.minReplicas "$max_api" worker.minReplicas "$max_worker"
+  r=$(pulumi_round "$STACK-max" "$ns"); read -r u p res pods <<<"$r"
+  line "every app replica at its maximum" "$res" "$pods" "$u" "$p"
   stack "$STACK-a"
   pl up --stack "$STACK-a" --yes --skip-preview >"$work/a.log" 2>&1 || { tail -30 "$work/a.log" >&2; exit 1; }
   stack "$STACK-b" namespace pynomaly-bench-b storage.className pynomaly-ssd-b
-  r=$(pulumi_round "$STACK-b" pynomaly-bench-b); read -r u p <<<"$r"
-  printf '%-44s %7.1f s, preview %.1f s\n' "a second stack beside a running one: up" "$u" "$p"
+  r=$(pulumi_round "$STACK-b" pynomaly-bench-b); read -r u p res pods <<<"$r"
+  line "a second stack beside a running one" "$res" "$pods" "$u" "$p"
 fi
