@@ -521,7 +521,7 @@ type Kubernetes struct {
 // PreflightChecks are the checks of the cluster a stack targets (platform/preflight.go), by the
 // name kubernetes.skipPreflight takes.
 var PreflightChecks = []string{
-	"kubernetes-version", "metrics-api", "external-metrics-api", "cert-manager", "tls-issuer",
+	"kubernetes-version", "metrics-api", "external-metrics-api", "external-metrics-holder", "cert-manager", "tls-issuer",
 	"ingress-class", "gateway-api", "gateway-class", "storage-class", "prometheus-operator",
 	"wal-archive-secret", "claim-size", "volume-snapshots", "volume-snapshot-class",
 }

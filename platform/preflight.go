@@ -112,6 +112,9 @@ func requirements(s *config.Settings) []preflight.Requirement {
 			Why:      "worker.queueScaling (the worker HPA scales on the queue's depth)",
 			Fix:      "Install prometheus-adapter or KEDA serving that external metric, or set worker.queueScaling.enabled false."})
 	}
+	if s.Worker.QueueScaling.Enabled && s.Bundled() {
+		add(externalMetricsHolder(s.Namespace))
+	}
 	edgeRequirements(s, add)
 	internalTLSRequirements(s, add)
 	storageRequirements(s, add)
@@ -125,6 +128,26 @@ func requirements(s *config.Settings) []preflight.Requirement {
 			Fix: "Create it in the namespace with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY before the first deployment."})
 	}
 	return reqs
+}
+
+// externalMetricsHolder is the cluster's one external metrics API, which the bundled metrics
+// adapter registers: another stack's adapter, KEDA or prometheus-adapter may hold it already, and
+// the stack would then fail half-way through its first update on the APIService.
+func externalMetricsHolder(namespace string) preflight.Requirement {
+	return preflight.Requirement{Check: "external-metrics-holder",
+		GroupVersion: "apiregistration.k8s.io/v1", Resource: "apiservices", Name: components.ExternalMetricsAPI,
+		HeldBy: func(o map[string]any) string {
+			ns, svc := preflight.Field(o, "spec", "service", "namespace"), preflight.Field(o, "spec", "service", "name")
+			if ns == namespace && svc == components.MetricsAdapterName {
+				return ""
+			}
+			if ns == "" {
+				return "the API server itself"
+			}
+			return fmt.Sprintf("the Service %s/%s", ns, svc)
+		},
+		Why: "worker.queueScaling (the bundled metrics adapter serves the queue's depth)",
+		Fix: "Set worker.queueScaling.enabled false in this stack (its workers then scale on CPU and memory), or use monitoringMode operator with the server that holds it."}
 }
 
 // preflightReads are the named cluster-scoped objects the stack's preflight gets: what a

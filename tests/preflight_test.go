@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"encoding/json"
 	"regexp"
 	"strings"
 	"testing"
@@ -19,6 +20,8 @@ type fakeCluster struct {
 	claims map[string]string
 	// asked is every API and object the preflight looked for, in order.
 	asked []string
+	// objects are the objects Get reads, by "groupVersion resource namespace/name".
+	objects map[string]map[string]any
 }
 
 func completeCluster() *fakeCluster { return &fakeCluster{version: "1.35", missing: map[string]bool{}} }
@@ -46,6 +49,26 @@ func (c *fakeCluster) Has(groupVersion, resource, namespace, name string) (bool,
 	k := groupVersion + " " + resource + " " + namespace + "/" + name
 	c.asked = append(c.asked, k)
 	return !c.missing[k], nil
+}
+
+func (c *fakeCluster) Get(groupVersion, resource, namespace, name string) (map[string]any, bool, error) {
+	k := groupVersion + " " + resource + " " + namespace + "/" + name
+	c.asked = append(c.asked, k)
+	o, found := c.objects[k]
+	return o, found, nil
+}
+
+// withObject is an object the cluster has, as Get reads it.
+func (c *fakeCluster) withObject(key, object string) *fakeCluster {
+	var o map[string]any
+	if err := json.Unmarshal([]byte(object), &o); err != nil {
+		panic(err)
+	}
+	if c.objects == nil {
+		c.objects = map[string]map[string]any{}
+	}
+	c.objects[key] = o
+	return c
 }
 
 func (c *fakeCluster) ClaimRequests(namespace string) (map[string]string, error) {
@@ -89,6 +112,14 @@ func TestPreflightNamesEachMissingPiece(t *testing.T) {
 		{"no external metrics in operator mode", "prod", cfg{"monitoringMode": "operator", "worker": `{"queueScaling": {"enabled": true}}`},
 			completeCluster().without("external.metrics.k8s.io/v1beta1 pynomaly_task_queue_depth"),
 			"cluster preflight [external-metrics-api]: the pynomaly_task_queue_depth API (external.metrics.k8s.io/v1beta1) is missing; worker.queueScaling"},
+		{"external metrics API held by KEDA", "prod", nil,
+			completeCluster().withObject("apiregistration.k8s.io/v1 apiservices /v1beta1.external.metrics.k8s.io",
+				`{"spec": {"service": {"namespace": "keda", "name": "keda-operator-metrics-apiserver"}}}`),
+			`cluster preflight [external-metrics-holder]: apiservices "v1beta1.external.metrics.k8s.io" (apiregistration.k8s.io/v1) is held by the Service keda/keda-operator-metrics-apiserver; worker.queueScaling (the bundled metrics adapter serves the queue's depth) needs it for itself. Set worker.queueScaling.enabled false`},
+		{"external metrics API held by another stack", "staging", nil,
+			completeCluster().withObject("apiregistration.k8s.io/v1 apiservices /v1beta1.external.metrics.k8s.io",
+				`{"spec": {"service": {"namespace": "pynomaly-other", "name": "pynomaly-metrics-adapter"}}}`),
+			`is held by the Service pynomaly-other/pynomaly-metrics-adapter`},
 		{"no cert-manager", "staging", cfg{"edge": ingressTLS}, completeCluster().without("cert-manager.io/v1 certificates"),
 			"cluster preflight [cert-manager]: the certificates API (cert-manager.io/v1) is missing; edge.tls and tls.internal needs it. Install cert-manager's CustomResourceDefinitions."},
 		{"no cert-manager for internal TLS", "dev", cfg{"tls": `{"internal": true}`}, completeCluster().without("cert-manager.io/v1 issuers"),
@@ -214,4 +245,19 @@ func TestPreflightAsksWhatEachStackNeeds(t *testing.T) {
 		}
 		assert.NotContains(t, c.asked, "gateway.networking.k8s.io/v1 gateways", "%s: no Gateway API without a gateway entry", env)
 	}
+}
+
+// The external metrics API the bundled adapter registers passes the preflight when no one holds
+// it or the stack's own adapter does (a later update of the same stack); it is not looked for
+// when the workers do not scale on the queue.
+func TestPreflightLetsTheStackKeepItsOwnExternalMetricsAPI(t *testing.T) {
+	const key = "apiregistration.k8s.io/v1 apiservices /v1beta1.external.metrics.k8s.io"
+	own := completeCluster().withObject(key, `{"spec": {"service": {"namespace": "pynomaly-data-science", "name": "pynomaly-metrics-adapter"}}}`)
+	_, err := runOn(own, nil, "prod", nil)
+	require.NoError(t, err)
+	assert.Contains(t, own.asked, key)
+	other := completeCluster().withObject(key, `{"spec": {"service": {"namespace": "keda", "name": "keda"}}}`)
+	_, err = runOn(other, nil, "prod", cfg{"worker": `{"queueScaling": {"enabled": false}}`})
+	require.NoError(t, err, "without queue scaling the stack registers no external metrics API")
+	assert.NotContains(t, other.asked, key)
 }

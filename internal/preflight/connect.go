@@ -158,9 +158,19 @@ func (a *apiServer) ClaimRequests(namespace string) (map[string]string, error) {
 }
 
 func (a *apiServer) Has(groupVersion, resource, namespace, name string) (bool, error) {
+	return a.get(objectPath(groupVersion, resource, namespace, name), nil)
+}
+
+func (a *apiServer) Get(groupVersion, resource, namespace, name string) (map[string]any, bool, error) {
+	var object map[string]any
+	found, err := a.get(objectPath(groupVersion, resource, namespace, name), &object)
+	return object, found, err
+}
+
+func objectPath(groupVersion, resource, namespace, name string) string {
 	p := apiPath(groupVersion)
 	if namespace != "" {
 		p = path.Join(p, "namespaces", namespace)
 	}
-	return a.get(path.Join(p, resource, name), nil)
+	return path.Join(p, resource, name)
 }

@@ -31,6 +31,8 @@ func TestConnectReadsTheClusterOfTheKubeconfig(t *testing.T) {
 			fmt.Fprint(w, `{"kind":"PersistentVolumeClaimList","items":[{"metadata":{"name":"pgdata-pynomaly-postgres-0"},"spec":{"resources":{"requests":{"storage":"10Gi"}}}}]}`)
 		case "/api/v1/namespaces/new/persistentvolumeclaims":
 			fmt.Fprint(w, `{"kind":"PersistentVolumeClaimList","items":[]}`)
+		case "/apis/apiregistration.k8s.io/v1/apiservices/v1beta1.external.metrics.k8s.io":
+			fmt.Fprint(w, `{"kind":"APIService","spec":{"service":{"namespace":"keda","name":"keda-metrics"}}}`)
 		case "/apis/cert-manager.io/v1/clusterissuers/letsencrypt", "/api/v1/namespaces/pynomaly/secrets/wal-s3":
 			fmt.Fprint(w, `{}`)
 		default:
@@ -83,6 +85,15 @@ current-context: elsewhere
 			has, err = c.Has("cert-manager.io/v1", "clusterissuers", "", "other")
 			require.NoError(t, err)
 			assert.False(t, has)
+
+			o, found, err := c.Get("apiregistration.k8s.io/v1", "apiservices", "", "v1beta1.external.metrics.k8s.io")
+			require.NoError(t, err)
+			assert.True(t, found)
+			assert.Equal(t, "keda", Field(o, "spec", "service", "namespace"))
+			assert.Empty(t, Field(o, "spec", "service", "port"), "a field that is not there")
+			_, found, err = c.Get("apiregistration.k8s.io/v1", "apiservices", "", "v1beta1.custom.metrics.k8s.io")
+			require.NoError(t, err)
+			assert.False(t, found)
 
 			claims, err := c.ClaimRequests("pynomaly")
 			require.NoError(t, err)

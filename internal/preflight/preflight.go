@@ -20,6 +20,9 @@ type Cluster interface {
 	Serves(groupVersion, resource string) (bool, error)
 	// Has says whether the named object exists; namespace is empty for cluster-scoped objects.
 	Has(groupVersion, resource, namespace, name string) (bool, error)
+	// Get reads the named object (namespace empty for a cluster-scoped one); found is false when
+	// it does not exist.
+	Get(groupVersion, resource, namespace, name string) (object map[string]any, found bool, err error)
 	// ClaimRequests are the storage requests of the PersistentVolumeClaims in namespace, by
 	// claim name (none when the namespace does not exist yet).
 	ClaimRequests(namespace string) (map[string]string, error)
@@ -39,6 +42,10 @@ type Requirement struct {
 	MinVersion             string
 	GroupVersion, Resource string
 	Namespace, Name        string
+	// HeldBy, with Name, turns the requirement around: the object is one the stack creates and
+	// the cluster has only one of, so it must be absent or the stack's own. HeldBy says who else
+	// holds the object as the cluster has it ("" when the stack does).
+	HeldBy func(object map[string]any) string
 }
 
 // what names the requirement in a message.
@@ -67,7 +74,10 @@ func Run(c Cluster, reqs []Requirement) ([]string, error) {
 		if err != nil {
 			return nil, fmt.Errorf("cluster preflight, %s: %w", r.what(), err)
 		}
-		if !ok {
+		if !ok && r.HeldBy != nil {
+			missing = append(missing, fmt.Sprintf("cluster preflight [%s]: %s is held by %s; %s needs it for itself. %s",
+				r.Check, r.what(), detail, r.Why, r.Fix))
+		} else if !ok {
 			missing = append(missing, fmt.Sprintf("cluster preflight [%s]: %s is missing%s; %s needs it. %s",
 				r.Check, r.what(), detail, r.Why, r.Fix))
 		}
@@ -99,8 +109,30 @@ func check(c Cluster, r Requirement) (ok bool, detail string, err error) {
 		// requirement; here it counts as present.
 		return true, "", nil
 	}
+	if r.HeldBy != nil {
+		object, found, err := c.Get(r.GroupVersion, r.Resource, r.Namespace, r.Name)
+		if err != nil || !found {
+			return true, "", err
+		}
+		holder := r.HeldBy(object)
+		return holder == "", holder, nil
+	}
 	ok, err = c.Has(r.GroupVersion, r.Resource, r.Namespace, r.Name)
 	return ok, "", err
+}
+
+// Field is the string at keys in an object Get read ("" when it is not there).
+func Field(object map[string]any, keys ...string) string {
+	var v any = object
+	for _, k := range keys {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return ""
+		}
+		v = m[k]
+	}
+	s, _ := v.(string)
+	return s
 }
 
 // ParseVersion reads "1.27" (or a server's "1", "27+" pieces joined) as major and minor.
