@@ -74,6 +74,7 @@ func TestGrowth(t *testing.T) {
 
 	p.must("preview", "--expect-no-changes")
 	// The daily drift check reads the patches back from the claims: nothing drifted.
+	settleDeployments(t)
 	p.must("preview", "--refresh", "--expect-no-changes")
 	t.Logf("growth: deployed in %s, grown in %s (%d claims to 12Gi, %d of %d pod UIDs unchanged), %s in all",
 		deployed.Sub(start).Round(time.Second), grown.Round(time.Second), len(claims), unchanged, len(pods),

@@ -123,6 +123,7 @@ func stackLifecycle(t *testing.T, env string) {
 // --expect-no-changes`: it passes on a stack just deployed, and fails, naming the object, once
 // someone deletes one of the stack's objects by hand. An update puts it back.
 func checkDriftDetection(t *testing.T, p *project) {
+	settleDeployments(t)
 	p.must("preview", "--refresh", "--expect-no-changes")
 	mustKubectl(t, "-n", namespace, "delete", "poddisruptionbudget", "pynomaly-api")
 	out, err := p.run("preview", "--refresh", "--expect-no-changes")
@@ -131,6 +132,17 @@ func checkDriftDetection(t *testing.T, p *project) {
 	p.must("up", "--yes", "--skip-preview", "--refresh")
 	objectField(t, "poddisruptionbudget", "pynomaly-api", "{.metadata.name}")
 	p.must("preview", "--expect-no-changes")
+}
+
+// settleDeployments waits until every Deployment has all its replicas available. An HPA that
+// scales one (to its minimum after a deployment, or to new bounds) is the cluster at work, not
+// drift, but a refresh in the middle of it finds the Deployment short of pods and proposes an
+// update (seen once in staging, after the deployer's change of api.maxReplicas).
+func settleDeployments(t *testing.T) {
+	t.Helper()
+	for _, d := range strings.Fields(mustKubectl(t, "-n", namespace, "get", "deployments", "-o", "jsonpath={.items[*].metadata.name}")) {
+		mustKubectl(t, "-n", namespace, "rollout", "status", "deployment/"+d, "--timeout=120s")
+	}
 }
 
 // The README's restore runbook, scripts/restore.sh, against the deployed stack, for PostgreSQL
