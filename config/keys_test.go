@@ -1,63 +1,120 @@
 package config
 
 import (
-	"regexp"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 )
 
-// The keys table and the lists Parse fills settings from name the same keys in the same order:
-// a key missing from the table would never be read by Load, one missing from Parse would be
-// read and dropped.
-func TestKeyTableIsWhatParseReads(t *testing.T) {
+// Every field of Settings a stack can set is reached by exactly one key of the table, so a field
+// added to Settings without a key (never read) or a key aimed at a field another key fills
+// cannot pass.
+func TestEveryFieldHasOneKey(t *testing.T) {
 	var s Settings
-	parsed := []string{"environment"}
-	for _, k := range scalarKeys(&s) {
-		parsed = append(parsed, k.key)
-	}
-	for _, k := range objectKeys(&s) {
-		parsed = append(parsed, k.key)
-	}
-	for _, k := range credentialKeys(&s.Credentials) {
-		parsed = append(parsed, k.key)
-	}
-	if keys := Keys(); !slices.Equal(keys, parsed) {
-		t.Errorf("keys table:\n  %s\nParse reads:\n  %s", strings.Join(keys, ", "), strings.Join(parsed, ", "))
-	}
-}
-
-// An object key's description names every field the program accepts, nested ones too, so a
-// field added to Settings cannot go undocumented (api, worker and images once did).
-func TestObjectDescriptionsNameEveryField(t *testing.T) {
-	objects := 0
-	for _, k := range KeyTable() {
-		fields := k.Fields()
-		if len(fields) > 0 {
-			objects++
+	owner := map[uintptr]string{}
+	for _, k := range keyTable {
+		p := reflect.ValueOf(k.at(&s)).Pointer()
+		if other, dup := owner[p]; dup {
+			t.Errorf("%s and %s fill the same field", k.Name, other)
 		}
-		for _, path := range fields {
-			for _, name := range strings.Split(path, ".") {
-				if !regexp.MustCompile(`\b` + name + `\b`).MatchString(k.Description) {
-					t.Errorf("description of %s does not name %s (field %s): %q", k.Name, name, path, k.Description)
-				}
+		owner[p] = k.Name
+	}
+	v := reflect.ValueOf(&s).Elem()
+	for i := range v.NumField() {
+		f := v.Type().Field(i)
+		if !f.IsExported() || (jsonName(f) == "" && f.Name != "Environment") {
+			continue
+		}
+		fields := []reflect.Value{v.Field(i)}
+		if f.Type == reflect.TypeOf(Credentials{}) { // one top-level key per credential
+			fields = fields[:0]
+			for j := range f.Type.NumField() {
+				fields = append(fields, v.Field(i).Field(j))
+			}
+		}
+		for _, fv := range fields {
+			if _, ok := owner[fv.Addr().Pointer()]; !ok {
+				t.Errorf("Settings.%s (%s) has no key in the keys table", f.Name, fv.Type())
 			}
 		}
 	}
-	if want := len(objectKeys(&Settings{})); objects != want {
-		t.Errorf("%d object keys have fields, want %d", objects, want)
-	}
 }
 
-// Fields walks embedded and nested structs the way the JSON decoder does.
-func TestFieldsOfAnObjectKey(t *testing.T) {
-	got := Key{Name: "worker"}.Fields()
+// A key is a plain string, an object or a credential, and its description says which fields an
+// object takes, nested ones in braces.
+func TestKeyKinds(t *testing.T) {
+	byName := map[string]Key{}
+	for _, k := range keyTable {
+		byName[k.Name] = k
+	}
+	if k := byName["placement"]; k.Object() || k.Credential() || k.Fields() != nil {
+		t.Errorf("placement is a plain key: object %v, credential %v, fields %v", k.Object(), k.Credential(), k.Fields())
+	}
+	if k := byName["redisPassword"]; k.Object() || !k.Credential() {
+		t.Errorf("redisPassword is a credential")
+	}
+	got := byName["worker"].Fields()
 	for _, want := range []string{"minReplicas", "resources.cpuLimit", "targetMemoryUtilization", "taskTimeoutSeconds", "queueScaling.targetPerPod"} {
 		if !slices.Contains(got, want) {
 			t.Errorf("worker fields %v lack %s", got, want)
 		}
 	}
-	if f := (Key{Name: "placement"}).Fields(); f != nil {
-		t.Errorf("a plain key has no fields, got %v", f)
+	if d := byName["worker"].Description(); !strings.Contains(d, "queueScaling {enabled, metricName, targetPerPod}") {
+		t.Errorf("worker's description does not list queueScaling's fields: %q", d)
+	}
+}
+
+// A key the program does not read stops the stack, named with the nearest one it does; an
+// object's unknown field the same.
+func TestUnknownKeysAreRefused(t *testing.T) {
+	cases := []struct {
+		values map[string]string
+		want   []string
+	}{ // a case without "did you mean" among its wants must not have one
+		{map[string]string{"apii": `{"minReplicas":2}`}, []string{"stack setting p:apii = ", "is not a setting", "did you mean api?"}},
+		{map[string]string{"LogLevel": "info"}, []string{"p:LogLevel", "did you mean logLevel?"}},
+		{map[string]string{"grafanaPassword": "x"}, []string{"p:grafanaPassword", "did you mean grafanaAdminPassword?"}},
+		{map[string]string{"nothingLikeIt": "x"}, []string{"p:nothingLikeIt", "is not a setting of this program (docs/settings.md"}},
+		{map[string]string{"api": `{"maxReplica":3}`}, []string{"p:api", `unknown field "maxReplica"; did you mean maxReplicas?`}},
+	}
+	for _, c := range cases {
+		c.values["environment"] = "dev"
+		_, err := Parse("p", Source{Values: c.values})
+		if err == nil {
+			t.Errorf("%v: accepted", c.values)
+			continue
+		}
+		for _, w := range c.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%v: error %q lacks %q", c.values, err, w)
+			}
+		}
+		if !strings.Contains(strings.Join(c.want, " "), "did you mean") && strings.Contains(err.Error(), "did you mean") {
+			t.Errorf("%v: nothing is near, yet %q", c.values, err)
+		}
+	}
+}
+
+// Load finds the keys Pulumi would hand the program unread in the engine's configuration: those
+// under the project's prefix only.
+func TestUnknownKeysOfTheEngineConfiguration(t *testing.T) {
+	got := unknownKeys("p", `{"p:api":"{}","p:apii":"{}","p:zzz":"1","kubernetes:context":"x","q:apii":"1"}`)
+	if want := []string{"apii", "zzz"}; !slices.Equal(got, want) {
+		t.Errorf("unknownKeys = %v, want %v", got, want)
+	}
+	if got := unknownKeys("p", ""); got != nil {
+		t.Errorf("no configuration: %v", got)
+	}
+}
+
+func TestEditDistance(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		d    int
+	}{{"", "", 0}, {"api", "api", 0}, {"apii", "api", 1}, {"kitten", "sitting", 3}, {"", "abc", 3}} {
+		if got := editDistance(c.a, c.b); got != c.d {
+			t.Errorf("editDistance(%q, %q) = %d, want %d", c.a, c.b, got, c.d)
+		}
 	}
 }

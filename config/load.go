@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -25,7 +27,7 @@ type Source struct {
 // Load reads and validates the settings of the running stack.
 func Load(ctx *pulumi.Context) (*Settings, error) {
 	src := Source{Values: map[string]string{}, Secrets: map[string]bool{}}
-	for _, key := range Keys() {
+	for _, key := range append(Keys(), unknownKeys(ctx.Project(), os.Getenv(pulumi.EnvConfig))...) {
 		full := ctx.Project() + ":" + key
 		if v, ok := ctx.GetConfig(full); ok {
 			src.Values[key] = v
@@ -35,80 +37,8 @@ func Load(ctx *pulumi.Context) (*Settings, error) {
 	return Parse(ctx.Project(), src)
 }
 
-// objectKeys are the settings given as one structured value each (pulumi config set --path).
-func objectKeys(s *Settings) []struct {
-	key string
-	dst any
-} {
-	return []struct {
-		key string
-		dst any
-	}{
-		{"kubernetes", &s.Kubernetes},
-		{"quota", &s.Quota},
-		{"limitRange", &s.LimitRange},
-		{"storage", &s.Storage},
-		{"secrets", &s.Secrets},
-		{"access", &s.Access},
-		{"api", &s.API},
-		{"worker", &s.Worker},
-		{"postgres", &s.Postgres},
-		{"pooler", &s.Pooler},
-		{"redisQueue", &s.RedisQueue},
-		{"redisCache", &s.RedisCache},
-		{"influxdb", &s.InfluxDB},
-		{"edge", &s.Edge},
-		{"tls", &s.TLS},
-		{"prometheus", &s.Prometheus},
-		{"alertmanager", &s.Alertmanager},
-		{"grafana", &s.Grafana},
-		{"network", &s.Network},
-		{"images", &s.Images},
-	}
-}
-
-// scalarKeys are the plain string settings.
-func scalarKeys(s *Settings) []struct {
-	key string
-	dst *string
-} {
-	return []struct {
-		key string
-		dst *string
-	}{
-		{"namespace", &s.Namespace},
-		{"security", (*string)(&s.Security)},
-		{"placement", (*string)(&s.Placement)},
-		{"monitoring", (*string)(&s.Monitoring)},
-		{"monitoringMode", &s.MonitoringMode},
-		{"logLevel", &s.LogLevel},
-	}
-}
-
 // operatorOnly are the credential keys nothing generates: secrets only the operator has.
 var operatorOnly = map[string]bool{"alertmanagerWebhookUrl": true}
-
-// credentialKeys are the secret overrides of generated credentials, one top-level key each so
-// that `pulumi config set --secret KEY VALUE` marks exactly that key secret.
-func credentialKeys(c *Credentials) []struct {
-	key string
-	dst *Credential
-} {
-	return []struct {
-		key string
-		dst *Credential
-	}{
-		{"postgresSuperuserPassword", &c.PostgresSuperuserPassword},
-		{"postgresReplicationPassword", &c.PostgresReplicationPassword},
-		{"postgresAppPassword", &c.PostgresAppPassword},
-		{"redisPassword", &c.RedisPassword},
-		{"influxdbAdminPassword", &c.InfluxDBAdminPassword},
-		{"influxdbAdminToken", &c.InfluxDBAdminToken},
-		{"grafanaAdminPassword", &c.GrafanaAdminPassword},
-		{"apiSecretKey", &c.APISecretKey},
-		{"alertmanagerWebhookUrl", &c.AlertmanagerWebhookURL},
-	}
-}
 
 // Parse builds Settings from the environment's profile and the stack's overrides, then
 // validates them. Every problem is reported, one SettingError per bad value.
@@ -124,31 +54,32 @@ func Parse(project string, src Source) (*Settings, error) {
 	s.Project = project
 	s.secretsBlinded = src.Blinded
 
-	var errs []error
+	errs := unknownKeyErrors(project, src.Values)
 	// Empty means "the profile's": Pulumi.yaml declares these with an empty default.
-	for _, k := range scalarKeys(&s) {
-		if v := src.Values[k.key]; v != "" {
-			*k.dst = v
+	for _, k := range keyTable[1:] { // environment chose the profile
+		if dst, ok := k.at(&s).(*string); ok && src.Values[k.Name] != "" {
+			*dst = src.Values[k.Name]
 		}
 	}
 	// The workers scale on the queue's depth by default where the program runs the adapter that
 	// serves it (bundled, full and comprehensive); a stack's worker.queueScaling.enabled wins.
 	s.Worker.QueueScaling.Enabled = s.Bundled() && s.Monitoring.Alerting()
 	typed := map[string]string{}
-	for _, k := range objectKeys(&s) {
-		raw, ok := src.Values[k.key]
-		if !ok {
+	for _, k := range keyTable {
+		raw, ok := src.Values[k.Name]
+		if !ok || !k.Object() {
 			continue
 		}
-		if k.key == "secrets" {
+		dst := k.at(&s)
+		if k.Name == "secrets" {
 			if err := legacyRotation(project, raw); err != nil {
 				errs = append(errs, err)
 				continue
 			}
 		}
-		typed[k.key] = asTyped(raw, reflect.TypeOf(k.dst).Elem())
-		if err := decodeObject(typed[k.key], k.dst); err != nil {
-			errs = append(errs, objectError(project, k.key, raw, err))
+		typed[k.Name] = asTyped(raw, k.Type())
+		if err := decodeObject(typed[k.Name], dst); err != nil {
+			errs = append(errs, objectError(project, k.Name, raw, err))
 		}
 	}
 	// Contents, unlike a path, carry the cluster's certificates and tokens. A --secret --path
@@ -169,19 +100,20 @@ func Parse(project string, src Source) (*Settings, error) {
 			s.Storage.Parameters = *p.Parameters
 		}
 	}
-	for _, k := range credentialKeys(&s.Credentials) {
-		v, ok := src.Values[k.key]
-		if !ok || v == "" {
+	for _, k := range keyTable {
+		dst, isCredential := k.at(&s).(*Credential)
+		v := src.Values[k.Name]
+		if !isCredential || v == "" {
 			continue
 		}
-		if !src.Secrets[k.key] {
+		if !src.Secrets[k.Name] {
 			errs = append(errs, &SettingError{
-				Key: project + ":" + k.key, Value: "[not shown]",
-				Allowed: "a credential must be stored encrypted: pulumi config set --secret " + k.key + " <value>",
+				Key: project + ":" + k.Name, Value: "[not shown]",
+				Allowed: "a credential must be stored encrypted: pulumi config set --secret " + k.Name + " <value>",
 			})
 			continue
 		}
-		*k.dst = Credential(v)
+		*dst = Credential(v)
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -368,8 +300,10 @@ func decodeObject(raw string, dst any) error {
 	case errors.As(err, &typeErr):
 		return fmt.Errorf("must be an object with the fields %s", strings.Join(jsonFields(reflect.TypeOf(dst).Elem()), ", "))
 	case strings.HasPrefix(err.Error(), "json: unknown field"):
-		return fmt.Errorf("%s; allowed fields: %s", strings.TrimPrefix(err.Error(), "json: "),
-			strings.Join(jsonFields(reflect.TypeOf(dst).Elem()), ", "))
+		fields := jsonFields(reflect.TypeOf(dst).Elem())
+		unknown, _ := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
+		return fmt.Errorf("%s%s; allowed fields: %s", strings.TrimPrefix(err.Error(), "json: "),
+			didYouMean(unknown, fields), strings.Join(fields, ", "))
 	default:
 		return fmt.Errorf("not a valid JSON object: %v", err)
 	}

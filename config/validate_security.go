@@ -60,19 +60,23 @@ func (s *Settings) validateCredentials(v *validator) {
 	if s.secretsBlinded {
 		return
 	}
-	for _, k := range credentialKeys(&s.Credentials) {
-		c := string(*k.dst)
-		if c == "" || operatorOnly[k.key] {
+	for _, k := range keyTable {
+		dst, ok := k.at(s).(*Credential)
+		if !ok {
+			continue
+		}
+		c := string(*dst)
+		if c == "" || operatorOnly[k.Name] {
 			continue // nothing to check, or not a password: the webhook URL is checked as a URL
 		}
-		shortest, longest := credentialLength(k.key)
+		shortest, longest := credentialLength(k.Name)
 		allowed := fmt.Sprintf("must be %d to %d letters, digits, '-', '.', '_' or '~' (what PgBouncer's user list, "+
 			"Redis's configuration and connection URLs all take unescaped)", shortest, longest)
 		switch {
 		case !credentialCharacters.MatchString(c):
-			v.fail(k.key, "[not shown]", allowed+"; this one has other characters")
+			v.fail(k.Name, "[not shown]", allowed+"; this one has other characters")
 		case len(c) < shortest || len(c) > longest:
-			v.fail(k.key, "[not shown]", fmt.Sprintf("%s; this one has %d characters", allowed, len(c)))
+			v.fail(k.Name, "[not shown]", fmt.Sprintf("%s; this one has %d characters", allowed, len(c)))
 		}
 	}
 }

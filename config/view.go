@@ -30,20 +30,21 @@ func (s *Settings) ViewJSON() []byte {
 	c := *s
 	c.Kubernetes.Kubeconfig = redactKubeconfig(c.Kubernetes.Kubeconfig)
 	c.Postgres.WALArchive.Endpoint = redactURL(c.Postgres.WALArchive.Endpoint)
-	values := map[string]any{"environment": c.Environment}
-	for _, k := range scalarKeys(&c) {
-		values[k.key] = *k.dst
-	}
-	for _, k := range objectKeys(&c) {
-		values[k.key] = k.dst
-	}
-	for _, k := range credentialKeys(&c.Credentials) {
-		values[k.key] = CredentialGenerated
-		if operatorOnly[k.key] {
-			values[k.key] = "" // nothing is generated: unset means none
-		}
-		if *k.dst != "" {
-			values[k.key] = CredentialSet
+	values := map[string]any{}
+	for _, k := range keyTable {
+		switch dst := k.at(&c).(type) {
+		case *Credential:
+			values[k.Name] = CredentialGenerated
+			if operatorOnly[k.Name] {
+				values[k.Name] = "" // nothing is generated: unset means none
+			}
+			if *dst != "" {
+				values[k.Name] = CredentialSet
+			}
+		case *string:
+			values[k.Name] = *dst
+		default:
+			values[k.Name] = dst
 		}
 	}
 	var b bytes.Buffer

@@ -59,7 +59,7 @@ func TestBadSettingsStopBeforeAnyResource(t *testing.T) {
 		{"limit above the limit range", "staging", cfg{"postgres": `{"resources": {"memoryLimit": "12Gi"}}`},
 			`stack setting pynomaly-platform:postgres.resources.memoryLimit = "12Gi": must not exceed limitRange.maxMemory (8Gi)`},
 		{"unknown field", "dev", cfg{"api": `{"maxReplica": 3}`},
-			`stack setting pynomaly-platform:api = {"maxReplica": 3}: unknown field "maxReplica"; allowed fields: dbPoolSize, maxReplicas, minReplicas, resources, targetCpuUtilization, targetMemoryUtilization`},
+			`stack setting pynomaly-platform:api = {"maxReplica": 3}: unknown field "maxReplica"; did you mean maxReplicas?; allowed fields: dbPoolSize, maxReplicas, minReplicas, resources, targetCpuUtilization, targetMemoryUtilization`},
 		{"wrong type", "dev", cfg{"api": `{"maxReplicas": "ten"}`},
 			`stack setting pynomaly-platform:api.maxReplicas = "ten": must be a whole number, not a JSON string`},
 		{"wrong type of a nested field", "dev", cfg{"worker": `{"queueScaling": {"enabled": "yes"}}`},

@@ -1,9 +1,7 @@
 package tests
 
 import (
-	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"testing"
 
@@ -60,38 +58,3 @@ func TestStackFilesAreValid(t *testing.T) {
 	}
 }
 
-// Pulumi.yaml describes each key in the words of the keys table, in the table's order, and
-// types it as the program reads it: an object for a key with fields, a string otherwise.
-func TestProjectFileDescribesEveryKeyAsTheTable(t *testing.T) {
-	proj, err := workspace.LoadProject(filepath.Join("..", "Pulumi.yaml"))
-	require.NoError(t, err)
-	for _, k := range config.KeyTable() {
-		v, ok := proj.Config[k.Name]
-		if !assert.True(t, ok, "Pulumi.yaml does not declare %s", k.Name) {
-			continue
-		}
-		assert.Equal(t, k.Description, v.Description, "Pulumi.yaml's description of %s", k.Name)
-		want := "string"
-		if len(k.Fields()) > 0 {
-			want = "object"
-		}
-		if assert.NotNil(t, v.Type, "%s needs a type", k.Name) {
-			assert.Equal(t, want, *v.Type, "type of %s", k.Name)
-		}
-	}
-	assert.Equal(t, config.Keys(), projectKeysInOrder(t), "Pulumi.yaml declares the keys in the table's order")
-}
-
-// projectKeysInOrder are the keys of Pulumi.yaml's config block as they appear in the file (the
-// loader's map has no order).
-func projectKeysInOrder(t *testing.T) []string {
-	b, err := os.ReadFile(filepath.Join("..", "Pulumi.yaml"))
-	require.NoError(t, err)
-	block := regexp.MustCompile(`(?m)^config:\n((?:[ #].*\n|\n)*)`).FindSubmatch(b)
-	require.NotNil(t, block, "Pulumi.yaml has no config block")
-	var keys []string
-	for _, m := range regexp.MustCompile(`(?m)^  ([A-Za-z0-9]+):\s*$`).FindAllSubmatch(block[1], -1) {
-		keys = append(keys, string(m[1]))
-	}
-	return keys
-}

@@ -108,3 +108,17 @@ func TestSettingsThroughTheCLI(t *testing.T) {
 		})
 	}
 }
+
+// A key the program does not read stops `pulumi preview` before anything is declared, naming the
+// nearest key it does: Pulumi hands the program every key of its stack and checks none of them.
+func TestUnknownKeyStopsPreview(t *testing.T) {
+	p := newProject(t, "unknown", "Pulumi.dev.yaml")
+	p.must("config", "set", "--path", "kubernetes.renderYamlToDirectory", filepath.Join(p.dir, "rendered"))
+	p.must("config", "set", "apii", "3")
+	out, err := p.run("preview")
+	require.Error(t, err, "a stack with an unknown key previewed:\n%s", out)
+	assert.Contains(t, out, `stack setting pynomaly-platform:apii = "3": is not a setting of this program; did you mean api?`)
+	assert.NotContains(t, out, "Namespace", "nothing is declared")
+	_, statErr := os.Stat(filepath.Join(p.dir, "rendered"))
+	assert.True(t, os.IsNotExist(statErr), "nothing is rendered")
+}

@@ -1,0 +1,214 @@
+package config
+
+import (
+	"slices"
+)
+
+// Kubernetes says which cluster the program talks to. All empty means the ambient kubeconfig.
+type Kubernetes struct {
+	// Kubeconfig is a path to a kubeconfig file, or its contents.
+	Kubeconfig string `json:"kubeconfig"`
+	// Context is the kubeconfig context; empty: its current context.
+	Context string `json:"context"`
+	// RenderYamlToDirectory writes manifests there instead of applying them (GitOps, no cluster).
+	RenderYamlToDirectory string `json:"renderYamlToDirectory"`
+	// AllowModeChange lets one update move a stack that has objects in a cluster to rendering,
+	// or a rendered stack to a cluster. Either deletes every object from where the stack was, so
+	// the program refuses it unless this says it is meant.
+	AllowModeChange bool `json:"allowModeChange"`
+	// SkipPreflight names cluster checks not to run before anything is declared (PreflightChecks),
+	// or "all"; for a cluster that provides a piece in a way the check cannot see.
+	SkipPreflight []string `json:"skipPreflight"`
+	// ClusterIdentifier names the cluster to the provider; empty: the stack's name. The provider
+	// re-creates every object only when it changes, never because the kubeconfig differs (a CI
+	// job's credentials, embedded certificates instead of files): by default it treats a changed
+	// kubeconfig cluster entry as a new cluster, and replaces the whole stack.
+	ClusterIdentifier string `json:"clusterIdentifier"`
+}
+
+// PreflightChecks are the checks of the cluster a stack targets (platform/preflight.go), by the
+// name kubernetes.skipPreflight takes.
+var PreflightChecks = []string{
+	"kubernetes-version", "metrics-api", "external-metrics-api", "external-metrics-holder", "cert-manager", "tls-issuer",
+	"ingress-class", "gateway-api", "gateway-class", "storage-class", "prometheus-operator",
+	"wal-archive-secret", "claim-size", "volume-snapshots", "volume-snapshot-class",
+}
+
+// ClusterIdentifierOr is the cluster's identifier: the setting, or stack when it is empty.
+func (k Kubernetes) ClusterIdentifierOr(stack string) string {
+	if k.ClusterIdentifier != "" {
+		return k.ClusterIdentifier
+	}
+	return stack
+}
+
+// Skips says whether the preflight check named check is skipped.
+func (k Kubernetes) Skips(check string) bool {
+	return slices.Contains(k.SkipPreflight, "all") || slices.Contains(k.SkipPreflight, check)
+}
+
+// Quota is the namespace ResourceQuota. It must hold every Deployment at its maximum replicas
+// plus every StatefulSet (see Footprint).
+type Quota struct {
+	// RequestsCPU is the CPU all the namespace's containers may request together (prod: the seed's
+	// minimum cluster).
+	RequestsCPU string `json:"requestsCpu"`
+	// RequestsMemory is the memory they may request together.
+	RequestsMemory string `json:"requestsMemory"`
+	// LimitsCPU is the sum of their CPU limits (limits may overcommit).
+	LimitsCPU string `json:"limitsCpu"`
+	// LimitsMemory is the sum of their memory limits.
+	LimitsMemory string `json:"limitsMemory"`
+	// RequestsStorage is the storage all claims may request together.
+	RequestsStorage string `json:"requestsStorage"`
+	// RequestsEphemeralStorage and LimitsEphemeralStorage cap the node disk the namespace's
+	// containers may ask for and use (logs, emptyDirs, writable roots).
+	RequestsEphemeralStorage string `json:"requestsEphemeralStorage"`
+	LimitsEphemeralStorage   string `json:"limitsEphemeralStorage"`
+	// Pods is the most pods the namespace holds.
+	Pods int `json:"pods"`
+	// PersistentVolumeClaims is the most claims the namespace holds.
+	PersistentVolumeClaims int `json:"persistentVolumeClaims"`
+}
+
+// LimitRange gives containers that declare nothing sane requests and limits, and caps any one
+// container so a typo cannot take a node.
+type LimitRange struct {
+	// DefaultRequestCPU is the CPU request of a container that sets none.
+	DefaultRequestCPU string `json:"defaultRequestCpu"`
+	// DefaultRequestMemory is the memory request of a container that sets none.
+	DefaultRequestMemory string `json:"defaultRequestMemory"`
+	// DefaultCPU is the CPU limit of a container that sets none.
+	DefaultCPU string `json:"defaultCpu"`
+	// DefaultMemory is the memory limit of a container that sets none.
+	DefaultMemory string `json:"defaultMemory"`
+	// MaxCPU is the largest CPU limit a container is admitted with.
+	MaxCPU string `json:"maxCpu"`
+	// MaxMemory is the largest memory limit a container is admitted with.
+	MaxMemory string `json:"maxMemory"`
+	// The same for ephemeral storage: a container's node disk (logs, emptyDirs, a writable root).
+	DefaultRequestEphemeralStorage string `json:"defaultRequestEphemeralStorage"`
+	// DefaultEphemeralStorage is the ephemeral storage limit of a container that sets none.
+	DefaultEphemeralStorage string `json:"defaultEphemeralStorage"`
+	// MaxEphemeralStorage is the largest ephemeral storage limit a container is admitted with.
+	MaxEphemeralStorage string `json:"maxEphemeralStorage"`
+}
+
+// Storage is the SSD StorageClass and the claims that no StatefulSet owns.
+type Storage struct {
+	// ExistingClass names a StorageClass the cluster already has; when set, none is created.
+	ExistingClass string `json:"existingClass"`
+	// ClassName is the name of the StorageClass this program creates.
+	ClassName string `json:"className"`
+	// Provisioner is the CSI driver of the class created (the default is AWS's EBS driver: name your
+	// cloud's).
+	Provisioner string `json:"provisioner"`
+	// Parameters are the driver's parameters of the class created; a given map replaces the default,
+	// never merges.
+	Parameters map[string]string `json:"parameters"`
+	// ReclaimPolicy is Retain or Delete; prod keeps volumes whose claims are deleted.
+	ReclaimPolicy string `json:"reclaimPolicy"`
+	// BackupSize is the claim the database backups are written to.
+	BackupSize string `json:"backupSize"`
+	// ModelSize is the claim API and workers share for model artifacts.
+	ModelSize string `json:"modelSize"`
+	// ModelAccessMode is ReadWriteMany where API and workers on many nodes share the models;
+	// that needs a class that supports it (ModelClassName), for example an NFS or EFS class.
+	ModelAccessMode string `json:"modelAccessMode"`
+	// ModelClassName is the class of the model claim; empty means the SSD class.
+	ModelClassName string    `json:"modelClassName"`
+	Snapshots      Snapshots `json:"snapshots"`
+}
+
+// Snapshots are scheduled VolumeSnapshots of every claim in the namespace (the seed's daily PVC
+// snapshots), taken by the cluster's CSI driver through ClassName. Off while ClassName is empty:
+// the snapshot controller and a VolumeSnapshotClass are a cluster's add-ons, which the program
+// cannot assume (the preflight checks both once a class is named).
+type Snapshots struct {
+	// ClassName is the VolumeSnapshotClass of the daily snapshots of every claim (CronJob
+	// pynomaly-volume-snapshots); empty: no snapshots. Name your driver's class in prod.
+	ClassName string `json:"className"`
+	// Schedule is a cron schedule in UTC.
+	Schedule string `json:"schedule"`
+	// RetentionDays: snapshots taken more than this many days ago are deleted, once a run has
+	// taken its new ones.
+	RetentionDays int `json:"retentionDays"`
+}
+
+// On says whether snapshots are taken.
+func (s Snapshots) On() bool { return s.ClassName != "" }
+
+// Access are the people and CI jobs bound to the platform's Roles in the namespace, each a
+// subject: user:NAME, group:NAME or serviceaccount:NAMESPACE/NAME.
+type Access struct {
+	// Viewers may read every object of the namespace except Secrets, and the pods' logs.
+	Viewers []string `json:"viewers"`
+	// Deployers may do in the namespace what `pulumi up` of this program does there.
+	Deployers []string `json:"deployers"`
+}
+
+// Volume snapshots, once a class is named: daily at 03:00 UTC (after the base backup and the
+// dump), kept as long as the dumps.
+func snapshots(retentionDays int) Snapshots {
+	return Snapshots{Schedule: "0 3 * * *", RetentionDays: retentionDays}
+}
+
+// quotaDefaults are the namespace's ResourceQuota per environment. prod's is the seed's minimum
+// cluster (32 cores, 128 GB, 2 TB): requests must fit in it with every Deployment at its maximum
+// replicas; limits may overcommit.
+func quotaDefaults(env Environment) Quota {
+	return byEnv(env,
+		Quota{
+			RequestsCPU: "4", RequestsMemory: "8Gi", LimitsCPU: "10", LimitsMemory: "16Gi",
+			RequestsStorage: "100Gi", RequestsEphemeralStorage: "4Gi", LimitsEphemeralStorage: "32Gi",
+			Pods: 30, PersistentVolumeClaims: 10,
+		},
+		Quota{
+			RequestsCPU: "8", RequestsMemory: "24Gi", LimitsCPU: "24", LimitsMemory: "48Gi",
+			RequestsStorage: "500Gi", RequestsEphemeralStorage: "10Gi", LimitsEphemeralStorage: "64Gi",
+			Pods: 60, PersistentVolumeClaims: 20,
+		},
+		Quota{
+			RequestsCPU: "32", RequestsMemory: "128Gi", LimitsCPU: "192", LimitsMemory: "320Gi",
+			RequestsStorage: "2Ti", RequestsEphemeralStorage: "64Gi", LimitsEphemeralStorage: "512Gi",
+			Pods: 250, PersistentVolumeClaims: 30,
+		})
+}
+
+// limitRangeDefaults are the namespace's LimitRange per environment.
+func limitRangeDefaults(env Environment) LimitRange {
+	return byEnv(env,
+		LimitRange{
+			DefaultRequestCPU: "50m", DefaultRequestMemory: "64Mi",
+			DefaultCPU: "250m", DefaultMemory: "256Mi",
+			MaxCPU: "2", MaxMemory: "4Gi",
+			DefaultRequestEphemeralStorage: "64Mi", DefaultEphemeralStorage: "512Mi", MaxEphemeralStorage: "4Gi",
+		},
+		LimitRange{
+			DefaultRequestCPU: "100m", DefaultRequestMemory: "128Mi",
+			DefaultCPU: "500m", DefaultMemory: "512Mi",
+			MaxCPU: "4", MaxMemory: "8Gi",
+			DefaultRequestEphemeralStorage: "64Mi", DefaultEphemeralStorage: "512Mi", MaxEphemeralStorage: "8Gi",
+		},
+		LimitRange{
+			DefaultRequestCPU: "100m", DefaultRequestMemory: "128Mi",
+			DefaultCPU: "500m", DefaultMemory: "512Mi",
+			MaxCPU: "4", MaxMemory: "16Gi",
+			DefaultRequestEphemeralStorage: "64Mi", DefaultEphemeralStorage: "512Mi", MaxEphemeralStorage: "16Gi",
+		})
+}
+
+// storageDefaults are the SSD class and the shared claims per environment: prod keeps the
+// volumes of deleted claims.
+func storageDefaults(env Environment) Storage {
+	return Storage{
+		ClassName:       "pynomaly-ssd",
+		Provisioner:     "ebs.csi.aws.com",
+		Parameters:      map[string]string{"type": "gp3", "encrypted": "true"},
+		ReclaimPolicy:   byEnv(env, "Delete", "Delete", "Retain"),
+		BackupSize:      byEnv(env, "10Gi", "50Gi", "300Gi"),
+		ModelSize:       byEnv(env, "5Gi", "20Gi", "200Gi"),
+		ModelAccessMode: "ReadWriteOnce",
+		Snapshots:       snapshots(byEnv(env, 3, 7, 14)),
+	}
+}
