@@ -110,17 +110,16 @@ func (s *stubAPI) lastRealIP() string {
 	return s.realIPs[len(s.realIPs)-1]
 }
 
-// runNginx starts the real nginx with e in front of the stub and returns its base URL.
+// runNginx starts the real nginx with e in front of the stub and returns its base URL. nginx
+// stops when the test ends: its master, in a process group of its own with its workers, gets
+// SIGTERM and stops the workers before it exits (startGroup); killing the master alone left the
+// workers running.
 func runNginx(t *testing.T, e config.Edge, api *stubAPI) string {
 	t.Helper()
 	conf, port, log := nginxSite(t, e, strings.TrimPrefix(api.URL, "http://"), true)
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := asServiceUser(ctx, tool(t, "nginx", "/usr/sbin/nginx"), "-e", "stderr", "-c", conf)
+	cmd := asServiceUser(context.Background(), tool(t, "nginx", "/usr/sbin/nginx"), "-e", "stderr", "-c", conf)
 	cmd.Stdout, cmd.Stderr = log, log
-	require.NoError(t, cmd.Start())
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() { cancel(); <-exited })
+	exited := startGroup(t, cmd)
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	waitFor(t, "nginx to answer /health", exited, fileText(log.Name()), func() bool {
 		resp, err := http.Get(base + "/health")

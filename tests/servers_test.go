@@ -125,15 +125,119 @@ func listening(port int) func() bool {
 	}
 }
 
-// start runs a server in the background; the channel closes when it exits.
+// start runs a server in the background (startGroup); the channel closes when it exits.
 func start(t *testing.T, cmd *exec.Cmd) (<-chan struct{}, *strings.Builder) {
 	t.Helper()
 	log := &strings.Builder{}
 	cmd.Stdout, cmd.Stderr = log, log
+	return startGroup(t, cmd), log
+}
+
+// startGroup starts a server as the leader of a process group of its own, which its own
+// processes (nginx's workers, PostgreSQL's backends, a Redis save) join, and returns a channel
+// that closes when the leader has exited. The caller stops the server as its operator would
+// (pg_ctl stop, a signal); cancelling the context of a command made by exec.CommandContext sends
+// the leader SIGTERM, as a kubelet would, so that it stops its own processes, where the default
+// SIGKILL left nginx's workers running. When the test ends, after the caller's own stop,
+// stopGroup ends what still runs and checks that nothing of the group is left.
+func startGroup(t *testing.T, cmd *exec.Cmd) <-chan struct{} {
+	t.Helper()
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Setpgid = true
+	if cmd.Cancel != nil { // made by exec.CommandContext
+		cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	}
+	// A leader that ignores its cancellation is killed after this long, and a child that keeps
+	// its output open does not hold up Wait beyond it either.
+	cmd.WaitDelay = serverStopTimeout
 	require.NoError(t, cmd.Start())
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
-	return exited, log
+	t.Cleanup(func() { stopGroup(t, filepath.Base(cmd.Path), cmd.Process.Pid, exited) })
+	return exited
+}
+
+// serverStopTimeout bounds each step of stopping a server: its leader's exit after SIGTERM, and
+// its group emptying after SIGKILL (an orphan is gone once init reaps it, a second or two here).
+const serverStopTimeout = 10 * time.Second
+
+// stopGroup ends the server whose process group is pgid: SIGTERM to its leader if it still
+// runs, SIGKILL to the whole group if it has not exited within serverStopTimeout, then SIGKILL
+// to whatever of the group outlived the leader. It fails the test if a process of the group is
+// still there after another serverStopTimeout.
+func stopGroup(t *testing.T, name string, pgid int, exited <-chan struct{}) {
+	t.Helper()
+	select {
+	case <-exited:
+	default:
+		_ = syscall.Kill(pgid, syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(serverStopTimeout):
+			t.Logf("%s did not stop within %v of SIGTERM: killing its process group", name, serverStopTimeout)
+			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			<-exited
+		}
+	}
+	if syscall.Kill(-pgid, 0) != syscall.ESRCH {
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	}
+	if !groupGone(pgid, serverStopTimeout) {
+		t.Errorf("%s left processes of its group %d behind:\n%s", name, pgid, groupProcesses(pgid))
+	}
+}
+
+// groupGone polls until no process is in the process group pgid (kill(-pgid, 0) fails with
+// ESRCH), for at most timeout, and says whether it emptied.
+func groupGone(pgid int, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for syscall.Kill(-pgid, 0) != syscall.ESRCH {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return true
+}
+
+// groupProcesses lists the processes of the group pgid, as ps shows them.
+func groupProcesses(pgid int) string {
+	out, _ := exec.Command("ps", "-eo", "pid=,pgid=,ppid=,stat=,user=,args=").Output()
+	var lines []string
+	for _, line := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(line); len(f) > 1 && f[1] == fmt.Sprint(pgid) {
+			lines = append(lines, strings.TrimSpace(line))
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// A server's processes end with the test that started it, however it stopped: a leader that
+// was killed alone leaves its children to stopGroup (as a killed nginx master left its workers),
+// and a leader still running at the end is stopped with its children.
+func TestServerProcessGroupIsGoneWhenTheTestEnds(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		before func(cmd *exec.Cmd, exited <-chan struct{})
+	}{
+		{"leader killed alone", func(cmd *exec.Cmd, exited <-chan struct{}) { _ = cmd.Process.Kill(); <-exited }},
+		{"leader running", func(*exec.Cmd, <-chan struct{}) {}},
+	} {
+		var pgid int
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command("sh", "-c", "sleep 300 & sleep 300 & wait")
+			exited := startGroup(t, cmd)
+			pgid = cmd.Process.Pid
+			waitFor(t, "the children to start", exited, &strings.Builder{}, func() bool {
+				return len(strings.Split(groupProcesses(pgid), "\n")) == 3 // sh and its two children
+			})
+			tc.before(cmd, exited)
+		})
+		require.NotZero(t, pgid)
+		assert.Equal(t, syscall.ESRCH, syscall.Kill(-pgid, 0), "processes of group %d outlived the test:\n%s", pgid, groupProcesses(pgid))
+	}
 }
 
 func TestPostgresAcceptsTheGeneratedTuning(t *testing.T) {
