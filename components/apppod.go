@@ -79,13 +79,20 @@ func (e AppEnv) databaseUser() *corev1.EnvVarArgs {
 	return kube.Env("DATABASE_USER", PostgresAppLogin(SlotOf(e.Generations.PostgresApp)))
 }
 
+// The init containers' scripts: wait for PostgreSQL (through the pooler), and for both Redis
+// roles.
+var (
+	waitForPostgresScript = script("app/wait-for-postgres.sh")
+	waitForRedisScript    = script("app/wait-for-redis.sh")
+)
+
 // waitForDatabases are init containers that hold a pod until PostgreSQL (through the pooler) and
 // both Redis roles answer. `pulumi up` orders creation; these keep the same order when pods
 // restart outside it (a node failure, a rollout while a database fails over).
 func (e AppEnv) waitForDatabases() []kube.Container {
-	wait := func(name, image, script string, env corev1.EnvVarArray) kube.Container {
+	wait := func(name, image, sh string, env corev1.EnvVarArray) kube.Container {
 		return kube.Container{
-			Name: name, Image: image, Command: kube.Script("sh", script),
+			Name: name, Image: image, Command: kube.Script("sh", sh),
 			EnvFrom: kube.EnvFromConfigMap(e.ConfigMap), Env: env, Resources: config.SidecarResources,
 		}
 	}
@@ -94,17 +101,9 @@ func (e AppEnv) waitForDatabases() []kube.Container {
 	return []kube.Container{
 		// -U: without a user name libpq asks the system for the pod's, which the image does
 		// not know (the pod runs as appUID), and pg_isready gives up without trying.
-		wait("wait-for-postgres", e.PostgresClientImage,
-			`until pg_isready -q -h "$DATABASE_HOST" -p "$DATABASE_PORT" -U "$DATABASE_USER"; do echo "waiting for $DATABASE_HOST"; sleep 2; done`,
-			corev1.EnvVarArray{e.databaseUser()}),
+		wait("wait-for-postgres", e.PostgresClientImage, waitForPostgresScript, corev1.EnvVarArray{e.databaseUser()}),
 		// With Sentinel the port is the Sentinels', which answer PING too.
-		wait("wait-for-redis", e.RedisImage,
-			`tls=""
-[ "$REDIS_TLS" = true ] && tls="--tls --cacert $REDIS_CA_CERT"
-for target in "$REDIS_QUEUE_HOST:$REDIS_QUEUE_PORT" "$REDIS_CACHE_HOST:$REDIS_CACHE_PORT"; do
-  # shellcheck disable=SC2086 # $tls is two options or none
-  until redis-cli $tls -h "${target%:*}" -p "${target##*:}" ping 2>/dev/null | grep -q PONG; do echo "waiting for $target"; sleep 2; done
-done`, corev1.EnvVarArray{kube.SecretEnv("REDISCLI_AUTH", e.RedisSecret, RedisPasswordKeyOf(SlotOf(e.Generations.Redis)))}),
+		wait("wait-for-redis", e.RedisImage, waitForRedisScript, corev1.EnvVarArray{kube.SecretEnv("REDISCLI_AUTH", e.RedisSecret, RedisPasswordKeyOf(SlotOf(e.Generations.Redis)))}),
 	}
 }
 

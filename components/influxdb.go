@@ -1,7 +1,6 @@
 package components
 
 import (
-	_ "embed"
 	"fmt"
 	"strings"
 	"text/template"
@@ -32,8 +31,7 @@ const (
 	influxUID = 11000
 )
 
-//go:embed assets/influxdb/downsample.flux
-var downsampleFlux string
+var downsampleFlux = asset("influxdb/downsample.flux")
 
 // DownsampleTask is the Flux task that averages the high-resolution bucket into the long-term
 // one every s.DownsampleEvery.
@@ -188,37 +186,27 @@ func InfluxDBOnboardHook(tls bool) string {
 		curl = fmt.Sprintf("curl -fsS --cacert %s/ca.crt --resolve %s:%d:127.0.0.1", ServerTLSMountPath, InfluxDBServiceName, InfluxDBPort)
 		url = fmt.Sprintf("https://%s:%d", InfluxDBServiceName, InfluxDBPort)
 	}
-	return fmt.Sprintf(`until %[1]s -o /dev/null %[2]s/health 2>/dev/null; do sleep 1; done
-state=$(%[1]s %[2]s/api/v2/setup | tr -d ' 	
-')
-case $state in
-  *'"allowed":true'*)
-    printf '{"username":"%%s","password":"%%s","token":"%%s","org":"%[3]s","bucket":"%[4]s"}' "$ADMIN_USERNAME" "$ADMIN_PASSWORD" "$ADMIN_TOKEN" |
-      %[1]s -X POST -H 'Content-Type: application/json' --data-binary @- %[2]s/api/v2/setup >/dev/null
-    echo "influxdb onboarded" ;;
-  *'"allowed":false'*) ;;
-  *) echo "unexpected answer from /api/v2/setup: $state" >&2; exit 1 ;;
-esac`, curl, url, InfluxDBOrg, InfluxDBBucket)
+	return fill(influxDBOnboardTemplate, map[string]string{"Curl": curl, "URL": url, "Org": InfluxDBOrg, "Bucket": InfluxDBBucket})
 }
 
-// influxDBReaderScript keeps Grafana's read-only login: a v1-compatible authorization (user name
-// and password, InfluxQL) that may read the metrics bucket and nothing else, created when missing,
-// its password set on every run so a rotation reaches it. The password is set through the HTTP
-// API: the influx CLI would take it as an argument, visible in the process list. The admin token
-// goes to curl as a header file and the password as the body on standard input (printf is the
-// shell's own), so neither is ever an argument. The generated password is letters and digits:
-// no JSON escaping is needed.
-const influxDBReaderScript = `bucket=$(bucket_id ` + InfluxDBBucket + `)
-reader_id() { influx v1 auth list --username "$READER_USERNAME" --hide-headers | awk '{print $1}'; }
-if [ -z "$(reader_id)" ]; then
-  influx v1 auth create --username "$READER_USERNAME" --read-bucket "$bucket" --no-password --description grafana-read-only >/dev/null
-fi
-umask 077
-printf 'Authorization: Token %s\n' "$INFLUX_TOKEN" > /tmp/admin-header
-printf '{"password":"%s"}' "$READER_PASSWORD" | curl -fsS -X POST -H @/tmp/admin-header -H 'Content-Type: application/json' \
-  --data-binary @- "$INFLUX_HOST/private/legacy/authorizations/$(reader_id)/password"
-rm -f /tmp/admin-header
-echo "read-only login $READER_USERNAME kept"`
+var influxDBOnboardTemplate = scriptTemplate("influxdb/onboard.sh.tmpl")
+
+// influxDBSetupScript keeps the buckets' retention and the downsampling task, then Grafana's
+// read-only login: a v1-compatible authorization (user name and password, InfluxQL) that may
+// read the metrics bucket and nothing else, created when missing, its password set on every run
+// so a rotation reaches it. The password is set through the HTTP API: the influx CLI would take
+// it as an argument, visible in the process list. The admin token goes to curl as a header file
+// and the password as the body on standard input (printf is the shell's own), so neither is ever
+// an argument. The generated password is letters and digits: no JSON escaping is needed.
+func influxDBSetupScript(retention, longTermRetention string) string {
+	return fill(influxDBSetupTemplate, map[string]string{
+		"Bucket": InfluxDBBucket, "Retention": retention,
+		"LongTermBucket": InfluxDBLongTermBucket, "LongTermRetention": longTermRetention,
+		"TaskName": influxDBDownsampleTask,
+	})
+}
+
+var influxDBSetupTemplate = scriptTemplate("influxdb/setup.sh.tmpl")
 
 // influxDBSetupJob keeps the buckets and the downsampling task as the settings say,
 // idempotently: retention follows the settings, the long-term bucket and the task are created
@@ -229,17 +217,7 @@ func influxDBSetupJob(ctx *pulumi.Context, c *InfluxDB, args *InfluxDBArgs, sts 
 	if err != nil {
 		return nil, fmt.Errorf("influxdb: downsample task: %w", err)
 	}
-	script := fmt.Sprintf(`until influx ping >/dev/null 2>&1; do echo "waiting for influxdb"; sleep 2; done
-bucket_id() { influx bucket list --name "$1" --hide-headers 2>/dev/null | awk '{print $1}'; }
-influx bucket update --id "$(bucket_id %[1]s)" --retention %[2]s
-if [ -z "$(bucket_id %[3]s)" ]; then influx bucket create --name %[3]s --retention %[4]s; fi
-influx bucket update --id "$(bucket_id %[3]s)" --retention %[4]s
-printf '%%s\n' "$DOWNSAMPLE_TASK" > /tmp/downsample.flux
-task=$(influx task list --hide-headers | awk '$2 == "%[5]s" {print $1}')
-if [ -n "$task" ]; then influx task update --id "$task" --file /tmp/downsample.flux; else influx task create --file /tmp/downsample.flux; fi
-%[6]s
-echo "influxdb setup done"`, InfluxDBBucket, s.Retention, InfluxDBLongTermBucket, s.LongTermRetention, influxDBDownsampleTask, influxDBReaderScript)
-	pod := kube.ScriptPod("influxdb-setup", args.Image, influxUID, script, corev1.EnvVarArray{
+	pod := kube.ScriptPod("influxdb-setup", args.Image, influxUID, influxDBSetupScript(s.Retention, s.LongTermRetention), corev1.EnvVarArray{
 		kube.EnvOutput("INFLUX_HOST", c.URL),
 		kube.Env("INFLUX_ORG", InfluxDBOrg),
 		kube.SecretEnv("INFLUX_TOKEN", args.Secret, InfluxDBAdminTokenKey),

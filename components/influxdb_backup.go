@@ -18,43 +18,21 @@ const InfluxDBBackupCronJob = "pynomaly-influxdb-backup"
 // retention go first (the newest kept whatever its age), as for the database's dumps. The
 // token comes from INFLUX_TOKEN, never an argument. It reads INFLUX_HOST, INFLUX_TOKEN,
 // BACKUP_DIR and RETENTION_DAYS. InfluxDBRestoreScript restores one.
-const InfluxDBBackupScript = `set -eu
-umask 077
-mkdir -p "$BACKUP_DIR"
-` + backupPrune + `
-stamp=$(date -u +%Y%m%dT%H%M%SZ)
-influx backup "$stamp.partial"
-` + backupKeep
+//
+// It shares two parts with PostgresBackupScript. backup/prune.sh enters BACKUP_DIR and removes
+// what a failed run left and the backups (directories named by their UTC time) older than
+// RETENTION_DAYS, the newest whatever its age, before the new backup needs the space: a full
+// volume recovers by itself; LEGACY names one more pattern of old backups to prune (the
+// database's dumps of an older layout). backup/keep.sh renames the run's complete backup
+// $stamp.partial to $stamp and says where it is.
+var InfluxDBBackupScript = fill(scriptTemplate("influxdb/backup.sh.tmpl"), nil)
 
 // InfluxDBRestoreScript restores a backup of InfluxDBBackupScript, RESTORE_FROM or the newest
 // complete one, with `influx restore --full`: every bucket, the tasks and the metadata (users
 // and tokens too) replace what the server holds. A server that lost its volume onboarded itself
 // at start with the credentials Secret's token (InfluxDBOnboardHook), which the restore uses. It
 // reads what the backup does (scripts/restore.sh --influxdb makes the Job, with cmd/restorejob).
-const InfluxDBRestoreScript = `set -eu
-cd "$BACKUP_DIR"
-from=${RESTORE_FROM:-$(ls -1d 20*Z 2>/dev/null | tail -n 1 || true)}
-case $from in 20*Z) ;; *) echo "no complete backup ${from:-at all} in $BACKUP_DIR" >&2; exit 1 ;; esac
-[ -d "$from" ] || { echo "no complete backup $from in $BACKUP_DIR" >&2; exit 1; }
-until influx ping >/dev/null 2>&1; do echo "waiting for influxdb"; sleep 2; done
-echo "restoring $BACKUP_DIR/$from into $INFLUX_HOST"
-start=$(date +%s)
-influx restore --full "$from"
-echo "restored $from in $(( $(date +%s) - start ))s"`
-
-// backupPrune enters BACKUP_DIR and removes what a failed run left and the backups (directories
-// named by their UTC time) older than RETENTION_DAYS, the newest whatever its age, before the new
-// backup needs the space: a full volume recovers by itself. LEGACY names one more pattern of old
-// backups to prune (the database's dumps of an older layout).
-const backupPrune = `cd "$BACKUP_DIR"
-rm -rf ./*.partial
-newest=$(ls -1d 20*Z 2>/dev/null | tail -n 1 || true)
-find . -mindepth 1 -maxdepth 1 \( -name '20*Z' -o -name "${LEGACY:-20*Z}" \) -mtime "+$RETENTION_DAYS" \
-  ! -name "${newest:-none}" -print -exec rm -rf {} +`
-
-// backupKeep renames the run's complete backup $stamp.partial to $stamp and says where it is.
-const backupKeep = `mv "$stamp.partial" "$stamp"
-echo "backup written: $BACKUP_DIR/$stamp ($(du -sh "$stamp" | cut -f1))"`
+var InfluxDBRestoreScript = script("influxdb/restore.sh")
 
 // influxDBBackup is the daily backup into the backup claim, under influxdb/. The pod runs in the
 // claim's group (that of the database's backup job), so the kubelet never re-groups the volume

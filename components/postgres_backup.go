@@ -16,32 +16,16 @@ import (
 // "<time>.partial" only once pg_restore has read the dump back. What an earlier failed run left
 // is removed first, and so are backups past the retention, before the new dump needs the space,
 // so a full volume recovers; the newest backup is kept whatever its age. It reads PGHOST, PGPORT,
-// PGUSER, PGPASSWORD, PGDATABASE, BACKUP_DIR and RETENTION_DAYS from its environment.
-const PostgresBackupScript = `set -eu
-umask 077
-LEGACY="$PGDATABASE-*.dump"
-` + backupPrune + `
-stamp=$(date -u +%Y%m%dT%H%M%SZ)
-mkdir "$stamp.partial"
-pg_dumpall --globals-only --no-role-passwords -f "$stamp.partial/globals.sql"
-pg_dump -Fc -f "$stamp.partial/$PGDATABASE.dump"
-pg_restore --list "$stamp.partial/$PGDATABASE.dump" >/dev/null
-` + backupKeep
+// PGUSER, PGPASSWORD, PGDATABASE, BACKUP_DIR and RETENTION_DAYS from its environment. It
+// shares its pruning and its last step with InfluxDBBackupScript.
+var PostgresBackupScript = fill(scriptTemplate("postgres/backup.sh.tmpl"), nil)
 
 // PostgresRestoreScript restores a backup of PostgresBackupScript into the database PGDATABASE
 // of the server PGHOST, which the program's setup job has made (role and database exist): the
 // globals first (roles that exist are kept), then the dump, each object dropped and re-created.
 // RESTORE_FROM names the backup (a directory in BACKUP_DIR); empty means the newest one.
 // scripts/restore.sh runs it as a Job made from the backup CronJob's pod.
-const PostgresRestoreScript = `set -eu
-cd "$BACKUP_DIR"
-from=${RESTORE_FROM:-$(ls -1d 20*Z 2>/dev/null | tail -n 1 || true)}
-[ -n "$from" ] && [ -f "$from/$PGDATABASE.dump" ] || { echo "no complete backup ${from:-at all} in $BACKUP_DIR" >&2; exit 1; }
-echo "restoring $BACKUP_DIR/$from into $PGDATABASE on $PGHOST"
-start=$(date +%s)
-psql -X -q -d postgres -f "$from/globals.sql" 2>&1 | grep -v 'already exists' || true
-pg_restore --clean --if-exists --exit-on-error -d "$PGDATABASE" "$from/$PGDATABASE.dump"
-echo "restored $from in $(( $(date +%s) - start ))s"`
+var PostgresRestoreScript = script("postgres/restore.sh")
 
 // postgresBackup is the seed's daily backup (02:00) into the backup claim, from a replica when
 // there is one (PostgresBackupScript).
@@ -78,13 +62,7 @@ func postgresBackup(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, replic
 // archive's bucket (WALG_S3_PREFIX), file by file as it is (pg_dump's format is compressed
 // already), with WAL-G's storage tools: the dump image has no S3 client, Spilo's has WAL-G. A
 // lost cluster so keeps its dumps. What is kept there is the bucket's lifecycle rule's to say.
-const PostgresDumpCopyScript = `set -eu
-cd "$BACKUP_DIR"
-newest=$(ls -1d 20*Z | tail -n 1)
-for f in "$newest"/*; do
-  wal-g st put --no-compress "$f" "$f"
-done
-echo "copied $newest to $WALG_S3_PREFIX"`
+var PostgresDumpCopyScript = script("postgres/dump-copy.sh")
 
 // copyDumpOffCluster makes the backup pod copy its dump to object storage when WAL is archived
 // there: the dump runs first (an init container), then PostgresDumpCopyScript in the Spilo image,

@@ -24,48 +24,32 @@ import (
 // rotation.go). A login other than the owner is the owner's member and acts as it (its sessions
 // start with SET role), so a migration run by either login creates objects of the same owner.
 // The other slot's login keeps its password: clients not yet rolled still log in with it.
-const PostgresRoleSQL = `\getenv app_owner APP_OWNER
-\getenv app_user APP_USER
-\getenv app_verifier APP_PASSWORD_VERIFIER
-\getenv db APP_DATABASE
-SET log_statement = 'none';
-SET log_min_duration_statement = -1;
-SET log_min_error_statement = 'panic';
-SET pg_stat_statements.track_utility = off;
-SET pgaudit.log = 'none';
-SELECT format('CREATE ROLE %I LOGIN', :'app_owner') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'app_owner')\gexec
-SELECT format('CREATE ROLE %I LOGIN IN ROLE %I', :'app_user', :'app_owner') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'app_user')\gexec
-SELECT format('ALTER ROLE %I SET role = %L', :'app_user', :'app_owner') WHERE :'app_user' <> :'app_owner'\gexec
-ALTER ROLE :"app_user" WITH LOGIN PASSWORD :'app_verifier';
-RESET ALL;
-SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'app_owner') WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'db')\gexec`
+var PostgresRoleSQL = script("postgres/role.sql")
 
 // PostgresRetireSQL is the retirement job's script: the previous slot's login loses its password
 // (no password: no password login succeeds) and its sessions, the pooler's idle server
 // connections included, end; every client rolled to the current login before it runs.
-const PostgresRetireSQL = `\getenv old_login OLD_LOGIN
-ALTER ROLE :"old_login" PASSWORD NULL;
-SELECT count(pg_terminate_backend(pid)) AS ended FROM pg_stat_activity WHERE usename = :'old_login';`
+var PostgresRetireSQL = script("postgres/retire.sql")
 
 // PostgresRetireStep is the retirement job's psql invocation, as PostgresSetupRoleStep.
-const PostgresRetireStep = "psql -X -v ON_ERROR_STOP=1 <<'SQL'\n" + PostgresRetireSQL + "\nSQL"
+var PostgresRetireStep = psqlStep(PostgresRetireSQL)
 
 // PostgresSetupRoleStep is the setup job's psql invocation: the script on standard input, the
 // connection and the values from the environment, nothing else on its command line.
-const PostgresSetupRoleStep = "psql -X -v ON_ERROR_STOP=1 <<'SQL'\n" + PostgresRoleSQL + "\nSQL"
+var PostgresSetupRoleStep = psqlStep(PostgresRoleSQL)
+
+// psqlStep runs the psql script sql, given on standard input.
+func psqlStep(sql string) string { return "psql -X -v ON_ERROR_STOP=1 <<'SQL'\n" + sql + "\nSQL" }
 
 // PostgresSetupScript creates the application's role and database when missing, sets the role's
 // current password, and hands the tuning to Patroni as the cluster's dynamic configuration.
 // PATCH is one of the REST API's unsafe methods, which Patroni authenticates: curl reads the
 // user and password as its configuration from standard input (-K -), written by printf, a shell
 // builtin, so they are on no command line either.
-var PostgresSetupScript = fmt.Sprintf(`until pg_isready -q -h "$PGHOST" -p %[1]d -U postgres; do echo "waiting for the primary"; sleep 2; done
-%[5]s
-# Any member accepts the cluster's dynamic configuration; parameters that need a restart are
-# then listed as pending (patronictl list) until an operator runs: patronictl restart --pending
-printf 'user = "%%s:%%s"\n' "$PATRONI_RESTAPI_USERNAME" "$PATRONI_RESTAPI_PASSWORD" |
-  curl -fsS -K - -X PATCH -H 'Content-Type: application/json' -d "$PATRONI_DYNAMIC_CONFIG" "http://%[2]s-0.%[3]s:%[4]d/config"
-echo "postgres setup done"`, PostgresPort, PostgresName, PostgresHeadlessService, patroniPort, PostgresSetupRoleStep)
+var PostgresSetupScript = fill(scriptTemplate("postgres/setup.sh.tmpl"), map[string]any{
+	"Port": PostgresPort, "RoleStep": PostgresSetupRoleStep,
+	"StatefulSet": PostgresName, "Headless": PostgresHeadlessService, "PatroniPort": patroniPort,
+})
 
 // postgresSetupJob makes the cluster what the application expects, idempotently, after the
 // StatefulSet is ready. A change of the password (a rotation) or of the tuning changes the job's

@@ -21,48 +21,12 @@ import (
 // settled Secret names an older generation, or none), the previous one too, which is then what
 // replication, Sentinel and the peers' Sentinels are asked with: every pod of either template
 // accepts it. The retirement job settles the rotation on the running servers (rotation.go).
-const redisStartup = `me="$POD_NAME.$HEADLESS.$POD_NAMESPACE.svc"
-accept=">$REDIS_PASSWORD"
-auth="$REDIS_PASSWORD"
-if [ -n "$REDIS_PASSWORD_PREVIOUS" ] && [ "$REDIS_SETTLED_GENERATION" != "$REDIS_GENERATION" ]; then
-  accept="$accept >$REDIS_PASSWORD_PREVIOUS"
-  auth="$REDIS_PASSWORD_PREVIOUS"
-fi
-primary=""
-if [ "$REPLICAS" -gt 1 ]; then
-  i=0
-  while [ "$i" -lt "$REPLICAS" ]; do
-    peer="$STATEFULSET-$i.$HEADLESS.$POD_NAMESPACE.svc"
-    if [ "$peer" != "$me" ]; then
-      # shellcheck disable=SC2086 # REDIS_CLI_TLS is options or nothing
-      primary=$(REDISCLI_AUTH="$auth" redis-cli $REDIS_CLI_TLS -h "$peer" -p 26379 sentinel get-master-addr-by-name "$SENTINEL_MASTER" 2>/dev/null | head -n 1)
-      [ -n "$primary" ] && break
-    fi
-    i=$((i + 1))
-  done
-  [ -n "$primary" ] || primary="$STATEFULSET-0.$HEADLESS.$POD_NAMESPACE.svc"
-fi
-{
-  echo "include /etc/redis/redis.conf"
-  echo "user default on $accept ~* &* +@all"
-  echo "masterauth $auth"
-  echo "replica-announce-ip $me"
-  if [ -n "$primary" ] && [ "$primary" != "$me" ]; then echo "replicaof $primary 6379"; fi
-} > /run/redis/redis.conf
-if [ "$REPLICAS" -gt 1 ]; then
-  {
-    cat /etc/redis/sentinel.conf
-    echo "sentinel announce-ip $me"
-    echo "user default on $accept ~* &* +@all"
-    sed "s/PRIMARY_HOST/$primary/" /etc/redis/sentinel-monitor.conf
-    echo "sentinel auth-pass $SENTINEL_MASTER $auth"
-    # The peers' Sentinels ask for a password too: without sentinel-pass a Sentinel cannot reach
-    # them (it falls back to requirepass only, which the ACL user above replaces), marks them
-    # down, and no failover ever gets a leader.
-    echo "sentinel sentinel-pass $auth"
-  } > /run/redis/sentinel.conf
-fi
-echo "starting as $([ -z "$primary" ] || [ "$primary" = "$me" ] && echo primary || echo "replica of $primary")"`
+var redisStartup = script("redis/startup.sh")
+
+// redisPing is the readiness probe of the Redis or Sentinel listening on port: it answers PING.
+func redisPing(port int) string { return fill(redisPingTemplate, port) }
+
+var redisPingTemplate = scriptTemplate("redis/ping.sh.tmpl")
 
 // pod is a Redis pod: the topology init container, Redis, its exporter and, with replicas, a
 // Sentinel.
@@ -78,7 +42,7 @@ func (r *redisInstance) pod(args *RedisArgs, cm *corev1.ConfigMap) kube.Pod {
 		Resources: r.tier.Resources,
 		// Ready when it answers PING. Alive while it accepts connections: loading a large
 		// append-only file answers LOADING to PING, and must not be killed for it.
-		ReadinessProbe: kube.Readiness(kube.Exec("sh", "-c", "redis-cli $REDIS_CLI_TLS -p 6379 ping | grep -q PONG")),
+		ReadinessProbe: kube.Readiness(kube.Exec("sh", "-c", redisPing(RedisPort))),
 		LivenessProbe:  kube.Liveness(kube.TCPSocket(RedisPort)),
 		Mounts:         append(configMounts, kube.Mount("data", "/data")),
 	}, r.exporter(args)}
@@ -90,7 +54,7 @@ func (r *redisInstance) pod(args *RedisArgs, cm *corev1.ConfigMap) kube.Pod {
 			Env:            env,
 			Ports:          []kube.Port{{Name: "sentinel", Port: sentinelPort}},
 			Resources:      config.SidecarResources,
-			ReadinessProbe: kube.Readiness(kube.Exec("sh", "-c", "redis-cli $REDIS_CLI_TLS -p 26379 ping | grep -q PONG")),
+			ReadinessProbe: kube.Readiness(kube.Exec("sh", "-c", redisPing(sentinelPort))),
 			LivenessProbe:  kube.Liveness(kube.TCPSocket(sentinelPort)),
 			Mounts:         configMounts,
 		})

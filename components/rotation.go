@@ -170,9 +170,9 @@ func retireJob(name string, pod kube.Pod, g int, pullPolicy string) kube.Job {
 }
 
 // PostgresRetireScript waits for the primary, then retires the previous login.
-var PostgresRetireScript = fmt.Sprintf(`until pg_isready -q -h "$PGHOST" -p %d -U postgres; do echo "waiting for the primary"; sleep 2; done
-%s
-echo "previous login retired"`, PostgresPort, PostgresRetireStep)
+var PostgresRetireScript = fill(scriptTemplate("postgres/retire.sh.tmpl"), map[string]any{
+	"Port": PostgresPort, "RetireStep": PostgresRetireStep,
+})
 
 func (c *Rotation) postgresJob(_ *pulumi.Context, args *RotationArgs) kube.Job {
 	g := args.Generations.PostgresApp
@@ -192,19 +192,7 @@ func (c *Rotation) postgresJob(_ *pulumi.Context, args *RotationArgs) kube.Job {
 // rerun does the same), replicas and Sentinels authenticate with it. The commands go to redis-cli
 // on its standard input, written by printf, a builtin: no password on a command line; each must
 // answer OK, and an answer never repeats a password.
-const RedisRetireScript = `for target in $REDIS_TARGETS; do
-  host=${target%%|*}
-  master=${target#*|}
-  # shellcheck disable=SC2086 # REDIS_CLI_TLS is options or nothing
-  out=$(printf 'CONFIG SET masterauth %s\nACL SETUSER default resetpass >%s\n' "$REDISCLI_AUTH" "$REDISCLI_AUTH" | redis-cli $REDIS_CLI_TLS -h "$host" -p 6379)
-  [ "$out" = "$(printf 'OK\nOK')" ] || { echo "$host: $out"; exit 1; }
-  if [ -n "$master" ]; then
-    # shellcheck disable=SC2086
-    out=$(printf 'SENTINEL SET %s auth-pass %s\nSENTINEL CONFIG SET sentinel-pass %s\nACL SETUSER default resetpass >%s\n' "$master" "$REDISCLI_AUTH" "$REDISCLI_AUTH" "$REDISCLI_AUTH" | redis-cli $REDIS_CLI_TLS -h "$host" -p 26379)
-    [ "$out" = "$(printf 'OK\nOK\nOK')" ] || { echo "$host sentinel: $out"; exit 1; }
-  fi
-  echo "$host settled"
-done`
+var RedisRetireScript = script("redis/retire.sh")
 
 // RedisTargets is the retirement job's REDIS_TARGETS: host|master per pod.
 func RedisTargets(pods []RedisPods) string {

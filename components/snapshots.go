@@ -25,29 +25,9 @@ const (
 // RETENTION_DAYS back are deleted. Under set -e a failed snapshot stops the run before anything
 // is deleted, so a broken run never leaves fewer snapshots. It reads SNAPSHOT_CLASS and
 // RETENTION_DAYS; kubectl finds the namespace and the token in the pod.
-const VolumeSnapshotScript = `set -eu
-stamp=$(date -u +%Y%m%d-%H%M%S)
-day=$(date -u +%Y%m%d)
-claims=$(kubectl get persistentvolumeclaims -o 'jsonpath={.items[*].metadata.name}')
-for claim in $claims; do
-  kubectl create -f - <<MANIFEST
-apiVersion: snapshot.storage.k8s.io/v1
-kind: VolumeSnapshot
-metadata:
-  name: $claim-$stamp
-  labels: {app: pynomaly, component: volume-snapshots, ` + SnapshotScheduleLabel + `: daily, ` + SnapshotDayLabel + `: "$day"}
-spec:
-  volumeSnapshotClassName: $SNAPSHOT_CLASS
-  source: {persistentVolumeClaimName: $claim}
-MANIFEST
-done
-cutoff=$(date -u -d "@$(( $(date -u +%s) - RETENTION_DAYS * 86400 ))" +%Y%m%d)
-kubectl get volumesnapshots -l ` + SnapshotScheduleLabel + `=daily \
-  -o 'jsonpath={range .items[*]}{.metadata.name} {.metadata.labels.pynomaly\.io/snapshot-day}{"\n"}{end}' |
-while read -r name taken; do
-  if [ "$taken" -lt "$cutoff" ]; then kubectl delete volumesnapshot "$name"; fi
-done
-echo "snapshots taken of: $claims"`
+var VolumeSnapshotScript = fill(scriptTemplate("storage/snapshots.sh.tmpl"), map[string]string{
+	"ScheduleLabel": SnapshotScheduleLabel, "DayLabel": SnapshotDayLabel,
+})
 
 // volumeSnapshots is the snapshot schedule, when storage.snapshots names a class: a CronJob
 // running VolumeSnapshotScript with kubectl, whose account may list the claims and create, list
