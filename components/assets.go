@@ -57,6 +57,11 @@ func scriptTemplate(name string) *template.Template {
 		Parse(script(name)))
 }
 
+// configTemplate is the configuration template assets/<name>, as it is.
+func configTemplate(name string) *template.Template {
+	return template.Must(template.New(name).Option("missingkey=error").Parse(asset(name)))
+}
+
 // fill executes a template of assets/. The templates and the values given them are the
 // program's own: a failure is a bug.
 func fill(t *template.Template, data any) string {

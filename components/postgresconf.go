@@ -114,45 +114,19 @@ func RenderPostgresConf(params map[string]string) string {
 }
 
 // PgBouncerIni is the pooler's configuration: transaction pooling, the pool size that the
-// connection budget in config allows, and the user list from the secrets tier.
+// connection budget in config allows, and the user list from the secrets tier. Without TLS the
+// pooler asks PostgreSQL for TLS with Spilo's own self-signed certificate, unverified. With it,
+// clients must use TLS and get the pooler's certificate; the pooler verifies PostgreSQL's
+// against the CA and its name against the host it dials.
 func PgBouncerIni(primaryHost string, pooler config.Pooler, tls bool) string {
-	ini := fmt.Sprintf(`[databases]
-%[1]s = host=%[2]s port=%[3]d dbname=%[1]s
-
-[pgbouncer]
-listen_addr = 0.0.0.0
-listen_port = %[3]d
-unix_socket_dir =
-auth_type = scram-sha-256
-auth_file = %[4]s
-pool_mode = transaction
-default_pool_size = %[5]d
-max_db_connections = %[5]d
-max_client_conn = %[6]d
-reserve_pool_size = 0
-ignore_startup_parameters = extra_float_digits,options
-server_reset_query = DISCARD ALL
-tcp_keepalive = 1
-tcp_keepidle = 60
-log_connections = 0
-log_disconnections = 0
-`, PostgresDatabase, primaryHost, PostgresPort, pgbouncerUserlistPath, pooler.PoolSize, pooler.MaxClientConnections)
-	if !tls {
-		// Spilo's own self-signed certificate, unverified.
-		return ini + "server_tls_sslmode = prefer\n"
-	}
-	// Clients must use TLS and get the pooler's certificate; the pooler verifies PostgreSQL's
-	// against the CA and its name against the host it dials.
-	return ini + fmt.Sprintf(`client_tls_sslmode = require
-client_tls_cert_file = %[1]s/tls.crt
-client_tls_key_file = %[1]s/tls.key
-client_tls_ca_file = %[1]s/ca.crt
-client_tls_protocols = secure
-server_tls_sslmode = verify-full
-server_tls_ca_file = %[1]s/ca.crt
-server_tls_protocols = secure
-`, ServerTLSMountPath)
+	return fill(pgbouncerTemplate, map[string]any{
+		"Database": PostgresDatabase, "Host": primaryHost, "Port": PostgresPort, "AuthFile": pgbouncerUserlistPath,
+		"PoolSize": pooler.PoolSize, "MaxClientConnections": pooler.MaxClientConnections,
+		"TLS": tls, "TLSDir": ServerTLSMountPath,
+	})
 }
+
+var pgbouncerTemplate = configTemplate("postgres/pgbouncer.ini.tmpl")
 
 const pgbouncerUserlistPath = "/etc/pgbouncer/auth/userlist.txt"
 
