@@ -8,8 +8,8 @@ import (
 )
 
 // The shell scripts, SQL and configuration templates the components deploy are files under
-// assets/, a directory per tier, beside the Go that uses them, where shellcheck can read every
-// script. A pod runs a script's file as it is or, for a template
+// assets/, a directory per tier, beside the Go that uses them, so shellcheck reads every script
+// (scripts/lint.sh, through Scripts). A pod runs a script's file as it is or, for a template
 // (*.tmpl, Go's text/template), filled in.
 //
 // A script's file (*.sh, *.sh.tmpl) begins with its lint header, lines for shellcheck only:
@@ -70,4 +70,43 @@ func fill(t *template.Template, data any) string {
 		panic(fmt.Sprintf("%s: %v", t.Name(), err))
 	}
 	return b.String()
+}
+
+// Script is one shell script the components run, as a pod runs it.
+type Script struct {
+	// Name is a file name for it: its source's, with the variant when there are several.
+	Name string
+	// Source is its file under assets/.
+	Source string
+	// Text is the script; Lint is its source's lint header, for shellcheck to read it with.
+	Text, Lint string
+}
+
+// Scripts are every shell script the components run, each template filled in for each variant
+// the program deploys, with sample values where settings fill it in: what scripts/lint.sh gives
+// shellcheck (cmd/lintscripts writes them out).
+func Scripts() []Script {
+	s := func(name, source, text string) Script {
+		lint, _ := splitLintHeader(asset(source))
+		return Script{Name: name, Source: source, Text: text, Lint: lint}
+	}
+	return []Script{
+		s("app-wait-for-postgres.sh", "app/wait-for-postgres.sh", waitForPostgresScript),
+		s("app-wait-for-redis.sh", "app/wait-for-redis.sh", waitForRedisScript),
+		s("influxdb-onboard.sh", "influxdb/onboard.sh.tmpl", InfluxDBOnboardHook(false)),
+		s("influxdb-onboard-tls.sh", "influxdb/onboard.sh.tmpl", InfluxDBOnboardHook(true)),
+		s("influxdb-setup.sh", "influxdb/setup.sh.tmpl", influxDBSetupScript("30d", "365d")),
+		s("influxdb-backup.sh", "influxdb/backup.sh.tmpl", InfluxDBBackupScript),
+		s("influxdb-restore.sh", "influxdb/restore.sh", InfluxDBRestoreScript),
+		s("postgres-setup.sh", "postgres/setup.sh.tmpl", PostgresSetupScript),
+		s("postgres-backup.sh", "postgres/backup.sh.tmpl", PostgresBackupScript),
+		s("postgres-restore.sh", "postgres/restore.sh", PostgresRestoreScript),
+		s("postgres-dump-copy.sh", "postgres/dump-copy.sh", PostgresDumpCopyScript),
+		s("postgres-retire.sh", "postgres/retire.sh.tmpl", PostgresRetireScript),
+		s("redis-startup.sh", "redis/startup.sh", redisStartup),
+		s("redis-ping.sh", "redis/ping.sh.tmpl", redisPing(RedisPort)),
+		s("redis-ping-sentinel.sh", "redis/ping.sh.tmpl", redisPing(sentinelPort)),
+		s("redis-retire.sh", "redis/retire.sh", RedisRetireScript),
+		s("storage-snapshots.sh", "storage/snapshots.sh.tmpl", VolumeSnapshotScript),
+	}
 }

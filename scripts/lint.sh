@@ -3,7 +3,8 @@
 #   actionlint  the GitHub workflows in .github/ (built from its Go module by tools.sh lint);
 #               it runs shellcheck over every `run:` block too
 #   then every script in scripts/ through Debian's shellcheck (.shellcheckrc lets it follow
-#   `source`)
+#   `source`), and every script the components run (components/assets/), as their pods run it:
+#   cmd/lintscripts writes each one out, templates filled in, after its lint header
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$REPO"
@@ -12,4 +13,9 @@ bash scripts/tools.sh lint
 actionlint -color=false -shellcheck="$(command -v shellcheck)"
 mapfile -t scripts < <(git ls-files 'scripts/*.sh' 'scripts/**/*.sh' '.ci/run')
 shellcheck "${scripts[@]}"
-echo "lint: actionlint and shellcheck clean (${#scripts[@]} scripts)"
+rendered=$(mktemp -d "${TMPDIR:-/tmp}/lint-scripts.XXXX")
+trap 'rm -rf "$rendered"' EXIT
+go run ./cmd/lintscripts "$rendered"
+mapfile -t assets < <(find "$rendered" -name '*.sh' | sort)
+shellcheck "${assets[@]}"
+echo "lint: actionlint and shellcheck clean (${#scripts[@]} scripts, ${#assets[@]} the components run)"

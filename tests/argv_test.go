@@ -18,6 +18,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"mvdan.cc/sh/v3/syntax"
+
+	"github.com/pynomaly/pynomaly-platform/components"
 )
 
 // kubeExpansion is Kubernetes' own expansion of $(NAME) in command and args (and in env values):
@@ -320,4 +322,47 @@ func TestCredentialOnACommandLineIsCaught(t *testing.T) {
 	leaks := commandLeaks(sh("echo ok\npsql -v p=\"$PW\""), secret)
 	require.Len(t, leaks, 1)
 	assert.Equal(t, "line 2: $PW is an argument of psql", leaks[0])
+}
+
+// The scripts the components run, as scripts/lint.sh gives them to shellcheck
+// (components.Scripts), are every script a stack runs, and each parses as POSIX sh. The restore
+// scripts, which no stack declares, keep the credentials of the backup container they run in
+// (scripts/restore.sh makes the restore Job from it, with cmd/restorejob) off the command line.
+func TestEveryScriptIsLintedAndTheRestoresKeepCredentialsOffTheCommandLine(t *testing.T) {
+	linted := map[string]bool{}
+	for _, s := range components.Scripts() {
+		linted[s.Text] = true
+		_, err := scriptLeaks(s.Text, nil)
+		require.NoError(t, err, "%s does not parse as POSIX sh", s.Name)
+	}
+	stacks := map[string]cfg{"dev": nil, "staging": nil, "prod": nil,
+		"prod+walArchive": {"postgres": `{"walArchive": {"s3Bucket": "pynomaly-wal", "credentialsSecret": "wal-g-s3"}}`,
+			"network": `{"objectStorageCidrs": ["203.0.113.0/24"]}`},
+		"staging+rotation": {"secrets": `{"rotation": {"all": 1}}`},
+		"prod+snapshots":   {"storage": snapshotClass}}
+	for name, c := range stacks {
+		env, _, _ := strings.Cut(name, "+")
+		st := deploy(t, env, c)
+		for _, p := range st.PodTemplates() {
+			for _, container := range p.Containers() {
+				for field, argv := range commands(t, p.Owner, container) {
+					if script, ok := shellScript(argv); ok {
+						assert.True(t, linted[script], "%s: %s %s %s %s: a script shellcheck does not read (components.Scripts)",
+							name, p.Owner.Type, p.Owner.Name, p.Owner.Str(t, container+".name"), field)
+					}
+				}
+			}
+		}
+		for _, r := range []struct{ cron, container, script string }{
+			{components.PostgresBackupCronJob, "postgres-backup", components.PostgresRestoreScript},
+			{components.InfluxDBBackupCronJob, "influxdb-backup", components.InfluxDBRestoreScript},
+		} {
+			cron := st.One(t, "kubernetes:batch/v1:CronJob", r.cron)
+			secret, _ := secretEnv(t, cron, cron.Container(t, "spec.jobTemplate.spec.template.spec", r.container))
+			require.NotEmpty(t, secret, "%s: %s", name, r.cron)
+			leaks, err := scriptLeaks(r.script, secret)
+			require.NoError(t, err)
+			assert.Empty(t, leaks, "%s: the restore from %s", name, r.cron)
+		}
+	}
 }

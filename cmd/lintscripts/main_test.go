@@ -1,0 +1,130 @@
+package main
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pynomaly/pynomaly-platform/components"
+)
+
+// The components' Go and their files, from this package's directory.
+const (
+	componentsDir = "../../components"
+	assetsDir     = componentsDir + "/assets"
+)
+
+// include is how a script template takes in another script.
+var include = regexp.MustCompile(`\{\{\s*include\s+"([^"]+)"\s*\}\}`)
+
+// Every shell script under components/assets reaches shellcheck: it is the source of a script
+// lintscripts writes, or a part one of those includes. Each declares its shell for shellcheck,
+// which reads it on its own too.
+func TestEveryEmbeddedScriptIsLinted(t *testing.T) {
+	linted := map[string]bool{}
+	names := map[string]bool{}
+	for _, s := range components.Scripts() {
+		assert.False(t, names[s.Name], "two scripts named %s", s.Name)
+		names[s.Name] = true
+		linted[s.Source] = true
+		assert.True(t, strings.HasPrefix(s.Lint, "# shellcheck shell=sh\n"), "%s: its lint header names its shell", s.Source)
+		src, err := os.ReadFile(filepath.Join(assetsDir, s.Source))
+		require.NoError(t, err)
+		for _, m := range include.FindAllStringSubmatch(string(src), -1) {
+			linted[m[1]] = true
+		}
+	}
+	var scripts []string
+	require.NoError(t, filepath.WalkDir(assetsDir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(assetsDir, path)
+		if strings.HasSuffix(rel, ".sh") || strings.HasSuffix(rel, ".sh.tmpl") {
+			scripts = append(scripts, rel)
+			src, err := os.ReadFile(path)
+			require.NoError(t, err)
+			assert.True(t, strings.HasPrefix(string(src), "# shellcheck shell=sh\n"), "%s: its first line names its shell", rel)
+		}
+		return nil
+	}))
+	require.NotEmpty(t, scripts)
+	for _, s := range scripts {
+		assert.True(t, linted[s], "components/assets/%s reaches shellcheck through no script of components.Scripts", s)
+	}
+}
+
+// A script that is no template is written as its file is, so shellcheck's line numbers are the
+// file's; a template is written filled in, under its lint header.
+func TestScriptsAreWrittenAsTheirFiles(t *testing.T) {
+	dir := t.TempDir()
+	files, err := write(dir)
+	require.NoError(t, err)
+	require.Len(t, files, len(components.Scripts()))
+	for i, s := range components.Scripts() {
+		got, err := os.ReadFile(files[i])
+		require.NoError(t, err)
+		if strings.HasSuffix(s.Source, ".sh") {
+			want, err := os.ReadFile(filepath.Join(assetsDir, s.Source))
+			require.NoError(t, err)
+			assert.Equal(t, string(want), string(got), s.Name)
+		}
+		assert.Equal(t, s.Lint+s.Text+"\n", string(got), s.Name)
+		assert.NotContains(t, s.Text, "{{", "%s: a template left unfilled", s.Name)
+		assert.NotContains(t, s.Text, "# shellcheck shell=", "%s: a lint header in what a pod runs", s.Name)
+	}
+}
+
+// No script is left in the Go of the components, where shellcheck would not read it: no
+// multi-line raw string, and no literal script given to a shell (kube.Script, or kube.Exec
+// with "-c").
+func TestNoScriptInTheComponentsGo(t *testing.T) {
+	files, err := filepath.Glob(componentsDir + "/*.go")
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	fset := token.NewFileSet()
+	for _, f := range files {
+		file, err := parser.ParseFile(fset, f, nil, 0)
+		require.NoError(t, err)
+		ast.Inspect(file, func(n ast.Node) bool {
+			switch x := n.(type) {
+			case *ast.BasicLit:
+				if x.Kind == token.STRING && strings.HasPrefix(x.Value, "`") && strings.Contains(x.Value, "\n") {
+					t.Errorf("%s: a multi-line raw string; a script or template goes under components/assets", fset.Position(x.Pos()))
+				}
+			case *ast.CallExpr:
+				sel, ok := x.Fun.(*ast.SelectorExpr)
+				if !ok || sel.Sel.Name != "Script" && sel.Sel.Name != "Exec" {
+					return true
+				}
+				if pkg, ok := sel.X.(*ast.Ident); !ok || pkg.Name != "kube" {
+					return true
+				}
+				for i, a := range x.Args {
+					_, literal := a.(*ast.BasicLit)
+					script := (sel.Sel.Name == "Script" && i == 1) || (i > 0 && isLit(x.Args[i-1], "-c"))
+					if literal && script {
+						t.Errorf("%s: a script as a literal; it goes under components/assets", fset.Position(a.Pos()))
+					}
+				}
+			}
+			return true
+		})
+	}
+}
+
+// isLit says whether e is the string literal s.
+func isLit(e ast.Expr, s string) bool {
+	lit, ok := e.(*ast.BasicLit)
+	return ok && lit.Kind == token.STRING && lit.Value == strconv.Quote(s)
+}
