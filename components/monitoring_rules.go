@@ -2,8 +2,9 @@ package components
 
 import "strings"
 
-// RunbookBase is where every alert's runbook lives: a section of the README named after it.
-const RunbookBase = "https://github.com/pynomaly/pynomaly-platform/blob/main/README.md#"
+// RunbookBase is where every alert's runbook lives: a page of its own, docs/runbooks/<AlertName>.md
+// in the repository.
+const RunbookBase = "https://github.com/pynomaly/pynomaly-platform/blob/main/docs/runbooks/"
 
 // Severities of the platform's alerts. A critical alert pages; a warning goes to the team's
 // channel, and is silenced while a critical alert fires for the same target.
@@ -22,8 +23,8 @@ type AlertRule struct {
 	Summary, Description string
 }
 
-// Runbook is the README section that says what to do when the alert fires.
-func (r AlertRule) Runbook() string { return RunbookBase + strings.ToLower(r.Name) }
+// Runbook is the page that says what to do when the alert fires.
+func (r AlertRule) Runbook() string { return RunbookBase + r.Name + ".md" }
 
 // AlertRules are the platform's alerts: the seed's (crash loops and restarts, CPU and memory
 // near their limits, database connection failures, slow API responses, full volumes) and what an

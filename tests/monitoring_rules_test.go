@@ -336,12 +336,37 @@ func TestEveryAlertHasACase(t *testing.T) {
 	}
 }
 
-// Every alert's runbook is a section of the README, headed by the alert's name.
+// Every alert's runbook URL is a page of the repository, docs/runbooks/<AlertName>.md, headed by
+// the alert's name, with its severity and a body; and every page there is an alert's (no
+// runbook outlives its alert).
 func TestEveryAlertHasARunbook(t *testing.T) {
-	readme, err := os.ReadFile("../README.md")
-	require.NoError(t, err)
+	const dir = "../docs/runbooks"
+	defined := map[string]bool{}
 	for _, r := range allRules() {
-		assert.True(t, strings.Contains(string(readme), "\n#### "+r.Name+"\n"), "%s: the README has no runbook section for it (%s)", r.Name, r.Runbook())
+		url := r.Runbook()
+		name, ok := strings.CutPrefix(url, components.RunbookBase)
+		if !assert.True(t, ok, "%s: runbook URL %s is not under %s", r.Name, url, components.RunbookBase) {
+			continue
+		}
+		assert.Equal(t, r.Name+".md", name, "%s: runbook URL %s", r.Name, url)
+		defined[name] = true
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if !assert.NoError(t, err, "%s: no runbook page for its URL %s", r.Name, url) {
+			continue
+		}
+		heading, body, _ := strings.Cut(string(b), "\n")
+		assert.Equal(t, "# "+r.Name, heading, "%s: the runbook page's heading", r.Name)
+		// The severity's paragraph, then what the alert means and what to do.
+		_, what, found := strings.Cut(body, "\nSeverity: "+r.Severity+".")
+		assert.True(t, found, "%s: the runbook page names its severity (%s) first", r.Name, r.Severity)
+		_, what, _ = strings.Cut(what, "\n\n")
+		assert.Greater(t, len(strings.Fields(what)), 15, "%s: the runbook page says what to do", r.Name)
+	}
+	require.NotEmpty(t, defined)
+	pages, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	for _, p := range pages {
+		assert.True(t, defined[p.Name()], "%s/%s is the runbook of no alert", dir, p.Name())
 	}
 }
 
