@@ -55,7 +55,7 @@ var runtimeKinds = []kinds{
 var manage = []string{"get", "list", "watch", "create", "update", "patch", "delete"}
 
 // viewerRules read every kind above but Secrets, and the pods' logs (which hold no credential:
-// see the security rules of the README).
+// see docs/security.md).
 func viewerRules() rbacv1.PolicyRuleArray {
 	var rules rbacv1.PolicyRuleArray
 	for _, k := range append(append([]kinds{}, declaredKinds...), runtimeKinds...) {

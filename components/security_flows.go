@@ -48,7 +48,7 @@ type Flow struct {
 	Why      string
 }
 
-// NetworkFlows is the table, in the order the README shows it.
+// NetworkFlows is the table, in the order docs/security.md shows it.
 func NetworkFlows() []Flow {
 	flows := []Flow{
 		{From: EveryPod, To: PeerClusterDNS, Port: "dns", UDP: true, Why: "name resolution"},
@@ -108,7 +108,7 @@ func NetworkFlows() []Flow {
 	)
 }
 
-// FlowTableMarkdown is the table as the README shows it.
+// FlowTableMarkdown is the table as docs/security.md shows it.
 func FlowTableMarkdown() string {
 	var b strings.Builder
 	b.WriteString("| from | to | port | why |\n|---|---|---|---|\n")

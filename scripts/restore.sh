@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/restore.sh [--influxdb] [--from BACKUP] [--kubeconfig FILE] [--namespace NS] : restore
-# PostgreSQL (or, with --influxdb, InfluxDB) from a backup of its nightly CronJob (README:
-# "Restore from a backup").
+# PostgreSQL (or, with --influxdb, InfluxDB) from a backup of its nightly CronJob (docs/operations.md:
+# "Restore").
 #   1. stops the writers: the API and the workers scaled to 0 (their HPAs pause at 0);
 #   2. runs the restore as a Job made from the backup CronJob's own pod (cmd/restorejob): the
 #      newest complete backup on the backup volume, or --from 20261125T020000Z;

@@ -104,7 +104,7 @@ GRANT SELECT ON results TO analyst;`)
 	assert.NotContains(t, string(globals), "SCRAM-SHA-256", "password hashes stay out of the backup")
 
 	// Restore with the program's restore script into a fresh instance that the setup job has
-	// prepared (its role and database), as the README's runbook does after a lost cluster.
+	// prepared (its role and database), as the restore runbook in docs/operations.md does after a lost cluster.
 	target := startPostgres(t, ctx)
 	target.psql("postgres", "CREATE ROLE pynomaly LOGIN")
 	target.psql("postgres", "CREATE DATABASE pynomaly OWNER pynomaly")

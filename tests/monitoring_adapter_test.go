@@ -147,11 +147,11 @@ func TestOperatorModeLeavesQueueScalingToTheCluster(t *testing.T) {
 	assert.Equal(t, 1, st.One(t, deploymentType, components.MetricsAdapterName).Int(t, "spec.replicas"))
 }
 
-// The rule the README gives an operator-mode cluster is the program's own.
+// The rule docs/monitoring.md gives an operator-mode cluster is the program's own.
 func TestReadmeGivesTheAdapterRule(t *testing.T) {
-	readme, err := os.ReadFile("../README.md")
+	page, err := os.ReadFile("../docs/monitoring.md")
 	require.NoError(t, err)
 	r := components.QueueDepthRule(config.DefaultNamespace, "pynomaly_task_queue_depth")
-	assert.Contains(t, string(readme), "seriesQuery: '"+r.SeriesQuery+"'")
-	assert.Contains(t, string(readme), "metricsQuery: '"+r.MetricsQuery+"'")
+	assert.Contains(t, string(page), "seriesQuery: '"+r.SeriesQuery+"'")
+	assert.Contains(t, string(page), "metricsQuery: '"+r.MetricsQuery+"'")
 }

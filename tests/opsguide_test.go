@@ -15,16 +15,15 @@ import (
 	"github.com/pynomaly/pynomaly-platform/config"
 )
 
-// guideCommands are the command lines of the README's operations guide (its fenced bash
-// blocks), without their trailing comments.
+// guideCommands are the command lines of the operations guide, docs/operations.md (its fenced
+// bash blocks), without their trailing comments.
 func guideCommands(t *testing.T) []string {
-	b, err := os.ReadFile("../README.md")
+	b, err := os.ReadFile("../docs/operations.md")
 	require.NoError(t, err)
-	_, section, found := strings.Cut(string(b), "\n## Operations guide\n")
-	require.True(t, found, "README has no Operations guide")
-	section, _, _ = strings.Cut(section, "\n## ")
+	guide := string(b)
+	require.True(t, strings.HasPrefix(guide, "# Operations\n"), "docs/operations.md is not the operations guide")
 	var lines []string
-	for _, block := range regexp.MustCompile("(?s)```bash\n(.*?)```").FindAllStringSubmatch(section, -1) {
+	for _, block := range regexp.MustCompile("(?s)```bash\n(.*?)```").FindAllStringSubmatch(guide, -1) {
 		for _, line := range strings.Split(block[1], "\n") {
 			if i := strings.Index(line, "  #"); i >= 0 {
 				line = line[:i]

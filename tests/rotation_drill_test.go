@@ -27,7 +27,7 @@ import (
 // The rotation drill: real PostgreSQL, PgBouncer and Redis run with the generated
 // configurations; what the program declares for generation 0 (the first deployment) and for
 // generation 1 (secrets.rotation.all raised to 1) runs in the order the engine runs it (the
-// README's steps, which TestRotatedTemplatesWaitForTheServers and TestRetirementAfterEveryClient
+// steps of docs/operations.md's Rotate credentials, which TestRotatedTemplatesWaitForTheServers and TestRetirementAfterEveryClient
 // hold the dependencies to). Clients with the credentials of the old pod template and of the new
 // one, each opening a new connection for every query, work throughout: through PgBouncer, and to
 // Redis. Afterwards only the new credentials work.

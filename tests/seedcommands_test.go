@@ -12,7 +12,7 @@ import (
 )
 
 // The seed's kubectl and psql commands address the objects by the names and the selectors the
-// program gives them ("The seed's commands" in the README); where one cannot, the README gives
+// program gives them ("The seed's commands" in docs/operations.md); where one cannot, that page gives
 // the replacement, and the replacement addresses what it says.
 func TestSeedCommandsFindTheirObjects(t *testing.T) {
 	for _, env := range envs {
@@ -42,9 +42,9 @@ func TestSeedCommandsFindTheirObjects(t *testing.T) {
 				assert.Equal(t, []string{want}, running, "component=%s", component)
 				assert.Empty(t, completing, "component=%s selects pods that only complete", component)
 			}
-			// component=redis selects nothing: the README's replacement selects both roles.
+			// component=redis selects nothing: the replacement in docs/operations.md selects both roles.
 			running, completing := selected(map[string]string{"app": "pynomaly", "component": "redis"})
-			assert.Empty(t, append(running, completing...), "component=redis now selects pods: update the README")
+			assert.Empty(t, append(running, completing...), "component=redis now selects pods: update the seed's commands in docs/operations.md")
 			var redis []string
 			for _, c := range []string{"redis-queue", "redis-cache"} {
 				r, _ := selected(map[string]string{"app": "pynomaly", "component": c})
@@ -77,13 +77,16 @@ func TestSeedCommandsFindTheirObjects(t *testing.T) {
 			assert.Equal(t, "app-password", components.PostgresAppPasswordKey)
 		})
 	}
-	b, err := os.ReadFile("../README.md")
+	b, err := os.ReadFile("../docs/operations.md")
 	require.NoError(t, err)
+	_, section, found := strings.Cut(string(b), "\n### The seed's commands\n")
+	require.True(t, found, "docs/operations.md has no section The seed's commands")
+	section, _, _ = strings.Cut(section, "\n## ")
 	for _, replacement := range []string{
 		"`kubectl wait --for=condition=ready pod -l 'app=pynomaly,component in (redis-queue,redis-cache)' -n pynomaly-data-science --timeout=180s`",
 		"`kubectl get secret -n pynomaly-data-science pynomaly-postgres-credentials -o jsonpath='{.data.app-password}' \\| base64 -d`",
 		"`kubectl create job -n pynomaly-data-science --from=cronjob/pynomaly-postgres-backup pynomaly-postgres-backup-now`",
 	} {
-		assert.Contains(t, string(b), replacement, "README's table of the seed's commands")
+		assert.Contains(t, section, replacement, "the table of the seed's commands in docs/operations.md")
 	}
 }

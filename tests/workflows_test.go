@@ -15,9 +15,10 @@ import (
 )
 
 // The delivery workflows in .github/workflows, read as GitHub reads them. actionlint (in
-// scripts/lint.sh) checks that they are valid workflows; these tests check that they do what the
-// README promises: a preview of every stack on each pull request, updates in stack order behind
-// their environments, a daily drift check, and no backend or credential in a workflow file.
+// scripts/lint.sh) checks that they are valid workflows; these tests check that they do what
+// docs/delivery.md promises: a preview of every stack on each pull request, updates in stack
+// order behind their environments, a daily drift check, and no backend or credential in a
+// workflow file.
 
 type workflow struct {
 	On   map[string]any `yaml:"on"`
@@ -95,10 +96,10 @@ func TestPullRequestsPreviewEveryStack(t *testing.T) {
 	assert.Equal(t, true, s.With["comment-on-pr"])
 	assert.Equal(t, true, s.With["edit-pr-comment"], "one comment per stack, kept up to date")
 
-	// The README gives the same command: pulumi preview --diff for the stack.
-	readme, err := os.ReadFile("../README.md")
+	// docs/delivery.md gives the same command: pulumi preview --diff for the stack.
+	delivery, err := os.ReadFile("../docs/delivery.md")
 	require.NoError(t, err)
-	assert.Contains(t, string(readme), "pulumi preview --diff --stack "+"<stack>")
+	assert.Contains(t, string(delivery), "pulumi preview --diff --stack "+"<stack>")
 }
 
 func TestMergesDeployInStackOrderBehindEnvironments(t *testing.T) {

@@ -27,7 +27,7 @@ import (
 //   - the program refuses to move the deployed dev stack to rendering;
 //   - opting into the ambient cluster with the public default passphrase is refused, before
 //     anything is contacted;
-//   - the seed's kubectl checks work against the deployment (README: "The seed's commands").
+//   - the seed's kubectl checks work against the deployment (docs/operations.md: "The seed's commands").
 func TestQuickStart(t *testing.T) {
 	var calls atomic.Int64
 	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -81,7 +81,7 @@ current-context: shared-cluster
 	assert.Zero(t, calls.Load(), "the quick start called the ambient cluster")
 	before := objectUIDs(t)
 	require.Greater(t, len(before), 40, "objects of the deployment")
-	// The seed's checks work as written (Redis with the README's replacement selector).
+	// The seed's checks work as written (Redis with the replacement selector of docs/operations.md).
 	for _, args := range [][]string{
 		{"wait", "--for=condition=ready", "pod", "-l", "app=pynomaly,component=postgres", "-n", namespace, "--timeout=300s"},
 		{"wait", "--for=condition=ready", "pod", "-l", "app=pynomaly,component in (redis-queue,redis-cache)", "-n", namespace, "--timeout=180s"},

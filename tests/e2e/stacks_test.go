@@ -145,7 +145,7 @@ func settleDeployments(t *testing.T) {
 	}
 }
 
-// The README's restore runbook, scripts/restore.sh, against the deployed stack, for PostgreSQL
+// The restore runbook of docs/operations.md, scripts/restore.sh, against the deployed stack, for PostgreSQL
 // and for InfluxDB: the writers are stopped, the restore Job made from the backup CronJob's pod
 // is admitted under the namespace's Pod Security level and completes (kwok), and the writers
 // come back at their HPAs' minimum.
