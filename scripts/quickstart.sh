@@ -19,7 +19,9 @@
 # program refuses to move a deployed stack to rendering anyway). Secrets in those files are plain
 # text.
 #
-# The committed stack file is never modified: the run's settings go into a copy of it.
+# The committed stack file is never modified: the run's settings go into a copy of it. What
+# `pulumi stack init` writes at the root (a render stack's file, a salt in a committed file) is
+# undone when the run ends: a clone's git status stays as it was.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 
@@ -54,12 +56,26 @@ fi
 
 bash scripts/tools.sh pulumi
 install_plugins
-stack_select "$RUN"
 
 # The run's configuration: a copy of the stack file, with what this run adds.
 config=$(mktemp "${TMPDIR:-/tmp}/Pulumi.$RUN.XXXX.yaml")
-trap 'rm -f "$config"' EXIT
 cp "Pulumi.$STACK.yaml" "$config"
+# `pulumi stack init` writes the new stack's encryption salt to Pulumi.RUN.yaml at the root: a
+# new file for a render stack, a change to a committed stack file without one. Every command
+# below reads the copy instead, so the root's stack file is put back as it was when the run ends,
+# and a clone stays as clean as it was.
+kept=$(mktemp "${TMPDIR:-/tmp}/Pulumi.$RUN.kept.XXXX")
+if [ -f "Pulumi.$RUN.yaml" ]; then cp "Pulumi.$RUN.yaml" "$kept"; else rm -f "$kept"; fi
+restore_stack_file() {
+  if [ -f "$kept" ]; then
+    cmp -s "$kept" "$REPO/Pulumi.$RUN.yaml" || cp "$kept" "$REPO/Pulumi.$RUN.yaml"
+    rm -f "$kept"
+  else
+    rm -f "$REPO/Pulumi.$RUN.yaml"
+  fi
+}
+trap 'rm -f "$config"; restore_stack_file' EXIT
+stack_select "$RUN"
 cfg() { pulumi "$@" --stack "$RUN" --config-file "$config" >/dev/null; }
 setting() { pulumi config get --stack "$RUN" --config-file "$config" --path "$1" 2>/dev/null || true; }
 target() { go run ./cmd/kubetarget "$@" || die "cannot tell which cluster that is"; }
