@@ -136,7 +136,11 @@ func newPatroniCluster(t *testing.T) *patroniCluster {
 	chownTree(t, dir, c.uid, c.gid)
 	t.Cleanup(func() {
 		for _, m := range c.members {
+			group := m.postgresGroup()
 			c.stop(m)
+			if group > 0 && !groupGone(group, 10*time.Second) {
+				t.Errorf("%s: processes of PostgreSQL's process group %d outlived the drill", m.name, group)
+			}
 		}
 	})
 	return c
@@ -284,17 +288,42 @@ func (c *patroniCluster) start(m *patroniMember) {
 	m.patroni = startProcess(c.t, m.name, filepath.Join(m.dir, "patroni.log"), cmd)
 }
 
-// stop is kill -9 of the member's Patroni and of its PostgreSQL (which Patroni starts in a
-// session of its own): what a node's sudden loss does.
+// stop is kill -9 of the member's Patroni and of its PostgreSQL: the postmaster and, since
+// Patroni starts it in a session of its own, the postmaster's whole process group (its backends
+// and auxiliary processes). What a node's sudden loss does.
 func (c *patroniCluster) stop(m *patroniMember) {
 	if m.patroni != nil {
 		m.patroni.kill()
 	}
-	if b, err := os.ReadFile(filepath.Join(m.dataDir(), "postmaster.pid")); err == nil {
-		if pid, err := strconv.Atoi(strings.SplitN(string(b), "\n", 2)[0]); err == nil && pid > 0 {
+	if pid := m.postmasterPID(); pid > 0 {
+		if m.postgresGroup() == pid {
+			_ = syscall.Kill(-pid, syscall.SIGKILL)
+		} else {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
 	}
+}
+
+// postgresGroup is the postmaster's process group if it runs and leads one, else 0.
+func (m *patroniMember) postgresGroup() int {
+	pid := m.postmasterPID()
+	if pgid, err := syscall.Getpgid(pid); pid > 0 && err == nil && pgid == pid {
+		return pid
+	}
+	return 0
+}
+
+// postmasterPID is the pid postmaster.pid names, or 0.
+func (m *patroniMember) postmasterPID() int {
+	b, err := os.ReadFile(filepath.Join(m.dataDir(), "postmaster.pid"))
+	if err != nil {
+		return 0
+	}
+	pid, err := strconv.Atoi(strings.SplitN(string(b), "\n", 2)[0])
+	if err != nil || pid <= 0 {
+		return 0
+	}
+	return pid
 }
 
 // patroniState is a member as Patroni's REST API (/cluster) reports it.
