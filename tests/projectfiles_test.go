@@ -57,4 +57,3 @@ func TestStackFilesAreValid(t *testing.T) {
 		})
 	}
 }
-
