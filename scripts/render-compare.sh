@@ -4,7 +4,9 @@
 # "no change to what is deployed" shows an empty diff here.
 #
 # Generated values differ between any two renders and are masked before the diff: Secret data
-# (fresh random credentials per stack) and the random suffix of auto-named ConfigMaps.
+# (fresh random credentials per stack), the random suffix Pulumi appends to an auto-name (in file
+# names and wherever another object refers to one), and a StatefulSet's claim generation (a
+# random id drawn per claim template).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 REV=${1:-HEAD}
@@ -35,7 +37,7 @@ render() { # tree stack
   local f masked args
   for f in "$out"/*/*.yaml; do
     masked=$(echo "$f" | sed -E "$suffix")
-    args=(-E -e "$suffix")
+    args=(-E -e "$suffix" -e 's/^( *pynomaly\.io\/claim-generation: ).*/\1<generated>/')
     # Secret data is a fresh random credential per stack; ConfigMap data is compared as is.
     case $f in */v1-secret-*) args+=(-e '/^(data|stringData):/,/^[a-z]/{s/^(  [A-Za-z0-9_.-]+: ).*/\1<generated>/}') ;; esac
     sed "${args[@]}" "$f" >"$f.masked"
@@ -44,8 +46,9 @@ render() { # tree stack
   done
 }
 
-# Pulumi appends a dash and eight random lowercase letters or digits to an auto-name.
-suffix='s/(pynomaly-app-config|pynomaly-postgres-pooler|pynomaly-redis-queue|pynomaly-redis-cache)-[0-9a-z]{8}\b/\1-<suffix>/g'
+# Pulumi appends a dash and eight random hexadecimal digits to an auto-name; no name the
+# program gives an object itself ends in a word of eight of them (headless, failover and replicas do not).
+suffix='s/(pynomaly-[a-z0-9-]*[a-z])-[0-9a-f]{8}\b/\1-<suffix>/g'
 status=0
 for stack in dev staging prod; do
   render "$work/before" "$stack"
