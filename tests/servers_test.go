@@ -23,6 +23,7 @@ import (
 
 	"github.com/pynomaly/pynomaly-platform/components"
 	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/tests/procgroup"
 )
 
 func settings(t *testing.T, env string, c cfg) *config.Settings {
@@ -184,34 +185,9 @@ func stopGroup(t *testing.T, name string, pgid int, exited <-chan struct{}) {
 	if syscall.Kill(-pgid, 0) != syscall.ESRCH {
 		_ = syscall.Kill(-pgid, syscall.SIGKILL)
 	}
-	if !groupGone(pgid, serverStopTimeout) {
-		t.Errorf("%s left processes of its group %d behind:\n%s", name, pgid, groupProcesses(pgid))
+	if !procgroup.Gone(pgid, serverStopTimeout) {
+		t.Errorf("%s left processes of its group %d behind:\n%s", name, pgid, procgroup.Processes(pgid))
 	}
-}
-
-// groupGone polls until no process is in the process group pgid (kill(-pgid, 0) fails with
-// ESRCH), for at most timeout, and says whether it emptied.
-func groupGone(pgid int, timeout time.Duration) bool {
-	deadline := time.Now().Add(timeout)
-	for syscall.Kill(-pgid, 0) != syscall.ESRCH {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return true
-}
-
-// groupProcesses lists the processes of the group pgid, as ps shows them.
-func groupProcesses(pgid int) string {
-	out, _ := exec.Command("ps", "-eo", "pid=,pgid=,ppid=,stat=,user=,args=").Output()
-	var lines []string
-	for _, line := range strings.Split(string(out), "\n") {
-		if f := strings.Fields(line); len(f) > 1 && f[1] == fmt.Sprint(pgid) {
-			lines = append(lines, strings.TrimSpace(line))
-		}
-	}
-	return strings.Join(lines, "\n")
 }
 
 // A server's processes end with the test that started it, however it stopped: a leader that
@@ -231,12 +207,12 @@ func TestServerProcessGroupIsGoneWhenTheTestEnds(t *testing.T) {
 			exited := startGroup(t, cmd)
 			pgid = cmd.Process.Pid
 			waitFor(t, "the children to start", exited, &strings.Builder{}, func() bool {
-				return len(strings.Split(groupProcesses(pgid), "\n")) == 3 // sh and its two children
+				return len(strings.Split(procgroup.Processes(pgid), "\n")) == 3 // sh and its two children
 			})
 			tc.before(cmd, exited)
 		})
 		require.NotZero(t, pgid)
-		assert.Equal(t, syscall.ESRCH, syscall.Kill(-pgid, 0), "processes of group %d outlived the test:\n%s", pgid, groupProcesses(pgid))
+		assert.Equal(t, syscall.ESRCH, syscall.Kill(-pgid, 0), "processes of group %d outlived the test:\n%s", pgid, procgroup.Processes(pgid))
 	}
 }
 

@@ -30,6 +30,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
+
+	"github.com/pynomaly/pynomaly-platform/tests/procgroup"
 )
 
 // The PostgreSQL drill runs Debian's Patroni and PostgreSQL as the members of the deployed
@@ -138,7 +140,7 @@ func newPatroniCluster(t *testing.T) *patroniCluster {
 		for _, m := range c.members {
 			group := m.postgresGroup()
 			c.stop(m)
-			if group > 0 && !groupGone(group, 10*time.Second) {
+			if group > 0 && !procgroup.Gone(group, 10*time.Second) {
 				t.Errorf("%s: processes of PostgreSQL's process group %d outlived the drill", m.name, group)
 			}
 		}

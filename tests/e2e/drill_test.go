@@ -16,6 +16,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pynomaly/pynomaly-platform/tests/procgroup"
 )
 
 // The outage drill's pattern accepts the engine's connection errors and nothing that a
@@ -182,25 +184,11 @@ func startProcess(t *testing.T, name, logPath string, cmd *exec.Cmd) *process {
 	t.Cleanup(func() {
 		p.kill()
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		if !groupGone(cmd.Process.Pid, 10*time.Second) {
+		if !procgroup.Gone(cmd.Process.Pid, 10*time.Second) {
 			t.Errorf("%s left processes of its group %d behind", name, cmd.Process.Pid)
 		}
 	})
 	return p
-}
-
-// groupGone polls until no process is in the process group pgid (kill(-pgid, 0) fails with
-// ESRCH: a killed process is gone once reaped, an orphan by init), for at most timeout, and
-// says whether it emptied.
-func groupGone(pgid int, timeout time.Duration) bool {
-	deadline := time.Now().Add(timeout)
-	for syscall.Kill(-pgid, 0) != syscall.ESRCH {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return true
 }
 
 // kill is kill -9 of the process and of every process in its group (a server's children).
