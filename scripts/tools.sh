@@ -28,6 +28,11 @@ BIN=$TOOLS/bin
 WORK=$TOOLS/build
 STAMPS=$TOOLS/stamps
 mkdir -p "$BIN" "$WORK" "$STAMPS"
+# One run at a time: two runs building the same tool would delete each other's work directory
+# (a cold build died so, with its directory gone under it); a second run waits, then finds the
+# first one's binaries fresh.
+exec 9>"$TOOLS/.lock"
+flock 9
 export GOTOOLCHAIN=local GOFLAGS=-buildvcs=false GOWORK=off CGO_ENABLED=0
 
 # ---- pins: every one is served by the Go module proxy ---------------------------------------
