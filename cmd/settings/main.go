@@ -22,8 +22,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	pconfig "github.com/pulumi/pulumi/sdk/v3/go/common/resource/config"
-	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 	"gopkg.in/yaml.v3"
 
 	"github.com/pynomaly/pynomaly-platform/config"
@@ -50,7 +48,7 @@ func run(w io.Writer, stack string, asJSON bool) error {
 	if !strings.ContainsAny(stack, `/\`) && !strings.HasSuffix(stack, ".yaml") {
 		path = "Pulumi." + stack + ".yaml"
 	}
-	s, err := Load(filepath.Join(filepath.Dir(path), "Pulumi.yaml"), path)
+	s, err := config.LoadFiles(filepath.Join(filepath.Dir(path), "Pulumi.yaml"), path)
 	if err != nil {
 		return err
 	}
@@ -70,63 +68,6 @@ func run(w io.Writer, stack string, asJSON bool) error {
 	fmt.Fprintf(w, "# Effective settings of %s: the %s profile with the overrides of %s.\n", path, s.Environment, filepath.Base(path))
 	_, err = w.Write(out)
 	return err
-}
-
-// Load reads a stack's configuration as the Pulumi CLI hands it to the program (the stack file's
-// values, the project's defaults for keys it does not set) and parses it with config.Parse.
-// Secret values are not decrypted: the program only needs to know they are set and secret.
-func Load(projectFile, stackFile string) (*config.Settings, error) {
-	proj, err := workspace.LoadProject(projectFile)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := os.Stat(stackFile); err != nil {
-		return nil, fmt.Errorf("stack file: %w", err)
-	}
-	ps, err := workspace.LoadProjectStack(nil, proj, stackFile)
-	if err != nil {
-		return nil, err
-	}
-	name := proj.Name.String()
-	src := config.Source{Values: map[string]string{}, Secrets: map[string]bool{}, Blinded: true}
-	for key, v := range ps.Config {
-		if key.Namespace() != name {
-			continue
-		}
-		k := key.Name()
-		switch {
-		case v.Secure() && v.Object(): // kubernetes.kubeconfig given as contents
-			if src.Values[k], err = v.Value(pconfig.NewBlindingDecrypter()); err != nil {
-				return nil, fmt.Errorf("%s: %w", key, err)
-			}
-			src.Secrets[k] = true
-		case v.Secure():
-			src.Values[k], src.Secrets[k] = "[secret]", true
-		default:
-			if src.Values[k], err = v.Value(pconfig.NopDecrypter); err != nil {
-				return nil, fmt.Errorf("%s: %w", key, err)
-			}
-		}
-	}
-	for k, t := range proj.Config {
-		if _, set := src.Values[k]; set || t.Default == nil {
-			continue
-		}
-		if d, ok := t.Default.(string); ok {
-			src.Values[k] = d
-			continue
-		}
-		b, err := json.Marshal(t.Default)
-		if err != nil {
-			return nil, fmt.Errorf("Pulumi.yaml: default of %s: %w", k, err)
-		}
-		src.Values[k] = string(b)
-	}
-	s, err := config.Parse(name, src)
-	if err != nil {
-		return nil, fmt.Errorf("%s:\n%w", stackFile, err)
-	}
-	return s, nil
 }
 
 // YAML turns an ordered JSON document into block-style YAML, keeping its key order.

@@ -2,15 +2,11 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
-
-	"gopkg.in/yaml.v3"
 
 	"github.com/pynomaly/pynomaly-platform/config"
 )
@@ -94,52 +90,13 @@ func settingsPage(root string, d docs) ([]byte, error) {
 func defaultViews(root string) ([]map[string]any, error) {
 	var views []map[string]any
 	for _, env := range config.Environments {
-		values, err := stackValues(filepath.Join(root, "Pulumi."+string(env)+".yaml"))
+		s, err := config.LoadFiles(filepath.Join(root, "Pulumi.yaml"), filepath.Join(root, "Pulumi."+string(env)+".yaml"))
 		if err != nil {
-			return nil, err
-		}
-		s, err := config.Parse(project, config.Source{Values: values})
-		if err != nil {
-			return nil, fmt.Errorf("%s's defaults: %w", env, err)
+			return nil, fmt.Errorf("%s's settings: %w", env, err)
 		}
 		views = append(views, s.View())
 	}
 	return views, nil
-}
-
-// project is the Pulumi project, the namespace of every key.
-const project = "pynomaly-platform"
-
-// stackValues are the project's keys a stack file sets, as the engine hands them to the program:
-// text as it is, anything else as JSON.
-func stackValues(path string) (map[string]string, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var stack struct {
-		Config map[string]any `yaml:"config"`
-	}
-	if err := yaml.Unmarshal(b, &stack); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	values := map[string]string{}
-	for full, v := range stack.Config {
-		name, ok := strings.CutPrefix(full, project+":")
-		if !ok {
-			continue
-		}
-		if text, ok := v.(string); ok {
-			values[name] = text
-			continue
-		}
-		j, err := json.Marshal(v)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %s: %w", path, full, err)
-		}
-		values[name] = string(j)
-	}
-	return values, nil
 }
 
 // fieldRows writes a row per field of t under path, a nested object's fields as their own rows
