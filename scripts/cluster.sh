@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# scripts/cluster.sh up|down|purge|status|pause|resume : a local Kubernetes control plane on loopback, for the
-# end-to-end suite and the quick start when no cluster is configured.
+# scripts/cluster.sh up [--real-node]|down|purge|status|pause|resume : a local Kubernetes control
+# plane on loopback, for the end-to-end suite and the quick start when no cluster is configured.
 #
 #   etcd -> kube-apiserver (Pod Security Admission on, RBAC) -> kube-controller-manager,
 #   kube-scheduler -> kwok (fake nodes across three zones; pods reported Running and Ready,
-#   Job pods Succeeded, claims bound to fake volumes). Nothing runs in the pods.
+#   Job pods Succeeded, claims bound to fake volumes). Nothing runs in those pods.
+#   --real-node adds one node where pods run for real (scripts/cluster/node.sh; root only).
 #
 # Binaries come from scripts/tools.sh cluster (built from Go modules, cached outside the clone).
 # State, certificates, logs and PIDs live in $PYNOMALY_CLUSTER (default .tools/cluster in the
@@ -21,6 +22,8 @@ NODES=${NODES:-3}
 # Loopback ports away from the usual ones, so a developer's own cluster is never in the way.
 ETCD_CLIENT=22379 ETCD_PEER=22380 APISERVER=26443 KCM=22257 SCHEDULER=22259 KWOK=22247
 SERVICE_CIDR=10.96.0.0/16
+# shellcheck source=cluster/node.sh
+source "$HERE/cluster/node.sh"
 
 log() { echo "[cluster $(date +%T)] $*" >&2; }
 die() { echo "[cluster] error: $*" >&2; exit 1; }
@@ -63,19 +66,25 @@ YAML
 }
 
 # The advertise address only goes into the kubernetes Service's endpoints, which may not be
-# loopback; it is a documentation address (TEST-NET-2) that nothing listens on.
+# loopback; it is a documentation address (TEST-NET-2). Without the real node nothing listens on
+# it; with it, the node's dummy link carries it and the server listens there too, for the pods.
 start_apiserver() {
-  start kube-apiserver --bind-address=127.0.0.1 --secure-port=$APISERVER --advertise-address=198.51.100.10 \
+  local bind=127.0.0.1
+  real_node_enabled && bind=0.0.0.0
+  start kube-apiserver --bind-address=$bind --secure-port=$APISERVER --advertise-address=$API_ADDR \
     --etcd-servers="http://127.0.0.1:$ETCD_CLIENT" \
     --tls-cert-file="$PKI/apiserver.crt" --tls-private-key-file="$PKI/apiserver.key" --client-ca-file="$PKI/ca.crt" \
     --service-account-issuer=https://kubernetes.default.svc --service-account-key-file="$PKI/sa.pub" \
     --service-account-signing-key-file="$PKI/sa.key" --service-cluster-ip-range=$SERVICE_CIDR \
-    --authorization-mode=RBAC --enable-admission-plugins=PodSecurity,ResourceQuota,LimitRanger --profiling=false
+    --kubelet-preferred-address-types=InternalIP,Hostname --kubelet-client-certificate="$PKI/apiserver-kubelet-client.crt" --kubelet-client-key="$PKI/apiserver-kubelet-client.key" \
+    --authorization-mode=Node,RBAC --enable-admission-plugins=PodSecurity,ResourceQuota,LimitRanger,NodeRestriction --profiling=false
   wait_for kube-apiserver 180 kc get --raw /readyz
 }
 
 up() {
+  local real=${1:-}
   if running kube-apiserver && kc get --raw /readyz >/dev/null 2>&1; then
+    if [ -n "$real" ] && ! real_node_enabled; then die "the cluster runs without the real node: scripts/cluster.sh down first"; fi
     echo "$KUBECONFIG_OUT"; return
   fi
   for n in kwok kube-scheduler kube-controller-manager kube-apiserver etcd; do
@@ -84,6 +93,8 @@ up() {
   bash "$HERE/tools.sh" cluster >&2
   local t0=$SECONDS
   mkdir -p "$LOGS" "$PIDS"
+  rm -f "$ROOT/real-node"
+  if [ -n "$real" ]; then touch "$ROOT/real-node"; node_link; fi
   bash "$HERE/cluster/pki.sh" "$PKI"
   kubeconfig "$KUBECONFIG_OUT" admin
   for u in controller-manager scheduler kwok; do kubeconfig "$ROOT/$u.kubeconfig" "$u"; done
@@ -136,6 +147,7 @@ YAML
   wait_for "$NODES nodes Ready" 60 kc wait --for=condition=Ready node -l type=kwok --timeout=1s
   # Pods are admitted only once the controller manager has made the default ServiceAccount.
   wait_for "default ServiceAccount" 60 kc -n default get serviceaccount default
+  if [ -n "$real" ]; then node_up; fi
   log "cluster up in $((SECONDS - t0))s"
   echo "$KUBECONFIG_OUT"
 }
@@ -153,12 +165,13 @@ stop() { # name
 }
 
 down() {
+  node_down
   stop kwok; stop kube-scheduler; stop kube-controller-manager; stop kube-apiserver; stop etcd
   log "cluster stopped"
 }
 
 case ${1:-} in
-  up) up ;;
+  up) case ${2:-} in ''|--real-node) up "${2:-}" ;; *) die "unknown option ${2}" ;; esac ;;
   down) down ;;
   purge) down; rm -rf "$ROOT"; log "cluster state removed" ;;
   status) running kube-apiserver && kc get --raw /readyz && echo ;;
@@ -166,5 +179,5 @@ case ${1:-} in
   # same state.
   pause) kill -KILL "$(cat "$PIDS/kube-apiserver.pid")" 2>/dev/null || true; stop kube-apiserver; log "kube-apiserver killed" ;;
   resume) running kube-apiserver || start_apiserver; log "kube-apiserver running" ;;
-  *) echo "usage: scripts/cluster.sh up|down|purge|status|pause|resume" >&2; exit 2 ;;
+  *) echo "usage: scripts/cluster.sh up [--real-node]|down|purge|status|pause|resume" >&2; exit 2 ;;
 esac

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scripts/tools.sh [pulumi|cluster|lint|all] : build the real-engine toolchain (and the checkers
+# scripts/tools.sh [pulumi|cluster|node|lint|all] : build the real-engine toolchain (and the checkers
 # of the unit stage) from Go modules alone.
 #
 # Everything lands in $PYNOMALY_TOOLS (default ~/.cache/pynomaly-platform/tools), outside the
@@ -15,6 +15,7 @@
 #                                (pulumi-random's own provider module is not on the proxy)
 #   etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok
 #                                for scripts/cluster.sh and the end-to-end suite
+#   kubelet, kube-proxy, coredns the real node (node; not in all): scripts/cluster.sh up --real-node
 #   actionlint                   github.com/rhysd/actionlint (lint: the GitHub workflows)
 #   kube-score                   github.com/zegl/kube-score, which the unit suite runs over the
 #                                rendered manifests of every environment (seconds to build)
@@ -53,6 +54,7 @@ KWOK_VERSION=v0.8.0
 ETCD_VERSION=v3.6.16
 ACTIONLINT_VERSION=v1.7.12
 KUBE_SCORE_VERSION=v1.20.0      # the only version the proxy serves
+COREDNS_VERSION=v1.14.7         # cluster DNS of the real node (not packaged by Debian)
 REV=1                           # bump when a wrapper source below changes
 
 log() { printf '[tools %s] %s\n' "$(date +%T)" "$*" >&2; }
@@ -316,16 +318,19 @@ EOF
   stamp pulumi-resource-random "$s"
 }
 
-build_kubernetes_control_plane() {
+# build_kubernetes SET COMMAND... : commands of the k8s.io/kubernetes module, built in one
+# module directory per set (the control plane, the node) that share one module graph.
+build_kubernetes() {
+  local set=$1; shift
   local s="rev=$REV k8s=$K8S_VERSION" c missing=()
-  for c in kube-apiserver kube-controller-manager kube-scheduler kubectl; do fresh "$c" "$s" || missing+=("$c"); done
+  for c in "$@"; do fresh "$c" "$s" || missing+=("$c"); done
   [ ${#missing[@]} -eq 0 ] && return
   log "building ${missing[*]} $K8S_VERSION"
-  local d=$WORK/kubernetes-$K8S_VERSION minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
+  local d=$WORK/kubernetes-$set-$K8S_VERSION minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
   local staging="v0.${K8S_VERSION#v1.}"   # k8s.io/* staging modules are published as v0.<minor>.<patch>
   local imports
   imports=$(printf '//go:build tools\n\npackage tools\n\nimport (\n'
-    printf '\t_ "k8s.io/kubernetes/cmd/%s"\n' kube-apiserver kube-controller-manager kube-scheduler kubectl
+    printf '\t_ "k8s.io/kubernetes/cmd/%s"\n' "$@"
     echo ")")
   if [ ! -f "$d/go.sum" ] || [ "$(cat "$d/tools.go" 2>/dev/null)" != "$imports" ]; then
     rm -rf "$d"; mkdir -p "$d"
@@ -363,14 +368,14 @@ build_module_binary() { # name module version package ldflags
 }
 
 want=${1:-all}
-case $want in pulumi|cluster|lint|all) ;; *) echo "usage: tools.sh [pulumi|cluster|lint|all]" >&2; exit 2 ;; esac
+case $want in pulumi|cluster|node|lint|all) ;; *) echo "usage: tools.sh [pulumi|cluster|node|lint|all]" >&2; exit 2 ;; esac
 # The checkers of the unit stage (scripts/lint.sh, the kube-score test): seconds to build.
 if [ "$want" = lint ] || [ "$want" = all ]; then
   build_module_binary actionlint github.com/rhysd/actionlint "$ACTIONLINT_VERSION" github.com/rhysd/actionlint/cmd/actionlint ""
   build_module_binary kube-score github.com/zegl/kube-score "$KUBE_SCORE_VERSION" github.com/zegl/kube-score/cmd/kube-score "-X main.version=${KUBE_SCORE_VERSION#v}"
   if [ "$want" = lint ]; then log "ready: $BIN"; exit 0; fi
 fi
-if [ "$want" != cluster ]; then
+if [ "$want" != cluster ] && [ "$want" != node ]; then
   if [ -z "${PYNOMALY_BUILD_PULUMI:-}" ] && [ ! -x "$BIN/pulumi" ] && command -v pulumi >/dev/null; then
     log "using the pulumi on PATH ($(command -v pulumi))"
   else
@@ -380,9 +385,14 @@ if [ "$want" != cluster ]; then
   build_random_provider
   build_kubernetes_provider
 fi
-if [ "$want" != pulumi ]; then
+if [ "$want" != pulumi ] && [ "$want" != node ]; then
   build_module_binary etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION" go.etcd.io/etcd/server/v3 ""
   build_module_binary kwok sigs.k8s.io/kwok "$KWOK_VERSION" sigs.k8s.io/kwok/cmd/kwok "-X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION#v}"
-  build_kubernetes_control_plane
+  build_kubernetes control-plane kube-apiserver kube-controller-manager kube-scheduler kubectl
+fi
+if [ "$want" = node ]; then
+  build_kubernetes node kubelet kube-proxy
+  build_module_binary coredns github.com/coredns/coredns "$COREDNS_VERSION" github.com/coredns/coredns \
+    "-X github.com/coredns/coredns/coremain.GitCommit=${COREDNS_VERSION}"
 fi
 log "ready: $BIN"

@@ -1,0 +1,274 @@
+# shellcheck shell=bash
+# The real node of the local cluster, sourced by scripts/cluster.sh (up --real-node): containerd
+# and runc from Debian, the CNI bridge, host-local, loopback and portmap plugins from Debian, and
+# kubelet, kube-proxy and CoreDNS built from their Go modules (scripts/tools.sh node). Pods on it
+# run for real, beside the kwok nodes where nothing runs.
+#
+#   pynomaly0 (a bridge)      198.51.100.10  the API server's advertised address (the kubernetes
+#                                            Service's endpoint), 198.51.100.11 the node's address
+#   pyn0 (the CNI bridge)     10.85.0.0/16   pod addresses; the host routes to them
+#   Services                  10.96.0.0/16   kube-proxy's iptables rules, from pods and the host
+#   cluster DNS               10.96.0.10     the kube-dns Service in front of CoreDNS on the node's
+#                                            address, answering cluster.local from the API
+#   volumes                   StorageClass pynomaly-local: pre-made local volumes on this node
+#
+# Addresses are documentation ranges (TEST-NET-2) and a private range nothing else here uses;
+# nothing leaves the machine. Requires root.
+NODE=pynomaly-node
+NODE_DIR=$ROOT/node
+NODE_RUN=/run/pynomaly-node
+API_ADDR=198.51.100.10 NODE_ADDR=198.51.100.11 POD_CIDR=10.85.0.0/16 DNS_IP=10.96.0.10
+KUBELET_PORT=22250 KUBELET_HEALTH=22248 PROXY_METRICS=22249 PROXY_HEALTH=22256 DNS_HEALTH=22280
+LOCAL_CLASS=pynomaly-local LOCAL_VOLUMES=${LOCAL_VOLUMES:-16} LOCAL_VOLUME_SIZE=${LOCAL_VOLUME_SIZE:-20Gi}
+CONTAINERD_SOCK=$NODE_RUN/containerd.sock
+# Where the node's image store lives: outside the cluster state, so images imported once survive
+# `purge` (scripts/node-images.sh imports only what changed).
+NODE_IMAGES=${PYNOMALY_NODE_IMAGES:-$PYNOMALY_TOOLS/../node-images}
+PAUSE_IMAGE=pynomaly.local/pause:3.10
+
+real_node_enabled() { [ -f "$ROOT/real-node" ]; }
+
+node_link() {
+  ip link show pynomaly0 >/dev/null 2>&1 || ip link add pynomaly0 type bridge
+  ip addr replace $API_ADDR/32 dev pynomaly0
+  ip addr replace $NODE_ADDR/32 dev pynomaly0
+  ip link set pynomaly0 up
+  sysctl -qw net.ipv4.ip_forward=1
+  modprobe br_netfilter 2>/dev/null || true
+  sysctl -qw net.bridge.bridge-nf-call-iptables=1 2>/dev/null || true
+}
+
+node_configs() {
+  mkdir -p "$NODE_DIR/cni" "$NODE_DIR/kubelet" "$NODE_IMAGES/containerd" "$NODE_RUN"
+  cat >"$NODE_DIR/containerd.toml" <<TOML
+version = 2
+root = "$NODE_IMAGES/containerd"
+state = "$NODE_RUN/state"
+disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs",
+  "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.internal.v1.opt"]
+[grpc]
+  address = "$CONTAINERD_SOCK"
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "$PAUSE_IMAGE"
+  # This machine kind may not lower a process's OOM score (no CAP_SYS_RESOURCE at that point):
+  # scores below the runtime's own are raised to it, as for a rootless runtime.
+  restrict_oom_score_adj = true
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        SystemdCgroup = false
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "$NODE_DIR/cni"
+TOML
+  cat >"$NODE_DIR/cni/10-pynomaly.conflist" <<JSON
+{"cniVersion": "0.4.0", "name": "pynomaly", "plugins": [
+  {"type": "bridge", "bridge": "pyn0", "isGateway": true, "ipMasq": true, "hairpinMode": true,
+   "ipam": {"type": "host-local", "ranges": [[{"subnet": "$POD_CIDR"}]], "routes": [{"dst": "0.0.0.0/0"}],
+            "dataDir": "$NODE_DIR/cni-ipam"}},
+  {"type": "portmap", "capabilities": {"portMappings": true}},
+  {"type": "loopback"}]}
+JSON
+  # Pods resolve through the cluster DNS only: no search domains or servers of the host.
+  echo "nameserver $DNS_IP" >"$NODE_DIR/resolv.conf"
+  cat >"$NODE_DIR/kubelet.yaml" <<YAML
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+# This machine kind mounts cgroup v1 hierarchies; kubelet 1.35 runs there only when told to.
+failCgroupV1: false
+cgroupDriver: cgroupfs
+containerRuntimeEndpoint: unix://$CONTAINERD_SOCK
+address: $NODE_ADDR
+port: $KUBELET_PORT
+readOnlyPort: 0
+healthzBindAddress: 127.0.0.1
+healthzPort: $KUBELET_HEALTH
+tlsCertFile: $PKI/kubelet.crt
+tlsPrivateKeyFile: $PKI/kubelet.key
+authentication:
+  anonymous: {enabled: false}
+  webhook: {enabled: false}
+  x509: {clientCAFile: $PKI/ca.crt}
+authorization: {mode: AlwaysAllow}
+clusterDomain: cluster.local
+clusterDNS: [$DNS_IP]
+resolvConf: $NODE_DIR/resolv.conf
+podLogsDir: $NODE_DIR/pod-logs
+podCIDR: $POD_CIDR
+failSwapOn: false
+serializeImagePulls: false
+# A test node on a shared disk: never evict for the disk the rest of the machine fills, never
+# garbage-collect the imported images (they cannot be pulled again).
+evictionHard: {memory.available: 100Mi, nodefs.available: "1%", imagefs.available: "1%", nodefs.inodesFree: "1%"}
+imageGCHighThresholdPercent: 100
+imageGCLowThresholdPercent: 99
+protectKernelDefaults: false
+YAML
+  cat >"$NODE_DIR/kube-proxy.yaml" <<YAML
+apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+clientConnection: {kubeconfig: $ROOT/kube-proxy.kubeconfig}
+mode: iptables
+clusterCIDR: $POD_CIDR
+hostnameOverride: $NODE
+bindAddress: $NODE_ADDR
+metricsBindAddress: 127.0.0.1:$PROXY_METRICS
+healthzBindAddress: 127.0.0.1:$PROXY_HEALTH
+nodePortAddresses: [$NODE_ADDR/32]
+# Leave the host's conntrack sysctls alone: they are the machine's, not the node's.
+conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
+YAML
+  cat >"$NODE_DIR/Corefile" <<COREFILE
+.:53 {
+    bind $NODE_ADDR
+    errors
+    health 127.0.0.1:$DNS_HEALTH
+    kubernetes cluster.local in-addr.arpa ip6.arpa {
+        kubeconfig $ROOT/coredns.kubeconfig pynomaly-local
+        pods insecure
+        fallthrough in-addr.arpa ip6.arpa
+    }
+    cache 5
+}
+COREFILE
+}
+
+# node_cluster_objects: what the node needs of the API: CoreDNS's read access, the kube-dns
+# Service in front of it, and the local volumes with their class.
+node_cluster_objects() {
+  kc apply -f - >/dev/null <<YAML
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: pynomaly-coredns}
+rules:
+- apiGroups: [""]
+  resources: [services, pods, namespaces]
+  verbs: [list, watch]
+- apiGroups: [discovery.k8s.io]
+  resources: [endpointslices]
+  verbs: [list, watch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: pynomaly-coredns}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: pynomaly-coredns}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: "system:coredns"}]
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: kube-dns
+  namespace: kube-system
+  labels: {k8s-app: kube-dns}
+spec:
+  clusterIP: $DNS_IP
+  ports:
+  - {name: dns, port: 53, protocol: UDP, targetPort: 53}
+  - {name: dns-tcp, port: 53, protocol: TCP, targetPort: 53}
+---
+apiVersion: v1
+kind: Endpoints
+metadata: {name: kube-dns, namespace: kube-system, labels: {k8s-app: kube-dns}}
+subsets:
+- addresses: [{ip: $NODE_ADDR}]
+  ports:
+  - {name: dns, port: 53, protocol: UDP}
+  - {name: dns-tcp, port: 53, protocol: TCP}
+---
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: {name: $LOCAL_CLASS}
+provisioner: kubernetes.io/no-provisioner
+volumeBindingMode: WaitForFirstConsumer
+reclaimPolicy: Delete
+YAML
+  local i
+  for i in $(seq 0 $((LOCAL_VOLUMES - 1))); do
+    mkdir -p "$NODE_DIR/volumes/pv-$i"
+    kc apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: $NODE-pv-$i, labels: {type: real}}
+spec:
+  capacity: {storage: $LOCAL_VOLUME_SIZE}
+  accessModes: [ReadWriteOnce, ReadWriteMany]
+  persistentVolumeReclaimPolicy: Retain
+  storageClassName: $LOCAL_CLASS
+  local: {path: $NODE_DIR/volumes/pv-$i}
+  nodeAffinity:
+    required:
+      nodeSelectorTerms:
+      - matchExpressions: [{key: kubernetes.io/hostname, operator: In, values: [$NODE]}]
+YAML
+  done
+}
+
+start_exe() { # name executable args...: like start, for executables outside the tools cache
+  local name=$1 exe=$2; shift 2
+  nohup "$exe" "$@" >"$LOGS/$name.log" 2>&1 </dev/null &
+  echo $! >"$PIDS/$name.pid"
+}
+
+node_up() {
+  bash "$HERE/tools.sh" node >&2
+  local t0=$SECONDS
+  touch "$ROOT/real-node"
+  node_link
+  node_configs
+  for u in kubelet kube-proxy coredns; do kubeconfig "$ROOT/$u.kubeconfig" "$u"; done
+  node_cluster_objects
+  start_exe containerd /usr/bin/containerd --config "$NODE_DIR/containerd.toml"
+  wait_for containerd 30 ctr --address "$CONTAINERD_SOCK" version
+  bash "$HERE/node-images.sh" import "$CONTAINERD_SOCK" >&2
+  start coredns -conf "$NODE_DIR/Corefile"
+  start kube-proxy --config="$NODE_DIR/kube-proxy.yaml"
+  start kubelet --config="$NODE_DIR/kubelet.yaml" --kubeconfig="$ROOT/kubelet.kubeconfig" \
+    --root-dir="$NODE_DIR/kubelet" --hostname-override=$NODE --node-ip=$NODE_ADDR \
+    --node-labels=type=real,topology.kubernetes.io/region=local,topology.kubernetes.io/zone=zone-a
+  wait_for coredns 30 curl -fsS "http://127.0.0.1:$DNS_HEALTH/health"
+  wait_for kube-proxy 60 curl -fsS "http://127.0.0.1:$PROXY_HEALTH/healthz"
+  wait_for "node $NODE Ready" 120 kc wait --for=condition=Ready node/$NODE --timeout=1s
+  log "real node up in $((SECONDS - t0))s"
+}
+
+# node_down: stop the node and take back what it made on the host: every container (killed
+# through their cgroups: the kubelet does not stop pods when it exits), the runtime, mounts,
+# network namespaces, the bridge, kube-proxy's rules and the dummy link.
+node_down() {
+  real_node_enabled || return 0
+  stop kubelet; stop kube-proxy; stop coredns
+  local f
+  for f in /sys/fs/cgroup/pids/kubepods/cgroup.procs /sys/fs/cgroup/pids/kubepods/*/cgroup.procs \
+    /sys/fs/cgroup/pids/kubepods/*/*/cgroup.procs /sys/fs/cgroup/pids/kubepods/*/*/*/cgroup.procs; do
+    [ -f "$f" ] && xargs -r kill -KILL <"$f" 2>/dev/null
+  done
+  if [ -S "$CONTAINERD_SOCK" ]; then
+    local ids
+    ids=$(ctr --address "$CONTAINERD_SOCK" -n k8s.io containers list -q 2>/dev/null || true)
+    [ -z "$ids" ] || echo "$ids" | xargs -r ctr --address "$CONTAINERD_SOCK" -n k8s.io containers delete >/dev/null 2>&1 || true
+  fi
+  stop_exe containerd /usr/bin/containerd
+  pkill -KILL -f "containerd-shim-runc-v2 -namespace k8s.io -id .* -address $CONTAINERD_SOCK" 2>/dev/null || true
+  findmnt -rno TARGET | grep -E "^($NODE_DIR|$NODE_RUN|$NODE_IMAGES)/" | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+  ip netns list 2>/dev/null | awk '/^cni-/{print $1}' | xargs -r -n1 ip netns delete 2>/dev/null || true
+  ip link delete pyn0 2>/dev/null || true
+  "$BIN/kube-proxy" --cleanup >/dev/null 2>&1 || true
+  ip link delete pynomaly0 2>/dev/null || true
+  rm -f "$ROOT/real-node"
+  log "real node stopped"
+}
+
+stop_exe() { # name executable
+  local f=$PIDS/$1.pid pid
+  [ -f "$f" ] || return 0
+  pid=$(cat "$f")
+  if [ -d "/proc/$pid" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$2"; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 40); do [ -d "/proc/$pid" ] || break; sleep 0.25; done
+    if [ -d "/proc/$pid" ]; then kill -KILL "$pid" 2>/dev/null || true; fi
+  fi
+  rm -f "$f"
+}
