@@ -73,6 +73,9 @@ var keyTable = []Key{
 	{"grafana", "Grafana of the monitoring tier. " + resourcesNote, func(s *Settings) any { return &s.Grafana }},
 	{"network", "What the NetworkPolicies need to know of the cluster: every pod is denied all traffic but the flows of docs/security.md.",
 		func(s *Settings) any { return &s.Network }},
+	{"nodeSelectors", "Nodes each component's pods run on, by node labels (a nodeSelector): an entry per component and a default for the others. " +
+		"Entries: default, " + strings.Join(PodComponents, ", ") + ". Empty: any node.",
+		func(s *Settings) any { return &s.NodeSelectors }},
 	{"images", "Pinned images and when the kubelet pulls them.", func(s *Settings) any { return &s.Images }},
 	{"postgresSuperuserPassword", "Replaces the generated PostgreSQL superuser password " + credentialNote(16),
 		func(s *Settings) any { return &s.Credentials.PostgresSuperuserPassword }},
@@ -113,9 +116,17 @@ func (k Key) Credential() bool {
 	return ok
 }
 
-// Object says whether the key takes an object (pulumi config set --path KEY.FIELD VALUE).
+// Object says whether the key takes an object (pulumi config set --path KEY.FIELD VALUE): one
+// with fields, or a map whose entries are named by the stack (Map).
 func (k Key) Object() bool {
-	return reflect.TypeOf(k.at(&Settings{})).Elem().Kind() == reflect.Struct
+	kind := reflect.TypeOf(k.at(&Settings{})).Elem().Kind()
+	return kind == reflect.Struct || kind == reflect.Map
+}
+
+// Map says whether the key is an object whose entries the stack names (nodeSelectors), rather
+// than one with fields: its Summary says what the entries are, its type's doc comment the rest.
+func (k Key) Map() bool {
+	return k.Object() && k.Type().Kind() == reflect.Map
 }
 
 // Type is the object's Go type, or nil for a plain key.
@@ -129,16 +140,16 @@ func (k Key) Type() reflect.Type {
 // Description is what Pulumi.yaml says of the key: its summary and, for an object, every field
 // it accepts, nested ones too, so that `pulumi config` and the program cannot disagree.
 func (k Key) Description() string {
-	if !k.Object() {
+	if !k.Object() || k.Map() {
 		return k.Summary
 	}
 	return k.Summary + " Fields: " + fieldTree(k.Type()) + "."
 }
 
 // Fields are the JSON fields an object key accepts, a nested object's as parent.child, in the
-// order Settings declares them; none for a plain key.
+// order Settings declares them; none for a plain key or a map.
 func (k Key) Fields() []string {
-	if !k.Object() {
+	if !k.Object() || k.Map() {
 		return nil
 	}
 	return fieldPaths(k.Type(), "")

@@ -63,6 +63,13 @@ func TestKeyKinds(t *testing.T) {
 	if d := byName["worker"].Description(); !strings.Contains(d, "queueScaling {enabled, metricName, targetPerPod}") {
 		t.Errorf("worker's description does not list queueScaling's fields: %q", d)
 	}
+	// A map: an object whose entries the stack names, the known ones listed from PodComponents.
+	if k := byName["nodeSelectors"]; !k.Object() || !k.Map() || k.Fields() != nil || byName["worker"].Map() {
+		t.Errorf("nodeSelectors is an object of entries, worker one of fields: object %v, map %v, fields %v", k.Object(), k.Map(), k.Fields())
+	}
+	if d := byName["nodeSelectors"].Description(); !strings.Contains(d, "Entries: default, "+strings.Join(PodComponents, ", ")+".") {
+		t.Errorf("nodeSelectors' description does not list its entries: %q", d)
+	}
 }
 
 // A key the program does not read stops the stack, named with the nearest one it does; an

@@ -297,6 +297,13 @@ func decodeObject(raw string, dst any) error {
 			fe.one = "one item"
 		}
 		return fe
+	case errors.As(err, &typeErr) && reflect.TypeOf(dst).Elem().Kind() == reflect.Map:
+		// The decoder names no map key: say only whether the object itself or something in it is wrong.
+		want := describeType(reflect.TypeOf(dst).Elem())
+		if strings.HasPrefix(strings.TrimSpace(raw), "{") {
+			return fmt.Errorf("must be %s; something in it is a JSON %s", want, jsonKind(typeErr.Value))
+		}
+		return fmt.Errorf("must be %s, not a JSON %s", want, jsonKind(typeErr.Value))
 	case errors.As(err, &typeErr):
 		return fmt.Errorf("must be an object with the fields %s", strings.Join(jsonFields(reflect.TypeOf(dst).Elem()), ", "))
 	case strings.HasPrefix(err.Error(), "json: unknown field"):
@@ -324,6 +331,9 @@ func describeType(t reflect.Type) string {
 	case reflect.String:
 		return "a string"
 	case reflect.Map:
+		if t.Elem().Kind() == reflect.Map {
+			return "an object of objects of strings (name: {name: value})"
+		}
 		return "an object of strings (name: value)"
 	case reflect.Slice:
 		if t.Elem().Kind() == reflect.String {

@@ -51,6 +51,7 @@ func profile(env Environment) (Settings, bool) {
 		Alertmanager:   alertmanagerDefaults(env),
 		Grafana:        grafanaDefaults(env),
 		Network:        networkDefaults(),
+		NodeSelectors:  nodeSelectorDefaults(),
 		Images:         imageDefaults(),
 	}, true
 }

@@ -118,6 +118,8 @@ type Settings struct {
 
 	// Network is what the namespace's NetworkPolicies need to know of the cluster around it.
 	Network Network `json:"network"`
+	// NodeSelectors are the nodes each component's pods may run on.
+	NodeSelectors NodeSelectors `json:"nodeSelectors"`
 
 	Images Images `json:"images"`
 }

@@ -114,6 +114,7 @@ func (s *Settings) Validate() error {
 	s.validateInternalTLS(v)
 	s.validateMonitoring(v, lr)
 	s.validateNetwork(v)
+	s.validateNodeSelectors(v)
 	s.validateImages(v)
 	s.validateCredentials(v)
 	if len(v.errs) == 0 {

@@ -54,6 +54,8 @@ func NewPlatform(ctx *pulumi.Context, name string, s *config.Settings, opts ...p
 	}
 	// Every tier gets the provider; children inherit it from their parent component.
 	tier := pulumi.Composite(pulumi.Parent(p), pulumi.Providers(p.Provider))
+	// Every pod template of every tier gets its component's node selector, resolved here.
+	ctx = kube.WithNodeSelectors(ctx, s.NodeSelectors.For)
 	for _, build := range []func(*pulumi.Context, pulumi.ResourceOption) error{p.foundation, p.data, p.app, p.edge, p.monitoring, p.security} {
 		if err := build(ctx, tier); err != nil {
 			return nil, err

@@ -116,6 +116,13 @@ func TestBadSettingsStopBeforeAnyResource(t *testing.T) {
 			`stack setting pynomaly-platform:secrets.rotation = 20261201: is now a count of rotations per credential`},
 		{"a generation taken back", "prod", cfg{"secrets": `{"rotation": {"redis": -1}}`},
 			`stack setting pynomaly-platform:secrets.rotation.redis = -1: must be 0 or more`},
+		// What pulumi config rm --path leaves of an entry whose last label it removed.
+		{"an empty node selector", "dev", cfg{"nodeSelectors": `{"default": {"pool": "platform"}, "grafana": {}}`},
+			`stack setting pynomaly-platform:nodeSelectors.grafana = {}: must name at least one node label; without the entry the component takes the default entry's labels, if any (pulumi config rm --path nodeSelectors.grafana)`},
+		{"a node selector of an unknown component", "staging", cfg{"nodeSelectors": `{"postgresql": {"pool": "databases"}}`},
+			`stack setting pynomaly-platform:nodeSelectors.postgresql = {"pool":"databases"}: is not a component; did you mean postgres?; must be default`},
+		{"a node label key with a prefix that is not a DNS subdomain", "prod", cfg{"nodeSelectors": `{"api": {"Example.com/pool": "app"}}`},
+			`stack setting pynomaly-platform:nodeSelectors.api["Example.com/pool"] = "app": "Example.com/pool" is not a Kubernetes label key`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -174,7 +181,7 @@ func TestProjectDefaultsMeanTheProfile(t *testing.T) {
 		}
 	}
 	for _, k := range config.KeyTable() {
-		if _, set := values[k.Name]; len(k.Fields()) > 0 && (!set || values[k.Name] == "") {
+		if _, set := values[k.Name]; k.Object() && (!set || values[k.Name] == "") {
 			values[k.Name] = "{}"
 		}
 	}

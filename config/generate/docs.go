@@ -32,18 +32,42 @@ func fieldDocs(dir string) (docs, error) {
 		if err != nil {
 			return nil, err
 		}
-		ast.Inspect(file, func(n ast.Node) bool {
-			spec, ok := n.(*ast.TypeSpec)
-			if !ok {
-				return true
+		for _, decl := range file.Decls {
+			gen, ok := decl.(*ast.GenDecl)
+			if !ok || gen.Tok != token.TYPE {
+				continue
 			}
-			if st, ok := spec.Type.(*ast.StructType); ok {
-				out[spec.Name.Name] = structDocs(st)
+			for _, s := range gen.Specs {
+				spec := s.(*ast.TypeSpec)
+				if st, ok := spec.Type.(*ast.StructType); ok {
+					out[spec.Name.Name] = structDocs(st)
+					continue
+				}
+				// A type without fields (a map setting) is documented by its own comment.
+				doc := spec.Doc
+				if doc == nil && len(gen.Specs) == 1 {
+					doc = gen.Doc
+				}
+				if text := commentText(doc); text != "" {
+					out[spec.Name.Name] = map[string]string{"": text}
+				}
 			}
-			return false
-		})
+		}
 	}
 	return out, nil
+}
+
+// typeDoc is the documentation of a type without fields, as a map setting's row shows it: its
+// doc comment without the type's name it opens with ("Selectors: an entry ..." reads "an entry ...").
+func (d docs) typeDoc(typeName string) (string, error) {
+	text, ok := d[typeName][""]
+	if !ok {
+		return "", fmt.Errorf("%w: %s", errUndocumented, typeName)
+	}
+	if m := subject.FindStringSubmatch(text); m != nil && m[1] == typeName {
+		return text[len(m[0]):], nil
+	}
+	return text, nil
 }
 
 func structDocs(st *ast.StructType) map[string]string {

@@ -69,6 +69,15 @@ func settingsPage(root string, d docs) ([]byte, error) {
 	var missing []string
 	for _, k := range objects {
 		fmt.Fprintf(&b, "\n## `%s`\n\n%s\n\n", k.Name, k.Summary)
+		if k.Map() { // entries the stack names: one row, documented by the type's comment
+			table(&b, "key")
+			what, err := d.typeDoc(k.Type().Name())
+			if err != nil {
+				missing = append(missing, k.Type().Name())
+			}
+			row(&b, k.Name, cells(views, k.Name), what)
+			continue
+		}
 		table(&b, "field")
 		missing = append(missing, fieldRows(&b, d, views, k.Name, k.Type(), nil)...)
 	}

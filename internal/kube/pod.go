@@ -51,6 +51,9 @@ type Pod struct {
 	Spread      Spread
 	Metrics     *Metrics
 	Annotations map[string]string
+	// NodeSelector are the node labels the pods require. Nil: those the stack's node selectors
+	// give the component (WithNodeSelectors), if any.
+	NodeSelector map[string]string
 	// GracePeriodSeconds is the time between SIGTERM and SIGKILL; 0 keeps the default (30 s).
 	GracePeriodSeconds int
 	// RestartPolicy is set by the Job builders.
@@ -71,6 +74,9 @@ func (p Pod) Selector() map[string]string {
 // Template is the pod template of a Deployment, StatefulSet, Job or CronJob.
 func (p Pod) Template(ctx *pulumi.Context) *corev1.PodTemplateSpecArgs {
 	p.InitContainers, p.Containers = withPullPolicy(p.InitContainers, p.PullPolicy), withPullPolicy(p.Containers, p.PullPolicy)
+	if p.NodeSelector == nil {
+		p.NodeSelector = nodeSelectorOf(ctx, p.Component)
+	}
 	labels := Labels(ctx, p.Component)
 	for k, v := range p.SelectorExtra {
 		labels[k] = pulumi.String(v)
@@ -103,7 +109,29 @@ func (p Pod) spec() *corev1.PodSpecArgs {
 	if p.RestartPolicy != "" {
 		spec.RestartPolicy = pulumi.String(p.RestartPolicy)
 	}
+	if len(p.NodeSelector) > 0 {
+		spec.NodeSelector = toStringMap(p.NodeSelector)
+	}
 	return spec
+}
+
+// nodeSelectorsKey is where WithNodeSelectors keeps the stack's node selectors in a context.
+type nodeSelectorsKey struct{}
+
+// WithNodeSelectors is ctx with the stack's node selectors: selectorOf gives a component's (nil
+// for none). Every pod template built with the returned context, or one derived from it, whose
+// Pod sets no NodeSelector of its own takes its component's, so the platform resolves them in one
+// place for every tier.
+func WithNodeSelectors(ctx *pulumi.Context, selectorOf func(component string) map[string]string) *pulumi.Context {
+	return ctx.WithValue(nodeSelectorsKey{}, selectorOf)
+}
+
+// nodeSelectorOf is a component's node selector in ctx (WithNodeSelectors), or nil.
+func nodeSelectorOf(ctx *pulumi.Context, component string) map[string]string {
+	if selectorOf, ok := ctx.Value(nodeSelectorsKey{}).(func(string) map[string]string); ok {
+		return selectorOf(component)
+	}
+	return nil
 }
 
 func (p Pod) annotations() map[string]string {

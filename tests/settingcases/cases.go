@@ -493,6 +493,24 @@ func Cases() []Case {
 		fail("network.prometheusNamespace", "", bad("network.prometheusNamespace", `""`, "must be a namespace name (a DNS label): where the cluster's Prometheus runs in monitoringMode operator")),
 	)
 
+	// Node labels per component, or default for the others; a number is a label value as text.
+	// (An entry emptied by pulumi config rm is refused too: tests/config_test.go, the CLI cannot
+	// set an empty object.)
+	add(good("nodeSelectors.default.pool", "platform", `"platform"`),
+		good("nodeSelectors.influxdb.type", "kwok", `"kwok"`),
+		good("nodeSelectors.api.generation", "3", `"3"`),
+		fail("nodeSelectors.apii.type", "real", bad("nodeSelectors.apii", `{"type":"real"}`,
+			"is not a component; did you mean api?; must be default (every component without an entry of its own) or one of "+
+				strings.Join(config.PodComponents, ", "))),
+		fail("nodeSelectors.api.-pool", "platform", bad("nodeSelectors.api.-pool", `"platform"`, `"-pool" is not a Kubernetes label key: `+
+			"an optional prefix (a DNS subdomain) and '/', then a name of at most 63 letters, digits, '-', '_' and '.' that starts and ends "+
+			"with a letter or digit, such as pool or node.kubernetes.io/instance-type")),
+		fail("nodeSelectors.worker.pool", "gpu pool", bad("nodeSelectors.worker.pool", `"gpu pool"`,
+			"must be a Kubernetes label value: at most 63 letters, digits, '-', '_' and '.', starting and ending with a letter or digit (or empty)")),
+		fail("nodeSelectors.api", "real", bad("nodeSelectors", `{"api":"real"}`,
+			"must be an object of objects of strings (name: {name: value}); something in it is a JSON string")),
+	)
+
 	for _, im := range []struct{ field, good, bad string }{
 		{"postgres", "ghcr.io/zalando/spilo-17:4.0-p4", "ghcr.io/zalando/spilo-17"},
 		{"postgresClient", "postgres:17.6-alpine", "postgres:latest"},

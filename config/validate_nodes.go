@@ -1,0 +1,69 @@
+package config
+
+import (
+	"encoding/json"
+	"maps"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// validateNodeSelectors checks every entry of nodeSelectors, in the order of their names: the
+// name is default or a component's, the selector names at least one label, and each label is
+// one Kubernetes would accept on a node.
+func (s *Settings) validateNodeSelectors(v *validator) {
+	entries := append([]string{DefaultNodeSelector}, PodComponents...)
+	for _, name := range slices.Sorted(maps.Keys(s.NodeSelectors)) {
+		selector, key := s.NodeSelectors[name], "nodeSelectors."+name
+		if !slices.Contains(entries, name) {
+			v.fail(key, jsonText(selector), "is not a component"+didYouMean(name, entries)+
+				"; must be default (every component without an entry of its own) or one of "+strings.Join(PodComponents, ", "))
+			continue
+		}
+		if len(selector) == 0 {
+			without := "the component takes the default entry's labels, if any"
+			if name == DefaultNodeSelector {
+				without = "the components without an entry of their own run on any node"
+			}
+			v.fail(key, jsonText(selector), "must name at least one node label; without the entry "+without+
+				" (pulumi config rm --path "+key+")")
+			continue
+		}
+		for _, label := range slices.Sorted(maps.Keys(selector)) {
+			value, at := selector[label], labelPath(key, label)
+			if len(validation.IsQualifiedName(label)) > 0 {
+				v.fail(at, quote(value), quote(label)+" is not a Kubernetes label key: an optional prefix (a DNS subdomain) and '/', "+
+					"then a name of at most 63 letters, digits, '-', '_' and '.' that starts and ends with a letter or digit, "+
+					"such as pool or node.kubernetes.io/instance-type")
+			}
+			if len(validation.IsValidLabelValue(value)) > 0 {
+				v.fail(at, quote(value), "must be a Kubernetes label value: at most 63 letters, digits, '-', '_' and '.', "+
+					"starting and ending with a letter or digit (or empty)")
+			}
+		}
+	}
+}
+
+// plainStep is a label key that a --path can name after a dot.
+var plainStep = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+
+// labelPath is where a label sits, as pulumi config set --path writes it: a key with dots or a
+// slash in brackets (nodeSelectors.api["kubernetes.io/arch"]).
+func labelPath(key, label string) string {
+	if plainStep.MatchString(label) {
+		return key + "." + label
+	}
+	return key + "[" + strconv.Quote(label) + "]"
+}
+
+// jsonText is a value as JSON, the way a message shows an object.
+func jsonText(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "?"
+	}
+	return string(b)
+}
