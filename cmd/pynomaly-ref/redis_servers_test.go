@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/pynomaly/pynomaly-platform/components"
+)
+
+// redisServer is a queue Redis of the test's: the generated redis.conf of the queue role (no
+// eviction, append-only file), what the pod's start-up script adds (the password of the default
+// user) and, with TLS, the generated TLS settings (no plain port). It returns the port.
+func redisServer(t *testing.T, s *sharedServers, password string, withTLS bool) int {
+	t.Helper()
+	dir := t.TempDir()
+	conf := strings.Replace(components.RedisConf(components.RedisQueue, s.settings.RedisQueue), "dir /data\n", "dir "+dir+"\n", 1)
+	portFlag := "--port"
+	if withTLS {
+		conf += components.RedisTLSConf(components.RedisPort)
+		portFlag = "--tls-port"
+	}
+	return startRedis(t, s, dir, conf+"user default on >"+password+" ~* &* +@all\n", portFlag)
+}
+
+// sentinelServer is a Sentinel over TLS with the generated configuration, monitoring the
+// primary on port as master: what REDIS_QUEUE_HOST names with more than one replica.
+func sentinelServer(t *testing.T, s *sharedServers, password, master string, primary int) int {
+	t.Helper()
+	dir := t.TempDir()
+	monitor := strings.ReplaceAll(components.SentinelMonitor(master, "127.0.0.1", s.settings.RedisQueue.Replicas),
+		fmt.Sprint(components.RedisPort), fmt.Sprint(primary))
+	conf := components.SentinelConf() + components.RedisTLSConf(26379) +
+		"user default on >" + password + " ~* &* +@all\n" + monitor +
+		"sentinel auth-pass " + master + " " + password + "\nsentinel sentinel-pass " + password + "\n"
+	conf = strings.Replace(conf, "dir /tmp\n", "dir "+dir+"\n", 1)
+	return startRedis(t, s, dir, conf, "--tls-port", "--sentinel")
+}
+
+func startRedis(t *testing.T, s *sharedServers, dir, conf, portFlag string, extra ...string) int {
+	t.Helper()
+	if strings.Contains(conf, components.ServerTLSMountPath) {
+		if err := s.ca.serverFiles(dir, nil); err != nil {
+			t.Fatal(err)
+		}
+		conf = strings.ReplaceAll(conf, components.ServerTLSMountPath, dir)
+	}
+	path := filepath.Join(dir, "redis.conf")
+	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	port, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, _ := exec.LookPath("redis-server")
+	args := append([]string{path, portFlag, fmt.Sprint(port), "--bind", "127.0.0.1", "--daemonize", "no"}, extra...)
+	p, err := startProc("redis-server "+strings.Join(extra, " "), exec.Command(server, args...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopOnCleanup(t, p)
+	if err := waitUntil(10*time.Second, p, listening(port)); err != nil {
+		t.Fatal(err)
+	}
+	return port
+}
+
+// redisClient is the tests' own client of a Redis on port (TLS verified against the CA).
+func redisClient(t *testing.T, s *sharedServers, port int, password string, withTLS bool) *redis.Client {
+	t.Helper()
+	opts := &redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port), Password: password, DisableIdentity: true}
+	if withTLS {
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(s.ca.pem)
+		opts.TLSConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	c := redis.NewClient(opts)
+	t.Cleanup(func() { c.Close() })
+	if err := waitUntil(10*time.Second, nil, func() bool { return c.Ping(context.Background()).Err() == nil }); err != nil {
+		t.Fatalf("redis on %d: %v", port, err)
+	}
+	return c
+}
