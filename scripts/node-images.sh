@@ -4,7 +4,10 @@
 #
 #   debian  one Debian root filesystem (mmdebstrap, from the host's Debian sources) holding every
 #           server the platform runs that Debian packages: PostgreSQL 15 with Patroni, PgBouncer,
-#           Redis and Sentinel, nginx, Prometheus and the exporters
+#           Redis and Sentinel, nginx and the exporters
+#   prometheus  Prometheus built from its module (scripts/tools.sh node): Debian's has no
+#           Kubernetes service discovery
+#   spilo   the postgres image's entrypoint (node-images/spilo-launch.py)
 #   pause   the pod sandbox: Kubernetes' own pause.c (from the kubernetes module), static
 #   app     cmd/pynomaly-ref, the reference application (the API, worker and migration images)
 #
@@ -26,12 +29,12 @@ fresh() { [ -f "$OUT/$1" ] && [ "$(cat "$OUT/$1.stamp" 2>/dev/null)" = "$2" ]; }
 
 # The packages of the debian layer. python3-yaml and python3-psycopg2 come with Patroni.
 PACKAGES=(postgresql-15 postgresql-client-15 patroni pgbouncer redis-server redis-sentinel nginx-light
-  prometheus prometheus-postgres-exporter prometheus-redis-exporter prometheus-nginx-exporter
+  prometheus-postgres-exporter prometheus-redis-exporter prometheus-nginx-exporter
   ca-certificates openssl curl netcat-openbsd procps)
 
 build_debian() {
   local stamp
-  stamp="$(printf '%s\n' "${PACKAGES[@]}" | sha256sum | cut -c1-16) $(sha256sum "$HERE/node-images/customize.sh" "$HERE/node-images/spilo-launch.py" | sha256sum | cut -c1-16)"
+  stamp="$(printf '%s\n' "${PACKAGES[@]}" | sha256sum | cut -c1-16) $(sha256sum "$HERE/node-images/customize.sh" | cut -c1-16)"
   fresh debian.tar "$stamp" && return
   log "building the debian layer (mmdebstrap bookworm: ${#PACKAGES[@]} packages)"
   ensure_packages mmdebstrap:mmdebstrap
@@ -44,7 +47,6 @@ build_debian() {
   [ -n "$sources" ] || sources=$(grep -hE '^deb ' /etc/apt/sources.list 2>/dev/null)
   echo "$sources" | mmdebstrap --quiet --variant=minbase --include="$(IFS=,; echo "${PACKAGES[*]}")" \
     --dpkgopt='path-exclude=/usr/share/{doc,man,locale,info}/*' --dpkgopt='path-include=/usr/share/locale/locale.alias' \
-    --customize-hook="cp '$HERE/node-images/spilo-launch.py' \"\$1/usr/local/bin/spilo-launch\"" \
     --customize-hook="chroot \"\$1\" sh -s <'$HERE/node-images/customize.sh'" \
     bookworm "$OUT/debian.partial.tar" -
   mv "$OUT/debian.partial.tar" "$OUT/debian.tar"
@@ -73,6 +75,8 @@ build_app() {
   local d; d=$(mktemp -d)
   mkdir -p "$d/usr/local/bin" "$d/etc"
   (cd "$REPO" && CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$d/usr/local/bin/pynomaly-ref" ./cmd/pynomaly-ref)
+  # The migration Job runs `alembic upgrade head`, as the Pynomaly image's Alembic is called.
+  ln -s pynomaly-ref "$d/usr/local/bin/alembic"
   printf 'root:x:0:0:root:/root:/sbin/nologin\npynomaly:x:10001:10001:pynomaly:/nonexistent:/sbin/nologin\n' >"$d/etc/passwd"
   printf 'root:x:0:\npynomaly:x:10001:\n' >"$d/etc/group"
   tar --owner=0 --group=0 --numeric-owner --mtime=@0 --sort=name -C "$d" -cf "$OUT/app.tar.new" .
@@ -80,11 +84,29 @@ build_app() {
   if cmp -s "$OUT/app.tar.new" "$OUT/app.tar"; then rm "$OUT/app.tar.new"; else mv "$OUT/app.tar.new" "$OUT/app.tar"; fi
 }
 
+# The spilo layer: the postgres image's entrypoint, on top of the debian layer.
+build_spilo() {
+  local d; d=$(mktemp -d)
+  install -D -m 0755 "$HERE/node-images/spilo-launch.py" "$d/usr/local/bin/spilo-launch"
+  tar --owner=0 --group=0 --numeric-owner --mtime=@0 --sort=name -C "$d" -cf "$OUT/spilo.tar" .
+  rm -rf "$d"
+}
+
+# The prometheus layer: the binary where the upstream image has it, and its data directory.
+build_prometheus() {
+  local d; d=$(mktemp -d)
+  mkdir -p "$d/bin" "$d/prometheus"
+  cp "$PYNOMALY_TOOLS/bin/prometheus" "$d/bin/prometheus"
+  tar --owner=0 --group=0 --numeric-owner --mtime=@0 --sort=name -C "$d" -cf "$OUT/prometheus.tar.new" .
+  rm -rf "$d"
+  if cmp -s "$OUT/prometheus.tar.new" "$OUT/prometheus.tar"; then rm "$OUT/prometheus.tar.new"; else mv "$OUT/prometheus.tar.new" "$OUT/prometheus.tar"; fi
+}
+
 build() {
   local t0=$SECONDS
-  build_debian; build_pause; build_app
+  build_debian; build_pause; build_app; build_spilo; build_prometheus
   (cd "$REPO" && go run ./cmd/ociarchive -spec "$SPEC" -layer debian="$OUT/debian.tar" \
-    -layer pause="$OUT/pause.tar" -layer app="$OUT/app.tar" -o "$OUT/images.tar")
+    -layer pause="$OUT/pause.tar" -layer app="$OUT/app.tar" -layer prometheus="$OUT/prometheus.tar" -layer spilo="$OUT/spilo.tar" -o "$OUT/images.tar")
   log "images ready in $((SECONDS - t0))s: $(du -m "$OUT/images.tar" | cut -f1) MB"
 }
 

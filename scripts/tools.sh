@@ -16,6 +16,7 @@
 #   etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok
 #                                for scripts/cluster.sh and the end-to-end suite
 #   kubelet, kube-proxy, coredns the real node (node; not in all): scripts/cluster.sh up --real-node
+#   prometheus                   for the real node's Prometheus image (scripts/node-images.sh)
 #   actionlint                   github.com/rhysd/actionlint (lint: the GitHub workflows)
 #   kube-score                   github.com/zegl/kube-score, which the unit suite runs over the
 #                                rendered manifests of every environment (seconds to build)
@@ -55,6 +56,9 @@ ETCD_VERSION=v3.6.16
 ACTIONLINT_VERSION=v1.7.12
 KUBE_SCORE_VERSION=v1.20.0      # the only version the proxy serves
 COREDNS_VERSION=v1.14.7         # cluster DNS of the real node (not packaged by Debian)
+PROMETHEUS_VERSION=3.2.1
+PROMETHEUS_MODVER=v0.302.1      # == Prometheus 3.2.1 (images.prometheus); Debian's is built without
+                                # Kubernetes service discovery, which the program's scrape config uses
 REV=1                           # bump when a wrapper source below changes
 
 log() { printf '[tools %s] %s\n' "$(date +%T)" "$*" >&2; }
@@ -394,5 +398,7 @@ if [ "$want" = node ]; then
   build_kubernetes node kubelet kube-proxy
   build_module_binary coredns github.com/coredns/coredns "$COREDNS_VERSION" github.com/coredns/coredns \
     "-X github.com/coredns/coredns/coremain.GitCommit=${COREDNS_VERSION}"
+  build_module_binary prometheus github.com/prometheus/prometheus "$PROMETHEUS_MODVER" github.com/prometheus/prometheus/cmd/prometheus \
+    "-X github.com/prometheus/common/version.Version=$PROMETHEUS_VERSION"
 fi
 log "ready: $BIN"

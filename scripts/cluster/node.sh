@@ -11,6 +11,7 @@
 #   cluster DNS               10.96.0.10     the kube-dns Service in front of CoreDNS on the node's
 #                                            address, answering cluster.local from the API
 #   volumes                   StorageClass pynomaly-local: pre-made local volumes on this node
+#                                            (and on each kwok node, for components kept there)
 #
 # Addresses are documentation ranges (TEST-NET-2) and a private range nothing else here uses;
 # nothing leaves the machine. Requires root.
@@ -88,11 +89,13 @@ healthzBindAddress: 127.0.0.1
 healthzPort: $KUBELET_HEALTH
 tlsCertFile: $PKI/kubelet.crt
 tlsPrivateKeyFile: $PKI/kubelet.key
+# As a cloud node: clients prove themselves with a certificate or a token the API server
+# reviews, and the API server decides what each may read (Prometheus scrapes nodes/metrics).
 authentication:
   anonymous: {enabled: false}
-  webhook: {enabled: false}
+  webhook: {enabled: true}
   x509: {clientCAFile: $PKI/ca.crt}
-authorization: {mode: AlwaysAllow}
+authorization: {mode: Webhook}
 clusterDomain: cluster.local
 clusterDNS: [$DNS_IP]
 resolvConf: $NODE_DIR/resolv.conf
@@ -157,6 +160,13 @@ metadata: {name: pynomaly-coredns}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: pynomaly-coredns}
 subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: "system:coredns"}]
 ---
+# The kubelet reviews its clients' tokens and permissions with the API server.
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: pynomaly-node-auth-delegator}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: "system:auth-delegator"}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: "system:node:$NODE"}]
+---
 apiVersion: v1
 kind: Service
 metadata:
@@ -169,14 +179,18 @@ spec:
   - {name: dns, port: 53, protocol: UDP, targetPort: 53}
   - {name: dns-tcp, port: 53, protocol: TCP, targetPort: 53}
 ---
-apiVersion: v1
-kind: Endpoints
-metadata: {name: kube-dns, namespace: kube-system, labels: {k8s-app: kube-dns}}
-subsets:
-- addresses: [{ip: $NODE_ADDR}]
-  ports:
-  - {name: dns, port: 53, protocol: UDP}
-  - {name: dns-tcp, port: 53, protocol: TCP}
+# No selector: its one endpoint is CoreDNS on the node's address, outside any pod.
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: kube-dns-node
+  namespace: kube-system
+  labels: {kubernetes.io/service-name: kube-dns, endpointslice.kubernetes.io/managed-by: pynomaly-cluster-script}
+addressType: IPv4
+endpoints: [{addresses: [$NODE_ADDR], conditions: {ready: true}}]
+ports:
+- {name: dns, port: 53, protocol: UDP}
+- {name: dns-tcp, port: 53, protocol: TCP}
 ---
 apiVersion: storage.k8s.io/v1
 kind: StorageClass
@@ -185,25 +199,34 @@ provisioner: kubernetes.io/no-provisioner
 volumeBindingMode: WaitForFirstConsumer
 reclaimPolicy: Delete
 YAML
-  local i
+  local i n
   for i in $(seq 0 $((LOCAL_VOLUMES - 1))); do
     mkdir -p "$NODE_DIR/volumes/pv-$i"
-    kc apply -f - >/dev/null <<YAML
+    local_volume "$NODE-pv-$i" $NODE "$NODE_DIR/volumes/pv-$i"
+  done
+  # Claims of components kept on kwok nodes (nodeSelectors) bind in the same class: volumes
+  # that name a kwok node, where nothing mounts them.
+  for n in $(seq 0 $((NODES - 1))); do
+    for i in 0 1; do local_volume "kwok-node-$n-pv-$i" "kwok-node-$n" "/nonexistent/kwok-node-$n-pv-$i"; done
+  done
+}
+
+local_volume() { # name node path
+  kc apply -f - >/dev/null <<YAML
 apiVersion: v1
 kind: PersistentVolume
-metadata: {name: $NODE-pv-$i, labels: {type: real}}
+metadata: {name: $1}
 spec:
   capacity: {storage: $LOCAL_VOLUME_SIZE}
   accessModes: [ReadWriteOnce, ReadWriteMany]
   persistentVolumeReclaimPolicy: Retain
   storageClassName: $LOCAL_CLASS
-  local: {path: $NODE_DIR/volumes/pv-$i}
+  local: {path: $3}
   nodeAffinity:
     required:
       nodeSelectorTerms:
-      - matchExpressions: [{key: kubernetes.io/hostname, operator: In, values: [$NODE]}]
+      - matchExpressions: [{key: kubernetes.io/hostname, operator: In, values: [$2]}]
 YAML
-  done
 }
 
 start_exe() { # name executable args...: like start, for executables outside the tools cache

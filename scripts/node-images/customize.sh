@@ -38,8 +38,7 @@ add pynomaly 10001
 ln -sf prometheus-nginx-exporter /usr/bin/nginx-prometheus-exporter
 ln -sf prometheus-postgres-exporter /usr/bin/postgres_exporter
 ln -sf prometheus-redis-exporter /usr/bin/redis_exporter
-chmod 0755 /usr/local/bin/spilo-launch
-install -d -o postgres -g postgres -m 0700 /run/spilo
+install -d -o postgres -g postgres -m 0700 /var/lib/spilo
 
 # Patroni 3.0.2 labels its leader pod "master"; Patroni 3.1 and later (Spilo's) write the value
 # of kubernetes.leader_label_value, which the program sets to what its Services select. The test

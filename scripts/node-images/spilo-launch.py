@@ -18,9 +18,9 @@ import yaml
 
 env = os.environ
 PGROOT = env.get("PGROOT", "/home/postgres/pgdata/pgroot")
-RUN = "/run/spilo"  # the image makes it the postgres user's
+RUN = "/var/lib/spilo"  # the image makes it the postgres user's
 CERTS = RUN + "/certs"
-SOCKETS = "/var/run/postgresql"
+SOCKETS = RUN + "/sockets"  # Spilo's /var/run/postgresql: mmdebstrap leaves /run empty
 
 
 def tls_files():
@@ -74,7 +74,10 @@ def patroni_config():
         "postgresql": {"listen": "*:5432", "connect_address": ip + ":5432", "data_dir": PGROOT + "/data",
                        "pgpass": RUN + "/pgpass", "authentication": auth, "parameters": params,
                        "pg_hba": pg.get("pg_hba") or default_hba(),
-                       "use_unix_socket": True, "use_unix_socket_repl": False},
+                       "use_unix_socket": True, "use_unix_socket_repl": False,
+                       # A new replica copies its leader without waiting for the next checkpoint,
+                       # as Spilo's basebackup method does.
+                       "basebackup": [{"checkpoint": "fast"}]},
     }
 
 

@@ -1,0 +1,274 @@
+//go:build e2e && realnode
+
+package e2e
+
+import (
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// realNode is the node of the local cluster where pods run (scripts/cluster.sh up --real-node).
+const realNode = "pynomaly-node"
+
+// nodeImage is an image scripts/node-images.sh builds, and the stack setting that selects it.
+type nodeImage struct {
+	Setting string `json:"setting"`
+	Ref     string `json:"ref"`
+}
+
+// onRealNode makes the stack run on the real node: the images built here (never pulled), the
+// node's local volumes, and every component on the real node but those no image of which can
+// be built here (InfluxDB 2 and Grafana stay on kwok nodes).
+func (p *project) onRealNode() {
+	p.t.Helper()
+	b, err := os.ReadFile(filepath.Join(repo, "scripts", "node-images", "images.json"))
+	require.NoError(p.t, err)
+	var spec struct{ Images []nodeImage }
+	require.NoError(p.t, json.Unmarshal(b, &spec))
+	for _, img := range spec.Images {
+		if img.Setting != "" {
+			p.must("config", "set", "--path", "images."+img.Setting, img.Ref)
+		}
+	}
+	p.must("config", "set", "--path", "images.pullPolicy", "Never")
+	p.must("config", "set", "--path", "storage.existingClass", "pynomaly-local")
+	p.must("config", "set", "--path", "nodeSelectors.default.type", "real")
+	for _, kwokOnly := range []string{"influxdb", "influxdb-setup", "influxdb-backup", "grafana"} {
+		p.must("config", "set", "--path", "nodeSelectors."+kwokOnly+".type", "kwok")
+	}
+}
+
+// podState is what the stage reads of a pod.
+type podState struct {
+	Metadata struct {
+		Name   string            `json:"name"`
+		Labels map[string]string `json:"labels"`
+	} `json:"metadata"`
+	Spec struct {
+		NodeName string `json:"nodeName"`
+	} `json:"spec"`
+	Status struct {
+		Phase      string `json:"phase"`
+		PodIP      string `json:"podIP"`
+		StartTime  string `json:"startTime"`
+		Conditions []struct {
+			Type, Status string
+		} `json:"conditions"`
+		ContainerStatuses []struct {
+			Name  string `json:"name"`
+			State struct {
+				Running *struct {
+					StartedAt string `json:"startedAt"`
+				} `json:"running"`
+			} `json:"state"`
+		} `json:"containerStatuses"`
+	} `json:"status"`
+}
+
+func (s podState) ready() bool {
+	for _, c := range s.Status.Conditions {
+		if c.Type == "Ready" {
+			return c.Status == "True"
+		}
+	}
+	return false
+}
+
+func pods(t *testing.T) []podState {
+	t.Helper()
+	var list struct{ Items []podState }
+	require.NoError(t, json.Unmarshal([]byte(mustKubectl(t, "-n", namespace, "get", "pods", "-o", "json")), &list))
+	return list.Items
+}
+
+// serviceIP is a Service's cluster address; the host reaches it through kube-proxy's rules.
+func serviceIP(t *testing.T, name string) string {
+	t.Helper()
+	return mustKubectl(t, "-n", namespace, "get", "service", name, "-o", "jsonpath={.spec.clusterIP}")
+}
+
+// TestRealNode deploys dev onto the real node and checks it with real traffic. Its measured
+// times are the lines starting with REALNODE.
+func TestRealNode(t *testing.T) {
+	p := newProject(t, "dev", "Pulumi.dev.yaml")
+	p.onLocalCluster()
+	p.onRealNode()
+	start := time.Now()
+	p.must("up", "--yes", "--skip-preview")
+	t.Logf("REALNODE pulumi up of dev on the real node: %s", time.Since(start).Round(time.Second))
+
+	edge := "http://" + serviceIP(t, "pynomaly-nginx-service")
+	api := "http://" + serviceIP(t, "pynomaly-api-service") + ":8000"
+	t.Run("every pod on the real node is ready", func(t *testing.T) { podsReady(t) })
+	t.Run("the migration finished before the first API pod started", func(t *testing.T) { migrationFirst(t) })
+	t.Run("a request through the edge is stored, queued and done by a worker", func(t *testing.T) {
+		c := client("")
+		queued, code, err := detect(c, edge, 1, 2, 3, 2, 1, 100)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusAccepted, code)
+		done := waitDone(t, c, edge, queued.ID)
+		assert.Contains(t, string(done.Result), `"index":5`, "the worker found the outlier: %s", done.Result)
+	})
+	t.Run("the edge limits each client address on its own", func(t *testing.T) { rateLimited(t) })
+	t.Run("Prometheus scrapes every target on the real node", func(t *testing.T) { scrapedUp(t) })
+	t.Run("a credential rotation leaves the API answering", func(t *testing.T) {
+		probe := startProber(client(""), api, 250*time.Millisecond)
+		start := time.Now()
+		p.must("config", "set", "--path", "secrets.rotation.all", "1")
+		p.must("up", "--yes", "--skip-preview")
+		podsReady(t)
+		ok, failed, window := probe.finish()
+		t.Logf("REALNODE rotation: pulumi up %s; writes through the API: %d ok, %d failed, error window %s",
+			time.Since(start).Round(time.Second), ok, failed, window.Round(10*time.Millisecond))
+		assert.Less(t, window, 30*time.Second, "writes failed for too long during the rotation")
+		assert.Greater(t, ok, 0)
+	})
+	t.Run("a PostgreSQL leader's deletion: a replica takes over", func(t *testing.T) { leaderFailover(t, p, api) })
+}
+
+func podsReady(t *testing.T) {
+	t.Helper()
+	onNode := 0
+	for _, pod := range pods(t) {
+		if pod.Spec.NodeName != realNode {
+			continue
+		}
+		onNode++
+		if pod.Status.Phase != "Succeeded" { // a Job's pod is done, not ready
+			assert.True(t, pod.ready(), "pod %s (phase %s) is not ready", pod.Metadata.Name, pod.Status.Phase)
+		}
+	}
+	assert.Greater(t, onNode, 5, "pods on the real node")
+}
+
+func migrationFirst(t *testing.T) {
+	done := timestamp(t, mustKubectl(t, "-n", namespace, "get", "job", "pynomaly-db-migrate", "-o", "jsonpath={.status.completionTime}"))
+	apis := 0
+	for _, pod := range pods(t) {
+		if pod.Metadata.Labels["component"] != "api" {
+			continue
+		}
+		for _, c := range pod.Status.ContainerStatuses {
+			require.NotNil(t, c.State.Running, "%s/%s is not running", pod.Metadata.Name, c.Name)
+			apis++
+			assert.False(t, timestamp(t, c.State.Running.StartedAt).Before(done), "%s/%s started before the migration completed", pod.Metadata.Name, c.Name)
+		}
+	}
+	assert.Positive(t, apis)
+}
+
+// rateLimited sends 40 requests back to back from one address straight to the nginx pod (a
+// Service would masquerade every client to one address), then one from a second address.
+func rateLimited(t *testing.T) {
+	ip := mustKubectl(t, "-n", namespace, "get", "pod", "-l", "component=nginx", "-o", "jsonpath={.items[0].status.podIP}")
+	nginx := "http://" + ip + ":8080"
+	first, second := client(""), client("198.51.100.11")
+	codes := map[int]int{}
+	for range 40 {
+		resp, err := first.Get(nginx + "/api/v1/tasks/00000000-0000-0000-0000-000000000000")
+		require.NoError(t, err)
+		resp.Body.Close()
+		codes[resp.StatusCode]++
+	}
+	t.Logf("REALNODE 40 requests from one address: %v", codes)
+	assert.GreaterOrEqual(t, codes[http.StatusTooManyRequests], 15, "answers of 429: %v", codes)
+	resp, err := second.Get(nginx + "/api/v1/health")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "a second address is still served")
+}
+
+// scrapedUp: every target Prometheus scrapes on the real node, pods and the node's kubelet, is up.
+func scrapedUp(t *testing.T) {
+	prom := "http://" + serviceIP(t, "pynomaly-prometheus") + ":9090"
+	var up struct {
+		Data struct {
+			ActiveTargets []struct {
+				Labels    map[string]string `json:"labels"`
+				ScrapeURL string            `json:"scrapeUrl"`
+				Health    string            `json:"health"`
+				LastError string            `json:"lastError"`
+			} `json:"activeTargets"`
+		} `json:"data"`
+	}
+	onNode := map[string]bool{}
+	for _, pod := range pods(t) {
+		if pod.Spec.NodeName == realNode {
+			onNode[pod.Status.PodIP] = true
+		}
+	}
+	onNode["198.51.100.11"] = true // the kubelet's own endpoints
+	var checked []string
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(prom + "/api/v1/targets?state=active")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		if json.NewDecoder(resp.Body).Decode(&up) != nil {
+			return false
+		}
+		checked = checked[:0]
+		for _, tg := range up.Data.ActiveTargets {
+			host := strings.Split(strings.SplitN(tg.ScrapeURL, "//", 2)[1], ":")[0]
+			if !onNode[host] {
+				continue
+			}
+			if tg.Health != "up" {
+				t.Logf("not up yet: %s: %s", tg.ScrapeURL, tg.LastError)
+				return false
+			}
+			checked = append(checked, tg.Labels["job"])
+		}
+		return len(checked) > 0
+	}, 2*time.Minute, 5*time.Second)
+	t.Logf("REALNODE targets up on the real node: %v", checked)
+	for _, job := range []string{"pynomaly-api", "pynomaly-worker", "pynomaly-postgres", "pynomaly-nginx", "kubelet"} {
+		assert.Contains(t, checked, job)
+	}
+}
+
+// leaderFailover grows PostgreSQL to two members, writes a task, deletes the leader's pod as a
+// node drain would, and measures the write outage the API sees; the task written before is
+// still there after.
+func leaderFailover(t *testing.T, p *project, api string) {
+	p.must("config", "set", "--path", "postgres.replicas", "2")
+	p.must("up", "--yes", "--skip-preview")
+	podsReady(t)
+	c := client("")
+	before, code, err := detect(c, api, 5, 5, 5, 50)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusAccepted, code)
+	waitDone(t, c, api, before.ID)
+
+	leader := func() string {
+		out, _ := kubectl(t, "-n", namespace, "get", "pods", "-l", "component=postgres,spilo-role=primary", "-o", "jsonpath={.items[*].metadata.name}")
+		return strings.TrimSpace(out)
+	}
+	old := leader()
+	require.NotEmpty(t, old, "no pod is labelled the leader")
+	probe := startProber(c, api, 200*time.Millisecond)
+	deleted := time.Now()
+	mustKubectl(t, "-n", namespace, "delete", "pod", old, "--wait=false")
+	var now string
+	require.Eventually(t, func() bool { now = leader(); return now != "" && now != old }, 3*time.Minute, time.Second,
+		"no other member took the lead from %s", old)
+	promoted := time.Since(deleted)
+	// The outage ends with the first write after the new leader; give the prober time to see it.
+	require.Eventually(t, func() bool { _, code, err := detect(c, api, 1); return err == nil && code == http.StatusAccepted },
+		2*time.Minute, 500*time.Millisecond)
+	ok, failed, window := probe.finish()
+	t.Logf("REALNODE leader %s deleted: %s leads after %s; writes through the API: %d ok, %d failed, write outage %s",
+		old, now, promoted.Round(time.Second), ok, failed, window.Round(10*time.Millisecond))
+	assert.Less(t, window, 90*time.Second)
+	kept := waitDone(t, c, api, before.ID)
+	assert.Equal(t, before.ID, kept.ID, "the task written before the failover is still there")
+}
