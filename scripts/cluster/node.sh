@@ -266,7 +266,7 @@ node_down() {
   local f
   for f in /sys/fs/cgroup/pids/kubepods/cgroup.procs /sys/fs/cgroup/pids/kubepods/*/cgroup.procs \
     /sys/fs/cgroup/pids/kubepods/*/*/cgroup.procs /sys/fs/cgroup/pids/kubepods/*/*/*/cgroup.procs; do
-    [ -f "$f" ] && xargs -r kill -KILL <"$f" 2>/dev/null
+    if [ -f "$f" ]; then xargs -r kill -KILL <"$f" 2>/dev/null || true; fi
   done
   if [ -S "$CONTAINERD_SOCK" ]; then
     local ids

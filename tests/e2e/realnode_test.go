@@ -244,7 +244,7 @@ func leaderFailover(t *testing.T, p *project, api string) {
 	p.must("up", "--yes", "--skip-preview")
 	podsReady(t)
 	c := client("")
-	before, code, err := detect(c, api, 5, 5, 5, 50)
+	before, code, err := detect(c, api, 5, 6, 5, 50)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusAccepted, code)
 	waitDone(t, c, api, before.ID)
@@ -263,8 +263,8 @@ func leaderFailover(t *testing.T, p *project, api string) {
 		"no other member took the lead from %s", old)
 	promoted := time.Since(deleted)
 	// The outage ends with the first write after the new leader; give the prober time to see it.
-	require.Eventually(t, func() bool { _, code, err := detect(c, api, 1); return err == nil && code == http.StatusAccepted },
-		2*time.Minute, 500*time.Millisecond)
+	require.Eventually(t, func() bool { _, code, err = detect(c, api, 1, 2, 3); return err == nil && code == http.StatusAccepted },
+		2*time.Minute, 500*time.Millisecond, "no write after the new leader (last: %d, %v)", code, err)
 	ok, failed, window := probe.finish()
 	t.Logf("REALNODE leader %s deleted: %s leads after %s; writes through the API: %d ok, %d failed, write outage %s",
 		old, now, promoted.Round(time.Second), ok, failed, window.Round(10*time.Millisecond))
