@@ -15,7 +15,7 @@
 #
 # Addresses are documentation ranges (TEST-NET-2) and a private range nothing else here uses;
 # nothing leaves the machine. Requires root.
-NODE=pynomaly-node
+NODE_NAME=pynomaly-node
 NODE_DIR=$ROOT/node
 NODE_RUN=/run/pynomaly-node
 API_ADDR=198.51.100.10 NODE_ADDR=198.51.100.11 POD_CIDR=10.85.0.0/16 DNS_IP=10.96.0.10
@@ -116,7 +116,7 @@ kind: KubeProxyConfiguration
 clientConnection: {kubeconfig: $ROOT/kube-proxy.kubeconfig}
 mode: iptables
 clusterCIDR: $POD_CIDR
-hostnameOverride: $NODE
+hostnameOverride: $NODE_NAME
 bindAddress: $NODE_ADDR
 metricsBindAddress: 127.0.0.1:$PROXY_METRICS
 healthzBindAddress: 127.0.0.1:$PROXY_HEALTH
@@ -165,7 +165,7 @@ apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRoleBinding
 metadata: {name: pynomaly-node-auth-delegator}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: "system:auth-delegator"}
-subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: "system:node:$NODE"}]
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: "system:node:$NODE_NAME"}]
 ---
 apiVersion: v1
 kind: Service
@@ -202,7 +202,7 @@ YAML
   local i n
   for i in $(seq 0 $((LOCAL_VOLUMES - 1))); do
     mkdir -p "$NODE_DIR/volumes/pv-$i"
-    local_volume "$NODE-pv-$i" $NODE "$NODE_DIR/volumes/pv-$i"
+    local_volume "$NODE_NAME-pv-$i" $NODE_NAME "$NODE_DIR/volumes/pv-$i"
   done
   # Claims of components kept on kwok nodes (nodeSelectors) bind in the same class: volumes
   # that name a kwok node, where nothing mounts them.
@@ -249,11 +249,11 @@ node_up() {
   start coredns -conf "$NODE_DIR/Corefile"
   start kube-proxy --config="$NODE_DIR/kube-proxy.yaml"
   start kubelet --config="$NODE_DIR/kubelet.yaml" --kubeconfig="$ROOT/kubelet.kubeconfig" \
-    --root-dir="$NODE_DIR/kubelet" --hostname-override=$NODE --node-ip=$NODE_ADDR \
+    --root-dir="$NODE_DIR/kubelet" --hostname-override=$NODE_NAME --node-ip=$NODE_ADDR \
     --node-labels=type=real,topology.kubernetes.io/region=local,topology.kubernetes.io/zone=zone-a
   wait_for coredns 30 curl -fsS "http://127.0.0.1:$DNS_HEALTH/health"
   wait_for kube-proxy 60 curl -fsS "http://127.0.0.1:$PROXY_HEALTH/healthz"
-  wait_for "node $NODE Ready" 120 kc wait --for=condition=Ready node/$NODE --timeout=1s
+  wait_for "node $NODE_NAME Ready" 120 kc wait --for=condition=Ready node/$NODE_NAME --timeout=1s
   log "real node up in $((SECONDS - t0))s"
 }
 
