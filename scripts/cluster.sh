@@ -29,14 +29,18 @@ log() { echo "[cluster $(date +%T)] $*" >&2; }
 die() { echo "[cluster] error: $*" >&2; exit 1; }
 kc() { "$BIN/kubectl" --kubeconfig "$KUBECONFIG_OUT" "$@"; }
 
+# exe NAME: what the process NAME runs: the tools cache's build, but for the real node's
+# container runtime, which is Debian's.
+exe() { if [ "$1" = containerd ]; then echo /usr/bin/containerd; else echo "$BIN/$1"; fi; }
+
 running() { # name: the recorded PID is alive and is our binary
   local f=$PIDS/$1.pid
-  [ -f "$f" ] && [ -d "/proc/$(cat "$f")" ] && tr '\0' ' ' <"/proc/$(cat "$f")/cmdline" | grep -q -- "$BIN/$1"
+  [ -f "$f" ] && [ -d "/proc/$(cat "$f")" ] && tr '\0' ' ' <"/proc/$(cat "$f")/cmdline" | grep -q -- "$(exe "$1")"
 }
 
 start() { # name args...
   local name=$1; shift
-  nohup "$BIN/$name" "$@" >"$LOGS/$name.log" 2>&1 </dev/null &
+  nohup "$(exe "$name")" "$@" >"$LOGS/$name.log" 2>&1 </dev/null &
   echo $! >"$PIDS/$name.pid"
 }
 

@@ -54,6 +54,14 @@ build_debian() {
   log "  debian layer: $(du -m "$OUT/debian.tar" | cut -f1) MB in $((SECONDS - t0))s"
 }
 
+# pack NAME DIR: DIR as the layer NAME.tar, owned by root with fixed times, so the same files
+# make the same layer; an unchanged layer keeps its file. DIR is removed.
+pack() {
+  tar --owner=0 --group=0 --numeric-owner --mtime=@0 --sort=name -C "$2" -cf "$OUT/$1.tar.new" .
+  rm -rf "$2"
+  if cmp -s "$OUT/$1.tar.new" "$OUT/$1.tar"; then rm "$OUT/$1.tar.new"; else mv "$OUT/$1.tar.new" "$OUT/$1.tar"; fi
+}
+
 build_pause() {
   # The kubernetes module the toolchain builds the node from (its pin is in tools.sh).
   local version src
@@ -65,8 +73,7 @@ build_pause() {
   local d; d=$(mktemp -d)
   gcc -Os -static -DVERSION=v3.10-pynomaly -o "$d/pause" "$src/build/pause/linux/pause.c"
   strip "$d/pause"
-  tar --owner=0 --group=0 --numeric-owner --mtime=@0 -C "$d" -cf "$OUT/pause.tar" pause
-  rm -rf "$d"
+  pack pause "$d"
   echo "$stamp" >"$OUT/pause.tar.stamp"
 }
 
@@ -79,17 +86,14 @@ build_app() {
   ln -s pynomaly-ref "$d/usr/local/bin/alembic"
   printf 'root:x:0:0:root:/root:/sbin/nologin\npynomaly:x:10001:10001:pynomaly:/nonexistent:/sbin/nologin\n' >"$d/etc/passwd"
   printf 'root:x:0:\npynomaly:x:10001:\n' >"$d/etc/group"
-  tar --owner=0 --group=0 --numeric-owner --mtime=@0 --sort=name -C "$d" -cf "$OUT/app.tar.new" .
-  rm -rf "$d"
-  if cmp -s "$OUT/app.tar.new" "$OUT/app.tar"; then rm "$OUT/app.tar.new"; else mv "$OUT/app.tar.new" "$OUT/app.tar"; fi
+  pack app "$d"
 }
 
 # The spilo layer: the postgres image's entrypoint, on top of the debian layer.
 build_spilo() {
   local d; d=$(mktemp -d)
   install -D -m 0755 "$HERE/node-images/spilo-launch.py" "$d/usr/local/bin/spilo-launch"
-  tar --owner=0 --group=0 --numeric-owner --mtime=@0 --sort=name -C "$d" -cf "$OUT/spilo.tar" .
-  rm -rf "$d"
+  pack spilo "$d"
 }
 
 # The prometheus layer: the binary where the upstream image has it, and its data directory.
@@ -97,9 +101,7 @@ build_prometheus() {
   local d; d=$(mktemp -d)
   mkdir -p "$d/bin" "$d/prometheus"
   cp "$PYNOMALY_TOOLS/bin/prometheus" "$d/bin/prometheus"
-  tar --owner=0 --group=0 --numeric-owner --mtime=@0 --sort=name -C "$d" -cf "$OUT/prometheus.tar.new" .
-  rm -rf "$d"
-  if cmp -s "$OUT/prometheus.tar.new" "$OUT/prometheus.tar"; then rm "$OUT/prometheus.tar.new"; else mv "$OUT/prometheus.tar.new" "$OUT/prometheus.tar"; fi
+  pack prometheus "$d"
 }
 
 build() {

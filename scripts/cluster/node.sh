@@ -229,12 +229,6 @@ spec:
 YAML
 }
 
-start_exe() { # name executable args...: like start, for executables outside the tools cache
-  local name=$1 exe=$2; shift 2
-  nohup "$exe" "$@" >"$LOGS/$name.log" 2>&1 </dev/null &
-  echo $! >"$PIDS/$name.pid"
-}
-
 node_up() {
   bash "$HERE/tools.sh" node >&2
   local t0=$SECONDS
@@ -243,7 +237,7 @@ node_up() {
   node_configs
   for u in kubelet kube-proxy coredns; do kubeconfig "$ROOT/$u.kubeconfig" "$u"; done
   node_cluster_objects
-  start_exe containerd /usr/bin/containerd --config "$NODE_DIR/containerd.toml"
+  start containerd --config "$NODE_DIR/containerd.toml"
   wait_for containerd 30 ctr --address "$CONTAINERD_SOCK" version
   bash "$HERE/node-images.sh" import "$CONTAINERD_SOCK" >&2
   start coredns -conf "$NODE_DIR/Corefile"
@@ -273,7 +267,7 @@ node_down() {
     ids=$(ctr --address "$CONTAINERD_SOCK" -n k8s.io containers list -q 2>/dev/null || true)
     [ -z "$ids" ] || echo "$ids" | xargs -r ctr --address "$CONTAINERD_SOCK" -n k8s.io containers delete >/dev/null 2>&1 || true
   fi
-  stop_exe containerd /usr/bin/containerd
+  stop containerd
   pkill -KILL -f "containerd-shim-runc-v2 -namespace k8s.io -id .* -address $CONTAINERD_SOCK" 2>/dev/null || true
   findmnt -rno TARGET | grep -E "^($NODE_DIR|$NODE_RUN|$NODE_IMAGES)/" | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
   ip netns list 2>/dev/null | awk '/^cni-/{print $1}' | xargs -r -n1 ip netns delete 2>/dev/null || true
@@ -282,16 +276,4 @@ node_down() {
   ip link delete pynomaly0 2>/dev/null || true
   rm -f "$ROOT/real-node"
   log "real node stopped"
-}
-
-stop_exe() { # name executable
-  local f=$PIDS/$1.pid pid
-  [ -f "$f" ] || return 0
-  pid=$(cat "$f")
-  if [ -d "/proc/$pid" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$2"; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 40); do [ -d "/proc/$pid" ] || break; sleep 0.25; done
-    if [ -d "/proc/$pid" ]; then kill -KILL "$pid" 2>/dev/null || true; fi
-  fi
-  rm -f "$f"
 }
