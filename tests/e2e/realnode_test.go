@@ -128,24 +128,34 @@ func TestRealNode(t *testing.T) {
 		ok, failed, window := probe.finish()
 		t.Logf("REALNODE rotation: pulumi up %s; writes through the API: %d ok, %d failed, error window %s",
 			time.Since(start).Round(time.Second), ok, failed, window.Round(10*time.Millisecond))
-		assert.Less(t, window, 30*time.Second, "writes failed for too long during the rotation")
+		// dev runs one Redis per role, and the rotation restarts it: the window is that restart
+		// (measured 12 s to 28 s on this machine kind, docs/testing.md).
+		assert.Less(t, window, time.Minute, "writes failed for too long during the rotation")
 		assert.Greater(t, ok, 0)
 	})
 	t.Run("a PostgreSQL leader's deletion: a replica takes over", func(t *testing.T) { leaderFailover(t, p, api) })
 }
 
+// podsReady: every pod on the real node turns Ready through its own probes (a Job's pod
+// Succeeded) within two minutes: a pod the autoscaler or a rollout has just added gets its time.
 func podsReady(t *testing.T) {
 	t.Helper()
+	var notReady []string
 	onNode := 0
-	for _, pod := range pods(t) {
-		if pod.Spec.NodeName != realNode {
-			continue
+	ok := assert.Eventually(t, func() bool {
+		notReady, onNode = notReady[:0], 0
+		for _, pod := range pods(t) {
+			if pod.Spec.NodeName != realNode {
+				continue
+			}
+			onNode++
+			if pod.Status.Phase != "Succeeded" && !pod.ready() {
+				notReady = append(notReady, pod.Metadata.Name+" ("+pod.Status.Phase+")")
+			}
 		}
-		onNode++
-		if pod.Status.Phase != "Succeeded" { // a Job's pod is done, not ready
-			assert.True(t, pod.ready(), "pod %s (phase %s) is not ready", pod.Metadata.Name, pod.Status.Phase)
-		}
-	}
+		return len(notReady) == 0
+	}, 2*time.Minute, 2*time.Second)
+	assert.True(t, ok, "pods on the real node not ready: %v", notReady)
 	assert.Greater(t, onNode, 5, "pods on the real node")
 }
 
