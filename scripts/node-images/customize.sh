@@ -3,29 +3,29 @@
 # the platform's pods run as, and what the upstream images name differently from Debian.
 set -eu
 
-# give_id UID: move whichever user holds UID to a free one, files included.
-give_id() {
-  holder=$(getent passwd "$1" | cut -d: -f1)
-  [ -n "$holder" ] || return 0
-  n=900; while getent passwd "$n" >/dev/null; do n=$((n + 1)); done
-  usermod -u "$n" "$holder"
-  find / -xdev -uid "$1" -exec chown -h "$n" {} +
+# set_id user|group NAME ID: NAME takes ID, and the files that carried its old ID follow it.
+set_id() {
+  if [ "$1" = user ]; then
+    old=$(id -u "$2"); usermod -u "$3" "$2"; find / -xdev -uid "$old" -exec chown -h "$3" {} +
+  else
+    old=$(getent group "$2" | cut -d: -f3); groupmod -g "$3" "$2"; find / -xdev -gid "$old" -exec chgrp -h "$3" {} +
+  fi
 }
-give_gid() {
-  holder=$(getent group "$1" | cut -d: -f1)
+# vacate user|group ID: whichever user or group holds ID moves to a free one (900 and up).
+vacate() {
+  db=passwd; [ "$1" = user ] || db=group
+  holder=$(getent "$db" "$2" | cut -d: -f1)
   [ -n "$holder" ] || return 0
-  n=900; while getent group "$n" >/dev/null; do n=$((n + 1)); done
-  groupmod -g "$n" "$holder"
-  find / -xdev -gid "$1" -exec chgrp -h "$n" {} +
+  n=900; while getent "$db" "$n" >/dev/null; do n=$((n + 1)); done
+  set_id "$1" "$holder" "$n"
 }
-# renumber NAME UID GID: the Debian user NAME takes the UID and GID the pods run as.
+# renumber NAME UID GID: the Debian user NAME (and its group) take the UID and GID the pods run as.
 renumber() {
-  old_uid=$(id -u "$1"); old_gid=$(id -g "$1")
-  [ "$old_uid" = "$2" ] || { give_id "$2"; usermod -u "$2" "$1"; find / -xdev -uid "$old_uid" -exec chown -h "$2" {} +; }
-  [ "$old_gid" = "$3" ] || { give_gid "$3"; groupmod -g "$3" "$1"; find / -xdev -gid "$old_gid" -exec chgrp -h "$3" {} +; }
+  [ "$(id -u "$1")" = "$2" ] || { vacate user "$2"; set_id user "$1" "$2"; }
+  [ "$(id -g "$1")" = "$3" ] || { vacate group "$3"; set_id group "$1" "$3"; }
 }
 # add NAME UID: a user for a UID the pods run as that no Debian package creates.
-add() { give_id "$2"; give_gid "$2"; groupadd -g "$2" "$1"; useradd -u "$2" -g "$2" -d /nonexistent -s /usr/sbin/nologin -M "$1"; }
+add() { vacate user "$2"; vacate group "$2"; groupadd -g "$2" "$1"; useradd -u "$2" -g "$2" -d /nonexistent -s /usr/sbin/nologin -M "$1"; }
 
 renumber postgres 101 103   # Spilo's
 renumber redis 10999 11000
