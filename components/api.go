@@ -52,8 +52,7 @@ func NewAPI(ctx *pulumi.Context, name string, args *APIArgs, opts ...pulumi.Reso
 		return nil, err
 	}
 	ns := args.Namespace
-	// preStop delay + in-flight requests.
-	pod := args.Env.appPod("api", apiContainer(args), APIPort, 45)
+	pod := args.Env.appPod("api", apiContainer(args), APIPort, apiGracePeriod)
 	d, w, err := kube.NewAutoscaled(ctx, c, ns, kube.Autoscaled{
 		Deployment: rollout(APIName, pod),
 		Scaling:    args.Settings,

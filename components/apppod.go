@@ -107,13 +107,22 @@ func (e AppEnv) waitForDatabases() []kube.Container {
 	}
 }
 
+// apiGracePeriod is a stopping API pod's time: the preStop delay and the requests in flight.
+const apiGracePeriod = 45
+
+// ClientsGracePeriod is the longest grace period of the pods that hold the rotating credentials
+// (the API's and the workers'): a stopping one is killed by then.
+func ClientsGracePeriod(w config.Worker) int { return max(apiGracePeriod, workerGracePeriod(w)) }
+
 // appPod is the pod of an application Deployment: the Pynomaly user, spread over nodes as a
 // preference (stateless replicas may share a node when the cluster is small), the databases
-// awaited by init containers, and a writable /tmp.
+// awaited by init containers, the generations of the credentials it holds as labels (what a
+// rotation's retirement waits on), and a writable /tmp.
 func (e AppEnv) appPod(component string, main kube.Container, metricsPort, gracePeriod int) kube.Pod {
 	main.Mounts = corev1.VolumeMountArray{kube.Mount("tmp", "/tmp")}
 	pod := kube.Pod{
 		Component: component, UID: appUID, GID: appUID, Spread: kube.PreferSpread, PullPolicy: e.PullPolicy,
+		Labels:             generationLabels(e.Generations),
 		Metrics:            &kube.Metrics{Port: metricsPort, Path: "/metrics"},
 		GracePeriodSeconds: gracePeriod,
 		InitContainers:     e.waitForDatabases(),

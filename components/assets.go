@@ -107,6 +107,7 @@ func Scripts() []Script {
 		s("redis-ping.sh", "redis/ping.sh.tmpl", redisPing(RedisPort)),
 		s("redis-ping-sentinel.sh", "redis/ping.sh.tmpl", redisPing(sentinelPort)),
 		s("redis-retire.sh", "redis/retire.sh", RedisRetireScript),
+		s("rotation-wait-for-previous-clients.sh", "rotation/wait-for-previous-clients.sh", waitForPreviousClientsScript),
 		s("storage-snapshots.sh", "storage/snapshots.sh.tmpl", VolumeSnapshotScript),
 	}
 }

@@ -3,8 +3,10 @@ package components
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	rbacv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/rbac/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/pynomaly/pynomaly-platform/config"
@@ -23,7 +25,9 @@ import (
 //  3. the pooler rolls to a user list with both logins; the clients roll to pod templates that
 //     name the new slot's keys (a new template, so the Deployments roll);
 //  4. after every client rolled, the settled Secret records the generation every server is to
-//     hold alone, and the retirement jobs take the previous password from the servers.
+//     hold alone; the retirement jobs wait until the last pod of the previous generation is gone
+//     (a stopping worker finishes its task with the previous password), then take the previous
+//     password from the servers.
 //
 // A pod restarted at any point reads the keys its template names, which hold the generation its
 // template was made for until the rotation after next: it always has a valid password.
@@ -81,6 +85,18 @@ func RedisPasswordKeyOf(s Slot) string { return RedisPasswordKey + s.suffix("-")
 // (the pooler's user list, a rotation that returns to a slot).
 const GenerationAnnotation = "pynomaly.io/credentials-generation"
 
+// PostgresAppGenerationLabel and RedisGenerationLabel on a client's pods are the generations of
+// the credentials they hold: the retirement waits until no pod carries the previous one.
+const (
+	PostgresAppGenerationLabel = "pynomaly.io/postgres-app-generation"
+	RedisGenerationLabel       = "pynomaly.io/redis-generation"
+)
+
+// generationLabels are the labels of a client pod holding generations g.
+func generationLabels(g Generations) map[string]string {
+	return map[string]string{PostgresAppGenerationLabel: fmt.Sprint(g.PostgresApp), RedisGenerationLabel: fmt.Sprint(g.Redis)}
+}
+
 // SettledSecret records, per rotating credential, the generation every server is to hold
 // alone: written once every client rolled, just before the retirement jobs. It holds no secret;
 // it is a Secret because this stack's provider updates Secrets in place, while it replaces a
@@ -110,6 +126,9 @@ type RotationArgs struct {
 	Redis                       []RedisPods
 	Images                      config.Images
 	TLS                         bool
+	// DrainSeconds is the clients' longest grace period: a stopping pod of the previous
+	// generation is killed by then, so the retirement waits no longer for it.
+	DrainSeconds int
 	// After are every client of the rotating credentials: the retirement waits for all of them
 	// to have rolled.
 	After []pulumi.Resource
@@ -151,8 +170,16 @@ func NewRotation(ctx *pulumi.Context, name string, args *RotationArgs, opts ...p
 		if j.generation == 0 {
 			continue
 		}
-		_, w, err := kube.NewJob(ctx, c, args.Namespace, j.job(ctx, args),
-			kube.After(append([]pulumi.Resource{settled}, args.After...)))
+		job := j.job(ctx, args)
+		access, err := retireAccess(ctx, c, args, job.Name, job.Pod.Component)
+		if err != nil {
+			return nil, err
+		}
+		// Pulumi waits for the job as long as it may take, not its default ten minutes.
+		wait := time.Duration(job.DeadlineSeconds) * time.Second
+		_, w, err := kube.NewJob(ctx, c, args.Namespace, job,
+			kube.After(append([]pulumi.Resource{settled, access}, args.After...)),
+			pulumi.Timeouts(&pulumi.CustomTimeouts{Create: wait.String(), Update: wait.String()}))
 		if err != nil {
 			return nil, err
 		}
@@ -162,11 +189,45 @@ func NewRotation(ctx *pulumi.Context, name string, args *RotationArgs, opts ...p
 	return c, nil
 }
 
-// retireJob is a retirement job of the credential at generation g: run again for each rotation.
-func retireJob(name string, pod kube.Pod, g int, pullPolicy string) kube.Job {
+// retireJob is a retirement job of the credential at generation g, whose client pods carry
+// label: run again for each rotation, once the last client pod of generation g-1 is gone.
+func retireJob(name string, pod kube.Pod, label string, g int, args *RotationArgs) kube.Job {
 	pod.Annotations = map[string]string{GenerationAnnotation: fmt.Sprint(g)}
-	pod.PullPolicy = pullPolicy
-	return kube.Job{Name: name, Pod: pod, BackoffLimit: 6, DeadlineSeconds: 600}
+	pod.PullPolicy = args.Images.PullPolicy
+	pod.InitContainers = append(pod.InitContainers, kube.Container{
+		Name: waitForPreviousClients, Image: args.Images.Kubectl,
+		Command: kube.Script("/bin/sh", waitForPreviousClientsScript),
+		Env: corev1.EnvVarArray{
+			kube.Env("GENERATION_LABEL", label),
+			kube.Env("PREVIOUS_GENERATION", fmt.Sprint(g-1)),
+			kube.Env("DRAIN_SECONDS", fmt.Sprint(args.DrainSeconds)),
+			// kubectl keeps its discovery cache under $HOME.
+			kube.Env("HOME", "/tmp"),
+		},
+		Resources: config.JobResources,
+		Mounts:    corev1.VolumeMountArray{kube.Mount("tmp", "/tmp")},
+	})
+	pod.APIClient = waitForPreviousClients
+	return kube.Job{Name: name, Pod: pod, BackoffLimit: 6, DeadlineSeconds: args.DrainSeconds + retireSeconds}
+}
+
+// retireSeconds is how long a retirement may take once the previous generation's pods are gone.
+const retireSeconds = 600
+
+// waitForPreviousClients is the retirement jobs' init container, the one that calls the
+// Kubernetes API: it waits for the pods of the previous generation to be gone.
+const waitForPreviousClients = "wait-for-previous-clients"
+
+// waitForPreviousClientsScript waits, up to DRAIN_SECONDS, until no pod carries the previous
+// generation's label; past that the kubelets have killed them all.
+var waitForPreviousClientsScript = script("rotation/wait-for-previous-clients.sh")
+
+// retireAccess lets a retirement job's init container watch the namespace's pods: kubectl wait
+// lists them by label, gets each, then watches it until it is deleted.
+func retireAccess(ctx *pulumi.Context, c *Rotation, args *RotationArgs, job, component string) (pulumi.Resource, error) {
+	return kube.NewAccess(ctx, c, args.Namespace, kube.Access{Name: job, Component: component, Rules: rbacv1.PolicyRuleArray{
+		kube.Rule("", []string{"pods"}, "get", "list", "watch"),
+	}})
 }
 
 // PostgresRetireScript waits for the primary, then retires the previous login.
@@ -184,7 +245,7 @@ func (c *Rotation) postgresJob(_ *pulumi.Context, args *RotationArgs) kube.Job {
 		kube.Env("OLD_LOGIN", PostgresAppLogin(SlotOf(g-1))),
 	}, nil, nil)
 	trustInternalCA(&pod, args.TLS)
-	return retireJob(PostgresRetireJob, pod, g, args.Images.PullPolicy)
+	return retireJob(PostgresRetireJob, pod, PostgresAppGenerationLabel, g, args)
 }
 
 // RedisRetireScript settles a Redis rotation on every running server and Sentinel: the default
@@ -217,7 +278,7 @@ func (c *Rotation) redisJob(_ *pulumi.Context, args *RotationArgs) kube.Job {
 		kube.Env("REDIS_CLI_TLS", cliTLS),
 	}, nil, nil)
 	mountCA(&pod, args.TLS)
-	return retireJob(RedisRetireJob, pod, g, args.Images.PullPolicy)
+	return retireJob(RedisRetireJob, pod, RedisGenerationLabel, g, args)
 }
 
 // The retirement jobs' names.

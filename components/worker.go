@@ -21,6 +21,9 @@ const (
 	workerShutdownMargin = 30
 )
 
+// workerGracePeriod is a stopping worker's time to finish its tasks and requeue the rest.
+func workerGracePeriod(s config.Worker) int { return s.TaskTimeoutSeconds + workerShutdownMargin }
+
 // WorkerArgs configures the worker tier.
 type WorkerArgs struct {
 	Namespace pulumi.StringInput
@@ -52,7 +55,7 @@ func NewWorker(ctx *pulumi.Context, name string, args *WorkerArgs, opts ...pulum
 	s := args.Settings
 	// Graceful task cancellation: on SIGTERM a worker stops taking tasks, finishes or cancels
 	// and requeues what it holds; it gets the longest task's time to do so.
-	pod := args.Env.appPod("worker", workerContainer(args), workerMetricsPort, s.TaskTimeoutSeconds+workerShutdownMargin)
+	pod := args.Env.appPod("worker", workerContainer(args), workerMetricsPort, workerGracePeriod(s))
 	d, w, err := kube.NewAutoscaled(ctx, c, args.Namespace, kube.Autoscaled{
 		Deployment:   rollout(WorkerName, pod),
 		Scaling:      s.Autoscaled,

@@ -127,11 +127,16 @@ func (p *Platform) rotation(ctx *pulumi.Context, tier pulumi.ResourceOption) err
 		Namespace: p.Namespace.Name, Generations: generations(s),
 		PostgresSecret: p.Secrets.Postgres, RedisSecret: p.Secrets.Redis, PrimaryHost: p.Postgres.PrimaryHost,
 		Redis: p.Redis.Pods, Images: s.Images, TLS: s.TLS.Internal, After: after,
+		DrainSeconds: components.ClientsGracePeriod(s.Worker) + rotationKillMargin,
 	}, tier); err != nil {
 		return fmt.Errorf("rotation: %w", err)
 	}
 	return nil
 }
+
+// rotationKillMargin is the time past a grace period for the kubelet to kill a pod and the API
+// server to forget it.
+const rotationKillMargin = 30
 
 // generations are the rotating credentials' current generations.
 func generations(s *config.Settings) components.Generations {

@@ -10,6 +10,8 @@
 #   spilo   the postgres image's entrypoint (node-images/spilo-launch.py)
 #   pause   the pod sandbox: Kubernetes' own pause.c (from the kubernetes module), static
 #   app     cmd/pynomaly-ref, the reference application (the API, worker and migration images)
+#   kubectl the toolchain's kubectl, over the debian layer for its shell (a rotation's
+#           retirement jobs wait with it)
 #
 # scripts/node-images/images.json gives each image its reference, layers and process
 # configuration; cmd/ociarchive writes them as one OCI archive, which `import` loads into the
@@ -104,11 +106,17 @@ build_prometheus() {
   pack prometheus "$d"
 }
 
+# The kubectl layer: the control plane's kubectl (scripts/tools.sh), static.
+build_kubectl() {
+  local d; d=$(mktemp -d)
+  install -D -m 0755 "$PYNOMALY_TOOLS/bin/kubectl" "$d/usr/local/bin/kubectl"
+  pack kubectl "$d"
+}
+
 build() {
-  local t0=$SECONDS
-  build_debian; build_pause; build_app; build_spilo; build_prometheus
-  (cd "$REPO" && go run ./cmd/ociarchive -spec "$SPEC" -layer debian="$OUT/debian.tar" \
-    -layer pause="$OUT/pause.tar" -layer app="$OUT/app.tar" -layer prometheus="$OUT/prometheus.tar" -layer spilo="$OUT/spilo.tar" -o "$OUT/images.tar")
+  local t0=$SECONDS layers=(debian pause app spilo prometheus kubectl) args=() l
+  for l in "${layers[@]}"; do "build_$l"; args+=(-layer "$l=$OUT/$l.tar"); done
+  (cd "$REPO" && go run ./cmd/ociarchive -spec "$SPEC" "${args[@]}" -o "$OUT/images.tar")
   log "images ready in $((SECONDS - t0))s: $(du -m "$OUT/images.tar" | cut -f1) MB"
 }
 

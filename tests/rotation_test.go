@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
@@ -148,6 +149,52 @@ func TestRetirementAfterEveryClient(t *testing.T) {
 	for _, j := range st.OfType(jobType) {
 		assert.NotContains(t, []string{components.PostgresRetireJob, components.RedisRetireJob}, j.Name)
 	}
+}
+
+// A retirement waits, before it runs, for the last client pod of the previous generation to be
+// gone: a stopping worker finishes its task with the previous password. The clients' pods carry
+// their generations as labels; the job's init container watches for them, no longer than the
+// clients' longest grace period, with a Role that may only read pods.
+func TestRetirementWaitsForThePreviousGenerationsPods(t *testing.T) {
+	for _, env := range envs {
+		st := rotated(t, env)
+		var longestGrace int
+		for _, name := range []string{components.APIName, components.WorkerName} {
+			d := st.One(t, deploymentType, name)
+			labels := d.StringMap(t, "spec.template.metadata.labels")
+			assert.Equal(t, "1", labels[components.PostgresAppGenerationLabel], "%s: %s's pods hold login generation 1", env, name)
+			assert.Equal(t, "1", labels[components.RedisGenerationLabel], "%s: %s's pods hold Redis generation 1", env, name)
+			assert.NotContains(t, d.StringMap(t, "spec.selector.matchLabels"), components.PostgresAppGenerationLabel, "%s: the selector is immutable", env)
+			longestGrace = max(longestGrace, d.Int(t, podSpec+".terminationGracePeriodSeconds"))
+		}
+		for job, label := range map[string]string{
+			components.PostgresRetireJob: components.PostgresAppGenerationLabel,
+			components.RedisRetireJob:    components.RedisGenerationLabel,
+		} {
+			r := st.One(t, jobType, job)
+			wait := r.Container(t, podSpec, "wait-for-previous-clients")
+			require.True(t, strings.Contains(wait, "initContainers"), "%s: %s waits before its container runs", env, job)
+			e := r.Env(t, wait)
+			assert.Equal(t, label, e["GENERATION_LABEL"], "%s: %s", env, job)
+			assert.Equal(t, "0", e["PREVIOUS_GENERATION"], "%s: %s", env, job)
+			drain := mustAtoi(t, e["DRAIN_SECONDS"])
+			assert.Greater(t, drain, longestGrace, "%s: %s waits past the clients' longest grace period", env, job)
+			assert.Greater(t, r.Int(t, "spec.activeDeadlineSeconds"), drain, "%s: %s may wait that long and still retire", env, job)
+			assert.Equal(t, []string{"/pods/get,list,watch"}, rules(t, st.One(t, roleType, job)), "%s: %s", env, job)
+			assert.Equal(t, []string{"ServiceAccount:" + job}, subjects(t, st.One(t, roleBindingType, job)), env)
+		}
+	}
+	// The worker's grace period follows its longest task, and the wait with it.
+	st := deploy(t, "dev", cfg{"secrets": `{"rotation": {"all": 1}}`, "worker": `{"taskTimeoutSeconds": 1200}`})
+	e := st.One(t, jobType, components.PostgresRetireJob)
+	assert.Greater(t, mustAtoi(t, e.Env(t, e.Container(t, podSpec, "wait-for-previous-clients"))["DRAIN_SECONDS"]), 1200)
+}
+
+func mustAtoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	require.NoError(t, err)
+	return n
 }
 
 // A preview refuses a rotation of more than one generation since the last deployment, or back.

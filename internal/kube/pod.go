@@ -41,10 +41,13 @@ type Pod struct {
 	Component string
 	// SelectorExtra adds labels to the component's selector and template (Patroni's scope).
 	SelectorExtra map[string]string
+	// Labels adds labels to the template only: what the pods carry for others to find them by
+	// (the credential generations they hold), never part of the immutable selector.
+	Labels map[string]string
 	// UID and GID the containers run as; volumes are group-owned by GID.
 	UID, GID int
-	// APIClient names the one container that calls the Kubernetes API: it alone gets the
-	// account's token. Empty: no container does, and the pod holds no token.
+	// APIClient names the one container, or init container, that calls the Kubernetes API: it
+	// alone gets the account's token. Empty: no container does, and the pod holds no token.
 	APIClient string
 	// account is the pod's own ServiceAccount; the workload builders set it (withAccount).
 	account     string
@@ -81,6 +84,9 @@ func (p Pod) Template(ctx *pulumi.Context) *corev1.PodTemplateSpecArgs {
 	for k, v := range p.SelectorExtra {
 		labels[k] = pulumi.String(v)
 	}
+	for k, v := range p.Labels {
+		labels[k] = pulumi.String(v)
+	}
 	meta := &metav1.ObjectMetaArgs{Labels: labels}
 	if a := p.annotations(); len(a) > 0 {
 		meta.Annotations = toStringMap(a)
@@ -91,14 +97,14 @@ func (p Pod) Template(ctx *pulumi.Context) *corev1.PodTemplateSpecArgs {
 func (p Pod) spec() *corev1.PodSpecArgs {
 	spec := &corev1.PodSpecArgs{
 		SecurityContext: podSecurity(p.UID, p.GID),
-		Containers:      containerArray(p.containersWithToken()),
+		Containers:      containerArray(p.withToken(p.Containers)),
 		Volumes:         p.volumesWithToken(),
 		// Never the kubelet's token in every container: see withAccount and volumesWithToken.
 		ServiceAccountName:           pulumi.String(p.account),
 		AutomountServiceAccountToken: pulumi.Bool(false),
 	}
 	if len(p.InitContainers) > 0 {
-		spec.InitContainers = containerArray(p.InitContainers)
+		spec.InitContainers = containerArray(p.withToken(p.InitContainers))
 	}
 	if p.Spread != NoSpread {
 		spec.Affinity, spec.TopologySpreadConstraints = spread(p.Component, p.Spread == RequireSpread)

@@ -81,7 +81,8 @@ const tokenExpirySeconds = 3600
 // every container holds. The returned option makes the workload wait for it, so no pod is
 // refused for a missing account.
 func (p Pod) withAccount(ctx *pulumi.Context, parent pulumi.Resource, ns pulumi.StringInput, name string) (Pod, pulumi.ResourceOption, error) {
-	if p.APIClient != "" && !slices.ContainsFunc(p.Containers, func(c Container) bool { return c.Name == p.APIClient }) {
+	named := func(c Container) bool { return c.Name == p.APIClient }
+	if p.APIClient != "" && !slices.ContainsFunc(p.Containers, named) && !slices.ContainsFunc(p.InitContainers, named) {
 		return p, nil, fmt.Errorf("%s: the API client %q is none of the pod's containers", p.Component, p.APIClient)
 	}
 	sa, err := corev1.NewServiceAccount(ctx, name, &corev1.ServiceAccountArgs{
@@ -95,11 +96,10 @@ func (p Pod) withAccount(ctx *pulumi.Context, parent pulumi.Resource, ns pulumi.
 	return p, After([]pulumi.Resource{sa}), nil
 }
 
-// containersWithToken are p's containers, the API client with the account's token mounted
-// where its client library looks for it; the pod's other containers (exporters, sidecars)
-// never see it.
-func (p Pod) containersWithToken() []Container {
-	cs := slices.Clone(p.Containers)
+// withToken are containers cs, the API client with the account's token mounted where its
+// client library looks for it; the pod's other containers (exporters, sidecars) never see it.
+func (p Pod) withToken(cs []Container) []Container {
+	cs = slices.Clone(cs)
 	for i, c := range cs {
 		if c.Name == p.APIClient {
 			cs[i].Mounts = append(slices.Clone(c.Mounts), ReadOnlyMount(tokenVolume, TokenDir))

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -68,6 +69,9 @@ type podState struct {
 				Running *struct {
 					StartedAt string `json:"startedAt"`
 				} `json:"running"`
+				Terminated *struct {
+					StartedAt string `json:"startedAt"`
+				} `json:"terminated"`
 			} `json:"state"`
 		} `json:"containerStatuses"`
 	} `json:"status"`
@@ -121,11 +125,23 @@ func TestRealNode(t *testing.T) {
 	t.Run("Prometheus scrapes every target on the real node", func(t *testing.T) { scrapedUp(t) })
 	t.Run("a credential rotation leaves the API answering", func(t *testing.T) {
 		probe := startProber(client(""), api, 250*time.Millisecond)
+		previous := watchPods(t, "api", "worker")
 		start := time.Now()
 		p.must("config", "set", "--path", "secrets.rotation.all", "1")
 		p.must("up", "--yes", "--skip-preview")
 		podsReady(t)
 		ok, failed, window := probe.finish()
+		lastSeen := previous()
+		// A stopping API pod serves through its preStop delay and a worker finishes its task:
+		// both with the previous password, which must stay valid until they are gone.
+		for job, container := range map[string]string{"pynomaly-postgres-retire": "postgres-retire", "pynomaly-redis-retire": "redis-retire"} {
+			retired := jobContainerStart(t, job, container)
+			t.Logf("REALNODE rotation: %s retired the previous password %s after the last pod holding it was gone",
+				job, retired.Sub(lastSeen).Round(time.Second))
+			// startedAt is whole seconds: a second's slack for its rounding down.
+			assert.False(t, retired.Add(time.Second).Before(lastSeen),
+				"%s retired at %s while a pod of the previous generation was still there at %s", job, retired, lastSeen)
+		}
 		t.Logf("REALNODE rotation: pulumi up %s; writes through the API: %d ok, %d failed, error window %s",
 			time.Since(start).Round(time.Second), ok, failed, window.Round(10*time.Millisecond))
 		// dev runs one Redis per role, and the rotation restarts it: the window is that restart
@@ -134,6 +150,63 @@ func TestRealNode(t *testing.T) {
 		assert.Greater(t, ok, 0)
 	})
 	t.Run("a PostgreSQL leader's deletion: a replica takes over", func(t *testing.T) { leaderFailover(t, p, api) })
+}
+
+// watchPods watches the pods of the components that exist now until the returned function is
+// called, which gives the last time one of them was seen.
+func watchPods(t *testing.T, components ...string) func() time.Time {
+	t.Helper()
+	watched := map[string]bool{}
+	for _, p := range pods(t) {
+		if slices.Contains(components, p.Metadata.Labels["component"]) {
+			watched[p.Metadata.Name] = true
+		}
+	}
+	require.NotEmpty(t, watched, "no pod of %v to watch", components)
+	done, last := make(chan struct{}), make(chan time.Time)
+	go func() {
+		seen := time.Now()
+		tick := time.NewTicker(200 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				last <- seen
+				return
+			case <-tick.C:
+			}
+			out, err := kubectl(t, "-n", namespace, "get", "pods", "-o", "name")
+			if err != nil {
+				seen = time.Now() // unknown counts as still there
+				continue
+			}
+			for _, name := range strings.Fields(out) {
+				if watched[strings.TrimPrefix(name, "pod/")] {
+					seen = time.Now()
+				}
+			}
+		}
+	}()
+	return func() time.Time { close(done); return <-last }
+}
+
+// jobContainerStart is when the container of job's completed pod started.
+func jobContainerStart(t *testing.T, job, container string) time.Time {
+	t.Helper()
+	for _, p := range pods(t) {
+		if p.Metadata.Labels["job-name"] != job || p.Status.Phase != "Succeeded" {
+			continue
+		}
+		for _, c := range p.Status.ContainerStatuses {
+			if c.Name == container && c.State.Terminated != nil {
+				at, err := time.Parse(time.RFC3339, c.State.Terminated.StartedAt)
+				require.NoError(t, err)
+				return at
+			}
+		}
+	}
+	t.Fatalf("no completed pod of %s", job)
+	return time.Time{}
 }
 
 // podsReady: every pod on the real node turns Ready through its own probes (a Job's pod
