@@ -1,0 +1,102 @@
+package components
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/pynomaly/pynomaly-platform/config"
+)
+
+// The generators' outputs are pinned by golden files under testdata/, one per generator and
+// environment (and per variant that changes the output's shape). A change to a generator, a
+// template or a profile's default that changes a deployed file fails here; a meant change is
+// regenerated with -update and reviewed in the same change as the code.
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/ instead of comparing with them")
+
+// golden compares got with testdata/<name>, or with -update writes it there.
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", filepath.FromSlash(name))
+	test, _, _ := strings.Cut(t.Name(), "/")
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v; create it with: go test ./components -run %s -update", err, test)
+	}
+	if want := string(b); got != want {
+		t.Errorf("%s differs from the generated output; if the change is meant, regenerate it with: "+
+			"go test ./components -run %s -update\n%s", path, test, firstDifference(want, got))
+	}
+}
+
+// firstDifference is the first line where want (the golden file) and got differ.
+func firstDifference(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	line := func(lines []string, i int) string {
+		if i < len(lines) {
+			return lines[i]
+		}
+		return "(end of file)"
+	}
+	for i := range max(len(w), len(g)) {
+		if i >= len(w) || i >= len(g) || w[i] != g[i] {
+			return fmt.Sprintf("@@ line %d @@\n- %s\n+ %s", i+1, line(w, i), line(g, i))
+		}
+	}
+	return ""
+}
+
+// envs are the environments each generator is run for, in promotion order.
+var envs = config.Environments
+
+// stackSettings are env's settings as the program gets them: the profile's defaults
+// (config.Parse) with the committed stack file's overrides (Pulumi.<env>.yaml, objects as
+// JSON), so prod runs with the WAL archive it cannot be deployed without.
+func stackSettings(t *testing.T, env config.Environment) *config.Settings {
+	t.Helper()
+	const project = "pynomaly-platform"
+	b, err := os.ReadFile(filepath.Join("..", "Pulumi."+string(env)+".yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file struct {
+		Config map[string]any `yaml:"config"`
+	}
+	if err := yaml.Unmarshal(b, &file); err != nil {
+		t.Fatalf("Pulumi.%s.yaml: %v", env, err)
+	}
+	values := map[string]string{}
+	for k, v := range file.Config {
+		key := strings.TrimPrefix(k, project+":")
+		if s, ok := v.(string); ok {
+			values[key] = s
+			continue
+		}
+		j, err := json.Marshal(v)
+		if err != nil {
+			t.Fatalf("Pulumi.%s.yaml: %s: %v", env, k, err)
+		}
+		values[key] = string(j)
+	}
+	s, err := config.Parse(project, config.Source{Values: values})
+	if err != nil {
+		t.Fatalf("settings of %s: %v", env, err)
+	}
+	return s
+}

@@ -1,0 +1,48 @@
+package components
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/pynomaly/pynomaly-platform/config"
+)
+
+// TestNginxConf pins nginx.conf as the edge tier writes it, per environment (no entry point:
+// the profiles' default) and for prod behind an Ingress (TLS at the entry point, so HSTS). The
+// per-client rate is the edge's requests-per-minute, and HSTS is sent exactly when the entry
+// point terminates TLS.
+func TestNginxConf(t *testing.T) {
+	cases := []struct {
+		name    string
+		env     config.Environment
+		ingress bool
+	}{{"dev", config.Dev, false}, {"staging", config.Staging, false}, {"prod", config.Prod, false}, {"prod-ingress", config.Prod, true}}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := stackSettings(t, c.env)
+			e := s.Edge
+			if c.ingress {
+				e.Entry, e.Hosts = config.EntryIngress, []string{"pynomaly.example.com"}
+			}
+			got := NginxConf(e, NginxSite{
+				Upstream: fmt.Sprintf("%s.%s.svc:%d", APIServiceName, s.Namespace, APIPort),
+				Port:     NginxPort, StatusPort: NginxStatusPort, TempDir: "/tmp", HSTS: e.TLSOn(),
+			})
+			golden(t, "nginx/"+c.name+".conf", got)
+
+			m := regexp.MustCompile(`(?m)^\s*limit_req_zone \S+ zone=perclient:\S+ rate=(\d+)r/m;$`).FindStringSubmatch(got)
+			if m == nil {
+				t.Fatalf("no per-minute limit_req_zone in\n%s", got)
+			}
+			if rate, _ := strconv.Atoi(m[1]); rate != e.RateLimit.RequestsPerMinute {
+				t.Errorf("limit_req rate %d r/m, want the edge's %d", rate, e.RateLimit.RequestsPerMinute)
+			}
+			if hsts := strings.Contains(got, "Strict-Transport-Security"); hsts != e.TLSOn() {
+				t.Errorf("HSTS sent: %v, entry point terminates TLS: %v", hsts, e.TLSOn())
+			}
+		})
+	}
+}
