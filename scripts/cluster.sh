@@ -38,9 +38,10 @@ running() { # name: the recorded PID is alive and is our binary
   [ -f "$f" ] && [ -d "/proc/$(cat "$f")" ] && tr '\0' ' ' <"/proc/$(cat "$f")/cmdline" | grep -q -- "$(exe "$1")"
 }
 
-start() { # name args...
+start() { # name args... (START_WRAPPER, if set, is a command the binary runs under)
   local name=$1; shift
-  nohup "$(exe "$name")" "$@" >"$LOGS/$name.log" 2>&1 </dev/null &
+  # shellcheck disable=SC2086 # the wrapper is words
+  nohup ${START_WRAPPER:-} "$(exe "$name")" "$@" >"$LOGS/$name.log" 2>&1 </dev/null &
   echo $! >"$PIDS/$name.pid"
 }
 

@@ -15,7 +15,8 @@
 #                                (pulumi-random's own provider module is not on the proxy)
 #   etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok
 #                                for scripts/cluster.sh and the end-to-end suite
-#   kubelet, kube-proxy, coredns the real node (node; not in all): scripts/cluster.sh up --real-node
+#   kubelet, kube-proxy, coredns, kube-network-policies the real node (node; not in all):
+#                                scripts/cluster.sh up --real-node
 #   prometheus                   for the real node's Prometheus image (scripts/node-images.sh)
 #   actionlint                   github.com/rhysd/actionlint (lint: the GitHub workflows)
 #   kube-score                   github.com/zegl/kube-score, which the unit suite runs over the
@@ -56,6 +57,7 @@ ETCD_VERSION=v3.6.16
 ACTIONLINT_VERSION=v1.7.12
 KUBE_SCORE_VERSION=v1.20.0      # the only version the proxy serves
 COREDNS_VERSION=v1.14.7         # cluster DNS of the real node (not packaged by Debian)
+KNP_VERSION=v0.8.0              # kube-network-policies: the real node's NetworkPolicy enforcer
 PROMETHEUS_VERSION=3.2.1
 PROMETHEUS_MODVER=v0.302.1      # == Prometheus 3.2.1 (images.prometheus); Debian's is built without
                                 # Kubernetes service discovery, which the program's scrape config uses
@@ -400,5 +402,6 @@ if [ "$want" = node ]; then
     "-X github.com/coredns/coredns/coremain.GitCommit=${COREDNS_VERSION}"
   build_module_binary prometheus github.com/prometheus/prometheus "$PROMETHEUS_MODVER" github.com/prometheus/prometheus/cmd/prometheus \
     "-X github.com/prometheus/common/version.Version=$PROMETHEUS_VERSION"
+  build_module_binary kube-network-policies sigs.k8s.io/kube-network-policies "$KNP_VERSION" sigs.k8s.io/kube-network-policies/cmd ""
 fi
 log "ready: $BIN"

@@ -1,8 +1,8 @@
 # shellcheck shell=bash
 # The real node of the local cluster, sourced by scripts/cluster.sh (up --real-node): containerd
 # and runc from Debian, the CNI bridge, host-local, loopback and portmap plugins from Debian, and
-# kubelet, kube-proxy and CoreDNS built from their Go modules (scripts/tools.sh node). Pods on it
-# run for real, beside the kwok nodes where nothing runs.
+# kubelet, kube-proxy, CoreDNS and kube-network-policies built from their Go modules
+# (scripts/tools.sh node). Pods on it run for real, beside the kwok nodes where nothing runs.
 #
 #   pynomaly0 (a bridge)      198.51.100.10  the API server's advertised address (the kubernetes
 #                                            Service's endpoint), 198.51.100.11 the node's address
@@ -12,6 +12,8 @@
 #                                            address, answering cluster.local from the API
 #   volumes                   StorageClass pynomaly-local: pre-made local volumes on this node
 #                                            (and on each kwok node, for components kept there)
+#   NetworkPolicies           kube-network-policies judges every new connection between pods
+#                                            (see node_netpol)
 #
 # Addresses are documentation ranges (TEST-NET-2) and a private range nothing else here uses;
 # nothing leaves the machine. Requires root.
@@ -20,6 +22,7 @@ NODE_DIR=$ROOT/node
 NODE_RUN=/run/pynomaly-node
 API_ADDR=198.51.100.10 NODE_ADDR=198.51.100.11 POD_CIDR=10.85.0.0/16 DNS_IP=10.96.0.10
 KUBELET_PORT=22250 KUBELET_HEALTH=22248 PROXY_METRICS=22249 PROXY_HEALTH=22256 DNS_HEALTH=22280
+NETPOL_METRICS=22281 NETPOL_QUEUE=100 NETPOL_CHAIN=PYNOMALY-NETPOL
 LOCAL_CLASS=pynomaly-local LOCAL_VOLUMES=${LOCAL_VOLUMES:-16} LOCAL_VOLUME_SIZE=${LOCAL_VOLUME_SIZE:-20Gi}
 CONTAINERD_SOCK=$NODE_RUN/containerd.sock
 # Where the node's image store lives: outside the cluster state, so images imported once survive
@@ -160,6 +163,28 @@ metadata: {name: pynomaly-coredns}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: pynomaly-coredns}
 subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: "system:coredns"}]
 ---
+# kube-network-policies reads the policies and the pods and namespaces they select.
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: pynomaly-network-policies, namespace: kube-system}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: pynomaly-network-policies}
+rules:
+- apiGroups: [""]
+  resources: [pods, namespaces]
+  verbs: [list, watch]
+- apiGroups: [networking.k8s.io]
+  resources: [networkpolicies]
+  verbs: [list, watch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: pynomaly-network-policies}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: pynomaly-network-policies}
+subjects: [{kind: ServiceAccount, name: pynomaly-network-policies, namespace: kube-system}]
+---
 # The kubelet reviews its clients' tokens and permissions with the API server.
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRoleBinding
@@ -245,10 +270,52 @@ node_up() {
   start kubelet --config="$NODE_DIR/kubelet.yaml" --kubeconfig="$ROOT/kubelet.kubeconfig" \
     --root-dir="$NODE_DIR/kubelet" --hostname-override=$NODE_NAME --node-ip=$NODE_ADDR \
     --node-labels=type=real,topology.kubernetes.io/region=local,topology.kubernetes.io/zone=zone-a
+  node_netpol
   wait_for coredns 30 curl -fsS "http://127.0.0.1:$DNS_HEALTH/health"
   wait_for kube-proxy 60 curl -fsS "http://127.0.0.1:$PROXY_HEALTH/healthz"
+  wait_for kube-network-policies 60 curl -fsS "http://127.0.0.1:$NETPOL_METRICS/metrics"
   wait_for "node $NODE_NAME Ready" 120 kc wait --for=condition=Ready node/$NODE_NAME --timeout=1s
   log "real node up in $((SECONDS - t0))s"
+}
+
+# node_netpol: kube-network-policies enforces NetworkPolicies. It judges in userspace each
+# connection's first packet, handed to it through an NFQUEUE. Its own nftables rules need the nft
+# queue expression, which this machine kind's kernel lacks (CONFIG_NFT_QUEUE): the rules of its
+# table are refused, so the queue is fed from iptables' mangle FORWARD instead, which every new
+# connection from or to a pod passes (bridged ones too, through br_netfilter), after kube-proxy's
+# DNAT (the enforcer sees pod addresses) and before kube-proxy's filter rules, which it leaves to
+# run. Traffic to or from the host itself (kubelet probes, the
+# API server and CoreDNS on the node's addresses) is not judged. --queue-bypass lets packets
+# through while the enforcer is not running, as the project's -fail-open does. It reads only
+# in-cluster credentials: it runs with a /run of its own that holds a service account token. At
+# -v=2 it logs each verdict with the pods it judged, which the real-node stage reads.
+node_netpol() {
+  local run=$NODE_DIR/netpol-run sa=$NODE_DIR/netpol-run/secrets/kubernetes.io/serviceaccount
+  mkdir -p "$sa"
+  cp "$PKI/ca.crt" "$sa/ca.crt"
+  kc -n kube-system create token pynomaly-network-policies --duration=24h >"$sa/token"
+  echo kube-system >"$sa/namespace"
+  cat >"$NODE_DIR/own-run.sh" <<'SH'
+# $1 becomes /run, then the rest runs
+d=$1; shift
+mount --bind "$d" /run && exec "$@"
+SH
+  KUBERNETES_SERVICE_HOST=$API_ADDR KUBERNETES_SERVICE_PORT=$APISERVER \
+    START_WRAPPER="unshare -m --propagation private sh $NODE_DIR/own-run.sh $run" \
+    start kube-network-policies -hostname-override=$NODE_NAME -nfqueue-id=$NETPOL_QUEUE \
+    -metrics-bind-address=127.0.0.1:$NETPOL_METRICS -netfilter-bug-1766-fix=false -v=2
+  iptables -w -t mangle -N $NETPOL_CHAIN 2>/dev/null || iptables -w -t mangle -F $NETPOL_CHAIN
+  iptables -w -t mangle -A $NETPOL_CHAIN -m conntrack --ctstate NEW -j NFQUEUE --queue-num $NETPOL_QUEUE --queue-bypass
+  iptables -w -t mangle -A FORWARD -s $POD_CIDR -j $NETPOL_CHAIN
+  iptables -w -t mangle -A FORWARD -d $POD_CIDR -j $NETPOL_CHAIN
+}
+
+node_netpol_down() {
+  stop kube-network-policies
+  while iptables -w -t mangle -D FORWARD -s $POD_CIDR -j $NETPOL_CHAIN 2>/dev/null; do :; done
+  while iptables -w -t mangle -D FORWARD -d $POD_CIDR -j $NETPOL_CHAIN 2>/dev/null; do :; done
+  iptables -w -t mangle -F $NETPOL_CHAIN 2>/dev/null || true
+  iptables -w -t mangle -X $NETPOL_CHAIN 2>/dev/null || true
 }
 
 # node_down: stop the node and take back what it made on the host: every container (killed
@@ -256,7 +323,7 @@ node_up() {
 # network namespaces, the bridge, kube-proxy's rules and the dummy link.
 node_down() {
   real_node_enabled || return 0
-  stop kubelet; stop kube-proxy; stop coredns
+  stop kubelet; stop kube-proxy; stop coredns; node_netpol_down
   local f
   for f in /sys/fs/cgroup/pids/kubepods/cgroup.procs /sys/fs/cgroup/pids/kubepods/*/cgroup.procs \
     /sys/fs/cgroup/pids/kubepods/*/*/cgroup.procs /sys/fs/cgroup/pids/kubepods/*/*/*/cgroup.procs; do

@@ -3,10 +3,14 @@
 package e2e
 
 import (
+	"bufio"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
+	"path"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -123,6 +127,16 @@ func TestRealNode(t *testing.T) {
 	})
 	t.Run("the edge limits each client address on its own", func(t *testing.T) { rateLimited(t) })
 	t.Run("Prometheus scrapes every target on the real node", func(t *testing.T) { scrapedUp(t) })
+	t.Run("the NetworkPolicies refuse a flow outside the table", func(t *testing.T) { flowsEnforced(t) })
+	t.Run("the daily PostgreSQL backup runs", func(t *testing.T) {
+		// The CronJob's own template, run now rather than at 02:00.
+		mustKubectl(t, "-n", namespace, "create", "job", "backup-now", "--from=cronjob/pynomaly-postgres-backup")
+		start := time.Now()
+		_, err := kubectl(t, "-n", namespace, "wait", "--for=condition=Complete", "job/backup-now", "--timeout=180s")
+		logs, _ := kubectl(t, "-n", namespace, "logs", "job/backup-now", "--all-containers")
+		require.NoError(t, err, "the backup job did not complete:\n%s", logs)
+		t.Logf("REALNODE the PostgreSQL backup job completed in %s", time.Since(start).Round(time.Second))
+	})
 	t.Run("a credential rotation leaves the API answering", func(t *testing.T) {
 		probe := startProber(client(""), api, 250*time.Millisecond)
 		previous := watchPods(t, "api", "worker")
@@ -150,6 +164,63 @@ func TestRealNode(t *testing.T) {
 		assert.Greater(t, ok, 0)
 	})
 	t.Run("a PostgreSQL leader's deletion: a replica takes over", func(t *testing.T) { leaderFailover(t, p, api) })
+	t.Run("the NetworkPolicies refused no flow between the platform's pods but the one tried", func(t *testing.T) {
+		refused := refusedFlows(t, filepath.Join(filepath.Dir(kubeconfig), "logs", "kube-network-policies.log"))
+		t.Logf("REALNODE connections refused between known pods over the whole stage: %v", refused)
+		for flow := range refused {
+			assert.Regexp(t, `^pynomaly-postgres-pooler-\S+ -> pynomaly-redis-queue-0:6379$`, flow, "a flow the platform uses was refused")
+		}
+	})
+}
+
+// flowsEnforced: the node's enforcer applies the deployed NetworkPolicies. From the pooler's pod,
+// the primary's PostgreSQL port answers (a flow of the table) while the task queue's Redis port,
+// open to the API and the workers, does not (no flow from the pooler); both through their
+// Services, as a client would connect.
+func flowsEnforced(t *testing.T) {
+	connect := func(host string, port int) error {
+		_, err := kubectl(t, "-n", namespace, "exec", "deploy/pynomaly-postgres-pooler", "--",
+			"nc", "-z", "-w", "3", host, fmt.Sprint(port))
+		return err
+	}
+	require.NoError(t, connect("pynomaly-postgres-service", 5432), "the pooler reaches the primary")
+	start := time.Now()
+	assert.Error(t, connect("pynomaly-redis-queue", 6379), "the pooler reaches the task queue, which no flow allows")
+	t.Logf("REALNODE a flow outside the table (pooler to redis-queue:6379) refused: no answer in %s", time.Since(start).Round(100*time.Millisecond))
+	require.NoError(t, connect("pynomaly-postgres-service", 5432), "the pooler still reaches the primary")
+}
+
+// refusedFlows reads the enforcer's log (-v=2): the connections it refused between two pods it
+// knew, as "source -> destination:port", with their counts (a SYN and its retries). A packet
+// from an address no pod holds yet is left out: a pod's init container can connect before the
+// kubelet has posted its address, and its retry a second later passes.
+func refusedFlows(t *testing.T, log string) map[string]int {
+	t.Helper()
+	f, err := os.Open(log)
+	require.NoError(t, err)
+	defer f.Close()
+	evaluating := regexp.MustCompile(`"Evaluating packet" srcPod="([^"]+)" dstPod="([^"]+)" packet=<`)
+	packet := regexp.MustCompile(`^\s*\[(\d+)\] \S+ \S+:(\d+) `)
+	dropped := regexp.MustCompile(`"Finished syncing packet" id=(\d+) .*verdict="drop"`)
+	flows, refused := map[string]string{}, map[string]int{}
+	var pending []string // the pods of the packet whose line comes next
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if m := evaluating.FindStringSubmatch(line); m != nil {
+			pending = m[1:]
+		} else if m := packet.FindStringSubmatch(line); m != nil && pending != nil {
+			if pending[0] != "none" && pending[1] != "none" {
+				flows[m[1]] = path.Base(pending[0]) + " -> " + path.Base(pending[1]) + ":" + m[2]
+			}
+			pending = nil
+		} else if m := dropped.FindStringSubmatch(line); m != nil && flows[m[1]] != "" {
+			refused[flows[m[1]]]++
+		}
+	}
+	require.NoError(t, sc.Err())
+	require.NotEmpty(t, flows, "the enforcer judged no packet between pods: is it running with -v=2?")
+	return refused
 }
 
 // watchPods watches the pods of the components that exist now until the returned function is
