@@ -234,3 +234,17 @@ func TestNginxIgnoresForwardingFromUntrustedPeers(t *testing.T) {
 	assert.Equal(t, map[int]int{429: 5}, b, "claiming another address gets no fresh budget")
 	assert.Equal(t, map[int]int{200: 1}, burst(t, base, "/health", "203.0.113.30", 1), "/health still answers")
 }
+
+// The API's metrics are Prometheus's, scraped from its pods: the edge never serves them, while
+// every API path still reaches the API.
+func TestNginxKeepsTheAPIsMetricsInside(t *testing.T) {
+	api := newStubAPI(t)
+	base := runNginx(t, settings(t, "prod", nil).Edge, api)
+	seen := func() int { api.mu.Lock(); defer api.mu.Unlock(); return len(api.realIPs) }
+	before := seen()
+	for _, path := range []string{"/metrics", "/metrics/", "/metrics?name[]=up"} {
+		assert.Equal(t, map[int]int{404: 1}, burst(t, base, path, "203.0.113.40", 1), "%s through the edge", path)
+	}
+	assert.Equal(t, before, seen(), "no /metrics request reached the API")
+	assert.Equal(t, map[int]int{200: 1}, burst(t, base, "/api/v1/metrics-of-a-model", "203.0.113.40", 1), "API paths still reach the API")
+}

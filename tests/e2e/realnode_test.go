@@ -124,6 +124,11 @@ func TestRealNode(t *testing.T) {
 		require.Equal(t, http.StatusAccepted, code)
 		done := waitDone(t, c, edge, queued.ID)
 		assert.Contains(t, string(done.Result), `"index":5`, "the worker found the outlier: %s", done.Result)
+		// The API serves its metrics on the same port; the edge keeps them inside.
+		resp, err := c.Get(edge + "/metrics")
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusNotFound, resp.StatusCode, "the API's metrics through the edge")
 	})
 	t.Run("the edge limits each client address on its own", func(t *testing.T) { rateLimited(t) })
 	t.Run("Prometheus scrapes every target on the real node", func(t *testing.T) { scrapedUp(t) })
