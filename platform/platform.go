@@ -2,7 +2,7 @@ package platform
 
 import (
 	"fmt"
-	"reflect"
+	"slices"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -13,8 +13,9 @@ import (
 )
 
 // Platform is the whole Pynomaly deployment: foundation, data, config, app, edge, monitoring and
-// security tiers, built in order, each on the one explicit Kubernetes provider. Its type token and its
-// children's names are part of every URN: see the golden test before renaming anything here.
+// security tiers, built in the order of the list in tiers.go, each on the one explicit Kubernetes
+// provider. Its type token and its children's names are part of every URN: see the golden test
+// before renaming anything here.
 type Platform struct {
 	pulumi.ResourceState
 
@@ -37,6 +38,8 @@ type Platform struct {
 	Security   *components.Security
 
 	settings *config.Settings
+	// declared are the tiers' components so far, in the order of the list of tiers.
+	declared []components.Component
 }
 
 // NewPlatform builds every tier from validated settings.
@@ -56,10 +59,12 @@ func NewPlatform(ctx *pulumi.Context, name string, s *config.Settings, opts ...p
 	tier := pulumi.Composite(pulumi.Parent(p), pulumi.Providers(p.Provider))
 	// Every pod template of every tier gets its component's node selector, resolved here.
 	ctx = kube.WithNodeSelectors(ctx, s.NodeSelectors.For)
-	for _, build := range []func(*pulumi.Context, pulumi.ResourceOption) error{p.foundation, p.data, p.app, p.edge, p.monitoring, p.security} {
-		if err := build(ctx, tier); err != nil {
-			return nil, err
+	for _, t := range p.tiers() {
+		c, err := t.declare(ctx, tier)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", t.name, err)
 		}
+		p.declared = append(p.declared, c)
 	}
 	// Only now, with every object on its way to the engine: registering a component's outputs
 	// waits for the engine to reach that component (components.RegisterOutputs).
@@ -74,34 +79,21 @@ func NewPlatform(ctx *pulumi.Context, name string, s *config.Settings, opts ...p
 	})
 }
 
-// Components are the tiers' components, in the order of the Platform's fields (the order they
-// are declared in): every exported field that holds one, so a new tier is not forgotten.
+// Components are the tiers' components, in the order they were declared: RegisterOutputs waits
+// for each in turn, and the engine reaches them in that order.
 func (p *Platform) Components() []components.Component {
-	var out []components.Component
-	v := reflect.ValueOf(p).Elem()
-	for i := range v.NumField() {
-		f := v.Field(i)
-		if !v.Type().Field(i).IsExported() || f.Kind() != reflect.Pointer || f.IsNil() {
-			continue
-		}
-		if c, ok := f.Interface().(components.Component); ok {
-			out = append(out, c)
-		}
-	}
-	return out
+	return slices.Clone(p.declared)
 }
 
-// Workloads are every pod-running object the tiers declared, in tier order: what the quota,
-// monitoring and network-policy rules are generated from.
+// Workloads are every pod-running object the tiers declared so far, in tier order: what the quota,
+// monitoring and network-policy rules are generated from. Monitoring is built from the workloads
+// of the tiers before it; security, last, sees monitoring's too.
 func (p *Platform) Workloads() []kube.Workload {
 	var out []kube.Workload
-	for _, t := range []components.Tier{p.Storage, p.Postgres, p.Redis, p.InfluxDB, p.Migration, p.API, p.Worker, p.Rotation, p.Edge} {
-		out = append(out, t.Declared()...)
-	}
-	// The monitoring tier is built from the others' workloads, so it comes last (and is not
-	// there yet while it is being built).
-	if p.Monitoring != nil {
-		out = append(out, p.Monitoring.Declared()...)
+	for _, c := range p.declared {
+		if t, ok := c.(components.Tier); ok {
+			out = append(out, t.Declared()...)
+		}
 	}
 	return out
 }
