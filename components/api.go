@@ -55,7 +55,7 @@ func NewAPI(ctx *pulumi.Context, name string, args *APIArgs, opts ...pulumi.Reso
 	pod := args.Env.appPod("api", apiContainer(args), APIPort, apiGracePeriod)
 	d, w, err := kube.NewAutoscaled(ctx, c, ns, kube.Autoscaled{
 		Deployment: rollout(APIName, pod),
-		Scaling:    args.Settings,
+		Scaling:    scaling(args.Settings),
 		// The seed: scale up aggressively (double every 15 s), down conservatively (a tenth
 		// per minute, after five minutes of lower load).
 		Behavior: &autoscalingv2.HorizontalPodAutoscalerBehaviorArgs{

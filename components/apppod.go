@@ -59,7 +59,7 @@ func (e AppEnv) withModels(pod *kube.Pod) {
 
 // container is an application container: every key of the ConfigMap in its environment, plus
 // the credentials by reference (values never appear in the pod spec), and the extra variables.
-func (e AppEnv) container(name, image string, r config.Resources, extra ...*corev1.EnvVarArgs) kube.Container {
+func (e AppEnv) container(name, image string, r kube.Resources, extra ...*corev1.EnvVarArgs) kube.Container {
 	env := corev1.EnvVarArray{
 		e.databaseUser(),
 		kube.SecretEnv("DATABASE_PASSWORD", e.PostgresSecret, PostgresAppPasswordKeyOf(SlotOf(e.Generations.PostgresApp))),
@@ -139,5 +139,13 @@ func (e AppEnv) appPod(component string, main kube.Container, metricsPort, grace
 func rollout(name string, pod kube.Pod) kube.Deployment {
 	return kube.Deployment{
 		Name: name, Pod: pod, MaxSurge: pulumi.String("25%"), RevisionHistoryLimit: 5, DisruptionBudget: kube.TenPercent,
+	}
+}
+
+// scaling is what the HPA of an application Deployment needs of its settings.
+func scaling(a config.Autoscaled) kube.Scaling {
+	return kube.Scaling{
+		MinReplicas: a.MinReplicas, MaxReplicas: a.MaxReplicas,
+		TargetCPUUtilization: a.TargetCPUUtilization, TargetMemoryUtilization: a.TargetMemoryUtilization,
 	}
 }

@@ -217,7 +217,7 @@ func influxDBSetupJob(ctx *pulumi.Context, c *InfluxDB, args *InfluxDBArgs, sts 
 	if err != nil {
 		return nil, fmt.Errorf("influxdb: downsample task: %w", err)
 	}
-	pod := kube.ScriptPod("influxdb-setup", args.Image, influxUID, influxDBSetupScript(s.Retention, s.LongTermRetention), corev1.EnvVarArray{
+	pod := kube.ScriptPod("influxdb-setup", args.Image, config.JobResources, influxUID, influxDBSetupScript(s.Retention, s.LongTermRetention), corev1.EnvVarArray{
 		kube.EnvOutput("INFLUX_HOST", c.URL),
 		kube.Env("INFLUX_ORG", InfluxDBOrg),
 		kube.SecretEnv("INFLUX_TOKEN", args.Secret, InfluxDBAdminTokenKey),

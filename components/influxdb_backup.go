@@ -6,6 +6,7 @@ import (
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/pynomaly/pynomaly-platform/config"
 	"github.com/pynomaly/pynomaly-platform/internal/kube"
 )
 
@@ -39,7 +40,7 @@ var InfluxDBRestoreScript = script("influxdb/restore.sh")
 // between the two jobs and each one's files (umask 077) stay its own.
 func influxDBBackup(ctx *pulumi.Context, c *InfluxDB, args *InfluxDBArgs) error {
 	b := args.Settings.Backup
-	pod := kube.ScriptPod("influxdb-backup", args.Image, influxUID, InfluxDBBackupScript, corev1.EnvVarArray{
+	pod := kube.ScriptPod("influxdb-backup", args.Image, config.JobResources, influxUID, InfluxDBBackupScript, corev1.EnvVarArray{
 		kube.EnvOutput("INFLUX_HOST", c.URL),
 		kube.SecretEnv("INFLUX_TOKEN", args.Secret, InfluxDBAdminTokenKey),
 		kube.Env("INFLUX_CONFIGS_PATH", "/tmp/influx-configs"),

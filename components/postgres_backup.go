@@ -35,7 +35,7 @@ func postgresBackup(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, replic
 	if args.Settings.Replicas > 1 {
 		source = replicaHost
 	}
-	pod := kube.ScriptPod("postgres-backup", args.Images.PostgresClient, postgresClientUID, PostgresBackupScript, corev1.EnvVarArray{
+	pod := kube.ScriptPod("postgres-backup", args.Images.PostgresClient, config.JobResources, postgresClientUID, PostgresBackupScript, corev1.EnvVarArray{
 		kube.EnvOutput("PGHOST", source),
 		kube.Env("PGPORT", fmt.Sprint(PostgresPort)),
 		kube.Env("PGUSER", "postgres"),

@@ -7,6 +7,7 @@ import (
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/pynomaly/pynomaly-platform/config"
 	"github.com/pynomaly/pynomaly-platform/internal/kube"
 )
 
@@ -63,7 +64,7 @@ func postgresSetupJob(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, prim
 		return nil, fmt.Errorf("postgres: setup job: %w", err)
 	}
 	slot := SlotOf(args.Generation)
-	pod := kube.ScriptPod("postgres-setup", args.Images.Postgres, postgresClientUID, PostgresSetupScript, corev1.EnvVarArray{
+	pod := kube.ScriptPod("postgres-setup", args.Images.Postgres, config.JobResources, postgresClientUID, PostgresSetupScript, corev1.EnvVarArray{
 		kube.EnvOutput("PGHOST", primaryHost),
 		kube.Env("PGUSER", "postgres"),
 		kube.Env("PGDATABASE", "postgres"),

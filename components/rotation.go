@@ -237,7 +237,7 @@ var PostgresRetireScript = fill(scriptTemplate("postgres/retire.sh.tmpl"), map[s
 
 func (c *Rotation) postgresJob(_ *pulumi.Context, args *RotationArgs) kube.Job {
 	g := args.Generations.PostgresApp
-	pod := kube.ScriptPod("postgres-retire", args.Images.Postgres, postgresClientUID, PostgresRetireScript, corev1.EnvVarArray{
+	pod := kube.ScriptPod("postgres-retire", args.Images.Postgres, config.JobResources, postgresClientUID, PostgresRetireScript, corev1.EnvVarArray{
 		kube.EnvOutput("PGHOST", args.PrimaryHost.ToStringOutput()),
 		kube.Env("PGUSER", "postgres"),
 		kube.Env("PGDATABASE", "postgres"),
@@ -272,7 +272,7 @@ func (c *Rotation) redisJob(_ *pulumi.Context, args *RotationArgs) kube.Job {
 	if args.TLS {
 		cliTLS = RedisCLITLS(CAMountPath + "/ca.crt")
 	}
-	pod := kube.ScriptPod("redis-retire", args.Images.Redis, redisUID, RedisRetireScript, corev1.EnvVarArray{
+	pod := kube.ScriptPod("redis-retire", args.Images.Redis, config.JobResources, redisUID, RedisRetireScript, corev1.EnvVarArray{
 		kube.SecretEnv("REDISCLI_AUTH", args.RedisSecret, RedisPasswordKeyOf(SlotOf(g))),
 		kube.Env("REDIS_TARGETS", RedisTargets(args.Redis)),
 		kube.Env("REDIS_CLI_TLS", cliTLS),

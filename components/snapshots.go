@@ -7,6 +7,7 @@ import (
 	rbacv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/rbac/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/pynomaly/pynomaly-platform/config"
 	"github.com/pynomaly/pynomaly-platform/internal/kube"
 )
 
@@ -45,7 +46,7 @@ func volumeSnapshots(ctx *pulumi.Context, c *Storage, args *StorageArgs) error {
 	if err != nil {
 		return err
 	}
-	pod := kube.ScriptPod("volume-snapshots", args.KubectlImage, snapshotUID, VolumeSnapshotScript, corev1.EnvVarArray{
+	pod := kube.ScriptPod("volume-snapshots", args.KubectlImage, config.JobResources, snapshotUID, VolumeSnapshotScript, corev1.EnvVarArray{
 		kube.Env("SNAPSHOT_CLASS", sn.ClassName),
 		kube.Env("RETENTION_DAYS", fmt.Sprint(sn.RetentionDays)),
 		// kubectl keeps its discovery cache under $HOME.

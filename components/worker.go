@@ -58,7 +58,7 @@ func NewWorker(ctx *pulumi.Context, name string, args *WorkerArgs, opts ...pulum
 	pod := args.Env.appPod("worker", workerContainer(args), workerMetricsPort, workerGracePeriod(s))
 	d, w, err := kube.NewAutoscaled(ctx, c, args.Namespace, kube.Autoscaled{
 		Deployment:   rollout(WorkerName, pod),
-		Scaling:      s.Autoscaled,
+		Scaling:      scaling(s.Autoscaled),
 		ExtraMetrics: queueDepthMetric(s.QueueScaling),
 		// Up as fast as the API; down slowly, since a worker stopping mid-task costs the task.
 		Behavior: &autoscalingv2.HorizontalPodAutoscalerBehaviorArgs{

@@ -5,28 +5,20 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/pynomaly/pynomaly-platform/internal/kube"
 )
 
-// Workload is one thing that occupies the namespace's quota at its largest: a Deployment at its
-// maximum replicas, a StatefulSet with its claims, a job, or a claim of its own.
-type Workload struct {
-	Name string
-	// Pods is how many pods run at most; each runs Containers.
-	Pods       int
-	Containers []Resources
-	// ClaimSize is the size of each claim ("" for none); Claims counts claims in all.
-	ClaimSize string
-	Claims    int
-}
-
-// Footprint lists every workload in the namespace. A tier that adds pods or containers adds
-// them here, so the quota check in Validate always covers the whole platform.
-type Footprint []Workload
+// Footprint lists every workload in the namespace, each as what it occupies at its largest: a
+// Deployment at its maximum replicas, a StatefulSet with its claims, a job, or a claim of its
+// own. A tier that adds pods or containers adds them here, so the quota check in Validate always
+// covers the whole platform.
+type Footprint []kube.Footprint
 
 // RedisPodContainers are the containers of one Redis pod: the server, its exporter, and a
 // Sentinel when there are replicas to fail over to.
-func RedisPodContainers(t StatefulTier) []Resources {
-	c := []Resources{t.Resources, SidecarResources}
+func RedisPodContainers(t StatefulTier) []kube.Resources {
+	c := []kube.Resources{t.Resources, SidecarResources}
 	if t.Replicas > 1 {
 		c = append(c, SidecarResources)
 	}
@@ -35,29 +27,29 @@ func RedisPodContainers(t StatefulTier) []Resources {
 
 // Footprint returns the namespace's workloads at their maximum size.
 func (s *Settings) Footprint() Footprint {
-	stateful := func(name string, t StatefulTier, containers []Resources) Workload {
-		w := Workload{Name: name, Pods: t.Replicas, Containers: containers, ClaimSize: t.StorageSize}
+	stateful := func(name string, t StatefulTier, containers []kube.Resources) kube.Footprint {
+		w := kube.Footprint{Name: name, Pods: t.Replicas, Containers: containers, ClaimSize: t.StorageSize}
 		if t.StorageSize != "" {
 			w.Claims = t.Replicas
 		}
 		return w
 	}
-	job := func(name string) Workload {
-		return Workload{Name: name, Pods: 1, Containers: []Resources{JobResources}}
+	job := func(name string) kube.Footprint {
+		return kube.Footprint{Name: name, Pods: 1, Containers: []kube.Resources{JobResources}}
 	}
 	f := Footprint{
-		{Name: "api", Pods: s.API.MaxReplicas, Containers: []Resources{s.API.Resources}},
-		{Name: "worker", Pods: s.Worker.MaxReplicas, Containers: []Resources{s.Worker.Resources}},
+		{Name: "api", Pods: s.API.MaxReplicas, Containers: []kube.Resources{s.API.Resources}},
+		{Name: "worker", Pods: s.Worker.MaxReplicas, Containers: []kube.Resources{s.Worker.Resources}},
 		// Nginx and its metrics exporter.
-		{Name: "nginx", Pods: s.Edge.Replicas, Containers: []Resources{s.Edge.Resources, SidecarResources}},
-		stateful("postgres", s.Postgres.StatefulTier, []Resources{s.Postgres.Resources, SidecarResources}),
-		{Name: "pooler", Pods: s.Pooler.Replicas, Containers: []Resources{s.Pooler.Resources}},
+		{Name: "nginx", Pods: s.Edge.Replicas, Containers: []kube.Resources{s.Edge.Resources, SidecarResources}},
+		stateful("postgres", s.Postgres.StatefulTier, []kube.Resources{s.Postgres.Resources, SidecarResources}),
+		{Name: "pooler", Pods: s.Pooler.Replicas, Containers: []kube.Resources{s.Pooler.Resources}},
 		job("postgres-setup"),
 		job("postgres-backup"),
 		job("db-migrate"),
 		stateful("redis-queue", s.RedisQueue, RedisPodContainers(s.RedisQueue)),
 		stateful("redis-cache", s.RedisCache, RedisPodContainers(s.RedisCache)),
-		stateful("influxdb", s.InfluxDB.StatefulTier, []Resources{s.InfluxDB.Resources}),
+		stateful("influxdb", s.InfluxDB.StatefulTier, []kube.Resources{s.InfluxDB.Resources}),
 		job("influxdb-setup"),
 		job("influxdb-backup"),
 		{Name: "backups claim", ClaimSize: s.Storage.BackupSize, Claims: 1},
@@ -71,15 +63,15 @@ func (s *Settings) Footprint() Footprint {
 		return f
 	}
 	f = append(f,
-		stateful("prometheus", s.Prometheus.StatefulTier, []Resources{s.Prometheus.Resources}),
-		Workload{Name: "grafana", Pods: 1, Containers: []Resources{s.Grafana.Resources}})
+		stateful("prometheus", s.Prometheus.StatefulTier, []kube.Resources{s.Prometheus.Resources}),
+		kube.Footprint{Name: "grafana", Pods: 1, Containers: []kube.Resources{s.Grafana.Resources}})
 	if s.Monitoring.Alerting() {
 		f = append(f,
-			stateful("alertmanager", s.Alertmanager.StatefulTier, []Resources{s.Alertmanager.Resources}),
-			Workload{Name: "kube-state-metrics", Pods: 1, Containers: []Resources{KubeStateMetricsResources}})
+			stateful("alertmanager", s.Alertmanager.StatefulTier, []kube.Resources{s.Alertmanager.Resources}),
+			kube.Footprint{Name: "kube-state-metrics", Pods: 1, Containers: []kube.Resources{KubeStateMetricsResources}})
 	}
 	if s.MetricsAdapter() {
-		f = append(f, Workload{Name: "metrics-adapter", Pods: s.MetricsAdapterReplicas(), Containers: []Resources{MetricsAdapterResources}})
+		f = append(f, kube.Footprint{Name: "metrics-adapter", Pods: s.MetricsAdapterReplicas(), Containers: []kube.Resources{MetricsAdapterResources}})
 	}
 	return f
 }

@@ -1,6 +1,10 @@
 package config
 
-import "slices"
+import (
+	"slices"
+
+	"github.com/pynomaly/pynomaly-platform/internal/kube"
+)
 
 // The three profiles carry the seed's environment table as defaults:
 //
@@ -68,11 +72,10 @@ func byEnv[T any](env Environment, dev, staging, prod T) T {
 }
 
 // res is a container's resources. Its ephemeral storage is what most containers need, their
-// logs and a small /tmp (64Mi requested, 512Mi at most); disk gives more to the tiers that
+// logs and a small /tmp (64Mi requested, 512Mi at most); resDisk gives more to the tiers that
 // write more.
-func res(cpuRequest, memoryRequest, cpuLimit, memoryLimit string) Resources {
-	return Resources{CPURequest: cpuRequest, MemoryRequest: memoryRequest, CPULimit: cpuLimit, MemoryLimit: memoryLimit,
-		EphemeralStorageRequest: "64Mi", EphemeralStorageLimit: "512Mi"}
+func res(cpuRequest, memoryRequest, cpuLimit, memoryLimit string) kube.Resources {
+	return resDisk(cpuRequest, memoryRequest, cpuLimit, memoryLimit, disk{"64Mi", "512Mi"})
 }
 
 // disk is a container's ephemeral storage: request and limit. The tiers whose containers write
@@ -81,7 +84,8 @@ func res(cpuRequest, memoryRequest, cpuLimit, memoryLimit string) Resources {
 // during a full resynchronisation).
 type disk struct{ request, limit string }
 
-func (r Resources) disk(d disk) Resources {
-	r.EphemeralStorageRequest, r.EphemeralStorageLimit = d.request, d.limit
-	return r
+// resDisk is a container's resources with ephemeral storage d.
+func resDisk(cpuRequest, memoryRequest, cpuLimit, memoryLimit string, d disk) kube.Resources {
+	return kube.Resources{CPURequest: cpuRequest, MemoryRequest: memoryRequest, CPULimit: cpuLimit, MemoryLimit: memoryLimit,
+		EphemeralStorageRequest: d.request, EphemeralStorageLimit: d.limit}
 }

@@ -6,6 +6,8 @@
 // `pulumi preview` with one message per bad key.
 package config
 
+import "github.com/pynomaly/pynomaly-platform/internal/kube"
+
 // Environment is the deployment profile a stack runs with.
 type Environment string
 
@@ -124,26 +126,12 @@ type Settings struct {
 	Images Images `json:"images"`
 }
 
-// Resources are one container's requests and limits, as Kubernetes quantities.
-type Resources struct {
-	CPURequest    string `json:"cpuRequest"`
-	MemoryRequest string `json:"memoryRequest"`
-	CPULimit      string `json:"cpuLimit"`
-	MemoryLimit   string `json:"memoryLimit"`
-	// EphemeralStorageRequest and EphemeralStorageLimit bound the node disk the container
-	// uses: its logs, its disk-backed emptyDirs and a writable root (claims do not count). The
-	// scheduler places pods by the request; past the limit the kubelet evicts the pod, so a
-	// runaway temporary file cannot fill a node's disk under its neighbours.
-	EphemeralStorageRequest string `json:"ephemeralStorageRequest"`
-	EphemeralStorageLimit   string `json:"ephemeralStorageLimit"`
-}
-
 // StatefulTier is a StatefulSet with one claim per replica.
 type StatefulTier struct {
 	// Replicas are the StatefulSet's pods.
 	Replicas int `json:"replicas"`
 	// Resources are each pod's main container's requests and limits.
-	Resources Resources `json:"resources"`
+	Resources kube.Resources `json:"resources"`
 	// StorageSize is each pod's claim; empty: no claim (a Redis cache without persistence).
 	StorageSize string `json:"storageSize"`
 }
@@ -155,10 +143,10 @@ func (s *Settings) ProtectState() bool { return s.Environment == Prod }
 // SidecarResources are those of the small helper containers next to a database: metrics
 // exporters and Redis Sentinels. They write nothing but their logs (the kubelet rotates a
 // container's log at 5 x 10Mi).
-var SidecarResources = Resources{CPURequest: "25m", MemoryRequest: "32Mi", CPULimit: "100m", MemoryLimit: "64Mi",
+var SidecarResources = kube.Resources{CPURequest: "25m", MemoryRequest: "32Mi", CPULimit: "100m", MemoryLimit: "64Mi",
 	EphemeralStorageRequest: "32Mi", EphemeralStorageLimit: "128Mi"}
 
 // JobResources are those of one-off and scheduled jobs (database setup, backups); a backup's
 // dump goes to its claim, /tmp holds small scripts.
-var JobResources = Resources{CPURequest: "100m", MemoryRequest: "128Mi", CPULimit: "500m", MemoryLimit: "256Mi",
+var JobResources = kube.Resources{CPURequest: "100m", MemoryRequest: "128Mi", CPULimit: "500m", MemoryLimit: "256Mi",
 	EphemeralStorageRequest: "64Mi", EphemeralStorageLimit: "512Mi"}

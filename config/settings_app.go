@@ -1,5 +1,7 @@
 package config
 
+import "github.com/pynomaly/pynomaly-platform/internal/kube"
+
 // Autoscaled is a Deployment whose replica count a HorizontalPodAutoscaler owns.
 type Autoscaled struct {
 	// MinReplicas is the HPA's floor (the HPA owns the replica count).
@@ -7,7 +9,7 @@ type Autoscaled struct {
 	// MaxReplicas is the HPA's ceiling; the quota must hold every pod at it.
 	MaxReplicas int `json:"maxReplicas"`
 	// Resources are each pod's main container's requests and limits.
-	Resources Resources `json:"resources"`
+	Resources kube.Resources `json:"resources"`
 	// DBPoolSize is the database connections each pod holds (to the pooler).
 	DBPoolSize int `json:"dbPoolSize"`
 	// TargetCPUUtilization and TargetMemoryUtilization are the HPA's targets, in percent of
@@ -40,12 +42,12 @@ type QueueScaling struct {
 }
 
 // The seed's HPA targets: API CPU 70% / memory 80%, workers CPU 75% / memory 85%.
-func api(minR, maxR int, r Resources, pool int) Autoscaled {
+func api(minR, maxR int, r kube.Resources, pool int) Autoscaled {
 	return Autoscaled{MinReplicas: minR, MaxReplicas: maxR, Resources: r, DBPoolSize: pool,
 		TargetCPUUtilization: 70, TargetMemoryUtilization: 80}
 }
 
-func worker(minR, maxR int, r Resources, pool, timeout int) Worker {
+func worker(minR, maxR int, r kube.Resources, pool, timeout int) Worker {
 	return Worker{
 		Autoscaled: Autoscaled{MinReplicas: minR, MaxReplicas: maxR, Resources: r, DBPoolSize: pool,
 			TargetCPUUtilization: 75, TargetMemoryUtilization: 85},
@@ -57,17 +59,17 @@ func worker(minR, maxR int, r Resources, pool, timeout int) Worker {
 // apiDefaults are the API's per environment.
 func apiDefaults(env Environment) Autoscaled {
 	return byEnv(env,
-		api(1, 2, res("50m", "128Mi", "250m", "256Mi").disk(apiDisk), 5),
-		api(2, 5, res("100m", "256Mi", "500m", "512Mi").disk(apiDisk), 10),
-		api(5, 100, res("100m", "256Mi", "1", "1Gi").disk(apiDisk), 10))
+		api(1, 2, resDisk("50m", "128Mi", "250m", "256Mi", apiDisk), 5),
+		api(2, 5, resDisk("100m", "256Mi", "500m", "512Mi", apiDisk), 10),
+		api(5, 100, resDisk("100m", "256Mi", "1", "1Gi", apiDisk), 10))
 }
 
 // workerDefaults are the workers' per environment.
 func workerDefaults(env Environment) Worker {
 	return byEnv(env,
-		worker(1, 2, res("50m", "128Mi", "500m", "512Mi").disk(workerDisk), 5, 300),
-		worker(2, 5, res("200m", "512Mi", "1", "1Gi").disk(workerDisk), 5, 900),
-		worker(3, 50, res("200m", "768Mi", "1", "2Gi").disk(workerDisk), 5, 3600))
+		worker(1, 2, resDisk("50m", "128Mi", "500m", "512Mi", workerDisk), 5, 300),
+		worker(2, 5, resDisk("200m", "512Mi", "1", "1Gi", workerDisk), 5, 900),
+		worker(3, 50, resDisk("200m", "768Mi", "1", "2Gi", workerDisk), 5, 3600))
 }
 
 // The API keeps uploads and a worker its intermediate files in /tmp until they are done: more

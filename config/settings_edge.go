@@ -2,6 +2,8 @@ package config
 
 import (
 	"slices"
+
+	"github.com/pynomaly/pynomaly-platform/internal/kube"
 )
 
 // Edge is the seed's data-science-nginx.yaml and its Ingress: Nginx in front of the API (per
@@ -11,7 +13,7 @@ type Edge struct {
 	Replicas int `json:"replicas"`
 	// Resources are each Nginx pod's requests and limits; /tmp buffers request bodies and slow
 	// responses.
-	Resources Resources `json:"resources"`
+	Resources kube.Resources `json:"resources"`
 	// Entry is how traffic reaches Nginx: an Ingress, a Gateway API Gateway, or nothing beyond
 	// the ClusterIP Service.
 	Entry EntryMode `json:"entry"`
@@ -154,7 +156,7 @@ func (e Edge) Capacity() int { return e.Replicas * e.WorkerProcesses * (e.Worker
 // no entry point until a stack names its hosts (entry none: the ClusterIP Service the seed
 // port-forwards to). Trusted proxies are the private ranges pod networks come from; narrow them
 // to the cluster's pod CIDR where it is known.
-func edge(replicas int, r Resources, concurrent, workers, connections int, issuer TLSIssuer) Edge {
+func edge(replicas int, r kube.Resources, concurrent, workers, connections int, issuer TLSIssuer) Edge {
 	return Edge{
 		Replicas: replicas, Resources: r, Entry: EntryNone,
 		RateLimit:          RateLimit{RequestsPerMinute: 100, Burst: 20},
@@ -183,10 +185,10 @@ func acmeIssuer(name, server string) TLSIssuer {
 // concurrent requests: 3 x 2 workers x 8192 / 2 = 24,576, and still 16,384 with a pod drained.
 func edgeDefaults(env Environment) Edge {
 	return byEnv(env,
-		edge(1, res("50m", "64Mi", "250m", "128Mi").disk(disk{"128Mi", "1Gi"}), 200, 1, 1024, selfSignedIssuer),
-		edge(2, res("100m", "128Mi", "500m", "256Mi").disk(disk{"256Mi", "2Gi"}), 1000, 1, 2048,
+		edge(1, resDisk("50m", "64Mi", "250m", "128Mi", disk{"128Mi", "1Gi"}), 200, 1, 1024, selfSignedIssuer),
+		edge(2, resDisk("100m", "128Mi", "500m", "256Mi", disk{"256Mi", "2Gi"}), 1000, 1, 2048,
 			acmeIssuer("pynomaly-letsencrypt-staging", "https://acme-staging-v02.api.letsencrypt.org/directory")),
-		edge(3, res("500m", "512Mi", "2", "1Gi").disk(disk{"1Gi", "4Gi"}), 10000, 2, 8192,
+		edge(3, resDisk("500m", "512Mi", "2", "1Gi", disk{"1Gi", "4Gi"}), 10000, 2, 8192,
 			acmeIssuer("pynomaly-letsencrypt", "https://acme-v02.api.letsencrypt.org/directory")))
 }
 

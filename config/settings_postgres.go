@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/pynomaly/pynomaly-platform/internal/kube"
 )
 
 // Postgres is the PostgreSQL cluster: Patroni-managed instances, their tuning and backups.
@@ -96,7 +98,7 @@ type Pooler struct {
 	// MaxClientConnections is how many clients each pooler pod accepts.
 	MaxClientConnections int `json:"maxClientConnections"`
 	// Resources are each pooler pod's requests and limits.
-	Resources Resources `json:"resources"`
+	Resources kube.Resources `json:"resources"`
 }
 
 // ReservedConnections of max_connections stay out of the pooler's reach: superuser reserve,
@@ -141,11 +143,11 @@ func walArchive(schedule string, retentionDays int) WALArchive {
 // no committed transaction.
 func postgresDefaults(env Environment) Postgres {
 	return byEnv(env,
-		Postgres{StatefulTier: StatefulTier{Replicas: 1, Resources: res("100m", "256Mi", "500m", "1Gi").disk(postgresDisk), StorageSize: "10Gi"},
+		Postgres{StatefulTier: StatefulTier{Replicas: 1, Resources: resDisk("100m", "256Mi", "500m", "1Gi", postgresDisk), StorageSize: "10Gi"},
 			MaxConnections: 100, Backup: backup(3), WALArchive: walArchive("0 1 * * *", 3)},
-		Postgres{StatefulTier: StatefulTier{Replicas: 2, Resources: res("250m", "1Gi", "1", "2Gi").disk(postgresDisk), StorageSize: "50Gi"},
+		Postgres{StatefulTier: StatefulTier{Replicas: 2, Resources: resDisk("250m", "1Gi", "1", "2Gi", postgresDisk), StorageSize: "50Gi"},
 			MaxConnections: 200, SynchronousMode: true, Backup: backup(7), WALArchive: walArchive("0 1 * * *", 7)},
-		Postgres{StatefulTier: StatefulTier{Replicas: 3, Resources: res("1", "4Gi", "2", "8Gi").disk(postgresDisk), StorageSize: "200Gi"},
+		Postgres{StatefulTier: StatefulTier{Replicas: 3, Resources: resDisk("1", "4Gi", "2", "8Gi", postgresDisk), StorageSize: "200Gi"},
 			MaxConnections: 500, SynchronousMode: true, Backup: backup(14), WALArchive: walArchive("0 1,13 * * *", 14)})
 }
 

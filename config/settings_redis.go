@@ -16,6 +16,6 @@ func redisQueueDefaults(env Environment) StatefulTier {
 func redisCacheDefaults(env Environment) StatefulTier {
 	return byEnv(env,
 		StatefulTier{Replicas: 1, Resources: res("50m", "64Mi", "250m", "320Mi")},
-		StatefulTier{Replicas: 3, Resources: res("100m", "1Gi", "500m", "1280Mi").disk(disk{"1Gi", "2Gi"})},
-		StatefulTier{Replicas: 3, Resources: res("500m", "9Gi", "2", "10Gi").disk(disk{"2Gi", "10Gi"})})
+		StatefulTier{Replicas: 3, Resources: resDisk("100m", "1Gi", "500m", "1280Mi", disk{"1Gi", "2Gi"})},
+		StatefulTier{Replicas: 3, Resources: resDisk("500m", "9Gi", "2", "10Gi", disk{"2Gi", "10Gi"})})
 }

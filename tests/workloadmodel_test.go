@@ -129,8 +129,8 @@ func TestDeclaredWorkloadFootprintsEqualTheQuotaFootprint(t *testing.T) {
 		for _, w := range st.Platform.Workloads() {
 			f = append(f, w.Footprint)
 		}
-		f = append(f, config.Workload{Name: "backups", ClaimSize: s.Storage.BackupSize, Claims: 1},
-			config.Workload{Name: "models", ClaimSize: s.Storage.ModelSize, Claims: 1})
+		f = append(f, kube.Footprint{Name: "backups", ClaimSize: s.Storage.BackupSize, Claims: 1},
+			kube.Footprint{Name: "models", ClaimSize: s.Storage.ModelSize, Claims: 1})
 		assert.Equal(t, s.Footprint().Total(), f.Total(), env)
 	}
 }

@@ -6,17 +6,22 @@ import (
 	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
 	autoscalingv2 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/autoscaling/v2"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-
-	"github.com/pynomaly/pynomaly-platform/config"
 )
 
 // Autoscaled is a Deployment whose replica count a HorizontalPodAutoscaler owns, on CPU and
 // memory utilisation plus any extra metrics.
 type Autoscaled struct {
 	Deployment
-	Scaling      config.Autoscaled
+	Scaling      Scaling
 	ExtraMetrics autoscalingv2.MetricSpecArray
 	Behavior     *autoscalingv2.HorizontalPodAutoscalerBehaviorArgs
+}
+
+// Scaling is how far an HPA scales its Deployment and on what.
+type Scaling struct {
+	MinReplicas, MaxReplicas int
+	// TargetCPUUtilization and TargetMemoryUtilization are in percent of the requests.
+	TargetCPUUtilization, TargetMemoryUtilization int
 }
 
 // NewAutoscaled declares the Deployment, its HPA and its disruption budget. spec.replicas is

@@ -3,8 +3,6 @@ package kube
 import (
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-
-	"github.com/pynomaly/pynomaly-platform/config"
 )
 
 // Container is one container of a pod, in plain values. Every container the platform runs is
@@ -16,7 +14,7 @@ type Container struct {
 	EnvFrom     corev1.EnvFromSourceArray
 	// Ports are named: Services, scrape targets and network policies refer to them by name.
 	Ports     []Port
-	Resources config.Resources
+	Resources Resources
 	// WritableRoot is for images that write under their root filesystem; the seed asks for
 	// read-only roots "where possible", so it is the exception.
 	WritableRoot bool
@@ -28,6 +26,22 @@ type Container struct {
 	Mounts                                      corev1.VolumeMountArray
 	// pullPolicy is the pod's imagePullPolicy (Pod.PullPolicy), set when the template is built.
 	pullPolicy string
+}
+
+// Resources are one container's requests and limits, as Kubernetes quantities. The JSON names
+// are those of the stack settings, which decode straight into this type: one type from a stack
+// file to a pod spec and the quota's sum.
+type Resources struct {
+	CPURequest    string `json:"cpuRequest"`
+	MemoryRequest string `json:"memoryRequest"`
+	CPULimit      string `json:"cpuLimit"`
+	MemoryLimit   string `json:"memoryLimit"`
+	// EphemeralStorageRequest and EphemeralStorageLimit bound the node disk the container
+	// uses: its logs, its disk-backed emptyDirs and a writable root (claims do not count). The
+	// scheduler places pods by the request; past the limit the kubelet evicts the pod, so a
+	// runaway temporary file cannot fill a node's disk under its neighbours.
+	EphemeralStorageRequest string `json:"ephemeralStorageRequest"`
+	EphemeralStorageLimit   string `json:"ephemeralStorageLimit"`
 }
 
 // Port is a named container port.
@@ -85,8 +99,8 @@ func containerSecurity(readOnlyRoot bool, uid int) *corev1.SecurityContextArgs {
 	return sc
 }
 
-// resources turns settings into a container's requests and limits.
-func resources(r config.Resources) *corev1.ResourceRequirementsArgs {
+// resources is a container's requests and limits as the pod spec writes them.
+func resources(r Resources) *corev1.ResourceRequirementsArgs {
 	return &corev1.ResourceRequirementsArgs{
 		Requests: pulumi.StringMap{
 			"cpu": pulumi.String(r.CPURequest), "memory": pulumi.String(r.MemoryRequest),

@@ -4,4 +4,8 @@
 // contexts, token automount, placement, scrape annotations, resources), and each pod-running
 // builder returns the Workload it declared, so the cross-cutting tiers (quota, monitoring,
 // network policy, RBAC) are generated from one list instead of hand-kept mirrors.
+//
+// The builders know nothing of the app's settings (kube does not import config): callers pass
+// plain values (Resources, Scaling), so the builders stay reusable and config may read their
+// descriptions (the quota adds up Footprints) without an import cycle.
 package kube

@@ -6,8 +6,6 @@ import (
 	batchv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/batch/v1"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-
-	"github.com/pynomaly/pynomaly-platform/config"
 )
 
 // Job is a run-to-completion workload: retried BackoffLimit times, killed after
@@ -82,8 +80,8 @@ func NewCronJob(ctx *pulumi.Context, parent pulumi.Resource, ns pulumi.StringInp
 }
 
 // ScriptPod is the pod of a data-tier job: one container named after the component that runs
-// script with /bin/sh, with job-sized resources, a writable /tmp and the given volumes.
-func ScriptPod(component, image string, uid int, script string, env corev1.EnvVarArray, volumes corev1.VolumeArray, mounts corev1.VolumeMountArray) Pod {
+// script with /bin/sh, with resources r, a writable /tmp and the given volumes.
+func ScriptPod(component, image string, r Resources, uid int, script string, env corev1.EnvVarArray, volumes corev1.VolumeArray, mounts corev1.VolumeMountArray) Pod {
 	return Pod{
 		Component: component,
 		UID:       uid, GID: uid,
@@ -92,7 +90,7 @@ func ScriptPod(component, image string, uid int, script string, env corev1.EnvVa
 			Image:     image,
 			Command:   Script("/bin/sh", script),
 			Env:       env,
-			Resources: config.JobResources,
+			Resources: r,
 			Mounts:    append(corev1.VolumeMountArray{Mount("tmp", "/tmp")}, mounts...),
 		}},
 		Volumes: append(corev1.VolumeArray{EmptyDir("tmp", false)}, volumes...),

@@ -1,9 +1,5 @@
 package kube
 
-import (
-	"github.com/pynomaly/pynomaly-platform/config"
-)
-
 // Workload describes one pod-running object a tier declared: what the cross-cutting tiers need
 // to know about it without reaching into the tier. The builders fill it from the very values
 // they put into the object, so it cannot drift from what runs.
@@ -24,7 +20,21 @@ type Workload struct {
 	// empty when none does.
 	APIClient string
 	// Footprint is what the workload asks of the namespace's quota at its largest.
-	Footprint config.Workload
+	Footprint Footprint
+}
+
+// Footprint is what one workload occupies of the namespace's quota at its largest: its pods,
+// each pod's containers, and its claims. The quota's arithmetic (config's Footprint) adds these
+// up; a claim no workload owns is a Footprint without pods.
+type Footprint struct {
+	// Name says whose footprint it is in the quota's messages.
+	Name string
+	// Pods is how many pods run at most; each runs Containers.
+	Pods       int
+	Containers []Resources
+	// ClaimSize is the size of each claim ("" for none); Claims counts claims in all.
+	ClaimSize string
+	Claims    int
 }
 
 // workload is the description of a pod template run by pods replicas, each with claims of
@@ -33,7 +43,7 @@ func (p Pod) workload(kind, name string, pods int, claimSize string, claimsPerPo
 	w := Workload{
 		Kind: kind, Name: name, Component: p.Component, Selector: p.Selector(),
 		Ports: map[string]int{}, ServiceAccount: p.account, APIClient: p.APIClient,
-		Footprint: config.Workload{Name: p.Component, Pods: pods, ClaimSize: claimSize, Claims: pods * claimsPerPod},
+		Footprint: Footprint{Name: p.Component, Pods: pods, ClaimSize: claimSize, Claims: pods * claimsPerPod},
 	}
 	if p.Metrics != nil {
 		m := *p.Metrics
