@@ -6,19 +6,19 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/resource"
 
-	"github.com/pynomaly/pynomaly-platform/internal/kube"
+	"github.com/pynomaly/pynomaly-platform/internal/sizing"
 )
 
 // Footprint lists every workload in the namespace, each as what it occupies at its largest: a
 // Deployment at its maximum replicas, a StatefulSet with its claims, a job, or a claim of its
 // own. A tier that adds pods or containers adds them here, so the quota check in Validate always
 // covers the whole platform.
-type Footprint []kube.Footprint
+type Footprint []sizing.Footprint
 
 // RedisPodContainers are the containers of one Redis pod: the server, its exporter, and a
 // Sentinel when there are replicas to fail over to.
-func RedisPodContainers(t StatefulTier) []kube.Resources {
-	c := []kube.Resources{t.Resources, SidecarResources}
+func RedisPodContainers(t StatefulTier) []sizing.Resources {
+	c := []sizing.Resources{t.Resources, SidecarResources}
 	if t.Replicas > 1 {
 		c = append(c, SidecarResources)
 	}
@@ -27,29 +27,29 @@ func RedisPodContainers(t StatefulTier) []kube.Resources {
 
 // Footprint returns the namespace's workloads at their maximum size.
 func (s *Settings) Footprint() Footprint {
-	stateful := func(name string, t StatefulTier, containers []kube.Resources) kube.Footprint {
-		w := kube.Footprint{Name: name, Pods: t.Replicas, Containers: containers, ClaimSize: t.StorageSize}
+	stateful := func(name string, t StatefulTier, containers []sizing.Resources) sizing.Footprint {
+		w := sizing.Footprint{Name: name, Pods: t.Replicas, Containers: containers, ClaimSize: t.StorageSize}
 		if t.StorageSize != "" {
 			w.Claims = t.Replicas
 		}
 		return w
 	}
-	job := func(name string) kube.Footprint {
-		return kube.Footprint{Name: name, Pods: 1, Containers: []kube.Resources{JobResources}}
+	job := func(name string) sizing.Footprint {
+		return sizing.Footprint{Name: name, Pods: 1, Containers: []sizing.Resources{JobResources}}
 	}
 	f := Footprint{
-		{Name: "api", Pods: s.API.MaxReplicas, Containers: []kube.Resources{s.API.Resources}},
-		{Name: "worker", Pods: s.Worker.MaxReplicas, Containers: []kube.Resources{s.Worker.Resources}},
+		{Name: "api", Pods: s.API.MaxReplicas, Containers: []sizing.Resources{s.API.Resources}},
+		{Name: "worker", Pods: s.Worker.MaxReplicas, Containers: []sizing.Resources{s.Worker.Resources}},
 		// Nginx and its metrics exporter.
-		{Name: "nginx", Pods: s.Edge.Replicas, Containers: []kube.Resources{s.Edge.Resources, SidecarResources}},
-		stateful("postgres", s.Postgres.StatefulTier, []kube.Resources{s.Postgres.Resources, SidecarResources}),
-		{Name: "pooler", Pods: s.Pooler.Replicas, Containers: []kube.Resources{s.Pooler.Resources}},
+		{Name: "nginx", Pods: s.Edge.Replicas, Containers: []sizing.Resources{s.Edge.Resources, SidecarResources}},
+		stateful("postgres", s.Postgres.StatefulTier, []sizing.Resources{s.Postgres.Resources, SidecarResources}),
+		{Name: "pooler", Pods: s.Pooler.Replicas, Containers: []sizing.Resources{s.Pooler.Resources}},
 		job("postgres-setup"),
 		job("postgres-backup"),
 		job("db-migrate"),
 		stateful("redis-queue", s.RedisQueue, RedisPodContainers(s.RedisQueue)),
 		stateful("redis-cache", s.RedisCache, RedisPodContainers(s.RedisCache)),
-		stateful("influxdb", s.InfluxDB.StatefulTier, []kube.Resources{s.InfluxDB.Resources}),
+		stateful("influxdb", s.InfluxDB.StatefulTier, []sizing.Resources{s.InfluxDB.Resources}),
 		job("influxdb-setup"),
 		job("influxdb-backup"),
 		{Name: "backups claim", ClaimSize: s.Storage.BackupSize, Claims: 1},
@@ -63,15 +63,15 @@ func (s *Settings) Footprint() Footprint {
 		return f
 	}
 	f = append(f,
-		stateful("prometheus", s.Prometheus.StatefulTier, []kube.Resources{s.Prometheus.Resources}),
-		kube.Footprint{Name: "grafana", Pods: 1, Containers: []kube.Resources{s.Grafana.Resources}})
+		stateful("prometheus", s.Prometheus.StatefulTier, []sizing.Resources{s.Prometheus.Resources}),
+		sizing.Footprint{Name: "grafana", Pods: 1, Containers: []sizing.Resources{s.Grafana.Resources}})
 	if s.Monitoring.Alerting() {
 		f = append(f,
-			stateful("alertmanager", s.Alertmanager.StatefulTier, []kube.Resources{s.Alertmanager.Resources}),
-			kube.Footprint{Name: "kube-state-metrics", Pods: 1, Containers: []kube.Resources{KubeStateMetricsResources}})
+			stateful("alertmanager", s.Alertmanager.StatefulTier, []sizing.Resources{s.Alertmanager.Resources}),
+			sizing.Footprint{Name: "kube-state-metrics", Pods: 1, Containers: []sizing.Resources{KubeStateMetricsResources}})
 	}
 	if s.MetricsAdapter() {
-		f = append(f, kube.Footprint{Name: "metrics-adapter", Pods: s.MetricsAdapterReplicas(), Containers: []kube.Resources{MetricsAdapterResources}})
+		f = append(f, sizing.Footprint{Name: "metrics-adapter", Pods: s.MetricsAdapterReplicas(), Containers: []sizing.Resources{MetricsAdapterResources}})
 	}
 	return f
 }

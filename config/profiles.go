@@ -3,7 +3,7 @@ package config
 import (
 	"slices"
 
-	"github.com/pynomaly/pynomaly-platform/internal/kube"
+	"github.com/pynomaly/pynomaly-platform/internal/sizing"
 )
 
 // The three profiles carry the seed's environment table as defaults:
@@ -74,7 +74,7 @@ func byEnv[T any](env Environment, dev, staging, prod T) T {
 // res is a container's resources. Its ephemeral storage is what most containers need, their
 // logs and a small /tmp (64Mi requested, 512Mi at most); resDisk gives more to the tiers that
 // write more.
-func res(cpuRequest, memoryRequest, cpuLimit, memoryLimit string) kube.Resources {
+func res(cpuRequest, memoryRequest, cpuLimit, memoryLimit string) sizing.Resources {
 	return resDisk(cpuRequest, memoryRequest, cpuLimit, memoryLimit, disk{"64Mi", "512Mi"})
 }
 
@@ -85,7 +85,7 @@ func res(cpuRequest, memoryRequest, cpuLimit, memoryLimit string) kube.Resources
 type disk struct{ request, limit string }
 
 // resDisk is a container's resources with ephemeral storage d.
-func resDisk(cpuRequest, memoryRequest, cpuLimit, memoryLimit string, d disk) kube.Resources {
-	return kube.Resources{CPURequest: cpuRequest, MemoryRequest: memoryRequest, CPULimit: cpuLimit, MemoryLimit: memoryLimit,
+func resDisk(cpuRequest, memoryRequest, cpuLimit, memoryLimit string, d disk) sizing.Resources {
+	return sizing.Resources{CPURequest: cpuRequest, MemoryRequest: memoryRequest, CPULimit: cpuLimit, MemoryLimit: memoryLimit,
 		EphemeralStorageRequest: d.request, EphemeralStorageLimit: d.limit}
 }

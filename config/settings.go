@@ -6,7 +6,7 @@
 // `pulumi preview` with one message per bad key.
 package config
 
-import "github.com/pynomaly/pynomaly-platform/internal/kube"
+import "github.com/pynomaly/pynomaly-platform/internal/sizing"
 
 // Environment is the deployment profile a stack runs with.
 type Environment string
@@ -131,7 +131,7 @@ type StatefulTier struct {
 	// Replicas are the StatefulSet's pods.
 	Replicas int `json:"replicas"`
 	// Resources are each pod's main container's requests and limits.
-	Resources kube.Resources `json:"resources"`
+	Resources sizing.Resources `json:"resources"`
 	// StorageSize is each pod's claim; empty: no claim (a Redis cache without persistence).
 	StorageSize string `json:"storageSize"`
 }
@@ -143,10 +143,10 @@ func (s *Settings) ProtectState() bool { return s.Environment == Prod }
 // SidecarResources are those of the small helper containers next to a database: metrics
 // exporters and Redis Sentinels. They write nothing but their logs (the kubelet rotates a
 // container's log at 5 x 10Mi).
-var SidecarResources = kube.Resources{CPURequest: "25m", MemoryRequest: "32Mi", CPULimit: "100m", MemoryLimit: "64Mi",
+var SidecarResources = sizing.Resources{CPURequest: "25m", MemoryRequest: "32Mi", CPULimit: "100m", MemoryLimit: "64Mi",
 	EphemeralStorageRequest: "32Mi", EphemeralStorageLimit: "128Mi"}
 
 // JobResources are those of one-off and scheduled jobs (database setup, backups); a backup's
 // dump goes to its claim, /tmp holds small scripts.
-var JobResources = kube.Resources{CPURequest: "100m", MemoryRequest: "128Mi", CPULimit: "500m", MemoryLimit: "256Mi",
+var JobResources = sizing.Resources{CPURequest: "100m", MemoryRequest: "128Mi", CPULimit: "500m", MemoryLimit: "256Mi",
 	EphemeralStorageRequest: "64Mi", EphemeralStorageLimit: "512Mi"}

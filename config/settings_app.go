@@ -1,6 +1,6 @@
 package config
 
-import "github.com/pynomaly/pynomaly-platform/internal/kube"
+import "github.com/pynomaly/pynomaly-platform/internal/sizing"
 
 // Autoscaled is a Deployment whose replica count a HorizontalPodAutoscaler owns.
 type Autoscaled struct {
@@ -9,7 +9,7 @@ type Autoscaled struct {
 	// MaxReplicas is the HPA's ceiling; the quota must hold every pod at it.
 	MaxReplicas int `json:"maxReplicas"`
 	// Resources are each pod's main container's requests and limits.
-	Resources kube.Resources `json:"resources"`
+	Resources sizing.Resources `json:"resources"`
 	// DBPoolSize is the database connections each pod holds (to the pooler).
 	DBPoolSize int `json:"dbPoolSize"`
 	// TargetCPUUtilization and TargetMemoryUtilization are the HPA's targets, in percent of
@@ -42,12 +42,12 @@ type QueueScaling struct {
 }
 
 // The seed's HPA targets: API CPU 70% / memory 80%, workers CPU 75% / memory 85%.
-func api(minR, maxR int, r kube.Resources, pool int) Autoscaled {
+func api(minR, maxR int, r sizing.Resources, pool int) Autoscaled {
 	return Autoscaled{MinReplicas: minR, MaxReplicas: maxR, Resources: r, DBPoolSize: pool,
 		TargetCPUUtilization: 70, TargetMemoryUtilization: 80}
 }
 
-func worker(minR, maxR int, r kube.Resources, pool, timeout int) Worker {
+func worker(minR, maxR int, r sizing.Resources, pool, timeout int) Worker {
 	return Worker{
 		Autoscaled: Autoscaled{MinReplicas: minR, MaxReplicas: maxR, Resources: r, DBPoolSize: pool,
 			TargetCPUUtilization: 75, TargetMemoryUtilization: 85},

@@ -3,7 +3,7 @@ package config
 import (
 	"slices"
 
-	"github.com/pynomaly/pynomaly-platform/internal/kube"
+	"github.com/pynomaly/pynomaly-platform/internal/sizing"
 )
 
 // Edge is the seed's data-science-nginx.yaml and its Ingress: Nginx in front of the API (per
@@ -13,7 +13,7 @@ type Edge struct {
 	Replicas int `json:"replicas"`
 	// Resources are each Nginx pod's requests and limits; /tmp buffers request bodies and slow
 	// responses.
-	Resources kube.Resources `json:"resources"`
+	Resources sizing.Resources `json:"resources"`
 	// Entry is how traffic reaches Nginx: an Ingress, a Gateway API Gateway, or nothing beyond
 	// the ClusterIP Service.
 	Entry EntryMode `json:"entry"`
@@ -156,7 +156,7 @@ func (e Edge) Capacity() int { return e.Replicas * e.WorkerProcesses * (e.Worker
 // no entry point until a stack names its hosts (entry none: the ClusterIP Service the seed
 // port-forwards to). Trusted proxies are the private ranges pod networks come from; narrow them
 // to the cluster's pod CIDR where it is known.
-func edge(replicas int, r kube.Resources, concurrent, workers, connections int, issuer TLSIssuer) Edge {
+func edge(replicas int, r sizing.Resources, concurrent, workers, connections int, issuer TLSIssuer) Edge {
 	return Edge{
 		Replicas: replicas, Resources: r, Entry: EntryNone,
 		RateLimit:          RateLimit{RequestsPerMinute: 100, Burst: 20},

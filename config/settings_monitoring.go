@@ -4,7 +4,7 @@ import (
 	"net"
 	"strconv"
 
-	"github.com/pynomaly/pynomaly-platform/internal/kube"
+	"github.com/pynomaly/pynomaly-platform/internal/sizing"
 )
 
 // Prometheus is the monitoring tier's Prometheus: replicas (each scrapes every target, so one
@@ -61,15 +61,15 @@ const (
 // Grafana is the dashboards' server.
 type Grafana struct {
 	// Resources are Grafana's requests and limits.
-	Resources kube.Resources `json:"resources"`
+	Resources sizing.Resources `json:"resources"`
 }
 
 // KubeStateMetricsResources are kube-state-metrics', watching one namespace.
-var KubeStateMetricsResources = kube.Resources{CPURequest: "25m", MemoryRequest: "64Mi", CPULimit: "200m", MemoryLimit: "128Mi",
+var KubeStateMetricsResources = sizing.Resources{CPURequest: "25m", MemoryRequest: "64Mi", CPULimit: "200m", MemoryLimit: "128Mi",
 	EphemeralStorageRequest: "32Mi", EphemeralStorageLimit: "128Mi"}
 
 // MetricsAdapterResources are prometheus-adapter's, serving one external metric.
-var MetricsAdapterResources = kube.Resources{CPURequest: "25m", MemoryRequest: "64Mi", CPULimit: "250m", MemoryLimit: "256Mi",
+var MetricsAdapterResources = sizing.Resources{CPURequest: "25m", MemoryRequest: "64Mi", CPULimit: "250m", MemoryLimit: "256Mi",
 	EphemeralStorageRequest: "64Mi", EphemeralStorageLimit: "256Mi"}
 
 // MetricsAdapter says whether the program runs the external metrics adapter: in bundled mode,

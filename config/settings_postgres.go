@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/pynomaly/pynomaly-platform/internal/kube"
+	"github.com/pynomaly/pynomaly-platform/internal/sizing"
 )
 
 // Postgres is the PostgreSQL cluster: Patroni-managed instances, their tuning and backups.
@@ -98,7 +98,7 @@ type Pooler struct {
 	// MaxClientConnections is how many clients each pooler pod accepts.
 	MaxClientConnections int `json:"maxClientConnections"`
 	// Resources are each pooler pod's requests and limits.
-	Resources kube.Resources `json:"resources"`
+	Resources sizing.Resources `json:"resources"`
 }
 
 // ReservedConnections of max_connections stay out of the pooler's reach: superuser reserve,

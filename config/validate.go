@@ -15,7 +15,7 @@ import (
 	"github.com/robfig/cron/v3"
 	"k8s.io/apimachinery/pkg/api/resource"
 
-	"github.com/pynomaly/pynomaly-platform/internal/kube"
+	"github.com/pynomaly/pynomaly-platform/internal/sizing"
 )
 
 // SettingError is one bad stack setting: the key, the value it has and what would be allowed.
@@ -218,7 +218,7 @@ func (s *Settings) validateLimitRange(v *validator) limitRangeMax {
 
 // resources checks one container's requests and limits: well formed, request <= limit, and
 // limit within what the namespace's LimitRange admits (else the API server rejects the pod).
-func (v *validator) resources(key string, r kube.Resources, lr limitRangeMax) {
+func (v *validator) resources(key string, r sizing.Resources, lr limitRangeMax) {
 	reqCPU, ok1 := v.cpu(key+".cpuRequest", r.CPURequest)
 	reqMem, ok2 := v.memory(key+".memoryRequest", r.MemoryRequest)
 	limCPU, ok3 := v.cpu(key+".cpuLimit", r.CPULimit)

@@ -3,7 +3,7 @@ package config
 import (
 	"k8s.io/apimachinery/pkg/api/resource"
 
-	"github.com/pynomaly/pynomaly-platform/internal/kube"
+	"github.com/pynomaly/pynomaly-platform/internal/sizing"
 )
 
 // Ephemeral storage is checked like memory: each quantity parses and is positive, a request
@@ -14,7 +14,7 @@ func (v *validator) disk(key, value string) (resource.Quantity, bool) {
 }
 
 // ephemeralStorage checks one container's ephemeral storage request and limit.
-func (v *validator) ephemeralStorage(key string, r kube.Resources, lr limitRangeMax) {
+func (v *validator) ephemeralStorage(key string, r sizing.Resources, lr limitRangeMax) {
 	req, ok1 := v.disk(key+".ephemeralStorageRequest", r.EphemeralStorageRequest)
 	limit, ok2 := v.disk(key+".ephemeralStorageLimit", r.EphemeralStorageLimit)
 	if ok1 && ok2 && req.Cmp(limit) > 0 {

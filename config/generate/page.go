@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/pynomaly/pynomaly-platform/config"
-	"github.com/pynomaly/pynomaly-platform/internal/kube"
+	"github.com/pynomaly/pynomaly-platform/internal/sizing"
 )
 
 // pageHeader opens docs/settings.md.
@@ -124,7 +124,7 @@ func fieldRows(b *bytes.Buffer, d docs, views []map[string]any, key string, t re
 			continue
 		}
 		fieldPath := append(slices.Clone(path), name)
-		if f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeOf(kube.Resources{}) {
+		if f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeOf(sizing.Resources{}) {
 			missing = append(missing, fieldRows(b, d, views, key, f.Type, fieldPath)...)
 			continue
 		}

@@ -3,6 +3,8 @@ package kube
 import (
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/pynomaly/pynomaly-platform/internal/sizing"
 )
 
 // Container is one container of a pod, in plain values. Every container the platform runs is
@@ -28,21 +30,8 @@ type Container struct {
 	pullPolicy string
 }
 
-// Resources are one container's requests and limits, as Kubernetes quantities. The JSON names
-// are those of the stack settings, which decode straight into this type: one type from a stack
-// file to a pod spec and the quota's sum.
-type Resources struct {
-	CPURequest    string `json:"cpuRequest"`
-	MemoryRequest string `json:"memoryRequest"`
-	CPULimit      string `json:"cpuLimit"`
-	MemoryLimit   string `json:"memoryLimit"`
-	// EphemeralStorageRequest and EphemeralStorageLimit bound the node disk the container
-	// uses: its logs, its disk-backed emptyDirs and a writable root (claims do not count). The
-	// scheduler places pods by the request; past the limit the kubelet evicts the pod, so a
-	// runaway temporary file cannot fill a node's disk under its neighbours.
-	EphemeralStorageRequest string `json:"ephemeralStorageRequest"`
-	EphemeralStorageLimit   string `json:"ephemeralStorageLimit"`
-}
+// Resources are a container's requests and limits (see package sizing).
+type Resources = sizing.Resources
 
 // Port is a named container port.
 type Port struct {

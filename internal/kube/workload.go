@@ -1,5 +1,7 @@
 package kube
 
+import "github.com/pynomaly/pynomaly-platform/internal/sizing"
+
 // Workload describes one pod-running object a tier declared: what the cross-cutting tiers need
 // to know about it without reaching into the tier. The builders fill it from the very values
 // they put into the object, so it cannot drift from what runs.
@@ -23,19 +25,8 @@ type Workload struct {
 	Footprint Footprint
 }
 
-// Footprint is what one workload occupies of the namespace's quota at its largest: its pods,
-// each pod's containers, and its claims. The quota's arithmetic (config's Footprint) adds these
-// up; a claim no workload owns is a Footprint without pods.
-type Footprint struct {
-	// Name says whose footprint it is in the quota's messages.
-	Name string
-	// Pods is how many pods run at most; each runs Containers.
-	Pods       int
-	Containers []Resources
-	// ClaimSize is the size of each claim ("" for none); Claims counts claims in all.
-	ClaimSize string
-	Claims    int
-}
+// Footprint is what a workload asks of the namespace's quota at its largest (see package sizing).
+type Footprint = sizing.Footprint
 
 // workload is the description of a pod template run by pods replicas, each with claims of
 // claimSize (claims per pod).
