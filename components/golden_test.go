@@ -1,15 +1,12 @@
 package components
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"gopkg.in/yaml.v3"
 
 	"github.com/pynomaly/pynomaly-platform/config"
 )
@@ -65,38 +62,25 @@ func firstDifference(want, got string) string {
 // envs are the environments each generator is run for, in promotion order.
 var envs = config.Environments
 
-// stackSettings are env's settings as the program gets them: the profile's defaults
-// (config.Parse) with the committed stack file's overrides (Pulumi.<env>.yaml, objects as
-// JSON), so prod runs with the WAL archive it cannot be deployed without.
+// stackSettings are env's settings as the program gets them: the profile's defaults with the
+// committed stack file's overrides (config.LoadFiles, as scripts/settings.sh reads them), so prod
+// runs with the WAL archive it cannot be deployed without.
 func stackSettings(t *testing.T, env config.Environment) *config.Settings {
 	t.Helper()
-	const project = "pynomaly-platform"
-	b, err := os.ReadFile(filepath.Join("..", "Pulumi."+string(env)+".yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var file struct {
-		Config map[string]any `yaml:"config"`
-	}
-	if err := yaml.Unmarshal(b, &file); err != nil {
-		t.Fatalf("Pulumi.%s.yaml: %v", env, err)
-	}
-	values := map[string]string{}
-	for k, v := range file.Config {
-		key := strings.TrimPrefix(k, project+":")
-		if s, ok := v.(string); ok {
-			values[key] = s
-			continue
-		}
-		j, err := json.Marshal(v)
-		if err != nil {
-			t.Fatalf("Pulumi.%s.yaml: %s: %v", env, k, err)
-		}
-		values[key] = string(j)
-	}
-	s, err := config.Parse(project, config.Source{Values: values})
+	s, err := config.LoadFiles(filepath.Join("..", "Pulumi.yaml"), filepath.Join("..", "Pulumi."+string(env)+".yaml"))
 	if err != nil {
 		t.Fatalf("settings of %s: %v", env, err)
 	}
 	return s
 }
+
+// envCase is a generator's input environment, optionally with the entry point an Ingress (TLS
+// ends there).
+type envCase struct {
+	name    string
+	env     config.Environment
+	ingress bool
+}
+
+// envCases are every environment, and prod behind an Ingress.
+var envCases = []envCase{{"dev", config.Dev, false}, {"staging", config.Staging, false}, {"prod", config.Prod, false}, {"prod-ingress", config.Prod, true}}

@@ -6,7 +6,6 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/pynomaly/pynomaly-platform/config"
 	"github.com/pynomaly/pynomaly-platform/internal/kube"
 )
 
@@ -16,12 +15,7 @@ import (
 // the same functions NewMonitoring uses. Job names are unique (Prometheus refuses duplicates)
 // and every Alertmanager member gets the alerts where the level runs Alertmanager.
 func TestPrometheusConf(t *testing.T) {
-	cases := []struct {
-		name    string
-		env     config.Environment
-		ingress bool
-	}{{"dev", config.Dev, false}, {"staging", config.Staging, false}, {"prod", config.Prod, false}, {"prod-ingress", config.Prod, true}}
-	for _, c := range cases {
+	for _, c := range envCases {
 		t.Run(c.name, func(t *testing.T) {
 			s := stackSettings(t, c.env)
 			args := &MonitoringArgs{

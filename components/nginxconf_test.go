@@ -15,12 +15,7 @@ import (
 // per-client rate is the edge's requests-per-minute, and HSTS is sent exactly when the entry
 // point terminates TLS.
 func TestNginxConf(t *testing.T) {
-	cases := []struct {
-		name    string
-		env     config.Environment
-		ingress bool
-	}{{"dev", config.Dev, false}, {"staging", config.Staging, false}, {"prod", config.Prod, false}, {"prod-ingress", config.Prod, true}}
-	for _, c := range cases {
+	for _, c := range envCases {
 		t.Run(c.name, func(t *testing.T) {
 			s := stackSettings(t, c.env)
 			e := s.Edge
