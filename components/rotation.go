@@ -126,8 +126,8 @@ type RotationArgs struct {
 	Redis                       []RedisPods
 	Images                      config.Images
 	TLS                         bool
-	// DrainSeconds is the clients' longest grace period: a stopping pod of the previous
-	// generation is killed by then, so the retirement waits no longer for it.
+	// DrainSeconds is the clients' longest grace period and a margin to kill: a stopping pod
+	// of the previous generation is gone by then, so the retirement waits no longer for it.
 	DrainSeconds int
 	// After are every client of the rotating credentials: the retirement waits for all of them
 	// to have rolled.

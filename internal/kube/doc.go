@@ -6,6 +6,6 @@
 // network policy, RBAC) are generated from one list instead of hand-kept mirrors.
 //
 // The builders know nothing of the app's settings (kube does not import config): callers pass
-// plain values (Resources, Scaling), so the builders stay reusable and config may read their
-// descriptions (the quota adds up Footprints) without an import cycle.
+// plain values (Resources, Scaling), so the builders stay reusable. Sizes are package sizing's
+// types, which the settings decode into and the quota adds up, so config needs no kube.
 package kube

@@ -284,13 +284,14 @@ node_up() {
 # table are refused, so the queue is fed from iptables' mangle FORWARD instead, which every new
 # connection from or to a pod passes (bridged ones too, through br_netfilter), after kube-proxy's
 # DNAT (the enforcer sees pod addresses) and before kube-proxy's filter rules, which it leaves to
-# run. Traffic to or from the host itself (kubelet probes, the
-# API server and CoreDNS on the node's addresses) is not judged. --queue-bypass lets packets
+# run. Traffic to or from the host itself (kubelet probes, the API server and CoreDNS on the
+# node's addresses) is not judged. --queue-bypass lets packets
 # through while the enforcer is not running, as the project's -fail-open does. It reads only
 # in-cluster credentials: it runs with a /run of its own that holds a service account token. At
 # -v=2 it logs each verdict with the pods it judged, which the real-node stage reads.
 node_netpol() {
-  local run=$NODE_DIR/netpol-run sa=$NODE_DIR/netpol-run/secrets/kubernetes.io/serviceaccount
+  local run=$NODE_DIR/netpol-run
+  local sa=$run/secrets/kubernetes.io/serviceaccount
   mkdir -p "$sa"
   cp "$PKI/ca.crt" "$sa/ca.crt"
   kc -n kube-system create token pynomaly-network-policies --duration=24h >"$sa/token"
