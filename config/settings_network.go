@@ -5,7 +5,7 @@ import (
 )
 
 // Network is the cluster around the namespace, as its NetworkPolicies address it: every pod is
-// denied everything but the flows of one table (components/security_flows.go), and the peers
+// denied everything but the flows of one table (netpol/flows.go), and the peers
 // outside the namespace are named here.
 type Network struct {
 	// EntryNamespace is where the entry point's pods run (the Ingress controller's, or the

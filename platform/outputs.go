@@ -3,7 +3,7 @@ package platform
 import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/pynomaly/pynomaly-platform/components"
+	"github.com/pynomaly/pynomaly-platform/redis"
 )
 
 // Outputs are the stack outputs: what operators and other stacks address, and the settings the
@@ -46,7 +46,7 @@ func (p *Platform) Outputs() map[string]pulumi.Input {
 	return out
 }
 
-func redisOutput(e components.RedisEndpoint) pulumi.Map {
+func redisOutput(e redis.RedisEndpoint) pulumi.Map {
 	return pulumi.Map{"host": e.Host, "port": pulumi.Int(e.Port), "sentinelMaster": pulumi.String(e.SentinelMaster)}
 }
 

@@ -7,9 +7,19 @@ import (
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/pynomaly/pynomaly-platform/components"
+	"github.com/pynomaly/pynomaly-platform/app"
 	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/credentials"
+	"github.com/pynomaly/pynomaly-platform/edge"
+	"github.com/pynomaly/pynomaly-platform/foundation"
+	"github.com/pynomaly/pynomaly-platform/influxdb"
 	"github.com/pynomaly/pynomaly-platform/internal/kube"
+	"github.com/pynomaly/pynomaly-platform/monitoring"
+	"github.com/pynomaly/pynomaly-platform/netpol"
+	"github.com/pynomaly/pynomaly-platform/postgres"
+	"github.com/pynomaly/pynomaly-platform/redis"
+	"github.com/pynomaly/pynomaly-platform/rotation"
+	"github.com/pynomaly/pynomaly-platform/tier"
 )
 
 // Platform is the whole Pynomaly deployment: foundation, data, config, app, edge, monitoring and
@@ -20,26 +30,26 @@ type Platform struct {
 	pulumi.ResourceState
 
 	Provider   *kubernetes.Provider
-	Namespace  *components.Namespace
-	Access     *components.Access
-	Storage    *components.Storage
-	Secrets    *components.Secrets
-	TLS        *components.InternalTLS
-	Postgres   *components.Postgres
-	Redis      *components.Redis
-	InfluxDB   *components.InfluxDB
-	AppConfig  *components.AppConfig
-	Migration  *components.Migration
-	API        *components.API
-	Worker     *components.Worker
-	Rotation   *components.Rotation
-	Edge       *components.Edge
-	Monitoring *components.Monitoring
-	Security   *components.Security
+	Namespace  *foundation.Namespace
+	Access     *foundation.Access
+	Storage    *foundation.Storage
+	Secrets    *credentials.Secrets
+	TLS        *foundation.InternalTLS
+	Postgres   *postgres.Postgres
+	Redis      *redis.Redis
+	InfluxDB   *influxdb.InfluxDB
+	AppConfig  *app.AppConfig
+	Migration  *app.Migration
+	API        *app.API
+	Worker     *app.Worker
+	Rotation   *rotation.Rotation
+	Edge       *edge.Edge
+	Monitoring *monitoring.Monitoring
+	Security   *netpol.Security
 
 	settings *config.Settings
 	// declared are the tiers' components so far, in the order of the list of tiers.
-	declared []components.Component
+	declared []tier.Component
 }
 
 // NewPlatform builds every tier from validated settings.
@@ -56,19 +66,19 @@ func NewPlatform(ctx *pulumi.Context, name string, s *config.Settings, opts ...p
 		return nil, err
 	}
 	// Every tier gets the provider; children inherit it from their parent component.
-	tier := pulumi.Composite(pulumi.Parent(p), pulumi.Providers(p.Provider))
+	tierOpts := pulumi.Composite(pulumi.Parent(p), pulumi.Providers(p.Provider))
 	// Every pod template of every tier gets its component's node selector, resolved here.
 	ctx = kube.WithNodeSelectors(ctx, s.NodeSelectors.For)
 	for _, t := range p.tiers() {
-		c, err := t.declare(ctx, tier)
+		c, err := t.declare(ctx, tierOpts)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", t.name, err)
 		}
 		p.declared = append(p.declared, c)
 	}
 	// Only now, with every object on its way to the engine: registering a component's outputs
-	// waits for the engine to reach that component (components.RegisterOutputs).
-	if err := components.RegisterOutputs(ctx, p.Components()...); err != nil {
+	// waits for the engine to reach that component (tier.RegisterOutputs).
+	if err := tier.RegisterOutputs(ctx, p.Components()...); err != nil {
 		return nil, err
 	}
 	return p, ctx.RegisterResourceOutputs(p, pulumi.Map{
@@ -81,7 +91,7 @@ func NewPlatform(ctx *pulumi.Context, name string, s *config.Settings, opts ...p
 
 // Components are the tiers' components, in the order they were declared: RegisterOutputs waits
 // for each in turn, and the engine reaches them in that order.
-func (p *Platform) Components() []components.Component {
+func (p *Platform) Components() []tier.Component {
 	return slices.Clone(p.declared)
 }
 
@@ -91,7 +101,7 @@ func (p *Platform) Components() []components.Component {
 func (p *Platform) Workloads() []kube.Workload {
 	var out []kube.Workload
 	for _, c := range p.declared {
-		if t, ok := c.(components.Tier); ok {
+		if t, ok := c.(tier.Tier); ok {
 			out = append(out, t.Declared()...)
 		}
 	}

@@ -5,9 +5,15 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/pynomaly/pynomaly-platform/components"
 	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/edge"
+	"github.com/pynomaly/pynomaly-platform/foundation"
+	"github.com/pynomaly/pynomaly-platform/influxdb"
 	"github.com/pynomaly/pynomaly-platform/internal/preflight"
+	"github.com/pynomaly/pynomaly-platform/monitoring"
+	"github.com/pynomaly/pynomaly-platform/postgres"
+	"github.com/pynomaly/pynomaly-platform/redis"
+	"github.com/pynomaly/pynomaly-platform/tier"
 )
 
 // MinKubernetes is the oldest Kubernetes the program's objects work on: StatefulSet claim
@@ -60,19 +66,19 @@ func checkCluster(s *config.Settings, connect Connect) error {
 // claimTemplates are the StatefulSets' claim templates the settings declare, and the claims of
 // their own, with the key that sizes each: the program grows them, and refuses to shrink them.
 func claimTemplates(s *config.Settings) []preflight.ClaimTemplate {
-	data := components.DataClaimTemplate
+	data := tier.DataClaimTemplate
 	all := []preflight.ClaimTemplate{
-		{Key: "postgres.storageSize", Size: s.Postgres.StorageSize, Set: components.PostgresName, Template: components.PostgresClaimTemplate},
-		{Key: "redisQueue.storageSize", Size: s.RedisQueue.StorageSize, Set: components.RedisQueueService, Template: data},
-		{Key: "redisCache.storageSize", Size: s.RedisCache.StorageSize, Set: components.RedisCacheService, Template: data},
-		{Key: "influxdb.storageSize", Size: s.InfluxDB.StorageSize, Set: components.InfluxDBServiceName, Template: data},
-		{Key: "storage.backupSize", Size: s.Storage.BackupSize, Template: components.BackupClaimName},
-		{Key: "storage.modelSize", Size: s.Storage.ModelSize, Template: components.ModelClaimName},
+		{Key: "postgres.storageSize", Size: s.Postgres.StorageSize, Set: postgres.PostgresName, Template: postgres.PostgresClaimTemplate},
+		{Key: "redisQueue.storageSize", Size: s.RedisQueue.StorageSize, Set: redis.RedisQueueService, Template: data},
+		{Key: "redisCache.storageSize", Size: s.RedisCache.StorageSize, Set: redis.RedisCacheService, Template: data},
+		{Key: "influxdb.storageSize", Size: s.InfluxDB.StorageSize, Set: influxdb.InfluxDBServiceName, Template: data},
+		{Key: "storage.backupSize", Size: s.Storage.BackupSize, Template: foundation.BackupClaimName},
+		{Key: "storage.modelSize", Size: s.Storage.ModelSize, Template: foundation.ModelClaimName},
 	}
 	if s.Bundled() {
-		all = append(all, preflight.ClaimTemplate{Key: "prometheus.storageSize", Size: s.Prometheus.StorageSize, Set: components.PrometheusName, Template: data})
+		all = append(all, preflight.ClaimTemplate{Key: "prometheus.storageSize", Size: s.Prometheus.StorageSize, Set: monitoring.PrometheusName, Template: data})
 		if s.Monitoring.Alerting() {
-			all = append(all, preflight.ClaimTemplate{Key: "alertmanager.storageSize", Size: s.Alertmanager.StorageSize, Set: components.AlertmanagerName, Template: data})
+			all = append(all, preflight.ClaimTemplate{Key: "alertmanager.storageSize", Size: s.Alertmanager.StorageSize, Set: monitoring.AlertmanagerName, Template: data})
 		}
 	}
 	var out []preflight.ClaimTemplate
@@ -118,7 +124,7 @@ func requirements(s *config.Settings) []preflight.Requirement {
 	edgeRequirements(s, add)
 	internalTLSRequirements(s, add)
 	storageRequirements(s, add)
-	for _, api := range components.MonitoringAPIs(!s.Bundled()) {
+	for _, api := range monitoring.MonitoringAPIs(!s.Bundled()) {
 		add(apiRequirement("prometheus-operator", api, "monitoringMode operator"))
 	}
 	if w := s.Postgres.WALArchive; w.S3Bucket != "" && w.CredentialsSecret != "" {
@@ -135,10 +141,10 @@ func requirements(s *config.Settings) []preflight.Requirement {
 // the stack would then fail half-way through its first update on the APIService.
 func externalMetricsHolder(namespace string) preflight.Requirement {
 	return preflight.Requirement{Check: "external-metrics-holder",
-		GroupVersion: "apiregistration.k8s.io/v1", Resource: "apiservices", Name: components.ExternalMetricsAPI,
+		GroupVersion: "apiregistration.k8s.io/v1", Resource: "apiservices", Name: monitoring.ExternalMetricsAPI,
 		HeldBy: func(o map[string]any) string {
 			ns, svc := preflight.Field(o, "spec", "service", "namespace"), preflight.Field(o, "spec", "service", "name")
-			if ns == namespace && svc == components.MetricsAdapterName {
+			if ns == namespace && svc == monitoring.MetricsAdapterName {
 				return ""
 			}
 			if ns == "" {
@@ -152,8 +158,8 @@ func externalMetricsHolder(namespace string) preflight.Requirement {
 
 // preflightReads are the named cluster-scoped objects the stack's preflight gets: what a
 // deployer needs beyond the namespace to preview the stack.
-func preflightReads(s *config.Settings) []components.ClusterObject {
-	var reads []components.ClusterObject
+func preflightReads(s *config.Settings) []foundation.ClusterObject {
+	var reads []foundation.ClusterObject
 	for _, r := range requirements(s) {
 		if r.Name == "" || r.Namespace != "" {
 			continue
@@ -162,12 +168,12 @@ func preflightReads(s *config.Settings) []components.ClusterObject {
 		if !found {
 			group = "" // the core group: "v1"
 		}
-		reads = append(reads, components.ClusterObject{Group: group, Resource: r.Resource, Name: r.Name})
+		reads = append(reads, foundation.ClusterObject{Group: group, Resource: r.Resource, Name: r.Name})
 	}
 	return reads
 }
 
-func apiRequirement(check string, api components.ClusterAPI, why string) preflight.Requirement {
+func apiRequirement(check string, api tier.ClusterAPI, why string) preflight.Requirement {
 	return preflight.Requirement{Check: check, GroupVersion: api.GroupVersion, Resource: api.Resource,
 		Why: why, Fix: "Install " + api.Project + "'s CustomResourceDefinitions."}
 }
@@ -175,7 +181,7 @@ func apiRequirement(check string, api components.ClusterAPI, why string) preflig
 // edgeRequirements: the entry point's class, its APIs, and an issuer the program does not create.
 func edgeRequirements(s *config.Settings, add func(preflight.Requirement)) {
 	e := s.Edge
-	for _, api := range components.EdgeAPIs(e) {
+	for _, api := range edge.EdgeAPIs(e) {
 		check, why := "gateway-api", "edge.entry gateway"
 		if strings.HasPrefix(api.GroupVersion, "cert-manager.io/") {
 			check, why = "cert-manager", "edge.tls"
@@ -212,7 +218,7 @@ func issuerRequirement(namespace, kind, name, why, fix string) preflight.Require
 
 // internalTLSRequirements: cert-manager, and the issuer the settings name, for tls.internal.
 func internalTLSRequirements(s *config.Settings, add func(preflight.Requirement)) {
-	for _, api := range components.InternalTLSAPIs(s.TLS) {
+	for _, api := range foundation.InternalTLSAPIs(s.TLS) {
 		add(apiRequirement("cert-manager", api, "tls.internal"))
 	}
 	if is := s.TLS.Issuer; s.TLS.Internal && is.Name != "" {

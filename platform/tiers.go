@@ -3,15 +3,25 @@ package platform
 import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/pynomaly/pynomaly-platform/components"
+	"github.com/pynomaly/pynomaly-platform/app"
 	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/credentials"
+	"github.com/pynomaly/pynomaly-platform/edge"
+	"github.com/pynomaly/pynomaly-platform/foundation"
+	"github.com/pynomaly/pynomaly-platform/influxdb"
+	"github.com/pynomaly/pynomaly-platform/monitoring"
+	"github.com/pynomaly/pynomaly-platform/netpol"
+	"github.com/pynomaly/pynomaly-platform/postgres"
+	"github.com/pynomaly/pynomaly-platform/redis"
+	"github.com/pynomaly/pynomaly-platform/rotation"
+	"github.com/pynomaly/pynomaly-platform/tier"
 )
 
 // tierStep is one entry of the list of tiers: the name its errors carry, and the method that
 // declares its component and keeps it in its Platform field, where the tiers after it read it.
 type tierStep struct {
 	name    string
-	declare func(*pulumi.Context, pulumi.ResourceOption) (components.Component, error)
+	declare func(*pulumi.Context, pulumi.ResourceOption) (tier.Component, error)
 }
 
 // tiers is the one list of the platform's tiers, in the order they are declared: each reads the
@@ -46,28 +56,28 @@ func (p *Platform) tiers() []tierStep {
 	}
 }
 
-func (p *Platform) namespace(ctx *pulumi.Context, tier pulumi.ResourceOption) (components.Component, error) {
+func (p *Platform) namespace(ctx *pulumi.Context, tier pulumi.ResourceOption) (tier.Component, error) {
 	s := p.settings
 	var err error
-	p.Namespace, err = components.NewNamespace(ctx, "namespace", &components.NamespaceArgs{
+	p.Namespace, err = foundation.NewNamespace(ctx, "namespace", &foundation.NamespaceArgs{
 		Name: s.Namespace, Security: s.Security, Quota: s.Quota, LimitRange: s.LimitRange, Protect: s.ProtectState(),
 	}, tier)
 	return p.Namespace, err
 }
 
-func (p *Platform) access(ctx *pulumi.Context, tier pulumi.ResourceOption) (components.Component, error) {
+func (p *Platform) access(ctx *pulumi.Context, tier pulumi.ResourceOption) (tier.Component, error) {
 	s := p.settings
 	var err error
-	p.Access, err = components.NewAccess(ctx, "access", &components.AccessArgs{
+	p.Access, err = foundation.NewAccess(ctx, "access", &foundation.AccessArgs{
 		Namespace: p.Namespace.Name, Settings: s.Access, PreflightReads: preflightReads(s),
 	}, tier)
 	return p.Access, err
 }
 
-func (p *Platform) storage(ctx *pulumi.Context, tier pulumi.ResourceOption) (components.Component, error) {
+func (p *Platform) storage(ctx *pulumi.Context, tier pulumi.ResourceOption) (tier.Component, error) {
 	s := p.settings
 	var err error
-	p.Storage, err = components.NewStorage(ctx, "storage", &components.StorageArgs{
+	p.Storage, err = foundation.NewStorage(ctx, "storage", &foundation.StorageArgs{
 		Namespace: p.Namespace.Name, Storage: s.Storage, Protect: s.ProtectState(),
 		Rendered:     s.Kubernetes.RenderYamlToDirectory != "",
 		KubectlImage: s.Images.Kubectl, PullPolicy: s.Images.PullPolicy,
@@ -75,28 +85,28 @@ func (p *Platform) storage(ctx *pulumi.Context, tier pulumi.ResourceOption) (com
 	return p.Storage, err
 }
 
-func (p *Platform) secrets(ctx *pulumi.Context, tier pulumi.ResourceOption) (components.Component, error) {
+func (p *Platform) secrets(ctx *pulumi.Context, tier pulumi.ResourceOption) (tier.Component, error) {
 	s := p.settings
 	var err error
-	p.Secrets, err = components.NewSecrets(ctx, "secrets", &components.SecretsArgs{
+	p.Secrets, err = credentials.NewSecrets(ctx, "secrets", &credentials.SecretsArgs{
 		Namespace: p.Namespace.Name, Generations: generations(s), Credentials: s.Credentials, Protect: s.ProtectState(),
 	}, tier)
 	return p.Secrets, err
 }
 
-func (p *Platform) internalTLS(ctx *pulumi.Context, tier pulumi.ResourceOption) (components.Component, error) {
+func (p *Platform) internalTLS(ctx *pulumi.Context, tier pulumi.ResourceOption) (tier.Component, error) {
 	s := p.settings
 	var err error
-	p.TLS, err = components.NewInternalTLS(ctx, "tls", &components.InternalTLSArgs{
-		Namespace: p.Namespace.Name, Settings: s.TLS, Servers: components.TLSServers(s),
+	p.TLS, err = foundation.NewInternalTLS(ctx, "tls", &foundation.InternalTLSArgs{
+		Namespace: p.Namespace.Name, Settings: s.TLS, Servers: foundation.TLSServers(s),
 	}, tier)
 	return p.TLS, err
 }
 
-func (p *Platform) postgres(ctx *pulumi.Context, tier pulumi.ResourceOption) (components.Component, error) {
+func (p *Platform) postgres(ctx *pulumi.Context, tier pulumi.ResourceOption) (tier.Component, error) {
 	s := p.settings
 	var err error
-	p.Postgres, err = components.NewPostgres(ctx, "postgres", &components.PostgresArgs{
+	p.Postgres, err = postgres.NewPostgres(ctx, "postgres", &postgres.PostgresArgs{
 		Namespace: p.Namespace.Name, Settings: s.Postgres, Pooler: s.Pooler, Images: s.Images,
 		Volumes: p.Storage.Volumes, BackupClaim: p.Storage.BackupClaim, Secret: p.Secrets.Postgres,
 		Generation: s.PostgresAppGeneration(), Spread: spread(s.Placement),
@@ -105,10 +115,10 @@ func (p *Platform) postgres(ctx *pulumi.Context, tier pulumi.ResourceOption) (co
 	return p.Postgres, err
 }
 
-func (p *Platform) redis(ctx *pulumi.Context, tier pulumi.ResourceOption) (components.Component, error) {
+func (p *Platform) redis(ctx *pulumi.Context, tier pulumi.ResourceOption) (tier.Component, error) {
 	s := p.settings
 	var err error
-	p.Redis, err = components.NewRedis(ctx, "redis", &components.RedisArgs{
+	p.Redis, err = redis.NewRedis(ctx, "redis", &redis.RedisArgs{
 		Namespace: p.Namespace.Name, Queue: s.RedisQueue, Cache: s.RedisCache, Image: s.Images.Redis, Exporter: s.Images.RedisExporter,
 		PullPolicy: s.Images.PullPolicy,
 		Volumes:    p.Storage.Volumes, Secret: p.Secrets.Redis, Generation: s.RedisGeneration(),
@@ -118,10 +128,10 @@ func (p *Platform) redis(ctx *pulumi.Context, tier pulumi.ResourceOption) (compo
 	return p.Redis, err
 }
 
-func (p *Platform) influxDB(ctx *pulumi.Context, tier pulumi.ResourceOption) (components.Component, error) {
+func (p *Platform) influxDB(ctx *pulumi.Context, tier pulumi.ResourceOption) (tier.Component, error) {
 	s := p.settings
 	var err error
-	p.InfluxDB, err = components.NewInfluxDB(ctx, "influxdb", &components.InfluxDBArgs{
+	p.InfluxDB, err = influxdb.NewInfluxDB(ctx, "influxdb", &influxdb.InfluxDBArgs{
 		Namespace: p.Namespace.Name, Settings: s.InfluxDB, Image: s.Images.InfluxDB, PullPolicy: s.Images.PullPolicy,
 		Volumes: p.Storage.Volumes, Secret: p.Secrets.InfluxDB, TLS: s.TLS.Internal,
 		BackupClaim: p.Storage.BackupClaim,
@@ -129,10 +139,10 @@ func (p *Platform) influxDB(ctx *pulumi.Context, tier pulumi.ResourceOption) (co
 	return p.InfluxDB, err
 }
 
-func (p *Platform) appConfig(ctx *pulumi.Context, tier pulumi.ResourceOption) (components.Component, error) {
+func (p *Platform) appConfig(ctx *pulumi.Context, tier pulumi.ResourceOption) (tier.Component, error) {
 	s := p.settings
 	var err error
-	p.AppConfig, err = components.NewAppConfig(ctx, "config", &components.AppConfigArgs{
+	p.AppConfig, err = app.NewAppConfig(ctx, "config", &app.AppConfigArgs{
 		Namespace: p.Namespace.Name, Environment: string(s.Environment), LogLevel: s.LogLevel,
 		DatabaseHost: p.Postgres.Host, Queue: p.Redis.Queue, Cache: p.Redis.Cache, InfluxDBURL: p.InfluxDB.URL,
 		TLS: s.TLS.Internal,
@@ -146,9 +156,9 @@ func (p *Platform) databases() []pulumi.Resource {
 }
 
 // appEnv is what the migration, the API and the workers are configured with, the same for all three.
-func (p *Platform) appEnv() components.AppEnv {
+func (p *Platform) appEnv() app.AppEnv {
 	s := p.settings
-	return components.AppEnv{
+	return app.AppEnv{
 		ConfigMap: p.AppConfig.ConfigMapName, PostgresSecret: p.Secrets.Postgres, RedisSecret: p.Secrets.Redis,
 		InfluxDBSecret: p.Secrets.InfluxDB, Generations: generations(s), PostgresClientImage: s.Images.PostgresClient, RedisImage: s.Images.Redis,
 		PullPolicy: s.Images.PullPolicy, TLS: s.TLS.Internal,
@@ -157,9 +167,9 @@ func (p *Platform) appEnv() components.AppEnv {
 }
 
 // migration runs once the databases are ready.
-func (p *Platform) migration(ctx *pulumi.Context, tier pulumi.ResourceOption) (components.Component, error) {
+func (p *Platform) migration(ctx *pulumi.Context, tier pulumi.ResourceOption) (tier.Component, error) {
 	var err error
-	p.Migration, err = components.NewMigration(ctx, "migration", &components.MigrationArgs{
+	p.Migration, err = app.NewMigration(ctx, "migration", &app.MigrationArgs{
 		Namespace: p.Namespace.Name, Image: p.settings.Images.API, Env: p.appEnv(), PrimaryHost: p.Postgres.PrimaryHost,
 		After: p.databases(),
 	}, tier)
@@ -167,10 +177,10 @@ func (p *Platform) migration(ctx *pulumi.Context, tier pulumi.ResourceOption) (c
 }
 
 // api starts after the databases and the migration.
-func (p *Platform) api(ctx *pulumi.Context, tier pulumi.ResourceOption) (components.Component, error) {
+func (p *Platform) api(ctx *pulumi.Context, tier pulumi.ResourceOption) (tier.Component, error) {
 	s := p.settings
 	var err error
-	p.API, err = components.NewAPI(ctx, "api", &components.APIArgs{
+	p.API, err = app.NewAPI(ctx, "api", &app.APIArgs{
 		Namespace: p.Namespace.Name, Settings: s.API, Image: s.Images.API, Env: p.appEnv(), APISecret: p.Secrets.API,
 		After: append(p.databases(), p.Migration.Job),
 	}, tier)
@@ -178,10 +188,10 @@ func (p *Platform) api(ctx *pulumi.Context, tier pulumi.ResourceOption) (compone
 }
 
 // worker starts after the databases and the migration.
-func (p *Platform) worker(ctx *pulumi.Context, tier pulumi.ResourceOption) (components.Component, error) {
+func (p *Platform) worker(ctx *pulumi.Context, tier pulumi.ResourceOption) (tier.Component, error) {
 	s := p.settings
 	var err error
-	p.Worker, err = components.NewWorker(ctx, "worker", &components.WorkerArgs{
+	p.Worker, err = app.NewWorker(ctx, "worker", &app.WorkerArgs{
 		Namespace: p.Namespace.Name, Settings: s.Worker, Image: s.Images.Worker, Env: p.appEnv(),
 		After: append(p.databases(), p.Migration.Job),
 	}, tier)
@@ -191,16 +201,16 @@ func (p *Platform) worker(ctx *pulumi.Context, tier pulumi.ResourceOption) (comp
 // rotation ends a credential rotation after every client of the credentials rolled: the pooler,
 // the migration, the API and the workers (the Redis pods and the exporters in them roll with
 // their StatefulSets, before the clients).
-func (p *Platform) rotation(ctx *pulumi.Context, tier pulumi.ResourceOption) (components.Component, error) {
+func (p *Platform) rotation(ctx *pulumi.Context, tier pulumi.ResourceOption) (tier.Component, error) {
 	s := p.settings
 	after := append(append(append([]pulumi.Resource{}, p.Postgres.Ready...), p.Redis.Ready...), p.Migration.Job)
 	after = append(append(after, p.API.Ready...), p.Worker.Ready...)
 	var err error
-	p.Rotation, err = components.NewRotation(ctx, "rotation", &components.RotationArgs{
+	p.Rotation, err = rotation.NewRotation(ctx, "rotation", &rotation.RotationArgs{
 		Namespace: p.Namespace.Name, Generations: generations(s),
 		PostgresSecret: p.Secrets.Postgres, RedisSecret: p.Secrets.Redis, PrimaryHost: p.Postgres.PrimaryHost,
 		Redis: p.Redis.Pods, Images: s.Images, TLS: s.TLS.Internal, After: after,
-		DrainSeconds: components.ClientsGracePeriod(s.Worker) + rotationKillMargin,
+		DrainSeconds: app.ClientsGracePeriod(s.Worker) + rotationKillMargin,
 	}, tier)
 	return p.Rotation, err
 }
@@ -210,29 +220,29 @@ func (p *Platform) rotation(ctx *pulumi.Context, tier pulumi.ResourceOption) (co
 const rotationKillMargin = 30
 
 // generations are the rotating credentials' current generations.
-func generations(s *config.Settings) components.Generations {
-	return components.Generations{PostgresApp: s.PostgresAppGeneration(), Redis: s.RedisGeneration()}
+func generations(s *config.Settings) credentials.Generations {
+	return credentials.Generations{PostgresApp: s.PostgresAppGeneration(), Redis: s.RedisGeneration()}
 }
 
 // edge is Nginx in front of the API and the entry point from outside. Its configuration names
 // the API Service, so the engine creates that Service first (nginx resolves it at start).
-func (p *Platform) edge(ctx *pulumi.Context, tier pulumi.ResourceOption) (components.Component, error) {
+func (p *Platform) edge(ctx *pulumi.Context, tier pulumi.ResourceOption) (tier.Component, error) {
 	s := p.settings
 	var err error
-	p.Edge, err = components.NewEdge(ctx, "edge", &components.EdgeArgs{
+	p.Edge, err = edge.NewEdge(ctx, "edge", &edge.EdgeArgs{
 		Namespace: p.Namespace.Name, Settings: s.Edge, Image: s.Images.Nginx, Exporter: s.Images.NginxExporter,
 		PullPolicy: s.Images.PullPolicy,
-		APIService: p.API.ServiceName, APIPort: components.APIPort,
+		APIService: p.API.ServiceName, APIPort: app.APIPort,
 	}, tier)
 	return p.Edge, err
 }
 
 // monitoring is Prometheus, Grafana and, from the full level on, Alertmanager and
 // kube-state-metrics. Its scrape jobs are generated from every workload declared so far.
-func (p *Platform) monitoring(ctx *pulumi.Context, tier pulumi.ResourceOption) (components.Component, error) {
+func (p *Platform) monitoring(ctx *pulumi.Context, tier pulumi.ResourceOption) (tier.Component, error) {
 	s := p.settings
 	var err error
-	p.Monitoring, err = components.NewMonitoring(ctx, "monitoring", &components.MonitoringArgs{
+	p.Monitoring, err = monitoring.NewMonitoring(ctx, "monitoring", &monitoring.MonitoringArgs{
 		Namespace: p.Namespace.Name, Environment: string(s.Environment), Level: s.Monitoring,
 		Prometheus: s.Prometheus, Alertmanager: s.Alertmanager, Grafana: s.Grafana, Images: s.Images,
 		Volumes: p.Storage.Volumes, GrafanaSecret: p.Secrets.Grafana, Workloads: p.Workloads(),
@@ -247,11 +257,11 @@ func (p *Platform) monitoring(ctx *pulumi.Context, tier pulumi.ResourceOption) (
 
 // security is the namespace's NetworkPolicies, generated from every workload: it comes last, so
 // that it sees all of them.
-func (p *Platform) security(ctx *pulumi.Context, tier pulumi.ResourceOption) (components.Component, error) {
+func (p *Platform) security(ctx *pulumi.Context, tier pulumi.ResourceOption) (tier.Component, error) {
 	s := p.settings
 	e := s.Edge
 	var err error
-	p.Security, err = components.NewSecurity(ctx, "security", &components.SecurityArgs{
+	p.Security, err = netpol.NewSecurity(ctx, "security", &netpol.SecurityArgs{
 		Namespace: p.Namespace.Name, Workloads: p.Workloads(), Network: s.Network,
 		Exposed: e.Exposed(), ACMESolver: e.TLSOn() && e.TLS.Issuer.Create == config.CreateACME,
 		OperatorPrometheus: !s.Bundled(), ObjectStoragePort: s.Postgres.WALArchive.StorePort(),
@@ -266,5 +276,5 @@ func certManagerMetrics(e config.Edge) string {
 	if !e.TLSOn() {
 		return ""
 	}
-	return components.CertManagerMetrics
+	return monitoring.CertManagerMetrics
 }

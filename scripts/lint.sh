@@ -3,7 +3,7 @@
 #   actionlint  the GitHub workflows in .github/ (built from its Go module by tools.sh lint);
 #               it runs shellcheck over every `run:` block too
 #   then every script in scripts/ through Debian's shellcheck (.shellcheckrc lets it follow
-#   `source`), and every script the components run (components/assets/), as their pods run it:
+#   `source`), and every script the components run (each tier's assets/), as their pods run it:
 #   cmd/lintscripts writes each one out, templates filled in, after its lint header
 set -euo pipefail
 source "$(dirname "$0")/env.sh"

@@ -19,7 +19,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"mvdan.cc/sh/v3/syntax"
 
-	"github.com/pynomaly/pynomaly-platform/components"
+	"github.com/pynomaly/pynomaly-platform/influxdb"
+	"github.com/pynomaly/pynomaly-platform/platform"
+	"github.com/pynomaly/pynomaly-platform/postgres"
 )
 
 // kubeExpansion is Kubernetes' own expansion of $(NAME) in command and args (and in env values):
@@ -325,12 +327,12 @@ func TestCredentialOnACommandLineIsCaught(t *testing.T) {
 }
 
 // The scripts the components run, as scripts/lint.sh gives them to shellcheck
-// (components.Scripts), are every script a stack runs, and each parses as POSIX sh. The restore
+// (platform.Scripts), are every script a stack runs, and each parses as POSIX sh. The restore
 // scripts, which no stack declares, keep the credentials of the backup container they run in
 // (scripts/restore.sh makes the restore Job from it, with cmd/restorejob) off the command line.
 func TestEveryScriptIsLintedAndTheRestoresKeepCredentialsOffTheCommandLine(t *testing.T) {
 	linted := map[string]bool{}
-	for _, s := range components.Scripts() {
+	for _, s := range platform.Scripts() {
 		linted[s.Text] = true
 		_, err := scriptLeaks(s.Text, nil)
 		require.NoError(t, err, "%s does not parse as POSIX sh", s.Name)
@@ -347,15 +349,15 @@ func TestEveryScriptIsLintedAndTheRestoresKeepCredentialsOffTheCommandLine(t *te
 			for _, container := range p.Containers() {
 				for field, argv := range commands(t, p.Owner, container) {
 					if script, ok := shellScript(argv); ok {
-						assert.True(t, linted[script], "%s: %s %s %s %s: a script shellcheck does not read (components.Scripts)",
+						assert.True(t, linted[script], "%s: %s %s %s %s: a script shellcheck does not read (platform.Scripts)",
 							name, p.Owner.Type, p.Owner.Name, p.Owner.Str(t, container+".name"), field)
 					}
 				}
 			}
 		}
 		for _, r := range []struct{ cron, container, script string }{
-			{components.PostgresBackupCronJob, "postgres-backup", components.PostgresRestoreScript},
-			{components.InfluxDBBackupCronJob, "influxdb-backup", components.InfluxDBRestoreScript},
+			{postgres.PostgresBackupCronJob, "postgres-backup", postgres.PostgresRestoreScript},
+			{influxdb.InfluxDBBackupCronJob, "influxdb-backup", influxdb.InfluxDBRestoreScript},
 		} {
 			cron := st.One(t, "kubernetes:batch/v1:CronJob", r.cron)
 			secret, _ := secretEnv(t, cron, cron.Container(t, "spec.jobTemplate.spec.template.spec", r.container))

@@ -22,8 +22,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pynomaly/pynomaly-platform/components"
 	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/edge"
 )
 
 // nginxSite writes the configuration of e for a local run into a folder the service user owns,
@@ -32,7 +32,7 @@ func nginxSite(t *testing.T, e config.Edge, upstream string, hsts bool) (conf st
 	t.Helper()
 	dir := serviceDir(t)
 	port = freePort(t)
-	text := components.NginxConf(e, components.NginxSite{
+	text := edge.NginxConf(e, edge.NginxSite{
 		Upstream: upstream, Port: port, StatusPort: freePort(t), TempDir: dir, HSTS: hsts,
 	})
 	conf = filepath.Join(dir, "nginx.conf")

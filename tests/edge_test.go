@@ -8,8 +8,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pynomaly/pynomaly-platform/components"
 	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/edge"
 )
 
 // The edge tier: Nginx with the seed's per-client limit in front of the API, and the entry point
@@ -144,7 +144,7 @@ func TestEdgeWorkloadDeclaresItsMetrics(t *testing.T) {
 	for _, w := range st.Platform.Workloads() {
 		if w.Name == "pynomaly-nginx" {
 			require.NotNil(t, w.Metrics)
-			assert.Equal(t, components.NginxExporterPort, w.Metrics.Port)
+			assert.Equal(t, edge.NginxExporterPort, w.Metrics.Port)
 			assert.Equal(t, map[string]int{"http": 8080, "metrics": 9113}, w.Ports)
 			assert.Equal(t, 3, w.Footprint.Pods)
 			return
@@ -336,8 +336,8 @@ func TestEdgeCapacity(t *testing.T) {
 			drained := e
 			drained.Replicas--
 			assert.GreaterOrEqual(t, drained.Capacity(), 10000, "prod holds 10,000 with a pod drained")
-			assert.Equal(t, 1667, components.NginxUpstreamKeepalive(e), "10000 / (3 pods x 2 workers), rounded up")
-			assert.Equal(t, 16384, components.NginxOpenFiles(e))
+			assert.Equal(t, 1667, edge.NginxUpstreamKeepalive(e), "10000 / (3 pods x 2 workers), rounded up")
+			assert.Equal(t, 16384, edge.NginxOpenFiles(e))
 		}
 	}
 }

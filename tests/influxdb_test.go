@@ -15,7 +15,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pynomaly/pynomaly-platform/components"
+	"github.com/pynomaly/pynomaly-platform/credentials"
+	"github.com/pynomaly/pynomaly-platform/influxdb"
 )
 
 func TestInfluxDBTier(t *testing.T) {
@@ -35,7 +36,7 @@ func TestInfluxDBTier(t *testing.T) {
 			assert.Equal(t, "secret:pynomaly-influxdb-credentials/admin-password", e["ADMIN_PASSWORD"])
 			assert.Equal(t, "secret:pynomaly-influxdb-credentials/admin-username", e["ADMIN_USERNAME"])
 			assert.Equal(t, "secret:pynomaly-influxdb-credentials/admin-token", e["ADMIN_TOKEN"])
-			assert.Equal(t, components.InfluxDBOnboardHook(env != "dev"), sts.Str(t, c+".lifecycle.postStart.exec.command.2"))
+			assert.Equal(t, influxdb.InfluxDBOnboardHook(env != "dev"), sts.Str(t, c+".lifecycle.postStart.exec.command.2"))
 			assert.Equal(t, "/health", sts.Str(t, c+".readinessProbe.httpGet.path"))
 			assert.True(t, sts.Bool(c+".securityContext.readOnlyRootFilesystem"))
 			assert.Equal(t, 8086, st.One(t, serviceType, "pynomaly-influxdb").Int(t, "spec.ports.0.port"))
@@ -83,7 +84,7 @@ func TestInfluxDBSetupKeepsTheReadOnlyLogin(t *testing.T) {
 	defer server.Close()
 
 	st := deploy(t, "staging", nil)
-	job := st.One(t, jobType, components.InfluxDBSetupJob)
+	job := st.One(t, jobType, influxdb.InfluxDBSetupJob)
 	script := job.Str(t, podSpec+".containers.0.command.2")
 	dir := t.TempDir()
 	argv := filepath.Join(dir, "argv.log")
@@ -107,7 +108,7 @@ exit 0
 	require.NoError(t, os.WriteFile(filepath.Join(bin, "curl"), []byte(curl), 0o755))
 
 	env := append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "INFLUX_HOST="+server.URL, "INFLUX_TOKEN="+token,
-		"READER_USERNAME="+components.InfluxDBReaderUser, "READER_PASSWORD="+password, "DOWNSAMPLE_TASK=task")
+		"READER_USERNAME="+credentials.InfluxDBReaderUser, "READER_PASSWORD="+password, "DOWNSAMPLE_TASK=task")
 	for run := range 2 {
 		cmd := exec.Command(tool(t, "sh"), "-ec", script)
 		cmd.Env, cmd.Dir = env, dir
@@ -158,7 +159,7 @@ func TestInfluxDBOnboardsItselfWhenEmpty(t *testing.T) {
 	defer server.Close()
 
 	st := deploy(t, "dev", nil)
-	sts := st.One(t, statefulSetType, components.InfluxDBServiceName)
+	sts := st.One(t, statefulSetType, influxdb.InfluxDBServiceName)
 	hook := sts.Str(t, sts.Container(t, podSpec, "influxdb")+".lifecycle.postStart.exec.command.2")
 	require.Contains(t, hook, "http://127.0.0.1:8086")
 	hook = strings.ReplaceAll(hook, "http://127.0.0.1:8086", server.URL)

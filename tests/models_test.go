@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pynomaly/pynomaly-platform/components"
+	"github.com/pynomaly/pynomaly-platform/foundation"
 )
 
 // modelPaths are the MODEL_STORAGE_PATH of each ConfigMap that sets it, by the ConfigMap's name.
@@ -85,7 +85,7 @@ func TestModelPathWritableWhereItIsRead(t *testing.T) {
 				volume, claimed := "", false
 				for i := 0; r.Has(fmt.Sprintf("%s.volumes.%d", spec, i)); i++ {
 					v := fmt.Sprintf("%s.volumes.%d", spec, i)
-					if r.Has(v+".persistentVolumeClaim") && r.Str(t, v+".persistentVolumeClaim.claimName") == components.ModelClaimName {
+					if r.Has(v+".persistentVolumeClaim") && r.Str(t, v+".persistentVolumeClaim.claimName") == foundation.ModelClaimName {
 						volume, claimed = r.Str(t, v+".name"), true
 					}
 					if !shared && r.Has(v+".emptyDir") && r.Str(t, v+".name") == "models" {
@@ -105,7 +105,7 @@ func TestModelPathWritableWhereItIsRead(t *testing.T) {
 				assert.False(t, r.Has(spec+".affinity.podAffinity"), "%s %s: %s is held to another pod's node", env, mode, r.Name)
 			}
 			assert.Subset(t, owners, []string{"pynomaly-api", "pynomaly-worker"}, "%s %s", env, mode)
-			pvc := st.One(t, "kubernetes:core/v1:PersistentVolumeClaim", components.ModelClaimName)
+			pvc := st.One(t, "kubernetes:core/v1:PersistentVolumeClaim", foundation.ModelClaimName)
 			want := "ReadWriteOnce"
 			if shared {
 				want = mode

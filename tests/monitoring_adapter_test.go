@@ -10,8 +10,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
-	"github.com/pynomaly/pynomaly-platform/components"
+	"github.com/pynomaly/pynomaly-platform/app"
 	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/monitoring"
 )
 
 const (
@@ -46,14 +47,14 @@ func TestMetricsAdapterServesTheQueueDepth(t *testing.T) {
 	for _, env := range envs {
 		t.Run(env, func(t *testing.T) {
 			st := deploy(t, env, nil)
-			hpa := st.One(t, hpaType, components.WorkerName)
+			hpa := st.One(t, hpaType, app.WorkerName)
 			if replicas[env] == 0 {
 				assert.Empty(t, st.OfType(apiServiceType))
-				assert.Empty(t, st.OfType(deploymentType+"/"+components.MetricsAdapterName))
+				assert.Empty(t, st.OfType(deploymentType+"/"+monitoring.MetricsAdapterName))
 				assert.False(t, hpa.Has("spec.metrics.2"), "no adapter, no external metric")
 				return
 			}
-			d := st.One(t, deploymentType, components.MetricsAdapterName)
+			d := st.One(t, deploymentType, monitoring.MetricsAdapterName)
 			assert.Equal(t, replicas[env], d.Int(t, "spec.replicas"))
 			c := d.Container(t, podSpec, "prometheus-adapter")
 			cmd := strings.Join(stringList(t, d, c+".command"), " ")
@@ -61,19 +62,19 @@ func TestMetricsAdapterServesTheQueueDepth(t *testing.T) {
 			assert.Equal(t, "http://pynomaly-prometheus.pynomaly-data-science.svc:9090", d.Env(t, c)["PROMETHEUS_URL"])
 			assert.Equal(t, "HTTPS", d.Str(t, c+".readinessProbe.httpGet.scheme"))
 
-			api := st.One(t, apiServiceType, components.ExternalMetricsAPI)
-			assert.Equal(t, components.ExternalMetricsAPI, api.Str(t, "metadata.name"))
+			api := st.One(t, apiServiceType, monitoring.ExternalMetricsAPI)
+			assert.Equal(t, monitoring.ExternalMetricsAPI, api.Str(t, "metadata.name"))
 			assert.Equal(t, "external.metrics.k8s.io", api.Str(t, "spec.group"))
 			assert.Equal(t, "v1beta1", api.Str(t, "spec.version"))
-			assert.Equal(t, components.MetricsAdapterName, api.Str(t, "spec.service.name"))
+			assert.Equal(t, monitoring.MetricsAdapterName, api.Str(t, "spec.service.name"))
 			assert.Equal(t, "pynomaly-data-science", api.Str(t, "spec.service.namespace"))
-			svc := st.One(t, serviceType, components.MetricsAdapterName)
+			svc := st.One(t, serviceType, monitoring.MetricsAdapterName)
 			assert.Equal(t, api.Int(t, "spec.service.port"), svc.Int(t, "spec.ports.0.port"))
 			assert.Equal(t, d.StringMap(t, "spec.selector.matchLabels"), svc.StringMap(t, "spec.selector"))
 			assert.True(t, st.DependsOn(api, d), "registered once the adapter is ready")
 
 			var conf adapterConf
-			cm := st.One(t, configMapType, components.MetricsAdapterName).StringMap(t, "data")["config.yaml"]
+			cm := st.One(t, configMapType, monitoring.MetricsAdapterName).StringMap(t, "data")["config.yaml"]
 			require.NoError(t, yaml.Unmarshal([]byte(cm), &conf))
 			assert.Empty(t, conf.Rules, "no custom metrics")
 			assert.Nil(t, conf.ResourceRules, "no resource metrics")
@@ -95,7 +96,7 @@ func TestMetricsAdapterServesTheQueueDepth(t *testing.T) {
 // The adapter's rule queries parse once prometheus-adapter fills in its template, as it does
 // for the worker HPA's request.
 func TestMetricsAdapterQueriesParse(t *testing.T) {
-	r := components.QueueDepthRule("pynomaly-data-science", "pynomaly_task_queue_depth")
+	r := monitoring.QueueDepthRule("pynomaly-data-science", "pynomaly_task_queue_depth")
 	tmpl, err := template.New("q").Delims("<<", ">>").Parse(r.MetricsQuery)
 	require.NoError(t, err)
 	var q strings.Builder
@@ -111,19 +112,19 @@ func TestMetricsAdapterQueriesParse(t *testing.T) {
 // account; it reads no object of the cluster.
 func TestMetricsAdapterAccess(t *testing.T) {
 	st := deploy(t, "prod", nil)
-	d := st.One(t, deploymentType, components.MetricsAdapterName)
-	assert.Equal(t, components.MetricsAdapterName, d.Str(t, podSpec+".serviceAccountName"))
-	st.One(t, serviceAccountType, components.MetricsAdapterName)
-	crb := st.One(t, clusterRoleBindingType, components.MetricsAdapterName)
+	d := st.One(t, deploymentType, monitoring.MetricsAdapterName)
+	assert.Equal(t, monitoring.MetricsAdapterName, d.Str(t, podSpec+".serviceAccountName"))
+	st.One(t, serviceAccountType, monitoring.MetricsAdapterName)
+	crb := st.One(t, clusterRoleBindingType, monitoring.MetricsAdapterName)
 	assert.Equal(t, "system:auth-delegator", crb.Str(t, "roleRef.name"))
 	assert.False(t, crb.Has("metadata.name"), "auto-named: stacks sharing a cluster do not collide")
-	rb := st.One(t, roleBindingType, components.MetricsAdapterName+"-auth-reader")
+	rb := st.One(t, roleBindingType, monitoring.MetricsAdapterName+"-auth-reader")
 	assert.Equal(t, "kube-system", rb.Str(t, "metadata.namespace"))
 	assert.Equal(t, "extension-apiserver-authentication-reader", rb.Str(t, "roleRef.name"))
 	assert.Equal(t, "Role", rb.Str(t, "roleRef.kind"))
 	assert.False(t, rb.Has("metadata.name"))
 	for _, b := range []*Resource{crb, rb} {
-		assert.Equal(t, components.MetricsAdapterName, b.Str(t, "subjects.0.name"))
+		assert.Equal(t, monitoring.MetricsAdapterName, b.Str(t, "subjects.0.name"))
 		assert.Equal(t, "pynomaly-data-science", b.Str(t, "subjects.0.namespace"))
 		assert.True(t, st.DependsOn(d, b), "the adapter starts with its rights")
 	}
@@ -137,21 +138,21 @@ func TestMetricsAdapterAccess(t *testing.T) {
 func TestOperatorModeLeavesQueueScalingToTheCluster(t *testing.T) {
 	st := deploy(t, "prod", cfg{"monitoringMode": "operator"})
 	assert.Empty(t, st.OfType(apiServiceType))
-	assert.False(t, st.One(t, hpaType, components.WorkerName).Has("spec.metrics.2"))
+	assert.False(t, st.One(t, hpaType, app.WorkerName).Has("spec.metrics.2"))
 	st = deploy(t, "prod", cfg{"monitoringMode": "operator", "worker": `{"queueScaling": {"enabled": true}}`})
 	assert.Empty(t, st.OfType(apiServiceType))
-	assert.Equal(t, "External", st.One(t, hpaType, components.WorkerName).Str(t, "spec.metrics.2.type"))
+	assert.Equal(t, "External", st.One(t, hpaType, app.WorkerName).Str(t, "spec.metrics.2.type"))
 	// And a bundled stack at the basic level may ask for it: the adapter comes with it.
 	st = deploy(t, "dev", cfg{"worker": `{"queueScaling": {"enabled": true}}`})
-	st.One(t, apiServiceType, components.ExternalMetricsAPI)
-	assert.Equal(t, 1, st.One(t, deploymentType, components.MetricsAdapterName).Int(t, "spec.replicas"))
+	st.One(t, apiServiceType, monitoring.ExternalMetricsAPI)
+	assert.Equal(t, 1, st.One(t, deploymentType, monitoring.MetricsAdapterName).Int(t, "spec.replicas"))
 }
 
 // The rule docs/monitoring.md gives an operator-mode cluster is the program's own.
 func TestReadmeGivesTheAdapterRule(t *testing.T) {
 	page, err := os.ReadFile("../docs/monitoring.md")
 	require.NoError(t, err)
-	r := components.QueueDepthRule(config.DefaultNamespace, "pynomaly_task_queue_depth")
+	r := monitoring.QueueDepthRule(config.DefaultNamespace, "pynomaly_task_queue_depth")
 	assert.Contains(t, string(page), "seriesQuery: '"+r.SeriesQuery+"'")
 	assert.Contains(t, string(page), "metricsQuery: '"+r.MetricsQuery+"'")
 }

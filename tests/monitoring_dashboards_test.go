@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
-	"github.com/pynomaly/pynomaly-platform/components"
+	"github.com/pynomaly/pynomaly-platform/monitoring"
 )
 
 // The seed's four dashboards, with the panels each promises, provisioned in every environment.
@@ -23,7 +23,7 @@ func TestDashboardsHaveThePanelsTheyPromise(t *testing.T) {
 	}
 	for _, env := range envs {
 		st := deploy(t, env, nil)
-		data := st.One(t, configMapType, components.GrafanaName+"-dashboards").StringMap(t, "data")
+		data := st.One(t, configMapType, monitoring.GrafanaName+"-dashboards").StringMap(t, "data")
 		assert.Contains(t, data["dashboards.yaml"], "path: /etc/grafana/provisioning/dashboards", env)
 		assert.Len(t, data, len(want)+1, env)
 		for uid, panels := range want {
@@ -48,14 +48,14 @@ func TestDashboardsHaveThePanelsTheyPromise(t *testing.T) {
 			}
 		}
 	}
-	g := deploy(t, "dev", nil).One(t, deploymentType, components.GrafanaName)
+	g := deploy(t, "dev", nil).One(t, deploymentType, monitoring.GrafanaName)
 	assert.Contains(t, sprintAll(g.Inputs), "/etc/grafana/provisioning/dashboards")
 }
 
 // Every PromQL expression of the dashboards parses.
 func TestDashboardQueriesParse(t *testing.T) {
 	var exprs []string
-	for _, d := range components.Dashboards() {
+	for _, d := range monitoring.Dashboards() {
 		for _, p := range d.Panels {
 			for _, q := range p.Queries {
 				exprs = append(exprs, q.Expr)

@@ -20,8 +20,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
-	"github.com/pynomaly/pynomaly-platform/components"
 	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/monitoring"
 )
 
 // alertCase is the synthetic history of one alert.
@@ -47,7 +47,7 @@ type alertCase struct {
 const ns = `namespace="pynomaly-data-science"`
 
 // allRules are every alert the platform can load, the conditional ones included.
-func allRules() []components.AlertRule { return components.AlertRules(config.DefaultNamespace, true) }
+func allRules() []monitoring.AlertRule { return monitoring.AlertRules(config.DefaultNamespace, true) }
 
 // casesOf are the cases of the alert name: its own, and "name/variant" ones for an alert that
 // breaks in more than one way.
@@ -326,7 +326,7 @@ func TestEveryAlertHasACase(t *testing.T) {
 		for k, c := range casesOf(r.Name) {
 			assert.NotEmpty(t, c.ShortAt, "%s: its case evaluates no breach shorter than for:", k)
 		}
-		assert.Contains(t, []string{components.SeverityCritical, components.SeverityWarning}, r.Severity, r.Name)
+		assert.Contains(t, []string{monitoring.SeverityCritical, monitoring.SeverityWarning}, r.Severity, r.Name)
 		assert.NotEmpty(t, r.Summary, r.Name)
 		assert.NotEmpty(t, r.For, r.Name)
 	}
@@ -344,8 +344,8 @@ func TestEveryAlertHasARunbook(t *testing.T) {
 	defined := map[string]bool{}
 	for _, r := range allRules() {
 		url := r.Runbook()
-		name, ok := strings.CutPrefix(url, components.RunbookBase)
-		if !assert.True(t, ok, "%s: runbook URL %s is not under %s", r.Name, url, components.RunbookBase) {
+		name, ok := strings.CutPrefix(url, monitoring.RunbookBase)
+		if !assert.True(t, ok, "%s: runbook URL %s is not under %s", r.Name, url, monitoring.RunbookBase) {
 			continue
 		}
 		assert.Equal(t, r.Name+".md", name, "%s: runbook URL %s", r.Name, url)
@@ -372,7 +372,7 @@ func TestEveryAlertHasARunbook(t *testing.T) {
 
 func TestPromtoolChecksTheRules(t *testing.T) {
 	promtool := tool(t, "promtool")
-	rules := writeFile(t, "rules.yml", components.RulesFile(allRules(), true))
+	rules := writeFile(t, "rules.yml", monitoring.RulesFile(allRules(), true))
 	out, err := exec.Command(promtool, "check", "rules", rules).CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	assert.Contains(t, string(out), "SUCCESS: "+itoa(len(allRules()))+" rules found")
@@ -393,7 +393,7 @@ func TestAmtoolChecksTheAlertmanagerConfig(t *testing.T) {
 		"none": {}, "all": {all, hook}, "pager only": {pager, ""}, "webhook only": {config.AlertReceivers{}, hook},
 		"pager and webhook": {pager, hook},
 	} {
-		conf := writeFile(t, "alertmanager.yml", components.AlertmanagerConf(c.r, c.webhook))
+		conf := writeFile(t, "alertmanager.yml", monitoring.AlertmanagerConf(c.r, c.webhook))
 		out, err := exec.Command(amtool, "check-config", conf).CombinedOutput()
 		require.NoError(t, err, "%s: %s", name, out)
 		assert.Contains(t, string(out), "SUCCESS", name)
@@ -406,7 +406,7 @@ func TestAmtoolChecksTheAlertmanagerConfig(t *testing.T) {
 					} `yaml:"webhook_configs"`
 				} `yaml:"receivers"`
 			}
-			require.NoError(t, yaml.Unmarshal([]byte(components.AlertmanagerConf(c.r, c.webhook)), &parsed))
+			require.NoError(t, yaml.Unmarshal([]byte(monitoring.AlertmanagerConf(c.r, c.webhook)), &parsed))
 			assert.Equal(t, "default", parsed.Receivers[0].Name)
 			require.Len(t, parsed.Receivers[0].Webhooks, 1, name)
 			assert.Equal(t, hook, parsed.Receivers[0].Webhooks[0].URL, name)
@@ -416,7 +416,7 @@ func TestAmtoolChecksTheAlertmanagerConfig(t *testing.T) {
 		r       config.AlertReceivers
 		webhook string
 	}{"all": {all, hook}, "pager and webhook": {pager, hook}} {
-		conf := writeFile(t, "alertmanager.yml", components.AlertmanagerConf(c.r, c.webhook))
+		conf := writeFile(t, "alertmanager.yml", monitoring.AlertmanagerConf(c.r, c.webhook))
 		for labels, want := range map[string]string{"severity=critical": "pager,default", "severity=warning": "default"} {
 			// Standard output only: amtool warns on standard error that the file overrides a URL.
 			out, err := exec.Command(amtool, "config", "routes", "test", "--config.file="+conf, labels).Output()
@@ -434,7 +434,7 @@ func TestAlertsFireOnlyOnSustainedBreaches(t *testing.T) {
 	var files []string
 	for _, r := range allRules() {
 		rules := filepath.Join(dir, r.Name+".rules.yml")
-		require.NoError(t, os.WriteFile(rules, []byte(components.RulesFile([]components.AlertRule{r}, false)), 0o644))
+		require.NoError(t, os.WriteFile(rules, []byte(monitoring.RulesFile([]monitoring.AlertRule{r}, false)), 0o644))
 		// TestEveryAlertHasACase reports an alert without one.
 		for k, c := range casesOf(r.Name) {
 			test := filepath.Join(dir, strings.ReplaceAll(k, "/", "-")+".test.yml")
@@ -469,7 +469,7 @@ type promTestGroup struct {
 	Alerts   []promAlertTest `yaml:"alert_rule_test"`
 }
 
-func promtoolTest(r components.AlertRule, c alertCase, rules string) string {
+func promtoolTest(r monitoring.AlertRule, c alertCase, rules string) string {
 	interval, eval := c.Interval, c.Eval
 	if interval == "" {
 		interval = "1m"

@@ -14,8 +14,11 @@ import (
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
-	"github.com/pynomaly/pynomaly-platform/components"
 	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/credentials"
+	"github.com/pynomaly/pynomaly-platform/influxdb"
+	"github.com/pynomaly/pynomaly-platform/monitoring"
+	"github.com/pynomaly/pynomaly-platform/tier"
 )
 
 // The monitoring tier at each level: which workloads run, what Prometheus scrapes (every
@@ -44,13 +47,13 @@ func TestMonitoringWorkloadsPerLevel(t *testing.T) {
 			}
 			slices.Sort(got)
 			assert.Equal(t, want[env], got)
-			prom := st.One(t, statefulSetType, components.PrometheusName)
+			prom := st.One(t, statefulSetType, monitoring.PrometheusName)
 			assert.Equal(t, replicas[env][0], prom.Int(t, "spec.replicas"))
 			if replicas[env][1] == 0 {
-				assert.Empty(t, st.OfType(statefulSetType+"/"+components.AlertmanagerName))
+				assert.Empty(t, st.OfType(statefulSetType+"/"+monitoring.AlertmanagerName))
 				return
 			}
-			am := st.One(t, statefulSetType, components.AlertmanagerName)
+			am := st.One(t, statefulSetType, monitoring.AlertmanagerName)
 			assert.Equal(t, replicas[env][1], am.Int(t, "spec.replicas"))
 			cmd := strings.Join(stringList(t, am, am.Container(t, "spec.template.spec", "alertmanager")+".command"), " ")
 			assert.Equal(t, replicas[env][1]*boolInt(replicas[env][1] > 1), strings.Count(cmd, "--cluster.peer="), "%s: one peer per member of a cluster", cmd)
@@ -108,7 +111,7 @@ type promYAML struct {
 
 func prometheusYAML(t *testing.T, st *Stack) string {
 	t.Helper()
-	return st.One(t, configMapType, components.PrometheusName).StringMap(t, "data")["prometheus.yml"]
+	return st.One(t, configMapType, monitoring.PrometheusName).StringMap(t, "data")["prometheus.yml"]
 }
 
 // Every workload with a metrics port, the monitoring tier's own included, is one job: its pods
@@ -203,7 +206,7 @@ func TestPromtoolChecksThePrometheusConfig(t *testing.T) {
 			dir := t.TempDir()
 			rulesDir := filepath.Join(dir, "rules")
 			require.NoError(t, os.Mkdir(rulesDir, 0o755))
-			rules := st.One(t, configMapType, components.PrometheusName+"-rules").StringMap(t, "data")
+			rules := st.One(t, configMapType, monitoring.PrometheusName+"-rules").StringMap(t, "data")
 			for name, content := range rules {
 				require.NoError(t, os.WriteFile(filepath.Join(rulesDir, name), []byte(content), 0o644))
 			}
@@ -222,7 +225,7 @@ func TestPromtoolChecksThePrometheusConfig(t *testing.T) {
 			require.NoError(t, os.WriteFile(path, []byte(withoutKubernetesSD(t, conf)), 0o644))
 			out, err := exec.Command(promtool, "check", "config", path).CombinedOutput()
 			require.NoError(t, err, "%s\n%s", out, conf)
-			assert.Contains(t, string(out), "SUCCESS: "+itoa(len(components.AlertRules(config.DefaultNamespace, env == "prod")))+" rules found")
+			assert.Contains(t, string(out), "SUCCESS: "+itoa(len(monitoring.AlertRules(config.DefaultNamespace, env == "prod")))+" rules found")
 		})
 	}
 }
@@ -258,7 +261,7 @@ func TestCertManagerIsScrapedWhereTheEntryHasACertificate(t *testing.T) {
 		}
 		found = true
 		assert.True(t, j.HonorLabels, "the certificate's own namespace label is kept")
-		assert.Equal(t, []string{components.CertManagerMetrics}, j.StaticConfigs[0].Targets)
+		assert.Equal(t, []string{monitoring.CertManagerMetrics}, j.StaticConfigs[0].Targets)
 		assert.Equal(t, "pynomaly-data-science", j.StaticConfigs[0].Labels["namespace"], "its up series is the namespace's: PynomalyTargetDown sees it")
 		require.Len(t, j.MetricRelabel, 2)
 		assert.Equal(t, []string{"namespace"}, j.MetricRelabel[1].SourceLabels)
@@ -277,8 +280,8 @@ func TestCertManagerIsScrapedWhereTheEntryHasACertificate(t *testing.T) {
 func TestEveryRuleInEveryEnvironment(t *testing.T) {
 	for _, env := range envs {
 		st := deploy(t, env, nil)
-		rules := st.One(t, configMapType, components.PrometheusName+"-rules").StringMap(t, "data")["pynomaly.yml"]
-		for _, r := range components.AlertRules(config.DefaultNamespace, false) {
+		rules := st.One(t, configMapType, monitoring.PrometheusName+"-rules").StringMap(t, "data")["pynomaly.yml"]
+		for _, r := range monitoring.AlertRules(config.DefaultNamespace, false) {
 			assert.Contains(t, rules, "alert: "+r.Name+"\n", env)
 			assert.Contains(t, rules, r.Runbook(), env)
 		}
@@ -291,7 +294,7 @@ func TestWALArchiveAlertOnlyWithArchiving(t *testing.T) {
 	archive := `{"walArchive": {"s3Bucket": "pynomaly-wal", "region": "eu-west-1"}}`
 	const alert = "alert: PynomalyWALArchivingFailing\n"
 	rules := func(st *Stack) string {
-		return st.One(t, configMapType, components.PrometheusName+"-rules").StringMap(t, "data")["pynomaly.yml"]
+		return st.One(t, configMapType, monitoring.PrometheusName+"-rules").StringMap(t, "data")["pynomaly.yml"]
 	}
 	// The security tier lets WAL-G reach only the object store's addresses, which it needs named.
 	store := `{"objectStorageCidrs": ["203.0.113.0/24"]}`
@@ -313,24 +316,24 @@ func TestWALArchiveAlertOnlyWithArchiving(t *testing.T) {
 // secrets, no wildcards, no nodes/proxy.
 func TestPrometheusAccessIsDiscoveryOnly(t *testing.T) {
 	st := deploy(t, "prod", nil)
-	role := st.One(t, roleType, components.PrometheusName)
+	role := st.One(t, roleType, monitoring.PrometheusName)
 	assert.Equal(t, []string{
 		"/pods,services,endpoints/get,list,watch",
 		"discovery.k8s.io/endpointslices/get,list,watch",
 	}, rules(t, role))
-	cr := st.One(t, clusterRoleType, components.PrometheusName)
+	cr := st.One(t, clusterRoleType, monitoring.PrometheusName)
 	assert.Equal(t, []string{
 		"/nodes/list,watch",
 		"/nodes/metrics/get",
 		"urls:/metrics/get",
 	}, rules(t, cr))
 	assert.False(t, cr.Has("metadata.name"), "auto-named: stacks sharing a cluster do not collide")
-	crb := st.One(t, clusterRoleBindingType, components.PrometheusName)
-	assert.Equal(t, components.PrometheusName, crb.Str(t, "subjects.0.name"))
-	prom := st.One(t, statefulSetType, components.PrometheusName)
-	assert.Equal(t, components.PrometheusName, prom.Str(t, "spec.template.spec.serviceAccountName"))
+	crb := st.One(t, clusterRoleBindingType, monitoring.PrometheusName)
+	assert.Equal(t, monitoring.PrometheusName, crb.Str(t, "subjects.0.name"))
+	prom := st.One(t, statefulSetType, monitoring.PrometheusName)
+	assert.Equal(t, monitoring.PrometheusName, prom.Str(t, "spec.template.spec.serviceAccountName"))
 	assert.True(t, st.DependsOn(prom, crb), "Prometheus starts with its rights")
-	ksm := st.One(t, roleType, components.KubeStateMetricsName)
+	ksm := st.One(t, roleType, monitoring.KubeStateMetricsName)
 	for _, r := range rules(t, ksm) {
 		assert.True(t, strings.HasSuffix(r, "/list,watch"), r)
 		assert.NotContains(t, r, "secrets")
@@ -369,11 +372,11 @@ func rules(t *testing.T, r *Resource) []string {
 
 func TestGrafanaCredentialsComeFromTheSecretsTier(t *testing.T) {
 	st := deploy(t, "staging", nil)
-	g := st.One(t, deploymentType, components.GrafanaName)
+	g := st.One(t, deploymentType, monitoring.GrafanaName)
 	env := g.Env(t, g.Container(t, "spec.template.spec", "grafana"))
-	assert.Equal(t, "secret:"+components.GrafanaSecretName+"/"+components.GrafanaAdminPasswordKey, env["GF_SECURITY_ADMIN_PASSWORD"])
+	assert.Equal(t, "secret:"+credentials.GrafanaSecretName+"/"+credentials.GrafanaAdminPasswordKey, env["GF_SECURITY_ADMIN_PASSWORD"])
 	assert.Equal(t, "false", env["GF_USERS_ALLOW_SIGN_UP"])
-	ds := st.One(t, configMapType, components.GrafanaName+"-datasources").StringMap(t, "data")["datasources.yaml"]
+	ds := st.One(t, configMapType, monitoring.GrafanaName+"-datasources").StringMap(t, "data")["datasources.yaml"]
 	assert.Contains(t, ds, "url: http://pynomaly-prometheus.pynomaly-data-science.svc:9090")
 }
 
@@ -390,7 +393,7 @@ func TestGrafanaReadsInfluxDBWithTheReadOnlyLogin(t *testing.T) {
 				SecureJSONData        map[string]string `yaml:"secureJsonData"`
 			} `yaml:"datasources"`
 		}
-		conf := st.One(t, configMapType, components.GrafanaName+"-datasources").StringMap(t, "data")["datasources.yaml"]
+		conf := st.One(t, configMapType, monitoring.GrafanaName+"-datasources").StringMap(t, "data")["datasources.yaml"]
 		require.NoError(t, yaml.Unmarshal([]byte(conf), &ds))
 		byType := map[string]int{}
 		for i, d := range ds.Datasources {
@@ -406,27 +409,27 @@ func TestGrafanaReadsInfluxDBWithTheReadOnlyLogin(t *testing.T) {
 		assert.Equal(t, map[string]string{"password": "${INFLUXDB_READER_PASSWORD}"}, influx.SecureJSONData)
 		assert.NotContains(t, strings.ToLower(conf), "token", "%s: the datasources name no token", env)
 
-		g := st.One(t, deploymentType, components.GrafanaName)
+		g := st.One(t, deploymentType, monitoring.GrafanaName)
 		genv := g.Env(t, g.Container(t, "spec.template.spec", "grafana"))
 		if scheme == "https" {
 			gp := PodTemplate{g, "spec.template.spec", true}
-			assert.Equal(t, components.InternalTrustSecret, mountedSecret(t, gp, g.Container(t, gp.Path, "grafana"), genv["SSL_CERT_FILE"]), env)
+			assert.Equal(t, tier.InternalTrustSecret, mountedSecret(t, gp, g.Container(t, gp.Path, "grafana"), genv["SSL_CERT_FILE"]), env)
 		}
-		assert.Equal(t, "secret:"+components.InfluxDBSecretName+"/"+components.InfluxDBReaderUserKey, genv["INFLUXDB_READER_USER"])
-		assert.Equal(t, "secret:"+components.InfluxDBSecretName+"/"+components.InfluxDBReaderPasswordKey, genv["INFLUXDB_READER_PASSWORD"])
+		assert.Equal(t, "secret:"+credentials.InfluxDBSecretName+"/"+credentials.InfluxDBReaderUserKey, genv["INFLUXDB_READER_USER"])
+		assert.Equal(t, "secret:"+credentials.InfluxDBSecretName+"/"+credentials.InfluxDBReaderPasswordKey, genv["INFLUXDB_READER_PASSWORD"])
 		for name, v := range genv {
-			assert.NotContains(t, v, "secret:"+components.InfluxDBSecretName+"/admin-", "%s: Grafana's %s is an InfluxDB admin credential", env, name)
+			assert.NotContains(t, v, "secret:"+credentials.InfluxDBSecretName+"/admin-", "%s: Grafana's %s is an InfluxDB admin credential", env, name)
 		}
-		secret := st.One(t, secretType, components.InfluxDBSecretName)
-		assert.True(t, secret.IsSecret(t, "stringData."+components.InfluxDBReaderPasswordKey), env)
-		assert.NotEqual(t, secret.StringMap(t, "stringData")[components.InfluxDBAdminTokenKey],
-			secret.StringMap(t, "stringData")[components.InfluxDBReaderPasswordKey], env)
+		secret := st.One(t, secretType, credentials.InfluxDBSecretName)
+		assert.True(t, secret.IsSecret(t, "stringData."+credentials.InfluxDBReaderPasswordKey), env)
+		assert.NotEqual(t, secret.StringMap(t, "stringData")[credentials.InfluxDBAdminTokenKey],
+			secret.StringMap(t, "stringData")[credentials.InfluxDBReaderPasswordKey], env)
 
 		// The setup job keeps the login: the password reaches curl on standard input, the
 		// admin token as a header file, neither as an argument.
-		job := st.One(t, jobType, components.InfluxDBSetupJob)
+		job := st.One(t, jobType, influxdb.InfluxDBSetupJob)
 		je := job.Env(t, podSpec+".containers.0")
-		assert.Equal(t, "secret:"+components.InfluxDBSecretName+"/"+components.InfluxDBReaderPasswordKey, je["READER_PASSWORD"])
+		assert.Equal(t, "secret:"+credentials.InfluxDBSecretName+"/"+credentials.InfluxDBReaderPasswordKey, je["READER_PASSWORD"])
 		script := job.Str(t, podSpec+".containers.0.command.2")
 		assert.Contains(t, script, "--read-bucket")
 		assert.NotContains(t, script, "--write-bucket")
@@ -442,16 +445,16 @@ func TestGrafanaReadsInfluxDBWithTheReadOnlyLogin(t *testing.T) {
 func TestAlertWebhookURLStaysSecret(t *testing.T) {
 	const hook = "https://hooks.example.com/services/T0/B0/TopSecret42"
 	st := deploy(t, "staging", cfg{"alertmanagerWebhookUrl": hook}, "alertmanagerWebhookUrl")
-	conf := st.One(t, secretType, components.AlertmanagerName)
+	conf := st.One(t, secretType, monitoring.AlertmanagerName)
 	assert.True(t, conf.IsSecret(t, "stringData"))
 	assert.Contains(t, conf.StringMap(t, "stringData")["alertmanager.yml"], "url: "+hook)
-	assert.Empty(t, st.OfType(configMapType+"/"+components.AlertmanagerName), "no ConfigMap holds the configuration")
+	assert.Empty(t, st.OfType(configMapType+"/"+monitoring.AlertmanagerName), "no ConfigMap holds the configuration")
 	for _, r := range st.Resources {
 		walkPlain(resource.NewProperty(r.Inputs), func(s string) {
 			assert.NotContains(t, s, "TopSecret42", "%s %s holds the webhook URL in plain text", r.Type, r.Name)
 		})
 	}
-	am := st.One(t, statefulSetType, components.AlertmanagerName)
+	am := st.One(t, statefulSetType, monitoring.AlertmanagerName)
 	volumes, _ := am.Get("spec.template.spec.volumes")
 	mounted := ""
 	for i := range volumes.ArrayValue() {
@@ -459,9 +462,9 @@ func TestAlertWebhookURLStaysSecret(t *testing.T) {
 			mounted = am.Str(t, p+".secret.secretName")
 		}
 	}
-	assert.True(t, strings.HasPrefix(mounted, components.AlertmanagerName+"-"), "the members mount the configuration Secret: %q", mounted)
+	assert.True(t, strings.HasPrefix(mounted, monitoring.AlertmanagerName+"-"), "the members mount the configuration Secret: %q", mounted)
 	// Without the setting there is no webhook.
-	none := deploy(t, "staging", nil).One(t, secretType, components.AlertmanagerName)
+	none := deploy(t, "staging", nil).One(t, secretType, monitoring.AlertmanagerName)
 	assert.NotContains(t, none.StringMap(t, "stringData")["alertmanager.yml"], "webhook_configs")
 }
 
@@ -487,7 +490,7 @@ func withoutKubernetesSD(t *testing.T, conf string) string {
 // files the configuration names, each from the ConfigMap the program wrote.
 func TestPrometheusReadsWhatItsPodMounts(t *testing.T) {
 	st := deploy(t, "prod", nil)
-	prom := st.One(t, statefulSetType, components.PrometheusName)
+	prom := st.One(t, statefulSetType, monitoring.PrometheusName)
 	c := prom.Container(t, "spec.template.spec", "prometheus")
 	mounts := map[string]string{}
 	v, _ := prom.Get(c + ".volumeMounts")
@@ -505,12 +508,12 @@ func TestPrometheusReadsWhatItsPodMounts(t *testing.T) {
 	}
 	cmd := strings.Join(stringList(t, prom, c+".command"), " ")
 	assert.Contains(t, cmd, "--config.file="+mounts["config"]+"/prometheus.yml")
-	assert.True(t, strings.HasPrefix(volumes["config"], components.PrometheusName+"-") &&
-		!strings.HasPrefix(volumes["config"], components.PrometheusName+"-rules"), volumes["config"])
+	assert.True(t, strings.HasPrefix(volumes["config"], monitoring.PrometheusName+"-") &&
+		!strings.HasPrefix(volumes["config"], monitoring.PrometheusName+"-rules"), volumes["config"])
 	var conf promYAML
 	require.NoError(t, yaml.Unmarshal([]byte(prometheusYAML(t, st)), &conf))
 	assert.Equal(t, []string{mounts["rules"] + "/*.yml"}, conf.RuleFiles)
-	assert.True(t, strings.HasPrefix(volumes["rules"], components.PrometheusName+"-rules-"), volumes["rules"])
+	assert.True(t, strings.HasPrefix(volumes["rules"], monitoring.PrometheusName+"-rules-"), volumes["rules"])
 	assert.Contains(t, cmd, "--storage.tsdb.retention.time=30d")
 }
 
@@ -553,7 +556,7 @@ func TestOperatorModeWritesMonitorsAndRules(t *testing.T) {
 			require.NoError(t, err)
 			out, err := exec.Command(promtool, "check", "rules", writeFile(t, "rules.yml", string(b))).CombinedOutput()
 			require.NoError(t, err, "%s\n%s", out, b)
-			assert.Contains(t, string(out), "SUCCESS: "+itoa(len(components.AlertRules(config.DefaultNamespace, env == "prod")))+" rules found")
+			assert.Contains(t, string(out), "SUCCESS: "+itoa(len(monitoring.AlertRules(config.DefaultNamespace, env == "prod")))+" rules found")
 		})
 	}
 }
@@ -583,9 +586,9 @@ func TestOperatorModeFootprintEqualsDeclaredPods(t *testing.T) {
 // configuration names files, never values.
 func TestAlertReceiversReadTheirSecretsFromFiles(t *testing.T) {
 	st := deploy(t, "prod", cfg{"alertmanager": `{"receivers": {"secretName": "alert-receivers", "slackChannel": "#alerts", "pagerduty": true}}`})
-	am := st.One(t, statefulSetType, components.AlertmanagerName)
+	am := st.One(t, statefulSetType, monitoring.AlertmanagerName)
 	assert.Contains(t, sprintAll(am.Inputs), "alert-receivers")
-	conf := st.One(t, secretType, components.AlertmanagerName).StringMap(t, "stringData")["alertmanager.yml"]
+	conf := st.One(t, secretType, monitoring.AlertmanagerName).StringMap(t, "stringData")["alertmanager.yml"]
 	assert.Contains(t, conf, "api_url_file: /etc/alertmanager/secrets/slack-url")
 	assert.Contains(t, conf, "routing_key_file: /etc/alertmanager/secrets/pagerduty-routing-key")
 	c := am.Container(t, "spec.template.spec", "alertmanager")

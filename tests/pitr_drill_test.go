@@ -15,8 +15,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pynomaly/pynomaly-platform/components"
 	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/postgres"
 )
 
 // drillArchiveTimeout stands in for prod's archive_timeout (300 s) in the point-in-time drill,
@@ -48,7 +48,7 @@ func startArchiving(t *testing.T, ctx context.Context, bin, data string, params 
 	}
 	conf, err := os.OpenFile(filepath.Join(data, "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
 	require.NoError(t, err)
-	_, err = conf.WriteString("\n" + components.RenderPostgresConf(params))
+	_, err = conf.WriteString("\n" + postgres.RenderPostgresConf(params))
 	require.NoError(t, err)
 	require.NoError(t, conf.Close())
 	serverCtx, kill := context.WithCancel(ctx)
@@ -74,7 +74,7 @@ func TestPointInTimeRestoreFromArchivedWAL(t *testing.T) {
 	bin := filepath.Dir(tool(t, "/usr/lib/postgresql/*/bin/postgres"))
 
 	// Prod archives (its stack file names the bucket), a segment at least every five minutes.
-	params := components.PostgresParameters(settings(t, "prod", nil).Postgres)
+	params := postgres.PostgresParameters(settings(t, "prod", nil).Postgres)
 	require.Equal(t, "on", params["archive_mode"], "prod archives WAL")
 	timeout, err := strconv.Atoi(params["archive_timeout"])
 	require.NoError(t, err)
@@ -102,7 +102,7 @@ func TestPointInTimeRestoreFromArchivedWAL(t *testing.T) {
 	source.kill()
 	require.NoError(t, os.RemoveAll(source.data))
 
-	restored := restoreFrom(t, ctx, bin, base, params, components.PostgresRecoveryParameters(restoreCommand, time.Time{}))
+	restored := restoreFrom(t, ctx, bin, base, params, postgres.PostgresRecoveryParameters(restoreCommand, time.Time{}))
 	conn = connect(t, ctx, restored)
 	last, n := lastCommit(t, ctx, conn)
 	recoveryPoint := disaster.Sub(last)
@@ -132,11 +132,11 @@ func TestPointInTimeRestoreFromArchivedWAL(t *testing.T) {
 	waitArchived(t, ctx, conn)
 	restored.kill()
 	target := dropAt.Add(-time.Millisecond)
-	again := restoreFrom(t, ctx, bin, base, params, components.PostgresRecoveryParameters(restoreCommand, target))
+	again := restoreFrom(t, ctx, bin, base, params, postgres.PostgresRecoveryParameters(restoreCommand, target))
 	conn = connect(t, ctx, again)
 	last, n2 := lastCommit(t, ctx, conn)
 	t.Logf("RECOVERY POINT (dropped table, target %s): %d rows, the last commit %s before the target; drill took %s",
-		components.RecoveryTargetTime(target), n2, target.Sub(last).Round(time.Millisecond), time.Since(started).Round(100*time.Millisecond))
+		postgres.RecoveryTargetTime(target), n2, target.Sub(last).Round(time.Millisecond), time.Since(started).Round(100*time.Millisecond))
 	assert.Equal(t, n+len(more), n2, "every row committed before the target, across both timelines")
 	var timeline int
 	require.NoError(t, conn.QueryRow(ctx, "SELECT timeline_id FROM pg_control_checkpoint()").Scan(&timeline))

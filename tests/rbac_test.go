@@ -11,8 +11,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pynomaly/pynomaly-platform/components"
+	"github.com/pynomaly/pynomaly-platform/foundation"
 	"github.com/pynomaly/pynomaly-platform/internal/kube"
+	"github.com/pynomaly/pynomaly-platform/monitoring"
+	"github.com/pynomaly/pynomaly-platform/postgres"
 )
 
 const (
@@ -26,10 +28,10 @@ const (
 // kube-state-metrics watches the namespace's objects; prometheus-adapter, an aggregated API
 // server, has the API server review each caller's token and rights.
 var apiClients = map[string]string{
-	"StatefulSet/" + components.PostgresName:        "postgres",
-	"StatefulSet/" + components.PrometheusName:      "prometheus",
-	"Deployment/" + components.KubeStateMetricsName: "kube-state-metrics",
-	"Deployment/" + components.MetricsAdapterName:   "prometheus-adapter",
+	"StatefulSet/" + postgres.PostgresName:          "postgres",
+	"StatefulSet/" + monitoring.PrometheusName:      "prometheus",
+	"Deployment/" + monitoring.KubeStateMetricsName: "kube-state-metrics",
+	"Deployment/" + monitoring.MetricsAdapterName:   "prometheus-adapter",
 }
 
 // accessSettings name a viewer group and user, and a CI service account as deployer.
@@ -221,13 +223,13 @@ func subjects(t *testing.T, b *Resource) []string {
 }
 
 // Patroni's Role is exactly the calls of its Kubernetes DCS in ConfigMap mode (see
-// components/postgres_rbac.go for where each comes from), on the ConfigMaps of the scope the pods
+// postgres/rbac.go for where each comes from), on the ConfigMaps of the scope the pods
 // run with and on the member pods by name: nothing that can be narrowed by name is granted on
 // every object, and nothing Patroni never calls (update, delete, services, endpoints) is there.
 func TestPatroniRoleIsExactlyItsCalls(t *testing.T) {
 	for _, env := range envs {
 		st := deploy(t, env, nil)
-		sts := st.One(t, statefulSetType, components.PostgresName)
+		sts := st.One(t, statefulSetType, postgres.PostgresName)
 		spilo := sts.Env(t, sts.Container(t, "spec.template.spec", "postgres"))
 		require.Equal(t, "true", spilo["KUBERNETES_USE_CONFIGMAPS"], "the Role is for Patroni's ConfigMap mode")
 		require.Equal(t, "true", spilo["DCS_ENABLE_KUBERNETES_API"], "Patroni labels the pods itself (no Spilo callback)")
@@ -236,7 +238,7 @@ func TestPatroniRoleIsExactlyItsCalls(t *testing.T) {
 		scope := spilo["SCOPE"]
 		var members []string
 		for i := range sts.Int(t, "spec.replicas") {
-			members = append(members, fmt.Sprintf("%s-%d", components.PostgresName, i))
+			members = append(members, fmt.Sprintf("%s-%d", postgres.PostgresName, i))
 		}
 		assert.Equal(t, []string{
 			"/configmaps/list,watch",
@@ -245,9 +247,9 @@ func TestPatroniRoleIsExactlyItsCalls(t *testing.T) {
 			"/configmaps/get[" + scope + "-leader]",
 			"/pods/list,watch",
 			"/pods/patch[" + strings.Join(members, ",") + "]",
-		}, rules(t, st.One(t, roleType, components.PostgresName)), env)
-		binding := st.One(t, roleBindingType, components.PostgresName)
-		assert.Equal(t, []string{"ServiceAccount:" + components.PostgresName}, subjects(t, binding), env)
+		}, rules(t, st.One(t, roleType, postgres.PostgresName)), env)
+		binding := st.One(t, roleBindingType, postgres.PostgresName)
+		assert.Equal(t, []string{"ServiceAccount:" + postgres.PostgresName}, subjects(t, binding), env)
 	}
 }
 
@@ -290,7 +292,7 @@ func TestNoRoleGrantsAWildcard(t *testing.T) {
 						assert.NotContains(t, s, "*", "%s: %s %s grants a wildcard", v.name, r.Type, r.Name)
 					}
 				}
-				if r.Name != components.DeployerRoleName {
+				if r.Name != foundation.DeployerRoleName {
 					assert.NotContains(t, rule.resources, "secrets", "%s: %s %s", v.name, r.Type, r.Name)
 				}
 			}
@@ -303,7 +305,7 @@ func TestNoRoleGrantsAWildcard(t *testing.T) {
 func TestAccessRolesFollowTheSettings(t *testing.T) {
 	for _, env := range envs {
 		st := deploy(t, env, nil)
-		for _, name := range []string{components.ViewerRoleName, components.DeployerRoleName} {
+		for _, name := range []string{foundation.ViewerRoleName, foundation.DeployerRoleName} {
 			for _, typ := range []string{roleType, roleBindingType} {
 				for _, r := range st.OfType(typ) {
 					assert.NotEqual(t, name, r.Name, "%s: no %s without its setting", env, name)
@@ -312,14 +314,14 @@ func TestAccessRolesFollowTheSettings(t *testing.T) {
 		}
 	}
 	st := deploy(t, "prod", accessSettings)
-	viewers := st.One(t, roleBindingType, components.ViewerRoleName)
+	viewers := st.One(t, roleBindingType, foundation.ViewerRoleName)
 	assert.Equal(t, []string{"Group:data-science", "User:alice@example.com"}, subjects(t, viewers))
 	assert.Equal(t, "rbac.authorization.k8s.io", viewers.Str(t, "subjects.0.apiGroup"))
 	assert.Equal(t, "Role", viewers.Str(t, "roleRef.kind"))
-	deployers := st.One(t, roleBindingType, components.DeployerRoleName)
+	deployers := st.One(t, roleBindingType, foundation.DeployerRoleName)
 	assert.Equal(t, []string{"ServiceAccount:ci/pulumi-deployer"}, subjects(t, deployers))
 
-	viewer := st.One(t, roleType, components.ViewerRoleName)
+	viewer := st.One(t, roleType, foundation.ViewerRoleName)
 	readsPods := false
 	for _, rule := range policyRules(t, viewer) {
 		assert.NotContains(t, rule.resources, "secrets", "the viewer reads no Secret")
@@ -342,7 +344,7 @@ func TestDeployerRoleCoversWhatTheProgramDeclaresAndGrants(t *testing.T) {
 			continue
 		}
 		st := deploy(t, v.env, v.c)
-		deployer := policyRules(t, st.One(t, roleType, components.DeployerRoleName))
+		deployer := policyRules(t, st.One(t, roleType, foundation.DeployerRoleName))
 		for _, r := range st.Resources {
 			group, kind, ok := kubernetesKind(r.Type)
 			if !ok || slices.Contains(clusterScoped, kind) {
@@ -353,7 +355,7 @@ func TestDeployerRoleCoversWhatTheProgramDeclaresAndGrants(t *testing.T) {
 			}
 		}
 		for _, r := range st.OfType(roleType) {
-			if r.Name == components.DeployerRoleName {
+			if r.Name == foundation.DeployerRoleName {
 				continue
 			}
 			for _, rule := range policyRules(t, r) {
@@ -432,7 +434,7 @@ func TestDeployersMayReadWhatThePreflightReads(t *testing.T) {
 		v.c["access"] = accessSettings["access"]
 		st, err := runOn(c, nil, v.env, v.c)
 		require.NoError(t, err, v.env)
-		role := st.One(t, clusterRoleType, components.DeployerPreflightName)
+		role := st.One(t, clusterRoleType, foundation.DeployerPreflightName)
 		rules := policyRules(t, role)
 		var objects int
 		for _, asked := range c.asked {
@@ -453,10 +455,10 @@ func TestDeployersMayReadWhatThePreflightReads(t *testing.T) {
 			assert.Equal(t, []string{"get"}, rule.verbs, "%s: the preflight only gets", v.env)
 			assert.Len(t, rule.names, 1, "%s: by name", v.env)
 		}
-		binding := st.One(t, clusterRoleBindingType, components.DeployerPreflightName)
+		binding := st.One(t, clusterRoleBindingType, foundation.DeployerPreflightName)
 		assert.Equal(t, []string{"ServiceAccount:ci/pulumi-deployer"}, subjects(t, binding), v.env)
 	}
 	for _, r := range deploy(t, "prod", cfg{"edge": ingressTLS}).OfType(clusterRoleType) {
-		assert.NotEqual(t, components.DeployerPreflightName, r.Name, "no preflight role without deployers")
+		assert.NotEqual(t, foundation.DeployerPreflightName, r.Name, "no preflight role without deployers")
 	}
 }

@@ -20,8 +20,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pynomaly/pynomaly-platform/components"
+	"github.com/pynomaly/pynomaly-platform/app"
 	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/credentials"
+	"github.com/pynomaly/pynomaly-platform/postgres"
+	"github.com/pynomaly/pynomaly-platform/redis"
+	"github.com/pynomaly/pynomaly-platform/rotation"
 )
 
 // The rotation drill: real PostgreSQL, PgBouncer and Redis run with the generated
@@ -45,7 +49,7 @@ func TestRotationDrill(t *testing.T) {
 	pg := newDrillPostgres(t, ctx, bin)
 	pg.setupJob(t, ctx, before)
 	pools := &endpoints{}
-	p0 := startPooler(t, ctx, pgbouncer, pg.dir, s.Pooler, secretData(t, before, components.PostgresSecretName)[components.PostgresPoolerUserlistKey])
+	p0 := startPooler(t, ctx, pgbouncer, pg.dir, s.Pooler, secretData(t, before, credentials.PostgresSecretName)[credentials.PostgresPoolerUserlistKey])
 	pools.set(p0.port)
 	r0 := startDrillRedis(t, redisServer, redisCLI, before, s.RedisQueue, "")
 	primary := &endpoints{}
@@ -69,7 +73,7 @@ func TestRotationDrill(t *testing.T) {
 	steps.hold()
 
 	// 3. The pooler rolls (both pods serve for a while), then the clients roll.
-	p1 := startPooler(t, ctx, pgbouncer, pg.dir, s.Pooler, secretData(t, after, components.PostgresSecretName)[components.PostgresPoolerUserlistKey])
+	p1 := startPooler(t, ctx, pgbouncer, pg.dir, s.Pooler, secretData(t, after, credentials.PostgresSecretName)[credentials.PostgresPoolerUserlistKey])
 	pools.set(p0.port, p1.port)
 	steps.hold()
 	pools.set(p1.port)
@@ -82,14 +86,14 @@ func TestRotationDrill(t *testing.T) {
 	oldRedis.stop()
 
 	// 4. The settled generation is recorded, then the previous password retired.
-	settled := after.One(t, secretType, components.SettledSecret).StringMap(t, "stringData")[components.SettledRedisKey]
+	settled := after.One(t, secretType, credentials.SettledSecret).StringMap(t, "stringData")[credentials.SettledRedisKey]
 	// A replica that restarts now replicates with the new password, before and after retirement.
 	replica := startDrillRedis(t, redisServer, redisCLI, after, s.RedisQueue, settled)
 	replica.replicate(t, r1)
-	pg.job(t, ctx, after, components.PostgresRetireJob, "postgres-retire", "previous login retired")
-	script, env := podScript(t, after, after.One(t, jobType, components.RedisRetireJob), "redis-retire")
+	pg.job(t, ctx, after, rotation.PostgresRetireJob, "postgres-retire", "previous login retired")
+	script, env := podScript(t, after, after.One(t, jobType, rotation.RedisRetireJob), "redis-retire")
 	env["REDIS_TARGETS"] = "127.0.0.1|"
-	out, err := runScript(ctx, "", strings.ReplaceAll(script, fmt.Sprintf("-p %d", components.RedisPort), fmt.Sprintf("-p %d", r1.port)), env)
+	out, err := runScript(ctx, "", strings.ReplaceAll(script, fmt.Sprintf("-p %d", redis.RedisPort), fmt.Sprintf("-p %d", r1.port)), env)
 	require.NoError(t, err, "redis retirement: %s", out)
 	steps.hold()
 	newPG.stop()
@@ -218,7 +222,7 @@ func (c *drillClient) errors() []string {
 type appCreds struct{ user, password, redisPassword string }
 
 func appCredentials(t *testing.T, st *Stack) appCreds {
-	env := podEnv(t, st, st.One(t, deploymentType, components.APIName), "api")
+	env := podEnv(t, st, st.One(t, deploymentType, app.APIName), "api")
 	require.NotEmpty(t, env["DATABASE_USER"])
 	return appCreds{user: env["DATABASE_USER"], password: env["DATABASE_PASSWORD"], redisPassword: env["REDIS_PASSWORD"]}
 }
@@ -234,7 +238,7 @@ func pgThrough(bin string, port int, c appCreds, sql string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(bin, "psql"), "-X", "-q", "-h", "127.0.0.1", "-p", fmt.Sprint(port),
-		"-U", c.user, "-d", components.PostgresDatabase, "-w", "-Atc", sql)
+		"-U", c.user, "-d", postgres.PostgresDatabase, "-w", "-Atc", sql)
 	cmd.Env = append(os.Environ(), "PGPASSWORD="+c.password, "PGSSLMODE=disable", "PGCONNECT_TIMEOUT=5")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -247,7 +251,7 @@ func pgThrough(bin string, port int, c appCreds, sql string) (string, error) {
 func pgQuery(bin string, pools *endpoints, c appCreds) func() error {
 	return func() error {
 		out, err := pgThrough(bin, pools.next(), c, "INSERT INTO drill (login) VALUES (session_user) RETURNING current_user")
-		if err == nil && out != components.PostgresAppUser {
+		if err == nil && out != credentials.PostgresAppUser {
 			err = fmt.Errorf("as %s the session acted as %q", c.user, out)
 		}
 		return err
@@ -301,12 +305,12 @@ func (p *drillPostgres) job(t *testing.T, ctx context.Context, st *Stack, name, 
 }
 
 func (p *drillPostgres) setupJob(t *testing.T, ctx context.Context, st *Stack) {
-	p.job(t, ctx, st, components.PostgresSetupJob, "postgres-setup", "postgres setup done")
+	p.job(t, ctx, st, postgres.PostgresSetupJob, "postgres-setup", "postgres setup done")
 }
 
 func (p *drillPostgres) psql(user, password, sql string) (string, error) {
-	cmd := exec.Command(filepath.Join(p.bin, "psql"), "-X", "-h", p.dir, "-p", fmt.Sprint(components.PostgresPort),
-		"-U", user, "-d", components.PostgresDatabase, "-w", "-Atc", sql)
+	cmd := exec.Command(filepath.Join(p.bin, "psql"), "-X", "-h", p.dir, "-p", fmt.Sprint(postgres.PostgresPort),
+		"-U", user, "-d", postgres.PostgresDatabase, "-w", "-Atc", sql)
 	cmd.Env = append(os.Environ(), "PGPASSWORD="+password)
 	out, err := cmd.CombinedOutput()
 	return strings.TrimSpace(string(out)), err
@@ -322,9 +326,9 @@ func startPooler(t *testing.T, ctx context.Context, pgbouncer, pgDir string, poo
 	t.Helper()
 	dir := serviceDir(t)
 	port := freePort(t)
-	ini := components.PgBouncerIni(pgDir, pooler, false)
+	ini := postgres.PgBouncerIni(pgDir, pooler, false)
 	ini = strings.ReplaceAll(ini, "listen_addr = 0.0.0.0", "listen_addr = 127.0.0.1")
-	ini = strings.ReplaceAll(ini, fmt.Sprintf("listen_port = %d", components.PostgresPort), fmt.Sprintf("listen_port = %d", port))
+	ini = strings.ReplaceAll(ini, fmt.Sprintf("listen_port = %d", postgres.PostgresPort), fmt.Sprintf("listen_port = %d", port))
 	ini = strings.ReplaceAll(ini, "/etc/pgbouncer/auth/userlist.txt", filepath.Join(dir, "userlist.txt"))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "userlist.txt"), []byte(userlist), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "pgbouncer.ini"), []byte(ini), 0o644))
@@ -351,13 +355,13 @@ type drillRedis struct {
 func startDrillRedis(t *testing.T, server, cli string, st *Stack, tier config.StatefulTier, settled string) *drillRedis {
 	t.Helper()
 	dir := t.TempDir()
-	base := strings.Replace(components.RedisConf(components.RedisQueue, tier), "dir /data\n", "dir "+dir+"\n", 1)
+	base := strings.Replace(redis.RedisConf(redis.RedisQueue, tier), "dir /data\n", "dir "+dir+"\n", 1)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "base.conf"), []byte(base), 0o600))
-	script, env := podScript(t, st, st.One(t, statefulSetType, components.RedisQueueService), "topology")
+	script, env := podScript(t, st, st.One(t, statefulSetType, redis.RedisQueueService), "topology")
 	script = strings.ReplaceAll(script, "/etc/redis/redis.conf", filepath.Join(dir, "base.conf"))
 	script = strings.ReplaceAll(script, "/run/redis", dir)
 	require.Equal(t, "1", env["REPLICAS"], "one pod: the drill plays Sentinel's part itself")
-	env["POD_NAME"], env["POD_NAMESPACE"] = components.RedisQueueService+"-0", "pynomaly-data-science"
+	env["POD_NAME"], env["POD_NAMESPACE"] = redis.RedisQueueService+"-0", "pynomaly-data-science"
 	env["REDIS_SETTLED_GENERATION"] = settled
 	out, err := runScript(context.Background(), "", script, env)
 	require.NoError(t, err, "redis start-up: %s", out)
@@ -419,13 +423,13 @@ func TestRedisRetirementReachesSentinel(t *testing.T) {
 	both := "user default on >" + old + " >" + current + " >s3cret ~* &* +@all\n"
 	primary := redisServer(t, both+"masterauth "+old+"\n")
 	port := strings.TrimPrefix(primary("-a", "s3cret", "config", "get", "port"), "port\n")
-	const master = components.RedisQueueService
-	monitor := strings.ReplaceAll(components.SentinelMonitor(master, "127.0.0.1", s.RedisQueue.Replicas), "6379", port)
-	sentinel := redisServer(t, components.SentinelConf()+both+monitor+"sentinel auth-pass "+master+" "+old+"\n", "--sentinel")
+	const master = redis.RedisQueueService
+	monitor := strings.ReplaceAll(redis.SentinelMonitor(master, "127.0.0.1", s.RedisQueue.Replicas), "6379", port)
+	sentinel := redisServer(t, redis.SentinelConf()+both+monitor+"sentinel auth-pass "+master+" "+old+"\n", "--sentinel")
 	sentinelPort := tcpPort(t, sentinel("-a", "s3cret", "info", "server"))
 
 	st := deploy(t, "prod", cfg{"secrets": `{"rotation": {"redis": 1}}`})
-	script, env := podScript(t, st, st.One(t, jobType, components.RedisRetireJob), "redis-retire")
+	script, env := podScript(t, st, st.One(t, jobType, rotation.RedisRetireJob), "redis-retire")
 	require.Contains(t, env["REDIS_TARGETS"], "|"+master, "prod's Redis has Sentinels")
 	// prod verifies Redis over TLS; these servers are plain.
 	env["REDIS_TARGETS"], env["REDISCLI_AUTH"], env["REDIS_CLI_TLS"] = "127.0.0.1|"+master, current, ""

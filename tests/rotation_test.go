@@ -9,7 +9,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pynomaly/pynomaly-platform/components"
+	"github.com/pynomaly/pynomaly-platform/app"
+	"github.com/pynomaly/pynomaly-platform/credentials"
+	"github.com/pynomaly/pynomaly-platform/postgres"
+	"github.com/pynomaly/pynomaly-platform/redis"
+	"github.com/pynomaly/pynomaly-platform/rotation"
 )
 
 // rotated is every environment's stack one rotation of everything on (all: 1): generation 1,
@@ -30,7 +34,7 @@ func TestRotationKeepsThePreviousGeneration(t *testing.T) {
 			assert.Equal(t, env == "prod", cur.Protect, "%s: %s-g1 protected like the data", env, name)
 		}
 		assert.Len(t, st.OfType(passwordType), 12, "%s: ten credentials, two of them twice", env)
-		pg := st.One(t, secretType, components.PostgresSecretName).StringMap(t, "stringData")
+		pg := st.One(t, secretType, credentials.PostgresSecretName).StringMap(t, "stringData")
 		assert.Equal(t, fakeSecret("postgres-app-password", 32), pg["app-password"], "slot a keeps generation 0")
 		assert.Equal(t, fakeSecret("postgres-app-password-g1", 32), pg["app-password-b"], "slot b holds generation 1")
 		assert.Equal(t, "pynomaly_b", pg["app-username-b"])
@@ -39,10 +43,10 @@ func TestRotationKeepsThePreviousGeneration(t *testing.T) {
 		// The pooler answers for both logins, the current one first.
 		assert.Equal(t, `"pynomaly_b" "`+fakeSecret("postgres-app-password-g1", 32)+`"`+"\n"+
 			`"pynomaly" "`+fakeSecret("postgres-app-password", 32)+`"`+"\n", pg["pgbouncer-userlist"])
-		redis := st.One(t, secretType, components.RedisSecretName).StringMap(t, "stringData")
+		redisSecret := st.One(t, secretType, credentials.RedisSecretName).StringMap(t, "stringData")
 		assert.Equal(t, map[string]string{
 			"password": fakeSecret("redis-password", 32), "password-b": fakeSecret("redis-password-g1", 32),
-		}, redis)
+		}, redisSecret)
 	}
 }
 
@@ -56,12 +60,12 @@ func TestSecondRotationReusesTheFirstSlot(t *testing.T) {
 		}
 	}
 	assert.ElementsMatch(t, []string{"redis-password-g2", "redis-password-g1"}, names)
-	redis := st.One(t, secretType, components.RedisSecretName).StringMap(t, "stringData")
-	assert.Equal(t, fakeSecret("redis-password-g2", 32), redis["password"])
-	assert.Equal(t, fakeSecret("redis-password-g1", 32), redis["password-b"])
+	redisSecret := st.One(t, secretType, credentials.RedisSecretName).StringMap(t, "stringData")
+	assert.Equal(t, fakeSecret("redis-password-g2", 32), redisSecret["password"])
+	assert.Equal(t, fakeSecret("redis-password-g1", 32), redisSecret["password-b"])
 	// The application login did not rotate.
 	assert.Len(t, st.OfType(passwordType), 11)
-	queue := st.One(t, statefulSetType, components.RedisQueueService)
+	queue := st.One(t, statefulSetType, redis.RedisQueueService)
 	e := queue.Env(t, queue.Container(t, podSpec, "redis"))
 	assert.Equal(t, "secret:pynomaly-redis-credentials/password", e["REDIS_PASSWORD"])
 	assert.Equal(t, "secret:pynomaly-redis-credentials/password-b", e["REDIS_PASSWORD_PREVIOUS"])
@@ -74,8 +78,8 @@ func TestSecondRotationReusesTheFirstSlot(t *testing.T) {
 func TestRotatedTemplatesWaitForTheServers(t *testing.T) {
 	for _, env := range envs {
 		st := rotated(t, env)
-		setup := st.One(t, jobType, components.PostgresSetupJob)
-		redisServers := []*Resource{st.One(t, statefulSetType, components.RedisQueueService), st.One(t, statefulSetType, components.RedisCacheService)}
+		setup := st.One(t, jobType, postgres.PostgresSetupJob)
+		redisServers := []*Resource{st.One(t, statefulSetType, redis.RedisQueueService), st.One(t, statefulSetType, redis.RedisCacheService)}
 		clients := 0
 		for _, tpl := range st.PodTemplates() {
 			for _, c := range tpl.Containers() {
@@ -103,11 +107,11 @@ func TestRotatedTemplatesWaitForTheServers(t *testing.T) {
 		}
 		assert.GreaterOrEqual(t, clients, 6, "%s: API, workers and migration hold both credentials", env)
 		assert.Equal(t, "pynomaly_b", setup.Env(t, setup.Container(t, podSpec, "postgres-setup"))["APP_USER"])
-		pooler := st.One(t, deploymentType, components.PostgresPoolerName)
+		pooler := st.One(t, deploymentType, postgres.PostgresPoolerName)
 		assert.True(t, st.DependsOn(pooler, setup), "%s: the pooler rolls to the new user list after the setup job", env)
-		assert.Equal(t, "1", pooler.StringMap(t, "spec.template.metadata.annotations")[components.GenerationAnnotation])
-		for _, app := range []*Resource{st.One(t, deploymentType, components.APIName), st.One(t, deploymentType, components.WorkerName),
-			st.One(t, jobType, components.MigrationJobName)} {
+		assert.Equal(t, "1", pooler.StringMap(t, "spec.template.metadata.annotations")[credentials.GenerationAnnotation])
+		for _, app := range []*Resource{st.One(t, deploymentType, app.APIName), st.One(t, deploymentType, app.WorkerName),
+			st.One(t, jobType, app.MigrationJobName)} {
 			assert.True(t, st.DependsOn(app, pooler), "%s: %s rolls after the pooler", env, app.Name)
 		}
 	}
@@ -118,36 +122,36 @@ func TestRotatedTemplatesWaitForTheServers(t *testing.T) {
 func TestRetirementAfterEveryClient(t *testing.T) {
 	for _, env := range envs {
 		st := rotated(t, env)
-		settled := st.One(t, secretType, components.SettledSecret)
-		assert.Equal(t, "1", settled.StringMap(t, "stringData")[components.SettledRedisKey])
-		for _, client := range []*Resource{st.One(t, deploymentType, components.APIName), st.One(t, deploymentType, components.WorkerName)} {
+		settled := st.One(t, secretType, credentials.SettledSecret)
+		assert.Equal(t, "1", settled.StringMap(t, "stringData")[credentials.SettledRedisKey])
+		for _, client := range []*Resource{st.One(t, deploymentType, app.APIName), st.One(t, deploymentType, app.WorkerName)} {
 			assert.True(t, st.DependsOn(settled, client), "%s: settled only after %s rolled", env, client.Name)
 		}
-		for _, name := range []string{components.PostgresRetireJob, components.RedisRetireJob} {
+		for _, name := range []string{rotation.PostgresRetireJob, rotation.RedisRetireJob} {
 			job := st.One(t, jobType, name)
 			for _, client := range []*Resource{
-				st.One(t, deploymentType, components.APIName), st.One(t, deploymentType, components.WorkerName),
-				st.One(t, jobType, components.MigrationJobName), st.One(t, deploymentType, components.PostgresPoolerName),
-				st.One(t, statefulSetType, components.RedisQueueService), st.One(t, statefulSetType, components.RedisCacheService),
+				st.One(t, deploymentType, app.APIName), st.One(t, deploymentType, app.WorkerName),
+				st.One(t, jobType, app.MigrationJobName), st.One(t, deploymentType, postgres.PostgresPoolerName),
+				st.One(t, statefulSetType, redis.RedisQueueService), st.One(t, statefulSetType, redis.RedisCacheService),
 			} {
 				assert.True(t, st.DependsOn(job, client), "%s: %s waits for %s to roll", env, name, client.Name)
 			}
 			assert.True(t, st.DependsOn(job, settled), "%s: %s runs after the settled generation is written", env, name)
-			assert.Equal(t, "1", job.StringMap(t, "spec.template.metadata.annotations")[components.GenerationAnnotation])
+			assert.Equal(t, "1", job.StringMap(t, "spec.template.metadata.annotations")[credentials.GenerationAnnotation])
 		}
-		pgRetire := st.One(t, jobType, components.PostgresRetireJob)
+		pgRetire := st.One(t, jobType, rotation.PostgresRetireJob)
 		assert.Equal(t, "pynomaly", pgRetire.Env(t, pgRetire.Container(t, podSpec, "postgres-retire"))["OLD_LOGIN"])
-		redisRetire := st.One(t, jobType, components.RedisRetireJob)
+		redisRetire := st.One(t, jobType, rotation.RedisRetireJob)
 		e := redisRetire.Env(t, redisRetire.Container(t, podSpec, "redis-retire"))
 		assert.Equal(t, "secret:pynomaly-redis-credentials/password-b", e["REDISCLI_AUTH"])
-		queue := st.One(t, statefulSetType, components.RedisQueueService).Int(t, "spec.replicas")
-		cache := st.One(t, statefulSetType, components.RedisCacheService).Int(t, "spec.replicas")
+		queue := st.One(t, statefulSetType, redis.RedisQueueService).Int(t, "spec.replicas")
+		cache := st.One(t, statefulSetType, redis.RedisCacheService).Int(t, "spec.replicas")
 		assert.Len(t, strings.Fields(e["REDIS_TARGETS"]), queue+cache, "%s: every Redis pod", env)
 	}
 	// Before any rotation there is nothing to retire.
 	st := deploy(t, "dev", nil)
 	for _, j := range st.OfType(jobType) {
-		assert.NotContains(t, []string{components.PostgresRetireJob, components.RedisRetireJob}, j.Name)
+		assert.NotContains(t, []string{rotation.PostgresRetireJob, rotation.RedisRetireJob}, j.Name)
 	}
 }
 
@@ -159,17 +163,17 @@ func TestRetirementWaitsForThePreviousGenerationsPods(t *testing.T) {
 	for _, env := range envs {
 		st := rotated(t, env)
 		var longestGrace int
-		for _, name := range []string{components.APIName, components.WorkerName} {
+		for _, name := range []string{app.APIName, app.WorkerName} {
 			d := st.One(t, deploymentType, name)
 			labels := d.StringMap(t, "spec.template.metadata.labels")
-			assert.Equal(t, "1", labels[components.PostgresAppGenerationLabel], "%s: %s's pods hold login generation 1", env, name)
-			assert.Equal(t, "1", labels[components.RedisGenerationLabel], "%s: %s's pods hold Redis generation 1", env, name)
-			assert.NotContains(t, d.StringMap(t, "spec.selector.matchLabels"), components.PostgresAppGenerationLabel, "%s: the selector is immutable", env)
+			assert.Equal(t, "1", labels[credentials.PostgresAppGenerationLabel], "%s: %s's pods hold login generation 1", env, name)
+			assert.Equal(t, "1", labels[credentials.RedisGenerationLabel], "%s: %s's pods hold Redis generation 1", env, name)
+			assert.NotContains(t, d.StringMap(t, "spec.selector.matchLabels"), credentials.PostgresAppGenerationLabel, "%s: the selector is immutable", env)
 			longestGrace = max(longestGrace, d.Int(t, podSpec+".terminationGracePeriodSeconds"))
 		}
 		for job, label := range map[string]string{
-			components.PostgresRetireJob: components.PostgresAppGenerationLabel,
-			components.RedisRetireJob:    components.RedisGenerationLabel,
+			rotation.PostgresRetireJob: credentials.PostgresAppGenerationLabel,
+			rotation.RedisRetireJob:    credentials.RedisGenerationLabel,
 		} {
 			r := st.One(t, jobType, job)
 			wait := r.Container(t, podSpec, "wait-for-previous-clients")
@@ -186,7 +190,7 @@ func TestRetirementWaitsForThePreviousGenerationsPods(t *testing.T) {
 	}
 	// The worker's grace period follows its longest task, and the wait with it.
 	st := deploy(t, "dev", cfg{"secrets": `{"rotation": {"all": 1}}`, "worker": `{"taskTimeoutSeconds": 1200}`})
-	e := st.One(t, jobType, components.PostgresRetireJob)
+	e := st.One(t, jobType, rotation.PostgresRetireJob)
 	assert.Greater(t, mustAtoi(t, e.Env(t, e.Container(t, podSpec, "wait-for-previous-clients"))["DRAIN_SECONDS"]), 1200)
 }
 

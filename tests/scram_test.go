@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pynomaly/pynomaly-platform/components"
+	"github.com/pynomaly/pynomaly-platform/credentials"
 )
 
 // The verifier the setup job sends is checked against RFC 7677's SCRAM-SHA-256 exchange (user
@@ -19,7 +19,7 @@ import (
 func TestSCRAMVerifierMatchesRFC7677(t *testing.T) {
 	salt, err := base64.StdEncoding.DecodeString("W22ZaJ0SNY7soEsUEjb6gQ==")
 	require.NoError(t, err)
-	v, err := components.PostgresSCRAMVerifier("pencil", salt)
+	v, err := credentials.PostgresSCRAMVerifier("pencil", salt)
 	require.NoError(t, err)
 
 	head, keys, ok := strings.Cut(v, "$4096:W22ZaJ0SNY7soEsUEjb6gQ==$")
@@ -58,7 +58,7 @@ func TestSCRAMVerifierMatchesRFC7677(t *testing.T) {
 	assert.Equal(t, stored, sum[:], "the StoredKey accepts RFC 7677's client proof")
 	assert.Equal(t, serverSignature, base64.StdEncoding.EncodeToString(mac(server)), "the ServerKey signs as in RFC 7677")
 
-	other, err := components.PostgresSCRAMVerifier("pencil2", salt)
+	other, err := credentials.PostgresSCRAMVerifier("pencil2", salt)
 	require.NoError(t, err)
 	assert.NotEqual(t, v, other)
 }

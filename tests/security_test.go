@@ -18,9 +18,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pynomaly/pynomaly-platform/components"
 	"github.com/pynomaly/pynomaly-platform/config"
 	"github.com/pynomaly/pynomaly-platform/internal/kube"
+	"github.com/pynomaly/pynomaly-platform/netpol"
+	"github.com/pynomaly/pynomaly-platform/postgres"
 )
 
 // The security tier's NetworkPolicies, judged by the evaluator (netpol_eval_test.go) in a world
@@ -87,21 +88,21 @@ func newWorld(t *testing.T, st *Stack, s *config.Settings) netWorld {
 		w.endpoints = append(w.endpoints, endpoint{Name: name, Roles: roles, Namespace: ns, Labels: labels,
 			IP: netip.AddrFrom4([4]byte{10, 244, 200, ip}), Ports: ports})
 	}
-	pod("kube-dns", "kube-system", map[string]string{"k8s-app": "kube-dns"}, 1, []string{components.PeerClusterDNS},
+	pod("kube-dns", "kube-system", map[string]string{"k8s-app": "kube-dns"}, 1, []string{netpol.PeerClusterDNS},
 		epPort{"dns", 53, "UDP"}, epPort{"dns-tcp", 53, "TCP"})
 	// A pod with the platform's very labels in another namespace: no selector of ours means it.
 	pod("outsider", "elsewhere", map[string]string{"app": "pynomaly", "component": "api"}, 2, nil, epPort{"http", 8000, "TCP"})
 	if s.Edge.Exposed() {
-		pod("entry", s.Network.EntryNamespace, map[string]string{"app.kubernetes.io/name": "entry"}, 3, []string{components.PeerEntry},
+		pod("entry", s.Network.EntryNamespace, map[string]string{"app.kubernetes.io/name": "entry"}, 3, []string{netpol.PeerEntry},
 			epPort{"http", 80, "TCP"})
 		if s.Edge.TLSOn() && s.Edge.TLS.Issuer.Create == config.CreateACME {
 			pod("acme-solver", s.Namespace, map[string]string{"acme.cert-manager.io/http01-solver": "true"}, 4,
-				[]string{components.PeerACMESolver}, epPort{"http", 8089, "TCP"})
+				[]string{netpol.PeerACMESolver}, epPort{"http", 8089, "TCP"})
 		}
 	}
 	if s.Bundled() && s.Edge.TLSOn() {
 		pod("cert-manager", "cert-manager", map[string]string{"app.kubernetes.io/name": "cert-manager", "app.kubernetes.io/component": "controller"},
-			7, []string{components.PeerCertManager}, epPort{"metrics", 9402, "TCP"})
+			7, []string{netpol.PeerCertManager}, epPort{"metrics", 9402, "TCP"})
 	}
 	if !s.Bundled() {
 		pod("cluster-prometheus", s.Network.PrometheusNamespace, map[string]string{"app.kubernetes.io/name": "prometheus"}, 5,
@@ -117,14 +118,14 @@ func newWorld(t *testing.T, st *Stack, s *config.Settings) netWorld {
 // listen on every port any of them uses (and a database port none does).
 func (w *netWorld) addOutside(t *testing.T, s *config.Settings) {
 	n := s.Network
-	w.outside[components.PeerKubernetesAPI] = outsidePeer{prefixes(t, n.KubernetesAPI.CIDRs), map[string][]int{"https": n.KubernetesAPI.Ports}}
-	w.outside[components.PeerKubelets] = outsidePeer{prefixes(t, n.NodeCIDRs), map[string][]int{"kubelet": {10250}}}
+	w.outside[netpol.PeerKubernetesAPI] = outsidePeer{prefixes(t, n.KubernetesAPI.CIDRs), map[string][]int{"https": n.KubernetesAPI.Ports}}
+	w.outside[netpol.PeerKubelets] = outsidePeer{prefixes(t, n.NodeCIDRs), map[string][]int{"kubelet": {10250}}}
 	if wal := s.Postgres.WALArchive; wal.S3Bucket != "" {
 		port := 443
 		if u, err := url.Parse(wal.Endpoint); err == nil && u.Port() != "" {
 			port, _ = strconv.Atoi(u.Port())
 		}
-		w.outside[components.PeerObjectStorage] = outsidePeer{prefixes(t, n.ObjectStorageCIDRs), map[string][]int{"https": {port}}}
+		w.outside[netpol.PeerObjectStorage] = outsidePeer{prefixes(t, n.ObjectStorageCIDRs), map[string][]int{"https": {port}}}
 	}
 	if r := s.Alertmanager.Receivers; r.Any() {
 		ports := map[string][]int{}
@@ -136,7 +137,7 @@ func (w *netWorld) addOutside(t *testing.T, s *config.Settings) {
 			ports["smtp"] = []int{n}
 		}
 		// Slack's, PagerDuty's and the smarthost's addresses are not known: any address.
-		w.outside[components.PeerAlertReceivers] = outsidePeer{prefixes(t, []string{"0.0.0.0/0", "::/0"}), ports}
+		w.outside[netpol.PeerAlertReceivers] = outsidePeer{prefixes(t, []string{"0.0.0.0/0", "::/0"}), ports}
 	}
 	var listening []epPort
 	for _, name := range slices.Sorted(maps.Keys(w.outside)) {
@@ -197,7 +198,7 @@ func (w netWorld) local(e endpoint) bool { return e.Namespace == w.namespace }
 // that plays its source to every one that plays its destination, on the destination's port of
 // the flow's name (for an address peer, the peer's port numbers where the address is in its
 // CIDRs), over TCP and, where the flow says so, UDP.
-func (w netWorld) expected(flows []components.Flow) map[string]bool {
+func (w netWorld) expected(flows []netpol.Flow) map[string]bool {
 	out := map[string]bool{}
 	for _, f := range flows {
 		for _, key := range w.flowKeys(f) {
@@ -207,14 +208,14 @@ func (w netWorld) expected(flows []components.Flow) map[string]bool {
 	return out
 }
 
-func (w netWorld) flowKeys(f components.Flow) []string {
+func (w netWorld) flowKeys(f netpol.Flow) []string {
 	protos := []string{"TCP"}
 	if f.UDP {
 		protos = append(protos, "UDP")
 	}
 	var keys []string
 	for _, src := range w.endpoints {
-		if !(f.From == components.EveryPod && w.local(src)) && !src.has(f.From) && !w.inAddressPeer(f.From, src) {
+		if !(f.From == netpol.EveryPod && w.local(src)) && !src.has(f.From) && !w.inAddressPeer(f.From, src) {
 			continue
 		}
 		for _, dst := range w.endpoints {
@@ -243,10 +244,10 @@ func (w netWorld) inAddressPeer(peer string, src endpoint) bool {
 }
 
 // flowPorts are the port numbers of dst that flow f allows, none when dst is not its destination.
-func (w netWorld) flowPorts(f components.Flow, dst endpoint) []int {
+func (w netWorld) flowPorts(f netpol.Flow, dst endpoint) []int {
 	var out []int
 	switch peer, isAddress := w.outside[f.To]; {
-	case f.To == components.EveryMetricsPort:
+	case f.To == netpol.EveryMetricsPort:
 		if w.local(dst) && dst.MetricsPort > 0 {
 			out = append(out, dst.MetricsPort)
 		}
@@ -337,7 +338,7 @@ func TestNetworkPoliciesHoldEveryPod(t *testing.T) {
 func TestNetworkFlowsAreExactlyTheTable(t *testing.T) {
 	for _, c := range netpolCases(t) {
 		got := evaluate(c.policies, c.world.namespace, c.world.endpoints)
-		want := c.world.expected(components.NetworkFlows())
+		want := c.world.expected(netpol.NetworkFlows())
 		unexpected, missing := flowDiff(got, want)
 		assert.Empty(t, unexpected, "%s: the policies allow connections the table does not", c.name)
 		assert.Empty(t, missing, "%s: the table's connections the policies refuse", c.name)
@@ -351,11 +352,11 @@ func TestNetworkFlowsAreExactlyTheTable(t *testing.T) {
 func TestEveryTableFlowIsUsed(t *testing.T) {
 	used := map[int]bool{}
 	for _, c := range netpolCases(t) {
-		for i, f := range components.NetworkFlows() {
+		for i, f := range netpol.NetworkFlows() {
 			used[i] = used[i] || len(c.world.flowKeys(f)) > 0
 		}
 	}
-	for i, f := range components.NetworkFlows() {
+	for i, f := range netpol.NetworkFlows() {
 		assert.True(t, used[i], "flow %s -> %s:%s allows nothing in any stack", f.From, f.To, f.Port)
 	}
 }
@@ -366,7 +367,7 @@ func TestEveryTableFlowIsUsed(t *testing.T) {
 func TestFlowCheckCatchesAWrongPolicy(t *testing.T) {
 	c := netpolCases(t)[2] // prod
 	ns := c.world.namespace
-	want := c.world.expected(components.NetworkFlows())
+	want := c.world.expected(netpol.NetworkFlows())
 	grafanaOut := decodePolicy(t, "extra-egress", ns, []byte(`{"podSelector": {"matchLabels": {"component": "grafana"}},
 		"policyTypes": ["Egress"], "egress": [{"to": [{"podSelector": {"matchLabels": {"component": "postgres"}}}], "ports": [{"port": 5432}]}]}`))
 	postgresIn := decodePolicy(t, "extra-ingress", ns, []byte(`{"podSelector": {"matchLabels": {"component": "postgres"}},
@@ -389,7 +390,7 @@ func TestFlowCheckCatchesAWrongPolicy(t *testing.T) {
 	// Without the pooler's ingress rules, its clients have no path.
 	var trimmed []netPolicy
 	for _, p := range c.policies {
-		if p.Name == components.PostgresPoolerName {
+		if p.Name == postgres.PostgresPoolerName {
 			p.Spec.Ingress = nil
 		}
 		trimmed = append(trimmed, p)
@@ -412,7 +413,7 @@ func TestNewWorkloadGetsDefaultDenyOnly(t *testing.T) {
 		Metrics: &kube.Metrics{Port: 9999, Path: "/metrics"}}
 	sec := &Stack{}
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
-		_, err := components.NewSecurity(ctx, "security", &components.SecurityArgs{
+		_, err := netpol.NewSecurity(ctx, "security", &netpol.SecurityArgs{
 			Namespace: pulumi.String(s.Namespace), Workloads: append(st.Platform.Workloads(), plain, scraped), Network: s.Network,
 		})
 		return err
@@ -443,7 +444,7 @@ func TestNewWorkloadGetsDefaultDenyOnly(t *testing.T) {
 func TestDefaultDenyWaitsForTheAllows(t *testing.T) {
 	for _, env := range envs {
 		st := deploy(t, env, nil)
-		deny := st.One(t, "kubernetes:networking.k8s.io/v1:NetworkPolicy", components.DefaultDenyPolicy)
+		deny := st.One(t, "kubernetes:networking.k8s.io/v1:NetworkPolicy", netpol.DefaultDenyPolicy)
 		assert.Equal(t, map[string]string{}, deny.StringMap(t, "spec.podSelector"), "%s: the deny holds every pod", env)
 		for _, p := range st.OfType("kubernetes:networking.k8s.io/v1:NetworkPolicy") {
 			if p != deny {
@@ -479,5 +480,5 @@ func TestReadmeShowsTheFlowTable(t *testing.T) {
 	_, section, found := strings.Cut(string(b), "\n## Network policies\n")
 	require.True(t, found, "docs/security.md has no Network policies section")
 	section, _, _ = strings.Cut(section, "\n## ")
-	assert.Contains(t, section, components.FlowTableMarkdown(), "docs/security.md's flow table differs from components.NetworkFlows")
+	assert.Contains(t, section, netpol.FlowTableMarkdown(), "docs/security.md's flow table differs from netpol.NetworkFlows")
 }

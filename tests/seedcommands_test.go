@@ -8,7 +8,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pynomaly/pynomaly-platform/components"
+	"github.com/pynomaly/pynomaly-platform/credentials"
+	"github.com/pynomaly/pynomaly-platform/postgres"
 )
 
 // The seed's kubectl and psql commands address the objects by the names and the selectors the
@@ -66,15 +67,15 @@ func TestSeedCommandsFindTheirObjects(t *testing.T) {
 			nginx := st.One(t, serviceType, "pynomaly-nginx-service")
 			assert.Equal(t, 80, nginx.Int(t, "spec.ports.0.port"))
 			pg := st.One(t, serviceType, "pynomaly-postgres-service")
-			assert.Equal(t, components.PostgresPort, pg.Int(t, "spec.ports.0.port"))
-			assert.Equal(t, "pynomaly", components.PostgresAppUser)
-			assert.Equal(t, "pynomaly", components.PostgresDatabase, "psql -U pynomaly connects to the database of its name")
+			assert.Equal(t, postgres.PostgresPort, pg.Int(t, "spec.ports.0.port"))
+			assert.Equal(t, "pynomaly", credentials.PostgresAppUser)
+			assert.Equal(t, "pynomaly", postgres.PostgresDatabase, "psql -U pynomaly connects to the database of its name")
 			// kubectl get hpa; kubectl create job --from=cronjob/pynomaly-postgres-backup.
 			for _, name := range []string{"pynomaly-api", "pynomaly-worker"} {
 				assert.Equal(t, name, st.One(t, hpaType, name).Str(t, "metadata.name"))
 			}
 			assert.Equal(t, "pynomaly-postgres-backup", st.One(t, "kubernetes:batch/v1:CronJob", "pynomaly-postgres-backup").Str(t, "metadata.name"))
-			assert.Equal(t, "app-password", components.PostgresAppPasswordKey)
+			assert.Equal(t, "app-password", credentials.PostgresAppPasswordKey)
 		})
 	}
 	b, err := os.ReadFile("../docs/operations.md")

@@ -21,8 +21,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pynomaly/pynomaly-platform/components"
 	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/credentials"
+	"github.com/pynomaly/pynomaly-platform/postgres"
+	"github.com/pynomaly/pynomaly-platform/redis"
 	"github.com/pynomaly/pynomaly-platform/tests/procgroup"
 )
 
@@ -221,7 +223,7 @@ func TestPostgresAcceptsTheGeneratedTuning(t *testing.T) {
 	for _, env := range envs {
 		t.Run(env, func(t *testing.T) {
 			s := settings(t, env, cfg{"postgres": `{"walArchive": {"s3Bucket": "pynomaly-wal"}}`, "network": `{"objectStorageCidrs": ["0.0.0.0/0"]}`})
-			params := components.PostgresParameters(s.Postgres)
+			params := postgres.PostgresParameters(s.Postgres)
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			dir := serviceDir(t)
@@ -231,7 +233,7 @@ func TestPostgresAcceptsTheGeneratedTuning(t *testing.T) {
 			conf := filepath.Join(data, "postgresql.conf")
 			f, err := os.OpenFile(conf, os.O_APPEND|os.O_WRONLY, 0)
 			require.NoError(t, err)
-			_, err = f.WriteString("\n" + components.RenderPostgresConf(params))
+			_, err = f.WriteString("\n" + postgres.RenderPostgresConf(params))
 			require.NoError(t, err)
 			require.NoError(t, f.Close())
 
@@ -297,15 +299,15 @@ func TestRedisAcceptsTheGeneratedConfiguration(t *testing.T) {
 	for _, env := range envs {
 		s := settings(t, env, nil)
 		for _, tc := range []struct {
-			role components.RedisRole
+			role redis.RedisRole
 			tier config.StatefulTier
 			want map[string]string
 		}{
-			{components.RedisQueue, s.RedisQueue, map[string]string{
+			{redis.RedisQueue, s.RedisQueue, map[string]string{
 				"maxmemory-policy": "noeviction", "appendonly": "yes", "appendfsync": "everysec",
 				"save": "900 1 300 10 60 10000", "tcp-keepalive": "60",
 			}},
-			{components.RedisCache, s.RedisCache, map[string]string{
+			{redis.RedisCache, s.RedisCache, map[string]string{
 				"maxmemory-policy": "allkeys-lru", "appendonly": "no", "save": "", "tcp-keepalive": "60",
 			}},
 		} {
@@ -313,7 +315,7 @@ func TestRedisAcceptsTheGeneratedConfiguration(t *testing.T) {
 				dir := t.TempDir()
 				base := filepath.Join(dir, "base.conf")
 				// In the pod /data is the volume; here a directory of the test's.
-				conf := strings.Replace(components.RedisConf(tc.role, tc.tier), "dir /data\n", "dir "+dir+"\n", 1)
+				conf := strings.Replace(redis.RedisConf(tc.role, tc.tier), "dir /data\n", "dir "+dir+"\n", 1)
 				require.Contains(t, conf, "dir "+dir)
 				require.NoError(t, os.WriteFile(base, []byte(conf), 0o600))
 				// What the pod's start-up script writes around the generated file.
@@ -323,12 +325,12 @@ func TestRedisAcceptsTheGeneratedConfiguration(t *testing.T) {
 				for key, want := range tc.want {
 					assert.Equal(t, strings.TrimSpace(key+"\n"+want), cli("-a", "s3cret", "config", "get", key), "%s %s", env, tc.role)
 				}
-				assert.Equal(t, fmt.Sprintf("maxmemory\n%d", components.RedisMaxMemory(tc.tier)), cli("-a", "s3cret", "config", "get", "maxmemory"))
-				if tc.role == components.RedisQueue && tc.tier.Replicas > 1 {
+				assert.Equal(t, fmt.Sprintf("maxmemory\n%d", redis.RedisMaxMemory(tc.tier)), cli("-a", "s3cret", "config", "get", "maxmemory"))
+				if tc.role == redis.RedisQueue && tc.tier.Replicas > 1 {
 					assert.Equal(t, "min-replicas-to-write\n1", cli("-a", "s3cret", "config", "get", "min-replicas-to-write"))
 				}
 				// noeviction: at maxmemory a write fails loudly instead of dropping a task.
-				if tc.role == components.RedisQueue {
+				if tc.role == redis.RedisQueue {
 					cli("-a", "s3cret", "config", "set", "maxmemory", "1")
 					assert.Contains(t, cli("-a", "s3cret", "lpush", "tasks", "t1"), "OOM")
 				}
@@ -341,8 +343,8 @@ func TestSentinelAcceptsTheGeneratedConfiguration(t *testing.T) {
 	s := settings(t, "prod", nil)
 	primary := redisServer(t, "user default on >s3cret ~* &* +@all\nmasterauth s3cret\n")
 	port := strings.TrimPrefix(primary("-a", "s3cret", "config", "get", "port"), "port\n")
-	monitor := strings.ReplaceAll(components.SentinelMonitor("pynomaly-redis-queue", "127.0.0.1", s.RedisQueue.Replicas), "6379", port)
-	conf := components.SentinelConf() + "user default on >s3cret ~* &* +@all\n" + monitor + "sentinel auth-pass pynomaly-redis-queue s3cret\n"
+	monitor := strings.ReplaceAll(redis.SentinelMonitor("pynomaly-redis-queue", "127.0.0.1", s.RedisQueue.Replicas), "6379", port)
+	conf := redis.SentinelConf() + "user default on >s3cret ~* &* +@all\n" + monitor + "sentinel auth-pass pynomaly-redis-queue s3cret\n"
 	sentinel := redisServer(t, conf, "--sentinel")
 	masters := sentinel("-a", "s3cret", "sentinel", "master", "pynomaly-redis-queue")
 	assert.Contains(t, masters, "quorum\n2")
@@ -357,9 +359,9 @@ func TestPgBouncerAcceptsTheGeneratedConfiguration(t *testing.T) {
 			s := settings(t, env, nil)
 			dir := serviceDir(t)
 			port := freePort(t)
-			ini := components.PgBouncerIni("127.0.0.1", s.Pooler, false)
+			ini := postgres.PgBouncerIni("127.0.0.1", s.Pooler, false)
 			ini = strings.ReplaceAll(ini, "listen_addr = 0.0.0.0", "listen_addr = 127.0.0.1")
-			ini = strings.ReplaceAll(ini, fmt.Sprintf("listen_port = %d", components.PostgresPort), fmt.Sprintf("listen_port = %d", port))
+			ini = strings.ReplaceAll(ini, fmt.Sprintf("listen_port = %d", postgres.PostgresPort), fmt.Sprintf("listen_port = %d", port))
 			ini = strings.ReplaceAll(ini, "/etc/pgbouncer/auth/userlist.txt", filepath.Join(dir, "userlist.txt"))
 			require.NoError(t, os.WriteFile(filepath.Join(dir, "userlist.txt"), []byte(`"pynomaly" "secret"`+"\n"), 0o644))
 			require.NoError(t, os.WriteFile(filepath.Join(dir, "pgbouncer.ini"), []byte(ini), 0o644))
@@ -423,13 +425,13 @@ func TestPgBouncerLogsInToPostgreSQL(t *testing.T) {
 	s := settings(t, "prod", nil)
 	poolDir := serviceDir(t)
 	poolPort := freePort(t)
-	ini := components.PgBouncerIni("127.0.0.1", s.Pooler, false)
-	ini = strings.Replace(ini, fmt.Sprintf("port=%d", components.PostgresPort), fmt.Sprintf("port=%d", pgPort), 1)
+	ini := postgres.PgBouncerIni("127.0.0.1", s.Pooler, false)
+	ini = strings.Replace(ini, fmt.Sprintf("port=%d", postgres.PostgresPort), fmt.Sprintf("port=%d", pgPort), 1)
 	ini = strings.ReplaceAll(ini, "listen_addr = 0.0.0.0", "listen_addr = 127.0.0.1")
-	ini = strings.ReplaceAll(ini, fmt.Sprintf("listen_port = %d", components.PostgresPort), fmt.Sprintf("listen_port = %d", poolPort))
+	ini = strings.ReplaceAll(ini, fmt.Sprintf("listen_port = %d", postgres.PostgresPort), fmt.Sprintf("listen_port = %d", poolPort))
 	ini = strings.ReplaceAll(ini, "/etc/pgbouncer/auth/userlist.txt", filepath.Join(poolDir, "userlist.txt"))
-	require.Contains(t, ini, fmt.Sprintf("host=127.0.0.1 port=%d dbname=%s", pgPort, components.PostgresDatabase))
-	userlist := components.PgBouncerUserlist(components.PostgresAppUser, password)
+	require.Contains(t, ini, fmt.Sprintf("host=127.0.0.1 port=%d dbname=%s", pgPort, postgres.PostgresDatabase))
+	userlist := credentials.PgBouncerUserlist(credentials.PostgresAppUser, password)
 	require.NoError(t, os.WriteFile(filepath.Join(poolDir, "userlist.txt"), []byte(userlist), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(poolDir, "pgbouncer.ini"), []byte(ini), 0o644))
 	pool := asServiceUser(ctx, pgbouncer, filepath.Join(poolDir, "pgbouncer.ini"))
@@ -439,7 +441,7 @@ func TestPgBouncerLogsInToPostgreSQL(t *testing.T) {
 
 	login := func(pw string) (string, error) {
 		cmd := exec.Command(filepath.Join(bin, "psql"), "-h", "127.0.0.1", "-p", fmt.Sprint(poolPort),
-			"-U", components.PostgresAppUser, "-d", components.PostgresDatabase, "-w", "-Atc", "SELECT current_user || '@' || current_database()")
+			"-U", credentials.PostgresAppUser, "-d", postgres.PostgresDatabase, "-w", "-Atc", "SELECT current_user || '@' || current_database()")
 		cmd.Env = append(os.Environ(), "PGPASSWORD="+pw, "PGSSLMODE=disable", "PGCONNECT_TIMEOUT=10")
 		out, err := cmd.CombinedOutput()
 		return strings.TrimSpace(string(out)), err
@@ -447,7 +449,7 @@ func TestPgBouncerLogsInToPostgreSQL(t *testing.T) {
 	got, err := login(password)
 	require.NoError(t, err, "login through PgBouncer: %s\npgbouncer: %s\npostgres: %s", got, poolLog, log)
 	waitForPostgresPasses(t, bin, poolPort)
-	assert.Equal(t, components.PostgresAppUser+"@"+components.PostgresDatabase, got)
+	assert.Equal(t, credentials.PostgresAppUser+"@"+postgres.PostgresDatabase, got)
 	_, err = login("wrong" + password)
 	assert.Error(t, err, "PgBouncer let a wrong password in")
 	// The user list line is what PgBouncer's documentation specifies: quotes doubled, nothing
@@ -466,7 +468,7 @@ func waitForPostgresPasses(t *testing.T, bin string, port int) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "sh", "-ec", api.Str(t, c+".command.2"))
 	cmd.Env = []string{"PATH=" + bin + ":/usr/bin:/bin", "DATABASE_HOST=127.0.0.1", "DATABASE_PORT=" + fmt.Sprint(port),
-		"DATABASE_USER=" + components.PostgresAppUser}
+		"DATABASE_USER=" + credentials.PostgresAppUser}
 	if os.Geteuid() == 0 {
 		uid := uint32(api.Int(t, podSpec+".securityContext.runAsUser"))
 		_, err := user.LookupId(fmt.Sprint(uid))
@@ -502,11 +504,11 @@ func setupAppRole(t *testing.T, ctx context.Context, bin, dir string, port int, 
 	salt := make([]byte, 16)
 	_, err := rand.Read(salt)
 	require.NoError(t, err)
-	verifier, err := components.PostgresSCRAMVerifier(password, salt)
+	verifier, err := credentials.PostgresSCRAMVerifier(password, salt)
 	require.NoError(t, err)
-	out, err := runScript(ctx, bin, components.PostgresSetupRoleStep+"\n"+extra, map[string]string{
+	out, err := runScript(ctx, bin, postgres.PostgresSetupRoleStep+"\n"+extra, map[string]string{
 		"PGHOST": dir, "PGPORT": fmt.Sprint(port), "PGUSER": "postgres", "PGDATABASE": "postgres",
-		"APP_OWNER": components.PostgresAppUser, "APP_USER": components.PostgresAppUser, "APP_PASSWORD_VERIFIER": verifier, "APP_DATABASE": components.PostgresDatabase,
+		"APP_OWNER": credentials.PostgresAppUser, "APP_USER": credentials.PostgresAppUser, "APP_PASSWORD_VERIFIER": verifier, "APP_DATABASE": postgres.PostgresDatabase,
 	})
 	require.NoError(t, err, "the setup job's SQL: %s", out)
 }

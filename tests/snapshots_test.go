@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
-	"github.com/pynomaly/pynomaly-platform/components"
+	"github.com/pynomaly/pynomaly-platform/foundation"
 )
 
 const snapshotClass = `{"snapshots": {"className": "csi-snapclass"}}`
@@ -24,11 +24,11 @@ func TestVolumeSnapshotScheduleFollowsTheProfile(t *testing.T) {
 	for env, retention := range map[string]string{"dev": "3", "staging": "7", "prod": "14"} {
 		t.Run(env, func(t *testing.T) {
 			for _, c := range deploy(t, env, nil).OfType(cronJobType) {
-				assert.NotEqual(t, components.VolumeSnapshotsCronJob, c.Name, "no class, no snapshots")
+				assert.NotEqual(t, foundation.VolumeSnapshotsCronJob, c.Name, "no class, no snapshots")
 			}
 
 			st := deploy(t, env, cfg{"storage": snapshotClass})
-			cron := st.One(t, cronJobType, components.VolumeSnapshotsCronJob)
+			cron := st.One(t, cronJobType, foundation.VolumeSnapshotsCronJob)
 			assert.Equal(t, "0 3 * * *", cron.Str(t, "spec.schedule"))
 			assert.Equal(t, "Etc/UTC", cron.Str(t, "spec.timeZone"))
 			spec := "spec.jobTemplate.spec.template.spec"
@@ -37,7 +37,7 @@ func TestVolumeSnapshotScheduleFollowsTheProfile(t *testing.T) {
 			assert.Equal(t, retention, e["RETENTION_DAYS"])
 			assert.Equal(t, "csi-snapclass", e["SNAPSHOT_CLASS"])
 			assert.Equal(t, "alpine/k8s:1.33.4", cron.Str(t, c+".image"))
-			assert.Equal(t, components.VolumeSnapshotsCronJob, cron.Str(t, spec+".serviceAccountName"))
+			assert.Equal(t, foundation.VolumeSnapshotsCronJob, cron.Str(t, spec+".serviceAccountName"))
 		})
 	}
 }
@@ -46,13 +46,13 @@ func TestVolumeSnapshotScheduleFollowsTheProfile(t *testing.T) {
 // namespace: nothing else, no cluster-wide right, no get of anything it does not read.
 func TestVolumeSnapshotAccessIsLeastPrivilege(t *testing.T) {
 	st := deploy(t, "prod", cfg{"storage": snapshotClass})
-	role := st.One(t, roleType, components.VolumeSnapshotsCronJob)
+	role := st.One(t, roleType, foundation.VolumeSnapshotsCronJob)
 	assert.Equal(t, []string{
 		"/persistentvolumeclaims/list",
 		"snapshot.storage.k8s.io/volumesnapshots/create,list,delete",
 	}, rules(t, role))
-	cron := st.One(t, cronJobType, components.VolumeSnapshotsCronJob)
-	assert.True(t, st.DependsOn(cron, st.One(t, roleBindingType, components.VolumeSnapshotsCronJob)),
+	cron := st.One(t, cronJobType, foundation.VolumeSnapshotsCronJob)
+	assert.True(t, st.DependsOn(cron, st.One(t, roleBindingType, foundation.VolumeSnapshotsCronJob)),
 		"the job never starts without its rights")
 }
 
@@ -80,7 +80,7 @@ case "$1 $2" in
 esac
 `
 		require.NoError(t, os.WriteFile(filepath.Join(dir, "kubectl"), []byte(fake), 0o755))
-		cmd := exec.Command("sh", "-ec", components.VolumeSnapshotScript)
+		cmd := exec.Command("sh", "-ec", foundation.VolumeSnapshotScript)
 		cmd.Env = []string{"PATH=" + dir + ":/usr/bin:/bin", "SNAPSHOT_CLASS=csi-snapclass", "RETENTION_DAYS=7"}
 		b, err := cmd.CombinedOutput()
 		if c, rerr := os.ReadFile(filepath.Join(dir, "created")); rerr == nil {
@@ -111,8 +111,8 @@ esac
 		meta := s["metadata"].(map[string]any)
 		assert.Regexp(t, "^"+claim+`-\d{8}-\d{6}$`, meta["name"])
 		labels := meta["labels"].(map[string]any)
-		assert.Equal(t, "daily", labels[components.SnapshotScheduleLabel])
-		assert.Equal(t, day(0), labels[components.SnapshotDayLabel], "a string label value")
+		assert.Equal(t, "daily", labels[foundation.SnapshotScheduleLabel])
+		assert.Equal(t, day(0), labels[foundation.SnapshotDayLabel], "a string label value")
 		spec := s["spec"].(map[string]any)
 		assert.Equal(t, "csi-snapclass", spec["volumeSnapshotClassName"])
 		assert.Equal(t, map[string]any{"persistentVolumeClaimName": claim}, spec["source"])

@@ -25,7 +25,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pynomaly/pynomaly-platform/components"
+	"github.com/pynomaly/pynomaly-platform/credentials"
+	"github.com/pynomaly/pynomaly-platform/postgres"
+	"github.com/pynomaly/pynomaly-platform/redis"
+	"github.com/pynomaly/pynomaly-platform/tier"
 )
 
 const tlsNamespace = "pynomaly-data-science"
@@ -81,7 +84,7 @@ func (ca *testCA) serverFiles(t *testing.T, dir string, names []string) {
 }
 
 // inDir moves the server's certificate paths from the pod's mount to dir.
-func inDir(s, dir string) string { return strings.ReplaceAll(s, components.ServerTLSMountPath, dir) }
+func inDir(s, dir string) string { return strings.ReplaceAll(s, tier.ServerTLSMountPath, dir) }
 
 // tlsPostgres is a real PostgreSQL with the generated TLS parameters and pg_hba rules, its
 // certificate naming what the program's Certificate names, an application role and a
@@ -96,11 +99,11 @@ func tlsPostgres(t *testing.T, ctx context.Context, ca *testCA, bin string) (int
 	require.NoError(t, os.Mkdir(certs, 0o700))
 	ownByServiceUser(t, certs)
 	// The names of the program's Certificate, and localhost, which PgBouncer dials here.
-	ca.serverFiles(t, certs, append(components.PostgresTLS(3).DNSNames(tlsNamespace), "localhost"))
-	hba := strings.Join(components.PostgresHBA(), "\n") + "\n"
+	ca.serverFiles(t, certs, append(postgres.PostgresTLS(3).DNSNames(tlsNamespace), "localhost"))
+	hba := strings.Join(postgres.PostgresHBA(), "\n") + "\n"
 	require.NoError(t, os.WriteFile(filepath.Join(data, "pg_hba.conf"), []byte(hba), 0o600))
 	ownByServiceUser(t, filepath.Join(data, "pg_hba.conf"))
-	conf := inDir(components.RenderPostgresConf(components.PostgresTLSParameters()), certs)
+	conf := inDir(postgres.RenderPostgresConf(postgres.PostgresTLSParameters()), certs)
 	f, err := os.OpenFile(filepath.Join(data, "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
 	require.NoError(t, err)
 	_, err = f.WriteString(conf)
@@ -132,13 +135,13 @@ func TestPostgresTLSRefusesPlainAndAcceptsVerifyFull(t *testing.T) {
 	defer cancel()
 	ca := newTestCA(t)
 	port, caFile := tlsPostgres(t, ctx, ca, bin)
-	svc := components.PostgresServiceName + "." + tlsNamespace + ".svc"
+	svc := postgres.PostgresServiceName + "." + tlsNamespace + ".svc"
 	conn := func(host, mode, user, extra string) string {
 		return fmt.Sprintf("host=%s hostaddr=127.0.0.1 port=%d dbname=%s user=%s sslmode=%s sslrootcert=%s %s",
-			host, port, components.PostgresDatabase, user, mode, caFile, extra)
+			host, port, postgres.PostgresDatabase, user, mode, caFile, extra)
 	}
 
-	out, err := psqlAt(bin, conn(svc, "disable", components.PostgresAppUser, ""), "s3cret", "SELECT 1")
+	out, err := psqlAt(bin, conn(svc, "disable", credentials.PostgresAppUser, ""), "s3cret", "SELECT 1")
 	require.Error(t, err, "a plain remote connection was let in: %s", out)
 	assert.Contains(t, out, "no encryption", "refused by pg_hba's hostnossl reject")
 	out, err = psqlAt(bin, conn(svc, "disable", "standby", "replication=true"), "r3pl", "IDENTIFY_SYSTEM")
@@ -146,9 +149,9 @@ func TestPostgresTLSRefusesPlainAndAcceptsVerifyFull(t *testing.T) {
 	assert.Contains(t, out, "no encryption")
 
 	// Every name clients and replicas use: the Services and each pod behind the headless one.
-	for _, host := range []string{svc, components.PostgresReplicaService + "." + tlsNamespace + ".svc",
-		components.PostgresName + "-2." + components.PostgresHeadlessService + "." + tlsNamespace + ".svc"} {
-		out, err = psqlAt(bin, conn(host, "verify-full", components.PostgresAppUser, ""), "s3cret",
+	for _, host := range []string{svc, postgres.PostgresReplicaService + "." + tlsNamespace + ".svc",
+		postgres.PostgresName + "-2." + postgres.PostgresHeadlessService + "." + tlsNamespace + ".svc"} {
+		out, err = psqlAt(bin, conn(host, "verify-full", credentials.PostgresAppUser, ""), "s3cret",
 			"SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
 		require.NoError(t, err, "verify-full to %s: %s", host, out)
 		assert.Equal(t, "t", out, host)
@@ -157,12 +160,12 @@ func TestPostgresTLSRefusesPlainAndAcceptsVerifyFull(t *testing.T) {
 	require.NoError(t, err, "replication over TLS: %s", out)
 
 	// A name the certificate does not carry, and a CA that did not sign it, fail verification.
-	out, err = psqlAt(bin, conn("elsewhere.example", "verify-full", components.PostgresAppUser, ""), "s3cret", "SELECT 1")
+	out, err = psqlAt(bin, conn("elsewhere.example", "verify-full", credentials.PostgresAppUser, ""), "s3cret", "SELECT 1")
 	require.Error(t, err, out)
 	assert.Contains(t, out, "does not match host name")
 	other := filepath.Join(t.TempDir(), "other-ca.crt")
 	require.NoError(t, os.WriteFile(other, newTestCA(t).pem, 0o644))
-	out, err = psqlAt(bin, strings.Replace(conn(svc, "verify-full", components.PostgresAppUser, ""), caFile, other, 1), "s3cret", "SELECT 1")
+	out, err = psqlAt(bin, strings.Replace(conn(svc, "verify-full", credentials.PostgresAppUser, ""), caFile, other, 1), "s3cret", "SELECT 1")
 	require.Error(t, err, out)
 	assert.Contains(t, out, "certificate verify failed")
 }
@@ -180,16 +183,16 @@ func TestPgBouncerTLSBothWays(t *testing.T) {
 
 	s := settings(t, "prod", nil)
 	poolDir := serviceDir(t)
-	ca.serverFiles(t, poolDir, components.PoolerTLS().DNSNames(tlsNamespace))
+	ca.serverFiles(t, poolDir, postgres.PoolerTLS().DNSNames(tlsNamespace))
 	poolPort := freePort(t)
-	ini := components.PgBouncerIni("localhost", s.Pooler, true)
+	ini := postgres.PgBouncerIni("localhost", s.Pooler, true)
 	require.Contains(t, ini, "server_tls_sslmode = verify-full")
-	ini = strings.Replace(ini, fmt.Sprintf("port=%d", components.PostgresPort), fmt.Sprintf("port=%d", pgPort), 1)
+	ini = strings.Replace(ini, fmt.Sprintf("port=%d", postgres.PostgresPort), fmt.Sprintf("port=%d", pgPort), 1)
 	ini = strings.ReplaceAll(ini, "listen_addr = 0.0.0.0", "listen_addr = 127.0.0.1")
-	ini = strings.ReplaceAll(ini, fmt.Sprintf("listen_port = %d", components.PostgresPort), fmt.Sprintf("listen_port = %d", poolPort))
+	ini = strings.ReplaceAll(ini, fmt.Sprintf("listen_port = %d", postgres.PostgresPort), fmt.Sprintf("listen_port = %d", poolPort))
 	ini = strings.ReplaceAll(ini, "/etc/pgbouncer/auth/userlist.txt", filepath.Join(poolDir, "userlist.txt"))
 	ini = inDir(ini, poolDir)
-	require.NoError(t, os.WriteFile(filepath.Join(poolDir, "userlist.txt"), []byte(components.PgBouncerUserlist(components.PostgresAppUser, "s3cret")), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(poolDir, "userlist.txt"), []byte(credentials.PgBouncerUserlist(credentials.PostgresAppUser, "s3cret")), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(poolDir, "pgbouncer.ini"), []byte(ini), 0o644))
 	pool := asServiceUser(ctx, pgbouncer, filepath.Join(poolDir, "pgbouncer.ini"))
 	exited, log := start(t, pool)
@@ -197,7 +200,7 @@ func TestPgBouncerTLSBothWays(t *testing.T) {
 	waitFor(t, "pgbouncer to listen", exited, log, listening(poolPort))
 	conn := func(mode string) string {
 		return fmt.Sprintf("host=%s.%s.svc hostaddr=127.0.0.1 port=%d dbname=%s user=%s sslmode=%s sslrootcert=%s",
-			components.PostgresPoolerName, tlsNamespace, poolPort, components.PostgresDatabase, components.PostgresAppUser, mode, caFile)
+			postgres.PostgresPoolerName, tlsNamespace, poolPort, postgres.PostgresDatabase, credentials.PostgresAppUser, mode, caFile)
 	}
 	out, err := psqlAt(bin, conn("disable"), "s3cret", "SELECT 1")
 	require.Error(t, err, "PgBouncer let a plain client in: %s", out)
@@ -237,18 +240,18 @@ func TestRedisTLSOnly(t *testing.T) {
 	s := settings(t, "prod", nil)
 	ca := newTestCA(t)
 	dir := t.TempDir()
-	ca.serverFiles(t, dir, components.RedisTLS(components.RedisQueue, s.RedisQueue.Replicas).DNSNames(tlsNamespace))
-	conf := components.RedisConf(components.RedisQueue, s.RedisQueue) + components.RedisTLSConf(components.RedisPort)
+	ca.serverFiles(t, dir, redis.RedisTLS(redis.RedisQueue, s.RedisQueue.Replicas).DNSNames(tlsNamespace))
+	conf := redis.RedisConf(redis.RedisQueue, s.RedisQueue) + redis.RedisTLSConf(redis.RedisPort)
 	conf = strings.Replace(conf, "dir /data\n", "dir "+dir+"\n", 1) + "requirepass s3cret\n"
 	port := tlsRedis(t, dir, conf)
-	withTLS := components.RedisCLITLS(filepath.Join(dir, "ca.crt"))
+	withTLS := redis.RedisCLITLS(filepath.Join(dir, "ca.crt"))
 	assert.Equal(t, "PONG", redisCLI(t, port, withTLS, "ping"))
 	assert.Equal(t, "port\n0", redisCLI(t, port, withTLS, "config", "get", "port"), "no plain port")
 	assert.Equal(t, "tls-replication\nyes", redisCLI(t, port, withTLS, "config", "get", "tls-replication"))
 	assert.NotEqual(t, "PONG", redisCLI(t, port, "", "ping"), "a plain client was answered")
 	other := filepath.Join(t.TempDir(), "other-ca.crt")
 	require.NoError(t, os.WriteFile(other, newTestCA(t).pem, 0o644))
-	assert.Contains(t, redisCLI(t, port, components.RedisCLITLS(other), "ping"), "certificate verify failed")
+	assert.Contains(t, redisCLI(t, port, redis.RedisCLITLS(other), "ping"), "certificate verify failed")
 }
 
 // A real Sentinel with the generated configuration, over TLS, monitors a TLS-only primary
@@ -258,14 +261,14 @@ func TestSentinelTLSOnly(t *testing.T) {
 	s := settings(t, "prod", nil)
 	ca := newTestCA(t)
 	dir := t.TempDir()
-	ca.serverFiles(t, dir, components.RedisTLS(components.RedisQueue, s.RedisQueue.Replicas).DNSNames(tlsNamespace))
-	primary := tlsRedis(t, dir, "user default on >s3cret ~* &* +@all\nmasterauth s3cret\n"+components.RedisTLSConf(components.RedisPort))
-	monitor := strings.ReplaceAll(components.SentinelMonitor("pynomaly-redis-queue", "127.0.0.1", s.RedisQueue.Replicas),
-		fmt.Sprint(components.RedisPort), fmt.Sprint(primary))
-	conf := components.SentinelConf() + components.RedisTLSConf(26379) + "user default on >s3cret ~* &* +@all\n" + monitor +
+	ca.serverFiles(t, dir, redis.RedisTLS(redis.RedisQueue, s.RedisQueue.Replicas).DNSNames(tlsNamespace))
+	primary := tlsRedis(t, dir, "user default on >s3cret ~* &* +@all\nmasterauth s3cret\n"+redis.RedisTLSConf(redis.RedisPort))
+	monitor := strings.ReplaceAll(redis.SentinelMonitor("pynomaly-redis-queue", "127.0.0.1", s.RedisQueue.Replicas),
+		fmt.Sprint(redis.RedisPort), fmt.Sprint(primary))
+	conf := redis.SentinelConf() + redis.RedisTLSConf(26379) + "user default on >s3cret ~* &* +@all\n" + monitor +
 		"sentinel auth-pass pynomaly-redis-queue s3cret\n"
 	sentinel := tlsRedis(t, dir, conf, "--sentinel")
-	withTLS := components.RedisCLITLS(filepath.Join(dir, "ca.crt"))
+	withTLS := redis.RedisCLITLS(filepath.Join(dir, "ca.crt"))
 	assert.NotEqual(t, "PONG", redisCLI(t, sentinel, "", "ping"), "Sentinel answered a plain client")
 	deadline := time.Now().Add(15 * time.Second)
 	var master string

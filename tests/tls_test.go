@@ -7,7 +7,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 
-	"github.com/pynomaly/pynomaly-platform/components"
+	"github.com/pynomaly/pynomaly-platform/monitoring"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -207,7 +207,7 @@ func TestEveryClientConnectionVerifiesTLS(t *testing.T) {
 				assert.Contains(t, strings.Split(allStrings(d), "\n"), "pynomaly-influxdb")
 				caFile := job[strings.Index(job, "ca_file: ")+len("ca_file: "):]
 				caFile = caFile[:strings.Index(caFile, "\n")]
-				promPod := PodTemplate{st.One(t, statefulSetType, components.PrometheusName), "spec.template.spec", true}
+				promPod := PodTemplate{st.One(t, statefulSetType, monitoring.PrometheusName), "spec.template.spec", true}
 				caFrom(promPod, promPod.Owner.Container(t, promPod.Path, "prometheus"), caFile)
 				for _, d := range []string{"pynomaly-api", "pynomaly-worker"} {
 					p := PodTemplate{st.One(t, "kubernetes:apps/v1:Deployment", d), "spec.template.spec", true}

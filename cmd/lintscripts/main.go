@@ -1,4 +1,4 @@
-// Command lintscripts writes every shell script the components run (components/assets/) into a
+// Command lintscripts writes every shell script the components run (each tier's assets/) into a
 // directory, one file each, as a pod runs it (templates filled in), after its source's lint header
 // (# shellcheck shell=sh and the checks disabled, with their reasons): scripts/lint.sh gives
 // them to shellcheck. A script that is no template is written as its file is, so shellcheck's
@@ -12,7 +12,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/pynomaly/pynomaly-platform/components"
+	"github.com/pynomaly/pynomaly-platform/platform"
 )
 
 func main() {
@@ -29,7 +29,7 @@ func main() {
 // write writes the scripts into dir and returns their files.
 func write(dir string) ([]string, error) {
 	var files []string
-	for _, s := range components.Scripts() {
+	for _, s := range platform.Scripts() {
 		f := filepath.Join(dir, s.Name)
 		if err := os.WriteFile(f, []byte(s.Lint+s.Text+"\n"), 0o644); err != nil {
 			return nil, err

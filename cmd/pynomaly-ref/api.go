@@ -16,7 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// The API's paths. APIHealthPath (components/api.go) is its startup and readiness probe.
+// The API's paths. APIHealthPath (app/api.go) is its startup and readiness probe.
 const (
 	healthPath     = "/api/v1/health"
 	detectionsPath = "/api/v1/detections"
@@ -107,7 +107,7 @@ func serve(ctx context.Context, srv *http.Server, timeout time.Duration, log *sl
 }
 
 // healthTimeout bounds the health checks: the startup probe gives the answer one second (the
-// kubelet's default timeout; components/api.go sets none for it).
+// kubelet's default timeout; app/api.go sets none for it).
 const healthTimeout = 900 * time.Millisecond
 
 // health is the startup and readiness probe: ready when the schema is at head (which needs the

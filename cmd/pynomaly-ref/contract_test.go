@@ -10,8 +10,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pynomaly/pynomaly-platform/components"
 	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/credentials"
 )
 
 // setButUnused are the variables the app pods get that the reference does not read: the real
@@ -30,9 +30,9 @@ func TestPodSpecsAreWhatTheReferenceServes(t *testing.T) {
 	s, err := config.LoadFiles("../../Pulumi.yaml", "../../Pulumi.dev.yaml")
 	require.NoError(t, err)
 	secrets := map[string]string{
-		components.PostgresAppPasswordKeyOf(components.SlotOf(testGeneration)): "pw",
-		components.RedisPasswordKeyOf(components.SlotOf(testGeneration)):       "pw",
-		components.APISecretKeyKey: "key", components.InfluxDBAdminTokenKey: "token",
+		credentials.PostgresAppPasswordKeyOf(credentials.SlotOf(testGeneration)): "pw",
+		credentials.RedisPasswordKeyOf(credentials.SlotOf(testGeneration)):       "pw",
+		credentials.APISecretKeyKey: "key", credentials.InfluxDBAdminTokenKey: "token",
 	}
 	for _, tls := range []bool{false, true} {
 		t.Run("tls="+strconv.FormatBool(tls), func(t *testing.T) {

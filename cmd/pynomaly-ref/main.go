@@ -1,7 +1,7 @@
 // Command pynomaly-ref is the executable form of the contract the platform assumes of the
 // Pynomaly images (docs/app-contract.md): one binary that runs as the API, the worker or the
 // schema migration, reading exactly the environment, files and ports the pod specs of
-// components/api.go, components/worker.go and components/migrations.go give it.
+// app/api.go, app/worker.go and app/migrations.go give it.
 //
 //	pynomaly-ref api                   the API (image default of images.api)
 //	pynomaly-ref worker [flags]        the worker (image default of images.worker)

@@ -12,8 +12,8 @@ import (
 )
 
 // The metrics the platform's alerts and dashboards query of the application
-// (components/monitoring_rules.go, components/monitoring_dashboards.go). Prometheus adds
-// namespace, pod, component and job from the scrape target (components/monitoring_promconf.go):
+// (monitoring/rules.go, monitoring/dashboards.go). Prometheus adds
+// namespace, pod, component and job from the scrape target (monitoring/promconf.go):
 // the application must not export labels of those names.
 //
 // API: http_requests_total and http_request_duration_seconds by handler (the route, not the

@@ -15,8 +15,10 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/pynomaly/pynomaly-platform/components"
+	"github.com/pynomaly/pynomaly-platform/app"
 	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/credentials"
+	"github.com/pynomaly/pynomaly-platform/redis"
 )
 
 // The hosts the rendered ConfigMap and pods name, which the tests map to their servers.
@@ -140,15 +142,15 @@ func (m *recorder) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) 
 func renderApp(t *testing.T, s *config.Settings, tls, sentinel bool) appPods {
 	t.Helper()
 	rec := &recorder{resources: map[string]resource.PropertyMap{}}
-	queue := components.RedisEndpoint{Port: components.RedisPort}
+	queue := redis.RedisEndpoint{Port: redis.RedisPort}
 	if sentinel {
-		queue = components.RedisEndpoint{Port: 26379, SentinelMaster: sentinelMaster}
+		queue = redis.RedisEndpoint{Port: 26379, SentinelMaster: sentinelMaster}
 	}
-	cache := components.RedisEndpoint{Port: components.RedisPort}
+	cache := redis.RedisEndpoint{Port: redis.RedisPort}
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
 		ns := pulumi.String("pynomaly-data-science")
 		queue.Host, cache.Host = pulumi.String(redisQueueHost).ToStringOutput(), pulumi.String(redisCacheHost).ToStringOutput()
-		cfg, err := components.NewAppConfig(ctx, "config", &components.AppConfigArgs{
+		cfg, err := app.NewAppConfig(ctx, "config", &app.AppConfigArgs{
 			Namespace: ns, Environment: string(s.Environment), LogLevel: s.LogLevel,
 			DatabaseHost: pulumi.String(poolerHost), Queue: queue, Cache: cache,
 			InfluxDBURL: pulumi.String("http://influxdb.test:8086"), TLS: tls,
@@ -156,24 +158,24 @@ func renderApp(t *testing.T, s *config.Settings, tls, sentinel bool) appPods {
 		if err != nil {
 			return err
 		}
-		env := components.AppEnv{
-			ConfigMap: cfg.ConfigMapName, PostgresSecret: pulumi.String(components.PostgresSecretName),
-			RedisSecret: pulumi.String(components.RedisSecretName), InfluxDBSecret: pulumi.String(components.InfluxDBSecretName),
-			Generations:         components.Generations{PostgresApp: testGeneration, Redis: testGeneration},
+		env := app.AppEnv{
+			ConfigMap: cfg.ConfigMapName, PostgresSecret: pulumi.String(credentials.PostgresSecretName),
+			RedisSecret: pulumi.String(credentials.RedisSecretName), InfluxDBSecret: pulumi.String(credentials.InfluxDBSecretName),
+			Generations:         credentials.Generations{PostgresApp: testGeneration, Redis: testGeneration},
 			PostgresClientImage: s.Images.PostgresClient, RedisImage: s.Images.Redis, PullPolicy: s.Images.PullPolicy,
 			TLS: tls, ModelClaim: pulumi.String("pynomaly-models"),
 		}
-		if _, err := components.NewMigration(ctx, "migration", &components.MigrationArgs{
+		if _, err := app.NewMigration(ctx, "migration", &app.MigrationArgs{
 			Namespace: ns, Image: s.Images.API, Env: env, PrimaryHost: pulumi.String(primaryHost).ToStringOutput(),
 		}); err != nil {
 			return err
 		}
-		if _, err := components.NewAPI(ctx, "api", &components.APIArgs{
-			Namespace: ns, Settings: s.API, Image: s.Images.API, Env: env, APISecret: pulumi.String(components.APISecretName),
+		if _, err := app.NewAPI(ctx, "api", &app.APIArgs{
+			Namespace: ns, Settings: s.API, Image: s.Images.API, Env: env, APISecret: pulumi.String(credentials.APISecretName),
 		}); err != nil {
 			return err
 		}
-		_, err = components.NewWorker(ctx, "worker", &components.WorkerArgs{Namespace: ns, Settings: s.Worker, Image: s.Images.Worker, Env: env})
+		_, err = app.NewWorker(ctx, "worker", &app.WorkerArgs{Namespace: ns, Settings: s.Worker, Image: s.Images.Worker, Env: env})
 		return err
 	}, pulumi.WithMocks("pynomaly-platform", "dev", rec))
 	if err != nil {
@@ -195,9 +197,9 @@ func (m *recorder) app(t *testing.T, s *config.Settings) appPods {
 		key string
 		pod *k8sPod
 	}{
-		{"kubernetes:apps/v1:Deployment/" + components.APIName, &a.API},
-		{"kubernetes:apps/v1:Deployment/" + components.WorkerName, &a.Worker},
-		{"kubernetes:batch/v1:Job/" + components.MigrationJobName, &a.Migration},
+		{"kubernetes:apps/v1:Deployment/" + app.APIName, &a.API},
+		{"kubernetes:apps/v1:Deployment/" + app.WorkerName, &a.Worker},
+		{"kubernetes:batch/v1:Job/" + app.MigrationJobName, &a.Migration},
 	} {
 		state, ok := m.resources[w.key]
 		if !ok {

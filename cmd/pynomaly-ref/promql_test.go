@@ -13,10 +13,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pynomaly/pynomaly-platform/components"
+	"github.com/pynomaly/pynomaly-platform/monitoring"
 )
 
-// targetLabels are set by the scrape (components/monitoring_promconf.go's relabelling) or by
+// targetLabels are set by the scrape (monitoring/promconf.go's relabelling) or by
 // Prometheus itself; le is a histogram bucket's.
 var targetLabels = []string{"namespace", "pod", "component", "job", "instance", "le"}
 
@@ -88,17 +88,17 @@ func parsePromQL(expr string) (sels []selector, grouping []string) {
 // archiving, so every rule), dashboard panels, and the metrics adapter's series query.
 func platformQueries() []string {
 	var out []string
-	for _, r := range components.AlertRules("pynomaly-data-science", true) {
+	for _, r := range monitoring.AlertRules("pynomaly-data-science", true) {
 		out = append(out, r.Expr)
 	}
-	for _, d := range components.Dashboards() {
+	for _, d := range monitoring.Dashboards() {
 		for _, p := range d.Panels {
 			for _, q := range p.Queries {
 				out = append(out, q.Expr)
 			}
 		}
 	}
-	return append(out, components.QueueDepthRule("pynomaly-data-science", "pynomaly_task_queue_depth").SeriesQuery)
+	return append(out, monitoring.QueueDepthRule("pynomaly-data-science", "pynomaly_task_queue_depth").SeriesQuery)
 }
 
 // appMetrics are the application's metrics the queries use; apiComponent and workerComponent

@@ -12,9 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/pynomaly/pynomaly-platform/components"
+	"github.com/pynomaly/pynomaly-platform/redis"
+	"github.com/pynomaly/pynomaly-platform/tier"
 )
 
 // redisServer is a queue Redis of the test's: the generated redis.conf of the queue role (no
@@ -23,10 +24,10 @@ import (
 func redisServer(t *testing.T, s *sharedServers, password string, withTLS bool) int {
 	t.Helper()
 	dir := t.TempDir()
-	conf := strings.Replace(components.RedisConf(components.RedisQueue, s.settings.RedisQueue), "dir /data\n", "dir "+dir+"\n", 1)
+	conf := strings.Replace(redis.RedisConf(redis.RedisQueue, s.settings.RedisQueue), "dir /data\n", "dir "+dir+"\n", 1)
 	portFlag := "--port"
 	if withTLS {
-		conf += components.RedisTLSConf(components.RedisPort)
+		conf += redis.RedisTLSConf(redis.RedisPort)
 		portFlag = "--tls-port"
 	}
 	return startRedis(t, s, dir, conf+"user default on >"+password+" ~* &* +@all\n", portFlag)
@@ -37,9 +38,9 @@ func redisServer(t *testing.T, s *sharedServers, password string, withTLS bool) 
 func sentinelServer(t *testing.T, s *sharedServers, password, master string, primary int) int {
 	t.Helper()
 	dir := t.TempDir()
-	monitor := strings.ReplaceAll(components.SentinelMonitor(master, "127.0.0.1", s.settings.RedisQueue.Replicas),
-		fmt.Sprint(components.RedisPort), fmt.Sprint(primary))
-	conf := components.SentinelConf() + components.RedisTLSConf(26379) +
+	monitor := strings.ReplaceAll(redis.SentinelMonitor(master, "127.0.0.1", s.settings.RedisQueue.Replicas),
+		fmt.Sprint(redis.RedisPort), fmt.Sprint(primary))
+	conf := redis.SentinelConf() + redis.RedisTLSConf(26379) +
 		"user default on >" + password + " ~* &* +@all\n" + monitor +
 		"sentinel auth-pass " + master + " " + password + "\nsentinel sentinel-pass " + password + "\n"
 	conf = strings.Replace(conf, "dir /tmp\n", "dir "+dir+"\n", 1)
@@ -48,11 +49,11 @@ func sentinelServer(t *testing.T, s *sharedServers, password, master string, pri
 
 func startRedis(t *testing.T, s *sharedServers, dir, conf, portFlag string, extra ...string) int {
 	t.Helper()
-	if strings.Contains(conf, components.ServerTLSMountPath) {
+	if strings.Contains(conf, tier.ServerTLSMountPath) {
 		if err := s.ca.serverFiles(dir, nil); err != nil {
 			t.Fatal(err)
 		}
-		conf = strings.ReplaceAll(conf, components.ServerTLSMountPath, dir)
+		conf = strings.ReplaceAll(conf, tier.ServerTLSMountPath, dir)
 	}
 	path := filepath.Join(dir, "redis.conf")
 	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
@@ -76,15 +77,15 @@ func startRedis(t *testing.T, s *sharedServers, dir, conf, portFlag string, extr
 }
 
 // redisClient is the tests' own client of a Redis on port (TLS verified against the CA).
-func redisClient(t *testing.T, s *sharedServers, port int, password string, withTLS bool) *redis.Client {
+func redisClient(t *testing.T, s *sharedServers, port int, password string, withTLS bool) *goredis.Client {
 	t.Helper()
-	opts := &redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port), Password: password, DisableIdentity: true}
+	opts := &goredis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port), Password: password, DisableIdentity: true}
 	if withTLS {
 		pool := x509.NewCertPool()
 		pool.AppendCertsFromPEM(s.ca.pem)
 		opts.TLSConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
-	c := redis.NewClient(opts)
+	c := goredis.NewClient(opts)
 	t.Cleanup(func() { c.Close() })
 	if err := waitUntil(10*time.Second, nil, func() bool { return c.Ping(context.Background()).Err() == nil }); err != nil {
 		t.Fatalf("redis on %d: %v", port, err)

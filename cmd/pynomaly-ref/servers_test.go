@@ -22,8 +22,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/pynomaly/pynomaly-platform/components"
 	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/credentials"
+	"github.com/pynomaly/pynomaly-platform/postgres"
+	"github.com/pynomaly/pynomaly-platform/tier"
 )
 
 // testGeneration is the credentials' generation the rendered pods name: 1, slot b, so the
@@ -161,11 +163,11 @@ func (s *sharedServers) startPostgres(cred *syscall.Credential) error {
 	if err := s.ca.serverFiles(certs, cred); err != nil {
 		return err
 	}
-	hba := strings.Join(components.PostgresHBA(), "\n") + "\n"
+	hba := strings.Join(postgres.PostgresHBA(), "\n") + "\n"
 	if err := writeOwned(filepath.Join(data, "pg_hba.conf"), []byte(hba), 0o600, cred); err != nil {
 		return err
 	}
-	conf := strings.ReplaceAll(components.RenderPostgresConf(components.PostgresTLSParameters()), components.ServerTLSMountPath, certs)
+	conf := strings.ReplaceAll(postgres.RenderPostgresConf(postgres.PostgresTLSParameters()), tier.ServerTLSMountPath, certs)
 	if err := appendFile(filepath.Join(data, "postgresql.conf"), conf); err != nil {
 		return err
 	}
@@ -198,7 +200,7 @@ func appendFile(path, content string) error {
 	return f.Close()
 }
 
-// setupRole runs the setup job's SQL (components.PostgresSetupRoleStep) for the generation's
+// setupRole runs the setup job's SQL (postgres.PostgresSetupRoleStep) for the generation's
 // login, with a verifier of a fresh password, over the server's socket.
 func (s *sharedServers) setupRole() error {
 	s.appPassword = rand.Text()
@@ -206,22 +208,22 @@ func (s *sharedServers) setupRole() error {
 	if _, err := rand.Read(salt); err != nil {
 		return err
 	}
-	verifier, err := components.PostgresSCRAMVerifier(s.appPassword, salt)
+	verifier, err := credentials.PostgresSCRAMVerifier(s.appPassword, salt)
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command("sh", "-ec", components.PostgresSetupRoleStep)
+	cmd := exec.Command("sh", "-ec", postgres.PostgresSetupRoleStep)
 	cmd.Env = []string{"PATH=" + s.bin + ":/usr/bin:/bin", "HOME=" + os.TempDir(),
 		"PGHOST=" + s.socketDir, fmt.Sprintf("PGPORT=%d", s.pgPort), "PGUSER=postgres", "PGDATABASE=postgres",
-		"APP_OWNER=" + components.PostgresAppUser, "APP_USER=" + appLogin(), "APP_PASSWORD_VERIFIER=" + verifier,
-		"APP_DATABASE=" + components.PostgresDatabase}
+		"APP_OWNER=" + credentials.PostgresAppUser, "APP_USER=" + appLogin(), "APP_PASSWORD_VERIFIER=" + verifier,
+		"APP_DATABASE=" + postgres.PostgresDatabase}
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("the setup job's SQL: %v: %s", err, out)
 	}
 	return nil
 }
 
-func appLogin() string { return components.PostgresAppLogin(components.SlotOf(testGeneration)) }
+func appLogin() string { return credentials.PostgresAppLogin(credentials.SlotOf(testGeneration)) }
 
 // startPooler runs PgBouncer with the generated pgbouncer.ini in front of the server. A wildcard
 // database entry is added, so that each test can have a database of its own.
@@ -241,14 +243,14 @@ func (s *sharedServers) startPooler(cred *syscall.Credential, tls bool) (int, er
 			return 0, err
 		}
 	}
-	ini := components.PgBouncerIni(host, s.settings.Pooler, tls)
-	ini = strings.Replace(ini, fmt.Sprintf("port=%d", components.PostgresPort), fmt.Sprintf("port=%d", s.pgPort), 1)
+	ini := postgres.PgBouncerIni(host, s.settings.Pooler, tls)
+	ini = strings.Replace(ini, fmt.Sprintf("port=%d", postgres.PostgresPort), fmt.Sprintf("port=%d", s.pgPort), 1)
 	ini = strings.Replace(ini, "[databases]\n", fmt.Sprintf("[databases]\n* = host=%s port=%d\n", host, s.pgPort), 1)
 	ini = strings.ReplaceAll(ini, "listen_addr = 0.0.0.0", "listen_addr = 127.0.0.1")
-	ini = strings.ReplaceAll(ini, fmt.Sprintf("listen_port = %d", components.PostgresPort), fmt.Sprintf("listen_port = %d", port))
+	ini = strings.ReplaceAll(ini, fmt.Sprintf("listen_port = %d", postgres.PostgresPort), fmt.Sprintf("listen_port = %d", port))
 	ini = strings.ReplaceAll(ini, "/etc/pgbouncer/auth/userlist.txt", filepath.Join(dir, "userlist.txt"))
-	ini = strings.ReplaceAll(ini, components.ServerTLSMountPath, dir)
-	userlist := components.PgBouncerUserlist(appLogin(), s.appPassword)
+	ini = strings.ReplaceAll(ini, tier.ServerTLSMountPath, dir)
+	userlist := credentials.PgBouncerUserlist(appLogin(), s.appPassword)
 	if err := writeOwned(filepath.Join(dir, "userlist.txt"), []byte(userlist), 0o600, cred); err != nil {
 		return 0, err
 	}
@@ -283,7 +285,7 @@ func (s *sharedServers) newDatabase(t *testing.T) string {
 	t.Helper()
 	name := "ref_" + strings.ToLower(rand.Text()[:10])
 	if _, err := s.superuser(t, "postgres").Exec(context.Background(),
-		fmt.Sprintf("CREATE DATABASE %s OWNER %s", name, components.PostgresAppUser)); err != nil {
+		fmt.Sprintf("CREATE DATABASE %s OWNER %s", name, credentials.PostgresAppUser)); err != nil {
 		t.Fatal(err)
 	}
 	return name

@@ -20,7 +20,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pynomaly/pynomaly-platform/components"
+	"github.com/pynomaly/pynomaly-platform/app"
+	"github.com/pynomaly/pynomaly-platform/credentials"
+	"github.com/pynomaly/pynomaly-platform/postgres"
+	"github.com/pynomaly/pynomaly-platform/tier"
 )
 
 // imageArgs are the argv the images must run when the pod spec gives no command or args (the
@@ -67,10 +70,10 @@ func newStack(t *testing.T, tls bool, redisPassword string, endpoints map[string
 		st.endpoints[k] = v
 	}
 	st.secrets = map[string]string{
-		components.PostgresAppPasswordKeyOf(components.SlotOf(testGeneration)): s.appPassword,
-		components.RedisPasswordKeyOf(components.SlotOf(testGeneration)):       redisPassword,
-		components.APISecretKeyKey:       rand.Text(),
-		components.InfluxDBAdminTokenKey: rand.Text(),
+		credentials.PostgresAppPasswordKeyOf(credentials.SlotOf(testGeneration)): s.appPassword,
+		credentials.RedisPasswordKeyOf(credentials.SlotOf(testGeneration)):       redisPassword,
+		credentials.APISecretKeyKey:       rand.Text(),
+		credentials.InfluxDBAdminTokenKey: rand.Text(),
 	}
 	uid := st.pods.API.Spec.SecurityContext.RunAsUser
 	if os.Geteuid() == 0 {
@@ -99,15 +102,15 @@ func (st *stack) env(pod k8sPod) map[string]string {
 		}
 		env[hp[0]], env[hp[1]] = e.host, strconv.Itoa(e.port)
 	}
-	if env["DATABASE_NAME"] != components.PostgresDatabase {
-		t.Fatalf("DATABASE_NAME=%s, want %s", env["DATABASE_NAME"], components.PostgresDatabase)
+	if env["DATABASE_NAME"] != postgres.PostgresDatabase {
+		t.Fatalf("DATABASE_NAME=%s, want %s", env["DATABASE_NAME"], postgres.PostgresDatabase)
 	}
 	env["DATABASE_NAME"] = st.db
 	for k, v := range env {
 		switch v {
-		case components.CAFile:
+		case tier.CAFile:
 			env[k] = st.s.caFile
-		case components.ModelStoragePath:
+		case app.ModelStoragePath:
 			env[k] = st.models
 		}
 	}

@@ -17,12 +17,12 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// workerMetricsPort is the worker's metrics and health port (components/worker.go's
+// workerMetricsPort is the worker's metrics and health port (app/worker.go's
 // workerMetricsPort, which the pod spec names "metrics" and probes, but passes to the
 // container in no variable).
 const workerMetricsPort = 8001
 
-// workerHealthPath is the worker's readiness probe (components/worker.go).
+// workerHealthPath is the worker's readiness probe (app/worker.go).
 const workerHealthPath = "/health"
 
 // workerOptions are the worker's flags: the pod passes none, so the defaults are the contract;

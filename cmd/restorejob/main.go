@@ -14,7 +14,8 @@ import (
 	"os"
 	"time"
 
-	"github.com/pynomaly/pynomaly-platform/components"
+	"github.com/pynomaly/pynomaly-platform/influxdb"
+	"github.com/pynomaly/pynomaly-platform/postgres"
 )
 
 // database is what a restore of one database needs: the backup CronJob's container that makes
@@ -22,8 +23,8 @@ import (
 type database struct{ container, script string }
 
 var databases = map[string]database{
-	"postgres": {container: "postgres-backup", script: components.PostgresRestoreScript},
-	"influxdb": {container: "influxdb-backup", script: components.InfluxDBRestoreScript},
+	"postgres": {container: "postgres-backup", script: postgres.PostgresRestoreScript},
+	"influxdb": {container: "influxdb-backup", script: influxdb.InfluxDBRestoreScript},
 }
 
 func main() {

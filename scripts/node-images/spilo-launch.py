@@ -3,7 +3,7 @@
 configure_spilo.py reads it, turned into a configuration for Debian's Patroni, which then runs.
 
 Spilo itself cannot be built here (its build installs from the Python package index). The
-program configures Spilo through environment variables (components/postgres_statefulset.go:
+program configures Spilo through environment variables (postgres/statefulset.go:
 SCOPE, PGROOT, the KUBERNETES_* and PG* variables, SPILO_CONFIGURATION, SSL_*); this launcher
 honours the subset the program sets, with Spilo's defaults for the rest: the same data directory,
 DCS objects, labels, users, pg_hba and TLS behaviour. What it does not do is Spilo's WAL-G

@@ -15,11 +15,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	goredis "github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pynomaly/pynomaly-platform/components"
+	"github.com/pynomaly/pynomaly-platform/redis"
 )
 
 // The Redis drill runs Debian's redis-server and redis-sentinel as the pods of the deployed
@@ -69,7 +69,7 @@ func redisDrill(t *testing.T) {
 }
 
 func newRedisCluster(t *testing.T) *redisCluster {
-	sts := deployedStatefulSet(t, components.RedisQueueService)
+	sts := deployedStatefulSet(t, redis.RedisQueueService)
 	ns := sts.Metadata.Namespace
 	c := &redisCluster{t: t, sts: sts, password: randomHex(t)}
 	for _, v := range sts.Spec.Template.Spec.Volumes {
@@ -94,7 +94,7 @@ func newRedisCluster(t *testing.T) *redisCluster {
 	var hosts strings.Builder
 	hosts.WriteString("127.0.0.1 localhost\n")
 	for i := 0; i < sts.Spec.Replicas; i++ {
-		name := fmt.Sprintf("%s-%d", components.RedisQueueService, i)
+		name := fmt.Sprintf("%s-%d", redis.RedisQueueService, i)
 		p := &redisPod{name: name, host: fmt.Sprintf("%s.%s.%s.svc", name, sts.Spec.ServiceName, ns),
 			addr: fmt.Sprintf("127.0.10.%d", i+1), dir: filepath.Join(dir, name)}
 		fmt.Fprintf(&hosts, "%s %s\n", p.addr, p.host)
@@ -202,20 +202,20 @@ func (c *redisCluster) dial(ctx context.Context, network, addr string) (net.Conn
 }
 
 // node is a client of one pod's Redis (port redis) or Sentinel (port sentinel).
-func (c *redisCluster) node(p *redisPod, port int) *redis.Client {
-	cl := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("%s:%d", p.host, port), Password: c.password, Dialer: c.dial,
+func (c *redisCluster) node(p *redisPod, port int) *goredis.Client {
+	cl := goredis.NewClient(&goredis.Options{Addr: fmt.Sprintf("%s:%d", p.host, port), Password: c.password, Dialer: c.dial,
 		DialTimeout: 500 * time.Millisecond, ReadTimeout: time.Second, MaxRetries: -1, DisableIdentity: true})
 	c.t.Cleanup(func() { cl.Close() })
 	return cl
 }
 
 // client asks the Sentinels for the primary, as the application's Sentinel clients do.
-func (c *redisCluster) client() *redis.Client {
+func (c *redisCluster) client() *goredis.Client {
 	var sentinels []string
 	for _, p := range c.pods {
 		sentinels = append(sentinels, fmt.Sprintf("%s:%d", p.host, c.sentinel))
 	}
-	cl := redis.NewFailoverClient(&redis.FailoverOptions{
+	cl := goredis.NewFailoverClient(&goredis.FailoverOptions{
 		MasterName: c.master, SentinelAddrs: sentinels, Password: c.password, SentinelPassword: c.password,
 		Dialer: c.dial, DialTimeout: 500 * time.Millisecond, ReadTimeout: time.Second, WriteTimeout: time.Second,
 		MaxRetries: -1, DisableIdentity: true,
@@ -290,14 +290,14 @@ type queueWriter struct {
 	done  chan struct{}
 }
 
-func (c *redisCluster) startWriter(cl *redis.Client) *queueWriter {
+func (c *redisCluster) startWriter(cl *goredis.Client) *queueWriter {
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &queueWriter{stop: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(w.done)
 		for i := 0; ctx.Err() == nil; i++ {
 			entry := fmt.Sprintf("drill-task-%d", i)
-			if err := cl.RPush(ctx, components.TaskQueueName, entry).Err(); err != nil {
+			if err := cl.RPush(ctx, redis.TaskQueueName, entry).Err(); err != nil {
 				time.Sleep(20 * time.Millisecond)
 				continue
 			}
@@ -361,7 +361,7 @@ func (c *redisCluster) failover() {
 	}
 	require.NotNil(t, newPrimary, "the Sentinels name an unknown primary %q", primary)
 	ctx := context.Background()
-	entries, err := c.node(newPrimary, c.redis).LRange(ctx, components.TaskQueueName, 0, -1).Result()
+	entries, err := c.node(newPrimary, c.redis).LRange(ctx, redis.TaskQueueName, 0, -1).Result()
 	require.NoError(t, err)
 	have := map[string]bool{}
 	for _, e := range entries {
@@ -385,7 +385,7 @@ func (c *redisCluster) failover() {
 	require.GreaterOrEqual(t, len(role), 2)
 	assert.Equal(t, "slave", role[0])
 	assert.Equal(t, newPrimary.host, role[1], "the old primary follows the new one")
-	n, err := c.node(old, c.redis).LLen(ctx, components.TaskQueueName).Result()
+	n, err := c.node(old, c.redis).LLen(ctx, redis.TaskQueueName).Result()
 	require.NoError(t, err)
 	assert.Equal(t, int64(len(entries)), n, "the old primary holds the new primary's queue")
 	summary(t, "redis failover (kill -9 of the queue primary's pod): Sentinels promoted %s %s after the kill, a Sentinel client wrote again after %s; %d of %d acknowledged entries lost (%s); old primary back as a replica %s after its restart",

@@ -1,0 +1,70 @@
+package foundation
+
+import (
+	"fmt"
+
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	rbacv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/rbac/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/internal/kube"
+	"github.com/pynomaly/pynomaly-platform/tier"
+)
+
+// VolumeSnapshotsCronJob takes the scheduled VolumeSnapshots (storage.snapshots).
+const VolumeSnapshotsCronJob = "pynomaly-volume-snapshots"
+
+// Labels of the scheduled snapshots: which schedule took them and on which UTC day.
+const (
+	SnapshotScheduleLabel = "pynomaly.io/snapshot-schedule"
+	SnapshotDayLabel      = "pynomaly.io/snapshot-day"
+)
+
+// VolumeSnapshotScript is one run of the snapshot schedule: a VolumeSnapshot of every claim in
+// the namespace (those of the StatefulSets too, whatever their replicas), named after the claim
+// and the UTC time and labelled with the day; then this schedule's snapshots of days more than
+// RETENTION_DAYS back are deleted. Under set -e a failed snapshot stops the run before anything
+// is deleted, so a broken run never leaves fewer snapshots. It reads SNAPSHOT_CLASS and
+// RETENTION_DAYS; kubectl finds the namespace and the token in the pod.
+var VolumeSnapshotScript = tier.Fill(assets.ScriptTemplate("snapshots.sh.tmpl"), map[string]string{
+	"ScheduleLabel": SnapshotScheduleLabel, "DayLabel": SnapshotDayLabel,
+})
+
+// volumeSnapshots is the snapshot schedule, when storage.snapshots names a class: a CronJob
+// running VolumeSnapshotScript with kubectl, whose account may list the claims and create, list
+// and delete VolumeSnapshots in the namespace, and nothing else.
+func volumeSnapshots(ctx *pulumi.Context, c *Storage, args *StorageArgs) error {
+	sn := args.Storage.Snapshots
+	if !sn.On() {
+		return nil
+	}
+	binding, err := kube.NewAccess(ctx, c, args.Namespace, kube.Access{Name: VolumeSnapshotsCronJob, Component: "volume-snapshots",
+		Rules: rbacv1.PolicyRuleArray{
+			kube.Rule("", []string{"persistentvolumeclaims"}, "list"),
+			kube.Rule("snapshot.storage.k8s.io", []string{"volumesnapshots"}, "create", "list", "delete"),
+		}})
+	if err != nil {
+		return err
+	}
+	pod := kube.ScriptPod("volume-snapshots", args.KubectlImage, config.JobResources, snapshotUID, VolumeSnapshotScript, corev1.EnvVarArray{
+		kube.Env("SNAPSHOT_CLASS", sn.ClassName),
+		kube.Env("RETENTION_DAYS", fmt.Sprint(sn.RetentionDays)),
+		// kubectl keeps its discovery cache under $HOME.
+		kube.Env("HOME", "/tmp"),
+	}, nil, nil)
+	pod.APIClient = "volume-snapshots"
+	pod.PullPolicy = args.PullPolicy
+	_, w, err := kube.NewCronJob(ctx, c, args.Namespace, kube.CronJob{
+		Job:      kube.Job{Name: VolumeSnapshotsCronJob, Pod: pod, BackoffLimit: 2, DeadlineSeconds: 1800},
+		Schedule: sn.Schedule, TimeZone: "Etc/UTC",
+	}, kube.After([]pulumi.Resource{binding}))
+	if err != nil {
+		return err
+	}
+	c.Add(w)
+	return nil
+}
+
+// snapshotUID is the unprivileged user the kubectl job runs as (nobody).
+const snapshotUID = 65534

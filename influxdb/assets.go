@@ -1,0 +1,26 @@
+package influxdb
+
+import (
+	"embed"
+
+	"github.com/pynomaly/pynomaly-platform/tier"
+)
+
+//go:embed assets
+var embedded embed.FS
+
+// assets are the scripts and templates of this tier, under assets/ (see tier.Assets).
+var assets = tier.NewAssets(embedded, "influxdb")
+
+// Scripts are the shell scripts this tier runs, each template filled in for each variant the
+// program deploys, with sample values where settings fill it in: what scripts/lint.sh gives
+// shellcheck.
+func Scripts() []tier.Script {
+	return []tier.Script{
+		assets.Lint("influxdb-onboard.sh", "onboard.sh.tmpl", InfluxDBOnboardHook(false)),
+		assets.Lint("influxdb-onboard-tls.sh", "onboard.sh.tmpl", InfluxDBOnboardHook(true)),
+		assets.Lint("influxdb-setup.sh", "setup.sh.tmpl", influxDBSetupScript("30d", "365d")),
+		assets.Lint("influxdb-backup.sh", "backup.sh.tmpl", InfluxDBBackupScript),
+		assets.Lint("influxdb-restore.sh", "restore.sh", InfluxDBRestoreScript),
+	}
+}

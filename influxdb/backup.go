@@ -1,0 +1,79 @@
+package influxdb
+
+import (
+	"fmt"
+
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/credentials"
+	"github.com/pynomaly/pynomaly-platform/internal/kube"
+	"github.com/pynomaly/pynomaly-platform/tier"
+)
+
+// InfluxDBBackupCronJob backs InfluxDB up (influxdb.backup).
+const InfluxDBBackupCronJob = "pynomaly-influxdb-backup"
+
+// InfluxDBBackupScript is one run of InfluxDB's backup: `influx backup` over the API (every
+// bucket, its metadata and the tasks) into a directory named by the UTC time, written as
+// "<time>.partial" and renamed once complete; what a failed run left and backups past the
+// retention go first (the newest kept whatever its age), as for the database's dumps. The
+// token comes from INFLUX_TOKEN, never an argument. It reads INFLUX_HOST, INFLUX_TOKEN,
+// BACKUP_DIR and RETENTION_DAYS. InfluxDBRestoreScript restores one.
+//
+// It shares two parts with PostgresBackupScript. backup/prune.sh enters BACKUP_DIR and removes
+// what a failed run left and the backups (directories named by their UTC time) older than
+// RETENTION_DAYS, the newest whatever its age, before the new backup needs the space: a full
+// volume recovers by itself; LEGACY names one more pattern of old backups to prune (the
+// database's dumps of an older layout). backup/keep.sh renames the run's complete backup
+// $stamp.partial to $stamp and says where it is.
+var InfluxDBBackupScript = tier.Fill(assets.ScriptTemplate("backup.sh.tmpl"), nil)
+
+// InfluxDBRestoreScript restores a backup of InfluxDBBackupScript, RESTORE_FROM or the newest
+// complete one, with `influx restore --full`: every bucket, the tasks and the metadata (users
+// and tokens too) replace what the server holds. A server that lost its volume onboarded itself
+// at start with the credentials Secret's token (InfluxDBOnboardHook), which the restore uses. It
+// reads what the backup does (scripts/restore.sh --influxdb makes the Job, with cmd/restorejob).
+var InfluxDBRestoreScript = assets.Script("restore.sh")
+
+// influxDBBackup is the daily backup into the backup claim, under influxdb/. The pod runs in the
+// claim's group (that of the database's backup job), so the kubelet never re-groups the volume
+// between the two jobs and each one's files (umask 077) stay its own.
+func influxDBBackup(ctx *pulumi.Context, c *InfluxDB, args *InfluxDBArgs) error {
+	b := args.Settings.Backup
+	pod := kube.ScriptPod("influxdb-backup", args.Image, config.JobResources, influxUID, InfluxDBBackupScript, corev1.EnvVarArray{
+		kube.EnvOutput("INFLUX_HOST", c.URL),
+		kube.SecretEnv("INFLUX_TOKEN", args.Secret, credentials.InfluxDBAdminTokenKey),
+		kube.Env("INFLUX_CONFIGS_PATH", "/tmp/influx-configs"),
+		kube.Env("BACKUP_DIR", influxDBBackupDir),
+		kube.Env("RETENTION_DAYS", fmt.Sprint(b.RetentionDays)),
+	}, corev1.VolumeArray{kube.ClaimVolume("backup", args.BackupClaim)}, corev1.VolumeMountArray{kube.Mount("backup", tier.BackupMountPath)})
+	pod.GID = tier.BackupClaimGID
+	pod.PullPolicy = args.PullPolicy
+	influxCLITrust(&pod, args.TLS)
+	_, w, err := kube.NewCronJob(ctx, c, args.Namespace, kube.CronJob{
+		Job:      kube.Job{Name: InfluxDBBackupCronJob, Pod: pod, BackoffLimit: 2, DeadlineSeconds: 3 * 3600},
+		Schedule: b.Schedule, TimeZone: "Etc/UTC",
+	})
+	if err != nil {
+		return err
+	}
+	c.Add(w)
+	return nil
+}
+
+// influxCLITrust makes the influx CLI (Go) of a job trust the internal CA, where InfluxDB serves
+// https: the CA bundle mounted and named by SSL_CERT_FILE.
+func influxCLITrust(pod *kube.Pod, tls bool) {
+	if !tls {
+		return
+	}
+	tier.MountCA(pod, true)
+	pod.Containers[0].Env = append(pod.Containers[0].Env, kube.Env("SSL_CERT_FILE", tier.CAFile))
+}
+
+// Where the backup claim is mounted, and the directories of the two backups on it.
+const (
+	influxDBBackupDir = tier.BackupMountPath + "/influxdb"
+)

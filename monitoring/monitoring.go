@@ -1,0 +1,273 @@
+package monitoring
+
+import (
+	"fmt"
+	"slices"
+
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/internal/kube"
+	"github.com/pynomaly/pynomaly-platform/tier"
+)
+
+// Names and ports of the monitoring tier.
+const (
+	PrometheusName            = "pynomaly-prometheus"
+	PrometheusHeadlessService = "pynomaly-prometheus-headless"
+	PrometheusPort            = 9090
+	AlertmanagerName          = "pynomaly-alertmanager"
+	AlertmanagerHeadless      = "pynomaly-alertmanager-headless"
+	AlertmanagerPort          = 9093
+	AlertmanagerClusterPort   = 9094
+	GrafanaName               = "pynomaly-grafana"
+	GrafanaPort               = 3000
+	KubeStateMetricsName      = "pynomaly-kube-state-metrics"
+	KubeStateMetricsPort      = 8080
+	kubeStateMetricsTelemetry = 8081
+	// monitoringUID is nobody, which the Prometheus, Alertmanager and kube-state-metrics images
+	// run as. grafanaUID is Grafana's: its image runs as any user given write access to its
+	// data path (an emptyDir here), so it moves from the image's 472 to the range (10000 and
+	// more) no account of the node uses.
+	monitoringUID = tier.NobodyUID
+	grafanaUID    = 10472
+	// The files Prometheus reads: its configuration and the rule files.
+	prometheusConfDir  = "/etc/prometheus"
+	prometheusRulesDir = "/etc/prometheus-rules"
+)
+
+// MonitoringArgs configures the monitoring tier.
+type MonitoringArgs struct {
+	Namespace    pulumi.StringInput
+	Environment  string
+	Level        config.MonitoringLevel
+	Prometheus   config.Prometheus
+	Alertmanager config.Alertmanager
+	Grafana      config.Grafana
+	Images       config.Images
+	// Volumes is where the StatefulSet's claims are made and whether they grow in place.
+	Volumes kube.Volumes
+	// GrafanaSecret is the secrets tier's Secret with Grafana's admin user and password.
+	GrafanaSecret pulumi.StringInput
+	// InfluxDBURL and InfluxDBSecret are the InfluxDB tier's: Grafana queries it with the
+	// read-only login in that Secret.
+	InfluxDBURL    pulumi.StringInput
+	InfluxDBSecret pulumi.StringInput
+	// Workloads are every other tier's: each one with a metrics port becomes a scrape job.
+	Workloads []kube.Workload
+	// CertManagerMetrics is host:port of cert-manager's metrics when the platform's entry point
+	// uses its certificate; empty otherwise.
+	CertManagerMetrics string
+	// AlertWebhookURL is where Alertmanager posts every alert; empty: no webhook.
+	AlertWebhookURL string
+	// QueueScaling is the workers' queue-depth scaling: in bundled mode, when enabled, the tier
+	// runs the external metrics adapter that serves its metric, with MetricsAdapterReplicas pods.
+	QueueScaling           config.QueueScaling
+	MetricsAdapterReplicas int
+	// WALArchiving says whether PostgreSQL archives its WAL: its alert is loaded only then.
+	WALArchiving bool
+	// Operator leaves the monitoring stack to the cluster's Prometheus Operator: the tier is
+	// then a PodMonitor per scrape job and a PrometheusRule.
+	Operator bool
+	// TLS: some targets serve metrics over TLS; Prometheus mounts the internal CA.
+	TLS bool
+}
+
+// Monitoring is the seed's data-science-monitoring.yaml: Prometheus (scrape jobs generated from
+// the workload model, the platform's alert rules), Grafana, and at the full and comprehensive
+// levels Alertmanager and kube-state-metrics.
+type Monitoring struct {
+	pulumi.ResourceState
+	tier.OutputSet
+	tier.Workloads
+
+	PrometheusURL pulumi.StringOutput `pulumi:"prometheusUrl"`
+	GrafanaURL    pulumi.StringOutput `pulumi:"grafanaUrl"`
+	// AlertmanagerURL is empty at the basic level.
+	AlertmanagerURL pulumi.StringOutput `pulumi:"alertmanagerUrl"`
+	// Targets are the scrape jobs of the platform's pods, the monitoring tier's own included.
+	Targets []ScrapeTarget
+}
+
+// NewMonitoring creates the monitoring tier.
+func NewMonitoring(ctx *pulumi.Context, name string, args *MonitoringArgs, opts ...pulumi.ResourceOption) (*Monitoring, error) {
+	c := &Monitoring{}
+	if err := ctx.RegisterComponentResource(tier.Type("Monitoring"), name, c, opts...); err != nil {
+		return nil, err
+	}
+	ns := args.Namespace
+	if args.Operator {
+		c.Targets = ScrapeTargets(args.Workloads)
+		empty := pulumi.String("").ToStringOutput()
+		c.PrometheusURL, c.GrafanaURL, c.AlertmanagerURL = empty, empty, empty
+		if err := c.operatorObjects(ctx, args); err != nil {
+			return nil, err
+		}
+		c.Keep(pulumi.Map{})
+		return c, nil
+	}
+	svcURL := func(svc string, port int) pulumi.StringOutput {
+		return pulumi.Sprintf("http://%s:%d", kube.Host(svc, ns), port)
+	}
+	// The monitoring tier's own pods are scraped like every other workload.
+	own := []kube.Pod{prometheusPod(args, nil, nil), grafanaPod(args, nil, nil)}
+	if args.Level.Alerting() {
+		own = append(own, alertmanagerPod(args, pulumi.String("")), kubeStateMetricsPod(args))
+	}
+	c.Targets = ScrapeTargets(args.Workloads)
+	for _, p := range own {
+		c.Targets = append(c.Targets, podTarget(p))
+	}
+	c.AlertmanagerURL = pulumi.String("").ToStringOutput()
+	if args.Level.Alerting() {
+		if err := c.kubeStateMetrics(ctx, args); err != nil {
+			return nil, err
+		}
+		if err := c.alertmanager(ctx, args); err != nil {
+			return nil, err
+		}
+		c.AlertmanagerURL = svcURL(AlertmanagerName, AlertmanagerPort)
+	}
+	if err := c.prometheus(ctx, args); err != nil {
+		return nil, err
+	}
+	c.PrometheusURL = svcURL(PrometheusName, PrometheusPort)
+	if err := c.grafana(ctx, args, c.PrometheusURL); err != nil {
+		return nil, err
+	}
+	if args.QueueScaling.Enabled {
+		if err := c.metricsAdapter(ctx, args, c.PrometheusURL); err != nil {
+			return nil, err
+		}
+	}
+	c.GrafanaURL = svcURL(GrafanaName, GrafanaPort)
+	c.Keep(pulumi.Map{
+		"prometheusUrl": c.PrometheusURL, "grafanaUrl": c.GrafanaURL, "alertmanagerUrl": c.AlertmanagerURL,
+	})
+	return c, nil
+}
+
+// podTarget is the scrape job of one of the monitoring tier's own pods.
+func podTarget(p kube.Pod) ScrapeTarget {
+	t := ScrapeTarget{Job: "pynomaly-" + p.Component, Selector: p.Selector(), Port: p.Metrics.Port, Path: p.Metrics.Path}
+	// kube-state-metrics reports other objects: their namespace and pod labels are the ones
+	// that matter, not its own pod's.
+	t.HonorLabels = p.Component == "kube-state-metrics"
+	return t
+}
+
+// alertmanagerPeers are host:port of every Alertmanager member in namespace ns, through the
+// headless Service.
+func alertmanagerPeers(replicas int, ns string, port int) []string {
+	var out []string
+	for i := range replicas {
+		out = append(out, fmt.Sprintf("%s-%d.%s.%s.svc:%d", AlertmanagerName, i, AlertmanagerHeadless, ns, port))
+	}
+	return out
+}
+
+// prometheus declares Prometheus: its access to the Kubernetes API, its configuration and
+// rules, the StatefulSet and its Services.
+func (c *Monitoring) prometheus(ctx *pulumi.Context, args *MonitoringArgs) error {
+	ns := args.Namespace
+	bindings, err := prometheusRBAC(ctx, c, ns)
+	if err != nil {
+		return err
+	}
+	targets := slices.Clone(c.Targets)
+	conf := pulumi.All(ns).ApplyT(func(v []any) string {
+		site := PrometheusSite{
+			Namespace: v[0].(string), Targets: targets, Kubelets: true, Environment: args.Environment,
+			CertManager: args.CertManagerMetrics,
+			RuleFiles:   []string{prometheusRulesDir + "/*.yml"},
+		}
+		if args.Level.Alerting() {
+			site.Alertmanagers = alertmanagerPeers(args.Alertmanager.Replicas, site.Namespace, AlertmanagerPort)
+		}
+		return PrometheusConf(site)
+	}).(pulumi.StringOutput)
+	// Auto-named: a change rolls the pods (no reloader sidecar to keep in step).
+	cm, err := corev1.NewConfigMap(ctx, PrometheusName, &corev1.ConfigMapArgs{
+		Metadata: kube.AutoNamedMeta(ctx, ns, "prometheus"),
+		Data:     pulumi.StringMap{"prometheus.yml": conf},
+	}, pulumi.Parent(c))
+	if err != nil {
+		return fmt.Errorf("monitoring: prometheus configmap: %w", err)
+	}
+	rules, err := corev1.NewConfigMap(ctx, PrometheusName+"-rules", &corev1.ConfigMapArgs{
+		Metadata: kube.AutoNamedMeta(ctx, ns, "prometheus"),
+		Data:     pulumi.StringMap{"pynomaly.yml": rulesFile(ns, args.WALArchiving)},
+	}, pulumi.Parent(c))
+	if err != nil {
+		return fmt.Errorf("monitoring: prometheus rules: %w", err)
+	}
+	pod := prometheusPod(args, cm.Metadata.Name(), rules.Metadata.Name())
+	headless, err := kube.NewService(ctx, c, ns, kube.Service{
+		Name: PrometheusHeadlessService, Component: "prometheus", Selector: pod.Selector(), Headless: true,
+		Ports: corev1.ServicePortArray{kube.NamedServicePort("http", PrometheusPort)},
+	})
+	if err != nil {
+		return err
+	}
+	_, w, err := kube.NewStatefulSet(ctx, c, ns, kube.StatefulSet{
+		Name: PrometheusName, Replicas: args.Prometheus.Replicas, ServiceName: headless.Metadata.Name().Elem(),
+		PodManagementPolicy: "Parallel", Pod: pod,
+		Claim: kube.Claim{Name: tier.DataClaimTemplate, Size: args.Prometheus.StorageSize}, Volumes: args.Volumes,
+	}, kube.After(bindings))
+	if err != nil {
+		return err
+	}
+	c.Add(w)
+	_, err = kube.NewService(ctx, c, ns, kube.Service{
+		Name: PrometheusName, Component: "prometheus", Selector: pod.Selector(),
+		Ports: corev1.ServicePortArray{kube.NamedServicePort("http", PrometheusPort)},
+	})
+	return err
+}
+
+// prometheusPod is Prometheus on a claim, with its own service account (it discovers pods and
+// nodes through the API server). configMap and rules are nil when only its description is
+// needed (its scrape job).
+func prometheusPod(args *MonitoringArgs, configMap, rules pulumi.StringPtrInput) kube.Pod {
+	ready := func() *corev1.ProbeArgs { return kube.HTTPGet("/-/ready", PrometheusPort) }
+	startup := ready()
+	// Replaying a large write-ahead log after a restart takes minutes.
+	startup.PeriodSeconds, startup.FailureThreshold = pulumi.Int(10), pulumi.Int(60)
+	prom := kube.Container{
+		Name: "prometheus", Image: args.Images.Prometheus,
+		Command: []string{"/bin/prometheus",
+			"--config.file=" + prometheusConfDir + "/prometheus.yml",
+			"--storage.tsdb.path=/prometheus",
+			"--storage.tsdb.retention.time=" + args.Prometheus.Retention,
+			fmt.Sprintf("--web.listen-address=:%d", PrometheusPort),
+		},
+		Ports:          []kube.Port{{Name: "http", Port: PrometheusPort}},
+		Resources:      args.Prometheus.Resources,
+		StartupProbe:   startup,
+		ReadinessProbe: kube.Readiness(ready()),
+		LivenessProbe:  kube.Liveness(kube.HTTPGet("/-/healthy", PrometheusPort)),
+		Mounts: corev1.VolumeMountArray{
+			kube.ReadOnlyMount("config", prometheusConfDir), kube.ReadOnlyMount("rules", prometheusRulesDir),
+			kube.Mount("data", "/prometheus"),
+		},
+	}
+	spread := kube.NoSpread
+	if args.Prometheus.Replicas > 1 {
+		spread = kube.PreferSpread
+	}
+	pod := kube.Pod{
+		Component: "prometheus", UID: monitoringUID, GID: monitoringUID, APIClient: "prometheus", Spread: spread,
+		Metrics:    &kube.Metrics{Port: PrometheusPort, Path: "/metrics"},
+		Containers: []kube.Container{prom},
+		Volumes:    corev1.VolumeArray{kube.ConfigMapVolume("config", configMap), kube.ConfigMapVolume("rules", rules)},
+		PullPolicy: args.Images.PullPolicy,
+	}
+	tier.MountCA(&pod, args.TLS)
+	return pod
+}
+
+// rulesFile is the platform's rule file for the namespace.
+func rulesFile(ns pulumi.StringInput, walArchiving bool) pulumi.StringOutput {
+	return ns.ToStringOutput().ApplyT(func(n string) string { return RulesFile(AlertRules(n, walArchiving), true) }).(pulumi.StringOutput)
+}

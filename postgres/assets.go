@@ -1,0 +1,25 @@
+package postgres
+
+import (
+	"embed"
+
+	"github.com/pynomaly/pynomaly-platform/tier"
+)
+
+//go:embed assets
+var embedded embed.FS
+
+// assets are the scripts and templates of this tier, under assets/ (see tier.Assets).
+var assets = tier.NewAssets(embedded, "postgres")
+
+// Scripts are the shell scripts this tier runs, each template filled in for each variant the
+// program deploys, with sample values where settings fill it in: what scripts/lint.sh gives
+// shellcheck.
+func Scripts() []tier.Script {
+	return []tier.Script{
+		assets.Lint("postgres-setup.sh", "setup.sh.tmpl", PostgresSetupScript),
+		assets.Lint("postgres-backup.sh", "backup.sh.tmpl", PostgresBackupScript),
+		assets.Lint("postgres-restore.sh", "restore.sh", PostgresRestoreScript),
+		assets.Lint("postgres-dump-copy.sh", "dump-copy.sh", PostgresDumpCopyScript),
+	}
+}

@@ -1,0 +1,96 @@
+package postgres
+
+import (
+	"fmt"
+
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/credentials"
+	"github.com/pynomaly/pynomaly-platform/internal/kube"
+	"github.com/pynomaly/pynomaly-platform/tier"
+)
+
+// PostgresBackupScript is one run of the nightly backup: the database as a custom-format dump
+// and the roles and other globals (without password hashes: the secrets tier and the setup job
+// own the passwords), written into a directory named by the UTC time and renamed from
+// "<time>.partial" only once pg_restore has read the dump back. What an earlier failed run left
+// is removed first, and so are backups past the retention, before the new dump needs the space,
+// so a full volume recovers; the newest backup is kept whatever its age. It reads PGHOST, PGPORT,
+// PGUSER, PGPASSWORD, PGDATABASE, BACKUP_DIR and RETENTION_DAYS from its environment. It
+// shares its pruning and its last step with InfluxDBBackupScript.
+var PostgresBackupScript = tier.Fill(assets.ScriptTemplate("backup.sh.tmpl"), nil)
+
+// PostgresRestoreScript restores a backup of PostgresBackupScript into the database PGDATABASE
+// of the server PGHOST, which the program's setup job has made (role and database exist): the
+// globals first (roles that exist are kept), then the dump, each object dropped and re-created.
+// RESTORE_FROM names the backup (a directory in BACKUP_DIR); empty means the newest one.
+// scripts/restore.sh runs it as a Job made from the backup CronJob's pod.
+var PostgresRestoreScript = assets.Script("restore.sh")
+
+// postgresBackup is the seed's daily backup (02:00) into the backup claim, from a replica when
+// there is one (PostgresBackupScript).
+func postgresBackup(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, replicaHost, primaryHost pulumi.StringOutput) error {
+	b := args.Settings.Backup
+	source := primaryHost
+	if args.Settings.Replicas > 1 {
+		source = replicaHost
+	}
+	pod := kube.ScriptPod("postgres-backup", args.Images.PostgresClient, config.JobResources, PostgresClientUID, PostgresBackupScript, corev1.EnvVarArray{
+		kube.EnvOutput("PGHOST", source),
+		kube.Env("PGPORT", fmt.Sprint(PostgresPort)),
+		kube.Env("PGUSER", "postgres"),
+		kube.SecretEnv("PGPASSWORD", args.Secret, credentials.PostgresSuperuserPasswordKey),
+		kube.Env("PGDATABASE", PostgresDatabase),
+		kube.Env("BACKUP_DIR", postgresBackupDir),
+		kube.Env("RETENTION_DAYS", fmt.Sprint(b.RetentionDays)),
+	}, corev1.VolumeArray{kube.ClaimVolume("backup", args.BackupClaim)}, corev1.VolumeMountArray{kube.Mount("backup", postgresBackupDir)})
+	pod.PullPolicy = args.Images.PullPolicy
+	tier.TrustInternalCA(&pod, args.TLS)
+	copyDumpOffCluster(&pod, args)
+	_, w, err := kube.NewCronJob(ctx, c, args.Namespace, kube.CronJob{
+		Job:      kube.Job{Name: PostgresBackupCronJob, Pod: pod, BackoffLimit: 2, DeadlineSeconds: b.DeadlineSeconds},
+		Schedule: b.Schedule, TimeZone: b.TimeZone,
+	})
+	if err != nil {
+		return err
+	}
+	c.Add(w)
+	return nil
+}
+
+// PostgresDumpCopyScript copies the newest complete backup of PostgresBackupScript to the WAL
+// archive's bucket (WALG_S3_PREFIX), file by file as it is (pg_dump's format is compressed
+// already), with WAL-G's storage tools: the dump image has no S3 client, Spilo's has WAL-G. A
+// lost cluster so keeps its dumps. What is kept there is the bucket's lifecycle rule's to say.
+var PostgresDumpCopyScript = assets.Script("dump-copy.sh")
+
+// copyDumpOffCluster makes the backup pod copy its dump to object storage when WAL is archived
+// there: the dump runs first (an init container), then PostgresDumpCopyScript in the Spilo image,
+// reading the claim only, under pynomaly-dumps/<namespace>/ in the archive's bucket.
+func copyDumpOffCluster(pod *kube.Pod, args *PostgresArgs) {
+	w := args.Settings.WALArchive
+	if w.S3Bucket == "" {
+		return
+	}
+	env := corev1.EnvVarArray{
+		kube.FieldEnv("POD_NAMESPACE", "metadata.namespace"),
+		// $(POD_NAMESPACE) is expanded by the kubelet from the variable set before it.
+		kube.Env("WALG_S3_PREFIX", "s3://"+w.S3Bucket+"/pynomaly-dumps/$(POD_NAMESPACE)"),
+		kube.Env("AWS_REGION", w.Region),
+		kube.Env("BACKUP_DIR", postgresBackupDir),
+	}
+	pod.InitContainers = append(pod.InitContainers, pod.Containers...)
+	pod.Containers = []kube.Container{{
+		Name:      "postgres-backup-copy",
+		Image:     args.Images.Postgres,
+		Command:   kube.Script("/bin/sh", PostgresDumpCopyScript),
+		Env:       append(env, objectStoreEnv("", w)...),
+		Resources: config.JobResources,
+		Mounts:    corev1.VolumeMountArray{kube.Mount("tmp", "/tmp"), kube.ReadOnlyMount("backup", postgresBackupDir)},
+	}}
+}
+
+// postgresBackupDir is where the dumps are: the backup claim's top directory.
+const postgresBackupDir = tier.BackupMountPath

@@ -1,0 +1,150 @@
+package postgres
+
+import (
+	"maps"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/credentials"
+	"github.com/pynomaly/pynomaly-platform/internal/kube"
+	"github.com/pynomaly/pynomaly-platform/tier"
+)
+
+// Names, ports and identities of the PostgreSQL tier. Exported ones are what other tiers and
+// operators address.
+const (
+	PostgresName            = "pynomaly-postgres"
+	PostgresServiceName     = "pynomaly-postgres-service"
+	PostgresHeadlessService = "pynomaly-postgres-headless"
+	PostgresReplicaService  = "pynomaly-postgres-replicas"
+	PostgresPoolerName      = "pynomaly-postgres-pooler"
+	PostgresSetupJob        = "pynomaly-postgres-setup"
+	PostgresBackupCronJob   = "pynomaly-postgres-backup"
+	PostgresDatabase        = "pynomaly"
+	PostgresPort            = 5432
+	patroniPort             = 8008
+	postgresExporterPort    = 9187
+	// Spilo runs PostgreSQL as the image's postgres user (101) and group (103).
+	spiloUID, spiloGID = 101, 103
+	// The PostgreSQL clients (the setup and backup jobs, with PGUSER set) run as any user;
+	// 10000 and more is a range no account of the node uses.
+	PostgresClientUID = tier.BackupClaimGID
+	// Patroni labels each pod with its role; the read-write Service selects the leader.
+	patroniRoleLabel   = "spilo-role"
+	patroniLeaderValue = "primary"
+	patroniScopeLabel  = "cluster-name"
+)
+
+// PostgresArgs configures the PostgreSQL tier.
+type PostgresArgs struct {
+	Namespace pulumi.StringInput
+	Settings  config.Postgres
+	Pooler    config.Pooler
+	Images    config.Images
+	// Volumes is where the StatefulSet's claims are made and whether they grow in place.
+	Volumes     kube.Volumes
+	BackupClaim pulumi.StringInput
+	// Secret is the postgres credentials Secret of the secrets tier.
+	Secret pulumi.StringInput
+	// Generation is the application login's (secrets.rotation): the setup job sets the login of
+	// its slot, the pooler and the exports follow it.
+	Generation int
+	// Spread places the database's and the pooler's replicas on distinct nodes and zones.
+	Spread kube.Spread
+	// TLS is verified TLS in transit: the servers present their certificates, clients verify.
+	TLS bool
+}
+
+// Postgres is the seed's data-science-database.yaml made highly available: Patroni (in the
+// Spilo image) runs a primary and streaming replicas, elects a new primary on failure and keeps
+// its state in the Kubernetes API; PgBouncer pools connections in front of it; a daily pg_dump
+// and optional continuous WAL archiving back it up.
+type Postgres struct {
+	pulumi.ResourceState
+	tier.OutputSet
+	tier.Workloads
+
+	// Host is the pooler: what API and workers connect to.
+	Host pulumi.StringOutput `pulumi:"host"`
+	// PrimaryHost is the read-write Service (always the current primary).
+	PrimaryHost pulumi.StringOutput `pulumi:"primaryHost"`
+	// ReplicaHost is the read-only Service.
+	ReplicaHost pulumi.StringOutput `pulumi:"replicaHost"`
+	Port        pulumi.IntOutput    `pulumi:"port"`
+	Database    pulumi.StringOutput `pulumi:"database"`
+	SecretName  pulumi.StringOutput `pulumi:"secretName"`
+	// UserKey and PasswordKey are the application's keys in SecretName.
+	UserKey     pulumi.StringOutput `pulumi:"userKey"`
+	PasswordKey pulumi.StringOutput `pulumi:"passwordKey"`
+	// Ready resolves once the StatefulSet is ready, the setup job has created the
+	// application's role and database, and the pooler runs; consumers depend on it.
+	Ready []pulumi.Resource
+}
+
+// NewPostgres creates the PostgreSQL tier: RBAC for Patroni, the Services, the StatefulSet, the
+// setup job, the backups and the pooler, in that order.
+func NewPostgres(ctx *pulumi.Context, name string, args *PostgresArgs, opts ...pulumi.ResourceOption) (*Postgres, error) {
+	c := &Postgres{}
+	if err := ctx.RegisterComponentResource(tier.Type("Postgres"), name, c, opts...); err != nil {
+		return nil, err
+	}
+	ns := args.Namespace
+	binding, err := postgresRBAC(ctx, c, ns, args.Settings.Replicas)
+	if err != nil {
+		return nil, err
+	}
+	svc, err := postgresServices(ctx, c, ns)
+	if err != nil {
+		return nil, err
+	}
+	params := PostgresParameters(args.Settings)
+	if args.TLS {
+		maps.Copy(params, PostgresTLSParameters())
+	}
+	sts, err := postgresStatefulSet(ctx, c, args, params, svc.headless, binding)
+	if err != nil {
+		return nil, err
+	}
+	setup, err := postgresSetupJob(ctx, c, args, kube.Host(PostgresServiceName, ns), params, sts)
+	if err != nil {
+		return nil, err
+	}
+	if err := postgresBackup(ctx, c, args, kube.Host(PostgresReplicaService, ns), kube.Host(PostgresServiceName, ns)); err != nil {
+		return nil, err
+	}
+	pooler, err := newPooler(ctx, c, args, kube.Host(PostgresServiceName, ns), []pulumi.Resource{setup})
+	if err != nil {
+		return nil, err
+	}
+
+	c.Host = kube.Host(PostgresPoolerName, ns)
+	// Through the Service object, so consumers of the host wait for it to exist.
+	c.PrimaryHost = pulumi.Sprintf("%s.%s.svc", svc.primary.Metadata.Name().Elem(), ns)
+	c.ReplicaHost = kube.Host(PostgresReplicaService, ns)
+	c.Port = pulumi.Int(PostgresPort).ToIntOutput()
+	c.Database = pulumi.String(PostgresDatabase).ToStringOutput()
+	c.SecretName = args.Secret.ToStringOutput()
+	c.UserKey = pulumi.String(credentials.PostgresAppUserKeyOf(credentials.SlotOf(args.Generation))).ToStringOutput()
+	c.PasswordKey = pulumi.String(credentials.PostgresAppPasswordKeyOf(credentials.SlotOf(args.Generation))).ToStringOutput()
+	c.Ready = []pulumi.Resource{sts, setup, pooler}
+	c.Keep(pulumi.Map{
+		"host": c.Host, "primaryHost": c.PrimaryHost, "replicaHost": c.ReplicaHost, "port": c.Port,
+		"database": c.Database, "secretName": c.SecretName, "userKey": c.UserKey, "passwordKey": c.PasswordKey,
+	})
+	return c, nil
+}
+
+// postgresSelector selects the cluster's pods, or those of one Patroni role.
+func postgresSelector(role string) map[string]string {
+	sel := kube.SelectorLabels("postgres")
+	sel[patroniScopeLabel] = PostgresName
+	if role != "" {
+		sel[patroniRoleLabel] = role
+	}
+	return sel
+}
+
+const (
+	PostgresClaimTemplate = "pgdata"
+)

@@ -1,0 +1,95 @@
+package postgres
+
+import (
+	"encoding/json"
+	"fmt"
+
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/credentials"
+	"github.com/pynomaly/pynomaly-platform/internal/kube"
+	"github.com/pynomaly/pynomaly-platform/tier"
+)
+
+// PostgresRoleSQL is the psql script of the setup job that creates the application's role and
+// database when missing and sets the password of the login of the current rotation slot. psql
+// reads its values from the environment itself (\getenv, psql 15 or later: Spilo's newest client
+// is its server's version), so none is on a command line, and quotes them itself (:'...', :"...").
+// The password arrives as its SCRAM verifier (secrets tier), which PostgreSQL stores as it is: the
+// password never reaches the server. The verifier is still a secret (it allows an offline guess of
+// the password), so the statement that carries it is kept out of the server's log, its statistics
+// and its audit for this session, whatever the cluster logs (Spilo logs DDL); Patroni does the
+// same for the roles it creates. Only a superuser may change these settings, which the job is.
+//
+// APP_OWNER owns the database and every object; APP_USER is the current slot's login (see
+// rotation.go). A login other than the owner is the owner's member and acts as it (its sessions
+// start with SET role), so a migration run by either login creates objects of the same owner.
+// The other slot's login keeps its password: clients not yet rolled still log in with it.
+var PostgresRoleSQL = assets.Script("role.sql")
+
+// PostgresRetireSQL is the retirement job's script: the previous slot's login loses its password
+// (no password: no password login succeeds) and its sessions, the pooler's idle server
+// connections included, end; every client rolled to the current login before it runs.
+var PostgresRetireSQL = assets.Script("retire.sql")
+
+// PostgresRetireStep is the retirement job's psql invocation, as PostgresSetupRoleStep.
+var PostgresRetireStep = psqlStep(PostgresRetireSQL)
+
+// PostgresSetupRoleStep is the setup job's psql invocation: the script on standard input, the
+// connection and the values from the environment, nothing else on its command line.
+var PostgresSetupRoleStep = psqlStep(PostgresRoleSQL)
+
+// psqlStep runs the psql script sql, given on standard input.
+func psqlStep(sql string) string { return "psql -X -v ON_ERROR_STOP=1 <<'SQL'\n" + sql + "\nSQL" }
+
+// PostgresSetupScript creates the application's role and database when missing, sets the role's
+// current password, and hands the tuning to Patroni as the cluster's dynamic configuration.
+// PATCH is one of the REST API's unsafe methods, which Patroni authenticates: curl reads the
+// user and password as its configuration from standard input (-K -), written by printf, a shell
+// builtin, so they are on no command line either.
+var PostgresSetupScript = tier.Fill(assets.ScriptTemplate("setup.sh.tmpl"), map[string]any{
+	"Port": PostgresPort, "RoleStep": PostgresSetupRoleStep,
+	"StatefulSet": PostgresName, "Headless": PostgresHeadlessService, "PatroniPort": patroniPort,
+})
+
+// postgresSetupJob makes the cluster what the application expects, idempotently, after the
+// StatefulSet is ready. A change of the password (a rotation) or of the tuning changes the job's
+// template, which replaces the job, so it runs again.
+func postgresSetupJob(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, primaryHost pulumi.StringOutput, params map[string]string, sts pulumi.Resource) (pulumi.Resource, error) {
+	dynamic, err := json.Marshal(map[string]any{
+		"synchronous_mode": args.Settings.SynchronousMode,
+		"postgresql":       map[string]any{"parameters": params},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: setup job: %w", err)
+	}
+	slot := credentials.SlotOf(args.Generation)
+	pod := kube.ScriptPod("postgres-setup", args.Images.Postgres, config.JobResources, PostgresClientUID, PostgresSetupScript, corev1.EnvVarArray{
+		kube.EnvOutput("PGHOST", primaryHost),
+		kube.Env("PGUSER", "postgres"),
+		kube.Env("PGDATABASE", "postgres"),
+		kube.SecretEnv("PGPASSWORD", args.Secret, credentials.PostgresSuperuserPasswordKey),
+		kube.Env("APP_OWNER", credentials.PostgresAppUser),
+		kube.Env("APP_USER", credentials.PostgresAppLogin(slot)),
+		kube.SecretEnv("APP_PASSWORD_VERIFIER", args.Secret, credentials.PostgresAppVerifierKeyOf(slot)),
+		kube.Env("APP_DATABASE", PostgresDatabase),
+		kube.SecretEnv("PATRONI_RESTAPI_USERNAME", args.Secret, credentials.PatroniAPIUserKey),
+		kube.SecretEnv("PATRONI_RESTAPI_PASSWORD", args.Secret, credentials.PatroniAPIPasswordKey),
+		kube.Env("PATRONI_DYNAMIC_CONFIG", string(dynamic)),
+	}, nil, nil)
+	tier.TrustInternalCA(&pod, args.TLS)
+	// A rotation changes the template (the slot's login and keys; the generation for a rotation
+	// that returns to a slot), which reruns the job.
+	pod.Annotations = map[string]string{credentials.GenerationAnnotation: fmt.Sprint(args.Generation)}
+	pod.PullPolicy = args.Images.PullPolicy
+	job, w, err := kube.NewJob(ctx, c, args.Namespace, kube.Job{
+		Name: PostgresSetupJob, Pod: pod, BackoffLimit: 6, DeadlineSeconds: 900,
+	}, kube.After([]pulumi.Resource{sts}))
+	if err != nil {
+		return nil, err
+	}
+	c.Add(w)
+	return job, nil
+}

@@ -1,0 +1,142 @@
+package redis
+
+import (
+	"fmt"
+
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/credentials"
+	"github.com/pynomaly/pynomaly-platform/internal/kube"
+	"github.com/pynomaly/pynomaly-platform/tier"
+)
+
+// redisInstance is one Redis role: its configuration, Services and StatefulSet.
+type redisInstance struct {
+	role RedisRole
+	tier config.StatefulTier
+	// name is the StatefulSet's and the role's Service's.
+	name       string
+	persistent bool
+
+	endpoint RedisEndpoint
+	sts      pulumi.Resource
+}
+
+func (r *redisInstance) component() string { return "redis-" + string(r.role) }
+func (r *redisInstance) headless() string  { return r.name + "-headless" }
+func (r *redisInstance) sentinel() bool    { return r.tier.Replicas > 1 }
+
+// master is the name Sentinel monitors the primary under; empty without Sentinel.
+func (r *redisInstance) master() string {
+	if r.sentinel() {
+		return r.name
+	}
+	return ""
+}
+
+func (r *redisInstance) declare(ctx *pulumi.Context, c *Redis, args *RedisArgs) error {
+	cm, err := r.configMap(ctx, c, args.Namespace, args.TLS)
+	if err != nil {
+		return err
+	}
+	headless, svc, err := r.services(ctx, c, args.Namespace)
+	if err != nil {
+		return err
+	}
+	sts, w, err := kube.NewStatefulSet(ctx, c, args.Namespace, kube.StatefulSet{
+		Name: r.name, Replicas: r.tier.Replicas, ServiceName: headless.Metadata.Name().Elem(),
+		PodManagementPolicy: "OrderedReady",
+		Pod:                 r.pod(args, cm),
+		Claim:               r.claim(),
+		Volumes:             args.Volumes,
+	})
+	if err != nil {
+		return err
+	}
+	c.Add(w)
+	port := RedisPort
+	if r.sentinel() {
+		port = sentinelPort
+	}
+	r.sts = sts
+	r.endpoint = RedisEndpoint{
+		Host: pulumi.Sprintf("%s.%s.svc", svc.Metadata.Name().Elem(), args.Namespace), Port: port,
+		SentinelMaster: r.master(), SecretName: args.Secret.ToStringOutput(), PasswordKey: credentials.RedisPasswordKeyOf(credentials.SlotOf(args.Generation)),
+	}
+	return nil
+}
+
+func (r *redisInstance) pods() RedisPods {
+	return RedisPods{Hosts: tier.StatefulHosts(r.name, r.headless(), r.name, r.tier.Replicas)[2:], Master: r.master()}
+}
+
+func (r *redisInstance) claim() kube.Claim {
+	if !r.persistent {
+		return kube.Claim{}
+	}
+	return kube.Claim{Name: tier.DataClaimTemplate, Size: r.tier.StorageSize}
+}
+
+// configMap holds redis.conf and, with Sentinel, its configuration. Auto-named: a change rolls
+// the StatefulSet.
+func (r *redisInstance) configMap(ctx *pulumi.Context, c *Redis, ns pulumi.StringInput, tls bool) (*corev1.ConfigMap, error) {
+	redisConf, sentinelConf := RedisConf(r.role, r.tier), SentinelConf()
+	if tls {
+		redisConf += RedisTLSConf(RedisPort)
+		sentinelConf += RedisTLSConf(sentinelPort)
+	}
+	data := pulumi.StringMap{"redis.conf": pulumi.String(redisConf)}
+	if r.sentinel() {
+		data["sentinel.conf"] = pulumi.String(sentinelConf)
+		data["sentinel-monitor.conf"] = pulumi.String(SentinelMonitor(r.master(), "PRIMARY_HOST", r.tier.Replicas))
+	}
+	cm, err := corev1.NewConfigMap(ctx, r.name, &corev1.ConfigMapArgs{
+		Metadata: kube.AutoNamedMeta(ctx, ns, r.component()), Data: data,
+	}, pulumi.Parent(c))
+	if err != nil {
+		return nil, fmt.Errorf("redis %s: configmap: %w", r.role, err)
+	}
+	return cm, nil
+}
+
+// services are the headless Service (every port) and the role's Service. With Sentinel, the
+// role's Service offers only the Sentinels: a plain connection to port 6379 could land on a
+// read-only replica.
+func (r *redisInstance) services(ctx *pulumi.Context, c *Redis, ns pulumi.StringInput) (*corev1.Service, *corev1.Service, error) {
+	ports := func(includeRedis bool) corev1.ServicePortArray {
+		var p corev1.ServicePortArray
+		if includeRedis {
+			p = append(p, kube.ServicePort("redis", RedisPort))
+		}
+		if r.sentinel() {
+			p = append(p, kube.ServicePort("sentinel", sentinelPort))
+		}
+		return p
+	}
+	selector := kube.SelectorLabels(r.component())
+	headless, err := kube.NewService(ctx, c, ns, kube.Service{
+		Name: r.headless(), Component: r.component(), Selector: selector, Ports: ports(true), Headless: true,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	svc, err := kube.NewService(ctx, c, ns, kube.Service{
+		Name: r.name, Component: r.component(), Selector: selector, Ports: ports(!r.sentinel()),
+	})
+	return headless, svc, err
+}
+
+// RedisTLS is one Redis role's Services and pods; Sentinel, in the same pods, shares them.
+func RedisTLS(role RedisRole, replicas int) tier.TLSServer {
+	r := redisInstance{role: role, name: map[RedisRole]string{RedisQueue: RedisQueueService, RedisCache: RedisCacheService}[role]}
+	return tier.TLSServer{Name: r.name, Hosts: tier.StatefulHosts(r.name, r.headless(), r.name, replicas)}
+}
+
+// RedisPods are one Redis role's pods as a client inside the namespace names them (the names
+// their certificates carry), and Sentinel's name for its primary (empty: no Sentinel).
+type RedisPods struct {
+	Hosts  []string
+	Master string
+}
