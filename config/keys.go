@@ -165,7 +165,7 @@ func fieldPaths(t reflect.Type, prefix string) []string {
 			paths = append(paths, fieldPaths(f.Type, prefix)...)
 			continue
 		}
-		name := jsonName(f)
+		name := JSONName(f)
 		if name == "" {
 			continue
 		}
@@ -183,7 +183,7 @@ func fieldTree(t reflect.Type) string {
 	var names []string
 	for i := range t.NumField() {
 		f := t.Field(i)
-		switch name := jsonName(f); {
+		switch name := JSONName(f); {
 		case f.Anonymous:
 			names = append(names, fieldTree(f.Type))
 		case name == "":
@@ -195,3 +195,15 @@ func fieldTree(t reflect.Type) string {
 	}
 	return strings.Join(names, ", ")
 }
+
+// JSONName is the name a field has in a stack setting, or "" for one that cannot be set.
+func JSONName(f reflect.StructField) string {
+	if tag := strings.Split(f.Tag.Get("json"), ",")[0]; tag != "-" {
+		return tag
+	}
+	return ""
+}
+
+// In is the key's place in s: a *string-kinded field for a plain key, a *Credential for a
+// credential, a pointer to a struct for an object.
+func (k Key) In(s *Settings) any { return k.at(s) }

@@ -24,9 +24,9 @@ import (
 // DefaultNamespace is the seed's namespace.
 const DefaultNamespace = "pynomaly-data-science"
 
-// profile returns the defaults of env, or false when env is not a known environment. Each tier's
+// Profile returns the defaults of env, or false when env is not a known environment. Each tier's
 // defaults live beside its settings type (settings_<tier>.go).
-func profile(env Environment) (Settings, bool) {
+func Profile(env Environment) (Settings, bool) {
 	if !slices.Contains(Environments, env) {
 		return Settings{}, false
 	}

@@ -1,9 +1,11 @@
-// Package config turns a stack's configuration into typed, validated Settings.
+// Package config is the settings' schema: the typed Settings, the keys people set them by
+// (keys.go) and each environment's defaults.
 //
 // Every stack names an environment (dev, staging or prod). The environment picks a profile
 // (profiles.go) that carries the seed's numbers as defaults; the stack file then overrides only
-// what it must. Validate runs before a single resource is declared, so a bad value stops
-// `pulumi preview` with one message per bad key.
+// what it must. Package load reads a stack's values into Settings and validates them before a
+// single resource is declared, so a bad value stops `pulumi preview` with one message per bad
+// key.
 package config
 
 import "github.com/pynomaly/pynomaly-platform/internal/sizing"
@@ -76,8 +78,8 @@ func (l MonitoringLevel) Alerting() bool { return l == Full || l == Comprehensiv
 type Settings struct {
 	// Project is the Pulumi project name, the namespace of every configuration key.
 	Project string `json:"-"`
-	// secretsBlinded: the credentials are placeholders (Source.Blinded), not to be checked.
-	secretsBlinded bool
+	// SecretsBlinded: the credentials are placeholders (Source.Blinded), not to be checked.
+	SecretsBlinded bool
 
 	Environment Environment     `json:"-"`
 	Namespace   string          `json:"namespace"`

@@ -43,8 +43,8 @@ var EntryNamespaces = map[string]string{
 	NginxGatewayFabric:   "nginx-gateway",
 }
 
-// defaultEntryNamespace is edge.entry's usual namespace, or "" without an entry point.
-func (s *Settings) defaultEntryNamespace() string {
+// DefaultEntryNamespace is edge.entry's usual namespace, or "" without an entry point.
+func (s *Settings) DefaultEntryNamespace() string {
 	switch s.Edge.Entry {
 	case EntryIngress:
 		return EntryNamespaces[string(EntryIngress)]

@@ -35,7 +35,7 @@ func (s *Settings) ViewJSON() []byte {
 		switch dst := k.at(&c).(type) {
 		case *Credential:
 			values[k.Name] = CredentialGenerated
-			if operatorOnly[k.Name] {
+			if OperatorOnly[k.Name] {
 				values[k.Name] = "" // nothing is generated: unset means none
 			}
 			if *dst != "" {
@@ -77,15 +77,15 @@ func (s *Settings) View() map[string]any {
 
 // redactKubeconfig keeps a path and hides contents (which carry certificates and tokens).
 func redactKubeconfig(k string) string {
-	if kubeconfigContents(k) {
+	if IsKubeconfigContents(k) {
 		return KubeconfigContents
 	}
 	return k
 }
 
-// kubeconfigContents says whether a kubeconfig setting holds a file's contents (YAML or JSON)
+// IsKubeconfigContents says whether a kubeconfig setting holds a file's contents (YAML or JSON)
 // rather than its path: a path has no line break, no brace and no apiVersion field.
-func kubeconfigContents(k string) bool {
+func IsKubeconfigContents(k string) bool {
 	return strings.ContainsAny(k, "\n{") || strings.Contains(k, "apiVersion")
 }
 
@@ -100,3 +100,6 @@ func redactURL(u string) string {
 	}
 	return p.Redacted()
 }
+
+// OperatorOnly are the credential keys nothing generates: secrets only the operator has.
+var OperatorOnly = map[string]bool{"alertmanagerWebhookUrl": true}

@@ -7,6 +7,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/internals"
 
 	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/config/load"
 )
 
 // Where a stack's objects are: applied to a cluster, or rendered to manifest files.
@@ -73,7 +74,7 @@ func rotationStep(s *config.Settings, previous map[string]any) error {
 		if c.now == before || c.now == before+1 {
 			continue
 		}
-		return &config.SettingError{
+		return &load.SettingError{
 			Key: s.Project + ":secrets.rotation", Value: fmt.Sprintf("%s generation %d", c.field, c.now),
 			Allowed: fmt.Sprintf("must be %d (as deployed) or %d (one rotation): each pulumi up moves a credential "+
 				"one generation, so every client holds a valid password throughout (the counters add up: all plus %s)",
@@ -101,14 +102,14 @@ func modeChange(project string, previous map[string]any, k config.Kubernetes) er
 	}
 	const allow = "kubernetes.allowModeChange true for this one update"
 	if now == modeRender {
-		return &config.SettingError{
+		return &load.SettingError{
 			Key: project + ":kubernetes.renderYamlToDirectory", Value: fmt.Sprintf("%q", k.RenderYamlToDirectory),
 			Allowed: "this stack's objects are in a cluster (its last deployment applied them there), and rendering it " +
 				"would delete every one of them from that cluster. Render with a stack of its own " +
 				"(PYNOMALY_RENDER=1 scripts/quickstart.sh STACK uses STACK-render), or set " + allow + " if that is meant",
 		}
 	}
-	return &config.SettingError{
+	return &load.SettingError{
 		Key: project + ":kubernetes.renderYamlToDirectory", Value: `""`,
 		Allowed: fmt.Sprintf("this stack rendered its manifests to %v in its last deployment; applying it to a cluster "+
 			"would delete those files and create every object anew. Deploy with a stack of its own, or set %s if that is meant",

@@ -6,7 +6,7 @@ package platform
 import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/config/load"
 )
 
 // Export publishes one stack output; main.go passes ctx.Export, the tests a recorder.
@@ -16,7 +16,7 @@ type Export func(name string, value pulumi.Input)
 // need (nothing is declared if either fails), builds the platform and exports its outputs:
 // names, never values. connect reaches the cluster for the checks.
 func Program(ctx *pulumi.Context, export Export, connect Connect) (*Platform, error) {
-	settings, err := config.Load(ctx)
+	settings, err := load.Load(ctx)
 	if err != nil {
 		return nil, err
 	}

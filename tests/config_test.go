@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/config/load"
 )
 
 // Each bad value stops the program before a single resource is declared, with one message that
@@ -155,7 +156,7 @@ func TestEveryBadSettingIsReported(t *testing.T) {
 
 // A stack file overrides only what it names; everything else keeps the profile's value.
 func TestOverridesReplaceOnlyTheFieldsGiven(t *testing.T) {
-	s, err := config.Parse(project, config.Source{Values: stackEnv(t, "prod", cfg{
+	s, err := load.Parse(project, load.Source{Values: stackEnv(t, "prod", cfg{
 		"api":       `{"maxReplicas": 80}`,
 		"storage":   `{"provisioner": "pd.csi.storage.gke.io", "parameters": {"type": "pd-ssd"}}`,
 		"namespace": "pynomaly-eu",
@@ -185,9 +186,9 @@ func TestProjectDefaultsMeanTheProfile(t *testing.T) {
 			values[k.Name] = "{}"
 		}
 	}
-	s, err := config.Parse(project, config.Source{Values: values})
+	s, err := load.Parse(project, load.Source{Values: values})
 	require.NoError(t, err)
-	want, err := config.Parse(project, config.Source{Values: stackEnv(t, "prod", nil)})
+	want, err := load.Parse(project, load.Source{Values: stackEnv(t, "prod", nil)})
 	require.NoError(t, err)
 	assert.Equal(t, want, s)
 }
@@ -207,7 +208,7 @@ func TestProfilesCarryTheSeedTable(t *testing.T) {
 	}
 	for _, env := range envs {
 		t.Run(env, func(t *testing.T) {
-			s, err := config.Parse(project, config.Source{Values: stackEnv(t, env, nil)})
+			s, err := load.Parse(project, load.Source{Values: stackEnv(t, env, nil)})
 			require.NoError(t, err)
 			w := want[env]
 			assert.Equal(t, w.apiMin, s.API.MinReplicas)
@@ -229,7 +230,7 @@ func TestCredentialsAreRedacted(t *testing.T) {
 	for _, s := range []string{c.String(), c.GoString()} {
 		assert.NotContains(t, s, "s3cr3t")
 	}
-	s, err := config.Parse(project, config.Source{
+	s, err := load.Parse(project, load.Source{
 		Values:  map[string]string{"environment": "dev", "redisPassword": "s3cr3t-value-of-24-chars"},
 		Secrets: map[string]bool{"redisPassword": true},
 	})
@@ -251,7 +252,7 @@ func TestPlacementIsIndependentOfSecurity(t *testing.T) {
 		{"dev", "security", "enforced", config.Enforced, config.PlacementPreferred},
 		{"prod", "security", "enforced", config.Enforced, config.PlacementRequired},
 	} {
-		s, err := config.Parse(project, config.Source{Values: stackEnv(t, c.env, cfg{c.key: c.value})})
+		s, err := load.Parse(project, load.Source{Values: stackEnv(t, c.env, cfg{c.key: c.value})})
 		require.NoError(t, err)
 		assert.Equal(t, c.security, s.Security, "%s with %s=%s", c.env, c.key, c.value)
 		assert.Equal(t, c.placement, s.Placement, "%s with %s=%s", c.env, c.key, c.value)
@@ -280,7 +281,7 @@ func TestValidationErrorsComeInTheDocumentedOrder(t *testing.T) {
 	keyOf := regexp.MustCompile(`(?m)^stack setting pynomaly-platform:(\S+) = `)
 	var first string
 	for i := range 20 {
-		_, err := config.Parse(project, config.Source{Values: values})
+		_, err := load.Parse(project, load.Source{Values: values})
 		require.Error(t, err)
 		if i == 0 {
 			first = err.Error()

@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/config/load"
 	"github.com/pynomaly/pynomaly-platform/edge"
 )
 
@@ -377,6 +377,6 @@ func TestEdgeSettingsAreValidated(t *testing.T) {
 		})
 	}
 	// What a mode does not use is not checked: an ingress class is free text without an Ingress.
-	_, err := config.Parse(project, config.Source{Values: map[string]string{"environment": "dev", "edge": `{"ingress": {"className": "Not A Class"}}`}})
+	_, err := load.Parse(project, load.Source{Values: map[string]string{"environment": "dev", "edge": `{"ingress": {"className": "Not A Class"}}`}})
 	assert.NoError(t, err)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/config/load"
 )
 
 // Pulumi.yaml is read by Pulumi's own loader (which checks it against the project schema) and
@@ -51,7 +52,7 @@ func TestStackFilesAreValid(t *testing.T) {
 				values[k.Name()] = plain
 			}
 			assert.Equal(t, env, values["environment"])
-			s, err := config.Parse(project, config.Source{Values: values})
+			s, err := load.Parse(project, load.Source{Values: values})
 			require.NoError(t, err)
 			assert.Equal(t, config.Environment(env), s.Environment)
 		})

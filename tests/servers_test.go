@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/config/load"
 	"github.com/pynomaly/pynomaly-platform/credentials"
 	"github.com/pynomaly/pynomaly-platform/postgres"
 	"github.com/pynomaly/pynomaly-platform/redis"
@@ -33,7 +34,7 @@ func settings(t *testing.T, env string, c cfg) *config.Settings {
 	values, err := stackValues(env, c)
 	require.NoError(t, err)
 	values["environment"] = env
-	s, err := config.Parse(project, config.Source{Values: values})
+	s, err := load.Parse(project, load.Source{Values: values})
 	require.NoError(t, err)
 	return s
 }

@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/config/load"
 	"github.com/pynomaly/pynomaly-platform/tests/settingcases"
 )
 
@@ -43,7 +43,7 @@ func TestCLICasesParse(t *testing.T) {
 	for _, c := range settingcases.Cases() {
 		t.Run(c.Name(), func(t *testing.T) {
 			// A copy of the environment's stack file, as the end-to-end suite's CLI starts from.
-			src := config.Source{Values: stackEnv(t, c.Environment(), nil), Secrets: map[string]bool{}}
+			src := load.Source{Values: stackEnv(t, c.Environment(), nil), Secrets: map[string]bool{}}
 			objects := map[string]any{}
 			for k, v := range src.Values {
 				var object map[string]any
@@ -72,7 +72,7 @@ func TestCLICasesParse(t *testing.T) {
 // setPath does what `pulumi config set --path PATH VALUE` does to a stack's configuration: a
 // top-level key takes the value as a string; a deeper path builds objects, with the value typed
 // as the CLI types it, and a final [0] puts it in a list.
-func setPath(t *testing.T, src config.Source, objects map[string]any, path, value string) {
+func setPath(t *testing.T, src load.Source, objects map[string]any, path, value string) {
 	t.Helper()
 	steps := strings.Split(path, ".")
 	if len(steps) == 1 && !strings.Contains(path, "[") {

@@ -10,13 +10,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/config/load"
 )
 
 // `pulumi config set --path KEY VALUE` stores integers as numbers and true/false as booleans
 // whatever the field; a quantity typed without a unit or a
 // StorageClass parameter typed as a boolean is what the user meant as text.
 func TestSettingsAsTheCLIStoresThem(t *testing.T) {
-	s, err := config.Parse(project, config.Source{Values: map[string]string{
+	s, err := load.Parse(project, load.Source{Values: map[string]string{
 		"environment": "prod",
 		"quota":       `{"requestsCpu": 64, "limitsCpu": 1000, "limitsMemory": "2Ti", "pods": 300}`,
 		"api":         `{"resources": {"cpuLimit": 2, "memoryLimit": "2Gi"}}`,
@@ -70,7 +71,7 @@ func TestSettingsOutputIsTheEffectiveSettingsWithoutCredentials(t *testing.T) {
 	for _, k := range secretKeys {
 		secrets[k] = true
 	}
-	s, err := config.Parse(project, config.Source{Values: values, Secrets: secrets})
+	s, err := load.Parse(project, load.Source{Values: values, Secrets: secrets})
 	require.NoError(t, err)
 	assert.Equal(t, withoutNulls(s.View()), out.Mappable(), "the output is the view of the parsed settings (an output has no nulls)")
 
@@ -97,7 +98,7 @@ func TestSettingsOutputIsTheEffectiveSettingsWithoutCredentials(t *testing.T) {
 
 // The view lists the keys in the keys table's order, and each object's fields in Settings' order.
 func TestSettingsViewOrder(t *testing.T) {
-	s, err := config.Parse(project, config.Source{Values: map[string]string{"environment": "staging"}})
+	s, err := load.Parse(project, load.Source{Values: map[string]string{"environment": "staging"}})
 	require.NoError(t, err)
 	dec := json.NewDecoder(strings.NewReader(string(s.ViewJSON())))
 	_, err = dec.Token()

@@ -78,7 +78,7 @@ func merge(base, over map[string]any) {
 	}
 }
 
-// stackEnv is stackValues with the environment set, for config.Parse; it fails the test on an
+// stackEnv is stackValues with the environment set, for load.Parse; it fails the test on an
 // unreadable stack file.
 func stackEnv(t *testing.T, env string, c cfg) map[string]string {
 	t.Helper()

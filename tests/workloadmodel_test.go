@@ -11,6 +11,7 @@ import (
 	quantity "k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/config/load"
 	"github.com/pynomaly/pynomaly-platform/internal/kube"
 )
 
@@ -100,7 +101,7 @@ func portName(ports map[string]int, port int) string {
 func TestQuotaFootprintEqualsDeclaredPods(t *testing.T) {
 	for _, env := range envs {
 		st := deploy(t, env, nil)
-		s, err := config.Parse(project, config.Source{Values: stackEnv(t, env, nil)})
+		s, err := load.Parse(project, load.Source{Values: stackEnv(t, env, nil)})
 		require.NoError(t, err)
 		want := s.Footprint().Total()
 		got := declaredTotals(t, st)
@@ -123,7 +124,7 @@ func TestQuotaFootprintEqualsDeclaredPods(t *testing.T) {
 func TestDeclaredWorkloadFootprintsEqualTheQuotaFootprint(t *testing.T) {
 	for _, env := range envs {
 		st := deploy(t, env, nil)
-		s, err := config.Parse(project, config.Source{Values: stackEnv(t, env, nil)})
+		s, err := load.Parse(project, load.Source{Values: stackEnv(t, env, nil)})
 		require.NoError(t, err)
 		var f config.Footprint
 		for _, w := range st.Platform.Workloads() {

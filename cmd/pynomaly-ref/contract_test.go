@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/config/load"
 	"github.com/pynomaly/pynomaly-platform/credentials"
 )
 
@@ -27,7 +27,7 @@ func lookupIn(env map[string]string) func(string) (string, bool) {
 // reference serves and needs, and it starts with their environment, TLS on and off: nothing it
 // requires is missing, and nothing the pods set is unknown to it.
 func TestPodSpecsAreWhatTheReferenceServes(t *testing.T) {
-	s, err := config.LoadFiles("../../Pulumi.yaml", "../../Pulumi.dev.yaml")
+	s, err := load.LoadFiles("../../Pulumi.yaml", "../../Pulumi.dev.yaml")
 	require.NoError(t, err)
 	secrets := map[string]string{
 		credentials.PostgresAppPasswordKeyOf(credentials.SlotOf(testGeneration)): "pw",

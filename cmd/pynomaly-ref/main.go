@@ -115,7 +115,7 @@ func alembicMode(args []string) (string, []string, error) {
 	return "", nil, fmt.Errorf("%w: as alembic only `upgrade head` is supported, got %q", errUsage, args)
 }
 
-// newLogger logs JSON lines to stdout at LOG_LEVEL (config.LogLevels: debug, info, warning,
+// newLogger logs JSON lines to stdout at LOG_LEVEL (load.LogLevels: debug, info, warning,
 // error, critical).
 func newLogger(w io.Writer, level string) *slog.Logger {
 	l := map[string]slog.Level{

@@ -23,6 +23,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/config/load"
 	"github.com/pynomaly/pynomaly-platform/credentials"
 	"github.com/pynomaly/pynomaly-platform/postgres"
 	"github.com/pynomaly/pynomaly-platform/tier"
@@ -101,7 +102,7 @@ func (s *sharedServers) dir(cred *syscall.Credential, mode os.FileMode) (string,
 func (s *sharedServers) start(bin string) error {
 	var err error
 	s.bin = bin
-	if s.settings, err = config.LoadFiles("../../Pulumi.yaml", "../../Pulumi.dev.yaml"); err != nil {
+	if s.settings, err = load.LoadFiles("../../Pulumi.yaml", "../../Pulumi.dev.yaml"); err != nil {
 		return err
 	}
 	if s.ca, err = newTestCA("test internal CA"); err != nil {

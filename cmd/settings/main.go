@@ -1,5 +1,5 @@
 // Command settings prints a stack's effective settings: its environment's profile with the
-// stack file's overrides, validated by the program's own config.Parse, as YAML (or --json).
+// stack file's overrides, validated by the program's own load.Parse, as YAML (or --json).
 // No Pulumi engine, backend or passphrase is involved: it reads Pulumi.yaml and the stack file.
 // Credentials show only as "generated" or "set (secret)".
 //
@@ -24,7 +24,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/config/load"
 )
 
 func main() {
@@ -48,7 +48,7 @@ func run(w io.Writer, stack string, asJSON bool) error {
 	if !strings.ContainsAny(stack, `/\`) && !strings.HasSuffix(stack, ".yaml") {
 		path = "Pulumi." + stack + ".yaml"
 	}
-	s, err := config.LoadFiles(filepath.Join(filepath.Dir(path), "Pulumi.yaml"), path)
+	s, err := load.LoadFiles(filepath.Join(filepath.Dir(path), "Pulumi.yaml"), path)
 	if err != nil {
 		return err
 	}

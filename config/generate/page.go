@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/config/load"
 	"github.com/pynomaly/pynomaly-platform/internal/sizing"
 )
 
@@ -100,7 +101,7 @@ func settingsPage(root string, d docs) ([]byte, error) {
 func defaultViews(root string) ([]map[string]any, error) {
 	var views []map[string]any
 	for _, env := range config.Environments {
-		s, err := config.LoadFiles(filepath.Join(root, "Pulumi.yaml"), filepath.Join(root, "Pulumi."+string(env)+".yaml"))
+		s, err := load.LoadFiles(filepath.Join(root, "Pulumi.yaml"), filepath.Join(root, "Pulumi."+string(env)+".yaml"))
 		if err != nil {
 			return nil, fmt.Errorf("%s's settings: %w", env, err)
 		}

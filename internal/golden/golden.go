@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/config/load"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/ instead of comparing with them")
@@ -68,11 +69,11 @@ func root() string {
 }
 
 // Settings are env's settings as the program gets them: the profile's defaults with the
-// committed stack file's overrides (config.LoadFiles, as scripts/settings.sh reads them), so prod
+// committed stack file's overrides (load.LoadFiles, as scripts/settings.sh reads them), so prod
 // runs with the WAL archive it cannot be deployed without.
 func Settings(t *testing.T, env config.Environment) *config.Settings {
 	t.Helper()
-	s, err := config.LoadFiles(filepath.Join(root(), "Pulumi.yaml"), filepath.Join(root(), "Pulumi."+string(env)+".yaml"))
+	s, err := load.LoadFiles(filepath.Join(root(), "Pulumi.yaml"), filepath.Join(root(), "Pulumi."+string(env)+".yaml"))
 	if err != nil {
 		t.Fatalf("settings of %s: %v", env, err)
 	}

@@ -15,14 +15,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/config/load"
 	"github.com/pynomaly/pynomaly-platform/tests/settingcases"
 )
 
 // Every setting as people type it, through the real CLI: for each case of tests/settingcases
 // (a typical and a bad value of every key and every field), `pulumi config set --path KEY VALUE`
 // on a copy of a committed stack file, then the configuration as the CLI hands it to the program
-// (`pulumi config --json --show-secrets`, which reads that file), parsed by config.Parse: the
+// (`pulumi config --json --show-secrets`, which reads that file), parsed by load.Parse: the
 // value the settings view shows, or the exact error. No cluster is involved.
 func TestSettingsThroughTheCLI(t *testing.T) {
 	const project = "pynomaly-platform"
@@ -93,7 +93,7 @@ func TestSettingsThroughTheCLI(t *testing.T) {
 				Secret bool   `json:"secret"`
 			}
 			require.NoError(t, json.Unmarshal([]byte(out), &shown), out)
-			src := config.Source{Values: map[string]string{}, Secrets: map[string]bool{}}
+			src := load.Source{Values: map[string]string{}, Secrets: map[string]bool{}}
 			for k, v := range shown {
 				name, ok := strings.CutPrefix(k, project+":")
 				require.True(t, ok, "key %s outside the project", k)

@@ -3,7 +3,7 @@
 // a bad one, with the exact message that stops the preview. Two suites read it:
 //
 //   - the unit suite (tests/settingcases_test.go) checks that every key and field has both, and
-//     runs each through config.Parse as the CLI would store it (CLITyped);
+//     runs each through load.Parse as the CLI would store it (CLITyped);
 //   - the end-to-end suite (tests/e2e/settings_cli_test.go) runs the real CLI's
 //     `pulumi config set --path` for each on a copy of a stack file and parses what it wrote.
 //
@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/config/load"
 )
 
 // Case is one `pulumi config set --path Path Value` on a copy of the environment's stack file.
@@ -564,8 +565,8 @@ func Cases() []Case {
 
 // Check parses a case's stack configuration (what `pulumi config set` left, as the CLI hands it
 // to the program) and says how the outcome differs from the case's, or nil.
-func (c Case) Check(project string, src config.Source) error {
-	s, err := config.Parse(project, src)
+func (c Case) Check(project string, src load.Source) error {
+	s, err := load.Parse(project, src)
 	if c.Err != "" {
 		switch {
 		case err == nil:

@@ -1,4 +1,4 @@
-package config
+package load
 
 import (
 	"encoding/json"
@@ -8,24 +8,25 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pynomaly/pynomaly-platform/config"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // validateNodeSelectors checks every entry of nodeSelectors, in the order of their names: the
 // name is default or a component's, the selector names at least one label, and each label is
 // one Kubernetes would accept on a node.
-func (s *Settings) validateNodeSelectors(v *validator) {
-	entries := append([]string{DefaultNodeSelector}, PodComponents...)
+func validateNodeSelectors(s *config.Settings, v *validator) {
+	entries := append([]string{config.DefaultNodeSelector}, config.PodComponents...)
 	for _, name := range slices.Sorted(maps.Keys(s.NodeSelectors)) {
 		selector, key := s.NodeSelectors[name], "nodeSelectors."+name
 		if !slices.Contains(entries, name) {
 			v.fail(key, jsonText(selector), "is not a component"+didYouMean(name, entries)+
-				"; must be default (every component without an entry of its own) or one of "+strings.Join(PodComponents, ", "))
+				"; must be default (every component without an entry of its own) or one of "+strings.Join(config.PodComponents, ", "))
 			continue
 		}
 		if len(selector) == 0 {
 			without := "the component takes the default entry's labels, if any"
-			if name == DefaultNodeSelector {
+			if name == config.DefaultNodeSelector {
 				without = "the components without an entry of their own run on any node"
 			}
 			v.fail(key, jsonText(selector), "must name at least one node label; without the entry "+without+

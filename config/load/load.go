@@ -1,4 +1,7 @@
-package config
+// Package load reads a stack's configuration into config.Settings (the environment's profile with
+// the stack's overrides) and validates them: every bad value is one SettingError naming the key,
+// the value and what is allowed, returned before a single resource is declared.
+package load
 
 import (
 	"bytes"
@@ -12,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pynomaly/pynomaly-platform/config"
 )
 
 // Source is the stack configuration as Pulumi hands it to the program: values by key (without
@@ -25,9 +29,9 @@ type Source struct {
 }
 
 // Load reads and validates the settings of the running stack.
-func Load(ctx *pulumi.Context) (*Settings, error) {
+func Load(ctx *pulumi.Context) (*config.Settings, error) {
 	src := Source{Values: map[string]string{}, Secrets: map[string]bool{}}
-	for _, key := range append(Keys(), unknownKeys(ctx.Project(), os.Getenv(pulumi.EnvConfig))...) {
+	for _, key := range append(config.Keys(), unknownKeys(ctx.Project(), os.Getenv(pulumi.EnvConfig))...) {
 		full := ctx.Project() + ":" + key
 		if v, ok := ctx.GetConfig(full); ok {
 			src.Values[key] = v
@@ -37,14 +41,11 @@ func Load(ctx *pulumi.Context) (*Settings, error) {
 	return Parse(ctx.Project(), src)
 }
 
-// operatorOnly are the credential keys nothing generates: secrets only the operator has.
-var operatorOnly = map[string]bool{"alertmanagerWebhookUrl": true}
-
 // Parse builds Settings from the environment's profile and the stack's overrides, then
 // validates them. Every problem is reported, one SettingError per bad value.
-func Parse(project string, src Source) (*Settings, error) {
-	env := Environment(src.Values["environment"])
-	s, ok := profile(env)
+func Parse(project string, src Source) (*config.Settings, error) {
+	env := config.Environment(src.Values["environment"])
+	s, ok := config.Profile(env)
 	if !ok {
 		return nil, &SettingError{
 			Key: project + ":environment", Value: quote(string(env)),
@@ -52,12 +53,12 @@ func Parse(project string, src Source) (*Settings, error) {
 		}
 	}
 	s.Project = project
-	s.secretsBlinded = src.Blinded
+	s.SecretsBlinded = src.Blinded
 
 	errs := unknownKeyErrors(project, src.Values)
 	// Empty means "the profile's": Pulumi.yaml declares these with an empty default.
-	for _, k := range keyTable[1:] { // environment chose the profile
-		if dst, ok := k.at(&s).(*string); ok && src.Values[k.Name] != "" {
+	for _, k := range config.KeyTable()[1:] { // environment chose the profile
+		if dst, ok := k.In(&s).(*string); ok && src.Values[k.Name] != "" {
 			*dst = src.Values[k.Name]
 		}
 	}
@@ -65,12 +66,12 @@ func Parse(project string, src Source) (*Settings, error) {
 	// serves it (bundled, full and comprehensive); a stack's worker.queueScaling.enabled wins.
 	s.Worker.QueueScaling.Enabled = s.Bundled() && s.Monitoring.Alerting()
 	typed := map[string]string{}
-	for _, k := range keyTable {
+	for _, k := range config.KeyTable() {
 		raw, ok := src.Values[k.Name]
 		if !ok || !k.Object() {
 			continue
 		}
-		dst := k.at(&s)
+		dst := k.In(&s)
 		if k.Name == "secrets" {
 			if err := legacyRotation(project, raw); err != nil {
 				errs = append(errs, err)
@@ -84,9 +85,9 @@ func Parse(project string, src Source) (*Settings, error) {
 	}
 	// Contents, unlike a path, carry the cluster's certificates and tokens. A --secret --path
 	// value makes the whole object secret, which is all the stack configuration can tell.
-	if kubeconfigContents(s.Kubernetes.Kubeconfig) && !src.Secrets["kubernetes"] {
+	if config.IsKubeconfigContents(s.Kubernetes.Kubeconfig) && !src.Secrets["kubernetes"] {
 		errs = append(errs, &SettingError{
-			Key: project + ":kubernetes.kubeconfig", Value: KubeconfigContents,
+			Key: project + ":kubernetes.kubeconfig", Value: config.KubeconfigContents,
 			Allowed: `kubeconfig contents carry the cluster's credentials and must be stored encrypted: ` +
 				`pulumi config set --secret --path kubernetes.kubeconfig "$(cat FILE)"; or give the file's path`,
 		})
@@ -100,8 +101,8 @@ func Parse(project string, src Source) (*Settings, error) {
 			s.Storage.Parameters = *p.Parameters
 		}
 	}
-	for _, k := range keyTable {
-		dst, isCredential := k.at(&s).(*Credential)
+	for _, k := range config.KeyTable() {
+		dst, isCredential := k.In(&s).(*config.Credential)
 		v := src.Values[k.Name]
 		if !isCredential || v == "" {
 			continue
@@ -113,16 +114,16 @@ func Parse(project string, src Source) (*Settings, error) {
 			})
 			continue
 		}
-		*dst = Credential(v)
+		*dst = config.Credential(v)
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
 	// Decided once edge.entry is known; the settings view shows the namespace in use.
 	if s.Network.EntryNamespace == "" {
-		s.Network.EntryNamespace = s.defaultEntryNamespace()
+		s.Network.EntryNamespace = s.DefaultEntryNamespace()
 	}
-	if err := s.Validate(); err != nil {
+	if err := Validate(&s); err != nil {
 		return nil, err
 	}
 	return &s, nil
@@ -193,7 +194,7 @@ func collectFields(t reflect.Type, into map[string]reflect.Type) {
 		f := t.Field(i)
 		if f.Anonymous {
 			collectFields(f.Type, into)
-		} else if name := jsonName(f); name != "" {
+		} else if name := config.JSONName(f); name != "" {
 			into[name] = f.Type
 		}
 	}
@@ -356,7 +357,7 @@ func jsonFields(t reflect.Type) []string {
 			names = append(names, jsonFields(f.Type)...)
 			continue
 		}
-		if name := jsonName(f); name != "" {
+		if name := config.JSONName(f); name != "" {
 			names = append(names, name)
 		}
 	}
@@ -364,17 +365,9 @@ func jsonFields(t reflect.Type) []string {
 	return names
 }
 
-// jsonName is the name a field has in a stack setting, or "" for one that cannot be set.
-func jsonName(f reflect.StructField) string {
-	if tag := strings.Split(f.Tag.Get("json"), ",")[0]; tag != "-" {
-		return tag
-	}
-	return ""
-}
-
 func joinEnvironments() string {
-	names := make([]string, len(Environments))
-	for i, e := range Environments {
+	names := make([]string, len(config.Environments))
+	for i, e := range config.Environments {
 		names[i] = string(e)
 	}
 	return strings.Join(names, ", ")

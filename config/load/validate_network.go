@@ -1,18 +1,19 @@
-package config
+package load
 
 import (
 	"fmt"
+	"github.com/pynomaly/pynomaly-platform/config"
 	"net"
 )
 
 // validateNetwork checks the peers the NetworkPolicies name outside the namespace. A peer that is
 // wrong only shows when the traffic it carries stops (Patroni losing its leader lock, WAL-G
 // failing to archive), so what can be known before is checked here.
-func (s *Settings) validateNetwork(v *validator) {
+func validateNetwork(s *config.Settings, v *validator) {
 	n := s.Network
 	if n.EntryNamespace != "" {
 		switch {
-		case !dnsLabel.MatchString(n.EntryNamespace) || len(n.EntryNamespace) > 63:
+		case !config.DNSLabel.MatchString(n.EntryNamespace) || len(n.EntryNamespace) > 63:
 			v.fail("network.entryNamespace", quote(n.EntryNamespace), "must be a namespace name (a DNS label), or empty for edge.entry's usual one")
 		case n.EntryNamespace == s.Namespace:
 			v.fail("network.entryNamespace", quote(n.EntryNamespace),
@@ -34,7 +35,7 @@ func (s *Settings) validateNetwork(v *validator) {
 		v.cidrs("network.objectStorageCidrs", n.ObjectStorageCIDRs, true,
 			"the object store's addresses when postgres.walArchive.s3Bucket is set (0.0.0.0/0 for a public store whose addresses change)")
 	}
-	if !dnsLabel.MatchString(n.PrometheusNamespace) || len(n.PrometheusNamespace) > 63 {
+	if !config.DNSLabel.MatchString(n.PrometheusNamespace) || len(n.PrometheusNamespace) > 63 {
 		v.fail("network.prometheusNamespace", quote(n.PrometheusNamespace), "must be a namespace name (a DNS label): where the cluster's Prometheus runs in monitoringMode operator")
 	}
 }

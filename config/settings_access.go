@@ -2,19 +2,10 @@ package config
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"unicode"
 )
-
-// Subject is one person, group or CI identity of an access list, as a RoleBinding names it.
-type Subject struct {
-	// Kind is User, Group or ServiceAccount.
-	Kind, Name string
-	// Namespace is a ServiceAccount's own namespace (CI may run elsewhere).
-	Namespace string
-}
-
-const subjectForms = "must be user:NAME, group:NAME or serviceaccount:NAMESPACE/NAME"
 
 // ParseSubject reads user:NAME, group:NAME or serviceaccount:NAMESPACE/NAME. User and group
 // names are whatever the cluster's authenticator says (an e-mail, an OIDC group, an IAM ARN), so
@@ -29,7 +20,7 @@ func ParseSubject(s string) (Subject, error) {
 		return Subject{Kind: map[string]string{"user": "User", "group": "Group"}[kind], Name: name}, nil
 	case "serviceaccount":
 		ns, sa, _ := strings.Cut(name, "/")
-		if !dnsLabel.MatchString(ns) || len(ns) > 63 || !dnsSubdomain.MatchString(sa) || len(sa) > 253 {
+		if !DNSLabel.MatchString(ns) || len(ns) > 63 || !DNSSubdomain.MatchString(sa) || len(sa) > 253 {
 			return Subject{}, fmt.Errorf("%s; a service account's namespace and name are DNS names", subjectForms)
 		}
 		return Subject{Kind: "ServiceAccount", Name: sa, Namespace: ns}, nil
@@ -48,15 +39,17 @@ func Subjects(list []string) []Subject {
 	return out
 }
 
-func validateAccess(v *validator, a Access) {
-	for _, l := range []struct {
-		key  string
-		list []string
-	}{{"access.viewers", a.Viewers}, {"access.deployers", a.Deployers}} {
-		for i, s := range l.list {
-			if _, err := ParseSubject(s); err != nil {
-				v.fail(fmt.Sprintf("%s[%d]", l.key, i), quote(s), err.Error())
-			}
-		}
-	}
+// Subject is one person, group or CI identity of an access list, as a RoleBinding names it.
+type Subject struct {
+	// Kind is User, Group or ServiceAccount.
+	Kind, Name string
+	// Namespace is a ServiceAccount's own namespace (CI may run elsewhere).
+	Namespace string
 }
+
+const subjectForms = "must be user:NAME, group:NAME or serviceaccount:NAMESPACE/NAME"
+
+var DNSLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+
+// DNSSubdomain is the rule for cluster-scoped names such as a StorageClass.
+var DNSSubdomain = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)

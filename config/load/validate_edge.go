@@ -1,7 +1,8 @@
-package config
+package load
 
 import (
 	"fmt"
+	"github.com/pynomaly/pynomaly-platform/config"
 	"net"
 	"net/url"
 	"regexp"
@@ -17,14 +18,14 @@ var nginxSize = regexp.MustCompile(`^[0-9]+[kKmMgG]?$`)
 // hostName is a DNS name, optionally a wildcard's (*.example.com), as Ingress and HTTPRoute take.
 var hostName = regexp.MustCompile(`^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$`)
 
-func (s *Settings) validateEdge(v *validator, lr limitRangeMax) {
+func validateEdge(s *config.Settings, v *validator, lr limitRangeMax) {
 	e := s.Edge
 	if e.Replicas < 1 {
 		v.fail("edge.replicas", fmt.Sprint(e.Replicas), "must be at least 1")
 	}
 	v.resources("edge.resources", e.Resources, lr)
-	v.oneOf("edge.entry", string(e.Entry), []string{string(EntryIngress), string(EntryGateway), string(EntryNone)})
-	s.validateEdgeHosts(v)
+	v.oneOf("edge.entry", string(e.Entry), []string{string(config.EntryIngress), string(config.EntryGateway), string(config.EntryNone)})
+	validateEdgeHosts(s, v)
 	if e.RateLimit.RequestsPerMinute < 1 {
 		v.fail("edge.rateLimit.requestsPerMinute", fmt.Sprint(e.RateLimit.RequestsPerMinute), "must be at least 1 (the seed: 100)")
 	}
@@ -44,11 +45,11 @@ func (s *Settings) validateEdge(v *validator, lr limitRangeMax) {
 		}
 	}
 	validateEdgeCapacity(v, e)
-	s.validateEntry(v)
-	s.validateEdgeTLS(v)
+	validateEntry(s, v)
+	validateEdgeTLS(s, v)
 }
 
-func (s *Settings) validateEdgeHosts(v *validator) {
+func validateEdgeHosts(s *config.Settings, v *validator) {
 	e := s.Edge
 	if e.Exposed() && len(e.Hosts) == 0 {
 		v.fail("edge.hosts", "[]", "must name at least one host when edge.entry is "+string(e.Entry))
@@ -58,7 +59,7 @@ func (s *Settings) validateEdgeHosts(v *validator) {
 		switch {
 		case !hostName.MatchString(h) || len(h) > 253:
 			v.fail(key, quote(h), "must be a lowercase DNS name such as api.example.com (or *.example.com)")
-		case e.TLSOn() && e.TLS.Issuer.Create == CreateACME && strings.HasPrefix(h, "*."):
+		case e.TLSOn() && e.TLS.Issuer.Create == config.CreateACME && strings.HasPrefix(h, "*."):
 			v.fail(key, quote(h), "must not be a wildcard with edge.tls.issuer.create acme: HTTP-01 cannot prove one; name an existing issuer that solves DNS-01")
 		}
 	}
@@ -83,7 +84,7 @@ func validateTrustedProxies(v *validator, cidrs []string) {
 // validateEdgeCapacity is the edge's arithmetic: every proxied request holds two connections of
 // one worker (the client's and the one to the API), so the pods' workers must hold
 // concurrentRequests at once.
-func validateEdgeCapacity(v *validator, e Edge) {
+func validateEdgeCapacity(v *validator, e config.Edge) {
 	ok := true
 	if e.ConcurrentRequests < 1 {
 		v.fail("edge.concurrentRequests", fmt.Sprint(e.ConcurrentRequests), "must be at least 1 (the seed: 10000 in prod)")
@@ -108,44 +109,44 @@ func validateEdgeCapacity(v *validator, e Edge) {
 	}
 }
 
-func (s *Settings) validateEntry(v *validator) {
+func validateEntry(s *config.Settings, v *validator) {
 	e := s.Edge
 	switch e.Entry {
-	case EntryIngress:
-		if !dnsSubdomain.MatchString(e.Ingress.ClassName) {
+	case config.EntryIngress:
+		if !config.DNSSubdomain.MatchString(e.Ingress.ClassName) {
 			v.fail("edge.ingress.className", quote(e.Ingress.ClassName), "must name the cluster's IngressClass (a DNS subdomain name)")
 		}
-	case EntryGateway:
-		if !dnsSubdomain.MatchString(e.Gateway.ClassName) {
+	case config.EntryGateway:
+		if !config.DNSSubdomain.MatchString(e.Gateway.ClassName) {
 			v.fail("edge.gateway.className", quote(e.Gateway.ClassName), "must name the cluster's GatewayClass (a DNS subdomain name)")
 		}
-		v.oneOf("edge.gateway.implementation", e.Gateway.Implementation, []string{EnvoyGateway, NginxGatewayFabric})
+		v.oneOf("edge.gateway.implementation", e.Gateway.Implementation, []string{config.EnvoyGateway, config.NginxGatewayFabric})
 	}
 }
 
-func (s *Settings) validateEdgeTLS(v *validator) {
+func validateEdgeTLS(s *config.Settings, v *validator) {
 	e := s.Edge
 	if !e.TLSOn() {
 		return
 	}
 	t, is := e.TLS, e.TLS.Issuer
-	if !dnsSubdomain.MatchString(t.SecretName) {
+	if !config.DNSSubdomain.MatchString(t.SecretName) {
 		v.fail("edge.tls.secretName", quote(t.SecretName), "must be a Secret name (a DNS subdomain name)")
 	}
 	v.oneOf("edge.tls.issuer.kind", is.Kind, []string{"Issuer", "ClusterIssuer"})
-	if !dnsSubdomain.MatchString(is.Name) {
+	if !config.DNSSubdomain.MatchString(is.Name) {
 		v.fail("edge.tls.issuer.name", quote(is.Name), "must name a cert-manager Issuer or ClusterIssuer")
 	}
 	switch is.Create {
 	case "":
-	case CreateSelfSigned, CreateACME:
+	case config.CreateSelfSigned, config.CreateACME:
 		if is.Kind == "ClusterIssuer" {
 			v.fail("edge.tls.issuer.create", quote(is.Create), "needs edge.tls.issuer.kind Issuer: the program creates namespaced issuers only; name an existing ClusterIssuer with an empty create")
 		}
 	default:
 		v.fail("edge.tls.issuer.create", quote(is.Create), "must be empty (use an existing issuer), selfSigned or acme")
 	}
-	if is.Create != CreateACME {
+	if is.Create != config.CreateACME {
 		return
 	}
 	if u, err := url.Parse(is.ACMEServer); err != nil || u.Scheme != "https" || u.Host == "" {
@@ -157,13 +158,13 @@ func (s *Settings) validateEdgeTLS(v *validator) {
 }
 
 // validateInternalTLS checks the issuer of the servers' certificates, when one is named.
-func (s *Settings) validateInternalTLS(v *validator) {
+func validateInternalTLS(s *config.Settings, v *validator) {
 	t := s.TLS
 	if !t.Internal {
 		return
 	}
 	v.oneOf("tls.issuer.kind", t.Issuer.Kind, []string{"Issuer", "ClusterIssuer"})
-	if t.Issuer.Name != "" && !dnsSubdomain.MatchString(t.Issuer.Name) {
+	if t.Issuer.Name != "" && !config.DNSSubdomain.MatchString(t.Issuer.Name) {
 		v.fail("tls.issuer.name", quote(t.Issuer.Name), "must name an existing cert-manager Issuer or ClusterIssuer, or be empty (the program's own CA)")
 	}
 }

@@ -1,7 +1,8 @@
-package config
+package load
 
 import (
 	"fmt"
+	"github.com/pynomaly/pynomaly-platform/config"
 	"regexp"
 	"slices"
 	"strings"
@@ -9,12 +10,12 @@ import (
 
 // validateSecurity checks the Pod Security level: a known one, and in staging and prod not below
 // the profile's (a weaker level there would admit pods the environment promises to refuse).
-func (s *Settings) validateSecurity(v *validator) {
-	levels := make([]string, len(SecurityLevels))
-	for i, l := range SecurityLevels {
+func validateSecurity(s *config.Settings, v *validator) {
+	levels := make([]string, len(config.SecurityLevels))
+	for i, l := range config.SecurityLevels {
 		levels[i] = string(l)
 	}
-	have := slices.Index(SecurityLevels, s.Security)
+	have := slices.Index(config.SecurityLevels, s.Security)
 	switch {
 	case s.Security == "strict":
 		v.fail("security", quote(string(s.Security)), "must be one of "+strings.Join(levels, ", ")+
@@ -24,11 +25,11 @@ func (s *Settings) validateSecurity(v *validator) {
 		v.oneOf("security", string(s.Security), levels)
 		return
 	}
-	if s.Environment == Dev {
+	if s.Environment == config.Dev {
 		return
 	}
-	p, _ := profile(s.Environment)
-	if floor := slices.Index(SecurityLevels, p.Security); have < floor {
+	p, _ := config.Profile(s.Environment)
+	if floor := slices.Index(config.SecurityLevels, p.Security); have < floor {
 		v.fail("security", quote(string(s.Security)), fmt.Sprintf(
 			"must be %s or stricter in %s (the %s profile's Pod Security level); %s is for dev",
 			p.Security, s.Environment, s.Environment, s.Security))
@@ -56,17 +57,17 @@ func credentialLength(key string) (shortest, longest int) {
 }
 
 // validateCredentials checks the credentials an operator set. The value is never shown.
-func (s *Settings) validateCredentials(v *validator) {
-	if s.secretsBlinded {
+func validateCredentials(s *config.Settings, v *validator) {
+	if s.SecretsBlinded {
 		return
 	}
-	for _, k := range keyTable {
-		dst, ok := k.at(s).(*Credential)
+	for _, k := range config.KeyTable() {
+		dst, ok := k.In(s).(*config.Credential)
 		if !ok {
 			continue
 		}
 		c := string(*dst)
-		if c == "" || operatorOnly[k.Name] {
+		if c == "" || config.OperatorOnly[k.Name] {
 			continue // nothing to check, or not a password: the webhook URL is checked as a URL
 		}
 		shortest, longest := credentialLength(k.Name)

@@ -1,6 +1,7 @@
-package config
+package load
 
 import (
+	"github.com/pynomaly/pynomaly-platform/config"
 	"reflect"
 	"slices"
 	"strings"
@@ -11,10 +12,10 @@ import (
 // added to Settings without a key (never read) or a key aimed at a field another key fills
 // cannot pass.
 func TestEveryFieldHasOneKey(t *testing.T) {
-	var s Settings
+	var s config.Settings
 	owner := map[uintptr]string{}
-	for _, k := range keyTable {
-		p := reflect.ValueOf(k.at(&s)).Pointer()
+	for _, k := range config.KeyTable() {
+		p := reflect.ValueOf(k.In(&s)).Pointer()
 		if other, dup := owner[p]; dup {
 			t.Errorf("%s and %s fill the same field", k.Name, other)
 		}
@@ -23,11 +24,11 @@ func TestEveryFieldHasOneKey(t *testing.T) {
 	v := reflect.ValueOf(&s).Elem()
 	for i := range v.NumField() {
 		f := v.Type().Field(i)
-		if !f.IsExported() || (jsonName(f) == "" && f.Name != "Environment") {
+		if !f.IsExported() || (config.JSONName(f) == "" && f.Name != "Environment") {
 			continue
 		}
 		fields := []reflect.Value{v.Field(i)}
-		if f.Type == reflect.TypeOf(Credentials{}) { // one top-level key per credential
+		if f.Type == reflect.TypeOf(config.Credentials{}) { // one top-level key per credential
 			fields = fields[:0]
 			for j := range f.Type.NumField() {
 				fields = append(fields, v.Field(i).Field(j))
@@ -44,8 +45,8 @@ func TestEveryFieldHasOneKey(t *testing.T) {
 // A key is a plain string, an object or a credential, and its description says which fields an
 // object takes, nested ones in braces.
 func TestKeyKinds(t *testing.T) {
-	byName := map[string]Key{}
-	for _, k := range keyTable {
+	byName := map[string]config.Key{}
+	for _, k := range config.KeyTable() {
 		byName[k.Name] = k
 	}
 	if k := byName["placement"]; k.Object() || k.Credential() || k.Fields() != nil {
@@ -67,7 +68,7 @@ func TestKeyKinds(t *testing.T) {
 	if k := byName["nodeSelectors"]; !k.Object() || !k.Map() || k.Fields() != nil || byName["worker"].Map() {
 		t.Errorf("nodeSelectors is an object of entries, worker one of fields: object %v, map %v, fields %v", k.Object(), k.Map(), k.Fields())
 	}
-	if d := byName["nodeSelectors"].Description(); !strings.Contains(d, "Entries: default, "+strings.Join(PodComponents, ", ")+".") {
+	if d := byName["nodeSelectors"].Description(); !strings.Contains(d, "Entries: default, "+strings.Join(config.PodComponents, ", ")+".") {
 		t.Errorf("nodeSelectors' description does not list its entries: %q", d)
 	}
 }

@@ -1,4 +1,4 @@
-package config
+package load
 
 import (
 	"encoding/json"
@@ -7,12 +7,13 @@ import (
 
 	pconfig "github.com/pulumi/pulumi/sdk/v3/go/common/resource/config"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
+	"github.com/pynomaly/pynomaly-platform/config"
 )
 
 // LoadFiles reads a stack's configuration as the Pulumi CLI hands it to the program (the stack file's
 // values, the project's defaults for keys it does not set) and parses it with Parse.
 // Secret values are not decrypted: the program only needs to know they are set and secret.
-func LoadFiles(projectFile, stackFile string) (*Settings, error) {
+func LoadFiles(projectFile, stackFile string) (*config.Settings, error) {
 	proj, err := workspace.LoadProject(projectFile)
 	if err != nil {
 		return nil, err

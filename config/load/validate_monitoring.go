@@ -1,6 +1,7 @@
-package config
+package load
 
 import (
+	"github.com/pynomaly/pynomaly-platform/config"
 	"net/url"
 	"regexp"
 	"strings"
@@ -11,7 +12,7 @@ var promDuration = regexp.MustCompile(`^([0-9]+y)?([0-9]+w)?([0-9]+d)?([0-9]+h)?
 
 // validateMonitoring checks the monitoring tier's settings. Alertmanager's are checked at every
 // level, so a stack that moves from basic to full finds out before that update.
-func (s *Settings) validateMonitoring(v *validator, lr limitRangeMax) {
+func validateMonitoring(s *config.Settings, v *validator, lr limitRangeMax) {
 	p := s.Prometheus
 	v.statefulTier("prometheus", p.StatefulTier, true, lr)
 	if p.Retention == "" || p.Retention == "0s" || !promDuration.MatchString(p.Retention) {
@@ -29,11 +30,11 @@ func (s *Settings) validateMonitoring(v *validator, lr limitRangeMax) {
 
 var smarthost = regexp.MustCompile(`^[a-zA-Z0-9.-]+:[0-9]+$`)
 
-func validateReceivers(v *validator, r AlertReceivers) {
+func validateReceivers(v *validator, r config.AlertReceivers) {
 	const k = "alertmanager.receivers."
-	if r.Any() && (!dnsSubdomain.MatchString(r.SecretName) || len(r.SecretName) > 253) {
+	if r.Any() && (!config.DNSSubdomain.MatchString(r.SecretName) || len(r.SecretName) > 253) {
 		v.fail(k+"secretName", quote(r.SecretName), "must name the Secret in the namespace that holds the receivers' "+
-			SlackURLKey+", "+PagerDutyRoutingKeyKey+" and "+SMTPPasswordKey+" (those in use)")
+			config.SlackURLKey+", "+config.PagerDutyRoutingKeyKey+" and "+config.SMTPPasswordKey+" (those in use)")
 	}
 	if r.SlackChannel != "" && !strings.HasPrefix(r.SlackChannel, "#") && !strings.HasPrefix(r.SlackChannel, "@") {
 		v.fail(k+"slackChannel", quote(r.SlackChannel), "must be a Slack channel such as #alerts (or @user), or empty")

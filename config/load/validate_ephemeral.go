@@ -1,8 +1,9 @@
-package config
+package load
 
 import (
 	"k8s.io/apimachinery/pkg/api/resource"
 
+	"github.com/pynomaly/pynomaly-platform/config"
 	"github.com/pynomaly/pynomaly-platform/internal/sizing"
 )
 
@@ -28,7 +29,7 @@ func (v *validator) ephemeralStorage(key string, r sizing.Resources, lr limitRan
 }
 
 // validateLimitRangeEphemeral checks the LimitRange's ephemeral storage and returns its maximum.
-func (s *Settings) validateLimitRangeEphemeral(v *validator) (resource.Quantity, bool) {
+func validateLimitRangeEphemeral(s *config.Settings, v *validator) (resource.Quantity, bool) {
 	l := s.LimitRange
 	req, ok1 := v.disk("limitRange.defaultRequestEphemeralStorage", l.DefaultRequestEphemeralStorage)
 	def, ok2 := v.disk("limitRange.defaultEphemeralStorage", l.DefaultEphemeralStorage)

@@ -1,4 +1,4 @@
-package config
+package load
 
 import (
 	"errors"
@@ -15,6 +15,7 @@ import (
 	"github.com/robfig/cron/v3"
 	"k8s.io/apimachinery/pkg/api/resource"
 
+	"github.com/pynomaly/pynomaly-platform/config"
 	"github.com/pynomaly/pynomaly-platform/internal/sizing"
 )
 
@@ -29,12 +30,7 @@ func (e *SettingError) Error() string {
 	return fmt.Sprintf("stack setting %s = %s: %s", e.Key, e.Value, e.Allowed)
 }
 
-var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
-
 var clusterIdentifier = regexp.MustCompile(`^[A-Za-z0-9._:/-]{1,253}$`)
-
-// dnsSubdomain is the rule for cluster-scoped names such as a StorageClass.
-var dnsSubdomain = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
 
 // LogLevels are the levels the Pynomaly services understand.
 var LogLevels = []string{"debug", "info", "warning", "error", "critical"}
@@ -89,45 +85,45 @@ func (v *validator) storage(key, value string) (resource.Quantity, bool) {
 // order: that of the keys table (KeyTable), one key's problems in the order of its checks,
 // except the quota's, which come last: it adds up every other quantity, so it is only checked
 // once all of them parsed.
-func (s *Settings) Validate() error {
+func Validate(s *config.Settings) error {
 	v := &validator{project: s.Project}
-	s.validateScalars(v)
-	lr := s.validateLimitRange(v)
-	s.validateStorage(v)
-	s.validateRotation(v)
+	validateScalars(s, v)
+	lr := validateLimitRange(s, v)
+	validateStorage(s, v)
+	validateRotation(s, v)
 	validateAccess(v, s.Access)
 	v.autoscaled("api", s.API, lr)
-	s.validateWorker(v, lr)
-	s.validatePostgres(v, lr)
-	s.validatePooler(v, lr)
+	validateWorker(s, v, lr)
+	validatePostgres(s, v, lr)
+	validatePooler(s, v, lr)
 	v.statefulTier("redisQueue", s.RedisQueue, true, lr)
 	v.statefulTier("redisCache", s.RedisCache, false, lr)
 	for _, r := range []struct {
 		key string
-		t   StatefulTier
+		t   config.StatefulTier
 	}{{"redisQueue", s.RedisQueue}, {"redisCache", s.RedisCache}} {
 		if r.t.Replicas == 2 {
 			v.fail(r.key+".replicas", "2", "must be 1, or 3 or more: each pod runs a Sentinel, a failover needs a majority of them, "+
 				"and a lost pod takes its Sentinel along, so two pods could never fail over")
 		}
 	}
-	s.validateInfluxDB(v, lr)
-	s.validateEdge(v, lr)
-	s.validateInternalTLS(v)
-	s.validateMonitoring(v, lr)
-	s.validateNetwork(v)
-	s.validateNodeSelectors(v)
-	s.validateImages(v)
-	s.validateCredentials(v)
+	validateInfluxDB(s, v, lr)
+	validateEdge(s, v, lr)
+	validateInternalTLS(s, v)
+	validateMonitoring(s, v, lr)
+	validateNetwork(s, v)
+	validateNodeSelectors(s, v)
+	validateImages(s, v)
+	validateCredentials(s, v)
 	if len(v.errs) == 0 {
-		s.validateQuota(v)
+		validateQuota(s, v)
 	}
 	return errors.Join(v.errs...)
 }
 
-func (s *Settings) validateScalars(v *validator) {
+func validateScalars(s *config.Settings, v *validator) {
 	switch {
-	case !dnsLabel.MatchString(s.Namespace) || len(s.Namespace) > 63:
+	case !config.DNSLabel.MatchString(s.Namespace) || len(s.Namespace) > 63:
 		v.fail("namespace", quote(s.Namespace),
 			"must be a DNS label: at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit")
 	case reservedNamespace(s.Namespace):
@@ -135,21 +131,21 @@ func (s *Settings) validateScalars(v *validator) {
 			"must be a namespace of the platform's own, not default or one of Kubernetes' (kube-system, kube-public, any kube- name): "+
 				"the platform's quota, limits and Pod Security labels would apply to everything else in it")
 	}
-	s.validateSecurity(v)
-	v.oneOf("placement", string(s.Placement), []string{string(PlacementPreferred), string(PlacementRequired)})
-	v.oneOf("monitoring", string(s.Monitoring), []string{string(Basic), string(Full), string(Comprehensive)})
-	v.oneOf("monitoringMode", s.MonitoringMode, []string{MonitoringBundled, MonitoringOperator})
+	validateSecurity(s, v)
+	v.oneOf("placement", string(s.Placement), []string{string(config.PlacementPreferred), string(config.PlacementRequired)})
+	v.oneOf("monitoring", string(s.Monitoring), []string{string(config.Basic), string(config.Full), string(config.Comprehensive)})
+	v.oneOf("monitoringMode", s.MonitoringMode, []string{config.MonitoringBundled, config.MonitoringOperator})
 	v.oneOf("logLevel", s.LogLevel, LogLevels)
 	if id := s.Kubernetes.ClusterIdentifier; id != "" && !clusterIdentifier.MatchString(id) {
 		v.fail("kubernetes.clusterIdentifier", quote(id), "must be 1 to 253 letters, digits, '.', '_', ':', '/' or '-' (empty: the stack's name)")
 	}
 	for i, c := range s.Kubernetes.SkipPreflight {
-		v.oneOf(fmt.Sprintf("kubernetes.skipPreflight[%d]", i), c, append([]string{"all"}, PreflightChecks...))
+		v.oneOf(fmt.Sprintf("kubernetes.skipPreflight[%d]", i), c, append([]string{"all"}, config.PreflightChecks...))
 	}
 }
 
 // autoscaled checks a Deployment that a HorizontalPodAutoscaler scales.
-func (v *validator) autoscaled(key string, a Autoscaled, lr limitRangeMax) {
+func (v *validator) autoscaled(key string, a config.Autoscaled, lr limitRangeMax) {
 	if a.MinReplicas < 1 {
 		v.fail(key+".minReplicas", fmt.Sprint(a.MinReplicas), "must be at least 1")
 	}
@@ -172,7 +168,7 @@ func (v *validator) autoscaled(key string, a Autoscaled, lr limitRangeMax) {
 }
 
 // statefulTier checks a StatefulSet's replicas, resources and, where it has one, its claim.
-func (v *validator) statefulTier(key string, t StatefulTier, claim bool, lr limitRangeMax) {
+func (v *validator) statefulTier(key string, t config.StatefulTier, claim bool, lr limitRangeMax) {
 	if t.Replicas < 1 {
 		v.fail(key+".replicas", fmt.Sprint(t.Replicas), "must be at least 1")
 	}
@@ -191,7 +187,7 @@ type limitRangeMax struct {
 	ephemeralOK bool
 }
 
-func (s *Settings) validateLimitRange(v *validator) limitRangeMax {
+func validateLimitRange(s *config.Settings, v *validator) limitRangeMax {
 	l := s.LimitRange
 	reqCPU, ok1 := v.cpu("limitRange.defaultRequestCpu", l.DefaultRequestCPU)
 	reqMem, ok2 := v.memory("limitRange.defaultRequestMemory", l.DefaultRequestMemory)
@@ -212,7 +208,7 @@ func (s *Settings) validateLimitRange(v *validator) limitRangeMax {
 		v.fail("limitRange.defaultMemory", quote(l.DefaultMemory), "must not exceed limitRange.maxMemory ("+l.MaxMemory+")")
 	}
 	lr := limitRangeMax{cpu: maxCPU, memory: maxMem, ok: ok5 && ok6}
-	lr.ephemeral, lr.ephemeralOK = s.validateLimitRangeEphemeral(v)
+	lr.ephemeral, lr.ephemeralOK = validateLimitRangeEphemeral(s, v)
 	return lr
 }
 
@@ -238,17 +234,17 @@ func (v *validator) resources(key string, r sizing.Resources, lr limitRangeMax) 
 	v.ephemeralStorage(key, r, lr)
 }
 
-func (s *Settings) validateStorage(v *validator) {
+func validateStorage(s *config.Settings, v *validator) {
 	st := s.Storage
 	if st.ExistingClass == "" {
-		if !dnsSubdomain.MatchString(st.ClassName) || len(st.ClassName) > 253 {
+		if !config.DNSSubdomain.MatchString(st.ClassName) || len(st.ClassName) > 253 {
 			v.fail("storage.className", quote(st.ClassName), "must be a DNS subdomain name (lowercase letters, digits, '-' and '.')")
 		}
 		if st.Provisioner == "" {
 			v.fail("storage.provisioner", `""`, "must name a CSI driver (for example ebs.csi.aws.com or pd.csi.storage.gke.io), or set storage.existingClass")
 		}
 		v.oneOf("storage.reclaimPolicy", st.ReclaimPolicy, []string{"Retain", "Delete"})
-	} else if !dnsSubdomain.MatchString(st.ExistingClass) {
+	} else if !config.DNSSubdomain.MatchString(st.ExistingClass) {
 		v.fail("storage.existingClass", quote(st.ExistingClass), "must be the name of an existing StorageClass")
 	}
 	v.storage("storage.backupSize", st.BackupSize)
@@ -258,11 +254,11 @@ func (s *Settings) validateStorage(v *validator) {
 		v.fail("storage.modelAccessMode", quote(m), "must let the API, workers and migrations all write the models: "+
 			"ReadWriteMany (pods on many nodes; name an RWX class in storage.modelClassName) or ReadWriteOnce (every pod that mounts the claim runs on one node)")
 	}
-	if st.ModelClassName != "" && !dnsSubdomain.MatchString(st.ModelClassName) {
+	if st.ModelClassName != "" && !config.DNSSubdomain.MatchString(st.ModelClassName) {
 		v.fail("storage.modelClassName", quote(st.ModelClassName), "must be the name of a StorageClass")
 	}
 	sn := st.Snapshots
-	if sn.ClassName != "" && (!dnsSubdomain.MatchString(sn.ClassName) || len(sn.ClassName) > 253) {
+	if sn.ClassName != "" && (!config.DNSSubdomain.MatchString(sn.ClassName) || len(sn.ClassName) > 253) {
 		v.fail("storage.snapshots.className", quote(sn.ClassName), "must be the name of a VolumeSnapshotClass, or empty for no snapshots")
 	}
 	if err := cronSchedule(sn.Schedule); err != nil {
@@ -274,7 +270,7 @@ func (s *Settings) validateStorage(v *validator) {
 }
 
 // validateQuota checks that the ResourceQuota admits the whole Footprint at once.
-func (s *Settings) validateQuota(v *validator) {
+func validateQuota(s *config.Settings, v *validator) {
 	need := s.Footprint().Total()
 	q := s.Quota
 	what := "every Deployment at its maximum replicas plus the StatefulSets and claims (" + s.Footprint().Summary() + ")"
@@ -344,11 +340,11 @@ func timeZone(zone string) error {
 	return err
 }
 
-func (s *Settings) validatePostgres(v *validator, lr limitRangeMax) {
+func validatePostgres(s *config.Settings, v *validator, lr limitRangeMax) {
 	p := s.Postgres
 	v.statefulTier("postgres", p.StatefulTier, true, lr)
-	if p.MaxConnections < 20+ReservedConnections {
-		v.fail("postgres.maxConnections", fmt.Sprint(p.MaxConnections), fmt.Sprintf("must be at least %d", 20+ReservedConnections))
+	if p.MaxConnections < 20+config.ReservedConnections {
+		v.fail("postgres.maxConnections", fmt.Sprint(p.MaxConnections), fmt.Sprintf("must be at least %d", 20+config.ReservedConnections))
 	}
 	if err := cronSchedule(p.Backup.Schedule); err != nil {
 		v.fail("postgres.backup.schedule", quote(p.Backup.Schedule),
@@ -363,20 +359,20 @@ func (s *Settings) validatePostgres(v *validator, lr limitRangeMax) {
 	if p.Backup.DeadlineSeconds < 60 {
 		v.fail("postgres.backup.deadlineSeconds", fmt.Sprint(p.Backup.DeadlineSeconds), "must be at least 60")
 	}
-	s.validateRecovery(v)
+	validateRecovery(s, v)
 }
 
 // validateRecovery checks WAL archiving and a point-in-time restore. Prod must archive: without
 // it the recovery point is the nightly dump, a day against the seed's 15 minutes.
-func (s *Settings) validateRecovery(v *validator) {
+func validateRecovery(s *config.Settings, v *validator) {
 	w, r := s.Postgres.WALArchive, s.Postgres.Restore
-	if s.Environment == Prod && w.S3Bucket == "" {
+	if s.Environment == config.Prod && w.S3Bucket == "" {
 		v.fail("postgres.walArchive.s3Bucket", `""`,
 			"must name the bucket WAL is archived to in prod (the seed's recovery point of 15 minutes needs continuous archiving; the nightly dump alone loses up to a day), with network.objectStorageCidrs")
 	}
-	if w.TimeoutSeconds < 60 || w.TimeoutSeconds > MaxArchiveTimeoutSeconds {
+	if w.TimeoutSeconds < 60 || w.TimeoutSeconds > config.MaxArchiveTimeoutSeconds {
 		v.fail("postgres.walArchive.timeoutSeconds", fmt.Sprint(w.TimeoutSeconds),
-			fmt.Sprintf("must be 60 to %d: a WAL segment is shipped at least this often, which bounds the recovery point (the seed's: 15 minutes)", MaxArchiveTimeoutSeconds))
+			fmt.Sprintf("must be 60 to %d: a WAL segment is shipped at least this often, which bounds the recovery point (the seed's: 15 minutes)", config.MaxArchiveTimeoutSeconds))
 	}
 	if err := cronSchedule(w.BaseBackupSchedule); err != nil {
 		v.fail("postgres.walArchive.baseBackupSchedule", quote(w.BaseBackupSchedule),
@@ -395,7 +391,7 @@ func (s *Settings) validateRecovery(v *validator) {
 			v.fail("postgres.restore.targetTime", quote(r.TargetTime), "must not be in the future: PostgreSQL stops a recovery whose target the archive never reaches")
 		}
 	}
-	if f := r.FromNamespace; f != "" && (!dnsLabel.MatchString(f) || len(f) > 63) {
+	if f := r.FromNamespace; f != "" && (!config.DNSLabel.MatchString(f) || len(f) > 63) {
 		v.fail("postgres.restore.fromNamespace", quote(f), "must be a namespace name (a DNS label), or empty for this stack's own")
 	}
 }
@@ -408,7 +404,7 @@ var (
 
 // walArchive checks where WAL-G archives to; each field is optional (empty: off, AWS's default
 // region, AWS itself, workload identity).
-func (v *validator) walArchive(w WALArchive) {
+func (v *validator) walArchive(w config.WALArchive) {
 	if w.S3Bucket != "" && !s3Bucket.MatchString(w.S3Bucket) {
 		v.fail("postgres.walArchive.s3Bucket", quote(w.S3Bucket),
 			"must be an S3 bucket name: 3 to 63 lowercase letters, digits, '.' and '-', starting and ending with a letter or digit")
@@ -420,35 +416,35 @@ func (v *validator) walArchive(w WALArchive) {
 		v.fail("postgres.walArchive.endpoint", quote(w.Endpoint),
 			"must be the http:// or https:// URL of an S3-compatible store, such as https://minio.example:9000; empty for AWS")
 	}
-	if w.CredentialsSecret != "" && (!dnsSubdomain.MatchString(w.CredentialsSecret) || len(w.CredentialsSecret) > 253) {
+	if w.CredentialsSecret != "" && (!config.DNSSubdomain.MatchString(w.CredentialsSecret) || len(w.CredentialsSecret) > 253) {
 		v.fail("postgres.walArchive.credentialsSecret", quote(w.CredentialsSecret),
 			"must be the name of a Secret in the namespace (lowercase letters, digits, '-' and '.')")
 	}
 }
 
-func (s *Settings) validatePooler(v *validator, lr limitRangeMax) {
+func validatePooler(s *config.Settings, v *validator, lr limitRangeMax) {
 	if s.Pooler.Replicas < 1 {
 		v.fail("pooler.replicas", fmt.Sprint(s.Pooler.Replicas), "must be at least 1")
 	}
 	v.resources("pooler.resources", s.Pooler.Resources, lr)
 	// The arithmetic needs a replica count and a max_connections that make sense; a bad one is
 	// reported on its own (above, and in validatePostgres), not again as a broken budget.
-	if s.Pooler.Replicas >= 1 && s.Postgres.MaxConnections >= 20+ReservedConnections {
-		s.validateConnectionBudget(v)
+	if s.Pooler.Replicas >= 1 && s.Postgres.MaxConnections >= 20+config.ReservedConnections {
+		validateConnectionBudget(s, v)
 	}
 }
 
 // validateConnectionBudget is the pooler's arithmetic: the server connections of every pooler
 // pod fit in max_connections, and every API and worker pod at its maximum replicas, each with
 // its pool, finds a client slot in the poolers.
-func (s *Settings) validateConnectionBudget(v *validator) {
+func validateConnectionBudget(s *config.Settings, v *validator) {
 	pl, pg := s.Pooler, s.Postgres
 	if pl.PoolSize < 1 {
 		v.fail("pooler.poolSize", fmt.Sprint(pl.PoolSize), "must be at least 1")
-	} else if server := pl.Replicas*pl.PoolSize + ReservedConnections; server > pg.MaxConnections {
+	} else if server := pl.Replicas*pl.PoolSize + config.ReservedConnections; server > pg.MaxConnections {
 		v.fail("pooler.poolSize", fmt.Sprint(pl.PoolSize), fmt.Sprintf(
 			"pooler.replicas (%d) x pooler.poolSize + %d reserved = %d exceeds postgres.maxConnections (%d); at most %d",
-			pl.Replicas, ReservedConnections, server, pg.MaxConnections, (pg.MaxConnections-ReservedConnections)/max(pl.Replicas, 1)))
+			pl.Replicas, config.ReservedConnections, server, pg.MaxConnections, (pg.MaxConnections-config.ReservedConnections)/max(pl.Replicas, 1)))
 	}
 	clients := s.API.MaxReplicas*s.API.DBPoolSize + s.Worker.MaxReplicas*s.Worker.DBPoolSize
 	if capacity := pl.Replicas * pl.MaxClientConnections; clients > capacity {
@@ -462,7 +458,7 @@ func (s *Settings) validateConnectionBudget(v *validator) {
 // fluxDuration is an InfluxDB duration such as 30d, 1h or 90m.
 var fluxDuration = regexp.MustCompile(`^([0-9]+(ns|us|ms|s|m|h|d|w|mo|y))+$`)
 
-func (s *Settings) validateInfluxDB(v *validator, lr limitRangeMax) {
+func validateInfluxDB(s *config.Settings, v *validator, lr limitRangeMax) {
 	in := s.InfluxDB
 	v.statefulTier("influxdb", in.StatefulTier, true, lr)
 	if in.Replicas > 1 {
@@ -488,7 +484,7 @@ func (s *Settings) validateInfluxDB(v *validator, lr limitRangeMax) {
 // imageRef is a pinned image reference: a tag or a digest, never an implicit latest.
 var imageRef = regexp.MustCompile(`^[a-z0-9]([a-z0-9._/-]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9._-]+)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$`)
 
-func (s *Settings) validateImages(v *validator) {
+func validateImages(s *config.Settings, v *validator) {
 	im := s.Images
 	for _, i := range []struct{ key, value string }{
 		{"images.postgres", im.Postgres},
@@ -513,10 +509,10 @@ func (s *Settings) validateImages(v *validator) {
 			v.fail(i.key, quote(i.value), "must be an image pinned by tag or digest (not :latest), such as redis:7.4.2-alpine")
 		}
 	}
-	v.oneOf("images.pullPolicy", im.PullPolicy, PullPolicies)
+	v.oneOf("images.pullPolicy", im.PullPolicy, config.PullPolicies)
 }
 
-func (s *Settings) validateWorker(v *validator, lr limitRangeMax) {
+func validateWorker(s *config.Settings, v *validator, lr limitRangeMax) {
 	w := s.Worker
 	v.autoscaled("worker", w.Autoscaled, lr)
 	if w.TaskTimeoutSeconds < 30 {
@@ -539,12 +535,12 @@ var metricName = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:.-]*$`)
 
 // validateRotation refuses a count below zero (a generation once retired never comes back) and
 // the rotation of a credential the operator set: its value is the operator's to change.
-func (s *Settings) validateRotation(v *validator) {
+func validateRotation(s *config.Settings, v *validator) {
 	r := s.Secrets.Rotation
 	for _, c := range []struct {
 		field    string
 		n        int
-		override Credential
+		override config.Credential
 		key      string
 	}{
 		{"all", r.All, "", ""},

@@ -1,7 +1,8 @@
-package config
+package load
 
 import (
 	"encoding/json"
+	"github.com/pynomaly/pynomaly-platform/config"
 	"slices"
 	"strings"
 )
@@ -15,7 +16,7 @@ func unknownKeys(project, engineConfig string) []string {
 	if json.Unmarshal([]byte(engineConfig), &all) != nil {
 		return nil
 	}
-	known := Keys()
+	known := config.Keys()
 	var unknown []string
 	for full := range all {
 		name, ok := strings.CutPrefix(full, project+":")
@@ -30,7 +31,7 @@ func unknownKeys(project, engineConfig string) []string {
 // unknownKeyErrors are one SettingError per key of values the program does not read, each
 // naming the nearest key it does.
 func unknownKeyErrors(project string, values map[string]string) []error {
-	known := Keys()
+	known := config.Keys()
 	var names []string
 	for name := range values {
 		if !slices.Contains(known, name) {
