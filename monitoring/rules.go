@@ -5,6 +5,7 @@ import (
 	"github.com/pynomaly/pynomaly-platform/influxdb"
 	"github.com/pynomaly/pynomaly-platform/postgres"
 	"github.com/pynomaly/pynomaly-platform/redis"
+	"slices"
 	"strings"
 )
 
@@ -38,149 +39,7 @@ func (r AlertRule) Runbook() string { return RunbookBase + r.Name + ".md" }
 // queue's memory, autoscaling at its ceiling, certificates). Every selector is limited to the
 // namespace: a cluster's Prometheus (operator mode) stores every namespace's series.
 func AlertRules(namespace string, walArchiving bool) []AlertRule {
-	rules := []AlertRule{
-		{
-			Name:        "PynomalyPodCrashLooping",
-			Expr:        `max by (namespace, pod, container) (kube_pod_container_status_waiting_reason{NS,reason="CrashLoopBackOff"}) == 1`,
-			For:         "5m",
-			Severity:    SeverityCritical,
-			Summary:     "Container {{ $labels.container }} of {{ $labels.pod }} is crash-looping",
-			Description: "The container has been waiting in CrashLoopBackOff for 5 minutes.",
-		},
-		{
-			Name:        "PynomalyPodRestartingOften",
-			Expr:        `increase(kube_pod_container_status_restarts_total{NS}[30m]) > 3`,
-			For:         "5m",
-			Severity:    SeverityWarning,
-			Summary:     "Container {{ $labels.container }} of {{ $labels.pod }} restarted {{ $value | printf \"%.0f\" }} times in 30 minutes",
-			Description: "More than 3 restarts in 30 minutes, for 5 minutes.",
-		},
-		{
-			Name: "PynomalyContainerCPUHigh",
-			Expr: `sum by (namespace, pod, container) (rate(container_cpu_usage_seconds_total{NS,container!=""}[5m]))` +
-				` / sum by (namespace, pod, container) (kube_pod_container_resource_limits{NS,resource="cpu"}) > 0.9`,
-			For:         "5m",
-			Severity:    SeverityWarning,
-			Summary:     "Container {{ $labels.container }} of {{ $labels.pod }} uses {{ $value | humanizePercentage }} of its CPU limit",
-			Description: "Above 90% of the CPU limit for 5 minutes: it is being throttled.",
-		},
-		{
-			Name: "PynomalyContainerMemoryHigh",
-			Expr: `sum by (namespace, pod, container) (container_memory_working_set_bytes{NS,container!=""})` +
-				` / sum by (namespace, pod, container) (kube_pod_container_resource_limits{NS,resource="memory"}) > 0.9`,
-			For:         "5m",
-			Severity:    SeverityWarning,
-			Summary:     "Container {{ $labels.container }} of {{ $labels.pod }} uses {{ $value | humanizePercentage }} of its memory limit",
-			Description: "Above 90% of the memory limit for 5 minutes: it is close to being OOM-killed.",
-		},
-		{
-			Name:        "PynomalyPostgresConnectionFailing",
-			Expr:        `pg_up{NS} == 0`,
-			For:         "2m",
-			Severity:    SeverityCritical,
-			Summary:     "PostgreSQL on {{ $labels.pod }} refuses connections",
-			Description: "The metrics exporter next to the server has not been able to connect for 2 minutes.",
-		},
-		{
-			Name:        "PynomalyRedisConnectionFailing",
-			Expr:        `redis_up{NS} == 0`,
-			For:         "2m",
-			Severity:    SeverityCritical,
-			Summary:     "Redis on {{ $labels.pod }} refuses connections",
-			Description: "The metrics exporter next to the server has not been able to connect for 2 minutes.",
-		},
-		{
-			Name: "PynomalyAPISlow",
-			Expr: `sum(rate(http_request_duration_seconds_sum{NS,component="api"}[5m]))` +
-				` / sum(rate(http_request_duration_seconds_count{NS,component="api"}[5m])) > 2`,
-			For:         "5m",
-			Severity:    SeverityWarning,
-			Summary:     "The API answers in {{ $value | humanizeDuration }} on average",
-			Description: "The mean response time has been above 2 s for 5 minutes.",
-		},
-		{
-			Name:        "PynomalyVolumeAlmostFull",
-			Expr:        `kubelet_volume_stats_used_bytes{NS} / kubelet_volume_stats_capacity_bytes{NS} > 0.9`,
-			For:         "5m",
-			Severity:    SeverityWarning,
-			Summary:     "Volume {{ $labels.persistentvolumeclaim }} is {{ $value | humanizePercentage }} full",
-			Description: "Above 90% for 5 minutes.",
-		},
-		{
-			Name: "PynomalyBackupFailed",
-			Expr: `kube_job_status_failed{NS,job_name=~"(` + postgres.PostgresBackupCronJob + `|` + influxdb.InfluxDBBackupCronJob + `|` +
-				foundation.VolumeSnapshotsCronJob + `)-.*"} > 0`,
-			For:         "1m",
-			Severity:    SeverityCritical,
-			Summary:     "Backup {{ $labels.job_name }} failed",
-			Description: "The backup job (database dump, InfluxDB backup or volume snapshots) ran out of retries or time.",
-		},
-		{
-			Name:        "PynomalyBackupMissing",
-			Expr:        `time() - max(kube_cronjob_status_last_successful_time{NS,cronjob="` + postgres.PostgresBackupCronJob + `"}) > 26 * 3600`,
-			For:         "10m",
-			Severity:    SeverityCritical,
-			Summary:     "No successful database backup for {{ $value | humanizeDuration }}",
-			Description: "The daily backup has not succeeded for more than 26 hours.",
-		},
-		{
-			Name:        "PynomalyPatroniNoLeader",
-			Expr:        `sum(1 - pg_replication_is_replica{NS,component="postgres"}) < 1`,
-			For:         "2m",
-			Severity:    SeverityCritical,
-			Summary:     "The PostgreSQL cluster has no primary",
-			Description: "No instance has been the Patroni leader for 2 minutes: writes fail.",
-		},
-		{
-			Name:        "PynomalyPostgresReplicationLag",
-			Expr:        `pg_replication_lag_seconds{NS,component="postgres"} > 60`,
-			For:         "5m",
-			Severity:    SeverityWarning,
-			Summary:     "Replica {{ $labels.pod }} is {{ $value | humanizeDuration }} behind the primary",
-			Description: "Replication lag above 60 s for 5 minutes: a failover now would lose that much.",
-		},
-		{
-			Name:        "PynomalyQueueRedisNearMaxmemory",
-			Expr:        `redis_memory_used_bytes{NS,component="redis-queue"} / (redis_memory_max_bytes{NS,component="redis-queue"} > 0) > 0.9`,
-			For:         "5m",
-			Severity:    SeverityCritical,
-			Summary:     "The queue Redis {{ $labels.pod }} uses {{ $value | humanizePercentage }} of maxmemory",
-			Description: "The queue runs with noeviction: at maxmemory every write, so every new task, fails.",
-		},
-		{
-			Name: "PynomalyQueueDepthGrowing",
-			Expr: `max without (pod, instance) (deriv(redis_key_size{NS,component="redis-queue",key="` + redis.TaskQueueName + `"}[15m])) > 0` +
-				` and max without (pod, instance) (redis_key_size{NS,component="redis-queue",key="` + redis.TaskQueueName + `"}) > 100`,
-			For:         "15m",
-			Severity:    SeverityWarning,
-			Summary:     "{{ $value | printf \"%.0f\" }} tasks wait in the queue, and more every minute",
-			Description: "The task queue has held more than 100 tasks and grown for 15 minutes: the workers do not keep up.",
-		},
-		{
-			Name:        "PynomalyHPAAtMaximum",
-			Expr:        `kube_horizontalpodautoscaler_status_current_replicas{NS} >= kube_horizontalpodautoscaler_spec_max_replicas{NS}`,
-			For:         "15m",
-			Severity:    SeverityWarning,
-			Summary:     "{{ $labels.horizontalpodautoscaler }} has run at its maximum replicas for 15 minutes",
-			Description: "Demand may exceed what the autoscaler may add.",
-		},
-		{
-			Name:        "PynomalyCertificateExpiring",
-			Expr:        `certmanager_certificate_expiration_timestamp_seconds{NS} - time() < 14 * 86400`,
-			For:         "1h",
-			Severity:    SeverityWarning,
-			Summary:     "Certificate {{ $labels.name }} expires in {{ $value | humanizeDuration }}",
-			Description: "cert-manager renews 30 days ahead; a certificate this close to expiry is not being renewed.",
-		},
-		{
-			Name:        "PynomalyTargetDown",
-			Expr:        `up{NS} == 0`,
-			For:         "5m",
-			Severity:    SeverityWarning,
-			Summary:     "{{ $labels.job }} target {{ $labels.instance }} is down",
-			Description: "Prometheus has not been able to scrape it for 5 minutes.",
-		},
-	}
+	rules := slices.Clone(platformRules)
 	if walArchiving {
 		rules = append(rules, walArchiveRule)
 	}
@@ -188,6 +47,152 @@ func AlertRules(namespace string, walArchiving bool) []AlertRule {
 		rules[i].Expr = strings.ReplaceAll(rules[i].Expr, "{NS", `{namespace="`+namespace+`"`)
 	}
 	return rules
+}
+
+// platformRules are the rules of every stack, each expression's label matchers opened with {NS
+// for AlertRules to scope to the namespace.
+var platformRules = []AlertRule{
+	{
+		Name:        "PynomalyPodCrashLooping",
+		Expr:        `max by (namespace, pod, container) (kube_pod_container_status_waiting_reason{NS,reason="CrashLoopBackOff"}) == 1`,
+		For:         "5m",
+		Severity:    SeverityCritical,
+		Summary:     "Container {{ $labels.container }} of {{ $labels.pod }} is crash-looping",
+		Description: "The container has been waiting in CrashLoopBackOff for 5 minutes.",
+	},
+	{
+		Name:        "PynomalyPodRestartingOften",
+		Expr:        `increase(kube_pod_container_status_restarts_total{NS}[30m]) > 3`,
+		For:         "5m",
+		Severity:    SeverityWarning,
+		Summary:     "Container {{ $labels.container }} of {{ $labels.pod }} restarted {{ $value | printf \"%.0f\" }} times in 30 minutes",
+		Description: "More than 3 restarts in 30 minutes, for 5 minutes.",
+	},
+	{
+		Name: "PynomalyContainerCPUHigh",
+		Expr: `sum by (namespace, pod, container) (rate(container_cpu_usage_seconds_total{NS,container!=""}[5m]))` +
+			` / sum by (namespace, pod, container) (kube_pod_container_resource_limits{NS,resource="cpu"}) > 0.9`,
+		For:         "5m",
+		Severity:    SeverityWarning,
+		Summary:     "Container {{ $labels.container }} of {{ $labels.pod }} uses {{ $value | humanizePercentage }} of its CPU limit",
+		Description: "Above 90% of the CPU limit for 5 minutes: it is being throttled.",
+	},
+	{
+		Name: "PynomalyContainerMemoryHigh",
+		Expr: `sum by (namespace, pod, container) (container_memory_working_set_bytes{NS,container!=""})` +
+			` / sum by (namespace, pod, container) (kube_pod_container_resource_limits{NS,resource="memory"}) > 0.9`,
+		For:         "5m",
+		Severity:    SeverityWarning,
+		Summary:     "Container {{ $labels.container }} of {{ $labels.pod }} uses {{ $value | humanizePercentage }} of its memory limit",
+		Description: "Above 90% of the memory limit for 5 minutes: it is close to being OOM-killed.",
+	},
+	{
+		Name:        "PynomalyPostgresConnectionFailing",
+		Expr:        `pg_up{NS} == 0`,
+		For:         "2m",
+		Severity:    SeverityCritical,
+		Summary:     "PostgreSQL on {{ $labels.pod }} refuses connections",
+		Description: "The metrics exporter next to the server has not been able to connect for 2 minutes.",
+	},
+	{
+		Name:        "PynomalyRedisConnectionFailing",
+		Expr:        `redis_up{NS} == 0`,
+		For:         "2m",
+		Severity:    SeverityCritical,
+		Summary:     "Redis on {{ $labels.pod }} refuses connections",
+		Description: "The metrics exporter next to the server has not been able to connect for 2 minutes.",
+	},
+	{
+		Name: "PynomalyAPISlow",
+		Expr: `sum(rate(http_request_duration_seconds_sum{NS,component="api"}[5m]))` +
+			` / sum(rate(http_request_duration_seconds_count{NS,component="api"}[5m])) > 2`,
+		For:         "5m",
+		Severity:    SeverityWarning,
+		Summary:     "The API answers in {{ $value | humanizeDuration }} on average",
+		Description: "The mean response time has been above 2 s for 5 minutes.",
+	},
+	{
+		Name:        "PynomalyVolumeAlmostFull",
+		Expr:        `kubelet_volume_stats_used_bytes{NS} / kubelet_volume_stats_capacity_bytes{NS} > 0.9`,
+		For:         "5m",
+		Severity:    SeverityWarning,
+		Summary:     "Volume {{ $labels.persistentvolumeclaim }} is {{ $value | humanizePercentage }} full",
+		Description: "Above 90% for 5 minutes.",
+	},
+	{
+		Name: "PynomalyBackupFailed",
+		Expr: `kube_job_status_failed{NS,job_name=~"(` + postgres.PostgresBackupCronJob + `|` + influxdb.InfluxDBBackupCronJob + `|` +
+			foundation.VolumeSnapshotsCronJob + `)-.*"} > 0`,
+		For:         "1m",
+		Severity:    SeverityCritical,
+		Summary:     "Backup {{ $labels.job_name }} failed",
+		Description: "The backup job (database dump, InfluxDB backup or volume snapshots) ran out of retries or time.",
+	},
+	{
+		Name:        "PynomalyBackupMissing",
+		Expr:        `time() - max(kube_cronjob_status_last_successful_time{NS,cronjob="` + postgres.PostgresBackupCronJob + `"}) > 26 * 3600`,
+		For:         "10m",
+		Severity:    SeverityCritical,
+		Summary:     "No successful database backup for {{ $value | humanizeDuration }}",
+		Description: "The daily backup has not succeeded for more than 26 hours.",
+	},
+	{
+		Name:        "PynomalyPatroniNoLeader",
+		Expr:        `sum(1 - pg_replication_is_replica{NS,component="postgres"}) < 1`,
+		For:         "2m",
+		Severity:    SeverityCritical,
+		Summary:     "The PostgreSQL cluster has no primary",
+		Description: "No instance has been the Patroni leader for 2 minutes: writes fail.",
+	},
+	{
+		Name:        "PynomalyPostgresReplicationLag",
+		Expr:        `pg_replication_lag_seconds{NS,component="postgres"} > 60`,
+		For:         "5m",
+		Severity:    SeverityWarning,
+		Summary:     "Replica {{ $labels.pod }} is {{ $value | humanizeDuration }} behind the primary",
+		Description: "Replication lag above 60 s for 5 minutes: a failover now would lose that much.",
+	},
+	{
+		Name:        "PynomalyQueueRedisNearMaxmemory",
+		Expr:        `redis_memory_used_bytes{NS,component="redis-queue"} / (redis_memory_max_bytes{NS,component="redis-queue"} > 0) > 0.9`,
+		For:         "5m",
+		Severity:    SeverityCritical,
+		Summary:     "The queue Redis {{ $labels.pod }} uses {{ $value | humanizePercentage }} of maxmemory",
+		Description: "The queue runs with noeviction: at maxmemory every write, so every new task, fails.",
+	},
+	{
+		Name: "PynomalyQueueDepthGrowing",
+		Expr: `max without (pod, instance) (deriv(redis_key_size{NS,component="redis-queue",key="` + redis.TaskQueueName + `"}[15m])) > 0` +
+			` and max without (pod, instance) (redis_key_size{NS,component="redis-queue",key="` + redis.TaskQueueName + `"}) > 100`,
+		For:         "15m",
+		Severity:    SeverityWarning,
+		Summary:     "{{ $value | printf \"%.0f\" }} tasks wait in the queue, and more every minute",
+		Description: "The task queue has held more than 100 tasks and grown for 15 minutes: the workers do not keep up.",
+	},
+	{
+		Name:        "PynomalyHPAAtMaximum",
+		Expr:        `kube_horizontalpodautoscaler_status_current_replicas{NS} >= kube_horizontalpodautoscaler_spec_max_replicas{NS}`,
+		For:         "15m",
+		Severity:    SeverityWarning,
+		Summary:     "{{ $labels.horizontalpodautoscaler }} has run at its maximum replicas for 15 minutes",
+		Description: "Demand may exceed what the autoscaler may add.",
+	},
+	{
+		Name:        "PynomalyCertificateExpiring",
+		Expr:        `certmanager_certificate_expiration_timestamp_seconds{NS} - time() < 14 * 86400`,
+		For:         "1h",
+		Severity:    SeverityWarning,
+		Summary:     "Certificate {{ $labels.name }} expires in {{ $value | humanizeDuration }}",
+		Description: "cert-manager renews 30 days ahead; a certificate this close to expiry is not being renewed.",
+	},
+	{
+		Name:        "PynomalyTargetDown",
+		Expr:        `up{NS} == 0`,
+		For:         "5m",
+		Severity:    SeverityWarning,
+		Summary:     "{{ $labels.job }} target {{ $labels.instance }} is down",
+		Description: "Prometheus has not been able to scrape it for 5 minutes.",
+	},
 }
 
 // walArchiveRule watches continuous WAL archiving on the primary, from postgres_exporter's

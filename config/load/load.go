@@ -65,13 +65,31 @@ func Parse(project string, src Source) (*config.Settings, error) {
 	// The workers scale on the queue's depth by default where the program runs the adapter that
 	// serves it (bundled, full and comprehensive); a stack's worker.queueScaling.enabled wins.
 	s.Worker.QueueScaling.Enabled = s.Bundled() && s.Monitoring.Alerting()
+	errs = append(errs, decodeObjects(project, src, &s)...)
+	errs = append(errs, readCredentials(project, src, &s)...)
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	// Decided once edge.entry is known; the settings view shows the namespace in use.
+	if s.Network.EntryNamespace == "" {
+		s.Network.EntryNamespace = s.DefaultEntryNamespace()
+	}
+	if err := Validate(&s); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// decodeObjects reads the object keys (pulumi config set --path) into s, over the profile's
+// values, and refuses kubeconfig contents stored in plain text.
+func decodeObjects(project string, src Source, s *config.Settings) []error {
+	var errs []error
 	typed := map[string]string{}
 	for _, k := range config.KeyTable() {
 		raw, ok := src.Values[k.Name]
 		if !ok || !k.Object() {
 			continue
 		}
-		dst := k.In(&s)
 		if k.Name == "secrets" {
 			if err := legacyRotation(project, raw); err != nil {
 				errs = append(errs, err)
@@ -79,7 +97,7 @@ func Parse(project string, src Source) (*config.Settings, error) {
 			}
 		}
 		typed[k.Name] = asTyped(raw, k.Type())
-		if err := decodeObject(typed[k.Name], dst); err != nil {
+		if err := decodeObject(typed[k.Name], k.In(s)); err != nil {
 			errs = append(errs, objectError(project, k.Name, raw, err))
 		}
 	}
@@ -101,8 +119,14 @@ func Parse(project string, src Source) (*config.Settings, error) {
 			s.Storage.Parameters = *p.Parameters
 		}
 	}
+	return errs
+}
+
+// readCredentials reads the credential keys into s: each must be stored encrypted.
+func readCredentials(project string, src Source, s *config.Settings) []error {
+	var errs []error
 	for _, k := range config.KeyTable() {
-		dst, isCredential := k.In(&s).(*config.Credential)
+		dst, isCredential := k.In(s).(*config.Credential)
 		v := src.Values[k.Name]
 		if !isCredential || v == "" {
 			continue
@@ -116,17 +140,7 @@ func Parse(project string, src Source) (*config.Settings, error) {
 		}
 		*dst = config.Credential(v)
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	// Decided once edge.entry is known; the settings view shows the namespace in use.
-	if s.Network.EntryNamespace == "" {
-		s.Network.EntryNamespace = s.DefaultEntryNamespace()
-	}
-	if err := Validate(&s); err != nil {
-		return nil, err
-	}
-	return &s, nil
+	return errs
 }
 
 // asTyped reads a setting as people type it. `pulumi config set --path KEY VALUE` stores true
