@@ -24,10 +24,10 @@ const (
 
 // APIArgs configures the API tier.
 type APIArgs struct {
-	Namespace pulumi.StringInput
-	Settings  config.Autoscaled
-	Image     string
-	Env       AppEnv
+	tier.Context
+	Settings config.Autoscaled
+	Image    string
+	Env      AppEnv
 	// APISecret holds the API's signing key.
 	APISecret pulumi.StringInput
 	// After are what the API must not start before: the databases, ready, and the migrations.
@@ -54,7 +54,7 @@ func NewAPI(ctx *pulumi.Context, name string, args *APIArgs, opts ...pulumi.Reso
 		return nil, err
 	}
 	ns := args.Namespace
-	pod := args.Env.appPod("api", apiContainer(args), APIPort, apiGracePeriod)
+	pod := args.Env.appPod(args.TLS, "api", apiContainer(args), APIPort, apiGracePeriod)
 	d, w, err := kube.NewAutoscaled(ctx, c, ns, kube.Autoscaled{
 		Deployment: rollout(APIName, pod),
 		Scaling:    scaling(args.Settings),

@@ -17,15 +17,13 @@ import (
 // AppConfigArgs configures the config tier. The endpoints come from the data tier's
 // components, so the ConfigMap says exactly what they created.
 type AppConfigArgs struct {
-	Namespace   pulumi.StringInput
+	tier.Context
 	Environment string
 	LogLevel    string
 	// DatabaseHost is the pooler the application connects to.
 	DatabaseHost pulumi.StringInput
 	Queue, Cache redis.RedisEndpoint
 	InfluxDBURL  pulumi.StringInput
-	// TLS: every connection verified against the internal CA (see AppTLSConfig).
-	TLS bool
 }
 
 // AppConfig is the seed's data-science-configmaps.yaml: the non-secret settings API and workers

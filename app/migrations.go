@@ -14,7 +14,7 @@ const MigrationJobName = "pynomaly-db-migrate"
 
 // MigrationArgs configures the schema migration.
 type MigrationArgs struct {
-	Namespace pulumi.StringInput
+	tier.Context
 	// Image is the API image, which ships the migrations.
 	Image string
 	Env   AppEnv
@@ -46,12 +46,12 @@ func NewMigration(ctx *pulumi.Context, name string, args *MigrationArgs, opts ..
 	migrate.Command = []string{"alembic", "upgrade", "head"}
 	migrate.Mounts = corev1.VolumeMountArray{kube.Mount("tmp", "/tmp")}
 	pod := kube.Pod{
-		Component: "migrate", UID: appUID, GID: appUID, PullPolicy: args.Env.PullPolicy,
+		Component: "migrate", UID: appUID, GID: appUID,
 		InitContainers: args.Env.waitForDatabases(),
 		Containers:     []kube.Container{migrate},
 		Volumes:        corev1.VolumeArray{kube.EmptyDir("tmp", false)},
 	}
-	tier.TrustInternalCA(&pod, args.Env.TLS)
+	tier.TrustInternalCA(&pod, args.TLS)
 	args.Env.withModels(&pod)
 	job, w, err := kube.NewJob(ctx, c, args.Namespace, kube.Job{
 		Name: MigrationJobName, Pod: pod, BackoffLimit: 3, DeadlineSeconds: 1800,

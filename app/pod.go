@@ -28,10 +28,6 @@ type AppEnv struct {
 	// Images of the init containers that wait for PostgreSQL and Redis.
 	PostgresClientImage string
 	RedisImage          string
-	// PullPolicy is images.pullPolicy, for every container of the pod.
-	PullPolicy string
-	// TLS: the pods mount the internal CA and verify every server with it.
-	TLS bool
 	// ModelClaim is the claim API, workers and migrations share at ModelStoragePath.
 	ModelClaim pulumi.StringInput
 	// ModelsShared: many nodes attach the claim (ReadWriteMany), so every pod mounts it.
@@ -119,11 +115,12 @@ func ClientsGracePeriod(w config.Worker) int { return max(apiGracePeriod, worker
 // appPod is the pod of an application Deployment: the Pynomaly user, spread over nodes as a
 // preference (stateless replicas may share a node when the cluster is small), the databases
 // awaited by init containers, the generations of the credentials it holds as labels (what a
-// rotation's retirement waits on), and a writable /tmp.
-func (e AppEnv) appPod(component string, main kube.Container, metricsPort, gracePeriod int) kube.Pod {
+// rotation's retirement waits on), and a writable /tmp. With tls, the pods mount the internal CA
+// and verify every server with it.
+func (e AppEnv) appPod(tls bool, component string, main kube.Container, metricsPort, gracePeriod int) kube.Pod {
 	main.Mounts = corev1.VolumeMountArray{kube.Mount("tmp", "/tmp")}
 	pod := kube.Pod{
-		Component: component, UID: appUID, GID: appUID, Spread: kube.PreferSpread, PullPolicy: e.PullPolicy,
+		Component: component, UID: appUID, GID: appUID, Spread: kube.PreferSpread,
 		Labels:             credentials.GenerationLabels(e.Generations),
 		Metrics:            &kube.Metrics{Port: metricsPort, Path: "/metrics"},
 		GracePeriodSeconds: gracePeriod,
@@ -131,7 +128,7 @@ func (e AppEnv) appPod(component string, main kube.Container, metricsPort, grace
 		Containers:         []kube.Container{main},
 		Volumes:            corev1.VolumeArray{kube.EmptyDir("tmp", false)},
 	}
-	tier.TrustInternalCA(&pod, e.TLS)
+	tier.TrustInternalCA(&pod, tls)
 	e.withModels(&pod)
 	return pod
 }

@@ -26,11 +26,11 @@ func workerGracePeriod(s config.Worker) int { return s.TaskTimeoutSeconds + work
 
 // WorkerArgs configures the worker tier.
 type WorkerArgs struct {
-	Namespace pulumi.StringInput
-	Settings  config.Worker
-	Image     string
-	Env       AppEnv
-	After     []pulumi.Resource
+	tier.Context
+	Settings config.Worker
+	Image    string
+	Env      AppEnv
+	After    []pulumi.Resource
 }
 
 // Worker is the seed's data-science-worker.yaml: background processing from the Redis queue,
@@ -55,7 +55,7 @@ func NewWorker(ctx *pulumi.Context, name string, args *WorkerArgs, opts ...pulum
 	s := args.Settings
 	// Graceful task cancellation: on SIGTERM a worker stops taking tasks, finishes or cancels
 	// and requeues what it holds; it gets the longest task's time to do so.
-	pod := args.Env.appPod("worker", workerContainer(args), workerMetricsPort, workerGracePeriod(s))
+	pod := args.Env.appPod(args.TLS, "worker", workerContainer(args), workerMetricsPort, workerGracePeriod(s))
 	d, w, err := kube.NewAutoscaled(ctx, c, args.Namespace, kube.Autoscaled{
 		Deployment:   rollout(WorkerName, pod),
 		Scaling:      scaling(s.Autoscaled),

@@ -50,16 +50,11 @@ const (
 
 // SecretsArgs configures the secrets tier.
 type SecretsArgs struct {
-	Namespace pulumi.StringInput
+	tier.Context
 	// Generations are those of the credentials that rotate; the others keep their first value.
 	Generations Generations
 	// Credentials set by the operator replace generated ones.
 	Credentials config.Credentials
-	// Protect keeps the credentials as the data is kept (prod): a teardown that leaves the
-	// volumes leaves the means to open them. Only a credential's current generation is
-	// protected: the previous one is deleted by the rotation after next, which protection would
-	// refuse.
-	Protect bool
 }
 
 // Secrets is the seed's data-science-secrets.yaml: one Kubernetes Secret per component, every

@@ -32,12 +32,10 @@ const (
 
 // EdgeArgs configures the edge tier.
 type EdgeArgs struct {
-	Namespace pulumi.StringInput
-	Settings  config.Edge
-	Image     string
-	Exporter  string
-	// PullPolicy is images.pullPolicy.
-	PullPolicy string
+	tier.Context
+	Settings config.Edge
+	Image    string
+	Exporter string
 	// APIService and APIPort are what Nginx proxies to. nginx resolves the Service's name when
 	// it starts; the configuration is made from the Service's output, so the engine creates the
 	// Service first.
@@ -152,7 +150,7 @@ func nginxPod(args *EdgeArgs, configMap pulumi.StringPtrInput) kube.Pod {
 		LivenessProbe:  kube.Alive(NginxExporterPort),
 	}
 	return kube.Pod{
-		Component: "nginx", UID: nginxUID, GID: nginxUID, Spread: kube.PreferSpread, PullPolicy: args.PullPolicy,
+		Component: "nginx", UID: nginxUID, GID: nginxUID, Spread: kube.PreferSpread,
 		Metrics: &kube.Metrics{Port: NginxExporterPort, Path: "/metrics"},
 		// The delay, then the longest a proxied request may still be waiting for the API.
 		GracePeriodSeconds: nginxShutdownDelay + e.Timeouts.ReadSeconds + 10,

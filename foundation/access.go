@@ -90,8 +90,8 @@ func deployerRules() rbacv1.PolicyRuleArray {
 
 // AccessArgs configures the Roles for people and CI.
 type AccessArgs struct {
-	Namespace pulumi.StringInput
-	Settings  config.Access
+	tier.Context
+	Settings config.Access
 	// PreflightReads are the cluster-scoped objects the stack's preflight reads (its named
 	// StorageClass, IngressClass, GatewayClass, ClusterIssuer): a deployer may get exactly those.
 	PreflightReads []ClusterObject

@@ -27,9 +27,9 @@ const (
 
 // InternalTLSArgs configures the internal CA and the servers' certificates.
 type InternalTLSArgs struct {
-	Namespace pulumi.StringInput
-	Settings  config.InternalTLS
-	Servers   []tier.TLSServer
+	tier.Context
+	Settings config.InternalTLS
+	Servers  []tier.TLSServer
 }
 
 // InternalTLS is the internal CA (or the issuer the settings name) and a cert-manager

@@ -54,7 +54,6 @@ func volumeSnapshots(ctx *pulumi.Context, c *Storage, args *StorageArgs) error {
 		kube.Env("HOME", "/tmp"),
 	}, nil, nil)
 	pod.APIClient = "volume-snapshots"
-	pod.PullPolicy = args.PullPolicy
 	_, w, err := kube.NewCronJob(ctx, c, args.Namespace, kube.CronJob{
 		Job:      kube.Job{Name: VolumeSnapshotsCronJob, Pod: pod, BackoffLimit: 2, DeadlineSeconds: 1800},
 		Schedule: sn.Schedule, TimeZone: "Etc/UTC",

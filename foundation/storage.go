@@ -21,14 +21,12 @@ const (
 
 // StorageArgs configures the storage tier.
 type StorageArgs struct {
-	Namespace pulumi.StringInput
-	Storage   config.Storage
-	// Protect keeps the claims (and their volumes) through destroy and replacement.
-	Protect bool
+	tier.Context
+	Storage config.Storage
 	// Rendered is true when manifests are written to a directory instead of applied.
 	Rendered bool
-	// KubectlImage and PullPolicy run the snapshot job (Storage.Snapshots).
-	KubectlImage, PullPolicy string
+	// KubectlImage runs the snapshot job (Storage.Snapshots).
+	KubectlImage string
 }
 
 // Storage is the seed's data-science-storage.yaml: an SSD StorageClass (or an existing one), the

@@ -50,7 +50,6 @@ func influxDBBackup(ctx *pulumi.Context, c *InfluxDB, args *InfluxDBArgs) error 
 		kube.Env("RETENTION_DAYS", fmt.Sprint(b.RetentionDays)),
 	}, corev1.VolumeArray{kube.ClaimVolume("backup", args.BackupClaim)}, corev1.VolumeMountArray{kube.Mount("backup", tier.BackupMountPath)})
 	pod.GID = tier.BackupClaimGID
-	pod.PullPolicy = args.PullPolicy
 	influxCLITrust(&pod, args.TLS)
 	_, w, err := kube.NewCronJob(ctx, c, args.Namespace, kube.CronJob{
 		Job:      kube.Job{Name: InfluxDBBackupCronJob, Pod: pod, BackoffLimit: 2, DeadlineSeconds: 3 * 3600},

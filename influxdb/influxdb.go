@@ -50,17 +50,13 @@ func DownsampleTask(s config.InfluxDB) (string, error) {
 
 // InfluxDBArgs configures the InfluxDB tier.
 type InfluxDBArgs struct {
-	Namespace pulumi.StringInput
-	Settings  config.InfluxDB
-	Image     string
-	// PullPolicy is images.pullPolicy.
-	PullPolicy string
+	tier.Context
+	Settings config.InfluxDB
+	Image    string
 	// Volumes is where the StatefulSet's claims are made and whether they grow in place.
 	Volumes kube.Volumes
 	// Secret is the influxdb credentials Secret of the secrets tier.
 	Secret pulumi.StringInput
-	// TLS: InfluxDB serves https only, with its certificate.
-	TLS bool
 	// BackupClaim is the claim the daily backup is written to.
 	BackupClaim pulumi.StringInput
 }
@@ -132,7 +128,7 @@ func NewInfluxDB(ctx *pulumi.Context, name string, args *InfluxDBArgs, opts ...p
 func InfluxDBPod(args *InfluxDBArgs) kube.Pod {
 	s := args.Settings
 	pod := kube.Pod{
-		Component: "influxdb", UID: influxUID, GID: influxUID, PullPolicy: args.PullPolicy,
+		Component: "influxdb", UID: influxUID, GID: influxUID,
 		Metrics:            &kube.Metrics{Port: InfluxDBPort, Path: "/metrics"},
 		GracePeriodSeconds: 60,
 		Containers: []kube.Container{{
@@ -226,7 +222,6 @@ func influxDBSetupJob(ctx *pulumi.Context, c *InfluxDB, args *InfluxDBArgs, sts 
 		kube.Env("READER_USERNAME", credentials.InfluxDBReaderUser),
 		kube.SecretEnv("READER_PASSWORD", args.Secret, credentials.InfluxDBReaderPasswordKey),
 	}, nil, nil)
-	pod.PullPolicy = args.PullPolicy
 	influxCLITrust(&pod, args.TLS)
 	job, w, err := kube.NewJob(ctx, c, args.Namespace, kube.Job{
 		Name: InfluxDBSetupJob, Pod: pod, BackoffLimit: 6, DeadlineSeconds: 600,

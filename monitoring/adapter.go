@@ -168,7 +168,6 @@ func metricsAdapterPod(args *MonitoringArgs, configMap pulumi.StringPtrInput, pr
 	}
 	return kube.Pod{
 		Component: "metrics-adapter", UID: monitoringUID, GID: monitoringUID, APIClient: "prometheus-adapter", Spread: spread,
-		PullPolicy: args.Images.PullPolicy,
 		Containers: []kube.Container{adapter},
 		Volumes: corev1.VolumeArray{
 			kube.ConfigMapVolume("config", configMap), kube.EmptyDir("serving-cert", false), kube.EmptyDir("tmp", false),

@@ -101,7 +101,7 @@ func alertmanagerPod(args *MonitoringArgs, configSecret pulumi.StringInput) kube
 		spread = kube.PreferSpread
 	}
 	return kube.Pod{
-		Component: "alertmanager", UID: monitoringUID, GID: monitoringUID, Spread: spread, PullPolicy: args.Images.PullPolicy,
+		Component: "alertmanager", UID: monitoringUID, GID: monitoringUID, Spread: spread,
 		Metrics:    &kube.Metrics{Port: AlertmanagerPort, Path: "/metrics"},
 		Containers: []kube.Container{am},
 		Volumes:    volumes,
@@ -154,6 +154,5 @@ func kubeStateMetricsPod(args *MonitoringArgs) kube.Pod {
 		Component: "kube-state-metrics", UID: monitoringUID, GID: monitoringUID, APIClient: "kube-state-metrics",
 		Metrics:    &kube.Metrics{Port: KubeStateMetricsPort, Path: "/metrics"},
 		Containers: []kube.Container{ksm},
-		PullPolicy: args.Images.PullPolicy,
 	}
 }

@@ -132,7 +132,7 @@ func grafanaPod(args *MonitoringArgs, datasources, dashboards pulumi.StringPtrIn
 		g.Env = append(g.Env, kube.Env("SSL_CERT_FILE", tier.CAFile))
 	}
 	pod := kube.Pod{
-		Component: "grafana", UID: grafanaUID, GID: grafanaUID, PullPolicy: args.Images.PullPolicy,
+		Component: "grafana", UID: grafanaUID, GID: grafanaUID,
 		Metrics:    &kube.Metrics{Port: GrafanaPort, Path: "/metrics"},
 		Containers: []kube.Container{g},
 		Volumes: corev1.VolumeArray{

@@ -39,7 +39,7 @@ const (
 
 // MonitoringArgs configures the monitoring tier.
 type MonitoringArgs struct {
-	Namespace    pulumi.StringInput
+	tier.Context
 	Environment  string
 	Level        config.MonitoringLevel
 	Prometheus   config.Prometheus
@@ -70,8 +70,6 @@ type MonitoringArgs struct {
 	// Operator leaves the monitoring stack to the cluster's Prometheus Operator: the tier is
 	// then a PodMonitor per scrape job and a PrometheusRule.
 	Operator bool
-	// TLS: some targets serve metrics over TLS; Prometheus mounts the internal CA.
-	TLS bool
 }
 
 // Monitoring is the seed's data-science-monitoring.yaml: Prometheus (scrape jobs generated from
@@ -261,7 +259,6 @@ func prometheusPod(args *MonitoringArgs, configMap, rules pulumi.StringPtrInput)
 		Metrics:    &kube.Metrics{Port: PrometheusPort, Path: "/metrics"},
 		Containers: []kube.Container{prom},
 		Volumes:    corev1.VolumeArray{kube.ConfigMapVolume("config", configMap), kube.ConfigMapVolume("rules", rules)},
-		PullPolicy: args.Images.PullPolicy,
 	}
 	tier.MountCA(&pod, args.TLS)
 	return pod

@@ -9,6 +9,7 @@ import (
 	"github.com/pynomaly/pynomaly-platform/influxdb"
 	"github.com/pynomaly/pynomaly-platform/internal/golden"
 	"github.com/pynomaly/pynomaly-platform/internal/kube"
+	"github.com/pynomaly/pynomaly-platform/tier"
 )
 
 // TestPrometheusConf pins prometheus.yml as the bundled monitoring tier writes it, per
@@ -22,9 +23,10 @@ func TestPrometheusConf(t *testing.T) {
 			s := golden.Settings(t, c.Env)
 			args := &MonitoringArgs{
 				Environment: string(s.Environment), Level: s.Monitoring, Prometheus: s.Prometheus,
-				Alertmanager: s.Alertmanager, Grafana: s.Grafana, Images: s.Images, TLS: s.TLS.Internal,
+				Alertmanager: s.Alertmanager, Grafana: s.Grafana, Images: s.Images,
+				Context: tier.Context{TLS: s.TLS.Internal},
 			}
-			influx := influxdb.InfluxDBPod(&influxdb.InfluxDBArgs{Settings: s.InfluxDB, Image: s.Images.InfluxDB, TLS: s.TLS.Internal})
+			influx := influxdb.InfluxDBPod(&influxdb.InfluxDBArgs{Settings: s.InfluxDB, Image: s.Images.InfluxDB, Context: tier.Context{TLS: s.TLS.Internal}})
 			targets := ScrapeTargets([]kube.Workload{{
 				Name: influxdb.InfluxDBServiceName, Selector: influx.Selector(), Ports: map[string]int{"http": influxdb.InfluxDBPort}, Metrics: influx.Metrics,
 			}})

@@ -27,7 +27,7 @@ const (
 
 // SecurityArgs configures the security tier.
 type SecurityArgs struct {
-	Namespace pulumi.StringInput
+	tier.Context
 	// Workloads are every other tier's: the ends of the flows, with their selectors and ports.
 	Workloads []kube.Workload
 	Network   config.Network

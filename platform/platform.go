@@ -67,8 +67,9 @@ func NewPlatform(ctx *pulumi.Context, name string, s *config.Settings, opts ...p
 	}
 	// Every tier gets the provider; children inherit it from their parent component.
 	tierOpts := pulumi.Composite(pulumi.Parent(p), pulumi.Providers(p.Provider))
-	// Every pod template of every tier gets its component's node selector, resolved here.
-	ctx = kube.WithNodeSelectors(ctx, s.NodeSelectors.For)
+	// Every pod template of every tier gets its component's node selector and the stack's pull
+	// policy, resolved here.
+	ctx = kube.WithStackRules(ctx, kube.StackRules{NodeSelectorOf: s.NodeSelectors.For, PullPolicy: s.Images.PullPolicy})
 	for _, t := range p.tiers() {
 		c, err := t.declare(ctx, tierOpts)
 		if err != nil {

@@ -69,7 +69,7 @@ func (p *Platform) access(ctx *pulumi.Context, tier pulumi.ResourceOption) (tier
 	s := p.settings
 	var err error
 	p.Access, err = foundation.NewAccess(ctx, "access", &foundation.AccessArgs{
-		Namespace: p.Namespace.Name, Settings: s.Access, PreflightReads: preflightReads(s),
+		Context: p.shared(), Settings: s.Access, PreflightReads: preflightReads(s),
 	}, tier)
 	return p.Access, err
 }
@@ -78,9 +78,9 @@ func (p *Platform) storage(ctx *pulumi.Context, tier pulumi.ResourceOption) (tie
 	s := p.settings
 	var err error
 	p.Storage, err = foundation.NewStorage(ctx, "storage", &foundation.StorageArgs{
-		Namespace: p.Namespace.Name, Storage: s.Storage, Protect: s.ProtectState(),
+		Context: p.shared(), Storage: s.Storage,
 		Rendered:     s.Kubernetes.RenderYamlToDirectory != "",
-		KubectlImage: s.Images.Kubectl, PullPolicy: s.Images.PullPolicy,
+		KubectlImage: s.Images.Kubectl,
 	}, tier)
 	return p.Storage, err
 }
@@ -89,7 +89,7 @@ func (p *Platform) secrets(ctx *pulumi.Context, tier pulumi.ResourceOption) (tie
 	s := p.settings
 	var err error
 	p.Secrets, err = credentials.NewSecrets(ctx, "secrets", &credentials.SecretsArgs{
-		Namespace: p.Namespace.Name, Generations: generations(s), Credentials: s.Credentials, Protect: s.ProtectState(),
+		Context: p.shared(), Generations: generations(s), Credentials: s.Credentials,
 	}, tier)
 	return p.Secrets, err
 }
@@ -98,7 +98,7 @@ func (p *Platform) internalTLS(ctx *pulumi.Context, tier pulumi.ResourceOption) 
 	s := p.settings
 	var err error
 	p.TLS, err = foundation.NewInternalTLS(ctx, "tls", &foundation.InternalTLSArgs{
-		Namespace: p.Namespace.Name, Settings: s.TLS, Servers: foundation.TLSServers(s),
+		Context: p.shared(), Settings: s.TLS, Servers: foundation.TLSServers(s),
 	}, tier)
 	return p.TLS, err
 }
@@ -107,10 +107,9 @@ func (p *Platform) postgres(ctx *pulumi.Context, tier pulumi.ResourceOption) (ti
 	s := p.settings
 	var err error
 	p.Postgres, err = postgres.NewPostgres(ctx, "postgres", &postgres.PostgresArgs{
-		Namespace: p.Namespace.Name, Settings: s.Postgres, Pooler: s.Pooler, Images: s.Images,
+		Context: p.shared(), Settings: s.Postgres, Pooler: s.Pooler, Images: s.Images,
 		Volumes: p.Storage.Volumes, BackupClaim: p.Storage.BackupClaim, Secret: p.Secrets.Postgres,
-		Generation: s.PostgresAppGeneration(), Spread: spread(s.Placement),
-		TLS: s.TLS.Internal,
+		Generation: s.PostgresAppGeneration(),
 	}, tier)
 	return p.Postgres, err
 }
@@ -119,11 +118,8 @@ func (p *Platform) redis(ctx *pulumi.Context, tier pulumi.ResourceOption) (tier.
 	s := p.settings
 	var err error
 	p.Redis, err = redis.NewRedis(ctx, "redis", &redis.RedisArgs{
-		Namespace: p.Namespace.Name, Queue: s.RedisQueue, Cache: s.RedisCache, Image: s.Images.Redis, Exporter: s.Images.RedisExporter,
-		PullPolicy: s.Images.PullPolicy,
-		Volumes:    p.Storage.Volumes, Secret: p.Secrets.Redis, Generation: s.RedisGeneration(),
-		Spread: spread(s.Placement),
-		TLS:    s.TLS.Internal,
+		Context: p.shared(), Queue: s.RedisQueue, Cache: s.RedisCache, Image: s.Images.Redis, Exporter: s.Images.RedisExporter,
+		Volumes: p.Storage.Volumes, Secret: p.Secrets.Redis, Generation: s.RedisGeneration(),
 	}, tier)
 	return p.Redis, err
 }
@@ -132,8 +128,8 @@ func (p *Platform) influxDB(ctx *pulumi.Context, tier pulumi.ResourceOption) (ti
 	s := p.settings
 	var err error
 	p.InfluxDB, err = influxdb.NewInfluxDB(ctx, "influxdb", &influxdb.InfluxDBArgs{
-		Namespace: p.Namespace.Name, Settings: s.InfluxDB, Image: s.Images.InfluxDB, PullPolicy: s.Images.PullPolicy,
-		Volumes: p.Storage.Volumes, Secret: p.Secrets.InfluxDB, TLS: s.TLS.Internal,
+		Context: p.shared(), Settings: s.InfluxDB, Image: s.Images.InfluxDB,
+		Volumes: p.Storage.Volumes, Secret: p.Secrets.InfluxDB,
 		BackupClaim: p.Storage.BackupClaim,
 	}, tier)
 	return p.InfluxDB, err
@@ -143,11 +139,16 @@ func (p *Platform) appConfig(ctx *pulumi.Context, tier pulumi.ResourceOption) (t
 	s := p.settings
 	var err error
 	p.AppConfig, err = app.NewAppConfig(ctx, "config", &app.AppConfigArgs{
-		Namespace: p.Namespace.Name, Environment: string(s.Environment), LogLevel: s.LogLevel,
+		Context: p.shared(), Environment: string(s.Environment), LogLevel: s.LogLevel,
 		DatabaseHost: p.Postgres.Host, Queue: p.Redis.Queue, Cache: p.Redis.Cache, InfluxDBURL: p.InfluxDB.URL,
-		TLS: s.TLS.Internal,
 	}, tier)
 	return p.AppConfig, err
+}
+
+// shared is what every tier is given (tier.Context), from the settings and the Namespace.
+func (p *Platform) shared() tier.Context {
+	s := p.settings
+	return tier.Context{Namespace: p.Namespace.Name, TLS: s.TLS.Internal, Spread: spread(s.Placement), Protect: s.ProtectState()}
 }
 
 // databases are what a client of the data tier waits for: every database's Ready list.
@@ -161,7 +162,6 @@ func (p *Platform) appEnv() app.AppEnv {
 	return app.AppEnv{
 		ConfigMap: p.AppConfig.ConfigMapName, PostgresSecret: p.Secrets.Postgres, RedisSecret: p.Secrets.Redis,
 		InfluxDBSecret: p.Secrets.InfluxDB, Generations: generations(s), PostgresClientImage: s.Images.PostgresClient, RedisImage: s.Images.Redis,
-		PullPolicy: s.Images.PullPolicy, TLS: s.TLS.Internal,
 		ModelClaim: p.Storage.ModelClaim, ModelsShared: s.Storage.ModelAccessMode == "ReadWriteMany",
 	}
 }
@@ -170,7 +170,7 @@ func (p *Platform) appEnv() app.AppEnv {
 func (p *Platform) migration(ctx *pulumi.Context, tier pulumi.ResourceOption) (tier.Component, error) {
 	var err error
 	p.Migration, err = app.NewMigration(ctx, "migration", &app.MigrationArgs{
-		Namespace: p.Namespace.Name, Image: p.settings.Images.API, Env: p.appEnv(), PrimaryHost: p.Postgres.PrimaryHost,
+		Context: p.shared(), Image: p.settings.Images.API, Env: p.appEnv(), PrimaryHost: p.Postgres.PrimaryHost,
 		After: p.databases(),
 	}, tier)
 	return p.Migration, err
@@ -181,7 +181,7 @@ func (p *Platform) api(ctx *pulumi.Context, tier pulumi.ResourceOption) (tier.Co
 	s := p.settings
 	var err error
 	p.API, err = app.NewAPI(ctx, "api", &app.APIArgs{
-		Namespace: p.Namespace.Name, Settings: s.API, Image: s.Images.API, Env: p.appEnv(), APISecret: p.Secrets.API,
+		Context: p.shared(), Settings: s.API, Image: s.Images.API, Env: p.appEnv(), APISecret: p.Secrets.API,
 		After: append(p.databases(), p.Migration.Job),
 	}, tier)
 	return p.API, err
@@ -192,7 +192,7 @@ func (p *Platform) worker(ctx *pulumi.Context, tier pulumi.ResourceOption) (tier
 	s := p.settings
 	var err error
 	p.Worker, err = app.NewWorker(ctx, "worker", &app.WorkerArgs{
-		Namespace: p.Namespace.Name, Settings: s.Worker, Image: s.Images.Worker, Env: p.appEnv(),
+		Context: p.shared(), Settings: s.Worker, Image: s.Images.Worker, Env: p.appEnv(),
 		After: append(p.databases(), p.Migration.Job),
 	}, tier)
 	return p.Worker, err
@@ -207,9 +207,9 @@ func (p *Platform) rotation(ctx *pulumi.Context, tier pulumi.ResourceOption) (ti
 	after = append(append(after, p.API.Ready...), p.Worker.Ready...)
 	var err error
 	p.Rotation, err = rotation.NewRotation(ctx, "rotation", &rotation.RotationArgs{
-		Namespace: p.Namespace.Name, Generations: generations(s),
+		Context: p.shared(), Generations: generations(s),
 		PostgresSecret: p.Secrets.Postgres, RedisSecret: p.Secrets.Redis, PrimaryHost: p.Postgres.PrimaryHost,
-		Redis: p.Redis.Pods, Images: s.Images, TLS: s.TLS.Internal, After: after,
+		Redis: p.Redis.Pods, Images: s.Images, After: after,
 		DrainSeconds: app.ClientsGracePeriod(s.Worker) + rotationKillMargin,
 	}, tier)
 	return p.Rotation, err
@@ -230,8 +230,7 @@ func (p *Platform) edge(ctx *pulumi.Context, tier pulumi.ResourceOption) (tier.C
 	s := p.settings
 	var err error
 	p.Edge, err = edge.NewEdge(ctx, "edge", &edge.EdgeArgs{
-		Namespace: p.Namespace.Name, Settings: s.Edge, Image: s.Images.Nginx, Exporter: s.Images.NginxExporter,
-		PullPolicy: s.Images.PullPolicy,
+		Context: p.shared(), Settings: s.Edge, Image: s.Images.Nginx, Exporter: s.Images.NginxExporter,
 		APIService: p.API.ServiceName, APIPort: app.APIPort,
 	}, tier)
 	return p.Edge, err
@@ -243,14 +242,14 @@ func (p *Platform) monitoring(ctx *pulumi.Context, tier pulumi.ResourceOption) (
 	s := p.settings
 	var err error
 	p.Monitoring, err = monitoring.NewMonitoring(ctx, "monitoring", &monitoring.MonitoringArgs{
-		Namespace: p.Namespace.Name, Environment: string(s.Environment), Level: s.Monitoring,
+		Context: p.shared(), Environment: string(s.Environment), Level: s.Monitoring,
 		Prometheus: s.Prometheus, Alertmanager: s.Alertmanager, Grafana: s.Grafana, Images: s.Images,
 		Volumes: p.Storage.Volumes, GrafanaSecret: p.Secrets.Grafana, Workloads: p.Workloads(),
 		InfluxDBURL: p.InfluxDB.URL, InfluxDBSecret: p.InfluxDB.SecretName,
 		AlertWebhookURL:    string(s.Credentials.AlertmanagerWebhookURL),
 		CertManagerMetrics: certManagerMetrics(s.Edge),
 		QueueScaling:       s.Worker.QueueScaling, MetricsAdapterReplicas: s.MetricsAdapterReplicas(),
-		WALArchiving: s.Postgres.WALArchive.S3Bucket != "", Operator: !s.Bundled(), TLS: s.TLS.Internal,
+		WALArchiving: s.Postgres.WALArchive.S3Bucket != "", Operator: !s.Bundled(),
 	}, tier)
 	return p.Monitoring, err
 }
@@ -262,7 +261,7 @@ func (p *Platform) security(ctx *pulumi.Context, tier pulumi.ResourceOption) (ti
 	e := s.Edge
 	var err error
 	p.Security, err = netpol.NewSecurity(ctx, "security", &netpol.SecurityArgs{
-		Namespace: p.Namespace.Name, Workloads: p.Workloads(), Network: s.Network,
+		Context: p.shared(), Workloads: p.Workloads(), Network: s.Network,
 		Exposed: e.Exposed(), ACMESolver: e.TLSOn() && e.TLS.Issuer.Create == config.CreateACME,
 		OperatorPrometheus: !s.Bundled(), ObjectStoragePort: s.Postgres.WALArchive.StorePort(),
 		ReceiverPorts: s.Alertmanager.Receivers.Ports(), CertManagerScraped: s.Bundled() && certManagerMetrics(e) != "",

@@ -46,7 +46,6 @@ func postgresBackup(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, replic
 		kube.Env("BACKUP_DIR", postgresBackupDir),
 		kube.Env("RETENTION_DAYS", fmt.Sprint(b.RetentionDays)),
 	}, corev1.VolumeArray{kube.ClaimVolume("backup", args.BackupClaim)}, corev1.VolumeMountArray{kube.Mount("backup", postgresBackupDir)})
-	pod.PullPolicy = args.Images.PullPolicy
 	tier.TrustInternalCA(&pod, args.TLS)
 	copyDumpOffCluster(&pod, args)
 	_, w, err := kube.NewCronJob(ctx, c, args.Namespace, kube.CronJob{

@@ -33,7 +33,7 @@ func newPooler(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, primaryHost
 		return nil, fmt.Errorf("pooler: configmap: %w", err)
 	}
 	pod := kube.Pod{
-		Component: "pooler", UID: pgbouncerUID, GID: pgbouncerUID, Spread: args.Spread, PullPolicy: args.Images.PullPolicy,
+		Component: "pooler", UID: pgbouncerUID, GID: pgbouncerUID, Spread: args.Spread,
 		// Since PgBouncer 1.23 SIGTERM is a safe shutdown: it stops accepting and waits for the
 		// clients it has, which the grace period allows.
 		GracePeriodSeconds: poolerShutdownDelay + 60,

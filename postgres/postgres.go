@@ -38,10 +38,10 @@ const (
 
 // PostgresArgs configures the PostgreSQL tier.
 type PostgresArgs struct {
-	Namespace pulumi.StringInput
-	Settings  config.Postgres
-	Pooler    config.Pooler
-	Images    config.Images
+	tier.Context
+	Settings config.Postgres
+	Pooler   config.Pooler
+	Images   config.Images
 	// Volumes is where the StatefulSet's claims are made and whether they grow in place.
 	Volumes     kube.Volumes
 	BackupClaim pulumi.StringInput
@@ -50,10 +50,6 @@ type PostgresArgs struct {
 	// Generation is the application login's (secrets.rotation): the setup job sets the login of
 	// its slot, the pooler and the exports follow it.
 	Generation int
-	// Spread places the database's and the pooler's replicas on distinct nodes and zones.
-	Spread kube.Spread
-	// TLS is verified TLS in transit: the servers present their certificates, clients verify.
-	TLS bool
 }
 
 // Postgres is the seed's data-science-database.yaml made highly available: Patroni (in the

@@ -83,7 +83,6 @@ func postgresSetupJob(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, prim
 	// A rotation changes the template (the slot's login and keys; the generation for a rotation
 	// that returns to a slot), which reruns the job.
 	pod.Annotations = map[string]string{credentials.GenerationAnnotation: fmt.Sprint(args.Generation)}
-	pod.PullPolicy = args.Images.PullPolicy
 	job, w, err := kube.NewJob(ctx, c, args.Namespace, kube.Job{
 		Name: PostgresSetupJob, Pod: pod, BackoffLimit: 6, DeadlineSeconds: 900,
 	}, kube.After([]pulumi.Resource{sts}))

@@ -34,7 +34,6 @@ func postgresStatefulSet(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, p
 		Metrics:   &kube.Metrics{Port: postgresExporterPort, Path: "/metrics"},
 		// Time for Patroni to hand the leader over before the pod is killed.
 		GracePeriodSeconds: 60,
-		PullPolicy:         args.Images.PullPolicy,
 		Containers: []kube.Container{{
 			Name:      "postgres",
 			Image:     args.Images.Postgres,

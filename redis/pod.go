@@ -70,7 +70,7 @@ func (r *redisInstance) pod(args *RedisArgs, cm *corev1.ConfigMap) kube.Pod {
 		volumes = append(volumes, kube.EmptyDir("data", false))
 	}
 	pod := kube.Pod{
-		Component: r.component(), UID: RedisUID, GID: redisGID, Spread: args.Spread, PullPolicy: args.PullPolicy,
+		Component: r.component(), UID: RedisUID, GID: redisGID, Spread: args.Spread,
 		Metrics:            &kube.Metrics{Port: redisExporterPort, Path: "/metrics"},
 		GracePeriodSeconds: 30,
 		InitContainers: []kube.Container{{

@@ -23,21 +23,16 @@ const (
 
 // RedisArgs configures the Redis tier.
 type RedisArgs struct {
-	Namespace    pulumi.StringInput
+	tier.Context
 	Queue, Cache config.StatefulTier
 	Image        string
 	Exporter     string
-	// PullPolicy is images.pullPolicy.
-	PullPolicy string
 	// Volumes is where the StatefulSet's claims are made and whether they grow in place.
 	Volumes kube.Volumes
 	// Secret is the redis credentials Secret of the secrets tier.
 	Secret pulumi.StringInput
 	// Generation is the Redis password's (secrets.rotation): the pods name its slot's key.
 	Generation int
-	Spread     kube.Spread
-	// TLS: Redis and Sentinel listen with TLS only.
-	TLS bool
 }
 
 // RedisEndpoint is what a consumer of one Redis role needs.

@@ -38,14 +38,13 @@ import (
 
 // RotationArgs configures the end of a rotation.
 type RotationArgs struct {
-	Namespace   pulumi.StringInput
+	tier.Context
 	Generations credentials.Generations
 	// PostgresSecret and RedisSecret are the secrets tier's.
 	PostgresSecret, RedisSecret pulumi.StringInput
 	PrimaryHost                 pulumi.StringInput
 	Redis                       []redis.RedisPods
 	Images                      config.Images
-	TLS                         bool
 	// DrainSeconds is the clients' longest grace period and a margin to kill: a stopping pod
 	// of the previous generation is gone by then, so the retirement waits no longer for it.
 	DrainSeconds int
@@ -113,7 +112,6 @@ func NewRotation(ctx *pulumi.Context, name string, args *RotationArgs, opts ...p
 // label: run again for each rotation, once the last client pod of generation g-1 is gone.
 func retireJob(name string, pod kube.Pod, label string, g int, args *RotationArgs) kube.Job {
 	pod.Annotations = map[string]string{credentials.GenerationAnnotation: fmt.Sprint(g)}
-	pod.PullPolicy = args.Images.PullPolicy
 	pod.InitContainers = append(pod.InitContainers, kube.Container{
 		Name: waitForPreviousClients, Image: args.Images.Kubectl,
 		Command: kube.Script("/bin/sh", waitForPreviousClientsScript),

@@ -22,6 +22,7 @@ import (
 	"github.com/pynomaly/pynomaly-platform/internal/kube"
 	"github.com/pynomaly/pynomaly-platform/netpol"
 	"github.com/pynomaly/pynomaly-platform/postgres"
+	"github.com/pynomaly/pynomaly-platform/tier"
 )
 
 // The security tier's NetworkPolicies, judged by the evaluator (netpol_eval_test.go) in a world
@@ -414,7 +415,7 @@ func TestNewWorkloadGetsDefaultDenyOnly(t *testing.T) {
 	sec := &Stack{}
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
 		_, err := netpol.NewSecurity(ctx, "security", &netpol.SecurityArgs{
-			Namespace: pulumi.String(s.Namespace), Workloads: append(st.Platform.Workloads(), plain, scraped), Network: s.Network,
+			Context: tier.Context{Namespace: pulumi.String(s.Namespace)}, Workloads: append(st.Platform.Workloads(), plain, scraped), Network: s.Network,
 		})
 		return err
 	}, pulumi.WithMocks(project, "prod", &mocks{stack: sec, stackName: "prod"}))

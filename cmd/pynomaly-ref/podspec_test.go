@@ -18,7 +18,9 @@ import (
 	"github.com/pynomaly/pynomaly-platform/app"
 	"github.com/pynomaly/pynomaly-platform/config"
 	"github.com/pynomaly/pynomaly-platform/credentials"
+	"github.com/pynomaly/pynomaly-platform/internal/kube"
 	"github.com/pynomaly/pynomaly-platform/redis"
+	"github.com/pynomaly/pynomaly-platform/tier"
 )
 
 // The hosts the rendered ConfigMap and pods name, which the tests map to their servers.
@@ -148,12 +150,14 @@ func renderApp(t *testing.T, s *config.Settings, tls, sentinel bool) appPods {
 	}
 	cache := redis.RedisEndpoint{Port: redis.RedisPort}
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
-		ns := pulumi.String("pynomaly-data-science")
+		// The stack's rules, as the platform resolves them for every tier.
+		ctx = kube.WithStackRules(ctx, kube.StackRules{PullPolicy: s.Images.PullPolicy})
+		shared := tier.Context{Namespace: pulumi.String("pynomaly-data-science"), TLS: tls}
 		queue.Host, cache.Host = pulumi.String(redisQueueHost).ToStringOutput(), pulumi.String(redisCacheHost).ToStringOutput()
 		cfg, err := app.NewAppConfig(ctx, "config", &app.AppConfigArgs{
-			Namespace: ns, Environment: string(s.Environment), LogLevel: s.LogLevel,
+			Context: shared, Environment: string(s.Environment), LogLevel: s.LogLevel,
 			DatabaseHost: pulumi.String(poolerHost), Queue: queue, Cache: cache,
-			InfluxDBURL: pulumi.String("http://influxdb.test:8086"), TLS: tls,
+			InfluxDBURL: pulumi.String("http://influxdb.test:8086"),
 		})
 		if err != nil {
 			return err
@@ -162,20 +166,20 @@ func renderApp(t *testing.T, s *config.Settings, tls, sentinel bool) appPods {
 			ConfigMap: cfg.ConfigMapName, PostgresSecret: pulumi.String(credentials.PostgresSecretName),
 			RedisSecret: pulumi.String(credentials.RedisSecretName), InfluxDBSecret: pulumi.String(credentials.InfluxDBSecretName),
 			Generations:         credentials.Generations{PostgresApp: testGeneration, Redis: testGeneration},
-			PostgresClientImage: s.Images.PostgresClient, RedisImage: s.Images.Redis, PullPolicy: s.Images.PullPolicy,
-			TLS: tls, ModelClaim: pulumi.String("pynomaly-models"),
+			PostgresClientImage: s.Images.PostgresClient, RedisImage: s.Images.Redis,
+			ModelClaim: pulumi.String("pynomaly-models"),
 		}
 		if _, err := app.NewMigration(ctx, "migration", &app.MigrationArgs{
-			Namespace: ns, Image: s.Images.API, Env: env, PrimaryHost: pulumi.String(primaryHost).ToStringOutput(),
+			Context: shared, Image: s.Images.API, Env: env, PrimaryHost: pulumi.String(primaryHost).ToStringOutput(),
 		}); err != nil {
 			return err
 		}
 		if _, err := app.NewAPI(ctx, "api", &app.APIArgs{
-			Namespace: ns, Settings: s.API, Image: s.Images.API, Env: env, APISecret: pulumi.String(credentials.APISecretName),
+			Context: shared, Settings: s.API, Image: s.Images.API, Env: env, APISecret: pulumi.String(credentials.APISecretName),
 		}); err != nil {
 			return err
 		}
-		_, err = app.NewWorker(ctx, "worker", &app.WorkerArgs{Namespace: ns, Settings: s.Worker, Image: s.Images.Worker, Env: env})
+		_, err = app.NewWorker(ctx, "worker", &app.WorkerArgs{Context: shared, Settings: s.Worker, Image: s.Images.Worker, Env: env})
 		return err
 	}, pulumi.WithMocks("pynomaly-platform", "dev", rec))
 	if err != nil {

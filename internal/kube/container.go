@@ -26,7 +26,7 @@ type Container struct {
 	StartupProbe, ReadinessProbe, LivenessProbe *corev1.ProbeArgs
 	Lifecycle                                   *corev1.LifecycleArgs
 	Mounts                                      corev1.VolumeMountArray
-	// pullPolicy is the pod's imagePullPolicy (Pod.PullPolicy), set when the template is built.
+	// pullPolicy is the stack's imagePullPolicy (StackRules), set when the template is built.
 	pullPolicy string
 }
 

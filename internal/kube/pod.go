@@ -54,15 +54,13 @@ type Pod struct {
 	Spread      Spread
 	Metrics     *Metrics
 	Annotations map[string]string
-	// NodeSelector are the node labels the pods require. Nil: those the stack's node selectors
-	// give the component (WithNodeSelectors), if any.
+	// NodeSelector are the node labels the pods require. Nil: those the stack's rules give the
+	// component (WithStackRules), if any.
 	NodeSelector map[string]string
 	// GracePeriodSeconds is the time between SIGTERM and SIGKILL; 0 keeps the default (30 s).
 	GracePeriodSeconds int
 	// RestartPolicy is set by the Job builders.
-	RestartPolicy string
-	// PullPolicy is every container's imagePullPolicy: the stack's images.pullPolicy.
-	PullPolicy                 string
+	RestartPolicy              string
 	InitContainers, Containers []Container
 	Volumes                    corev1.VolumeArray
 }
@@ -76,9 +74,10 @@ func (p Pod) Selector() map[string]string {
 
 // Template is the pod template of a Deployment, StatefulSet, Job or CronJob.
 func (p Pod) Template(ctx *pulumi.Context) *corev1.PodTemplateSpecArgs {
-	p.InitContainers, p.Containers = withPullPolicy(p.InitContainers, p.PullPolicy), withPullPolicy(p.Containers, p.PullPolicy)
-	if p.NodeSelector == nil {
-		p.NodeSelector = nodeSelectorOf(ctx, p.Component)
+	rules := stackRulesOf(ctx)
+	p.InitContainers, p.Containers = withPullPolicy(p.InitContainers, rules.PullPolicy), withPullPolicy(p.Containers, rules.PullPolicy)
+	if p.NodeSelector == nil && rules.NodeSelectorOf != nil {
+		p.NodeSelector = rules.NodeSelectorOf(p.Component)
 	}
 	labels := Labels(ctx, p.Component)
 	for k, v := range p.SelectorExtra {
@@ -121,23 +120,29 @@ func (p Pod) spec() *corev1.PodSpecArgs {
 	return spec
 }
 
-// nodeSelectorsKey is where WithNodeSelectors keeps the stack's node selectors in a context.
-type nodeSelectorsKey struct{}
-
-// WithNodeSelectors is ctx with the stack's node selectors: selectorOf gives a component's (nil
-// for none). Every pod template built with the returned context, or one derived from it, whose
-// Pod sets no NodeSelector of its own takes its component's, so the platform resolves them in one
-// place for every tier.
-func WithNodeSelectors(ctx *pulumi.Context, selectorOf func(component string) map[string]string) *pulumi.Context {
-	return ctx.WithValue(nodeSelectorsKey{}, selectorOf)
+// StackRules are what every pod template of a stack takes from the stack, not from its tier:
+// the platform resolves them once (WithStackRules) and no tier passes them along.
+type StackRules struct {
+	// NodeSelectorOf gives a component's node selector (nil for none): the nodeSelectors setting.
+	NodeSelectorOf func(component string) map[string]string
+	// PullPolicy is every container's imagePullPolicy (images.pullPolicy; empty: the cluster's
+	// default).
+	PullPolicy string
 }
 
-// nodeSelectorOf is a component's node selector in ctx (WithNodeSelectors), or nil.
-func nodeSelectorOf(ctx *pulumi.Context, component string) map[string]string {
-	if selectorOf, ok := ctx.Value(nodeSelectorsKey{}).(func(string) map[string]string); ok {
-		return selectorOf(component)
-	}
-	return nil
+// stackRulesKey is where WithStackRules keeps the stack's rules in a context.
+type stackRulesKey struct{}
+
+// WithStackRules is ctx with the stack's rules for pod templates: every template built with the
+// returned context, or one derived from it, follows them.
+func WithStackRules(ctx *pulumi.Context, rules StackRules) *pulumi.Context {
+	return ctx.WithValue(stackRulesKey{}, rules)
+}
+
+// stackRulesOf are the rules in ctx (WithStackRules); none outside a stack (tests of a tier).
+func stackRulesOf(ctx *pulumi.Context) StackRules {
+	rules, _ := ctx.Value(stackRulesKey{}).(StackRules)
+	return rules
 }
 
 func (p Pod) annotations() map[string]string {
