@@ -27,7 +27,7 @@ type APIArgs struct {
 	tier.Context
 	Settings config.Autoscaled
 	Image    string
-	Env      AppEnv
+	Env      Env
 	// APISecret holds the API's signing key.
 	APISecret pulumi.StringInput
 	// After are what the API must not start before: the databases, ready, and the migrations.

@@ -14,15 +14,15 @@ import (
 	"github.com/pynomaly/pynomaly-platform/tier"
 )
 
-// AppConfigArgs configures the config tier. The endpoints come from the data tier's
+// ConfigArgs configures the config tier. The endpoints come from the data tier's
 // components, so the ConfigMap says exactly what they created.
-type AppConfigArgs struct {
+type ConfigArgs struct {
 	tier.Context
 	Environment string
 	LogLevel    string
 	// DatabaseHost is the pooler the application connects to.
 	DatabaseHost pulumi.StringInput
-	Queue, Cache redis.RedisEndpoint
+	Queue, Cache redis.Endpoint
 	InfluxDBURL  pulumi.StringInput
 }
 
@@ -37,8 +37,8 @@ type AppConfig struct {
 	ConfigMapName pulumi.StringOutput `pulumi:"configMapName"`
 }
 
-// NewAppConfig creates the config tier.
-func NewAppConfig(ctx *pulumi.Context, name string, args *AppConfigArgs, opts ...pulumi.ResourceOption) (*AppConfig, error) {
+// NewConfig creates the config tier.
+func NewConfig(ctx *pulumi.Context, name string, args *ConfigArgs, opts ...pulumi.ResourceOption) (*AppConfig, error) {
 	c := &AppConfig{}
 	if err := ctx.RegisterComponentResource(tier.Type("AppConfig"), name, c, opts...); err != nil {
 		return nil, err
@@ -48,8 +48,8 @@ func NewAppConfig(ctx *pulumi.Context, name string, args *AppConfigArgs, opts ..
 		"PYNOMALY_ENVIRONMENT": pulumi.String(args.Environment),
 		"LOG_LEVEL":            pulumi.String(args.LogLevel),
 		"DATABASE_HOST":        args.DatabaseHost,
-		"DATABASE_PORT":        port(postgres.PostgresPort),
-		"DATABASE_NAME":        pulumi.String(postgres.PostgresDatabase),
+		"DATABASE_PORT":        port(postgres.Port),
+		"DATABASE_NAME":        pulumi.String(postgres.Database),
 		"REDIS_QUEUE_HOST":     args.Queue.Host,
 		"REDIS_QUEUE_PORT":     port(args.Queue.Port),
 		// Empty: connect directly. Set: HOST:PORT are Sentinels, ask them for this primary.
@@ -59,12 +59,12 @@ func NewAppConfig(ctx *pulumi.Context, name string, args *AppConfigArgs, opts ..
 		"REDIS_CACHE_SENTINEL_MASTER": pulumi.String(args.Cache.SentinelMaster),
 		"TASK_QUEUE_NAME":             pulumi.String(redis.TaskQueueName),
 		"INFLUXDB_URL":                args.InfluxDBURL,
-		"INFLUXDB_ORG":                pulumi.String(influxdb.InfluxDBOrg),
-		"INFLUXDB_BUCKET":             pulumi.String(influxdb.InfluxDBBucket),
+		"INFLUXDB_ORG":                pulumi.String(influxdb.Org),
+		"INFLUXDB_BUCKET":             pulumi.String(influxdb.Bucket),
 		"API_PORT":                    port(APIPort),
 		"MODEL_STORAGE_PATH":          pulumi.String(ModelStoragePath),
 	}
-	for k, v := range AppTLSConfig(args.TLS) {
+	for k, v := range TLSConfig(args.TLS) {
 		data[k] = pulumi.String(v)
 	}
 	cm, err := corev1.NewConfigMap(ctx, "pynomaly-app-config", &corev1.ConfigMapArgs{
@@ -80,10 +80,10 @@ func NewAppConfig(ctx *pulumi.Context, name string, args *AppConfigArgs, opts ..
 	return c, nil
 }
 
-// AppTLSConfig is how the application connects with TLS on: PostgreSQL with verify-full, Redis
+// TLSConfig is how the application connects with TLS on: PostgreSQL with verify-full, Redis
 // and Sentinel over TLS (rediss), InfluxDB over https, each server's certificate checked against
 // the CA mounted at CAFile. Off, the application connects in plain text.
-func AppTLSConfig(on bool) map[string]string {
+func TLSConfig(on bool) map[string]string {
 	mode, tls := "prefer", "false"
 	if on {
 		mode, tls = "verify-full", "true"

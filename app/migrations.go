@@ -17,7 +17,7 @@ type MigrationArgs struct {
 	tier.Context
 	// Image is the API image, which ships the migrations.
 	Image string
-	Env   AppEnv
+	Env   Env
 	// PrimaryHost is the read-write Service: migrations take locks and run DDL, which a
 	// transaction-pooling PgBouncer does not carry reliably.
 	PrimaryHost pulumi.StringInput

@@ -16,9 +16,9 @@ import (
 // appUID is the unprivileged user the Pynomaly images run as.
 const appUID = 10001
 
-// AppEnv is what an application pod reads: the config tier's ConfigMap and the credentials of
+// Env is what an application pod reads: the config tier's ConfigMap and the credentials of
 // the data tier, as secret references.
-type AppEnv struct {
+type Env struct {
 	ConfigMap      pulumi.StringInput
 	PostgresSecret pulumi.StringInput
 	RedisSecret    pulumi.StringInput
@@ -44,7 +44,7 @@ const ModelStoragePath = "/models"
 // failure domain and on one node's capacity (prod's five API pods and three workers on one node,
 // which the end-to-end suite saw fail to become available): such pods get a scratch directory
 // of their own instead, and share no models until storage.modelAccessMode is ReadWriteMany.
-func (e AppEnv) withModels(pod *kube.Pod) {
+func (e Env) withModels(pod *kube.Pod) {
 	volume := kube.EmptyDir("models", false)
 	if e.ModelsShared {
 		volume = kube.ClaimVolume("models", e.ModelClaim)
@@ -57,7 +57,7 @@ func (e AppEnv) withModels(pod *kube.Pod) {
 
 // container is an application container: every key of the ConfigMap in its environment, plus
 // the credentials by reference (values never appear in the pod spec), and the extra variables.
-func (e AppEnv) container(name, image string, r kube.Resources, extra ...*corev1.EnvVarArgs) kube.Container {
+func (e Env) container(name, image string, r kube.Resources, extra ...*corev1.EnvVarArgs) kube.Container {
 	env := corev1.EnvVarArray{
 		e.databaseUser(),
 		kube.SecretEnv("DATABASE_PASSWORD", e.PostgresSecret, credentials.PostgresAppPasswordKeyOf(credentials.SlotOf(e.Generations.PostgresApp))),
@@ -73,7 +73,7 @@ func (e AppEnv) container(name, image string, r kube.Resources, extra ...*corev1
 // databaseUser is the login of the current slot. It is in the pod template, not the shared
 // ConfigMap, so a pod restarted mid-rotation keeps the login
 // that goes with the password its template names.
-func (e AppEnv) databaseUser() *corev1.EnvVarArgs {
+func (e Env) databaseUser() *corev1.EnvVarArgs {
 	return kube.Env("DATABASE_USER", credentials.PostgresAppLogin(credentials.SlotOf(e.Generations.PostgresApp)))
 }
 
@@ -87,7 +87,7 @@ var (
 // waitForDatabases are init containers that hold a pod until PostgreSQL (through the pooler) and
 // both Redis roles answer. `pulumi up` orders creation; these keep the same order when pods
 // restart outside it (a node failure, a rollout while a database fails over).
-func (e AppEnv) waitForDatabases() []kube.Container {
+func (e Env) waitForDatabases() []kube.Container {
 	wait := func(name, image, sh string, env corev1.EnvVarArray) kube.Container {
 		return kube.Container{
 			Name: name, Image: image, Command: kube.Script("sh", sh),
@@ -95,7 +95,7 @@ func (e AppEnv) waitForDatabases() []kube.Container {
 		}
 	}
 	// With TLS, redis-cli checks the server's certificate against the CA (REDIS_TLS and
-	// REDIS_CA_CERT come from the ConfigMap: AppTLSConfig).
+	// REDIS_CA_CERT come from the ConfigMap: TLSConfig).
 	return []kube.Container{
 		// -U: without a user name libpq asks the system for the pod's, which the image does
 		// not know (the pod runs as appUID), and pg_isready gives up without trying.
@@ -117,7 +117,7 @@ func ClientsGracePeriod(w config.Worker) int { return max(apiGracePeriod, worker
 // awaited by init containers, the generations of the credentials it holds as labels (what a
 // rotation's retirement waits on), and a writable /tmp. With tls, the pods mount the internal CA
 // and verify every server with it.
-func (e AppEnv) appPod(tls bool, component string, main kube.Container, metricsPort, gracePeriod int) kube.Pod {
+func (e Env) appPod(tls bool, component string, main kube.Container, metricsPort, gracePeriod int) kube.Pod {
 	main.Mounts = corev1.VolumeMountArray{kube.Mount("tmp", "/tmp")}
 	pod := kube.Pod{
 		Component: component, UID: appUID, GID: appUID, Spread: kube.PreferSpread,

@@ -29,7 +29,7 @@ type WorkerArgs struct {
 	tier.Context
 	Settings config.Worker
 	Image    string
-	Env      AppEnv
+	Env      Env
 	After    []pulumi.Resource
 }
 

@@ -48,8 +48,8 @@ const (
 	APISecretKeyKey           = "secret-key"
 )
 
-// SecretsArgs configures the secrets tier.
-type SecretsArgs struct {
+// Args configures the secrets tier.
+type Args struct {
 	tier.Context
 	// Generations are those of the credentials that rotate; the others keep their first value.
 	Generations Generations
@@ -71,8 +71,8 @@ type Secrets struct {
 	API      pulumi.StringOutput `pulumi:"api"`
 }
 
-// NewSecrets creates the secrets tier: the credentials, then one Secret per component.
-func NewSecrets(ctx *pulumi.Context, name string, args *SecretsArgs, opts ...pulumi.ResourceOption) (*Secrets, error) {
+// New creates the secrets tier: the credentials, then one Secret per component.
+func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*Secrets, error) {
 	c := &Secrets{}
 	if err := ctx.RegisterComponentResource(tier.Type("Secrets"), name, c, opts...); err != nil {
 		return nil, err
@@ -95,7 +95,7 @@ func NewSecrets(ctx *pulumi.Context, name string, args *SecretsArgs, opts ...pul
 // The rotating ones (the application's database login, Redis) are there once per generation
 // they keep: the current one and, after a rotation, the previous one, under "LOGICAL@a" and
 // "LOGICAL@b" by slot.
-func (c *Secrets) credentials(ctx *pulumi.Context, args *SecretsArgs) (map[string]pulumi.StringOutput, error) {
+func (c *Secrets) credentials(ctx *pulumi.Context, args *Args) (map[string]pulumi.StringOutput, error) {
 	cr := args.Credentials
 	values := map[string]pulumi.StringOutput{}
 	for _, p := range []struct {
@@ -135,7 +135,7 @@ func (c *Secrets) credentials(ctx *pulumi.Context, args *SecretsArgs) (map[strin
 }
 
 // appPassword is one generation of the application login's password and its SCRAM verifier.
-func (c *Secrets) appPassword(ctx *pulumi.Context, g int, args *SecretsArgs, values map[string]pulumi.StringOutput) error {
+func (c *Secrets) appPassword(ctx *pulumi.Context, g int, args *Args, values map[string]pulumi.StringOutput) error {
 	protect := args.Protect && g == args.Generations.PostgresApp
 	name := generationName("postgres-app-password", g)
 	pw, err := c.password(ctx, name, args.Credentials.PostgresAppPassword, 32, protect)
@@ -264,7 +264,7 @@ func appUserlist(v map[string]pulumi.StringOutput, g int) pulumi.StringOutput {
 	}).(pulumi.StringOutput)
 }
 
-func (c *Secrets) secret(ctx *pulumi.Context, args *SecretsArgs, secretName, component string, data pulumi.StringMap) (pulumi.StringOutput, error) {
+func (c *Secrets) secret(ctx *pulumi.Context, args *Args, secretName, component string, data pulumi.StringMap) (pulumi.StringOutput, error) {
 	s, err := corev1.NewSecret(ctx, secretName, &corev1.SecretArgs{
 		Metadata:   kube.ObjectMeta(ctx, args.Namespace, secretName, component),
 		Type:       pulumi.String("Opaque"),
@@ -287,6 +287,6 @@ func (c *Secrets) Names() pulumi.StringMap {
 }
 
 const (
-	// InfluxDBReaderUser is the v1-compatible login that may only read InfluxDBBucket (Grafana's).
+	// InfluxDBReaderUser is the v1-compatible login that may only read influxdb.Bucket (Grafana's).
 	InfluxDBReaderUser = "pynomaly-reader"
 )

@@ -16,9 +16,9 @@ import (
 
 // Names of the entry point's objects.
 const (
-	EdgeIngressName   = "pynomaly-ingress"
-	EdgeGatewayName   = "pynomaly-gateway"
-	EdgeRouteName     = "pynomaly-nginx"
+	IngressName       = "pynomaly-ingress"
+	GatewayName       = "pynomaly-gateway"
+	RouteName         = "pynomaly-nginx"
 	edgeRedirectName  = "pynomaly-https-redirect"
 	edgePolicyName    = "pynomaly-nginx"
 	gatewayAPIVersion = "gateway.networking.k8s.io/v1"
@@ -30,7 +30,7 @@ const (
 // entry declares how traffic from outside reaches Nginx, and its certificate. Each entry point
 // also keeps a client on one Nginx replica (entry points pick pods themselves, past the
 // Service's affinity), so that replica's rate limit is the client's whole budget.
-func (c *Edge) entry(ctx *pulumi.Context, args *EdgeArgs) error {
+func (c *Edge) entry(ctx *pulumi.Context, args *Args) error {
 	e := args.Settings
 	if !e.Exposed() {
 		return nil
@@ -51,9 +51,9 @@ func (c *Edge) entry(ctx *pulumi.Context, args *EdgeArgs) error {
 
 // ingress is an Ingress of the class from the settings, TLS from the certificate's Secret (not
 // cert-manager's annotations, which would make a second certificate for it).
-func (c *Edge) ingress(ctx *pulumi.Context, args *EdgeArgs) error {
+func (c *Edge) ingress(ctx *pulumi.Context, args *Args) error {
 	e := args.Settings
-	meta := kube.ObjectMeta(ctx, args.Namespace, EdgeIngressName, "nginx")
+	meta := kube.ObjectMeta(ctx, args.Namespace, IngressName, "nginx")
 	annotations := map[string]string{
 		// Not every controller publishes an address in the Ingress status (and a cluster may
 		// have no controller yet): awaiting one would hold `pulumi up` for ten minutes.
@@ -78,7 +78,7 @@ func (c *Edge) ingress(ctx *pulumi.Context, args *EdgeArgs) error {
 			Hosts: pulumi.ToStringArray(e.Hosts), SecretName: pulumi.String(e.TLS.SecretName),
 		}}
 	}
-	if _, err := networkingv1.NewIngress(ctx, EdgeIngressName, &networkingv1.IngressArgs{Metadata: meta, Spec: spec}, pulumi.Parent(c)); err != nil {
+	if _, err := networkingv1.NewIngress(ctx, IngressName, &networkingv1.IngressArgs{Metadata: meta, Spec: spec}, pulumi.Parent(c)); err != nil {
 		return fmt.Errorf("edge: ingress: %w", err)
 	}
 	return nil
@@ -107,7 +107,7 @@ func controllerAnnotations(e config.Edge) map[string]string {
 
 // gateway is a Gateway of the class from the settings (HTTPS with the certificate, and HTTP for
 // ACME challenges and the redirect), the HTTPRoute to Nginx, and the implementation's policy.
-func (c *Edge) gateway(ctx *pulumi.Context, args *EdgeArgs) error {
+func (c *Edge) gateway(ctx *pulumi.Context, args *Args) error {
 	e := args.Settings
 	listeners := []any{map[string]any{"name": "http", "port": 80, "protocol": "HTTP"}}
 	section := "http"
@@ -118,7 +118,7 @@ func (c *Edge) gateway(ctx *pulumi.Context, args *EdgeArgs) error {
 			"tls": map[string]any{"mode": "Terminate", "certificateRefs": []any{map[string]any{"kind": "Secret", "name": e.TLS.SecretName}}},
 		})
 	}
-	if err := c.custom(ctx, args, gatewayAPIVersion, "Gateway", EdgeGatewayName, map[string]any{
+	if err := c.custom(ctx, args, gatewayAPIVersion, "Gateway", GatewayName, map[string]any{
 		"gatewayClassName": e.Gateway.ClassName, "listeners": listeners,
 	}); err != nil {
 		return err
@@ -129,7 +129,7 @@ func (c *Edge) gateway(ctx *pulumi.Context, args *EdgeArgs) error {
 		// Envoy's default route timeout (15 s) would cut requests Nginx still waits for.
 		"timeouts": map[string]any{"request": fmt.Sprintf("%ds", e.Timeouts.ConnectSeconds+e.Timeouts.SendSeconds+e.Timeouts.ReadSeconds)},
 	}
-	if err := c.route(ctx, args, EdgeRouteName, section, rule); err != nil {
+	if err := c.route(ctx, args, RouteName, section, rule); err != nil {
 		return err
 	}
 	if e.TLSOn() {
@@ -143,9 +143,9 @@ func (c *Edge) gateway(ctx *pulumi.Context, args *EdgeArgs) error {
 	return c.gatewayPolicies(ctx, args)
 }
 
-func (c *Edge) route(ctx *pulumi.Context, args *EdgeArgs, name, section string, rule map[string]any) error {
+func (c *Edge) route(ctx *pulumi.Context, args *Args, name, section string, rule map[string]any) error {
 	return c.custom(ctx, args, gatewayAPIVersion, "HTTPRoute", name, map[string]any{
-		"parentRefs": []any{map[string]any{"name": EdgeGatewayName, "sectionName": section}},
+		"parentRefs": []any{map[string]any{"name": GatewayName, "sectionName": section}},
 		"hostnames":  args.Settings.Hosts,
 		"rules":      []any{rule},
 	})
@@ -153,9 +153,9 @@ func (c *Edge) route(ctx *pulumi.Context, args *EdgeArgs, name, section string, 
 
 // gatewayPolicies carry what the standard Gateway API cannot say: the per-client limit at the
 // Gateway, and hashing each client address to one Nginx replica.
-func (c *Edge) gatewayPolicies(ctx *pulumi.Context, args *EdgeArgs) error {
+func (c *Edge) gatewayPolicies(ctx *pulumi.Context, args *Args) error {
 	e := args.Settings
-	route := []any{map[string]any{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": EdgeRouteName}}
+	route := []any{map[string]any{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": RouteName}}
 	if e.Gateway.Implementation == config.EnvoyGateway {
 		return c.custom(ctx, args, envoyGatewayAPIVersion, "BackendTrafficPolicy", edgePolicyName, envoyGatewayPolicy(e, route))
 	}
@@ -197,12 +197,12 @@ func envoyGatewayPolicy(e config.Edge, route []any) map[string]any {
 
 // custom declares a custom resource of the edge (a Gateway API object, a policy, cert-manager's):
 // a plain resource whose every input the engine and the tests see.
-func (c *Edge) custom(ctx *pulumi.Context, args *EdgeArgs, apiVersion, kind, name string, spec map[string]any, opts ...pulumi.ResourceOption) error {
+func (c *Edge) custom(ctx *pulumi.Context, args *Args, apiVersion, kind, name string, spec map[string]any, opts ...pulumi.ResourceOption) error {
 	_, err := c.customResource(ctx, args, apiVersion, kind, name, spec, opts...)
 	return err
 }
 
-func (c *Edge) customResource(ctx *pulumi.Context, args *EdgeArgs, apiVersion, kind, name string, spec map[string]any, opts ...pulumi.ResourceOption) (*apiextensions.CustomResource, error) {
+func (c *Edge) customResource(ctx *pulumi.Context, args *Args, apiVersion, kind, name string, spec map[string]any, opts ...pulumi.ResourceOption) (*apiextensions.CustomResource, error) {
 	r, err := apiextensions.NewCustomResource(ctx, name, &apiextensions.CustomResourceArgs{
 		ApiVersion:  pulumi.String(apiVersion),
 		Kind:        pulumi.String(kind),
@@ -215,8 +215,8 @@ func (c *Edge) customResource(ctx *pulumi.Context, args *EdgeArgs, apiVersion, k
 	return r, nil
 }
 
-// EdgeAPIs are the APIs the edge tier declares objects of with settings e.
-func EdgeAPIs(e config.Edge) []tier.ClusterAPI {
+// APIs are the APIs the edge tier declares objects of with settings e.
+func APIs(e config.Edge) []tier.ClusterAPI {
 	var apis []tier.ClusterAPI
 	if e.TLSOn() {
 		apis = append(apis, tier.ClusterAPI{GroupVersion: tier.CertManagerAPIVersion, Resource: "certificates", Project: "cert-manager"})

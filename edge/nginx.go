@@ -30,8 +30,8 @@ const (
 	nginxConfDir       = "/etc/nginx/pynomaly"
 )
 
-// EdgeArgs configures the edge tier.
-type EdgeArgs struct {
+// Args configures the edge tier.
+type Args struct {
 	tier.Context
 	Settings config.Edge
 	Image    string
@@ -60,8 +60,8 @@ type Edge struct {
 	TLSSecretName string
 }
 
-// NewEdge creates the edge tier.
-func NewEdge(ctx *pulumi.Context, name string, args *EdgeArgs, opts ...pulumi.ResourceOption) (*Edge, error) {
+// New creates the edge tier.
+func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*Edge, error) {
 	c := &Edge{Hosts: args.Settings.Hosts}
 	if err := ctx.RegisterComponentResource(tier.Type("Edge"), name, c, opts...); err != nil {
 		return nil, err
@@ -80,7 +80,7 @@ func NewEdge(ctx *pulumi.Context, name string, args *EdgeArgs, opts ...pulumi.Re
 }
 
 // nginx declares the Nginx Deployment, its configuration and its Service.
-func (c *Edge) nginx(ctx *pulumi.Context, args *EdgeArgs) (*corev1.Service, error) {
+func (c *Edge) nginx(ctx *pulumi.Context, args *Args) (*corev1.Service, error) {
 	e, ns := args.Settings, args.Namespace
 	conf := pulumi.All(args.APIService, ns).ApplyT(func(v []any) string {
 		return NginxConf(e, NginxSite{
@@ -121,7 +121,7 @@ func (c *Edge) nginx(ctx *pulumi.Context, args *EdgeArgs) (*corev1.Service, erro
 
 // nginxPod is Nginx and its exporter: the unprivileged image on a non-root port, a read-only
 // root with /tmp for the pid file and buffers, spread over nodes and zones as a preference.
-func nginxPod(args *EdgeArgs, configMap pulumi.StringPtrInput) kube.Pod {
+func nginxPod(args *Args, configMap pulumi.StringPtrInput) kube.Pod {
 	e := args.Settings
 	health := func() *corev1.ProbeArgs { return kube.HTTPGet(NginxHealthPath, NginxPort) }
 	nginx := kube.Container{

@@ -8,13 +8,13 @@ import (
 	"github.com/pynomaly/pynomaly-platform/tier"
 )
 
-// EdgeCertificateName is the cert-manager Certificate of the public hosts.
-const EdgeCertificateName = "pynomaly-tls"
+// CertificateName is the cert-manager Certificate of the public hosts.
+const CertificateName = "pynomaly-tls"
 
 // certificate is a cert-manager Certificate of every host, written to the Secret the entry point
 // terminates TLS with, from the issuer of the settings; the program creates that issuer first
 // when asked to.
-func (c *Edge) certificate(ctx *pulumi.Context, args *EdgeArgs) error {
+func (c *Edge) certificate(ctx *pulumi.Context, args *Args) error {
 	e := args.Settings
 	is := e.TLS.Issuer
 	var opts []pulumi.ResourceOption
@@ -25,7 +25,7 @@ func (c *Edge) certificate(ctx *pulumi.Context, args *EdgeArgs) error {
 		}
 		opts = append(opts, kube.After([]pulumi.Resource{issuer}))
 	}
-	return c.custom(ctx, args, tier.CertManagerAPIVersion, "Certificate", EdgeCertificateName, map[string]any{
+	return c.custom(ctx, args, tier.CertManagerAPIVersion, "Certificate", CertificateName, map[string]any{
 		"secretName": e.TLS.SecretName,
 		"dnsNames":   e.Hosts,
 		"issuerRef":  map[string]any{"group": "cert-manager.io", "kind": is.Kind, "name": is.Name},
@@ -44,7 +44,7 @@ func issuerSpec(e config.Edge) map[string]any {
 	solver := map[string]any{"ingress": map[string]any{"ingressClassName": e.Ingress.ClassName}}
 	if e.Entry == config.EntryGateway {
 		solver = map[string]any{"gatewayHTTPRoute": map[string]any{"parentRefs": []any{map[string]any{
-			"name": EdgeGatewayName, "kind": "Gateway", "sectionName": "http",
+			"name": GatewayName, "kind": "Gateway", "sectionName": "http",
 		}}}}
 	}
 	acme := map[string]any{

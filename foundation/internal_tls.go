@@ -146,9 +146,9 @@ func (c *InternalTLS) resource(ctx *pulumi.Context, ns pulumi.StringInput, kind,
 // TLSServers are every server of a stack with settings s.
 func TLSServers(s *config.Settings) []tier.TLSServer {
 	return []tier.TLSServer{
-		postgres.PostgresTLS(s.Postgres.Replicas), postgres.PoolerTLS(),
-		redis.RedisTLS(redis.RedisQueue, s.RedisQueue.Replicas), redis.RedisTLS(redis.RedisCache, s.RedisCache.Replicas),
-		influxdb.InfluxDBTLS(s.InfluxDB.Replicas),
+		postgres.ServerTLS(s.Postgres.Replicas), postgres.PoolerTLS(),
+		redis.ServerTLS(redis.Queue, s.RedisQueue.Replicas), redis.ServerTLS(redis.Cache, s.RedisCache.Replicas),
+		influxdb.ServerTLS(s.InfluxDB.Replicas),
 	}
 }
 

@@ -17,10 +17,10 @@ var assets = tier.NewAssets(embedded, "influxdb")
 // shellcheck.
 func Scripts() []tier.Script {
 	return []tier.Script{
-		assets.Lint("influxdb-onboard.sh", "onboard.sh.tmpl", InfluxDBOnboardHook(false)),
-		assets.Lint("influxdb-onboard-tls.sh", "onboard.sh.tmpl", InfluxDBOnboardHook(true)),
+		assets.Lint("influxdb-onboard.sh", "onboard.sh.tmpl", OnboardHook(false)),
+		assets.Lint("influxdb-onboard-tls.sh", "onboard.sh.tmpl", OnboardHook(true)),
 		assets.Lint("influxdb-setup.sh", "setup.sh.tmpl", influxDBSetupScript("30d", "365d")),
-		assets.Lint("influxdb-backup.sh", "backup.sh.tmpl", InfluxDBBackupScript),
-		assets.Lint("influxdb-restore.sh", "restore.sh", InfluxDBRestoreScript),
+		assets.Lint("influxdb-backup.sh", "backup.sh.tmpl", BackupScript),
+		assets.Lint("influxdb-restore.sh", "restore.sh", RestoreScript),
 	}
 }

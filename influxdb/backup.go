@@ -12,37 +12,37 @@ import (
 	"github.com/pynomaly/pynomaly-platform/tier"
 )
 
-// InfluxDBBackupCronJob backs InfluxDB up (influxdb.backup).
-const InfluxDBBackupCronJob = "pynomaly-influxdb-backup"
+// BackupCronJob backs InfluxDB up (influxdb.backup).
+const BackupCronJob = "pynomaly-influxdb-backup"
 
-// InfluxDBBackupScript is one run of InfluxDB's backup: `influx backup` over the API (every
+// BackupScript is one run of InfluxDB's backup: `influx backup` over the API (every
 // bucket, its metadata and the tasks) into a directory named by the UTC time, written as
 // "<time>.partial" and renamed once complete; what a failed run left and backups past the
 // retention go first (the newest kept whatever its age), as for the database's dumps. The
 // token comes from INFLUX_TOKEN, never an argument. It reads INFLUX_HOST, INFLUX_TOKEN,
-// BACKUP_DIR and RETENTION_DAYS. InfluxDBRestoreScript restores one.
+// BACKUP_DIR and RETENTION_DAYS. RestoreScript restores one.
 //
-// It shares two parts with PostgresBackupScript. backup/prune.sh enters BACKUP_DIR and removes
+// It shares two parts with postgres.BackupScript. backup/prune.sh enters BACKUP_DIR and removes
 // what a failed run left and the backups (directories named by their UTC time) older than
 // RETENTION_DAYS, the newest whatever its age, before the new backup needs the space: a full
 // volume recovers by itself; LEGACY names one more pattern of old backups to prune (the
 // database's dumps of an older layout). backup/keep.sh renames the run's complete backup
 // $stamp.partial to $stamp and says where it is.
-var InfluxDBBackupScript = tier.Fill(assets.ScriptTemplate("backup.sh.tmpl"), nil)
+var BackupScript = tier.Fill(assets.ScriptTemplate("backup.sh.tmpl"), nil)
 
-// InfluxDBRestoreScript restores a backup of InfluxDBBackupScript, RESTORE_FROM or the newest
+// RestoreScript restores a backup of BackupScript, RESTORE_FROM or the newest
 // complete one, with `influx restore --full`: every bucket, the tasks and the metadata (users
 // and tokens too) replace what the server holds. A server that lost its volume onboarded itself
-// at start with the credentials Secret's token (InfluxDBOnboardHook), which the restore uses. It
+// at start with the credentials Secret's token (OnboardHook), which the restore uses. It
 // reads what the backup does (scripts/restore.sh --influxdb makes the Job, with cmd/restorejob).
-var InfluxDBRestoreScript = assets.Script("restore.sh")
+var RestoreScript = assets.Script("restore.sh")
 
 // influxDBBackup is the daily backup into the backup claim, under influxdb/. The pod runs in the
 // claim's group (that of the database's backup job), so the kubelet never re-groups the volume
 // between the two jobs and each one's files (umask 077) stay its own.
-func influxDBBackup(ctx *pulumi.Context, c *InfluxDB, args *InfluxDBArgs) error {
+func influxDBBackup(ctx *pulumi.Context, c *InfluxDB, args *Args) error {
 	b := args.Settings.Backup
-	pod := kube.ScriptPod("influxdb-backup", args.Image, config.JobResources, influxUID, InfluxDBBackupScript, corev1.EnvVarArray{
+	pod := kube.ScriptPod("influxdb-backup", args.Image, config.JobResources, influxUID, BackupScript, corev1.EnvVarArray{
 		kube.EnvOutput("INFLUX_HOST", c.URL),
 		kube.SecretEnv("INFLUX_TOKEN", args.Secret, credentials.InfluxDBAdminTokenKey),
 		kube.Env("INFLUX_CONFIGS_PATH", "/tmp/influx-configs"),
@@ -52,7 +52,7 @@ func influxDBBackup(ctx *pulumi.Context, c *InfluxDB, args *InfluxDBArgs) error 
 	pod.GID = tier.BackupClaimGID
 	influxCLITrust(&pod, args.TLS)
 	_, w, err := kube.NewCronJob(ctx, c, args.Namespace, kube.CronJob{
-		Job:      kube.Job{Name: InfluxDBBackupCronJob, Pod: pod, BackoffLimit: 2, DeadlineSeconds: 3 * 3600},
+		Job:      kube.Job{Name: BackupCronJob, Pod: pod, BackoffLimit: 2, DeadlineSeconds: 3 * 3600},
 		Schedule: b.Schedule, TimeZone: "Etc/UTC",
 	})
 	if err != nil {

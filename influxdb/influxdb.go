@@ -17,14 +17,14 @@ import (
 
 // Names and identities of the InfluxDB tier.
 const (
-	InfluxDBServiceName     = "pynomaly-influxdb"
-	InfluxDBHeadlessService = "pynomaly-influxdb-headless"
-	InfluxDBSetupJob        = "pynomaly-influxdb-setup"
-	InfluxDBPort            = 8086
-	InfluxDBOrg             = "pynomaly"
-	InfluxDBBucket          = "metrics"
-	InfluxDBLongTermBucket  = "metrics_longterm"
-	influxDBDownsampleTask  = "downsample-metrics"
+	ServiceName            = "pynomaly-influxdb"
+	HeadlessService        = "pynomaly-influxdb-headless"
+	SetupJob               = "pynomaly-influxdb-setup"
+	Port                   = 8086
+	Org                    = "pynomaly"
+	Bucket                 = "metrics"
+	LongTermBucket         = "metrics_longterm"
+	influxDBDownsampleTask = "downsample-metrics"
 	// The user and group InfluxDB and its setup job run as. The official image runs as any
 	// user that owns or shares the group of its volumes (its entry point changes ownership only
 	// when started as root); fsGroup gives the data volume to this group.
@@ -43,13 +43,13 @@ func DownsampleTask(s config.InfluxDB) (string, error) {
 	var b strings.Builder
 	err = t.Execute(&b, map[string]string{
 		"TaskName": influxDBDownsampleTask, "Every": s.DownsampleEvery, "Window": "5m",
-		"Bucket": InfluxDBBucket, "LongTermBucket": InfluxDBLongTermBucket, "Org": InfluxDBOrg,
+		"Bucket": Bucket, "LongTermBucket": LongTermBucket, "Org": Org,
 	})
 	return b.String(), err
 }
 
-// InfluxDBArgs configures the InfluxDB tier.
-type InfluxDBArgs struct {
+// Args configures the InfluxDB tier.
+type Args struct {
 	tier.Context
 	Settings config.InfluxDB
 	Image    string
@@ -77,26 +77,26 @@ type InfluxDB struct {
 	Ready      []pulumi.Resource
 }
 
-// NewInfluxDB creates the InfluxDB tier.
-func NewInfluxDB(ctx *pulumi.Context, name string, args *InfluxDBArgs, opts ...pulumi.ResourceOption) (*InfluxDB, error) {
-	c := &InfluxDB{Org: InfluxDBOrg, Bucket: InfluxDBBucket, TokenKey: credentials.InfluxDBAdminTokenKey}
+// New creates the InfluxDB tier.
+func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*InfluxDB, error) {
+	c := &InfluxDB{Org: Org, Bucket: Bucket, TokenKey: credentials.InfluxDBAdminTokenKey}
 	if err := ctx.RegisterComponentResource(tier.Type("InfluxDB"), name, c, opts...); err != nil {
 		return nil, err
 	}
 	ns := args.Namespace
-	port := corev1.ServicePortArray{kube.ServicePort("http", InfluxDBPort)}
+	port := corev1.ServicePortArray{kube.ServicePort("http", Port)}
 	selector := kube.SelectorLabels("influxdb")
-	headless, err := kube.NewService(ctx, c, ns, kube.Service{Name: InfluxDBHeadlessService, Component: "influxdb", Selector: selector, Ports: port, Headless: true})
+	headless, err := kube.NewService(ctx, c, ns, kube.Service{Name: HeadlessService, Component: "influxdb", Selector: selector, Ports: port, Headless: true})
 	if err != nil {
 		return nil, err
 	}
-	svc, err := kube.NewService(ctx, c, ns, kube.Service{Name: InfluxDBServiceName, Component: "influxdb", Selector: selector, Ports: port})
+	svc, err := kube.NewService(ctx, c, ns, kube.Service{Name: ServiceName, Component: "influxdb", Selector: selector, Ports: port})
 	if err != nil {
 		return nil, err
 	}
 	sts, w, err := kube.NewStatefulSet(ctx, c, ns, kube.StatefulSet{
-		Name: InfluxDBServiceName, Replicas: args.Settings.Replicas, ServiceName: headless.Metadata.Name().Elem(),
-		Pod:     InfluxDBPod(args),
+		Name: ServiceName, Replicas: args.Settings.Replicas, ServiceName: headless.Metadata.Name().Elem(),
+		Pod:     Pod(args),
 		Claim:   kube.Claim{Name: tier.DataClaimTemplate, Size: args.Settings.StorageSize},
 		Volumes: args.Volumes,
 	})
@@ -108,7 +108,7 @@ func NewInfluxDB(ctx *pulumi.Context, name string, args *InfluxDBArgs, opts ...p
 	if args.TLS {
 		scheme = "https"
 	}
-	c.URL = pulumi.Sprintf("%s://%s.%s.svc:%d", scheme, svc.Metadata.Name().Elem(), ns, InfluxDBPort)
+	c.URL = pulumi.Sprintf("%s://%s.%s.svc:%d", scheme, svc.Metadata.Name().Elem(), ns, Port)
 	job, err := influxDBSetupJob(ctx, c, args, sts)
 	if err != nil {
 		return nil, err
@@ -122,14 +122,14 @@ func NewInfluxDB(ctx *pulumi.Context, name string, args *InfluxDBArgs, opts ...p
 	return c, nil
 }
 
-// InfluxDBPod runs InfluxDB 2, onboarded by its own postStart hook (InfluxDBOnboardHook). The
+// Pod runs InfluxDB 2, onboarded by its own postStart hook (OnboardHook). The
 // image's first-start setup is left off: it passes the admin password to `influx setup` as an
 // argument.
-func InfluxDBPod(args *InfluxDBArgs) kube.Pod {
+func Pod(args *Args) kube.Pod {
 	s := args.Settings
 	pod := kube.Pod{
 		Component: "influxdb", UID: influxUID, GID: influxUID,
-		Metrics:            &kube.Metrics{Port: InfluxDBPort, Path: "/metrics"},
+		Metrics:            &kube.Metrics{Port: Port, Path: "/metrics"},
 		GracePeriodSeconds: 60,
 		Containers: []kube.Container{{
 			Name:  "influxdb",
@@ -143,12 +143,12 @@ func InfluxDBPod(args *InfluxDBArgs) kube.Pod {
 				kube.SecretEnv("ADMIN_TOKEN", args.Secret, credentials.InfluxDBAdminTokenKey),
 			},
 			Lifecycle: &corev1.LifecycleArgs{PostStart: &corev1.LifecycleHandlerArgs{
-				Exec: &corev1.ExecActionArgs{Command: pulumi.ToStringArray([]string{"/bin/sh", "-ec", InfluxDBOnboardHook(args.TLS)})},
+				Exec: &corev1.ExecActionArgs{Command: pulumi.ToStringArray([]string{"/bin/sh", "-ec", OnboardHook(args.TLS)})},
 			}},
-			Ports:          []kube.Port{{Name: "http", Port: InfluxDBPort}},
+			Ports:          []kube.Port{{Name: "http", Port: Port}},
 			Resources:      s.Resources,
-			ReadinessProbe: kube.Readiness(kube.HTTPGet("/health", InfluxDBPort)),
-			LivenessProbe:  kube.Alive(InfluxDBPort),
+			ReadinessProbe: kube.Readiness(kube.HTTPGet("/health", Port)),
+			LivenessProbe:  kube.Alive(Port),
 			Mounts: corev1.VolumeMountArray{
 				kube.Mount("data", "/var/lib/influxdb2"), kube.Mount("config", "/etc/influxdb2"), kube.Mount("tmp", "/tmp"),
 			},
@@ -162,27 +162,27 @@ func InfluxDBPod(args *InfluxDBArgs) kube.Pod {
 			kube.Env("INFLUXD_TLS_CERT", tier.ServerTLSMountPath+"/tls.crt"),
 			kube.Env("INFLUXD_TLS_KEY", tier.ServerTLSMountPath+"/tls.key"),
 			kube.Env("INFLUXD_TLS_MIN_VERSION", "1.2"))
-		main.ReadinessProbe = kube.Readiness(kube.HTTPSGet("/health", InfluxDBPort))
-		pod.Metrics.TLSServerName = InfluxDBServiceName
-		tier.ServeTLS(&pod, InfluxDBTLS(s.Replicas), true, "influxdb")
+		main.ReadinessProbe = kube.Readiness(kube.HTTPSGet("/health", Port))
+		pod.Metrics.TLSServerName = ServiceName
+		tier.ServeTLS(&pod, ServerTLS(s.Replicas), true, "influxdb")
 	}
 	return pod
 }
 
-// InfluxDBOnboardHook sets up an InfluxDB that starts with an empty volume, a new one or one that
+// OnboardHook sets up an InfluxDB that starts with an empty volume, a new one or one that
 // lost its volume: the admin user, password and token of the credentials Secret, the organization
 // and the metrics bucket (its retention follows from the setup job), once; a server already set
 // up is left alone. It runs in the pod, after every start, so the server is set up before it is
 // Ready and whatever restarts it. Over the loopback, through the HTTP API with the body on
 // standard input, so no secret is an argument; the generated values need no JSON escaping.
-func InfluxDBOnboardHook(tls bool) string {
-	curl, url := "curl -fsS", fmt.Sprintf("http://127.0.0.1:%d", InfluxDBPort)
+func OnboardHook(tls bool) string {
+	curl, url := "curl -fsS", fmt.Sprintf("http://127.0.0.1:%d", Port)
 	if tls {
 		// The certificate names the Service: the loopback under that name.
-		curl = fmt.Sprintf("curl -fsS --cacert %s/ca.crt --resolve %s:%d:127.0.0.1", tier.ServerTLSMountPath, InfluxDBServiceName, InfluxDBPort)
-		url = fmt.Sprintf("https://%s:%d", InfluxDBServiceName, InfluxDBPort)
+		curl = fmt.Sprintf("curl -fsS --cacert %s/ca.crt --resolve %s:%d:127.0.0.1", tier.ServerTLSMountPath, ServiceName, Port)
+		url = fmt.Sprintf("https://%s:%d", ServiceName, Port)
 	}
-	return tier.Fill(influxDBOnboardTemplate, map[string]string{"Curl": curl, "URL": url, "Org": InfluxDBOrg, "Bucket": InfluxDBBucket})
+	return tier.Fill(influxDBOnboardTemplate, map[string]string{"Curl": curl, "URL": url, "Org": Org, "Bucket": Bucket})
 }
 
 var influxDBOnboardTemplate = assets.ScriptTemplate("onboard.sh.tmpl")
@@ -196,8 +196,8 @@ var influxDBOnboardTemplate = assets.ScriptTemplate("onboard.sh.tmpl")
 // an argument. The generated password is letters and digits: no JSON escaping is needed.
 func influxDBSetupScript(retention, longTermRetention string) string {
 	return tier.Fill(influxDBSetupTemplate, map[string]string{
-		"Bucket": InfluxDBBucket, "Retention": retention,
-		"LongTermBucket": InfluxDBLongTermBucket, "LongTermRetention": longTermRetention,
+		"Bucket": Bucket, "Retention": retention,
+		"LongTermBucket": LongTermBucket, "LongTermRetention": longTermRetention,
 		"TaskName": influxDBDownsampleTask,
 	})
 }
@@ -207,7 +207,7 @@ var influxDBSetupTemplate = assets.ScriptTemplate("setup.sh.tmpl")
 // influxDBSetupJob keeps the buckets and the downsampling task as the settings say,
 // idempotently: retention follows the settings, the long-term bucket and the task are created
 // when missing and updated otherwise.
-func influxDBSetupJob(ctx *pulumi.Context, c *InfluxDB, args *InfluxDBArgs, sts *appsv1.StatefulSet) (pulumi.Resource, error) {
+func influxDBSetupJob(ctx *pulumi.Context, c *InfluxDB, args *Args, sts *appsv1.StatefulSet) (pulumi.Resource, error) {
 	s := args.Settings
 	task, err := DownsampleTask(s)
 	if err != nil {
@@ -215,7 +215,7 @@ func influxDBSetupJob(ctx *pulumi.Context, c *InfluxDB, args *InfluxDBArgs, sts 
 	}
 	pod := kube.ScriptPod("influxdb-setup", args.Image, config.JobResources, influxUID, influxDBSetupScript(s.Retention, s.LongTermRetention), corev1.EnvVarArray{
 		kube.EnvOutput("INFLUX_HOST", c.URL),
-		kube.Env("INFLUX_ORG", InfluxDBOrg),
+		kube.Env("INFLUX_ORG", Org),
 		kube.SecretEnv("INFLUX_TOKEN", args.Secret, credentials.InfluxDBAdminTokenKey),
 		kube.Env("DOWNSAMPLE_TASK", task),
 		kube.Env("INFLUX_CONFIGS_PATH", "/tmp/influx-configs"),
@@ -224,7 +224,7 @@ func influxDBSetupJob(ctx *pulumi.Context, c *InfluxDB, args *InfluxDBArgs, sts 
 	}, nil, nil)
 	influxCLITrust(&pod, args.TLS)
 	job, w, err := kube.NewJob(ctx, c, args.Namespace, kube.Job{
-		Name: InfluxDBSetupJob, Pod: pod, BackoffLimit: 6, DeadlineSeconds: 600,
+		Name: SetupJob, Pod: pod, BackoffLimit: 6, DeadlineSeconds: 600,
 	}, kube.After([]pulumi.Resource{sts}))
 	if err != nil {
 		return nil, err
@@ -233,7 +233,7 @@ func influxDBSetupJob(ctx *pulumi.Context, c *InfluxDB, args *InfluxDBArgs, sts 
 	return job, nil
 }
 
-// InfluxDBTLS is InfluxDB's Services and pods.
-func InfluxDBTLS(replicas int) tier.TLSServer {
-	return tier.TLSServer{Name: InfluxDBServiceName, Hosts: tier.StatefulHosts(InfluxDBServiceName, InfluxDBHeadlessService, InfluxDBServiceName, replicas)}
+// ServerTLS is InfluxDB's Services and pods.
+func ServerTLS(replicas int) tier.TLSServer {
+	return tier.TLSServer{Name: ServiceName, Hosts: tier.StatefulHosts(ServiceName, HeadlessService, ServiceName, replicas)}
 }

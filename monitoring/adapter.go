@@ -85,7 +85,7 @@ func MetricsAdapterConf(rules ...AdapterRule) string {
 // registered once the adapter is ready. Its serving certificate is self-signed at start, so the
 // API server does not verify it (as upstream's manifests do); requests reach it only through
 // the aggregator, which it authenticates.
-func (c *Monitoring) metricsAdapter(ctx *pulumi.Context, args *MonitoringArgs, prometheusURL pulumi.StringOutput) error {
+func (c *Monitoring) metricsAdapter(ctx *pulumi.Context, args *Args, prometheusURL pulumi.StringOutput) error {
 	ns := args.Namespace
 	bindings, err := metricsAdapterRBAC(ctx, c, ns)
 	if err != nil {
@@ -137,7 +137,7 @@ func (c *Monitoring) metricsAdapter(ctx *pulumi.Context, args *MonitoringArgs, p
 // metricsAdapterPod is prometheus-adapter with a read-only root: its generated serving
 // certificate on an emptyDir. Its health endpoints need no credentials; its /metrics does (it
 // is an aggregated API server), so it declares none.
-func metricsAdapterPod(args *MonitoringArgs, configMap pulumi.StringPtrInput, prometheusURL pulumi.StringOutput) kube.Pod {
+func metricsAdapterPod(args *Args, configMap pulumi.StringPtrInput, prometheusURL pulumi.StringOutput) kube.Pod {
 	https := func(path string) *corev1.ProbeArgs {
 		return &corev1.ProbeArgs{HttpGet: &corev1.HTTPGetActionArgs{
 			Path: pulumi.String(path), Port: pulumi.Int(MetricsAdapterPort), Scheme: pulumi.String("HTTPS"),

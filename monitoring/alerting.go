@@ -15,7 +15,7 @@ import (
 // alertmanager declares Alertmanager: its configuration, a StatefulSet whose members find each
 // other through the headless Service (one cluster: a silence or notification is shared), and
 // the Service Grafana and people use. Prometheus sends every alert to every member.
-func (c *Monitoring) alertmanager(ctx *pulumi.Context, args *MonitoringArgs) error {
+func (c *Monitoring) alertmanager(ctx *pulumi.Context, args *Args) error {
 	ns := args.Namespace
 	// The configuration holds the webhook's URL: a Secret, secret in the state too, auto-named
 	// so that a change rolls the members.
@@ -58,7 +58,7 @@ func (c *Monitoring) alertmanager(ctx *pulumi.Context, args *MonitoringArgs) err
 
 // alertmanagerPod is one Alertmanager member. With one replica clustering is off; with more,
 // every member is named as a peer ($(POD_NAMESPACE) is expanded by the kubelet).
-func alertmanagerPod(args *MonitoringArgs, configSecret pulumi.StringInput) kube.Pod {
+func alertmanagerPod(args *Args, configSecret pulumi.StringInput) kube.Pod {
 	a := args.Alertmanager
 	cmd := []string{"/bin/alertmanager",
 		"--config.file=/etc/alertmanager/alertmanager.yml",
@@ -117,7 +117,7 @@ var kubeStateMetricsResources = []string{
 
 // kubeStateMetrics declares kube-state-metrics, watching this namespace only: the pods' states,
 // restarts and limits, jobs and cron jobs (backups), autoscalers.
-func (c *Monitoring) kubeStateMetrics(ctx *pulumi.Context, args *MonitoringArgs) error {
+func (c *Monitoring) kubeStateMetrics(ctx *pulumi.Context, args *Args) error {
 	binding, err := kubeStateMetricsRBAC(ctx, c, args.Namespace)
 	if err != nil {
 		return err
@@ -133,7 +133,7 @@ func (c *Monitoring) kubeStateMetrics(ctx *pulumi.Context, args *MonitoringArgs)
 	return nil
 }
 
-func kubeStateMetricsPod(args *MonitoringArgs) kube.Pod {
+func kubeStateMetricsPod(args *Args) kube.Pod {
 	ksm := kube.Container{
 		Name: "kube-state-metrics", Image: args.Images.KubeStateMetrics,
 		Command: []string{"/kube-state-metrics",

@@ -50,7 +50,7 @@ func GrafanaDatasources(prometheusURL, influxURL string) string {
 			{
 				Name: "InfluxDB", Type: "influxdb", UID: "influxdb", Access: "proxy", URL: influxURL,
 				User:           "${" + grafanaInfluxUserEnv + "}",
-				JSONData:       map[string]string{"version": "InfluxQL", "dbName": influxdb.InfluxDBBucket, "httpMode": "GET"},
+				JSONData:       map[string]string{"version": "InfluxQL", "dbName": influxdb.Bucket, "httpMode": "GET"},
 				SecureJSONData: map[string]string{"password": "${" + grafanaInfluxPasswordEnv + "}"},
 			},
 		},
@@ -59,7 +59,7 @@ func GrafanaDatasources(prometheusURL, influxURL string) string {
 
 // grafana declares Grafana: one pod (its state is provisioned, nothing is kept), the admin
 // credentials from the secrets tier, and its Service.
-func (c *Monitoring) grafana(ctx *pulumi.Context, args *MonitoringArgs, prometheusURL pulumi.StringOutput) error {
+func (c *Monitoring) grafana(ctx *pulumi.Context, args *Args, prometheusURL pulumi.StringOutput) error {
 	ns := args.Namespace
 	datasources := pulumi.All(prometheusURL, args.InfluxDBURL).ApplyT(func(v []any) string {
 		return GrafanaDatasources(v[0].(string), v[1].(string))
@@ -100,7 +100,7 @@ func (c *Monitoring) grafana(ctx *pulumi.Context, args *MonitoringArgs, promethe
 
 // grafanaPod is Grafana with a read-only root: its database, plugins and sessions on an
 // emptyDir (everything it shows is provisioned), no sign-up, no phoning home.
-func grafanaPod(args *MonitoringArgs, datasources, dashboards pulumi.StringPtrInput) kube.Pod {
+func grafanaPod(args *Args, datasources, dashboards pulumi.StringPtrInput) kube.Pod {
 	health := func() *corev1.ProbeArgs { return kube.HTTPGet("/api/health", GrafanaPort) }
 	g := kube.Container{
 		Name: "grafana", Image: args.Images.Grafana,

@@ -37,8 +37,8 @@ const (
 	prometheusRulesDir = "/etc/prometheus-rules"
 )
 
-// MonitoringArgs configures the monitoring tier.
-type MonitoringArgs struct {
+// Args configures the monitoring tier.
+type Args struct {
 	tier.Context
 	Environment  string
 	Level        config.MonitoringLevel
@@ -88,8 +88,8 @@ type Monitoring struct {
 	Targets []ScrapeTarget
 }
 
-// NewMonitoring creates the monitoring tier.
-func NewMonitoring(ctx *pulumi.Context, name string, args *MonitoringArgs, opts ...pulumi.ResourceOption) (*Monitoring, error) {
+// New creates the monitoring tier.
+func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*Monitoring, error) {
 	c := &Monitoring{}
 	if err := ctx.RegisterComponentResource(tier.Type("Monitoring"), name, c, opts...); err != nil {
 		return nil, err
@@ -167,7 +167,7 @@ func alertmanagerPeers(replicas int, ns string, port int) []string {
 
 // prometheus declares Prometheus: its access to the Kubernetes API, its configuration and
 // rules, the StatefulSet and its Services.
-func (c *Monitoring) prometheus(ctx *pulumi.Context, args *MonitoringArgs) error {
+func (c *Monitoring) prometheus(ctx *pulumi.Context, args *Args) error {
 	ns := args.Namespace
 	bindings, err := prometheusRBAC(ctx, c, ns)
 	if err != nil {
@@ -227,7 +227,7 @@ func (c *Monitoring) prometheus(ctx *pulumi.Context, args *MonitoringArgs) error
 // prometheusPod is Prometheus on a claim, with its own service account (it discovers pods and
 // nodes through the API server). configMap and rules are nil when only its description is
 // needed (its scrape job).
-func prometheusPod(args *MonitoringArgs, configMap, rules pulumi.StringPtrInput) kube.Pod {
+func prometheusPod(args *Args, configMap, rules pulumi.StringPtrInput) kube.Pod {
 	ready := func() *corev1.ProbeArgs { return kube.HTTPGet("/-/ready", PrometheusPort) }
 	startup := ready()
 	// Replaying a large write-ahead log after a restart takes minutes.

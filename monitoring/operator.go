@@ -16,7 +16,7 @@ const monitoringAPIVersion = "monitoring.coreos.com/v1"
 // operatorObjects are what the cluster's Prometheus Operator reads: a PodMonitor per scrape job
 // (the same pods, port and path as the bundled configuration, with the same job and component
 // labels, so the rules and dashboards hold) and the platform's rules as a PrometheusRule.
-func (c *Monitoring) operatorObjects(ctx *pulumi.Context, args *MonitoringArgs) error {
+func (c *Monitoring) operatorObjects(ctx *pulumi.Context, args *Args) error {
 	ns := args.Namespace
 	for _, t := range c.Targets {
 		if _, err := apiextensions.NewCustomResource(ctx, t.Job, &apiextensions.CustomResourceArgs{
@@ -76,9 +76,9 @@ func withTLS(t ScrapeTarget, endpoint pulumi.Map) pulumi.Map {
 	return endpoint
 }
 
-// MonitoringAPIs are the APIs the monitoring tier declares objects of: the Prometheus
+// APIs are the APIs the monitoring tier declares objects of: the Prometheus
 // Operator's, in operator mode.
-func MonitoringAPIs(operator bool) []tier.ClusterAPI {
+func APIs(operator bool) []tier.ClusterAPI {
 	if !operator {
 		return nil
 	}

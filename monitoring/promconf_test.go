@@ -15,20 +15,20 @@ import (
 // TestPrometheusConf pins prometheus.yml as the bundled monitoring tier writes it, per
 // environment and for prod behind an Ingress (cert-manager's metrics scraped). Its targets are
 // InfluxDB's (over TLS where internal TLS is on) and the monitoring tier's own pods, made by
-// the same functions NewMonitoring uses. Job names are unique (Prometheus refuses duplicates)
+// the same functions New uses. Job names are unique (Prometheus refuses duplicates)
 // and every Alertmanager member gets the alerts where the level runs Alertmanager.
 func TestPrometheusConf(t *testing.T) {
 	for _, c := range golden.EnvCases {
 		t.Run(c.Name, func(t *testing.T) {
 			s := golden.Settings(t, c.Env)
-			args := &MonitoringArgs{
+			args := &Args{
 				Environment: string(s.Environment), Level: s.Monitoring, Prometheus: s.Prometheus,
 				Alertmanager: s.Alertmanager, Grafana: s.Grafana, Images: s.Images,
 				Context: tier.Context{TLS: s.TLS.Internal},
 			}
-			influx := influxdb.InfluxDBPod(&influxdb.InfluxDBArgs{Settings: s.InfluxDB, Image: s.Images.InfluxDB, Context: tier.Context{TLS: s.TLS.Internal}})
+			influx := influxdb.Pod(&influxdb.Args{Settings: s.InfluxDB, Image: s.Images.InfluxDB, Context: tier.Context{TLS: s.TLS.Internal}})
 			targets := ScrapeTargets([]kube.Workload{{
-				Name: influxdb.InfluxDBServiceName, Selector: influx.Selector(), Ports: map[string]int{"http": influxdb.InfluxDBPort}, Metrics: influx.Metrics,
+				Name: influxdb.ServiceName, Selector: influx.Selector(), Ports: map[string]int{"http": influxdb.Port}, Metrics: influx.Metrics,
 			}})
 			own := []kube.Pod{prometheusPod(args, nil, nil), grafanaPod(args, nil, nil)}
 			if s.Monitoring.Alerting() {

@@ -121,7 +121,7 @@ var platformRules = []AlertRule{
 	},
 	{
 		Name: "PynomalyBackupFailed",
-		Expr: `kube_job_status_failed{NS,job_name=~"(` + postgres.PostgresBackupCronJob + `|` + influxdb.InfluxDBBackupCronJob + `|` +
+		Expr: `kube_job_status_failed{NS,job_name=~"(` + postgres.BackupCronJob + `|` + influxdb.BackupCronJob + `|` +
 			foundation.VolumeSnapshotsCronJob + `)-.*"} > 0`,
 		For:         "1m",
 		Severity:    SeverityCritical,
@@ -130,7 +130,7 @@ var platformRules = []AlertRule{
 	},
 	{
 		Name:        "PynomalyBackupMissing",
-		Expr:        `time() - max(kube_cronjob_status_last_successful_time{NS,cronjob="` + postgres.PostgresBackupCronJob + `"}) > 26 * 3600`,
+		Expr:        `time() - max(kube_cronjob_status_last_successful_time{NS,cronjob="` + postgres.BackupCronJob + `"}) > 26 * 3600`,
 		For:         "10m",
 		Severity:    SeverityCritical,
 		Summary:     "No successful database backup for {{ $value | humanizeDuration }}",

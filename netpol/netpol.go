@@ -25,8 +25,8 @@ const (
 	acmeSolverPort  = 8089
 )
 
-// SecurityArgs configures the security tier.
-type SecurityArgs struct {
+// Args configures the security tier.
+type Args struct {
 	tier.Context
 	// Workloads are every other tier's: the ends of the flows, with their selectors and ports.
 	Workloads []kube.Workload
@@ -57,8 +57,8 @@ type Security struct {
 	Policies []string
 }
 
-// NewSecurity creates the security tier.
-func NewSecurity(ctx *pulumi.Context, name string, args *SecurityArgs, opts ...pulumi.ResourceOption) (*Security, error) {
+// New creates the security tier.
+func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*Security, error) {
 	c := &Security{}
 	if err := ctx.RegisterComponentResource(tier.Type("Security"), name, c, opts...); err != nil {
 		return nil, err
@@ -131,7 +131,7 @@ func workloadPeer(w kube.Workload) (netPeer, error) {
 
 // peers are the ends of the flows a stack has, by the names the table uses: its workloads by
 // component, and the peers outside them that the settings switch on.
-func peers(args *SecurityArgs) (map[string][]netPeer, error) {
+func peers(args *Args) (map[string][]netPeer, error) {
 	out := map[string][]netPeer{EveryPod: {{policy: everyPodPolicy, selector: map[string]string{}}}}
 	for _, w := range args.Workloads {
 		p, err := workloadPeer(w)
@@ -208,7 +208,7 @@ func Targets(ends map[string][]netPeer, components []string, f Flow) []Target {
 
 // networkPolicies turns the table into policies: for every flow, an egress rule on the source's
 // pods and an ingress rule on the destination's, where they are the namespace's.
-func networkPolicies(args *SecurityArgs) ([]*netPolicy, error) {
+func networkPolicies(args *Args) ([]*netPolicy, error) {
 	ends, err := peers(args)
 	if err != nil {
 		return nil, err

@@ -46,7 +46,7 @@ func (p *Platform) Outputs() map[string]pulumi.Input {
 	return out
 }
 
-func redisOutput(e redis.RedisEndpoint) pulumi.Map {
+func redisOutput(e redis.Endpoint) pulumi.Map {
 	return pulumi.Map{"host": e.Host, "port": pulumi.Int(e.Port), "sentinelMaster": pulumi.String(e.SentinelMaster)}
 }
 

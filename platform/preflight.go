@@ -68,10 +68,10 @@ func checkCluster(s *config.Settings, connect Connect) error {
 func claimTemplates(s *config.Settings) []preflight.ClaimTemplate {
 	data := tier.DataClaimTemplate
 	all := []preflight.ClaimTemplate{
-		{Key: "postgres.storageSize", Size: s.Postgres.StorageSize, Set: postgres.PostgresName, Template: postgres.PostgresClaimTemplate},
-		{Key: "redisQueue.storageSize", Size: s.RedisQueue.StorageSize, Set: redis.RedisQueueService, Template: data},
-		{Key: "redisCache.storageSize", Size: s.RedisCache.StorageSize, Set: redis.RedisCacheService, Template: data},
-		{Key: "influxdb.storageSize", Size: s.InfluxDB.StorageSize, Set: influxdb.InfluxDBServiceName, Template: data},
+		{Key: "postgres.storageSize", Size: s.Postgres.StorageSize, Set: postgres.Name, Template: postgres.ClaimTemplate},
+		{Key: "redisQueue.storageSize", Size: s.RedisQueue.StorageSize, Set: redis.QueueService, Template: data},
+		{Key: "redisCache.storageSize", Size: s.RedisCache.StorageSize, Set: redis.CacheService, Template: data},
+		{Key: "influxdb.storageSize", Size: s.InfluxDB.StorageSize, Set: influxdb.ServiceName, Template: data},
 		{Key: "storage.backupSize", Size: s.Storage.BackupSize, Template: foundation.BackupClaimName},
 		{Key: "storage.modelSize", Size: s.Storage.ModelSize, Template: foundation.ModelClaimName},
 	}
@@ -124,7 +124,7 @@ func requirements(s *config.Settings) []preflight.Requirement {
 	edgeRequirements(s, add)
 	internalTLSRequirements(s, add)
 	storageRequirements(s, add)
-	for _, api := range monitoring.MonitoringAPIs(!s.Bundled()) {
+	for _, api := range monitoring.APIs(!s.Bundled()) {
 		add(apiRequirement("prometheus-operator", api, "monitoringMode operator"))
 	}
 	if w := s.Postgres.WALArchive; w.S3Bucket != "" && w.CredentialsSecret != "" {
@@ -181,7 +181,7 @@ func apiRequirement(check string, api tier.ClusterAPI, why string) preflight.Req
 // edgeRequirements: the entry point's class, its APIs, and an issuer the program does not create.
 func edgeRequirements(s *config.Settings, add func(preflight.Requirement)) {
 	e := s.Edge
-	for _, api := range edge.EdgeAPIs(e) {
+	for _, api := range edge.APIs(e) {
 		check, why := "gateway-api", "edge.entry gateway"
 		if strings.HasPrefix(api.GroupVersion, "cert-manager.io/") {
 			check, why = "cert-manager", "edge.tls"

@@ -88,7 +88,7 @@ func (p *Platform) storage(ctx *pulumi.Context, tier pulumi.ResourceOption) (tie
 func (p *Platform) secrets(ctx *pulumi.Context, tier pulumi.ResourceOption) (tier.Component, error) {
 	s := p.settings
 	var err error
-	p.Secrets, err = credentials.NewSecrets(ctx, "secrets", &credentials.SecretsArgs{
+	p.Secrets, err = credentials.New(ctx, "secrets", &credentials.Args{
 		Context: p.shared(), Generations: generations(s), Credentials: s.Credentials,
 	}, tier)
 	return p.Secrets, err
@@ -106,7 +106,7 @@ func (p *Platform) internalTLS(ctx *pulumi.Context, tier pulumi.ResourceOption) 
 func (p *Platform) postgres(ctx *pulumi.Context, tier pulumi.ResourceOption) (tier.Component, error) {
 	s := p.settings
 	var err error
-	p.Postgres, err = postgres.NewPostgres(ctx, "postgres", &postgres.PostgresArgs{
+	p.Postgres, err = postgres.New(ctx, "postgres", &postgres.Args{
 		Context: p.shared(), Settings: s.Postgres, Pooler: s.Pooler, Images: s.Images,
 		Volumes: p.Storage.Volumes, BackupClaim: p.Storage.BackupClaim, Secret: p.Secrets.Postgres,
 		Generation: s.PostgresAppGeneration(),
@@ -117,7 +117,7 @@ func (p *Platform) postgres(ctx *pulumi.Context, tier pulumi.ResourceOption) (ti
 func (p *Platform) redis(ctx *pulumi.Context, tier pulumi.ResourceOption) (tier.Component, error) {
 	s := p.settings
 	var err error
-	p.Redis, err = redis.NewRedis(ctx, "redis", &redis.RedisArgs{
+	p.Redis, err = redis.New(ctx, "redis", &redis.Args{
 		Context: p.shared(), Queue: s.RedisQueue, Cache: s.RedisCache, Image: s.Images.Redis, Exporter: s.Images.RedisExporter,
 		Volumes: p.Storage.Volumes, Secret: p.Secrets.Redis, Generation: s.RedisGeneration(),
 	}, tier)
@@ -127,7 +127,7 @@ func (p *Platform) redis(ctx *pulumi.Context, tier pulumi.ResourceOption) (tier.
 func (p *Platform) influxDB(ctx *pulumi.Context, tier pulumi.ResourceOption) (tier.Component, error) {
 	s := p.settings
 	var err error
-	p.InfluxDB, err = influxdb.NewInfluxDB(ctx, "influxdb", &influxdb.InfluxDBArgs{
+	p.InfluxDB, err = influxdb.New(ctx, "influxdb", &influxdb.Args{
 		Context: p.shared(), Settings: s.InfluxDB, Image: s.Images.InfluxDB,
 		Volumes: p.Storage.Volumes, Secret: p.Secrets.InfluxDB,
 		BackupClaim: p.Storage.BackupClaim,
@@ -138,7 +138,7 @@ func (p *Platform) influxDB(ctx *pulumi.Context, tier pulumi.ResourceOption) (ti
 func (p *Platform) appConfig(ctx *pulumi.Context, tier pulumi.ResourceOption) (tier.Component, error) {
 	s := p.settings
 	var err error
-	p.AppConfig, err = app.NewAppConfig(ctx, "config", &app.AppConfigArgs{
+	p.AppConfig, err = app.NewConfig(ctx, "config", &app.ConfigArgs{
 		Context: p.shared(), Environment: string(s.Environment), LogLevel: s.LogLevel,
 		DatabaseHost: p.Postgres.Host, Queue: p.Redis.Queue, Cache: p.Redis.Cache, InfluxDBURL: p.InfluxDB.URL,
 	}, tier)
@@ -157,9 +157,9 @@ func (p *Platform) databases() []pulumi.Resource {
 }
 
 // appEnv is what the migration, the API and the workers are configured with, the same for all three.
-func (p *Platform) appEnv() app.AppEnv {
+func (p *Platform) appEnv() app.Env {
 	s := p.settings
-	return app.AppEnv{
+	return app.Env{
 		ConfigMap: p.AppConfig.ConfigMapName, PostgresSecret: p.Secrets.Postgres, RedisSecret: p.Secrets.Redis,
 		InfluxDBSecret: p.Secrets.InfluxDB, Generations: generations(s), PostgresClientImage: s.Images.PostgresClient, RedisImage: s.Images.Redis,
 		ModelClaim: p.Storage.ModelClaim, ModelsShared: s.Storage.ModelAccessMode == "ReadWriteMany",
@@ -206,7 +206,7 @@ func (p *Platform) rotation(ctx *pulumi.Context, tier pulumi.ResourceOption) (ti
 	after := append(append(append([]pulumi.Resource{}, p.Postgres.Ready...), p.Redis.Ready...), p.Migration.Job)
 	after = append(append(after, p.API.Ready...), p.Worker.Ready...)
 	var err error
-	p.Rotation, err = rotation.NewRotation(ctx, "rotation", &rotation.RotationArgs{
+	p.Rotation, err = rotation.New(ctx, "rotation", &rotation.Args{
 		Context: p.shared(), Generations: generations(s),
 		PostgresSecret: p.Secrets.Postgres, RedisSecret: p.Secrets.Redis, PrimaryHost: p.Postgres.PrimaryHost,
 		Redis: p.Redis.Pods, Images: s.Images, After: after,
@@ -229,7 +229,7 @@ func generations(s *config.Settings) credentials.Generations {
 func (p *Platform) edge(ctx *pulumi.Context, tier pulumi.ResourceOption) (tier.Component, error) {
 	s := p.settings
 	var err error
-	p.Edge, err = edge.NewEdge(ctx, "edge", &edge.EdgeArgs{
+	p.Edge, err = edge.New(ctx, "edge", &edge.Args{
 		Context: p.shared(), Settings: s.Edge, Image: s.Images.Nginx, Exporter: s.Images.NginxExporter,
 		APIService: p.API.ServiceName, APIPort: app.APIPort,
 	}, tier)
@@ -241,7 +241,7 @@ func (p *Platform) edge(ctx *pulumi.Context, tier pulumi.ResourceOption) (tier.C
 func (p *Platform) monitoring(ctx *pulumi.Context, tier pulumi.ResourceOption) (tier.Component, error) {
 	s := p.settings
 	var err error
-	p.Monitoring, err = monitoring.NewMonitoring(ctx, "monitoring", &monitoring.MonitoringArgs{
+	p.Monitoring, err = monitoring.New(ctx, "monitoring", &monitoring.Args{
 		Context: p.shared(), Environment: string(s.Environment), Level: s.Monitoring,
 		Prometheus: s.Prometheus, Alertmanager: s.Alertmanager, Grafana: s.Grafana, Images: s.Images,
 		Volumes: p.Storage.Volumes, GrafanaSecret: p.Secrets.Grafana, Workloads: p.Workloads(),
@@ -260,7 +260,7 @@ func (p *Platform) security(ctx *pulumi.Context, tier pulumi.ResourceOption) (ti
 	s := p.settings
 	e := s.Edge
 	var err error
-	p.Security, err = netpol.NewSecurity(ctx, "security", &netpol.SecurityArgs{
+	p.Security, err = netpol.New(ctx, "security", &netpol.Args{
 		Context: p.shared(), Workloads: p.Workloads(), Network: s.Network,
 		Exposed: e.Exposed(), ACMESolver: e.TLSOn() && e.TLS.Issuer.Create == config.CreateACME,
 		OperatorPrometheus: !s.Bundled(), ObjectStoragePort: s.Postgres.WALArchive.StorePort(),

@@ -17,9 +17,9 @@ var assets = tier.NewAssets(embedded, "postgres")
 // shellcheck.
 func Scripts() []tier.Script {
 	return []tier.Script{
-		assets.Lint("postgres-setup.sh", "setup.sh.tmpl", PostgresSetupScript),
-		assets.Lint("postgres-backup.sh", "backup.sh.tmpl", PostgresBackupScript),
-		assets.Lint("postgres-restore.sh", "restore.sh", PostgresRestoreScript),
-		assets.Lint("postgres-dump-copy.sh", "dump-copy.sh", PostgresDumpCopyScript),
+		assets.Lint("postgres-setup.sh", "setup.sh.tmpl", SetupScript),
+		assets.Lint("postgres-backup.sh", "backup.sh.tmpl", BackupScript),
+		assets.Lint("postgres-restore.sh", "restore.sh", RestoreScript),
+		assets.Lint("postgres-dump-copy.sh", "dump-copy.sh", DumpCopyScript),
 	}
 }

@@ -12,44 +12,44 @@ import (
 	"github.com/pynomaly/pynomaly-platform/tier"
 )
 
-// PostgresBackupScript is one run of the nightly backup: the database as a custom-format dump
+// BackupScript is one run of the nightly backup: the database as a custom-format dump
 // and the roles and other globals (without password hashes: the secrets tier and the setup job
 // own the passwords), written into a directory named by the UTC time and renamed from
 // "<time>.partial" only once pg_restore has read the dump back. What an earlier failed run left
 // is removed first, and so are backups past the retention, before the new dump needs the space,
 // so a full volume recovers; the newest backup is kept whatever its age. It reads PGHOST, PGPORT,
 // PGUSER, PGPASSWORD, PGDATABASE, BACKUP_DIR and RETENTION_DAYS from its environment. It
-// shares its pruning and its last step with InfluxDBBackupScript.
-var PostgresBackupScript = tier.Fill(assets.ScriptTemplate("backup.sh.tmpl"), nil)
+// shares its pruning and its last step with influxdb.BackupScript.
+var BackupScript = tier.Fill(assets.ScriptTemplate("backup.sh.tmpl"), nil)
 
-// PostgresRestoreScript restores a backup of PostgresBackupScript into the database PGDATABASE
+// RestoreScript restores a backup of BackupScript into the database PGDATABASE
 // of the server PGHOST, which the program's setup job has made (role and database exist): the
 // globals first (roles that exist are kept), then the dump, each object dropped and re-created.
 // RESTORE_FROM names the backup (a directory in BACKUP_DIR); empty means the newest one.
 // scripts/restore.sh runs it as a Job made from the backup CronJob's pod.
-var PostgresRestoreScript = assets.Script("restore.sh")
+var RestoreScript = assets.Script("restore.sh")
 
 // postgresBackup is the seed's daily backup (02:00) into the backup claim, from a replica when
-// there is one (PostgresBackupScript).
-func postgresBackup(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, replicaHost, primaryHost pulumi.StringOutput) error {
+// there is one (BackupScript).
+func postgresBackup(ctx *pulumi.Context, c *Postgres, args *Args, replicaHost, primaryHost pulumi.StringOutput) error {
 	b := args.Settings.Backup
 	source := primaryHost
 	if args.Settings.Replicas > 1 {
 		source = replicaHost
 	}
-	pod := kube.ScriptPod("postgres-backup", args.Images.PostgresClient, config.JobResources, PostgresClientUID, PostgresBackupScript, corev1.EnvVarArray{
+	pod := kube.ScriptPod("postgres-backup", args.Images.PostgresClient, config.JobResources, ClientUID, BackupScript, corev1.EnvVarArray{
 		kube.EnvOutput("PGHOST", source),
-		kube.Env("PGPORT", fmt.Sprint(PostgresPort)),
+		kube.Env("PGPORT", fmt.Sprint(Port)),
 		kube.Env("PGUSER", "postgres"),
 		kube.SecretEnv("PGPASSWORD", args.Secret, credentials.PostgresSuperuserPasswordKey),
-		kube.Env("PGDATABASE", PostgresDatabase),
+		kube.Env("PGDATABASE", Database),
 		kube.Env("BACKUP_DIR", postgresBackupDir),
 		kube.Env("RETENTION_DAYS", fmt.Sprint(b.RetentionDays)),
 	}, corev1.VolumeArray{kube.ClaimVolume("backup", args.BackupClaim)}, corev1.VolumeMountArray{kube.Mount("backup", postgresBackupDir)})
 	tier.TrustInternalCA(&pod, args.TLS)
 	copyDumpOffCluster(&pod, args)
 	_, w, err := kube.NewCronJob(ctx, c, args.Namespace, kube.CronJob{
-		Job:      kube.Job{Name: PostgresBackupCronJob, Pod: pod, BackoffLimit: 2, DeadlineSeconds: b.DeadlineSeconds},
+		Job:      kube.Job{Name: BackupCronJob, Pod: pod, BackoffLimit: 2, DeadlineSeconds: b.DeadlineSeconds},
 		Schedule: b.Schedule, TimeZone: b.TimeZone,
 	})
 	if err != nil {
@@ -59,16 +59,16 @@ func postgresBackup(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, replic
 	return nil
 }
 
-// PostgresDumpCopyScript copies the newest complete backup of PostgresBackupScript to the WAL
+// DumpCopyScript copies the newest complete backup of BackupScript to the WAL
 // archive's bucket (WALG_S3_PREFIX), file by file as it is (pg_dump's format is compressed
 // already), with WAL-G's storage tools: the dump image has no S3 client, Spilo's has WAL-G. A
 // lost cluster so keeps its dumps. What is kept there is the bucket's lifecycle rule's to say.
-var PostgresDumpCopyScript = assets.Script("dump-copy.sh")
+var DumpCopyScript = assets.Script("dump-copy.sh")
 
 // copyDumpOffCluster makes the backup pod copy its dump to object storage when WAL is archived
-// there: the dump runs first (an init container), then PostgresDumpCopyScript in the Spilo image,
+// there: the dump runs first (an init container), then DumpCopyScript in the Spilo image,
 // reading the claim only, under pynomaly-dumps/<namespace>/ in the archive's bucket.
-func copyDumpOffCluster(pod *kube.Pod, args *PostgresArgs) {
+func copyDumpOffCluster(pod *kube.Pod, args *Args) {
 	w := args.Settings.WALArchive
 	if w.S3Bucket == "" {
 		return
@@ -84,7 +84,7 @@ func copyDumpOffCluster(pod *kube.Pod, args *PostgresArgs) {
 	pod.Containers = []kube.Container{{
 		Name:      "postgres-backup-copy",
 		Image:     args.Images.Postgres,
-		Command:   kube.Script("/bin/sh", PostgresDumpCopyScript),
+		Command:   kube.Script("/bin/sh", DumpCopyScript),
 		Env:       append(env, objectStoreEnv("", w)...),
 		Resources: config.JobResources,
 		Mounts:    corev1.VolumeMountArray{kube.Mount("tmp", "/tmp"), kube.ReadOnlyMount("backup", postgresBackupDir)},

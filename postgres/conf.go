@@ -12,10 +12,10 @@ import (
 	"github.com/pynomaly/pynomaly-platform/tier"
 )
 
-// PostgresParameters is the PostgreSQL tuning of a cluster. Memory settings scale with the
+// Parameters is the PostgreSQL tuning of a cluster. Memory settings scale with the
 // container's memory limit, so every environment gets the seed's proportions; prod (8Gi) gets
 // the seed's numbers exactly: shared_buffers 2GB (25%), work_mem 32MB, maintenance_work_mem 512MB.
-func PostgresParameters(p config.Postgres) map[string]string {
+func Parameters(p config.Postgres) map[string]string {
 	limit := resource.MustParse(p.Resources.MemoryLimit)
 	limitMB := limit.Value() / (1 << 20)
 	mb := func(v int64) string { return fmt.Sprintf("%dMB", max(v, 1)) }
@@ -46,13 +46,13 @@ func PostgresParameters(p config.Postgres) map[string]string {
 	return params
 }
 
-// PostgresRecoveryParameters are what a point-in-time restore sets: WAL fetched with
+// RecoveryParameters are what a point-in-time restore sets: WAL fetched with
 // restoreCommand and replayed up to target (the zero time: to the end of the archive), on the
 // newest timeline, then the server promoted. They are Spilo's recovery settings for its clone
 // from WAL-G (bootstrap.clone_with_wale's recovery_conf, from restoreEnv's CLONE_TARGET_TIME),
 // with restoreCommand standing in for Spilo's WAL-G fetch wherever WAL is archived elsewhere
 // (the unit suite's local archive).
-func PostgresRecoveryParameters(restoreCommand string, target time.Time) map[string]string {
+func RecoveryParameters(restoreCommand string, target time.Time) map[string]string {
 	params := map[string]string{
 		"restore_command":          restoreCommand,
 		"recovery_target_timeline": "latest",
@@ -70,9 +70,9 @@ func RecoveryTargetTime(t time.Time) string {
 	return t.UTC().Format("2006-01-02 15:04:05.000000") + "+00"
 }
 
-// PostgresTLSParameters turn TLS on with the server's cert-manager certificate: TLS 1.2 at
+// TLSParameters turn TLS on with the server's cert-manager certificate: TLS 1.2 at
 // least, and the CA for the replicas that present their own certificates.
-func PostgresTLSParameters() map[string]string {
+func TLSParameters() map[string]string {
 	return map[string]string{
 		"ssl":                      "on",
 		"ssl_cert_file":            tier.ServerTLSMountPath + "/tls.crt",
@@ -82,10 +82,10 @@ func PostgresTLSParameters() map[string]string {
 	}
 }
 
-// PostgresHBA are the client authentication rules with TLS on: the pod's own socket (Patroni,
+// HBA are the client authentication rules with TLS on: the pod's own socket (Patroni,
 // Spilo's scripts) is trusted as Spilo has it; every TCP connection, replication and loopback
 // included, must use TLS: a plain one is refused before a password is asked for.
-func PostgresHBA() []string {
+func HBA() []string {
 	return []string{
 		"local all all trust",
 		"local replication standby trust",
@@ -96,8 +96,8 @@ func PostgresHBA() []string {
 	}
 }
 
-// RenderPostgresConf writes parameters in postgresql.conf syntax, sorted, one per line.
-func RenderPostgresConf(params map[string]string) string {
+// RenderConf writes parameters in postgresql.conf syntax, sorted, one per line.
+func RenderConf(params map[string]string) string {
 	keys := make([]string, 0, len(params))
 	for k := range params {
 		keys = append(keys, k)
@@ -117,7 +117,7 @@ func RenderPostgresConf(params map[string]string) string {
 // against the CA and its name against the host it dials.
 func PgBouncerIni(primaryHost string, pooler config.Pooler, tls bool) string {
 	return tier.Fill(pgbouncerTemplate, map[string]any{
-		"Database": PostgresDatabase, "Host": primaryHost, "Port": PostgresPort, "AuthFile": pgbouncerUserlistPath,
+		"Database": Database, "Host": primaryHost, "Port": Port, "AuthFile": pgbouncerUserlistPath,
 		"PoolSize": pooler.PoolSize, "MaxClientConnections": pooler.MaxClientConnections,
 		"TLS": tls, "TLSDir": tier.ServerTLSMountPath,
 	})

@@ -12,18 +12,18 @@ import (
 	"github.com/pynomaly/pynomaly-platform/internal/golden"
 )
 
-// TestPostgresConf pins postgresql.conf as NewPostgres renders it (TLS parameters where internal
+// TestPostgresConf pins postgresql.conf as postgres.New renders it (TLS parameters where internal
 // TLS is on), and checks that the poolers' server connections fit in max_connections beside the
 // reserved ones, and that archiving is on exactly where a bucket is named.
 func TestPostgresConf(t *testing.T) {
 	for _, env := range config.Environments {
 		t.Run(string(env), func(t *testing.T) {
 			s := golden.Settings(t, env)
-			params := PostgresParameters(s.Postgres)
+			params := Parameters(s.Postgres)
 			if s.TLS.Internal {
-				maps.Copy(params, PostgresTLSParameters())
+				maps.Copy(params, TLSParameters())
 			}
-			got := RenderPostgresConf(params)
+			got := RenderConf(params)
 			golden.Compare(t, "postgres/"+string(env)+".conf", got)
 
 			m := regexp.MustCompile(`(?m)^max_connections = '(\d+)'$`).FindStringSubmatch(got)
@@ -45,7 +45,7 @@ func TestPostgresConf(t *testing.T) {
 
 // TestPostgresHBA pins pg_hba: every TCP rule either demands TLS or rejects.
 func TestPostgresHBA(t *testing.T) {
-	hba := PostgresHBA()
+	hba := HBA()
 	golden.Compare(t, "postgres/pg_hba.conf", strings.Join(hba, "\n")+"\n")
 	for _, rule := range hba {
 		f := strings.Fields(rule)
@@ -71,7 +71,7 @@ func TestPgBouncerIni(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			s := golden.Settings(t, c.env)
 			tls := c.forceTLS || s.TLS.Internal
-			got := PgBouncerIni(fmt.Sprintf("%s.%s.svc", PostgresServiceName, s.Namespace), s.Pooler, tls)
+			got := PgBouncerIni(fmt.Sprintf("%s.%s.svc", ServiceName, s.Namespace), s.Pooler, tls)
 			golden.Compare(t, "pgbouncer/"+c.name+".ini", got)
 
 			if want := fmt.Sprintf("\ndefault_pool_size = %d\n", s.Pooler.PoolSize); !strings.Contains(got, want) {

@@ -21,11 +21,11 @@ const poolerShutdownDelay = 5
 // newPooler is PgBouncer in transaction mode in front of the primary: API and worker pods open
 // as many client connections as they like (up to the budget validated in config), the primary
 // sees at most replicas x poolSize. It owns its configuration, Service and disruption budget.
-func newPooler(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, primaryHost pulumi.StringOutput, after []pulumi.Resource) (pulumi.Resource, error) {
+func newPooler(ctx *pulumi.Context, c *Postgres, args *Args, primaryHost pulumi.StringOutput, after []pulumi.Resource) (pulumi.Resource, error) {
 	ns := args.Namespace
 	ini := primaryHost.ApplyT(func(h string) string { return PgBouncerIni(h, args.Pooler, args.TLS) }).(pulumi.StringOutput)
 	// Auto-named: a configuration change rolls the pooler.
-	cm, err := corev1.NewConfigMap(ctx, PostgresPoolerName, &corev1.ConfigMapArgs{
+	cm, err := corev1.NewConfigMap(ctx, PoolerName, &corev1.ConfigMapArgs{
 		Metadata: kube.AutoNamedMeta(ctx, ns, "pooler"),
 		Data:     pulumi.StringMap{"pgbouncer.ini": ini},
 	}, pulumi.Parent(c))
@@ -41,13 +41,13 @@ func newPooler(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, primaryHost
 			Name:      "pgbouncer",
 			Image:     args.Images.PgBouncer,
 			Command:   []string{"pgbouncer", "/etc/pgbouncer/config/pgbouncer.ini"},
-			Ports:     []kube.Port{{Name: "postgresql", Port: PostgresPort}},
+			Ports:     []kube.Port{{Name: "postgresql", Port: Port}},
 			Resources: args.Pooler.Resources,
 			// Ready while it accepts clients. No liveness probe: PgBouncer is one process that
 			// exits when it fails (and the kubelet restarts it), and the only check it offers
 			// without credentials, a connection to its port, is the readiness check: used for
 			// liveness too, a burst of clients would restart every pooler at once.
-			ReadinessProbe: kube.Readiness(kube.TCPSocket(PostgresPort)),
+			ReadinessProbe: kube.Readiness(kube.TCPSocket(Port)),
 			// PgBouncer stops accepting at SIGTERM, while the pod's endpoint is still being
 			// removed: it keeps accepting for a moment first, so no client meets a closed port.
 			Lifecycle: &corev1.LifecycleArgs{PreStop: &corev1.LifecycleHandlerArgs{
@@ -65,7 +65,7 @@ func newPooler(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, primaryHost
 	pod.Annotations = map[string]string{credentials.GenerationAnnotation: fmt.Sprint(args.Generation)}
 	tier.ServeTLS(&pod, PoolerTLS(), args.TLS, "pgbouncer")
 	deploy, w, err := kube.NewDeployment(ctx, c, ns, kube.Deployment{
-		Name: PostgresPoolerName, Pod: pod, Replicas: args.Pooler.Replicas,
+		Name: PoolerName, Pod: pod, Replicas: args.Pooler.Replicas,
 		MaxSurge: pulumi.Int(1), DisruptionBudget: kube.OneAtATime,
 	}, kube.After(after))
 	if err != nil {
@@ -73,8 +73,8 @@ func newPooler(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, primaryHost
 	}
 	c.Add(w)
 	if _, err := kube.NewService(ctx, c, ns, kube.Service{
-		Name: PostgresPoolerName, Component: "pooler", Selector: pod.Selector(),
-		Ports: corev1.ServicePortArray{kube.ServicePort("postgresql", PostgresPort)},
+		Name: PoolerName, Component: "pooler", Selector: pod.Selector(),
+		Ports: corev1.ServicePortArray{kube.ServicePort("postgresql", Port)},
 	}); err != nil {
 		return nil, err
 	}

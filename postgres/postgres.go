@@ -14,30 +14,30 @@ import (
 // Names, ports and identities of the PostgreSQL tier. Exported ones are what other tiers and
 // operators address.
 const (
-	PostgresName            = "pynomaly-postgres"
-	PostgresServiceName     = "pynomaly-postgres-service"
-	PostgresHeadlessService = "pynomaly-postgres-headless"
-	PostgresReplicaService  = "pynomaly-postgres-replicas"
-	PostgresPoolerName      = "pynomaly-postgres-pooler"
-	PostgresSetupJob        = "pynomaly-postgres-setup"
-	PostgresBackupCronJob   = "pynomaly-postgres-backup"
-	PostgresDatabase        = "pynomaly"
-	PostgresPort            = 5432
-	patroniPort             = 8008
-	postgresExporterPort    = 9187
+	Name                 = "pynomaly-postgres"
+	ServiceName          = "pynomaly-postgres-service"
+	HeadlessService      = "pynomaly-postgres-headless"
+	ReplicaService       = "pynomaly-postgres-replicas"
+	PoolerName           = "pynomaly-postgres-pooler"
+	SetupJob             = "pynomaly-postgres-setup"
+	BackupCronJob        = "pynomaly-postgres-backup"
+	Database             = "pynomaly"
+	Port                 = 5432
+	patroniPort          = 8008
+	postgresExporterPort = 9187
 	// Spilo runs PostgreSQL as the image's postgres user (101) and group (103).
 	spiloUID, spiloGID = 101, 103
 	// The PostgreSQL clients (the setup and backup jobs, with PGUSER set) run as any user;
 	// 10000 and more is a range no account of the node uses.
-	PostgresClientUID = tier.BackupClaimGID
+	ClientUID = tier.BackupClaimGID
 	// Patroni labels each pod with its role; the read-write Service selects the leader.
 	patroniRoleLabel   = "spilo-role"
 	patroniLeaderValue = "primary"
 	patroniScopeLabel  = "cluster-name"
 )
 
-// PostgresArgs configures the PostgreSQL tier.
-type PostgresArgs struct {
+// Args configures the PostgreSQL tier.
+type Args struct {
 	tier.Context
 	Settings config.Postgres
 	Pooler   config.Pooler
@@ -78,9 +78,9 @@ type Postgres struct {
 	Ready []pulumi.Resource
 }
 
-// NewPostgres creates the PostgreSQL tier: RBAC for Patroni, the Services, the StatefulSet, the
+// New creates the PostgreSQL tier: RBAC for Patroni, the Services, the StatefulSet, the
 // setup job, the backups and the pooler, in that order.
-func NewPostgres(ctx *pulumi.Context, name string, args *PostgresArgs, opts ...pulumi.ResourceOption) (*Postgres, error) {
+func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*Postgres, error) {
 	c := &Postgres{}
 	if err := ctx.RegisterComponentResource(tier.Type("Postgres"), name, c, opts...); err != nil {
 		return nil, err
@@ -94,32 +94,32 @@ func NewPostgres(ctx *pulumi.Context, name string, args *PostgresArgs, opts ...p
 	if err != nil {
 		return nil, err
 	}
-	params := PostgresParameters(args.Settings)
+	params := Parameters(args.Settings)
 	if args.TLS {
-		maps.Copy(params, PostgresTLSParameters())
+		maps.Copy(params, TLSParameters())
 	}
 	sts, err := postgresStatefulSet(ctx, c, args, params, svc.headless, binding)
 	if err != nil {
 		return nil, err
 	}
-	setup, err := postgresSetupJob(ctx, c, args, kube.Host(PostgresServiceName, ns), params, sts)
+	setup, err := postgresSetupJob(ctx, c, args, kube.Host(ServiceName, ns), params, sts)
 	if err != nil {
 		return nil, err
 	}
-	if err := postgresBackup(ctx, c, args, kube.Host(PostgresReplicaService, ns), kube.Host(PostgresServiceName, ns)); err != nil {
+	if err := postgresBackup(ctx, c, args, kube.Host(ReplicaService, ns), kube.Host(ServiceName, ns)); err != nil {
 		return nil, err
 	}
-	pooler, err := newPooler(ctx, c, args, kube.Host(PostgresServiceName, ns), []pulumi.Resource{setup})
+	pooler, err := newPooler(ctx, c, args, kube.Host(ServiceName, ns), []pulumi.Resource{setup})
 	if err != nil {
 		return nil, err
 	}
 
-	c.Host = kube.Host(PostgresPoolerName, ns)
+	c.Host = kube.Host(PoolerName, ns)
 	// Through the Service object, so consumers of the host wait for it to exist.
 	c.PrimaryHost = pulumi.Sprintf("%s.%s.svc", svc.primary.Metadata.Name().Elem(), ns)
-	c.ReplicaHost = kube.Host(PostgresReplicaService, ns)
-	c.Port = pulumi.Int(PostgresPort).ToIntOutput()
-	c.Database = pulumi.String(PostgresDatabase).ToStringOutput()
+	c.ReplicaHost = kube.Host(ReplicaService, ns)
+	c.Port = pulumi.Int(Port).ToIntOutput()
+	c.Database = pulumi.String(Database).ToStringOutput()
 	c.SecretName = args.Secret.ToStringOutput()
 	c.UserKey = pulumi.String(credentials.PostgresAppUserKeyOf(credentials.SlotOf(args.Generation))).ToStringOutput()
 	c.PasswordKey = pulumi.String(credentials.PostgresAppPasswordKeyOf(credentials.SlotOf(args.Generation))).ToStringOutput()
@@ -134,7 +134,7 @@ func NewPostgres(ctx *pulumi.Context, name string, args *PostgresArgs, opts ...p
 // postgresSelector selects the cluster's pods, or those of one Patroni role.
 func postgresSelector(role string) map[string]string {
 	sel := kube.SelectorLabels("postgres")
-	sel[patroniScopeLabel] = PostgresName
+	sel[patroniScopeLabel] = Name
 	if role != "" {
 		sel[patroniRoleLabel] = role
 	}
@@ -142,5 +142,5 @@ func postgresSelector(role string) map[string]string {
 }
 
 const (
-	PostgresClaimTemplate = "pgdata"
+	ClaimTemplate = "pgdata"
 )

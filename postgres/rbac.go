@@ -16,7 +16,7 @@ import (
 func patroniConfigMaps() []string {
 	var names []string
 	for _, suffix := range []string{"leader", "config", "failover", "sync"} {
-		names = append(names, PostgresName+"-"+suffix)
+		names = append(names, Name+"-"+suffix)
 	}
 	return names
 }
@@ -25,7 +25,7 @@ func patroniConfigMaps() []string {
 func postgresMembers(replicas int) []string {
 	names := make([]string, replicas)
 	for i := range names {
-		names[i] = fmt.Sprintf("%s-%d", PostgresName, i)
+		names[i] = fmt.Sprintf("%s-%d", Name, i)
 	}
 	return names
 }
@@ -38,7 +38,7 @@ func postgresMembers(replicas int) []string {
 // returned binding, so Patroni never starts without its rights.
 func postgresRBAC(ctx *pulumi.Context, c *Postgres, ns pulumi.StringInput, replicas int) (pulumi.Resource, error) {
 	configMaps, pods := []string{"configmaps"}, []string{"pods"}
-	return kube.NewAccess(ctx, c, ns, kube.Access{Name: PostgresName, Component: "postgres", Rules: rbacv1.PolicyRuleArray{
+	return kube.NewAccess(ctx, c, ns, kube.Access{Name: Name, Component: "postgres", Rules: rbacv1.PolicyRuleArray{
 		// Its cache of the cluster's state: list the scope's ConfigMaps by label, then watch
 		// from that version (ObjectCache over list_namespaced_kind). A label-selected list
 		// cannot be narrowed by name.
@@ -52,7 +52,7 @@ func postgresRBAC(ctx *pulumi.Context, c *Postgres, ns pulumi.StringInput, repli
 		kube.NamedRule("", configMaps, patroniConfigMaps(), "patch"),
 		// After a conflicting leader update it reads the leader ConfigMap directly
 		// (read_namespaced_kind in _update_leader_with_retry).
-		kube.NamedRule("", configMaps, []string{PostgresName + "-leader"}, "get"),
+		kube.NamedRule("", configMaps, []string{Name + "-leader"}, "get"),
 		// Members are the scope's pods: list by label, then watch (the pods' ObjectCache).
 		kube.Rule("", pods, "list", "watch"),
 		// Each member patches its own pod: the role label the Services select and its status

@@ -15,24 +15,24 @@ type postgresServiceSet struct {
 }
 
 func postgresServices(ctx *pulumi.Context, c *Postgres, ns pulumi.StringInput) (postgresServiceSet, error) {
-	postgresql := kube.ServicePort("postgresql", PostgresPort)
+	postgresql := kube.ServicePort("postgresql", Port)
 	var set postgresServiceSet
 	var err error
 	// The headless Service also carries Patroni's API, which the setup job talks to.
 	if set.headless, err = kube.NewService(ctx, c, ns, kube.Service{
-		Name: PostgresHeadlessService, Component: "postgres", Selector: postgresSelector(""), Headless: true,
+		Name: HeadlessService, Component: "postgres", Selector: postgresSelector(""), Headless: true,
 		Ports: corev1.ServicePortArray{postgresql, kube.ServicePort("patroni", patroniPort)},
 	}); err != nil {
 		return set, err
 	}
 	if set.primary, err = kube.NewService(ctx, c, ns, kube.Service{
-		Name: PostgresServiceName, Component: "postgres", Selector: postgresSelector(patroniLeaderValue),
+		Name: ServiceName, Component: "postgres", Selector: postgresSelector(patroniLeaderValue),
 		Ports: corev1.ServicePortArray{postgresql},
 	}); err != nil {
 		return set, err
 	}
 	_, err = kube.NewService(ctx, c, ns, kube.Service{
-		Name: PostgresReplicaService, Component: "postgres", Selector: postgresSelector("replica"),
+		Name: ReplicaService, Component: "postgres", Selector: postgresSelector("replica"),
 		Ports: corev1.ServicePortArray{postgresql},
 	})
 	return set, err
@@ -40,12 +40,12 @@ func postgresServices(ctx *pulumi.Context, c *Postgres, ns pulumi.StringInput) (
 
 // The servers of the platform and the hosts their clients use, from the names the tiers
 // declare their Services and StatefulSets under.
-func PostgresTLS(replicas int) tier.TLSServer {
-	return tier.TLSServer{Name: PostgresName, Hosts: append(
-		tier.StatefulHosts(PostgresServiceName, PostgresHeadlessService, PostgresName, replicas), PostgresReplicaService)}
+func ServerTLS(replicas int) tier.TLSServer {
+	return tier.TLSServer{Name: Name, Hosts: append(
+		tier.StatefulHosts(ServiceName, HeadlessService, Name, replicas), ReplicaService)}
 }
 
 // PoolerTLS is PgBouncer's Service.
 func PoolerTLS() tier.TLSServer {
-	return tier.TLSServer{Name: PostgresPoolerName, Hosts: []string{PostgresPoolerName}}
+	return tier.TLSServer{Name: PoolerName, Hosts: []string{PoolerName}}
 }

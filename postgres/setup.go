@@ -13,7 +13,7 @@ import (
 	"github.com/pynomaly/pynomaly-platform/tier"
 )
 
-// PostgresRoleSQL is the psql script of the setup job that creates the application's role and
+// RoleSQL is the psql script of the setup job that creates the application's role and
 // database when missing and sets the password of the login of the current rotation slot. psql
 // reads its values from the environment itself (\getenv, psql 15 or later: Spilo's newest client
 // is its server's version), so none is on a command line, and quotes them itself (:'...', :"...").
@@ -27,37 +27,37 @@ import (
 // rotation.go). A login other than the owner is the owner's member and acts as it (its sessions
 // start with SET role), so a migration run by either login creates objects of the same owner.
 // The other slot's login keeps its password: clients not yet rolled still log in with it.
-var PostgresRoleSQL = assets.Script("role.sql")
+var RoleSQL = assets.Script("role.sql")
 
-// PostgresRetireSQL is the retirement job's script: the previous slot's login loses its password
+// RetireSQL is the retirement job's script: the previous slot's login loses its password
 // (no password: no password login succeeds) and its sessions, the pooler's idle server
 // connections included, end; every client rolled to the current login before it runs.
-var PostgresRetireSQL = assets.Script("retire.sql")
+var RetireSQL = assets.Script("retire.sql")
 
-// PostgresRetireStep is the retirement job's psql invocation, as PostgresSetupRoleStep.
-var PostgresRetireStep = psqlStep(PostgresRetireSQL)
+// RetireStep is the retirement job's psql invocation, as SetupRoleStep.
+var RetireStep = psqlStep(RetireSQL)
 
-// PostgresSetupRoleStep is the setup job's psql invocation: the script on standard input, the
+// SetupRoleStep is the setup job's psql invocation: the script on standard input, the
 // connection and the values from the environment, nothing else on its command line.
-var PostgresSetupRoleStep = psqlStep(PostgresRoleSQL)
+var SetupRoleStep = psqlStep(RoleSQL)
 
 // psqlStep runs the psql script sql, given on standard input.
 func psqlStep(sql string) string { return "psql -X -v ON_ERROR_STOP=1 <<'SQL'\n" + sql + "\nSQL" }
 
-// PostgresSetupScript creates the application's role and database when missing, sets the role's
+// SetupScript creates the application's role and database when missing, sets the role's
 // current password, and hands the tuning to Patroni as the cluster's dynamic configuration.
 // PATCH is one of the REST API's unsafe methods, which Patroni authenticates: curl reads the
 // user and password as its configuration from standard input (-K -), written by printf, a shell
 // builtin, so they are on no command line either.
-var PostgresSetupScript = tier.Fill(assets.ScriptTemplate("setup.sh.tmpl"), map[string]any{
-	"Port": PostgresPort, "RoleStep": PostgresSetupRoleStep,
-	"StatefulSet": PostgresName, "Headless": PostgresHeadlessService, "PatroniPort": patroniPort,
+var SetupScript = tier.Fill(assets.ScriptTemplate("setup.sh.tmpl"), map[string]any{
+	"Port": Port, "RoleStep": SetupRoleStep,
+	"StatefulSet": Name, "Headless": HeadlessService, "PatroniPort": patroniPort,
 })
 
 // postgresSetupJob makes the cluster what the application expects, idempotently, after the
 // StatefulSet is ready. A change of the password (a rotation) or of the tuning changes the job's
 // template, which replaces the job, so it runs again.
-func postgresSetupJob(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, primaryHost pulumi.StringOutput, params map[string]string, sts pulumi.Resource) (pulumi.Resource, error) {
+func postgresSetupJob(ctx *pulumi.Context, c *Postgres, args *Args, primaryHost pulumi.StringOutput, params map[string]string, sts pulumi.Resource) (pulumi.Resource, error) {
 	dynamic, err := json.Marshal(map[string]any{
 		"synchronous_mode": args.Settings.SynchronousMode,
 		"postgresql":       map[string]any{"parameters": params},
@@ -66,7 +66,7 @@ func postgresSetupJob(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, prim
 		return nil, fmt.Errorf("postgres: setup job: %w", err)
 	}
 	slot := credentials.SlotOf(args.Generation)
-	pod := kube.ScriptPod("postgres-setup", args.Images.Postgres, config.JobResources, PostgresClientUID, PostgresSetupScript, corev1.EnvVarArray{
+	pod := kube.ScriptPod("postgres-setup", args.Images.Postgres, config.JobResources, ClientUID, SetupScript, corev1.EnvVarArray{
 		kube.EnvOutput("PGHOST", primaryHost),
 		kube.Env("PGUSER", "postgres"),
 		kube.Env("PGDATABASE", "postgres"),
@@ -74,7 +74,7 @@ func postgresSetupJob(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, prim
 		kube.Env("APP_OWNER", credentials.PostgresAppUser),
 		kube.Env("APP_USER", credentials.PostgresAppLogin(slot)),
 		kube.SecretEnv("APP_PASSWORD_VERIFIER", args.Secret, credentials.PostgresAppVerifierKeyOf(slot)),
-		kube.Env("APP_DATABASE", PostgresDatabase),
+		kube.Env("APP_DATABASE", Database),
 		kube.SecretEnv("PATRONI_RESTAPI_USERNAME", args.Secret, credentials.PatroniAPIUserKey),
 		kube.SecretEnv("PATRONI_RESTAPI_PASSWORD", args.Secret, credentials.PatroniAPIPasswordKey),
 		kube.Env("PATRONI_DYNAMIC_CONFIG", string(dynamic)),
@@ -84,7 +84,7 @@ func postgresSetupJob(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, prim
 	// that returns to a slot), which reruns the job.
 	pod.Annotations = map[string]string{credentials.GenerationAnnotation: fmt.Sprint(args.Generation)}
 	job, w, err := kube.NewJob(ctx, c, args.Namespace, kube.Job{
-		Name: PostgresSetupJob, Pod: pod, BackoffLimit: 6, DeadlineSeconds: 900,
+		Name: SetupJob, Pod: pod, BackoffLimit: 6, DeadlineSeconds: 900,
 	}, kube.After([]pulumi.Resource{sts}))
 	if err != nil {
 		return nil, err

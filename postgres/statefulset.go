@@ -16,7 +16,7 @@ import (
 // postgresStatefulSet runs Patroni and PostgreSQL (Spilo) with a metrics exporter beside each
 // instance. It waits for Patroni's RBAC, and for as long as copying the primary's data to new
 // replicas takes.
-func postgresStatefulSet(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, params map[string]string, headless *corev1.Service, rbac pulumi.Resource) (pulumi.Resource, error) {
+func postgresStatefulSet(ctx *pulumi.Context, c *Postgres, args *Args, params map[string]string, headless *corev1.Service, rbac pulumi.Resource) (pulumi.Resource, error) {
 	spilo, err := spiloConfiguration(args.Settings, params, args.TLS)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
@@ -24,7 +24,7 @@ func postgresStatefulSet(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, p
 	s := args.Settings
 	pod := kube.Pod{
 		Component:     "postgres",
-		SelectorExtra: map[string]string{patroniScopeLabel: PostgresName},
+		SelectorExtra: map[string]string{patroniScopeLabel: Name},
 		UID:           spiloUID,
 		GID:           spiloGID,
 		// Patroni, in the postgres container, keeps the cluster's state in the API; the
@@ -38,7 +38,7 @@ func postgresStatefulSet(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, p
 			Name:      "postgres",
 			Image:     args.Images.Postgres,
 			Env:       spiloEnv(args, spilo),
-			Ports:     []kube.Port{{Name: "postgresql", Port: PostgresPort}, {Name: "patroni", Port: patroniPort}},
+			Ports:     []kube.Port{{Name: "postgresql", Port: Port}, {Name: "patroni", Port: patroniPort}},
 			Resources: s.Resources,
 			// Spilo writes its generated configuration under the root filesystem.
 			WritableRoot: true,
@@ -46,17 +46,17 @@ func postgresStatefulSet(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, p
 			// streaming; alive while Patroni's loop runs, even during a failover.
 			ReadinessProbe: kube.Readiness(kube.HTTPGet("/readiness", patroniPort)),
 			LivenessProbe:  kube.Liveness(kube.HTTPGet("/liveness", patroniPort)),
-			Mounts:         corev1.VolumeMountArray{kube.Mount(PostgresClaimTemplate, "/home/postgres/pgdata"), kube.Mount("dshm", "/dev/shm")},
+			Mounts:         corev1.VolumeMountArray{kube.Mount(ClaimTemplate, "/home/postgres/pgdata"), kube.Mount("dshm", "/dev/shm")},
 		}, postgresExporter(args)},
 		Volumes: corev1.VolumeArray{kube.EmptyDir("dshm", true)},
 	}
-	tier.ServeTLS(&pod, PostgresTLS(s.Replicas), args.TLS, "postgres")
+	tier.ServeTLS(&pod, ServerTLS(s.Replicas), args.TLS, "postgres")
 	sts, w, err := kube.NewStatefulSet(ctx, c, args.Namespace, kube.StatefulSet{
-		Name: PostgresName, Replicas: s.Replicas, ServiceName: headless.Metadata.Name().Elem(),
+		Name: Name, Replicas: s.Replicas, ServiceName: headless.Metadata.Name().Elem(),
 		// Patroni decides who leads; Kubernetes only has to keep the pods running.
 		PodManagementPolicy: "Parallel",
 		Pod:                 pod,
-		Claim:               kube.Claim{Name: PostgresClaimTemplate, Size: s.StorageSize},
+		Claim:               kube.Claim{Name: ClaimTemplate, Size: s.StorageSize},
 		Volumes:             args.Volumes,
 	}, kube.After([]pulumi.Resource{rbac}),
 		pulumi.Timeouts(&pulumi.CustomTimeouts{Create: "20m", Update: "20m"}))
@@ -69,9 +69,9 @@ func postgresStatefulSet(ctx *pulumi.Context, c *Postgres, args *PostgresArgs, p
 
 // spiloEnv configures Spilo: Patroni on the Kubernetes API (ConfigMaps, pod labels), the
 // credentials by reference, the tuning, and WAL-G archiving when a bucket is set.
-func spiloEnv(args *PostgresArgs, spilo string) corev1.EnvVarArray {
+func spiloEnv(args *Args, spilo string) corev1.EnvVarArray {
 	envs := corev1.EnvVarArray{
-		kube.Env("SCOPE", PostgresName),
+		kube.Env("SCOPE", Name),
 		kube.Env("PGROOT", "/home/postgres/pgdata/pgroot"),
 		kube.FieldEnv("POD_IP", "status.podIP"),
 		kube.FieldEnv("POD_NAMESPACE", "metadata.namespace"),
@@ -142,7 +142,7 @@ func objectStoreEnv(prefix string, w config.WALArchive) corev1.EnvVarArray {
 
 // restoreEnv bootstraps a cluster without data as a point-in-time copy of the archived cluster
 // (Spilo's clone from WAL-G): the newest base backup before the target, then the archived WAL
-// replayed up to it (PostgresRecoveryParameters are the settings Spilo writes for it); for
+// replayed up to it (RecoveryParameters are the settings Spilo writes for it); for
 // "latest", the newest base backup and every archived segment. The archive's path names the
 // source's namespace and scope as Spilo wrote it; Spilo's clone tries each major version under
 // it. Empty without a restore.
@@ -156,7 +156,7 @@ func restoreEnv(r config.PostgresRestore, w config.WALArchive) corev1.EnvVarArra
 	if r.FromNamespace != "" {
 		scopePrefix = r.FromNamespace + "-"
 	}
-	envs := corev1.EnvVarArray{kube.Env("CLONE_METHOD", "CLONE_WITH_WALE"), kube.Env("CLONE_SCOPE", PostgresName),
+	envs := corev1.EnvVarArray{kube.Env("CLONE_METHOD", "CLONE_WITH_WALE"), kube.Env("CLONE_SCOPE", Name),
 		kube.Env("CLONE_WAL_BUCKET_SCOPE_PREFIX", scopePrefix),
 		kube.Env("CLONE_WAL_S3_BUCKET", w.S3Bucket), kube.Env("CLONE_AWS_REGION", w.Region), kube.Env("CLONE_USE_WALG_RESTORE", "true")}
 	if !target.IsZero() {
@@ -166,7 +166,7 @@ func restoreEnv(r config.PostgresRestore, w config.WALArchive) corev1.EnvVarArra
 }
 
 // postgresExporter serves the instance's metrics, logged in over loopback.
-func postgresExporter(args *PostgresArgs) kube.Container {
+func postgresExporter(args *Args) kube.Container {
 	sslmode := "disable"
 	var mounts corev1.VolumeMountArray
 	if args.TLS {
@@ -179,7 +179,7 @@ func postgresExporter(args *PostgresArgs) kube.Container {
 		Name:  "exporter",
 		Image: args.Images.PostgresExporter,
 		Env: corev1.EnvVarArray{
-			kube.Env("DATA_SOURCE_URI", fmt.Sprintf("127.0.0.1:%d/postgres?sslmode=%s", PostgresPort, sslmode)),
+			kube.Env("DATA_SOURCE_URI", fmt.Sprintf("127.0.0.1:%d/postgres?sslmode=%s", Port, sslmode)),
 			kube.Env("DATA_SOURCE_USER", "postgres"),
 			kube.SecretEnv("DATA_SOURCE_PASS", args.Secret, credentials.PostgresSuperuserPasswordKey),
 		},
@@ -223,9 +223,9 @@ func spiloConfiguration(s config.Postgres, params map[string]string, tls bool) (
 	if tls {
 		verify := map[string]any{"sslmode": "verify-ca", "sslrootcert": tier.ServerTLSMountPath + "/ca.crt"}
 		pg := cfg["postgresql"].(map[string]any)
-		pg["pg_hba"] = PostgresHBA()
+		pg["pg_hba"] = HBA()
 		pg["authentication"] = map[string]any{"replication": verify, "superuser": verify, "rewind": verify}
-		cfg["bootstrap"].(map[string]any)["dcs"].(map[string]any)["postgresql"].(map[string]any)["pg_hba"] = PostgresHBA()
+		cfg["bootstrap"].(map[string]any)["dcs"].(map[string]any)["postgresql"].(map[string]any)["pg_hba"] = HBA()
 	}
 	b, err := json.Marshal(cfg)
 	if err != nil {

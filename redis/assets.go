@@ -18,7 +18,7 @@ var assets = tier.NewAssets(embedded, "redis")
 func Scripts() []tier.Script {
 	return []tier.Script{
 		assets.Lint("redis-startup.sh", "startup.sh", redisStartup),
-		assets.Lint("redis-ping.sh", "ping.sh.tmpl", redisPing(RedisPort)),
+		assets.Lint("redis-ping.sh", "ping.sh.tmpl", redisPing(Port)),
 		assets.Lint("redis-ping-sentinel.sh", "ping.sh.tmpl", redisPing(sentinelPort)),
 	}
 }

@@ -10,45 +10,45 @@ import (
 	"github.com/pynomaly/pynomaly-platform/tier"
 )
 
-// RedisRole is what one Redis instance holds. The two roles need opposite eviction rules, which
+// Role is what one Redis instance holds. The two roles need opposite eviction rules, which
 // is why they are two instances: an LRU policy may drop any key, and a queued task must never be
 // dropped.
-type RedisRole string
+type Role string
 
 const (
-	// RedisQueue holds the task queue: eviction off, every write in the append-only file
+	// Queue holds the task queue: eviction off, every write in the append-only file
 	// (fsync each second) plus RDB snapshots.
-	RedisQueue RedisRole = "queue"
-	// RedisCache holds cache entries and sessions: least-recently-used keys are evicted at
+	Queue Role = "queue"
+	// Cache holds cache entries and sessions: least-recently-used keys are evicted at
 	// maxmemory, nothing is persisted.
-	RedisCache RedisRole = "cache"
+	Cache Role = "cache"
 )
 
-// RedisMaxMemory is 80% of the container's memory limit: room for replication buffers and
+// MaxMemory is 80% of the container's memory limit: room for replication buffers and
 // fragmentation, so Redis refuses or evicts before the kernel kills it. prod's cache (10Gi)
 // gets the seed's 8 GB.
-func RedisMaxMemory(t config.StatefulTier) int64 {
+func MaxMemory(t config.StatefulTier) int64 {
 	limit := resource.MustParse(t.Resources.MemoryLimit)
 	return limit.Value() * 8 / 10
 }
 
-// RedisConf is the redis.conf of a role. Credentials and the replication topology are added at
+// Conf is the redis.conf of a role. Credentials and the replication topology are added at
 // start (see redis.go), so this file holds no secret and is the same on every replica.
-func RedisConf(role RedisRole, t config.StatefulTier) string {
+func Conf(role Role, t config.StatefulTier) string {
 	lines := []string{
 		"bind * -::*",
-		fmt.Sprintf("port %d", RedisPort),
+		fmt.Sprintf("port %d", Port),
 		"protected-mode no",
 		"dir /data",
 		"tcp-keepalive 60",
 		"timeout 0",
-		fmt.Sprintf("maxmemory %d", RedisMaxMemory(t)),
+		fmt.Sprintf("maxmemory %d", MaxMemory(t)),
 		"replica-read-only yes",
 		"replica-serve-stale-data yes",
 		"loglevel notice",
 	}
 	switch role {
-	case RedisQueue:
+	case Queue:
 		lines = append(lines,
 			"maxmemory-policy noeviction",
 			"appendonly yes",
@@ -62,7 +62,7 @@ func RedisConf(role RedisRole, t config.StatefulTier) string {
 			// task is never acknowledged by a node that is about to lose a failover.
 			lines = append(lines, "min-replicas-to-write 1", "min-replicas-max-lag 10")
 		}
-	case RedisCache:
+	case Cache:
 		lines = append(lines,
 			"maxmemory-policy allkeys-lru",
 			"appendonly no",
@@ -72,11 +72,11 @@ func RedisConf(role RedisRole, t config.StatefulTier) string {
 	return strings.Join(lines, "\n") + "\n"
 }
 
-// RedisTLSConf moves a Redis or Sentinel listening on port to TLS only: the plain port off, the
+// TLSConf moves a Redis or Sentinel listening on port to TLS only: the plain port off, the
 // server's certificate, and TLS to the primary (replication; Sentinel's connections to Redis and
 // to the other Sentinels), checked against the CA. Clients authenticate with the password, not
-// with certificates. Appended to RedisConf or SentinelConf, whose plain port it overrides.
-func RedisTLSConf(port int) string {
+// with certificates. Appended to Conf or SentinelConf, whose plain port it overrides.
+func TLSConf(port int) string {
 	return strings.Join([]string{
 		"port 0",
 		fmt.Sprintf("tls-port %d", port),
@@ -89,8 +89,8 @@ func RedisTLSConf(port int) string {
 	}, "\n") + "\n"
 }
 
-// RedisCLITLS are redis-cli's options with TLS on: TLS, and the CA to check the server with.
-func RedisCLITLS(caFile string) string { return "--tls --cacert " + caFile }
+// CLITLS are redis-cli's options with TLS on: TLS, and the CA to check the server with.
+func CLITLS(caFile string) string { return "--tls --cacert " + caFile }
 
 // SentinelQuorum is how many Sentinels must agree that a primary is down: a majority.
 func SentinelQuorum(replicas int) int { return replicas/2 + 1 }
@@ -109,7 +109,7 @@ func SentinelConf() string {
 // SentinelMonitor is the part of the Sentinel configuration that names the primary.
 func SentinelMonitor(master, host string, replicas int) string {
 	return strings.Join([]string{
-		fmt.Sprintf("sentinel monitor %s %s %d %d", master, host, RedisPort, SentinelQuorum(replicas)),
+		fmt.Sprintf("sentinel monitor %s %s %d %d", master, host, Port, SentinelQuorum(replicas)),
 		fmt.Sprintf("sentinel down-after-milliseconds %s 5000", master),
 		fmt.Sprintf("sentinel failover-timeout %s 60000", master),
 		fmt.Sprintf("sentinel parallel-syncs %s 1", master),

@@ -18,18 +18,18 @@ import (
 // never evict and the cache must; maxmemory stays under the limit; Sentinel's quorum is a
 // majority.
 func TestRedisConf(t *testing.T) {
-	for _, role := range []RedisRole{RedisQueue, RedisCache} {
+	for _, role := range []Role{Queue, Cache} {
 		for _, env := range config.Environments {
 			t.Run(string(role)+"-"+string(env), func(t *testing.T) {
 				s := golden.Settings(t, env)
-				r := redisInstance{role: role, tier: s.RedisQueue, name: RedisQueueService}
-				if role == RedisCache {
-					r.tier, r.name = s.RedisCache, RedisCacheService
+				r := redisInstance{role: role, tier: s.RedisQueue, name: QueueService}
+				if role == Cache {
+					r.tier, r.name = s.RedisCache, CacheService
 				}
-				conf, sentinel := RedisConf(role, r.tier), SentinelConf()
+				conf, sentinel := Conf(role, r.tier), SentinelConf()
 				if s.TLS.Internal {
-					conf += RedisTLSConf(RedisPort)
-					sentinel += RedisTLSConf(sentinelPort)
+					conf += TLSConf(Port)
+					sentinel += TLSConf(sentinelPort)
 				}
 				got := "# redis.conf\n" + conf
 				if r.sentinel() {
@@ -39,7 +39,7 @@ func TestRedisConf(t *testing.T) {
 				golden.Compare(t, fmt.Sprintf("redis/%s-%s.conf", role, env), got)
 
 				policies := regexp.MustCompile(`(?m)^maxmemory-policy (\S+)$`).FindAllStringSubmatch(conf, -1)
-				want := map[RedisRole]string{RedisQueue: "noeviction", RedisCache: "allkeys-lru"}[role]
+				want := map[Role]string{Queue: "noeviction", Cache: "allkeys-lru"}[role]
 				if len(policies) != 1 || policies[0][1] != want {
 					t.Errorf("%s: maxmemory-policy lines %v, want exactly one %s", role, policies, want)
 				}

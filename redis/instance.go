@@ -14,13 +14,13 @@ import (
 
 // redisInstance is one Redis role: its configuration, Services and StatefulSet.
 type redisInstance struct {
-	role RedisRole
+	role Role
 	tier config.StatefulTier
 	// name is the StatefulSet's and the role's Service's.
 	name       string
 	persistent bool
 
-	endpoint RedisEndpoint
+	endpoint Endpoint
 	sts      pulumi.Resource
 }
 
@@ -36,7 +36,7 @@ func (r *redisInstance) master() string {
 	return ""
 }
 
-func (r *redisInstance) declare(ctx *pulumi.Context, c *Redis, args *RedisArgs) error {
+func (r *redisInstance) declare(ctx *pulumi.Context, c *Redis, args *Args) error {
 	cm, err := r.configMap(ctx, c, args.Namespace, args.TLS)
 	if err != nil {
 		return err
@@ -56,20 +56,20 @@ func (r *redisInstance) declare(ctx *pulumi.Context, c *Redis, args *RedisArgs) 
 		return err
 	}
 	c.Add(w)
-	port := RedisPort
+	port := Port
 	if r.sentinel() {
 		port = sentinelPort
 	}
 	r.sts = sts
-	r.endpoint = RedisEndpoint{
+	r.endpoint = Endpoint{
 		Host: pulumi.Sprintf("%s.%s.svc", svc.Metadata.Name().Elem(), args.Namespace), Port: port,
 		SentinelMaster: r.master(), SecretName: args.Secret.ToStringOutput(), PasswordKey: credentials.RedisPasswordKeyOf(credentials.SlotOf(args.Generation)),
 	}
 	return nil
 }
 
-func (r *redisInstance) pods() RedisPods {
-	return RedisPods{Hosts: tier.StatefulHosts(r.name, r.headless(), r.name, r.tier.Replicas)[2:], Master: r.master()}
+func (r *redisInstance) pods() Pods {
+	return Pods{Hosts: tier.StatefulHosts(r.name, r.headless(), r.name, r.tier.Replicas)[2:], Master: r.master()}
 }
 
 func (r *redisInstance) claim() kube.Claim {
@@ -82,10 +82,10 @@ func (r *redisInstance) claim() kube.Claim {
 // configMap holds redis.conf and, with Sentinel, its configuration. Auto-named: a change rolls
 // the StatefulSet.
 func (r *redisInstance) configMap(ctx *pulumi.Context, c *Redis, ns pulumi.StringInput, tls bool) (*corev1.ConfigMap, error) {
-	redisConf, sentinelConf := RedisConf(r.role, r.tier), SentinelConf()
+	redisConf, sentinelConf := Conf(r.role, r.tier), SentinelConf()
 	if tls {
-		redisConf += RedisTLSConf(RedisPort)
-		sentinelConf += RedisTLSConf(sentinelPort)
+		redisConf += TLSConf(Port)
+		sentinelConf += TLSConf(sentinelPort)
 	}
 	data := pulumi.StringMap{"redis.conf": pulumi.String(redisConf)}
 	if r.sentinel() {
@@ -108,7 +108,7 @@ func (r *redisInstance) services(ctx *pulumi.Context, c *Redis, ns pulumi.String
 	ports := func(includeRedis bool) corev1.ServicePortArray {
 		var p corev1.ServicePortArray
 		if includeRedis {
-			p = append(p, kube.ServicePort("redis", RedisPort))
+			p = append(p, kube.ServicePort("redis", Port))
 		}
 		if r.sentinel() {
 			p = append(p, kube.ServicePort("sentinel", sentinelPort))
@@ -128,15 +128,15 @@ func (r *redisInstance) services(ctx *pulumi.Context, c *Redis, ns pulumi.String
 	return headless, svc, err
 }
 
-// RedisTLS is one Redis role's Services and pods; Sentinel, in the same pods, shares them.
-func RedisTLS(role RedisRole, replicas int) tier.TLSServer {
-	r := redisInstance{role: role, name: map[RedisRole]string{RedisQueue: RedisQueueService, RedisCache: RedisCacheService}[role]}
+// ServerTLS is one Redis role's Services and pods; Sentinel, in the same pods, shares them.
+func ServerTLS(role Role, replicas int) tier.TLSServer {
+	r := redisInstance{role: role, name: map[Role]string{Queue: QueueService, Cache: CacheService}[role]}
 	return tier.TLSServer{Name: r.name, Hosts: tier.StatefulHosts(r.name, r.headless(), r.name, replicas)}
 }
 
-// RedisPods are one Redis role's pods as a client inside the namespace names them (the names
+// Pods are one Redis role's pods as a client inside the namespace names them (the names
 // their certificates carry), and Sentinel's name for its primary (empty: no Sentinel).
-type RedisPods struct {
+type Pods struct {
 	Hosts  []string
 	Master string
 }

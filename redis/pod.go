@@ -32,7 +32,7 @@ var redisPingTemplate = assets.ScriptTemplate("ping.sh.tmpl")
 
 // pod is a Redis pod: the topology init container, Redis, its exporter and, with replicas, a
 // Sentinel.
-func (r *redisInstance) pod(args *RedisArgs, cm *corev1.ConfigMap) kube.Pod {
+func (r *redisInstance) pod(args *Args, cm *corev1.ConfigMap) kube.Pod {
 	env := r.env(args.Secret, args.Generation, args.TLS)
 	configMounts := corev1.VolumeMountArray{kube.ReadOnlyMount("config", "/etc/redis"), kube.Mount("runtime", "/run/redis")}
 	containers := []kube.Container{{
@@ -40,12 +40,12 @@ func (r *redisInstance) pod(args *RedisArgs, cm *corev1.ConfigMap) kube.Pod {
 		Image:     args.Image,
 		Command:   []string{"redis-server", "/run/redis/redis.conf"},
 		Env:       env,
-		Ports:     []kube.Port{{Name: "redis", Port: RedisPort}},
+		Ports:     []kube.Port{{Name: "redis", Port: Port}},
 		Resources: r.tier.Resources,
 		// Ready when it answers PING. Alive while it accepts connections: loading a large
 		// append-only file answers LOADING to PING, and must not be killed for it.
-		ReadinessProbe: kube.Readiness(kube.Exec("sh", "-c", redisPing(RedisPort))),
-		LivenessProbe:  kube.Liveness(kube.TCPSocket(RedisPort)),
+		ReadinessProbe: kube.Readiness(kube.Exec("sh", "-c", redisPing(Port))),
+		LivenessProbe:  kube.Liveness(kube.TCPSocket(Port)),
 		Mounts:         append(configMounts, kube.Mount("data", "/data")),
 	}, r.exporter(args)}
 	if r.sentinel() {
@@ -70,7 +70,7 @@ func (r *redisInstance) pod(args *RedisArgs, cm *corev1.ConfigMap) kube.Pod {
 		volumes = append(volumes, kube.EmptyDir("data", false))
 	}
 	pod := kube.Pod{
-		Component: r.component(), UID: RedisUID, GID: redisGID, Spread: args.Spread,
+		Component: r.component(), UID: UID, GID: redisGID, Spread: args.Spread,
 		Metrics:            &kube.Metrics{Port: redisExporterPort, Path: "/metrics"},
 		GracePeriodSeconds: 30,
 		InitContainers: []kube.Container{{
@@ -80,7 +80,7 @@ func (r *redisInstance) pod(args *RedisArgs, cm *corev1.ConfigMap) kube.Pod {
 		Containers: containers,
 		Volumes:    volumes,
 	}
-	tier.ServeTLS(&pod, RedisTLS(r.role, r.tier.Replicas), args.TLS, "topology", "redis", "sentinel", "exporter")
+	tier.ServeTLS(&pod, ServerTLS(r.role, r.tier.Replicas), args.TLS, "topology", "redis", "sentinel", "exporter")
 	return pod
 }
 
@@ -88,7 +88,7 @@ func (r *redisInstance) pod(args *RedisArgs, cm *corev1.ConfigMap) kube.Pod {
 func (r *redisInstance) env(secret pulumi.StringInput, g int, tls bool) corev1.EnvVarArray {
 	cliTLS := ""
 	if tls {
-		cliTLS = RedisCLITLS(tier.ServerTLSMountPath + "/ca.crt")
+		cliTLS = CLITLS(tier.ServerTLSMountPath + "/ca.crt")
 	}
 	env := corev1.EnvVarArray{
 		kube.FieldEnv("POD_NAME", "metadata.name"),
@@ -127,21 +127,21 @@ func rotationEnv(secret pulumi.StringInput, g int) corev1.EnvVarArray {
 // exporter is the metrics exporter next to Redis. On the queue it also reports the task list's
 // length (redis_key_size{key="pynomaly-tasks"}): the queue depth the alerts, the dashboards and
 // an external metrics adapter read.
-func (r *redisInstance) exporter(args *RedisArgs) kube.Container {
+func (r *redisInstance) exporter(args *Args) kube.Container {
 	env := corev1.EnvVarArray{
-		kube.Env("REDIS_ADDR", fmt.Sprintf("redis://127.0.0.1:%d", RedisPort)),
+		kube.Env("REDIS_ADDR", fmt.Sprintf("redis://127.0.0.1:%d", Port)),
 		kube.SecretEnv("REDIS_PASSWORD", args.Secret, credentials.RedisPasswordKeyOf(credentials.SlotOf(args.Generation))),
 	}
 	if args.TLS {
 		// Over TLS, to the pod's own name, which its certificate carries.
 		env = corev1.EnvVarArray{
 			kube.FieldEnv("POD_NAME", "metadata.name"),
-			kube.Env("REDIS_ADDR", fmt.Sprintf("rediss://$(POD_NAME).%s:%d", r.headless(), RedisPort)),
+			kube.Env("REDIS_ADDR", fmt.Sprintf("rediss://$(POD_NAME).%s:%d", r.headless(), Port)),
 			kube.SecretEnv("REDIS_PASSWORD", args.Secret, credentials.RedisPasswordKeyOf(credentials.SlotOf(args.Generation))),
 			kube.Env("REDIS_EXPORTER_TLS_CA_CERT_FILE", tier.ServerTLSMountPath+"/ca.crt"),
 		}
 	}
-	if r.role == RedisQueue {
+	if r.role == Queue {
 		env = append(env, kube.Env("REDIS_EXPORTER_CHECK_SINGLE_KEYS", "db0="+TaskQueueName))
 	}
 	return kube.Container{

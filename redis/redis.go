@@ -10,19 +10,19 @@ import (
 
 // Names and ports of the Redis tier.
 const (
-	RedisQueueService = "pynomaly-redis-queue"
-	RedisCacheService = "pynomaly-redis-cache"
-	RedisPort         = 6379
+	QueueService      = "pynomaly-redis-queue"
+	CacheService      = "pynomaly-redis-cache"
+	Port              = 6379
 	redisExporterPort = 9121
 	// The user and group Redis, Sentinel and the exporter run as. The official image runs as
 	// any user (its entry point changes ownership only when started as root, and the pods start
 	// redis-server directly); fsGroup gives the data volume to the group. 10000 and more is a
 	// range no account of the node uses.
-	RedisUID, redisGID = 10999, 11000
+	UID, redisGID = 10999, 11000
 )
 
-// RedisArgs configures the Redis tier.
-type RedisArgs struct {
+// Args configures the Redis tier.
+type Args struct {
 	tier.Context
 	Queue, Cache config.StatefulTier
 	Image        string
@@ -35,8 +35,8 @@ type RedisArgs struct {
 	Generation int
 }
 
-// RedisEndpoint is what a consumer of one Redis role needs.
-type RedisEndpoint struct {
+// Endpoint is what a consumer of one Redis role needs.
+type Endpoint struct {
 	// Host is the role's Service. With one replica it is Redis itself; with more it is the
 	// Sentinels, and clients ask them for SentinelMaster's current primary.
 	Host           pulumi.StringOutput
@@ -54,22 +54,22 @@ type Redis struct {
 	tier.OutputSet
 	tier.Workloads
 
-	Queue RedisEndpoint
-	Cache RedisEndpoint
+	Queue Endpoint
+	Cache Endpoint
 	// Ready are the StatefulSets; consumers depend on them.
 	Ready []pulumi.Resource
 	// Pods are each role's pods, for the rotation's retirement job.
-	Pods []RedisPods
+	Pods []Pods
 }
 
-// NewRedis creates the Redis tier.
-func NewRedis(ctx *pulumi.Context, name string, args *RedisArgs, opts ...pulumi.ResourceOption) (*Redis, error) {
+// New creates the Redis tier.
+func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*Redis, error) {
 	c := &Redis{}
 	if err := ctx.RegisterComponentResource(tier.Type("Redis"), name, c, opts...); err != nil {
 		return nil, err
 	}
-	queue := redisInstance{role: RedisQueue, tier: args.Queue, name: RedisQueueService, persistent: true}
-	cache := redisInstance{role: RedisCache, tier: args.Cache, name: RedisCacheService, persistent: args.Cache.StorageSize != ""}
+	queue := redisInstance{role: Queue, tier: args.Queue, name: QueueService, persistent: true}
+	cache := redisInstance{role: Cache, tier: args.Cache, name: CacheService, persistent: args.Cache.StorageSize != ""}
 	for _, in := range []*redisInstance{&queue, &cache} {
 		if err := in.declare(ctx, c, args); err != nil {
 			return nil, err
@@ -77,7 +77,7 @@ func NewRedis(ctx *pulumi.Context, name string, args *RedisArgs, opts ...pulumi.
 	}
 	c.Queue, c.Cache = queue.endpoint, cache.endpoint
 	c.Ready = []pulumi.Resource{queue.sts, cache.sts}
-	c.Pods = []RedisPods{queue.pods(), cache.pods()}
+	c.Pods = []Pods{queue.pods(), cache.pods()}
 	c.Keep(pulumi.Map{
 		"queueHost": c.Queue.Host, "queueSentinelMaster": pulumi.String(c.Queue.SentinelMaster),
 		"cacheHost": c.Cache.Host, "cacheSentinelMaster": pulumi.String(c.Cache.SentinelMaster),

@@ -36,14 +36,14 @@ import (
 // A pod restarted at any point reads the keys its template names, which hold the generation its
 // template was made for until the rotation after next: it always has a valid password.
 
-// RotationArgs configures the end of a rotation.
-type RotationArgs struct {
+// Args configures the end of a rotation.
+type Args struct {
 	tier.Context
 	Generations credentials.Generations
 	// PostgresSecret and RedisSecret are the secrets tier's.
 	PostgresSecret, RedisSecret pulumi.StringInput
 	PrimaryHost                 pulumi.StringInput
-	Redis                       []redis.RedisPods
+	Redis                       []redis.Pods
 	Images                      config.Images
 	// DrainSeconds is the clients' longest grace period and a margin to kill: a stopping pod
 	// of the previous generation is gone by then, so the retirement waits no longer for it.
@@ -61,12 +61,12 @@ type Rotation struct {
 	tier.Workloads
 }
 
-// NewRotation declares the settled Secret and, after it, the retirement jobs of the
+// New declares the settled Secret and, after it, the retirement jobs of the
 // credentials whose generation is past 0. In this order a Redis pod that restarts at any moment
 // authenticates replication and Sentinel with a password every running server accepts: before
 // the ConfigMap changes, the previous one (not yet retired); after, the new one (accepted all
 // along). The other way round, a replica restarted between the two would keep the retired one.
-func NewRotation(ctx *pulumi.Context, name string, args *RotationArgs, opts ...pulumi.ResourceOption) (*Rotation, error) {
+func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*Rotation, error) {
 	c := &Rotation{}
 	if err := ctx.RegisterComponentResource(tier.Type("Rotation"), name, c, opts...); err != nil {
 		return nil, err
@@ -84,7 +84,7 @@ func NewRotation(ctx *pulumi.Context, name string, args *RotationArgs, opts ...p
 	}
 	for _, j := range []struct {
 		generation int
-		job        func(*pulumi.Context, *RotationArgs) kube.Job
+		job        func(*pulumi.Context, *Args) kube.Job
 	}{{args.Generations.PostgresApp, c.postgresJob}, {args.Generations.Redis, c.redisJob}} {
 		if j.generation == 0 {
 			continue
@@ -110,7 +110,7 @@ func NewRotation(ctx *pulumi.Context, name string, args *RotationArgs, opts ...p
 
 // retireJob is a retirement job of the credential at generation g, whose client pods carry
 // label: run again for each rotation, once the last client pod of generation g-1 is gone.
-func retireJob(name string, pod kube.Pod, label string, g int, args *RotationArgs) kube.Job {
+func retireJob(name string, pod kube.Pod, label string, g int, args *Args) kube.Job {
 	pod.Annotations = map[string]string{credentials.GenerationAnnotation: fmt.Sprint(g)}
 	pod.InitContainers = append(pod.InitContainers, kube.Container{
 		Name: waitForPreviousClients, Image: args.Images.Kubectl,
@@ -142,7 +142,7 @@ var waitForPreviousClientsScript = assets.Script("wait-for-previous-clients.sh")
 
 // retireAccess lets a retirement job's init container watch the namespace's pods: kubectl wait
 // lists them by label, gets each, then watches it until it is deleted.
-func retireAccess(ctx *pulumi.Context, c *Rotation, args *RotationArgs, job, component string) (pulumi.Resource, error) {
+func retireAccess(ctx *pulumi.Context, c *Rotation, args *Args, job, component string) (pulumi.Resource, error) {
 	return kube.NewAccess(ctx, c, args.Namespace, kube.Access{Name: job, Component: component, Rules: rbacv1.PolicyRuleArray{
 		kube.Rule("", []string{"pods"}, "get", "list", "watch"),
 	}})
@@ -150,12 +150,12 @@ func retireAccess(ctx *pulumi.Context, c *Rotation, args *RotationArgs, job, com
 
 // PostgresRetireScript waits for the primary, then retires the previous login.
 var PostgresRetireScript = tier.Fill(assets.ScriptTemplate("postgres-retire.sh.tmpl"), map[string]any{
-	"Port": postgres.PostgresPort, "RetireStep": postgres.PostgresRetireStep,
+	"Port": postgres.Port, "RetireStep": postgres.RetireStep,
 })
 
-func (c *Rotation) postgresJob(_ *pulumi.Context, args *RotationArgs) kube.Job {
+func (c *Rotation) postgresJob(_ *pulumi.Context, args *Args) kube.Job {
 	g := args.Generations.PostgresApp
-	pod := kube.ScriptPod("postgres-retire", args.Images.Postgres, config.JobResources, postgres.PostgresClientUID, PostgresRetireScript, corev1.EnvVarArray{
+	pod := kube.ScriptPod("postgres-retire", args.Images.Postgres, config.JobResources, postgres.ClientUID, PostgresRetireScript, corev1.EnvVarArray{
 		kube.EnvOutput("PGHOST", args.PrimaryHost.ToStringOutput()),
 		kube.Env("PGUSER", "postgres"),
 		kube.Env("PGDATABASE", "postgres"),
@@ -174,7 +174,7 @@ func (c *Rotation) postgresJob(_ *pulumi.Context, args *RotationArgs) kube.Job {
 var RedisRetireScript = assets.Script("redis-retire.sh")
 
 // RedisTargets is the retirement job's REDIS_TARGETS: host|master per pod.
-func RedisTargets(pods []redis.RedisPods) string {
+func RedisTargets(pods []redis.Pods) string {
 	var targets []string
 	for _, p := range pods {
 		for _, h := range p.Hosts {
@@ -184,13 +184,13 @@ func RedisTargets(pods []redis.RedisPods) string {
 	return strings.Join(targets, " ")
 }
 
-func (c *Rotation) redisJob(_ *pulumi.Context, args *RotationArgs) kube.Job {
+func (c *Rotation) redisJob(_ *pulumi.Context, args *Args) kube.Job {
 	g := args.Generations.Redis
 	cliTLS := ""
 	if args.TLS {
-		cliTLS = redis.RedisCLITLS(tier.CAMountPath + "/ca.crt")
+		cliTLS = redis.CLITLS(tier.CAMountPath + "/ca.crt")
 	}
-	pod := kube.ScriptPod("redis-retire", args.Images.Redis, config.JobResources, redis.RedisUID, RedisRetireScript, corev1.EnvVarArray{
+	pod := kube.ScriptPod("redis-retire", args.Images.Redis, config.JobResources, redis.UID, RedisRetireScript, corev1.EnvVarArray{
 		kube.SecretEnv("REDISCLI_AUTH", args.RedisSecret, credentials.RedisPasswordKeyOf(credentials.SlotOf(g))),
 		kube.Env("REDIS_TARGETS", RedisTargets(args.Redis)),
 		kube.Env("REDIS_CLI_TLS", cliTLS),

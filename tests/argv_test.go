@@ -356,8 +356,8 @@ func TestEveryScriptIsLintedAndTheRestoresKeepCredentialsOffTheCommandLine(t *te
 			}
 		}
 		for _, r := range []struct{ cron, container, script string }{
-			{postgres.PostgresBackupCronJob, "postgres-backup", postgres.PostgresRestoreScript},
-			{influxdb.InfluxDBBackupCronJob, "influxdb-backup", influxdb.InfluxDBRestoreScript},
+			{postgres.BackupCronJob, "postgres-backup", postgres.RestoreScript},
+			{influxdb.BackupCronJob, "influxdb-backup", influxdb.RestoreScript},
 		} {
 			cron := st.One(t, "kubernetes:batch/v1:CronJob", r.cron)
 			secret, _ := secretEnv(t, cron, cron.Container(t, "spec.jobTemplate.spec.template.spec", r.container))

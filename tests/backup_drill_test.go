@@ -85,7 +85,7 @@ GRANT SELECT ON results TO analyst;`)
 	require.NoError(t, os.Chtimes(legacy, old, old))
 
 	run := func(db string) (string, error) {
-		cmd := exec.Command("sh", "-c", postgres.PostgresBackupScript)
+		cmd := exec.Command("sh", "-c", postgres.BackupScript)
 		cmd.Env = append(source.env(db), "BACKUP_DIR="+backups, "RETENTION_DAYS=7")
 		out, err := cmd.CombinedOutput()
 		return string(out), err
@@ -108,7 +108,7 @@ GRANT SELECT ON results TO analyst;`)
 	target := startPostgres(t, ctx)
 	target.psql("postgres", "CREATE ROLE pynomaly LOGIN")
 	target.psql("postgres", "CREATE DATABASE pynomaly OWNER pynomaly")
-	restore := exec.Command("sh", "-c", postgres.PostgresRestoreScript)
+	restore := exec.Command("sh", "-c", postgres.RestoreScript)
 	restore.Env = append(target.env("pynomaly"), "BACKUP_DIR="+backups)
 	out2, err := restore.CombinedOutput()
 	require.NoError(t, err, "restore: %s", out2)
@@ -116,12 +116,12 @@ GRANT SELECT ON results TO analyst;`)
 	assert.Equal(t, want, counts(target), "rows after the restore")
 	// Restoring again over the restored data (an in-place restore) converges on the same rows.
 	target.psql("pynomaly", "DELETE FROM results WHERE id % 2 = 0")
-	restore = exec.Command("sh", "-c", postgres.PostgresRestoreScript)
+	restore = exec.Command("sh", "-c", postgres.RestoreScript)
 	restore.Env = append(target.env("pynomaly"), "BACKUP_DIR="+backups, "RESTORE_FROM="+filepath.Base(backup))
 	out2, err = restore.CombinedOutput()
 	require.NoError(t, err, "restore in place: %s", out2)
 	assert.Equal(t, want, counts(target), "rows after restoring in place")
-	restore = exec.Command("sh", "-c", postgres.PostgresRestoreScript)
+	restore = exec.Command("sh", "-c", postgres.RestoreScript)
 	restore.Env = append(target.env("pynomaly"), "BACKUP_DIR="+backups, "RESTORE_FROM=20250102T020000Z")
 	out2, err = restore.CombinedOutput()
 	assert.Error(t, err, "an incomplete backup is refused: %s", out2)
@@ -164,7 +164,7 @@ func TestDumpCopyPutsTheNewestCompleteBackup(t *testing.T) {
 	}
 	fake := "#!/bin/sh\necho \"$@\" >> " + filepath.Join(bin, "calls") + "\n"
 	require.NoError(t, os.WriteFile(filepath.Join(bin, "wal-g"), []byte(fake), 0o755))
-	cmd := exec.Command("sh", "-ec", postgres.PostgresDumpCopyScript)
+	cmd := exec.Command("sh", "-ec", postgres.DumpCopyScript)
 	cmd.Env = []string{"PATH=" + bin + ":/usr/bin:/bin", "BACKUP_DIR=" + backups, "WALG_S3_PREFIX=s3://bucket/pynomaly-dumps/ns"}
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "%s", out)

@@ -23,7 +23,7 @@ func TestInfluxDBBackupJob(t *testing.T) {
 	for env, retention := range map[string]string{"dev": "3", "staging": "7", "prod": "14"} {
 		t.Run(env, func(t *testing.T) {
 			st := deploy(t, env, nil)
-			cron := st.One(t, cronJobType, influxdb.InfluxDBBackupCronJob)
+			cron := st.One(t, cronJobType, influxdb.BackupCronJob)
 			assert.Equal(t, "30 4 * * *", cron.Str(t, "spec.schedule"))
 			assert.Equal(t, "Etc/UTC", cron.Str(t, "spec.timeZone"))
 			spec := "spec.jobTemplate.spec.template.spec"
@@ -34,7 +34,7 @@ func TestInfluxDBBackupJob(t *testing.T) {
 			assert.Equal(t, "/backup/influxdb", e["BACKUP_DIR"])
 			assert.Contains(t, e["INFLUX_HOST"], "pynomaly-influxdb.pynomaly-data-science.svc:8086")
 			assert.Equal(t, "pynomaly-backups", cron.Str(t, spec+".volumes.1.persistentVolumeClaim.claimName"))
-			pg := st.One(t, cronJobType, postgres.PostgresBackupCronJob)
+			pg := st.One(t, cronJobType, postgres.BackupCronJob)
 			assert.Equal(t, pg.Int(t, spec+".securityContext.fsGroup"), cron.Int(t, spec+".securityContext.fsGroup"),
 				"both backup jobs run in the backup claim's group")
 			assert.True(t, st.DependsOn(cron, st.One(t, claimType, "pynomaly-backups")))
@@ -55,7 +55,7 @@ echo "$@" >> "` + bin + `/argv"
 mkdir -p "$2" && echo data > "$2/20261126T043000Z.manifest"
 ` + map[bool]string{true: "exit 1\n", false: ""}[fail]
 		require.NoError(t, os.WriteFile(filepath.Join(bin, "influx"), []byte(fake), 0o755))
-		cmd := exec.Command("sh", "-ec", influxdb.InfluxDBBackupScript)
+		cmd := exec.Command("sh", "-ec", influxdb.BackupScript)
 		cmd.Env = []string{"PATH=" + bin + ":/usr/bin:/bin", "INFLUX_HOST=http://influxdb:8086", "INFLUX_TOKEN=tok3n-value",
 			"BACKUP_DIR=" + dir, "RETENTION_DAYS=7"}
 		out, err := cmd.CombinedOutput()
@@ -99,7 +99,7 @@ func TestInfluxDBRestoreScriptRestoresACompleteBackup(t *testing.T) {
 	fake := "#!/bin/sh\necho \"$@\" >> " + argv + "\n[ -n \"$INFLUX_TOKEN\" ] || exit 2\n"
 	require.NoError(t, os.WriteFile(filepath.Join(bin, "influx"), []byte(fake), 0o755))
 	run := func(from string) (string, error) {
-		cmd := exec.Command(tool(t, "sh"), "-ec", influxdb.InfluxDBRestoreScript)
+		cmd := exec.Command(tool(t, "sh"), "-ec", influxdb.RestoreScript)
 		cmd.Env = []string{"PATH=" + bin + ":/usr/bin:/bin", "INFLUX_HOST=http://influxdb:8086", "INFLUX_TOKEN=" + token,
 			"BACKUP_DIR=" + dir, "RESTORE_FROM=" + from}
 		out, err := cmd.CombinedOutput()

@@ -36,7 +36,7 @@ func TestInfluxDBTier(t *testing.T) {
 			assert.Equal(t, "secret:pynomaly-influxdb-credentials/admin-password", e["ADMIN_PASSWORD"])
 			assert.Equal(t, "secret:pynomaly-influxdb-credentials/admin-username", e["ADMIN_USERNAME"])
 			assert.Equal(t, "secret:pynomaly-influxdb-credentials/admin-token", e["ADMIN_TOKEN"])
-			assert.Equal(t, influxdb.InfluxDBOnboardHook(env != "dev"), sts.Str(t, c+".lifecycle.postStart.exec.command.2"))
+			assert.Equal(t, influxdb.OnboardHook(env != "dev"), sts.Str(t, c+".lifecycle.postStart.exec.command.2"))
 			assert.Equal(t, "/health", sts.Str(t, c+".readinessProbe.httpGet.path"))
 			assert.True(t, sts.Bool(c+".securityContext.readOnlyRootFilesystem"))
 			assert.Equal(t, 8086, st.One(t, serviceType, "pynomaly-influxdb").Int(t, "spec.ports.0.port"))
@@ -84,7 +84,7 @@ func TestInfluxDBSetupKeepsTheReadOnlyLogin(t *testing.T) {
 	defer server.Close()
 
 	st := deploy(t, "staging", nil)
-	job := st.One(t, jobType, influxdb.InfluxDBSetupJob)
+	job := st.One(t, jobType, influxdb.SetupJob)
 	script := job.Str(t, podSpec+".containers.0.command.2")
 	dir := t.TempDir()
 	argv := filepath.Join(dir, "argv.log")
@@ -159,7 +159,7 @@ func TestInfluxDBOnboardsItselfWhenEmpty(t *testing.T) {
 	defer server.Close()
 
 	st := deploy(t, "dev", nil)
-	sts := st.One(t, statefulSetType, influxdb.InfluxDBServiceName)
+	sts := st.One(t, statefulSetType, influxdb.ServiceName)
 	hook := sts.Str(t, sts.Container(t, podSpec, "influxdb")+".lifecycle.postStart.exec.command.2")
 	require.Contains(t, hook, "http://127.0.0.1:8086")
 	hook = strings.ReplaceAll(hook, "http://127.0.0.1:8086", server.URL)

@@ -428,7 +428,7 @@ func TestGrafanaReadsInfluxDBWithTheReadOnlyLogin(t *testing.T) {
 
 		// The setup job keeps the login: the password reaches curl on standard input, the
 		// admin token as a header file, neither as an argument.
-		job := st.One(t, jobType, influxdb.InfluxDBSetupJob)
+		job := st.One(t, jobType, influxdb.SetupJob)
 		je := job.Env(t, podSpec+".containers.0")
 		assert.Equal(t, "secret:"+credentials.InfluxDBSecretName+"/"+credentials.InfluxDBReaderPasswordKey, je["READER_PASSWORD"])
 		script := job.Str(t, podSpec+".containers.0.command.2")

@@ -48,7 +48,7 @@ func startArchiving(t *testing.T, ctx context.Context, bin, data string, params 
 	}
 	conf, err := os.OpenFile(filepath.Join(data, "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
 	require.NoError(t, err)
-	_, err = conf.WriteString("\n" + postgres.RenderPostgresConf(params))
+	_, err = conf.WriteString("\n" + postgres.RenderConf(params))
 	require.NoError(t, err)
 	require.NoError(t, conf.Close())
 	serverCtx, kill := context.WithCancel(ctx)
@@ -59,7 +59,7 @@ func startArchiving(t *testing.T, ctx context.Context, bin, data string, params 
 
 // The point-in-time drill: WAL archived as prod's generated settings archive it (archive_mode
 // and archive_timeout from the program), a base backup, rows committed steadily, then two
-// disasters, each restored with the program's recovery parameters (PostgresRecoveryParameters,
+// disasters, each restored with the program's recovery parameters (postgres.RecoveryParameters,
 // what Spilo's clone from WAL-G sets in the cluster, here fetching from the local archive):
 //
 //   - the cluster lost (the server killed, its volume gone): restored to the end of the archive,
@@ -74,7 +74,7 @@ func TestPointInTimeRestoreFromArchivedWAL(t *testing.T) {
 	bin := filepath.Dir(tool(t, "/usr/lib/postgresql/*/bin/postgres"))
 
 	// Prod archives (its stack file names the bucket), a segment at least every five minutes.
-	params := postgres.PostgresParameters(settings(t, "prod", nil).Postgres)
+	params := postgres.Parameters(settings(t, "prod", nil).Postgres)
 	require.Equal(t, "on", params["archive_mode"], "prod archives WAL")
 	timeout, err := strconv.Atoi(params["archive_timeout"])
 	require.NoError(t, err)
@@ -102,7 +102,7 @@ func TestPointInTimeRestoreFromArchivedWAL(t *testing.T) {
 	source.kill()
 	require.NoError(t, os.RemoveAll(source.data))
 
-	restored := restoreFrom(t, ctx, bin, base, params, postgres.PostgresRecoveryParameters(restoreCommand, time.Time{}))
+	restored := restoreFrom(t, ctx, bin, base, params, postgres.RecoveryParameters(restoreCommand, time.Time{}))
 	conn = connect(t, ctx, restored)
 	last, n := lastCommit(t, ctx, conn)
 	recoveryPoint := disaster.Sub(last)
@@ -132,7 +132,7 @@ func TestPointInTimeRestoreFromArchivedWAL(t *testing.T) {
 	waitArchived(t, ctx, conn)
 	restored.kill()
 	target := dropAt.Add(-time.Millisecond)
-	again := restoreFrom(t, ctx, bin, base, params, postgres.PostgresRecoveryParameters(restoreCommand, target))
+	again := restoreFrom(t, ctx, bin, base, params, postgres.RecoveryParameters(restoreCommand, target))
 	conn = connect(t, ctx, again)
 	last, n2 := lastCommit(t, ctx, conn)
 	t.Logf("RECOVERY POINT (dropped table, target %s): %d rows, the last commit %s before the target; drill took %s",

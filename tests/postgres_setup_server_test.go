@@ -28,7 +28,7 @@ import (
 func setupJob(t *testing.T) (script string, env map[string]string, st *Stack) {
 	t.Helper()
 	st = deploy(t, "prod", nil)
-	script, env = podScript(t, st, st.One(t, jobType, postgres.PostgresSetupJob), "postgres-setup")
+	script, env = podScript(t, st, st.One(t, jobType, postgres.SetupJob), "postgres-setup")
 	return script, env, st
 }
 
@@ -126,7 +126,7 @@ func TestPostgresSetupJobKeepsCredentialsOutOfTheServerLog(t *testing.T) {
 		"-c", "log_min_error_statement=debug5", "-c", "log_connections=on",
 		"-c", "shared_preload_libraries=pg_stat_statements", "-c", "pg_stat_statements.track_utility=on")
 	psql := func(user, pw, db, sql string) (string, error) {
-		cmd := exec.Command(filepath.Join(bin, "psql"), "-X", "-h", dir, "-p", fmt.Sprint(postgres.PostgresPort),
+		cmd := exec.Command(filepath.Join(bin, "psql"), "-X", "-h", dir, "-p", fmt.Sprint(postgres.Port),
 			"-U", user, "-d", db, "-w", "-Atc", sql)
 		cmd.Env = append(os.Environ(), "PGPASSWORD="+pw)
 		out, err := cmd.CombinedOutput()
@@ -150,10 +150,10 @@ func TestPostgresSetupJobKeepsCredentialsOutOfTheServerLog(t *testing.T) {
 	}
 
 	// The application logs in with its password, and with nothing else.
-	got, err := psql(credentials.PostgresAppUser, password, postgres.PostgresDatabase, "SELECT current_user || '@' || current_database()")
+	got, err := psql(credentials.PostgresAppUser, password, postgres.Database, "SELECT current_user || '@' || current_database()")
 	require.NoError(t, err, "%s\n%s", got, log)
-	assert.Equal(t, credentials.PostgresAppUser+"@"+postgres.PostgresDatabase, got)
-	_, err = psql(credentials.PostgresAppUser, "wrong"+password, postgres.PostgresDatabase, "SELECT 1")
+	assert.Equal(t, credentials.PostgresAppUser+"@"+postgres.Database, got)
+	_, err = psql(credentials.PostgresAppUser, "wrong"+password, postgres.Database, "SELECT 1")
 	assert.Error(t, err, "a wrong password was accepted")
 	stored, err := psql("postgres", "", "postgres", "SELECT rolpassword FROM pg_authid WHERE rolname = '"+credentials.PostgresAppUser+"'")
 	require.NoError(t, err)
@@ -161,7 +161,7 @@ func TestPostgresSetupJobKeepsCredentialsOutOfTheServerLog(t *testing.T) {
 
 	// Patroni got the tuning, authenticated, from each run.
 	require.Len(t, patroni.patched, 2)
-	want := fmt.Sprintf("%s-0.%s:8008 %s", postgres.PostgresName, postgres.PostgresHeadlessService, env["PATRONI_DYNAMIC_CONFIG"])
+	want := fmt.Sprintf("%s-0.%s:8008 %s", postgres.Name, postgres.HeadlessService, env["PATRONI_DYNAMIC_CONFIG"])
 	assert.Equal(t, want, patroni.patched[0])
 	assert.True(t, json.Valid([]byte(env["PATRONI_DYNAMIC_CONFIG"])))
 
@@ -195,14 +195,14 @@ func socketPostgres(t *testing.T, ctx context.Context, bin string, settings ...s
 	require.NoError(t, os.WriteFile(filepath.Join(data, "pg_hba.conf"), []byte(hba), 0o600))
 	require.NoError(t, exec.Command("chown", "--reference", data, filepath.Join(data, "pg_hba.conf")).Run())
 	server := asServiceUser(ctx, filepath.Join(bin, "postgres"), append([]string{"-D", data, "-k", dir,
-		"-p", fmt.Sprint(postgres.PostgresPort), "-c", "listen_addresses="}, settings...)...)
+		"-p", fmt.Sprint(postgres.Port), "-c", "listen_addresses="}, settings...)...)
 	exited, log := start(t, server)
 	t.Cleanup(func() {
 		_ = asServiceUser(context.Background(), filepath.Join(bin, "pg_ctl"), "-D", data, "stop", "-m", "fast").Run()
 		<-exited
 	})
 	waitFor(t, "postgres to accept connections", exited, log, func() bool {
-		return exec.Command(filepath.Join(bin, "pg_isready"), "-q", "-h", dir, "-p", fmt.Sprint(postgres.PostgresPort)).Run() == nil
+		return exec.Command(filepath.Join(bin, "pg_isready"), "-q", "-h", dir, "-p", fmt.Sprint(postgres.Port)).Run() == nil
 	})
 	return dir, log
 }

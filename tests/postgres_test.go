@@ -204,7 +204,7 @@ func TestPostgresTier(t *testing.T) {
 				dump = bspec + ".initContainers.0"
 				cp := bspec + ".containers.0"
 				assert.Equal(t, "postgres-backup-copy", cron.Str(t, cp+".name"))
-				assert.Equal(t, postgres.PostgresDumpCopyScript, cron.Str(t, cp+".command.2"))
+				assert.Equal(t, postgres.DumpCopyScript, cron.Str(t, cp+".command.2"))
 				assert.Equal(t, "ghcr.io/zalando/spilo-17:4.0-p3", cron.Str(t, cp+".image"), "WAL-G's storage tools")
 				cenv := cron.Env(t, cp)
 				assert.Equal(t, "s3://pynomaly-prod-wal/pynomaly-dumps/$(POD_NAMESPACE)", cenv["WALG_S3_PREFIX"])
@@ -217,7 +217,7 @@ func TestPostgresTier(t *testing.T) {
 			}
 			assert.Equal(t, "postgres-backup", cron.Str(t, dump+".name"))
 			bscript := cron.Str(t, dump+".command.2")
-			assert.Equal(t, postgres.PostgresBackupScript, bscript, "the script the restore drill runs")
+			assert.Equal(t, postgres.BackupScript, bscript, "the script the restore drill runs")
 			benv := cron.Env(t, dump)
 			assert.Equal(t, w.retentionDays, benv["RETENTION_DAYS"])
 			assert.Equal(t, "/backup", benv["BACKUP_DIR"])
@@ -272,7 +272,7 @@ func TestPostgresRestoreClonesFromTheArchive(t *testing.T) {
 	assert.Equal(t, "2026-11-25 14:30:00.250000+00", e["CLONE_TARGET_TIME"], "UTC, with its zone, as Spilo requires")
 	// The same target as the recovery parameters the point-in-time drill restores with.
 	target, _ := time.Parse(time.RFC3339, "2026-11-25T15:30:00.25+01:00")
-	assert.Equal(t, postgres.PostgresRecoveryParameters("", target)["recovery_target_time"], e["CLONE_TARGET_TIME"])
+	assert.Equal(t, postgres.RecoveryParameters("", target)["recovery_target_time"], e["CLONE_TARGET_TIME"])
 	// Spilo's archive path holds the namespace: the kubelet expands the pod's own.
 	assert.Equal(t, "$(POD_NAMESPACE)-", e["CLONE_WAL_BUCKET_SCOPE_PREFIX"])
 	assert.Equal(t, "https://minio.example:9000", e["CLONE_AWS_ENDPOINT"])

@@ -28,7 +28,7 @@ const (
 // kube-state-metrics watches the namespace's objects; prometheus-adapter, an aggregated API
 // server, has the API server review each caller's token and rights.
 var apiClients = map[string]string{
-	"StatefulSet/" + postgres.PostgresName:          "postgres",
+	"StatefulSet/" + postgres.Name:                  "postgres",
 	"StatefulSet/" + monitoring.PrometheusName:      "prometheus",
 	"Deployment/" + monitoring.KubeStateMetricsName: "kube-state-metrics",
 	"Deployment/" + monitoring.MetricsAdapterName:   "prometheus-adapter",
@@ -229,7 +229,7 @@ func subjects(t *testing.T, b *Resource) []string {
 func TestPatroniRoleIsExactlyItsCalls(t *testing.T) {
 	for _, env := range envs {
 		st := deploy(t, env, nil)
-		sts := st.One(t, statefulSetType, postgres.PostgresName)
+		sts := st.One(t, statefulSetType, postgres.Name)
 		spilo := sts.Env(t, sts.Container(t, "spec.template.spec", "postgres"))
 		require.Equal(t, "true", spilo["KUBERNETES_USE_CONFIGMAPS"], "the Role is for Patroni's ConfigMap mode")
 		require.Equal(t, "true", spilo["DCS_ENABLE_KUBERNETES_API"], "Patroni labels the pods itself (no Spilo callback)")
@@ -238,7 +238,7 @@ func TestPatroniRoleIsExactlyItsCalls(t *testing.T) {
 		scope := spilo["SCOPE"]
 		var members []string
 		for i := range sts.Int(t, "spec.replicas") {
-			members = append(members, fmt.Sprintf("%s-%d", postgres.PostgresName, i))
+			members = append(members, fmt.Sprintf("%s-%d", postgres.Name, i))
 		}
 		assert.Equal(t, []string{
 			"/configmaps/list,watch",
@@ -247,9 +247,9 @@ func TestPatroniRoleIsExactlyItsCalls(t *testing.T) {
 			"/configmaps/get[" + scope + "-leader]",
 			"/pods/list,watch",
 			"/pods/patch[" + strings.Join(members, ",") + "]",
-		}, rules(t, st.One(t, roleType, postgres.PostgresName)), env)
-		binding := st.One(t, roleBindingType, postgres.PostgresName)
-		assert.Equal(t, []string{"ServiceAccount:" + postgres.PostgresName}, subjects(t, binding), env)
+		}, rules(t, st.One(t, roleType, postgres.Name)), env)
+		binding := st.One(t, roleBindingType, postgres.Name)
+		assert.Equal(t, []string{"ServiceAccount:" + postgres.Name}, subjects(t, binding), env)
 	}
 }
 

@@ -93,7 +93,7 @@ func TestRotationDrill(t *testing.T) {
 	pg.job(t, ctx, after, rotation.PostgresRetireJob, "postgres-retire", "previous login retired")
 	script, env := podScript(t, after, after.One(t, jobType, rotation.RedisRetireJob), "redis-retire")
 	env["REDIS_TARGETS"] = "127.0.0.1|"
-	out, err := runScript(ctx, "", strings.ReplaceAll(script, fmt.Sprintf("-p %d", redis.RedisPort), fmt.Sprintf("-p %d", r1.port)), env)
+	out, err := runScript(ctx, "", strings.ReplaceAll(script, fmt.Sprintf("-p %d", redis.Port), fmt.Sprintf("-p %d", r1.port)), env)
 	require.NoError(t, err, "redis retirement: %s", out)
 	steps.hold()
 	newPG.stop()
@@ -238,7 +238,7 @@ func pgThrough(bin string, port int, c appCreds, sql string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(bin, "psql"), "-X", "-q", "-h", "127.0.0.1", "-p", fmt.Sprint(port),
-		"-U", c.user, "-d", postgres.PostgresDatabase, "-w", "-Atc", sql)
+		"-U", c.user, "-d", postgres.Database, "-w", "-Atc", sql)
 	cmd.Env = append(os.Environ(), "PGPASSWORD="+c.password, "PGSSLMODE=disable", "PGCONNECT_TIMEOUT=5")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -305,12 +305,12 @@ func (p *drillPostgres) job(t *testing.T, ctx context.Context, st *Stack, name, 
 }
 
 func (p *drillPostgres) setupJob(t *testing.T, ctx context.Context, st *Stack) {
-	p.job(t, ctx, st, postgres.PostgresSetupJob, "postgres-setup", "postgres setup done")
+	p.job(t, ctx, st, postgres.SetupJob, "postgres-setup", "postgres setup done")
 }
 
 func (p *drillPostgres) psql(user, password, sql string) (string, error) {
-	cmd := exec.Command(filepath.Join(p.bin, "psql"), "-X", "-h", p.dir, "-p", fmt.Sprint(postgres.PostgresPort),
-		"-U", user, "-d", postgres.PostgresDatabase, "-w", "-Atc", sql)
+	cmd := exec.Command(filepath.Join(p.bin, "psql"), "-X", "-h", p.dir, "-p", fmt.Sprint(postgres.Port),
+		"-U", user, "-d", postgres.Database, "-w", "-Atc", sql)
 	cmd.Env = append(os.Environ(), "PGPASSWORD="+password)
 	out, err := cmd.CombinedOutput()
 	return strings.TrimSpace(string(out)), err
@@ -328,7 +328,7 @@ func startPooler(t *testing.T, ctx context.Context, pgbouncer, pgDir string, poo
 	port := freePort(t)
 	ini := postgres.PgBouncerIni(pgDir, pooler, false)
 	ini = strings.ReplaceAll(ini, "listen_addr = 0.0.0.0", "listen_addr = 127.0.0.1")
-	ini = strings.ReplaceAll(ini, fmt.Sprintf("listen_port = %d", postgres.PostgresPort), fmt.Sprintf("listen_port = %d", port))
+	ini = strings.ReplaceAll(ini, fmt.Sprintf("listen_port = %d", postgres.Port), fmt.Sprintf("listen_port = %d", port))
 	ini = strings.ReplaceAll(ini, "/etc/pgbouncer/auth/userlist.txt", filepath.Join(dir, "userlist.txt"))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "userlist.txt"), []byte(userlist), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "pgbouncer.ini"), []byte(ini), 0o644))
@@ -355,13 +355,13 @@ type drillRedis struct {
 func startDrillRedis(t *testing.T, server, cli string, st *Stack, tier config.StatefulTier, settled string) *drillRedis {
 	t.Helper()
 	dir := t.TempDir()
-	base := strings.Replace(redis.RedisConf(redis.RedisQueue, tier), "dir /data\n", "dir "+dir+"\n", 1)
+	base := strings.Replace(redis.Conf(redis.Queue, tier), "dir /data\n", "dir "+dir+"\n", 1)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "base.conf"), []byte(base), 0o600))
-	script, env := podScript(t, st, st.One(t, statefulSetType, redis.RedisQueueService), "topology")
+	script, env := podScript(t, st, st.One(t, statefulSetType, redis.QueueService), "topology")
 	script = strings.ReplaceAll(script, "/etc/redis/redis.conf", filepath.Join(dir, "base.conf"))
 	script = strings.ReplaceAll(script, "/run/redis", dir)
 	require.Equal(t, "1", env["REPLICAS"], "one pod: the drill plays Sentinel's part itself")
-	env["POD_NAME"], env["POD_NAMESPACE"] = redis.RedisQueueService+"-0", "pynomaly-data-science"
+	env["POD_NAME"], env["POD_NAMESPACE"] = redis.QueueService+"-0", "pynomaly-data-science"
 	env["REDIS_SETTLED_GENERATION"] = settled
 	out, err := runScript(context.Background(), "", script, env)
 	require.NoError(t, err, "redis start-up: %s", out)
@@ -423,7 +423,7 @@ func TestRedisRetirementReachesSentinel(t *testing.T) {
 	both := "user default on >" + old + " >" + current + " >s3cret ~* &* +@all\n"
 	primary := redisServer(t, both+"masterauth "+old+"\n")
 	port := strings.TrimPrefix(primary("-a", "s3cret", "config", "get", "port"), "port\n")
-	const master = redis.RedisQueueService
+	const master = redis.QueueService
 	monitor := strings.ReplaceAll(redis.SentinelMonitor(master, "127.0.0.1", s.RedisQueue.Replicas), "6379", port)
 	sentinel := redisServer(t, redis.SentinelConf()+both+monitor+"sentinel auth-pass "+master+" "+old+"\n", "--sentinel")
 	sentinelPort := tcpPort(t, sentinel("-a", "s3cret", "info", "server"))

@@ -65,7 +65,7 @@ func TestSecondRotationReusesTheFirstSlot(t *testing.T) {
 	assert.Equal(t, fakeSecret("redis-password-g1", 32), redisSecret["password-b"])
 	// The application login did not rotate.
 	assert.Len(t, st.OfType(passwordType), 11)
-	queue := st.One(t, statefulSetType, redis.RedisQueueService)
+	queue := st.One(t, statefulSetType, redis.QueueService)
 	e := queue.Env(t, queue.Container(t, podSpec, "redis"))
 	assert.Equal(t, "secret:pynomaly-redis-credentials/password", e["REDIS_PASSWORD"])
 	assert.Equal(t, "secret:pynomaly-redis-credentials/password-b", e["REDIS_PASSWORD_PREVIOUS"])
@@ -78,8 +78,8 @@ func TestSecondRotationReusesTheFirstSlot(t *testing.T) {
 func TestRotatedTemplatesWaitForTheServers(t *testing.T) {
 	for _, env := range envs {
 		st := rotated(t, env)
-		setup := st.One(t, jobType, postgres.PostgresSetupJob)
-		redisServers := []*Resource{st.One(t, statefulSetType, redis.RedisQueueService), st.One(t, statefulSetType, redis.RedisCacheService)}
+		setup := st.One(t, jobType, postgres.SetupJob)
+		redisServers := []*Resource{st.One(t, statefulSetType, redis.QueueService), st.One(t, statefulSetType, redis.CacheService)}
 		clients := 0
 		for _, tpl := range st.PodTemplates() {
 			for _, c := range tpl.Containers() {
@@ -107,7 +107,7 @@ func TestRotatedTemplatesWaitForTheServers(t *testing.T) {
 		}
 		assert.GreaterOrEqual(t, clients, 6, "%s: API, workers and migration hold both credentials", env)
 		assert.Equal(t, "pynomaly_b", setup.Env(t, setup.Container(t, podSpec, "postgres-setup"))["APP_USER"])
-		pooler := st.One(t, deploymentType, postgres.PostgresPoolerName)
+		pooler := st.One(t, deploymentType, postgres.PoolerName)
 		assert.True(t, st.DependsOn(pooler, setup), "%s: the pooler rolls to the new user list after the setup job", env)
 		assert.Equal(t, "1", pooler.StringMap(t, "spec.template.metadata.annotations")[credentials.GenerationAnnotation])
 		for _, app := range []*Resource{st.One(t, deploymentType, app.APIName), st.One(t, deploymentType, app.WorkerName),
@@ -131,8 +131,8 @@ func TestRetirementAfterEveryClient(t *testing.T) {
 			job := st.One(t, jobType, name)
 			for _, client := range []*Resource{
 				st.One(t, deploymentType, app.APIName), st.One(t, deploymentType, app.WorkerName),
-				st.One(t, jobType, app.MigrationJobName), st.One(t, deploymentType, postgres.PostgresPoolerName),
-				st.One(t, statefulSetType, redis.RedisQueueService), st.One(t, statefulSetType, redis.RedisCacheService),
+				st.One(t, jobType, app.MigrationJobName), st.One(t, deploymentType, postgres.PoolerName),
+				st.One(t, statefulSetType, redis.QueueService), st.One(t, statefulSetType, redis.CacheService),
 			} {
 				assert.True(t, st.DependsOn(job, client), "%s: %s waits for %s to roll", env, name, client.Name)
 			}
@@ -144,8 +144,8 @@ func TestRetirementAfterEveryClient(t *testing.T) {
 		redisRetire := st.One(t, jobType, rotation.RedisRetireJob)
 		e := redisRetire.Env(t, redisRetire.Container(t, podSpec, "redis-retire"))
 		assert.Equal(t, "secret:pynomaly-redis-credentials/password-b", e["REDISCLI_AUTH"])
-		queue := st.One(t, statefulSetType, redis.RedisQueueService).Int(t, "spec.replicas")
-		cache := st.One(t, statefulSetType, redis.RedisCacheService).Int(t, "spec.replicas")
+		queue := st.One(t, statefulSetType, redis.QueueService).Int(t, "spec.replicas")
+		cache := st.One(t, statefulSetType, redis.CacheService).Int(t, "spec.replicas")
 		assert.Len(t, strings.Fields(e["REDIS_TARGETS"]), queue+cache, "%s: every Redis pod", env)
 	}
 	// Before any rotation there is nothing to retire.

@@ -391,7 +391,7 @@ func TestFlowCheckCatchesAWrongPolicy(t *testing.T) {
 	// Without the pooler's ingress rules, its clients have no path.
 	var trimmed []netPolicy
 	for _, p := range c.policies {
-		if p.Name == postgres.PostgresPoolerName {
+		if p.Name == postgres.PoolerName {
 			p.Spec.Ingress = nil
 		}
 		trimmed = append(trimmed, p)
@@ -414,7 +414,7 @@ func TestNewWorkloadGetsDefaultDenyOnly(t *testing.T) {
 		Metrics: &kube.Metrics{Port: 9999, Path: "/metrics"}}
 	sec := &Stack{}
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
-		_, err := netpol.NewSecurity(ctx, "security", &netpol.SecurityArgs{
+		_, err := netpol.New(ctx, "security", &netpol.Args{
 			Context: tier.Context{Namespace: pulumi.String(s.Namespace)}, Workloads: append(st.Platform.Workloads(), plain, scraped), Network: s.Network,
 		})
 		return err

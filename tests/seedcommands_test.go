@@ -67,9 +67,9 @@ func TestSeedCommandsFindTheirObjects(t *testing.T) {
 			nginx := st.One(t, serviceType, "pynomaly-nginx-service")
 			assert.Equal(t, 80, nginx.Int(t, "spec.ports.0.port"))
 			pg := st.One(t, serviceType, "pynomaly-postgres-service")
-			assert.Equal(t, postgres.PostgresPort, pg.Int(t, "spec.ports.0.port"))
+			assert.Equal(t, postgres.Port, pg.Int(t, "spec.ports.0.port"))
 			assert.Equal(t, "pynomaly", credentials.PostgresAppUser)
-			assert.Equal(t, "pynomaly", postgres.PostgresDatabase, "psql -U pynomaly connects to the database of its name")
+			assert.Equal(t, "pynomaly", postgres.Database, "psql -U pynomaly connects to the database of its name")
 			// kubectl get hpa; kubectl create job --from=cronjob/pynomaly-postgres-backup.
 			for _, name := range []string{"pynomaly-api", "pynomaly-worker"} {
 				assert.Equal(t, name, st.One(t, hpaType, name).Str(t, "metadata.name"))

@@ -224,7 +224,7 @@ func TestPostgresAcceptsTheGeneratedTuning(t *testing.T) {
 	for _, env := range envs {
 		t.Run(env, func(t *testing.T) {
 			s := settings(t, env, cfg{"postgres": `{"walArchive": {"s3Bucket": "pynomaly-wal"}}`, "network": `{"objectStorageCidrs": ["0.0.0.0/0"]}`})
-			params := postgres.PostgresParameters(s.Postgres)
+			params := postgres.Parameters(s.Postgres)
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			dir := serviceDir(t)
@@ -234,7 +234,7 @@ func TestPostgresAcceptsTheGeneratedTuning(t *testing.T) {
 			conf := filepath.Join(data, "postgresql.conf")
 			f, err := os.OpenFile(conf, os.O_APPEND|os.O_WRONLY, 0)
 			require.NoError(t, err)
-			_, err = f.WriteString("\n" + postgres.RenderPostgresConf(params))
+			_, err = f.WriteString("\n" + postgres.RenderConf(params))
 			require.NoError(t, err)
 			require.NoError(t, f.Close())
 
@@ -300,15 +300,15 @@ func TestRedisAcceptsTheGeneratedConfiguration(t *testing.T) {
 	for _, env := range envs {
 		s := settings(t, env, nil)
 		for _, tc := range []struct {
-			role redis.RedisRole
+			role redis.Role
 			tier config.StatefulTier
 			want map[string]string
 		}{
-			{redis.RedisQueue, s.RedisQueue, map[string]string{
+			{redis.Queue, s.RedisQueue, map[string]string{
 				"maxmemory-policy": "noeviction", "appendonly": "yes", "appendfsync": "everysec",
 				"save": "900 1 300 10 60 10000", "tcp-keepalive": "60",
 			}},
-			{redis.RedisCache, s.RedisCache, map[string]string{
+			{redis.Cache, s.RedisCache, map[string]string{
 				"maxmemory-policy": "allkeys-lru", "appendonly": "no", "save": "", "tcp-keepalive": "60",
 			}},
 		} {
@@ -316,7 +316,7 @@ func TestRedisAcceptsTheGeneratedConfiguration(t *testing.T) {
 				dir := t.TempDir()
 				base := filepath.Join(dir, "base.conf")
 				// In the pod /data is the volume; here a directory of the test's.
-				conf := strings.Replace(redis.RedisConf(tc.role, tc.tier), "dir /data\n", "dir "+dir+"\n", 1)
+				conf := strings.Replace(redis.Conf(tc.role, tc.tier), "dir /data\n", "dir "+dir+"\n", 1)
 				require.Contains(t, conf, "dir "+dir)
 				require.NoError(t, os.WriteFile(base, []byte(conf), 0o600))
 				// What the pod's start-up script writes around the generated file.
@@ -326,12 +326,12 @@ func TestRedisAcceptsTheGeneratedConfiguration(t *testing.T) {
 				for key, want := range tc.want {
 					assert.Equal(t, strings.TrimSpace(key+"\n"+want), cli("-a", "s3cret", "config", "get", key), "%s %s", env, tc.role)
 				}
-				assert.Equal(t, fmt.Sprintf("maxmemory\n%d", redis.RedisMaxMemory(tc.tier)), cli("-a", "s3cret", "config", "get", "maxmemory"))
-				if tc.role == redis.RedisQueue && tc.tier.Replicas > 1 {
+				assert.Equal(t, fmt.Sprintf("maxmemory\n%d", redis.MaxMemory(tc.tier)), cli("-a", "s3cret", "config", "get", "maxmemory"))
+				if tc.role == redis.Queue && tc.tier.Replicas > 1 {
 					assert.Equal(t, "min-replicas-to-write\n1", cli("-a", "s3cret", "config", "get", "min-replicas-to-write"))
 				}
 				// noeviction: at maxmemory a write fails loudly instead of dropping a task.
-				if tc.role == redis.RedisQueue {
+				if tc.role == redis.Queue {
 					cli("-a", "s3cret", "config", "set", "maxmemory", "1")
 					assert.Contains(t, cli("-a", "s3cret", "lpush", "tasks", "t1"), "OOM")
 				}
@@ -362,7 +362,7 @@ func TestPgBouncerAcceptsTheGeneratedConfiguration(t *testing.T) {
 			port := freePort(t)
 			ini := postgres.PgBouncerIni("127.0.0.1", s.Pooler, false)
 			ini = strings.ReplaceAll(ini, "listen_addr = 0.0.0.0", "listen_addr = 127.0.0.1")
-			ini = strings.ReplaceAll(ini, fmt.Sprintf("listen_port = %d", postgres.PostgresPort), fmt.Sprintf("listen_port = %d", port))
+			ini = strings.ReplaceAll(ini, fmt.Sprintf("listen_port = %d", postgres.Port), fmt.Sprintf("listen_port = %d", port))
 			ini = strings.ReplaceAll(ini, "/etc/pgbouncer/auth/userlist.txt", filepath.Join(dir, "userlist.txt"))
 			require.NoError(t, os.WriteFile(filepath.Join(dir, "userlist.txt"), []byte(`"pynomaly" "secret"`+"\n"), 0o644))
 			require.NoError(t, os.WriteFile(filepath.Join(dir, "pgbouncer.ini"), []byte(ini), 0o644))
@@ -427,11 +427,11 @@ func TestPgBouncerLogsInToPostgreSQL(t *testing.T) {
 	poolDir := serviceDir(t)
 	poolPort := freePort(t)
 	ini := postgres.PgBouncerIni("127.0.0.1", s.Pooler, false)
-	ini = strings.Replace(ini, fmt.Sprintf("port=%d", postgres.PostgresPort), fmt.Sprintf("port=%d", pgPort), 1)
+	ini = strings.Replace(ini, fmt.Sprintf("port=%d", postgres.Port), fmt.Sprintf("port=%d", pgPort), 1)
 	ini = strings.ReplaceAll(ini, "listen_addr = 0.0.0.0", "listen_addr = 127.0.0.1")
-	ini = strings.ReplaceAll(ini, fmt.Sprintf("listen_port = %d", postgres.PostgresPort), fmt.Sprintf("listen_port = %d", poolPort))
+	ini = strings.ReplaceAll(ini, fmt.Sprintf("listen_port = %d", postgres.Port), fmt.Sprintf("listen_port = %d", poolPort))
 	ini = strings.ReplaceAll(ini, "/etc/pgbouncer/auth/userlist.txt", filepath.Join(poolDir, "userlist.txt"))
-	require.Contains(t, ini, fmt.Sprintf("host=127.0.0.1 port=%d dbname=%s", pgPort, postgres.PostgresDatabase))
+	require.Contains(t, ini, fmt.Sprintf("host=127.0.0.1 port=%d dbname=%s", pgPort, postgres.Database))
 	userlist := credentials.PgBouncerUserlist(credentials.PostgresAppUser, password)
 	require.NoError(t, os.WriteFile(filepath.Join(poolDir, "userlist.txt"), []byte(userlist), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(poolDir, "pgbouncer.ini"), []byte(ini), 0o644))
@@ -442,7 +442,7 @@ func TestPgBouncerLogsInToPostgreSQL(t *testing.T) {
 
 	login := func(pw string) (string, error) {
 		cmd := exec.Command(filepath.Join(bin, "psql"), "-h", "127.0.0.1", "-p", fmt.Sprint(poolPort),
-			"-U", credentials.PostgresAppUser, "-d", postgres.PostgresDatabase, "-w", "-Atc", "SELECT current_user || '@' || current_database()")
+			"-U", credentials.PostgresAppUser, "-d", postgres.Database, "-w", "-Atc", "SELECT current_user || '@' || current_database()")
 		cmd.Env = append(os.Environ(), "PGPASSWORD="+pw, "PGSSLMODE=disable", "PGCONNECT_TIMEOUT=10")
 		out, err := cmd.CombinedOutput()
 		return strings.TrimSpace(string(out)), err
@@ -450,7 +450,7 @@ func TestPgBouncerLogsInToPostgreSQL(t *testing.T) {
 	got, err := login(password)
 	require.NoError(t, err, "login through PgBouncer: %s\npgbouncer: %s\npostgres: %s", got, poolLog, log)
 	waitForPostgresPasses(t, bin, poolPort)
-	assert.Equal(t, credentials.PostgresAppUser+"@"+postgres.PostgresDatabase, got)
+	assert.Equal(t, credentials.PostgresAppUser+"@"+postgres.Database, got)
 	_, err = login("wrong" + password)
 	assert.Error(t, err, "PgBouncer let a wrong password in")
 	// The user list line is what PgBouncer's documentation specifies: quotes doubled, nothing
@@ -507,9 +507,9 @@ func setupAppRole(t *testing.T, ctx context.Context, bin, dir string, port int, 
 	require.NoError(t, err)
 	verifier, err := credentials.PostgresSCRAMVerifier(password, salt)
 	require.NoError(t, err)
-	out, err := runScript(ctx, bin, postgres.PostgresSetupRoleStep+"\n"+extra, map[string]string{
+	out, err := runScript(ctx, bin, postgres.SetupRoleStep+"\n"+extra, map[string]string{
 		"PGHOST": dir, "PGPORT": fmt.Sprint(port), "PGUSER": "postgres", "PGDATABASE": "postgres",
-		"APP_OWNER": credentials.PostgresAppUser, "APP_USER": credentials.PostgresAppUser, "APP_PASSWORD_VERIFIER": verifier, "APP_DATABASE": postgres.PostgresDatabase,
+		"APP_OWNER": credentials.PostgresAppUser, "APP_USER": credentials.PostgresAppUser, "APP_PASSWORD_VERIFIER": verifier, "APP_DATABASE": postgres.Database,
 	})
 	require.NoError(t, err, "the setup job's SQL: %s", out)
 }

@@ -99,11 +99,11 @@ func tlsPostgres(t *testing.T, ctx context.Context, ca *testCA, bin string) (int
 	require.NoError(t, os.Mkdir(certs, 0o700))
 	ownByServiceUser(t, certs)
 	// The names of the program's Certificate, and localhost, which PgBouncer dials here.
-	ca.serverFiles(t, certs, append(postgres.PostgresTLS(3).DNSNames(tlsNamespace), "localhost"))
-	hba := strings.Join(postgres.PostgresHBA(), "\n") + "\n"
+	ca.serverFiles(t, certs, append(postgres.ServerTLS(3).DNSNames(tlsNamespace), "localhost"))
+	hba := strings.Join(postgres.HBA(), "\n") + "\n"
 	require.NoError(t, os.WriteFile(filepath.Join(data, "pg_hba.conf"), []byte(hba), 0o600))
 	ownByServiceUser(t, filepath.Join(data, "pg_hba.conf"))
-	conf := inDir(postgres.RenderPostgresConf(postgres.PostgresTLSParameters()), certs)
+	conf := inDir(postgres.RenderConf(postgres.TLSParameters()), certs)
 	f, err := os.OpenFile(filepath.Join(data, "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
 	require.NoError(t, err)
 	_, err = f.WriteString(conf)
@@ -135,10 +135,10 @@ func TestPostgresTLSRefusesPlainAndAcceptsVerifyFull(t *testing.T) {
 	defer cancel()
 	ca := newTestCA(t)
 	port, caFile := tlsPostgres(t, ctx, ca, bin)
-	svc := postgres.PostgresServiceName + "." + tlsNamespace + ".svc"
+	svc := postgres.ServiceName + "." + tlsNamespace + ".svc"
 	conn := func(host, mode, user, extra string) string {
 		return fmt.Sprintf("host=%s hostaddr=127.0.0.1 port=%d dbname=%s user=%s sslmode=%s sslrootcert=%s %s",
-			host, port, postgres.PostgresDatabase, user, mode, caFile, extra)
+			host, port, postgres.Database, user, mode, caFile, extra)
 	}
 
 	out, err := psqlAt(bin, conn(svc, "disable", credentials.PostgresAppUser, ""), "s3cret", "SELECT 1")
@@ -149,8 +149,8 @@ func TestPostgresTLSRefusesPlainAndAcceptsVerifyFull(t *testing.T) {
 	assert.Contains(t, out, "no encryption")
 
 	// Every name clients and replicas use: the Services and each pod behind the headless one.
-	for _, host := range []string{svc, postgres.PostgresReplicaService + "." + tlsNamespace + ".svc",
-		postgres.PostgresName + "-2." + postgres.PostgresHeadlessService + "." + tlsNamespace + ".svc"} {
+	for _, host := range []string{svc, postgres.ReplicaService + "." + tlsNamespace + ".svc",
+		postgres.Name + "-2." + postgres.HeadlessService + "." + tlsNamespace + ".svc"} {
 		out, err = psqlAt(bin, conn(host, "verify-full", credentials.PostgresAppUser, ""), "s3cret",
 			"SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
 		require.NoError(t, err, "verify-full to %s: %s", host, out)
@@ -187,9 +187,9 @@ func TestPgBouncerTLSBothWays(t *testing.T) {
 	poolPort := freePort(t)
 	ini := postgres.PgBouncerIni("localhost", s.Pooler, true)
 	require.Contains(t, ini, "server_tls_sslmode = verify-full")
-	ini = strings.Replace(ini, fmt.Sprintf("port=%d", postgres.PostgresPort), fmt.Sprintf("port=%d", pgPort), 1)
+	ini = strings.Replace(ini, fmt.Sprintf("port=%d", postgres.Port), fmt.Sprintf("port=%d", pgPort), 1)
 	ini = strings.ReplaceAll(ini, "listen_addr = 0.0.0.0", "listen_addr = 127.0.0.1")
-	ini = strings.ReplaceAll(ini, fmt.Sprintf("listen_port = %d", postgres.PostgresPort), fmt.Sprintf("listen_port = %d", poolPort))
+	ini = strings.ReplaceAll(ini, fmt.Sprintf("listen_port = %d", postgres.Port), fmt.Sprintf("listen_port = %d", poolPort))
 	ini = strings.ReplaceAll(ini, "/etc/pgbouncer/auth/userlist.txt", filepath.Join(poolDir, "userlist.txt"))
 	ini = inDir(ini, poolDir)
 	require.NoError(t, os.WriteFile(filepath.Join(poolDir, "userlist.txt"), []byte(credentials.PgBouncerUserlist(credentials.PostgresAppUser, "s3cret")), 0o644))
@@ -200,7 +200,7 @@ func TestPgBouncerTLSBothWays(t *testing.T) {
 	waitFor(t, "pgbouncer to listen", exited, log, listening(poolPort))
 	conn := func(mode string) string {
 		return fmt.Sprintf("host=%s.%s.svc hostaddr=127.0.0.1 port=%d dbname=%s user=%s sslmode=%s sslrootcert=%s",
-			postgres.PostgresPoolerName, tlsNamespace, poolPort, postgres.PostgresDatabase, credentials.PostgresAppUser, mode, caFile)
+			postgres.PoolerName, tlsNamespace, poolPort, postgres.Database, credentials.PostgresAppUser, mode, caFile)
 	}
 	out, err := psqlAt(bin, conn("disable"), "s3cret", "SELECT 1")
 	require.Error(t, err, "PgBouncer let a plain client in: %s", out)
@@ -226,7 +226,7 @@ func tlsRedis(t *testing.T, dir, conf string, args ...string) int {
 	return port
 }
 
-// redisCLI runs redis-cli with the options the pods use (RedisCLITLS), or plain.
+// redisCLI runs redis-cli with the options the pods use (redis.CLITLS), or plain.
 func redisCLI(t *testing.T, port int, tlsOptions string, args ...string) string {
 	t.Helper()
 	all := append(strings.Fields(tlsOptions), append([]string{"-p", fmt.Sprint(port), "--no-auth-warning", "-a", "s3cret"}, args...)...)
@@ -240,18 +240,18 @@ func TestRedisTLSOnly(t *testing.T) {
 	s := settings(t, "prod", nil)
 	ca := newTestCA(t)
 	dir := t.TempDir()
-	ca.serverFiles(t, dir, redis.RedisTLS(redis.RedisQueue, s.RedisQueue.Replicas).DNSNames(tlsNamespace))
-	conf := redis.RedisConf(redis.RedisQueue, s.RedisQueue) + redis.RedisTLSConf(redis.RedisPort)
+	ca.serverFiles(t, dir, redis.ServerTLS(redis.Queue, s.RedisQueue.Replicas).DNSNames(tlsNamespace))
+	conf := redis.Conf(redis.Queue, s.RedisQueue) + redis.TLSConf(redis.Port)
 	conf = strings.Replace(conf, "dir /data\n", "dir "+dir+"\n", 1) + "requirepass s3cret\n"
 	port := tlsRedis(t, dir, conf)
-	withTLS := redis.RedisCLITLS(filepath.Join(dir, "ca.crt"))
+	withTLS := redis.CLITLS(filepath.Join(dir, "ca.crt"))
 	assert.Equal(t, "PONG", redisCLI(t, port, withTLS, "ping"))
 	assert.Equal(t, "port\n0", redisCLI(t, port, withTLS, "config", "get", "port"), "no plain port")
 	assert.Equal(t, "tls-replication\nyes", redisCLI(t, port, withTLS, "config", "get", "tls-replication"))
 	assert.NotEqual(t, "PONG", redisCLI(t, port, "", "ping"), "a plain client was answered")
 	other := filepath.Join(t.TempDir(), "other-ca.crt")
 	require.NoError(t, os.WriteFile(other, newTestCA(t).pem, 0o644))
-	assert.Contains(t, redisCLI(t, port, redis.RedisCLITLS(other), "ping"), "certificate verify failed")
+	assert.Contains(t, redisCLI(t, port, redis.CLITLS(other), "ping"), "certificate verify failed")
 }
 
 // A real Sentinel with the generated configuration, over TLS, monitors a TLS-only primary
@@ -261,14 +261,14 @@ func TestSentinelTLSOnly(t *testing.T) {
 	s := settings(t, "prod", nil)
 	ca := newTestCA(t)
 	dir := t.TempDir()
-	ca.serverFiles(t, dir, redis.RedisTLS(redis.RedisQueue, s.RedisQueue.Replicas).DNSNames(tlsNamespace))
-	primary := tlsRedis(t, dir, "user default on >s3cret ~* &* +@all\nmasterauth s3cret\n"+redis.RedisTLSConf(redis.RedisPort))
+	ca.serverFiles(t, dir, redis.ServerTLS(redis.Queue, s.RedisQueue.Replicas).DNSNames(tlsNamespace))
+	primary := tlsRedis(t, dir, "user default on >s3cret ~* &* +@all\nmasterauth s3cret\n"+redis.TLSConf(redis.Port))
 	monitor := strings.ReplaceAll(redis.SentinelMonitor("pynomaly-redis-queue", "127.0.0.1", s.RedisQueue.Replicas),
-		fmt.Sprint(redis.RedisPort), fmt.Sprint(primary))
-	conf := redis.SentinelConf() + redis.RedisTLSConf(26379) + "user default on >s3cret ~* &* +@all\n" + monitor +
+		fmt.Sprint(redis.Port), fmt.Sprint(primary))
+	conf := redis.SentinelConf() + redis.TLSConf(26379) + "user default on >s3cret ~* &* +@all\n" + monitor +
 		"sentinel auth-pass pynomaly-redis-queue s3cret\n"
 	sentinel := tlsRedis(t, dir, conf, "--sentinel")
-	withTLS := redis.RedisCLITLS(filepath.Join(dir, "ca.crt"))
+	withTLS := redis.CLITLS(filepath.Join(dir, "ca.crt"))
 	assert.NotEqual(t, "PONG", redisCLI(t, sentinel, "", "ping"), "Sentinel answered a plain client")
 	deadline := time.Now().Add(15 * time.Second)
 	var master string

@@ -144,17 +144,17 @@ func (m *recorder) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) 
 func renderApp(t *testing.T, s *config.Settings, tls, sentinel bool) appPods {
 	t.Helper()
 	rec := &recorder{resources: map[string]resource.PropertyMap{}}
-	queue := redis.RedisEndpoint{Port: redis.RedisPort}
+	queue := redis.Endpoint{Port: redis.Port}
 	if sentinel {
-		queue = redis.RedisEndpoint{Port: 26379, SentinelMaster: sentinelMaster}
+		queue = redis.Endpoint{Port: 26379, SentinelMaster: sentinelMaster}
 	}
-	cache := redis.RedisEndpoint{Port: redis.RedisPort}
+	cache := redis.Endpoint{Port: redis.Port}
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
 		// The stack's rules, as the platform resolves them for every tier.
 		ctx = kube.WithStackRules(ctx, kube.StackRules{PullPolicy: s.Images.PullPolicy})
 		shared := tier.Context{Namespace: pulumi.String("pynomaly-data-science"), TLS: tls}
 		queue.Host, cache.Host = pulumi.String(redisQueueHost).ToStringOutput(), pulumi.String(redisCacheHost).ToStringOutput()
-		cfg, err := app.NewAppConfig(ctx, "config", &app.AppConfigArgs{
+		cfg, err := app.NewConfig(ctx, "config", &app.ConfigArgs{
 			Context: shared, Environment: string(s.Environment), LogLevel: s.LogLevel,
 			DatabaseHost: pulumi.String(poolerHost), Queue: queue, Cache: cache,
 			InfluxDBURL: pulumi.String("http://influxdb.test:8086"),
@@ -162,7 +162,7 @@ func renderApp(t *testing.T, s *config.Settings, tls, sentinel bool) appPods {
 		if err != nil {
 			return err
 		}
-		env := app.AppEnv{
+		env := app.Env{
 			ConfigMap: cfg.ConfigMapName, PostgresSecret: pulumi.String(credentials.PostgresSecretName),
 			RedisSecret: pulumi.String(credentials.RedisSecretName), InfluxDBSecret: pulumi.String(credentials.InfluxDBSecretName),
 			Generations:         credentials.Generations{PostgresApp: testGeneration, Redis: testGeneration},

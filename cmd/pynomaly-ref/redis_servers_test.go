@@ -24,10 +24,10 @@ import (
 func redisServer(t *testing.T, s *sharedServers, password string, withTLS bool) int {
 	t.Helper()
 	dir := t.TempDir()
-	conf := strings.Replace(redis.RedisConf(redis.RedisQueue, s.settings.RedisQueue), "dir /data\n", "dir "+dir+"\n", 1)
+	conf := strings.Replace(redis.Conf(redis.Queue, s.settings.RedisQueue), "dir /data\n", "dir "+dir+"\n", 1)
 	portFlag := "--port"
 	if withTLS {
-		conf += redis.RedisTLSConf(redis.RedisPort)
+		conf += redis.TLSConf(redis.Port)
 		portFlag = "--tls-port"
 	}
 	return startRedis(t, s, dir, conf+"user default on >"+password+" ~* &* +@all\n", portFlag)
@@ -39,8 +39,8 @@ func sentinelServer(t *testing.T, s *sharedServers, password, master string, pri
 	t.Helper()
 	dir := t.TempDir()
 	monitor := strings.ReplaceAll(redis.SentinelMonitor(master, "127.0.0.1", s.settings.RedisQueue.Replicas),
-		fmt.Sprint(redis.RedisPort), fmt.Sprint(primary))
-	conf := redis.SentinelConf() + redis.RedisTLSConf(26379) +
+		fmt.Sprint(redis.Port), fmt.Sprint(primary))
+	conf := redis.SentinelConf() + redis.TLSConf(26379) +
 		"user default on >" + password + " ~* &* +@all\n" + monitor +
 		"sentinel auth-pass " + master + " " + password + "\nsentinel sentinel-pass " + password + "\n"
 	conf = strings.Replace(conf, "dir /tmp\n", "dir "+dir+"\n", 1)

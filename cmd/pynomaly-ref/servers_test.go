@@ -164,11 +164,11 @@ func (s *sharedServers) startPostgres(cred *syscall.Credential) error {
 	if err := s.ca.serverFiles(certs, cred); err != nil {
 		return err
 	}
-	hba := strings.Join(postgres.PostgresHBA(), "\n") + "\n"
+	hba := strings.Join(postgres.HBA(), "\n") + "\n"
 	if err := writeOwned(filepath.Join(data, "pg_hba.conf"), []byte(hba), 0o600, cred); err != nil {
 		return err
 	}
-	conf := strings.ReplaceAll(postgres.RenderPostgresConf(postgres.PostgresTLSParameters()), tier.ServerTLSMountPath, certs)
+	conf := strings.ReplaceAll(postgres.RenderConf(postgres.TLSParameters()), tier.ServerTLSMountPath, certs)
 	if err := appendFile(filepath.Join(data, "postgresql.conf"), conf); err != nil {
 		return err
 	}
@@ -201,7 +201,7 @@ func appendFile(path, content string) error {
 	return f.Close()
 }
 
-// setupRole runs the setup job's SQL (postgres.PostgresSetupRoleStep) for the generation's
+// setupRole runs the setup job's SQL (postgres.SetupRoleStep) for the generation's
 // login, with a verifier of a fresh password, over the server's socket.
 func (s *sharedServers) setupRole() error {
 	s.appPassword = rand.Text()
@@ -213,11 +213,11 @@ func (s *sharedServers) setupRole() error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command("sh", "-ec", postgres.PostgresSetupRoleStep)
+	cmd := exec.Command("sh", "-ec", postgres.SetupRoleStep)
 	cmd.Env = []string{"PATH=" + s.bin + ":/usr/bin:/bin", "HOME=" + os.TempDir(),
 		"PGHOST=" + s.socketDir, fmt.Sprintf("PGPORT=%d", s.pgPort), "PGUSER=postgres", "PGDATABASE=postgres",
 		"APP_OWNER=" + credentials.PostgresAppUser, "APP_USER=" + appLogin(), "APP_PASSWORD_VERIFIER=" + verifier,
-		"APP_DATABASE=" + postgres.PostgresDatabase}
+		"APP_DATABASE=" + postgres.Database}
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("the setup job's SQL: %v: %s", err, out)
 	}
@@ -245,10 +245,10 @@ func (s *sharedServers) startPooler(cred *syscall.Credential, tls bool) (int, er
 		}
 	}
 	ini := postgres.PgBouncerIni(host, s.settings.Pooler, tls)
-	ini = strings.Replace(ini, fmt.Sprintf("port=%d", postgres.PostgresPort), fmt.Sprintf("port=%d", s.pgPort), 1)
+	ini = strings.Replace(ini, fmt.Sprintf("port=%d", postgres.Port), fmt.Sprintf("port=%d", s.pgPort), 1)
 	ini = strings.Replace(ini, "[databases]\n", fmt.Sprintf("[databases]\n* = host=%s port=%d\n", host, s.pgPort), 1)
 	ini = strings.ReplaceAll(ini, "listen_addr = 0.0.0.0", "listen_addr = 127.0.0.1")
-	ini = strings.ReplaceAll(ini, fmt.Sprintf("listen_port = %d", postgres.PostgresPort), fmt.Sprintf("listen_port = %d", port))
+	ini = strings.ReplaceAll(ini, fmt.Sprintf("listen_port = %d", postgres.Port), fmt.Sprintf("listen_port = %d", port))
 	ini = strings.ReplaceAll(ini, "/etc/pgbouncer/auth/userlist.txt", filepath.Join(dir, "userlist.txt"))
 	ini = strings.ReplaceAll(ini, tier.ServerTLSMountPath, dir)
 	userlist := credentials.PgBouncerUserlist(appLogin(), s.appPassword)

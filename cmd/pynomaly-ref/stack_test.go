@@ -102,8 +102,8 @@ func (st *stack) env(pod k8sPod) map[string]string {
 		}
 		env[hp[0]], env[hp[1]] = e.host, strconv.Itoa(e.port)
 	}
-	if env["DATABASE_NAME"] != postgres.PostgresDatabase {
-		t.Fatalf("DATABASE_NAME=%s, want %s", env["DATABASE_NAME"], postgres.PostgresDatabase)
+	if env["DATABASE_NAME"] != postgres.Database {
+		t.Fatalf("DATABASE_NAME=%s, want %s", env["DATABASE_NAME"], postgres.Database)
 	}
 	env["DATABASE_NAME"] = st.db
 	for k, v := range env {

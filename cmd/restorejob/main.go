@@ -23,8 +23,8 @@ import (
 type database struct{ container, script string }
 
 var databases = map[string]database{
-	"postgres": {container: "postgres-backup", script: postgres.PostgresRestoreScript},
-	"influxdb": {container: "influxdb-backup", script: influxdb.InfluxDBRestoreScript},
+	"postgres": {container: "postgres-backup", script: postgres.RestoreScript},
+	"influxdb": {container: "influxdb-backup", script: influxdb.RestoreScript},
 }
 
 func main() {

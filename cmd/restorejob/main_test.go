@@ -39,7 +39,7 @@ func TestRestoreJobRunsTheDumpContainerAlone(t *testing.T) {
 		require.Len(t, containers, 1)
 		c := containers[0].(map[string]any)
 		assert.Equal(t, "postgres-backup", c["name"])
-		assert.Equal(t, []string{"/bin/sh", "-ec", postgres.PostgresRestoreScript}, c["command"])
+		assert.Equal(t, []string{"/bin/sh", "-ec", postgres.RestoreScript}, c["command"])
 		assert.Contains(t, c["env"], map[string]any{"name": "RESTORE_FROM", "value": "20261125T020000Z"})
 		assert.Equal(t, 0, spec["backoffLimit"])
 	}
@@ -56,7 +56,7 @@ func TestInfluxDBRestoreJobRunsTheBackupContainer(t *testing.T) {
 	job, err := restoreJob(cron, databases["influxdb"], "restore-1", "")
 	require.NoError(t, err)
 	c := path(job, "spec", "template", "spec", "containers").([]any)[0].(map[string]any)
-	assert.Equal(t, []string{"/bin/sh", "-ec", influxdb.InfluxDBRestoreScript}, c["command"])
+	assert.Equal(t, []string{"/bin/sh", "-ec", influxdb.RestoreScript}, c["command"])
 	assert.Len(t, c["env"], 2, "the backup's own, and which backup")
 	_, err = restoreJob(cron, databases["postgres"], "restore-1", "")
 	assert.ErrorContains(t, err, "no container postgres-backup", "a CronJob of the other database is refused")

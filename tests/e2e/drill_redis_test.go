@@ -69,7 +69,7 @@ func redisDrill(t *testing.T) {
 }
 
 func newRedisCluster(t *testing.T) *redisCluster {
-	sts := deployedStatefulSet(t, redis.RedisQueueService)
+	sts := deployedStatefulSet(t, redis.QueueService)
 	ns := sts.Metadata.Namespace
 	c := &redisCluster{t: t, sts: sts, password: randomHex(t)}
 	for _, v := range sts.Spec.Template.Spec.Volumes {
@@ -94,7 +94,7 @@ func newRedisCluster(t *testing.T) *redisCluster {
 	var hosts strings.Builder
 	hosts.WriteString("127.0.0.1 localhost\n")
 	for i := 0; i < sts.Spec.Replicas; i++ {
-		name := fmt.Sprintf("%s-%d", redis.RedisQueueService, i)
+		name := fmt.Sprintf("%s-%d", redis.QueueService, i)
 		p := &redisPod{name: name, host: fmt.Sprintf("%s.%s.%s.svc", name, sts.Spec.ServiceName, ns),
 			addr: fmt.Sprintf("127.0.10.%d", i+1), dir: filepath.Join(dir, name)}
 		fmt.Fprintf(&hosts, "%s %s\n", p.addr, p.host)
