@@ -1,3 +1,5 @@
+// Package app is the application tier: the shared configuration, the database migration, the API
+// and the workers, whose pods share one environment (pod.go).
 package app
 
 import (

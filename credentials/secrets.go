@@ -1,3 +1,5 @@
+// Package credentials generates every credential of the stack into one Secret per component, and
+// keeps the two slots that let a rotating credential change without an outage.
 package credentials
 
 import (

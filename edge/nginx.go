@@ -1,3 +1,6 @@
+// Package edge is the edge tier: Nginx in front of the API (rate limits, compression,
+// nginxconf.go), the entry point from outside (an Ingress or Gateway API objects, entry.go) and its
+// certificate (tls.go).
 package edge
 
 import (

@@ -1,3 +1,5 @@
+// Package foundation is what every other tier stands on: the namespace with its quota, limits and
+// Pod Security, the Roles of people and CI, storage with its volume snapshots, and the internal CA.
 package foundation
 
 import (

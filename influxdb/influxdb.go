@@ -1,3 +1,5 @@
+// Package influxdb is the InfluxDB tier: InfluxDB 2 onboarded by its own hook, its setup job
+// (buckets, retention, the downsampling task, Grafana's read-only login) and its nightly backups.
 package influxdb
 
 import (

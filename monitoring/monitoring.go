@@ -1,3 +1,6 @@
+// Package monitoring is the monitoring tier: Prometheus, Alertmanager, kube-state-metrics, Grafana
+// and the external-metrics adapter in bundled mode, PodMonitors and PrometheusRules in operator
+// mode, and the generated prometheus.yml, rules, alertmanager.yml and dashboards.
 package monitoring
 
 import (

@@ -1,3 +1,6 @@
+// Package netpol is the security tier: a default-deny NetworkPolicy for the namespace and one
+// policy per workload, generated from every declared workload and the one flow table of who may
+// talk to whom (flows.go).
 package netpol
 
 import (

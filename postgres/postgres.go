@@ -1,3 +1,6 @@
+// Package postgres is the PostgreSQL tier: a Patroni cluster (Spilo) with its Services, the setup
+// job that makes the application's login, the nightly dump and WAL archiving, PgBouncer in front,
+// and the generated postgresql.conf, pg_hba.conf and pgbouncer.ini (conf.go).
 package postgres
 
 import (

@@ -1,3 +1,6 @@
+// Package redis is the Redis tier: the task queue and the cache as two instances with opposite
+// rules, each with Redis Sentinel for failover when it has replicas, and their generated redis.conf
+// and sentinel.conf (conf.go).
 package redis
 
 import (

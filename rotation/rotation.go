@@ -1,3 +1,5 @@
+// Package rotation ends a credential rotation: once every client rolled to the new generation, it
+// records the settled generation and retires the previous one from PostgreSQL and Redis.
 package rotation
 
 import (

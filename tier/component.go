@@ -1,3 +1,7 @@
+// Package tier is what every tier of the platform shares: the component base (type tokens, outputs
+// registered once the platform is declared, the workloads a tier declared), the context every tier
+// is given (namespace, internal TLS, placement, protection), the embedded scripts and templates,
+// the TLS mounts of servers and clients, and the cluster APIs a tier needs.
 package tier
 
 import (

@@ -1,4 +1,4 @@
-// Command lintscripts writes every shell script the components run (each tier's assets/) into a
+// Command lintscripts writes every shell script the tiers run (each tier's assets/) into a
 // directory, one file each, as a pod runs it (templates filled in), after its source's lint header
 // (# shellcheck shell=sh and the checks disabled, with their reasons): scripts/lint.sh gives
 // them to shellcheck. A script that is no template is written as its file is, so shellcheck's

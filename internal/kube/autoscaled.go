@@ -33,7 +33,7 @@ func NewAutoscaled(ctx *pulumi.Context, parent pulumi.Resource, ns pulumi.String
 		return nil, Workload{}, err
 	}
 	a.Pod, opts = pod, append(opts, account)
-	dep, w, err := a.declare(ctx, parent, ns, a.spec(ctx), a.Scaling.MaxReplicas, opts)
+	dep, err := a.declare(ctx, parent, ns, a.spec(ctx), opts)
 	if err != nil {
 		return nil, Workload{}, err
 	}
@@ -56,7 +56,7 @@ func NewAutoscaled(ctx *pulumi.Context, parent pulumi.Resource, ns pulumi.String
 	if err != nil {
 		return nil, Workload{}, fmt.Errorf("%s: autoscaler: %w", component, err)
 	}
-	return dep, w, nil
+	return dep, a.Workload(), nil
 }
 
 func utilization(resourceName string, percent int) *autoscalingv2.MetricSpecArgs {

@@ -33,7 +33,8 @@ func NewDeployment(ctx *pulumi.Context, parent pulumi.Resource, ns pulumi.String
 	d.Pod, opts = pod, append(opts, account)
 	spec := d.spec(ctx)
 	spec.Replicas = pulumi.Int(d.Replicas)
-	return d.declare(ctx, parent, ns, spec, d.Replicas, opts)
+	dep, err := d.declare(ctx, parent, ns, spec, opts)
+	return dep, d.Workload(), err
 }
 
 func (d Deployment) spec(ctx *pulumi.Context) *appsv1.DeploymentSpecArgs {
@@ -55,17 +56,17 @@ func (d Deployment) spec(ctx *pulumi.Context) *appsv1.DeploymentSpecArgs {
 	return spec
 }
 
-// declare creates the Deployment and its budget; maxPods is its size at most, for the quota.
-func (d Deployment) declare(ctx *pulumi.Context, parent pulumi.Resource, ns pulumi.StringInput, spec *appsv1.DeploymentSpecArgs, maxPods int, opts []pulumi.ResourceOption) (*appsv1.Deployment, Workload, error) {
+// declare creates the Deployment and its budget.
+func (d Deployment) declare(ctx *pulumi.Context, parent pulumi.Resource, ns pulumi.StringInput, spec *appsv1.DeploymentSpecArgs, opts []pulumi.ResourceOption) (*appsv1.Deployment, error) {
 	component := d.Pod.Component
 	dep, err := appsv1.NewDeployment(ctx, d.Name, &appsv1.DeploymentArgs{
 		Metadata: ObjectMeta(ctx, ns, d.Name, component), Spec: spec,
 	}, append([]pulumi.ResourceOption{pulumi.Parent(parent)}, opts...)...)
 	if err != nil {
-		return nil, Workload{}, fmt.Errorf("%s: deployment: %w", component, err)
+		return nil, fmt.Errorf("%s: deployment: %w", component, err)
 	}
 	if err := newDisruptionBudget(ctx, parent, ns, d.Name, component, d.Pod.Selector(), d.DisruptionBudget); err != nil {
-		return nil, Workload{}, err
+		return nil, err
 	}
-	return dep, d.Pod.workload("Deployment", d.Name, maxPods, "", 0), nil
+	return dep, nil
 }

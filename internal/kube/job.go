@@ -39,7 +39,7 @@ func NewJob(ctx *pulumi.Context, parent pulumi.Resource, ns pulumi.StringInput, 
 	if err != nil {
 		return nil, Workload{}, fmt.Errorf("%s: job: %w", component, err)
 	}
-	return job, j.Pod.workload("Job", j.Name, 1, "", 0), nil
+	return job, j.Workload(), nil
 }
 
 func (j Job) spec(ctx *pulumi.Context) *batchv1.JobSpecArgs {
@@ -76,7 +76,7 @@ func NewCronJob(ctx *pulumi.Context, parent pulumi.Resource, ns pulumi.StringInp
 	if err != nil {
 		return nil, Workload{}, fmt.Errorf("%s: cronjob: %w", component, err)
 	}
-	return cron, c.Pod.workload("CronJob", c.Name, 1, "", 0), nil
+	return cron, c.Workload(), nil
 }
 
 // ScriptPod is the pod of a data-tier job: one container named after the component that runs

@@ -82,10 +82,8 @@ func NewStatefulSet(ctx *pulumi.Context, parent pulumi.Resource, ns pulumi.Strin
 	if s.PodManagementPolicy != "" {
 		spec.PodManagementPolicy = pulumi.String(s.PodManagementPolicy)
 	}
-	claimsPerPod := 0
 	if s.Claim.Size != "" {
 		spec.VolumeClaimTemplates = corev1.PersistentVolumeClaimTypeArray{s.claimTemplate(ctx)}
-		claimsPerPod = 1
 	}
 	component := s.Pod.Component
 	meta := ObjectMeta(ctx, ns, s.Name, component)
@@ -109,7 +107,7 @@ func NewStatefulSet(ctx *pulumi.Context, parent pulumi.Resource, ns pulumi.Strin
 	if err := newDisruptionBudget(ctx, parent, ns, s.Name, component, s.Pod.Selector(), OneAtATime); err != nil {
 		return nil, Workload{}, err
 	}
-	return sts, s.Pod.workload("StatefulSet", s.Name, s.Replicas, s.Claim.Size, claimsPerPod), nil
+	return sts, s.Workload(), nil
 }
 
 // claimTemplate is the per-replica claim on the platform's storage class.

@@ -28,12 +28,38 @@ type Workload struct {
 // Footprint is what a workload asks of the namespace's quota at its largest (see package sizing).
 type Footprint = sizing.Footprint
 
+// Workload describes s as NewStatefulSet declares it, before anything is declared.
+func (s StatefulSet) Workload() Workload {
+	claimsPerPod := 0
+	if s.Claim.Size != "" {
+		claimsPerPod = 1
+	}
+	return s.Pod.workload("StatefulSet", s.Name, s.Replicas, s.Claim.Size, claimsPerPod)
+}
+
+// Workload describes d as NewDeployment declares it, before anything is declared.
+func (d Deployment) Workload() Workload {
+	return d.Pod.workload("Deployment", d.Name, d.Replicas, "", 0)
+}
+
+// Workload describes a as NewAutoscaled declares it: a Deployment at its maximum replicas.
+func (a Autoscaled) Workload() Workload {
+	return a.Pod.workload("Deployment", a.Name, a.Scaling.MaxReplicas, "", 0)
+}
+
+// Workload describes j as NewJob declares it, before anything is declared.
+func (j Job) Workload() Workload { return j.Pod.workload("Job", j.Name, 1, "", 0) }
+
+// Workload describes c as NewCronJob declares it: one job's pod at a time.
+func (c CronJob) Workload() Workload { return c.Pod.workload("CronJob", c.Name, 1, "", 0) }
+
 // workload is the description of a pod template run by pods replicas, each with claims of
-// claimSize (claims per pod).
+// claimSize (claims per pod). The pods' ServiceAccount is the workload's own, named like it
+// (withAccount).
 func (p Pod) workload(kind, name string, pods int, claimSize string, claimsPerPod int) Workload {
 	w := Workload{
 		Kind: kind, Name: name, Component: p.Component, Selector: p.Selector(),
-		Ports: map[string]int{}, ServiceAccount: p.account, APIClient: p.APIClient,
+		Ports: map[string]int{}, ServiceAccount: name, APIClient: p.APIClient,
 		Footprint: Footprint{Name: p.Component, Pods: pods, ClaimSize: claimSize, Claims: pods * claimsPerPod},
 	}
 	if p.Metrics != nil {
