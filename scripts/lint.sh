@@ -18,4 +18,4 @@ trap 'rm -rf "$rendered"' EXIT
 go run ./cmd/lintscripts "$rendered"
 mapfile -t assets < <(find "$rendered" -name '*.sh' | sort)
 shellcheck "${assets[@]}"
-echo "lint: actionlint and shellcheck clean (${#scripts[@]} scripts, ${#assets[@]} the components run)"
+echo "lint: actionlint and shellcheck clean (${#scripts[@]} scripts, ${#assets[@]} the tiers run)"
