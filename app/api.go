@@ -56,17 +56,9 @@ func NewAPI(ctx *pulumi.Context, name string, args *APIArgs, opts ...pulumi.Reso
 		return nil, err
 	}
 	ns := args.Namespace
-	pod := args.Env.appPod(args.TLS, "api", apiContainer(args), APIPort, apiGracePeriod)
-	d, w, err := kube.NewAutoscaled(ctx, c, ns, kube.Autoscaled{
-		Deployment: rollout(APIName, pod),
-		Scaling:    scaling(args.Settings),
-		// The seed: scale up aggressively (double every 15 s), down conservatively (a tenth
-		// per minute, after five minutes of lower load).
-		Behavior: &autoscalingv2.HorizontalPodAutoscalerBehaviorArgs{
-			ScaleUp:   kube.ScalingRules(0, "Percent", 100, 15),
-			ScaleDown: kube.ScalingRules(300, "Percent", 10, 60),
-		},
-	}, kube.After(args.After))
+	planned := apiDeployment(args)
+	pod := planned.Pod
+	d, w, err := kube.NewAutoscaled(ctx, c, ns, planned, kube.After(args.After))
 	if err != nil {
 		return nil, err
 	}
@@ -103,4 +95,23 @@ func apiContainer(args *APIArgs) kube.Container {
 		Sleep: &corev1.SleepActionArgs{Seconds: pulumi.Int(apiShutdownDelay)},
 	}}
 	return c
+}
+
+// PlanAPI is the API tier before it is declared: its autoscaled Deployment.
+func PlanAPI(args *APIArgs) (tier.Plan, error) {
+	return tier.Plan{Objects: []kube.Object{apiDeployment(args)}}, nil
+}
+
+// apiDeployment is the API's Deployment and autoscaler.
+func apiDeployment(args *APIArgs) kube.Autoscaled {
+	return kube.Autoscaled{
+		Deployment: rollout(APIName, args.Env.appPod(args.TLS, "api", apiContainer(args), APIPort, apiGracePeriod)),
+		Scaling:    scaling(args.Settings),
+		// The seed: scale up aggressively (double every 15 s), down conservatively (a tenth
+		// per minute, after five minutes of lower load).
+		Behavior: &autoscalingv2.HorizontalPodAutoscalerBehaviorArgs{
+			ScaleUp:   kube.ScalingRules(0, "Percent", 100, 15),
+			ScaleDown: kube.ScalingRules(300, "Percent", 10, 60),
+		},
+	}
 }

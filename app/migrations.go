@@ -4,7 +4,6 @@ import (
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/pynomaly/pynomaly-platform/config"
 	"github.com/pynomaly/pynomaly-platform/internal/kube"
 	"github.com/pynomaly/pynomaly-platform/tier"
 )
@@ -41,7 +40,25 @@ func NewMigration(ctx *pulumi.Context, name string, args *MigrationArgs, opts ..
 	if err := ctx.RegisterComponentResource(tier.Type("Migration"), name, c, opts...); err != nil {
 		return nil, err
 	}
-	migrate := args.Env.container("migrate", args.Image, config.JobResources, kube.EnvOutput("DATABASE_HOST", args.PrimaryHost))
+	job, w, err := kube.NewJob(ctx, c, args.Namespace, migrationJob(args),
+		kube.After(args.After), pulumi.Timeouts(&pulumi.CustomTimeouts{Create: "30m", Update: "30m"}))
+	if err != nil {
+		return nil, err
+	}
+	c.Add(w)
+	c.Job = job
+	c.Keep(pulumi.Map{"job": job.Metadata.Name().Elem()})
+	return c, nil
+}
+
+// PlanMigration is the migration before it is declared: its Job.
+func PlanMigration(args *MigrationArgs) (tier.Plan, error) {
+	return tier.Plan{Objects: []kube.Object{migrationJob(args)}}, nil
+}
+
+// migrationJob runs the migrations to head.
+func migrationJob(args *MigrationArgs) kube.Job {
+	migrate := args.Env.container("migrate", args.Image, tier.JobResources, kube.EnvOutput("DATABASE_HOST", args.PrimaryHost))
 	// Alembic, as the FastAPI service ships it; idempotent at head.
 	migrate.Command = []string{"alembic", "upgrade", "head"}
 	migrate.Mounts = corev1.VolumeMountArray{kube.Mount("tmp", "/tmp")}
@@ -53,14 +70,5 @@ func NewMigration(ctx *pulumi.Context, name string, args *MigrationArgs, opts ..
 	}
 	tier.TrustInternalCA(&pod, args.TLS)
 	args.Env.withModels(&pod)
-	job, w, err := kube.NewJob(ctx, c, args.Namespace, kube.Job{
-		Name: MigrationJobName, Pod: pod, BackoffLimit: 3, DeadlineSeconds: 1800,
-	}, kube.After(args.After), pulumi.Timeouts(&pulumi.CustomTimeouts{Create: "30m", Update: "30m"}))
-	if err != nil {
-		return nil, err
-	}
-	c.Add(w)
-	c.Job = job
-	c.Keep(pulumi.Map{"job": job.Metadata.Name().Elem()})
-	return c, nil
+	return kube.Job{Name: MigrationJobName, Pod: pod, BackoffLimit: 3, DeadlineSeconds: 1800}
 }

@@ -91,7 +91,7 @@ func (e Env) waitForDatabases() []kube.Container {
 	wait := func(name, image, sh string, env corev1.EnvVarArray) kube.Container {
 		return kube.Container{
 			Name: name, Image: image, Command: kube.Script("sh", sh),
-			EnvFrom: kube.EnvFromConfigMap(e.ConfigMap), Env: env, Resources: config.SidecarResources,
+			EnvFrom: kube.EnvFromConfigMap(e.ConfigMap), Env: env, Resources: tier.SidecarResources,
 		}
 	}
 	// With TLS, redis-cli checks the server's certificate against the CA (REDIS_TLS and

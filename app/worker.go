@@ -52,20 +52,7 @@ func NewWorker(ctx *pulumi.Context, name string, args *WorkerArgs, opts ...pulum
 	if err := ctx.RegisterComponentResource(tier.Type("Worker"), name, c, opts...); err != nil {
 		return nil, err
 	}
-	s := args.Settings
-	// Graceful task cancellation: on SIGTERM a worker stops taking tasks, finishes or cancels
-	// and requeues what it holds; it gets the longest task's time to do so.
-	pod := args.Env.appPod(args.TLS, "worker", workerContainer(args), workerMetricsPort, workerGracePeriod(s))
-	d, w, err := kube.NewAutoscaled(ctx, c, args.Namespace, kube.Autoscaled{
-		Deployment:   rollout(WorkerName, pod),
-		Scaling:      scaling(s.Autoscaled),
-		ExtraMetrics: queueDepthMetric(s.QueueScaling),
-		// Up as fast as the API; down slowly, since a worker stopping mid-task costs the task.
-		Behavior: &autoscalingv2.HorizontalPodAutoscalerBehaviorArgs{
-			ScaleUp:   kube.ScalingRules(0, "Percent", 100, 30),
-			ScaleDown: kube.ScalingRules(600, "Percent", 10, 120),
-		},
-	}, kube.After(args.After))
+	d, w, err := kube.NewAutoscaled(ctx, c, args.Namespace, workerDeployment(args), kube.After(args.After))
 	if err != nil {
 		return nil, err
 	}
@@ -105,4 +92,27 @@ func queueDepthMetric(q config.QueueScaling) autoscalingv2.MetricSpecArray {
 			Target: &autoscalingv2.MetricTargetArgs{Type: pulumi.String("AverageValue"), AverageValue: pulumi.String(fmt.Sprint(q.TargetPerPod))},
 		},
 	}}
+}
+
+// PlanWorker is the worker tier before it is declared: its autoscaled Deployment.
+func PlanWorker(args *WorkerArgs) (tier.Plan, error) {
+	return tier.Plan{Objects: []kube.Object{workerDeployment(args)}}, nil
+}
+
+// workerDeployment is the workers' Deployment and autoscaler.
+func workerDeployment(args *WorkerArgs) kube.Autoscaled {
+	s := args.Settings
+	// Graceful task cancellation: on SIGTERM a worker stops taking tasks, finishes or cancels
+	// and requeues what it holds; it gets the longest task's time to do so.
+	pod := args.Env.appPod(args.TLS, "worker", workerContainer(args), workerMetricsPort, workerGracePeriod(s))
+	return kube.Autoscaled{
+		Deployment:   rollout(WorkerName, pod),
+		Scaling:      scaling(s.Autoscaled),
+		ExtraMetrics: queueDepthMetric(s.QueueScaling),
+		// Up as fast as the API; down slowly, since a worker stopping mid-task costs the task.
+		Behavior: &autoscalingv2.HorizontalPodAutoscalerBehaviorArgs{
+			ScaleUp:   kube.ScalingRules(0, "Percent", 100, 30),
+			ScaleDown: kube.ScalingRules(600, "Percent", 10, 120),
+		},
+	}
 }

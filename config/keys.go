@@ -74,7 +74,8 @@ var keyTable = []Key{
 	{"network", "What the NetworkPolicies need to know of the cluster: every pod is denied all traffic but the flows of docs/security.md.",
 		func(s *Settings) any { return &s.Network }},
 	{"nodeSelectors", "Nodes each component's pods run on, by node labels (a nodeSelector): an entry per component and a default for the others. " +
-		"Entries: default, " + strings.Join(PodComponents, ", ") + ". Empty: any node.",
+		"Entries: default, or the component label of pods the stack runs (kubectl get pods -L component); " +
+		"an entry for any other is refused, and the message lists the stack's components. Empty: any node.",
 		func(s *Settings) any { return &s.NodeSelectors }},
 	{"images", "Pinned images and when the kubelet pulls them.", func(s *Settings) any { return &s.Images }},
 	{"postgresSuperuserPassword", "Replaces the generated PostgreSQL superuser password " + credentialNote(16),

@@ -141,14 +141,3 @@ type StatefulTier struct {
 // ProtectState says whether stateful resources (namespace, claims, databases) are protected from
 // deletion and kept in the cluster if removed from the program. True in prod.
 func (s *Settings) ProtectState() bool { return s.Environment == Prod }
-
-// SidecarResources are those of the small helper containers next to a database: metrics
-// exporters and Redis Sentinels. They write nothing but their logs (the kubelet rotates a
-// container's log at 5 x 10Mi).
-var SidecarResources = sizing.Resources{CPURequest: "25m", MemoryRequest: "32Mi", CPULimit: "100m", MemoryLimit: "64Mi",
-	EphemeralStorageRequest: "32Mi", EphemeralStorageLimit: "128Mi"}
-
-// JobResources are those of one-off and scheduled jobs (database setup, backups); a backup's
-// dump goes to its claim, /tmp holds small scripts.
-var JobResources = sizing.Resources{CPURequest: "100m", MemoryRequest: "128Mi", CPULimit: "500m", MemoryLimit: "256Mi",
-	EphemeralStorageRequest: "64Mi", EphemeralStorageLimit: "512Mi"}

@@ -48,7 +48,7 @@ func (k Kubernetes) Skips(check string) bool {
 }
 
 // Quota is the namespace ResourceQuota. It must hold every Deployment at its maximum replicas
-// plus every StatefulSet (see Footprint).
+// plus every StatefulSet, job and claim of the stack's plan (load.ValidatePlan checks it).
 type Quota struct {
 	// RequestsCPU is the CPU all the namespace's containers may request together (prod: the seed's
 	// minimum cluster).

@@ -64,14 +64,6 @@ type Grafana struct {
 	Resources sizing.Resources `json:"resources"`
 }
 
-// KubeStateMetricsResources are kube-state-metrics', watching one namespace.
-var KubeStateMetricsResources = sizing.Resources{CPURequest: "25m", MemoryRequest: "64Mi", CPULimit: "200m", MemoryLimit: "128Mi",
-	EphemeralStorageRequest: "32Mi", EphemeralStorageLimit: "128Mi"}
-
-// MetricsAdapterResources are prometheus-adapter's, serving one external metric.
-var MetricsAdapterResources = sizing.Resources{CPURequest: "25m", MemoryRequest: "64Mi", CPULimit: "250m", MemoryLimit: "256Mi",
-	EphemeralStorageRequest: "64Mi", EphemeralStorageLimit: "256Mi"}
-
 // MetricsAdapter says whether the program runs the external metrics adapter: in bundled mode,
 // wherever the workers scale on the queue's depth.
 func (s *Settings) MetricsAdapter() bool { return s.Bundled() && s.Worker.QueueScaling.Enabled }

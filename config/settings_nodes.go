@@ -14,21 +14,6 @@ type NodeSelectors map[string]map[string]string
 // DefaultNodeSelector is the nodeSelectors entry of every component without its own.
 const DefaultNodeSelector = "default"
 
-// PodComponents are the component label values of every pod the program declares: the
-// Deployments', StatefulSets', Jobs' and CronJobs' (and of the restore Jobs made from the backup
-// CronJobs). nodeSelectors takes an entry for these and default, nothing else. This is the one
-// list: tests/nodeselectors_test.go fails when a declared pod's component is missing from it, or
-// when a name in it labels no pod.
-var PodComponents = []string{
-	"api", "worker", "migrate",
-	"postgres", "pooler", "postgres-setup", "postgres-backup", "postgres-retire",
-	"redis-queue", "redis-cache", "redis-retire",
-	"influxdb", "influxdb-setup", "influxdb-backup",
-	"nginx",
-	"prometheus", "grafana", "alertmanager", "kube-state-metrics", "metrics-adapter",
-	"volume-snapshots",
-}
-
 // nodeSelectorDefaults are the same in every environment: no selector, so pods go wherever the
 // scheduler puts them. An empty map, not nil, so the settings view shows {}.
 func nodeSelectorDefaults() NodeSelectors { return NodeSelectors{} }

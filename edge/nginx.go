@@ -99,11 +99,9 @@ func (c *Edge) nginx(ctx *pulumi.Context, args *Args) (*corev1.Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("edge: configmap: %w", err)
 	}
-	pod := nginxPod(args, cm.Metadata.Name())
-	_, w, err := kube.NewDeployment(ctx, c, ns, kube.Deployment{
-		Name: NginxName, Pod: pod, Replicas: e.Replicas,
-		MaxSurge: pulumi.Int(1), RevisionHistoryLimit: 5, DisruptionBudget: kube.OneAtATime,
-	})
+	d := nginxDeployment(args, cm.Metadata.Name())
+	pod := d.Pod
+	_, w, err := kube.NewDeployment(ctx, c, ns, d)
 	if err != nil {
 		return nil, err
 	}
@@ -120,6 +118,19 @@ func (c *Edge) nginx(ctx *pulumi.Context, args *Args) (*corev1.Service, error) {
 		ClientIPAffinity: true,
 		Annotations:      pod.Metrics.Annotations(),
 	})
+}
+
+// Plan is the edge tier before it is declared: the Nginx Deployment (the entry point runs no pods).
+func Plan(args *Args) (tier.Plan, error) {
+	return tier.Plan{Objects: []kube.Object{nginxDeployment(args, nil)}}, nil
+}
+
+// nginxDeployment is Nginx's Deployment; configMap is its configuration's name once declared.
+func nginxDeployment(args *Args, configMap pulumi.StringPtrInput) kube.Deployment {
+	return kube.Deployment{
+		Name: NginxName, Pod: nginxPod(args, configMap), Replicas: args.Settings.Replicas,
+		MaxSurge: pulumi.Int(1), RevisionHistoryLimit: 5, DisruptionBudget: kube.OneAtATime,
+	}
 }
 
 // nginxPod is Nginx and its exporter: the unprivileged image on a non-root port, a read-only
@@ -148,7 +159,7 @@ func nginxPod(args *Args, configMap pulumi.StringPtrInput) kube.Pod {
 			fmt.Sprintf("--nginx.scrape-uri=http://127.0.0.1:%d/stub_status", NginxStatusPort),
 			fmt.Sprintf("--web.listen-address=:%d", NginxExporterPort)},
 		Ports:          []kube.Port{{Name: "metrics", Port: NginxExporterPort}},
-		Resources:      config.SidecarResources,
+		Resources:      tier.SidecarResources,
 		ReadinessProbe: kube.Readiness(kube.HTTPGet("/metrics", NginxExporterPort)),
 		LivenessProbe:  kube.Alive(NginxExporterPort),
 	}

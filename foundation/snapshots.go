@@ -7,7 +7,6 @@ import (
 	rbacv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/rbac/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/pynomaly/pynomaly-platform/config"
 	"github.com/pynomaly/pynomaly-platform/internal/kube"
 	"github.com/pynomaly/pynomaly-platform/tier"
 )
@@ -47,22 +46,28 @@ func volumeSnapshots(ctx *pulumi.Context, c *Storage, args *StorageArgs) error {
 	if err != nil {
 		return err
 	}
-	pod := kube.ScriptPod("volume-snapshots", args.KubectlImage, config.JobResources, snapshotUID, VolumeSnapshotScript, corev1.EnvVarArray{
+	_, w, err := kube.NewCronJob(ctx, c, args.Namespace, snapshotCronJob(args), kube.After([]pulumi.Resource{binding}))
+	if err != nil {
+		return err
+	}
+	c.Add(w)
+	return nil
+}
+
+// snapshotCronJob is the snapshot schedule's CronJob.
+func snapshotCronJob(args *StorageArgs) kube.CronJob {
+	sn := args.Storage.Snapshots
+	pod := kube.ScriptPod("volume-snapshots", args.KubectlImage, tier.JobResources, snapshotUID, VolumeSnapshotScript, corev1.EnvVarArray{
 		kube.Env("SNAPSHOT_CLASS", sn.ClassName),
 		kube.Env("RETENTION_DAYS", fmt.Sprint(sn.RetentionDays)),
 		// kubectl keeps its discovery cache under $HOME.
 		kube.Env("HOME", "/tmp"),
 	}, nil, nil)
 	pod.APIClient = "volume-snapshots"
-	_, w, err := kube.NewCronJob(ctx, c, args.Namespace, kube.CronJob{
+	return kube.CronJob{
 		Job:      kube.Job{Name: VolumeSnapshotsCronJob, Pod: pod, BackoffLimit: 2, DeadlineSeconds: 1800},
 		Schedule: sn.Schedule, TimeZone: "Etc/UTC",
-	}, kube.After([]pulumi.Resource{binding}))
-	if err != nil {
-		return err
 	}
-	c.Add(w)
-	return nil
 }
 
 // snapshotUID is the unprivileged user the kubectl job runs as (nobody).

@@ -125,3 +125,17 @@ func NewStorage(ctx *pulumi.Context, name string, args *StorageArgs, opts ...pul
 	})
 	return c, nil
 }
+
+// PlanStorage is the storage tier before it is declared: the backup and model claims, and the
+// snapshot schedule when it is on.
+func PlanStorage(args *StorageArgs) (tier.Plan, error) {
+	st := args.Storage
+	p := tier.Plan{Claims: []kube.Footprint{
+		{Name: "claim " + BackupClaimName, ClaimSize: st.BackupSize, Claims: 1},
+		{Name: "claim " + ModelClaimName, ClaimSize: st.ModelSize, Claims: 1},
+	}}
+	if st.Snapshots.On() {
+		p.Objects = append(p.Objects, snapshotCronJob(args))
+	}
+	return p, nil
+}

@@ -6,7 +6,6 @@ import (
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/pynomaly/pynomaly-platform/config"
 	"github.com/pynomaly/pynomaly-platform/credentials"
 	"github.com/pynomaly/pynomaly-platform/internal/kube"
 	"github.com/pynomaly/pynomaly-platform/tier"
@@ -41,9 +40,19 @@ var RestoreScript = assets.Script("restore.sh")
 // claim's group (that of the database's backup job), so the kubelet never re-groups the volume
 // between the two jobs and each one's files (umask 077) stay its own.
 func influxDBBackup(ctx *pulumi.Context, c *InfluxDB, args *Args) error {
+	_, w, err := kube.NewCronJob(ctx, c, args.Namespace, backupCronJob(args, c.URL))
+	if err != nil {
+		return err
+	}
+	c.Add(w)
+	return nil
+}
+
+// backupCronJob is the backup's CronJob; url is InfluxDB's once its Service is declared.
+func backupCronJob(args *Args, url pulumi.StringInput) kube.CronJob {
 	b := args.Settings.Backup
-	pod := kube.ScriptPod("influxdb-backup", args.Image, config.JobResources, influxUID, BackupScript, corev1.EnvVarArray{
-		kube.EnvOutput("INFLUX_HOST", c.URL),
+	pod := kube.ScriptPod("influxdb-backup", args.Image, tier.JobResources, influxUID, BackupScript, corev1.EnvVarArray{
+		kube.EnvOutput("INFLUX_HOST", url),
 		kube.SecretEnv("INFLUX_TOKEN", args.Secret, credentials.InfluxDBAdminTokenKey),
 		kube.Env("INFLUX_CONFIGS_PATH", "/tmp/influx-configs"),
 		kube.Env("BACKUP_DIR", influxDBBackupDir),
@@ -51,15 +60,10 @@ func influxDBBackup(ctx *pulumi.Context, c *InfluxDB, args *Args) error {
 	}, corev1.VolumeArray{kube.ClaimVolume("backup", args.BackupClaim)}, corev1.VolumeMountArray{kube.Mount("backup", tier.BackupMountPath)})
 	pod.GID = tier.BackupClaimGID
 	influxCLITrust(&pod, args.TLS)
-	_, w, err := kube.NewCronJob(ctx, c, args.Namespace, kube.CronJob{
+	return kube.CronJob{
 		Job:      kube.Job{Name: BackupCronJob, Pod: pod, BackoffLimit: 2, DeadlineSeconds: 3 * 3600},
 		Schedule: b.Schedule, TimeZone: "Etc/UTC",
-	})
-	if err != nil {
-		return err
 	}
-	c.Add(w)
-	return nil
 }
 
 // influxCLITrust makes the influx CLI (Go) of a job trust the internal CA, where InfluxDB serves

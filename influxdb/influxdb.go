@@ -96,12 +96,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	if err != nil {
 		return nil, err
 	}
-	sts, w, err := kube.NewStatefulSet(ctx, c, ns, kube.StatefulSet{
-		Name: ServiceName, Replicas: args.Settings.Replicas, ServiceName: headless.Metadata.Name().Elem(),
-		Pod:     Pod(args),
-		Claim:   kube.Claim{Name: tier.DataClaimTemplate, Size: args.Settings.StorageSize},
-		Volumes: args.Volumes,
-	})
+	sts, w, err := kube.NewStatefulSet(ctx, c, ns, statefulSet(args, headless.Metadata.Name().Elem()))
 	if err != nil {
 		return nil, err
 	}
@@ -122,6 +117,25 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	c.Ready = []pulumi.Resource{sts, job}
 	c.Keep(pulumi.Map{"url": c.URL, "secretName": c.SecretName})
 	return c, nil
+}
+
+// Plan is the InfluxDB tier before it is declared: the StatefulSet, its setup job and the backup.
+func Plan(args *Args) (tier.Plan, error) {
+	setup, err := setupJob(args, nil)
+	if err != nil {
+		return tier.Plan{}, err
+	}
+	return tier.Plan{Objects: []kube.Object{statefulSet(args, nil), setup, backupCronJob(args, nil)}}, nil
+}
+
+// statefulSet is InfluxDB's StatefulSet; headless is its headless Service's name once declared.
+func statefulSet(args *Args, headless pulumi.StringInput) kube.StatefulSet {
+	return kube.StatefulSet{
+		Name: ServiceName, Replicas: args.Settings.Replicas, ServiceName: headless,
+		Pod:     Pod(args),
+		Claim:   kube.Claim{Name: tier.DataClaimTemplate, Size: args.Settings.StorageSize},
+		Volumes: args.Volumes,
+	}
 }
 
 // Pod runs InfluxDB 2, onboarded by its own postStart hook (OnboardHook). The
@@ -210,13 +224,27 @@ var influxDBSetupTemplate = assets.ScriptTemplate("setup.sh.tmpl")
 // idempotently: retention follows the settings, the long-term bucket and the task are created
 // when missing and updated otherwise.
 func influxDBSetupJob(ctx *pulumi.Context, c *InfluxDB, args *Args, sts *appsv1.StatefulSet) (pulumi.Resource, error) {
+	setup, err := setupJob(args, c.URL)
+	if err != nil {
+		return nil, err
+	}
+	job, w, err := kube.NewJob(ctx, c, args.Namespace, setup, kube.After([]pulumi.Resource{sts}))
+	if err != nil {
+		return nil, err
+	}
+	c.Add(w)
+	return job, nil
+}
+
+// setupJob is the setup Job; url is InfluxDB's once its Service is declared.
+func setupJob(args *Args, url pulumi.StringInput) (kube.Job, error) {
 	s := args.Settings
 	task, err := DownsampleTask(s)
 	if err != nil {
-		return nil, fmt.Errorf("influxdb: downsample task: %w", err)
+		return kube.Job{}, fmt.Errorf("influxdb: downsample task: %w", err)
 	}
-	pod := kube.ScriptPod("influxdb-setup", args.Image, config.JobResources, influxUID, influxDBSetupScript(s.Retention, s.LongTermRetention), corev1.EnvVarArray{
-		kube.EnvOutput("INFLUX_HOST", c.URL),
+	pod := kube.ScriptPod("influxdb-setup", args.Image, tier.JobResources, influxUID, influxDBSetupScript(s.Retention, s.LongTermRetention), corev1.EnvVarArray{
+		kube.EnvOutput("INFLUX_HOST", url),
 		kube.Env("INFLUX_ORG", Org),
 		kube.SecretEnv("INFLUX_TOKEN", args.Secret, credentials.InfluxDBAdminTokenKey),
 		kube.Env("DOWNSAMPLE_TASK", task),
@@ -225,14 +253,7 @@ func influxDBSetupJob(ctx *pulumi.Context, c *InfluxDB, args *Args, sts *appsv1.
 		kube.SecretEnv("READER_PASSWORD", args.Secret, credentials.InfluxDBReaderPasswordKey),
 	}, nil, nil)
 	influxCLITrust(&pod, args.TLS)
-	job, w, err := kube.NewJob(ctx, c, args.Namespace, kube.Job{
-		Name: SetupJob, Pod: pod, BackoffLimit: 6, DeadlineSeconds: 600,
-	}, kube.After([]pulumi.Resource{sts}))
-	if err != nil {
-		return nil, err
-	}
-	c.Add(w)
-	return job, nil
+	return kube.Job{Name: SetupJob, Pod: pod, BackoffLimit: 6, DeadlineSeconds: 600}, nil
 }
 
 // ServerTLS is InfluxDB's Services and pods.

@@ -8,7 +8,6 @@ import (
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/pynomaly/pynomaly-platform/config"
 	"github.com/pynomaly/pynomaly-platform/internal/kube"
 	"github.com/pynomaly/pynomaly-platform/redis"
 )
@@ -101,11 +100,9 @@ func (c *Monitoring) metricsAdapter(ctx *pulumi.Context, args *Args, prometheusU
 	if err != nil {
 		return fmt.Errorf("monitoring: metrics adapter configmap: %w", err)
 	}
-	pod := metricsAdapterPod(args, cm.Metadata.Name(), prometheusURL)
-	d, w, err := kube.NewDeployment(ctx, c, ns, kube.Deployment{
-		Name: MetricsAdapterName, Pod: pod, Replicas: args.MetricsAdapterReplicas,
-		MaxSurge: pulumi.Int(1), DisruptionBudget: kube.OneAtATime,
-	}, kube.After(bindings))
+	planned := metricsAdapterDeployment(args, cm.Metadata.Name(), prometheusURL)
+	pod := planned.Pod
+	d, w, err := kube.NewDeployment(ctx, c, ns, planned, kube.After(bindings))
 	if err != nil {
 		return err
 	}
@@ -134,10 +131,19 @@ func (c *Monitoring) metricsAdapter(ctx *pulumi.Context, args *Args, prometheusU
 	return nil
 }
 
+// metricsAdapterDeployment is the adapter's Deployment; configMap is its configuration's name
+// once declared, prometheusURL Prometheus's Service.
+func metricsAdapterDeployment(args *Args, configMap pulumi.StringPtrInput, prometheusURL pulumi.StringInput) kube.Deployment {
+	return kube.Deployment{
+		Name: MetricsAdapterName, Pod: metricsAdapterPod(args, configMap, prometheusURL), Replicas: args.MetricsAdapterReplicas,
+		MaxSurge: pulumi.Int(1), DisruptionBudget: kube.OneAtATime,
+	}
+}
+
 // metricsAdapterPod is prometheus-adapter with a read-only root: its generated serving
 // certificate on an emptyDir. Its health endpoints need no credentials; its /metrics does (it
 // is an aggregated API server), so it declares none.
-func metricsAdapterPod(args *Args, configMap pulumi.StringPtrInput, prometheusURL pulumi.StringOutput) kube.Pod {
+func metricsAdapterPod(args *Args, configMap pulumi.StringPtrInput, prometheusURL pulumi.StringInput) kube.Pod {
 	https := func(path string) *corev1.ProbeArgs {
 		return &corev1.ProbeArgs{HttpGet: &corev1.HTTPGetActionArgs{
 			Path: pulumi.String(path), Port: pulumi.Int(MetricsAdapterPort), Scheme: pulumi.String("HTTPS"),
@@ -154,7 +160,7 @@ func metricsAdapterPod(args *Args, configMap pulumi.StringPtrInput, prometheusUR
 		},
 		Env:            corev1.EnvVarArray{kube.EnvOutput("PROMETHEUS_URL", prometheusURL)},
 		Ports:          []kube.Port{{Name: "https", Port: MetricsAdapterPort}},
-		Resources:      config.MetricsAdapterResources,
+		Resources:      metricsAdapterSize,
 		ReadinessProbe: kube.Readiness(https("/readyz")),
 		LivenessProbe:  kube.Liveness(https("/livez")),
 		Mounts: corev1.VolumeMountArray{

@@ -7,7 +7,6 @@ import (
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/pynomaly/pynomaly-platform/config"
 	"github.com/pynomaly/pynomaly-platform/internal/kube"
 	"github.com/pynomaly/pynomaly-platform/tier"
 )
@@ -40,11 +39,7 @@ func (c *Monitoring) alertmanager(ctx *pulumi.Context, args *Args) error {
 	if err != nil {
 		return err
 	}
-	_, w, err := kube.NewStatefulSet(ctx, c, ns, kube.StatefulSet{
-		Name: AlertmanagerName, Replicas: args.Alertmanager.Replicas, ServiceName: headless.Metadata.Name().Elem(),
-		PodManagementPolicy: "Parallel", Pod: pod,
-		Claim: kube.Claim{Name: tier.DataClaimTemplate, Size: args.Alertmanager.StorageSize}, Volumes: args.Volumes,
-	})
+	_, w, err := kube.NewStatefulSet(ctx, c, ns, alertmanagerStatefulSet(args, secret.Metadata.Name().Elem(), headless.Metadata.Name().Elem()))
 	if err != nil {
 		return err
 	}
@@ -54,6 +49,16 @@ func (c *Monitoring) alertmanager(ctx *pulumi.Context, args *Args) error {
 		Ports: corev1.ServicePortArray{kube.NamedServicePort("http", AlertmanagerPort)},
 	})
 	return err
+}
+
+// alertmanagerStatefulSet is Alertmanager's StatefulSet; configSecret and headless are its
+// configuration's and headless Service's names once declared.
+func alertmanagerStatefulSet(args *Args, configSecret, headless pulumi.StringInput) kube.StatefulSet {
+	return kube.StatefulSet{
+		Name: AlertmanagerName, Replicas: args.Alertmanager.Replicas, ServiceName: headless,
+		PodManagementPolicy: "Parallel", Pod: alertmanagerPod(args, configSecret),
+		Claim: kube.Claim{Name: tier.DataClaimTemplate, Size: args.Alertmanager.StorageSize}, Volumes: args.Volumes,
+	}
 }
 
 // alertmanagerPod is one Alertmanager member. With one replica clustering is off; with more,
@@ -122,15 +127,20 @@ func (c *Monitoring) kubeStateMetrics(ctx *pulumi.Context, args *Args) error {
 	if err != nil {
 		return err
 	}
-	_, w, err := kube.NewDeployment(ctx, c, args.Namespace, kube.Deployment{
-		Name: KubeStateMetricsName, Pod: kubeStateMetricsPod(args), Replicas: 1,
-		MaxSurge: pulumi.Int(1), DisruptionBudget: kube.OneAtATime,
-	}, kube.After([]pulumi.Resource{binding}))
+	_, w, err := kube.NewDeployment(ctx, c, args.Namespace, kubeStateMetricsDeployment(args), kube.After([]pulumi.Resource{binding}))
 	if err != nil {
 		return err
 	}
 	c.Add(w)
 	return nil
+}
+
+// kubeStateMetricsDeployment is kube-state-metrics' Deployment: one replica.
+func kubeStateMetricsDeployment(args *Args) kube.Deployment {
+	return kube.Deployment{
+		Name: KubeStateMetricsName, Pod: kubeStateMetricsPod(args), Replicas: 1,
+		MaxSurge: pulumi.Int(1), DisruptionBudget: kube.OneAtATime,
+	}
 }
 
 func kubeStateMetricsPod(args *Args) kube.Pod {
@@ -146,7 +156,7 @@ func kubeStateMetricsPod(args *Args) kube.Pod {
 		Ports: []kube.Port{
 			{Name: "metrics", Port: KubeStateMetricsPort}, {Name: "telemetry", Port: kubeStateMetricsTelemetry},
 		},
-		Resources:      config.KubeStateMetricsResources,
+		Resources:      kubeStateMetricsSize,
 		ReadinessProbe: kube.Readiness(kube.HTTPGet("/readyz", kubeStateMetricsTelemetry)),
 		LivenessProbe:  kube.Liveness(kube.HTTPGet("/livez", KubeStateMetricsPort)),
 	}

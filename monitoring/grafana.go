@@ -83,10 +83,9 @@ func (c *Monitoring) grafana(ctx *pulumi.Context, args *Args, prometheusURL pulu
 	if err != nil {
 		return fmt.Errorf("monitoring: grafana dashboards: %w", err)
 	}
-	pod := grafanaPod(args, cm.Metadata.Name(), dcm.Metadata.Name())
-	_, w, err := kube.NewDeployment(ctx, c, ns, kube.Deployment{
-		Name: GrafanaName, Pod: pod, Replicas: 1, MaxSurge: pulumi.Int(1), DisruptionBudget: kube.OneAtATime,
-	})
+	planned := grafanaDeployment(args, cm.Metadata.Name(), dcm.Metadata.Name())
+	pod := planned.Pod
+	_, w, err := kube.NewDeployment(ctx, c, ns, planned)
 	if err != nil {
 		return err
 	}
@@ -96,6 +95,14 @@ func (c *Monitoring) grafana(ctx *pulumi.Context, args *Args, prometheusURL pulu
 		Ports: corev1.ServicePortArray{kube.NamedServicePort("http", GrafanaPort)},
 	})
 	return err
+}
+
+// grafanaDeployment is Grafana's Deployment; datasources and dashboards are its ConfigMaps'
+// names once declared.
+func grafanaDeployment(args *Args, datasources, dashboards pulumi.StringPtrInput) kube.Deployment {
+	return kube.Deployment{
+		Name: GrafanaName, Pod: grafanaPod(args, datasources, dashboards), Replicas: 1, MaxSurge: pulumi.Int(1), DisruptionBudget: kube.OneAtATime,
+	}
 }
 
 // grafanaPod is Grafana with a read-only root: its database, plugins and sessions on an

@@ -57,7 +57,8 @@ type Args struct {
 	// read-only login in that Secret.
 	InfluxDBURL    pulumi.StringInput
 	InfluxDBSecret pulumi.StringInput
-	// Workloads are every other tier's: each one with a metrics port becomes a scrape job.
+	// Workloads are every other tier's, from their plans: each one with a metrics port becomes a
+	// scrape job.
 	Workloads []kube.Workload
 	// CertManagerMetrics is host:port of cert-manager's metrics when the platform's entry point
 	// uses its certificate; empty otherwise.
@@ -111,24 +112,9 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	svcURL := func(svc string, port int) pulumi.StringOutput {
 		return pulumi.Sprintf("http://%s:%d", kube.Host(svc, ns), port)
 	}
-	// The monitoring tier's own pods are scraped like every other workload.
-	own := []kube.Pod{prometheusPod(args, nil, nil), grafanaPod(args, nil, nil)}
-	if args.Level.Alerting() {
-		own = append(own, alertmanagerPod(args, pulumi.String("")), kubeStateMetricsPod(args))
-	}
-	c.Targets = ScrapeTargets(args.Workloads)
-	for _, p := range own {
-		c.Targets = append(c.Targets, podTarget(p))
-	}
-	c.AlertmanagerURL = pulumi.String("").ToStringOutput()
-	if args.Level.Alerting() {
-		if err := c.kubeStateMetrics(ctx, args); err != nil {
-			return nil, err
-		}
-		if err := c.alertmanager(ctx, args); err != nil {
-			return nil, err
-		}
-		c.AlertmanagerURL = svcURL(AlertmanagerName, AlertmanagerPort)
+	var err error
+	if c.Targets, err = scrapeJobs(args); err != nil {
+		return nil, err
 	}
 	if err := c.prometheus(ctx, args); err != nil {
 		return nil, err
@@ -136,6 +122,17 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	c.PrometheusURL = svcURL(PrometheusName, PrometheusPort)
 	if err := c.grafana(ctx, args, c.PrometheusURL); err != nil {
 		return nil, err
+	}
+	// In the order of the plan: Prometheus, Grafana, then Alertmanager and kube-state-metrics.
+	c.AlertmanagerURL = pulumi.String("").ToStringOutput()
+	if args.Level.Alerting() {
+		if err := c.alertmanager(ctx, args); err != nil {
+			return nil, err
+		}
+		if err := c.kubeStateMetrics(ctx, args); err != nil {
+			return nil, err
+		}
+		c.AlertmanagerURL = svcURL(AlertmanagerName, AlertmanagerPort)
 	}
 	if args.QueueScaling.Enabled {
 		if err := c.metricsAdapter(ctx, args, c.PrometheusURL); err != nil {
@@ -149,12 +146,46 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	return c, nil
 }
 
-// podTarget is the scrape job of one of the monitoring tier's own pods.
-func podTarget(p kube.Pod) ScrapeTarget {
-	t := ScrapeTarget{Job: "pynomaly-" + p.Component, Selector: p.Selector(), Port: p.Metrics.Port, Path: p.Metrics.Path}
+// Plan is the monitoring tier before it is declared: nothing in operator mode (the cluster's
+// operator runs the stack); else Prometheus and Grafana, from the full level on Alertmanager and
+// kube-state-metrics, and with queue scaling the metrics adapter. Its order is that of the tier's
+// own scrape jobs.
+func Plan(args *Args) (tier.Plan, error) {
+	if args.Operator {
+		return tier.Plan{}, nil
+	}
+	p := tier.Plan{Objects: []kube.Object{prometheusStatefulSet(args, nil, nil, nil), grafanaDeployment(args, nil, nil)}}
+	if args.Level.Alerting() {
+		p.Objects = append(p.Objects, alertmanagerStatefulSet(args, nil, nil), kubeStateMetricsDeployment(args))
+	}
+	if args.QueueScaling.Enabled {
+		p.Objects = append(p.Objects, metricsAdapterDeployment(args, nil, nil))
+	}
+	return p, nil
+}
+
+// scrapeJobs are those of every other tier's workloads with metrics, then the monitoring tier's
+// own, as its plan has them.
+func scrapeJobs(args *Args) ([]ScrapeTarget, error) {
+	own, err := Plan(args)
+	if err != nil {
+		return nil, err
+	}
+	jobs := ScrapeTargets(args.Workloads)
+	for _, w := range own.Workloads() {
+		if w.Metrics != nil {
+			jobs = append(jobs, ownTarget(w))
+		}
+	}
+	return jobs, nil
+}
+
+// ownTarget is the scrape job of one of the monitoring tier's own workloads.
+func ownTarget(w kube.Workload) ScrapeTarget {
+	t := ScrapeTarget{Job: w.Name, Selector: w.Selector, Port: w.Metrics.Port, Path: w.Metrics.Path}
 	// kube-state-metrics reports other objects: their namespace and pod labels are the ones
 	// that matter, not its own pod's.
-	t.HonorLabels = p.Component == "kube-state-metrics"
+	t.HonorLabels = w.Component == "kube-state-metrics"
 	return t
 }
 
@@ -211,11 +242,8 @@ func (c *Monitoring) prometheus(ctx *pulumi.Context, args *Args) error {
 	if err != nil {
 		return err
 	}
-	_, w, err := kube.NewStatefulSet(ctx, c, ns, kube.StatefulSet{
-		Name: PrometheusName, Replicas: args.Prometheus.Replicas, ServiceName: headless.Metadata.Name().Elem(),
-		PodManagementPolicy: "Parallel", Pod: pod,
-		Claim: kube.Claim{Name: tier.DataClaimTemplate, Size: args.Prometheus.StorageSize}, Volumes: args.Volumes,
-	}, kube.After(bindings))
+	_, w, err := kube.NewStatefulSet(ctx, c, ns, prometheusStatefulSet(args, cm.Metadata.Name(), rules.Metadata.Name(), headless.Metadata.Name().Elem()),
+		kube.After(bindings))
 	if err != nil {
 		return err
 	}
@@ -227,9 +255,18 @@ func (c *Monitoring) prometheus(ctx *pulumi.Context, args *Args) error {
 	return err
 }
 
+// prometheusStatefulSet is Prometheus's StatefulSet; configMap, rules and headless are its
+// ConfigMaps' and headless Service's names once declared.
+func prometheusStatefulSet(args *Args, configMap, rules pulumi.StringPtrInput, headless pulumi.StringInput) kube.StatefulSet {
+	return kube.StatefulSet{
+		Name: PrometheusName, Replicas: args.Prometheus.Replicas, ServiceName: headless,
+		PodManagementPolicy: "Parallel", Pod: prometheusPod(args, configMap, rules),
+		Claim: kube.Claim{Name: tier.DataClaimTemplate, Size: args.Prometheus.StorageSize}, Volumes: args.Volumes,
+	}
+}
+
 // prometheusPod is Prometheus on a claim, with its own service account (it discovers pods and
-// nodes through the API server). configMap and rules are nil when only its description is
-// needed (its scrape job).
+// nodes through the API server).
 func prometheusPod(args *Args, configMap, rules pulumi.StringPtrInput) kube.Pod {
 	ready := func() *corev1.ProbeArgs { return kube.HTTPGet("/-/ready", PrometheusPort) }
 	startup := ready()

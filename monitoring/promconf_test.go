@@ -4,6 +4,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
 	"github.com/pynomaly/pynomaly-platform/influxdb"
@@ -14,8 +15,8 @@ import (
 
 // TestPrometheusConf pins prometheus.yml as the bundled monitoring tier writes it, per
 // environment and for prod behind an Ingress (cert-manager's metrics scraped). Its targets are
-// InfluxDB's (over TLS where internal TLS is on) and the monitoring tier's own pods, made by
-// the same functions New uses. Job names are unique (Prometheus refuses duplicates)
+// InfluxDB's (over TLS where internal TLS is on) and the monitoring tier's own pods, from its
+// plan, as New has them. Job names are unique (Prometheus refuses duplicates)
 // and every Alertmanager member gets the alerts where the level runs Alertmanager.
 func TestPrometheusConf(t *testing.T) {
 	for _, c := range golden.EnvCases {
@@ -27,16 +28,11 @@ func TestPrometheusConf(t *testing.T) {
 				Context: tier.Context{TLS: s.TLS.Internal},
 			}
 			influx := influxdb.Pod(&influxdb.Args{Settings: s.InfluxDB, Image: s.Images.InfluxDB, Context: tier.Context{TLS: s.TLS.Internal}})
-			targets := ScrapeTargets([]kube.Workload{{
+			args.Workloads = []kube.Workload{{
 				Name: influxdb.ServiceName, Selector: influx.Selector(), Ports: map[string]int{"http": influxdb.Port}, Metrics: influx.Metrics,
-			}})
-			own := []kube.Pod{prometheusPod(args, nil, nil), grafanaPod(args, nil, nil)}
-			if s.Monitoring.Alerting() {
-				own = append(own, alertmanagerPod(args, nil), kubeStateMetricsPod(args))
-			}
-			for _, p := range own {
-				targets = append(targets, podTarget(p))
-			}
+			}}
+			targets, err := scrapeJobs(args)
+			require.NoError(t, err)
 			site := PrometheusSite{
 				Namespace: s.Namespace, Targets: targets, Kubelets: true, Environment: string(s.Environment),
 				RuleFiles: []string{prometheusRulesDir + "/*.yml"},

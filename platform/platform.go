@@ -7,54 +7,65 @@ import (
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/pynomaly/pynomaly-platform/app"
 	"github.com/pynomaly/pynomaly-platform/config"
-	"github.com/pynomaly/pynomaly-platform/credentials"
-	"github.com/pynomaly/pynomaly-platform/edge"
-	"github.com/pynomaly/pynomaly-platform/foundation"
-	"github.com/pynomaly/pynomaly-platform/influxdb"
+	"github.com/pynomaly/pynomaly-platform/config/load"
 	"github.com/pynomaly/pynomaly-platform/internal/kube"
-	"github.com/pynomaly/pynomaly-platform/monitoring"
-	"github.com/pynomaly/pynomaly-platform/netpol"
-	"github.com/pynomaly/pynomaly-platform/postgres"
-	"github.com/pynomaly/pynomaly-platform/redis"
-	"github.com/pynomaly/pynomaly-platform/rotation"
 	"github.com/pynomaly/pynomaly-platform/tier"
 )
 
-// Platform is the whole Pynomaly deployment: foundation, data, config, app, edge, monitoring and
-// security tiers, built in the order of the list in tiers.go, each on the one explicit Kubernetes
-// provider. Its type token and its children's names are part of every URN: see the golden test
-// before renaming anything here.
-type Platform struct {
-	pulumi.ResourceState
-
-	Provider   *kubernetes.Provider
-	Namespace  *foundation.Namespace
-	Access     *foundation.Access
-	Storage    *foundation.Storage
-	Secrets    *credentials.Secrets
-	TLS        *foundation.InternalTLS
-	Postgres   *postgres.Postgres
-	Redis      *redis.Redis
-	InfluxDB   *influxdb.InfluxDB
-	AppConfig  *app.AppConfig
-	Migration  *app.Migration
-	API        *app.API
-	Worker     *app.Worker
-	Rotation   *rotation.Rotation
-	Edge       *edge.Edge
-	Monitoring *monitoring.Monitoring
-	Security   *netpol.Security
-
-	settings *config.Settings
-	// declared are the tiers' components so far, in the order of the list of tiers.
-	declared []tier.Component
+// tierPlan is one tier's plan, by the tier's name in the list of tiers.
+type tierPlan struct {
+	tier string
+	plan tier.Plan
 }
 
-// NewPlatform builds every tier from validated settings.
+// Plan is the whole stack's plan, every tier's objects from the settings alone, and checks the
+// settings against it (load.ValidatePlan): the quota must hold every workload at its largest, and
+// each node selector must name a component the stack runs. Nothing is declared.
+func Plan(s *config.Settings) (tier.Plan, error) {
+	p := &Platform{settings: s}
+	err := p.plan()
+	return p.plannedExcept(""), err
+}
+
+// plan computes every tier's plan, in the order of the list of tiers, on a Platform of its own
+// whose components stay empty, and checks the settings against the whole.
+func (p *Platform) plan() error {
+	planner := &Platform{settings: p.settings}
+	for _, t := range planner.tiers() {
+		pl, err := t.plan()
+		if err != nil {
+			return fmt.Errorf("%s: %w", t.name, err)
+		}
+		p.plans = append(p.plans, tierPlan{t.name, pl})
+	}
+	whole := p.plannedExcept("")
+	return load.ValidatePlan(p.settings, whole.Footprints(), whole.Components())
+}
+
+// plannedExcept is the plans of every tier but the one named (none: "").
+func (p *Platform) plannedExcept(name string) tier.Plan {
+	var out tier.Plan
+	for _, t := range p.plans {
+		if t.tier != name {
+			out = out.With(t.plan)
+		}
+	}
+	return out
+}
+
+// plannedWorkloads are the planned workloads of every tier but the one named (none: "").
+func (p *Platform) plannedWorkloads(except string) []kube.Workload {
+	return p.plannedExcept(except).Workloads()
+}
+
+// NewPlatform plans every tier from validated settings, checks the plan, and builds every tier;
+// nothing is declared when the plan is refused.
 func NewPlatform(ctx *pulumi.Context, name string, s *config.Settings, opts ...pulumi.ResourceOption) (*Platform, error) {
 	p := &Platform{settings: s}
+	if err := p.plan(); err != nil {
+		return nil, err
+	}
 	if err := ctx.RegisterComponentResource("pynomaly:platform:Platform", name, p, opts...); err != nil {
 		return nil, err
 	}
@@ -96,9 +107,8 @@ func (p *Platform) Components() []tier.Component {
 	return slices.Clone(p.declared)
 }
 
-// Workloads are every pod-running object the tiers declared so far, in tier order: what the quota,
-// monitoring and network-policy rules are generated from. Monitoring is built from the workloads
-// of the tiers before it; security, last, sees monitoring's too.
+// Workloads are every pod-running object the tiers declared so far, in tier order: what the tests
+// hold equal to the plan the quota, scrape jobs and NetworkPolicies are generated from.
 func (p *Platform) Workloads() []kube.Workload {
 	var out []kube.Workload
 	for _, c := range p.declared {

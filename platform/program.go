@@ -12,12 +12,16 @@ import (
 // Export publishes one stack output; main.go passes ctx.Export, the tests a recorder.
 type Export func(name string, value pulumi.Input)
 
-// Program loads and validates the stack's settings and checks that the cluster has what they
-// need (nothing is declared if either fails), builds the platform and exports its outputs:
+// Program loads and validates the stack's settings and their plan, and checks that the cluster
+// has what they need (nothing is declared if any fails), builds the platform and exports its outputs:
 // names, never values. connect reaches the cluster for the checks.
 func Program(ctx *pulumi.Context, export Export, connect Connect) (*Platform, error) {
 	settings, err := load.Load(ctx)
 	if err != nil {
+		return nil, err
+	}
+	// What only the whole plan can tell is bad input too, and stops the preview as early.
+	if _, err := Plan(settings); err != nil {
 		return nil, err
 	}
 	if err := checkCluster(settings, connect); err != nil {

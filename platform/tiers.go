@@ -1,6 +1,9 @@
 package platform
 
 import (
+	"slices"
+
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/pynomaly/pynomaly-platform/app"
@@ -17,132 +20,184 @@ import (
 	"github.com/pynomaly/pynomaly-platform/tier"
 )
 
-// tierStep is one entry of the list of tiers: the name its errors carry, and the method that
-// declares its component and keeps it in its Platform field, where the tiers after it read it.
+// Platform is the whole Pynomaly deployment: foundation, data, config, app, edge, monitoring and
+// security tiers, built in the order of the list in tiers.go, each on the one explicit Kubernetes
+// provider. Its type token and its children's names are part of every URN: see the golden test
+// before renaming anything here.
+type Platform struct {
+	pulumi.ResourceState
+
+	Provider   *kubernetes.Provider
+	Namespace  *foundation.Namespace
+	Access     *foundation.Access
+	Storage    *foundation.Storage
+	Secrets    *credentials.Secrets
+	TLS        *foundation.InternalTLS
+	Postgres   *postgres.Postgres
+	Redis      *redis.Redis
+	InfluxDB   *influxdb.InfluxDB
+	AppConfig  *app.AppConfig
+	Migration  *app.Migration
+	API        *app.API
+	Worker     *app.Worker
+	Rotation   *rotation.Rotation
+	Edge       *edge.Edge
+	Monitoring *monitoring.Monitoring
+	Security   *netpol.Security
+
+	settings *config.Settings
+	// plans are every tier's, computed before anything is declared, in the order of the list.
+	plans []tierPlan
+	// declared are the tiers' components so far, in the order of the list of tiers.
+	declared []tier.Component
+}
+
+// tierStep is one entry of the list of tiers: the name its errors carry, the plan of its objects
+// from the settings alone, and the declaration of its component, kept in its Platform field
+// where the tiers after it read it.
 type tierStep struct {
 	name    string
+	plan    func() (tier.Plan, error)
 	declare func(*pulumi.Context, pulumi.ResourceOption) (tier.Component, error)
 }
 
+// step is the entry of a tier whose component C is made by newTier from the Args that args gives
+// and kept in *keep; plan is its Plan (nil for a tier that runs no pods). Planning keeps a zero C,
+// so that the Args of the tiers after it can be read before anything is declared: their slots
+// (another tier's Secret, a Service's host) are then empty, which no plan reads.
+func step[A any, T any, C interface {
+	*T
+	tier.Component
+}](name, resource string, keep *C, args func() A, newTier func(*pulumi.Context, string, A, ...pulumi.ResourceOption) (C, error), plan func(A) (tier.Plan, error)) tierStep {
+	return tierStep{
+		name: name,
+		plan: func() (tier.Plan, error) {
+			var p tier.Plan
+			var err error
+			if plan != nil {
+				p, err = plan(args())
+			}
+			*keep = C(new(T))
+			return p, err
+		},
+		declare: func(ctx *pulumi.Context, opt pulumi.ResourceOption) (tier.Component, error) {
+			c, err := newTier(ctx, resource, args(), opt)
+			*keep = c
+			return c, err
+		},
+	}
+}
+
 // tiers is the one list of the platform's tiers, in the order they are declared: each reads the
-// ones before it. What RegisterOutputs is given (Components) and what the cross-cutting tiers are
-// generated from (Workloads) are what this list declared, so a new tier is one entry here.
+// ones before it. Every plan is computed first (Plan), so what is generated from the workloads (the
+// quota check, the scrape jobs, the NetworkPolicies) sees all of them wherever it stands; what
+// RegisterOutputs is given is what this list declared. A new tier is one entry here.
 func (p *Platform) tiers() []tierStep {
 	return []tierStep{
 		// The foundation: the namespace (quota, limits, Pod Security), the Roles of people and CI,
 		// storage, credentials and the internal CA.
-		{"namespace tier", p.namespace},
-		{"access", p.access},
-		{"storage tier", p.storage},
-		{"secrets tier", p.secrets},
-		{"internal tls", p.internalTLS},
+		step("namespace tier", "namespace", &p.Namespace, p.namespaceArgs, foundation.NewNamespace, nil),
+		step("access", "access", &p.Access, p.accessArgs, foundation.NewAccess, nil),
+		step("storage tier", "storage", &p.Storage, p.storageArgs, foundation.NewStorage, foundation.PlanStorage),
+		step("secrets tier", "secrets", &p.Secrets, p.secretsArgs, credentials.New, nil),
+		step("internal tls", "tls", &p.TLS, p.internalTLSArgs, foundation.NewInternalTLS, nil),
 		// The data tier: each database is awaited until ready (StatefulSet readiness, then its
 		// setup job); their Ready lists are what consumers depend on.
-		{"postgres tier", p.postgres},
-		{"redis tier", p.redis},
-		{"influxdb tier", p.influxDB},
+		step("postgres tier", "postgres", &p.Postgres, p.postgresArgs, postgres.New, postgres.Plan),
+		step("redis tier", "redis", &p.Redis, p.redisArgs, redis.New, redis.Plan),
+		step("influxdb tier", "influxdb", &p.InfluxDB, p.influxDBArgs, influxdb.New, influxdb.Plan),
 		// The config and app tiers: the migration runs once the databases are ready, and has run
 		// before the API and workers are created; the rotation ends after every client rolled.
-		{"config tier", p.appConfig},
-		{"migration", p.migration},
-		{"api tier", p.api},
-		{"worker tier", p.worker},
-		{"rotation", p.rotation},
-		{"edge tier", p.edge},
-		// Generated from every workload declared before them, so they come last, security after
-		// monitoring's own workloads.
-		{"monitoring tier", p.monitoring},
-		{"security tier", p.security},
+		step("config tier", "config", &p.AppConfig, p.appConfigArgs, app.NewConfig, nil),
+		step("migration", "migration", &p.Migration, p.migrationArgs, app.NewMigration, app.PlanMigration),
+		step("api tier", "api", &p.API, p.apiArgs, app.NewAPI, app.PlanAPI),
+		step("worker tier", "worker", &p.Worker, p.workerArgs, app.NewWorker, app.PlanWorker),
+		step("rotation", "rotation", &p.Rotation, p.rotationArgs, rotation.New, rotation.Plan),
+		step("edge tier", "edge", &p.Edge, p.edgeArgs, edge.New, edge.Plan),
+		// Generated from every tier's plan: the scrape jobs and the NetworkPolicies.
+		step("monitoring tier", "monitoring", &p.Monitoring, p.monitoringArgs, monitoring.New, monitoring.Plan),
+		step("security tier", "security", &p.Security, p.securityArgs, netpol.New, nil),
 	}
 }
 
-func (p *Platform) namespace(ctx *pulumi.Context, tier pulumi.ResourceOption) (tier.Component, error) {
+// Scripts are every shell script the tiers run, as their pods run them, each template filled in
+// for each variant the program deploys, with sample values where settings fill it in: what
+// scripts/lint.sh gives shellcheck (cmd/lintscripts writes them out). A tier that runs scripts
+// adds its own here, beside its entry in the list.
+func Scripts() []tier.Script {
+	return slices.Concat(app.Scripts(), influxdb.Scripts(), postgres.Scripts(), rotation.Scripts(),
+		redis.Scripts(), foundation.Scripts())
+}
+
+func (p *Platform) namespaceArgs() *foundation.NamespaceArgs {
 	s := p.settings
-	var err error
-	p.Namespace, err = foundation.NewNamespace(ctx, "namespace", &foundation.NamespaceArgs{
+	return &foundation.NamespaceArgs{
 		Name: s.Namespace, Security: s.Security, Quota: s.Quota, LimitRange: s.LimitRange, Protect: s.ProtectState(),
-	}, tier)
-	return p.Namespace, err
+	}
 }
 
-func (p *Platform) access(ctx *pulumi.Context, tier pulumi.ResourceOption) (tier.Component, error) {
+func (p *Platform) accessArgs() *foundation.AccessArgs {
 	s := p.settings
-	var err error
-	p.Access, err = foundation.NewAccess(ctx, "access", &foundation.AccessArgs{
+	return &foundation.AccessArgs{
 		Context: p.shared(), Settings: s.Access, PreflightReads: preflightReads(s),
-	}, tier)
-	return p.Access, err
+	}
 }
 
-func (p *Platform) storage(ctx *pulumi.Context, tier pulumi.ResourceOption) (tier.Component, error) {
+func (p *Platform) storageArgs() *foundation.StorageArgs {
 	s := p.settings
-	var err error
-	p.Storage, err = foundation.NewStorage(ctx, "storage", &foundation.StorageArgs{
+	return &foundation.StorageArgs{
 		Context: p.shared(), Storage: s.Storage,
 		Rendered:     s.Kubernetes.RenderYamlToDirectory != "",
 		KubectlImage: s.Images.Kubectl,
-	}, tier)
-	return p.Storage, err
+	}
 }
 
-func (p *Platform) secrets(ctx *pulumi.Context, tier pulumi.ResourceOption) (tier.Component, error) {
+func (p *Platform) secretsArgs() *credentials.Args {
 	s := p.settings
-	var err error
-	p.Secrets, err = credentials.New(ctx, "secrets", &credentials.Args{
+	return &credentials.Args{
 		Context: p.shared(), Generations: generations(s), Credentials: s.Credentials,
-	}, tier)
-	return p.Secrets, err
+	}
 }
 
-func (p *Platform) internalTLS(ctx *pulumi.Context, tier pulumi.ResourceOption) (tier.Component, error) {
+func (p *Platform) internalTLSArgs() *foundation.InternalTLSArgs {
 	s := p.settings
-	var err error
-	p.TLS, err = foundation.NewInternalTLS(ctx, "tls", &foundation.InternalTLSArgs{
+	return &foundation.InternalTLSArgs{
 		Context: p.shared(), Settings: s.TLS, Servers: foundation.TLSServers(s),
-	}, tier)
-	return p.TLS, err
+	}
 }
 
-func (p *Platform) postgres(ctx *pulumi.Context, tier pulumi.ResourceOption) (tier.Component, error) {
+func (p *Platform) postgresArgs() *postgres.Args {
 	s := p.settings
-	var err error
-	p.Postgres, err = postgres.New(ctx, "postgres", &postgres.Args{
+	return &postgres.Args{
 		Context: p.shared(), Settings: s.Postgres, Pooler: s.Pooler, Images: s.Images,
 		Volumes: p.Storage.Volumes, BackupClaim: p.Storage.BackupClaim, Secret: p.Secrets.Postgres,
 		Generation: s.PostgresAppGeneration(),
-	}, tier)
-	return p.Postgres, err
+	}
 }
 
-func (p *Platform) redis(ctx *pulumi.Context, tier pulumi.ResourceOption) (tier.Component, error) {
+func (p *Platform) redisArgs() *redis.Args {
 	s := p.settings
-	var err error
-	p.Redis, err = redis.New(ctx, "redis", &redis.Args{
+	return &redis.Args{
 		Context: p.shared(), Queue: s.RedisQueue, Cache: s.RedisCache, Image: s.Images.Redis, Exporter: s.Images.RedisExporter,
 		Volumes: p.Storage.Volumes, Secret: p.Secrets.Redis, Generation: s.RedisGeneration(),
-	}, tier)
-	return p.Redis, err
+	}
 }
 
-func (p *Platform) influxDB(ctx *pulumi.Context, tier pulumi.ResourceOption) (tier.Component, error) {
+func (p *Platform) influxDBArgs() *influxdb.Args {
 	s := p.settings
-	var err error
-	p.InfluxDB, err = influxdb.New(ctx, "influxdb", &influxdb.Args{
+	return &influxdb.Args{
 		Context: p.shared(), Settings: s.InfluxDB, Image: s.Images.InfluxDB,
 		Volumes: p.Storage.Volumes, Secret: p.Secrets.InfluxDB,
 		BackupClaim: p.Storage.BackupClaim,
-	}, tier)
-	return p.InfluxDB, err
+	}
 }
 
-func (p *Platform) appConfig(ctx *pulumi.Context, tier pulumi.ResourceOption) (tier.Component, error) {
+func (p *Platform) appConfigArgs() *app.ConfigArgs {
 	s := p.settings
-	var err error
-	p.AppConfig, err = app.NewConfig(ctx, "config", &app.ConfigArgs{
+	return &app.ConfigArgs{
 		Context: p.shared(), Environment: string(s.Environment), LogLevel: s.LogLevel,
 		DatabaseHost: p.Postgres.Host, Queue: p.Redis.Queue, Cache: p.Redis.Cache, InfluxDBURL: p.InfluxDB.URL,
-	}, tier)
-	return p.AppConfig, err
+	}
 }
 
 // shared is what every tier is given (tier.Context), from the settings and the Namespace.
@@ -166,53 +221,45 @@ func (p *Platform) appEnv() app.Env {
 	}
 }
 
-// migration runs once the databases are ready.
-func (p *Platform) migration(ctx *pulumi.Context, tier pulumi.ResourceOption) (tier.Component, error) {
-	var err error
-	p.Migration, err = app.NewMigration(ctx, "migration", &app.MigrationArgs{
+// migrationArgs: the migration runs once the databases are ready.
+func (p *Platform) migrationArgs() *app.MigrationArgs {
+	return &app.MigrationArgs{
 		Context: p.shared(), Image: p.settings.Images.API, Env: p.appEnv(), PrimaryHost: p.Postgres.PrimaryHost,
 		After: p.databases(),
-	}, tier)
-	return p.Migration, err
+	}
 }
 
-// api starts after the databases and the migration.
-func (p *Platform) api(ctx *pulumi.Context, tier pulumi.ResourceOption) (tier.Component, error) {
+// apiArgs: the API starts after the databases and the migration.
+func (p *Platform) apiArgs() *app.APIArgs {
 	s := p.settings
-	var err error
-	p.API, err = app.NewAPI(ctx, "api", &app.APIArgs{
+	return &app.APIArgs{
 		Context: p.shared(), Settings: s.API, Image: s.Images.API, Env: p.appEnv(), APISecret: p.Secrets.API,
 		After: append(p.databases(), p.Migration.Job),
-	}, tier)
-	return p.API, err
+	}
 }
 
-// worker starts after the databases and the migration.
-func (p *Platform) worker(ctx *pulumi.Context, tier pulumi.ResourceOption) (tier.Component, error) {
+// workerArgs: the workers start after the databases and the migration.
+func (p *Platform) workerArgs() *app.WorkerArgs {
 	s := p.settings
-	var err error
-	p.Worker, err = app.NewWorker(ctx, "worker", &app.WorkerArgs{
+	return &app.WorkerArgs{
 		Context: p.shared(), Settings: s.Worker, Image: s.Images.Worker, Env: p.appEnv(),
 		After: append(p.databases(), p.Migration.Job),
-	}, tier)
-	return p.Worker, err
+	}
 }
 
-// rotation ends a credential rotation after every client of the credentials rolled: the pooler,
+// rotationArgs: the rotation ends a credential rotation after every client of the credentials rolled: the pooler,
 // the migration, the API and the workers (the Redis pods and the exporters in them roll with
 // their StatefulSets, before the clients).
-func (p *Platform) rotation(ctx *pulumi.Context, tier pulumi.ResourceOption) (tier.Component, error) {
+func (p *Platform) rotationArgs() *rotation.Args {
 	s := p.settings
 	after := append(append(append([]pulumi.Resource{}, p.Postgres.Ready...), p.Redis.Ready...), p.Migration.Job)
 	after = append(append(after, p.API.Ready...), p.Worker.Ready...)
-	var err error
-	p.Rotation, err = rotation.New(ctx, "rotation", &rotation.Args{
+	return &rotation.Args{
 		Context: p.shared(), Generations: generations(s),
 		PostgresSecret: p.Secrets.Postgres, RedisSecret: p.Secrets.Redis, PrimaryHost: p.Postgres.PrimaryHost,
 		Redis: p.Redis.Pods, Images: s.Images, After: after,
 		DrainSeconds: app.ClientsGracePeriod(s.Worker) + rotationKillMargin,
-	}, tier)
-	return p.Rotation, err
+	}
 }
 
 // rotationKillMargin is the time past a grace period for the kubelet to kill a pod and the API
@@ -224,49 +271,42 @@ func generations(s *config.Settings) credentials.Generations {
 	return credentials.Generations{PostgresApp: s.PostgresAppGeneration(), Redis: s.RedisGeneration()}
 }
 
-// edge is Nginx in front of the API and the entry point from outside. Its configuration names
+// edgeArgs: Nginx in front of the API and the entry point from outside. Its configuration names
 // the API Service, so the engine creates that Service first (nginx resolves it at start).
-func (p *Platform) edge(ctx *pulumi.Context, tier pulumi.ResourceOption) (tier.Component, error) {
+func (p *Platform) edgeArgs() *edge.Args {
 	s := p.settings
-	var err error
-	p.Edge, err = edge.New(ctx, "edge", &edge.Args{
+	return &edge.Args{
 		Context: p.shared(), Settings: s.Edge, Image: s.Images.Nginx, Exporter: s.Images.NginxExporter,
 		APIService: p.API.ServiceName, APIPort: app.APIPort,
-	}, tier)
-	return p.Edge, err
+	}
 }
 
-// monitoring is Prometheus, Grafana and, from the full level on, Alertmanager and
-// kube-state-metrics. Its scrape jobs are generated from every workload declared so far.
-func (p *Platform) monitoring(ctx *pulumi.Context, tier pulumi.ResourceOption) (tier.Component, error) {
+// monitoringArgs: Prometheus, Grafana and, from the full level on, Alertmanager and
+// kube-state-metrics. Its scrape jobs are generated from every other tier's planned workloads.
+func (p *Platform) monitoringArgs() *monitoring.Args {
 	s := p.settings
-	var err error
-	p.Monitoring, err = monitoring.New(ctx, "monitoring", &monitoring.Args{
+	return &monitoring.Args{
 		Context: p.shared(), Environment: string(s.Environment), Level: s.Monitoring,
 		Prometheus: s.Prometheus, Alertmanager: s.Alertmanager, Grafana: s.Grafana, Images: s.Images,
-		Volumes: p.Storage.Volumes, GrafanaSecret: p.Secrets.Grafana, Workloads: p.Workloads(),
+		Volumes: p.Storage.Volumes, GrafanaSecret: p.Secrets.Grafana, Workloads: p.plannedWorkloads("monitoring tier"),
 		InfluxDBURL: p.InfluxDB.URL, InfluxDBSecret: p.InfluxDB.SecretName,
 		AlertWebhookURL:    string(s.Credentials.AlertmanagerWebhookURL),
 		CertManagerMetrics: certManagerMetrics(s.Edge),
 		QueueScaling:       s.Worker.QueueScaling, MetricsAdapterReplicas: s.MetricsAdapterReplicas(),
 		WALArchiving: s.Postgres.WALArchive.S3Bucket != "", Operator: !s.Bundled(),
-	}, tier)
-	return p.Monitoring, err
+	}
 }
 
-// security is the namespace's NetworkPolicies, generated from every workload: it comes last, so
-// that it sees all of them.
-func (p *Platform) security(ctx *pulumi.Context, tier pulumi.ResourceOption) (tier.Component, error) {
+// securityArgs: the namespace's NetworkPolicies, generated from every planned workload.
+func (p *Platform) securityArgs() *netpol.Args {
 	s := p.settings
 	e := s.Edge
-	var err error
-	p.Security, err = netpol.New(ctx, "security", &netpol.Args{
-		Context: p.shared(), Workloads: p.Workloads(), Network: s.Network,
+	return &netpol.Args{
+		Context: p.shared(), Workloads: p.plannedWorkloads(""), Network: s.Network,
 		Exposed: e.Exposed(), ACMESolver: e.TLSOn() && e.TLS.Issuer.Create == config.CreateACME,
 		OperatorPrometheus: !s.Bundled(), ObjectStoragePort: s.Postgres.WALArchive.StorePort(),
 		ReceiverPorts: s.Alertmanager.Receivers.Ports(), CertManagerScraped: s.Bundled() && certManagerMetrics(e) != "",
-	}, tier)
-	return p.Security, err
+	}
 }
 
 // certManagerMetrics is where Prometheus reads the certificate's expiry: cert-manager's standard

@@ -6,7 +6,6 @@ import (
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/pynomaly/pynomaly-platform/config"
 	"github.com/pynomaly/pynomaly-platform/credentials"
 	"github.com/pynomaly/pynomaly-platform/internal/kube"
 	"github.com/pynomaly/pynomaly-platform/tier"
@@ -31,13 +30,24 @@ var RestoreScript = assets.Script("restore.sh")
 
 // postgresBackup is the seed's daily backup (02:00) into the backup claim, from a replica when
 // there is one (BackupScript).
-func postgresBackup(ctx *pulumi.Context, c *Postgres, args *Args, replicaHost, primaryHost pulumi.StringOutput) error {
+func postgresBackup(ctx *pulumi.Context, c *Postgres, args *Args, replicaHost, primaryHost pulumi.StringInput) error {
+	_, w, err := kube.NewCronJob(ctx, c, args.Namespace, backupCronJob(args, replicaHost, primaryHost))
+	if err != nil {
+		return err
+	}
+	c.Add(w)
+	return nil
+}
+
+// backupCronJob is the backup's CronJob; replicaHost and primaryHost are the Services' once
+// declared.
+func backupCronJob(args *Args, replicaHost, primaryHost pulumi.StringInput) kube.CronJob {
 	b := args.Settings.Backup
 	source := primaryHost
 	if args.Settings.Replicas > 1 {
 		source = replicaHost
 	}
-	pod := kube.ScriptPod("postgres-backup", args.Images.PostgresClient, config.JobResources, ClientUID, BackupScript, corev1.EnvVarArray{
+	pod := kube.ScriptPod("postgres-backup", args.Images.PostgresClient, tier.JobResources, ClientUID, BackupScript, corev1.EnvVarArray{
 		kube.EnvOutput("PGHOST", source),
 		kube.Env("PGPORT", fmt.Sprint(Port)),
 		kube.Env("PGUSER", "postgres"),
@@ -48,15 +58,10 @@ func postgresBackup(ctx *pulumi.Context, c *Postgres, args *Args, replicaHost, p
 	}, corev1.VolumeArray{kube.ClaimVolume("backup", args.BackupClaim)}, corev1.VolumeMountArray{kube.Mount("backup", postgresBackupDir)})
 	tier.TrustInternalCA(&pod, args.TLS)
 	copyDumpOffCluster(&pod, args)
-	_, w, err := kube.NewCronJob(ctx, c, args.Namespace, kube.CronJob{
+	return kube.CronJob{
 		Job:      kube.Job{Name: BackupCronJob, Pod: pod, BackoffLimit: 2, DeadlineSeconds: b.DeadlineSeconds},
 		Schedule: b.Schedule, TimeZone: b.TimeZone,
-	})
-	if err != nil {
-		return err
 	}
-	c.Add(w)
-	return nil
 }
 
 // DumpCopyScript copies the newest complete backup of BackupScript to the WAL
@@ -86,7 +91,7 @@ func copyDumpOffCluster(pod *kube.Pod, args *Args) {
 		Image:     args.Images.Postgres,
 		Command:   kube.Script("/bin/sh", DumpCopyScript),
 		Env:       append(env, objectStoreEnv("", w)...),
-		Resources: config.JobResources,
+		Resources: tier.JobResources,
 		Mounts:    corev1.VolumeMountArray{kube.Mount("tmp", "/tmp"), kube.ReadOnlyMount("backup", postgresBackupDir)},
 	}}
 }

@@ -32,6 +32,24 @@ func newPooler(ctx *pulumi.Context, c *Postgres, args *Args, primaryHost pulumi.
 	if err != nil {
 		return nil, fmt.Errorf("pooler: configmap: %w", err)
 	}
+	planned := poolerDeployment(args, cm.Metadata.Name())
+	pod := planned.Pod
+	deploy, w, err := kube.NewDeployment(ctx, c, ns, planned, kube.After(after))
+	if err != nil {
+		return nil, err
+	}
+	c.Add(w)
+	if _, err := kube.NewService(ctx, c, ns, kube.Service{
+		Name: PoolerName, Component: "pooler", Selector: pod.Selector(),
+		Ports: corev1.ServicePortArray{kube.ServicePort("postgresql", Port)},
+	}); err != nil {
+		return nil, err
+	}
+	return deploy, nil
+}
+
+// poolerDeployment is PgBouncer's Deployment; configMap is its configuration's name once declared.
+func poolerDeployment(args *Args, configMap pulumi.StringPtrInput) kube.Deployment {
 	pod := kube.Pod{
 		Component: "pooler", UID: pgbouncerUID, GID: pgbouncerUID, Spread: args.Spread,
 		// Since PgBouncer 1.23 SIGTERM is a safe shutdown: it stops accepting and waits for the
@@ -58,27 +76,16 @@ func newPooler(ctx *pulumi.Context, c *Postgres, args *Args, primaryHost pulumi.
 				kube.ReadOnlyMount("auth", "/etc/pgbouncer/auth"),
 			},
 		}},
-		Volumes: corev1.VolumeArray{kube.ConfigMapVolume("config", cm.Metadata.Name()), poolerUserlist(args.Secret)},
+		Volumes: corev1.VolumeArray{kube.ConfigMapVolume("config", configMap), poolerUserlist(args.Secret)},
 	}
 	// PgBouncer reads its user list at start: the pods roll to one with the new login, after the
 	// setup job gave the login its password.
 	pod.Annotations = map[string]string{credentials.GenerationAnnotation: fmt.Sprint(args.Generation)}
 	tier.ServeTLS(&pod, PoolerTLS(), args.TLS, "pgbouncer")
-	deploy, w, err := kube.NewDeployment(ctx, c, ns, kube.Deployment{
+	return kube.Deployment{
 		Name: PoolerName, Pod: pod, Replicas: args.Pooler.Replicas,
 		MaxSurge: pulumi.Int(1), DisruptionBudget: kube.OneAtATime,
-	}, kube.After(after))
-	if err != nil {
-		return nil, err
 	}
-	c.Add(w)
-	if _, err := kube.NewService(ctx, c, ns, kube.Service{
-		Name: PoolerName, Component: "pooler", Selector: pod.Selector(),
-		Ports: corev1.ServicePortArray{kube.ServicePort("postgresql", Port)},
-	}); err != nil {
-		return nil, err
-	}
-	return deploy, nil
 }
 
 // poolerUserlist is PgBouncer's auth file, from the credentials Secret: only the key it needs.

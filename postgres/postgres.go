@@ -97,10 +97,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	if err != nil {
 		return nil, err
 	}
-	params := Parameters(args.Settings)
-	if args.TLS {
-		maps.Copy(params, TLSParameters())
-	}
+	params := parameters(args)
 	sts, err := postgresStatefulSet(ctx, c, args, params, svc.headless, binding)
 	if err != nil {
 		return nil, err
@@ -132,6 +129,30 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		"database": c.Database, "secretName": c.SecretName, "userKey": c.UserKey, "passwordKey": c.PasswordKey,
 	})
 	return c, nil
+}
+
+// Plan is the PostgreSQL tier before it is declared: the cluster's StatefulSet, its setup job, the
+// backup and the pooler.
+func Plan(args *Args) (tier.Plan, error) {
+	params := parameters(args)
+	sts, err := statefulSet(args, params, nil)
+	if err != nil {
+		return tier.Plan{}, err
+	}
+	setup, err := setupJob(args, nil, params)
+	if err != nil {
+		return tier.Plan{}, err
+	}
+	return tier.Plan{Objects: []kube.Object{sts, setup, backupCronJob(args, nil, nil), poolerDeployment(args, nil)}}, nil
+}
+
+// parameters are PostgreSQL's, with those of TLS when the cluster serves it.
+func parameters(args *Args) map[string]string {
+	params := Parameters(args.Settings)
+	if args.TLS {
+		maps.Copy(params, TLSParameters())
+	}
+	return params
 }
 
 // postgresSelector selects the cluster's pods, or those of one Patroni role.

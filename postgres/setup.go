@@ -7,7 +7,6 @@ import (
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/pynomaly/pynomaly-platform/config"
 	"github.com/pynomaly/pynomaly-platform/credentials"
 	"github.com/pynomaly/pynomaly-platform/internal/kube"
 	"github.com/pynomaly/pynomaly-platform/tier"
@@ -57,16 +56,30 @@ var SetupScript = tier.Fill(assets.ScriptTemplate("setup.sh.tmpl"), map[string]a
 // postgresSetupJob makes the cluster what the application expects, idempotently, after the
 // StatefulSet is ready. A change of the password (a rotation) or of the tuning changes the job's
 // template, which replaces the job, so it runs again.
-func postgresSetupJob(ctx *pulumi.Context, c *Postgres, args *Args, primaryHost pulumi.StringOutput, params map[string]string, sts pulumi.Resource) (pulumi.Resource, error) {
+func postgresSetupJob(ctx *pulumi.Context, c *Postgres, args *Args, primaryHost pulumi.StringInput, params map[string]string, sts pulumi.Resource) (pulumi.Resource, error) {
+	planned, err := setupJob(args, primaryHost, params)
+	if err != nil {
+		return nil, err
+	}
+	job, w, err := kube.NewJob(ctx, c, args.Namespace, planned, kube.After([]pulumi.Resource{sts}))
+	if err != nil {
+		return nil, err
+	}
+	c.Add(w)
+	return job, nil
+}
+
+// setupJob is the setup Job; primaryHost is the primary's Service once declared.
+func setupJob(args *Args, primaryHost pulumi.StringInput, params map[string]string) (kube.Job, error) {
 	dynamic, err := json.Marshal(map[string]any{
 		"synchronous_mode": args.Settings.SynchronousMode,
 		"postgresql":       map[string]any{"parameters": params},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("postgres: setup job: %w", err)
+		return kube.Job{}, fmt.Errorf("postgres: setup job: %w", err)
 	}
 	slot := credentials.SlotOf(args.Generation)
-	pod := kube.ScriptPod("postgres-setup", args.Images.Postgres, config.JobResources, ClientUID, SetupScript, corev1.EnvVarArray{
+	pod := kube.ScriptPod("postgres-setup", args.Images.Postgres, tier.JobResources, ClientUID, SetupScript, corev1.EnvVarArray{
 		kube.EnvOutput("PGHOST", primaryHost),
 		kube.Env("PGUSER", "postgres"),
 		kube.Env("PGDATABASE", "postgres"),
@@ -83,12 +96,5 @@ func postgresSetupJob(ctx *pulumi.Context, c *Postgres, args *Args, primaryHost 
 	// A rotation changes the template (the slot's login and keys; the generation for a rotation
 	// that returns to a slot), which reruns the job.
 	pod.Annotations = map[string]string{credentials.GenerationAnnotation: fmt.Sprint(args.Generation)}
-	job, w, err := kube.NewJob(ctx, c, args.Namespace, kube.Job{
-		Name: SetupJob, Pod: pod, BackoffLimit: 6, DeadlineSeconds: 900,
-	}, kube.After([]pulumi.Resource{sts}))
-	if err != nil {
-		return nil, err
-	}
-	c.Add(w)
-	return job, nil
+	return kube.Job{Name: SetupJob, Pod: pod, BackoffLimit: 6, DeadlineSeconds: 900}, nil
 }

@@ -17,9 +17,24 @@ import (
 // instance. It waits for Patroni's RBAC, and for as long as copying the primary's data to new
 // replicas takes.
 func postgresStatefulSet(ctx *pulumi.Context, c *Postgres, args *Args, params map[string]string, headless *corev1.Service, rbac pulumi.Resource) (pulumi.Resource, error) {
+	planned, err := statefulSet(args, params, headless.Metadata.Name().Elem())
+	if err != nil {
+		return nil, err
+	}
+	sts, w, err := kube.NewStatefulSet(ctx, c, args.Namespace, planned, kube.After([]pulumi.Resource{rbac}),
+		pulumi.Timeouts(&pulumi.CustomTimeouts{Create: "20m", Update: "20m"}))
+	if err != nil {
+		return nil, err
+	}
+	c.Add(w)
+	return sts, nil
+}
+
+// statefulSet is the cluster's StatefulSet; headless is its headless Service's name once declared.
+func statefulSet(args *Args, params map[string]string, headless pulumi.StringInput) (kube.StatefulSet, error) {
 	spilo, err := spiloConfiguration(args.Settings, params, args.TLS)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: %w", err)
+		return kube.StatefulSet{}, fmt.Errorf("postgres: %w", err)
 	}
 	s := args.Settings
 	pod := kube.Pod{
@@ -51,20 +66,14 @@ func postgresStatefulSet(ctx *pulumi.Context, c *Postgres, args *Args, params ma
 		Volumes: corev1.VolumeArray{kube.EmptyDir("dshm", true)},
 	}
 	tier.ServeTLS(&pod, ServerTLS(s.Replicas), args.TLS, "postgres")
-	sts, w, err := kube.NewStatefulSet(ctx, c, args.Namespace, kube.StatefulSet{
-		Name: Name, Replicas: s.Replicas, ServiceName: headless.Metadata.Name().Elem(),
+	return kube.StatefulSet{
+		Name: Name, Replicas: s.Replicas, ServiceName: headless,
 		// Patroni decides who leads; Kubernetes only has to keep the pods running.
 		PodManagementPolicy: "Parallel",
 		Pod:                 pod,
 		Claim:               kube.Claim{Name: ClaimTemplate, Size: s.StorageSize},
 		Volumes:             args.Volumes,
-	}, kube.After([]pulumi.Resource{rbac}),
-		pulumi.Timeouts(&pulumi.CustomTimeouts{Create: "20m", Update: "20m"}))
-	if err != nil {
-		return nil, err
-	}
-	c.Add(w)
-	return sts, nil
+	}, nil
 }
 
 // spiloEnv configures Spilo: Patroni on the Kubernetes API (ConfigMaps, pod labels), the
@@ -184,7 +193,7 @@ func postgresExporter(args *Args) kube.Container {
 			kube.SecretEnv("DATA_SOURCE_PASS", args.Secret, credentials.PostgresSuperuserPasswordKey),
 		},
 		Ports:          []kube.Port{{Name: "metrics", Port: postgresExporterPort}},
-		Resources:      config.SidecarResources,
+		Resources:      tier.SidecarResources,
 		ReadinessProbe: kube.Readiness(kube.HTTPGet("/metrics", postgresExporterPort)),
 		LivenessProbe:  kube.Alive(postgresExporterPort),
 		// The exporter's image runs as nobody; only Spilo needs the pod's user.

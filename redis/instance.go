@@ -45,13 +45,7 @@ func (r *redisInstance) declare(ctx *pulumi.Context, c *Redis, args *Args) error
 	if err != nil {
 		return err
 	}
-	sts, w, err := kube.NewStatefulSet(ctx, c, args.Namespace, kube.StatefulSet{
-		Name: r.name, Replicas: r.tier.Replicas, ServiceName: headless.Metadata.Name().Elem(),
-		PodManagementPolicy: "OrderedReady",
-		Pod:                 r.pod(args, cm),
-		Claim:               r.claim(),
-		Volumes:             args.Volumes,
-	})
+	sts, w, err := kube.NewStatefulSet(ctx, c, args.Namespace, r.statefulSet(args, cm.Metadata.Name(), headless.Metadata.Name().Elem()))
 	if err != nil {
 		return err
 	}
@@ -66,6 +60,18 @@ func (r *redisInstance) declare(ctx *pulumi.Context, c *Redis, args *Args) error
 		SentinelMaster: r.master(), SecretName: args.Secret.ToStringOutput(), PasswordKey: credentials.RedisPasswordKeyOf(credentials.SlotOf(args.Generation)),
 	}
 	return nil
+}
+
+// statefulSet is the role's StatefulSet; configMap and headless are its ConfigMap's and headless
+// Service's names once declared (nil in the plan).
+func (r *redisInstance) statefulSet(args *Args, configMap pulumi.StringPtrInput, headless pulumi.StringInput) kube.StatefulSet {
+	return kube.StatefulSet{
+		Name: r.name, Replicas: r.tier.Replicas, ServiceName: headless,
+		PodManagementPolicy: "OrderedReady",
+		Pod:                 r.pod(args, configMap),
+		Claim:               r.claim(),
+		Volumes:             args.Volumes,
+	}
 }
 
 func (r *redisInstance) pods() Pods {

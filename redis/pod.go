@@ -6,7 +6,6 @@ import (
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/pynomaly/pynomaly-platform/config"
 	"github.com/pynomaly/pynomaly-platform/credentials"
 	"github.com/pynomaly/pynomaly-platform/internal/kube"
 	"github.com/pynomaly/pynomaly-platform/tier"
@@ -32,7 +31,7 @@ var redisPingTemplate = assets.ScriptTemplate("ping.sh.tmpl")
 
 // pod is a Redis pod: the topology init container, Redis, its exporter and, with replicas, a
 // Sentinel.
-func (r *redisInstance) pod(args *Args, cm *corev1.ConfigMap) kube.Pod {
+func (r *redisInstance) pod(args *Args, configMap pulumi.StringPtrInput) kube.Pod {
 	env := r.env(args.Secret, args.Generation, args.TLS)
 	configMounts := corev1.VolumeMountArray{kube.ReadOnlyMount("config", "/etc/redis"), kube.Mount("runtime", "/run/redis")}
 	containers := []kube.Container{{
@@ -55,14 +54,14 @@ func (r *redisInstance) pod(args *Args, cm *corev1.ConfigMap) kube.Pod {
 			Command:        []string{"redis-sentinel", "/run/redis/sentinel.conf"},
 			Env:            env,
 			Ports:          []kube.Port{{Name: "sentinel", Port: sentinelPort}},
-			Resources:      config.SidecarResources,
+			Resources:      tier.SidecarResources,
 			ReadinessProbe: kube.Readiness(kube.Exec("sh", "-c", redisPing(sentinelPort))),
 			LivenessProbe:  kube.Liveness(kube.TCPSocket(sentinelPort)),
 			Mounts:         configMounts,
 		})
 	}
 	volumes := corev1.VolumeArray{
-		kube.ConfigMapVolume("config", cm.Metadata.Name()),
+		kube.ConfigMapVolume("config", configMap),
 		// Memory-backed: the runtime configuration holds the password.
 		kube.EmptyDir("runtime", true),
 	}
@@ -75,7 +74,7 @@ func (r *redisInstance) pod(args *Args, cm *corev1.ConfigMap) kube.Pod {
 		GracePeriodSeconds: 30,
 		InitContainers: []kube.Container{{
 			Name: "topology", Image: args.Image, Command: kube.Script("sh", redisStartup),
-			Env: env, Resources: config.SidecarResources, Mounts: configMounts,
+			Env: env, Resources: tier.SidecarResources, Mounts: configMounts,
 		}},
 		Containers: containers,
 		Volumes:    volumes,
@@ -149,7 +148,7 @@ func (r *redisInstance) exporter(args *Args) kube.Container {
 		Image:          args.Exporter,
 		Env:            env,
 		Ports:          []kube.Port{{Name: "metrics", Port: redisExporterPort}},
-		Resources:      config.SidecarResources,
+		Resources:      tier.SidecarResources,
 		ReadinessProbe: kube.Readiness(kube.HTTPGet("/health", redisExporterPort)),
 		LivenessProbe:  kube.Alive(redisExporterPort),
 	}

@@ -71,9 +71,8 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	if err := ctx.RegisterComponentResource(tier.Type("Redis"), name, c, opts...); err != nil {
 		return nil, err
 	}
-	queue := redisInstance{role: Queue, tier: args.Queue, name: QueueService, persistent: true}
-	cache := redisInstance{role: Cache, tier: args.Cache, name: CacheService, persistent: args.Cache.StorageSize != ""}
-	for _, in := range []*redisInstance{&queue, &cache} {
+	queue, cache := instances(args)
+	for _, in := range []*redisInstance{queue, cache} {
 		if err := in.declare(ctx, c, args); err != nil {
 			return nil, err
 		}
@@ -86,6 +85,18 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		"cacheHost": c.Cache.Host, "cacheSentinelMaster": pulumi.String(c.Cache.SentinelMaster),
 	})
 	return c, nil
+}
+
+// Plan is the Redis tier before it is declared: a StatefulSet per role.
+func Plan(args *Args) (tier.Plan, error) {
+	queue, cache := instances(args)
+	return tier.Plan{Objects: []kube.Object{queue.statefulSet(args, nil, nil), cache.statefulSet(args, nil, nil)}}, nil
+}
+
+// instances are the two roles: the queue always persistent, the cache when it has a size.
+func instances(args *Args) (queue, cache *redisInstance) {
+	return &redisInstance{role: Queue, tier: args.Queue, name: QueueService, persistent: true},
+		&redisInstance{role: Cache, tier: args.Cache, name: CacheService, persistent: args.Cache.StorageSize != ""}
 }
 
 const (

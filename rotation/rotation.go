@@ -84,14 +84,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	if err != nil {
 		return nil, fmt.Errorf("rotation: settled secret: %w", err)
 	}
-	for _, j := range []struct {
-		generation int
-		job        func(*pulumi.Context, *Args) kube.Job
-	}{{args.Generations.PostgresApp, c.postgresJob}, {args.Generations.Redis, c.redisJob}} {
-		if j.generation == 0 {
-			continue
-		}
-		job := j.job(ctx, args)
+	for _, job := range retireJobs(args) {
 		access, err := retireAccess(ctx, c, args, job.Name, job.Pod.Component)
 		if err != nil {
 			return nil, err
@@ -110,6 +103,28 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	return c, nil
 }
 
+// Plan is the rotation before it is declared: the retirement job of each credential whose
+// generation is past 0.
+func Plan(args *Args) (tier.Plan, error) {
+	var p tier.Plan
+	for _, job := range retireJobs(args) {
+		p.Objects = append(p.Objects, job)
+	}
+	return p, nil
+}
+
+// retireJobs are the retirement jobs of the credentials whose generation is past 0.
+func retireJobs(args *Args) []kube.Job {
+	var jobs []kube.Job
+	if args.Generations.PostgresApp > 0 {
+		jobs = append(jobs, postgresJob(args))
+	}
+	if args.Generations.Redis > 0 {
+		jobs = append(jobs, redisJob(args))
+	}
+	return jobs
+}
+
 // retireJob is a retirement job of the credential at generation g, whose client pods carry
 // label: run again for each rotation, once the last client pod of generation g-1 is gone.
 func retireJob(name string, pod kube.Pod, label string, g int, args *Args) kube.Job {
@@ -124,7 +139,7 @@ func retireJob(name string, pod kube.Pod, label string, g int, args *Args) kube.
 			// kubectl keeps its discovery cache under $HOME.
 			kube.Env("HOME", "/tmp"),
 		},
-		Resources: config.JobResources,
+		Resources: tier.JobResources,
 		Mounts:    corev1.VolumeMountArray{kube.Mount("tmp", "/tmp")},
 	})
 	pod.APIClient = waitForPreviousClients
@@ -155,10 +170,10 @@ var PostgresRetireScript = tier.Fill(assets.ScriptTemplate("postgres-retire.sh.t
 	"Port": postgres.Port, "RetireStep": postgres.RetireStep,
 })
 
-func (c *Rotation) postgresJob(_ *pulumi.Context, args *Args) kube.Job {
+func postgresJob(args *Args) kube.Job {
 	g := args.Generations.PostgresApp
-	pod := kube.ScriptPod("postgres-retire", args.Images.Postgres, config.JobResources, postgres.ClientUID, PostgresRetireScript, corev1.EnvVarArray{
-		kube.EnvOutput("PGHOST", args.PrimaryHost.ToStringOutput()),
+	pod := kube.ScriptPod("postgres-retire", args.Images.Postgres, tier.JobResources, postgres.ClientUID, PostgresRetireScript, corev1.EnvVarArray{
+		kube.EnvOutput("PGHOST", args.PrimaryHost),
 		kube.Env("PGUSER", "postgres"),
 		kube.Env("PGDATABASE", "postgres"),
 		kube.SecretEnv("PGPASSWORD", args.PostgresSecret, credentials.PostgresSuperuserPasswordKey),
@@ -186,13 +201,13 @@ func RedisTargets(pods []redis.Pods) string {
 	return strings.Join(targets, " ")
 }
 
-func (c *Rotation) redisJob(_ *pulumi.Context, args *Args) kube.Job {
+func redisJob(args *Args) kube.Job {
 	g := args.Generations.Redis
 	cliTLS := ""
 	if args.TLS {
 		cliTLS = redis.CLITLS(tier.CAMountPath + "/ca.crt")
 	}
-	pod := kube.ScriptPod("redis-retire", args.Images.Redis, config.JobResources, redis.UID, RedisRetireScript, corev1.EnvVarArray{
+	pod := kube.ScriptPod("redis-retire", args.Images.Redis, tier.JobResources, redis.UID, RedisRetireScript, corev1.EnvVarArray{
 		kube.SecretEnv("REDISCLI_AUTH", args.RedisSecret, credentials.RedisPasswordKeyOf(credentials.SlotOf(g))),
 		kube.Env("REDIS_TARGETS", RedisTargets(args.Redis)),
 		kube.Env("REDIS_CLI_TLS", cliTLS),

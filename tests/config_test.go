@@ -48,7 +48,7 @@ func TestBadSettingsStopBeforeAnyResource(t *testing.T) {
 		// The ephemeral storage quota is raised with it, so that only the CPU limit falls short.
 		{"quota limits too small after raising max replicas", "staging", cfg{"api": `{"maxReplicas": 32}`,
 			"quota": `{"requestsEphemeralStorage": "16Gi", "limitsEphemeralStorage": "128Gi"}`},
-			`stack setting pynomaly-platform:quota.limitsCpu = "24": must be at least 34650m to hold every Deployment at its maximum replicas plus the StatefulSets and claims (api x32, worker x5, nginx x2, postgres x2, pooler x2, postgres-setup x1, postgres-backup x1, db-migrate x1, redis-queue x3, redis-cache x3, influxdb x1, influxdb-setup x1, influxdb-backup x1, backups claim 50Gi, models claim 20Gi, prometheus x1, grafana x1, alertmanager x1, kube-state-metrics x1, metrics-adapter x1)`},
+			`stack setting pynomaly-platform:quota.limitsCpu = "24": must be at least 34650m to hold every Deployment at its maximum replicas plus the StatefulSets and claims (postgres x2, postgres-setup x1, postgres-backup x1, pooler x2, redis-queue x3, redis-cache x3, influxdb x1, influxdb-setup x1, influxdb-backup x1, migrate x1, api x32, worker x5, nginx x2, prometheus x1, grafana x1, alertmanager x1, kube-state-metrics x1, metrics-adapter x1, claim pynomaly-backups 50Gi, claim pynomaly-models 20Gi)`},
 		{"quota pods too small", "prod", cfg{"quota": `{"pods": 100}`},
 			`stack setting pynomaly-platform:quota.pods = 100: must be at least 180 to hold`},
 		{"quota claims too small", "prod", cfg{"quota": `{"persistentVolumeClaims": 5}`},
@@ -121,7 +121,12 @@ func TestBadSettingsStopBeforeAnyResource(t *testing.T) {
 		{"an empty node selector", "dev", cfg{"nodeSelectors": `{"default": {"pool": "platform"}, "grafana": {}}`},
 			`stack setting pynomaly-platform:nodeSelectors.grafana = {}: must name at least one node label; without the entry the component takes the default entry's labels, if any (pulumi config rm --path nodeSelectors.grafana)`},
 		{"a node selector of an unknown component", "staging", cfg{"nodeSelectors": `{"postgresql": {"pool": "databases"}}`},
-			`stack setting pynomaly-platform:nodeSelectors.postgresql = {"pool":"databases"}: is not a component; did you mean postgres?; must be default`},
+			`stack setting pynomaly-platform:nodeSelectors.postgresql = {"pool":"databases"}: is not a component of this stack's pods; did you mean postgres?; must be default`},
+		// Alertmanager runs from the full monitoring level on; dev's basic level has none to place.
+		{"a node selector of a component the stack does not run", "dev", cfg{"nodeSelectors": `{"alertmanager": {"pool": "monitoring"}}`},
+			`stack setting pynomaly-platform:nodeSelectors.alertmanager = {"pool":"monitoring"}: is not a component of this stack's pods; must be default ` +
+				`(every component without an entry of its own) or one of postgres, postgres-setup, postgres-backup, pooler, redis-queue, redis-cache, ` +
+				`influxdb, influxdb-setup, influxdb-backup, migrate, api, worker, nginx, prometheus, grafana`},
 		{"a node label key with a prefix that is not a DNS subdomain", "prod", cfg{"nodeSelectors": `{"api": {"Example.com/pool": "app"}}`},
 			`stack setting pynomaly-platform:nodeSelectors.api["Example.com/pool"] = "app": "Example.com/pool" is not a Kubernetes label key`},
 	}

@@ -15,9 +15,9 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/pynomaly/pynomaly-platform/config"
-	"github.com/pynomaly/pynomaly-platform/config/load"
 	"github.com/pynomaly/pynomaly-platform/credentials"
 	"github.com/pynomaly/pynomaly-platform/influxdb"
+	"github.com/pynomaly/pynomaly-platform/internal/sizing"
 	"github.com/pynomaly/pynomaly-platform/monitoring"
 	"github.com/pynomaly/pynomaly-platform/tier"
 )
@@ -564,9 +564,7 @@ func TestOperatorModeWritesMonitorsAndRules(t *testing.T) {
 
 // The footprint follows the mode: in operator mode no monitoring pod counts against the quota.
 func TestOperatorModeFootprintHasNoMonitoringPods(t *testing.T) {
-	s, err := load.Parse(project, load.Source{Values: stackEnv(t, "prod", cfg{"monitoringMode": "operator"})})
-	require.NoError(t, err)
-	for _, w := range s.Footprint() {
+	for _, w := range planOf(t, "prod", cfg{"monitoringMode": "operator"}).Footprints() {
 		assert.NotContains(t, []string{"prometheus", "grafana", "alertmanager", "kube-state-metrics"}, w.Name)
 	}
 }
@@ -574,9 +572,7 @@ func TestOperatorModeFootprintHasNoMonitoringPods(t *testing.T) {
 // The quota rule and what the program declares agree in operator mode too.
 func TestOperatorModeFootprintEqualsDeclaredPods(t *testing.T) {
 	st := deploy(t, "prod", cfg{"monitoringMode": "operator"})
-	s, err := load.Parse(project, load.Source{Values: stackEnv(t, "prod", cfg{"monitoringMode": "operator"})})
-	require.NoError(t, err)
-	want, got := s.Footprint().Total(), declaredTotals(t, st)
+	want, got := sizing.Total(planOf(t, "prod", cfg{"monitoringMode": "operator"}).Footprints()), declaredTotals(t, st)
 	assert.Equal(t, want.Pods, got.Pods)
 	assert.Equal(t, want.Claims, got.Claims)
 	assert.Zero(t, want.RequestsCPU.Cmp(got.RequestsCPU), "requests.cpu: %s vs %s", want.RequestsCPU.String(), got.RequestsCPU.String())

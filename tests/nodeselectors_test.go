@@ -2,13 +2,10 @@ package tests
 
 import (
 	"maps"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
-
-	"github.com/pynomaly/pynomaly-platform/config"
 )
 
 // nodeSelectorVariant is a stack whose pod templates the node selector invariants check.
@@ -63,10 +60,11 @@ func TestNodeSelectorsPlaceEveryPodByComponent(t *testing.T) {
 	own := map[string]int{}
 	for _, v := range nodeSelectorVariants(cfg{"nodeSelectors": setting}) {
 		st := deploy(t, v.env, v.c)
+		planned := planOf(t, v.env, v.c).Components()
 		for _, p := range st.PodTemplates() {
 			component := templateComponent(t, p)
 			what := v.name + " " + kindOf(p.Owner) + "/" + p.Owner.Name + " (" + component + ")"
-			assert.Contains(t, config.PodComponents, component, "%s: a component config.PodComponents does not list", what)
+			assert.Contains(t, planned, component, "%s: a component the plan does not list, so nodeSelectors refuses its entry", what)
 			want, ok := selectors[component]
 			if ok {
 				own[component]++
@@ -94,19 +92,4 @@ func TestNodeSelectorsUnsetLeavePodsUnplaced(t *testing.T) {
 			assert.False(t, p.Owner.Has(p.Path+".nodeSelector"), "%s %s/%s", v.name, kindOf(p.Owner), p.Owner.Name)
 		}
 	}
-}
-
-// config.PodComponents, the names nodeSelectors accepts, are exactly the component labels of the
-// pods the program declares: a new pod-running component fails here until it is listed (and
-// can be placed), and a listed one that no longer runs fails too.
-func TestPodComponentsAreTheDeclaredOnes(t *testing.T) {
-	declared := map[string]bool{}
-	for _, v := range nodeSelectorVariants(nil) {
-		for _, p := range deploy(t, v.env, v.c).PodTemplates() {
-			declared[templateComponent(t, p)] = true
-		}
-	}
-	assert.ElementsMatch(t, config.PodComponents, slices.Sorted(maps.Keys(declared)),
-		"config.PodComponents (config/settings_nodes.go) must list the component of every declared pod, and no other")
-	assert.NotContains(t, config.PodComponents, config.DefaultNodeSelector, "default names the entry of the other components")
 }

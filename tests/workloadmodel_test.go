@@ -10,9 +10,11 @@ import (
 	"github.com/stretchr/testify/require"
 	quantity "k8s.io/apimachinery/pkg/api/resource"
 
-	"github.com/pynomaly/pynomaly-platform/config"
 	"github.com/pynomaly/pynomaly-platform/config/load"
 	"github.com/pynomaly/pynomaly-platform/internal/kube"
+	"github.com/pynomaly/pynomaly-platform/internal/sizing"
+	"github.com/pynomaly/pynomaly-platform/platform"
+	"github.com/pynomaly/pynomaly-platform/tier"
 )
 
 // The workload model: every pod-running object a tier declares is described once, by the
@@ -93,17 +95,15 @@ func portName(ports map[string]int, port int) string {
 	return fmt.Sprintf("(none for %d)", port)
 }
 
-// The quota rule in config adds up a footprint computed from the settings, before any resource
-// exists. It must equal what the program declares: every pod template at its maximum replicas
-// (an HPA's maximum, a StatefulSet's replicas, one pod per Job), with Kubernetes' own rule for a
-// pod's request (the larger of its containers' sum and its largest init container), plus every
-// claim. A tier that adds pods without counting them in config.Footprint fails here.
+// The quota check adds up the stack's plan (platform.Plan), computed from the settings before any
+// resource exists. It must equal what the program declares: every pod template at its maximum
+// replicas (an HPA's maximum, a StatefulSet's replicas, one pod per Job), with Kubernetes' own
+// rule for a pod's request (the larger of its containers' sum and its largest init container),
+// plus every claim, read from the declared resources.
 func TestQuotaFootprintEqualsDeclaredPods(t *testing.T) {
 	for _, env := range envs {
 		st := deploy(t, env, nil)
-		s, err := load.Parse(project, load.Source{Values: stackEnv(t, env, nil)})
-		require.NoError(t, err)
-		want := s.Footprint().Total()
+		want := sizing.Total(planOf(t, env, nil).Footprints())
 		got := declaredTotals(t, st)
 		for _, f := range []struct {
 			name      string
@@ -113,31 +113,47 @@ func TestQuotaFootprintEqualsDeclaredPods(t *testing.T) {
 			{"limits.cpu", want.LimitsCPU, got.LimitsCPU}, {"limits.memory", want.LimitsMemory, got.LimitsMemory},
 			{"requests.storage", want.Storage, got.Storage},
 		} {
-			assert.Zero(t, f.want.Cmp(f.got), "%s %s: config counts %s, the program declares %s", env, f.name, f.want.String(), f.got.String())
+			assert.Zero(t, f.want.Cmp(f.got), "%s %s: the plan counts %s, the program declares %s", env, f.name, f.want.String(), f.got.String())
 		}
 		assert.Equal(t, want.Pods, got.Pods, "%s pods", env)
 		assert.Equal(t, want.Claims, got.Claims, "%s claims", env)
 	}
 }
 
-// The workloads' own footprints, plus the claims of the storage tier, are the same total.
-func TestDeclaredWorkloadFootprintsEqualTheQuotaFootprint(t *testing.T) {
-	for _, env := range envs {
-		st := deploy(t, env, nil)
-		s, err := load.Parse(project, load.Source{Values: stackEnv(t, env, nil)})
-		require.NoError(t, err)
-		var f config.Footprint
-		for _, w := range st.Platform.Workloads() {
-			f = append(f, w.Footprint)
-		}
-		f = append(f, kube.Footprint{Name: "backups", ClaimSize: s.Storage.BackupSize, Claims: 1},
-			kube.Footprint{Name: "models", ClaimSize: s.Storage.ModelSize, Claims: 1})
-		assert.Equal(t, s.Footprint().Total(), f.Total(), env)
+// The plan is what is declared: the workloads every tier's plan describes, before anything
+// exists, are those the tiers then declare, in every environment and with every optional
+// workload on (a rotation's jobs, the snapshot schedule, queue scaling).
+func TestPlanIsWhatTheTiersDeclare(t *testing.T) {
+	variants := []struct {
+		env string
+		c   cfg
+	}{
+		{"dev", nil}, {"staging", nil}, {"prod", nil},
+		{"prod", cfg{"monitoringMode": "operator"}},
+		{"staging", cfg{"secrets": `{"rotation": {"postgresApp": 1, "redis": 1}}`,
+			"storage": `{"snapshots": {"className": "csi-snapshots"}}`}},
+	}
+	for _, v := range variants {
+		st := deploy(t, v.env, v.c)
+		planned := planOf(t, v.env, v.c).Workloads()
+		declared := st.Platform.Workloads()
+		require.NotEmpty(t, declared)
+		assert.ElementsMatch(t, planned, declared, "%s %v", v.env, v.c)
 	}
 }
 
-func declaredTotals(t *testing.T, st *Stack) config.Totals {
-	var tot config.Totals
+// planOf is the plan of an environment's stack with settings c.
+func planOf(t *testing.T, env string, c cfg) tier.Plan {
+	t.Helper()
+	s, err := load.Parse(project, load.Source{Values: stackEnv(t, env, c)})
+	require.NoError(t, err)
+	plan, err := platform.Plan(s)
+	require.NoError(t, err)
+	return plan
+}
+
+func declaredTotals(t *testing.T, st *Stack) sizing.Totals {
+	var tot sizing.Totals
 	add := func(sum *quantity.Quantity, q quantity.Quantity, times int) {
 		for range times {
 			sum.Add(q)

@@ -115,9 +115,6 @@ func Validate(s *config.Settings) error {
 	validateNodeSelectors(s, v)
 	validateImages(s, v)
 	validateCredentials(s, v)
-	if len(v.errs) == 0 {
-		validateQuota(s, v)
-	}
 	return errors.Join(v.errs...)
 }
 
@@ -266,38 +263,6 @@ func validateStorage(s *config.Settings, v *validator) {
 	}
 	if sn.RetentionDays < 1 {
 		v.fail("storage.snapshots.retentionDays", fmt.Sprint(sn.RetentionDays), "must be at least 1")
-	}
-}
-
-// validateQuota checks that the ResourceQuota admits the whole Footprint at once.
-func validateQuota(s *config.Settings, v *validator) {
-	need := s.Footprint().Total()
-	q := s.Quota
-	what := "every Deployment at its maximum replicas plus the StatefulSets and claims (" + s.Footprint().Summary() + ")"
-	for _, c := range []struct {
-		key, value string
-		need       resource.Quantity
-		parse      func(string, string) (resource.Quantity, bool)
-	}{
-		{"quota.requestsCpu", q.RequestsCPU, need.RequestsCPU, v.cpu},
-		{"quota.requestsMemory", q.RequestsMemory, need.RequestsMemory, v.memory},
-		{"quota.limitsCpu", q.LimitsCPU, need.LimitsCPU, v.cpu},
-		{"quota.limitsMemory", q.LimitsMemory, need.LimitsMemory, v.memory},
-		{"quota.requestsStorage", q.RequestsStorage, need.Storage, v.storage},
-		{"quota.requestsEphemeralStorage", q.RequestsEphemeralStorage, need.RequestsEphemeralStorage, v.disk},
-		{"quota.limitsEphemeralStorage", q.LimitsEphemeralStorage, need.LimitsEphemeralStorage, v.disk},
-	} {
-		have, ok := c.parse(c.key, c.value)
-		if ok && have.Cmp(c.need) < 0 {
-			v.fail(c.key, quote(c.value), "must be at least "+c.need.String()+" to hold "+what)
-		}
-	}
-	if q.Pods < need.Pods {
-		v.fail("quota.pods", fmt.Sprint(q.Pods), fmt.Sprintf("must be at least %d to hold %s", need.Pods, what))
-	}
-	if q.PersistentVolumeClaims < need.Claims {
-		v.fail("quota.persistentVolumeClaims", fmt.Sprint(q.PersistentVolumeClaims),
-			fmt.Sprintf("must be at least %d to hold %s", need.Claims, what))
 	}
 }
 

@@ -12,18 +12,25 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
+// validateNodeSelectorEntries checks that each entry of nodeSelectors is default or names the
+// component of pods the stack runs (components, from the plan): an entry for anything else
+// would place nothing.
+func validateNodeSelectorEntries(s *config.Settings, components []string, v *validator) {
+	entries := append([]string{config.DefaultNodeSelector}, components...)
+	for _, name := range slices.Sorted(maps.Keys(s.NodeSelectors)) {
+		if !slices.Contains(entries, name) {
+			v.fail("nodeSelectors."+name, jsonText(s.NodeSelectors[name]), "is not a component of this stack's pods"+didYouMean(name, entries)+
+				"; must be default (every component without an entry of its own) or one of "+strings.Join(components, ", "))
+		}
+	}
+}
+
 // validateNodeSelectors checks every entry of nodeSelectors, in the order of their names: the
-// name is default or a component's, the selector names at least one label, and each label is
-// one Kubernetes would accept on a node.
+// selector names at least one label, and each label is one Kubernetes would accept on a node.
+// Whether the name is a component's is the plan's to say (validateNodeSelectorEntries).
 func validateNodeSelectors(s *config.Settings, v *validator) {
-	entries := append([]string{config.DefaultNodeSelector}, config.PodComponents...)
 	for _, name := range slices.Sorted(maps.Keys(s.NodeSelectors)) {
 		selector, key := s.NodeSelectors[name], "nodeSelectors."+name
-		if !slices.Contains(entries, name) {
-			v.fail(key, jsonText(selector), "is not a component"+didYouMean(name, entries)+
-				"; must be default (every component without an entry of its own) or one of "+strings.Join(config.PodComponents, ", "))
-			continue
-		}
 		if len(selector) == 0 {
 			without := "the component takes the default entry's labels, if any"
 			if name == config.DefaultNodeSelector {

@@ -74,3 +74,10 @@ func (p Pod) workload(kind, name string, pods int, claimSize string, claimsPerPo
 	}
 	return w
 }
+
+// Object is a pod-running object as a plain value, before it is declared: StatefulSet,
+// Deployment, Autoscaled, Job and CronJob. A tier's plan lists its Objects; the builders
+// (NewStatefulSet and the others) declare them.
+type Object interface {
+	Workload() Workload
+}

@@ -1,6 +1,7 @@
 // Package sizing holds what a container asks of a node and what a workload asks of the
 // namespace's quota: plain values that the stack's settings decode into and the Kubernetes
-// builders read. It imports nothing, so the settings need no Kubernetes SDK to describe sizes.
+// builders read. It imports only the quantities of apimachinery, so the settings need no
+// Kubernetes SDK to describe sizes.
 package sizing
 
 // Resources are one container's requests and limits, as Kubernetes quantities. The JSON names

@@ -18,6 +18,7 @@ import (
 
 	"github.com/pynomaly/pynomaly-platform/config"
 	"github.com/pynomaly/pynomaly-platform/config/load"
+	"github.com/pynomaly/pynomaly-platform/platform"
 )
 
 // Case is one `pulumi config set --path Path Value` on a copy of the environment's stack file.
@@ -501,8 +502,9 @@ func Cases() []Case {
 		good("nodeSelectors.influxdb.type", "kwok", `"kwok"`),
 		good("nodeSelectors.api.generation", "3", `"3"`),
 		fail("nodeSelectors.apii.type", "real", bad("nodeSelectors.apii", `{"type":"real"}`,
-			"is not a component; did you mean api?; must be default (every component without an entry of its own) or one of "+
-				strings.Join(config.PodComponents, ", "))),
+			"is not a component of this stack's pods; did you mean api?; must be default (every component without an entry of its own) or one of "+
+				"postgres, postgres-setup, postgres-backup, pooler, redis-queue, redis-cache, influxdb, influxdb-setup, influxdb-backup, "+
+				"migrate, api, worker, nginx, prometheus, grafana")),
 		fail("nodeSelectors.api.-pool", "platform", bad("nodeSelectors.api.-pool", `"platform"`, `"-pool" is not a Kubernetes label key: `+
 			"an optional prefix (a DNS subdomain) and '/', then a name of at most 63 letters, digits, '-', '_' and '.' that starts and ends "+
 			"with a letter or digit, such as pool or node.kubernetes.io/instance-type")),
@@ -567,6 +569,10 @@ func Cases() []Case {
 // to the program) and says how the outcome differs from the case's, or nil.
 func (c Case) Check(project string, src load.Source) error {
 	s, err := load.Parse(project, src)
+	if err == nil {
+		// What only the stack's plan can tell (the quota, the node selectors' components).
+		_, err = platform.Plan(s)
+	}
 	if c.Err != "" {
 		switch {
 		case err == nil:
