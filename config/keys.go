@@ -19,6 +19,31 @@ type Key struct {
 	// at points into Settings: a *string-kinded field for a plain key, a *Credential for a
 	// credential, a pointer to a struct for an object (pulumi config set --path).
 	at func(*Settings) any
+	// defaults sets an object key's defaults in a profile (Profile); nil for the keys whose
+	// defaults Profile sets itself.
+	defaults func(*Settings, Environment)
+}
+
+// key is a key whose value lands at at; for a plain key or a credential, whose defaults Profile
+// sets itself, or an object without defaults.
+func key(name, summary string, at func(*Settings) any) Key {
+	return Key{Name: name, Summary: summary, at: at}
+}
+
+// object is the key of an object setting of type T, with T's defaults per environment: a
+// tier's type and defaults live in its settings_<tier>.go, and this entry is all the key table
+// and Profile need of them.
+func object[T any](name, summary string, at func(*Settings) *T, defaults func(Environment) T) Key {
+	return Key{
+		Name: name, Summary: summary,
+		at:       func(s *Settings) any { return at(s) },
+		defaults: func(s *Settings, env Environment) { *at(s) = defaults(env) },
+	}
+}
+
+// everywhere is a default that is the same in every environment.
+func everywhere[T any](defaults func() T) func(Environment) T {
+	return func(Environment) T { return defaults() }
 }
 
 // resourcesNote is what every container's resources are.
@@ -33,69 +58,81 @@ func credentialNote(shortest int) string {
 
 // keyTable is every setting the program reads, in the order Pulumi.yaml declares them.
 var keyTable = []Key{
-	{"environment", "Profile of this stack: dev, staging or prod; prod also protects the namespace, claims and databases from deletion. Required.",
-		func(s *Settings) any { return (*string)(&s.Environment) }},
-	{"namespace", "Namespace of every namespaced object (a DNS label; not default or a kube- namespace).",
-		func(s *Settings) any { return &s.Namespace }},
-	{"security", "Pod Security: relaxed (baseline enforced, restricted reported) or enforced (restricted enforced: the strictest level, the seed's strict); staging and prod refuse a level below their profile's. Placement is its own setting; protection follows the environment. Empty: the profile's.",
-		func(s *Settings) any { return (*string)(&s.Security) }},
-	{"placement", "preferred or required. required: replicas of each database and the pooler never share a node, and never exceed a zone skew of 1 (DoNotSchedule); preferred: both are preferences, so small clusters schedule everything. Empty: the profile's.",
-		func(s *Settings) any { return (*string)(&s.Placement) }},
-	{"monitoring", "basic, full or comprehensive. Empty: the profile's.",
-		func(s *Settings) any { return (*string)(&s.Monitoring) }},
-	{"monitoringMode", "bundled (the program runs Prometheus, Grafana and, from full on, Alertmanager and kube-state-metrics) or operator (the cluster's Prometheus Operator: the program writes PodMonitors and a PrometheusRule). Empty: bundled.",
-		func(s *Settings) any { return &s.MonitoringMode }},
-	{"logLevel", "debug, info, warning, error or critical. Empty: the profile's.",
-		func(s *Settings) any { return &s.LogLevel }},
-	{"kubernetes", "Cluster access; all empty: the ambient kubeconfig.", func(s *Settings) any { return &s.Kubernetes }},
-	{"quota", "The namespace's ResourceQuota.", func(s *Settings) any { return &s.Quota }},
-	{"limitRange", "The namespace's LimitRange.", func(s *Settings) any { return &s.LimitRange }},
-	{"storage", "The SSD StorageClass, the claims no StatefulSet owns, and volume snapshots.", func(s *Settings) any { return &s.Storage }},
-	{"secrets", "Generated credentials: raise a rotation counter by one and pulumi up to rotate without an outage (docs/operations.md).",
-		func(s *Settings) any { return &s.Secrets }},
-	{"access", "People and CI given Roles in the namespace, each user:NAME, group:NAME or serviceaccount:NAMESPACE/NAME. Empty: no one.",
-		func(s *Settings) any { return &s.Access }},
-	{"api", "API Deployment and its HPA. " + resourcesNote, func(s *Settings) any { return &s.API }},
-	{"worker", "Worker Deployment and its HPA. " + resourcesNote, func(s *Settings) any { return &s.Worker }},
-	{"postgres", "PostgreSQL (Patroni): replicas, tuning, backups, WAL archiving and point-in-time restore. " + resourcesNote,
-		func(s *Settings) any { return &s.Postgres }},
-	{"pooler", "PgBouncer in front of PostgreSQL. " + resourcesNote, func(s *Settings) any { return &s.Pooler }},
-	{"redisQueue", "Redis holding the task queue (no eviction, AOF). " + resourcesNote, func(s *Settings) any { return &s.RedisQueue }},
-	{"redisCache", "Redis holding cache and sessions (LRU); no storageSize: no persistence. " + resourcesNote,
-		func(s *Settings) any { return &s.RedisCache }},
-	{"influxdb", "InfluxDB: retention, downsampling and backups. " + resourcesNote, func(s *Settings) any { return &s.InfluxDB }},
-	{"edge", "Nginx edge: rate limit per client address, capacity, and the entry point (Ingress or Gateway) with its certificate. " + resourcesNote,
-		func(s *Settings) any { return &s.Edge }},
-	{"tls", "Encryption in transit between the services (cert-manager).", func(s *Settings) any { return &s.TLS }},
-	{"prometheus", "Prometheus of the monitoring tier. " + resourcesNote, func(s *Settings) any { return &s.Prometheus }},
-	{"alertmanager", "Alertmanager (monitoring full and comprehensive) and where alerts go. " + resourcesNote,
-		func(s *Settings) any { return &s.Alertmanager }},
-	{"grafana", "Grafana of the monitoring tier. " + resourcesNote, func(s *Settings) any { return &s.Grafana }},
-	{"network", "What the NetworkPolicies need to know of the cluster: every pod is denied all traffic but the flows of docs/security.md.",
-		func(s *Settings) any { return &s.Network }},
-	{"nodeSelectors", "Nodes each component's pods run on, by node labels (a nodeSelector): an entry per component and a default for the others. " +
-		"Entries: default, or the component label of pods the stack runs (kubectl get pods -L component); " +
+	key("environment", "Profile of this stack: dev, staging or prod; prod also protects the namespace, claims and databases from deletion. Required.",
+		func(s *Settings) any { return (*string)(&s.Environment) }),
+	key("namespace", "Namespace of every namespaced object (a DNS label; not default or a kube- namespace).",
+		func(s *Settings) any { return &s.Namespace }),
+	key("security", "Pod Security: relaxed (baseline enforced, restricted reported) or enforced (restricted enforced: the strictest level, the seed's strict); staging and prod refuse a level below their profile's. Placement is its own setting; protection follows the environment. Empty: the profile's.",
+		func(s *Settings) any { return (*string)(&s.Security) }),
+	key("placement", "preferred or required. required: replicas of each database and the pooler never share a node, and never exceed a zone skew of 1 (DoNotSchedule); preferred: both are preferences, so small clusters schedule everything. Empty: the profile's.",
+		func(s *Settings) any { return (*string)(&s.Placement) }),
+	key("monitoring", "basic, full or comprehensive. Empty: the profile's.",
+		func(s *Settings) any { return (*string)(&s.Monitoring) }),
+	key("monitoringMode", "bundled (the program runs Prometheus, Grafana and, from full on, Alertmanager and kube-state-metrics) or operator (the cluster's Prometheus Operator: the program writes PodMonitors and a PrometheusRule). Empty: bundled.",
+		func(s *Settings) any { return &s.MonitoringMode }),
+	key("logLevel", "debug, info, warning, error or critical. Empty: the profile's.",
+		func(s *Settings) any { return &s.LogLevel }),
+	key("kubernetes", "Cluster access; all empty: the ambient kubeconfig.", func(s *Settings) any { return &s.Kubernetes }),
+	object("quota", "The namespace's ResourceQuota.",
+		func(s *Settings) *Quota { return &s.Quota }, quotaDefaults),
+	object("limitRange", "The namespace's LimitRange.",
+		func(s *Settings) *LimitRange { return &s.LimitRange }, limitRangeDefaults),
+	object("storage", "The SSD StorageClass, the claims no StatefulSet owns, and volume snapshots.",
+		func(s *Settings) *Storage { return &s.Storage }, storageDefaults),
+	key("secrets", "Generated credentials: raise a rotation counter by one and pulumi up to rotate without an outage (docs/operations.md).",
+		func(s *Settings) any { return &s.Secrets }),
+	key("access", "People and CI given Roles in the namespace, each user:NAME, group:NAME or serviceaccount:NAMESPACE/NAME. Empty: no one.",
+		func(s *Settings) any { return &s.Access }),
+	object("api", "API Deployment and its HPA. "+resourcesNote,
+		func(s *Settings) *Autoscaled { return &s.API }, apiDefaults),
+	object("worker", "Worker Deployment and its HPA. "+resourcesNote,
+		func(s *Settings) *Worker { return &s.Worker }, workerDefaults),
+	object("postgres", "PostgreSQL (Patroni): replicas, tuning, backups, WAL archiving and point-in-time restore. "+resourcesNote,
+		func(s *Settings) *Postgres { return &s.Postgres }, postgresDefaults),
+	object("pooler", "PgBouncer in front of PostgreSQL. "+resourcesNote,
+		func(s *Settings) *Pooler { return &s.Pooler }, poolerDefaults),
+	object("redisQueue", "Redis holding the task queue (no eviction, AOF). "+resourcesNote,
+		func(s *Settings) *StatefulTier { return &s.RedisQueue }, redisQueueDefaults),
+	object("redisCache", "Redis holding cache and sessions (LRU); no storageSize: no persistence. "+resourcesNote,
+		func(s *Settings) *StatefulTier { return &s.RedisCache }, redisCacheDefaults),
+	object("influxdb", "InfluxDB: retention, downsampling and backups. "+resourcesNote,
+		func(s *Settings) *InfluxDB { return &s.InfluxDB }, influxDBDefaults),
+	object("edge", "Nginx edge: rate limit per client address, capacity, and the entry point (Ingress or Gateway) with its certificate. "+resourcesNote,
+		func(s *Settings) *Edge { return &s.Edge }, edgeDefaults),
+	object("tls", "Encryption in transit between the services (cert-manager).",
+		func(s *Settings) *InternalTLS { return &s.TLS }, internalTLSDefaults),
+	object("prometheus", "Prometheus of the monitoring tier. "+resourcesNote,
+		func(s *Settings) *Prometheus { return &s.Prometheus }, prometheusDefaults),
+	object("alertmanager", "Alertmanager (monitoring full and comprehensive) and where alerts go. "+resourcesNote,
+		func(s *Settings) *Alertmanager { return &s.Alertmanager }, alertmanagerDefaults),
+	object("grafana", "Grafana of the monitoring tier. "+resourcesNote,
+		func(s *Settings) *Grafana { return &s.Grafana }, grafanaDefaults),
+	object("network", "What the NetworkPolicies need to know of the cluster: every pod is denied all traffic but the flows of docs/security.md.",
+		func(s *Settings) *Network { return &s.Network }, everywhere(networkDefaults)),
+	object("nodeSelectors", "Nodes each component's pods run on, by node labels (a nodeSelector): an entry per component and a default for the others. "+
+		"Entries: default, or the component label of pods the stack runs (kubectl get pods -L component); "+
 		"an entry for any other is refused, and the message lists the stack's components. Empty: any node.",
-		func(s *Settings) any { return &s.NodeSelectors }},
-	{"images", "Pinned images and when the kubelet pulls them.", func(s *Settings) any { return &s.Images }},
-	{"postgresSuperuserPassword", "Replaces the generated PostgreSQL superuser password " + credentialNote(16),
-		func(s *Settings) any { return &s.Credentials.PostgresSuperuserPassword }},
-	{"postgresReplicationPassword", "Replaces the generated PostgreSQL replication password " + credentialNote(16),
-		func(s *Settings) any { return &s.Credentials.PostgresReplicationPassword }},
-	{"postgresAppPassword", "Replaces the generated password of the application's database user " + credentialNote(16),
-		func(s *Settings) any { return &s.Credentials.PostgresAppPassword }},
-	{"redisPassword", "Replaces the generated Redis password " + credentialNote(16),
-		func(s *Settings) any { return &s.Credentials.RedisPassword }},
-	{"influxdbAdminPassword", "Replaces the generated InfluxDB admin password " + credentialNote(16),
-		func(s *Settings) any { return &s.Credentials.InfluxDBAdminPassword }},
-	{"influxdbAdminToken", "Replaces the generated InfluxDB admin token " + credentialNote(32),
-		func(s *Settings) any { return &s.Credentials.InfluxDBAdminToken }},
-	{"grafanaAdminPassword", "Replaces the generated Grafana admin password " + credentialNote(16),
-		func(s *Settings) any { return &s.Credentials.GrafanaAdminPassword }},
-	{"apiSecretKey", "Replaces the generated signing key of the API " + credentialNote(32),
-		func(s *Settings) any { return &s.Credentials.APISecretKey }},
-	{"alertmanagerWebhookUrl", "Alertmanager's webhook receiver: every alert is POSTed to this http(s) URL (set with --secret; such URLs often carry a token). Empty: no webhook.",
-		func(s *Settings) any { return &s.Credentials.AlertmanagerWebhookURL }},
+		func(s *Settings) *NodeSelectors { return &s.NodeSelectors }, everywhere(nodeSelectorDefaults)),
+	object("images", "Pinned images and when the kubelet pulls them.",
+		func(s *Settings) *Images { return &s.Images }, everywhere(imageDefaults)),
+	key("postgresSuperuserPassword", "Replaces the generated PostgreSQL superuser password "+credentialNote(16),
+		func(s *Settings) any { return &s.Credentials.PostgresSuperuserPassword }),
+	key("postgresReplicationPassword", "Replaces the generated PostgreSQL replication password "+credentialNote(16),
+		func(s *Settings) any { return &s.Credentials.PostgresReplicationPassword }),
+	key("postgresAppPassword", "Replaces the generated password of the application's database user "+credentialNote(16),
+		func(s *Settings) any { return &s.Credentials.PostgresAppPassword }),
+	key("redisPassword", "Replaces the generated Redis password "+credentialNote(16),
+		func(s *Settings) any { return &s.Credentials.RedisPassword }),
+	key("influxdbAdminPassword", "Replaces the generated InfluxDB admin password "+credentialNote(16),
+		func(s *Settings) any { return &s.Credentials.InfluxDBAdminPassword }),
+	key("influxdbAdminToken", "Replaces the generated InfluxDB admin token "+credentialNote(32),
+		func(s *Settings) any { return &s.Credentials.InfluxDBAdminToken }),
+	key("grafanaAdminPassword", "Replaces the generated Grafana admin password "+credentialNote(16),
+		func(s *Settings) any { return &s.Credentials.GrafanaAdminPassword }),
+	key("apiSecretKey", "Replaces the generated signing key of the API "+credentialNote(32),
+		func(s *Settings) any { return &s.Credentials.APISecretKey }),
+	key("alertmanagerWebhookUrl", "Alertmanager's webhook receiver: every alert is POSTed to this http(s) URL (set with --secret; such URLs often carry a token). Empty: no webhook.",
+		func(s *Settings) any { return &s.Credentials.AlertmanagerWebhookURL }),
 }
 
 // KeyTable returns every setting, in Pulumi.yaml's order.

@@ -24,13 +24,14 @@ import (
 // DefaultNamespace is the seed's namespace.
 const DefaultNamespace = "pynomaly-data-science"
 
-// Profile returns the defaults of env, or false when env is not a known environment. Each tier's
-// defaults live beside its settings type (settings_<tier>.go).
+// Profile returns the defaults of env, or false when env is not a known environment. Each object
+// key's defaults live beside its settings type (settings_<tier>.go), and its entry in the key
+// table (object) sets them here.
 func Profile(env Environment) (Settings, bool) {
 	if !slices.Contains(Environments, env) {
 		return Settings{}, false
 	}
-	return Settings{
+	s := Settings{
 		Environment: env,
 		Namespace:   DefaultNamespace,
 		Security:    byEnv(env, Relaxed, Enforced, Enforced),
@@ -39,25 +40,13 @@ func Profile(env Environment) (Settings, bool) {
 		// The program runs its own monitoring unless a stack says the cluster has an operator.
 		MonitoringMode: MonitoringBundled,
 		LogLevel:       byEnv(env, "debug", "info", "info"),
-		Quota:          quotaDefaults(env),
-		LimitRange:     limitRangeDefaults(env),
-		Storage:        storageDefaults(env),
-		API:            apiDefaults(env),
-		Worker:         workerDefaults(env),
-		Postgres:       postgresDefaults(env),
-		Pooler:         poolerDefaults(env),
-		RedisQueue:     redisQueueDefaults(env),
-		RedisCache:     redisCacheDefaults(env),
-		InfluxDB:       influxDBDefaults(env),
-		Edge:           edgeDefaults(env),
-		TLS:            internalTLSDefaults(env),
-		Prometheus:     prometheusDefaults(env),
-		Alertmanager:   alertmanagerDefaults(env),
-		Grafana:        grafanaDefaults(env),
-		Network:        networkDefaults(),
-		NodeSelectors:  nodeSelectorDefaults(),
-		Images:         imageDefaults(),
-	}, true
+	}
+	for _, k := range keyTable {
+		if k.defaults != nil {
+			k.defaults(&s, env)
+		}
+	}
+	return s, true
 }
 
 // byEnv is dev's, staging's or prod's value, by env.
