@@ -9,4 +9,3 @@ var kubeStateMetricsSize = sizing.Resources{CPURequest: "25m", MemoryRequest: "6
 // metricsAdapterSize is prometheus-adapter's requests and limits, serving one external metric.
 var metricsAdapterSize = sizing.Resources{CPURequest: "25m", MemoryRequest: "64Mi", CPULimit: "250m", MemoryLimit: "256Mi",
 	EphemeralStorageRequest: "64Mi", EphemeralStorageLimit: "256Mi"}
-
