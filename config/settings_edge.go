@@ -1,8 +1,6 @@
 package config
 
 import (
-	"slices"
-
 	"github.com/pynomaly/pynomaly-platform/internal/sizing"
 )
 
@@ -21,8 +19,10 @@ type Edge struct {
 	// certificate's names.
 	Hosts     []string  `json:"hosts"`
 	RateLimit RateLimit `json:"rateLimit"`
-	// TrustedProxies are the CIDRs whose X-Forwarded-For Nginx believes: the entry point's pods.
-	// A request from any other peer is counted against the peer's own address, whatever it sends.
+	// TrustedProxies are the CIDRs whose X-Forwarded-For Nginx believes: the entry point's pods
+	// (the cluster's pod CIDR, or the nodes' when the load balancer forwards through them),
+	// required with an entry point. A request from any other peer is counted against the peer's
+	// own address, whatever it sends. None by default: nothing is believed.
 	TrustedProxies []string `json:"trustedProxies"`
 	// ClientMaxBodySize is the largest request body Nginx accepts, an nginx size such as 100m.
 	ClientMaxBodySize string        `json:"clientMaxBodySize"`
@@ -154,13 +154,12 @@ func (e Edge) Capacity() int { return e.Replicas * e.WorkerProcesses * (e.Worker
 
 // edge is the seed's Nginx: 100 requests a minute per client address with a burst of 20, and
 // no entry point until a stack names its hosts (entry none: the ClusterIP Service the seed
-// port-forwards to). Trusted proxies are the private ranges pod networks come from; narrow them
-// to the cluster's pod CIDR where it is known.
+// port-forwards to). No proxy is trusted until a stack names its entry point's.
 func edge(replicas int, r sizing.Resources, concurrent, workers, connections int, issuer TLSIssuer) Edge {
 	return Edge{
 		Replicas: replicas, Resources: r, Entry: EntryNone,
 		RateLimit:          RateLimit{RequestsPerMinute: 100, Burst: 20},
-		TrustedProxies:     slices.Clone(privateRanges),
+		TrustedProxies:     []string{},
 		ClientMaxBodySize:  "100m",
 		Timeouts:           ProxyTimeouts{ConnectSeconds: 5, ReadSeconds: 60, SendSeconds: 60},
 		ConcurrentRequests: concurrent, WorkerProcesses: workers, WorkerConnections: connections,

@@ -13,7 +13,8 @@ import (
 )
 
 // TestNginxConf pins nginx.conf as the edge tier writes it, per environment (no entry point:
-// the profiles' default) and for prod behind an Ingress (TLS at the entry point, so HSTS). The
+// the profiles' default, and no trusted proxy) and for prod behind an Ingress (TLS at the entry
+// point, so HSTS; the controller's pods trusted). The
 // per-client rate is the edge's requests-per-minute, and HSTS is sent exactly when the entry
 // point terminates TLS.
 func TestNginxConf(t *testing.T) {
@@ -22,7 +23,8 @@ func TestNginxConf(t *testing.T) {
 			s := golden.Settings(t, c.Env)
 			e := s.Edge
 			if c.Ingress {
-				e.Entry, e.Hosts = config.EntryIngress, []string{"pynomaly.example.com"}
+				// An entry point needs its pods' addresses trusted (validation refuses it without).
+				e.Entry, e.Hosts, e.TrustedProxies = config.EntryIngress, []string{"pynomaly.example.com"}, []string{"10.244.0.0/16"}
 			}
 			got := NginxConf(e, NginxSite{
 				Upstream: fmt.Sprintf("%s.%s.svc:%d", app.APIServiceName, s.Namespace, app.APIPort),

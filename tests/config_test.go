@@ -49,6 +49,9 @@ func TestBadSettingsStopBeforeAnyResource(t *testing.T) {
 		{"quota limits too small after raising max replicas", "staging", cfg{"api": `{"maxReplicas": 32}`,
 			"quota": `{"requestsEphemeralStorage": "16Gi", "limitsEphemeralStorage": "128Gi"}`},
 			`stack setting pynomaly-platform:quota.limitsCpu = "24": must be at least 34650m to hold every Deployment at its maximum replicas plus the StatefulSets and claims (postgres x2, postgres-setup x1, postgres-backup x1, pooler x2, redis-queue x3, redis-cache x3, influxdb x1, influxdb-setup x1, influxdb-backup x1, migrate x1, api x32, worker x5, nginx x2, prometheus x1, grafana x1, alertmanager x1, kube-state-metrics x1, metrics-adapter x1, claim pynomaly-backups 50Gi, claim pynomaly-models 20Gi)`},
+		// A public store's every address, in pieces: the egress would be open to everyone.
+		{"object store addresses that are every address together", "prod", cfg{"network": `{"objectStorageCidrs": ["0.0.0.0/2", "64.0.0.0/2", "128.0.0.0/1"]}`},
+			`stack setting pynomaly-platform:network.objectStorageCidrs = ["0.0.0.0/2","64.0.0.0/2","128.0.0.0/1"]: must not match every address, as these CIDRs do together (0.0.0.0/0)`},
 		{"quota pods too small", "prod", cfg{"quota": `{"pods": 100}`},
 			`stack setting pynomaly-platform:quota.pods = 100: must be at least 180 to hold`},
 		{"quota claims too small", "prod", cfg{"quota": `{"persistentVolumeClaims": 5}`},

@@ -223,7 +223,7 @@ func checkResponseHeaders(t *testing.T, base string) {
 // whatever address it claims, so it cannot get a fresh budget by changing the header.
 func TestNginxIgnoresForwardingFromUntrustedPeers(t *testing.T) {
 	api := newStubAPI(t)
-	e := settings(t, "dev", nil).Edge // trusts the private ranges, not the loopback
+	e := settings(t, "dev", nil).Edge // trusts no proxy (the default), so not the loopback
 	require.NotContains(t, e.TrustedProxies, "127.0.0.1/32")
 	base := runNginx(t, e, api)
 	n := e.RateLimit.RequestsPerMinute + e.RateLimit.Burst

@@ -44,7 +44,7 @@ func edgeOfType(t *testing.T, st *Stack, typ string) []*Resource {
 
 // exposed is a stack configuration with an entry point and two hosts.
 func exposed(entry string, extra string) cfg {
-	return cfg{"edge": fmt.Sprintf(`{"entry": %q, "hosts": ["api.pynomaly.example", "pynomaly.example"]%s}`, entry, extra)}
+	return cfg{"edge": fmt.Sprintf(`{"entry": %q, "trustedProxies": ["10.244.0.0/16"], "hosts": ["api.pynomaly.example", "pynomaly.example"]%s}`, entry, extra)}
 }
 
 func nginxConf(t *testing.T, st *Stack) string {
@@ -129,13 +129,15 @@ func checkNginxConf(t *testing.T, conf string, w edgeProfile) {
 		fmt.Sprintf("worker_connections %d;", w.connections),
 		fmt.Sprintf("worker_rlimit_nofile %d;", 2*w.connections),
 		fmt.Sprintf("keepalive %d;", w.keepalive),
-		"set_real_ip_from 10.0.0.0/8;", "set_real_ip_from 172.16.0.0/12;", "set_real_ip_from 192.168.0.0/16;",
 		"client_max_body_size 100m;", "proxy_read_timeout 60s;", "gzip on;",
 		`add_header X-Content-Type-Options "nosniff" always;`,
 	} {
 		assert.Contains(t, conf, line)
 	}
 	assert.NotContains(t, conf, "Strict-Transport-Security", "no TLS without an entry point")
+	// No entry point, no trusted proxy: the peer is the client, whatever it forwards.
+	assert.NotContains(t, conf, "set_real_ip_from")
+	assert.NotContains(t, conf, "real_ip_header")
 }
 
 // The nginx workload declares its exporter's port as its metrics, for the monitoring tier.
@@ -352,17 +354,26 @@ func TestEdgeSettingsAreValidated(t *testing.T) {
 			`stack setting pynomaly-platform:edge.workerConnections = 2048: edge.replicas (3) x edge.workerProcesses (2) x edge.workerConnections / 2 (a client and an API connection per request) = 6144 requests at once, fewer than edge.concurrentRequests (10000); at least 3334`},
 		{"one pod cannot hold what three did", "prod", `{"replicas": 1}`,
 			`stack setting pynomaly-platform:edge.workerConnections = 8192: edge.replicas (1) x edge.workerProcesses (2) x edge.workerConnections / 2 (a client and an API connection per request) = 8192 requests at once, fewer than edge.concurrentRequests (10000); at least 10000`},
-		{"an entry point without hosts", "staging", `{"entry": "gateway"}`,
+		{"an entry point without hosts", "staging", `{"entry": "gateway", "trustedProxies": ["10.244.0.0/16"]}`,
 			`stack setting pynomaly-platform:edge.hosts = []: must name at least one host when edge.entry is gateway`},
 		{"trusting every peer", "dev", `{"trustedProxies": ["10.0.0.0/8", "::/0"]}`,
-			`stack setting pynomaly-platform:edge.trustedProxies[1] = "::/0": must not trust every address`},
+			`stack setting pynomaly-platform:edge.trustedProxies[1] = "::/0": must not match every address: name the entry point's pods' addresses`},
+		{"trusting every peer in two halves", "prod", `{"trustedProxies": ["0.0.0.0/1", "128.0.0.0/1"]}`,
+			`stack setting pynomaly-platform:edge.trustedProxies = ["0.0.0.0/1","128.0.0.0/1"]: must not match every address, as these CIDRs do together (0.0.0.0/0)`},
+		{"trusting every IPv6 peer in pieces", "dev", `{"trustedProxies": ["::/2", "4000::/2", "8000::/1", "10.0.0.0/8"]}`,
+			`stack setting pynomaly-platform:edge.trustedProxies = ["::/2","4000::/2","8000::/1","10.0.0.0/8"]: must not match every address, as these CIDRs do together (::/0)`},
+		// Without them every request comes from the controller's pods: one budget for all clients.
+		{"an entry point whose proxies are not named", "prod", `{"entry": "ingress", "hosts": ["api.pynomaly.example"]}`,
+			`stack setting pynomaly-platform:edge.trustedProxies = []: must name the entry point's pods' addresses (the Ingress controller's or the Gateway's: ` +
+				`the cluster's pod CIDR, or the nodes' when its load balancer forwards through them): an entry point's requests all come from them, ` +
+				`and without them every client would share one rate limit budget`},
 		{"a proxy that is no CIDR", "dev", `{"trustedProxies": ["10.0.0.1"]}`,
 			`stack setting pynomaly-platform:edge.trustedProxies[0] = "10.0.0.1": must be a CIDR`},
-		{"a wildcard host with HTTP-01", "prod", `{"entry": "ingress", "hosts": ["*.pynomaly.example"]}`,
+		{"a wildcard host with HTTP-01", "prod", `{"entry": "ingress", "trustedProxies": ["10.244.0.0/16"], "hosts": ["*.pynomaly.example"]}`,
 			`stack setting pynomaly-platform:edge.hosts[0] = "*.pynomaly.example": must not be a wildcard with edge.tls.issuer.create acme`},
-		{"creating a ClusterIssuer", "dev", `{"entry": "ingress", "hosts": ["a.example"], "tls": {"issuer": {"kind": "ClusterIssuer"}}}`,
+		{"creating a ClusterIssuer", "dev", `{"entry": "ingress", "trustedProxies": ["10.244.0.0/16"], "hosts": ["a.example"], "tls": {"issuer": {"kind": "ClusterIssuer"}}}`,
 			`stack setting pynomaly-platform:edge.tls.issuer.create = "selfSigned": needs edge.tls.issuer.kind Issuer`},
-		{"an unknown implementation", "dev", `{"entry": "gateway", "hosts": ["a.example"], "gateway": {"implementation": "istio"}}`,
+		{"an unknown implementation", "dev", `{"entry": "gateway", "trustedProxies": ["10.244.0.0/16"], "hosts": ["a.example"], "gateway": {"implementation": "istio"}}`,
 			`stack setting pynomaly-platform:edge.gateway.implementation = "istio": must be one of envoy-gateway, nginx-gateway-fabric`},
 		{"a body size nginx cannot read", "dev", `{"clientMaxBodySize": "1 GB"}`,
 			`stack setting pynomaly-platform:edge.clientMaxBodySize = "1 GB": must be an nginx size`},

@@ -236,7 +236,7 @@ func TestPromtoolChecksThePrometheusConfig(t *testing.T) {
 // configuration passes promtool. Without a certificate there is no such job.
 func TestCertManagerIsScrapedWhereTheEntryHasACertificate(t *testing.T) {
 	promtool := tool(t, "promtool")
-	exposed := cfg{"edge": `{"entry": "ingress", "hosts": ["api.pynomaly.test"]}`}
+	exposed := cfg{"edge": `{"entry": "ingress", "trustedProxies": ["10.244.0.0/16"], "hosts": ["api.pynomaly.test"]}`}
 	st := deploy(t, "prod", exposed)
 	conf := prometheusYAML(t, st)
 	var doc struct {

@@ -91,8 +91,8 @@ func atoi(s string) int {
 }
 
 const (
-	ingressTLS = `{"entry": "ingress", "hosts": ["api.pynomaly.example"], "ingress": {"className": "nginx"}, "tls": {"enabled": true, "issuer": {"kind": "ClusterIssuer", "name": "letsencrypt", "create": ""}}}`
-	gatewayTLS = `{"entry": "gateway", "hosts": ["api.pynomaly.example"], "gateway": {"className": "eg", "implementation": "envoy-gateway"}, "tls": {"enabled": true}}`
+	ingressTLS = `{"entry": "ingress", "trustedProxies": ["10.244.0.0/16"], "hosts": ["api.pynomaly.example"], "ingress": {"className": "nginx"}, "tls": {"enabled": true, "issuer": {"kind": "ClusterIssuer", "name": "letsencrypt", "create": ""}}}`
+	gatewayTLS = `{"entry": "gateway", "trustedProxies": ["10.244.0.0/16"], "hosts": ["api.pynomaly.example"], "gateway": {"className": "eg", "implementation": "envoy-gateway"}, "tls": {"enabled": true}}`
 )
 
 // Each missing piece stops the program with its own line, naming what is missing, the setting

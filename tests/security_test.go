@@ -43,7 +43,7 @@ var netpolStacks = []netpolStack{
 	{"staging", "staging", nil},
 	{"prod", "prod", nil},
 	{"prod-everything", "prod", cfg{
-		"edge":    `{"entry": "ingress", "hosts": ["api.example.com"]}`,
+		"edge":    `{"entry": "ingress", "trustedProxies": ["10.244.0.0/16"], "hosts": ["api.example.com"]}`,
 		"storage": snapshotClass,
 		// Mid-rotation: the retirement jobs run.
 		"secrets":  `{"rotation": {"all": 1}}`,
@@ -52,7 +52,7 @@ var netpolStacks = []netpolStack{
 		"alertmanager": `{"receivers": {"secretName": "alert-receivers", "slackChannel": "#alerts",
 			"email": {"to": "ops@example.com", "from": "am@example.com", "smarthost": "smtp.example.com:2525"}}}`,
 	}},
-	{"staging-gateway", "staging", cfg{"edge": `{"entry": "gateway", "hosts": ["api.example.com"]}`}},
+	{"staging-gateway", "staging", cfg{"edge": `{"entry": "gateway", "trustedProxies": ["10.244.0.0/16"], "hosts": ["api.example.com"]}`}},
 	{"dev-operator", "dev", cfg{"monitoringMode": "operator"}},
 }
 

@@ -223,7 +223,7 @@ func TestPostgresAcceptsTheGeneratedTuning(t *testing.T) {
 	bin := filepath.Dir(tool(t, "/usr/lib/postgresql/*/bin/postgres"))
 	for _, env := range envs {
 		t.Run(env, func(t *testing.T) {
-			s := settings(t, env, cfg{"postgres": `{"walArchive": {"s3Bucket": "pynomaly-wal"}}`, "network": `{"objectStorageCidrs": ["0.0.0.0/0"]}`})
+			s := settings(t, env, cfg{"postgres": `{"walArchive": {"s3Bucket": "pynomaly-wal"}}`, "network": `{"objectStorageCidrs": ["10.0.96.0/20"]}`})
 			params := postgres.Parameters(s.Postgres)
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()

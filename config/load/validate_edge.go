@@ -2,11 +2,11 @@ package load
 
 import (
 	"fmt"
-	"github.com/pynomaly/pynomaly-platform/config"
-	"net"
 	"net/url"
 	"regexp"
 	"strings"
+
+	"github.com/pynomaly/pynomaly-platform/config"
 )
 
 // The edge's checks, in the order of the Edge fields. Where a mode is off (no entry point, no
@@ -32,7 +32,7 @@ func validateEdge(s *config.Settings, v *validator, lr limitRangeMax) {
 	if e.RateLimit.Burst < 0 {
 		v.fail("edge.rateLimit.burst", fmt.Sprint(e.RateLimit.Burst), "must be 0 or more: the requests a client may send at once beyond the rate")
 	}
-	validateTrustedProxies(v, e.TrustedProxies)
+	validateTrustedProxies(v, e)
 	if !nginxSize.MatchString(e.ClientMaxBodySize) {
 		v.fail("edge.clientMaxBodySize", quote(e.ClientMaxBodySize), `must be an nginx size such as "100m", "512k" or "1g"`)
 	}
@@ -65,21 +65,17 @@ func validateEdgeHosts(s *config.Settings, v *validator) {
 	}
 }
 
-// validateTrustedProxies refuses what is not a CIDR, and a CIDR that trusts everyone: then any
-// client could name its own address in X-Forwarded-For, and with it its own rate limit budget.
-func validateTrustedProxies(v *validator, cidrs []string) {
-	for i, c := range cidrs {
-		key := fmt.Sprintf("edge.trustedProxies[%d]", i)
-		_, n, err := net.ParseCIDR(c)
-		if err != nil {
-			v.fail(key, quote(c), `must be a CIDR such as "10.0.0.0/8" or "fd00::/8"`)
-			continue
-		}
-		if ones, _ := n.Mask.Size(); ones == 0 {
-			v.fail(key, quote(c), "must not trust every address: any client could then choose its own address, and its own rate limit budget")
-		}
-	}
+// validateTrustedProxies: the CIDRs whose X-Forwarded-For the edge believes. None may trust
+// everyone, alone or together: then any client could name its own address, and with it its own
+// rate limit budget. With an entry point they must be named: every request then comes from the
+// entry's pods, and without them all clients would share those pods' budgets.
+func validateTrustedProxies(v *validator, e config.Edge) {
+	v.cidrs("edge.trustedProxies", e.TrustedProxies, e.Exposed(), trustedProxiesWhat)
 }
+
+const trustedProxiesWhat = "the entry point's pods' addresses (the Ingress controller's or the Gateway's: the cluster's pod CIDR, " +
+	"or the nodes' when its load balancer forwards through them): an entry point's requests all come from them, " +
+	"and without them every client would share one rate limit budget"
 
 // validateEdgeCapacity is the edge's arithmetic: every proxied request holds two connections of
 // one worker (the client's and the one to the API), so the pods' workers must hold

@@ -1,9 +1,11 @@
 package load
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/netip"
+
 	"github.com/pynomaly/pynomaly-platform/config"
-	"net"
 )
 
 // validateNetwork checks the peers the NetworkPolicies name outside the namespace. A peer that is
@@ -20,7 +22,7 @@ func validateNetwork(s *config.Settings, v *validator) {
 				"must not be the platform's own namespace: its default deny would hold the entry point's pods too; run them in a namespace of their own")
 		}
 	}
-	v.cidrs("network.kubernetesApi.cidrs", n.KubernetesAPI.CIDRs, false, "the API server's endpoint addresses (kubectl get endpointslice -n default -l kubernetes.io/service-name=kubernetes)")
+	v.cidrs("network.kubernetesApi.cidrs", n.KubernetesAPI.CIDRs, true, "the API server's endpoint addresses (kubectl get endpointslice -n default -l kubernetes.io/service-name=kubernetes)")
 	if len(n.KubernetesAPI.Ports) == 0 {
 		v.fail("network.kubernetesApi.ports", "[]", "must name the API server's endpoint ports (443 on managed clusters, 6443 on kubeadm, kind and k3s): Patroni keeps its leader lock there")
 	}
@@ -29,32 +31,67 @@ func validateNetwork(s *config.Settings, v *validator) {
 			v.fail(fmt.Sprintf("network.kubernetesApi.ports[%d]", i), fmt.Sprint(p), "must be a port number, 1 to 65535")
 		}
 	}
-	v.cidrs("network.nodeCidrs", n.NodeCIDRs, false, "the nodes' addresses, where Prometheus scrapes the kubelets")
+	v.cidrs("network.nodeCidrs", n.NodeCIDRs, true, "the nodes' addresses, where Prometheus scrapes the kubelets")
 	if s.Postgres.WALArchive.S3Bucket != "" || len(n.ObjectStorageCIDRs) > 0 {
-		// A public store's addresses change: 0.0.0.0/0 (on the store's port only) is allowed here.
 		v.cidrs("network.objectStorageCidrs", n.ObjectStorageCIDRs, true,
-			"the object store's addresses when postgres.walArchive.s3Bucket is set (0.0.0.0/0 for a public store whose addresses change)")
+			"the object store's addresses when postgres.walArchive.s3Bucket is set: its VPC endpoint's subnets, or the ranges "+
+				"the cloud publishes for the store in its region (AWS: ip-ranges.json, service S3)")
 	}
 	if !config.DNSLabel.MatchString(n.PrometheusNamespace) || len(n.PrometheusNamespace) > 63 {
 		v.fail("network.prometheusNamespace", quote(n.PrometheusNamespace), "must be a namespace name (a DNS label): where the cluster's Prometheus runs in monitoringMode operator")
 	}
 }
 
-// cidrs checks a list of CIDRs that must not be empty; anywhere says whether a CIDR that
-// matches every address is allowed.
-func (v *validator) cidrs(key string, cidrs []string, anywhere bool, what string) {
-	if len(cidrs) == 0 {
+// cidrs checks a list of CIDRs; required says it must not be empty. No CIDR may match every
+// address, and neither may the list as a whole (0.0.0.0/1 with 128.0.0.0/1 is 0.0.0.0/0): a
+// NetworkPolicy peer or a trusted proxy that is everyone narrows nothing.
+func (v *validator) cidrs(key string, cidrs []string, required bool, what string) {
+	if len(cidrs) == 0 && required {
 		v.fail(key, "[]", "must name "+what)
 	}
+	var prefixes []netip.Prefix
 	for i, c := range cidrs {
 		k := fmt.Sprintf("%s[%d]", key, i)
-		_, n, err := net.ParseCIDR(c)
-		if err != nil {
+		p, err := netip.ParsePrefix(c)
+		switch {
+		case err != nil:
 			v.fail(k, quote(c), `must be a CIDR such as "10.0.0.0/16" or "fd00::/64"`)
-			continue
-		}
-		if ones, _ := n.Mask.Size(); ones == 0 && !anywhere {
+		case p.Bits() == 0:
 			v.fail(k, quote(c), "must not match every address: name "+what)
+		default:
+			prefixes = append(prefixes, p.Masked())
 		}
 	}
+	for _, everything := range []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0"), netip.MustParsePrefix("::/0")} {
+		if len(prefixes) > 1 && coversAll(prefixes, everything) {
+			list, _ := json.Marshal(cidrs)
+			v.fail(key, string(list), "must not match every address, as these CIDRs do together ("+everything.String()+"): name "+what)
+		}
+	}
+}
+
+// coversAll says whether prefixes together hold every address of p: one of them holds p, or
+// each half of p is covered in turn. Only halves some prefix overlaps are split further, and the
+// first gap ends the search, so a list of n prefixes costs at most n times the address length.
+func coversAll(prefixes []netip.Prefix, p netip.Prefix) bool {
+	overlaps := false
+	for _, q := range prefixes {
+		if q.Bits() <= p.Bits() && q.Contains(p.Addr()) {
+			return true
+		}
+		overlaps = overlaps || q.Overlaps(p)
+	}
+	if !overlaps || p.Bits() == p.Addr().BitLen() {
+		return false
+	}
+	low, high := halves(p)
+	return coversAll(prefixes, low) && coversAll(prefixes, high)
+}
+
+// halves are p's two prefixes one bit longer.
+func halves(p netip.Prefix) (netip.Prefix, netip.Prefix) {
+	b := p.Addr().AsSlice()
+	b[p.Bits()/8] |= 0x80 >> (p.Bits() % 8)
+	high, _ := netip.AddrFromSlice(b)
+	return netip.PrefixFrom(p.Addr(), p.Bits()+1), netip.PrefixFrom(high, p.Bits()+1)
 }

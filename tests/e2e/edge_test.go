@@ -57,6 +57,9 @@ func installCRDs(t *testing.T, set string, wait []string) {
 	t.Logf("installed %d %s CRD manifests in %v", len(files), set, time.Since(start).Round(100*time.Millisecond))
 }
 
+// entryPodsCIDR is a pod network where the entry point's pods would be: the edge trusts their X-Forwarded-For.
+const entryPodsCIDR = "10.244.0.0/16"
+
 // certManagerCRDs are cert-manager's definitions that the edge's objects use.
 var certManagerCRDs = []string{"certificates.cert-manager.io", "issuers.cert-manager.io", "clusterissuers.cert-manager.io"}
 
@@ -66,6 +69,7 @@ func preflightWithoutCertManager(t *testing.T) {
 	p.onLocalCluster()
 	p.must("config", "set", "--path", "edge.entry", "ingress")
 	p.must("config", "set", "--path", "edge.hosts[0]", "api.pynomaly.test")
+	p.must("config", "set", "--path", "edge.trustedProxies[0]", entryPodsCIDR)
 	out, err := p.run("up", "--yes", "--skip-preview")
 	require.Error(t, err, "the preflight let a TLS stack through without cert-manager:\n%s", out)
 	assert.Contains(t, out, "cluster preflight [cert-manager]: the certificates API (cert-manager.io/v1) is missing; edge.tls needs it. Install cert-manager's CustomResourceDefinitions.")
@@ -94,6 +98,8 @@ spec: {controllerName: gateway.envoyproxy.io/gatewayclass-controller}
 func edgeLifecycle(t *testing.T, env string) {
 	p, done := clusterProject(t, env)
 	p.must("config", "set", "--path", "edge.hosts[0]", "api.pynomaly.test")
+	// The entry point's pods, whose X-Forwarded-For the edge believes.
+	p.must("config", "set", "--path", "edge.trustedProxies[0]", entryPodsCIDR)
 
 	p.must("config", "set", "--path", "edge.entry", "ingress")
 	p.must("up", "--yes", "--skip-preview")

@@ -75,6 +75,11 @@ const (
 	pinned         = "must be an image pinned by tag or digest (not :latest), such as redis:7.4.2-alpine"
 	subjectForms   = "must be user:NAME, group:NAME or serviceaccount:NAMESPACE/NAME"
 	rotationCount  = "must be 0 or more: the number of rotations so far; raise it by one to rotate"
+	trustedProxies = "the entry point's pods' addresses (the Ingress controller's or the Gateway's: the cluster's pod CIDR, " +
+		"or the nodes' when its load balancer forwards through them): an entry point's requests all come from them, " +
+		"and without them every client would share one rate limit budget"
+	objectStore = "the object store's addresses when postgres.walArchive.s3Bucket is set: its VPC endpoint's subnets, " +
+		"or the ranges the cloud publishes for the store in its region (AWS: ip-ranges.json, service S3)"
 )
 
 // Cases are every case, in the keys table's order.
@@ -347,13 +352,16 @@ func Cases() []Case {
 	// The edge in dev: 1 pod, 50m/64Mi → 250m/128Mi, 1 worker of 1024 connections for 200
 	// requests at once, no entry point. What only an entry point or TLS uses is checked with one.
 	host := [2]string{"edge.hosts[0]", "api.example.com"}
-	exposed := [][2]string{host, {"edge.entry", "gateway"}}
+	exposed := [][2]string{host, {"edge.trustedProxies[0]", "10.244.0.0/16"}, {"edge.entry", "gateway"}}
 	add(good("edge.replicas", "2", `2`),
 		fail("edge.replicas", "0", bad("edge.replicas", "0", atLeastOne)))
 	add(resources("edge", "128Mi", "2", "4Gi")...)
-	add(Case{Before: [][2]string{host}, Path: "edge.entry", Value: "gateway", Want: `"gateway"`},
+	add(Case{Before: [][2]string{host, {"edge.trustedProxies[0]", "10.244.0.0/16"}}, Path: "edge.entry", Value: "gateway", Want: `"gateway"`},
 		fail("edge.entry", "loadbalancer", bad("edge.entry", `"loadbalancer"`, "must be one of ingress, gateway, none")),
-		fail("edge.entry", "ingress", bad("edge.hosts", "[]", "must name at least one host when edge.entry is ingress")),
+		Case{Before: [][2]string{{"edge.trustedProxies[0]", "10.244.0.0/16"}}, Path: "edge.entry", Value: "ingress",
+			Err: bad("edge.hosts", "[]", "must name at least one host when edge.entry is ingress")},
+		Case{Before: [][2]string{{"edge.hosts[0]", "api.example.com"}}, Path: "edge.entry", Value: "gateway",
+			Err: bad("edge.trustedProxies", "[]", "must name "+trustedProxies)},
 		good("edge.hosts[0]", "api.example.com", `["api.example.com"]`),
 		fail("edge.hosts[0]", "API Example", bad("edge.hosts[0]", `"API Example"`, "must be a lowercase DNS name such as api.example.com (or *.example.com)")),
 		good("edge.rateLimit.requestsPerMinute", "600", `600`),
@@ -361,8 +369,7 @@ func Cases() []Case {
 		good("edge.rateLimit.burst", "50", `50`),
 		fail("edge.rateLimit.burst", "-1", bad("edge.rateLimit.burst", "-1", "must be 0 or more: the requests a client may send at once beyond the rate")),
 		good("edge.trustedProxies[0]", "10.42.0.0/16", `["10.42.0.0/16"]`),
-		fail("edge.trustedProxies[0]", "0.0.0.0/0", bad("edge.trustedProxies[0]", `"0.0.0.0/0"`,
-			"must not trust every address: any client could then choose its own address, and its own rate limit budget")),
+		fail("edge.trustedProxies[0]", "0.0.0.0/0", bad("edge.trustedProxies[0]", `"0.0.0.0/0"`, "must not match every address: name "+trustedProxies)),
 		good("edge.clientMaxBodySize", "10m", `"10m"`),
 		fail("edge.clientMaxBodySize", "10MB", bad("edge.clientMaxBodySize", `"10MB"`, `must be an nginx size such as "100m", "512k" or "1g"`)),
 		good("edge.timeouts.connectSeconds", "10", `10`),
@@ -380,7 +387,7 @@ func Cases() []Case {
 		fail("edge.workerConnections", "256", bad("edge.workerConnections", "256",
 			"edge.replicas (1) x edge.workerProcesses (1) x edge.workerConnections / 2 (a client and an API connection per request) = 128 requests at once, fewer than edge.concurrentRequests (200); at least 400")),
 		good("edge.ingress.className", "traefik", `"traefik"`),
-		Case{Before: [][2]string{host, {"edge.entry", "ingress"}}, Path: "edge.ingress.className", Value: "Traefik Public",
+		Case{Before: [][2]string{host, {"edge.trustedProxies[0]", "10.244.0.0/16"}, {"edge.entry", "ingress"}}, Path: "edge.ingress.className", Value: "Traefik Public",
 			Err: bad("edge.ingress.className", `"Traefik Public"`, "must name the cluster's IngressClass (a DNS subdomain name)")},
 		good("edge.gateway.className", "nginx", `"nginx"`),
 		Case{Before: exposed, Path: "edge.gateway.className", Value: "Envoy GW",
@@ -477,8 +484,8 @@ func Cases() []Case {
 
 	// The network's peers in dev: the private ranges, API server ports 443 and 6443, no entry
 	// point (so no entry namespace), Prometheus Operator's namespace "monitoring".
-	add(Case{Before: [][2]string{host, {"edge.entry", "ingress"}}, Path: "network.entryNamespace", Value: "traefik", Want: `"traefik"`},
-		Case{Before: [][2]string{host, {"edge.entry", "gateway"}}, Path: "network.entryNamespace", Value: "pynomaly-data-science",
+	add(Case{Before: [][2]string{host, {"edge.trustedProxies[0]", "10.244.0.0/16"}, {"edge.entry", "ingress"}}, Path: "network.entryNamespace", Value: "traefik", Want: `"traefik"`},
+		Case{Before: [][2]string{host, {"edge.trustedProxies[0]", "10.244.0.0/16"}, {"edge.entry", "gateway"}}, Path: "network.entryNamespace", Value: "pynomaly-data-science",
 			Err: bad("network.entryNamespace", `"pynomaly-data-science"`, "must not be the platform's own namespace: its default deny would hold the entry point's pods too; run them in a namespace of their own")},
 		fail("network.entryNamespace", "Ingress NGINX", bad("network.entryNamespace", `"Ingress NGINX"`, "must be a namespace name (a DNS label), or empty for edge.entry's usual one")),
 		good("network.kubernetesApi.cidrs[0]", "172.20.0.1/32", `["172.20.0.1/32"]`),
@@ -488,8 +495,9 @@ func Cases() []Case {
 		fail("network.kubernetesApi.ports[0]", "70000", bad("network.kubernetesApi.ports[0]", "70000", "must be a port number, 1 to 65535")),
 		good("network.nodeCidrs[0]", "10.10.0.0/16", `["10.10.0.0/16"]`),
 		fail("network.nodeCidrs[0]", "10.10.0.0", bad("network.nodeCidrs[0]", `"10.10.0.0"`, `must be a CIDR such as "10.0.0.0/16" or "fd00::/64"`)),
-		good("network.objectStorageCidrs[0]", "0.0.0.0/0", `["0.0.0.0/0"]`),
-		fail("postgres.walArchive.s3Bucket", "pynomaly-wal", bad("network.objectStorageCidrs", "[]", "must name the object store's addresses when postgres.walArchive.s3Bucket is set (0.0.0.0/0 for a public store whose addresses change)")),
+		good("network.objectStorageCidrs[0]", "52.219.168.0/24", `["52.219.168.0/24"]`),
+		fail("network.objectStorageCidrs[0]", "0.0.0.0/0", bad("network.objectStorageCidrs[0]", `"0.0.0.0/0"`, "must not match every address: name "+objectStore)),
+		fail("postgres.walArchive.s3Bucket", "pynomaly-wal", bad("network.objectStorageCidrs", "[]", "must name "+objectStore)),
 		fail("network.objectStorageCidrs[0]", "s3.amazonaws.com", bad("network.objectStorageCidrs[0]", `"s3.amazonaws.com"`, `must be a CIDR such as "10.0.0.0/16" or "fd00::/64"`)),
 		good("network.prometheusNamespace", "observability", `"observability"`),
 		fail("network.prometheusNamespace", "", bad("network.prometheusNamespace", `""`, "must be a namespace name (a DNS label): where the cluster's Prometheus runs in monitoringMode operator")),
