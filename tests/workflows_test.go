@@ -123,10 +123,17 @@ func TestMergesDeployInStackOrderBehindEnvironments(t *testing.T) {
 	order := []string{"dev", "staging", "prod"}
 	prev := "unit"
 	assert.Contains(t, runs(w.Jobs["unit"]), "bash scripts/test.sh --unit")
+	// Prod also waits for the end-to-end suite, which runs the drills and the real node.
+	assert.Contains(t, runs(w.Jobs["end-to-end"]), "bash scripts/e2e.sh")
+	assert.Equal(t, "unit", w.Jobs["end-to-end"].Needs)
 	for _, stack := range order {
 		j, ok := w.Jobs[stack]
 		require.True(t, ok, "a job for %s", stack)
-		assert.Equal(t, prev, j.Needs, "%s updates only after %s succeeded", stack, prev)
+		want := any(prev)
+		if stack == "prod" {
+			want = []any{prev, "end-to-end"}
+		}
+		assert.Equal(t, want, j.Needs, "%s updates only after %v succeeded", stack, want)
 		assert.Equal(t, "./.github/workflows/deploy-stack.yml", j.Uses)
 		assert.Equal(t, stack, j.With["stack"])
 		prev = stack
