@@ -129,12 +129,15 @@ var platformRules = []AlertRule{
 		Description: "The backup job (database dump, InfluxDB backup or volume snapshots) ran out of retries or time.",
 	},
 	{
-		Name:        "PynomalyBackupMissing",
-		Expr:        `time() - max(kube_cronjob_status_last_successful_time{NS,cronjob="` + postgres.BackupCronJob + `"}) > 26 * 3600`,
+		Name: "PynomalyBackupMissing",
+		// A CronJob that never succeeded has no last successful time: its age counts instead.
+		Expr: `(time() - max(kube_cronjob_status_last_successful_time{NS,cronjob="` + postgres.BackupCronJob + `"}) > 26 * 3600)` +
+			` or (time() - max(kube_cronjob_created{NS,cronjob="` + postgres.BackupCronJob + `"}) > 26 * 3600` +
+			` unless on() max(kube_cronjob_status_last_successful_time{NS,cronjob="` + postgres.BackupCronJob + `"}))`,
 		For:         "10m",
 		Severity:    SeverityCritical,
 		Summary:     "No successful database backup for {{ $value | humanizeDuration }}",
-		Description: "The daily backup has not succeeded for more than 26 hours.",
+		Description: "The daily backup has not succeeded for more than 26 hours, or not once in the 26 hours since it was created.",
 	},
 	{
 		Name:        "PynomalyPatroniNoLeader",

@@ -185,6 +185,19 @@ var alertCases = map[string]alertCase{
 		Healthy: map[string]string{`kube_cronjob_status_last_successful_time{` + ns + `,cronjob="pynomaly-postgres-backup"}`: "0+60x1600"},
 		ShortAt: "26h5m",
 	},
+	"PynomalyBackupMissing/never-succeeded": {
+		// Created at time 0 and never successful: no last successful time at all. Healthy: the
+		// same CronJob with a success every minute.
+		Eval:   "1m",
+		Breach: map[string]string{`kube_cronjob_created{` + ns + `,cronjob="pynomaly-postgres-backup"}`: "0x1600"},
+		FireAt: "26h25m",
+		Labels: map[string]string{},
+		Healthy: map[string]string{
+			`kube_cronjob_created{` + ns + `,cronjob="pynomaly-postgres-backup"}`:                     "0x1600",
+			`kube_cronjob_status_last_successful_time{` + ns + `,cronjob="pynomaly-postgres-backup"}`: "0+60x1600",
+		},
+		ShortAt: "26h5m",
+	},
 	"PynomalyPatroniNoLeader": {
 		Breach: map[string]string{
 			`pg_replication_is_replica{` + ns + `,component="postgres",pod="pynomaly-postgres-0"}`: "1x30",
