@@ -36,6 +36,11 @@ const (
 	// setup job hands PostgreSQL, so the password itself never reaches the server.
 	PostgresAppVerifierKey    = "app-password-scram-sha-256"
 	PostgresPoolerUserlistKey = "pgbouncer-userlist"
+	// The PostgreSQL exporter's login, a member of pg_monitor and nothing else, and its
+	// password's SCRAM-SHA-256 verifier for the setup job.
+	PostgresMonitorUserKey     = "monitor-username"
+	PostgresMonitorPasswordKey = "monitor-password"
+	PostgresMonitorVerifierKey = "monitor-password-scram-sha-256"
 	// The Patroni REST API's user for its unsafe methods (PATCH /config, POST /restart, ...).
 	PatroniAPIUserKey         = "patroni-api-username"
 	PatroniAPIPasswordKey     = "patroni-api-password"
@@ -121,6 +126,12 @@ func (c *Secrets) credentials(ctx *pulumi.Context, args *Args) (map[string]pulum
 		}
 		values[p.logical] = v
 	}
+	// The exporter's login: only generated, nobody types it.
+	monitor, verifier, err := c.scramPassword(ctx, "postgres-monitor-password", "", args.Protect)
+	if err != nil {
+		return nil, err
+	}
+	values["postgres-monitor-password"], values["postgres-monitor-password-scram"] = monitor, verifier
 	for _, g := range Kept(args.Generations.PostgresApp) {
 		if err := c.appPassword(ctx, g, args, values); err != nil {
 			return nil, err
@@ -139,22 +150,32 @@ func (c *Secrets) credentials(ctx *pulumi.Context, args *Args) (map[string]pulum
 // appPassword is one generation of the application login's password and its SCRAM verifier.
 func (c *Secrets) appPassword(ctx *pulumi.Context, g int, args *Args, values map[string]pulumi.StringOutput) error {
 	protect := args.Protect && g == args.Generations.PostgresApp
-	name := generationName("postgres-app-password", g)
-	pw, err := c.password(ctx, name, args.Credentials.PostgresAppPassword, 32, protect)
+	pw, verifier, err := c.scramPassword(ctx, generationName("postgres-app-password", g), args.Credentials.PostgresAppPassword, protect)
 	if err != nil {
 		return err
 	}
-	salt, err := random.NewRandomBytes(ctx, name+"-salt", &random.RandomBytesArgs{
+	slot := SlotOf(g).String()
+	values["postgres-app-password@"+slot] = pw
+	values["postgres-app-password-scram@"+slot] = verifier
+	return nil
+}
+
+// scramPassword is a PostgreSQL login's password (password's) and its SCRAM-SHA-256 verifier,
+// from a salt of its own: what the setup job hands the server instead of the password.
+func (c *Secrets) scramPassword(ctx *pulumi.Context, logical string, override config.Credential, protect bool) (pulumi.StringOutput, pulumi.StringOutput, error) {
+	pw, err := c.password(ctx, logical, override, 32, protect)
+	if err != nil {
+		return pulumi.StringOutput{}, pulumi.StringOutput{}, err
+	}
+	salt, err := random.NewRandomBytes(ctx, logical+"-salt", &random.RandomBytesArgs{
 		Length: pulumi.Int(scramSaltLength),
 	}, pulumi.Parent(c), tier.Stateful(protect), keptAsGenerated)
 	if err != nil {
-		return fmt.Errorf("secrets: %s-salt: %w", name, err)
+		return pulumi.StringOutput{}, pulumi.StringOutput{}, fmt.Errorf("secrets: %s-salt: %w", logical, err)
 	}
-	slot := SlotOf(g).String()
-	values["postgres-app-password@"+slot] = pw
-	values["postgres-app-password-scram@"+slot] = pulumi.All(pw, salt.Base64).ApplyT(
+	verifier := pulumi.All(pw, salt.Base64).ApplyT(
 		func(v []any) (string, error) { return scramVerifier(v[0].(string), v[1].(string)) }).(pulumi.StringOutput)
-	return nil
+	return pw, verifier, nil
 }
 
 // generationName is the logical name of a credential's generation g: generation 0 keeps the
@@ -216,6 +237,9 @@ func (c *Secrets) secrets(v map[string]pulumi.StringOutput, g Generations) []com
 		PostgresReplicationPasswordKey: v["postgres-replication-password"],
 		PatroniAPIUserKey:              pulumi.String("patroni"),
 		PatroniAPIPasswordKey:          v["patroni-api-password"],
+		PostgresMonitorUserKey:         pulumi.String(PostgresMonitorUser),
+		PostgresMonitorPasswordKey:     v["postgres-monitor-password"],
+		PostgresMonitorVerifierKey:     v["postgres-monitor-password-scram"],
 		// PgBouncer's auth_file: every login the rotation keeps with its password, so the
 		// pooler answers SCRAM itself for the clients of either. Secret, as its values are.
 		PostgresPoolerUserlistKey: appUserlist(v, g.PostgresApp),

@@ -83,4 +83,7 @@ const (
 
 const (
 	PostgresAppUser = "pynomaly"
+	// PostgresMonitorUser is the metrics exporter's login: a member of pg_monitor, which reads
+	// the statistics views and settings and nothing of the application's data.
+	PostgresMonitorUser = "pynomaly_monitor"
 )

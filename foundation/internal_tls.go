@@ -8,10 +8,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/pynomaly/pynomaly-platform/config"
-	"github.com/pynomaly/pynomaly-platform/influxdb"
 	"github.com/pynomaly/pynomaly-platform/internal/kube"
-	"github.com/pynomaly/pynomaly-platform/postgres"
-	"github.com/pynomaly/pynomaly-platform/redis"
 	"github.com/pynomaly/pynomaly-platform/tier"
 )
 
@@ -141,15 +138,6 @@ func (c *InternalTLS) resource(ctx *pulumi.Context, ns pulumi.StringInput, kind,
 		return nil, fmt.Errorf("internal tls: %s %s: %w", kind, name, err)
 	}
 	return r, nil
-}
-
-// TLSServers are every server of a stack with settings s.
-func TLSServers(s *config.Settings) []tier.TLSServer {
-	return []tier.TLSServer{
-		postgres.ServerTLS(s.Postgres.Replicas), postgres.PoolerTLS(),
-		redis.ServerTLS(redis.Queue, s.RedisQueue.Replicas), redis.ServerTLS(redis.Cache, s.RedisCache.Replicas),
-		influxdb.ServerTLS(s.InfluxDB.Replicas),
-	}
 }
 
 // InternalTLSAPIs are the APIs of the internal CA and the servers' certificates: issuers too

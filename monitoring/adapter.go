@@ -10,6 +10,7 @@ import (
 
 	"github.com/pynomaly/pynomaly-platform/internal/kube"
 	"github.com/pynomaly/pynomaly-platform/redis"
+	"github.com/pynomaly/pynomaly-platform/tier"
 )
 
 // The external metrics adapter: prometheus-adapter serving the queue's depth from this
@@ -81,9 +82,9 @@ func MetricsAdapterConf(rules ...AdapterRule) string {
 
 // metricsAdapter declares prometheus-adapter: its identity, configuration, Deployment and
 // Service, and the APIService that makes the API server send external metrics requests to it,
-// registered once the adapter is ready. Its serving certificate is self-signed at start, so the
-// API server does not verify it (as upstream's manifests do); requests reach it only through
-// the aggregator, which it authenticates.
+// registered once the adapter is ready. With internal TLS it serves a certificate of the internal
+// CA, which the API server verifies (caInjection); requests reach it only through the
+// aggregator, which it authenticates.
 func (c *Monitoring) metricsAdapter(ctx *pulumi.Context, args *Args, prometheusURL pulumi.StringOutput) error {
 	ns := args.Namespace
 	bindings, err := metricsAdapterRBAC(ctx, c, ns)
@@ -115,11 +116,12 @@ func (c *Monitoring) metricsAdapter(ctx *pulumi.Context, args *Args, prometheusU
 		return err
 	}
 	_, err = apiregistrationv1.NewAPIService(ctx, ExternalMetricsAPI, &apiregistrationv1.APIServiceArgs{
-		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(ExternalMetricsAPI), Labels: kube.Labels(ctx, "metrics-adapter")},
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(ExternalMetricsAPI), Labels: kube.Labels(ctx, "metrics-adapter"),
+			Annotations: caInjection(ns, args.TLS)},
 		Spec: &apiregistrationv1.APIServiceSpecArgs{
 			Group: pulumi.String("external.metrics.k8s.io"), Version: pulumi.String("v1beta1"),
 			GroupPriorityMinimum: pulumi.Int(100), VersionPriority: pulumi.Int(100),
-			InsecureSkipTLSVerify: pulumi.Bool(true),
+			InsecureSkipTLSVerify: pulumi.BoolPtr(!args.TLS),
 			Service: &apiregistrationv1.ServiceReferenceArgs{
 				Name: svc.Metadata.Name().Elem(), Namespace: ns, Port: pulumi.Int(MetricsAdapterPort),
 			},
@@ -129,6 +131,23 @@ func (c *Monitoring) metricsAdapter(ctx *pulumi.Context, args *Args, prometheusU
 		return fmt.Errorf("monitoring: external metrics api service: %w", err)
 	}
 	return nil
+}
+
+// MetricsAdapterTLS is the adapter's Service, whose name the API server verifies when it
+// forwards a request.
+func MetricsAdapterTLS() tier.TLSServer {
+	return tier.TLSServer{Name: MetricsAdapterName, Hosts: []string{MetricsAdapterName}}
+}
+
+// caInjection asks cert-manager's CA injector to write the internal CA into the APIService's
+// caBundle, so the API server verifies the adapter's certificate (from the internal CA, for
+// its Service's name). Without internal TLS the adapter signs its own certificate at start and
+// the API server cannot verify it (as upstream's manifests do).
+func caInjection(ns pulumi.StringInput, tls bool) pulumi.StringMapInput {
+	if !tls {
+		return nil
+	}
+	return pulumi.StringMap{"cert-manager.io/inject-ca-from": pulumi.Sprintf("%s/%s", ns, MetricsAdapterTLS().SecretName())}
 }
 
 // metricsAdapterDeployment is the adapter's Deployment; configMap is its configuration's name
@@ -172,11 +191,18 @@ func metricsAdapterPod(args *Args, configMap pulumi.StringPtrInput, prometheusUR
 	if args.MetricsAdapterReplicas > 1 {
 		spread = kube.PreferSpread
 	}
-	return kube.Pod{
+	pod := kube.Pod{
 		Component: "metrics-adapter", UID: monitoringUID, GID: monitoringUID, APIClient: "prometheus-adapter", Spread: spread,
 		Containers: []kube.Container{adapter},
 		Volumes: corev1.VolumeArray{
 			kube.ConfigMapVolume("config", configMap), kube.EmptyDir("serving-cert", false), kube.EmptyDir("tmp", false),
 		},
 	}
+	if args.TLS {
+		// The internal CA's certificate for its Service, instead of one it signs itself.
+		pod.Containers[0].Command = append(pod.Containers[0].Command,
+			"--tls-cert-file="+tier.ServerTLSMountPath+"/tls.crt", "--tls-private-key-file="+tier.ServerTLSMountPath+"/tls.key")
+		tier.ServeTLS(&pod, MetricsAdapterTLS(), true, "prometheus-adapter")
+	}
+	return pod
 }

@@ -162,8 +162,21 @@ func (p *Platform) secretsArgs() *credentials.Args {
 func (p *Platform) internalTLSArgs() *foundation.InternalTLSArgs {
 	s := p.settings
 	return &foundation.InternalTLSArgs{
-		Context: p.shared(), Settings: s.TLS, Servers: foundation.TLSServers(s),
+		Context: p.shared(), Settings: s.TLS, Servers: tlsServers(s),
 	}
+}
+
+// tlsServers are every server of a stack with settings s.
+func tlsServers(s *config.Settings) []tier.TLSServer {
+	servers := []tier.TLSServer{
+		postgres.ServerTLS(s.Postgres.Replicas), postgres.PoolerTLS(),
+		redis.ServerTLS(redis.Queue, s.RedisQueue.Replicas), redis.ServerTLS(redis.Cache, s.RedisCache.Replicas),
+		influxdb.ServerTLS(s.InfluxDB.Replicas),
+	}
+	if s.MetricsAdapter() {
+		servers = append(servers, monitoring.MetricsAdapterTLS())
+	}
+	return servers
 }
 
 func (p *Platform) postgresArgs() *postgres.Args {

@@ -26,6 +26,9 @@ import (
 // rotation.go). A login other than the owner is the owner's member and acts as it (its sessions
 // start with SET role), so a migration run by either login creates objects of the same owner.
 // The other slot's login keeps its password: clients not yet rolled still log in with it.
+//
+// MONITOR_USER is the metrics exporter's login, a member of pg_monitor only: the exporter reads
+// the statistics views and settings without the superuser's password, and no data.
 var RoleSQL = assets.Script("role.sql")
 
 // RetireSQL is the retirement job's script: the previous slot's login loses its password
@@ -88,6 +91,8 @@ func setupJob(args *Args, primaryHost pulumi.StringInput, params map[string]stri
 		kube.Env("APP_USER", credentials.PostgresAppLogin(slot)),
 		kube.SecretEnv("APP_PASSWORD_VERIFIER", args.Secret, credentials.PostgresAppVerifierKeyOf(slot)),
 		kube.Env("APP_DATABASE", Database),
+		kube.Env("MONITOR_USER", credentials.PostgresMonitorUser),
+		kube.SecretEnv("MONITOR_PASSWORD_VERIFIER", args.Secret, credentials.PostgresMonitorVerifierKey),
 		kube.SecretEnv("PATRONI_RESTAPI_USERNAME", args.Secret, credentials.PatroniAPIUserKey),
 		kube.SecretEnv("PATRONI_RESTAPI_PASSWORD", args.Secret, credentials.PatroniAPIPasswordKey),
 		kube.Env("PATRONI_DYNAMIC_CONFIG", string(dynamic)),

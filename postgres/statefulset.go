@@ -189,8 +189,9 @@ func postgresExporter(args *Args) kube.Container {
 		Image: args.Images.PostgresExporter,
 		Env: corev1.EnvVarArray{
 			kube.Env("DATA_SOURCE_URI", fmt.Sprintf("127.0.0.1:%d/postgres?sslmode=%s", Port, sslmode)),
-			kube.Env("DATA_SOURCE_USER", "postgres"),
-			kube.SecretEnv("DATA_SOURCE_PASS", args.Secret, credentials.PostgresSuperuserPasswordKey),
+			// pg_monitor's member, not the superuser: the setup job creates it.
+			kube.Env("DATA_SOURCE_USER", credentials.PostgresMonitorUser),
+			kube.SecretEnv("DATA_SOURCE_PASS", args.Secret, credentials.PostgresMonitorPasswordKey),
 		},
 		Ports:          []kube.Port{{Name: "metrics", Port: postgresExporterPort}},
 		Resources:      tier.SidecarResources,

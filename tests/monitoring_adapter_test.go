@@ -72,6 +72,7 @@ func TestMetricsAdapterServesTheQueueDepth(t *testing.T) {
 			assert.Equal(t, api.Int(t, "spec.service.port"), svc.Int(t, "spec.ports.0.port"))
 			assert.Equal(t, d.StringMap(t, "spec.selector.matchLabels"), svc.StringMap(t, "spec.selector"))
 			assert.True(t, st.DependsOn(api, d), "registered once the adapter is ready")
+			checkAdapterIsVerified(t, st, d, api)
 
 			var conf adapterConf
 			cm := st.One(t, configMapType, monitoring.MetricsAdapterName).StringMap(t, "data")["config.yaml"]
@@ -155,4 +156,21 @@ func TestReadmeGivesTheAdapterRule(t *testing.T) {
 	r := monitoring.QueueDepthRule(config.DefaultNamespace, "pynomaly_task_queue_depth")
 	assert.Contains(t, string(page), "seriesQuery: '"+r.SeriesQuery+"'")
 	assert.Contains(t, string(page), "metricsQuery: '"+r.MetricsQuery+"'")
+}
+
+// With internal TLS (staging and prod) the API server verifies the adapter: the adapter serves
+// the internal CA's certificate for its Service's name, and cert-manager's CA injector writes that
+// CA into the APIService, which no longer skips verification.
+func checkAdapterIsVerified(t *testing.T, st *Stack, d, api *Resource) {
+	t.Helper()
+	assert.False(t, api.Bool("spec.insecureSkipTLSVerify"), "the API server skips verifying the adapter")
+	cert := monitoring.MetricsAdapterTLS().SecretName()
+	assert.Equal(t, "pynomaly-data-science/"+cert, api.StringMap(t, "metadata.annotations")["cert-manager.io/inject-ca-from"])
+	c := d.Container(t, podSpec, "prometheus-adapter")
+	cmd := stringList(t, d, c+".command")
+	assert.Contains(t, cmd, "--tls-cert-file=/etc/pynomaly/tls/tls.crt")
+	assert.Contains(t, cmd, "--tls-private-key-file=/etc/pynomaly/tls/tls.key")
+	assert.Contains(t, sprintAll(d.Inputs), cert, "the certificate's Secret is mounted")
+	names := stringList(t, st.One(t, certificateType, cert), "spec.dnsNames")
+	assert.Contains(t, names, monitoring.MetricsAdapterName+".pynomaly-data-science.svc", "the name the API server dials")
 }

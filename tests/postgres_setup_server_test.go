@@ -114,9 +114,12 @@ func TestPostgresSetupJobKeepsCredentialsOutOfTheServerLog(t *testing.T) {
 	_, rest, _ := strings.Cut(verifier, ":")
 	salt, keys, _ := strings.Cut(rest, "$")
 	storedKey, serverKey, _ := strings.Cut(keys, ":")
+	pgSecret := st.One(t, secretType, credentials.PostgresSecretName).StringMap(t, "stringData")
+	monitorPassword := pgSecret[credentials.PostgresMonitorPasswordKey]
 	secrets := map[string]string{
 		"the password": password, "the verifier": verifier, "the salt": salt, "the StoredKey": storedKey,
 		"the ServerKey": serverKey, "the Patroni API password": env["PATRONI_RESTAPI_PASSWORD"],
+		"the exporter's password": monitorPassword, "the exporter's verifier": env["MONITOR_PASSWORD_VERIFIER"],
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -159,6 +162,8 @@ func TestPostgresSetupJobKeepsCredentialsOutOfTheServerLog(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, verifier, stored, "PostgreSQL stores the verifier it was given")
 
+	checkMonitorLogin(t, psql, monitorPassword, password)
+
 	// Patroni got the tuning, authenticated, from each run.
 	require.Len(t, patroni.patched, 2)
 	want := fmt.Sprintf("%s-0.%s:8008 %s", postgres.Name, postgres.HeadlessService, env["PATRONI_DYNAMIC_CONFIG"])
@@ -179,6 +184,36 @@ func TestPostgresSetupJobKeepsCredentialsOutOfTheServerLog(t *testing.T) {
 		assert.NotContains(t, jobOutput.String(), secret, "%s is in the job's log", what)
 	}
 	assert.NotContains(t, serverLog, "PASSWORD", "a password statement was logged")
+}
+
+// checkMonitorLogin: the exporter's login (what the deployed exporter is given) reads the
+// statistics and settings the exporter collects, and nothing of the application's data; it
+// cannot create anything, and is no superuser. appPassword is the application's, which makes a
+// table first.
+func checkMonitorLogin(t *testing.T, psql func(user, pw, db, sql string) (string, error), password, appPassword string) {
+	t.Helper()
+	exporter := credentials.PostgresMonitorUser
+	out, err := psql(credentials.PostgresAppUser, appPassword, postgres.Database, "CREATE TABLE detections (score float8)")
+	require.NoError(t, err, out)
+	// What postgres_exporter's default collectors read.
+	out, err = psql(exporter, password, "postgres",
+		"SELECT count(*) > 0 FROM pg_stat_database; SELECT count(*) >= 0 FROM pg_stat_replication; SELECT setting FROM pg_settings WHERE name = 'max_connections'; "+
+			"SELECT pg_has_role(current_user, 'pg_monitor', 'member'), rolsuper FROM pg_roles WHERE rolname = current_user")
+	require.NoError(t, err, out)
+	assert.Equal(t, []string{"t", "t"}, strings.Fields(out)[:2])
+	assert.Equal(t, "t|f", strings.Fields(out)[len(strings.Fields(out))-1], "a member of pg_monitor, not a superuser")
+	_, err = psql(exporter, "wrong"+password, "postgres", "SELECT 1")
+	assert.Error(t, err, "the exporter's login took a wrong password")
+	for _, sql := range []string{
+		"SELECT * FROM detections",
+		"CREATE TABLE stolen (x int)",
+		"UPDATE detections SET score = 0",
+		"CREATE ROLE intruder",
+	} {
+		out, err := psql(exporter, password, postgres.Database, sql)
+		assert.Error(t, err, "the exporter's login may run %q: %s", sql, out)
+		assert.Contains(t, out, "permission denied", sql)
+	}
 }
 
 // socketPostgres runs PostgreSQL with Spilo's authentication (the superuser over the socket,

@@ -115,7 +115,11 @@ func TestPostgresTier(t *testing.T) {
 			assert.Equal(t, 8008, sts.Int(t, pg+".readinessProbe.httpGet.port"))
 			assert.Equal(t, "/liveness", sts.Str(t, pg+".livenessProbe.httpGet.path"))
 			exporter := sts.Container(t, podSpec, "exporter")
-			assert.Equal(t, "secret:pynomaly-postgres-credentials/superuser-password", sts.Env(t, exporter)["DATA_SOURCE_PASS"])
+			// The exporter logs in as pg_monitor's member, never as the superuser
+			// (tests/postgres_setup_server_test.go shows that login's reach on a real server).
+			exporterEnv := sts.Env(t, exporter)
+			assert.Equal(t, credentials.PostgresMonitorUser, exporterEnv["DATA_SOURCE_USER"])
+			assert.Equal(t, "secret:pynomaly-postgres-credentials/monitor-password", exporterEnv["DATA_SOURCE_PASS"])
 			assert.Equal(t, "9187", sts.StringMap(t, "spec.template.metadata.annotations")["prometheus.io/port"])
 
 			// Spread: required on distinct nodes and zones in prod, preferred elsewhere.

@@ -33,7 +33,7 @@ func TestRotationKeepsThePreviousGeneration(t *testing.T) {
 			assert.False(t, prev.Protect, "%s: %s, the previous generation, is not protected", env, name)
 			assert.Equal(t, env == "prod", cur.Protect, "%s: %s-g1 protected like the data", env, name)
 		}
-		assert.Len(t, st.OfType(passwordType), 12, "%s: ten credentials, two of them twice", env)
+		assert.Len(t, st.OfType(passwordType), 13, "%s: eleven credentials, two of them twice", env)
 		pg := st.One(t, secretType, credentials.PostgresSecretName).StringMap(t, "stringData")
 		assert.Equal(t, fakeSecret("postgres-app-password", 32), pg["app-password"], "slot a keeps generation 0")
 		assert.Equal(t, fakeSecret("postgres-app-password-g1", 32), pg["app-password-b"], "slot b holds generation 1")
@@ -64,7 +64,7 @@ func TestSecondRotationReusesTheFirstSlot(t *testing.T) {
 	assert.Equal(t, fakeSecret("redis-password-g2", 32), redisSecret["password"])
 	assert.Equal(t, fakeSecret("redis-password-g1", 32), redisSecret["password-b"])
 	// The application login did not rotate.
-	assert.Len(t, st.OfType(passwordType), 11)
+	assert.Len(t, st.OfType(passwordType), 12)
 	queue := st.One(t, statefulSetType, redis.QueueService)
 	e := queue.Env(t, queue.Container(t, podSpec, "redis"))
 	assert.Equal(t, "secret:pynomaly-redis-credentials/password", e["REDIS_PASSWORD"])

@@ -24,11 +24,13 @@ var wantSecrets = map[string]struct {
 	generated map[string]string // key -> RandomPassword logical name
 }{
 	"pynomaly-postgres-credentials": {
-		keys: []string{"app-password", "app-password-scram-sha-256", "app-username", "patroni-api-password", "patroni-api-username",
+		keys: []string{"app-password", "app-password-scram-sha-256", "app-username", "monitor-password", "monitor-password-scram-sha-256",
+			"monitor-username", "patroni-api-password", "patroni-api-username",
 			"pgbouncer-userlist", "replication-password", "replication-username", "superuser-password", "superuser-username"},
 		generated: map[string]string{
 			"superuser-password": "postgres-superuser-password", "replication-password": "postgres-replication-password",
 			"app-password": "postgres-app-password", "patroni-api-password": "patroni-api-password",
+			"monitor-password": "postgres-monitor-password",
 		},
 	},
 	"pynomaly-redis-credentials": {keys: []string{"password"}, generated: map[string]string{"password": "redis-password"}},
@@ -54,7 +56,7 @@ func TestSecretsTier(t *testing.T) {
 				}
 			}
 			assert.Len(t, tier, len(wantSecrets))
-			assert.Len(t, st.OfType(passwordType), 10, "one generated value per credential")
+			assert.Len(t, st.OfType(passwordType), 11, "one generated value per credential")
 
 			for name, w := range wantSecrets {
 				s := st.One(t, secretType, name)
@@ -132,7 +134,7 @@ func TestOperatorCredentialOverridesGeneratedOne(t *testing.T) {
 	for _, pw := range st.OfType(passwordType) {
 		assert.NotEqual(t, "redis-password", pw.Name, "no password is generated for an operator-given one")
 	}
-	assert.Len(t, st.OfType(passwordType), 9)
+	assert.Len(t, st.OfType(passwordType), 10)
 	redis := st.One(t, secretType, "pynomaly-redis-credentials")
 	assert.True(t, redis.IsSecret(t, "stringData.password"))
 	assert.Equal(t, "OperatorRedisPassword99", redis.StringMap(t, "stringData")["password"])
@@ -189,7 +191,9 @@ func TestCredentialsProtectedLikeTheData(t *testing.T) {
 			assert.Equal(t, env == "prod", r.Protect, "%s: %s %s protect", env, r.Type, r.Name)
 			assert.Equal(t, env == "prod", r.RetainOnDelete, "%s: %s %s retainOnDelete", env, r.Type, r.Name)
 		}
-		assert.Equal(t, len(wantSecrets)+len(st.OfType(passwordType))+1, n, "%s: every credential of the tier", env)
+		// The SCRAM verifiers' salts: the application login's and the exporter's.
+		assert.Len(t, st.OfType(bytesType), 2, env)
+		assert.Equal(t, len(wantSecrets)+len(st.OfType(passwordType))+len(st.OfType(bytesType)), n, "%s: every credential of the tier", env)
 		// The data they open is protected the same way: the databases' claims live in the
 		// namespace (TestStatefulSetsGrowTheirClaimsInPlace).
 		assert.Equal(t, env == "prod", st.One(t, "kubernetes:core/v1:Namespace", "pynomaly-data-science").Protect, "%s: the namespace of the claims", env)

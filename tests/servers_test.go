@@ -507,9 +507,12 @@ func setupAppRole(t *testing.T, ctx context.Context, bin, dir string, port int, 
 	require.NoError(t, err)
 	verifier, err := credentials.PostgresSCRAMVerifier(password, salt)
 	require.NoError(t, err)
+	monitor, err := credentials.PostgresSCRAMVerifier("monitor-"+password, salt)
+	require.NoError(t, err)
 	out, err := runScript(ctx, bin, postgres.SetupRoleStep+"\n"+extra, map[string]string{
 		"PGHOST": dir, "PGPORT": fmt.Sprint(port), "PGUSER": "postgres", "PGDATABASE": "postgres",
 		"APP_OWNER": credentials.PostgresAppUser, "APP_USER": credentials.PostgresAppUser, "APP_PASSWORD_VERIFIER": verifier, "APP_DATABASE": postgres.Database,
+		"MONITOR_USER": credentials.PostgresMonitorUser, "MONITOR_PASSWORD_VERIFIER": monitor,
 	})
 	require.NoError(t, err, "the setup job's SQL: %s", out)
 }

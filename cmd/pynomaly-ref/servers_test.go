@@ -217,7 +217,9 @@ func (s *sharedServers) setupRole() error {
 	cmd.Env = []string{"PATH=" + s.bin + ":/usr/bin:/bin", "HOME=" + os.TempDir(),
 		"PGHOST=" + s.socketDir, fmt.Sprintf("PGPORT=%d", s.pgPort), "PGUSER=postgres", "PGDATABASE=postgres",
 		"APP_OWNER=" + credentials.PostgresAppUser, "APP_USER=" + appLogin(), "APP_PASSWORD_VERIFIER=" + verifier,
-		"APP_DATABASE=" + postgres.Database}
+		"APP_DATABASE=" + postgres.Database,
+		// The exporter's login, which the job creates too; nothing here logs in with it.
+		"MONITOR_USER=" + credentials.PostgresMonitorUser, "MONITOR_PASSWORD_VERIFIER=" + verifier}
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("the setup job's SQL: %v: %s", err, out)
 	}
