@@ -142,7 +142,12 @@ func newProvider(ctx *pulumi.Context, parent pulumi.Resource, k config.Kubernete
 		// templates. ConfigMaps keep the default: they are auto-named and replaced to roll pods.
 		EnableSecretMutable: pulumi.BoolPtr(true),
 	}
-	if k.Kubeconfig != "" {
+	switch {
+	case config.IsKubeconfigContents(k.Kubeconfig):
+		// The contents carry the cluster's credentials: secret in the state, as in the stack's
+		// settings (which refuse them in plain text).
+		args.Kubeconfig = pulumi.ToSecret(pulumi.String(k.Kubeconfig)).(pulumi.StringOutput).ToStringPtrOutput()
+	case k.Kubeconfig != "":
 		args.Kubeconfig = pulumi.StringPtr(k.Kubeconfig)
 	}
 	if k.Context != "" {

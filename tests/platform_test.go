@@ -2,6 +2,7 @@ package tests
 
 import (
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -48,6 +49,15 @@ func TestProviderSettings(t *testing.T) {
 	assert.Equal(t, "/etc/pynomaly/kubeconfig", p.Str(t, "kubeconfig"))
 	assert.Equal(t, "staging-eu", p.Str(t, "context"))
 	assert.Equal(t, "eu-central/staging", p.Str(t, "clusterIdentifier"))
+
+	// A kubeconfig's contents (set with --secret) stay secret in the provider's state; a path is
+	// no secret.
+	assert.False(t, p.IsSecret(t, "kubeconfig"))
+	contents := "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n"
+	st = deploy(t, "staging", cfg{"kubernetes": `{"kubeconfig": ` + strconv.Quote(contents) + `}`}, "kubernetes")
+	p = st.OfType(providerType)[0]
+	assert.True(t, p.IsSecret(t, "kubeconfig"), "the kubeconfig's contents are in the state in plain text")
+	assert.Equal(t, contents, p.Str(t, "kubeconfig"))
 
 	st = deploy(t, "dev", cfg{"kubernetes": `{"renderYamlToDirectory": "rendered/dev"}`})
 	p = st.OfType(providerType)[0]

@@ -377,7 +377,14 @@ func (v *validator) walArchive(w config.WALArchive) {
 	if w.Region != "" && !s3Region.MatchString(w.Region) {
 		v.fail("postgres.walArchive.region", quote(w.Region), "must be a region name such as eu-central-1")
 	}
-	if u, err := url.Parse(w.Endpoint); w.Endpoint != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+	switch u, err := url.Parse(w.Endpoint); {
+	case w.Endpoint == "":
+	case err == nil && u.User != nil:
+		// Shown as nothing: the user information may hold the store's secret key.
+		v.fail("postgres.walArchive.endpoint", "[not shown]",
+			"must not carry a user or password (user:password@): the URL is in the pods' environment and the stack's settings; "+
+				"name a Secret with the store's keys in postgres.walArchive.credentialsSecret")
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
 		v.fail("postgres.walArchive.endpoint", quote(w.Endpoint),
 			"must be the http:// or https:// URL of an S3-compatible store, such as https://minio.example:9000; empty for AWS")
 	}

@@ -281,6 +281,9 @@ func Cases() []Case {
 		good("postgres.walArchive.region", "eu-central-1", `"eu-central-1"`),
 		fail("postgres.walArchive.region", "EU Central", bad("postgres.walArchive.region", `"EU Central"`, "must be a region name such as eu-central-1")),
 		good("postgres.walArchive.endpoint", "https://minio.example:9000", `"https://minio.example:9000"`),
+		fail("postgres.walArchive.endpoint", "https://wal:s3cr3t-key@minio.example:9000", bad("postgres.walArchive.endpoint", "[not shown]",
+			"must not carry a user or password (user:password@): the URL is in the pods' environment and the stack's settings; "+
+				"name a Secret with the store's keys in postgres.walArchive.credentialsSecret")),
 		fail("postgres.walArchive.endpoint", "minio:9000", bad("postgres.walArchive.endpoint", `"minio:9000"`,
 			"must be the http:// or https:// URL of an S3-compatible store, such as https://minio.example:9000; empty for AWS")),
 		good("postgres.walArchive.credentialsSecret", "wal-g-s3", `"wal-g-s3"`),
