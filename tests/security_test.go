@@ -483,3 +483,22 @@ func TestReadmeShowsTheFlowTable(t *testing.T) {
 	section, _, _ = strings.Cut(section, "\n## ")
 	assert.Contains(t, section, netpol.FlowTableMarkdown(), "docs/security.md's flow table differs from netpol.NetworkFlows")
 }
+
+// The committed prod stack opens nothing to every address: no NetworkPolicy peer, trusted proxy
+// or other object names 0.0.0.0/0 or ::/0, and the API server verifies every aggregated API it
+// forwards to. (Redis's ACL still grants its one user every command: named in the security
+// issue's note.)
+func TestCommittedProdOpensNothingToEveryone(t *testing.T) {
+	st := deploy(t, "prod", nil)
+	for _, r := range st.Resources {
+		inputs := fmt.Sprint(r.Inputs)
+		for _, everyone := range []string{"0.0.0.0/0", "::/0"} {
+			assert.NotContains(t, inputs, everyone, "%s %s", r.Type, r.Name)
+		}
+		if r.Type == apiServiceType {
+			assert.False(t, r.Bool("spec.insecureSkipTLSVerify"), "%s skips verifying its server", r.Name)
+		}
+	}
+	assert.NotEmpty(t, st.OfType(apiServiceType), "prod registers the external metrics API")
+	assert.NotEmpty(t, st.OfType("kubernetes:networking.k8s.io/v1:NetworkPolicy"))
+}
