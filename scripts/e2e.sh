@@ -26,7 +26,7 @@ if [ -z "${PYNOMALY_E2E_REAL_NODE_ONLY:-}" ]; then
   kubeconfig=$(bash scripts/cluster.sh up)
   trap 'bash scripts/cluster.sh down' EXIT
   echo "== toolchain and cluster ready after $((SECONDS - t0))s"
-  PYNOMALY_E2E_KUBECONFIG=$kubeconfig go test -tags e2e -count=1 -timeout 60m -v ./tests/e2e/
+  PYNOMALY_E2E_KUBECONFIG=$kubeconfig go test -tags e2e -count=1 -timeout 75m -v ./tests/e2e/
   echo "== end-to-end suite passed in $((SECONDS - t0))s"
 fi
 
