@@ -3,7 +3,6 @@ package config
 import (
 	"bytes"
 	"encoding/json"
-	"net/url"
 	"strings"
 )
 
@@ -22,14 +21,13 @@ const KubeconfigContents = "(kubeconfig contents, not shown)"
 // objects with every field in the order Settings declares them. It is what `pulumi config set`
 // would have to say to get the same result from an empty stack file.
 //
-// No credential value is in it: a credential is "generated" or "set (secret)", a kubeconfig
-// given as contents is KubeconfigContents, and a password in a WAL archive endpoint URL is
-// masked. The view is exported as a plain (non-secret) stack output and printed by
+// No credential value is in it: a credential is "generated" or "set (secret)", and a kubeconfig
+// given as contents is KubeconfigContents (a WAL archive endpoint URL with a password is refused
+// by validation). The view is exported as a plain (non-secret) stack output and printed by
 // scripts/settings.sh, so that rule is what makes both safe.
 func (s *Settings) ViewJSON() []byte {
 	c := *s
 	c.Kubernetes.Kubeconfig = redactKubeconfig(c.Kubernetes.Kubeconfig)
-	c.Postgres.WALArchive.Endpoint = redactURL(c.Postgres.WALArchive.Endpoint)
 	values := map[string]any{}
 	for _, k := range keyTable {
 		switch dst := k.at(&c).(type) {
@@ -87,18 +85,6 @@ func redactKubeconfig(k string) string {
 // rather than its path: a path has no line break, no brace and no apiVersion field.
 func IsKubeconfigContents(k string) bool {
 	return strings.ContainsAny(k, "\n{") || strings.Contains(k, "apiVersion")
-}
-
-// redactURL masks the password of a URL's user information.
-func redactURL(u string) string {
-	p, err := url.Parse(u)
-	if err != nil || p.User == nil {
-		return u
-	}
-	if _, has := p.User.Password(); !has {
-		return u
-	}
-	return p.Redacted()
 }
 
 // OperatorOnly are the credential keys nothing generates: secrets only the operator has.
