@@ -121,7 +121,7 @@ func (c *Monitoring) metricsAdapter(ctx *pulumi.Context, args *Args, prometheusU
 		Spec: &apiregistrationv1.APIServiceSpecArgs{
 			Group: pulumi.String("external.metrics.k8s.io"), Version: pulumi.String("v1beta1"),
 			GroupPriorityMinimum: pulumi.Int(100), VersionPriority: pulumi.Int(100),
-			InsecureSkipTLSVerify: pulumi.BoolPtr(!args.TLS),
+			InsecureSkipTLSVerify: skipVerify(args.TLS),
 			Service: &apiregistrationv1.ServiceReferenceArgs{
 				Name: svc.Metadata.Name().Elem(), Namespace: ns, Port: pulumi.Int(MetricsAdapterPort),
 			},
@@ -148,6 +148,15 @@ func caInjection(ns pulumi.StringInput, tls bool) pulumi.StringMapInput {
 		return nil
 	}
 	return pulumi.StringMap{"cert-manager.io/inject-ca-from": pulumi.Sprintf("%s/%s", ns, MetricsAdapterTLS().SecretName())}
+}
+
+// skipVerify is the APIService's insecureSkipTLSVerify: true only without internal TLS, and
+// otherwise unset, since the API server drops a false and the next preview would show a change.
+func skipVerify(tls bool) pulumi.BoolPtrInput {
+	if tls {
+		return nil
+	}
+	return pulumi.BoolPtr(true)
 }
 
 // metricsAdapterDeployment is the adapter's Deployment; configMap is its configuration's name
