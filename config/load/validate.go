@@ -269,6 +269,8 @@ func validateStorage(s *config.Settings, v *validator) {
 // cronSchedule checks a CronJob schedule as the API server does (k8s.io/kubernetes
 // pkg/apis/batch/validation, validateScheduleFormat): robfig/cron's standard parser, five fields
 // or a descriptor such as @daily, and no TZ= or CRON_TZ= prefix (the time zone is its own field).
+// It must also fire: "0 0 31 2 *" parses, and the API server takes it, but no February has a
+// 31st, so the job would never run and nothing would say so.
 func cronSchedule(schedule string) error {
 	if strings.Contains(schedule, "TZ") {
 		return errors.New("cannot carry TZ= or CRON_TZ=: set postgres.backup.timeZone instead")
@@ -281,9 +283,18 @@ func cronSchedule(schedule string) error {
 				err = fmt.Errorf("%v", r)
 			}
 		}()
-		_, err = cron.ParseStandard(schedule)
+		var sched cron.Schedule
+		if sched, err = cron.ParseStandard(schedule); err == nil && neverFires(sched) {
+			err = errors.New("it never fires: no date has that day of the month in those months")
+		}
 	}()
 	return err
+}
+
+// neverFires: the parser's Next looks five years ahead (a 29 February included) and answers the
+// zero time when nothing matches.
+func neverFires(sched cron.Schedule) bool {
+	return sched.Next(time.Date(2026, time.January, 1, 0, 0, 0, 0, time.UTC)).IsZero()
 }
 
 // tzComponent is the API server's rule for each part of an IANA zone name.
@@ -427,8 +438,62 @@ func validateConnectionBudget(s *config.Settings, v *validator) {
 	}
 }
 
-// fluxDuration is an InfluxDB duration such as 30d, 1h or 90m.
-var fluxDuration = regexp.MustCompile(`^([0-9]+(ns|us|ms|s|m|h|d|w|mo|y))+$`)
+// fluxDuration is an InfluxDB duration such as 30d, 1h or 90m; fluxPart is one of its parts.
+var (
+	fluxDuration = regexp.MustCompile(`^([0-9]+(ns|us|ms|s|m|h|d|w|mo|y))+$`)
+	fluxPart     = regexp.MustCompile(`([0-9]+)(ns|us|ms|s|mo|m|h|d|w|y)`)
+	fluxUnits    = map[string]time.Duration{
+		"ns": time.Nanosecond, "us": time.Microsecond, "ms": time.Millisecond, "s": time.Second,
+		"m": time.Minute, "h": time.Hour, "d": 24 * time.Hour, "w": 7 * 24 * time.Hour,
+		"mo": 30 * 24 * time.Hour, "y": 365 * 24 * time.Hour, // as long as InfluxDB's calendar ones, near enough to compare
+	}
+)
+
+// fluxLength is how long an InfluxDB duration lasts; ok is false if it is not one.
+func fluxLength(d string) (length time.Duration, ok bool) {
+	if !fluxDuration.MatchString(d) {
+		return 0, false
+	}
+	for _, m := range fluxPart.FindAllStringSubmatch(d, -1) {
+		var n time.Duration
+		if _, err := fmt.Sscan(m[1], &n); err != nil {
+			return 0, false
+		}
+		length += n * fluxUnits[m[2]]
+	}
+	return length, true
+}
+
+// validateInfluxDBDurations: each is a duration, the buckets keep data at least the hour InfluxDB
+// asks for (0 would be forever, and the volume fills), the long-term bucket no less than the
+// high-resolution one, and the downsampling runs before the data it reads has expired.
+func validateInfluxDBDurations(in config.InfluxDB, v *validator) {
+	const allowed = `must be an InfluxDB duration such as "30d" or "1h"`
+	retention, okR := fluxLength(in.Retention)
+	longTerm, okL := fluxLength(in.LongTermRetention)
+	every, okE := fluxLength(in.DownsampleEvery)
+	switch {
+	case !okR:
+		v.fail("influxdb.retention", quote(in.Retention), allowed)
+	case retention < time.Hour:
+		v.fail("influxdb.retention", quote(in.Retention), allowed+" of at least 1h: InfluxDB keeps data no shorter (and 0 would keep it forever)")
+		okR = false // the others are compared with a valid one only: one message per mistake
+	}
+	switch {
+	case !okL:
+		v.fail("influxdb.longTermRetention", quote(in.LongTermRetention), allowed)
+	case okR && longTerm < retention:
+		v.fail("influxdb.longTermRetention", quote(in.LongTermRetention), fmt.Sprintf(
+			"must be at least influxdb.retention (%s): the long-term bucket keeps the averages longer than the data they summarize", in.Retention))
+	}
+	switch {
+	case !okE:
+		v.fail("influxdb.downsampleEvery", quote(in.DownsampleEvery), allowed)
+	case every < time.Minute || (okR && every > retention):
+		v.fail("influxdb.downsampleEvery", quote(in.DownsampleEvery), fmt.Sprintf(
+			"must be from 1m to influxdb.retention (%s): the task must run before the data it averages has expired", in.Retention))
+	}
+}
 
 func validateInfluxDB(s *config.Settings, v *validator, lr limitRangeMax) {
 	in := s.InfluxDB
@@ -436,15 +501,7 @@ func validateInfluxDB(s *config.Settings, v *validator, lr limitRangeMax) {
 	if in.Replicas > 1 {
 		v.fail("influxdb.replicas", fmt.Sprint(in.Replicas), "must be 1: InfluxDB OSS does not cluster, more replicas would be separate databases")
 	}
-	for _, d := range []struct{ key, value string }{
-		{"influxdb.retention", in.Retention},
-		{"influxdb.longTermRetention", in.LongTermRetention},
-		{"influxdb.downsampleEvery", in.DownsampleEvery},
-	} {
-		if !fluxDuration.MatchString(d.value) {
-			v.fail(d.key, quote(d.value), `must be an InfluxDB duration such as "30d" or "1h"`)
-		}
-	}
+	validateInfluxDBDurations(in, v)
 	if err := cronSchedule(in.Backup.Schedule); err != nil {
 		v.fail("influxdb.backup.schedule", quote(in.Backup.Schedule), `must be a cron schedule of five fields in UTC, such as "30 4 * * *": `+err.Error())
 	}

@@ -33,8 +33,11 @@ func validateEdge(s *config.Settings, v *validator, lr limitRangeMax) {
 		v.fail("edge.rateLimit.burst", fmt.Sprint(e.RateLimit.Burst), "must be 0 or more: the requests a client may send at once beyond the rate")
 	}
 	validateTrustedProxies(v, e)
-	if !nginxSize.MatchString(e.ClientMaxBodySize) {
-		v.fail("edge.clientMaxBodySize", quote(e.ClientMaxBodySize), `must be an nginx size such as "100m", "512k" or "1g"`)
+	switch size := e.ClientMaxBodySize; {
+	case !nginxSize.MatchString(size):
+		v.fail("edge.clientMaxBodySize", quote(size), `must be an nginx size such as "100m", "512k" or "1g"`)
+	case strings.Trim(size, "0kKmMgG") == "":
+		v.fail("edge.clientMaxBodySize", quote(size), `must be more than 0, such as "100m": nginx reads 0 as no limit at all`)
 	}
 	for _, t := range []struct {
 		field   string

@@ -37,8 +37,12 @@ func validateNetwork(s *config.Settings, v *validator) {
 			"the object store's addresses when postgres.walArchive.s3Bucket is set: its VPC endpoint's subnets, or the ranges "+
 				"the cloud publishes for the store in its region (AWS: ip-ranges.json, service S3)")
 	}
-	if !config.DNSLabel.MatchString(n.PrometheusNamespace) || len(n.PrometheusNamespace) > 63 {
-		v.fail("network.prometheusNamespace", quote(n.PrometheusNamespace), "must be a namespace name (a DNS label): where the cluster's Prometheus runs in monitoringMode operator")
+	switch pn := n.PrometheusNamespace; {
+	case !config.DNSLabel.MatchString(pn) || len(pn) > 63:
+		v.fail("network.prometheusNamespace", quote(pn), "must be a namespace name (a DNS label): where the cluster's Prometheus runs in monitoringMode operator")
+	case reservedNamespace(pn):
+		v.fail("network.prometheusNamespace", quote(pn), "must be the namespace of the cluster's Prometheus alone, not default or a kube- one: "+
+			"the NetworkPolicies open every metrics port to all pods of that namespace, and the cluster's own components run there")
 	}
 }
 

@@ -217,6 +217,9 @@ func Cases() []Case {
 		good("access.deployers[0]", "serviceaccount:ci/pulumi-deployer", `["serviceaccount:ci/pulumi-deployer"]`),
 		fail("access.deployers[0]", "serviceaccount:CI/deployer", bad("access.deployers[0]", `"serviceaccount:CI/deployer"`,
 			subjectForms+"; a service account's namespace and name are DNS names")),
+		fail("access.deployers[0]", "group:system:authenticated", bad("access.deployers[0]", `"group:system:authenticated"`,
+			"must name people, teams or CI identities: Kubernetes puts every user (or every node, or every service account) "+
+				"of the cluster in that one, so the binding would grant them all")),
 	)
 
 	// The API and worker Deployments share their fields; dev's profile: API 1-2 replicas,
@@ -266,6 +269,9 @@ func Cases() []Case {
 		fail("postgres.synchronousMode", "yes", bad("postgres.synchronousMode", `"yes"`, "must be true or false, not a JSON string")),
 		good("postgres.backup.schedule", "30 3 * * 0", `"30 3 * * 0"`),
 		good("postgres.backup.schedule", "@daily", `"@daily"`),
+		good("postgres.backup.schedule", "0 0 29 2 *", `"0 0 29 2 *"`), // leap days: it fires
+		fail("postgres.backup.schedule", "0 0 31 2 *", bad("postgres.backup.schedule", `"0 0 31 2 *"`,
+			`must be a cron schedule of five fields (minute hour day-of-month month day-of-week) or a descriptor, such as "0 2 * * *" or "@daily": it never fires: no date has that day of the month in those months`)),
 		fail("postgres.backup.schedule", "99 99 * * *", bad("postgres.backup.schedule", `"99 99 * * *"`,
 			`must be a cron schedule of five fields (minute hour day-of-month month day-of-week) or a descriptor, such as "0 2 * * *" or "@daily": end of range (99) above maximum (59): 99`)),
 		good("postgres.backup.timeZone", "Europe/Berlin", `"Europe/Berlin"`),
@@ -341,9 +347,15 @@ func Cases() []Case {
 		fail("influxdb.storageSize", "-1", bad("influxdb.storageSize", `"-1"`, `must be greater than zero, for example "10Gi" or "2Ti"`)),
 		good("influxdb.retention", "90d", `"90d"`),
 		fail("influxdb.retention", "a month", bad("influxdb.retention", `"a month"`, `must be an InfluxDB duration such as "30d" or "1h"`)),
+		fail("influxdb.retention", "1ns", bad("influxdb.retention", `"1ns"`,
+			`must be an InfluxDB duration such as "30d" or "1h" of at least 1h: InfluxDB keeps data no shorter (and 0 would keep it forever)`)),
 		good("influxdb.longTermRetention", "730d", `"730d"`),
 		fail("influxdb.longTermRetention", "forever", bad("influxdb.longTermRetention", `"forever"`, `must be an InfluxDB duration such as "30d" or "1h"`)),
+		fail("influxdb.longTermRetention", "7d", bad("influxdb.longTermRetention", `"7d"`,
+			"must be at least influxdb.retention (30d): the long-term bucket keeps the averages longer than the data they summarize")),
 		good("influxdb.downsampleEvery", "30m", `"30m"`),
+		fail("influxdb.downsampleEvery", "31d", bad("influxdb.downsampleEvery", `"31d"`,
+			"must be from 1m to influxdb.retention (30d): the task must run before the data it averages has expired")),
 		good("influxdb.backup.schedule", "0 5 * * *", `"0 5 * * *"`),
 		fail("influxdb.backup.schedule", "5am", bad("influxdb.backup.schedule", `"5am"`,
 			`must be a cron schedule of five fields in UTC, such as "30 4 * * *": expected exactly 5 fields, found 1: [5am]`)),
@@ -375,6 +387,7 @@ func Cases() []Case {
 		fail("edge.trustedProxies[0]", "0.0.0.0/0", bad("edge.trustedProxies[0]", `"0.0.0.0/0"`, "must not match every address: name "+trustedProxies)),
 		good("edge.clientMaxBodySize", "10m", `"10m"`),
 		fail("edge.clientMaxBodySize", "10MB", bad("edge.clientMaxBodySize", `"10MB"`, `must be an nginx size such as "100m", "512k" or "1g"`)),
+		fail("edge.clientMaxBodySize", "0", bad("edge.clientMaxBodySize", `"0"`, `must be more than 0, such as "100m": nginx reads 0 as no limit at all`)),
 		good("edge.timeouts.connectSeconds", "10", `10`),
 		fail("edge.timeouts.connectSeconds", "0", bad("edge.timeouts.connectSeconds", "0", atLeastOne)),
 		good("edge.timeouts.readSeconds", "300", `300`),
@@ -503,6 +516,8 @@ func Cases() []Case {
 		fail("postgres.walArchive.s3Bucket", "pynomaly-wal", bad("network.objectStorageCidrs", "[]", "must name "+objectStore)),
 		fail("network.objectStorageCidrs[0]", "s3.amazonaws.com", bad("network.objectStorageCidrs[0]", `"s3.amazonaws.com"`, `must be a CIDR such as "10.0.0.0/16" or "fd00::/64"`)),
 		good("network.prometheusNamespace", "observability", `"observability"`),
+		fail("network.prometheusNamespace", "kube-system", bad("network.prometheusNamespace", `"kube-system"`,
+			"must be the namespace of the cluster's Prometheus alone, not default or a kube- one: the NetworkPolicies open every metrics port to all pods of that namespace, and the cluster's own components run there")),
 		fail("network.prometheusNamespace", "", bad("network.prometheusNamespace", `""`, "must be a namespace name (a DNS label): where the cluster's Prometheus runs in monitoringMode operator")),
 	)
 
