@@ -39,10 +39,7 @@ func volumeSnapshots(ctx *pulumi.Context, c *Storage, args *StorageArgs) error {
 		return nil
 	}
 	binding, err := kube.NewAccess(ctx, c, args.Namespace, kube.Access{Name: VolumeSnapshotsCronJob, Component: "volume-snapshots",
-		Rules: rbacv1.PolicyRuleArray{
-			kube.Rule("", []string{"persistentvolumeclaims"}, "list"),
-			kube.Rule("snapshot.storage.k8s.io", []string{"volumesnapshots"}, "create", "list", "delete"),
-		}})
+		Rules: volumeSnapshotRules()})
 	if err != nil {
 		return err
 	}
@@ -52,6 +49,15 @@ func volumeSnapshots(ctx *pulumi.Context, c *Storage, args *StorageArgs) error {
 	}
 	c.Add(w)
 	return nil
+}
+
+// volumeSnapshotRules are the snapshot CronJob's rights; the deployer Role holds them too, to
+// grant them.
+func volumeSnapshotRules() rbacv1.PolicyRuleArray {
+	return rbacv1.PolicyRuleArray{
+		kube.Rule("", []string{"persistentvolumeclaims"}, "list"),
+		kube.Rule("snapshot.storage.k8s.io", []string{"volumesnapshots"}, "create", "list", "delete"),
+	}
 }
 
 // snapshotCronJob is the snapshot schedule's CronJob.

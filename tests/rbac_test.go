@@ -15,6 +15,7 @@ import (
 	"github.com/pynomaly/pynomaly-platform/internal/kube"
 	"github.com/pynomaly/pynomaly-platform/monitoring"
 	"github.com/pynomaly/pynomaly-platform/postgres"
+	"github.com/pynomaly/pynomaly-platform/tests/settingcases"
 )
 
 const (
@@ -338,37 +339,59 @@ func TestAccessRolesFollowTheSettings(t *testing.T) {
 // subject grant only rights it holds, it holds every right of every other Role the program
 // makes.
 func TestDeployerRoleCoversWhatTheProgramDeclaresAndGrants(t *testing.T) {
-	clusterScoped := []string{"Namespace", "StorageClass", "ClusterRole", "ClusterRoleBinding", "APIService"}
 	for _, v := range rbacVariants() {
-		if v.c["access"] == "" {
+		if v.c["access"] != "" {
+			deployerCovers(t, v.name, deploy(t, v.env, v.c))
+		}
+	}
+}
+
+// The same for every typical value of every setting (tests/settingcases), with deployers named:
+// a setting that adds a kind or a Role (volume snapshots add a CronJob's Role on
+// VolumeSnapshots) and a deployer Role that lacks it would fail the deployer's `pulumi up`.
+func TestDeployerRoleCoversEverySetting(t *testing.T) {
+	deployers := [][2]string{{"access.deployers[0]", "serviceaccount:ci/pulumi-deployer"}}
+	for _, c := range settingcases.Cases() {
+		if c.Err != "" || strings.HasPrefix(c.Path, "access.deployers") {
 			continue
 		}
-		st := deploy(t, v.env, v.c)
-		deployer := policyRules(t, st.One(t, roleType, foundation.DeployerRoleName))
-		for _, r := range st.Resources {
-			group, kind, ok := kubernetesKind(r.Type)
-			if !ok || slices.Contains(clusterScoped, kind) {
-				continue
-			}
-			for _, verb := range []string{"get", "create", "patch", "update", "delete"} {
-				assert.True(t, allows(deployer, group, plural(kind), verb, ""), "%s: the deployer cannot %s %s (%s)", v.name, verb, plural(kind), r.Name)
-			}
+		src := caseSource(t, c, deployers)
+		var secrets []string
+		for k := range src.Secrets {
+			secrets = append(secrets, k)
 		}
-		for _, r := range st.OfType(roleType) {
-			if r.Name == foundation.DeployerRoleName {
-				continue
-			}
-			for _, rule := range policyRules(t, r) {
-				for _, g := range rule.groups {
-					for _, res := range rule.resources {
-						for _, verb := range rule.verbs {
-							names := rule.names
-							if len(names) == 0 {
-								names = []string{""}
-							}
-							for _, n := range names {
-								assert.True(t, allows(deployer, g, res, verb, n), "%s: the deployer cannot grant Role %s's %s %s %s", v.name, r.Name, verb, res, n)
-							}
+		deployerCovers(t, c.Name(), deploy(t, c.Environment(), cfg(src.Values), secrets...))
+	}
+}
+
+// deployerCovers checks the deployer Role of a stack against the stack's other resources.
+func deployerCovers(t *testing.T, name string, st *Stack) {
+	t.Helper()
+	clusterScoped := []string{"Namespace", "StorageClass", "ClusterRole", "ClusterRoleBinding", "APIService"}
+	deployer := policyRules(t, st.One(t, roleType, foundation.DeployerRoleName))
+	for _, r := range st.Resources {
+		group, kind, ok := kubernetesKind(r.Type)
+		if !ok || slices.Contains(clusterScoped, kind) {
+			continue
+		}
+		for _, verb := range []string{"get", "create", "patch", "update", "delete"} {
+			assert.True(t, allows(deployer, group, plural(kind), verb, ""), "%s: the deployer cannot %s %s (%s)", name, verb, plural(kind), r.Name)
+		}
+	}
+	for _, r := range st.OfType(roleType) {
+		if r.Name == foundation.DeployerRoleName {
+			continue
+		}
+		for _, rule := range policyRules(t, r) {
+			for _, g := range rule.groups {
+				for _, res := range rule.resources {
+					for _, verb := range rule.verbs {
+						names := rule.names
+						if len(names) == 0 {
+							names = []string{""}
+						}
+						for _, n := range names {
+							assert.True(t, allows(deployer, g, res, verb, n), "%s: the deployer cannot grant Role %s's %s %s %s", name, r.Name, verb, res, n)
 						}
 					}
 				}

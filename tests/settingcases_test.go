@@ -42,31 +42,38 @@ func TestEverySettingHasCLICases(t *testing.T) {
 func TestCLICasesParse(t *testing.T) {
 	for _, c := range settingcases.Cases() {
 		t.Run(c.Name(), func(t *testing.T) {
-			// A copy of the environment's stack file, as the end-to-end suite's CLI starts from.
-			src := load.Source{Values: stackEnv(t, c.Environment(), nil), Secrets: map[string]bool{}}
-			objects := map[string]any{}
-			for k, v := range src.Values {
-				var object map[string]any
-				if json.Unmarshal([]byte(v), &object) == nil && object != nil {
-					objects[k] = object
-				}
-			}
-			for _, set := range append(c.Before, [2]string{c.Path, c.Value}) {
-				setPath(t, src, objects, set[0], set[1])
-			}
-			if c.Secret {
-				// The CLI marks the whole top-level key secret when any field of it is.
-				top, _, _ := strings.Cut(c.Path, ".")
-				src.Secrets[top] = true
-			}
-			for k, v := range objects {
-				b, err := json.Marshal(v)
-				require.NoError(t, err)
-				src.Values[k] = string(b)
-			}
-			assert.NoError(t, c.Check(project, src))
+			assert.NoError(t, c.Check(project, caseSource(t, c, nil)))
 		})
 	}
+}
+
+// caseSource is the configuration a case leaves: a copy of its environment's stack file, as the
+// end-to-end suite's CLI starts from, with first each of the settings given here, then the
+// case's own, set as `pulumi config set --path` sets them.
+func caseSource(t *testing.T, c settingcases.Case, first [][2]string) load.Source {
+	t.Helper()
+	src := load.Source{Values: stackEnv(t, c.Environment(), nil), Secrets: map[string]bool{}}
+	objects := map[string]any{}
+	for k, v := range src.Values {
+		var object map[string]any
+		if json.Unmarshal([]byte(v), &object) == nil && object != nil {
+			objects[k] = object
+		}
+	}
+	for _, set := range append(append(first, c.Before...), [2]string{c.Path, c.Value}) {
+		setPath(t, src, objects, set[0], set[1])
+	}
+	if c.Secret {
+		// The CLI marks the whole top-level key secret when any field of it is.
+		top, _, _ := strings.Cut(c.Path, ".")
+		src.Secrets[top] = true
+	}
+	for k, v := range objects {
+		b, err := json.Marshal(v)
+		require.NoError(t, err)
+		src.Values[k] = string(b)
+	}
+	return src
 }
 
 // setPath does what `pulumi config set --path PATH VALUE` does to a stack's configuration: a
