@@ -9,6 +9,7 @@ import (
 	"github.com/pynomaly/pynomaly-platform/edge"
 	"github.com/pynomaly/pynomaly-platform/foundation"
 	"github.com/pynomaly/pynomaly-platform/influxdb"
+	"github.com/pynomaly/pynomaly-platform/internal/kube"
 	"github.com/pynomaly/pynomaly-platform/internal/preflight"
 	"github.com/pynomaly/pynomaly-platform/monitoring"
 	"github.com/pynomaly/pynomaly-platform/postgres"
@@ -34,8 +35,8 @@ func ConnectCluster(k config.Kubernetes) (preflight.Cluster, error) {
 // checkCluster runs the preflight: nothing when manifests are rendered (there is no cluster) or
 // every check is skipped; otherwise one error line per missing piece, and per claim template
 // smaller than a claim made from it, before anything is declared.
-func checkCluster(s *config.Settings, connect Connect) error {
-	reqs := requirements(s)
+func checkCluster(s *config.Settings, stack string, connect Connect) error {
+	reqs := requirements(s, stack)
 	if s.Kubernetes.RenderYamlToDirectory != "" || len(reqs) == 0 && s.Kubernetes.Skips(preflight.ShrinkCheck) {
 		return nil
 	}
@@ -91,7 +92,7 @@ func claimTemplates(s *config.Settings) []preflight.ClaimTemplate {
 }
 
 // requirements are what the stack's settings need from its cluster, less the skipped checks.
-func requirements(s *config.Settings) []preflight.Requirement {
+func requirements(s *config.Settings, stack string) []preflight.Requirement {
 	var reqs []preflight.Requirement
 	add := func(r preflight.Requirement) {
 		if s.Kubernetes.Skips(r.Check) {
@@ -121,6 +122,7 @@ func requirements(s *config.Settings) []preflight.Requirement {
 	if s.Worker.QueueScaling.Enabled && s.Bundled() {
 		add(externalMetricsHolder(s.Namespace))
 	}
+	ownObjectRequirements(s, stack, add)
 	edgeRequirements(s, add)
 	internalTLSRequirements(s, add)
 	storageRequirements(s, add)
@@ -156,11 +158,38 @@ func externalMetricsHolder(namespace string) preflight.Requirement {
 		Fix: "Set worker.queueScaling.enabled false in this stack (its workers then scale on CPU and memory), or use monitoringMode operator with the server that holds it."}
 }
 
+// ownObjectRequirements: the cluster-scoped objects of fixed name the stack creates (its
+// namespace, its StorageClass) are absent or its own. Another stack's would be taken over, since
+// the provider (4.25) creates by server-side apply, updating what is there: a second stack with
+// the same namespace would share it and delete it on its teardown, and one with the same class
+// but another reclaim policy would fail half-way through its first update. (Providers from 4.29
+// refuse the create, as half-way.)
+func ownObjectRequirements(s *config.Settings, stack string, add func(preflight.Requirement)) {
+	held := func(o map[string]any) string {
+		switch other := preflight.Field(o, "metadata", "labels", kube.InstanceLabel); other {
+		case kube.Instance(stack):
+			return ""
+		case "":
+			return "something other than a stack of this program (it has no " + kube.InstanceLabel + " label)"
+		default:
+			return fmt.Sprintf("another stack (%s=%s)", kube.InstanceLabel, other)
+		}
+	}
+	add(preflight.Requirement{Check: "stack-collision", GroupVersion: "v1", Resource: "namespaces", Name: s.Namespace, HeldBy: held,
+		Why: "this stack (its namespace setting)",
+		Fix: "Give this stack a namespace of its own (pulumi config set namespace NAME) and a StorageClass name of its own (storage.className), or deploy it to another cluster."})
+	if s.Storage.ExistingClass == "" {
+		add(preflight.Requirement{Check: "stack-collision", GroupVersion: "storage.k8s.io/v1", Resource: "storageclasses", Name: s.Storage.ClassName, HeldBy: held,
+			Why: "this stack (storage.className, the class it creates)",
+			Fix: "Give this stack a StorageClass name of its own (pulumi config set --path storage.className NAME), or use that class as it is (storage.existingClass)."})
+	}
+}
+
 // preflightReads are the named cluster-scoped objects the stack's preflight gets: what a
 // deployer needs beyond the namespace to preview the stack.
 func preflightReads(s *config.Settings) []foundation.ClusterObject {
 	var reads []foundation.ClusterObject
-	for _, r := range requirements(s) {
+	for _, r := range requirements(s, "") { // names only: the stack does not matter
 		if r.Name == "" || r.Namespace != "" {
 			continue
 		}

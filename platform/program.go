@@ -24,7 +24,7 @@ func Program(ctx *pulumi.Context, export Export, connect Connect) (*Platform, er
 	if _, err := Plan(settings); err != nil {
 		return nil, err
 	}
-	if err := checkCluster(settings, connect); err != nil {
+	if err := checkCluster(settings, ctx.Stack(), connect); err != nil {
 		return nil, err
 	}
 	p, err := NewPlatform(ctx, "pynomaly", settings)

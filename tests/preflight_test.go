@@ -154,6 +154,17 @@ func TestPreflightNamesEachMissingPiece(t *testing.T) {
 		{"no WAL archive credentials", "prod", cfg{"postgres": `{"walArchive": {"s3Bucket": "pynomaly-wal", "credentialsSecret": "wal-s3"}}`, "network": `{"objectStorageCidrs": ["203.0.113.0/24"]}`},
 			completeCluster().without("v1 secrets pynomaly-data-science/wal-s3"),
 			`cluster preflight [wal-archive-secret]: secrets "wal-s3" (v1) in namespace pynomaly-data-science is missing; postgres.walArchive.credentialsSecret needs it.`},
+		{"namespace of another stack", "dev", nil,
+			completeCluster().withObject("v1 namespaces /pynomaly-data-science", `{"metadata": {"labels": {"app.kubernetes.io/instance": "pynomaly-prod"}}}`),
+			`cluster preflight [stack-collision]: namespaces "pynomaly-data-science" (v1) is held by another stack (app.kubernetes.io/instance=pynomaly-prod); ` +
+				"this stack (its namespace setting) needs it for itself. Give this stack a namespace of its own (pulumi config set namespace NAME)"},
+		{"namespace made by hand", "prod", nil,
+			completeCluster().withObject("v1 namespaces /pynomaly-data-science", `{"metadata": {"name": "pynomaly-data-science"}}`),
+			`namespaces "pynomaly-data-science" (v1) is held by something other than a stack of this program (it has no app.kubernetes.io/instance label)`},
+		{"storage class of another stack", "staging", nil,
+			completeCluster().withObject("storage.k8s.io/v1 storageclasses /pynomaly-ssd", `{"metadata": {"labels": {"app.kubernetes.io/instance": "pynomaly-dev"}}}`),
+			`cluster preflight [stack-collision]: storageclasses "pynomaly-ssd" (storage.k8s.io/v1) is held by another stack (app.kubernetes.io/instance=pynomaly-dev); ` +
+				"this stack (storage.className, the class it creates) needs it for itself. Give this stack a StorageClass name of its own (pulumi config set --path storage.className NAME)"},
 		{"no snapshot API", "prod", cfg{"storage": `{"snapshots": {"className": "csi-snapclass"}}`}, completeCluster().without("snapshot.storage.k8s.io/v1 volumesnapshots"),
 			"cluster preflight [volume-snapshots]: the volumesnapshots API (snapshot.storage.k8s.io/v1) is missing; storage.snapshots needs it. Install the CSI snapshot controller and its CustomResourceDefinitions (kubernetes-csi/external-snapshotter), or empty storage.snapshots.className."},
 		{"no snapshot class", "staging", cfg{"storage": `{"snapshots": {"className": "csi-snapclass"}}`}, completeCluster().without("snapshot.storage.k8s.io/v1 volumesnapshotclasses /csi-snapclass"),
@@ -168,6 +179,16 @@ func TestPreflightNamesEachMissingPiece(t *testing.T) {
 			assert.Empty(t, st.Resources, "nothing is declared on a cluster that lacks a piece")
 		})
 	}
+}
+
+// A stack's own namespace and StorageClass, as its last update left them, are no collision.
+func TestPreflightAcceptsTheStacksOwnObjects(t *testing.T) {
+	own := `{"metadata": {"labels": {"app.kubernetes.io/instance": "pynomaly-prod"}}}`
+	c := completeCluster().withObject("v1 namespaces /pynomaly-data-science", own).withObject("storage.k8s.io/v1 storageclasses /pynomaly-ssd", own)
+	_, err := runOn(c, nil, "prod", nil)
+	require.NoError(t, err)
+	assert.Contains(t, c.asked, "v1 namespaces /pynomaly-data-science")
+	assert.Contains(t, c.asked, "storage.k8s.io/v1 storageclasses /pynomaly-ssd")
 }
 
 // Every missing piece is reported in one run, each on its own line.

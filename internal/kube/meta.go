@@ -19,7 +19,7 @@ func SelectorLabels(component string) map[string]string {
 func Labels(ctx *pulumi.Context, component string) pulumi.StringMap {
 	l := pulumi.StringMap{
 		"app.kubernetes.io/name":       pulumi.String(PartOf + "-" + component),
-		"app.kubernetes.io/instance":   pulumi.String(PartOf + "-" + ctx.Stack()),
+		InstanceLabel:                  pulumi.String(Instance(ctx.Stack())),
 		"app.kubernetes.io/component":  pulumi.String(component),
 		"app.kubernetes.io/part-of":    pulumi.String(PartOf),
 		"app.kubernetes.io/managed-by": pulumi.String("pulumi"),
@@ -29,6 +29,12 @@ func Labels(ctx *pulumi.Context, component string) pulumi.StringMap {
 	}
 	return l
 }
+
+// InstanceLabel is the label that tells which stack made an object; Instance is its value.
+const InstanceLabel = "app.kubernetes.io/instance"
+
+// Instance is the instance label's value on the objects of stack.
+func Instance(stack string) string { return PartOf + "-" + stack }
 
 // ObjectMeta is the metadata of a namespaced object with a fixed name.
 func ObjectMeta(ctx *pulumi.Context, namespace pulumi.StringInput, name, component string) *metav1.ObjectMetaArgs {

@@ -40,6 +40,9 @@ func stackLifecycle(t *testing.T, env string) {
 
 	out := p.must("up", "--yes", "--skip-preview")
 	assert.NotContains(t, out, "would violate PodSecurity", "a pod spec breaks the namespace's Pod Security level")
+	if env == "dev" {
+		secondStackStopsAtPreflight(t)
+	}
 
 	// The databases were ready, and the migrations done, before the API was created: every
 	// database pod turned Ready, and every setup and migration job completed, no later than
@@ -117,6 +120,18 @@ func stackLifecycle(t *testing.T, env string) {
 		deployerChanges(t, p, deployer)
 	}
 	destroy(t, p, env)
+}
+
+// A second stack of the program on the same cluster, with the same namespace and StorageClass
+// name (prod's stack file beside a deployed dev, as an operator tried it), stops at its preview's
+// preflight naming both objects; before the check it failed half-way, on the class's reclaim policy.
+func secondStackStopsAtPreflight(t *testing.T) {
+	second := newProject(t, "second", "Pulumi.prod.yaml")
+	second.onLocalCluster()
+	out, err := second.run("preview")
+	require.Error(t, err, "a second stack with the first one's namespace previewed:\n%s", out)
+	assert.Contains(t, out, `cluster preflight [stack-collision]: namespaces "pynomaly-data-science" (v1) is held by another stack (app.kubernetes.io/instance=pynomaly-dev)`)
+	assert.Contains(t, out, `cluster preflight [stack-collision]: storageclasses "pynomaly-ssd" (storage.k8s.io/v1) is held by another stack (app.kubernetes.io/instance=pynomaly-dev)`)
 }
 
 // The daily drift check (.github/workflows/drift.yml) runs `pulumi preview --refresh
