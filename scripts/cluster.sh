@@ -2,7 +2,8 @@
 # scripts/cluster.sh up [--real-node]|down|purge|status|pause|resume : a local Kubernetes control
 # plane on loopback, for the end-to-end suite and the quick start when no cluster is configured.
 #
-#   etcd -> kube-apiserver (Pod Security Admission on, RBAC) -> kube-controller-manager,
+#   etcd -> kube-apiserver (Pod Security Admission on, RBAC, the platform's audit policy with its
+#   log in logs/audit.log, Secrets encrypted at rest) -> kube-controller-manager,
 #   kube-scheduler -> kwok (fake nodes across three zones; pods reported Running and Ready,
 #   Job pods Succeeded, claims bound to fake volumes). Nothing runs in those pods.
 #   --real-node adds one node where pods run for real (scripts/cluster/node.sh; root only).
@@ -70,6 +71,25 @@ current-context: pynomaly-local
 YAML
 }
 
+# encryption_config FILE: Secrets encrypted at rest in etcd (secretbox, a key of the cluster's own,
+# made once and kept with its state: a new key would leave the stored Secrets unreadable). The
+# identity provider, last, only reads what was stored before encryption was on.
+encryption_config() {
+  [ -s "$1" ] && return
+  (umask 077; cat >"$1" <<YAML
+apiVersion: apiserver.config.k8s.io/v1
+kind: EncryptionConfiguration
+resources:
+  - resources: [secrets]
+    providers:
+      - secretbox:
+          keys:
+            - {name: local-1, secret: "$(head -c 32 /dev/urandom | base64)"}
+      - identity: {}
+YAML
+  )
+}
+
 # The advertise address only goes into the kubernetes Service's endpoints, which may not be
 # loopback; it is a documentation address (TEST-NET-2). Without the real node nothing listens on
 # it; with it, the node's dummy link carries it and the server listens there too, for the pods.
@@ -82,7 +102,9 @@ start_apiserver() {
     --service-account-issuer=https://kubernetes.default.svc --service-account-key-file="$PKI/sa.pub" \
     --service-account-signing-key-file="$PKI/sa.key" --service-cluster-ip-range=$SERVICE_CIDR \
     --kubelet-preferred-address-types=InternalIP,Hostname --kubelet-client-certificate="$PKI/apiserver-kubelet-client.crt" --kubelet-client-key="$PKI/apiserver-kubelet-client.key" \
-    --authorization-mode=Node,RBAC --enable-admission-plugins=PodSecurity,ResourceQuota,LimitRanger,NodeRestriction --profiling=false
+    --authorization-mode=Node,RBAC --enable-admission-plugins=PodSecurity,ResourceQuota,LimitRanger,NodeRestriction --profiling=false \
+    --audit-policy-file="$HERE/cluster/audit-policy.yaml" --audit-log-path="$LOGS/audit.log" --audit-log-maxsize=100 --audit-log-maxbackup=2 \
+    --encryption-provider-config="$ROOT/encryption.yaml"
   wait_for kube-apiserver 180 kc get --raw /readyz
 }
 
@@ -101,6 +123,7 @@ up() {
   rm -f "$ROOT/real-node"
   if [ -n "$real" ]; then touch "$ROOT/real-node"; node_link; fi
   bash "$HERE/cluster/pki.sh" "$PKI"
+  encryption_config "$ROOT/encryption.yaml"
   kubeconfig "$KUBECONFIG_OUT" admin
   for u in controller-manager scheduler kwok; do kubeconfig "$ROOT/$u.kubeconfig" "$u"; done
 

@@ -71,6 +71,7 @@ func deployerChanges(t *testing.T, p *project, user string) {
 	require.NoError(t, os.WriteFile(kc, []byte(flat), 0o600))
 	denied, _ := exec.Command("kubectl", "--kubeconfig", kc, "get", "storageclasses").CombinedOutput()
 	require.Contains(t, string(denied), "forbidden", "the deployer may list StorageClasses: not a least-privilege check")
+	checkDeployerSecretReadAudited(t, kc, user)
 
 	// Another kubeconfig of the same cluster replaces nothing (kubernetes.clusterIdentifier): only
 	// the provider's inputs change.

@@ -108,6 +108,9 @@ func stackLifecycle(t *testing.T, env string) {
 		assert.NotContains(t, export, v, "a credential is in the state in clear text")
 		assert.NotContains(t, export, jsonText(v), "a credential is in the state in clear text")
 	}
+	if env == "prod" {
+		checkSecretsEncryptedAtRest(t, credentials)
+	}
 
 	// One setting changes exactly one object, in place; nothing stateful is replaced.
 	p.must("config", "set", "--path", "api.maxReplicas", "7")
