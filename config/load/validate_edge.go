@@ -160,6 +160,11 @@ func validateEdgeTLS(s *config.Settings, v *validator) {
 func validateInternalTLS(s *config.Settings, v *validator) {
 	t := s.TLS
 	if !t.Internal {
+		if s.Environment == config.Prod {
+			// A floor, like security's: prod keeps every connection between services encrypted.
+			v.fail("tls.internal", "false", "must be true in prod: every connection between the services is encrypted and verified there "+
+				"(the seed); false is for dev and for staging")
+		}
 		return
 	}
 	v.oneOf("tls.issuer.kind", t.Issuer.Kind, []string{"Issuer", "ClusterIssuer"})

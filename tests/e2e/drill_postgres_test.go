@@ -112,6 +112,15 @@ func newPatroniCluster(t *testing.T) *patroniCluster {
 	}
 	require.NoError(t, json.Unmarshal([]byte(env["SPILO_CONFIGURATION"]), &spilo))
 	c.dcs = spilo.Bootstrap.DCS
+	// prod runs with internal TLS, whose certificates cert-manager would issue: the members run
+	// without it (failover is the subject; tls_servers_test.go proves the same servers' TLS).
+	withoutTLS(spilo.Postgresql.Parameters)
+	if pg, ok := c.dcs["postgresql"].(map[string]any); ok {
+		delete(pg, "pg_hba")
+		if params, ok := pg["parameters"].(map[string]any); ok {
+			withoutTLS(params)
+		}
+	}
 	c.leaderLabel = installedLeaderLabel(t, env["PATRONI_KUBERNETES_LEADER_LABEL_VALUE"])
 
 	pg, err := user.Lookup("postgres")
@@ -146,6 +155,15 @@ func newPatroniCluster(t *testing.T) *patroniCluster {
 		}
 	})
 	return c
+}
+
+// withoutTLS drops PostgreSQL's ssl parameters: they name certificate files the drill has not.
+func withoutTLS(params map[string]any) {
+	for k := range params {
+		if strings.HasPrefix(k, "ssl") {
+			delete(params, k)
+		}
+	}
 }
 
 // installedLeaderLabel is the role label the installed Patroni puts on the leader's pod.

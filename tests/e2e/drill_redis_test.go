@@ -108,7 +108,7 @@ func newRedisCluster(t *testing.T) *redisCluster {
 		require.NoError(t, os.MkdirAll(config, 0o755))
 		for name, text := range c.config {
 			if name == "redis.conf" || name == "sentinel.conf" {
-				text += "bind " + p.addr + "\n"
+				text = plainPorts(text) + "bind " + p.addr + "\n"
 			}
 			require.NoError(t, os.WriteFile(filepath.Join(config, name), []byte(text), 0o644))
 		}
@@ -117,6 +117,19 @@ func newRedisCluster(t *testing.T) *redisCluster {
 		}
 	}
 	return c
+}
+
+// plainPorts drops the TLS lines prod's internal TLS appends (redis.TLSConf), so the plain port
+// above them serves again: the drill has no certificates of the internal CA (cert-manager would
+// issue them), and failover is its subject; tls_servers_test.go proves the same servers' TLS.
+func plainPorts(conf string) string {
+	var kept []string
+	for _, l := range strings.Split(conf, "\n") {
+		if l != "port 0" && !strings.HasPrefix(l, "tls-") {
+			kept = append(kept, l)
+		}
+	}
+	return strings.Join(kept, "\n")
 }
 
 func (c container) port(t *testing.T, name string) int {
@@ -159,6 +172,7 @@ func (c *redisCluster) run(p *redisPod, name string) *process {
 	}
 	env := ctr.env(p.name, c.sts.Metadata.Namespace, func(string) string { return c.password })
 	env["POD_DIR"], env["POD_HOSTS"], env["POD_MOUNTS"] = p.dir, c.hosts, strings.Join(mounts, " ")
+	env["REDIS_CLI_TLS"] = "" // plain ports: see plainPorts
 	args := append([]string{"--mount", "--propagation", "private", "sh", "-c", podShell, "pod"}, ctr.Command...)
 	cmd := exec.Command("unshare", args...)
 	cmd.Env = environ(env)

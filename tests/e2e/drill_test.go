@@ -49,10 +49,9 @@ func TestOutagePatternMatchesOnlyConnectionErrors(t *testing.T) {
 func TestFailoverDrills(t *testing.T) {
 	p := newProject(t, "prod", "Pulumi.prod.yaml")
 	p.onLocalCluster()
-	// The drills run Debian's servers on loopback with what was deployed, without the internal
-	// CA's certificates (no cert-manager issues them here). Failover is the subject; the same
-	// servers' TLS is proven by the real-server tests of the unit stage (tls_servers_test.go).
-	p.must("config", "set", "--path", "tls.internal", "false")
+	// prod's internal TLS declares cert-manager objects; their certificates are never issued here,
+	// and the drills run the servers without them (withoutTLS, plainPorts).
+	installCRDs(t, "edge", certManagerCRDs[:2])
 	p.must("up", "--yes", "--skip-preview")
 	t.Run("postgres", postgresDrill)
 	t.Run("redis", redisDrill)

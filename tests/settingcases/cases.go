@@ -129,7 +129,7 @@ func Cases() []Case {
 		good("kubernetes.skipPreflight[0]", "metrics-api", `["metrics-api"]`),
 		good("kubernetes.clusterIdentifier", "eu-central/prod-1", `"eu-central/prod-1"`),
 		fail("kubernetes.clusterIdentifier", "prod cluster", bad("kubernetes.clusterIdentifier", `"prod cluster"`, "must be 1 to 253 letters, digits, '.', '_', ':', '/' or '-' (empty: the stack's name)")),
-		fail("kubernetes.skipPreflight[0]", "metrics", bad("kubernetes.skipPreflight[0]", `"metrics"`, "must be one of all, kubernetes-version, metrics-api, external-metrics-api, external-metrics-holder, cert-manager, tls-issuer, ingress-class, gateway-api, gateway-class, storage-class, prometheus-operator, wal-archive-secret, claim-size, volume-snapshots, volume-snapshot-class")),
+		fail("kubernetes.skipPreflight[0]", "metrics", bad("kubernetes.skipPreflight[0]", `"metrics"`, "must be one of all, kubernetes-version, metrics-api, external-metrics-api, external-metrics-holder, cert-manager, tls-issuer, ingress-class, gateway-api, gateway-class, storage-class, prometheus-operator, wal-archive-secret, claim-size, volume-snapshots, volume-snapshot-class, stack-collision")),
 	)
 
 	// Quantities typed as numbers (16) are the CLI's numbers and must be taken as quantities.
@@ -437,6 +437,8 @@ func Cases() []Case {
 	add(
 		good("tls.internal", "true", `true`),
 		fail("tls.internal", "on", bad("tls.internal", `"on"`, "must be true or false, not a JSON string")),
+		Case{Env: "prod", Path: "tls.internal", Value: "false", Err: bad("tls.internal", "false",
+			"must be true in prod: every connection between the services is encrypted and verified there (the seed); false is for dev and for staging")},
 		Case{Env: "staging", Path: "tls.issuer.kind", Value: "ClusterIssuer", Want: `"ClusterIssuer"`},
 		Case{Env: "staging", Path: "tls.issuer.kind", Value: "CA",
 			Err: bad("tls.issuer.kind", `"CA"`, "must be one of Issuer, ClusterIssuer")},
