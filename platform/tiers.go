@@ -30,6 +30,7 @@ type Platform struct {
 	Provider   *kubernetes.Provider
 	Namespace  *foundation.Namespace
 	Access     *foundation.Access
+	Admission  *foundation.Admission
 	Storage    *foundation.Storage
 	Secrets    *credentials.Secrets
 	TLS        *foundation.InternalTLS
@@ -98,6 +99,7 @@ func (p *Platform) tiers() []tierStep {
 		// storage, credentials and the internal CA.
 		step("namespace tier", "namespace", &p.Namespace, p.namespaceArgs, foundation.NewNamespace, nil),
 		step("access", "access", &p.Access, p.accessArgs, foundation.NewAccess, nil),
+		step("admission policies", "admission", &p.Admission, p.admissionArgs, foundation.NewAdmission, nil),
 		step("storage tier", "storage", &p.Storage, p.storageArgs, foundation.NewStorage, foundation.PlanStorage),
 		step("secrets tier", "secrets", &p.Secrets, p.secretsArgs, credentials.New, nil),
 		step("internal tls", "tls", &p.TLS, p.internalTLSArgs, foundation.NewInternalTLS, nil),
@@ -140,6 +142,20 @@ func (p *Platform) accessArgs() *foundation.AccessArgs {
 	s := p.settings
 	return &foundation.AccessArgs{
 		Context: p.shared(), Settings: s.Access, PreflightReads: preflightReads(s),
+	}
+}
+
+// admissionArgs: the images come from every tier's plan, so a tier's new image is allowed in the
+// same update that declares it.
+func (p *Platform) admissionArgs() *foundation.AdmissionArgs {
+	var images []string
+	for _, w := range p.plannedExcept("").Workloads() {
+		images = append(images, w.Images...)
+	}
+	labels, annotations := postgres.PatroniPodKeys()
+	return &foundation.AdmissionArgs{
+		Namespace: p.settings.Namespace, Images: images,
+		Database: foundation.DatabasePods{Component: postgres.Component, ServiceAccount: postgres.Name, Labels: labels, Annotations: annotations},
 	}
 }
 

@@ -39,6 +39,16 @@ const (
 	patroniScopeLabel  = "cluster-name"
 )
 
+// Component is the database pods' component label.
+const Component = "postgres"
+
+// PatroniPodKeys are what Patroni writes on its members' pods: its role label, and the status
+// annotation where it keeps each member's state (the Kubernetes DCS). Nothing else of a database
+// pod's labels and annotations changes once it runs.
+func PatroniPodKeys() (labels, annotations []string) {
+	return []string{patroniRoleLabel}, []string{"status"}
+}
+
 // Args configures the PostgreSQL tier.
 type Args struct {
 	tier.Context

@@ -38,7 +38,7 @@ func statefulSet(args *Args, params map[string]string, headless pulumi.StringInp
 	}
 	s := args.Settings
 	pod := kube.Pod{
-		Component:     "postgres",
+		Component:     Component,
 		SelectorExtra: map[string]string{patroniScopeLabel: Name},
 		UID:           spiloUID,
 		GID:           spiloGID,

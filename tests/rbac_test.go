@@ -367,7 +367,8 @@ func TestDeployerRoleCoversEverySetting(t *testing.T) {
 // deployerCovers checks the deployer Role of a stack against the stack's other resources.
 func deployerCovers(t *testing.T, name string, st *Stack) {
 	t.Helper()
-	clusterScoped := []string{"Namespace", "StorageClass", "ClusterRole", "ClusterRoleBinding", "APIService"}
+	clusterScoped := []string{"Namespace", "StorageClass", "ClusterRole", "ClusterRoleBinding", "APIService",
+		"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"}
 	deployer := policyRules(t, st.One(t, roleType, foundation.DeployerRoleName))
 	for _, r := range st.Resources {
 		group, kind, ok := kubernetesKind(r.Type)

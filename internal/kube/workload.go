@@ -1,6 +1,10 @@
 package kube
 
-import "github.com/pynomaly/pynomaly-platform/internal/sizing"
+import (
+	"slices"
+
+	"github.com/pynomaly/pynomaly-platform/internal/sizing"
+)
 
 // Workload describes one pod-running object a tier declared: what the cross-cutting tiers need
 // to know about it without reaching into the tier. The builders fill it from the very values
@@ -23,6 +27,8 @@ type Workload struct {
 	APIClient string
 	// Footprint is what the workload asks of the namespace's quota at its largest.
 	Footprint Footprint
+	// Images are the images its containers and init containers run, each once.
+	Images []string
 }
 
 // Footprint is what a workload asks of the namespace's quota at its largest (see package sizing).
@@ -71,6 +77,11 @@ func (p Pod) workload(kind, name string, pods int, claimSize string, claimsPerPo
 			w.Ports[port.Name] = port.Port
 		}
 		w.Footprint.Containers = append(w.Footprint.Containers, c.Resources)
+	}
+	for _, c := range append(slices.Clone(p.InitContainers), p.Containers...) {
+		if !slices.Contains(w.Images, c.Image) {
+			w.Images = append(w.Images, c.Image)
+		}
 	}
 	return w
 }

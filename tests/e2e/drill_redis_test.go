@@ -112,7 +112,15 @@ func newRedisCluster(t *testing.T) *redisCluster {
 			}
 			require.NoError(t, os.WriteFile(filepath.Join(config, name), []byte(text), 0o644))
 		}
-		for _, v := range []string{"runtime", "data", "tmp"} {
+		// Every other volume starts empty: the runtime and data directories, the claim, and the
+		// internal CA's certificates, which the drill has not (plainPorts).
+		volumes := []string{"tmp"}
+		for _, v := range sts.Spec.Template.Spec.Volumes {
+			if v.ConfigMap == nil {
+				volumes = append(volumes, v.Name)
+			}
+		}
+		for _, v := range append(volumes, "data") {
 			require.NoError(t, os.MkdirAll(filepath.Join(p.dir, "volumes", v), 0o777))
 		}
 	}

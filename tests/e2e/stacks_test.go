@@ -77,7 +77,9 @@ func stackLifecycle(t *testing.T, env string) {
 	// Pod Security: a pod that breaks "restricted" (but not "baseline") is refused where the
 	// profile enforces restricted, and only reported in dev.
 	enforce := mustKubectl(t, "get", "namespace", namespace, "-o", `jsonpath={.metadata.labels.pod-security\.kubernetes\.io/enforce}`)
-	loose := `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"psa-probe"},"spec":{"containers":[{"name":"c","image":"busybox:1.36"}]}}`
+	// An image of the stack's own, which the image-sources admission policy allows.
+	image := objectField(t, "deployment", "pynomaly-api", "{.spec.template.spec.containers[0].image}")
+	loose := `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"psa-probe"},"spec":{"containers":[{"name":"c","image":"` + image + `"}]}}`
 	probe := filepath.Join(p.dir, "psa-probe.json")
 	require.NoError(t, os.WriteFile(probe, []byte(loose), 0o644))
 	out, err := kubectl(t, "-n", namespace, "create", "--dry-run=server", "-f", probe)
@@ -92,6 +94,9 @@ func stackLifecycle(t *testing.T, env string) {
 	}
 
 	assertNetworkPolicies(t)
+	if env == "prod" {
+		checkAdmissionPolicies(t, p.dir)
+	}
 	checkInternalTLS(t, env)
 	p.must("preview", "--expect-no-changes")
 	checkDriftDetection(t, p)
