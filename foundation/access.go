@@ -96,6 +96,10 @@ type AccessArgs struct {
 	// PreflightReads are the cluster-scoped objects the stack's preflight reads (its named
 	// StorageClass, IngressClass, GatewayClass, ClusterIssuer): a deployer may get exactly those.
 	PreflightReads []ClusterObject
+	// ImagePolicy is the stack's image-sources admission policy, which follows the images
+	// settings: a deployer may change it, and no other policy, so an image update needs no
+	// administrator (the deployer chooses the images already).
+	ImagePolicy string
 }
 
 // ClusterObject is one named cluster-scoped object.
@@ -131,8 +135,8 @@ func NewAccess(ctx *pulumi.Context, name string, args *AccessArgs, opts ...pulum
 			return nil, err
 		}
 	}
-	if len(args.Settings.Deployers) > 0 && len(args.PreflightReads) > 0 {
-		if err := c.preflightReader(ctx, config.Subjects(args.Settings.Deployers), args.PreflightReads); err != nil {
+	if len(args.Settings.Deployers) > 0 && (len(args.PreflightReads) > 0 || args.ImagePolicy != "") {
+		if err := c.deployerClusterRole(ctx, config.Subjects(args.Settings.Deployers), args.PreflightReads, args.ImagePolicy); err != nil {
 			return nil, err
 		}
 	}
@@ -140,13 +144,18 @@ func NewAccess(ctx *pulumi.Context, name string, args *AccessArgs, opts ...pulum
 	return c, nil
 }
 
-// preflightReader lets the deployers get the cluster-scoped objects the preflight reads, by
-// name, and nothing else outside the namespace: without it a deployer's preview stops at the
-// preflight. A ClusterRole, auto-named so that stacks sharing a cluster do not collide.
-func (c *Access) preflightReader(ctx *pulumi.Context, subjects []config.Subject, reads []ClusterObject) error {
+// deployerClusterRole is what the deployers may do outside the namespace, by name and nothing
+// else: get the cluster-scoped objects the preflight reads (without it a deployer's preview stops
+// at the preflight), and change the image-sources admission policy. A ClusterRole, auto-named so
+// that stacks sharing a cluster do not collide.
+func (c *Access) deployerClusterRole(ctx *pulumi.Context, subjects []config.Subject, reads []ClusterObject, imagePolicy string) error {
 	var rules rbacv1.PolicyRuleArray
 	for _, o := range reads {
 		rules = append(rules, kube.NamedRule(o.Group, []string{o.Resource}, []string{o.Name}, "get"))
+	}
+	if imagePolicy != "" {
+		rules = append(rules, kube.NamedRule("admissionregistration.k8s.io", []string{"validatingadmissionpolicies"},
+			[]string{imagePolicy}, "get", "patch", "update"))
 	}
 	meta := &metav1.ObjectMetaArgs{Labels: kube.Labels(ctx, "access")}
 	role, err := rbacv1.NewClusterRole(ctx, DeployerPreflightName, &rbacv1.ClusterRoleArgs{Metadata: meta, Rules: rules}, pulumi.Parent(c))

@@ -145,7 +145,7 @@ func AdmissionPolicies(args *AdmissionArgs) []AdmissionPolicy {
 			Message: "no pod of the platform's namespace may mount a host path or take a host port",
 		}},
 	}, {
-		Name: prefix + "image-sources", Operations: []string{"CREATE", "UPDATE"},
+		Name: ImageSourcesPolicy(args.Namespace), Operations: []string{"CREATE", "UPDATE"},
 		Variables: [][2]string{containersVariable, {"allowed", celList(imagePrefixes(args.Images))}},
 		Validations: []Validation{{
 			Expression: "variables.containers.all(c, variables.allowed.exists(p, c.image.startsWith(p)))",
@@ -154,6 +154,10 @@ func AdmissionPolicies(args *AdmissionArgs) []AdmissionPolicy {
 		}},
 	}, databasePodPolicy(prefix, args.Namespace, args.Database)}
 }
+
+// ImageSourcesPolicy is the name of the namespace's image-sources policy, the one deployers may
+// change (AccessArgs.ImagePolicy).
+func ImageSourcesPolicy(namespace string) string { return namespace + ".image-sources" }
 
 // databasePodPolicy: only Patroni's account changes a database pod's labels and annotations,
 // and only the keys Patroni writes.

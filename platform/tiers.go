@@ -141,7 +141,7 @@ func (p *Platform) namespaceArgs() *foundation.NamespaceArgs {
 func (p *Platform) accessArgs() *foundation.AccessArgs {
 	s := p.settings
 	return &foundation.AccessArgs{
-		Context: p.shared(), Settings: s.Access, PreflightReads: preflightReads(s),
+		Context: p.shared(), Settings: s.Access, PreflightReads: preflightReads(s), ImagePolicy: foundation.ImageSourcesPolicy(s.Namespace),
 	}
 }
 

@@ -459,7 +459,20 @@ func TestDeployersMayReadWhatThePreflightReads(t *testing.T) {
 		st, err := runOn(c, nil, v.env, v.c)
 		require.NoError(t, err, v.env)
 		role := st.One(t, clusterRoleType, foundation.DeployerPreflightName)
-		rules := policyRules(t, role)
+		var rules []policyRule
+		imagePolicy := 0
+		for _, r := range policyRules(t, role) {
+			if slices.Contains(r.groups, "admissionregistration.k8s.io") {
+				imagePolicy++
+				// The one policy that follows the images settings, and no other.
+				assert.Equal(t, []string{"validatingadmissionpolicies"}, r.resources, v.env)
+				assert.Equal(t, []string{"pynomaly-data-science.image-sources"}, r.names, v.env)
+				assert.Equal(t, []string{"get", "patch", "update"}, r.verbs, v.env)
+				continue
+			}
+			rules = append(rules, r)
+		}
+		assert.Equal(t, 1, imagePolicy, "%s: deployers may change the image policy", v.env)
 		var objects int
 		for _, asked := range c.asked {
 			parts := strings.Fields(asked) // "group/version resource namespace/name"
