@@ -133,7 +133,10 @@ func (p *project) useProgram(tree, stackFile string) {
 // the working tree has it), neither of which the suite tests.
 func prebuild(t *testing.T, dir string) {
 	t.Helper()
-	build := exec.Command("go", "build", "-o", filepath.Join("bin", "pynomaly-platform"), ".")
+	// -trimpath: every project is a copy of the program in a directory of its own, and without
+	// it the Go cache keys each copy's packages by that directory, so every project compiled the
+	// whole module afresh and the cache grew by gigabytes per suite run (it filled the disk).
+	build := exec.Command("go", "build", "-trimpath", "-o", filepath.Join("bin", "pynomaly-platform"), ".")
 	build.Dir = dir
 	out, err := build.CombinedOutput()
 	require.NoError(t, err, "go build: %s", out)
