@@ -120,17 +120,18 @@ var containersVariable = [2]string{"containers",
 
 // AdmissionPolicies are the namespace's policies:
 //   - host isolation: no privileged container, no host network, PID or IPC namespace, host
-//     path or host port. Pod Security enforces the same from baseline up; this holds even if the
+//     path or host port, when a pod is created. Pod Security enforces the same from baseline up; this holds even if the
 //     namespace's Pod Security labels are loosened.
 //   - image sources: every image is from a repository the stack's settings name (images.*, so
 //     images built locally are allowed through the same settings), by digest where the setting
-//     gives a digest.
+//     gives a digest; an update may keep the images the pod had.
 //   - database pod labels: only Patroni changes a database pod's labels and annotations, and
 //     only its own keys.
 func AdmissionPolicies(args *AdmissionArgs) []AdmissionPolicy {
 	prefix := args.Namespace + "."
 	return []AdmissionPolicy{{
-		Name: prefix + "host-isolation", Operations: []string{"CREATE", "UPDATE"},
+		// CREATE only: none of these fields of a pod can change once it exists.
+		Name: prefix + "host-isolation", Operations: []string{"CREATE"},
 		Variables: [][2]string{containersVariable},
 		Validations: []Validation{{
 			Expression: "variables.containers.all(c, !(has(c.securityContext) && has(c.securityContext.privileged) && c.securityContext.privileged))",
@@ -145,10 +146,15 @@ func AdmissionPolicies(args *AdmissionArgs) []AdmissionPolicy {
 			Message: "no pod of the platform's namespace may mount a host path or take a host port",
 		}},
 	}, {
+		// An update may keep the images a pod has: the garbage collector updates the pods a
+		// deleted StatefulSet orphans (prod) or leaves to it, and their image may be one the
+		// settings no longer name (monitoringMode operator drops the bundled Prometheus).
 		Name: ImageSourcesPolicy(args.Namespace), Operations: []string{"CREATE", "UPDATE"},
-		Variables: [][2]string{containersVariable, {"allowed", celList(imagePrefixes(args.Images))}},
+		Variables: [][2]string{containersVariable, {"allowed", celList(imagePrefixes(args.Images))}, {"kept",
+			"request.operation == 'UPDATE' ? (oldObject.spec.containers + (has(oldObject.spec.initContainers) ? " +
+				"oldObject.spec.initContainers : [])).map(c, c.image) : []"}},
 		Validations: []Validation{{
-			Expression: "variables.containers.all(c, variables.allowed.exists(p, c.image.startsWith(p)))",
+			Expression: "variables.containers.all(c, c.image in variables.kept || variables.allowed.exists(p, c.image.startsWith(p)))",
 			Message: "every image in the platform's namespace comes from a repository the stack's images settings name " +
 				"(by digest where the setting gives one): " + strings.Join(repositories(args.Images), ", "),
 		}},
