@@ -167,7 +167,7 @@ func parameters(args *Args) map[string]string {
 
 // postgresSelector selects the cluster's pods, or those of one Patroni role.
 func postgresSelector(role string) map[string]string {
-	sel := kube.SelectorLabels("postgres")
+	sel := kube.SelectorLabels(Component)
 	sel[patroniScopeLabel] = Name
 	if role != "" {
 		sel[patroniRoleLabel] = role
