@@ -58,11 +58,15 @@ func NewConfig(ctx *pulumi.Context, name string, args *ConfigArgs, opts ...pulum
 		"REDIS_CACHE_PORT":            port(args.Cache.Port),
 		"REDIS_CACHE_SENTINEL_MASTER": pulumi.String(args.Cache.SentinelMaster),
 		"TASK_QUEUE_NAME":             pulumi.String(redis.TaskQueueName),
-		"INFLUXDB_URL":                args.InfluxDBURL,
-		"INFLUXDB_ORG":                pulumi.String(influxdb.Org),
-		"INFLUXDB_BUCKET":             pulumi.String(influxdb.Bucket),
-		"API_PORT":                    port(APIPort),
-		"MODEL_STORAGE_PATH":          pulumi.String(ModelStoragePath),
+		// The application's Redis user (at Redis and at the Sentinels), and the prefix of every
+		// cache key: the user may touch no other (redis/acl.go).
+		"REDIS_USERNAME":         pulumi.String(redis.AppUser),
+		"REDIS_CACHE_KEY_PREFIX": pulumi.String(redis.CacheKeyPrefix),
+		"INFLUXDB_URL":           args.InfluxDBURL,
+		"INFLUXDB_ORG":           pulumi.String(influxdb.Org),
+		"INFLUXDB_BUCKET":        pulumi.String(influxdb.Bucket),
+		"API_PORT":               port(APIPort),
+		"MODEL_STORAGE_PATH":     pulumi.String(ModelStoragePath),
 	}
 	for k, v := range TLSConfig(args.TLS) {
 		data[k] = pulumi.String(v)

@@ -42,17 +42,23 @@ const (
 	PostgresMonitorPasswordKey = "monitor-password"
 	PostgresMonitorVerifierKey = "monitor-password-scram-sha-256"
 	// The Patroni REST API's user for its unsafe methods (PATCH /config, POST /restart, ...).
-	PatroniAPIUserKey         = "patroni-api-username"
-	PatroniAPIPasswordKey     = "patroni-api-password"
-	RedisPasswordKey          = "password"
-	InfluxDBAdminUserKey      = "admin-username"
-	InfluxDBAdminPasswordKey  = "admin-password"
-	InfluxDBAdminTokenKey     = "admin-token"
-	InfluxDBReaderUserKey     = "reader-username"
-	InfluxDBReaderPasswordKey = "reader-password"
-	GrafanaAdminUserKey       = "admin-user"
-	GrafanaAdminPasswordKey   = "admin-password"
-	APISecretKeyKey           = "secret-key"
+	PatroniAPIUserKey     = "patroni-api-username"
+	PatroniAPIPasswordKey = "patroni-api-password"
+	RedisPasswordKey      = "password"
+	// The Redis users beside the application's, one password each (redis/acl.go); only
+	// generated, nobody types them.
+	RedisReplicationPasswordKey = "replication-password"
+	RedisSentinelPasswordKey    = "sentinel-password"
+	RedisExporterPasswordKey    = "exporter-password"
+	RedisAdminPasswordKey       = "admin-password"
+	InfluxDBAdminUserKey        = "admin-username"
+	InfluxDBAdminPasswordKey    = "admin-password"
+	InfluxDBAdminTokenKey       = "admin-token"
+	InfluxDBReaderUserKey       = "reader-username"
+	InfluxDBReaderPasswordKey   = "reader-password"
+	GrafanaAdminUserKey         = "admin-user"
+	GrafanaAdminPasswordKey     = "admin-password"
+	APISecretKeyKey             = "secret-key"
 )
 
 // Args configures the secrets tier.
@@ -119,6 +125,10 @@ func (c *Secrets) credentials(ctx *pulumi.Context, args *Args) (map[string]pulum
 		{"grafana-admin-password", cr.GrafanaAdminPassword, 32},
 		{"api-secret-key", cr.APISecretKey, 64},
 		{"patroni-api-password", "", 32},
+		{"redis-replication-password", "", 32},
+		{"redis-sentinel-password", "", 32},
+		{"redis-exporter-password", "", 32},
+		{"redis-admin-password", "", 32},
 	} {
 		v, err := c.password(ctx, p.logical, p.override, p.length, args.Protect)
 		if err != nil {
@@ -244,7 +254,12 @@ func (c *Secrets) secrets(v map[string]pulumi.StringOutput, g Generations) []com
 		// pooler answers SCRAM itself for the clients of either. Secret, as its values are.
 		PostgresPoolerUserlistKey: appUserlist(v, g.PostgresApp),
 	}
-	redis := pulumi.StringMap{}
+	redis := pulumi.StringMap{
+		RedisReplicationPasswordKey: v["redis-replication-password"],
+		RedisSentinelPasswordKey:    v["redis-sentinel-password"],
+		RedisExporterPasswordKey:    v["redis-exporter-password"],
+		RedisAdminPasswordKey:       v["redis-admin-password"],
+	}
 	for _, gen := range Kept(g.PostgresApp) {
 		slot := SlotOf(gen)
 		postgres[PostgresAppUserKeyOf(slot)] = pulumi.String(PostgresAppLogin(slot))

@@ -79,6 +79,12 @@ func GenerationLabels(g Generations) map[string]string {
 const (
 	SettledSecret   = "pynomaly-credentials-settled"
 	SettledRedisKey = "redis-generation"
+	// SettledRedisUsersKey is there once the Redis servers hold the per-client users alone
+	// (redis/acl.go), with the version of those users, RedisUsersVersion. A stack deployed
+	// before them has a settled generation and no users: its pods' one user, default, is
+	// still what every client logs in as, until the retirement job moves them to the users.
+	SettledRedisUsersKey = "redis-users"
+	RedisUsersVersion    = "1"
 )
 
 const (

@@ -17,6 +17,6 @@ func Scripts() []tier.Script {
 	return []tier.Script{
 		assets.Lint("redis-startup.sh", "startup.sh", redisStartup),
 		assets.Lint("redis-ping.sh", "ping.sh.tmpl", redisPing(Port)),
-		assets.Lint("redis-ping-sentinel.sh", "ping.sh.tmpl", redisPing(sentinelPort)),
+		assets.Lint("redis-ping-sentinel.sh", "ping.sh.tmpl", redisPing(SentinelPort)),
 	}
 }

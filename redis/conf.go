@@ -99,7 +99,7 @@ func SentinelQuorum(replicas int) int { return replicas/2 + 1 }
 // which the init container adds once it knows who the primary is.
 func SentinelConf() string {
 	return strings.Join([]string{
-		fmt.Sprintf("port %d", sentinelPort),
+		fmt.Sprintf("port %d", SentinelPort),
 		"dir /tmp",
 		"sentinel resolve-hostnames yes",
 		"sentinel announce-hostnames yes",
@@ -116,4 +116,5 @@ func SentinelMonitor(master, host string, replicas int) string {
 	}, "\n") + "\n"
 }
 
-const sentinelPort = 26379
+// SentinelPort is where Sentinel listens.
+const SentinelPort = 26379

@@ -29,7 +29,7 @@ func TestRedisConf(t *testing.T) {
 				conf, sentinel := Conf(role, r.tier), SentinelConf()
 				if s.TLS.Internal {
 					conf += TLSConf(Port)
-					sentinel += TLSConf(sentinelPort)
+					sentinel += TLSConf(SentinelPort)
 				}
 				got := "# redis.conf\n" + conf
 				if r.sentinel() {

@@ -52,7 +52,7 @@ func (r *redisInstance) declare(ctx *pulumi.Context, c *Redis, args *Args) error
 	c.Add(w)
 	port := Port
 	if r.sentinel() {
-		port = sentinelPort
+		port = SentinelPort
 	}
 	r.sts = sts
 	r.endpoint = Endpoint{
@@ -85,17 +85,18 @@ func (r *redisInstance) claim() kube.Claim {
 	return kube.Claim{Name: tier.DataClaimTemplate, Size: r.tier.StorageSize}
 }
 
-// configMap holds redis.conf and, with Sentinel, its configuration. Auto-named: a change rolls
+// configMap holds redis.conf, the users' rules and, with Sentinel, its configuration and users. Auto-named: a change rolls
 // the StatefulSet.
 func (r *redisInstance) configMap(ctx *pulumi.Context, c *Redis, ns pulumi.StringInput, tls bool) (*corev1.ConfigMap, error) {
 	redisConf, sentinelConf := Conf(r.role, r.tier), SentinelConf()
 	if tls {
 		redisConf += TLSConf(Port)
-		sentinelConf += TLSConf(sentinelPort)
+		sentinelConf += TLSConf(SentinelPort)
 	}
-	data := pulumi.StringMap{"redis.conf": pulumi.String(redisConf)}
+	data := pulumi.StringMap{"redis.conf": pulumi.String(redisConf), "users.conf": pulumi.String(UsersFile(Users(r.role)))}
 	if r.sentinel() {
 		data["sentinel.conf"] = pulumi.String(sentinelConf)
+		data["sentinel-users.conf"] = pulumi.String(UsersFile(SentinelUsers()))
 		data["sentinel-monitor.conf"] = pulumi.String(SentinelMonitor(r.master(), "PRIMARY_HOST", r.tier.Replicas))
 	}
 	cm, err := corev1.NewConfigMap(ctx, r.name, &corev1.ConfigMapArgs{
@@ -117,7 +118,7 @@ func (r *redisInstance) services(ctx *pulumi.Context, c *Redis, ns pulumi.String
 			p = append(p, kube.ServicePort("redis", Port))
 		}
 		if r.sentinel() {
-			p = append(p, kube.ServicePort("sentinel", sentinelPort))
+			p = append(p, kube.ServicePort("sentinel", SentinelPort))
 		}
 		return p
 	}

@@ -77,22 +77,26 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		Metadata: kube.ObjectMeta(ctx, args.Namespace, credentials.SettledSecret, "rotation"),
 		Type:     pulumi.String("Opaque"),
 		StringData: pulumi.StringMap{
-			credentials.SettledRedisKey: pulumi.String(fmt.Sprint(args.Generations.Redis)),
-			"postgres-app-generation":   pulumi.String(fmt.Sprint(args.Generations.PostgresApp)),
+			credentials.SettledRedisKey:      pulumi.String(fmt.Sprint(args.Generations.Redis)),
+			credentials.SettledRedisUsersKey: pulumi.String(credentials.RedisUsersVersion),
+			"postgres-app-generation":        pulumi.String(fmt.Sprint(args.Generations.PostgresApp)),
 		},
 	}, pulumi.Parent(c), kube.After(args.After))
 	if err != nil {
 		return nil, fmt.Errorf("rotation: settled secret: %w", err)
 	}
 	for _, job := range retireJobs(args) {
-		access, err := retireAccess(ctx, c, args, job.Name, job.Pod.Component)
-		if err != nil {
-			return nil, err
+		after := append([]pulumi.Resource{settled}, args.After...)
+		if job.Pod.APIClient != "" {
+			access, err := retireAccess(ctx, c, args, job.Name, job.Pod.Component)
+			if err != nil {
+				return nil, err
+			}
+			after = append(after, access)
 		}
 		// Pulumi waits for the job as long as it may take, not its default ten minutes.
 		wait := time.Duration(job.DeadlineSeconds) * time.Second
-		_, w, err := kube.NewJob(ctx, c, args.Namespace, job,
-			kube.After(append([]pulumi.Resource{settled, access}, args.After...)),
+		_, w, err := kube.NewJob(ctx, c, args.Namespace, job, kube.After(after),
 			pulumi.Timeouts(&pulumi.CustomTimeouts{Create: wait.String(), Update: wait.String()}))
 		if err != nil {
 			return nil, err
@@ -113,23 +117,28 @@ func Plan(args *Args) (tier.Plan, error) {
 	return p, nil
 }
 
-// retireJobs are the retirement jobs of the credentials whose generation is past 0.
+// retireJobs are the retirement jobs of the credentials whose generation is past 0, and Redis's
+// always: besides a rotation, it settles the per-client users on servers that a release without
+// them started (redis/acl.go).
 func retireJobs(args *Args) []kube.Job {
 	var jobs []kube.Job
 	if args.Generations.PostgresApp > 0 {
 		jobs = append(jobs, postgresJob(args))
 	}
-	if args.Generations.Redis > 0 {
-		jobs = append(jobs, redisJob(args))
-	}
-	return jobs
+	return append(jobs, redisJob(args))
 }
 
 // retireJob is a retirement job of the credential at generation g, whose client pods carry
-// label: run again for each rotation, once the last client pod of generation g-1 is gone.
+// label: run again for each rotation, once the last client pod of generation g-1 is gone (at
+// generation 0 there is none to wait for).
 func retireJob(name string, pod kube.Pod, label string, g int, args *Args) kube.Job {
 	pod.Annotations = map[string]string{credentials.GenerationAnnotation: fmt.Sprint(g)}
-	pod.InitContainers = append(pod.InitContainers, kube.Container{
+	job := kube.Job{Name: name, Pod: pod, BackoffLimit: 6, DeadlineSeconds: retireSeconds}
+	if g == 0 {
+		return job
+	}
+	job.DeadlineSeconds += args.DrainSeconds
+	job.Pod.InitContainers = append(pod.InitContainers, kube.Container{
 		Name: waitForPreviousClients, Image: args.Images.Kubectl,
 		Command: kube.Script("/bin/sh", waitForPreviousClientsScript),
 		Env: corev1.EnvVarArray{
@@ -142,8 +151,8 @@ func retireJob(name string, pod kube.Pod, label string, g int, args *Args) kube.
 		Resources: tier.JobResources,
 		Mounts:    corev1.VolumeMountArray{kube.Mount("tmp", "/tmp")},
 	})
-	pod.APIClient = waitForPreviousClients
-	return kube.Job{Name: name, Pod: pod, BackoffLimit: 6, DeadlineSeconds: args.DrainSeconds + retireSeconds}
+	job.Pod.APIClient = waitForPreviousClients
+	return job
 }
 
 // retireSeconds is how long a retirement may take once the previous generation's pods are gone.
@@ -183,11 +192,9 @@ func postgresJob(args *Args) kube.Job {
 	return retireJob(PostgresRetireJob, pod, credentials.PostgresAppGenerationLabel, g, args)
 }
 
-// RedisRetireScript settles a Redis rotation on every running server and Sentinel: the default
-// user keeps only the current password (resetpass: the previous one goes, whatever it was, so a
-// rerun does the same), replicas and Sentinels authenticate with it. The commands go to redis-cli
-// on its standard input, written by printf, a builtin: no password on a command line; each must
-// answer OK, and an answer never repeats a password.
+// RedisRetireScript settles the Redis users on every running server and Sentinel: replicas and
+// Sentinels authenticate as their own users, the application's user keeps only the current
+// password, and the default user may only PING.
 var RedisRetireScript = assets.Script("redis-retire.sh")
 
 // RedisTargets is the retirement job's REDIS_TARGETS: host|master per pod.
@@ -208,8 +215,13 @@ func redisJob(args *Args) kube.Job {
 		cliTLS = redis.CLITLS(tier.CAMountPath + "/ca.crt")
 	}
 	pod := kube.ScriptPod("redis-retire", args.Images.Redis, tier.JobResources, redis.UID, RedisRetireScript, corev1.EnvVarArray{
-		kube.SecretEnv("REDISCLI_AUTH", args.RedisSecret, credentials.RedisPasswordKeyOf(credentials.SlotOf(g))),
+		kube.SecretEnv("REDISCLI_AUTH", args.RedisSecret, credentials.RedisAdminPasswordKey),
+		kube.SecretEnv("REDIS_PASSWORD", args.RedisSecret, credentials.RedisPasswordKeyOf(credentials.SlotOf(g))),
+		kube.SecretEnv("REDIS_REPLICATION_PASSWORD", args.RedisSecret, credentials.RedisReplicationPasswordKey),
+		kube.SecretEnv("REDIS_SENTINEL_PASSWORD", args.RedisSecret, credentials.RedisSentinelPasswordKey),
 		kube.Env("REDIS_TARGETS", RedisTargets(args.Redis)),
+		kube.Env("REDIS_PORT", fmt.Sprint(redis.Port)),
+		kube.Env("SENTINEL_PORT", fmt.Sprint(redis.SentinelPort)),
 		kube.Env("REDIS_CLI_TLS", cliTLS),
 	}, nil, nil)
 	tier.MountCA(&pod, args.TLS)

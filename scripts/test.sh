@@ -15,7 +15,8 @@ source scripts/env.sh
 # The unit suite checks generated configuration with the real servers from Debian's packages
 # (and the monitoring tier's with promtool and amtool; their services are never started).
 ensure_packages '/usr/lib/postgresql/*/bin/postgres:postgresql' redis-server:redis-server pgbouncer:pgbouncer \
-  /usr/sbin/nginx:nginx-light promtool:prometheus amtool:prometheus-alertmanager curl:curl
+  /usr/sbin/nginx:nginx-light promtool:prometheus amtool:prometheus-alertmanager curl:curl \
+  prometheus-redis-exporter:prometheus-redis-exporter
 
 # The unit stage's checkers (actionlint, kube-score) are built from their Go modules once into
 # the tools cache (seconds), then reused; lint.sh builds them and runs the linters.

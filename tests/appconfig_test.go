@@ -37,6 +37,8 @@ func TestConfigTier(t *testing.T) {
 				"REDIS_CACHE_HOST":            "pynomaly-redis-cache.pynomaly-data-science.svc",
 				"REDIS_CACHE_PORT":            redisPort[env],
 				"REDIS_CACHE_SENTINEL_MASTER": sentinel(env, "pynomaly-redis-cache"),
+				"REDIS_USERNAME":              "pynomaly",
+				"REDIS_CACHE_KEY_PREFIX":      "pynomaly:",
 				"TASK_QUEUE_NAME":             "pynomaly-tasks",
 				"INFLUXDB_URL":                "http://pynomaly-influxdb.pynomaly-data-science.svc:8086",
 				"INFLUXDB_ORG":                "pynomaly",

@@ -44,16 +44,16 @@ func TestBadSettingsStopBeforeAnyResource(t *testing.T) {
 		{"namespace too long", "dev", cfg{"namespace": strings.Repeat("a", 64)},
 			`stack setting pynomaly-platform:namespace = "` + strings.Repeat("a", 64) + `": must be a DNS label`},
 		{"quota CPU too small for max replicas", "prod", cfg{"quota": `{"requestsCpu": "16"}`},
-			`stack setting pynomaly-platform:quota.requestsCpu = "16": must be at least 30825m to hold every Deployment at its maximum replicas`},
+			`stack setting pynomaly-platform:quota.requestsCpu = "16": must be at least 30925m to hold every Deployment at its maximum replicas`},
 		// The ephemeral storage quota is raised with it, so that only the CPU limit falls short.
 		{"quota limits too small after raising max replicas", "staging", cfg{"api": `{"maxReplicas": 32}`,
-			"quota": `{"requestsEphemeralStorage": "16Gi", "limitsEphemeralStorage": "128Gi"}`},
-			`stack setting pynomaly-platform:quota.limitsCpu = "24": must be at least 34650m to hold every Deployment at its maximum replicas plus the StatefulSets and claims (postgres x2, postgres-setup x1, postgres-backup x1, pooler x2, redis-queue x3, redis-cache x3, influxdb x1, influxdb-setup x1, influxdb-backup x1, migrate x1, api x32, worker x5, nginx x2, prometheus x1, grafana x1, alertmanager x1, kube-state-metrics x1, metrics-adapter x1, claim pynomaly-backups 50Gi, claim pynomaly-models 20Gi)`},
+			"quota": `{"requestsEphemeralStorage": "16Gi", "limitsEphemeralStorage": "128Gi", "pods": 64}`},
+			`stack setting pynomaly-platform:quota.limitsCpu = "24": must be at least 35150m to hold every Deployment at its maximum replicas plus the StatefulSets and claims (postgres x2, postgres-setup x1, postgres-backup x1, pooler x2, redis-queue x3, redis-cache x3, influxdb x1, influxdb-setup x1, influxdb-backup x1, migrate x1, api x32, worker x5, redis-retire x1, nginx x2, prometheus x1, grafana x1, alertmanager x1, kube-state-metrics x1, metrics-adapter x1, claim pynomaly-backups 50Gi, claim pynomaly-models 20Gi)`},
 		// A public store's every address, in pieces: the egress would be open to everyone.
 		{"object store addresses that are every address together", "prod", cfg{"network": `{"objectStorageCidrs": ["0.0.0.0/2", "64.0.0.0/2", "128.0.0.0/1"]}`},
 			`stack setting pynomaly-platform:network.objectStorageCidrs = ["0.0.0.0/2","64.0.0.0/2","128.0.0.0/1"]: must not match every address, as these CIDRs do together (0.0.0.0/0)`},
 		{"quota pods too small", "prod", cfg{"quota": `{"pods": 100}`},
-			`stack setting pynomaly-platform:quota.pods = 100: must be at least 180 to hold`},
+			`stack setting pynomaly-platform:quota.pods = 100: must be at least 181 to hold`},
 		{"quota claims too small", "prod", cfg{"quota": `{"persistentVolumeClaims": 5}`},
 			`stack setting pynomaly-platform:quota.persistentVolumeClaims = 5: must be at least 14 to hold`},
 		{"quota storage too small", "prod", cfg{"quota": `{"requestsStorage": "1Ti"}`},
@@ -129,7 +129,7 @@ func TestBadSettingsStopBeforeAnyResource(t *testing.T) {
 		{"a node selector of a component the stack does not run", "dev", cfg{"nodeSelectors": `{"alertmanager": {"pool": "monitoring"}}`},
 			`stack setting pynomaly-platform:nodeSelectors.alertmanager = {"pool":"monitoring"}: is not a component of this stack's pods; must be default ` +
 				`(every component without an entry of its own) or one of postgres, postgres-setup, postgres-backup, pooler, redis-queue, redis-cache, ` +
-				`influxdb, influxdb-setup, influxdb-backup, migrate, api, worker, nginx, prometheus, grafana`},
+				`influxdb, influxdb-setup, influxdb-backup, migrate, api, worker, redis-retire, nginx, prometheus, grafana`},
 		{"a node label key with a prefix that is not a DNS subdomain", "prod", cfg{"nodeSelectors": `{"api": {"Example.com/pool": "app"}}`},
 			`stack setting pynomaly-platform:nodeSelectors.api["Example.com/pool"] = "app": "Example.com/pool" is not a Kubernetes label key`},
 	}

@@ -36,7 +36,15 @@ func TestRedisTier(t *testing.T) {
 
 				c := sts.Container(t, podSpec, "redis")
 				assert.Equal(t, "redis:7.4.2-alpine", sts.Str(t, c+".image"))
-				assert.Equal(t, "secret:pynomaly-redis-credentials/password", sts.Env(t, c)["REDIS_PASSWORD"])
+				// Redis reads the file the start-up script writes: only that script holds passwords.
+				assert.Equal(t, map[string]string{"REDIS_CLI_TLS": sts.Env(t, c)["REDIS_CLI_TLS"]}, sts.Env(t, c), name)
+				topology := sts.Env(t, sts.Container(t, podSpec, "topology"))
+				assert.Equal(t, "secret:pynomaly-redis-credentials/password", topology["REDIS_PASSWORD"])
+				assert.Equal(t, "secret:pynomaly-redis-credentials/replication-password", topology["REDIS_REPLICATION_PASSWORD"])
+				exporter := sts.Env(t, sts.Container(t, podSpec, "exporter"))
+				assert.Equal(t, "exporter", exporter["REDIS_USER"])
+				assert.Equal(t, "secret:pynomaly-redis-credentials/exporter-password", exporter["REDIS_PASSWORD"])
+				assert.Contains(t, conf["users.conf"], "\npynomaly ~pynomaly", "the application's user holds keys of its own")
 				assert.Contains(t, sts.Str(t, c+".readinessProbe.exec.command.2"), "ping")
 				assert.Equal(t, 6379, sts.Int(t, c+".livenessProbe.tcpSocket.port"))
 				sts.Container(t, podSpec, "exporter")

@@ -93,13 +93,14 @@ func TestRotationDrill(t *testing.T) {
 	pg.job(t, ctx, after, rotation.PostgresRetireJob, "postgres-retire", "previous login retired")
 	script, env := podScript(t, after, after.One(t, jobType, rotation.RedisRetireJob), "redis-retire")
 	env["REDIS_TARGETS"] = "127.0.0.1|"
-	out, err := runScript(ctx, "", strings.ReplaceAll(script, fmt.Sprintf("-p %d", redis.Port), fmt.Sprintf("-p %d", r1.port)), env)
+	env["REDIS_PORT"] = fmt.Sprint(r1.port)
+	out, err := runScript(ctx, "", script, env)
 	require.NoError(t, err, "redis retirement: %s", out)
 	steps.hold()
 	newPG.stop()
 	newRedis.stop()
 
-	require.Equal(t, "OK", replica.cli(newApp.redisPassword, "REPLICAOF", "NO", "ONE"))
+	require.Equal(t, "OK", replica.as(redis.SentinelUser, "REPLICAOF", "NO", "ONE"))
 	replica.replicate(t, r1) // a new link, authenticated after the retirement
 
 	// Every query and command of every client succeeded, during every step.
@@ -129,16 +130,16 @@ func TestRotationDrill(t *testing.T) {
 	got, err := pgThrough(bin, p1.port, newApp, "SELECT current_user")
 	assert.NoError(t, err, got)
 	assert.Equal(t, "pynomaly", got)
-	assert.NotEqual(t, "PONG", r1.cli(oldApp.redisPassword, "PING"), "Redis still accepts the previous password")
-	assert.Equal(t, "PONG", r1.cli(newApp.redisPassword, "PING"))
+	assert.False(t, r1.logsIn(oldApp.redisPassword), "Redis still accepts the previous password")
+	assert.True(t, r1.logsIn(newApp.redisPassword))
 	require.Equal(t, "1", settled)
 	restarted := startDrillRedis(t, redisServer, redisCLI, after, s.RedisQueue, settled)
-	assert.NotEqual(t, "PONG", restarted.cli(oldApp.redisPassword, "PING"), "a pod started after the rotation accepts the previous password")
-	assert.Equal(t, "PONG", restarted.cli(newApp.redisPassword, "PING"))
+	assert.False(t, restarted.logsIn(oldApp.redisPassword), "a pod started after the rotation accepts the previous password")
+	assert.True(t, restarted.logsIn(newApp.redisPassword))
 	// A pod that restarted mid-rotation accepted both (the settled generation was still 0).
 	midway := startDrillRedis(t, redisServer, redisCLI, after, s.RedisQueue, "0")
-	assert.Equal(t, "PONG", midway.cli(oldApp.redisPassword, "PING"))
-	assert.Equal(t, "PONG", midway.cli(newApp.redisPassword, "PING"))
+	assert.True(t, midway.logsIn(oldApp.redisPassword))
+	assert.True(t, midway.logsIn(newApp.redisPassword))
 }
 
 // drain is the time between a pod leaving its Service's endpoints and its SIGTERM: connections
@@ -258,10 +259,11 @@ func pgQuery(bin string, pools *endpoints, c appCreds) func() error {
 	}
 }
 
-// redisQuery increments a counter at the current primary, on a new connection.
+// redisQuery increments a counter of the queue's keys at the current primary, on a new
+// connection, as the application's user.
 func redisQuery(cli string, primary *endpoints, password string) func() error {
 	return func() error {
-		cmd := exec.Command(cli, "-h", "127.0.0.1", "-p", fmt.Sprint(primary.next()), "INCR", "drill")
+		cmd := exec.Command(cli, "-h", "127.0.0.1", "-p", fmt.Sprint(primary.next()), "--user", redis.AppUser, "INCR", redis.TaskQueueName+":drill")
 		cmd.Env = append(os.Environ(), "REDISCLI_AUTH="+password)
 		out, err := cmd.CombinedOutput()
 		if _, perr := strconv.Atoi(strings.TrimSpace(string(out))); err != nil || perr != nil {
@@ -342,27 +344,41 @@ func startPooler(t *testing.T, ctx context.Context, pgbouncer, pgDir string, poo
 	return &drillPooler{port: port, stop: stop}
 }
 
-// drillRedis is one Redis pod: the generated redis.conf, and the runtime configuration its
-// start-up script writes from the pod's environment (settled: the settled Secret's value, ""
-// before there is one).
+// drillRedis is one Redis pod: the generated redis.conf and users, and the runtime
+// configuration its start-up script writes from the pod's environment (settled: the settled
+// Secret's generation, "" before there is one; users: its users' version, "" before the
+// per-client users settled).
 type drillRedis struct {
-	port      int
-	cliPath   string
-	stop      func()
-	dir, conf string
+	port    int
+	cliPath string
+	stop    func()
+	dir     string
+	env     map[string]string
 }
 
 func startDrillRedis(t *testing.T, server, cli string, st *Stack, tier config.StatefulTier, settled string) *drillRedis {
 	t.Helper()
+	users := ""
+	if settled != "" {
+		users = credentials.RedisUsersVersion // a stack deployed with the per-client users
+	}
+	return startRedisPod(t, server, cli, st, tier, settled, users)
+}
+
+func startRedisPod(t *testing.T, server, cli string, st *Stack, tier config.StatefulTier, settled, users string) *drillRedis {
+	t.Helper()
 	dir := t.TempDir()
 	base := strings.Replace(redis.Conf(redis.Queue, tier), "dir /data\n", "dir "+dir+"\n", 1)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "base.conf"), []byte(base), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "redis.conf.base"), []byte(base), 0o600))
+	cm := st.One(t, configMapType, redis.QueueService).StringMap(t, "data")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "users.conf"), []byte(cm["users.conf"]), 0o600))
 	script, env := podScript(t, st, st.One(t, statefulSetType, redis.QueueService), "topology")
-	script = strings.ReplaceAll(script, "/etc/redis/redis.conf", filepath.Join(dir, "base.conf"))
+	script = strings.ReplaceAll(script, "/etc/redis/redis.conf", filepath.Join(dir, "redis.conf.base"))
+	script = strings.ReplaceAll(script, "/etc/redis/", dir+"/")
 	script = strings.ReplaceAll(script, "/run/redis", dir)
 	require.Equal(t, "1", env["REPLICAS"], "one pod: the drill plays Sentinel's part itself")
 	env["POD_NAME"], env["POD_NAMESPACE"] = redis.QueueService+"-0", "pynomaly-data-science"
-	env["REDIS_SETTLED_GENERATION"] = settled
+	env["REDIS_SETTLED_GENERATION"], env["REDIS_SETTLED_USERS"] = settled, users
 	out, err := runScript(context.Background(), "", script, env)
 	require.NoError(t, err, "redis start-up: %s", out)
 	port := freePort(t)
@@ -371,95 +387,237 @@ func startDrillRedis(t *testing.T, server, cli string, st *Stack, tier config.St
 	once := sync.Once{}
 	stop := func() { once.Do(func() { _ = cmd.Process.Signal(syscall.SIGTERM); <-exited }) }
 	t.Cleanup(stop)
-	r := &drillRedis{port: port, cliPath: cli, stop: stop, dir: dir}
+	r := &drillRedis{port: port, cliPath: cli, stop: stop, dir: dir, env: env}
 	waitFor(t, "redis to listen", exited, log, listening(port))
 	return r
 }
 
-// cli runs one command authenticated with password (from the environment, as the pods do).
-func (r *drillRedis) cli(password string, args ...string) string {
-	cmd := exec.Command(r.cliPath, append([]string{"-h", "127.0.0.1", "-p", fmt.Sprint(r.port)}, args...)...)
+// cli runs one command as user, authenticated with password (from the environment, as the pods
+// do).
+func (r *drillRedis) cli(user, password string, args ...string) string {
+	cmd := exec.Command(r.cliPath, append([]string{"-h", "127.0.0.1", "-p", fmt.Sprint(r.port), "--user", user}, args...)...)
 	cmd.Env = append(os.Environ(), "REDISCLI_AUTH="+password)
 	out, _ := cmd.CombinedOutput()
 	return strings.TrimSpace(string(out))
 }
 
+// logsIn is whether the application's user logs in with password: it reads its queue (PING
+// would answer the probe user after a failed AUTH).
+func (r *drillRedis) logsIn(password string) bool {
+	return r.cli(redis.AppUser, password, "LLEN", redis.TaskQueueName) == "0"
+}
+
+// as runs one command as user with the password the pod's environment gives it.
+func (r *drillRedis) as(user string, args ...string) string {
+	return r.cli(user, r.env[userPasswordEnv[user]], args...)
+}
+
+// userPasswordEnv is where the start-up script finds each Redis user's password.
+var userPasswordEnv = map[string]string{
+	redis.AppUser: "REDIS_PASSWORD", redis.ReplicationUser: "REDIS_REPLICATION_PASSWORD", redis.SentinelUser: "REDIS_SENTINEL_PASSWORD",
+	redis.ExporterUser: "REDIS_EXPORTER_PASSWORD", redis.AdminUser: "REDIS_ADMIN_PASSWORD",
+}
+
 // rollFrom is a StatefulSet's rolling update under Sentinel: the new pod replicates from the
-// current primary (with its generated masterauth), then takes over.
+// current primary (with its generated replication user), then takes over.
 func (r *drillRedis) rollFrom(t *testing.T, old *drillRedis) {
 	t.Helper()
-	own := r.replicate(t, old)
-	require.Equal(t, "OK", r.cli(own, "REPLICAOF", "NO", "ONE"))
+	r.replicate(t, old)
+	require.Equal(t, "OK", r.as(redis.SentinelUser, "REPLICAOF", "NO", "ONE"))
 }
 
-// replicate makes the pod a replica of primary and waits until it synced; it returns the
-// pod's own password.
-func (r *drillRedis) replicate(t *testing.T, primary *drillRedis) string {
+// replicate makes the pod a replica of primary, as Sentinel does, and waits until it synced.
+func (r *drillRedis) replicate(t *testing.T, primary *drillRedis) {
 	t.Helper()
-	conf, err := os.ReadFile(filepath.Join(r.dir, "redis.conf"))
-	require.NoError(t, err)
-	var own string
-	for _, l := range strings.Split(string(conf), "\n") {
-		if p, ok := strings.CutPrefix(l, "user default on >"); ok {
-			own, _, _ = strings.Cut(p, " ")
-		}
-	}
-	require.NotEmpty(t, own)
-	require.Equal(t, "OK", r.cli(own, "REPLICAOF", "127.0.0.1", fmt.Sprint(primary.port)))
+	require.Equal(t, "OK", r.as(redis.SentinelUser, "REPLICAOF", "127.0.0.1", fmt.Sprint(primary.port)))
 	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(r.cli(own, "INFO", "replication"), "master_link_status:up") {
-		require.True(t, time.Now().Before(deadline), "the pod never synced: %s", r.cli(own, "INFO", "replication"))
+	for !strings.Contains(r.as(redis.SentinelUser, "INFO", "replication"), "master_link_status:up") {
+		require.True(t, time.Now().Before(deadline), "the pod never synced: %s", r.as(redis.SentinelUser, "INFO", "replication"))
 		time.Sleep(50 * time.Millisecond)
 	}
-	return own
 }
 
-// The retirement job settles a rotation at Sentinel too: Sentinel and Redis keep only the new
-// password, Sentinel authenticates to the primary with it and still sees it up.
-func TestRedisRetirementReachesSentinel(t *testing.T) {
-	s := settings(t, "prod", nil)
-	const old, current = "PreviousGeneration0123456789abcd", "CurrentGeneration0123456789abcde"
-	// What the start-up script writes mid-rotation (and s3cret, the test helper's password).
-	both := "user default on >" + old + " >" + current + " >s3cret ~* &* +@all\n"
-	primary := redisServer(t, both+"masterauth "+old+"\n")
-	port := strings.TrimPrefix(primary("-a", "s3cret", "config", "get", "port"), "port\n")
-	const master = redis.QueueService
-	monitor := strings.ReplaceAll(redis.SentinelMonitor(master, "127.0.0.1", s.RedisQueue.Replicas), "6379", port)
-	sentinel := redisServer(t, redis.SentinelConf()+both+monitor+"sentinel auth-pass "+master+" "+old+"\n", "--sentinel")
-	sentinelPort := tcpPort(t, sentinel("-a", "s3cret", "info", "server"))
-
+// An upgrade from a release whose one Redis user was default, with the application's password,
+// mid-rotation: a pod of this release started then (the settled Secret has a generation and no
+// users) accepts the previous release's clients and replicas as default, and the application's
+// user with either password; Sentinel watches it as default. The retirement job then moves the
+// running Redis and Sentinel to the users: afterwards each user holds only what it uses, and
+// Sentinel still sees its primary, logged in as its own user.
+func TestRedisUsersSettleAfterAnUpgrade(t *testing.T) {
 	st := deploy(t, "prod", cfg{"secrets": `{"rotation": {"redis": 1}}`})
+	pod := startSentinelPod(t, st, "0", "")
+	previous := secretData(t, st, credentials.RedisSecretName)[credentials.RedisPasswordKeyOf(credentials.SlotOf(0))]
+	current := pod.env["REDIS_PASSWORD"]
+	require.NotEqual(t, previous, current)
+
+	// The upgrade window: the previous release's clients log in as default.
+	assert.Equal(t, "1", pod.redis.cli("default", previous, "LPUSH", "legacy", "t1"))
+	assert.True(t, pod.redis.logsIn(previous))
+	assert.True(t, pod.redis.logsIn(current))
+	assert.Contains(t, pod.sentinel("SENTINEL", "MASTER", pod.master), "flags\nmaster\n")
+
 	script, env := podScript(t, st, st.One(t, jobType, rotation.RedisRetireJob), "redis-retire")
-	require.Contains(t, env["REDIS_TARGETS"], "|"+master, "prod's Redis has Sentinels")
+	require.Contains(t, env["REDIS_TARGETS"], "|"+pod.master, "prod's Redis has Sentinels")
 	// prod verifies Redis over TLS; these servers are plain.
-	env["REDIS_TARGETS"], env["REDISCLI_AUTH"], env["REDIS_CLI_TLS"] = "127.0.0.1|"+master, current, ""
-	script = strings.ReplaceAll(script, "-p 6379", "-p "+port)
-	script = strings.ReplaceAll(script, "-p 26379", "-p "+sentinelPort)
+	env["REDIS_TARGETS"], env["REDIS_CLI_TLS"] = "127.0.0.1|"+pod.master, ""
+	env["REDIS_PORT"], env["SENTINEL_PORT"] = fmt.Sprint(pod.redis.port), fmt.Sprint(pod.sentinelPort)
 	out, err := runScript(context.Background(), "", script, env)
 	require.NoError(t, err, out)
 	assert.Contains(t, out, "127.0.0.1 settled")
-	assert.NotContains(t, out, current)
-
-	for name, cli := range map[string]func(...string) string{"Redis": primary, "Sentinel": sentinel} {
-		assert.Contains(t, cli("-a", old, "ping"), "WRONGPASS", "%s still accepts the previous password", name)
-		assert.Equal(t, "PONG", cli("-a", current, "ping"), name)
+	for _, secret := range []string{current, env["REDISCLI_AUTH"], env["REDIS_REPLICATION_PASSWORD"], env["REDIS_SENTINEL_PASSWORD"]} {
+		assert.NotContains(t, out, secret)
 	}
-	assert.Equal(t, "masterauth\n"+current, primary("-a", current, "config", "get", "masterauth"))
-	// The peers' Sentinels now accept only the new password: this one asks them with it.
-	assert.Equal(t, "sentinel-pass\n"+current, sentinel("-a", current, "sentinel", "config", "get", "sentinel-pass"))
-	time.Sleep(1500 * time.Millisecond)
-	m := sentinel("-a", current, "sentinel", "master", master)
-	assert.Contains(t, m, "flags\nmaster\n", "Sentinel sees the primary up")
-	fields := strings.Split(m, "\n")
-	for i := 0; i+1 < len(fields); i += 2 {
-		if fields[i] == "last-ok-ping-reply" {
-			ms, _ := strconv.Atoi(fields[i+1])
-			assert.Less(t, ms, 1500, "Sentinel's pings authenticate with the new password")
+
+	// Settled: default may only PING, the previous password is gone, and each user holds only
+	// what it uses.
+	assert.Equal(t, "PONG", pod.redis.cli("default", "", "PING"))
+	assert.Contains(t, pod.redis.cli("default", previous, "LLEN", "legacy"), "NOPERM")
+	assert.False(t, pod.redis.logsIn(previous), "Redis still accepts the previous password")
+	assert.True(t, pod.redis.logsIn(current))
+	assertUsersHoldOnlyWhatTheyUse(t, pod.redis)
+	assertExporterReads(t, st, pod.redis)
+	assert.Equal(t, "masteruser\n"+redis.ReplicationUser, pod.redis.cli(inspector, inspector, "CONFIG", "GET", "masteruser"))
+	// Sentinel logs in as its own user now, to Redis and to its peers, and sees the primary up.
+	m := ""
+	require.Eventually(t, func() bool {
+		m = pod.sentinel("SENTINEL", "MASTER", pod.master)
+		return strings.Contains(m, "flags\nmaster\n") && field(m, "last-ok-ping-reply") < 1500 && field(m, "info-refresh") < 1500
+	}, 15*time.Second, 100*time.Millisecond, "Sentinel's view of the primary after the users settled: %s", m)
+	assert.Equal(t, "sentinel-user\n"+redis.SentinelUser, pod.sentinel("SENTINEL", "CONFIG", "GET", "sentinel-user"))
+}
+
+// assertUsersHoldOnlyWhatTheyUse runs, as each user of the queue's Redis, what it uses and
+// what it must not: the server's settings, its users, replication, the whole data set, and keys
+// that are not its own.
+func assertUsersHoldOnlyWhatTheyUse(t *testing.T, r *drillRedis) {
+	t.Helper()
+	q := redis.TaskQueueName
+	uses := map[string][][]string{
+		redis.AppUser:      {{"LPUSH", q, "t1"}, {"BLMOVE", q, q + ":processing", "RIGHT", "LEFT", "1"}, {"SET", q + ":lease:t1", "w"}, {"LREM", q + ":processing", "1", "t1"}, {"EVAL", "return redis.call('DEL', KEYS[1])", "1", q + ":lease:t1"}},
+		redis.ExporterUser: {{"INFO", "memory"}, {"LLEN", q}, {"TYPE", q}, {"SLOWLOG", "GET"}, {"LATENCY", "LATEST"}},
+		redis.SentinelUser: {{"INFO", "replication"}, {"ROLE"}, {"PUBLISH", "__sentinel__:hello", "x"}},
+	}
+	for user, commands := range uses {
+		for _, c := range commands {
+			assert.NotContains(t, r.as(user, c...), "NOPERM", "%s may run %v", user, c)
 		}
+	}
+	refused := [][]string{{"ACL", "LIST"}, {"CONFIG", "GET", "masterauth"}, {"REPLICAOF", "NO", "ONE"}, {"FLUSHALL"}, {"GET", redis.CacheKeyPrefix + "task:1"}}
+	for _, user := range []string{redis.AppUser, redis.ExporterUser, redis.ReplicationUser, redis.AdminUser} {
+		for _, c := range refused {
+			assert.Contains(t, r.as(user, c...), "NOPERM", "%s may not run %v", user, c)
+		}
+	}
+	assert.Contains(t, r.as(redis.ExporterUser, "LPUSH", q, "t2"), "NOPERM", "the exporter only reads")
+	assert.Contains(t, r.as(redis.AppUser, "EVAL", "return redis.call('FLUSHALL')", "0"), "can't run this command", "a script runs as its caller")
+	for _, c := range [][]string{{"ACL", "LIST"}, {"FLUSHALL"}, {"GET", q}} {
+		assert.Contains(t, r.as(redis.SentinelUser, c...), "NOPERM", "Sentinel may not run %v", c)
 	}
 }
 
-// tcpPort is the port in a server's INFO server.
+// assertExporterReads runs Debian's Redis exporter with the deployed exporter's environment
+// (its user and password, the queue's key) at r, over the plain port: it reaches Redis, and
+// reports the queue's length, which the alerts and the autoscaler read.
+func assertExporterReads(t *testing.T, st *Stack, r *drillRedis) {
+	t.Helper()
+	exporter := tool(t, "prometheus-redis-exporter")
+	r.as(redis.AppUser, "RPUSH", redis.TaskQueueName, "t3", "t4")
+	env := podEnv(t, st, st.One(t, statefulSetType, redis.QueueService), "exporter")
+	delete(env, "REDIS_EXPORTER_TLS_CA_CERT_FILE")
+	env["REDIS_ADDR"] = fmt.Sprintf("redis://127.0.0.1:%d", r.port)
+	port := freePort(t)
+	cmd := exec.Command(exporter, "--web.listen-address", fmt.Sprintf("127.0.0.1:%d", port))
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	exited, log := start(t, cmd)
+	t.Cleanup(func() { _ = cmd.Process.Kill(); <-exited })
+	waitFor(t, "the exporter to listen", exited, log, listening(port))
+	out, err := exec.Command("curl", "-sf", fmt.Sprintf("http://127.0.0.1:%d/metrics", port)).Output()
+	require.NoError(t, err)
+	metrics := string(out)
+	assert.Contains(t, metrics, "\nredis_up 1\n", "the exporter logs in as its user")
+	n := r.as(redis.ExporterUser, "LLEN", redis.TaskQueueName)
+	assert.Contains(t, metrics, fmt.Sprintf("redis_key_size{db=\"db0\",key=%q} %s\n", redis.TaskQueueName, n))
+	assert.Contains(t, metrics, `redis_exporter_last_scrape_error{err=""} 0`)
+}
+
+// field is a numeric field of a Sentinel's reply (name, value, name, value, ...).
+func field(reply, name string) int {
+	fields := strings.Split(reply, "\n")
+	for i := 0; i+1 < len(fields); i += 2 {
+		if fields[i] == name {
+			n, _ := strconv.Atoi(fields[i+1])
+			return n
+		}
+	}
+	return 1 << 30
+}
+
+// sentinelPod is one prod queue pod from its start-up script: Redis and Sentinel with the
+// runtime configuration it writes, the pod's own host name (which Sentinel monitors) replaced
+// by loopback and the ports by free ones. With no peer answering, it starts as the primary.
+type sentinelPod struct {
+	redis        *drillRedis
+	sentinelPort int
+	master       string
+	env          map[string]string
+}
+
+func startSentinelPod(t *testing.T, st *Stack, settled, users string) *sentinelPod {
+	t.Helper()
+	dir := t.TempDir()
+	files := st.One(t, configMapType, redis.QueueService).StringMap(t, "data")
+	files["redis.conf"] = strings.Replace(redis.Conf(redis.Queue, settings(t, "prod", nil).RedisQueue), "dir /data\n", "dir "+dir+"\n", 1)
+	files["sentinel.conf"] = strings.Replace(redis.SentinelConf(), "dir /tmp\n", "dir "+dir+"\n", 1) // without TLS
+	for name, text := range files {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600))
+	}
+	script, env := podScript(t, st, st.One(t, statefulSetType, redis.QueueService), "topology")
+	script = strings.ReplaceAll(strings.ReplaceAll(script, "/etc/redis/", dir+"/"), "/run/redis/", dir+"/run-")
+	env["POD_NAME"], env["POD_NAMESPACE"], env["REDIS_CLI_TLS"] = redis.QueueService+"-0", "pynomaly-data-science", ""
+	env["REDIS_SETTLED_GENERATION"], env["REDIS_SETTLED_USERS"] = settled, users
+	out, err := runScript(context.Background(), "", script, env)
+	require.NoError(t, err, "redis start-up: %s", out)
+	me := fmt.Sprintf("%s-0.%s.%s.svc", redis.QueueService, env["HEADLESS"], env["POD_NAMESPACE"])
+	require.Contains(t, out, "starting as primary")
+	port, sentinelPort := freePort(t), freePort(t)
+	runtime := func(name string) string {
+		b, err := os.ReadFile(filepath.Join(dir, "run-"+name))
+		require.NoError(t, err)
+		text := strings.ReplaceAll(string(b), me+" 6379", fmt.Sprintf("127.0.0.1 %d", port))
+		path := filepath.Join(dir, "live-"+name)
+		// One pod: writes need no replica here.
+		test := "bind 127.0.0.1\nmin-replicas-to-write 0\nuser " + inspector + " on >" + inspector + " ~* &* +@all\n"
+		require.NoError(t, os.WriteFile(path, []byte(text+test), 0o600))
+		return path
+	}
+	server, cli := tool(t, "redis-server"), tool(t, "redis-cli")
+	for _, p := range []struct {
+		conf string
+		port int
+		args []string
+	}{{runtime("redis.conf"), port, nil}, {runtime("sentinel.conf"), sentinelPort, []string{"--sentinel"}}} {
+		cmd := exec.Command(server, append([]string{p.conf, "--port", fmt.Sprint(p.port), "--daemonize", "no"}, p.args...)...)
+		exited, log := start(t, cmd)
+		t.Cleanup(func() { _ = cmd.Process.Signal(syscall.SIGTERM); <-exited })
+		waitFor(t, "redis to listen", exited, log, listening(p.port))
+	}
+	return &sentinelPod{redis: &drillRedis{port: port, cliPath: cli, dir: dir, env: env, stop: func() {}},
+		sentinelPort: sentinelPort, master: env["SENTINEL_MASTER"], env: env}
+}
+
+// sentinel runs one command at the pod's Sentinel as the test's own user.
+func (p *sentinelPod) sentinel(args ...string) string {
+	r := *p.redis
+	r.port = p.sentinelPort
+	return r.cli(inspector, inspector, args...)
+}
+
+// inspector is the test's own user, added to the runtime configuration: it reads what the test
+// checks (the settings, Sentinel's view), which no user of the stack may.
+const inspector = "inspector"
+
 func tcpPort(t *testing.T, info string) string {
 	for _, l := range strings.Split(info, "\n") {
 		if p, ok := strings.CutPrefix(strings.TrimSpace(l), "tcp_port:"); ok {

@@ -33,7 +33,7 @@ func TestRotationKeepsThePreviousGeneration(t *testing.T) {
 			assert.False(t, prev.Protect, "%s: %s, the previous generation, is not protected", env, name)
 			assert.Equal(t, env == "prod", cur.Protect, "%s: %s-g1 protected like the data", env, name)
 		}
-		assert.Len(t, st.OfType(passwordType), 13, "%s: eleven credentials, two of them twice", env)
+		assert.Len(t, st.OfType(passwordType), 17, "%s: fifteen credentials, two of them twice", env)
 		pg := st.One(t, secretType, credentials.PostgresSecretName).StringMap(t, "stringData")
 		assert.Equal(t, fakeSecret("postgres-app-password", 32), pg["app-password"], "slot a keeps generation 0")
 		assert.Equal(t, fakeSecret("postgres-app-password-g1", 32), pg["app-password-b"], "slot b holds generation 1")
@@ -44,9 +44,8 @@ func TestRotationKeepsThePreviousGeneration(t *testing.T) {
 		assert.Equal(t, `"pynomaly_b" "`+fakeSecret("postgres-app-password-g1", 32)+`"`+"\n"+
 			`"pynomaly" "`+fakeSecret("postgres-app-password", 32)+`"`+"\n", pg["pgbouncer-userlist"])
 		redisSecret := st.One(t, secretType, credentials.RedisSecretName).StringMap(t, "stringData")
-		assert.Equal(t, map[string]string{
-			"password": fakeSecret("redis-password", 32), "password-b": fakeSecret("redis-password-g1", 32),
-		}, redisSecret)
+		assert.Equal(t, fakeSecret("redis-password", 32), redisSecret["password"], "slot a keeps generation 0")
+		assert.Equal(t, fakeSecret("redis-password-g1", 32), redisSecret["password-b"], "slot b holds generation 1")
 	}
 }
 
@@ -64,9 +63,9 @@ func TestSecondRotationReusesTheFirstSlot(t *testing.T) {
 	assert.Equal(t, fakeSecret("redis-password-g2", 32), redisSecret["password"])
 	assert.Equal(t, fakeSecret("redis-password-g1", 32), redisSecret["password-b"])
 	// The application login did not rotate.
-	assert.Len(t, st.OfType(passwordType), 12)
+	assert.Len(t, st.OfType(passwordType), 16)
 	queue := st.One(t, statefulSetType, redis.QueueService)
-	e := queue.Env(t, queue.Container(t, podSpec, "redis"))
+	e := queue.Env(t, queue.Container(t, podSpec, "topology"))
 	assert.Equal(t, "secret:pynomaly-redis-credentials/password", e["REDIS_PASSWORD"])
 	assert.Equal(t, "secret:pynomaly-redis-credentials/password-b", e["REDIS_PASSWORD_PREVIOUS"])
 	assert.Equal(t, "2", e["REDIS_GENERATION"])
@@ -143,16 +142,24 @@ func TestRetirementAfterEveryClient(t *testing.T) {
 		assert.Equal(t, "pynomaly", pgRetire.Env(t, pgRetire.Container(t, podSpec, "postgres-retire"))["OLD_LOGIN"])
 		redisRetire := st.One(t, jobType, rotation.RedisRetireJob)
 		e := redisRetire.Env(t, redisRetire.Container(t, podSpec, "redis-retire"))
-		assert.Equal(t, "secret:pynomaly-redis-credentials/password-b", e["REDISCLI_AUTH"])
+		assert.Equal(t, "secret:pynomaly-redis-credentials/admin-password", e["REDISCLI_AUTH"])
+		assert.Equal(t, "secret:pynomaly-redis-credentials/password-b", e["REDIS_PASSWORD"], "the current generation's slot")
 		queue := st.One(t, statefulSetType, redis.QueueService).Int(t, "spec.replicas")
 		cache := st.One(t, statefulSetType, redis.CacheService).Int(t, "spec.replicas")
 		assert.Len(t, strings.Fields(e["REDIS_TARGETS"]), queue+cache, "%s: every Redis pod", env)
 	}
-	// Before any rotation there is nothing to retire.
+	// Before any rotation there is nothing to retire from PostgreSQL. Redis's job settles the
+	// users (an upgraded stack's servers), with no previous generation to wait for and so no
+	// access to the Kubernetes API.
 	st := deploy(t, "dev", nil)
 	for _, j := range st.OfType(jobType) {
-		assert.NotContains(t, []string{rotation.PostgresRetireJob, rotation.RedisRetireJob}, j.Name)
+		assert.NotEqual(t, rotation.PostgresRetireJob, j.Name)
 	}
+	redisRetire := st.One(t, jobType, rotation.RedisRetireJob)
+	assert.False(t, redisRetire.Has(podSpec+".initContainers"), "nothing to wait for")
+	assert.False(t, redisRetire.Bool(podSpec+".automountServiceAccountToken"), "no access to the Kubernetes API")
+	settled := st.One(t, secretType, credentials.SettledSecret).StringMap(t, "stringData")
+	assert.Equal(t, credentials.RedisUsersVersion, settled[credentials.SettledRedisUsersKey])
 }
 
 // A retirement waits, before it runs, for the last client pod of the previous generation to be

@@ -33,7 +33,13 @@ var wantSecrets = map[string]struct {
 			"monitor-password": "postgres-monitor-password",
 		},
 	},
-	"pynomaly-redis-credentials": {keys: []string{"password"}, generated: map[string]string{"password": "redis-password"}},
+	"pynomaly-redis-credentials": {
+		keys: []string{"admin-password", "exporter-password", "password", "replication-password", "sentinel-password"},
+		generated: map[string]string{
+			"password": "redis-password", "replication-password": "redis-replication-password", "sentinel-password": "redis-sentinel-password",
+			"exporter-password": "redis-exporter-password", "admin-password": "redis-admin-password",
+		},
+	},
 	"pynomaly-influxdb-credentials": {
 		keys: []string{"admin-password", "admin-token", "admin-username", "reader-password", "reader-username"},
 		generated: map[string]string{
@@ -56,7 +62,7 @@ func TestSecretsTier(t *testing.T) {
 				}
 			}
 			assert.Len(t, tier, len(wantSecrets))
-			assert.Len(t, st.OfType(passwordType), 11, "one generated value per credential")
+			assert.Len(t, st.OfType(passwordType), 15, "one generated value per credential")
 
 			for name, w := range wantSecrets {
 				s := st.One(t, secretType, name)
@@ -134,7 +140,7 @@ func TestOperatorCredentialOverridesGeneratedOne(t *testing.T) {
 	for _, pw := range st.OfType(passwordType) {
 		assert.NotEqual(t, "redis-password", pw.Name, "no password is generated for an operator-given one")
 	}
-	assert.Len(t, st.OfType(passwordType), 10)
+	assert.Len(t, st.OfType(passwordType), 14)
 	redis := st.One(t, secretType, "pynomaly-redis-credentials")
 	assert.True(t, redis.IsSecret(t, "stringData.password"))
 	assert.Equal(t, "OperatorRedisPassword99", redis.StringMap(t, "stringData")["password"])

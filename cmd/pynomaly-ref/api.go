@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/redis/go-redis/v9"
 )
 
 // The API's paths. APIHealthPath (app/api.go) is its startup and readiness probe.
@@ -35,7 +34,7 @@ type api struct {
 	db     *pgxpool.Pool
 	schema *schemaGate
 	queue  *taskQueue
-	cache  redis.UniversalClient
+	cache  *taskCache
 	log    *slog.Logger
 	env    string
 }
@@ -64,7 +63,7 @@ func runAPI(ctx context.Context, s settings, args []string, log *slog.Logger) er
 	defer cache.Close()
 	log.Info("database", "host", s.DB.Host, "port", s.DB.Port, "database", s.DB.Name, "user", s.DB.User, "sslmode", s.DB.SSLMode, "pool", s.DB.PoolSize)
 	logRedisTargets(log, s)
-	a := &api{db: db, schema: &schemaGate{db: db}, queue: newTaskQueue(queueClient, s.QueueName), cache: cache, log: log, env: s.Environment}
+	a := &api{db: db, schema: &schemaGate{db: db}, queue: newTaskQueue(queueClient, s.QueueName), cache: &taskCache{cache, s.CacheKeyPrefix}, log: log, env: s.Environment}
 	reg := newRegistry()
 	srv := &http.Server{
 		Addr:              net.JoinHostPort("", strconv.Itoa(s.APIPort)),
@@ -124,7 +123,7 @@ func (a *api) health(w http.ResponseWriter, r *http.Request) {
 			return a.db.Ping(ctx) // the gate remembers head; the database may have gone since
 		},
 		"queue": func(ctx context.Context) error { return ping(ctx, a.queue.rdb) },
-		"cache": func(ctx context.Context) error { return ping(ctx, a.cache) },
+		"cache": func(ctx context.Context) error { return ping(ctx, a.cache.rdb) },
 	}
 	results := runChecks(ctx, checks)
 	status, code := "ok", http.StatusOK

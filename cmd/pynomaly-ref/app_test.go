@@ -28,7 +28,7 @@ func TestAppTierLifecycle(t *testing.T) {
 	t.Parallel()
 	s := servers(t)
 	const password = "queue-s3cret"
-	queuePort, cachePort := redisServer(t, s, password, false), redisServer(t, s, password, false)
+	queuePort, cachePort := queueServer(t, s, password, false), cacheServer(t, s, password, false)
 	st := newStack(t, false, password, map[string]endpoint{
 		redisQueueHost: {"127.0.0.1", queuePort}, redisCacheHost: {"127.0.0.1", cachePort},
 	})
@@ -60,7 +60,7 @@ func TestAppTierLifecycle(t *testing.T) {
 	assert.NoError(t, waitUntil(5*time.Second, worker, func() bool {
 		return queue.LLen(ctx, queueName).Val() == 0 && queue.LLen(ctx, queueName+":processing").Val() == 0
 	}), "the task left the queue and the processing list")
-	cached, err := cache.Exists(ctx, taskCacheKey(tk.ID)).Result()
+	cached, err := cache.Exists(ctx, (&taskCache{prefix: st.pods.ConfigMap["REDIS_CACHE_KEY_PREFIX"]}).key(tk.ID)).Result()
 	require.NoError(t, err)
 	assert.Equal(t, int64(1), cached, "the finished task is in the cache Redis")
 	_, err = os.Stat(filepath.Join(st.models, modelFile))

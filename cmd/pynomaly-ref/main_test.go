@@ -40,7 +40,7 @@ func TestSettingsTLS(t *testing.T) {
 	base := map[string]string{
 		"DATABASE_HOST": "db", "DATABASE_PORT": "5432", "DATABASE_NAME": "pynomaly", "DATABASE_USER": "u", "DATABASE_PASSWORD": "p",
 		"REDIS_QUEUE_HOST": "q", "REDIS_QUEUE_PORT": "6379", "REDIS_CACHE_HOST": "c", "REDIS_CACHE_PORT": "6379",
-		"REDIS_PASSWORD": "p", "TASK_QUEUE_NAME": "pynomaly-tasks", "MODEL_STORAGE_PATH": "/models",
+		"REDIS_USERNAME": "u", "REDIS_PASSWORD": "p", "REDIS_CACHE_KEY_PREFIX": "c:", "TASK_QUEUE_NAME": "pynomaly-tasks", "MODEL_STORAGE_PATH": "/models",
 		"WORKER_CONCURRENCY": "4", "TASK_TIMEOUT_SECONDS": "300",
 	}
 	with := func(extra map[string]string) map[string]string {

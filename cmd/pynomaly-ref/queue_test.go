@@ -16,7 +16,7 @@ func queueStack(t *testing.T) (*stack, string, *redis.Client) {
 	t.Helper()
 	s := servers(t)
 	const password = "queue-s3cret"
-	port := redisServer(t, s, password, false)
+	port := queueServer(t, s, password, false)
 	st := newStack(t, false, password, map[string]endpoint{
 		redisQueueHost: {"127.0.0.1", port}, redisCacheHost: {"127.0.0.1", port},
 	})

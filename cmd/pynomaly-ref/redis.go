@@ -32,20 +32,21 @@ func redisTLS(s settings) (*tls.Config, error) {
 }
 
 // newRedis is a client of one Redis role: directly, or through its Sentinels when
-// REDIS_*_SENTINEL_MASTER names the primary (Sentinels and Redis take the same password: the
-// redis pods' start-up script gives both the default user's). Clients connect lazily.
-func newRedis(r redisSettings, password string, tlsConfig *tls.Config, poolSize int) redis.UniversalClient {
+// REDIS_*_SENTINEL_MASTER names the primary (Sentinels and Redis know the same user and
+// password: the redis pods' start-up script gives both the application's user). Clients connect
+// lazily.
+func newRedis(r redisSettings, username, password string, tlsConfig *tls.Config, poolSize int) redis.UniversalClient {
 	const dial, read = 5 * time.Second, 5 * time.Second
 	if r.SentinelMaster != "" {
 		return redis.NewFailoverClient(&redis.FailoverOptions{
 			MasterName: r.SentinelMaster, SentinelAddrs: []string{r.addr()},
-			Password: password, SentinelPassword: password,
+			Username: username, Password: password, SentinelUsername: username, SentinelPassword: password,
 			TLSConfig: tlsConfig, DialTimeout: dial, ReadTimeout: read, PoolSize: poolSize, ContextTimeoutEnabled: true,
 			DisableIdentity: true,
 		})
 	}
 	return redis.NewClient(&redis.Options{
-		Addr: r.addr(), Password: password, TLSConfig: tlsConfig,
+		Addr: r.addr(), Username: username, Password: password, TLSConfig: tlsConfig,
 		DialTimeout: dial, ReadTimeout: read, PoolSize: poolSize, ContextTimeoutEnabled: true,
 		DisableIdentity:          true,
 		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
@@ -59,7 +60,8 @@ func redisClients(s settings, poolSize int, log *slog.Logger) (queue, cache redi
 	if err != nil {
 		return nil, nil, err
 	}
-	return newRedis(s.Queue, s.RedisPassword, tlsConfig, poolSize), newRedis(s.Cache, s.RedisPassword, tlsConfig, poolSize), nil
+	return newRedis(s.Queue, s.RedisUsername, s.RedisPassword, tlsConfig, poolSize),
+		newRedis(s.Cache, s.RedisUsername, s.RedisPassword, tlsConfig, poolSize), nil
 }
 
 // logRedisTargets says where the clients connect, without the password.

@@ -86,7 +86,9 @@ type settings struct {
 	Environment, LogLevel string
 	DB                    dbSettings
 	Queue, Cache          redisSettings
+	RedisUsername         string
 	RedisPassword         string
+	CacheKeyPrefix        string
 	RedisTLS              bool
 	RedisCA               string
 	QueueName             string
@@ -153,7 +155,9 @@ func readRedis(e *environ, s *settings) {
 		Host: e.need("REDIS_CACHE_HOST"), Port: e.needInt("REDIS_CACHE_PORT"),
 		SentinelMaster: e.opt("REDIS_CACHE_SENTINEL_MASTER", ""),
 	}
+	s.RedisUsername = e.need("REDIS_USERNAME")
 	s.RedisPassword = e.need("REDIS_PASSWORD")
+	s.CacheKeyPrefix = e.need("REDIS_CACHE_KEY_PREFIX")
 	switch tls := e.opt("REDIS_TLS", "false"); tls {
 	case "true":
 		s.RedisTLS = true

@@ -43,15 +43,22 @@ func readTask(ctx context.Context, q querier, id string) (task, error) {
 // taskCacheTTL is how long the cache keeps a finished task's answer.
 const taskCacheTTL = 10 * time.Minute
 
-func taskCacheKey(id string) string { return "pynomaly:task:" + id }
+// taskCache is the cache Redis as the tasks use it: every key under REDIS_CACHE_KEY_PREFIX, the
+// only keys the application's user may touch there.
+type taskCache struct {
+	rdb    redis.UniversalClient
+	prefix string
+}
 
-// cacheTask puts a finished task in the cache Redis (best effort: the database has it).
-func cacheTask(ctx context.Context, cache redis.UniversalClient, t task) error {
+func (c *taskCache) key(id string) string { return c.prefix + "task:" + id }
+
+// put puts a finished task in the cache (best effort: the database has it).
+func (c *taskCache) put(ctx context.Context, t task) error {
 	b, err := json.Marshal(t)
 	if err != nil {
 		return err
 	}
-	return cache.Set(ctx, taskCacheKey(t.ID), b, taskCacheTTL).Err()
+	return c.rdb.Set(ctx, c.key(t.ID), b, taskCacheTTL).Err()
 }
 
 // createDetection writes the task's row, reads it back, and queues its id for the workers.
@@ -101,7 +108,7 @@ func (a *api) getTask(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such task")
 		return
 	}
-	if b, err := a.cache.Get(r.Context(), taskCacheKey(id)).Bytes(); err == nil {
+	if b, err := a.cache.rdb.Get(r.Context(), a.cache.key(id)).Bytes(); err == nil {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(append(b, '\n'))
 		return
@@ -118,7 +125,7 @@ func (a *api) getTask(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if t.finished() {
-		if err := cacheTask(r.Context(), a.cache, t); err != nil {
+		if err := a.cache.put(r.Context(), t); err != nil {
 			a.log.Debug("cache", "error", err.Error())
 		}
 	}

@@ -23,9 +23,9 @@ func TestAppTierOverInternalTLS(t *testing.T) {
 	t.Parallel()
 	s := servers(t)
 	const password = "tls-s3cret"
-	primary := redisServer(t, s, password, true)
+	primary := queueServer(t, s, password, true)
 	sentinel := sentinelServer(t, s, password, sentinelMaster, primary)
-	cachePort := redisServer(t, s, password, true)
+	cachePort := cacheServer(t, s, password, true)
 	st := newStack(t, true, password, map[string]endpoint{
 		redisQueueHost: {"127.0.0.1", sentinel}, redisCacheHost: {"127.0.0.1", cachePort},
 	})

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/redis/go-redis/v9"
 )
 
 // workerMetricsPort is the worker's metrics and health port (app/worker.go's
@@ -59,7 +58,7 @@ func parseWorkerFlags(args []string, s settings) (workerOptions, error) {
 type worker struct {
 	db          *pgxpool.Pool
 	queue       *taskQueue
-	cache       redis.UniversalClient
+	cache       *taskCache
 	metrics     *workerMetrics
 	log         *slog.Logger
 	id          string
@@ -97,7 +96,7 @@ func runWorker(ctx context.Context, s settings, args []string, log *slog.Logger)
 	reg := newRegistry()
 	host, _ := os.Hostname()
 	w := &worker{
-		db: db, queue: newTaskQueue(queueClient, s.QueueName), cache: cache, metrics: newWorkerMetrics(reg), log: log,
+		db: db, queue: newTaskQueue(queueClient, s.QueueName), cache: &taskCache{cache, s.CacheKeyPrefix}, metrics: newWorkerMetrics(reg), log: log,
 		id: fmt.Sprintf("%s-%d", host, os.Getpid()), models: s.ModelPath, concurrency: s.Concurrency, timeout: s.TaskTimeout, opts: o,
 	}
 	// The metrics port serves until the drain is over: the probes and the last scrape see a

@@ -112,7 +112,7 @@ func (w *worker) finish(ctx context.Context, id, status string, res detectionRes
 	}
 	t, err := readTask(ctx, w.db, id)
 	if err == nil {
-		err = cacheTask(ctx, w.cache, t)
+		err = w.cache.put(ctx, t)
 	}
 	if err != nil {
 		w.log.Debug("cache", "task", id, "error", err.Error())

@@ -1,14 +1,36 @@
 # shellcheck shell=sh
+# Every command goes to redis-cli on its standard input, written by printf, a builtin, and runs
+# as the admin user (REDISCLI_AUTH is its password): no password on a command line, and no answer
+# repeats one.
+# shellcheck disable=SC2086 # REDIS_CLI_TLS is options or nothing
+cli() { # host port: redis-cli at it, the commands from stdin; a number answered reads N
+  redis-cli $REDIS_CLI_TLS --user admin -h "$1" -p "$2" | sed 's/^[0-9][0-9]*$/N/'
+}
+expect() { # host port expected answers: exit unless the answers are exactly the expected
+  [ "$4" = "$(printf '%b' "$3")" ] || { echo "$1:$2: $4"; exit 1; }
+}
+
+# First every server authenticates replication, and every Sentinel the servers and its peers,
+# with their own users. A stack upgraded from a release without them still used default, with
+# the application's password; every pod of this release has the users.
 for target in $REDIS_TARGETS; do
-  host=${target%%|*}
-  master=${target#*|}
-  # shellcheck disable=SC2086 # REDIS_CLI_TLS is options or nothing
-  out=$(printf 'CONFIG SET masterauth %s\nACL SETUSER default resetpass >%s\n' "$REDISCLI_AUTH" "$REDISCLI_AUTH" | redis-cli $REDIS_CLI_TLS -h "$host" -p 6379)
-  [ "$out" = "$(printf 'OK\nOK')" ] || { echo "$host: $out"; exit 1; }
+  host=${target%%|*} master=${target#*|}
+  out=$(printf 'CONFIG SET masteruser replication\nCONFIG SET masterauth %s\n' "$REDIS_REPLICATION_PASSWORD" | cli "$host" "$REDIS_PORT")
+  expect "$host" "$REDIS_PORT" 'OK\nOK' "$out"
   if [ -n "$master" ]; then
-    # shellcheck disable=SC2086
-    out=$(printf 'SENTINEL SET %s auth-pass %s\nSENTINEL CONFIG SET sentinel-pass %s\nACL SETUSER default resetpass >%s\n' "$master" "$REDISCLI_AUTH" "$REDISCLI_AUTH" "$REDISCLI_AUTH" | redis-cli $REDIS_CLI_TLS -h "$host" -p 26379)
-    [ "$out" = "$(printf 'OK\nOK\nOK')" ] || { echo "$host sentinel: $out"; exit 1; }
+    out=$(printf 'SENTINEL SET %s auth-user sentinel\nSENTINEL SET %s auth-pass %s\nSENTINEL CONFIG SET sentinel-user sentinel\nSENTINEL CONFIG SET sentinel-pass %s\n' \
+      "$master" "$master" "$REDIS_SENTINEL_PASSWORD" "$REDIS_SENTINEL_PASSWORD" | cli "$host" "$SENTINEL_PORT")
+    expect "$host" "$SENTINEL_PORT" 'OK\nOK\nOK\nOK' "$out"
   fi
+done
+# Then the application's user keeps only the current password (resetpass: the previous one goes,
+# whatever it was, so a rerun does the same), default may only PING, and the connections still
+# logged in as default are closed: they log in again as their users.
+for target in $REDIS_TARGETS; do
+  host=${target%%|*} master=${target#*|}
+  for port in "$REDIS_PORT" ${master:+"$SENTINEL_PORT"}; do
+    out=$(printf 'ACL SETUSER pynomaly resetpass >%s\nACL SETUSER default reset on nopass +ping\nCLIENT KILL USER default\n' "$REDIS_PASSWORD" | cli "$host" "$port")
+    expect "$host" "$port" 'OK\nOK\nN' "$out"
+  done
   echo "$host settled"
 done

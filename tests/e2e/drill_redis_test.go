@@ -32,6 +32,9 @@ import (
 // deployed files is a bind line in each pod's copy of redis.conf and sentinel.conf, to that
 // pod's address, standing in for the pod's own network namespace.
 
+// drillUser is the drill's own Redis and Sentinel user.
+const drillUser = "drill"
+
 // redisPod is one pod of the drill.
 type redisPod struct {
 	name, host, addr string
@@ -108,7 +111,9 @@ func newRedisCluster(t *testing.T) *redisCluster {
 		require.NoError(t, os.MkdirAll(config, 0o755))
 		for name, text := range c.config {
 			if name == "redis.conf" || name == "sentinel.conf" {
-				text = plainPorts(text) + "bind " + p.addr + "\n"
+				// The drill's own user, which reads what the drill checks (INFO, Sentinel's view,
+				// the queue), as no user of the stack may.
+				text = plainPorts(text) + "bind " + p.addr + "\nuser " + drillUser + " on >" + c.password + " ~* &* +@all\n"
 			}
 			require.NoError(t, os.WriteFile(filepath.Join(config, name), []byte(text), 0o644))
 		}
@@ -225,7 +230,7 @@ func (c *redisCluster) dial(ctx context.Context, network, addr string) (net.Conn
 
 // node is a client of one pod's Redis (port redis) or Sentinel (port sentinel).
 func (c *redisCluster) node(p *redisPod, port int) *goredis.Client {
-	cl := goredis.NewClient(&goredis.Options{Addr: fmt.Sprintf("%s:%d", p.host, port), Password: c.password, Dialer: c.dial,
+	cl := goredis.NewClient(&goredis.Options{Addr: fmt.Sprintf("%s:%d", p.host, port), Username: drillUser, Password: c.password, Dialer: c.dial,
 		DialTimeout: 500 * time.Millisecond, ReadTimeout: time.Second, MaxRetries: -1, DisableIdentity: true})
 	c.t.Cleanup(func() { cl.Close() })
 	return cl
@@ -238,7 +243,8 @@ func (c *redisCluster) client() *goredis.Client {
 		sentinels = append(sentinels, fmt.Sprintf("%s:%d", p.host, c.sentinel))
 	}
 	cl := goredis.NewFailoverClient(&goredis.FailoverOptions{
-		MasterName: c.master, SentinelAddrs: sentinels, Password: c.password, SentinelPassword: c.password,
+		MasterName: c.master, SentinelAddrs: sentinels, Username: redis.AppUser, Password: c.password,
+		SentinelUsername: redis.AppUser, SentinelPassword: c.password,
 		Dialer: c.dial, DialTimeout: 500 * time.Millisecond, ReadTimeout: time.Second, WriteTimeout: time.Second,
 		MaxRetries: -1, DisableIdentity: true,
 	})

@@ -532,7 +532,7 @@ func Cases() []Case {
 		fail("nodeSelectors.apii.type", "real", bad("nodeSelectors.apii", `{"type":"real"}`,
 			"is not a component of this stack's pods; did you mean api?; must be default (every component without an entry of its own) or one of "+
 				"postgres, postgres-setup, postgres-backup, pooler, redis-queue, redis-cache, influxdb, influxdb-setup, influxdb-backup, "+
-				"migrate, api, worker, nginx, prometheus, grafana")),
+				"migrate, api, worker, redis-retire, nginx, prometheus, grafana")),
 		fail("nodeSelectors.api.-pool", "platform", bad("nodeSelectors.api.-pool", `"platform"`, `"-pool" is not a Kubernetes label key: `+
 			"an optional prefix (a DNS subdomain) and '/', then a name of at most 63 letters, digits, '-', '_' and '.' that starts and ends "+
 			"with a letter or digit, such as pool or node.kubernetes.io/instance-type")),
