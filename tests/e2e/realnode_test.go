@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -18,6 +19,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pynomaly/pynomaly-platform/redis"
 )
 
 // realNode is the node of the local cluster where pods run (scripts/cluster.sh up --real-node).
@@ -392,6 +395,19 @@ func scrapedUp(t *testing.T) {
 	t.Logf("REALNODE targets up on the real node: %v", checked)
 	for _, job := range []string{"pynomaly-api", "pynomaly-worker", "pynomaly-postgres", "pynomaly-nginx", "kubelet"} {
 		assert.Contains(t, checked, job)
+	}
+	// The Redis exporters log in as their own user, which may read the task list's length.
+	for query, want := range map[string]int{`redis_up == 1`: 2, `redis_key_size{key="` + redis.TaskQueueName + `"}`: 1} {
+		var res struct {
+			Data struct {
+				Result []json.RawMessage `json:"result"`
+			} `json:"data"`
+		}
+		resp, err := http.Get(prom + "/api/v1/query?query=" + url.QueryEscape(query))
+		require.NoError(t, err)
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&res))
+		resp.Body.Close()
+		assert.Len(t, res.Data.Result, want, "series of %s", query)
 	}
 }
 
