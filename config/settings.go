@@ -119,6 +119,7 @@ type Settings struct {
 	Prometheus   Prometheus   `json:"prometheus"`
 	Alertmanager Alertmanager `json:"alertmanager"`
 	Grafana      Grafana      `json:"grafana"`
+	SLO          SLO          `json:"slo"`
 
 	// Network is what the namespace's NetworkPolicies need to know of the cluster around it.
 	Network Network `json:"network"`

@@ -118,3 +118,30 @@ func grafanaDefaults(env Environment) Grafana {
 		Grafana{Resources: res("100m", "128Mi", "500m", "512Mi")},
 		Grafana{Resources: res("100m", "256Mi", "1", "1Gi")})
 }
+
+// SLO is the API's service-level objectives over 30 days, which the monitoring tier turns into
+// multi-window burn-rate alerts (the SRE workbook's) and the API dashboard's availability and
+// error-budget panels. Percentages and seconds are decimal strings.
+type SLO struct {
+	// Availability is the share of the API's answers that are not a server error (5xx), in
+	// percent: 99.9 leaves a budget of 0.1 % of requests, about 43 minutes of a full outage.
+	Availability string `json:"availability"`
+	// LatencyThreshold is the answer time in seconds that LatencyTarget percent of the API's
+	// answers stay within; one of the buckets the application contract's histogram has
+	// (APILatencyBuckets).
+	LatencyThreshold string `json:"latencyThreshold"`
+	LatencyTarget    string `json:"latencyTarget"`
+}
+
+// APILatencyBuckets are the upper bounds (le) of http_request_duration_seconds that the
+// application contract requires (docs/app-contract.md): a latency objective's threshold is one of
+// them, so the share of answers within it is counted, not interpolated.
+var APILatencyBuckets = []string{"0.1", "0.25", "0.5", "1", "2.5", "5"}
+
+// sloDefaults are the objectives per environment: the seed's 99.9 % in prod.
+func sloDefaults(env Environment) SLO {
+	return byEnv(env,
+		SLO{Availability: "99", LatencyThreshold: "1", LatencyTarget: "95"},
+		SLO{Availability: "99.5", LatencyThreshold: "0.5", LatencyTarget: "99"},
+		SLO{Availability: "99.9", LatencyThreshold: "0.5", LatencyTarget: "99"})
+}

@@ -3,7 +3,9 @@ package monitoring
 import (
 	"encoding/json"
 	"fmt"
+
 	"github.com/pynomaly/pynomaly-platform/app"
+	"github.com/pynomaly/pynomaly-platform/config"
 	"github.com/pynomaly/pynomaly-platform/redis"
 )
 
@@ -31,10 +33,10 @@ type Query struct{ Expr, Legend string }
 // (http_requests_total and http_request_duration_seconds by handler, method and status; the
 // workers' pynomaly_tasks_total and pynomaly_task_duration_seconds); the queue depth is the
 // queue Redis exporter's length of the task list.
-func Dashboards() []Dashboard {
+func Dashboards(slo config.SLO) []Dashboard {
 	api := `component="api"`
 	return []Dashboard{
-		{UID: "pynomaly-api", Title: "Pynomaly / API performance", Panels: []Panel{
+		{UID: "pynomaly-api", Title: "Pynomaly / API performance", Panels: append(sloPanels(slo), []Panel{
 			{Title: "Request rate by status", Unit: "reqps", Queries: []Query{
 				{`sum by (status) (rate(http_requests_total{` + api + `}[5m]))`, "{{status}}"}}},
 			{Title: "Latency percentiles", Unit: "s", Queries: []Query{
@@ -50,7 +52,7 @@ func Dashboards() []Dashboard {
 				{`sum(nginx_connections_active)`, "active connections"}}},
 			{Title: "API pods", Unit: "short", Stat: true, Queries: []Query{
 				{`count(up{job="` + app.APIName + `"} == 1)`, "ready"}}},
-		}},
+		}...)},
 		{UID: "pynomaly-infrastructure", Title: "Pynomaly / Infrastructure", Panels: []Panel{
 			{Title: "Nodes running the platform", Unit: "short", Stat: true, Queries: []Query{
 				{`count(count by (node) (container_memory_working_set_bytes{container!=""}))`, "nodes"}}},

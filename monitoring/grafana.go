@@ -72,7 +72,7 @@ func (c *Monitoring) grafana(ctx *pulumi.Context, args *Args, prometheusURL pulu
 		return fmt.Errorf("monitoring: grafana datasources: %w", err)
 	}
 	dashboards := pulumi.StringMap{"dashboards.yaml": pulumi.String(DashboardProvider(grafanaDashboards))}
-	for _, d := range Dashboards() {
+	for _, d := range Dashboards(args.SLO) {
 		dashboards[d.UID+".json"] = pulumi.String(d.JSON())
 	}
 	// The provider file and the dashboards share one directory: Grafana reads only *.yaml there

@@ -71,6 +71,8 @@ type Args struct {
 	MetricsAdapterReplicas int
 	// WALArchiving says whether PostgreSQL archives its WAL: its alert is loaded only then.
 	WALArchiving bool
+	// SLO is the API's objectives: burn-rate alerts and the API dashboard's budget panels.
+	SLO config.SLO
 	// Operator leaves the monitoring stack to the cluster's Prometheus Operator: the tier is
 	// then a PodMonitor per scrape job and a PrometheusRule.
 	Operator bool
@@ -229,7 +231,7 @@ func (c *Monitoring) prometheus(ctx *pulumi.Context, args *Args) error {
 	}
 	rules, err := corev1.NewConfigMap(ctx, PrometheusName+"-rules", &corev1.ConfigMapArgs{
 		Metadata: kube.AutoNamedMeta(ctx, ns, "prometheus"),
-		Data:     pulumi.StringMap{"pynomaly.yml": rulesFile(ns, args.WALArchiving)},
+		Data:     pulumi.StringMap{"pynomaly.yml": rulesFile(ns, args.WALArchiving, args.SLO)},
 	}, pulumi.Parent(c))
 	if err != nil {
 		return fmt.Errorf("monitoring: prometheus rules: %w", err)
@@ -305,6 +307,6 @@ func prometheusPod(args *Args, configMap, rules pulumi.StringPtrInput) kube.Pod 
 }
 
 // rulesFile is the platform's rule file for the namespace.
-func rulesFile(ns pulumi.StringInput, walArchiving bool) pulumi.StringOutput {
-	return ns.ToStringOutput().ApplyT(func(n string) string { return RulesFile(AlertRules(n, walArchiving), true) }).(pulumi.StringOutput)
+func rulesFile(ns pulumi.StringInput, walArchiving bool, slo config.SLO) pulumi.StringOutput {
+	return ns.ToStringOutput().ApplyT(func(n string) string { return RulesFile(AlertRules(n, walArchiving, slo), true) }).(pulumi.StringOutput)
 }

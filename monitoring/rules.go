@@ -1,12 +1,14 @@
 package monitoring
 
 import (
+	"slices"
+	"strings"
+
+	"github.com/pynomaly/pynomaly-platform/config"
 	"github.com/pynomaly/pynomaly-platform/foundation"
 	"github.com/pynomaly/pynomaly-platform/influxdb"
 	"github.com/pynomaly/pynomaly-platform/postgres"
 	"github.com/pynomaly/pynomaly-platform/redis"
-	"slices"
-	"strings"
 )
 
 // RunbookBase is where every alert's runbook lives: a page of its own, docs/runbooks/<AlertName>.md
@@ -37,9 +39,10 @@ func (r AlertRule) Runbook() string { return RunbookBase + r.Name + ".md" }
 // near their limits, database connection failures, slow API responses, full volumes) and what an
 // operator of this platform also needs (backups, WAL archiving where it is on, Patroni, the
 // queue's memory, autoscaling at its ceiling, certificates). Every selector is limited to the
-// namespace: a cluster's Prometheus (operator mode) stores every namespace's series.
-func AlertRules(namespace string, walArchiving bool) []AlertRule {
-	rules := slices.Clone(platformRules)
+// namespace: a cluster's Prometheus (operator mode) stores every namespace's series. The API's
+// objectives add their burn-rate alerts (slo.go).
+func AlertRules(namespace string, walArchiving bool, slo config.SLO) []AlertRule {
+	rules := append(slices.Clone(platformRules), sloRules(slo)...)
 	if walArchiving {
 		rules = append(rules, walArchiveRule)
 	}

@@ -322,7 +322,7 @@ func (p *Platform) monitoringArgs() *monitoring.Args {
 		AlertWebhookURL:    string(s.Credentials.AlertmanagerWebhookURL),
 		CertManagerMetrics: certManagerMetrics(s.Edge),
 		QueueScaling:       s.Worker.QueueScaling, MetricsAdapterReplicas: s.MetricsAdapterReplicas(),
-		WALArchiving: s.Postgres.WALArchive.S3Bucket != "", Operator: !s.Bundled(),
+		WALArchiving: s.Postgres.WALArchive.S3Bucket != "", Operator: !s.Bundled(), SLO: s.SLO,
 	}
 }
 

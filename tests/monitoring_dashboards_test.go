@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
+	"github.com/pynomaly/pynomaly-platform/config"
 	"github.com/pynomaly/pynomaly-platform/monitoring"
 )
 
@@ -55,7 +56,7 @@ func TestDashboardsHaveThePanelsTheyPromise(t *testing.T) {
 // Every PromQL expression of the dashboards parses.
 func TestDashboardQueriesParse(t *testing.T) {
 	var exprs []string
-	for _, d := range monitoring.Dashboards() {
+	for _, d := range monitoring.Dashboards(profileSLO(config.Prod)) {
 		for _, p := range d.Panels {
 			for _, q := range p.Queries {
 				exprs = append(exprs, q.Expr)

@@ -47,7 +47,15 @@ type alertCase struct {
 const ns = `namespace="pynomaly-data-science"`
 
 // allRules are every alert the platform can load, the conditional ones included.
-func allRules() []monitoring.AlertRule { return monitoring.AlertRules(config.DefaultNamespace, true) }
+func allRules() []monitoring.AlertRule {
+	return monitoring.AlertRules(config.DefaultNamespace, true, profileSLO(config.Prod))
+}
+
+// profileSLO is an environment's default objectives.
+func profileSLO(env config.Environment) config.SLO {
+	p, _ := config.Profile(env)
+	return p.SLO
+}
 
 // casesOf are the cases of the alert name: its own, and "name/variant" ones for an alert that
 // breaks in more than one way.
@@ -59,6 +67,23 @@ func casesOf(name string) map[string]alertCase {
 		}
 	}
 	return out
+}
+
+// answers are the API's answers as counters: ok (200) and failed (500) series.
+func answers(ok, failed string) map[string]string {
+	return map[string]string{
+		`http_requests_total{` + ns + `,component="api",pod="a",status="200"}`: ok,
+		`http_requests_total{` + ns + `,component="api",pod="a",status="500"}`: failed,
+	}
+}
+
+// latencies are the API's answers as its histogram counts them: all of them, and those within
+// 0.5 s.
+func latencies(all, within string) map[string]string {
+	return map[string]string{
+		`http_request_duration_seconds_count{` + ns + `,component="api",pod="a"}`:           all,
+		`http_request_duration_seconds_bucket{` + ns + `,component="api",pod="a",le="0.5"}`: within,
+	}
 }
 
 // alertCases has one case per alert, keyed by its name, and "name/variant" ones where an alert
@@ -131,6 +156,46 @@ var alertCases = map[string]alertCase{
 		Healthy: map[string]string{`redis_up{` + ns + `,pod="pynomaly-redis-queue-0",component="redis-queue"}`: "1x30"},
 		Short:   map[string]string{`redis_up{` + ns + `,pod="pynomaly-redis-queue-0",component="redis-queue"}`: "0 1x29"},
 		ShortAt: "30s",
+	},
+	// The objectives' burn-rate alerts, at prod's defaults: availability 99.9 % (a budget of
+	// 0.1 % of answers), latency 99 % within 0.5 s (1 %). A fast burn pages within minutes, a
+	// slow one opens a ticket after 15; answers within budget never alert, nor does a spike of a
+	// few minutes after hours of healthy traffic.
+	"PynomalyAPIErrorBudgetBurn": {
+		// 2 % server errors: 20 times the budget.
+		Breach:  answers("0+980x60", "0+20x60"),
+		FireAt:  "10m",
+		Labels:  map[string]string{},
+		Healthy: answers("0+9995x60", "0+5x60"),
+		// 30 errors a minute for four minutes, after 200 healthy minutes.
+		Short:   answers("0+1000x240", "0x200 30+30x3 120x37"),
+		ShortAt: "205m",
+	},
+	"PynomalyAPIErrorBudgetSlowBurn": {
+		// 0.5 % server errors: 5 times the budget, below the fast alerts' 6.
+		Breach:  answers("0+995x120", "0+5x120"),
+		FireAt:  "30m",
+		Labels:  map[string]string{},
+		Healthy: answers("0+9995x120", "0+5x120"),
+		ShortAt: "10m",
+	},
+	"PynomalyAPILatencyBudgetBurn": {
+		// 20 % of answers slower than 0.5 s: 20 times the budget.
+		Breach:  latencies("0+100x60", "0+80x60"),
+		FireAt:  "10m",
+		Labels:  map[string]string{},
+		Healthy: latencies("0+1000x60", "0+995x60"),
+		// Half the answers slow for four minutes, after 200 healthy minutes.
+		Short:   latencies("0+100x240", "0+100x199 19950+50x3 20200+100x37"),
+		ShortAt: "205m",
+	},
+	"PynomalyAPILatencyBudgetSlowBurn": {
+		// 5 % of answers slower than 0.5 s: 5 times the budget.
+		Breach:  latencies("0+100x120", "0+95x120"),
+		FireAt:  "30m",
+		Labels:  map[string]string{},
+		Healthy: latencies("0+1000x120", "0+995x120"),
+		ShortAt: "10m",
 	},
 	"PynomalyAPISlow": {
 		// 3 s on average; healthy 0.5 s; the short breach recovers after 3 minutes.

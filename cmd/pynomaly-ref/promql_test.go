@@ -13,8 +13,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pynomaly/pynomaly-platform/config"
 	"github.com/pynomaly/pynomaly-platform/monitoring"
 )
+
+// prodSLO is prod's default objectives: their alerts and panels query the API's metrics.
+func prodSLO() config.SLO {
+	p, _ := config.Profile(config.Prod)
+	return p.SLO
+}
 
 // targetLabels are set by the scrape (monitoring/promconf.go's relabelling) or by
 // Prometheus itself; le is a histogram bucket's.
@@ -88,10 +95,10 @@ func parsePromQL(expr string) (sels []selector, grouping []string) {
 // archiving, so every rule), dashboard panels, and the metrics adapter's series query.
 func platformQueries() []string {
 	var out []string
-	for _, r := range monitoring.AlertRules("pynomaly-data-science", true) {
+	for _, r := range monitoring.AlertRules("pynomaly-data-science", true, prodSLO()) {
 		out = append(out, r.Expr)
 	}
-	for _, d := range monitoring.Dashboards() {
+	for _, d := range monitoring.Dashboards(prodSLO()) {
 		for _, p := range d.Panels {
 			for _, q := range p.Queries {
 				out = append(out, q.Expr)

@@ -1,10 +1,12 @@
 package load
 
 import (
-	"github.com/pynomaly/pynomaly-platform/config"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
+
+	"github.com/pynomaly/pynomaly-platform/config"
 )
 
 // promDuration is a Prometheus duration: units from ms to y, largest first (15d, 1w, 12h30m).
@@ -26,6 +28,25 @@ func validateMonitoring(s *config.Settings, v *validator, lr limitRangeMax) {
 		}
 	}
 	v.resources("grafana.resources", s.Grafana.Resources, lr)
+	validateSLO(v, s.SLO)
+}
+
+// sloPercent is an objective: above 90 and below 100, at most three decimals. 100 would leave
+// no error budget, so one failed request would page; under 90 no alert would mean anything.
+var sloPercent = regexp.MustCompile(`^9[0-9](\.[0-9]{1,3})?$`)
+
+func validateSLO(v *validator, o config.SLO) {
+	const percent = "must be a percentage from 90 to 99.999 (at most three decimals, below 100: 100 leaves no error budget)"
+	if !sloPercent.MatchString(o.Availability) {
+		v.fail("slo.availability", quote(o.Availability), percent)
+	}
+	if !sloPercent.MatchString(o.LatencyTarget) {
+		v.fail("slo.latencyTarget", quote(o.LatencyTarget), percent)
+	}
+	if !slices.Contains(config.APILatencyBuckets, o.LatencyThreshold) {
+		v.fail("slo.latencyThreshold", quote(o.LatencyThreshold), "must be one of the API histogram's buckets the application contract requires: "+
+			strings.Join(config.APILatencyBuckets, ", ")+" (seconds)")
+	}
 }
 
 var smarthost = regexp.MustCompile(`^[a-zA-Z0-9.-]+:[0-9]+$`)

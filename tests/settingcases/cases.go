@@ -72,6 +72,7 @@ const (
 	diskExample    = `must be a Kubernetes quantity such as "512Mi" or "2Gi"`
 	wholeString    = "must be a whole number, not a JSON string"
 	atLeastOne     = "must be at least 1"
+	sloPercent     = "must be a percentage from 90 to 99.999 (at most three decimals, below 100: 100 leaves no error budget)"
 	pinned         = "must be an image pinned by tag or digest (not :latest), such as redis:7.4.2-alpine"
 	subjectForms   = "must be user:NAME, group:NAME or serviceaccount:NAMESPACE/NAME"
 	rotationCount  = "must be 0 or more: the number of rotations so far; raise it by one to rotate"
@@ -456,6 +457,16 @@ func Cases() []Case {
 	add(good("prometheus.storageSize", "20Gi", `"20Gi"`),
 		fail("prometheus.storageSize", "20 GB", bad("prometheus.storageSize", `"20 GB"`, storageExample)),
 		good("prometheus.retention", "15d", `"15d"`),
+		good("slo.availability", "99.95", `"99.95"`),
+		good("slo.latencyThreshold", "0.25", `"0.25"`),
+		good("slo.latencyTarget", "99.5", `"99.5"`),
+		// No budget: one failed request would page.
+		fail("slo.availability", "100", bad("slo.availability", `"100"`, sloPercent)),
+		fail("slo.availability", "99.9%", bad("slo.availability", `"99.9%"`, sloPercent)),
+		fail("slo.latencyTarget", "50", bad("slo.latencyTarget", `"50"`, sloPercent)),
+		// Not a bucket of the API's histogram: the share within it would be interpolated.
+		fail("slo.latencyThreshold", "0.3", bad("slo.latencyThreshold", `"0.3"`,
+			"must be one of the API histogram's buckets the application contract requires: 0.1, 0.25, 0.5, 1, 2.5, 5 (seconds)")),
 		fail("prometheus.retention", "2 weeks", bad("prometheus.retention", `"2 weeks"`, `must be a Prometheus duration such as "15d" or "12h"`)),
 		good("alertmanager.replicas", "3", `3`),
 		fail("alertmanager.replicas", "0", bad("alertmanager.replicas", "0", atLeastOne)),
