@@ -86,7 +86,8 @@ func newRedisCluster(t *testing.T) *redisCluster {
 	}
 	require.Contains(t, c.config, "sentinel.conf", "the queue runs Sentinel in prod")
 	c.env = func(pod string) map[string]string {
-		return sts.containerNamed(t, "redis").env(pod, ns, func(string) string { return c.password })
+		// The start-up script's: Redis and Sentinel read only the file it writes.
+		return sts.containerNamed(t, "topology").env(pod, ns, func(string) string { return c.password })
 	}
 	c.master = c.env("")["SENTINEL_MASTER"]
 	c.redis = sts.containerNamed(t, "redis").port(t, "redis")
