@@ -148,10 +148,7 @@ func (p *Platform) accessArgs() *foundation.AccessArgs {
 // admissionArgs: the images come from every tier's plan, so a tier's new image is allowed in the
 // same update that declares it.
 func (p *Platform) admissionArgs() *foundation.AdmissionArgs {
-	var images []string
-	for _, w := range p.plannedExcept("").Workloads() {
-		images = append(images, w.Images...)
-	}
+	images := p.plannedExcept("").Images()
 	labels, annotations := postgres.PatroniPodKeys()
 	return &foundation.AdmissionArgs{
 		Namespace: p.settings.Namespace, Images: images,

@@ -18,6 +18,19 @@ ensure_packages '/usr/lib/postgresql/*/bin/postgres:postgresql' redis-server:red
   /usr/sbin/nginx:nginx-light promtool:prometheus amtool:prometheus-alertmanager curl:curl \
   prometheus-redis-exporter:prometheus-redis-exporter
 
+# Renovate's own schema of renovate.json, from its npm package (the package alone, without its
+# dependencies: a tarball of 3 MB), once per version into the tools cache.
+RENOVATE_VERSION=44.121.2
+export PYNOMALY_RENOVATE_SCHEMA=$PYNOMALY_TOOLS/renovate-schema-$RENOVATE_VERSION.json
+if [ ! -s "$PYNOMALY_RENOVATE_SCHEMA" ]; then
+  ensure_packages npm:npm
+  mkdir -p "$PYNOMALY_TOOLS"
+  pack=$(mktemp -d)
+  (cd "$pack" && npm pack --silent "renovate@$RENOVATE_VERSION" >/dev/null && tar -xzf renovate-*.tgz package/renovate-schema.json)
+  mv "$pack/package/renovate-schema.json" "$PYNOMALY_RENOVATE_SCHEMA"
+  rm -rf "$pack"
+fi
+
 # The unit stage's checkers (actionlint, kube-score) are built from their Go modules once into
 # the tools cache (seconds), then reused; lint.sh builds them and runs the linters.
 echo "== lint: workflows and scripts"

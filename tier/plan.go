@@ -42,6 +42,17 @@ func (p Plan) Footprints() []kube.Footprint {
 	return append(out, p.Claims...)
 }
 
+// Images are the images the plan's pods run, each once, sorted: what admission allows and what
+// the deploy workflow scans.
+func (p Plan) Images() []string {
+	var out []string
+	for _, w := range p.Workloads() {
+		out = append(out, w.Images...)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
 // Components are the component labels of the plan's pods, each once, in order.
 func (p Plan) Components() []string {
 	var out []string

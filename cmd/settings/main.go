@@ -6,6 +6,7 @@
 //	go run ./cmd/settings prod                 # Pulumi.prod.yaml in the current directory
 //	go run ./cmd/settings path/to/Pulumi.x.yaml
 //	go run ./cmd/settings --json staging
+//	go run ./cmd/settings --images prod        # every image the stack's pods run, one a line
 //
 // scripts/settings.sh runs it from the repository root. A stack whose settings are wrong prints
 // the same errors as `pulumi preview` and exits 1.
@@ -24,31 +25,64 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/pynomaly/pynomaly-platform/config"
 	"github.com/pynomaly/pynomaly-platform/config/load"
+	"github.com/pynomaly/pynomaly-platform/platform"
 )
 
 func main() {
 	asJSON := flag.Bool("json", false, "print JSON instead of YAML")
+	images := flag.Bool("images", false, "print every image the stack's pods run, from the program's plan, one a line")
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: settings [--json] STACK | path/to/Pulumi.STACK.yaml")
+		fmt.Fprintln(os.Stderr, "usage: settings [--json | --images] STACK | path/to/Pulumi.STACK.yaml")
 	}
 	flag.Parse()
 	if flag.NArg() != 1 {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if err := run(os.Stdout, flag.Arg(0), *asJSON); err != nil {
+	show := run
+	if *images {
+		show = func(w io.Writer, stack string, _ bool) error { return runImages(w, stack) }
+	}
+	if err := show(os.Stdout, flag.Arg(0), *asJSON); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 }
 
-func run(w io.Writer, stack string, asJSON bool) error {
-	path := stack
+// stackFile is the stack file a STACK argument names.
+func stackFile(stack string) string {
 	if !strings.ContainsAny(stack, `/\`) && !strings.HasSuffix(stack, ".yaml") {
-		path = "Pulumi." + stack + ".yaml"
+		return "Pulumi." + stack + ".yaml"
 	}
-	s, err := load.LoadFiles(filepath.Join(filepath.Dir(path), "Pulumi.yaml"), path)
+	return stack
+}
+
+func loadStack(path string) (*config.Settings, error) {
+	return load.LoadFiles(filepath.Join(filepath.Dir(path), "Pulumi.yaml"), path)
+}
+
+// runImages prints the images of every pod the stack runs, as the program plans them: the list
+// the deploy workflow scans before prod, which admission allows.
+func runImages(w io.Writer, stack string) error {
+	s, err := loadStack(stackFile(stack))
+	if err != nil {
+		return err
+	}
+	p, err := platform.Plan(s)
+	if err != nil {
+		return err
+	}
+	for _, image := range p.Images() {
+		fmt.Fprintln(w, image)
+	}
+	return nil
+}
+
+func run(w io.Writer, stack string, asJSON bool) error {
+	path := stackFile(stack)
+	s, err := loadStack(path)
 	if err != nil {
 		return err
 	}
