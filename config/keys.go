@@ -110,7 +110,7 @@ var keyTable = []Key{
 	object("slo", "The API's objectives over 30 days (percent and seconds): burn-rate alerts and the API dashboard's error budget (docs/monitoring.md).",
 		func(s *Settings) *SLO { return &s.SLO }, sloDefaults),
 	object("network", "What the NetworkPolicies need to know of the cluster: every pod is denied all traffic but the flows of docs/security.md.",
-		func(s *Settings) *Network { return &s.Network }, everywhere(networkDefaults)),
+		func(s *Settings) *Network { return &s.Network }, networkDefaults),
 	object("nodeSelectors", "Nodes each component's pods run on, by node labels (a nodeSelector): an entry per component and a default for the others. "+
 		"Entries: default, or the component label of pods the stack runs (kubectl get pods -L component); "+
 		"an entry for any other is refused, and the message lists the stack's components. Empty: any node.",

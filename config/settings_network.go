@@ -24,6 +24,10 @@ type Network struct {
 	// PrometheusNamespace is the cluster's Prometheus's namespace, in monitoringMode operator:
 	// its pods (app.kubernetes.io/name=prometheus) may scrape every metrics port.
 	PrometheusNamespace string `json:"prometheusNamespace"`
+	// DebugClients lets a pod of the namespace labelled pynomaly.io/debug-client=true reach
+	// PostgreSQL, the pooler and Redis, and nothing else: the troubleshooting path of the seed's
+	// `kubectl run ... psql` (docs/operations.md). On in dev and staging, off in prod.
+	DebugClients bool `json:"debugClients"`
 }
 
 // APIServer is the Kubernetes API server's endpoints.
@@ -60,10 +64,11 @@ const KubeletPort = 10250
 // network is where the cluster's API server and nodes usually are: the private ranges, and the
 // API server's ports of managed clusters (443) and of kubeadm, kind and k3s (6443). Narrow them
 // to the cluster's own addresses where they are known.
-func networkDefaults() Network {
+func networkDefaults(env Environment) Network {
 	return Network{
 		KubernetesAPI:       APIServer{CIDRs: slices.Clone(privateRanges), Ports: []int{443, 6443}},
 		NodeCIDRs:           slices.Clone(privateRanges),
 		PrometheusNamespace: "monitoring",
+		DebugClients:        env != Prod,
 	}
 }

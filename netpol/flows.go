@@ -38,6 +38,9 @@ const (
 	// PeerACMESolver is cert-manager's HTTP-01 solver pods, which it starts in the namespace
 	// while an ACME order waits for its challenge.
 	PeerACMESolver = "acme-solver"
+	// PeerDebugClient is a person's troubleshooting pod in the namespace, labelled
+	// DebugClientLabel=true, with network.debugClients on.
+	PeerDebugClient = "debug-client"
 )
 
 // Flow allows From to open connections to To's port Port (named), over TCP and, with UDP, UDP.
@@ -107,6 +110,12 @@ func NetworkFlows() []Flow {
 		Flow{From: PeerKubernetesAPI, To: "metrics-adapter", Port: "https", Why: "the API server forwards the worker HPA's external-metrics requests to the adapter"},
 		Flow{From: "metrics-adapter", To: PeerKubernetesAPI, Port: "https", Why: "reviews the API server's callers (token and access reviews)"},
 		Flow{From: "metrics-adapter", To: "prometheus", Port: "http", Why: "the queue depth it serves as an external metric"},
+		Flow{From: PeerDebugClient, To: "pooler", Port: "postgresql", Why: "troubleshooting: psql through the pooler (network.debugClients)"},
+		Flow{From: PeerDebugClient, To: "postgres", Port: "postgresql", Why: "troubleshooting: psql to the primary, as the seed's debug pod does"},
+		Flow{From: PeerDebugClient, To: "redis-queue", Port: "redis", Why: "troubleshooting: redis-cli"},
+		Flow{From: PeerDebugClient, To: "redis-queue", Port: "sentinel", Why: "troubleshooting: the current primary"},
+		Flow{From: PeerDebugClient, To: "redis-cache", Port: "redis", Why: "troubleshooting: redis-cli"},
+		Flow{From: PeerDebugClient, To: "redis-cache", Port: "sentinel", Why: "troubleshooting: the current primary"},
 	)
 }
 

@@ -21,6 +21,9 @@ const (
 	DefaultDenyPolicy = "pynomaly-default-deny"
 	everyPodPolicy    = "pynomaly-every-pod"
 	acmeSolverPolicy  = "pynomaly-acme-solver"
+	debugClientPolicy = "pynomaly-debug-client"
+	// DebugClientLabel, set to "true", makes a pod of the namespace a debug client.
+	DebugClientLabel = "pynomaly.io/debug-client"
 	// namespaceNameLabel is the label the API server gives every namespace: its name.
 	namespaceNameLabel = "kubernetes.io/metadata.name"
 	// cert-manager's HTTP-01 solver pods carry this label and listen on this port.
@@ -156,6 +159,9 @@ func peers(args *Args) (map[string][]netPeer, error) {
 		out[PeerACMESolver] = []netPeer{{policy: acmeSolverPolicy, selector: map[string]string{acmeSolverLabel: "true"},
 			ports: map[string][]int{"http": {acmeSolverPort}}}}
 	}
+	if args.Network.DebugClients {
+		out[PeerDebugClient] = []netPeer{{policy: debugClientPolicy, selector: map[string]string{DebugClientLabel: "true"}}}
+	}
 	if args.OperatorPrometheus {
 		outside["prometheus"] = netPeer{namespace: n.PrometheusNamespace, labels: map[string]string{"app.kubernetes.io/name": "prometheus"}}
 	}
@@ -247,13 +253,13 @@ func networkPolicies(args *Args) ([]*netPolicy, error) {
 			}
 		}
 	}
-	// In a fixed order: the every-pod policy, the workloads', the solver's.
+	// In a fixed order: the every-pod policy, the workloads', the solver's, the debug clients'.
 	order := []string{everyPodPolicy}
 	for _, w := range args.Workloads {
 		order = append(order, w.Name)
 	}
 	var out []*netPolicy
-	for _, name := range append(order, acmeSolverPolicy) {
+	for _, name := range append(order, acmeSolverPolicy, debugClientPolicy) {
 		if p := byName[name]; p != nil && !slices.Contains(out, p) {
 			out = append(out, p)
 		}

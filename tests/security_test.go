@@ -101,6 +101,13 @@ func newWorld(t *testing.T, st *Stack, s *config.Settings) netWorld {
 				[]string{netpol.PeerACMESolver}, epPort{"http", 8089, "TCP"})
 		}
 	}
+	// A person's troubleshooting pod, labelled as the docs say: a debug client where
+	// network.debugClients is on, and a pod like any other (DNS only) where it is off.
+	var debugRoles []string
+	if s.Network.DebugClients {
+		debugRoles = []string{netpol.PeerDebugClient}
+	}
+	pod("debug", s.Namespace, map[string]string{netpol.DebugClientLabel: "true"}, 8, debugRoles)
 	if s.Bundled() && s.Edge.TLSOn() {
 		pod("cert-manager", "cert-manager", map[string]string{"app.kubernetes.io/name": "cert-manager", "app.kubernetes.io/component": "controller"},
 			7, []string{netpol.PeerCertManager}, epPort{"metrics", 9402, "TCP"})

@@ -8,7 +8,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pynomaly/pynomaly-platform/config"
 	"github.com/pynomaly/pynomaly-platform/credentials"
+	"github.com/pynomaly/pynomaly-platform/netpol"
 	"github.com/pynomaly/pynomaly-platform/postgres"
 )
 
@@ -90,4 +92,28 @@ func TestSeedCommandsFindTheirObjects(t *testing.T) {
 	} {
 		assert.Contains(t, section, replacement, "the table of the seed's commands in docs/operations.md")
 	}
+}
+
+// The seed's debug pod, as docs/operations.md gives it: labelled as a debug client, with an image
+// the settings name (images.postgresClient, which admission allows), reaching the primary's
+// Service. The NetworkPolicy evaluator (security_test.go) shows such a pod reaches PostgreSQL,
+// the pooler and Redis where network.debugClients is on, and only DNS where it is off (prod).
+func TestSeedDebugPodIsADebugClient(t *testing.T) {
+	doc, err := os.ReadFile("../docs/operations.md")
+	require.NoError(t, err)
+	var row string
+	for _, l := range strings.Split(string(doc), "\n") {
+		if strings.HasPrefix(l, "| `kubectl run -it --rm debug") {
+			row = l
+		}
+	}
+	require.NotEmpty(t, row, "the seed's debug command's row")
+	for _, env := range envs {
+		s := settings(t, env, nil)
+		assert.Equal(t, env != "prod", s.Network.DebugClients, "%s: debug clients by default", env)
+		assert.Contains(t, row, "--image="+s.Images.PostgresClient, "%s: the image admission allows", env)
+	}
+	assert.Contains(t, row, "--labels="+netpol.DebugClientLabel+"=true")
+	assert.Contains(t, row, "-n "+config.DefaultNamespace)
+	assert.Contains(t, row, "psql -h "+postgres.ServiceName+" -U "+credentials.PostgresAppUser)
 }

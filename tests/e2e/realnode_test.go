@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pynomaly/pynomaly-platform/netpol"
 	"github.com/pynomaly/pynomaly-platform/redis"
 )
 
@@ -136,6 +137,7 @@ func TestRealNode(t *testing.T) {
 	t.Run("the edge limits each client address on its own", func(t *testing.T) { rateLimited(t) })
 	t.Run("Prometheus scrapes every target on the real node", func(t *testing.T) { scrapedUp(t) })
 	t.Run("the NetworkPolicies refuse a flow outside the table", func(t *testing.T) { flowsEnforced(t) })
+	t.Run("a labelled debug pod reaches PostgreSQL, an unlabelled one does not", func(t *testing.T) { debugClients(t) })
 	t.Run("the daily PostgreSQL backup runs", func(t *testing.T) {
 		// The CronJob's own template, run now rather than at 02:00.
 		mustKubectl(t, "-n", namespace, "create", "job", "backup-now", "--from=cronjob/pynomaly-postgres-backup")
@@ -176,7 +178,8 @@ func TestRealNode(t *testing.T) {
 		refused := refusedFlows(t, filepath.Join(filepath.Dir(kubeconfig), "logs", "kube-network-policies.log"))
 		t.Logf("REALNODE connections refused between known pods over the whole stage: %v", refused)
 		for flow := range refused {
-			assert.Regexp(t, `^pynomaly-postgres-pooler-\S+ -> pynomaly-redis-queue-0:6379$`, flow, "a flow the platform uses was refused")
+			assert.Regexp(t, `^(pynomaly-postgres-pooler-\S+ -> pynomaly-redis-queue-0|`+plainDebugPod+` -> pynomaly-postgres-\d+):(6379|5432)$`, flow,
+				"a flow the platform uses was refused")
 		}
 	})
 }
@@ -196,6 +199,53 @@ func flowsEnforced(t *testing.T) {
 	assert.Error(t, connect("pynomaly-redis-queue", 6379), "the pooler reaches the task queue, which no flow allows")
 	t.Logf("REALNODE a flow outside the table (pooler to redis-queue:6379) refused: no answer in %s", time.Since(start).Round(100*time.Millisecond))
 	require.NoError(t, connect("pynomaly-postgres-service", 5432), "the pooler still reaches the primary")
+}
+
+// plainDebugPod is debugClients' pod without the debug-client label.
+const plainDebugPod = "debug-plain"
+
+// debugClients runs the seed's debug pod as docs/operations.md gives it (labelled a debug
+// client, the postgresClient image the settings name), on the real node: pg_isready reaches the
+// primary through its Service. The same pod without the label gets no answer: dev has
+// network.debugClients on, and the label is what the policy admits.
+func debugClients(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(repo, "scripts", "node-images", "images.json"))
+	require.NoError(t, err)
+	var spec struct{ Images []nodeImage }
+	require.NoError(t, json.Unmarshal(b, &spec))
+	image := ""
+	for _, img := range spec.Images {
+		if img.Setting == "postgresClient" {
+			image = img.Ref
+		}
+	}
+	require.NotEmpty(t, image)
+	run := func(name string, labels ...string) (string, string) {
+		overrides, err := json.Marshal(map[string]any{"spec": map[string]any{
+			"nodeSelector": map[string]string{"type": "real"},
+			"containers": []any{map[string]any{"name": name, "image": image, "imagePullPolicy": "Never",
+				"command": []string{"pg_isready", "-h", "pynomaly-postgres-service", "-p", "5432", "-t", "10"}}},
+		}})
+		require.NoError(t, err)
+		args := append([]string{"-n", namespace, "run", name, "--image", image, "--restart=Never", "--overrides", string(overrides)}, labels...)
+		mustKubectl(t, args...)
+		defer kubectl(t, "-n", namespace, "delete", "pod", name, "--wait=false")
+		phase := ""
+		require.Eventually(t, func() bool {
+			out, _ := kubectl(t, "-n", namespace, "get", "pod", name, "-o", "jsonpath={.status.phase}")
+			phase = strings.TrimSpace(out)
+			return phase == "Succeeded" || phase == "Failed"
+		}, 2*time.Minute, time.Second, "pod %s never finished", name)
+		log, _ := kubectl(t, "-n", namespace, "logs", name)
+		return phase, strings.TrimSpace(log)
+	}
+	phase, log := run("debug", "--labels="+netpol.DebugClientLabel+"=true")
+	assert.Equal(t, "Succeeded", phase, "the debug client reaches the primary: %s", log)
+	assert.Contains(t, log, "accepting connections")
+	phase, log = run(plainDebugPod)
+	assert.Equal(t, "Failed", phase, "a pod without the label reaches the primary: %s", log)
+	assert.Contains(t, log, "no response")
+	t.Logf("REALNODE debug pod with %s=true: reaches the primary; without it: %s", netpol.DebugClientLabel, log)
 }
 
 // refusedFlows reads the enforcer's log (-v=2): the connections it refused between two pods it
