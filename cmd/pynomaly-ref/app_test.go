@@ -97,6 +97,17 @@ func migrateTwice(t *testing.T, st *stack, db *pgx.Conn) {
 	var versions int
 	require.NoError(t, db.QueryRow(ctx, "SELECT count(*) FROM alembic_version").Scan(&versions))
 	assert.Equal(t, 1, versions)
+
+	// An older image after a newer release migrated (an image rolled back across a migration):
+	// the migration stops and says why, so the rollback's pulumi up stops at the migration job
+	// before any API pod runs against a schema its image does not know (docs/operations.md).
+	_, err := db.Exec(ctx, "UPDATE alembic_version SET version_num = '9999_newer_release'")
+	require.NoError(t, err)
+	code, out = st.migrate(nil)
+	assert.NotEqual(t, 0, code, "an unknown revision: %s", out)
+	assert.Contains(t, out, `the database is at revision \"9999_newer_release\", which this image does not know`, "in the JSON log")
+	_, err = db.Exec(ctx, "UPDATE alembic_version SET version_num = $1", headRevision)
+	require.NoError(t, err)
 }
 
 // assertStoredAndQueued: the task the API answered is the row in PostgreSQL, and its id waits

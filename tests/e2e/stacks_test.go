@@ -124,10 +124,58 @@ func stackLifecycle(t *testing.T, env string) {
 	p.must("config", "rm", "--path", "api.maxReplicas")
 	p.must("preview", "--expect-no-changes")
 
+	if env == "dev" {
+		rollBackAPIImage(t, p)
+	}
 	if env == "staging" {
 		deployerChanges(t, p, deployer)
 	}
 	destroy(t, p, env)
+}
+
+// rollBackAPIImage is the application rollback of docs/operations.md: a release's image, then
+// the previous setting again and pulumi up. The rollback's preview changes the API's Deployment
+// and the migration job (which runs the API's image) and nothing else; the Deployment returns to
+// the ReplicaSet it ran before, and no StatefulSet, claim or Secret of the data tiers changes.
+func rollBackAPIImage(t *testing.T, p *project) {
+	previous := objectField(t, "deployment", "pynomaly-api", "{.spec.template.spec.containers[0].image}")
+	repository := previous[:strings.LastIndex(previous, ":")]
+	before, data := currentReplicaSet(t), dataTierVersions(t)
+	p.must("config", "set", "--path", "images.api", repository+":1.0.1-release")
+	p.must("up", "--yes", "--skip-preview")
+	released := currentReplicaSet(t)
+	require.NotEqual(t, before, released, "the release rolled a new ReplicaSet")
+
+	p.must("config", "set", "--path", "images.api", previous)
+	for _, s := range previewSteps(t, p) {
+		assert.Regexp(t, `:(Deployment::pynomaly-api|Job::pynomaly-db-migrate)$`, s, "the rollback changes only the API and its migration")
+	}
+	p.must("up", "--yes", "--skip-preview")
+	assert.Equal(t, before, currentReplicaSet(t), "the Deployment is back on the ReplicaSet it ran before the release")
+	assert.Equal(t, data, dataTierVersions(t), "the rollback touched the data tiers")
+	t.Logf("rollback: %s -> %s -> %s, data tiers unchanged", before, released, before)
+	p.must("config", "rm", "--path", "images.api")
+	p.must("preview", "--expect-no-changes")
+}
+
+// currentReplicaSet is the API's ReplicaSet that holds its pods, once its rollout is done.
+func currentReplicaSet(t *testing.T) string {
+	t.Helper()
+	out := mustKubectl(t, "-n", namespace, "get", "replicasets", "-l", "app=pynomaly,component=api",
+		"-o", `jsonpath={range .items[?(@.spec.replicas>0)]}{.metadata.name}{"\n"}{end}`)
+	names := strings.Fields(out)
+	require.Len(t, names, 1, "one ReplicaSet of the API holds pods: %v", names)
+	return names[0]
+}
+
+// dataTierVersions are the generations of the namespace's StatefulSets (a change of their spec
+// raises it; their status moves on its own) and the resource versions of its claims and Secrets.
+func dataTierVersions(t *testing.T) string {
+	t.Helper()
+	sets := mustKubectl(t, "-n", namespace, "get", "statefulsets",
+		"-o", `jsonpath={range .items[*]}{.metadata.name}={.metadata.uid}/{.metadata.generation}{"\n"}{end}`)
+	return sets + mustKubectl(t, "-n", namespace, "get", "persistentvolumeclaims,secrets",
+		"-o", `jsonpath={range .items[*]}{.kind}/{.metadata.name}={.metadata.uid}/{.metadata.resourceVersion}{"\n"}{end}`)
 }
 
 // A second stack of the program on the same cluster, with the same namespace and StorageClass
