@@ -530,6 +530,7 @@ func Cases() []Case {
 		fail("network.objectStorageCidrs[0]", "s3.amazonaws.com", bad("network.objectStorageCidrs[0]", `"s3.amazonaws.com"`, `must be a CIDR such as "10.0.0.0/16" or "fd00::/64"`)),
 		good("network.prometheusNamespace", "observability", `"observability"`),
 		good("network.debugClients", "false", "false"),
+		fail("network.debugClients", "yes", bad("network.debugClients", `"yes"`, "must be true or false, not a JSON string")),
 		fail("network.prometheusNamespace", "kube-system", bad("network.prometheusNamespace", `"kube-system"`,
 			"must be the namespace of the cluster's Prometheus alone, not default or a kube- one: the NetworkPolicies open every metrics port to all pods of that namespace, and the cluster's own components run there")),
 		fail("network.prometheusNamespace", "", bad("network.prometheusNamespace", `""`, "must be a namespace name (a DNS label): where the cluster's Prometheus runs in monitoringMode operator")),
