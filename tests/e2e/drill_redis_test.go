@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pynomaly/pynomaly-platform/credentials"
 	"github.com/pynomaly/pynomaly-platform/redis"
 )
 
@@ -31,6 +32,19 @@ import (
 // (<pod>.<headless Service>.<namespace>.svc) to loopback addresses; the one change to the
 // deployed files is a bind line in each pod's copy of redis.conf and sentinel.conf, to that
 // pod's address, standing in for the pod's own network namespace.
+
+// secret is the value of a Secret's key in the drill's pods: the settled Secret as a stack whose
+// users settled has it (generation 0, the users' version), so the pods start with the
+// per-client users alone; every credential is the drill's one password.
+func (c *redisCluster) secret(key string) string {
+	switch key {
+	case credentials.SettledRedisKey:
+		return "0"
+	case credentials.SettledRedisUsersKey:
+		return credentials.RedisUsersVersion
+	}
+	return c.password
+}
 
 // drillUser is the drill's own Redis and Sentinel user.
 const drillUser = "drill"
@@ -87,7 +101,7 @@ func newRedisCluster(t *testing.T) *redisCluster {
 	require.Contains(t, c.config, "sentinel.conf", "the queue runs Sentinel in prod")
 	c.env = func(pod string) map[string]string {
 		// The start-up script's: Redis and Sentinel read only the file it writes.
-		return sts.containerNamed(t, "topology").env(pod, ns, func(string) string { return c.password })
+		return sts.containerNamed(t, "topology").env(pod, ns, c.secret)
 	}
 	c.master = c.env("")["SENTINEL_MASTER"]
 	c.redis = sts.containerNamed(t, "redis").port(t, "redis")
@@ -184,7 +198,7 @@ func (c *redisCluster) run(p *redisPod, name string) *process {
 	for _, m := range ctr.VolumeMounts {
 		mounts = append(mounts, m.Name+"="+m.MountPath)
 	}
-	env := ctr.env(p.name, c.sts.Metadata.Namespace, func(string) string { return c.password })
+	env := ctr.env(p.name, c.sts.Metadata.Namespace, c.secret)
 	env["POD_DIR"], env["POD_HOSTS"], env["POD_MOUNTS"] = p.dir, c.hosts, strings.Join(mounts, " ")
 	env["REDIS_CLI_TLS"] = "" // plain ports: see plainPorts
 	args := append([]string{"--mount", "--propagation", "private", "sh", "-c", podShell, "pod"}, ctr.Command...)
@@ -204,6 +218,7 @@ func (c *redisCluster) start(p *redisPod) {
 	require.Equal(c.t, 0, init.cmd.ProcessState.ExitCode(), init.tail(20))
 	log, _ := os.ReadFile(init.log)
 	c.t.Logf("%s start-up script: %s", p.name, strings.TrimSpace(string(log)))
+	require.NotContains(c.t, string(log), "upgrade window", "the drill's pods start with the per-client users alone")
 	p.procs = []*process{c.run(p, "redis"), c.run(p, "sentinel")}
 }
 
