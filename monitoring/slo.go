@@ -39,11 +39,14 @@ func (s sli) ratio(window string) string {
 func burnExpr(s sli, budget float64, burns []burn) string {
 	var parts []string
 	for _, b := range burns {
-		threshold := strconv.FormatFloat(b.factor*budget, 'g', 6, 64)
+		threshold := decimal(b.factor * budget)
 		parts = append(parts, fmt.Sprintf("(%s > %s and %s > %s)", s.ratio(b.long), threshold, s.ratio(b.short), threshold))
 	}
 	return strings.Join(parts, " or ")
 }
+
+// decimal is a fraction as PromQL reads it, without float noise (14.4 * 0.001 is 0.0144).
+func decimal(f float64) string { return strconv.FormatFloat(f, 'g', 6, 64) }
 
 // budget is what an objective (a percentage the settings checked) leaves: 99.9 leaves 0.001.
 func budget(percent string) float64 {
@@ -110,14 +113,11 @@ func sloRules(o config.SLO) []AlertRule {
 // sloPanels are the API dashboard's objectives: each one's share over time against its
 // objective, and how much of its 30-day budget is left (1 is all of it, below 0 overspent).
 func sloPanels(o config.SLO) []Panel {
-	dashboard := func(s sli, window string) string {
-		return strings.ReplaceAll(strings.ReplaceAll(s.ratio(window), "NS,", ""), "rate(", "increase(")
-	}
-	share := func(s sli) string {
-		return "1 - " + strings.ReplaceAll(s.ratio("5m"), "NS,", "")
-	}
+	// Grafana queries the stack's own Prometheus: no namespace matcher.
+	ratio := func(s sli, window string) string { return strings.ReplaceAll(s.ratio(window), "NS,", "") }
+	share := func(s sli) string { return "1 - " + ratio(s, "5m") }
 	left := func(s sli, percent string) string {
-		return fmt.Sprintf("1 - (%s) / %s", dashboard(s, "30d"), strconv.FormatFloat(budget(percent), 'g', 6, 64))
+		return fmt.Sprintf("1 - (%s) / %s", ratio(s, "30d"), decimal(budget(percent)))
 	}
 	latency := latencySLI(o.LatencyThreshold)
 	return []Panel{

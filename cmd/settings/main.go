@@ -41,11 +41,13 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
-	show := run
+	var err error
 	if *images {
-		show = func(w io.Writer, stack string, _ bool) error { return runImages(w, stack) }
+		err = runImages(os.Stdout, flag.Arg(0))
+	} else {
+		err = run(os.Stdout, flag.Arg(0), *asJSON)
 	}
-	if err := show(os.Stdout, flag.Arg(0), *asJSON); err != nil {
+	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}

@@ -38,11 +38,7 @@ type nodeImage struct {
 // be built here (InfluxDB 2 and Grafana stay on kwok nodes).
 func (p *project) onRealNode() {
 	p.t.Helper()
-	b, err := os.ReadFile(filepath.Join(repo, "scripts", "node-images", "images.json"))
-	require.NoError(p.t, err)
-	var spec struct{ Images []nodeImage }
-	require.NoError(p.t, json.Unmarshal(b, &spec))
-	for _, img := range spec.Images {
+	for _, img := range nodeImages(p.t) {
 		if img.Setting != "" {
 			p.must("config", "set", "--path", "images."+img.Setting, img.Ref)
 		}
@@ -53,6 +49,16 @@ func (p *project) onRealNode() {
 	for _, kwokOnly := range []string{"influxdb", "influxdb-setup", "influxdb-backup", "grafana"} {
 		p.must("config", "set", "--path", "nodeSelectors."+kwokOnly+".type", "kwok")
 	}
+}
+
+// nodeImages are the images scripts/node-images.sh builds (scripts/node-images/images.json).
+func nodeImages(t *testing.T) []nodeImage {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(repo, "scripts", "node-images", "images.json"))
+	require.NoError(t, err)
+	var spec struct{ Images []nodeImage }
+	require.NoError(t, json.Unmarshal(b, &spec))
+	return spec.Images
 }
 
 // podState is what the stage reads of a pod.
@@ -209,12 +215,8 @@ const plainDebugPod = "debug-plain"
 // primary through its Service. The same pod without the label gets no answer: dev has
 // network.debugClients on, and the label is what the policy admits.
 func debugClients(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(repo, "scripts", "node-images", "images.json"))
-	require.NoError(t, err)
-	var spec struct{ Images []nodeImage }
-	require.NoError(t, json.Unmarshal(b, &spec))
 	image := ""
-	for _, img := range spec.Images {
+	for _, img := range nodeImages(t) {
 		if img.Setting == "postgresClient" {
 			image = img.Ref
 		}
