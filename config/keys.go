@@ -115,6 +115,15 @@ var keyTable = []Key{
 		"Entries: default, or the component label of pods the stack runs (kubectl get pods -L component); "+
 		"an entry for any other is refused, and the message lists the stack's components. Empty: any node.",
 		func(s *Settings) *NodeSelectors { return &s.NodeSelectors }, everywhere(nodeSelectorDefaults)),
+	object("tolerations", "Taints each component's pods tolerate, so a dedicated node pool's tainted nodes take them (pair with the pool's label in nodeSelectors): "+
+		"an entry per component, a list of {key, operator, value, effect}, and a default for the others. Entries as nodeSelectors'. Empty: none.",
+		func(s *Settings) *Tolerations { return &s.Tolerations }, everywhere(func() Tolerations { return Tolerations{} })),
+	object("priorityClasses", "Scheduling priority: the stack's own classes (databases above the application above jobs), or existing ones per component.",
+		func(s *Settings) *PriorityClasses { return &s.PriorityClasses }, everywhere(func() PriorityClasses { return PriorityClasses{Names: map[string]string{}} })),
+	object("identity", "The cloud identity of the pods that use object storage (PostgreSQL, the dump's copy): IRSA, GKE or Azure Workload Identity, by kubernetes.cloud.",
+		func(s *Settings) *Identity { return &s.Identity }, everywhere(func() Identity { return Identity{} })),
+	object("serviceAccounts", "Extra annotations and labels of a component's ServiceAccount: an entry per component, {annotations, labels}. Empty: none.",
+		func(s *Settings) *ServiceAccounts { return &s.ServiceAccounts }, everywhere(func() ServiceAccounts { return ServiceAccounts{} })),
 	object("images", "Pinned images and when the kubelet pulls them.",
 		func(s *Settings) *Images { return &s.Images }, everywhere(imageDefaults)),
 	key("postgresSuperuserPassword", "Replaces the generated PostgreSQL superuser password "+credentialNote(16),

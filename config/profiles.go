@@ -34,9 +34,11 @@ func Profile(env Environment) (Settings, bool) {
 	s := Settings{
 		Environment: env,
 		Namespace:   DefaultNamespace,
-		Security:    byEnv(env, Relaxed, Enforced, Enforced),
-		Placement:   byEnv(env, PlacementPreferred, PlacementPreferred, PlacementRequired),
-		Monitoring:  byEnv(env, Basic, Full, Comprehensive),
+		// The program's storage defaults were always AWS's.
+		Kubernetes: Kubernetes{Cloud: CloudAWS},
+		Security:   byEnv(env, Relaxed, Enforced, Enforced),
+		Placement:  byEnv(env, PlacementPreferred, PlacementPreferred, PlacementRequired),
+		Monitoring: byEnv(env, Basic, Full, Comprehensive),
 		// The program runs its own monitoring unless a stack says the cluster has an operator.
 		MonitoringMode: MonitoringBundled,
 		LogLevel:       byEnv(env, "debug", "info", "info"),

@@ -123,8 +123,15 @@ type Settings struct {
 
 	// Network is what the namespace's NetworkPolicies need to know of the cluster around it.
 	Network Network `json:"network"`
-	// NodeSelectors are the nodes each component's pods may run on.
-	NodeSelectors NodeSelectors `json:"nodeSelectors"`
+	// NodeSelectors are the nodes each component's pods may run on; Tolerations the taints they
+	// tolerate, so a dedicated node pool takes them; PriorityClasses their scheduling priority.
+	NodeSelectors   NodeSelectors   `json:"nodeSelectors"`
+	Tolerations     Tolerations     `json:"tolerations"`
+	PriorityClasses PriorityClasses `json:"priorityClasses"`
+	// Identity binds the pods that use object storage to a cloud identity; ServiceAccounts adds
+	// annotations and labels to any component's account.
+	Identity        Identity        `json:"identity"`
+	ServiceAccounts ServiceAccounts `json:"serviceAccounts"`
 
 	Images Images `json:"images"`
 }

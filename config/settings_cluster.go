@@ -6,6 +6,11 @@ import (
 
 // Kubernetes says which cluster the program talks to. All empty means the ambient kubeconfig.
 type Kubernetes struct {
+	// Cloud is where the cluster runs: aws, gcp, azure or other. It picks the defaults that differ
+	// between clouds (the storage driver and its parameters, the snapshot driver, the workload
+	// identity annotation, the load balancer's annotations), each still a setting of its own;
+	// other presets nothing. Empty: aws.
+	Cloud Cloud `json:"cloud"`
 	// Kubeconfig is a path to a kubeconfig file, or its contents.
 	Kubeconfig string `json:"kubeconfig"`
 	// Context is the kubeconfig context; empty: its current context.
@@ -32,6 +37,7 @@ var PreflightChecks = []string{
 	"kubernetes-version", "metrics-api", "external-metrics-api", "external-metrics-holder", "cert-manager", "tls-issuer",
 	"ingress-class", "gateway-api", "gateway-class", "storage-class", "prometheus-operator",
 	"wal-archive-secret", "claim-size", "volume-snapshots", "volume-snapshot-class", "stack-collision",
+	"image-pull-secret", "priority-class",
 }
 
 // ClusterIdentifierOr is the cluster's identifier: the setting, or stack when it is empty.
@@ -100,11 +106,11 @@ type Storage struct {
 	ExistingClass string `json:"existingClass"`
 	// ClassName is the name of the StorageClass this program creates.
 	ClassName string `json:"className"`
-	// Provisioner is the CSI driver of the class created (the default is AWS's EBS driver: name your
-	// cloud's).
+	// Provisioner is the CSI driver of the class created; empty: kubernetes.cloud's (aws: EBS gp3
+	// encrypted, gcp: pd-ssd, azure: Premium_LRS).
 	Provisioner string `json:"provisioner"`
-	// Parameters are the driver's parameters of the class created; a given map replaces the default,
-	// never merges.
+	// Parameters are the driver's parameters of the class created; a given map replaces the
+	// cloud's, never merges, and a stack that names its own provisioner gets none of the cloud's.
 	Parameters map[string]string `json:"parameters"`
 	// ReclaimPolicy is Retain or Delete; prod keeps volumes whose claims are deleted.
 	ReclaimPolicy string `json:"reclaimPolicy"`
@@ -121,13 +127,23 @@ type Storage struct {
 }
 
 // Snapshots are scheduled VolumeSnapshots of every claim in the namespace (the seed's daily PVC
-// snapshots), taken by the cluster's CSI driver through ClassName. Off while ClassName is empty:
-// the snapshot controller and a VolumeSnapshotClass are a cluster's add-ons, which the program
-// cannot assume (the preflight checks both once a class is named).
+// snapshots), taken by the cluster's CSI driver through ClassName. Off while ClassName is empty
+// and CreateClass off: the snapshot controller is a cluster's add-on, which the program cannot
+// assume (the preflight checks it, and the class, once snapshots are on).
 type Snapshots struct {
-	// ClassName is the VolumeSnapshotClass of the daily snapshots of every claim (CronJob
-	// pynomaly-volume-snapshots); empty: no snapshots. Name your driver's class in prod.
+	// ClassName is an existing VolumeSnapshotClass the daily snapshots of every claim are taken
+	// through (CronJob pynomaly-volume-snapshots). Empty: the class CreateClass creates, or no
+	// snapshots.
 	ClassName string `json:"className"`
+	// CreateClass has the stack create its own VolumeSnapshotClass of Driver,
+	// <namespace>-snapshots, when ClassName names none. On in prod.
+	CreateClass bool `json:"createClass"`
+	// Created is the class the stack creates ("" when it uses an existing one), decided from the
+	// two above once the settings are read.
+	Created string `json:"-"`
+	// Driver is the CSI driver of the created class; empty: kubernetes.cloud's (the storage
+	// class's driver).
+	Driver string `json:"driver"`
 	// Schedule is a cron schedule in UTC.
 	Schedule string `json:"schedule"`
 	// RetentionDays: snapshots taken more than this many days ago are deleted, once a run has
@@ -136,7 +152,7 @@ type Snapshots struct {
 }
 
 // On says whether snapshots are taken.
-func (s Snapshots) On() bool { return s.ClassName != "" }
+func (s Snapshots) On() bool { return s.ClassName != "" || s.CreateClass }
 
 // Access are the people and CI jobs bound to the platform's Roles in the namespace, each a
 // subject: user:NAME, group:NAME or serviceaccount:NAMESPACE/NAME.
@@ -147,10 +163,11 @@ type Access struct {
 	Deployers []string `json:"deployers"`
 }
 
-// Volume snapshots, once a class is named: daily at 03:00 UTC (after the base backup and the
-// dump), kept as long as the dumps.
-func snapshots(retentionDays int) Snapshots {
-	return Snapshots{Schedule: "0 3 * * *", RetentionDays: retentionDays}
+// Volume snapshots: daily at 03:00 UTC (after the base backup and the dump), kept as long as the
+// dumps; prod takes them by default (the seed's daily snapshots of every claim), through a class
+// of its own.
+func snapshots(retentionDays int, create bool) Snapshots {
+	return Snapshots{Schedule: "0 3 * * *", RetentionDays: retentionDays, CreateClass: create}
 }
 
 // quotaDefaults are the namespace's ResourceQuota per environment. prod's is the seed's minimum
@@ -203,12 +220,10 @@ func limitRangeDefaults(env Environment) LimitRange {
 func storageDefaults(env Environment) Storage {
 	return Storage{
 		ClassName:       "pynomaly-ssd",
-		Provisioner:     "ebs.csi.aws.com",
-		Parameters:      map[string]string{"type": "gp3", "encrypted": "true"},
 		ReclaimPolicy:   byEnv(env, "Delete", "Delete", "Retain"),
 		BackupSize:      byEnv(env, "10Gi", "50Gi", "300Gi"),
 		ModelSize:       byEnv(env, "5Gi", "20Gi", "200Gi"),
 		ModelAccessMode: "ReadWriteOnce",
-		Snapshots:       snapshots(byEnv(env, 3, 7, 14)),
+		Snapshots:       snapshots(byEnv(env, 3, 7, 14), env == Prod),
 	}
 }

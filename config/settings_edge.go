@@ -37,6 +37,7 @@ type Edge struct {
 	Ingress           EdgeIngress `json:"ingress"`
 	Gateway           EdgeGateway `json:"gateway"`
 	TLS               EdgeTLS     `json:"tls"`
+	DNS               EdgeDNS     `json:"dns"`
 }
 
 // EntryMode is how traffic from outside the cluster reaches the edge.
@@ -90,6 +91,19 @@ type EdgeGateway struct {
 	// Implementation runs the Gateway: envoy-gateway or nginx-gateway-fabric; its policy carries the
 	// per-client rate limit.
 	Implementation string `json:"implementation"`
+	// LoadBalancerAnnotations are the Gateway's infrastructure annotations, which the
+	// implementation puts on the load balancer Service it creates; empty: kubernetes.cloud's.
+	LoadBalancerAnnotations map[string]string `json:"loadBalancerAnnotations"`
+}
+
+// EdgeDNS has an external-dns installation publish the hosts: the entry point's objects carry
+// its annotations, and it points the names at the entry point's load balancer.
+type EdgeDNS struct {
+	// ExternalDNS annotates the Ingress or HTTPRoute for external-dns (its hostname and TTL).
+	ExternalDNS bool `json:"externalDns"`
+	// TTLSeconds is the records' TTL: short enough that a switch to another cluster (disaster
+	// recovery) takes effect within minutes.
+	TTLSeconds int `json:"ttlSeconds"`
 }
 
 // EdgeTLS is the certificate of the public hosts, issued by cert-manager.
@@ -166,6 +180,7 @@ func edge(replicas int, r sizing.Resources, concurrent, workers, connections int
 		Ingress: EdgeIngress{ClassName: "nginx"},
 		Gateway: EdgeGateway{ClassName: "eg", Implementation: EnvoyGateway},
 		TLS:     EdgeTLS{Enabled: true, SecretName: "pynomaly-tls", Issuer: issuer},
+		DNS:     EdgeDNS{TTLSeconds: 60},
 	}
 }
 

@@ -40,6 +40,9 @@ type Images struct {
 	// Layers a node has are not downloaded again. IfNotPresent suits a registry that rate-limits
 	// or is not always reachable, ideally with images pinned by digest.
 	PullPolicy string `json:"pullPolicy"`
+	// PullSecrets name existing docker-registry Secrets of the namespace that every pod pulls
+	// its images with (a private registry or mirror); empty: the nodes' own credentials.
+	PullSecrets []string `json:"pullSecrets"`
 	// PrometheusAdapter serves the queue depth as an external metric (worker.queueScaling).
 	PrometheusAdapter string `json:"prometheusAdapter"`
 }
@@ -68,5 +71,6 @@ func imageDefaults() Images {
 		PrometheusAdapter: "registry.k8s.io/prometheus-adapter/prometheus-adapter:v0.12.0",
 		Kubectl:           "alpine/k8s:1.33.4",
 		PullPolicy:        "Always",
+		PullSecrets:       []string{},
 	}
 }

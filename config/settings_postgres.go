@@ -60,17 +60,26 @@ type PostgresBackup struct {
 }
 
 // WALArchive is continuous WAL archiving to object storage (WAL-G), for a recovery point of
-// minutes rather than a day. Off while S3Bucket is empty.
+// minutes rather than a day. Off until one store is named: an S3 bucket (AWS, or an
+// S3-compatible store at Endpoint), a GCS bucket, or an Azure Blob container.
 type WALArchive struct {
-	// S3Bucket is the bucket WAL is archived to; empty: no archiving. Required in prod (the seed's
+	// S3Bucket is the S3 bucket WAL is archived to. Archiving is required in prod (the seed's
 	// recovery point of 15 minutes), with network.objectStorageCidrs.
 	S3Bucket string `json:"s3Bucket"`
-	// Region is the bucket's region.
+	// Region is the S3 bucket's region.
 	Region string `json:"region"`
 	// Endpoint is for S3-compatible stores (MinIO, Ceph); empty means AWS.
 	Endpoint string `json:"endpoint"`
-	// CredentialsSecret names an existing Secret with AWS_ACCESS_KEY_ID and
-	// AWS_SECRET_ACCESS_KEY; empty means workload identity (IRSA and the like).
+	// GCSBucket is the Google Cloud Storage bucket WAL is archived to (kubernetes.cloud gcp).
+	GCSBucket string `json:"gcsBucket"`
+	// AzureContainer is the Azure Blob Storage container WAL is archived to (kubernetes.cloud
+	// azure), in AzureStorageAccount.
+	AzureContainer string `json:"azureContainer"`
+	// AzureStorageAccount is the storage account that holds AzureContainer.
+	AzureStorageAccount string `json:"azureStorageAccount"`
+	// CredentialsSecret names an existing Secret with the store's keys: AWS_ACCESS_KEY_ID and
+	// AWS_SECRET_ACCESS_KEY (S3), GOOGLE_APPLICATION_CREDENTIALS_JSON (a service account key, GCS)
+	// or AZURE_STORAGE_ACCESS_KEY (Azure); empty means workload identity (identity.objectStorage).
 	CredentialsSecret string `json:"credentialsSecret"`
 	// TimeoutSeconds forces a WAL segment switch at least this often (archive_timeout), which
 	// bounds the data a lost cluster can lose.
@@ -105,10 +114,27 @@ type Pooler struct {
 // Patroni, the metrics exporter, backups and setup jobs.
 const ReservedConnections = 20
 
+// On says whether WAL is archived: a store is named.
+func (w WALArchive) On() bool { return w.Store() != "" }
+
+// Store is the object store named (StoreS3, StoreGCS or StoreAzure), or "" for none. Validation
+// refuses more than one.
+func (w WALArchive) Store() string {
+	switch {
+	case w.S3Bucket != "":
+		return StoreS3
+	case w.GCSBucket != "":
+		return StoreGCS
+	case w.AzureContainer != "":
+		return StoreAzure
+	}
+	return ""
+}
+
 // StorePort is the port WAL-G reaches its object store on: the endpoint's own, or HTTP's or
-// HTTPS's by its scheme (AWS: HTTPS); 0 while archiving is off.
+// HTTPS's by its scheme (the clouds' stores: HTTPS); 0 while archiving is off.
 func (w WALArchive) StorePort() int {
-	if w.S3Bucket == "" {
+	if !w.On() {
 		return 0
 	}
 	u, err := url.Parse(w.Endpoint)

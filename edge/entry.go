@@ -3,6 +3,7 @@ package edge
 import (
 	"fmt"
 	"maps"
+	"strings"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
@@ -60,6 +61,7 @@ func (c *Edge) ingress(ctx *pulumi.Context, args *Args) error {
 		"pulumi.com/skipAwait": "true",
 	}
 	maps.Copy(annotations, controllerAnnotations(e))
+	maps.Copy(annotations, DNSAnnotations(e))
 	meta.Annotations = pulumi.ToStringMap(annotations)
 	var rules networkingv1.IngressRuleArray
 	for _, h := range e.Hosts {
@@ -118,9 +120,13 @@ func (c *Edge) gateway(ctx *pulumi.Context, args *Args) error {
 			"tls": map[string]any{"mode": "Terminate", "certificateRefs": []any{map[string]any{"kind": "Secret", "name": e.TLS.SecretName}}},
 		})
 	}
-	if err := c.custom(ctx, args, gatewayAPIVersion, "Gateway", GatewayName, map[string]any{
-		"gatewayClassName": e.Gateway.ClassName, "listeners": listeners,
-	}); err != nil {
+	gateway := map[string]any{"gatewayClassName": e.Gateway.ClassName, "listeners": listeners}
+	if lb := e.Gateway.LoadBalancerAnnotations; len(lb) > 0 {
+		// The implementation copies them onto the load balancer Service it creates for the
+		// Gateway (the cloud's kind of load balancer, its scheme, its health check).
+		gateway["infrastructure"] = map[string]any{"annotations": lb}
+	}
+	if err := c.custom(ctx, args, gatewayAPIVersion, "Gateway", GatewayName, gateway); err != nil {
 		return err
 	}
 	rule := map[string]any{
@@ -129,26 +135,41 @@ func (c *Edge) gateway(ctx *pulumi.Context, args *Args) error {
 		// Envoy's default route timeout (15 s) would cut requests Nginx still waits for.
 		"timeouts": map[string]any{"request": fmt.Sprintf("%ds", e.Timeouts.ConnectSeconds+e.Timeouts.SendSeconds+e.Timeouts.ReadSeconds)},
 	}
-	if err := c.route(ctx, args, RouteName, section, rule); err != nil {
+	if err := c.route(ctx, args, RouteName, section, rule, DNSAnnotations(e)); err != nil {
 		return err
 	}
 	if e.TLSOn() {
 		redirect := map[string]any{"filters": []any{map[string]any{
 			"type": "RequestRedirect", "requestRedirect": map[string]any{"scheme": "https", "statusCode": 301},
 		}}}
-		if err := c.route(ctx, args, edgeRedirectName, "http", redirect); err != nil {
+		if err := c.route(ctx, args, edgeRedirectName, "http", redirect, nil); err != nil {
 			return err
 		}
 	}
 	return c.gatewayPolicies(ctx, args)
 }
 
-func (c *Edge) route(ctx *pulumi.Context, args *Args, name, section string, rule map[string]any) error {
-	return c.custom(ctx, args, gatewayAPIVersion, "HTTPRoute", name, map[string]any{
+// route is an HTTPRoute of the hosts through the Gateway's listener section, with annotations.
+func (c *Edge) route(ctx *pulumi.Context, args *Args, name, section string, rule map[string]any, annotations map[string]string) error {
+	_, err := c.customResource(ctx, args, gatewayAPIVersion, "HTTPRoute", name, map[string]any{
 		"parentRefs": []any{map[string]any{"name": GatewayName, "sectionName": section}},
 		"hostnames":  args.Settings.Hosts,
 		"rules":      []any{rule},
-	})
+	}, annotations)
+	return err
+}
+
+// DNSAnnotations are what an external-dns installation reads on the entry point's Ingress or
+// HTTPRoute (edge.dns.externalDns): the hosts to publish, pointed at the entry point's load
+// balancer, and the records' TTL. None when off.
+func DNSAnnotations(e config.Edge) map[string]string {
+	if !e.DNS.ExternalDNS {
+		return nil
+	}
+	return map[string]string{
+		"external-dns.alpha.kubernetes.io/hostname": strings.Join(e.Hosts, ","),
+		"external-dns.alpha.kubernetes.io/ttl":      fmt.Sprint(e.DNS.TTLSeconds),
+	}
 }
 
 // gatewayPolicies carry what the standard Gateway API cannot say: the per-client limit at the
@@ -198,15 +219,21 @@ func envoyGatewayPolicy(e config.Edge, route []any) map[string]any {
 // custom declares a custom resource of the edge (a Gateway API object, a policy, cert-manager's):
 // a plain resource whose every input the engine and the tests see.
 func (c *Edge) custom(ctx *pulumi.Context, args *Args, apiVersion, kind, name string, spec map[string]any, opts ...pulumi.ResourceOption) error {
-	_, err := c.customResource(ctx, args, apiVersion, kind, name, spec, opts...)
+	_, err := c.customResource(ctx, args, apiVersion, kind, name, spec, nil, opts...)
 	return err
 }
 
-func (c *Edge) customResource(ctx *pulumi.Context, args *Args, apiVersion, kind, name string, spec map[string]any, opts ...pulumi.ResourceOption) (*apiextensions.CustomResource, error) {
+// customResource declares a custom resource of the edge with annotations (none: nil).
+func (c *Edge) customResource(ctx *pulumi.Context, args *Args, apiVersion, kind, name string, spec map[string]any, annotations map[string]string,
+	opts ...pulumi.ResourceOption) (*apiextensions.CustomResource, error) {
+	meta := kube.ObjectMeta(ctx, args.Namespace, name, "nginx")
+	if len(annotations) > 0 {
+		meta.Annotations = pulumi.ToStringMap(annotations)
+	}
 	r, err := apiextensions.NewCustomResource(ctx, name, &apiextensions.CustomResourceArgs{
 		ApiVersion:  pulumi.String(apiVersion),
 		Kind:        pulumi.String(kind),
-		Metadata:    kube.ObjectMeta(ctx, args.Namespace, name, "nginx"),
+		Metadata:    meta,
 		OtherFields: kubernetes.UntypedArgs{"spec": spec},
 	}, append([]pulumi.ResourceOption{pulumi.Parent(c)}, opts...)...)
 	if err != nil {

@@ -19,7 +19,7 @@ func (c *Edge) certificate(ctx *pulumi.Context, args *Args) error {
 	is := e.TLS.Issuer
 	var opts []pulumi.ResourceOption
 	if is.Create != "" {
-		issuer, err := c.customResource(ctx, args, tier.CertManagerAPIVersion, "Issuer", is.Name, issuerSpec(e))
+		issuer, err := c.customResource(ctx, args, tier.CertManagerAPIVersion, "Issuer", is.Name, issuerSpec(e), nil)
 		if err != nil {
 			return err
 		}

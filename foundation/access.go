@@ -75,8 +75,9 @@ func viewerRules() rbacv1.PolicyRuleArray {
 // to grant: Kubernetes lets a subject create a Role or binding only with rights it holds itself,
 // so the deployer holds every right of the workloads' Roles and of the viewer Role (Patroni's
 // pod patch among them, and the snapshot CronJob's VolumeSnapshots). Cluster-scoped objects
-// (the Namespace, the StorageClass, Prometheus's ClusterRole, the admission policies) are not in
-// a Role: a cluster administrator deploys the stack once, and changes to those.
+// (the Namespace, the StorageClass, the VolumeSnapshotClass and PriorityClasses the stack may
+// create, Prometheus's ClusterRole, the admission policies) are not in a Role: a cluster
+// administrator deploys the stack once, and changes to those.
 func deployerRules() rbacv1.PolicyRuleArray {
 	var rules rbacv1.PolicyRuleArray
 	for _, k := range declaredKinds {

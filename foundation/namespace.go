@@ -29,6 +29,9 @@ type NamespaceArgs struct {
 	// Protect keeps the namespace through `pulumi destroy`: deleting a namespace deletes every
 	// claim in it, so in prod it is protected like the databases themselves.
 	Protect bool
+	// PriorityClasses are created before the namespace, for its pods; none unless the stack
+	// creates its own (priorityClasses.create).
+	PriorityClasses []PriorityClass
 }
 
 // Namespace is the seed's data-science-namespace.yaml: the namespace with Pod Security
@@ -69,9 +72,13 @@ func NewNamespace(ctx *pulumi.Context, name string, args *NamespaceArgs, opts ..
 	for k, v := range PodSecurityLabels(args.Security) {
 		nsLabels[k] = pulumi.String(v)
 	}
+	classes, err := newPriorityClasses(ctx, c, args.PriorityClasses)
+	if err != nil {
+		return nil, err
+	}
 	ns, err := corev1.NewNamespace(ctx, args.Name, &corev1.NamespaceArgs{
 		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(args.Name), Labels: nsLabels},
-	}, pulumi.Parent(c), tier.Stateful(args.Protect))
+	}, pulumi.Parent(c), tier.Stateful(args.Protect), kube.After(classes))
 	if err != nil {
 		return nil, fmt.Errorf("namespace: %w", err)
 	}

@@ -3,10 +3,14 @@ package foundation
 import (
 	"fmt"
 
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	rbacv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/rbac/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/pynomaly/pynomaly-platform/config"
 	"github.com/pynomaly/pynomaly-platform/internal/kube"
 	"github.com/pynomaly/pynomaly-platform/tier"
 )
@@ -43,13 +47,44 @@ func volumeSnapshots(ctx *pulumi.Context, c *Storage, args *StorageArgs) error {
 	if err != nil {
 		return err
 	}
-	_, w, err := kube.NewCronJob(ctx, c, args.Namespace, snapshotCronJob(args), kube.After([]pulumi.Resource{binding}))
+	after := []pulumi.Resource{binding}
+	if sn.Created != "" {
+		class, err := snapshotClass(ctx, c, sn)
+		if err != nil {
+			return err
+		}
+		after = append(after, class)
+	}
+	_, w, err := kube.NewCronJob(ctx, c, args.Namespace, snapshotCronJob(args), kube.After(after))
 	if err != nil {
 		return err
 	}
 	c.Add(w)
 	return nil
 }
+
+// snapshotClass is the VolumeSnapshotClass the stack creates (storage.snapshots.createClass), of
+// the storage driver (storage.snapshots.driver). A snapshot outlives the claim it was taken of;
+// deleting it (the schedule's retention) deletes the cloud's snapshot too, so none is left to
+// pay for unseen.
+func snapshotClass(ctx *pulumi.Context, c *Storage, sn config.Snapshots) (pulumi.Resource, error) {
+	class, err := apiextensions.NewCustomResource(ctx, sn.Created, &apiextensions.CustomResourceArgs{
+		ApiVersion: pulumi.String(SnapshotAPIVersion),
+		Kind:       pulumi.String("VolumeSnapshotClass"),
+		Metadata:   &metav1.ObjectMetaArgs{Name: pulumi.String(sn.Created), Labels: kube.Labels(ctx, "volume-snapshots")},
+		OtherFields: kubernetes.UntypedArgs{
+			"driver":         sn.Driver,
+			"deletionPolicy": "Delete",
+		},
+	}, pulumi.Parent(c))
+	if err != nil {
+		return nil, fmt.Errorf("volume snapshot class: %w", err)
+	}
+	return class, nil
+}
+
+// SnapshotAPIVersion is the API of VolumeSnapshots and their classes.
+const SnapshotAPIVersion = "snapshot.storage.k8s.io/v1"
 
 // volumeSnapshotRules are the snapshot CronJob's rights; the deployer Role holds them too, to
 // grant them.

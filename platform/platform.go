@@ -78,9 +78,9 @@ func NewPlatform(ctx *pulumi.Context, name string, s *config.Settings, opts ...p
 	}
 	// Every tier gets the provider; children inherit it from their parent component.
 	tierOpts := pulumi.Composite(pulumi.Parent(p), pulumi.Providers(p.Provider))
-	// Every pod template of every tier gets its component's node selector and the stack's pull
-	// policy, resolved here.
-	ctx = kube.WithStackRules(ctx, kube.StackRules{NodeSelectorOf: s.NodeSelectors.For, PullPolicy: s.Images.PullPolicy})
+	// Every pod template of every tier gets its component's placement, priority and account, and
+	// the stack's pulling of images, resolved here.
+	ctx = kube.WithStackRules(ctx, stackRules(s))
 	for _, t := range p.tiers() {
 		c, err := t.declare(ctx, tierOpts)
 		if err != nil {
@@ -117,6 +117,28 @@ func (p *Platform) Workloads() []kube.Workload {
 		}
 	}
 	return out
+}
+
+// stackRules are the settings every pod template follows: where its pods run (nodeSelectors,
+// tolerations), their priority, their account's cloud identity, and how images are pulled.
+func stackRules(s *config.Settings) kube.StackRules {
+	return kube.StackRules{
+		NodeSelectorOf: s.NodeSelectors.For,
+		TolerationsOf: func(component string) []kube.Toleration {
+			var out []kube.Toleration
+			for _, t := range s.Tolerations.For(component) {
+				out = append(out, kube.Toleration{Key: t.Key, Operator: t.Operator, Value: t.Value, Effect: t.Effect})
+			}
+			return out
+		},
+		PriorityClassOf: s.PriorityClassOf,
+		AccountOf: func(component string) kube.AccountMeta {
+			annotations, labels, podLabels := s.AccountMeta(component)
+			return kube.AccountMeta{Annotations: annotations, Labels: labels, PodLabels: podLabels}
+		},
+		PullSecrets: s.Images.PullSecrets,
+		PullPolicy:  s.Images.PullPolicy,
+	}
 }
 
 // spread is how the databases' and the pooler's replicas are placed.

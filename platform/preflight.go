@@ -3,6 +3,8 @@ package platform
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/pynomaly/pynomaly-platform/config"
@@ -129,13 +131,31 @@ func requirements(s *config.Settings, stack string) []preflight.Requirement {
 	for _, api := range monitoring.APIs(!s.Bundled()) {
 		add(apiRequirement("prometheus-operator", api, "monitoringMode operator"))
 	}
-	if w := s.Postgres.WALArchive; w.S3Bucket != "" && w.CredentialsSecret != "" {
+	if w := s.Postgres.WALArchive; w.On() && w.CredentialsSecret != "" {
 		add(preflight.Requirement{Check: "wal-archive-secret", GroupVersion: "v1", Resource: "secrets",
 			Namespace: s.Namespace, Name: w.CredentialsSecret,
 			Why: "postgres.walArchive.credentialsSecret",
-			Fix: "Create it in the namespace with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY before the first deployment."})
+			Fix: "Create it in the namespace with " + strings.Join(postgres.StoreCredentialKeys[w.Store()], " and ") + " before the first deployment."})
 	}
+	schedulingRequirements(s, add)
 	return reqs
+}
+
+// schedulingRequirements: what pods name and the program does not create, the image pull
+// Secrets and PriorityClasses; a pod naming a missing class is refused, and one naming a
+// missing pull Secret cannot pull from a registry that needs it.
+func schedulingRequirements(s *config.Settings, add func(preflight.Requirement)) {
+	for i, name := range s.Images.PullSecrets {
+		add(preflight.Requirement{Check: "image-pull-secret", GroupVersion: "v1", Resource: "secrets",
+			Namespace: s.Namespace, Name: name, Why: fmt.Sprintf("images.pullSecrets[%d]", i),
+			Fix: "Create it in the namespace (kubectl create secret docker-registry) before the first deployment."})
+	}
+	names := s.PriorityClasses.Names
+	for _, component := range slices.Sorted(maps.Keys(names)) {
+		add(preflight.Requirement{Check: "priority-class", GroupVersion: "scheduling.k8s.io/v1", Resource: "priorityclasses",
+			Name: names[component], Why: "priorityClasses.names." + component,
+			Fix: "Create the PriorityClass, or name one the cluster has (kubectl get priorityclasses)."})
+	}
 }
 
 // externalMetricsHolder is the cluster's one external metrics API, which the bundled metrics
@@ -271,9 +291,16 @@ func storageRequirements(s *config.Settings, add func(preflight.Requirement)) {
 	if sn := s.Storage.Snapshots; sn.On() {
 		add(preflight.Requirement{Check: "volume-snapshots", GroupVersion: "snapshot.storage.k8s.io/v1", Resource: "volumesnapshots",
 			Why: "storage.snapshots",
-			Fix: "Install the CSI snapshot controller and its CustomResourceDefinitions (kubernetes-csi/external-snapshotter), or empty storage.snapshots.className."})
-		add(preflight.Requirement{Check: "volume-snapshot-class", GroupVersion: "snapshot.storage.k8s.io/v1", Resource: "volumesnapshotclasses",
+			Fix: "Install the CSI snapshot controller and its CustomResourceDefinitions (kubernetes-csi/external-snapshotter), " +
+				"or turn snapshots off (storage.snapshots.createClass false, storage.snapshots.className empty)."})
+		class := preflight.Requirement{Check: "volume-snapshot-class", GroupVersion: "snapshot.storage.k8s.io/v1", Resource: "volumesnapshotclasses",
 			Name: sn.ClassName, Why: "storage.snapshots.className",
-			Fix: "Create the VolumeSnapshotClass of the storage class's CSI driver, or name one the cluster has."})
+			Fix: "Create the VolumeSnapshotClass of the storage class's CSI driver, or name one the cluster has."}
+		if sn.Created != "" {
+			// The stack creates the class: only its API must be served.
+			class.Name, class.Why = "", "storage.snapshots.createClass"
+			class.Fix = "Install the CSI snapshot controller's CustomResourceDefinitions (kubernetes-csi/external-snapshotter)."
+		}
+		add(class)
 	}
 }

@@ -135,7 +135,27 @@ func (p *Platform) namespaceArgs() *foundation.NamespaceArgs {
 	s := p.settings
 	return &foundation.NamespaceArgs{
 		Name: s.Namespace, Security: s.Security, Quota: s.Quota, LimitRange: s.LimitRange, Protect: s.ProtectState(),
+		PriorityClasses: priorityClasses(s),
 	}
+}
+
+// priorityClasses are the classes the stack creates (priorityClasses.create): databases above the
+// application, the application above batch jobs.
+func priorityClasses(s *config.Settings) []foundation.PriorityClass {
+	if !s.PriorityClasses.Create {
+		return nil
+	}
+	what := map[string]string{
+		config.PriorityData:  "the databases and Redis (StatefulSets)",
+		config.PriorityApp:   "the API, workers, edge, pooler and monitoring (Deployments)",
+		config.PriorityBatch: "setup, migration, backup and rotation jobs",
+	}
+	var out []foundation.PriorityClass
+	for _, t := range []string{config.PriorityData, config.PriorityApp, config.PriorityBatch} {
+		out = append(out, foundation.PriorityClass{Name: s.PriorityClassName(t), Value: config.PriorityValues[t],
+			Description: "Pynomaly in namespace " + s.Namespace + ": " + what[t]})
+	}
+	return out
 }
 
 func (p *Platform) accessArgs() *foundation.AccessArgs {

@@ -65,9 +65,10 @@ func backupCronJob(args *Args, replicaHost, primaryHost pulumi.StringInput) kube
 }
 
 // DumpCopyScript copies the newest complete backup of BackupScript to the WAL
-// archive's bucket (WALG_S3_PREFIX), file by file as it is (pg_dump's format is compressed
-// already), with WAL-G's storage tools: the dump image has no S3 client, Spilo's has WAL-G. A
-// lost cluster so keeps its dumps. What is kept there is the bucket's lifecycle rule's to say.
+// archive's store (WALG_S3_PREFIX, WALG_GS_PREFIX or WALG_AZ_PREFIX), file by file as it is
+// (pg_dump's format is compressed already), with WAL-G's storage tools: the dump image has no
+// object store client, Spilo's has WAL-G. A lost cluster so keeps its dumps. What is kept there
+// is the bucket's lifecycle rule's to say.
 var DumpCopyScript = assets.Script("dump-copy.sh")
 
 // copyDumpOffCluster makes the backup pod copy its dump to object storage when WAL is archived
@@ -75,14 +76,13 @@ var DumpCopyScript = assets.Script("dump-copy.sh")
 // reading the claim only, under pynomaly-dumps/<namespace>/ in the archive's bucket.
 func copyDumpOffCluster(pod *kube.Pod, args *Args) {
 	w := args.Settings.WALArchive
-	if w.S3Bucket == "" {
+	if !w.On() {
 		return
 	}
 	env := corev1.EnvVarArray{
 		kube.FieldEnv("POD_NAMESPACE", "metadata.namespace"),
 		// $(POD_NAMESPACE) is expanded by the kubelet from the variable set before it.
-		kube.Env("WALG_S3_PREFIX", "s3://"+w.S3Bucket+"/pynomaly-dumps/$(POD_NAMESPACE)"),
-		kube.Env("AWS_REGION", w.Region),
+		kube.Env(StorePrefixVariable(w), StorePrefix(w, "pynomaly-dumps/$(POD_NAMESPACE)")),
 		kube.Env("BACKUP_DIR", postgresBackupDir),
 	}
 	pod.InitContainers = append(pod.InitContainers, pod.Containers...)
@@ -90,10 +90,11 @@ func copyDumpOffCluster(pod *kube.Pod, args *Args) {
 		Name:      "postgres-backup-copy",
 		Image:     args.Images.Postgres,
 		Command:   kube.Script("/bin/sh", DumpCopyScript),
-		Env:       append(env, objectStoreEnv("", w)...),
+		Env:       append(env, storeEnv("", w)...),
 		Resources: tier.JobResources,
 		Mounts:    corev1.VolumeMountArray{kube.Mount("tmp", "/tmp"), kube.ReadOnlyMount("backup", postgresBackupDir)},
 	}}
+	withStoreKeyFile(pod, "postgres-backup-copy", w)
 }
 
 // postgresBackupDir is where the dumps are: the backup claim's top directory.

@@ -66,6 +66,7 @@ func statefulSet(args *Args, params map[string]string, headless pulumi.StringInp
 		Volumes: corev1.VolumeArray{kube.EmptyDir("dshm", true)},
 	}
 	tier.ServeTLS(&pod, ServerTLS(s.Replicas), args.TLS, "postgres")
+	withStoreKeyFile(&pod, "postgres", s.WALArchive)
 	return kube.StatefulSet{
 		Name: Name, Replicas: s.Replicas, ServiceName: headless,
 		// Patroni decides who leads; Kubernetes only has to keep the pods running.
@@ -116,37 +117,25 @@ func spiloEnv(args *Args, spilo string) corev1.EnvVarArray {
 			kube.Env("SSL_PRIVATE_KEY_FILE", tier.ServerTLSMountPath+"/tls.key"),
 			kube.Env("SSL_CA_FILE", tier.ServerTLSMountPath+"/ca.crt"))
 	}
-	envs = append(envs, walArchiveEnv(args.Settings.WALArchive)...)
-	return append(envs, restoreEnv(args.Settings.Restore, args.Settings.WALArchive)...)
+	image := args.Images.Postgres
+	envs = append(envs, walArchiveEnv(args.Settings.WALArchive, image)...)
+	return append(envs, restoreEnv(args.Settings.Restore, args.Settings.WALArchive, image)...)
 }
 
 // walArchiveEnv makes WAL-G ship every WAL segment to object storage and Spilo push base backups
 // on the profile's schedule, keeping the profile's number of them (and their WAL): from there a
 // new cluster restores to any point in time (restoreEnv). Empty when off.
-func walArchiveEnv(w config.WALArchive) corev1.EnvVarArray {
-	if w.S3Bucket == "" {
+func walArchiveEnv(w config.WALArchive, image string) corev1.EnvVarArray {
+	if !w.On() {
 		return nil
 	}
 	envs := corev1.EnvVarArray{kube.Env("USE_WALG_BACKUP", "true"), kube.Env("USE_WALG_RESTORE", "true"),
-		kube.Env("WAL_S3_BUCKET", w.S3Bucket), kube.Env("AWS_REGION", w.Region),
 		kube.Env("BACKUP_SCHEDULE", w.BaseBackupSchedule), kube.Env("BACKUP_NUM_TO_RETAIN", fmt.Sprint(w.RetentionDays))}
-	return append(envs, objectStoreEnv("", w)...)
-}
-
-// objectStoreEnv is where WAL-G finds the store, its variables prefixed as Spilo reads them
-// (CLONE_ for the archive a restore reads).
-func objectStoreEnv(prefix string, w config.WALArchive) corev1.EnvVarArray {
-	var envs corev1.EnvVarArray
-	if w.Endpoint != "" {
-		envs = append(envs, kube.Env(prefix+"AWS_ENDPOINT", w.Endpoint), kube.Env(prefix+"AWS_S3_FORCE_PATH_STYLE", "true"))
+	if w.Store() == config.StoreAzure {
+		// $(POD_NAMESPACE) is expanded by the kubelet from the variable set before it.
+		envs = append(envs, kube.Env("WALG_AZ_PREFIX", azureArchivePrefix(w, "$(POD_NAMESPACE)-", image)))
 	}
-	if w.CredentialsSecret != "" {
-		secret := pulumi.String(w.CredentialsSecret)
-		envs = append(envs,
-			kube.SecretEnv(prefix+"AWS_ACCESS_KEY_ID", secret, "AWS_ACCESS_KEY_ID"),
-			kube.SecretEnv(prefix+"AWS_SECRET_ACCESS_KEY", secret, "AWS_SECRET_ACCESS_KEY"))
-	}
-	return envs
+	return append(envs, storeEnv("", w)...)
 }
 
 // restoreEnv bootstraps a cluster without data as a point-in-time copy of the archived cluster
@@ -155,7 +144,7 @@ func objectStoreEnv(prefix string, w config.WALArchive) corev1.EnvVarArray {
 // "latest", the newest base backup and every archived segment. The archive's path names the
 // source's namespace and scope as Spilo wrote it; Spilo's clone tries each major version under
 // it. Empty without a restore.
-func restoreEnv(r config.PostgresRestore, w config.WALArchive) corev1.EnvVarArray {
+func restoreEnv(r config.PostgresRestore, w config.WALArchive, image string) corev1.EnvVarArray {
 	target, ok := r.Target()
 	if !ok {
 		return nil
@@ -166,12 +155,14 @@ func restoreEnv(r config.PostgresRestore, w config.WALArchive) corev1.EnvVarArra
 		scopePrefix = r.FromNamespace + "-"
 	}
 	envs := corev1.EnvVarArray{kube.Env("CLONE_METHOD", "CLONE_WITH_WALE"), kube.Env("CLONE_SCOPE", Name),
-		kube.Env("CLONE_WAL_BUCKET_SCOPE_PREFIX", scopePrefix),
-		kube.Env("CLONE_WAL_S3_BUCKET", w.S3Bucket), kube.Env("CLONE_AWS_REGION", w.Region), kube.Env("CLONE_USE_WALG_RESTORE", "true")}
+		kube.Env("CLONE_WAL_BUCKET_SCOPE_PREFIX", scopePrefix), kube.Env("CLONE_USE_WALG_RESTORE", "true")}
+	if w.Store() == config.StoreAzure {
+		envs = append(envs, kube.Env("CLONE_WALG_AZ_PREFIX", azureArchivePrefix(w, scopePrefix, image)))
+	}
 	if !target.IsZero() {
 		envs = append(envs, kube.Env("CLONE_TARGET_TIME", RecoveryTargetTime(target)))
 	}
-	return append(envs, objectStoreEnv("CLONE_", w)...)
+	return append(envs, storeEnv("CLONE_", w)...)
 }
 
 // postgresExporter serves the instance's metrics, logged in over loopback.

@@ -250,7 +250,7 @@ func commands(t *testing.T, r *Resource, container string) map[string][]string {
 // the command line.
 func TestNoCredentialOnACommandLine(t *testing.T) {
 	stacks := map[string]cfg{"dev": nil, "staging": nil, "prod": nil,
-		"prod+walArchive": {"postgres": `{"walArchive": {"s3Bucket": "pynomaly-wal", "credentialsSecret": "wal-g-s3"}}`,
+		"prod+walArchive": {"identity": noIdentity, "postgres": `{"walArchive": {"s3Bucket": "pynomaly-wal", "credentialsSecret": "wal-g-s3"}}`,
 			"network": `{"objectStorageCidrs": ["203.0.113.0/24"]}`},
 		// Mid-rotation: two generations of the rotating credentials, and the retirement jobs.
 		"staging+rotation": {"secrets": `{"rotation": {"all": 1}}`}}
@@ -338,7 +338,7 @@ func TestEveryScriptIsLintedAndTheRestoresKeepCredentialsOffTheCommandLine(t *te
 		require.NoError(t, err, "%s does not parse as POSIX sh", s.Name)
 	}
 	stacks := map[string]cfg{"dev": nil, "staging": nil, "prod": nil,
-		"prod+walArchive": {"postgres": `{"walArchive": {"s3Bucket": "pynomaly-wal", "credentialsSecret": "wal-g-s3"}}`,
+		"prod+walArchive": {"identity": noIdentity, "postgres": `{"walArchive": {"s3Bucket": "pynomaly-wal", "credentialsSecret": "wal-g-s3"}}`,
 			"network": `{"objectStorageCidrs": ["203.0.113.0/24"]}`},
 		"staging+rotation": {"secrets": `{"rotation": {"all": 1}}`},
 		"prod+snapshots":   {"storage": snapshotClass}}

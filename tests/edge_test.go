@@ -58,6 +58,9 @@ type edgeProfile struct {
 	cpuLimit                                  string
 }
 
+// withoutEntry is a stack's edge with no entry point (the profiles' default).
+var withoutEntry = cfg{"edge": `{"entry": "none", "hosts": [], "trustedProxies": [], "dns": {"externalDns": false}}`}
+
 func TestEdgeTier(t *testing.T) {
 	want := map[string]edgeProfile{
 		"dev":     {1, 1, 1024, 200, "250m"},
@@ -66,7 +69,8 @@ func TestEdgeTier(t *testing.T) {
 	}
 	for _, env := range envs {
 		t.Run(env, func(t *testing.T) {
-			st := deploy(t, env, nil)
+			// The profile's edge, without the entry point the committed prod names.
+			st := deploy(t, env, withoutEntry)
 			d := st.One(t, deploymentType, "pynomaly-nginx")
 			checkNginxDeployment(t, d, want[env])
 			assert.Equal(t, 1, st.One(t, pdbType, "pynomaly-nginx").Int(t, "spec.maxUnavailable"))
@@ -363,7 +367,7 @@ func TestEdgeSettingsAreValidated(t *testing.T) {
 		{"trusting every IPv6 peer in pieces", "dev", `{"trustedProxies": ["::/2", "4000::/2", "8000::/1", "10.0.0.0/8"]}`,
 			`stack setting pynomaly-platform:edge.trustedProxies = ["::/2","4000::/2","8000::/1","10.0.0.0/8"]: must not match every address, as these CIDRs do together (::/0)`},
 		// Without them every request comes from the controller's pods: one budget for all clients.
-		{"an entry point whose proxies are not named", "prod", `{"entry": "ingress", "hosts": ["api.pynomaly.example"]}`,
+		{"an entry point whose proxies are not named", "prod", `{"entry": "ingress", "hosts": ["api.pynomaly.example"], "trustedProxies": []}`,
 			`stack setting pynomaly-platform:edge.trustedProxies = []: must name the entry point's pods' addresses (the Ingress controller's or the Gateway's: ` +
 				`the cluster's pod CIDR, or the nodes' when its load balancer forwards through them): an entry point's requests all come from them, ` +
 				`and without them every client would share one rate limit budget`},

@@ -274,7 +274,7 @@ func TestCertManagerIsScrapedWhereTheEntryHasACertificate(t *testing.T) {
 		"/var/run/secrets/kubernetes.io/serviceaccount/", "/dev/null/", "/etc/prometheus-rules/*.yml", "/dev/null/none-*.yml").Replace(conf)))
 	out, err := exec.Command(promtool, "check", "config", "--syntax-only", path).CombinedOutput()
 	require.NoError(t, err, "%s", out)
-	assert.NotContains(t, prometheusYAML(t, deploy(t, "prod", nil)), "job_name: cert-manager")
+	assert.NotContains(t, prometheusYAML(t, deploy(t, "prod", withoutEntry)), "job_name: cert-manager")
 }
 
 // Every rule is loaded in every environment.

@@ -81,7 +81,9 @@ func TestEveryResourceIsParentedToItsComponent(t *testing.T) {
 		}
 		assert.NotNil(t, cur, "%s %s is outside the platform", r.Type, r.Name)
 	}
-	for kind, want := range map[string]int{"Namespace": 3, "Storage": 3, "Secrets": 22, "AppConfig": 1} {
+	// Storage: the class, two claims, and the snapshot schedule (its class, account, Role,
+	// binding and CronJob).
+	for kind, want := range map[string]int{"Namespace": 3, "Storage": 8, "Secrets": 22, "AppConfig": 1} {
 		assert.Len(t, st.ChildrenOf(st.Component(t, kind)), want, kind)
 	}
 }

@@ -236,7 +236,7 @@ func TestPostgresTier(t *testing.T) {
 // Continuous WAL archiving, for the seed's RPO under 15 minutes, once a bucket is configured.
 func TestPostgresWALArchiving(t *testing.T) {
 	st := deploy(t, "prod", cfg{
-		"postgres": `{"walArchive": {"s3Bucket": "pynomaly-wal", "region": "eu-west-1", "credentialsSecret": "wal-s3"}}`,
+		"identity": noIdentity, "postgres": `{"walArchive": {"s3Bucket": "pynomaly-wal", "region": "eu-west-1", "credentialsSecret": "wal-s3"}}`,
 		"network":  `{"objectStorageCidrs": ["52.218.0.0/17"]}`,
 	})
 	sts := st.One(t, statefulSetType, "pynomaly-postgres")
@@ -264,7 +264,7 @@ func TestWALArchiveBaseBackupsFollowTheProfile(t *testing.T) {
 // timestamp, or to the end of the archive; from this namespace's archive or another's.
 func TestPostgresRestoreClonesFromTheArchive(t *testing.T) {
 	env := func(restore string) map[string]string {
-		st := deploy(t, "prod", cfg{"postgres": `{"walArchive": {"s3Bucket": "pynomaly-wal", "endpoint": "https://minio.example:9000", "credentialsSecret": "wal-s3"}, "restore": ` + restore + `}`,
+		st := deploy(t, "prod", cfg{"identity": noIdentity, "postgres": `{"walArchive": {"s3Bucket": "pynomaly-wal", "endpoint": "https://minio.example:9000", "credentialsSecret": "wal-s3"}, "restore": ` + restore + `}`,
 			"network": `{"objectStorageCidrs": ["203.0.113.0/24"]}`})
 		sts := st.One(t, statefulSetType, "pynomaly-postgres")
 		return sts.Env(t, sts.Container(t, podSpec, "postgres"))

@@ -151,7 +151,7 @@ func TestPreflightNamesEachMissingPiece(t *testing.T) {
 		{"a smaller backup claim", "dev", cfg{"storage": `{"backupSize": "5Gi"}`},
 			completeCluster().withClaims(map[string]string{"pynomaly-backups": "10Gi"}),
 			`cluster preflight [claim-size]: storage.backupSize = "5Gi" is smaller than the deployed claim pynomaly-backups (10Gi); a claim can grow but never shrink: set 10Gi or more.`},
-		{"no WAL archive credentials", "prod", cfg{"postgres": `{"walArchive": {"s3Bucket": "pynomaly-wal", "credentialsSecret": "wal-s3"}}`, "network": `{"objectStorageCidrs": ["203.0.113.0/24"]}`},
+		{"no WAL archive credentials", "prod", cfg{"identity": noIdentity, "postgres": `{"walArchive": {"s3Bucket": "pynomaly-wal", "credentialsSecret": "wal-s3"}}`, "network": `{"objectStorageCidrs": ["203.0.113.0/24"]}`},
 			completeCluster().without("v1 secrets pynomaly-data-science/wal-s3"),
 			`cluster preflight [wal-archive-secret]: secrets "wal-s3" (v1) in namespace pynomaly-data-science is missing; postgres.walArchive.credentialsSecret needs it.`},
 		{"namespace of another stack", "dev", nil,
@@ -166,7 +166,14 @@ func TestPreflightNamesEachMissingPiece(t *testing.T) {
 			`cluster preflight [stack-collision]: storageclasses "pynomaly-ssd" (storage.k8s.io/v1) is held by another stack (app.kubernetes.io/instance=pynomaly-dev); ` +
 				"this stack (storage.className, the class it creates) needs it for itself. Give this stack a StorageClass name of its own (pulumi config set --path storage.className NAME)"},
 		{"no snapshot API", "prod", cfg{"storage": `{"snapshots": {"className": "csi-snapclass"}}`}, completeCluster().without("snapshot.storage.k8s.io/v1 volumesnapshots"),
-			"cluster preflight [volume-snapshots]: the volumesnapshots API (snapshot.storage.k8s.io/v1) is missing; storage.snapshots needs it. Install the CSI snapshot controller and its CustomResourceDefinitions (kubernetes-csi/external-snapshotter), or empty storage.snapshots.className."},
+			"cluster preflight [volume-snapshots]: the volumesnapshots API (snapshot.storage.k8s.io/v1) is missing; storage.snapshots needs it. Install the CSI snapshot controller and its CustomResourceDefinitions (kubernetes-csi/external-snapshotter), or turn snapshots off (storage.snapshots.createClass false, storage.snapshots.className empty)."},
+		// prod creates its own class: only the API must be there.
+		{"no snapshot class API", "prod", nil, completeCluster().without("snapshot.storage.k8s.io/v1 volumesnapshotclasses"),
+			"cluster preflight [volume-snapshot-class]: the volumesnapshotclasses API (snapshot.storage.k8s.io/v1) is missing; storage.snapshots.createClass needs it. Install the CSI snapshot controller's CustomResourceDefinitions (kubernetes-csi/external-snapshotter)."},
+		{"no pull secret", "dev", cfg{"images": `{"pullSecrets": ["registry-credentials"]}`}, completeCluster().without("v1 secrets pynomaly-data-science/registry-credentials"),
+			`cluster preflight [image-pull-secret]: secrets "registry-credentials" (v1) in namespace pynomaly-data-science is missing; images.pullSecrets[0] needs it. Create it in the namespace (kubectl create secret docker-registry) before the first deployment.`},
+		{"no priority class", "staging", cfg{"priorityClasses": `{"names": {"worker": "batch-low"}}`}, completeCluster().without("scheduling.k8s.io/v1 priorityclasses /batch-low"),
+			`cluster preflight [priority-class]: priorityclasses "batch-low" (scheduling.k8s.io/v1) is missing; priorityClasses.names.worker needs it. Create the PriorityClass, or name one the cluster has (kubectl get priorityclasses).`},
 		{"no snapshot class", "staging", cfg{"storage": `{"snapshots": {"className": "csi-snapclass"}}`}, completeCluster().without("snapshot.storage.k8s.io/v1 volumesnapshotclasses /csi-snapclass"),
 			`cluster preflight [volume-snapshot-class]: volumesnapshotclasses "csi-snapclass" (snapshot.storage.k8s.io/v1) is missing; storage.snapshots.className needs it. Create the VolumeSnapshotClass of the storage class's CSI driver, or name one the cluster has.`},
 	}

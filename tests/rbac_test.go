@@ -33,6 +33,8 @@ var apiClients = map[string]string{
 	"StatefulSet/" + monitoring.PrometheusName:      "prometheus",
 	"Deployment/" + monitoring.KubeStateMetricsName: "kube-state-metrics",
 	"Deployment/" + monitoring.MetricsAdapterName:   "prometheus-adapter",
+	// prod snapshots its claims by default.
+	"CronJob/" + foundation.VolumeSnapshotsCronJob: "volume-snapshots",
 }
 
 // accessSettings name a viewer group and user, and a CI service account as deployer.
@@ -367,7 +369,7 @@ func TestDeployerRoleCoversEverySetting(t *testing.T) {
 // deployerCovers checks the deployer Role of a stack against the stack's other resources.
 func deployerCovers(t *testing.T, name string, st *Stack) {
 	t.Helper()
-	clusterScoped := []string{"Namespace", "StorageClass", "ClusterRole", "ClusterRoleBinding", "APIService",
+	clusterScoped := []string{"Namespace", "StorageClass", "VolumeSnapshotClass", "PriorityClass", "ClusterRole", "ClusterRoleBinding", "APIService",
 		"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"}
 	deployer := policyRules(t, st.One(t, roleType, foundation.DeployerRoleName))
 	for _, r := range st.Resources {

@@ -78,7 +78,8 @@ func caseSource(t *testing.T, c settingcases.Case, first [][2]string) load.Sourc
 
 // setPath does what `pulumi config set --path PATH VALUE` does to a stack's configuration: a
 // top-level key takes the value as a string; a deeper path builds objects, with the value typed
-// as the CLI types it, and a final [0] puts it in a list.
+// as the CLI types it; a final [0] puts it in a list, and a [0] further up makes a list of one
+// object (tolerations.worker[0].key).
 func setPath(t *testing.T, src load.Source, objects map[string]any, path, value string) {
 	t.Helper()
 	steps := strings.Split(path, ".")
@@ -91,17 +92,28 @@ func setPath(t *testing.T, src load.Source, objects map[string]any, path, value 
 	if name, ok := strings.CutSuffix(last, "[0]"); ok {
 		steps[len(steps)-1], typed = name, []any{typed}
 	}
-	require.NotContains(t, strings.Join(steps, "."), "[", "only a final [0] is simulated: %s", path)
+	require.NotContains(t, steps[0]+steps[len(steps)-1], "[", "only [0] is simulated, and not on the top-level key: %s", path)
 	obj, _ := objects[steps[0]].(map[string]any)
 	if obj == nil {
 		obj = map[string]any{}
 		objects[steps[0]] = obj
 	}
 	for _, step := range steps[1 : len(steps)-1] {
-		next, _ := obj[step].(map[string]any)
+		name, inList := strings.CutSuffix(step, "[0]")
+		require.NotContains(t, name, "[", "only [0] is simulated: %s", path)
+		if inList {
+			list, _ := obj[name].([]any)
+			if len(list) == 0 {
+				list = []any{map[string]any{}}
+				obj[name] = list
+			}
+			obj = list[0].(map[string]any)
+			continue
+		}
+		next, _ := obj[name].(map[string]any)
 		if next == nil {
 			next = map[string]any{}
-			obj[step] = next
+			obj[name] = next
 		}
 		obj = next
 	}

@@ -19,15 +19,22 @@ const snapshotClass = `{"snapshots": {"className": "csi-snapclass"}}`
 
 // The seed's daily PVC snapshots: once storage.snapshots names a class, a CronJob per stack
 // snapshots every claim daily at 03:00 UTC and keeps each profile's retention (the dumps'); with
-// no class (every profile's default: the snapshot controller is a cluster add-on) there is none.
+// no class and none created (dev's and staging's default: the snapshot controller is a cluster
+// add-on) there is none. prod creates its own class by default (TestCommittedProdIsTheSeedsProd);
+// a class named instead is used, and none created.
 func TestVolumeSnapshotScheduleFollowsTheProfile(t *testing.T) {
 	for env, retention := range map[string]string{"dev": "3", "staging": "7", "prod": "14"} {
 		t.Run(env, func(t *testing.T) {
-			for _, c := range deploy(t, env, nil).OfType(cronJobType) {
+			off := cfg{}
+			if env == "prod" {
+				off = cfg{"storage": `{"snapshots": {"createClass": false}}`}
+			}
+			for _, c := range deploy(t, env, off).OfType(cronJobType) {
 				assert.NotEqual(t, foundation.VolumeSnapshotsCronJob, c.Name, "no class, no snapshots")
 			}
 
 			st := deploy(t, env, cfg{"storage": snapshotClass})
+			assert.Empty(t, st.OfType("kubernetes:snapshot.storage.k8s.io/v1:VolumeSnapshotClass"), "a class is created beside the one named")
 			cron := st.One(t, cronJobType, foundation.VolumeSnapshotsCronJob)
 			assert.Equal(t, "0 3 * * *", cron.Str(t, "spec.schedule"))
 			assert.Equal(t, "Etc/UTC", cron.Str(t, "spec.timeZone"))

@@ -70,6 +70,8 @@ func Parse(project string, src Source) (*config.Settings, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	// The cloud's defaults fill what the stack left empty, so the view shows what is used.
+	s.ApplyCloud()
 	// Decided once edge.entry is known; the settings view shows the namespace in use.
 	if s.Network.EntryNamespace == "" {
 		s.Network.EntryNamespace = s.DefaultEntryNamespace()

@@ -113,6 +113,8 @@ func Validate(s *config.Settings) error {
 	validateMonitoring(s, v, lr)
 	validateNetwork(s, v)
 	validateNodeSelectors(s, v)
+	validateScheduling(s, v)
+	validateIdentity(s, v)
 	validateImages(s, v)
 	validateCredentials(s, v)
 	return errors.Join(v.errs...)
@@ -136,6 +138,7 @@ func validateScalars(s *config.Settings, v *validator) {
 	if id := s.Kubernetes.ClusterIdentifier; id != "" && !clusterIdentifier.MatchString(id) {
 		v.fail("kubernetes.clusterIdentifier", quote(id), "must be 1 to 253 letters, digits, '.', '_', ':', '/' or '-' (empty: the stack's name)")
 	}
+	v.oneOf("kubernetes.cloud", string(s.Kubernetes.Cloud), cloudNames())
 	for i, c := range s.Kubernetes.SkipPreflight {
 		v.oneOf(fmt.Sprintf("kubernetes.skipPreflight[%d]", i), c, append([]string{"all"}, config.PreflightChecks...))
 	}
@@ -237,7 +240,8 @@ func validateStorage(s *config.Settings, v *validator) {
 		if !config.DNSSubdomain.MatchString(st.ClassName) || len(st.ClassName) > 253 {
 			v.fail("storage.className", quote(st.ClassName), "must be a DNS subdomain name (lowercase letters, digits, '-' and '.')")
 		}
-		if st.Provisioner == "" {
+		// An unknown cloud presets nothing; kubernetes.cloud's own message says so.
+		if st.Provisioner == "" && slices.Contains(config.Clouds, s.Kubernetes.Cloud) {
 			v.fail("storage.provisioner", `""`, "must name a CSI driver (for example ebs.csi.aws.com or pd.csi.storage.gke.io), or set storage.existingClass")
 		}
 		v.oneOf("storage.reclaimPolicy", st.ReclaimPolicy, []string{"Retain", "Delete"})
@@ -255,7 +259,8 @@ func validateStorage(s *config.Settings, v *validator) {
 		v.fail("storage.modelClassName", quote(st.ModelClassName), "must be the name of a StorageClass")
 	}
 	sn := st.Snapshots
-	if sn.ClassName != "" && (!config.DNSSubdomain.MatchString(sn.ClassName) || len(sn.ClassName) > 253) {
+	// A created class is named after the namespace, whose own check speaks for it.
+	if sn.ClassName != "" && sn.Created == "" && (!config.DNSSubdomain.MatchString(sn.ClassName) || len(sn.ClassName) > 253) {
 		v.fail("storage.snapshots.className", quote(sn.ClassName), "must be the name of a VolumeSnapshotClass, or empty for no snapshots")
 	}
 	if err := cronSchedule(sn.Schedule); err != nil {
@@ -263,6 +268,10 @@ func validateStorage(s *config.Settings, v *validator) {
 	}
 	if sn.RetentionDays < 1 {
 		v.fail("storage.snapshots.retentionDays", fmt.Sprint(sn.RetentionDays), "must be at least 1")
+	}
+	if sn.Created != "" && (!config.DNSSubdomain.MatchString(sn.Driver) || len(sn.Driver) > 253) {
+		v.fail("storage.snapshots.driver", quote(sn.Driver), "must name the CSI driver of the snapshot class the stack creates (storage.snapshots.createClass), "+
+			"such as ebs.csi.aws.com; kubernetes.cloud other presets none. Or name an existing class in storage.snapshots.className")
 	}
 }
 
@@ -342,8 +351,12 @@ func validatePostgres(s *config.Settings, v *validator, lr limitRangeMax) {
 // it the recovery point is the nightly dump, a day against the seed's 15 minutes.
 func validateRecovery(s *config.Settings, v *validator) {
 	w, r := s.Postgres.WALArchive, s.Postgres.Restore
-	if s.Environment == config.Prod && w.S3Bucket == "" {
-		v.fail("postgres.walArchive.s3Bucket", `""`,
+	if s.Environment == config.Prod && !w.On() {
+		field := map[string]string{config.StoreGCS: "gcsBucket", config.StoreAzure: "azureContainer"}[s.Kubernetes.Cloud.Preset().ObjectStore]
+		if field == "" {
+			field = "s3Bucket"
+		}
+		v.fail("postgres.walArchive."+field, `""`,
 			"must name the bucket WAL is archived to in prod (the seed's recovery point of 15 minutes needs continuous archiving; the nightly dump alone loses up to a day), with network.objectStorageCidrs")
 	}
 	if w.TimeoutSeconds < 60 || w.TimeoutSeconds > config.MaxArchiveTimeoutSeconds {
@@ -361,8 +374,8 @@ func validateRecovery(s *config.Settings, v *validator) {
 	if r.TargetTime != "" {
 		if t, ok := r.Target(); !ok {
 			v.fail("postgres.restore.targetTime", quote(r.TargetTime), `must be an RFC 3339 time with its zone, such as "2026-11-25T14:30:00Z", "latest" (everything archived), or empty for no restore`)
-		} else if w.S3Bucket == "" {
-			v.fail("postgres.restore.targetTime", quote(r.TargetTime), "needs postgres.walArchive.s3Bucket: the restore reads the base backups and WAL archived there")
+		} else if !w.On() {
+			v.fail("postgres.restore.targetTime", quote(r.TargetTime), "needs postgres.walArchive's store (s3Bucket, gcsBucket or azureContainer): the restore reads the base backups and WAL archived there")
 		} else if t.After(time.Now()) {
 			v.fail("postgres.restore.targetTime", quote(r.TargetTime), "must not be in the future: PostgreSQL stops a recovery whose target the archive never reaches")
 		}
@@ -403,6 +416,7 @@ func (v *validator) walArchive(w config.WALArchive) {
 		v.fail("postgres.walArchive.credentialsSecret", quote(w.CredentialsSecret),
 			"must be the name of a Secret in the namespace (lowercase letters, digits, '-' and '.')")
 	}
+	v.otherStores(w)
 }
 
 func validatePooler(s *config.Settings, v *validator, lr limitRangeMax) {

@@ -2,9 +2,13 @@ package load
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/pynomaly/pynomaly-platform/config"
 )
@@ -26,6 +30,7 @@ func validateEdge(s *config.Settings, v *validator, lr limitRangeMax) {
 	v.resources("edge.resources", e.Resources, lr)
 	v.oneOf("edge.entry", string(e.Entry), []string{string(config.EntryIngress), string(config.EntryGateway), string(config.EntryNone)})
 	validateEdgeHosts(s, v)
+	validateEdgeCloud(e, v)
 	if e.RateLimit.RequestsPerMinute < 1 {
 		v.fail("edge.rateLimit.requestsPerMinute", fmt.Sprint(e.RateLimit.RequestsPerMinute), "must be at least 1 (the seed: 100)")
 	}
@@ -50,6 +55,23 @@ func validateEdge(s *config.Settings, v *validator, lr limitRangeMax) {
 	validateEdgeCapacity(v, e)
 	validateEntry(s, v)
 	validateEdgeTLS(s, v)
+}
+
+// validateEdgeCloud checks what the entry point carries for the cloud: the load balancer's
+// annotations, and external-dns's, which need an entry point to annotate.
+func validateEdgeCloud(e config.Edge, v *validator) {
+	for _, a := range slices.Sorted(maps.Keys(e.Gateway.LoadBalancerAnnotations)) {
+		if len(validation.IsQualifiedName(a)) > 0 {
+			v.fail(labelPath("edge.gateway.loadBalancerAnnotations", a), quote(e.Gateway.LoadBalancerAnnotations[a]),
+				quote(a)+" is not an annotation key: an optional prefix (a DNS subdomain) and '/', then a name")
+		}
+	}
+	if e.DNS.ExternalDNS && !e.Exposed() {
+		v.fail("edge.dns.externalDns", "true", "needs an entry point to annotate (edge.entry ingress or gateway); with entry none there is no address to publish")
+	}
+	if e.DNS.TTLSeconds < 30 || e.DNS.TTLSeconds > 86400 {
+		v.fail("edge.dns.ttlSeconds", fmt.Sprint(e.DNS.TTLSeconds), "must be 30 to 86400 seconds (the default, 60, lets a switch to another cluster take effect within minutes)")
+	}
 }
 
 func validateEdgeHosts(s *config.Settings, v *validator) {

@@ -32,9 +32,9 @@ func validateNetwork(s *config.Settings, v *validator) {
 		}
 	}
 	v.cidrs("network.nodeCidrs", n.NodeCIDRs, true, "the nodes' addresses, where Prometheus scrapes the kubelets")
-	if s.Postgres.WALArchive.S3Bucket != "" || len(n.ObjectStorageCIDRs) > 0 {
+	if s.Postgres.WALArchive.On() || len(n.ObjectStorageCIDRs) > 0 {
 		v.cidrs("network.objectStorageCidrs", n.ObjectStorageCIDRs, true,
-			"the object store's addresses when postgres.walArchive.s3Bucket is set: its VPC endpoint's subnets, or the ranges "+
+			"the object store's addresses when postgres.walArchive names a store: its VPC endpoint's subnets, or the ranges "+
 				"the cloud publishes for the store in its region (AWS: ip-ranges.json, service S3)")
 	}
 	switch pn := n.PrometheusNamespace; {

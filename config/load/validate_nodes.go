@@ -12,22 +12,38 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
-// validateNodeSelectorEntries checks that each entry of nodeSelectors is default or names the
-// component of pods the stack runs (components, from the plan): an entry for anything else
-// would place nothing.
-func validateNodeSelectorEntries(s *config.Settings, components []string, v *validator) {
-	entries := append([]string{config.DefaultNodeSelector}, components...)
-	for _, name := range slices.Sorted(maps.Keys(s.NodeSelectors)) {
-		if !slices.Contains(entries, name) {
-			v.fail("nodeSelectors."+name, jsonText(s.NodeSelectors[name]), "is not a component of this stack's pods"+didYouMean(name, entries)+
-				"; must be default (every component without an entry of its own) or one of "+strings.Join(components, ", "))
+// validateComponentEntries checks that each entry of the settings keyed by component
+// (nodeSelectors, tolerations, priorityClasses.names, serviceAccounts) is default, where the key
+// has one, or names the component of pods the stack runs (components, from the plan): an entry
+// for anything else would apply to nothing.
+func validateComponentEntries(s *config.Settings, components []string, v *validator) {
+	for _, m := range []struct {
+		key         string
+		entries     []string
+		value       func(string) any
+		withDefault bool
+	}{
+		{"nodeSelectors", slices.Collect(maps.Keys(s.NodeSelectors)), func(n string) any { return s.NodeSelectors[n] }, true},
+		{"tolerations", slices.Collect(maps.Keys(s.Tolerations)), func(n string) any { return s.Tolerations[n] }, true},
+		{"priorityClasses.names", slices.Collect(maps.Keys(s.PriorityClasses.Names)), func(n string) any { return s.PriorityClasses.Names[n] }, true},
+		{"serviceAccounts", slices.Collect(maps.Keys(s.ServiceAccounts)), func(n string) any { return s.ServiceAccounts[n] }, false},
+	} {
+		allowed, what := components, "must be one of "+strings.Join(components, ", ")
+		if m.withDefault {
+			allowed = append([]string{config.DefaultNodeSelector}, components...)
+			what = "must be default (every component without an entry of its own) or one of " + strings.Join(components, ", ")
+		}
+		for _, name := range slices.Sorted(slices.Values(m.entries)) {
+			if !slices.Contains(allowed, name) {
+				v.fail(m.key+"."+name, jsonText(m.value(name)), "is not a component of this stack's pods"+didYouMean(name, allowed)+"; "+what)
+			}
 		}
 	}
 }
 
 // validateNodeSelectors checks every entry of nodeSelectors, in the order of their names: the
 // selector names at least one label, and each label is one Kubernetes would accept on a node.
-// Whether the name is a component's is the plan's to say (validateNodeSelectorEntries).
+// Whether the name is a component's is the plan's to say (validateComponentEntries).
 func validateNodeSelectors(s *config.Settings, v *validator) {
 	for _, name := range slices.Sorted(maps.Keys(s.NodeSelectors)) {
 		selector, key := s.NodeSelectors[name], "nodeSelectors."+name

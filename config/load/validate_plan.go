@@ -12,12 +12,13 @@ import (
 
 // ValidatePlan checks what only the stack's plan can tell (package platform computes it from the
 // settings Parse returned, and calls this before declaring anything): that the ResourceQuota holds
-// every workload at its largest at once, and that each nodeSelectors entry names a component
-// whose pods the stack runs. footprints are the plan's workloads and claims, components its pods'
-// component labels. Each problem is a SettingError, as Parse's are.
+// every workload at its largest at once, and that each entry keyed by component (nodeSelectors,
+// tolerations and the like) names a component whose pods the stack runs. footprints are the
+// plan's workloads and claims, components its pods' component labels. Each problem is a
+// SettingError, as Parse's are.
 func ValidatePlan(s *config.Settings, footprints []sizing.Footprint, components []string) error {
 	v := &validator{project: s.Project}
-	validateNodeSelectorEntries(s, components, v)
+	validateComponentEntries(s, components, v)
 	validateQuota(s, footprints, v)
 	return errors.Join(v.errs...)
 }

@@ -28,7 +28,7 @@ type Scaling struct {
 // left unset, so neither `pulumi up` nor a drift check ever fights the autoscaler; the quota
 // counts the Deployment at its maximum.
 func NewAutoscaled(ctx *pulumi.Context, parent pulumi.Resource, ns pulumi.StringInput, a Autoscaled, opts ...pulumi.ResourceOption) (*appsv1.Deployment, Workload, error) {
-	pod, account, err := a.Pod.withAccount(ctx, parent, ns, a.Name)
+	pod, account, err := a.Pod.withAccount(ctx, parent, ns, a.Name, "Deployment")
 	if err != nil {
 		return nil, Workload{}, err
 	}

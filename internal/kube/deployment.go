@@ -26,7 +26,7 @@ type Deployment struct {
 
 // NewDeployment declares d with a fixed replica count, and its disruption budget.
 func NewDeployment(ctx *pulumi.Context, parent pulumi.Resource, ns pulumi.StringInput, d Deployment, opts ...pulumi.ResourceOption) (*appsv1.Deployment, Workload, error) {
-	pod, account, err := d.Pod.withAccount(ctx, parent, ns, d.Name)
+	pod, account, err := d.Pod.withAccount(ctx, parent, ns, d.Name, "Deployment")
 	if err != nil {
 		return nil, Workload{}, err
 	}

@@ -25,7 +25,7 @@ type CronJob struct {
 // NewJob declares j. A Job's template is immutable and its name fixed, so a change deletes it
 // and runs it again: every change of what it applies is applied.
 func NewJob(ctx *pulumi.Context, parent pulumi.Resource, ns pulumi.StringInput, j Job, opts ...pulumi.ResourceOption) (*batchv1.Job, Workload, error) {
-	pod, account, err := j.Pod.withAccount(ctx, parent, ns, j.Name)
+	pod, account, err := j.Pod.withAccount(ctx, parent, ns, j.Name, "Job")
 	if err != nil {
 		return nil, Workload{}, err
 	}
@@ -55,7 +55,7 @@ func (j Job) spec(ctx *pulumi.Context) *batchv1.JobSpecArgs {
 // NewCronJob declares c. A run that missed its time by more than an hour is skipped, and the
 // last runs stay for inspection.
 func NewCronJob(ctx *pulumi.Context, parent pulumi.Resource, ns pulumi.StringInput, c CronJob, opts ...pulumi.ResourceOption) (*batchv1.CronJob, Workload, error) {
-	pod, account, err := c.Pod.withAccount(ctx, parent, ns, c.Name)
+	pod, account, err := c.Pod.withAccount(ctx, parent, ns, c.Name, "CronJob")
 	if err != nil {
 		return nil, Workload{}, err
 	}

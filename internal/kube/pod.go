@@ -49,11 +49,12 @@ type Pod struct {
 	// APIClient names the one container, or init container, that calls the Kubernetes API: it
 	// alone gets the account's token. Empty: no container does, and the pod holds no token.
 	APIClient string
-	// account is the pod's own ServiceAccount; the workload builders set it (withAccount).
-	account     string
-	Spread      Spread
-	Metrics     *Metrics
-	Annotations map[string]string
+	// account is the pod's own ServiceAccount and kind its workload's kind; the workload
+	// builders set both (withAccount).
+	account, kind string
+	Spread        Spread
+	Metrics       *Metrics
+	Annotations   map[string]string
 	// NodeSelector are the node labels the pods require. Nil: those the stack's rules give the
 	// component (WithStackRules), if any.
 	NodeSelector map[string]string
@@ -80,6 +81,9 @@ func (p Pod) Template(ctx *pulumi.Context) *corev1.PodTemplateSpecArgs {
 		p.NodeSelector = rules.NodeSelectorOf(p.Component)
 	}
 	labels := Labels(ctx, p.Component)
+	for k, v := range rules.accountOf(p.Component).PodLabels {
+		labels[k] = pulumi.String(v)
+	}
 	for k, v := range p.SelectorExtra {
 		labels[k] = pulumi.String(v)
 	}
@@ -90,7 +94,9 @@ func (p Pod) Template(ctx *pulumi.Context) *corev1.PodTemplateSpecArgs {
 	if a := p.annotations(); len(a) > 0 {
 		meta.Annotations = toStringMap(a)
 	}
-	return &corev1.PodTemplateSpecArgs{Metadata: meta, Spec: p.spec()}
+	spec := p.spec()
+	rules.schedule(spec, p.Component, p.kind)
+	return &corev1.PodTemplateSpecArgs{Metadata: meta, Spec: spec}
 }
 
 func (p Pod) spec() *corev1.PodSpecArgs {
@@ -121,13 +127,73 @@ func (p Pod) spec() *corev1.PodSpecArgs {
 }
 
 // StackRules are what every pod template of a stack takes from the stack, not from its tier:
-// the platform resolves them once (WithStackRules) and no tier passes them along.
+// the platform resolves them once (WithStackRules) and no tier passes them along. A nil function
+// gives nothing.
 type StackRules struct {
 	// NodeSelectorOf gives a component's node selector (nil for none): the nodeSelectors setting.
 	NodeSelectorOf func(component string) map[string]string
+	// TolerationsOf gives the taints a component's pods tolerate (the tolerations setting).
+	TolerationsOf func(component string) []Toleration
+	// PriorityClassOf gives the PriorityClass of a component's pods whose workload is of kind
+	// (Deployment, StatefulSet, Job, CronJob); "" for none.
+	PriorityClassOf func(component, kind string) string
+	// AccountOf gives what a component's ServiceAccount and pods carry for the stack (a cloud
+	// identity, the serviceAccounts setting).
+	AccountOf func(component string) AccountMeta
+	// PullSecrets are the Secrets every pod pulls its images with (images.pullSecrets).
+	PullSecrets []string
 	// PullPolicy is every container's imagePullPolicy (images.pullPolicy; empty: the cluster's
 	// default).
 	PullPolicy string
+}
+
+// Toleration is a pod's toleration of a node taint.
+type Toleration struct{ Key, Operator, Value, Effect string }
+
+// AccountMeta is what the stack adds to a workload's ServiceAccount (Annotations, Labels) and to
+// its pods (PodLabels: what a cloud's identity webhook selects pods by).
+type AccountMeta struct{ Annotations, Labels, PodLabels map[string]string }
+
+// accountOf is component's AccountMeta, empty without a rule.
+func (r StackRules) accountOf(component string) AccountMeta {
+	if r.AccountOf == nil {
+		return AccountMeta{}
+	}
+	return r.AccountOf(component)
+}
+
+// schedule adds the stack's tolerations, priority class and pull secrets to a pod spec.
+func (r StackRules) schedule(spec *corev1.PodSpecArgs, component, kind string) {
+	if r.TolerationsOf != nil {
+		var ts corev1.TolerationArray
+		for _, t := range r.TolerationsOf(component) {
+			ts = append(ts, &corev1.TolerationArgs{Key: optional(t.Key), Operator: optional(t.Operator),
+				Value: optional(t.Value), Effect: optional(t.Effect)})
+		}
+		if len(ts) > 0 {
+			spec.Tolerations = ts
+		}
+	}
+	if r.PriorityClassOf != nil {
+		if class := r.PriorityClassOf(component, kind); class != "" {
+			spec.PriorityClassName = pulumi.String(class)
+		}
+	}
+	if len(r.PullSecrets) > 0 {
+		var refs corev1.LocalObjectReferenceArray
+		for _, name := range r.PullSecrets {
+			refs = append(refs, &corev1.LocalObjectReferenceArgs{Name: pulumi.String(name)})
+		}
+		spec.ImagePullSecrets = refs
+	}
+}
+
+// optional is s, or no value at all when it is empty (a field the API server defaults).
+func optional(s string) pulumi.StringPtrInput {
+	if s == "" {
+		return nil
+	}
+	return pulumi.String(s)
 }
 
 // stackRulesKey is where WithStackRules keeps the stack's rules in a context.

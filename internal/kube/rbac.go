@@ -76,23 +76,32 @@ const tokenVolume = "api-token"
 // every client above rereads the file.
 const tokenExpirySeconds = 3600
 
-// withAccount gives p its own ServiceAccount, named like its workload, and declares it with
-// token automounting off: an account is an identity for RBAC and audit logs, not a credential
-// every container holds. The returned option makes the workload wait for it, so no pod is
-// refused for a missing account.
-func (p Pod) withAccount(ctx *pulumi.Context, parent pulumi.Resource, ns pulumi.StringInput, name string) (Pod, pulumi.ResourceOption, error) {
+// withAccount gives p, a pod of a workload of kind, its own ServiceAccount, named like its
+// workload, and declares it with token automounting off: an account is an identity for RBAC and
+// audit logs, not a credential every container holds. The stack's rules add the account's
+// annotations and labels (a cloud identity). The returned option makes the workload wait for it,
+// so no pod is refused for a missing account.
+func (p Pod) withAccount(ctx *pulumi.Context, parent pulumi.Resource, ns pulumi.StringInput, name, kind string) (Pod, pulumi.ResourceOption, error) {
 	named := func(c Container) bool { return c.Name == p.APIClient }
 	if p.APIClient != "" && !slices.ContainsFunc(p.Containers, named) && !slices.ContainsFunc(p.InitContainers, named) {
 		return p, nil, fmt.Errorf("%s: the API client %q is none of the pod's containers", p.Component, p.APIClient)
 	}
+	meta := ObjectMeta(ctx, ns, name, p.Component)
+	account := stackRulesOf(ctx).accountOf(p.Component)
+	if len(account.Annotations) > 0 {
+		meta.Annotations = toStringMap(account.Annotations)
+	}
+	for k, v := range account.Labels {
+		meta.Labels.(pulumi.StringMap)[k] = pulumi.String(v)
+	}
 	sa, err := corev1.NewServiceAccount(ctx, name, &corev1.ServiceAccountArgs{
-		Metadata:                     ObjectMeta(ctx, ns, name, p.Component),
+		Metadata:                     meta,
 		AutomountServiceAccountToken: pulumi.Bool(false),
 	}, pulumi.Parent(parent))
 	if err != nil {
 		return p, nil, fmt.Errorf("%s: service account: %w", p.Component, err)
 	}
-	p.account = name
+	p.account, p.kind = name, kind
 	return p, After([]pulumi.Resource{sa}), nil
 }
 

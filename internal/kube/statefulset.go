@@ -64,7 +64,7 @@ const OrphanOnDelete = "pulumi.com/deletionPropagationPolicy"
 // nor the retention policy below removes them, and in prod the namespace that holds them is
 // protected. A mistaken `pulumi destroy` deletes the set and leaves the databases running.
 func NewStatefulSet(ctx *pulumi.Context, parent pulumi.Resource, ns pulumi.StringInput, s StatefulSet, opts ...pulumi.ResourceOption) (*appsv1.StatefulSet, Workload, error) {
-	pod, account, err := s.Pod.withAccount(ctx, parent, ns, s.Name)
+	pod, account, err := s.Pod.withAccount(ctx, parent, ns, s.Name, "StatefulSet")
 	if err != nil {
 		return nil, Workload{}, err
 	}

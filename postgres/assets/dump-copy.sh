@@ -6,4 +6,4 @@ newest=$(ls -1d 20*Z | tail -n 1)
 for f in "$newest"/*; do
   wal-g st put --no-compress "$f" "$f"
 done
-echo "copied $newest to $WALG_S3_PREFIX"
+echo "copied $newest to ${WALG_S3_PREFIX:-${WALG_GS_PREFIX:-${WALG_AZ_PREFIX:-}}}"

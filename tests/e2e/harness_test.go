@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -156,6 +157,34 @@ func (p *project) onLocalCluster() {
 	p.t.Helper()
 	p.must("config", "set", "--path", "kubernetes.kubeconfig", kubeconfig)
 	p.must("config", "set", "--path", "kubernetes.skipPreflight[0]", "metrics-api")
+	if p.isProd() {
+		prodPrerequisites(p.t)
+	}
+}
+
+// isProd says whether the project's stack file is a prod stack's.
+func (p *project) isProd() bool {
+	b, err := os.ReadFile(filepath.Join(p.dir, "Pulumi."+p.stack+".yaml"))
+	require.NoError(p.t, err)
+	return strings.Contains(string(b), "\n  pynomaly-platform:environment: prod\n")
+}
+
+// prodPrerequisites are what prod's stack file needs of a cluster beyond Kubernetes itself, as a
+// cluster administrator installs them before the first deployment: cert-manager's, the Gateway
+// API's, Envoy Gateway's and the CSI snapshot controller's definitions, and the GatewayClass
+// (no controller runs here: the preflight checks they exist, the API server checks the objects
+// against their schemas). Installed once; a test that removes some installs them again.
+func prodPrerequisites(t *testing.T) {
+	t.Helper()
+	all := append(slices.Clone(edgeCRDs), "clusterissuers.cert-manager.io", "volumesnapshots.snapshot.storage.k8s.io", "volumesnapshotclasses.snapshot.storage.k8s.io")
+	if _, err := kubectl(t, append([]string{"get", "crd"}, all...)...); err == nil {
+		if _, err := kubectl(t, "get", "gatewayclass", "eg"); err == nil {
+			return
+		}
+	}
+	installCRDs(t, "edge", edgeCRDs)
+	installCRDs(t, "snapshots", []string{"volumesnapshots.snapshot.storage.k8s.io", "volumesnapshotclasses.snapshot.storage.k8s.io"})
+	installEntryClasses(t)
 }
 
 // command is the pulumi CLI in the project, on its stack and backend.

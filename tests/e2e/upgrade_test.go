@@ -199,6 +199,7 @@ func teardown(t *testing.T, p *project) {
 	p.run("destroy", "--yes", "--skip-preview")
 	kubectl(t, "delete", "namespace", namespace, "--ignore-not-found", "--wait=false")
 	kubectl(t, "delete", "storageclass", "pynomaly-ssd", "--ignore-not-found")
+	kubectl(t, "delete", "volumesnapshotclass", namespace+"-snapshots", "--ignore-not-found")
 	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(time.Second) {
 		if out, err := kubectl(t, "get", "namespace", namespace, "-o", "name"); err != nil && strings.Contains(out, "NotFound") {
 			return

@@ -79,7 +79,7 @@ const (
 	trustedProxies = "the entry point's pods' addresses (the Ingress controller's or the Gateway's: the cluster's pod CIDR, " +
 		"or the nodes' when its load balancer forwards through them): an entry point's requests all come from them, " +
 		"and without them every client would share one rate limit budget"
-	objectStore = "the object store's addresses when postgres.walArchive.s3Bucket is set: its VPC endpoint's subnets, " +
+	objectStore = "the object store's addresses when postgres.walArchive names a store: its VPC endpoint's subnets, " +
 		"or the ranges the cloud publishes for the store in its region (AWS: ip-ranges.json, service S3)"
 )
 
@@ -130,7 +130,9 @@ func Cases() []Case {
 		good("kubernetes.skipPreflight[0]", "metrics-api", `["metrics-api"]`),
 		good("kubernetes.clusterIdentifier", "eu-central/prod-1", `"eu-central/prod-1"`),
 		fail("kubernetes.clusterIdentifier", "prod cluster", bad("kubernetes.clusterIdentifier", `"prod cluster"`, "must be 1 to 253 letters, digits, '.', '_', ':', '/' or '-' (empty: the stack's name)")),
-		fail("kubernetes.skipPreflight[0]", "metrics", bad("kubernetes.skipPreflight[0]", `"metrics"`, "must be one of all, kubernetes-version, metrics-api, external-metrics-api, external-metrics-holder, cert-manager, tls-issuer, ingress-class, gateway-api, gateway-class, storage-class, prometheus-operator, wal-archive-secret, claim-size, volume-snapshots, volume-snapshot-class, stack-collision")),
+		fail("kubernetes.skipPreflight[0]", "metrics", bad("kubernetes.skipPreflight[0]", `"metrics"`, "must be one of all, kubernetes-version, metrics-api, external-metrics-api, external-metrics-holder, cert-manager, tls-issuer, ingress-class, gateway-api, gateway-class, storage-class, prometheus-operator, wal-archive-secret, claim-size, volume-snapshots, volume-snapshot-class, stack-collision, image-pull-secret, priority-class")),
+		good("kubernetes.cloud", "gcp", `"gcp"`),
+		fail("kubernetes.cloud", "gke", bad("kubernetes.cloud", `"gke"`, "must be one of aws, gcp, azure, other")),
 	)
 
 	// Quantities typed as numbers (16) are the CLI's numbers and must be taken as quantities.
@@ -181,7 +183,15 @@ func Cases() []Case {
 		good("storage.className", "fast-ssd", `"fast-ssd"`),
 		fail("storage.className", "Fast SSD", bad("storage.className", `"Fast SSD"`, "must be a DNS subdomain name (lowercase letters, digits, '-' and '.')")),
 		good("storage.provisioner", "pd.csi.storage.gke.io", `"pd.csi.storage.gke.io"`),
-		fail("storage.provisioner", "", bad("storage.provisioner", `""`, "must name a CSI driver (for example ebs.csi.aws.com or pd.csi.storage.gke.io), or set storage.existingClass")),
+		// Empty is the cloud's; other has none.
+		Case{Before: [][2]string{{"kubernetes.cloud", "other"}}, Path: "storage.provisioner", Value: "",
+			Err: bad("storage.provisioner", `""`, "must name a CSI driver (for example ebs.csi.aws.com or pd.csi.storage.gke.io), or set storage.existingClass")},
+		good("storage.snapshots.createClass", "true", `true`),
+		fail("storage.snapshots.createClass", "yes", bad("storage.snapshots.createClass", `"yes"`, "must be true or false, not a JSON string")),
+		Case{Env: "prod", Path: "storage.snapshots.driver", Value: "ebs.csi.aws.com", Want: `"ebs.csi.aws.com"`},
+		Case{Env: "prod", Path: "storage.snapshots.driver", Value: "EBS CSI", Err: bad("storage.snapshots.driver", `"EBS CSI"`,
+			"must name the CSI driver of the snapshot class the stack creates (storage.snapshots.createClass), such as ebs.csi.aws.com; "+
+				"kubernetes.cloud other presets none. Or name an existing class in storage.snapshots.className")},
 		good("storage.parameters.type", "pd-ssd", `"pd-ssd"`),
 		good("storage.parameters.encrypted", "true", `"true"`),
 		good("storage.parameters.iops", "3000", `"3000"`),
@@ -304,6 +314,23 @@ func Cases() []Case {
 			`must be a cron schedule of five fields in UTC, such as "0 1 * * *": expected exactly 5 fields, found 1: [daily]`)),
 		good("postgres.walArchive.retentionDays", "30", `30`),
 		fail("postgres.walArchive.retentionDays", "1", bad("postgres.walArchive.retentionDays", "1", "must be at least 2 (Spilo keeps two base backups whatever it is told)")),
+		// The other clouds' stores, one at a time; S3's region means nothing to them.
+		Case{Env: "prod", Before: [][2]string{{"postgres.walArchive.s3Bucket", ""}, {"postgres.walArchive.region", ""}},
+			Path: "postgres.walArchive.gcsBucket", Value: "pynomaly_wal", Want: `"pynomaly_wal"`},
+		Case{Env: "prod", Path: "postgres.walArchive.gcsBucket", Value: "pynomaly-wal", Err: bad("postgres.walArchive.gcsBucket", `"pynomaly-wal"`,
+			"must be empty while postgres.walArchive.s3Bucket is set: WAL is archived to one store")},
+		Case{Before: [][2]string{store}, Path: "postgres.walArchive.gcsBucket", Value: "Pynomaly WAL", Err: bad("postgres.walArchive.gcsBucket", `"Pynomaly WAL"`,
+			"must be a Cloud Storage bucket name: 3 to 63 lowercase letters, digits, '-', '_' and '.', starting and ending with a letter or digit")},
+		Case{Before: [][2]string{store, {"postgres.walArchive.azureStorageAccount", "pynomalydev"}},
+			Path: "postgres.walArchive.azureContainer", Value: "pynomaly-wal", Want: `"pynomaly-wal"`},
+		Case{Before: [][2]string{store, {"postgres.walArchive.azureStorageAccount", "pynomalydev"}},
+			Path: "postgres.walArchive.azureContainer", Value: "wal--archive", Err: bad("postgres.walArchive.azureContainer", `"wal--archive"`,
+				"must be an Azure Blob container name: 3 to 63 lowercase letters, digits and single '-', starting with a letter or digit")},
+		Case{Before: [][2]string{store, {"postgres.walArchive.azureContainer", "pynomaly-wal"}},
+			Path: "postgres.walArchive.azureStorageAccount", Value: "pynomalydev", Want: `"pynomalydev"`},
+		Case{Before: [][2]string{store, {"postgres.walArchive.azureContainer", "pynomaly-wal"}},
+			Path: "postgres.walArchive.azureStorageAccount", Value: "pynomaly-dev", Err: bad("postgres.walArchive.azureStorageAccount", `"pynomaly-dev"`,
+				"must be the storage account of postgres.walArchive.azureContainer: 3 to 24 lowercase letters and digits")},
 		// Prod cannot run without an archive (its stack file names one).
 		Case{Env: "prod", Path: "postgres.walArchive.s3Bucket", Value: "", Err: bad("postgres.walArchive.s3Bucket", `""`,
 			"must name the bucket WAL is archived to in prod (the seed's recovery point of 15 minutes needs continuous archiving; the nightly dump alone loses up to a day), with network.objectStorageCidrs")},
@@ -577,6 +604,56 @@ func Cases() []Case {
 		add(good("images."+im.field, im.good, quoted(im.good)),
 			fail("images."+im.field, im.bad, bad("images."+im.field, quoted(im.bad), pinned)))
 	}
+	// Node pools: taints tolerated and priority, per component as nodeSelectors.
+	add(good("tolerations.worker[0].key", "pynomaly.io/pool", `[{"effect":"","key":"pynomaly.io/pool","operator":"","value":""}]`),
+		Case{Before: [][2]string{{"tolerations.worker[0].key", "pynomaly.io/pool"}}, Path: "tolerations.worker[0].effect", Value: "NoSchedule",
+			Want: `[{"effect":"NoSchedule","key":"pynomaly.io/pool","operator":"","value":""}]`},
+		fail("tolerations.worker[0].operator", "Exists", bad("tolerations.worker[0].key", `""`,
+			"must name a taint: an empty key with operator Exists tolerates every taint, the control plane's and the system pools' too")),
+		Case{Before: [][2]string{{"tolerations.worker[0].key", "pynomaly.io/pool"}}, Path: "tolerations.worker[0].effect", Value: "NoScheduling",
+			Err: bad("tolerations.worker[0].effect", `"NoScheduling"`, "must be one of , NoSchedule, PreferNoSchedule, NoExecute")},
+		Case{Before: [][2]string{{"tolerations.workers[0].key", "pynomaly.io/pool"}}, Path: "tolerations.workers[0].value", Value: "batch",
+			Err: bad("tolerations.workers", `[{"key":"pynomaly.io/pool","operator":"","value":"batch","effect":""}]`,
+				"is not a component of this stack's pods; did you mean worker?; must be default (every component without an entry of its own) or one of "+
+					"postgres, postgres-setup, postgres-backup, pooler, redis-queue, redis-cache, influxdb, influxdb-setup, influxdb-backup, "+
+					"migrate, api, worker, redis-retire, nginx, prometheus, grafana")},
+		good("priorityClasses.create", "true", `true`),
+		fail("priorityClasses.create", "on", bad("priorityClasses.create", `"on"`, "must be true or false, not a JSON string")),
+		good("priorityClasses.names.grafana", "low-priority", `"low-priority"`),
+		fail("priorityClasses.names.postgres", "system-cluster-critical", bad("priorityClasses.names.postgres", `"system-cluster-critical"`,
+			"must not be a system- class: those are for the cluster's own critical pods, which the platform's would then preempt")),
+		good("serviceAccounts.api.annotations.owner", "data-science", `"data-science"`),
+		fail("serviceAccounts.api.labels.component", "api", bad("serviceAccounts.api.labels.component", `"api"`,
+			"must not be one of the program's own labels (app, component, app.kubernetes.io/*), which selectors and policies rely on")),
+	)
+
+	// The cloud identity of the object storage workloads (prod's stack file names an IAM role).
+	add(Case{Env: "prod", Path: "identity.objectStorage", Value: "arn:aws:iam::210987654321:role/pynomaly-wal", Want: `"arn:aws:iam::210987654321:role/pynomaly-wal"`},
+		Case{Env: "prod", Path: "identity.objectStorage", Value: "pynomaly-wal", Err: bad("identity.objectStorage", `"pynomaly-wal"`,
+			"must be an IAM role's ARN, such as arn:aws:iam::123456789012:role/pynomaly-wal (kubernetes.cloud aws)")},
+		Case{Env: "prod", Path: "identity.annotationKey", Value: "eks.amazonaws.com/role-arn", Want: `"eks.amazonaws.com/role-arn"`},
+		Case{Env: "prod", Path: "identity.annotationKey", Value: "role arn", Err: bad("identity.annotationKey", `"role arn"`,
+			"must be an annotation key, such as eks.amazonaws.com/role-arn")},
+		good("identity.podLabels.team", "ds", `"ds"`),
+		fail("identity.podLabels.team", "data science", bad("identity.podLabels.team", `"data science"`,
+			"must be a Kubernetes label: a qualified key and a value of at most 63 letters, digits, '-', '_' and '.'")),
+		good("images.pullSecrets[0]", "registry-credentials", `["registry-credentials"]`),
+		fail("images.pullSecrets[0]", "Registry Credentials", bad("images.pullSecrets[0]", `"Registry Credentials"`,
+			"must be the name of a Secret in the namespace (lowercase letters, digits, '-' and '.')")),
+	)
+
+	// The entry point's cloud annotations (prod's stack file names a Gateway and its host).
+	add(Case{Env: "prod", Path: "edge.gateway.loadBalancerAnnotations.scheme", Value: "internal",
+		Want: `"internal"`},
+		Case{Env: "prod", Path: "edge.gateway.loadBalancerAnnotations.-scheme", Value: "internal", Err: bad("edge.gateway.loadBalancerAnnotations.-scheme", `"internal"`,
+			`"-scheme" is not an annotation key: an optional prefix (a DNS subdomain) and '/', then a name`)},
+		Case{Env: "prod", Path: "edge.dns.externalDns", Value: "false", Want: `false`},
+		fail("edge.dns.externalDns", "true", bad("edge.dns.externalDns", "true",
+			"needs an entry point to annotate (edge.entry ingress or gateway); with entry none there is no address to publish")),
+		good("edge.dns.ttlSeconds", "300", `300`),
+		fail("edge.dns.ttlSeconds", "5", bad("edge.dns.ttlSeconds", "5", "must be 30 to 86400 seconds (the default, 60, lets a switch to another cluster take effect within minutes)")),
+	)
+
 	add(good("images.pullPolicy", "IfNotPresent", `"IfNotPresent"`),
 		fail("images.pullPolicy", "always", bad("images.pullPolicy", `"always"`, "must be one of Always, IfNotPresent, Never")))
 
@@ -631,13 +708,17 @@ func (c Case) Check(project string, src load.Source) error {
 		return err
 	}
 	for _, step := range strings.Split(c.Path, ".") {
-		step, _, _ = strings.Cut(step, "[") // a list's case (hosts[0]) compares the whole list
+		// A list's case (hosts[0], tolerations.worker[0].key) compares the whole list.
+		step, _, _ = strings.Cut(step, "[")
 		m, ok := v.(map[string]any)
 		if !ok {
 			return fmt.Errorf("the settings view has no %s", c.Path)
 		}
 		if v, ok = m[step]; !ok {
 			return fmt.Errorf("the settings view has no %s", c.Path)
+		}
+		if _, list := v.([]any); list {
+			break
 		}
 	}
 	b, err := json.Marshal(v)

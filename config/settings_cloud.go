@@ -1,0 +1,258 @@
+package config
+
+import (
+	"maps"
+	"slices"
+)
+
+// Cloud is the provider a stack's cluster runs on (kubernetes.cloud). It picks the defaults that
+// differ between clouds (CloudPreset); every one of them stays a setting of its own that a stack
+// may override.
+type Cloud string
+
+// The clouds with a preset. Other: a cluster anywhere else, where the stack names the storage
+// driver, the object store and the identity annotation itself.
+const (
+	CloudAWS   Cloud = "aws"
+	CloudGCP   Cloud = "gcp"
+	CloudAzure Cloud = "azure"
+	CloudOther Cloud = "other"
+)
+
+// Clouds lists kubernetes.cloud's values.
+var Clouds = []Cloud{CloudAWS, CloudGCP, CloudAzure, CloudOther}
+
+// The object stores WAL-G writes to, each named by its own postgres.walArchive field.
+const (
+	StoreS3    = "s3"
+	StoreGCS   = "gcs"
+	StoreAzure = "azure"
+)
+
+// CloudPreset is what kubernetes.cloud picks. Each field fills the setting named beside it when
+// the stack leaves that setting empty (ApplyCloud).
+type CloudPreset struct {
+	// Provisioner and Parameters: storage.provisioner and storage.parameters, an encrypted SSD.
+	Provisioner string
+	Parameters  map[string]string
+	// SnapshotDriver: storage.snapshots.driver, the CSI driver of the VolumeSnapshotClass the
+	// stack creates.
+	SnapshotDriver string
+	// IdentityAnnotation: identity.annotationKey, the ServiceAccount annotation that binds a
+	// Kubernetes account to the cloud identity (IRSA, GKE Workload Identity, Azure Workload
+	// Identity).
+	IdentityAnnotation string
+	// IdentityPodLabels: identity.podLabels, what a pod must carry for the cloud's webhook to
+	// give it the identity's token (Azure only).
+	IdentityPodLabels map[string]string
+	// ObjectStore is the cloud's own store: the one postgres.walArchive names in prod unless the
+	// stack chose another (an S3-compatible store anywhere, say).
+	ObjectStore string
+	// LoadBalancerAnnotations: edge.gateway.loadBalancerAnnotations, the annotations of the
+	// Gateway's load balancer Service (Gateway API infrastructure annotations).
+	LoadBalancerAnnotations map[string]string
+}
+
+// cloudPresets are the presets, by cloud. Other has none: its stack names what it needs, and
+// validation says which settings those are.
+var cloudPresets = map[Cloud]CloudPreset{
+	CloudAWS: {
+		Provisioner: "ebs.csi.aws.com", Parameters: map[string]string{"type": "gp3", "encrypted": "true"},
+		SnapshotDriver:     "ebs.csi.aws.com",
+		IdentityAnnotation: "eks.amazonaws.com/role-arn",
+		ObjectStore:        StoreS3,
+		// The AWS Load Balancer Controller's network load balancer, straight to the pods.
+		LoadBalancerAnnotations: map[string]string{
+			"service.beta.kubernetes.io/aws-load-balancer-type":            "external",
+			"service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
+			"service.beta.kubernetes.io/aws-load-balancer-scheme":          "internet-facing",
+		},
+	},
+	CloudGCP: {
+		// Persistent disks are encrypted at rest by Google in every case.
+		Provisioner: "pd.csi.storage.gke.io", Parameters: map[string]string{"type": "pd-ssd"},
+		SnapshotDriver:     "pd.csi.storage.gke.io",
+		IdentityAnnotation: "iam.gke.io/gcp-service-account",
+		ObjectStore:        StoreGCS,
+		// A backend-service-based external passthrough network load balancer.
+		LoadBalancerAnnotations: map[string]string{"cloud.google.com/l4-rbs": "enabled"},
+	},
+	CloudAzure: {
+		// Managed disks are encrypted at rest by Azure in every case.
+		Provisioner: "disk.csi.azure.com", Parameters: map[string]string{"skuName": "Premium_LRS"},
+		SnapshotDriver:     "disk.csi.azure.com",
+		IdentityAnnotation: "azure.workload.identity/client-id",
+		IdentityPodLabels:  map[string]string{"azure.workload.identity/use": "true"},
+		ObjectStore:        StoreAzure,
+		// Azure probes the load balancer's backends over HTTP; the edge answers /healthz.
+		LoadBalancerAnnotations: map[string]string{
+			"service.beta.kubernetes.io/azure-load-balancer-health-probe-request-path": "/healthz",
+		},
+	},
+}
+
+// Preset is the cloud's preset; the zero preset for other (or an unknown cloud).
+func (c Cloud) Preset() CloudPreset { return cloudPresets[c] }
+
+// ApplyCloud fills the settings the stack left empty from kubernetes.cloud's preset. The
+// storage class's parameters come with its provisioner: a stack that names its own driver gets
+// no parameters meant for another.
+func (s *Settings) ApplyCloud() {
+	p := s.Kubernetes.Cloud.Preset()
+	if s.Storage.Provisioner == "" {
+		s.Storage.Provisioner = p.Provisioner
+		if s.Storage.Parameters == nil {
+			s.Storage.Parameters = maps.Clone(p.Parameters)
+		}
+	}
+	if s.Storage.Parameters == nil {
+		s.Storage.Parameters = map[string]string{}
+	}
+	fill(&s.Storage.Snapshots.Driver, p.SnapshotDriver)
+	if sn := &s.Storage.Snapshots; sn.CreateClass && sn.ClassName == "" {
+		// Cluster-wide, so named after the namespace: two stacks never share one.
+		sn.ClassName, sn.Created = s.Namespace+"-snapshots", s.Namespace+"-snapshots"
+	}
+	fill(&s.Identity.AnnotationKey, p.IdentityAnnotation)
+	if s.Identity.PodLabels == nil {
+		s.Identity.PodLabels = maps.Clone(p.IdentityPodLabels)
+	}
+	if s.Identity.PodLabels == nil {
+		s.Identity.PodLabels = map[string]string{}
+	}
+	if s.Edge.Gateway.LoadBalancerAnnotations == nil {
+		s.Edge.Gateway.LoadBalancerAnnotations = maps.Clone(p.LoadBalancerAnnotations)
+	}
+	if s.Edge.Gateway.LoadBalancerAnnotations == nil {
+		s.Edge.Gateway.LoadBalancerAnnotations = map[string]string{}
+	}
+}
+
+// fill sets *dst to value when *dst is empty.
+func fill(dst *string, value string) {
+	if *dst == "" {
+		*dst = value
+	}
+}
+
+// Identity binds the pods that read and write object storage (ObjectStorageComponents) to a
+// cloud identity through their ServiceAccounts: IRSA on EKS, Workload Identity on GKE and AKS.
+// Off while ObjectStorage is empty: those pods then use postgres.walArchive.credentialsSecret,
+// or the node's own identity.
+type Identity struct {
+	// ObjectStorage is the cloud identity: an IAM role ARN (aws), a Google service account's
+	// email (gcp), or a managed identity's client ID (azure); empty: none.
+	ObjectStorage string `json:"objectStorage"`
+	// AnnotationKey is the ServiceAccount annotation that carries it; empty: the cloud's.
+	AnnotationKey string `json:"annotationKey"`
+	// PodLabels are what those pods must carry for the cloud's webhook to project the identity's
+	// token into them (azure: azure.workload.identity/use); empty: the cloud's.
+	PodLabels map[string]string `json:"podLabels"`
+}
+
+// ObjectStorageComponents are the components whose pods read or write object storage: the
+// PostgreSQL members (WAL-G's archive and base backups, a restore's clone) and the nightly dump
+// job (its copy to the archive's bucket).
+var ObjectStorageComponents = []string{"postgres", "postgres-backup"}
+
+// AccountMeta are the annotations and labels of a component's ServiceAccount, and the labels its
+// pods take for that account: the serviceAccounts setting's entry, with the cloud identity's on
+// the object storage components.
+func (s *Settings) AccountMeta(component string) (annotations, labels, podLabels map[string]string) {
+	own := s.ServiceAccounts[component]
+	annotations, labels, podLabels = maps.Clone(own.Annotations), maps.Clone(own.Labels), map[string]string{}
+	if s.Identity.ObjectStorage != "" && slices.Contains(ObjectStorageComponents, component) {
+		if annotations == nil {
+			annotations = map[string]string{}
+		}
+		annotations[s.Identity.AnnotationKey] = s.Identity.ObjectStorage
+		maps.Copy(podLabels, s.Identity.PodLabels)
+	}
+	return annotations, labels, podLabels
+}
+
+// ServiceAccounts: an entry per component, named by its pods' component label, holds extra
+// annotations and labels of that component's ServiceAccount (for a cloud identity on a component
+// identity.objectStorage does not cover, or labels a policy engine selects on). Empty by default.
+type ServiceAccounts map[string]AccountMeta
+
+// AccountMeta is what a ServiceAccount carries besides what the program gives it.
+type AccountMeta struct {
+	// Annotations are added to the account's.
+	Annotations map[string]string `json:"annotations"`
+	// Labels are added to the account's.
+	Labels map[string]string `json:"labels"`
+}
+
+// Tolerations: an entry per component (and default, for the components without one) holds the
+// taints its pods tolerate, so they may run on a dedicated node pool whose nodes carry them; pair
+// it with the pool's label in nodeSelectors, which keeps them off every other node.
+type Tolerations map[string][]Toleration
+
+// Toleration is a Kubernetes toleration.
+type Toleration struct {
+	// Key is the taint's key; empty with operator Exists: every taint.
+	Key string `json:"key"`
+	// Operator is Equal (the default) or Exists.
+	Operator string `json:"operator"`
+	// Value is the taint's value (operator Equal).
+	Value string `json:"value"`
+	// Effect is NoSchedule, PreferNoSchedule or NoExecute; empty: every effect.
+	Effect string `json:"effect"`
+}
+
+// For is a component's tolerations: its own entry, else the default entry's.
+func (t Tolerations) For(component string) []Toleration {
+	if own, ok := t[component]; ok {
+		return slices.Clone(own)
+	}
+	return slices.Clone(t[DefaultNodeSelector])
+}
+
+// PriorityClasses says which PriorityClass each pod runs with, so that when a cluster is full the
+// scheduler evicts batch jobs before the application and the application before the databases.
+type PriorityClasses struct {
+	// Create has the stack create three PriorityClasses, named after the namespace: <ns>-data
+	// (the StatefulSets: databases and Redis), <ns>-app (the Deployments) and <ns>-batch (jobs),
+	// and give each pod its own. Off: pods keep the cluster's default priority.
+	Create bool `json:"create"`
+	// Names: an entry per component (or default) names an existing PriorityClass its pods use
+	// instead.
+	Names map[string]string `json:"names"`
+}
+
+// The tiers of the PriorityClasses the stack creates, highest first, with their values (below a
+// billion: the system's classes stay above).
+const (
+	PriorityData  = "data"
+	PriorityApp   = "app"
+	PriorityBatch = "batch"
+)
+
+// PriorityValues are the created classes' values, by tier.
+var PriorityValues = map[string]int{PriorityData: 100000, PriorityApp: 10000, PriorityBatch: 1000}
+
+// PriorityClassName is the name of a created class of the stack's namespace.
+func (s *Settings) PriorityClassName(tier string) string { return s.Namespace + "-" + tier }
+
+// PriorityClassOf is the PriorityClass of a component's pods whose workload is of kind: an entry
+// of priorityClasses.names, else the created class of its tier, else none.
+func (s *Settings) PriorityClassOf(component, kind string) string {
+	names := s.PriorityClasses.Names
+	if own, ok := names[component]; ok {
+		return own
+	}
+	if d, ok := names[DefaultNodeSelector]; ok {
+		return d
+	}
+	if !s.PriorityClasses.Create {
+		return ""
+	}
+	switch kind {
+	case "StatefulSet":
+		return s.PriorityClassName(PriorityData)
+	case "Job", "CronJob":
+		return s.PriorityClassName(PriorityBatch)
+	}
+	return s.PriorityClassName(PriorityApp)
+}

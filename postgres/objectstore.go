@@ -1,0 +1,122 @@
+package postgres
+
+import (
+	"regexp"
+
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/internal/kube"
+)
+
+// StoreCredentialKeys are the keys postgres.walArchive.credentialsSecret holds, by object store:
+// what WAL-G reads where no workload identity is used.
+var StoreCredentialKeys = map[string][]string{
+	config.StoreS3:    {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"},
+	config.StoreGCS:   {gcsKeyFileKey},
+	config.StoreAzure: {"AZURE_STORAGE_ACCESS_KEY"},
+}
+
+// A Google service account key is a file: the Secret's key is mounted where
+// GOOGLE_APPLICATION_CREDENTIALS points.
+const (
+	gcsKeyFileKey     = "GOOGLE_APPLICATION_CREDENTIALS_JSON"
+	storeKeysVolume   = "object-store-credentials"
+	storeKeysDir      = "/run/object-store"
+	gcsKeyFile        = storeKeysDir + "/gcs.json"
+	archiveScopeStart = "spilo/"
+)
+
+// storeEnv is where WAL-G finds the store and how it logs in, its variables prefixed as Spilo
+// reads them (CLONE_ for the archive a restore reads): for S3 the bucket, region and endpoint;
+// for GCS the bucket; for Azure the account (the container is in the prefix, archivePrefix).
+// Credentials come from the Secret when one is named, else from the pod's workload identity.
+func storeEnv(prefix string, w config.WALArchive) corev1.EnvVarArray {
+	var envs corev1.EnvVarArray
+	secret := pulumi.String(w.CredentialsSecret)
+	switch w.Store() {
+	case config.StoreS3:
+		envs = append(envs, kube.Env(prefix+"WAL_S3_BUCKET", w.S3Bucket), kube.Env(prefix+"AWS_REGION", w.Region))
+		if w.Endpoint != "" {
+			envs = append(envs, kube.Env(prefix+"AWS_ENDPOINT", w.Endpoint), kube.Env(prefix+"AWS_S3_FORCE_PATH_STYLE", "true"))
+		}
+	case config.StoreGCS:
+		envs = append(envs, kube.Env(prefix+"WAL_GS_BUCKET", w.GCSBucket))
+		if w.CredentialsSecret != "" {
+			envs = append(envs, kube.Env(prefix+"GOOGLE_APPLICATION_CREDENTIALS", gcsKeyFile))
+		}
+		return envs
+	case config.StoreAzure:
+		envs = append(envs, kube.Env(prefix+"AZURE_STORAGE_ACCOUNT", w.AzureStorageAccount))
+	}
+	if w.CredentialsSecret != "" {
+		for _, key := range StoreCredentialKeys[w.Store()] {
+			envs = append(envs, kube.SecretEnv(prefix+key, secret, key))
+		}
+	}
+	return envs
+}
+
+// withStoreKeyFile mounts the GCS key file into container of pod, where storeEnv points; nothing
+// for the other stores, or with workload identity.
+func withStoreKeyFile(pod *kube.Pod, container string, w config.WALArchive) {
+	if w.Store() != config.StoreGCS || w.CredentialsSecret == "" {
+		return
+	}
+	pod.Volumes = append(pod.Volumes, &corev1.VolumeArgs{Name: pulumi.String(storeKeysVolume), Secret: &corev1.SecretVolumeSourceArgs{
+		SecretName: pulumi.String(w.CredentialsSecret),
+		Items:      corev1.KeyToPathArray{&corev1.KeyToPathArgs{Key: pulumi.String(gcsKeyFileKey), Path: pulumi.String("gcs.json")}},
+	}})
+	for i := range pod.Containers {
+		if pod.Containers[i].Name == container {
+			pod.Containers[i].Mounts = append(pod.Containers[i].Mounts, kube.ReadOnlyMount(storeKeysVolume, storeKeysDir))
+		}
+	}
+}
+
+// StorePrefix is the URL of path in the store: s3://bucket/path, gs://bucket/path or
+// azure://container/path, as WAL-G's WALG_*_PREFIX takes it.
+func StorePrefix(w config.WALArchive, path string) string {
+	switch w.Store() {
+	case config.StoreGCS:
+		return "gs://" + w.GCSBucket + "/" + path
+	case config.StoreAzure:
+		return "azure://" + w.AzureContainer + "/" + path
+	}
+	return "s3://" + w.S3Bucket + "/" + path
+}
+
+// StorePrefixVariable is the WAL-G variable that takes StorePrefix for the store.
+func StorePrefixVariable(w config.WALArchive) string {
+	switch w.Store() {
+	case config.StoreGCS:
+		return "WALG_GS_PREFIX"
+	case config.StoreAzure:
+		return "WALG_AZ_PREFIX"
+	}
+	return "WALG_S3_PREFIX"
+}
+
+// azureArchivePrefix is the archive's WALG_AZ_PREFIX for the cluster of the namespace scopePrefix
+// names: Spilo derives the S3 and GCS prefixes from the bucket, scope and major version, but
+// takes Azure's whole, so the program writes the same layout
+// (spilo/<namespace>-<scope>/wal/<major>).
+func azureArchivePrefix(w config.WALArchive, scopePrefix, image string) string {
+	path := archiveScopeStart + scopePrefix + Name + "/wal"
+	if major := majorVersion(image); major != "" {
+		path += "/" + major
+	}
+	return StorePrefix(w, path)
+}
+
+// spiloMajor finds PostgreSQL's major version in a Spilo image's name (spilo-17).
+var spiloMajor = regexp.MustCompile(`spilo-(\d+)`)
+
+// majorVersion is the image's PostgreSQL major version, or "" when its name does not say.
+func majorVersion(image string) string {
+	if m := spiloMajor.FindStringSubmatch(image); m != nil {
+		return m[1]
+	}
+	return ""
+}
