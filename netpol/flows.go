@@ -30,6 +30,10 @@ const (
 	PeerKubelets = "kubelets"
 	// PeerObjectStorage is WAL-G's object store (network.objectStorageCidrs).
 	PeerObjectStorage = "object-storage"
+	// PeerMetadataServer is the node's metadata server, which issues a pod's cloud token under GKE
+	// Workload Identity (kubernetes.cloud gcp with identity.objectStorage): the link-local address
+	// the GKE metadata server intercepts, on port 80 and, with Dataplane V2, 988.
+	PeerMetadataServer = "metadata-server"
 	// PeerAlertReceivers is where Alertmanager sends notifications: Slack, PagerDuty and the
 	// e-mail smarthost, whose addresses are not known (any address, on their ports only).
 	PeerAlertReceivers = "alert-receivers"
@@ -82,6 +86,8 @@ func NetworkFlows() []Flow {
 		Flow{From: "postgres-setup", To: "postgres", Port: "patroni", Why: "the tuning, as Patroni's dynamic configuration"},
 		Flow{From: "postgres-backup", To: "postgres", Port: "postgresql", Why: "the daily pg_dump"},
 		Flow{From: "postgres-backup", To: PeerObjectStorage, Port: "https", Why: "the dump copied off the cluster, next to the WAL archive"},
+		Flow{From: "postgres", To: PeerMetadataServer, Port: "metadata", Why: "GKE Workload Identity: WAL-G's Google token"},
+		Flow{From: "postgres-backup", To: PeerMetadataServer, Port: "metadata", Why: "GKE Workload Identity: the dump copy's Google token"},
 		Flow{From: "volume-snapshots", To: PeerKubernetesAPI, Port: "https", Why: "takes the scheduled VolumeSnapshots of the claims and deletes those past their retention"},
 		Flow{From: "postgres-retire", To: PeerKubernetesAPI, Port: "https", Why: "a rotation's end waits for the pods holding the previous login to be gone"},
 		Flow{From: "postgres-retire", To: "postgres", Port: "postgresql", Why: "a rotation's end: the previous login loses its password"},

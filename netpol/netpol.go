@@ -27,9 +27,14 @@ const (
 	// namespaceNameLabel is the label the API server gives every namespace: its name.
 	namespaceNameLabel = "kubernetes.io/metadata.name"
 	// cert-manager's HTTP-01 solver pods carry this label and listen on this port.
-	acmeSolverLabel = "acme.cert-manager.io/http01-solver"
-	acmeSolverPort  = 8089
+	// MetadataServerCIDR is the metadata server's link-local address.
+	MetadataServerCIDR = "169.254.169.254/32"
+	acmeSolverLabel    = "acme.cert-manager.io/http01-solver"
+	acmeSolverPort     = 8089
 )
+
+// MetadataServerPorts are the GKE metadata server's: 80, and 988 where Dataplane V2 serves it.
+var MetadataServerPorts = []int{80, 988}
 
 // Args configures the security tier.
 type Args struct {
@@ -46,6 +51,9 @@ type Args struct {
 	OperatorPrometheus bool
 	// ObjectStoragePort is WAL-G's object store's port; 0 while archiving is off.
 	ObjectStoragePort int
+	// MetadataServer says the object storage workloads get their cloud token from the node's
+	// metadata server (GKE Workload Identity).
+	MetadataServer bool
 	// ReceiverPorts are the alert receivers' ports by name (https, smtp); none without receivers.
 	ReceiverPorts map[string]int
 	// CertManagerScraped says the monitoring tier's Prometheus reads cert-manager's metrics
@@ -167,6 +175,9 @@ func peers(args *Args) (map[string][]netPeer, error) {
 	}
 	if args.ObjectStoragePort > 0 {
 		outside[PeerObjectStorage] = netPeer{cidrs: n.ObjectStorageCIDRs, ports: map[string][]int{"https": {args.ObjectStoragePort}}}
+	}
+	if args.MetadataServer {
+		outside[PeerMetadataServer] = netPeer{cidrs: []string{MetadataServerCIDR}, ports: map[string][]int{"metadata": MetadataServerPorts}}
 	}
 	if args.CertManagerScraped {
 		// The standard install's controller pods, in its namespace (CertManagerMetrics).

@@ -351,7 +351,8 @@ func (p *Platform) securityArgs() *netpol.Args {
 		Context: p.shared(), Workloads: p.plannedWorkloads(""), Network: s.Network,
 		Exposed: e.Exposed(), ACMESolver: e.TLSOn() && e.TLS.Issuer.Create == config.CreateACME,
 		OperatorPrometheus: !s.Bundled(), ObjectStoragePort: s.Postgres.WALArchive.StorePort(),
-		ReceiverPorts: s.Alertmanager.Receivers.Ports(), CertManagerScraped: s.Bundled() && certManagerMetrics(e) != "",
+		MetadataServer: s.Kubernetes.Cloud == config.CloudGCP && s.Identity.ObjectStorage != "" && s.Postgres.WALArchive.On(),
+		ReceiverPorts:  s.Alertmanager.Receivers.Ports(), CertManagerScraped: s.Bundled() && certManagerMetrics(e) != "",
 	}
 }
 

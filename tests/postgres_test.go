@@ -237,7 +237,7 @@ func TestPostgresTier(t *testing.T) {
 func TestPostgresWALArchiving(t *testing.T) {
 	st := deploy(t, "prod", cfg{
 		"identity": noIdentity, "postgres": `{"walArchive": {"s3Bucket": "pynomaly-wal", "region": "eu-west-1", "credentialsSecret": "wal-s3"}}`,
-		"network":  `{"objectStorageCidrs": ["52.218.0.0/17"]}`,
+		"network": `{"objectStorageCidrs": ["52.218.0.0/17"]}`,
 	})
 	sts := st.One(t, statefulSetType, "pynomaly-postgres")
 	e := sts.Env(t, sts.Container(t, podSpec, "postgres"))

@@ -54,6 +54,8 @@ var netpolStacks = []netpolStack{
 	}},
 	{"staging-gateway", "staging", cfg{"edge": `{"entry": "gateway", "trustedProxies": ["10.244.0.0/16"], "hosts": ["api.example.com"]}`}},
 	{"dev-operator", "dev", cfg{"monitoringMode": "operator"}},
+	{"prod-gcp", "prod", cfg{"kubernetes": `{"cloud": "gcp"}`, "identity": `{"objectStorage": "pynomaly-wal@my-project.iam.gserviceaccount.com"}`,
+		"postgres": `{"walArchive": {"s3Bucket": "", "region": "", "gcsBucket": "pynomaly-wal"}}`}},
 }
 
 // outsidePeer is a peer of addresses, as the settings describe it: its CIDRs and ports by name.
@@ -128,7 +130,11 @@ func (w *netWorld) addOutside(t *testing.T, s *config.Settings) {
 	n := s.Network
 	w.outside[netpol.PeerKubernetesAPI] = outsidePeer{prefixes(t, n.KubernetesAPI.CIDRs), map[string][]int{"https": n.KubernetesAPI.Ports}}
 	w.outside[netpol.PeerKubelets] = outsidePeer{prefixes(t, n.NodeCIDRs), map[string][]int{"kubelet": {10250}}}
-	if wal := s.Postgres.WALArchive; wal.S3Bucket != "" {
+	if wal := s.Postgres.WALArchive; s.Kubernetes.Cloud == config.CloudGCP && s.Identity.ObjectStorage != "" && wal.On() {
+		// GKE Workload Identity: the node's metadata server, on 80 and Dataplane V2's 988.
+		w.outside[netpol.PeerMetadataServer] = outsidePeer{prefixes(t, []string{"169.254.169.254/32"}), map[string][]int{"metadata": {80, 988}}}
+	}
+	if wal := s.Postgres.WALArchive; wal.On() {
 		port := 443
 		if u, err := url.Parse(wal.Endpoint); err == nil && u.Port() != "" {
 			port, _ = strconv.Atoi(u.Port())
