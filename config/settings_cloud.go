@@ -45,6 +45,10 @@ type CloudPreset struct {
 	// IdentityPodLabels: identity.podLabels, what a pod must carry for the cloud's webhook to
 	// give it the identity's token (Azure only).
 	IdentityPodLabels map[string]string
+	// IdentityWebhook is the MutatingWebhookConfiguration that projects the identity's token
+	// into the pods (EKS's pod identity webhook, Azure Workload Identity's); "" where the cloud
+	// needs none (GKE's metadata server serves the token).
+	IdentityWebhook string
 	// ObjectStore is the cloud's own store: the one postgres.walArchive names in prod unless the
 	// stack chose another (an S3-compatible store anywhere, say).
 	ObjectStore string
@@ -60,6 +64,7 @@ var cloudPresets = map[Cloud]CloudPreset{
 		Provisioner: "ebs.csi.aws.com", Parameters: map[string]string{"type": "gp3", "encrypted": "true"},
 		SnapshotDriver:     "ebs.csi.aws.com",
 		IdentityAnnotation: "eks.amazonaws.com/role-arn",
+		IdentityWebhook:    "pod-identity-webhook",
 		ObjectStore:        StoreS3,
 		// The AWS Load Balancer Controller's network load balancer, straight to the pods.
 		LoadBalancerAnnotations: map[string]string{
@@ -83,6 +88,7 @@ var cloudPresets = map[Cloud]CloudPreset{
 		SnapshotDriver:     "disk.csi.azure.com",
 		IdentityAnnotation: "azure.workload.identity/client-id",
 		IdentityPodLabels:  map[string]string{"azure.workload.identity/use": "true"},
+		IdentityWebhook:    "azure-wi-webhook-mutating-webhook-configuration",
 		ObjectStore:        StoreAzure,
 		// Azure probes the load balancer's backends over HTTP; the edge answers /healthz.
 		LoadBalancerAnnotations: map[string]string{

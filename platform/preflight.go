@@ -138,6 +138,11 @@ func requirements(s *config.Settings, stack string) []preflight.Requirement {
 			Fix: "Create it in the namespace with " + strings.Join(postgres.StoreCredentialKeys[w.Store()], " and ") + " before the first deployment."})
 	}
 	schedulingRequirements(s, add)
+	if webhook := s.Kubernetes.Cloud.Preset().IdentityWebhook; webhook != "" && s.Identity.ObjectStorage != "" {
+		add(preflight.Requirement{Check: "workload-identity", GroupVersion: "admissionregistration.k8s.io/v1", Resource: "mutatingwebhookconfigurations",
+			Name: webhook, Why: "identity.objectStorage (kubernetes.cloud " + string(s.Kubernetes.Cloud) + ")",
+			Fix: "Enable the cluster's workload identity (docs/clouds/" + string(s.Kubernetes.Cloud) + ".md): without its webhook the pods get no token and WAL-G cannot log in."})
+	}
 	return reqs
 }
 

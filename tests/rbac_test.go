@@ -464,7 +464,7 @@ func TestDeployersMayReadWhatThePreflightReads(t *testing.T) {
 		var rules []policyRule
 		imagePolicy := 0
 		for _, r := range policyRules(t, role) {
-			if slices.Contains(r.groups, "admissionregistration.k8s.io") {
+			if slices.Contains(r.groups, "admissionregistration.k8s.io") && slices.Contains(r.resources, "validatingadmissionpolicies") {
 				imagePolicy++
 				// The one policy that follows the images settings, and no other.
 				assert.Equal(t, []string{"validatingadmissionpolicies"}, r.resources, v.env)

@@ -130,7 +130,7 @@ func Cases() []Case {
 		good("kubernetes.skipPreflight[0]", "metrics-api", `["metrics-api"]`),
 		good("kubernetes.clusterIdentifier", "eu-central/prod-1", `"eu-central/prod-1"`),
 		fail("kubernetes.clusterIdentifier", "prod cluster", bad("kubernetes.clusterIdentifier", `"prod cluster"`, "must be 1 to 253 letters, digits, '.', '_', ':', '/' or '-' (empty: the stack's name)")),
-		fail("kubernetes.skipPreflight[0]", "metrics", bad("kubernetes.skipPreflight[0]", `"metrics"`, "must be one of all, kubernetes-version, metrics-api, external-metrics-api, external-metrics-holder, cert-manager, tls-issuer, ingress-class, gateway-api, gateway-class, storage-class, prometheus-operator, wal-archive-secret, claim-size, volume-snapshots, volume-snapshot-class, stack-collision, image-pull-secret, priority-class")),
+		fail("kubernetes.skipPreflight[0]", "metrics", bad("kubernetes.skipPreflight[0]", `"metrics"`, "must be one of all, kubernetes-version, metrics-api, external-metrics-api, external-metrics-holder, cert-manager, tls-issuer, ingress-class, gateway-api, gateway-class, storage-class, prometheus-operator, wal-archive-secret, claim-size, volume-snapshots, volume-snapshot-class, stack-collision, image-pull-secret, priority-class, workload-identity")),
 		good("kubernetes.cloud", "gcp", `"gcp"`),
 		fail("kubernetes.cloud", "gke", bad("kubernetes.cloud", `"gke"`, "must be one of aws, gcp, azure, other")),
 	)
