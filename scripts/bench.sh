@@ -28,12 +28,25 @@ KC=$(NODES=${BENCH_NODES:-5} bash scripts/cluster.sh up)
 work=$(mktemp -d "${TMPDIR:-/tmp}/bench.XXXX")
 trap 'bash scripts/cluster.sh down; rm -rf "$work"' EXIT
 kc() { kubectl --kubeconfig "$KC" "$@"; }
-# staging and prod declare cert-manager objects (tls.internal), so the cluster needs their
-# definitions, as the end-to-end suite installs them (nothing runs cert-manager; neither pulumi
-# nor the readiness waits below wait for a certificate).
-crds=(); while read -r f; do crds+=(-f "$f"); done < <(bash scripts/crds.sh edge)
+# staging and prod declare cert-manager objects (tls.internal), and prod a Gateway and a
+# VolumeSnapshotClass, so the cluster needs their definitions, prod's GatewayClass and EKS's pod
+# identity webhook, as the end-to-end suite installs them (nothing runs cert-manager or a Gateway;
+# neither pulumi nor the readiness waits below wait for them).
+crds=(); while read -r f; do crds+=(-f "$f"); done < <(bash scripts/crds.sh edge; bash scripts/crds.sh snapshots)
 kc apply --server-side --force-conflicts --field-manager pynomaly-bench "${crds[@]}" >/dev/null
-kc wait --for=condition=Established --timeout=60s crd certificates.cert-manager.io issuers.cert-manager.io >/dev/null
+kc wait --for=condition=Established --timeout=60s crd certificates.cert-manager.io issuers.cert-manager.io \
+  gateways.gateway.networking.k8s.io volumesnapshotclasses.snapshot.storage.k8s.io >/dev/null
+kc apply --server-side --field-manager pynomaly-bench -f - >/dev/null <<'YAML'
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: eg}
+spec: {controllerName: gateway.envoyproxy.io/gatewayclass-controller}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingWebhookConfiguration
+metadata: {name: pod-identity-webhook}
+webhooks: []
+YAML
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.2f", b - a}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }

@@ -171,20 +171,25 @@ func (p *project) isProd() bool {
 
 // prodPrerequisites are what prod's stack file needs of a cluster beyond Kubernetes itself, as a
 // cluster administrator installs them before the first deployment: cert-manager's, the Gateway
-// API's, Envoy Gateway's and the CSI snapshot controller's definitions, and the GatewayClass
-// (no controller runs here: the preflight checks they exist, the API server checks the objects
-// against their schemas). Installed once; a test that removes some installs them again.
+// API's, Envoy Gateway's and the CSI snapshot controller's definitions, the GatewayClass, and
+// EKS's pod identity webhook (no controller runs here: the preflight checks they exist, the API
+// server checks the objects against their schemas; the webhook's configuration has no webhook,
+// so it changes no pod). Installed once; a test that removes some installs them again.
 func prodPrerequisites(t *testing.T) {
 	t.Helper()
 	all := append(slices.Clone(edgeCRDs), "clusterissuers.cert-manager.io", "volumesnapshots.snapshot.storage.k8s.io", "volumesnapshotclasses.snapshot.storage.k8s.io")
 	if _, err := kubectl(t, append([]string{"get", "crd"}, all...)...); err == nil {
-		if _, err := kubectl(t, "get", "gatewayclass", "eg"); err == nil {
+		if _, err := kubectl(t, "get", "gatewayclass/eg", "mutatingwebhookconfiguration/pod-identity-webhook"); err == nil {
 			return
 		}
 	}
 	installCRDs(t, "edge", edgeCRDs)
 	installCRDs(t, "snapshots", []string{"volumesnapshots.snapshot.storage.k8s.io", "volumesnapshotclasses.snapshot.storage.k8s.io"})
 	installEntryClasses(t)
+	webhook := filepath.Join(t.TempDir(), "identity-webhook.yaml")
+	require.NoError(t, os.WriteFile(webhook, []byte("apiVersion: admissionregistration.k8s.io/v1\n"+
+		"kind: MutatingWebhookConfiguration\nmetadata: {name: pod-identity-webhook}\nwebhooks: []\n"), 0o644))
+	mustKubectl(t, "apply", "--server-side", "--field-manager", "pynomaly-e2e", "-f", webhook)
 }
 
 // command is the pulumi CLI in the project, on its stack and backend.
