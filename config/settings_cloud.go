@@ -66,11 +66,14 @@ var cloudPresets = map[Cloud]CloudPreset{
 		IdentityAnnotation: "eks.amazonaws.com/role-arn",
 		IdentityWebhook:    "pod-identity-webhook",
 		ObjectStore:        StoreS3,
-		// The AWS Load Balancer Controller's network load balancer, straight to the pods.
+		// The AWS Load Balancer Controller's network load balancer, straight to the pods, keeping
+		// the client's address (IP targets over TCP drop it by default, and the per-client rate
+		// limit would then count every client as the load balancer).
 		LoadBalancerAnnotations: map[string]string{
-			"service.beta.kubernetes.io/aws-load-balancer-type":            "external",
-			"service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
-			"service.beta.kubernetes.io/aws-load-balancer-scheme":          "internet-facing",
+			"service.beta.kubernetes.io/aws-load-balancer-type":                    "external",
+			"service.beta.kubernetes.io/aws-load-balancer-nlb-target-type":         "ip",
+			"service.beta.kubernetes.io/aws-load-balancer-scheme":                  "internet-facing",
+			"service.beta.kubernetes.io/aws-load-balancer-target-group-attributes": "preserve_client_ip.enabled=true",
 		},
 	},
 	CloudGCP: {
@@ -90,10 +93,9 @@ var cloudPresets = map[Cloud]CloudPreset{
 		IdentityPodLabels:  map[string]string{"azure.workload.identity/use": "true"},
 		IdentityWebhook:    "azure-wi-webhook-mutating-webhook-configuration",
 		ObjectStore:        StoreAzure,
-		// Azure probes the load balancer's backends over HTTP; the edge answers /healthz.
-		LoadBalancerAnnotations: map[string]string{
-			"service.beta.kubernetes.io/azure-load-balancer-health-probe-request-path": "/healthz",
-		},
+		// None: Azure's load balancer probes the Service's health check node port (traffic policy
+		// Local, Envoy Gateway's default), which the node's service proxy answers.
+		LoadBalancerAnnotations: map[string]string{},
 	},
 }
 

@@ -31,8 +31,8 @@ const (
 	// PeerObjectStorage is WAL-G's object store (network.objectStorageCidrs).
 	PeerObjectStorage = "object-storage"
 	// PeerMetadataServer is the node's metadata server, which issues a pod's cloud token under GKE
-	// Workload Identity (kubernetes.cloud gcp with identity.objectStorage): the link-local address
-	// the GKE metadata server intercepts, on port 80 and, with Dataplane V2, 988.
+	// Workload Identity (kubernetes.cloud gcp with identity.objectStorage): the link-local
+	// addresses the GKE metadata server answers on (MetadataServerCIDRs).
 	PeerMetadataServer = "metadata-server"
 	// PeerAlertReceivers is where Alertmanager sends notifications: Slack, PagerDuty and the
 	// e-mail smarthost, whose addresses are not known (any address, on their ports only).

@@ -27,14 +27,17 @@ const (
 	// namespaceNameLabel is the label the API server gives every namespace: its name.
 	namespaceNameLabel = "kubernetes.io/metadata.name"
 	// cert-manager's HTTP-01 solver pods carry this label and listen on this port.
-	// MetadataServerCIDR is the metadata server's link-local address.
-	MetadataServerCIDR = "169.254.169.254/32"
-	acmeSolverLabel    = "acme.cert-manager.io/http01-solver"
-	acmeSolverPort     = 8089
+	acmeSolverLabel = "acme.cert-manager.io/http01-solver"
+	acmeSolverPort  = 8089
 )
 
-// MetadataServerPorts are the GKE metadata server's: 80, and 988 where Dataplane V2 serves it.
-var MetadataServerPorts = []int{80, 988}
+// The GKE metadata server, as a NetworkPolicy sees it: 169.254.169.254 on port 80 under Dataplane
+// V2, 169.254.169.252 on port 988 where Calico enforces the policies (the address the node
+// redirects the first to).
+var (
+	MetadataServerCIDRs = []string{"169.254.169.254/32", "169.254.169.252/32"}
+	MetadataServerPorts = []int{80, 988}
+)
 
 // Args configures the security tier.
 type Args struct {
@@ -177,7 +180,7 @@ func peers(args *Args) (map[string][]netPeer, error) {
 		outside[PeerObjectStorage] = netPeer{cidrs: n.ObjectStorageCIDRs, ports: map[string][]int{"https": {args.ObjectStoragePort}}}
 	}
 	if args.MetadataServer {
-		outside[PeerMetadataServer] = netPeer{cidrs: []string{MetadataServerCIDR}, ports: map[string][]int{"metadata": MetadataServerPorts}}
+		outside[PeerMetadataServer] = netPeer{cidrs: MetadataServerCIDRs, ports: map[string][]int{"metadata": MetadataServerPorts}}
 	}
 	if args.CertManagerScraped {
 		// The standard install's controller pods, in its namespace (CertManagerMetrics).

@@ -131,8 +131,9 @@ func (w *netWorld) addOutside(t *testing.T, s *config.Settings) {
 	w.outside[netpol.PeerKubernetesAPI] = outsidePeer{prefixes(t, n.KubernetesAPI.CIDRs), map[string][]int{"https": n.KubernetesAPI.Ports}}
 	w.outside[netpol.PeerKubelets] = outsidePeer{prefixes(t, n.NodeCIDRs), map[string][]int{"kubelet": {10250}}}
 	if wal := s.Postgres.WALArchive; s.Kubernetes.Cloud == config.CloudGCP && s.Identity.ObjectStorage != "" && wal.On() {
-		// GKE Workload Identity: the node's metadata server, on 80 and Dataplane V2's 988.
-		w.outside[netpol.PeerMetadataServer] = outsidePeer{prefixes(t, []string{"169.254.169.254/32"}), map[string][]int{"metadata": {80, 988}}}
+		// GKE Workload Identity: the node's metadata server, at 169.254.169.254:80 (Dataplane V2)
+		// or 169.254.169.252:988 (Calico).
+		w.outside[netpol.PeerMetadataServer] = outsidePeer{prefixes(t, []string{"169.254.169.254/32", "169.254.169.252/32"}), map[string][]int{"metadata": {80, 988}}}
 	}
 	if wal := s.Postgres.WALArchive; wal.On() {
 		port := 443
