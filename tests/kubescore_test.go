@@ -34,7 +34,7 @@ var scoredKinds = []string{"Deployment", "StatefulSet", "Job", "CronJob", "Servi
 	"PodDisruptionBudget", "HorizontalPodAutoscaler", "NetworkPolicy"}
 
 func TestKubeScoreFindsNothingCriticalBeyondTheExceptions(t *testing.T) {
-	bin := kubeScoreBinary(t)
+	bin := builtTool(t, "kube-score")
 	exceptions := readKubeScoreExceptions(t)
 	used := map[[2]int]map[string]bool{} // (entry, object) -> environments it matched in
 	for _, env := range envs {
@@ -90,8 +90,9 @@ func TestKubeScoreExceptionsAreExplained(t *testing.T) {
 	}
 }
 
-// kubeScoreBinary is the kube-score that scripts/tools.sh built, or one on PATH.
-func kubeScoreBinary(t *testing.T) string {
+// builtTool is the checker scripts/tools.sh built into the tools cache (kube-score, actionlint),
+// or one on PATH.
+func builtTool(t *testing.T, name string) string {
 	t.Helper()
 	tools := os.Getenv("PYNOMALY_TOOLS")
 	if tools == "" {
@@ -99,11 +100,11 @@ func kubeScoreBinary(t *testing.T) string {
 		require.NoError(t, err)
 		tools = filepath.Join(cache, "pynomaly-platform", "tools")
 	}
-	if p := filepath.Join(tools, "bin", "kube-score"); fileExists(p) {
+	if p := filepath.Join(tools, "bin", name); fileExists(p) {
 		return p
 	}
-	p, err := exec.LookPath("kube-score")
-	require.NoError(t, err, "kube-score not found: bash scripts/tools.sh kube-score builds it (scripts/test.sh does)")
+	p, err := exec.LookPath(name)
+	require.NoError(t, err, "%s not found: scripts/tools.sh builds it (scripts/test.sh does)", name)
 	return p
 }
 

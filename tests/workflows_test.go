@@ -663,7 +663,7 @@ func runCloudCheck(t *testing.T, s step, variables map[string]string, kubeconfig
 // actionlint knows, their expressions (an input the action does not declare), and their scripts
 // (with shellcheck, when it is on PATH, as lint.sh has it).
 func TestCompositeActionsPassActionlint(t *testing.T) {
-	bin := actionlintBinary(t)
+	bin := builtTool(t, "actionlint")
 	if _, err := exec.LookPath("shellcheck"); err != nil {
 		t.Log("shellcheck is not on PATH: the actions' scripts are not checked (scripts/lint.sh installs it)")
 	}
@@ -702,19 +702,3 @@ func TestCompositeActionsPassActionlint(t *testing.T) {
 	assert.NoError(t, err, "actionlint over the steps of .github/actions/<name>/action.yml (as <name>.yml):\n%s", out)
 }
 
-// actionlintBinary is the actionlint scripts/tools.sh built, or one on PATH.
-func actionlintBinary(t *testing.T) string {
-	t.Helper()
-	tools := os.Getenv("PYNOMALY_TOOLS")
-	if tools == "" {
-		cache, err := os.UserCacheDir()
-		require.NoError(t, err)
-		tools = filepath.Join(cache, "pynomaly-platform", "tools")
-	}
-	if p := filepath.Join(tools, "bin", "actionlint"); fileExists(p) {
-		return p
-	}
-	p, err := exec.LookPath("actionlint")
-	require.NoError(t, err, "actionlint not found: bash scripts/tools.sh lint builds it (scripts/test.sh does)")
-	return p
-}
