@@ -701,4 +701,3 @@ func TestCompositeActionsPassActionlint(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	assert.NoError(t, err, "actionlint over the steps of .github/actions/<name>/action.yml (as <name>.yml):\n%s", out)
 }
-
