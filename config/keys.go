@@ -120,7 +120,7 @@ var keyTable = []Key{
 		func(s *Settings) *Tolerations { return &s.Tolerations }, everywhere(func() Tolerations { return Tolerations{} })),
 	object("priorityClasses", "Scheduling priority: the stack's own classes (databases above the application above jobs), or existing ones per component.",
 		func(s *Settings) *PriorityClasses { return &s.PriorityClasses }, everywhere(func() PriorityClasses { return PriorityClasses{Names: map[string]string{}} })),
-	object("identity", "The cloud identity of the pods that use object storage (PostgreSQL, the dump's copy): IRSA, GKE or Azure Workload Identity, by kubernetes.cloud.",
+	object("identity", "The cloud identity of the pods that use object storage (PostgreSQL, the dump's copy): IRSA on aws, Workload Identity on gcp (by kubernetes.cloud).",
 		func(s *Settings) *Identity { return &s.Identity }, everywhere(func() Identity { return Identity{} })),
 	object("serviceAccounts", "Extra annotations and labels of a component's ServiceAccount: an entry per component, {annotations, labels}. Empty: none.",
 		func(s *Settings) *ServiceAccounts { return &s.ServiceAccounts }, everywhere(func() ServiceAccounts { return ServiceAccounts{} })),

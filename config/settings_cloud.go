@@ -39,15 +39,15 @@ type CloudPreset struct {
 	// stack creates.
 	SnapshotDriver string
 	// IdentityAnnotation: identity.annotationKey, the ServiceAccount annotation that binds a
-	// Kubernetes account to the cloud identity (IRSA, GKE Workload Identity, Azure Workload
-	// Identity).
+	// Kubernetes account to the cloud identity (IRSA, GKE Workload Identity); "" where WAL-G
+	// cannot use the cloud's workload identity (Azure: validateIdentity says why).
 	IdentityAnnotation string
-	// IdentityPodLabels: identity.podLabels, what a pod must carry for the cloud's webhook to
-	// give it the identity's token (Azure only).
-	IdentityPodLabels map[string]string
+	// IdentityAccountAnnotations are further annotations of those accounts (IRSA: the regional
+	// STS endpoint, which an interface endpoint in the VPC serves).
+	IdentityAccountAnnotations map[string]string
 	// IdentityWebhook is the MutatingWebhookConfiguration that projects the identity's token
-	// into the pods (EKS's pod identity webhook, Azure Workload Identity's); "" where the cloud
-	// needs none (GKE's metadata server serves the token).
+	// into the pods (EKS's pod identity webhook); "" where the cloud needs none (GKE's metadata
+	// server serves the token).
 	IdentityWebhook string
 	// ObjectStore is the cloud's own store: the one postgres.walArchive names in prod unless the
 	// stack chose another (an S3-compatible store anywhere, say).
@@ -62,10 +62,11 @@ type CloudPreset struct {
 var cloudPresets = map[Cloud]CloudPreset{
 	CloudAWS: {
 		Provisioner: "ebs.csi.aws.com", Parameters: map[string]string{"type": "gp3", "encrypted": "true"},
-		SnapshotDriver:     "ebs.csi.aws.com",
-		IdentityAnnotation: "eks.amazonaws.com/role-arn",
-		IdentityWebhook:    "pod-identity-webhook",
-		ObjectStore:        StoreS3,
+		SnapshotDriver:             "ebs.csi.aws.com",
+		IdentityAnnotation:         "eks.amazonaws.com/role-arn",
+		IdentityAccountAnnotations: map[string]string{"eks.amazonaws.com/sts-regional-endpoints": "true"},
+		IdentityWebhook:            "pod-identity-webhook",
+		ObjectStore:                StoreS3,
 		// The AWS Load Balancer Controller's network load balancer, straight to the pods, keeping
 		// the client's address (IP targets over TCP drop it by default, and the per-client rate
 		// limit would then count every client as the load balancer).
@@ -88,11 +89,10 @@ var cloudPresets = map[Cloud]CloudPreset{
 	CloudAzure: {
 		// Managed disks are encrypted at rest by Azure in every case.
 		Provisioner: "disk.csi.azure.com", Parameters: map[string]string{"skuName": "Premium_LRS"},
-		SnapshotDriver:     "disk.csi.azure.com",
-		IdentityAnnotation: "azure.workload.identity/client-id",
-		IdentityPodLabels:  map[string]string{"azure.workload.identity/use": "true"},
-		IdentityWebhook:    "azure-wi-webhook-mutating-webhook-configuration",
-		ObjectStore:        StoreAzure,
+		SnapshotDriver: "disk.csi.azure.com",
+		// No workload identity: Spilo hands WAL-G an account key, a SAS token or a service
+		// principal's secret, never the federated token Azure Workload Identity projects.
+		ObjectStore: StoreAzure,
 		// None: Azure's load balancer probes the Service's health check node port (traffic policy
 		// Local, Envoy Gateway's default), which the node's service proxy answers.
 		LoadBalancerAnnotations: map[string]string{},
@@ -109,12 +109,19 @@ func (s *Settings) ApplyCloud() {
 	p := s.Kubernetes.Cloud.Preset()
 	if s.Storage.Provisioner == "" {
 		s.Storage.Provisioner = p.Provisioner
-		if s.Storage.Parameters == nil {
-			s.Storage.Parameters = maps.Clone(p.Parameters)
-		}
+	}
+	// The cloud's parameters go with the cloud's driver only (a stack that named that driver
+	// before presets existed keeps its encrypted gp3 class as it was).
+	if s.Storage.Parameters == nil && s.Storage.Provisioner == p.Provisioner {
+		s.Storage.Parameters = maps.Clone(p.Parameters)
 	}
 	if s.Storage.Parameters == nil {
 		s.Storage.Parameters = map[string]string{}
+	}
+	// Snapshots are taken by the driver of the class the stack creates; of an existing class,
+	// the cloud's.
+	if s.Storage.ExistingClass == "" {
+		fill(&s.Storage.Snapshots.Driver, s.Storage.Provisioner)
 	}
 	fill(&s.Storage.Snapshots.Driver, p.SnapshotDriver)
 	if sn := &s.Storage.Snapshots; sn.CreateClass && sn.ClassName == "" {
@@ -122,9 +129,6 @@ func (s *Settings) ApplyCloud() {
 		sn.ClassName, sn.Created = s.Namespace+"-snapshots", s.Namespace+"-snapshots"
 	}
 	fill(&s.Identity.AnnotationKey, p.IdentityAnnotation)
-	if s.Identity.PodLabels == nil {
-		s.Identity.PodLabels = maps.Clone(p.IdentityPodLabels)
-	}
 	if s.Identity.PodLabels == nil {
 		s.Identity.PodLabels = map[string]string{}
 	}
@@ -136,7 +140,7 @@ func (s *Settings) ApplyCloud() {
 	}
 }
 
-// fill sets *dst to value when *dst is empty.
+// fill is how a preset yields to the stack: only an empty setting takes its value.
 func fill(dst *string, value string) {
 	if *dst == "" {
 		*dst = value
@@ -144,7 +148,8 @@ func fill(dst *string, value string) {
 }
 
 // Identity binds the pods that read and write object storage (ObjectStorageComponents) to a
-// cloud identity through their ServiceAccounts: IRSA on EKS, Workload Identity on GKE and AKS.
+// cloud identity through their ServiceAccounts: IRSA on EKS, Workload Identity on GKE (on AKS
+// WAL-G cannot use it: see validateIdentity).
 // Off while ObjectStorage is empty: those pods then use postgres.walArchive.credentialsSecret,
 // or the node's own identity.
 type Identity struct {
@@ -153,8 +158,8 @@ type Identity struct {
 	ObjectStorage string `json:"objectStorage"`
 	// AnnotationKey is the ServiceAccount annotation that carries it; empty: the cloud's.
 	AnnotationKey string `json:"annotationKey"`
-	// PodLabels are what those pods must carry for the cloud's webhook to project the identity's
-	// token into them (azure: azure.workload.identity/use); empty: the cloud's.
+	// PodLabels are labels those pods carry for an identity webhook that selects pods by label;
+	// none by default.
 	PodLabels map[string]string `json:"podLabels"`
 }
 
@@ -173,6 +178,7 @@ func (s *Settings) AccountMeta(component string) (annotations, labels, podLabels
 		if annotations == nil {
 			annotations = map[string]string{}
 		}
+		maps.Copy(annotations, s.Kubernetes.Cloud.Preset().IdentityAccountAnnotations)
 		annotations[s.Identity.AnnotationKey] = s.Identity.ObjectStorage
 		maps.Copy(podLabels, s.Identity.PodLabels)
 	}
@@ -220,9 +226,10 @@ func (t Tolerations) For(component string) []Toleration {
 // PriorityClasses says which PriorityClass each pod runs with, so that when a cluster is full the
 // scheduler evicts batch jobs before the application and the application before the databases.
 type PriorityClasses struct {
-	// Create has the stack create three PriorityClasses, named after the namespace: <ns>-data
-	// (the StatefulSets: databases and Redis), <ns>-app (the Deployments) and <ns>-batch (jobs),
-	// and give each pod its own. Off: pods keep the cluster's default priority.
+	// Create has the stack create three PriorityClasses, named after the namespace, and give each
+	// pod its own: <ns>-data (the StatefulSets: databases, Redis, Prometheus, Alertmanager),
+	// <ns>-app (the Deployments) and <ns>-batch (jobs, which preempt nothing). Off: pods keep
+	// the cluster's default priority.
 	Create bool `json:"create"`
 	// Names: an entry per component (or default) names an existing PriorityClass its pods use
 	// instead.

@@ -142,7 +142,7 @@ func (c *Edge) gateway(ctx *pulumi.Context, args *Args) error {
 		redirect := map[string]any{"filters": []any{map[string]any{
 			"type": "RequestRedirect", "requestRedirect": map[string]any{"scheme": "https", "statusCode": 301},
 		}}}
-		if err := c.route(ctx, args, edgeRedirectName, "http", redirect, nil); err != nil {
+		if err := c.route(ctx, args, edgeRedirectName, "http", redirect, DNSAnnotations(e)); err != nil {
 			return err
 		}
 	}

@@ -18,6 +18,10 @@ type PriorityClass struct {
 	// classes to place those of higher ones.
 	Value       int
 	Description string
+	// Preempts says whether its pods may evict pods of lower classes to be placed: not for batch
+	// jobs, which would otherwise evict other tenants' pods (at the default priority, 0) for a
+	// nightly backup.
+	Preempts bool
 }
 
 // newPriorityClasses declares classes. They are cluster-scoped, and a pod naming a class that
@@ -26,12 +30,15 @@ type PriorityClass struct {
 func newPriorityClasses(ctx *pulumi.Context, parent pulumi.Resource, classes []PriorityClass) ([]pulumi.Resource, error) {
 	var out []pulumi.Resource
 	for _, pc := range classes {
+		preemption := "Never"
+		if pc.Preempts {
+			preemption = "PreemptLowerPriority"
+		}
 		r, err := schedulingv1.NewPriorityClass(ctx, pc.Name, &schedulingv1.PriorityClassArgs{
-			Metadata:    &metav1.ObjectMetaArgs{Name: pulumi.String(pc.Name), Labels: kube.Labels(ctx, "namespace")},
-			Value:       pulumi.Int(pc.Value),
-			Description: pulumi.String(pc.Description),
-			// Preempting is what the classes are for; only the order differs between them.
-			PreemptionPolicy: pulumi.String("PreemptLowerPriority"),
+			Metadata:         &metav1.ObjectMetaArgs{Name: pulumi.String(pc.Name), Labels: kube.Labels(ctx, "namespace")},
+			Value:            pulumi.Int(pc.Value),
+			Description:      pulumi.String(pc.Description),
+			PreemptionPolicy: pulumi.String(preemption),
 		}, pulumi.Parent(parent))
 		if err != nil {
 			return nil, fmt.Errorf("priority class %s: %w", pc.Name, err)

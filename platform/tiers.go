@@ -139,6 +139,14 @@ func (p *Platform) namespaceArgs() *foundation.NamespaceArgs {
 	}
 }
 
+// webIdentityRole is the IAM role of IRSA, where the stack names one on aws.
+func webIdentityRole(s *config.Settings) string {
+	if s.Kubernetes.Cloud == config.CloudAWS {
+		return s.Identity.ObjectStorage
+	}
+	return ""
+}
+
 // priorityClasses are the classes the stack creates (priorityClasses.create): databases above the
 // application, the application above batch jobs.
 func priorityClasses(s *config.Settings) []foundation.PriorityClass {
@@ -146,13 +154,13 @@ func priorityClasses(s *config.Settings) []foundation.PriorityClass {
 		return nil
 	}
 	what := map[string]string{
-		config.PriorityData:  "the databases and Redis (StatefulSets)",
+		config.PriorityData:  "the StatefulSets: the databases, Redis, Prometheus and Alertmanager",
 		config.PriorityApp:   "the API, workers, edge, pooler and monitoring (Deployments)",
 		config.PriorityBatch: "setup, migration, backup and rotation jobs",
 	}
 	var out []foundation.PriorityClass
 	for _, t := range []string{config.PriorityData, config.PriorityApp, config.PriorityBatch} {
-		out = append(out, foundation.PriorityClass{Name: s.PriorityClassName(t), Value: config.PriorityValues[t],
+		out = append(out, foundation.PriorityClass{Name: s.PriorityClassName(t), Value: config.PriorityValues[t], Preempts: t != config.PriorityBatch,
 			Description: "Pynomaly in namespace " + s.Namespace + ": " + what[t]})
 	}
 	return out
@@ -217,7 +225,7 @@ func (p *Platform) postgresArgs() *postgres.Args {
 	return &postgres.Args{
 		Context: p.shared(), Settings: s.Postgres, Pooler: s.Pooler, Images: s.Images,
 		Volumes: p.Storage.Volumes, BackupClaim: p.Storage.BackupClaim, Secret: p.Secrets.Postgres,
-		Generation: s.PostgresAppGeneration(),
+		Generation: s.PostgresAppGeneration(), WebIdentityRole: webIdentityRole(s),
 	}
 }
 

@@ -63,6 +63,9 @@ type Args struct {
 	// Generation is the application login's (secrets.rotation): the setup job sets the login of
 	// its slot, the pooler and the exports follow it.
 	Generation int
+	// WebIdentityRole is the IAM role the members reach S3 with through IRSA (identity.objectStorage
+	// on aws); "" without one.
+	WebIdentityRole string
 }
 
 // Postgres is the seed's data-science-database.yaml made highly available: Patroni (in the

@@ -119,8 +119,11 @@ func spiloEnv(args *Args, spilo string) corev1.EnvVarArray {
 	}
 	image := args.Images.Postgres
 	envs = append(envs, walArchiveEnv(args.Settings.WALArchive, image)...)
-	return append(envs, restoreEnv(args.Settings.Restore, args.Settings.WALArchive, image)...)
+	return append(envs, restoreEnv(args.Settings.Restore, args.Settings.WALArchive, args.WebIdentityRole)...)
 }
+
+// eksTokenFile is where EKS's pod identity webhook projects the account's token.
+const eksTokenFile = "/var/run/secrets/eks.amazonaws.com/serviceaccount/token"
 
 // walArchiveEnv makes WAL-G ship every WAL segment to object storage and Spilo push base backups
 // on the profile's schedule, keeping the profile's number of them (and their WAL): from there a
@@ -144,7 +147,7 @@ func walArchiveEnv(w config.WALArchive, image string) corev1.EnvVarArray {
 // "latest", the newest base backup and every archived segment. The archive's path names the
 // source's namespace and scope as Spilo wrote it; Spilo's clone tries each major version under
 // it. Empty without a restore.
-func restoreEnv(r config.PostgresRestore, w config.WALArchive, image string) corev1.EnvVarArray {
+func restoreEnv(r config.PostgresRestore, w config.WALArchive, webIdentityRole string) corev1.EnvVarArray {
 	target, ok := r.Target()
 	if !ok {
 		return nil
@@ -157,10 +160,18 @@ func restoreEnv(r config.PostgresRestore, w config.WALArchive, image string) cor
 	envs := corev1.EnvVarArray{kube.Env("CLONE_METHOD", "CLONE_WITH_WALE"), kube.Env("CLONE_SCOPE", Name),
 		kube.Env("CLONE_WAL_BUCKET_SCOPE_PREFIX", scopePrefix), kube.Env("CLONE_USE_WALG_RESTORE", "true")}
 	if w.Store() == config.StoreAzure {
-		envs = append(envs, kube.Env("CLONE_WALG_AZ_PREFIX", azureArchivePrefix(w, scopePrefix, image)))
+		// Without the major version: Spilo's clone then tries each one under the prefix.
+		envs = append(envs, kube.Env("CLONE_WALG_AZ_PREFIX", azureArchivePrefix(w, scopePrefix, "")))
 	}
 	if !target.IsZero() {
 		envs = append(envs, kube.Env("CLONE_TARGET_TIME", RecoveryTargetTime(target)))
+	}
+	if webIdentityRole != "" && w.Store() == config.StoreS3 {
+		// Spilo writes the clone's WAL-G environment from CLONE_ variables alone, and EKS's
+		// webhook injects the unprefixed ones: without these the clone reads the archive as
+		// the node's own role.
+		envs = append(envs, kube.Env("CLONE_AWS_ROLE_ARN", webIdentityRole),
+			kube.Env("CLONE_AWS_WEB_IDENTITY_TOKEN_FILE", eksTokenFile), kube.Env("CLONE_AWS_STS_REGIONAL_ENDPOINTS", "regional"))
 	}
 	return append(envs, storeEnv("CLONE_", w)...)
 }

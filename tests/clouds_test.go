@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -21,9 +22,10 @@ type cloudCase struct {
 	parameters     map[string]string
 	snapshotDriver string
 	identityKey    string
-	podLabels      map[string]string
 	walEnv         map[string]string
-	lbAnnotation   string
+	// walSecretEnv are Spilo's variables read from a Secret: the Secret's name, by variable.
+	walSecretEnv map[string]string
+	lbAnnotation string
 }
 
 var cloudCases = []cloudCase{
@@ -42,15 +44,16 @@ var cloudCases = []cloudCase{
 		lbAnnotation: "cloud.google.com/l4-rbs",
 	},
 	{
-		cloud: "azure", store: `{"azureContainer": "pynomaly-wal", "azureStorageAccount": "pynomalyprod"}`, identity: "00000000-1111-2222-3333-444444444444",
+		// No workload identity on Azure (Spilo never hands WAL-G the federated token): the
+		// storage account's key, from a Secret.
+		cloud: "azure", store: `{"azureContainer": "pynomaly-wal", "azureStorageAccount": "pynomalyprod", "credentialsSecret": "wal-azure"}`,
 		provisioner: "disk.csi.azure.com", parameters: map[string]string{"skuName": "Premium_LRS"},
-		snapshotDriver: "disk.csi.azure.com", identityKey: "azure.workload.identity/client-id",
-		podLabels: map[string]string{"azure.workload.identity/use": "true"},
+		snapshotDriver: "disk.csi.azure.com",
 		walEnv: map[string]string{
 			"AZURE_STORAGE_ACCOUNT": "pynomalyprod",
 			"WALG_AZ_PREFIX":        "azure://pynomaly-wal/spilo/$(POD_NAMESPACE)-pynomaly-postgres/wal/17",
 		},
-		// None: Azure probes the health check node port.
+		walSecretEnv: map[string]string{"AZURE_STORAGE_ACCESS_KEY": "wal-azure"},
 	},
 }
 
@@ -64,6 +67,19 @@ func deployOnCloud(t *testing.T, c cloudCase) *Stack {
 		"postgres":   store,
 		"identity":   `{"objectStorage": "` + c.identity + `"}`,
 	})
+}
+
+// secretEnvOf is a container's variables read from a Secret: the Secret's name, by variable.
+func secretEnvOf(t *testing.T, r *Resource, container string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	env, _ := r.Get(container + ".env")
+	for i := range env.ArrayValue() {
+		if secret, ok := r.Get(fmt.Sprintf("%s.env.%d.valueFrom.secretKeyRef.name", container, i)); ok {
+			out[r.Str(t, fmt.Sprintf("%s.env.%d.name", container, i))] = secret.StringValue()
+		}
+	}
+	return out
 }
 
 // On each cloud, prod gets that cloud's encrypted SSD class, a snapshot class of the same
@@ -88,8 +104,8 @@ func TestCloudPresetsGiveEachCloudItsOwn(t *testing.T) {
 			}
 
 			for _, sa := range st.OfType("kubernetes:core/v1:ServiceAccount") {
-				bound := sa.Has("metadata.annotations") && sa.StringMap(t, "metadata.annotations")[c.identityKey] == c.identity
-				objectStore := slices.Contains([]string{"pynomaly-postgres", "pynomaly-postgres-backup"}, sa.Name)
+				bound := sa.Has("metadata.annotations") && c.identityKey != "" && sa.StringMap(t, "metadata.annotations")[c.identityKey] == c.identity
+				objectStore := c.identity != "" && slices.Contains([]string{"pynomaly-postgres", "pynomaly-postgres-backup"}, sa.Name)
 				assert.Equal(t, objectStore, bound, "ServiceAccount %s: bound to the cloud identity", sa.Name)
 			}
 
@@ -98,14 +114,14 @@ func TestCloudPresetsGiveEachCloudItsOwn(t *testing.T) {
 			for k, v := range c.walEnv {
 				assert.Equal(t, v, env[k], "Spilo's %s", k)
 			}
+			postgres := sts.Container(t, "spec.template.spec", "postgres")
+			for k, secret := range c.walSecretEnv {
+				assert.Equal(t, secret, secretEnvOf(t, sts, postgres)[k], "Spilo's %s, from the Secret", k)
+			}
 			for _, other := range []string{"WAL_S3_BUCKET", "WAL_GS_BUCKET", "WALG_AZ_PREFIX"} {
 				if _, mine := c.walEnv[other]; !mine {
 					assert.NotContains(t, env, other, "another store's variable")
 				}
-			}
-			labels := sts.StringMap(t, "spec.template.metadata.labels")
-			for k, v := range c.podLabels {
-				assert.Equal(t, v, labels[k], "the identity webhook's pod label")
 			}
 			backup := st.One(t, "kubernetes:batch/v1:CronJob", "pynomaly-postgres-backup")
 			copyEnv := backup.Env(t, backup.Container(t, "spec.jobTemplate.spec.template.spec", "postgres-backup-copy"))
@@ -176,4 +192,27 @@ func TestCommittedProdIsTheSeedsProd(t *testing.T) {
 	env := snapshots.Env(t, snapshots.Container(t, "spec.jobTemplate.spec.template.spec", "volume-snapshots"))
 	assert.Equal(t, class.Str(t, "metadata.name"), env["SNAPSHOT_CLASS"], "the schedule snapshots through the class the stack created")
 	assert.True(t, st.DependsOn(snapshots, class), "the schedule may run before its class exists")
+}
+
+// A restore under IRSA reads the archive as the stack's role: Spilo builds the clone's
+// environment from CLONE_ variables alone, and the webhook injects only unprefixed ones.
+func TestRestoreUnderIRSAReadsAsTheRole(t *testing.T) {
+	st := deploy(t, "prod", cfg{"postgres": `{"restore": {"targetTime": "latest"}}`})
+	sts := st.One(t, "kubernetes:apps/v1:StatefulSet", "pynomaly-postgres")
+	env := sts.Env(t, sts.Container(t, "spec.template.spec", "postgres"))
+	assert.Equal(t, "arn:aws:iam::123456789012:role/pynomaly-prod-wal", env["CLONE_AWS_ROLE_ARN"], "the committed prod's role")
+	assert.Equal(t, "/var/run/secrets/eks.amazonaws.com/serviceaccount/token", env["CLONE_AWS_WEB_IDENTITY_TOKEN_FILE"])
+	assert.Equal(t, "pynomaly-wal", deployOnCloudEnv(t)["CLONE_WAL_GS_BUCKET"], "the clone reads GCS through the metadata server")
+}
+
+// deployOnCloudEnv is Spilo's environment of a GCP prod restoring from its archive.
+func deployOnCloudEnv(t *testing.T) map[string]string {
+	t.Helper()
+	st := deploy(t, "prod", cfg{"kubernetes": `{"cloud": "gcp"}`,
+		"postgres": `{"walArchive": {"s3Bucket": "", "region": "", "gcsBucket": "pynomaly-wal"}, "restore": {"targetTime": "latest"}}`,
+		"identity": `{"objectStorage": "pynomaly-wal@my-project.iam.gserviceaccount.com"}`})
+	sts := st.One(t, "kubernetes:apps/v1:StatefulSet", "pynomaly-postgres")
+	env := sts.Env(t, sts.Container(t, "spec.template.spec", "postgres"))
+	assert.NotContains(t, env, "CLONE_AWS_ROLE_ARN", "an IAM role on GCP")
+	return env
 }

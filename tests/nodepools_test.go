@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -48,6 +49,9 @@ func TestPriorityClassesOrderDataAppAndBatch(t *testing.T) {
 	for _, pc := range st.OfType("kubernetes:scheduling.k8s.io/v1:PriorityClass") {
 		values[pc.Name] = pc.Int(t, "value")
 		assert.True(t, st.DependsOn(ns, pc), "the namespace does not wait for %s", pc.Name)
+		// A nightly job never evicts another tenant's pod to be placed.
+		preemption := map[bool]string{true: "Never", false: "PreemptLowerPriority"}[strings.HasSuffix(pc.Name, "-batch")]
+		assert.Equal(t, preemption, pc.Str(t, "preemptionPolicy"), pc.Name)
 	}
 	require.Len(t, values, 3)
 	data, app, batch := values["pynomaly-data-science-data"], values["pynomaly-data-science-app"], values["pynomaly-data-science-batch"]

@@ -65,15 +65,13 @@ func (v *validator) otherStores(w config.WALArchive) {
 	}
 }
 
-// Identities by cloud: an IAM role's ARN, a Google service account's email, an Azure managed
-// identity's client ID.
+// Identities by cloud: an IAM role's ARN, a Google service account's email.
 var identityForms = map[config.Cloud]struct {
 	re      *regexp.Regexp
 	example string
 }{
-	config.CloudAWS:   {regexp.MustCompile(`^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$`), "an IAM role's ARN, such as arn:aws:iam::123456789012:role/pynomaly-wal"},
-	config.CloudGCP:   {regexp.MustCompile(`^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z][a-z0-9-]{4,28}[a-z0-9]\.iam\.gserviceaccount\.com$`), "a Google service account's email, such as pynomaly-wal@my-project.iam.gserviceaccount.com"},
-	config.CloudAzure: {regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`), "a managed identity's client ID, a UUID such as 00000000-1111-2222-3333-444444444444"},
+	config.CloudAWS: {regexp.MustCompile(`^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$`), "an IAM role's ARN, such as arn:aws:iam::123456789012:role/pynomaly-wal"},
+	config.CloudGCP: {regexp.MustCompile(`^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z][a-z0-9-]{4,28}[a-z0-9]\.iam\.gserviceaccount\.com$`), "a Google service account's email, such as pynomaly-wal@my-project.iam.gserviceaccount.com"},
 }
 
 // validateIdentity checks the cloud identity: its form for the cloud, the annotation carrying it,
@@ -82,23 +80,32 @@ var identityForms = map[config.Cloud]struct {
 func validateIdentity(s *config.Settings, v *validator) {
 	id, w := s.Identity, s.Postgres.WALArchive
 	v.labels("identity.podLabels", id.PodLabels)
+	v.ownLabels("identity.podLabels", id.PodLabels)
 	if id.AnnotationKey != "" && len(validation.IsQualifiedName(id.AnnotationKey)) > 0 {
 		v.fail("identity.annotationKey", quote(id.AnnotationKey), "must be an annotation key, such as eks.amazonaws.com/role-arn")
 	}
 	if id.ObjectStorage == "" {
 		return
 	}
-	if id.AnnotationKey == "" {
-		v.fail("identity.annotationKey", `""`, "must name the ServiceAccount annotation that carries identity.objectStorage: kubernetes.cloud other presets none")
-	}
-	if form, ok := identityForms[s.Kubernetes.Cloud]; ok && !form.re.MatchString(id.ObjectStorage) {
-		v.fail("identity.objectStorage", quote(id.ObjectStorage), "must be "+form.example+" (kubernetes.cloud "+string(s.Kubernetes.Cloud)+")")
-	}
+	own := s.Kubernetes.Cloud.Preset().ObjectStore
 	switch {
+	case w.Store() == config.StoreAzure:
+		v.fail("identity.objectStorage", quote(id.ObjectStorage), "cannot log WAL-G in to Azure Blob: Spilo hands it an account key, a SAS token "+
+			"or a service principal's secret, never the federated token Azure Workload Identity projects; remove this and name "+
+			"postgres.walArchive.credentialsSecret (AZURE_STORAGE_ACCESS_KEY)")
+	case w.On() && own != "" && w.Store() != own:
+		v.fail("identity.objectStorage", quote(id.ObjectStorage), "is a "+string(s.Kubernetes.Cloud)+" identity, which "+w.Store()+
+			" does not take: name the store's keys in postgres.walArchive.credentialsSecret instead")
 	case !w.On() && s.Environment != config.Prod: // prod's missing archive is its own error
 		v.fail("identity.objectStorage", quote(id.ObjectStorage), "is used by WAL archiving only, which is off: name its store in postgres.walArchive, or remove this")
 	case w.CredentialsSecret != "":
 		v.fail("identity.objectStorage", quote(id.ObjectStorage), "would never be used: postgres.walArchive.credentialsSecret's keys come first; remove one of the two")
+	case id.AnnotationKey == "":
+		v.fail("identity.annotationKey", `""`, "must name the ServiceAccount annotation that carries identity.objectStorage: kubernetes.cloud other presets none")
+	default:
+		if form, ok := identityForms[s.Kubernetes.Cloud]; ok && !form.re.MatchString(id.ObjectStorage) {
+			v.fail("identity.objectStorage", quote(id.ObjectStorage), "must be "+form.example+" (kubernetes.cloud "+string(s.Kubernetes.Cloud)+")")
+		}
 	}
 }
 
@@ -127,11 +134,7 @@ func validateScheduling(s *config.Settings, v *validator) {
 			}
 		}
 		v.labels(key+".labels", meta.Labels)
-		for _, l := range slices.Sorted(maps.Keys(meta.Labels)) {
-			if l == "app" || l == "component" || strings.HasPrefix(l, "app.kubernetes.io/") {
-				v.fail(labelPath(key+".labels", l), quote(meta.Labels[l]), "must not be one of the program's own labels (app, component, app.kubernetes.io/*), which selectors and policies rely on")
-			}
-		}
+		v.ownLabels(key+".labels", meta.Labels)
 	}
 	seen := map[string]bool{}
 	for i, name := range s.Images.PullSecrets {
@@ -155,8 +158,12 @@ var (
 // toleration checks one toleration as the API server would, and refuses one that tolerates every
 // taint of every node: the pods could then land on control-plane and system nodes.
 func (v *validator) toleration(key string, t config.Toleration) {
-	v.oneOf(key+".operator", t.Operator, tolerationOperators)
-	v.oneOf(key+".effect", t.Effect, taintEffects)
+	if !slices.Contains(tolerationOperators, t.Operator) {
+		v.fail(key+".operator", quote(t.Operator), "must be Equal (the default when empty) or Exists")
+	}
+	if !slices.Contains(taintEffects, t.Effect) {
+		v.fail(key+".effect", quote(t.Effect), "must be NoSchedule, PreferNoSchedule, NoExecute, or empty for every effect")
+	}
 	switch {
 	case t.Key == "" && t.Operator == "Exists":
 		v.fail(key+".key", `""`, "must name a taint: an empty key with operator Exists tolerates every taint, the control plane's and the system pools' too")
@@ -170,6 +177,16 @@ func (v *validator) toleration(key string, t config.Toleration) {
 	}
 	if len(validation.IsValidLabelValue(t.Value)) > 0 {
 		v.fail(key+".value", quote(t.Value), "must be a taint value: at most 63 letters, digits, '-', '_' and '.'")
+	}
+}
+
+// ownLabels refuses the program's own label keys in labels a stack adds: selectors and policies
+// rely on them, and a pod template that changed them would no longer match its selector.
+func (v *validator) ownLabels(key string, labels map[string]string) {
+	for _, l := range slices.Sorted(maps.Keys(labels)) {
+		if l == "app" || l == "component" || strings.HasPrefix(l, "app.kubernetes.io/") {
+			v.fail(labelPath(key, l), quote(labels[l]), "must not be one of the program's own labels (app, component, app.kubernetes.io/*), which selectors and policies rely on")
+		}
 	}
 }
 

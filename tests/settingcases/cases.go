@@ -314,8 +314,9 @@ func Cases() []Case {
 			`must be a cron schedule of five fields in UTC, such as "0 1 * * *": expected exactly 5 fields, found 1: [daily]`)),
 		good("postgres.walArchive.retentionDays", "30", `30`),
 		fail("postgres.walArchive.retentionDays", "1", bad("postgres.walArchive.retentionDays", "1", "must be at least 2 (Spilo keeps two base backups whatever it is told)")),
-		// The other clouds' stores, one at a time; S3's region means nothing to them.
-		Case{Env: "prod", Before: [][2]string{{"postgres.walArchive.s3Bucket", ""}, {"postgres.walArchive.region", ""}},
+		// The other clouds' stores, one at a time; S3's region and prod's IAM role mean nothing to
+		// them.
+		Case{Env: "prod", Before: [][2]string{{"postgres.walArchive.s3Bucket", ""}, {"postgres.walArchive.region", ""}, {"identity.objectStorage", ""}},
 			Path: "postgres.walArchive.gcsBucket", Value: "pynomaly_wal", Want: `"pynomaly_wal"`},
 		Case{Env: "prod", Path: "postgres.walArchive.gcsBucket", Value: "pynomaly-wal", Err: bad("postgres.walArchive.gcsBucket", `"pynomaly-wal"`,
 			"must be empty while postgres.walArchive.s3Bucket is set: WAL is archived to one store")},
@@ -611,7 +612,7 @@ func Cases() []Case {
 		fail("tolerations.worker[0].operator", "Exists", bad("tolerations.worker[0].key", `""`,
 			"must name a taint: an empty key with operator Exists tolerates every taint, the control plane's and the system pools' too")),
 		Case{Before: [][2]string{{"tolerations.worker[0].key", "pynomaly.io/pool"}}, Path: "tolerations.worker[0].effect", Value: "NoScheduling",
-			Err: bad("tolerations.worker[0].effect", `"NoScheduling"`, "must be one of , NoSchedule, PreferNoSchedule, NoExecute")},
+			Err: bad("tolerations.worker[0].effect", `"NoScheduling"`, "must be NoSchedule, PreferNoSchedule, NoExecute, or empty for every effect")},
 		Case{Before: [][2]string{{"tolerations.workers[0].key", "pynomaly.io/pool"}}, Path: "tolerations.workers[0].value", Value: "batch",
 			Err: bad("tolerations.workers", `[{"key":"pynomaly.io/pool","operator":"","value":"batch","effect":""}]`,
 				"is not a component of this stack's pods; did you mean worker?; must be default (every component without an entry of its own) or one of "+
@@ -635,6 +636,17 @@ func Cases() []Case {
 		Case{Env: "prod", Path: "identity.annotationKey", Value: "role arn", Err: bad("identity.annotationKey", `"role arn"`,
 			"must be an annotation key, such as eks.amazonaws.com/role-arn")},
 		good("identity.podLabels.team", "ds", `"ds"`),
+		fail("identity.podLabels.component", "wal", bad("identity.podLabels.component", `"wal"`,
+			"must not be one of the program's own labels (app, component, app.kubernetes.io/*), which selectors and policies rely on")),
+		Case{Env: "prod", Before: [][2]string{{"kubernetes.cloud", "gcp"}}, Path: "identity.objectStorage", Value: "pynomaly-wal@my-project.iam.gserviceaccount.com",
+			Err: bad("identity.objectStorage", `"pynomaly-wal@my-project.iam.gserviceaccount.com"`,
+				"is a gcp identity, which s3 does not take: name the store's keys in postgres.walArchive.credentialsSecret instead")},
+		Case{Env: "prod", Before: [][2]string{{"kubernetes.cloud", "azure"}, {"postgres.walArchive.s3Bucket", ""}, {"postgres.walArchive.region", ""},
+			{"postgres.walArchive.azureContainer", "pynomaly-wal"}, {"postgres.walArchive.azureStorageAccount", "pynomalyprod"}},
+			Path: "identity.objectStorage", Value: "00000000-1111-2222-3333-444444444444",
+			Err: bad("identity.objectStorage", `"00000000-1111-2222-3333-444444444444"`, "cannot log WAL-G in to Azure Blob: Spilo hands it an account key, a SAS token "+
+				"or a service principal's secret, never the federated token Azure Workload Identity projects; remove this and name "+
+				"postgres.walArchive.credentialsSecret (AZURE_STORAGE_ACCESS_KEY)")},
 		fail("identity.podLabels.team", "data science", bad("identity.podLabels.team", `"data science"`,
 			"must be a Kubernetes label: a qualified key and a value of at most 63 letters, digits, '-', '_' and '.'")),
 		good("images.pullSecrets[0]", "registry-credentials", `["registry-credentials"]`),
