@@ -395,12 +395,16 @@ var fromVariable = regexp.MustCompile(`^\$\{\{ fromJSON\(inputs\.variables\)\.([
 // missingVariable is the error cluster-login's first step reports for a variable its cloud needs.
 var missingVariable = regexp.MustCompile(`^variable ([A-Z0-9_]+) is not set`)
 
-// cloudLogins are the official actions each cloud's login goes through, in order, with the inputs
-// that name the federated identity and the cluster.
-var cloudLogins = map[string][]struct {
+// cloudLogin is an official action a cloud's login uses, with the inputs that must come from
+// variables.
+type cloudLogin struct {
 	action string
 	inputs []string
-}{
+}
+
+// cloudLogins are the official actions each cloud's login goes through, in order, with the inputs
+// that name the federated identity and the cluster.
+var cloudLogins = map[string][]cloudLogin{
 	"aws": {{"aws-actions/configure-aws-credentials", []string{"role-to-assume", "aws-region"}}},
 	"gcp": {
 		{"google-github-actions/auth", []string{"workload_identity_provider", "service_account"}},
@@ -443,18 +447,28 @@ func TestCloudLoginIsFederated(t *testing.T) {
 	a := readAction(t, "cluster-login")
 	assert.True(t, a.Inputs["variables"].Required)
 	assert.False(t, a.Inputs["kubeconfig"].Required, "a cloud's environment has no kubeconfig secret")
+	check, byCloud := loginSteps(t, a)
+	assert.ElementsMatch(t, []string{"aws", "gcp", "azure", "other"}, slices.Collect(maps.Keys(byCloud)))
+	for cloud, logins := range cloudLogins {
+		read := checkCloudSteps(t, cloud, byCloud[cloud], logins)
+		checkCloudVariables(t, check, cloud, read)
+	}
+}
 
-	// The first step reads CLOUD and the chosen cloud's variables; every other step but the last
-	// check is kept to one cloud by its output.
+// loginSteps are cluster-login's first step, which reads CLOUD and the chosen cloud's variables,
+// and its other steps by the cloud they are kept to (every step but the last check is kept to one
+// cloud by the first step's output).
+func loginSteps(t *testing.T, a action) (check step, byCloud map[string][]step) {
+	t.Helper()
 	steps := a.Runs.Steps
 	require.NotEmpty(t, steps)
-	check := steps[0]
+	check = steps[0]
 	require.Equal(t, "cloud", check.ID, "the first step chooses the cloud")
 	assert.Equal(t, map[string]string{
 		"VARIABLES":      "${{ inputs.variables }}",
 		"HAS_KUBECONFIG": "${{ inputs.kubeconfig != '' }}",
 	}, check.Env, "it reads the variables, and only whether there is a kubeconfig")
-	byCloud := map[string][]step{}
+	byCloud = map[string][]step{}
 	for _, s := range steps[1:] {
 		m := cloudCondition.FindStringSubmatch(s.If)
 		if m == nil {
@@ -464,75 +478,88 @@ func TestCloudLoginIsFederated(t *testing.T) {
 		}
 		byCloud[m[1]] = append(byCloud[m[1]], s)
 	}
-	assert.ElementsMatch(t, []string{"aws", "gcp", "azure", "other"}, slices.Collect(maps.Keys(byCloud)))
+	return check, byCloud
+}
 
-	for cloud, logins := range cloudLogins {
-		cs := byCloud[cloud]
-		at := -1
-		for _, want := range logins {
-			i := slices.IndexFunc(cs, func(s step) bool { return strings.HasPrefix(s.Uses, want.action+"@") })
-			if !assert.GreaterOrEqual(t, i, 0, "%s: no %s step", cloud, want.action) {
-				continue
-			}
-			assert.Greater(t, i, at, "%s: %s runs after the steps before it in %v", cloud, want.action, logins)
-			at = i
-			s := cs[i]
-			assert.Regexp(t, `@v\d+(\.\d+){0,2}$`, s.Uses, "pinned to a release tag, as the repository's other actions")
-			for _, in := range want.inputs {
-				assert.Regexp(t, fromVariable, s.With[in], "%s: %s's %s comes from a variable", cloud, want.action, in)
-			}
+// checkCloudSteps holds one cloud's steps to its logins, in order, pinned, given variables only,
+// then its kubeconfig command; it returns the variables they read.
+func checkCloudSteps(t *testing.T, cloud string, cs []step, logins []cloudLogin) map[string]bool {
+	t.Helper()
+	at := -1
+	for _, want := range logins {
+		i := slices.IndexFunc(cs, func(s step) bool { return strings.HasPrefix(s.Uses, want.action+"@") })
+		if !assert.GreaterOrEqual(t, i, 0, "%s: no %s step", cloud, want.action) {
+			continue
 		}
-		if cmd, ok := cloudKubeconfigCommands[cloud]; ok {
-			i := slices.IndexFunc(cs, func(s step) bool { return cmd.MatchString(s.Run) })
-			assert.Greater(t, i, at, "%s: %s, after its login", cloud, cmd)
-		}
-		// Every value a cloud's steps are given is one of its variables or a literal, never a
-		// secret; and the variables the first step asks for are the ones they read.
-		read := map[string]bool{}
-		for _, s := range cs {
-			values := map[string]string{}
-			for k, v := range s.With {
-				values["with "+k] = fmt.Sprint(v)
-			}
-			for k, v := range s.Env {
-				values["env "+k] = v
-			}
-			for k, v := range values {
-				if !strings.Contains(v, "${{") {
-					continue
-				}
-				if m := fromVariable.FindStringSubmatch(v); assert.NotNil(t, m, "%s: %s%s: %s %s", cloud, s.Uses, s.Run, k, v) {
-					read[m[1]] = true
-				}
-			}
-		}
-		_, errs, _ := runCloudCheck(t, check, map[string]string{"CLOUD": cloud}, false)
-		var asked []string
-		for _, e := range errs {
-			if m := missingVariable.FindStringSubmatch(e); m != nil {
-				asked = append(asked, m[1])
-			}
-		}
-		assert.ElementsMatch(t, slices.Collect(maps.Keys(read)), asked, "%s: the variables checked are the variables read", cloud)
-		all := map[string]string{"CLOUD": cloud}
-		for _, v := range asked {
-			all[v] = "set"
-		}
-		got, errs, warnings := runCloudCheck(t, check, all, true)
-		assert.Equal(t, cloud, got)
-		assert.Empty(t, errs)
-		assert.NotEmpty(t, warnings, "%s: a kubeconfig secret beside a cloud login is reported, to be deleted", cloud)
-		for _, v := range asked {
-			one := maps.Clone(all)
-			delete(one, v)
-			got, errs, _ := runCloudCheck(t, check, one, false)
-			assert.Empty(t, got, "%s without %s", cloud, v)
-			assert.Len(t, errs, 1, "%s without %s: one error, naming it", cloud, v)
+		assert.Greater(t, i, at, "%s: %s runs after the steps before it in %v", cloud, want.action, logins)
+		at = i
+		s := cs[i]
+		assert.Regexp(t, `@v\d+(\.\d+){0,2}$`, s.Uses, "pinned to a release tag, as the repository's other actions")
+		for _, in := range want.inputs {
+			assert.Regexp(t, fromVariable, s.With[in], "%s: %s's %s comes from a variable", cloud, want.action, in)
 		}
 	}
+	if cmd, ok := cloudKubeconfigCommands[cloud]; ok {
+		i := slices.IndexFunc(cs, func(s step) bool { return cmd.MatchString(s.Run) })
+		assert.Greater(t, i, at, "%s: %s, after its login", cloud, cmd)
+	}
+	// Every value a cloud's steps are given is one of its variables or a literal, never a secret.
+	read := map[string]bool{}
+	for _, s := range cs {
+		values := map[string]string{}
+		for k, v := range s.With {
+			values["with "+k] = fmt.Sprint(v)
+		}
+		for k, v := range s.Env {
+			values["env "+k] = v
+		}
+		for k, v := range values {
+			if !strings.Contains(v, "${{") {
+				continue
+			}
+			if m := fromVariable.FindStringSubmatch(v); assert.NotNil(t, m, "%s: %s%s: %s %s", cloud, s.Uses, s.Run, k, v) {
+				read[m[1]] = true
+			}
+		}
+	}
+	return read
+}
 
-	// The static kubeconfig: for other or no CLOUD, and a misspelt cloud is an error, never the
-	// static path.
+// checkCloudVariables runs the first step as the cloud's environment would: it asks for exactly
+// the variables the cloud's steps read, refuses each one missing by name, and reports a kubeconfig
+// secret left beside a cloud login.
+func checkCloudVariables(t *testing.T, check step, cloud string, read map[string]bool) {
+	t.Helper()
+	_, errs, _ := runCloudCheck(t, check, map[string]string{"CLOUD": cloud}, false)
+	var asked []string
+	for _, e := range errs {
+		if m := missingVariable.FindStringSubmatch(e); m != nil {
+			asked = append(asked, m[1])
+		}
+	}
+	assert.ElementsMatch(t, slices.Collect(maps.Keys(read)), asked, "%s: the variables checked are the variables read", cloud)
+	all := map[string]string{"CLOUD": cloud}
+	for _, v := range asked {
+		all[v] = "set"
+	}
+	got, errs, warnings := runCloudCheck(t, check, all, true)
+	assert.Equal(t, cloud, got)
+	assert.Empty(t, errs)
+	assert.NotEmpty(t, warnings, "%s: a kubeconfig secret beside a cloud login is reported, to be deleted", cloud)
+	for _, v := range asked {
+		one := maps.Clone(all)
+		delete(one, v)
+		got, errs, _ := runCloudCheck(t, check, one, false)
+		assert.Empty(t, got, "%s without %s", cloud, v)
+		assert.Len(t, errs, 1, "%s without %s: one error, naming it", cloud, v)
+	}
+}
+
+// The static kubeconfig: for other or no CLOUD, read by one step only; a misspelt cloud is an
+// error, never the static path.
+func TestStaticKubeconfigOnlyForOther(t *testing.T) {
+	a := readAction(t, "cluster-login")
+	check, _ := loginSteps(t, a)
 	for _, vars := range []map[string]string{{}, {"CLOUD": ""}, {"CLOUD": "other"}} {
 		got, errs, _ := runCloudCheck(t, check, vars, true)
 		assert.Equal(t, "other", got, "%v", vars)
@@ -544,7 +571,7 @@ func TestCloudLoginIsFederated(t *testing.T) {
 		assert.NotEmpty(t, errs, bad)
 	}
 	var static []step
-	for _, s := range steps[1:] {
+	for _, s := range a.Runs.Steps[1:] {
 		if strings.Contains(fmt.Sprint(s.With, s.Env, s.If), "inputs.kubeconfig") {
 			static = append(static, s)
 		}
@@ -552,9 +579,11 @@ func TestCloudLoginIsFederated(t *testing.T) {
 	require.Len(t, static, 1, "one step reads the kubeconfig input")
 	assert.Equal(t, "steps.cloud.outputs.cloud == 'other'", static[0].If, "the static kubeconfig only for other")
 	assert.Equal(t, "${{ inputs.kubeconfig }}", static[0].Env["KUBECONFIG_DATA"], "through the environment")
+}
 
-	// The workflows: each job that runs pulumi logs in first, in its environment, and holds
-	// id-token: write; no other job does, and no workflow grants it to all its jobs.
+// Each job that runs pulumi logs in first, in its environment, and holds id-token: write; no
+// other job does, and no workflow grants it to all its jobs.
+func TestOnlyTheJobsThatLogInHoldTheOIDCToken(t *testing.T) {
 	var loginJobs []string
 	for _, name := range workflowFiles(t) {
 		w := readWorkflow(t, name)
@@ -562,34 +591,9 @@ func TestCloudLoginIsFederated(t *testing.T) {
 		logins := 0
 		for jobName, j := range w.Jobs {
 			where := name + " " + jobName
-			login := slices.IndexFunc(j.Steps, func(s step) bool { return s.Uses == clusterLogin })
-			pulumi := slices.IndexFunc(j.Steps, func(s step) bool { return strings.HasPrefix(s.Uses, "pulumi/actions@") })
-			if pulumi >= 0 {
-				require.GreaterOrEqual(t, login, 0, "%s runs pulumi against a cluster without %s", where, clusterLogin)
-				assert.Less(t, login, pulumi, "%s logs in before pulumi", where)
-			}
-			if login >= 0 {
+			if checkJobLogin(t, where, j) {
 				loginJobs = append(loginJobs, where)
 				logins++
-				assert.NotEmpty(t, j.Environment, "%s: the variables that pick the login are its environment's", where)
-				assert.Equal(t, map[string]any{
-					"variables":  "${{ toJSON(vars) }}",
-					"kubeconfig": "${{ secrets.KUBECONFIG }}",
-				}, j.Steps[login].With, where)
-			}
-			// A job calling a workflow whose job logs in grants it the token: a called workflow's
-			// job holds no permission its caller's job lacks.
-			callsLogin := false
-			if called, ok := strings.CutPrefix(j.Uses, "./.github/workflows/"); ok {
-				for _, cj := range readWorkflow(t, called).Jobs {
-					callsLogin = callsLogin || slices.ContainsFunc(cj.Steps, func(s step) bool { return s.Uses == clusterLogin })
-				}
-			}
-			if login >= 0 || callsLogin {
-				assert.Equal(t, "write", j.Permissions["id-token"], "%s: the OIDC token its login trades", where)
-				assert.Equal(t, "read", j.Permissions["contents"], where)
-			} else {
-				assert.NotContains(t, j.Permissions, "id-token", "%s does not log in", where)
 			}
 		}
 		b, err := os.ReadFile(filepath.Join("..", ".github", "workflows", name))
@@ -597,8 +601,43 @@ func TestCloudLoginIsFederated(t *testing.T) {
 		assert.Equal(t, logins, strings.Count(string(b), "secrets.KUBECONFIG"), "%s: the static kubeconfig only goes to %s", name, clusterLogin)
 	}
 	assert.ElementsMatch(t, []string{"deploy-stack.yml up", "drift.yml drift", "pull-request.yml preview"}, loginJobs)
+}
 
-	// No static cloud key anywhere, and no secret but the known ones.
+// checkJobLogin holds one job to the rule, and says whether it logs in itself.
+func checkJobLogin(t *testing.T, where string, j job) bool {
+	t.Helper()
+	login := slices.IndexFunc(j.Steps, func(s step) bool { return s.Uses == clusterLogin })
+	pulumi := slices.IndexFunc(j.Steps, func(s step) bool { return strings.HasPrefix(s.Uses, "pulumi/actions@") })
+	if pulumi >= 0 {
+		require.GreaterOrEqual(t, login, 0, "%s runs pulumi against a cluster without %s", where, clusterLogin)
+		assert.Less(t, login, pulumi, "%s logs in before pulumi", where)
+	}
+	if login >= 0 {
+		assert.NotEmpty(t, j.Environment, "%s: the variables that pick the login are its environment's", where)
+		assert.Equal(t, map[string]any{
+			"variables":  "${{ toJSON(vars) }}",
+			"kubeconfig": "${{ secrets.KUBECONFIG }}",
+		}, j.Steps[login].With, where)
+	}
+	// A job calling a workflow whose job logs in grants it the token: a called workflow's job
+	// holds no permission its caller's job lacks.
+	callsLogin := false
+	if called, ok := strings.CutPrefix(j.Uses, "./.github/workflows/"); ok {
+		for _, cj := range readWorkflow(t, called).Jobs {
+			callsLogin = callsLogin || slices.ContainsFunc(cj.Steps, func(s step) bool { return s.Uses == clusterLogin })
+		}
+	}
+	if login >= 0 || callsLogin {
+		assert.Equal(t, "write", j.Permissions["id-token"], "%s: the OIDC token its login trades", where)
+		assert.Equal(t, "read", j.Permissions["contents"], where)
+	} else {
+		assert.NotContains(t, j.Permissions, "id-token", "%s does not log in", where)
+	}
+	return login >= 0
+}
+
+// No static cloud key anywhere in the workflows and actions, and no secret but the known ones.
+func TestNoStaticCloudKeyInTheWorkflows(t *testing.T) {
 	secretRef := regexp.MustCompile(`secrets\.([A-Za-z0-9_]+)`)
 	var files []string
 	for _, name := range workflowFiles(t) {
