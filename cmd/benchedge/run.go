@@ -97,21 +97,11 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	// The stand-in API, on the port nginx proxies to.
-	up := &edgeload.Upstream{Hold: func(r *http.Request) {
-		hold := o.holdMin + rand.N(o.holdMax-o.holdMin+1)
-		select {
-		case <-time.After(hold):
-		case <-r.Context().Done():
-		}
-	}}
-	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", st.UpstreamPort))
+	up, stopStandIn, err := standIn(o, st.UpstreamPort)
 	if err != nil {
-		return fmt.Errorf("stand-in API: %w", err)
+		return err
 	}
-	srv := &http.Server{Handler: up, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(l) }()
-	defer srv.Close()
+	defer stopStandIn()
 
 	base := fmt.Sprintf("http://127.0.0.1:%d", st.Port)
 	if err := waitHealthy(base+"/health", 15*time.Second); err != nil {
@@ -129,69 +119,13 @@ func run(o options) error {
 	ctx, cancel := context.WithTimeout(context.Background(), o.duration+30*time.Second)
 	defer cancel()
 	start := time.Now()
-	deadline := start.Add(o.duration)
-	url := base + "/api/v1/detect"
+	load := loadRun{ctx: ctx, o: o, url: base + "/api/v1/detect", deadline: start.Add(o.duration)}
 	// What is in flight then is the last of the run: nginx's pool could not keep every
 	// connection those answers free, so the stand-in closes them (see CloseConnections).
 	time.AfterFunc(o.duration, up.CloseConnections)
-
-	// The clients within their budget: one connection each, one request after another.
-	tallies := make([]*tally, o.clients)
-	var wg sync.WaitGroup
-	for i := range o.clients {
-		tallies[i] = newTally()
-		wg.Add(1)
-		go func(t *tally, c *http.Client, at time.Duration) {
-			defer wg.Done()
-			defer c.CloseIdleConnections()
-			time.Sleep(at)
-			for time.Now().Before(deadline) {
-				failed := len(t.failed)
-				t.get(ctx, c, url)
-				if len(t.failed) > failed { // no busy loop on a failing client
-					time.Sleep(o.holdMin)
-				}
-			}
-		}(tallies[i], edgeload.Client(edgeload.ClientAddr(i), time.Minute), o.ramp*time.Duration(i)/time.Duration(o.clients))
-	}
-
-	// The abusive client: from the end of the ramp, -abuse requests a second from one address,
-	// each sent on time whatever the answers before it.
-	abuser := edgeload.ClientAddr(o.clients)
-	abusive := newTally()
-	var amu sync.Mutex
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		c := edgeload.Client(abuser, time.Minute)
-		defer c.CloseIdleConnections()
-		time.Sleep(o.ramp)
-		tick := time.NewTicker(time.Second / time.Duration(o.abuse))
-		defer tick.Stop()
-		var each sync.WaitGroup
-		for now := range tick.C {
-			if !now.Before(deadline) {
-				break
-			}
-			each.Add(1)
-			go func() {
-				defer each.Done()
-				t := newTally()
-				t.get(ctx, c, url)
-				amu.Lock()
-				if abusive.first.IsZero() || t.first.Before(abusive.first) {
-					abusive.first = t.first
-				}
-				if t.first.After(abusive.last) {
-					abusive.last = t.first
-				}
-				abusive.add(t)
-				amu.Unlock()
-			}()
-		}
-		each.Wait()
-	}()
-	wg.Wait()
+	tallies := load.clients()
+	abuser, abusive := load.abuser()
+	load.wg.Wait()
 	took := time.Since(start)
 	stopSampling()
 	end := ng.sample()
@@ -206,6 +140,97 @@ func run(o options) error {
 	}
 	r.print(os.Stdout)
 	return r.verdict()
+}
+
+// standIn starts the stand-in API on the port nginx proxies to: each request held from
+// -hold-min to -hold-max, then answered.
+func standIn(o options, port int) (*edgeload.Upstream, func(), error) {
+	up := &edgeload.Upstream{Hold: func(r *http.Request) {
+		hold := o.holdMin + rand.N(o.holdMax-o.holdMin+1)
+		select {
+		case <-time.After(hold):
+		case <-r.Context().Done():
+		}
+	}}
+	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		return nil, nil, fmt.Errorf("stand-in API: %w", err)
+	}
+	srv := &http.Server{Handler: up, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(l) }()
+	return up, func() { _ = srv.Close() }, nil
+}
+
+// loadRun is one run's senders, which all stop starting requests at deadline.
+type loadRun struct {
+	ctx      context.Context
+	o        options
+	url      string
+	deadline time.Time
+	wg       sync.WaitGroup
+}
+
+// clients starts the clients within their budget: one connection each, one request after
+// another, started over the ramp.
+func (l *loadRun) clients() []*tally {
+	tallies := make([]*tally, l.o.clients)
+	for i := range l.o.clients {
+		tallies[i] = newTally()
+		l.wg.Add(1)
+		go func(t *tally, c *http.Client, at time.Duration) {
+			defer l.wg.Done()
+			defer c.CloseIdleConnections()
+			time.Sleep(at)
+			for time.Now().Before(l.deadline) {
+				failed := len(t.failed)
+				t.get(l.ctx, c, l.url)
+				if len(t.failed) > failed { // no busy loop on a failing client
+					time.Sleep(l.o.holdMin)
+				}
+			}
+		}(tallies[i], edgeload.Client(edgeload.ClientAddr(i), time.Minute), l.o.ramp*time.Duration(i)/time.Duration(l.o.clients))
+	}
+	return tallies
+}
+
+// abuser starts the abusive client: from the end of the ramp, -abuse requests a second from one
+// address, each sent on time whatever the answers before it.
+func (l *loadRun) abuser() (netip.Addr, *tally) {
+	addr := edgeload.ClientAddr(l.o.clients)
+	abusive := newTally()
+	var mu sync.Mutex
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		c := edgeload.Client(addr, time.Minute)
+		defer c.CloseIdleConnections()
+		time.Sleep(l.o.ramp)
+		tick := time.NewTicker(time.Second / time.Duration(l.o.abuse))
+		defer tick.Stop()
+		var each sync.WaitGroup
+		for now := range tick.C {
+			if !now.Before(l.deadline) {
+				break
+			}
+			each.Add(1)
+			go func() {
+				defer each.Done()
+				t := newTally()
+				t.get(l.ctx, c, l.url)
+				mu.Lock()
+				if abusive.first.IsZero() || t.first.Before(abusive.first) {
+					abusive.first = t.first
+				}
+				if t.first.After(abusive.last) {
+					abusive.last = t.first
+				}
+				abusive.add(t)
+				mu.Unlock()
+			}()
+		}
+		each.Wait()
+	}()
+	return addr, abusive
 }
 
 // loopback is where the bench's own requests to nginx come from: its health and status pages.
