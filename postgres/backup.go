@@ -79,10 +79,11 @@ func copyDumpOffCluster(pod *kube.Pod, args *Args) {
 	if !w.On() {
 		return
 	}
+	// $(POD_NAMESPACE) is expanded by the kubelet from the variable set before it.
+	prefixVariable, prefix := storePrefix(w, "pynomaly-dumps/$(POD_NAMESPACE)")
 	env := corev1.EnvVarArray{
 		kube.FieldEnv("POD_NAMESPACE", "metadata.namespace"),
-		// $(POD_NAMESPACE) is expanded by the kubelet from the variable set before it.
-		kube.Env(StorePrefixVariable(w), StorePrefix(w, "pynomaly-dumps/$(POD_NAMESPACE)")),
+		kube.Env(prefixVariable, prefix),
 		kube.Env("BACKUP_DIR", postgresBackupDir),
 	}
 	pod.InitContainers = append(pod.InitContainers, pod.Containers...)

@@ -75,27 +75,20 @@ func withStoreKeyFile(pod *kube.Pod, container string, w config.WALArchive) {
 	}
 }
 
-// StorePrefix is the URL of path in the store: s3://bucket/path, gs://bucket/path or
-// azure://container/path, as WAL-G's WALG_*_PREFIX takes it.
-func StorePrefix(w config.WALArchive, path string) string {
-	switch w.Store() {
-	case config.StoreGCS:
-		return "gs://" + w.GCSBucket + "/" + path
-	case config.StoreAzure:
-		return "azure://" + w.AzureContainer + "/" + path
-	}
-	return "s3://" + w.S3Bucket + "/" + path
+// walgPrefixes are each store's WAL-G prefix variable and URL scheme.
+var walgPrefixes = map[string]struct{ variable, scheme string }{
+	config.StoreS3:    {"WALG_S3_PREFIX", "s3"},
+	config.StoreGCS:   {"WALG_GS_PREFIX", "gs"},
+	config.StoreAzure: {"WALG_AZ_PREFIX", "azure"},
 }
 
-// StorePrefixVariable is the WAL-G variable that takes StorePrefix for the store.
-func StorePrefixVariable(w config.WALArchive) string {
-	switch w.Store() {
-	case config.StoreGCS:
-		return "WALG_GS_PREFIX"
-	case config.StoreAzure:
-		return "WALG_AZ_PREFIX"
-	}
-	return "WALG_S3_PREFIX"
+// storePrefix is where path lies in the archive's store, as WAL-G takes it: the variable, and
+// the URL (s3://bucket/path, gs://bucket/path or azure://container/path).
+func storePrefix(w config.WALArchive, path string) (variable, url string) {
+	store := w.Store()
+	bucket := map[string]string{config.StoreS3: w.S3Bucket, config.StoreGCS: w.GCSBucket, config.StoreAzure: w.AzureContainer}[store]
+	p := walgPrefixes[store]
+	return p.variable, p.scheme + "://" + bucket + "/" + path
 }
 
 // azureArchivePrefix is the archive's WALG_AZ_PREFIX for the cluster of the namespace scopePrefix
@@ -107,7 +100,8 @@ func azureArchivePrefix(w config.WALArchive, scopePrefix, image string) string {
 	if major := majorVersion(image); major != "" {
 		path += "/" + major
 	}
-	return StorePrefix(w, path)
+	_, url := storePrefix(w, path)
+	return url
 }
 
 // spiloMajor finds PostgreSQL's major version in a Spilo image's name (spilo-17).
