@@ -36,9 +36,14 @@ var BackupScript = tier.Fill(assets.ScriptTemplate("backup.sh.tmpl"), nil)
 // reads what the backup does (scripts/restore.sh --influxdb makes the Job, with cmd/restorejob).
 var RestoreScript = assets.Script("restore.sh")
 
-// influxDBBackup is the daily backup into the backup claim, under influxdb/. The pod runs in the
-// claim's group (that of the database's backup job), so the kubelet never re-groups the volume
-// between the two jobs and each one's files (umask 077) stay its own.
+// BackupsKind is where the backups' copies are in the WAL archive's bucket:
+// pynomaly-influxdb-backups/<namespace>/.
+const BackupsKind = "pynomaly-influxdb-backups"
+
+// influxDBBackup is the daily backup into the backup claim, under influxdb/, and its copy off the
+// cluster where the stack names a bucket (tier.CopyOffCluster), kept as long as the backups. The
+// pod runs in the claim's group (that of the database's backup job), so the kubelet never
+// re-groups the volume between the two jobs and each one's files (umask 077) stay its own.
 func influxDBBackup(ctx *pulumi.Context, c *InfluxDB, args *Args) error {
 	_, w, err := kube.NewCronJob(ctx, c, args.Namespace, backupCronJob(args, c.URL))
 	if err != nil {
@@ -60,6 +65,8 @@ func backupCronJob(args *Args, url pulumi.StringInput) kube.CronJob {
 	}, corev1.VolumeArray{kube.ClaimVolume("backup", args.BackupClaim)}, corev1.VolumeMountArray{kube.Mount("backup", tier.BackupMountPath)})
 	pod.GID = tier.BackupClaimGID
 	influxCLITrust(&pod, args.TLS)
+	tier.CopyOffCluster(&pod, args.Store, tier.OffCluster{Kind: BackupsKind, Volume: "backup", MountPath: tier.BackupMountPath,
+		Dir: influxDBBackupDir, Newest: true, RetentionDays: b.RetentionDays})
 	return kube.CronJob{
 		Job:      kube.Job{Name: BackupCronJob, Pod: pod, BackoffLimit: 2, DeadlineSeconds: 3 * 3600},
 		Schedule: b.Schedule, TimeZone: "Etc/UTC",

@@ -102,6 +102,8 @@ func NetworkFlows() []Flow {
 		Flow{From: "redis-cache", To: "redis-cache", Port: "sentinel", Why: "Sentinels among themselves; a starting pod asks them for the primary"},
 		Flow{From: "influxdb-setup", To: "influxdb", Port: "http", Why: "buckets, retention and the downsampling task"},
 		Flow{From: "influxdb-backup", To: "influxdb", Port: "http", Why: "the daily influx backup"},
+		Flow{From: "influxdb-backup", To: PeerObjectStorage, Port: "https", Why: "the InfluxDB backup copied off the cluster"},
+		Flow{From: "influxdb-backup", To: PeerMetadataServer, Port: "metadata", Why: "GKE Workload Identity: the InfluxDB backup copy's Google token"},
 		Flow{From: "prometheus", To: EveryMetricsPort, Why: "scrapes (the cluster's Prometheus in monitoringMode operator)"},
 		Flow{From: "prometheus", To: PeerKubernetesAPI, Port: "https", Why: "discovers the pods and nodes it scrapes; the API server's metrics"},
 		Flow{From: "prometheus", To: PeerKubelets, Port: "kubelet", Why: "kubelet and cAdvisor metrics"},

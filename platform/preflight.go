@@ -135,7 +135,7 @@ func requirements(s *config.Settings, stack string) []preflight.Requirement {
 		add(preflight.Requirement{Check: "wal-archive-secret", GroupVersion: "v1", Resource: "secrets",
 			Namespace: s.Namespace, Name: w.CredentialsSecret,
 			Why: "postgres.walArchive.credentialsSecret",
-			Fix: "Create it in the namespace with " + strings.Join(postgres.StoreCredentialKeys[w.Store()], " and ") + " before the first deployment."})
+			Fix: "Create it in the namespace with " + strings.Join(tier.StoreCredentialKeys[w.Store()], " and ") + " before the first deployment."})
 	}
 	schedulingRequirements(s, add)
 	if webhook := s.Kubernetes.Cloud.Preset().IdentityWebhook; webhook != "" && s.Identity.ObjectStorage != "" {

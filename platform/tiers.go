@@ -128,7 +128,7 @@ func (p *Platform) tiers() []tierStep {
 // adds its own here, beside its entry in the list.
 func Scripts() []tier.Script {
 	return slices.Concat(app.Scripts(), influxdb.Scripts(), postgres.Scripts(), rotation.Scripts(),
-		redis.Scripts(), foundation.Scripts())
+		redis.Scripts(), foundation.Scripts(), tier.Scripts())
 }
 
 func (p *Platform) namespaceArgs() *foundation.NamespaceArgs {
@@ -257,7 +257,8 @@ func (p *Platform) appConfigArgs() *app.ConfigArgs {
 // shared is what every tier is given (tier.Context), from the settings and the Namespace.
 func (p *Platform) shared() tier.Context {
 	s := p.settings
-	return tier.Context{Namespace: p.Namespace.Name, TLS: s.TLS.Internal, Spread: spread(s.Placement), Protect: s.ProtectState()}
+	return tier.Context{Namespace: p.Namespace.Name, TLS: s.TLS.Internal, Spread: spread(s.Placement), Protect: s.ProtectState(),
+		Store: tier.ObjectStore{WALArchive: s.Postgres.WALArchive, Image: s.Images.Postgres}}
 }
 
 // databases are what a client of the data tier waits for: every database's Ready list.

@@ -18,6 +18,5 @@ func Scripts() []tier.Script {
 		assets.Lint("postgres-setup.sh", "setup.sh.tmpl", SetupScript),
 		assets.Lint("postgres-backup.sh", "backup.sh.tmpl", BackupScript),
 		assets.Lint("postgres-restore.sh", "restore.sh", RestoreScript),
-		assets.Lint("postgres-dump-copy.sh", "dump-copy.sh", DumpCopyScript),
 	}
 }

@@ -64,38 +64,19 @@ func backupCronJob(args *Args, replicaHost, primaryHost pulumi.StringInput) kube
 	}
 }
 
-// DumpCopyScript copies the newest complete backup of BackupScript to the WAL
-// archive's store (WALG_S3_PREFIX, WALG_GS_PREFIX or WALG_AZ_PREFIX), file by file as it is
-// (pg_dump's format is compressed already), with WAL-G's storage tools: the dump image has no
-// object store client, Spilo's has WAL-G. A lost cluster so keeps its dumps. What is kept there
-// is the bucket's lifecycle rule's to say.
-var DumpCopyScript = assets.Script("dump-copy.sh")
+// DumpCopyScript copies the newest complete backup of BackupScript off the cluster: the shared
+// copy (tier.CopyScript), which the backup pod runs in the Spilo image, whose WAL-G the dump image
+// lacks. A lost cluster so keeps its dumps.
+var DumpCopyScript = tier.CopyScript
 
-// copyDumpOffCluster makes the backup pod copy its dump to object storage when WAL is archived
-// there: the dump runs first (an init container), then DumpCopyScript in the Spilo image,
-// reading the claim only, under pynomaly-dumps/<namespace>/ in the archive's bucket.
+// DumpsKind is where the dumps' copies are in the WAL archive's bucket: pynomaly-dumps/<namespace>/.
+const DumpsKind = "pynomaly-dumps"
+
+// copyDumpOffCluster makes the backup pod copy its newest dump to the WAL archive's store, where
+// there is one, once the dump is done, and keep as many days of copies as of dumps.
 func copyDumpOffCluster(pod *kube.Pod, args *Args) {
-	w := args.Settings.WALArchive
-	if !w.On() {
-		return
-	}
-	// $(POD_NAMESPACE) is expanded by the kubelet from the variable set before it.
-	prefixVariable, prefix := storePrefix(w, "pynomaly-dumps/$(POD_NAMESPACE)")
-	env := corev1.EnvVarArray{
-		kube.FieldEnv("POD_NAMESPACE", "metadata.namespace"),
-		kube.Env(prefixVariable, prefix),
-		kube.Env("BACKUP_DIR", postgresBackupDir),
-	}
-	pod.InitContainers = append(pod.InitContainers, pod.Containers...)
-	pod.Containers = []kube.Container{{
-		Name:      "postgres-backup-copy",
-		Image:     args.Images.Postgres,
-		Command:   kube.Script("/bin/sh", DumpCopyScript),
-		Env:       append(env, storeEnv("", w)...),
-		Resources: tier.JobResources,
-		Mounts:    corev1.VolumeMountArray{kube.Mount("tmp", "/tmp"), kube.ReadOnlyMount("backup", postgresBackupDir)},
-	}}
-	withStoreKeyFile(pod, "postgres-backup-copy", w)
+	tier.CopyOffCluster(pod, args.Store, tier.OffCluster{Kind: DumpsKind, Volume: "backup", MountPath: postgresBackupDir,
+		Dir: postgresBackupDir, Newest: true, RetentionDays: args.Settings.Backup.RetentionDays})
 }
 
 // postgresBackupDir is where the dumps are: the backup claim's top directory.

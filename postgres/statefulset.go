@@ -66,7 +66,7 @@ func statefulSet(args *Args, params map[string]string, headless pulumi.StringInp
 		Volumes: corev1.VolumeArray{kube.EmptyDir("dshm", true)},
 	}
 	tier.ServeTLS(&pod, ServerTLS(s.Replicas), args.TLS, "postgres")
-	withStoreKeyFile(&pod, "postgres", s.WALArchive)
+	tier.WithStoreKeyFile(&pod, "postgres", s.WALArchive)
 	return kube.StatefulSet{
 		Name: Name, Replicas: s.Replicas, ServiceName: headless,
 		// Patroni decides who leads; Kubernetes only has to keep the pods running.

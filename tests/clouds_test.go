@@ -84,7 +84,8 @@ func secretEnvOf(t *testing.T, r *Resource, container string) map[string]string 
 
 // On each cloud, prod gets that cloud's encrypted SSD class, a snapshot class of the same
 // driver, its load balancer, WAL-G writing to that cloud's store, and the object storage
-// workloads' accounts bound to the cloud identity: those two accounts and no other.
+// workloads' accounts bound to the cloud identity: PostgreSQL's and the backup jobs' that copy
+// off the cluster, and no other.
 func TestCloudPresetsGiveEachCloudItsOwn(t *testing.T) {
 	for _, c := range cloudCases {
 		t.Run(c.cloud, func(t *testing.T) {
@@ -105,7 +106,7 @@ func TestCloudPresetsGiveEachCloudItsOwn(t *testing.T) {
 
 			for _, sa := range st.OfType("kubernetes:core/v1:ServiceAccount") {
 				bound := sa.Has("metadata.annotations") && c.identityKey != "" && sa.StringMap(t, "metadata.annotations")[c.identityKey] == c.identity
-				objectStore := c.identity != "" && slices.Contains([]string{"pynomaly-postgres", "pynomaly-postgres-backup"}, sa.Name)
+				objectStore := c.identity != "" && slices.Contains([]string{"pynomaly-postgres", "pynomaly-postgres-backup", "pynomaly-influxdb-backup"}, sa.Name)
 				assert.Equal(t, objectStore, bound, "ServiceAccount %s: bound to the cloud identity", sa.Name)
 			}
 

@@ -21,4 +21,7 @@ type Context struct {
 	// Protect keeps what holds data, and the credentials to it, through `pulumi destroy` and
 	// replacement (prod).
 	Protect bool
+	// Store is where what holds data is copied off the cluster (CopyOffCluster); off unless
+	// the stack names a bucket.
+	Store ObjectStore
 }
