@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 
 	"github.com/pynomaly/pynomaly-platform/config"
 	"github.com/pynomaly/pynomaly-platform/postgres"
+	"github.com/pynomaly/pynomaly-platform/tests/objectstore"
 )
 
 // drillArchiveTimeout stands in for prod's archive_timeout (300 s) in the point-in-time drill,
@@ -25,8 +27,8 @@ import (
 const drillArchiveTimeout = time.Second
 
 // archivingServer is a real PostgreSQL with prod's generated parameters, archiving every WAL
-// segment into a local directory (the archive_command standing in for Spilo's WAL-G wal-push:
-// WAL-G is not packaged in Debian).
+// segment to an S3-compatible store with Spilo's archive_command (envdir ... wal-g wal-push "%p",
+// the stand-in for WAL-G of tests/objectstore: WAL-G cannot be built here).
 type archivingServer struct {
 	dir, data string
 	port      int
@@ -58,9 +60,12 @@ func startArchiving(t *testing.T, ctx context.Context, bin, data string, params 
 }
 
 // The point-in-time drill: WAL archived as prod's generated settings archive it (archive_mode
-// and archive_timeout from the program), a base backup, rows committed steadily, then two
-// disasters, each restored with the program's recovery parameters (postgres.RecoveryParameters,
-// what Spilo's clone from WAL-G sets in the cluster, here fetching from the local archive):
+// and archive_timeout from the program) to an S3-compatible store in the test's process, through
+// WAL-G's environment as Spilo derives it from the variables the program gives the postgres
+// container (the bucket, the endpoint, the Secret's keys); a base backup pushed there
+// (backup-push), rows committed steadily, then two disasters, each restored from the store
+// (backup-fetch LATEST) with the program's recovery parameters (postgres.RecoveryParameters,
+// what Spilo's clone from WAL-G sets in the cluster, fetching with wal-fetch):
 //
 //   - the cluster lost (the server killed, its volume gone): restored to the end of the archive,
 //     it holds every commit older than archive_timeout; the recovery point (the disaster's time
@@ -72,29 +77,31 @@ func TestPointInTimeRestoreFromArchivedWAL(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	bin := filepath.Dir(tool(t, "/usr/lib/postgresql/*/bin/postgres"))
+	requireRclone(t)
 
-	// Prod archives (its stack file names the bucket), a segment at least every five minutes.
-	params := postgres.Parameters(settings(t, "prod", nil).Postgres)
+	// Prod archives (its stack file names the bucket; here the store's, at its endpoint), a
+	// segment at least every five minutes.
+	store := objectstore.Start(t)
+	store.CreateBucket(t, "pynomaly-prod-wal")
+	stack := storeStack(`{"walArchive": ` + archiveToStore(store, "pynomaly-prod-wal") + `}`)
+	params := postgres.Parameters(settings(t, "prod", stack).Postgres)
 	require.Equal(t, "on", params["archive_mode"], "prod archives WAL")
 	timeout, err := strconv.Atoi(params["archive_timeout"])
 	require.NoError(t, err)
 	require.LessOrEqual(t, timeout, config.MaxArchiveTimeoutSeconds, "prod's archive_timeout")
 	require.LessOrEqual(t, timeout, 15*60, "within the seed's RPO")
 
-	archive := serviceDir(t)
+	walg, walgEnv := spiloWalG(t, "prod", stack, store, "", majorVersion(bin))
 	params["archive_timeout"] = fmt.Sprint(int(drillArchiveTimeout.Seconds()))
-	params["archive_command"] = fmt.Sprintf("test ! -f %[1]s/%%f && cp %%p %[1]s/%%f", archive)
-	restoreCommand := fmt.Sprintf("cp %s/%%f %%p", archive)
+	params["archive_command"] = walg.command(`wal-push "%p"`)
+	restoreCommand := walg.command(`wal-fetch "%f" "%p"`)
 
 	source := startArchiving(t, ctx, bin, filepath.Join(serviceDir(t), "data"), params)
 	conn := connect(t, ctx, source)
 	_, err = conn.Exec(ctx, "CREATE TABLE results (id bigint PRIMARY KEY, committed timestamptz NOT NULL)")
 	require.NoError(t, err)
 	// The base backup (Spilo's scheduled WAL-G backup-push in the cluster).
-	base := filepath.Join(serviceDir(t), "base")
-	out, err := asServiceUser(ctx, filepath.Join(bin, "pg_basebackup"), "-h", source.dir, "-p", fmt.Sprint(source.port), "-U", "postgres",
-		"-D", base, "--checkpoint=fast", "-X", "none").CombinedOutput()
-	require.NoError(t, err, "%s", out)
+	walg.run(t, ctx, libpqEnv(bin, source.dir, source.port), "backup-push", source.data)
 
 	// Disaster 1: commits every 20 ms for 3 s, then the server killed and its volume lost.
 	acked := commitSteadily(t, ctx, conn, 0, 3*time.Second)
@@ -102,7 +109,7 @@ func TestPointInTimeRestoreFromArchivedWAL(t *testing.T) {
 	source.kill()
 	require.NoError(t, os.RemoveAll(source.data))
 
-	restored := restoreFrom(t, ctx, bin, base, params, postgres.RecoveryParameters(restoreCommand, time.Time{}))
+	restored := restoreFrom(t, ctx, bin, walg, params, postgres.RecoveryParameters(restoreCommand, time.Time{}))
 	conn = connect(t, ctx, restored)
 	last, n := lastCommit(t, ctx, conn)
 	recoveryPoint := disaster.Sub(last)
@@ -132,7 +139,7 @@ func TestPointInTimeRestoreFromArchivedWAL(t *testing.T) {
 	waitArchived(t, ctx, conn)
 	restored.kill()
 	target := dropAt.Add(-time.Millisecond)
-	again := restoreFrom(t, ctx, bin, base, params, postgres.RecoveryParameters(restoreCommand, target))
+	again := restoreFrom(t, ctx, bin, walg, params, postgres.RecoveryParameters(restoreCommand, target))
 	conn = connect(t, ctx, again)
 	last, n2 := lastCommit(t, ctx, conn)
 	t.Logf("RECOVERY POINT (dropped table, target %s): %d rows, the last commit %s before the target; drill took %s",
@@ -141,6 +148,24 @@ func TestPointInTimeRestoreFromArchivedWAL(t *testing.T) {
 	var timeline int
 	require.NoError(t, conn.QueryRow(ctx, "SELECT timeline_id FROM pg_control_checkpoint()").Scan(&timeline))
 	assert.GreaterOrEqual(t, timeline, 3, "each restore promoted to a new timeline")
+
+	// Both restores read the store, where WAL-G keeps the archive under Spilo's prefix: the one
+	// base backup with its sentinel, the first timeline's segments, and the second's history
+	// and segments, which the second restore replayed.
+	bucket, prefix := archivePath(t, walgEnv["WALG_S3_PREFIX"])
+	keys := store.Keys(t, bucket, prefix+"/")
+	var sentinels, secondTimeline int
+	for _, k := range keys {
+		if strings.HasPrefix(k, prefix+"/basebackups_005/base_") && strings.HasSuffix(k, "_backup_stop_sentinel.json") {
+			sentinels++
+		}
+		if strings.HasPrefix(k, prefix+"/wal_005/00000002") {
+			secondTimeline++
+		}
+	}
+	assert.Equal(t, 1, sentinels, "one base backup, complete: %q", keys)
+	assert.Contains(t, keys, prefix+"/wal_005/00000002.history")
+	assert.GreaterOrEqual(t, secondTimeline, 2, "the second timeline's history and a segment: %q", keys)
 }
 
 type commit struct {
@@ -173,14 +198,14 @@ func lastCommit(t *testing.T, ctx context.Context, conn *pgx.Conn) (time.Time, i
 	return last, int(n)
 }
 
-// restoreFrom is the restore: the base backup as the new data directory, the recovery
-// parameters with recovery.signal (as Spilo's bootstrap writes them), and the server started;
-// it returns once recovery has ended and the server is promoted.
-func restoreFrom(t *testing.T, ctx context.Context, bin, base string, params, recovery map[string]string) *archivingServer {
+// restoreFrom is the restore: the newest base backup fetched from the archive as the new data
+// directory (backup-fetch LATEST), the recovery parameters with recovery.signal (as Spilo's
+// bootstrap writes them), and the server started; it returns once recovery has ended and the
+// server is promoted.
+func restoreFrom(t *testing.T, ctx context.Context, bin string, walg *walG, params, recovery map[string]string) *archivingServer {
 	t.Helper()
 	data := filepath.Join(serviceDir(t), "data")
-	out, err := asServiceUser(ctx, "cp", "-a", base, data).CombinedOutput()
-	require.NoError(t, err, "%s", out)
+	walg.run(t, ctx, nil, "backup-fetch", data, "LATEST")
 	all := map[string]string{}
 	for k, v := range params {
 		all[k] = v
@@ -188,7 +213,7 @@ func restoreFrom(t *testing.T, ctx context.Context, bin, base string, params, re
 	for k, v := range recovery {
 		all[k] = v
 	}
-	out, err = asServiceUser(ctx, "touch", filepath.Join(data, "recovery.signal")).CombinedOutput()
+	out, err := asServiceUser(ctx, "touch", filepath.Join(data, "recovery.signal")).CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	start := time.Now()
 	s := startArchiving(t, ctx, bin, data, all)
@@ -230,6 +255,15 @@ func connect(t *testing.T, ctx context.Context, s *archivingServer) *pgx.Conn {
 	require.NoError(t, err)
 	t.Cleanup(func() { conn.Close(context.Background()) })
 	return conn
+}
+
+// archivePath is the bucket and the path of a WAL-G prefix (s3://bucket/path).
+func archivePath(t *testing.T, prefix string) (bucket, path string) {
+	t.Helper()
+	rest, ok := strings.CutPrefix(prefix, "s3://")
+	require.True(t, ok, "an S3 prefix: %s", prefix)
+	bucket, path, _ = strings.Cut(strings.TrimSuffix(rest, "/"), "/")
+	return bucket, path
 }
 
 func deref(s *string) string {

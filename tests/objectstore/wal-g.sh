@@ -117,13 +117,15 @@ backup_push() {
   tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"' EXIT
   started=$(date -u +%Y-%m-%dT%H:%M:%S.%NZ)
-  pg_basebackup -D "$tmp/parts" -F tar -X none --checkpoint=fast --no-manifest -v 2>"$tmp/log" ||
-    fail "pg_basebackup: $(cat "$tmp/log")"
-  start=$(sed -n 's/.*write-ahead log start point: \([0-9A-F]*\/[0-9A-F]*\).*/\1/p' "$tmp/log")
-  finish=$(sed -n 's/.*write-ahead log end point: \([0-9A-F]*\/[0-9A-F]*\).*/\1/p' "$tmp/log")
-  segment=$(tar -xOf "$tmp/parts/base.tar" backup_label | sed -n 's/^START WAL LOCATION: .*(file \([0-9A-F]*\))$/\1/p')
+  pg_basebackup -D "$tmp/parts" -F tar -X none --checkpoint=fast 2>"$tmp/log" || fail "pg_basebackup: $(cat "$tmp/log")"
+  # The start from backup_label, the end from the manifest, which stays out of the backup.
+  mv "$tmp/parts/backup_manifest" "$tmp/manifest"
+  label=$(tar -xOf "$tmp/parts/base.tar" backup_label)
+  start=$(echo "$label" | sed -n 's/^START WAL LOCATION: \([0-9A-F]*\/[0-9A-F]*\) .*/\1/p')
+  segment=$(echo "$label" | sed -n 's/^START WAL LOCATION: .*(file \([0-9A-F]*\))$/\1/p')
+  finish=$(sed -n 's/.*"End-LSN": *"\([0-9A-F]*\/[0-9A-F]*\)".*/\1/p' "$tmp/manifest")
   if [ -z "$segment" ] || [ -z "$start" ] || [ -z "$finish" ]; then
-    fail "no start or end point in: $(cat "$tmp/log")"
+    fail "no start or end point in the backup's label and manifest"
   fi
   name=base_$segment
   rc copy "$tmp/parts" "$root/basebackups_005/$name/tar_partitions"

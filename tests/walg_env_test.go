@@ -1,0 +1,229 @@
+package tests
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pynomaly/pynomaly-platform/tests/objectstore"
+)
+
+// The drills run WAL-G (tests/objectstore's stand-in) with the environment the program gives
+// the pod, as the pod would get it: the kubelet resolves the rendered variables (kubeletEnv), then,
+// in the postgres container, Spilo derives WAL-G's own environment from them (spiloWalGEnv).
+
+// storeCredentials is the credentials Secret the drills name in postgres.walArchive, holding
+// the in-process store's keys.
+const storeCredentials = "wal-s3"
+
+// archiveToStore is postgres.walArchive for the in-process store: the bucket at its endpoint,
+// logged in with the keys of storeCredentials.
+func archiveToStore(store *objectstore.Store, bucket string) string {
+	return fmt.Sprintf(`{"s3Bucket": %q, "region": %q, "endpoint": %q, "credentialsSecret": %q}`,
+		bucket, store.Region, store.Endpoint, storeCredentials)
+}
+
+// storeStack is a stack's config archiving to the in-process store: no workload identity (the
+// keys come from the Secret), and the store's loopback address as the object store's range.
+func storeStack(postgres string) cfg {
+	return cfg{"identity": noIdentity, "postgres": postgres, "network": `{"objectStorageCidrs": ["127.0.0.0/8"]}`}
+}
+
+// storeSecrets are the Secrets' values the kubelet would read for storeCredentials, by
+// "name/key" as Resource.Env names a secretKeyRef.
+func storeSecrets(store *objectstore.Store) map[string]string {
+	return map[string]string{
+		storeCredentials + "/AWS_ACCESS_KEY_ID":     store.AccessKey,
+		storeCredentials + "/AWS_SECRET_ACCESS_KEY": store.SecretKey,
+	}
+}
+
+// kubeletReference is a $(NAME) reference to another variable in a rendered value.
+var kubeletReference = regexp.MustCompile(`\$\(([A-Za-z_][A-Za-z0-9_]*)\)`)
+
+// kubeletEnv is a container's variables (Resource.Env) as its process sees them: Secret keys read
+// from secrets (a key not there, such as the cluster's passwords, WAL-G does not read: its
+// variable is left out), metadata.namespace the pod's namespace, and $(NAME) references
+// expanded. The kubelet expands a reference only to a variable defined before it; Resource.Env
+// keeps no order, so that is not checked here (the program's references are to POD_NAMESPACE,
+// defined first).
+func kubeletEnv(rendered map[string]string, namespace string, secrets map[string]string) map[string]string {
+	env := map[string]string{}
+	for name, value := range rendered {
+		switch {
+		case strings.HasPrefix(value, "secret:"):
+			if v, ok := secrets[strings.TrimPrefix(value, "secret:")]; ok {
+				env[name] = v
+			}
+		case value == "field:metadata.namespace":
+			env[name] = namespace
+		case strings.HasPrefix(value, "field:"):
+			continue // the pod's IP and the like: nothing WAL-G reads
+		default:
+			env[name] = value
+		}
+	}
+	for name, value := range env {
+		env[name] = kubeletReference.ReplaceAllStringFunc(value, func(ref string) string {
+			if v, ok := env[ref[2:len(ref)-1]]; ok {
+				return v
+			}
+			return ref // the kubelet leaves an unknown reference as it is
+		})
+	}
+	return env
+}
+
+// spiloWalGEnv is WAL-G's environment as Spilo writes it into its envdir from the container's
+// variables (configure_spilo.py, write_wale_environment) for the archive of prefix: "" for the
+// cluster's own, "CLONE_" for a restore's source, "STANDBY_" for a standby's primary. S3 only
+// (the drills' store). pgVersion is the server's major version, which Spilo takes from its
+// binaries for the cluster's own archive; a prefixed archive reads <prefix>PGVERSION instead,
+// unset unless the pod sets it. What Spilo does, in its order:
+//   - the prefix, unless <prefix>WALE_S3_PREFIX or <prefix>WALG_S3_PREFIX is given:
+//     s3://<WAL_S3_BUCKET>/spilo/<WAL_BUCKET_SCOPE_PREFIX><SCOPE><WAL_BUCKET_SCOPE_SUFFIX>/wal/<PGVERSION>,
+//     where the cluster's own WAL_BUCKET_SCOPE_PREFIX defaults to "<namespace>-" (a namespace
+//     but default), a prefixed one to nothing;
+//   - with an endpoint, path-style addressing (AWS_S3_FORCE_PATH_STYLE true, whatever the pod
+//     says), no server-side encryption, and the region only where WAL-G backs up
+//     (USE_WALG_BACKUP, which a prefixed archive on S3 gets by default);
+//   - AWS_INSTANCE_PROFILE where no keys are given.
+//
+// PGPORT, which Spilo writes too (5432), is left out: the drills' servers have ports of their
+// own, which the caller gives backup-push with PGHOST.
+func spiloWalGEnv(t *testing.T, pod map[string]string, prefix, pgVersion string) map[string]string {
+	t.Helper()
+	get := func(name string) string { return pod[prefix+name] }
+	require.True(t, get("WAL_S3_BUCKET") != "" || get("WALE_S3_PREFIX") != "" || get("WALG_S3_PREFIX") != "",
+		"no S3 archive in the pod's %s variables (the drills' store is S3)", prefix)
+	scope, scopePrefix, version := get("SCOPE"), get("WAL_BUCKET_SCOPE_PREFIX"), get("PGVERSION")
+	if prefix == "" {
+		version = pgVersion
+		if _, set := pod["WAL_BUCKET_SCOPE_PREFIX"]; !set {
+			if ns := pod["POD_NAMESPACE"]; ns != "" && ns != "default" {
+				scopePrefix = ns + "-"
+			}
+		}
+	}
+
+	env := map[string]string{}
+	for _, name := range []string{"WALE_S3_PREFIX", "WALG_S3_PREFIX", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT",
+		"AWS_REGION", "AWS_S3_FORCE_PATH_STYLE", "WALG_DISABLE_S3_SSE", "WALG_S3_SSE", "WALG_S3_CA_CERT_FILE", "USE_WALG_BACKUP",
+		"USE_WALG_RESTORE", "WALG_COMPRESSION_METHOD"} {
+		if v := get(name); v != "" {
+			env[name] = v
+		}
+	}
+	// Spilo's set_walg_placeholders: a prefixed archive on S3 uses WAL-G unless told otherwise.
+	for _, name := range []string{"USE_WALG_BACKUP", "USE_WALG_RESTORE"} {
+		if _, set := pod[prefix+name]; prefix != "" && !set {
+			env[name] = "true"
+		}
+	}
+	if endpoint := env["AWS_ENDPOINT"]; endpoint != "" {
+		env["AWS_S3_FORCE_PATH_STYLE"] = "true"
+		env["WALG_DISABLE_S3_SSE"] = "true"
+		if env["USE_WALG_BACKUP"] != "true" {
+			delete(env, "AWS_REGION")
+		}
+	}
+	if env["AWS_ACCESS_KEY_ID"] == "" || env["AWS_SECRET_ACCESS_KEY"] == "" {
+		env["AWS_INSTANCE_PROFILE"] = "true"
+	}
+	if env["WALE_S3_PREFIX"] == "" {
+		env["WALE_S3_PREFIX"] = fmt.Sprintf("s3://%s/spilo/%s%s%s/wal/%s", get("WAL_S3_BUCKET"), scopePrefix, scope, get("WAL_BUCKET_SCOPE_SUFFIX"), version)
+	}
+	if env["WALG_S3_PREFIX"] == "" {
+		env["WALG_S3_PREFIX"] = env["WALE_S3_PREFIX"]
+	}
+	return env
+}
+
+// walG is the stand-in for WAL-G as Spilo runs it: envdir "<env dir>" wal-g ..., the env dir
+// holding WAL-G's environment, both where the server's user reads them.
+type walG struct {
+	envdir, envDir, path string
+}
+
+// newWalG writes the stand-in and env for the server's user.
+func newWalG(t *testing.T, env map[string]string) *walG {
+	t.Helper()
+	tools := serviceDir(t)
+	w := &walG{envdir: filepath.Join(tools, "envdir"), envDir: serviceDir(t), path: objectstore.WalG(t, tools)}
+	objectstore.WriteEnvDir(t, w.envDir, env)
+	return w
+}
+
+// command is the shell command PostgreSQL runs for a WAL-G subcommand, as Spilo writes its
+// archive_command (envdir "$WALE_ENV_DIR" wal-g wal-push "%p").
+func (w *walG) command(args string) string {
+	return fmt.Sprintf(`%s "%s" %s %s`, w.envdir, w.envDir, w.path, args)
+}
+
+// run runs a WAL-G subcommand as the server's user, with extra variables (libpq's, for
+// backup-push) beside the env dir's, and fails the test if it fails.
+func (w *walG) run(t *testing.T, ctx context.Context, extra []string, args ...string) string {
+	t.Helper()
+	cmd := asServiceUser(ctx, w.envdir, append([]string{w.envDir, w.path}, args...)...)
+	cmd.Env = append(append(os.Environ(), "HOME="+os.TempDir()), extra...)
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "wal-g %s: %s", strings.Join(args, " "), out)
+	return string(out)
+}
+
+// libpqEnv is what backup-push needs to reach a server on the socket in dir: libpq's variables,
+// and the server's own client programs first on PATH.
+func libpqEnv(bin, dir string, port int) []string {
+	return []string{"PATH=" + bin + ":" + os.Getenv("PATH"), "PGHOST=" + dir, fmt.Sprintf("PGPORT=%d", port), "PGUSER=postgres"}
+}
+
+// Spilo's WAL-G environment for prod's archive on an S3-compatible store: the bucket, the
+// namespace and scope, and the server's major version make the prefix; the keys are the
+// Secret's; the endpoint means path-style addressing.
+func TestSpiloDerivesWALGsEnvironmentFromTheProgramsVariables(t *testing.T) {
+	store := &objectstore.Store{Endpoint: "http://127.0.0.1:9000", AccessKey: "access", SecretKey: "secret", Region: "us-east-1"}
+	stack := storeStack(`{"walArchive": ` + archiveToStore(store, "pynomaly-wal") + `}`)
+	s, st := settings(t, "prod", stack), deploy(t, "prod", stack)
+	sts := st.One(t, statefulSetType, "pynomaly-postgres")
+	pod := kubeletEnv(sts.Env(t, sts.Container(t, podSpec, "postgres")), s.Namespace, storeSecrets(store))
+	env := spiloWalGEnv(t, pod, "", "17")
+	assert.Equal(t, "s3://pynomaly-wal/spilo/"+s.Namespace+"-pynomaly-postgres/wal/17", env["WALG_S3_PREFIX"])
+	assert.Equal(t, map[string]string{"AWS_ENDPOINT": store.Endpoint, "AWS_REGION": "us-east-1", "AWS_S3_FORCE_PATH_STYLE": "true",
+		"AWS_ACCESS_KEY_ID": "access", "AWS_SECRET_ACCESS_KEY": "secret"},
+		map[string]string{"AWS_ENDPOINT": env["AWS_ENDPOINT"], "AWS_REGION": env["AWS_REGION"], "AWS_S3_FORCE_PATH_STYLE": env["AWS_S3_FORCE_PATH_STYLE"],
+			"AWS_ACCESS_KEY_ID": env["AWS_ACCESS_KEY_ID"], "AWS_SECRET_ACCESS_KEY": env["AWS_SECRET_ACCESS_KEY"]})
+	assert.NotContains(t, env, "AWS_INSTANCE_PROFILE", "keys are given")
+}
+
+// requireRclone fails the test without rclone, which the stand-in for WAL-G runs.
+func requireRclone(t *testing.T) {
+	t.Helper()
+	_, err := exec.LookPath("rclone")
+	require.NoError(t, err, "rclone is not on PATH: scripts/test.sh installs Debian's package")
+}
+
+// spiloWalG is the stand-in for WAL-G in the postgres container of the stack env rendered with
+// c, archiving to store: the container's variables as the kubelet gives them, WAL-G's
+// environment as Spilo writes it for the archive of prefix ("" for the cluster's own), major
+// the server's major version. It returns WAL-G's environment too.
+func spiloWalG(t *testing.T, env string, c cfg, store *objectstore.Store, prefix, major string) (*walG, map[string]string) {
+	t.Helper()
+	sts := deploy(t, env, c).One(t, statefulSetType, "pynomaly-postgres")
+	pod := kubeletEnv(sts.Env(t, sts.Container(t, podSpec, "postgres")), settings(t, env, c).Namespace, storeSecrets(store))
+	walgEnv := spiloWalGEnv(t, pod, prefix, major)
+	return newWalG(t, walgEnv), walgEnv
+}
+
+// majorVersion is the major version of the PostgreSQL whose programs are in bin
+// (/usr/lib/postgresql/<major>/bin), as Spilo reads it from its binaries.
+func majorVersion(bin string) string {
+	return filepath.Base(filepath.Dir(bin))
+}
