@@ -34,6 +34,8 @@ type APIArgs struct {
 	APISecret pulumi.StringInput
 	// After are what the API must not start before: the databases, ready, and the migrations.
 	After []pulumi.Resource
+	// Stopped holds the Deployment at zero pods: a standby stack's writers (postgres.standby).
+	Stopped bool
 }
 
 // API is the seed's data-science-api.yaml: the FastAPI Deployment, its HPA (5-100 in prod, CPU
@@ -107,6 +109,7 @@ func apiDeployment(args *APIArgs) kube.Autoscaled {
 	return kube.Autoscaled{
 		Deployment: rollout(APIName, args.Env.appPod(args.TLS, "api", apiContainer(args), APIPort, apiGracePeriod)),
 		Scaling:    scaling(args.Settings),
+		Stopped:    args.Stopped,
 		// The seed: scale up aggressively (double every 15 s), down conservatively (a tenth
 		// per minute, after five minutes of lower load).
 		Behavior: &autoscalingv2.HorizontalPodAutoscalerBehaviorArgs{

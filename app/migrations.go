@@ -21,6 +21,9 @@ type MigrationArgs struct {
 	// transaction-pooling PgBouncer does not carry reliably.
 	PrimaryHost pulumi.StringInput
 	After       []pulumi.Resource
+	// Standby: the database is a read-only standby of another stack's (postgres.standby), whose
+	// schema it replays; no migration runs until it is promoted.
+	Standby bool
 }
 
 // Migration runs the database schema migrations once PostgreSQL is ready, and before the API
@@ -40,6 +43,9 @@ func NewMigration(ctx *pulumi.Context, name string, args *MigrationArgs, opts ..
 	if err := ctx.RegisterComponentResource(tier.Type("Migration"), name, c, opts...); err != nil {
 		return nil, err
 	}
+	if args.Standby {
+		return c, nil
+	}
 	job, w, err := kube.NewJob(ctx, c, args.Namespace, migrationJob(args),
 		kube.After(args.After), pulumi.Timeouts(&pulumi.CustomTimeouts{Create: "30m", Update: "30m"}))
 	if err != nil {
@@ -51,8 +57,19 @@ func NewMigration(ctx *pulumi.Context, name string, args *MigrationArgs, opts ..
 	return c, nil
 }
 
-// PlanMigration is the migration before it is declared: its Job.
+// Done is what must wait for the migration: its Job, or nothing on a standby.
+func (c *Migration) Done() []pulumi.Resource {
+	if c.Job == nil {
+		return nil
+	}
+	return []pulumi.Resource{c.Job}
+}
+
+// PlanMigration is the migration before it is declared: its Job, none on a standby.
 func PlanMigration(args *MigrationArgs) (tier.Plan, error) {
+	if args.Standby {
+		return tier.Plan{}, nil
+	}
 	return tier.Plan{Objects: []kube.Object{migrationJob(args)}}, nil
 }
 

@@ -31,6 +31,8 @@ type WorkerArgs struct {
 	Image    string
 	Env      Env
 	After    []pulumi.Resource
+	// Stopped holds the Deployment at zero pods: a standby stack's writers (postgres.standby).
+	Stopped bool
 }
 
 // Worker is the seed's data-science-worker.yaml: background processing from the Redis queue,
@@ -108,6 +110,7 @@ func workerDeployment(args *WorkerArgs) kube.Autoscaled {
 	return kube.Autoscaled{
 		Deployment:   rollout(WorkerName, pod),
 		Scaling:      scaling(s.Autoscaled),
+		Stopped:      args.Stopped,
 		ExtraMetrics: queueDepthMetric(s.QueueScaling),
 		// Up as fast as the API; down slowly, since a worker stopping mid-task costs the task.
 		Behavior: &autoscalingv2.HorizontalPodAutoscalerBehaviorArgs{

@@ -21,6 +21,42 @@ type Postgres struct {
 	Backup          PostgresBackup  `json:"backup"`
 	WALArchive      WALArchive      `json:"walArchive"`
 	Restore         PostgresRestore `json:"restore"`
+	Standby         PostgresStandby `json:"standby"`
+}
+
+// PostgresStandby makes the cluster a standby of another stack's (a disaster-recovery stack in
+// another region): Patroni's standby cluster, as Spilo configures it from STANDBY_ variables,
+// bootstraps from the primary's newest base backup and replays its WAL archive continuously.
+// Its data are read-only and the application's writers are stopped. Removing FromNamespace
+// (pulumi config rm postgres.standby.fromNamespace; pulumi up) promotes it: the setup job ends
+// the standby in Patroni's dynamic configuration, and the cluster archives to its own prefix.
+type PostgresStandby struct {
+	// FromNamespace is the namespace of the primary stack whose archive is replayed (WAL-G's
+	// path holds it); empty: not a standby.
+	FromNamespace string `json:"fromNamespace"`
+	// FromBucket is the bucket (S3, GCS) or container (Azure) the primary archives to, read
+	// with this stack's postgres.walArchive store, region, endpoint and credentials: in another
+	// region, the replica of the primary's bucket there. Empty: this stack's own bucket.
+	FromBucket string `json:"fromBucket"`
+}
+
+// On says whether the cluster is a standby.
+func (s PostgresStandby) On() bool { return s.FromNamespace != "" }
+
+// Source is the WAL archive the standby replays: w with the primary's bucket.
+func (s PostgresStandby) Source(w WALArchive) WALArchive {
+	if s.FromBucket == "" {
+		return w
+	}
+	switch w.Store() {
+	case StoreS3:
+		w.S3Bucket = s.FromBucket
+	case StoreGCS:
+		w.GCSBucket = s.FromBucket
+	case StoreAzure:
+		w.AzureContainer = s.FromBucket
+	}
+	return w
 }
 
 // PostgresRestore makes a new cluster start as a point-in-time copy of one whose WAL was

@@ -52,11 +52,14 @@ type Credentials struct {
 	PostgresSuperuserPassword   Credential `json:"postgresSuperuserPassword"`
 	PostgresReplicationPassword Credential `json:"postgresReplicationPassword"`
 	PostgresAppPassword         Credential `json:"postgresAppPassword"`
-	RedisPassword               Credential `json:"redisPassword"`
-	InfluxDBAdminPassword       Credential `json:"influxdbAdminPassword"`
-	InfluxDBAdminToken          Credential `json:"influxdbAdminToken"`
-	GrafanaAdminPassword        Credential `json:"grafanaAdminPassword"`
-	APISecretKey                Credential `json:"apiSecretKey"`
+	// PostgresMonitorPassword is the metrics exporter's login; a standby stack takes the
+	// primary's, whose roles it replays.
+	PostgresMonitorPassword Credential `json:"postgresMonitorPassword"`
+	RedisPassword           Credential `json:"redisPassword"`
+	InfluxDBAdminPassword   Credential `json:"influxdbAdminPassword"`
+	InfluxDBAdminToken      Credential `json:"influxdbAdminToken"`
+	GrafanaAdminPassword    Credential `json:"grafanaAdminPassword"`
+	APISecretKey            Credential `json:"apiSecretKey"`
 	// AlertmanagerWebhookURL is no generated value but a secret the operator alone has: the URL
 	// Alertmanager's webhook receiver posts every alert to (such URLs often carry a token).
 	AlertmanagerWebhookURL Credential `json:"alertmanagerWebhookUrl"`

@@ -136,8 +136,8 @@ func (c *Secrets) credentials(ctx *pulumi.Context, args *Args) (map[string]pulum
 		}
 		values[p.logical] = v
 	}
-	// The exporter's login: only generated, nobody types it.
-	monitor, verifier, err := c.scramPassword(ctx, "postgres-monitor-password", "", args.Protect)
+	// The exporter's login; a standby stack sets the primary's (its roles are the primary's).
+	monitor, verifier, err := c.scramPassword(ctx, "postgres-monitor-password", cr.PostgresMonitorPassword, args.Protect)
 	if err != nil {
 		return nil, err
 	}

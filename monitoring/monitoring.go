@@ -69,8 +69,9 @@ type Args struct {
 	// runs the external metrics adapter that serves its metric, with MetricsAdapterReplicas pods.
 	QueueScaling           config.QueueScaling
 	MetricsAdapterReplicas int
-	// WALArchiving says whether PostgreSQL archives its WAL: its alert is loaded only then.
-	WALArchiving bool
+	// Database says which PostgreSQL alerts are loaded: WAL archiving's where it is on, a
+	// standby's replay instead of a primary's.
+	Database Database
 	// SLO is the API's objectives: burn-rate alerts and the API dashboard's budget panels.
 	SLO config.SLO
 	// Operator leaves the monitoring stack to the cluster's Prometheus Operator: the tier is
@@ -231,7 +232,7 @@ func (c *Monitoring) prometheus(ctx *pulumi.Context, args *Args) error {
 	}
 	rules, err := corev1.NewConfigMap(ctx, PrometheusName+"-rules", &corev1.ConfigMapArgs{
 		Metadata: kube.AutoNamedMeta(ctx, ns, "prometheus"),
-		Data:     pulumi.StringMap{"pynomaly.yml": rulesFile(ns, args.WALArchiving, args.SLO)},
+		Data:     pulumi.StringMap{"pynomaly.yml": rulesFile(ns, args.Database, args.SLO)},
 	}, pulumi.Parent(c))
 	if err != nil {
 		return fmt.Errorf("monitoring: prometheus rules: %w", err)
@@ -307,6 +308,6 @@ func prometheusPod(args *Args, configMap, rules pulumi.StringPtrInput) kube.Pod 
 }
 
 // rulesFile is the platform's rule file for the namespace.
-func rulesFile(ns pulumi.StringInput, walArchiving bool, slo config.SLO) pulumi.StringOutput {
-	return ns.ToStringOutput().ApplyT(func(n string) string { return RulesFile(AlertRules(n, walArchiving, slo), true) }).(pulumi.StringOutput)
+func rulesFile(ns pulumi.StringInput, db Database, slo config.SLO) pulumi.StringOutput {
+	return ns.ToStringOutput().ApplyT(func(n string) string { return RulesFile(AlertRules(n, db, slo), true) }).(pulumi.StringOutput)
 }

@@ -42,7 +42,7 @@ func (c *Monitoring) operatorObjects(ctx *pulumi.Context, args *Args) error {
 	}
 	groups := ns.ToStringOutput().ApplyT(func(n string) []any {
 		var rules []any
-		for _, r := range AlertRules(n, args.WALArchiving, args.SLO) {
+		for _, r := range AlertRules(n, args.Database, args.SLO) {
 			rules = append(rules, map[string]any{
 				"alert": r.Name, "expr": r.Expr, "for": r.For,
 				"labels":      map[string]any{"severity": r.Severity},

@@ -41,15 +41,45 @@ func (r AlertRule) Runbook() string { return RunbookBase + r.Name + ".md" }
 // queue's memory, autoscaling at its ceiling, certificates). Every selector is limited to the
 // namespace: a cluster's Prometheus (operator mode) stores every namespace's series. The API's
 // objectives add their burn-rate alerts (slo.go).
-func AlertRules(namespace string, walArchiving bool, slo config.SLO) []AlertRule {
+func AlertRules(namespace string, db Database, slo config.SLO) []AlertRule {
 	rules := append(slices.Clone(platformRules), sloRules(slo)...)
-	if walArchiving {
+	switch {
+	case db.Standby:
+		// Every member is a replica and none archives: the replay's own lag is what counts.
+		rules = slices.DeleteFunc(rules, func(r AlertRule) bool { return primaryRules[r.Name] })
+		rules = append(rules, standbyReplayRule)
+	case db.WALArchiving:
 		rules = append(rules, walArchiveRule)
 	}
 	for i := range rules {
 		rules[i].Expr = strings.ReplaceAll(rules[i].Expr, "{NS", `{namespace="`+namespace+`"`)
 	}
 	return rules
+}
+
+// Database says which PostgreSQL rules apply: WAL archiving's where it is on, and a standby
+// cluster's (postgres.standby) instead of a primary's.
+type Database struct {
+	WALArchiving, Standby bool
+}
+
+// primaryRules hold for a cluster with a primary only: a standby has none, and its members lag
+// behind the other region's primary by design.
+var primaryRules = map[string]bool{"PynomalyPatroniNoLeader": true, "PynomalyPostgresReplicationLag": true}
+
+// standbyReplayRule watches a standby cluster replaying the primary's archive: the newest
+// transaction its most current member has replayed is older than the seed's recovery point of 15
+// minutes. The archive delivers a segment at least every archive_timeout (at most 300 s) while
+// the primary writes, so this is the archive, its copy to this region or the replay stuck. A
+// primary that writes nothing for 15 minutes looks the same (the lag counts from the last replayed
+// transaction).
+var standbyReplayRule = AlertRule{
+	Name:        "PynomalyStandbyReplayLagging",
+	Expr:        `min(pg_replication_lag_seconds{NS,component="postgres"}) > 900`,
+	For:         "5m",
+	Severity:    SeverityCritical,
+	Summary:     "The standby cluster has replayed nothing newer than {{ $value | humanizeDuration }} ago",
+	Description: "The standby's newest replayed transaction is older than 15 minutes, the recovery point a promotion now would have.",
 }
 
 // platformRules are the rules of every stack, each expression's label matchers opened with {NS

@@ -25,7 +25,7 @@ func TestRulesFile(t *testing.T) {
 			env, _, _ := strings.Cut(c.name, "-")
 			s := golden.Settings(t, config.Environment(env))
 			wal := s.Postgres.WALArchive.S3Bucket != ""
-			got := RulesFile(AlertRules(s.Namespace, wal, s.SLO), c.annotations)
+			got := RulesFile(AlertRules(s.Namespace, Database{WALArchiving: wal}, s.SLO), c.annotations)
 			golden.Compare(t, "rules/"+c.name+".yml", got)
 
 			var f struct {

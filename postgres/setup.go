@@ -46,8 +46,10 @@ var SetupRoleStep = psqlStep(RoleSQL)
 // psqlStep runs the psql script sql, given on standard input.
 func psqlStep(sql string) string { return "psql -X -v ON_ERROR_STOP=1 <<'SQL'\n" + sql + "\nSQL" }
 
-// SetupScript creates the application's role and database when missing, sets the role's
-// current password, and hands the tuning to Patroni as the cluster's dynamic configuration.
+// SetupScript hands the tuning to Patroni as the cluster's dynamic configuration (which, outside
+// a standby stack, ends a standby cluster: the promotion), then, once the primary takes writes,
+// creates the application's role and database when missing and sets the role's current
+// password. A standby (STANDBY_OF set) stops after the PATCH: its roles are the primary's.
 // PATCH is one of the REST API's unsafe methods, which Patroni authenticates: curl reads the
 // user and password as its configuration from standard input (-K -), written by printf, a shell
 // builtin, so they are on no command line either.
@@ -74,10 +76,17 @@ func postgresSetupJob(ctx *pulumi.Context, c *Postgres, args *Args, primaryHost 
 
 // setupJob is the setup Job; primaryHost is the primary's Service once declared.
 func setupJob(args *Args, primaryHost pulumi.StringInput, params map[string]string) (kube.Job, error) {
-	dynamic, err := json.Marshal(map[string]any{
+	config := map[string]any{
 		"synchronous_mode": args.Settings.SynchronousMode,
 		"postgresql":       map[string]any{"parameters": params},
-	})
+	}
+	standby := args.Settings.Standby
+	if !standby.On() {
+		// Patroni drops a key patched to null: a standby cluster so becomes a primary, and on a
+		// primary nothing changes.
+		config["standby_cluster"] = nil
+	}
+	dynamic, err := json.Marshal(config)
 	if err != nil {
 		return kube.Job{}, fmt.Errorf("postgres: setup job: %w", err)
 	}
@@ -97,6 +106,9 @@ func setupJob(args *Args, primaryHost pulumi.StringInput, params map[string]stri
 		kube.SecretEnv("PATRONI_RESTAPI_PASSWORD", args.Secret, credentials.PatroniAPIPasswordKey),
 		kube.Env("PATRONI_DYNAMIC_CONFIG", string(dynamic)),
 	}, nil, nil)
+	if standby.On() {
+		pod.Containers[0].Env = append(pod.Containers[0].Env, kube.Env("STANDBY_OF", standby.FromNamespace))
+	}
 	tier.TrustInternalCA(&pod, args.TLS)
 	// A rotation changes the template (the slot's login and keys; the generation for a rotation
 	// that returns to a slot), which reruns the job.

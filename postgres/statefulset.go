@@ -119,7 +119,8 @@ func spiloEnv(args *Args, spilo string) corev1.EnvVarArray {
 	}
 	image := args.Images.Postgres
 	envs = append(envs, walArchiveEnv(args.Settings.WALArchive, image)...)
-	return append(envs, restoreEnv(args.Settings.Restore, args.Settings.WALArchive, args.WebIdentityRole)...)
+	envs = append(envs, restoreEnv(args.Settings.Restore, args.Settings.WALArchive, args.WebIdentityRole)...)
+	return append(envs, standbyEnv(args.Settings.Standby, args.Settings.WALArchive, image, args.WebIdentityRole)...)
 }
 
 // eksTokenFile is where EKS's pod identity webhook projects the account's token.
@@ -166,13 +167,7 @@ func restoreEnv(r config.PostgresRestore, w config.WALArchive, webIdentityRole s
 	if !target.IsZero() {
 		envs = append(envs, kube.Env("CLONE_TARGET_TIME", RecoveryTargetTime(target)))
 	}
-	if webIdentityRole != "" && w.Store() == config.StoreS3 {
-		// Spilo writes the clone's WAL-G environment from CLONE_ variables alone, and EKS's
-		// webhook injects the unprefixed ones: without these the clone reads the archive as
-		// the node's own role.
-		envs = append(envs, kube.Env("CLONE_AWS_ROLE_ARN", webIdentityRole),
-			kube.Env("CLONE_AWS_WEB_IDENTITY_TOKEN_FILE", eksTokenFile), kube.Env("CLONE_AWS_STS_REGIONAL_ENDPOINTS", "regional"))
-	}
+	envs = append(envs, webIdentityEnv("CLONE_", w, webIdentityRole)...)
 	return append(envs, storeEnv("CLONE_", w)...)
 }
 

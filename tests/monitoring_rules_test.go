@@ -48,7 +48,13 @@ const ns = `namespace="pynomaly-data-science"`
 
 // allRules are every alert the platform can load, the conditional ones included.
 func allRules() []monitoring.AlertRule {
-	return monitoring.AlertRules(config.DefaultNamespace, true, profileSLO(config.Prod))
+	rules := monitoring.AlertRules(config.DefaultNamespace, monitoring.Database{WALArchiving: true}, profileSLO(config.Prod))
+	for _, r := range monitoring.AlertRules(config.DefaultNamespace, monitoring.Database{WALArchiving: true, Standby: true}, profileSLO(config.Prod)) {
+		if !slices.ContainsFunc(rules, func(have monitoring.AlertRule) bool { return have.Name == r.Name }) {
+			rules = append(rules, r)
+		}
+	}
+	return rules
 }
 
 // profileSLO is an environment's default objectives.
@@ -287,6 +293,23 @@ var alertCases = map[string]alertCase{
 		Labels:  map[string]string{"namespace": "pynomaly-data-science", "component": "postgres", "pod": "pynomaly-postgres-1"},
 		Healthy: map[string]string{`pg_replication_lag_seconds{` + ns + `,component="postgres",pod="pynomaly-postgres-1"}`: "0x30"},
 		Short:   map[string]string{`pg_replication_lag_seconds{` + ns + `,component="postgres",pod="pynomaly-postgres-1"}`: "120x3 0x27"},
+		ShortAt: "2m30s",
+	},
+	"PynomalyStandbyReplayLagging": {
+		// The standby leader replays the archive (its lag grows between segments and falls when
+		// one arrives); its replica streams from it. The most current member counts: a replica
+		// behind its leader alone is no lost recovery point.
+		Breach: map[string]string{
+			`pg_replication_lag_seconds{` + ns + `,component="postgres",pod="pynomaly-postgres-0"}`: "960+60x30",
+			`pg_replication_lag_seconds{` + ns + `,component="postgres",pod="pynomaly-postgres-1"}`: "1000+60x30",
+		},
+		FireAt: "10m",
+		Labels: map[string]string{},
+		Healthy: map[string]string{
+			`pg_replication_lag_seconds{` + ns + `,component="postgres",pod="pynomaly-postgres-0"}`: "0+60x4 0+60x4 0+60x4 0+60x4 0+60x4 0+60x4",
+			`pg_replication_lag_seconds{` + ns + `,component="postgres",pod="pynomaly-postgres-1"}`: "2000x30",
+		},
+		Short:   map[string]string{`pg_replication_lag_seconds{` + ns + `,component="postgres",pod="pynomaly-postgres-0"}`: "960+60x2 0+60x27"},
 		ShortAt: "2m30s",
 	},
 	"PynomalyQueueRedisNearMaxmemory": {

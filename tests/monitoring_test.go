@@ -226,7 +226,7 @@ func TestPromtoolChecksThePrometheusConfig(t *testing.T) {
 			require.NoError(t, os.WriteFile(path, []byte(withoutKubernetesSD(t, conf)), 0o644))
 			out, err := exec.Command(promtool, "check", "config", path).CombinedOutput()
 			require.NoError(t, err, "%s\n%s", out, conf)
-			assert.Contains(t, string(out), "SUCCESS: "+itoa(len(monitoring.AlertRules(config.DefaultNamespace, env == "prod", profileSLO(config.Environment(env)))))+" rules found")
+			assert.Contains(t, string(out), "SUCCESS: "+itoa(len(monitoring.AlertRules(config.DefaultNamespace, monitoring.Database{WALArchiving: env == "prod"}, profileSLO(config.Environment(env)))))+" rules found")
 		})
 	}
 }
@@ -282,7 +282,7 @@ func TestEveryRuleInEveryEnvironment(t *testing.T) {
 	for _, env := range envs {
 		st := deploy(t, env, nil)
 		rules := st.One(t, configMapType, monitoring.PrometheusName+"-rules").StringMap(t, "data")["pynomaly.yml"]
-		for _, r := range monitoring.AlertRules(config.DefaultNamespace, false, profileSLO(config.Environment(env))) {
+		for _, r := range monitoring.AlertRules(config.DefaultNamespace, monitoring.Database{}, profileSLO(config.Environment(env))) {
 			assert.Contains(t, rules, "alert: "+r.Name+"\n", env)
 			assert.Contains(t, rules, r.Runbook(), env)
 		}
@@ -557,7 +557,7 @@ func TestOperatorModeWritesMonitorsAndRules(t *testing.T) {
 			require.NoError(t, err)
 			out, err := exec.Command(promtool, "check", "rules", writeFile(t, "rules.yml", string(b))).CombinedOutput()
 			require.NoError(t, err, "%s\n%s", out, b)
-			assert.Contains(t, string(out), "SUCCESS: "+itoa(len(monitoring.AlertRules(config.DefaultNamespace, env == "prod", profileSLO(config.Environment(env)))))+" rules found")
+			assert.Contains(t, string(out), "SUCCESS: "+itoa(len(monitoring.AlertRules(config.DefaultNamespace, monitoring.Database{WALArchiving: env == "prod"}, profileSLO(config.Environment(env)))))+" rules found")
 		})
 	}
 }

@@ -63,6 +63,11 @@ func caseSource(t *testing.T, c settingcases.Case, first [][2]string) load.Sourc
 	for _, set := range append(append(first, c.Before...), [2]string{c.Path, c.Value}) {
 		setPath(t, src, objects, set[0], set[1])
 	}
+	for _, set := range c.Before {
+		if settingcases.IsCredential(set[0]) {
+			src.Secrets[set[0]] = true
+		}
+	}
 	if c.Secret {
 		// The CLI marks the whole top-level key secret when any field of it is.
 		top, _, _ := strings.Cut(c.Path, ".")

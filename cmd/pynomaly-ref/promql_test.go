@@ -95,7 +95,7 @@ func parsePromQL(expr string) (sels []selector, grouping []string) {
 // archiving, so every rule), dashboard panels, and the metrics adapter's series query.
 func platformQueries() []string {
 	var out []string
-	for _, r := range monitoring.AlertRules("pynomaly-data-science", true, prodSLO()) {
+	for _, r := range monitoring.AlertRules("pynomaly-data-science", monitoring.Database{WALArchiving: true}, prodSLO()) {
 		out = append(out, r.Expr)
 	}
 	for _, d := range monitoring.Dashboards(prodSLO()) {

@@ -345,6 +345,7 @@ func validatePostgres(s *config.Settings, v *validator, lr limitRangeMax) {
 		v.fail("postgres.backup.deadlineSeconds", fmt.Sprint(p.Backup.DeadlineSeconds), "must be at least 60")
 	}
 	validateRecovery(s, v)
+	validateStandby(s, v)
 }
 
 // validateRecovery checks WAL archiving and a point-in-time restore. Prod must archive: without

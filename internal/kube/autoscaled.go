@@ -15,6 +15,10 @@ type Autoscaled struct {
 	Scaling      Scaling
 	ExtraMetrics autoscalingv2.MetricSpecArray
 	Behavior     *autoscalingv2.HorizontalPodAutoscalerBehaviorArgs
+	// Stopped holds the Deployment at zero pods, without its autoscaler: an HPA cannot hold
+	// zero, and stops scaling a Deployment found at zero. Resuming drops spec.replicas again,
+	// which server-side apply resets to its default (one), from where the new HPA scales.
+	Stopped bool
 }
 
 // Scaling is how far an HPA scales its Deployment and on what.
@@ -33,9 +37,13 @@ func NewAutoscaled(ctx *pulumi.Context, parent pulumi.Resource, ns pulumi.String
 		return nil, Workload{}, err
 	}
 	a.Pod, opts = pod, append(opts, account)
-	dep, err := a.declare(ctx, parent, ns, a.spec(ctx), opts)
-	if err != nil {
-		return nil, Workload{}, err
+	spec := a.spec(ctx)
+	if a.Stopped {
+		spec.Replicas = pulumi.Int(0)
+	}
+	dep, err := a.declare(ctx, parent, ns, spec, opts)
+	if err != nil || a.Stopped {
+		return dep, a.Workload(), err
 	}
 	component := a.Pod.Component
 	_, err = autoscalingv2.NewHorizontalPodAutoscaler(ctx, a.Name, &autoscalingv2.HorizontalPodAutoscalerArgs{

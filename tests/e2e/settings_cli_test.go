@@ -79,7 +79,7 @@ func TestSettingsThroughTheCLI(t *testing.T) {
 			require.NoError(t, os.WriteFile(file, committed, 0o644))
 			for _, set := range append(c.Before, [2]string{c.Path, c.Value}) {
 				mode := "--plaintext"
-				if c.Secret && set[0] == c.Path {
+				if c.Secret && set[0] == c.Path || set[0] != c.Path && settingcases.IsCredential(set[0]) {
 					mode = "--secret"
 				}
 				// "--" ends the flags, so a value such as -8 is a value.

@@ -343,6 +343,7 @@ func Cases() []Case {
 		Case{Env: "prod", Path: "postgres.restore.fromNamespace", Value: "Pynomaly EU", Err: bad("postgres.restore.fromNamespace", `"Pynomaly EU"`,
 			"must be a namespace name (a DNS label), or empty for this stack's own")},
 	)
+	standbyCases(add)
 
 	// The pooler in dev: 1 pod, 50 server connections, 200 clients; 25m/32Mi → 100m/64Mi.
 	add(Case{Before: [][2]string{{"postgres.maxConnections", "200"}}, Path: "pooler.replicas", Value: "2", Want: `2`},
@@ -678,7 +679,7 @@ func Cases() []Case {
 	// Credentials: with --secret they are taken (and shown only as set); in plain text they stop
 	// the preview, and so do characters or a length that a consumer would take differently.
 	for _, k := range config.Keys() {
-		if !isCredential(k) {
+		if !IsCredential(k) {
 			continue
 		}
 		shortest := 16
@@ -765,8 +766,9 @@ func resources(key, memLimit, maxCPU, maxMemory string) []Case {
 	}
 }
 
-// isCredential says whether a key is one of the secret overrides of generated credentials.
-func isCredential(key string) bool {
+// IsCredential says whether a key is one of the secret overrides of generated credentials: a
+// case's Before sets these with --secret.
+func IsCredential(key string) bool {
 	return strings.HasSuffix(key, "Password") || strings.HasSuffix(key, "Token") || key == "apiSecretKey"
 }
 
@@ -820,4 +822,35 @@ func CLITyped(typed string) any {
 		return u
 	}
 	return typed
+}
+
+// standbyCases: a disaster-recovery stack in another region replays prod's archive with the
+// primary's PostgreSQL passwords (set with --secret first).
+func standbyCases(add func(...Case)) {
+	const from = "postgres.standby.fromNamespace"
+	primarys := [][2]string{{"postgresSuperuserPassword", "primary-superuser-0123"}, {"postgresReplicationPassword", "primary-replication-0123"},
+		{"postgresMonitorPassword", "primary-monitor-01234"}}
+	with := func(more ...[2]string) [][2]string { return append(append([][2]string{}, primarys...), more...) }
+	add(Case{Env: "prod", Before: primarys, Path: from, Value: "pynomaly-eu", Want: `"pynomaly-eu"`},
+		Case{Env: "prod", Before: primarys, Path: from, Value: "Pynomaly EU", Err: bad(from, `"Pynomaly EU"`,
+			"must be the primary stack's namespace (a DNS label), or empty for no standby")},
+		// Its own namespace and bucket: once promoted it would archive into what it replays.
+		Case{Env: "prod", Before: primarys, Path: from, Value: config.DefaultNamespace, Err: bad(from, `"`+config.DefaultNamespace+`"`,
+			"must not be this stack's own namespace while postgres.standby.fromBucket is this stack's bucket: the standby would replay the archive it writes to once promoted")},
+		Case{Env: "prod", Before: primarys[:2], Path: from, Value: "pynomaly-eu", Err: bad("postgresMonitorPassword", `""`,
+			"must be set (pulumi config set --secret) to the primary stack's value while postgres.standby.fromNamespace is set: "+
+				"the standby replays the primary's roles, so Patroni, its replicas and the metrics exporter log in with the primary's passwords (docs/disaster-recovery.md)")},
+		Case{Before: primarys, Path: from, Value: "pynomaly-eu", Err: bad(from, `"pynomaly-eu"`,
+			"needs postgres.walArchive's store (s3Bucket, gcsBucket or azureContainer): the standby replays the primary's archive through it")},
+		Case{Env: "prod", Before: with([2]string{"postgres.restore.targetTime", "latest"}), Path: from, Value: "pynomaly-eu", Err: bad("postgres.restore.targetTime", `"latest"`,
+			"must be empty while postgres.standby.fromNamespace is set: a cluster bootstraps either as a standby or as a restored copy (Spilo ignores the standby when cloning)")},
+		Case{Env: "prod", Before: with([2]string{"images.postgres", "example.com/postgres:17"}), Path: from, Value: "pynomaly-eu", Err: bad("images.postgres", `"example.com/postgres:17"`,
+			"must name its PostgreSQL major version as Spilo's images do (spilo-17) while postgres.standby.fromNamespace is set: the primary's archive is kept per major version")},
+		// The same namespace name in another region's bucket is another archive.
+		Case{Env: "prod", Before: with([2]string{from, config.DefaultNamespace}), Path: "postgres.standby.fromBucket", Value: "pynomaly-prod-wal-replica", Want: `"pynomaly-prod-wal-replica"`},
+		Case{Env: "prod", Before: with([2]string{from, "pynomaly-eu"}), Path: "postgres.standby.fromBucket", Value: "My Bucket", Err: bad("postgres.standby.fromBucket", `"My Bucket"`,
+			"must be a bucket (or Azure container) name of postgres.walArchive's store, or empty for its own bucket")},
+		Case{Env: "prod", Path: "postgres.standby.fromBucket", Value: "pynomaly-prod-wal-replica", Err: bad("postgres.standby.fromBucket", `"pynomaly-prod-wal-replica"`,
+			"is only read with postgres.standby.fromNamespace (the primary's namespace); set that, or remove this")},
+	)
 }

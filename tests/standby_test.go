@@ -1,0 +1,114 @@
+package tests
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pynomaly/pynomaly-platform/app"
+	"github.com/pynomaly/pynomaly-platform/postgres"
+)
+
+// drStack is a disaster-recovery stack in another region: prod's settings, its own bucket
+// (its archive once promoted), replaying the primary's from the replica of the primary's bucket
+// in its region, with the primary's PostgreSQL passwords. standby is postgres.standby's JSON, or
+// "" for the same stack promoted.
+func drStack(t *testing.T, standby string) *Stack {
+	t.Helper()
+	postgresSettings := `{"walArchive": {"s3Bucket": "pynomaly-dr-wal", "region": "eu-west-1"}`
+	if standby != "" {
+		postgresSettings += `, "standby": ` + standby
+	}
+	c := cfg{"postgres": postgresSettings + "}",
+		"identity":                    `{"objectStorage": "arn:aws:iam::123456789012:role/pynomaly-dr-wal"}`,
+		"postgresSuperuserPassword":   "primary-superuser-0123",
+		"postgresReplicationPassword": "primary-replication-0123",
+		"postgresMonitorPassword":     "primary-monitor-01234",
+	}
+	return deploy(t, "prod", c, "postgresSuperuserPassword", "postgresReplicationPassword", "postgresMonitorPassword")
+}
+
+const primaryArchive = `{"fromNamespace": "pynomaly-eu-central", "fromBucket": "pynomaly-prod-wal-replica"}`
+
+// A standby bootstraps from the primary's archive as Spilo's standby cluster: the primary's
+// namespace and scope in the path, the replicated bucket, this stack's store settings and role.
+func TestStandbyReplaysThePrimarysArchive(t *testing.T) {
+	sts := drStack(t, primaryArchive).One(t, statefulSetType, postgres.Name)
+	e := sts.Env(t, sts.Container(t, podSpec, "postgres"))
+	assert.Equal(t, postgres.Name, e["STANDBY_SCOPE"])
+	assert.Equal(t, "pynomaly-eu-central-", e["STANDBY_WAL_BUCKET_SCOPE_PREFIX"])
+	assert.Equal(t, "pynomaly-prod-wal-replica", e["STANDBY_WAL_S3_BUCKET"])
+	assert.Equal(t, "eu-west-1", e["STANDBY_AWS_REGION"])
+	assert.Equal(t, "17", e["STANDBY_PGVERSION"], "the prefix's major version, from the Spilo image's name")
+	assert.Equal(t, "true", e["STANDBY_USE_WALG_RESTORE"])
+	// Spilo writes the standby's WAL-G environment from STANDBY_ variables alone.
+	assert.Equal(t, "arn:aws:iam::123456789012:role/pynomaly-dr-wal", e["STANDBY_AWS_ROLE_ARN"])
+	assert.Equal(t, "/var/run/secrets/eks.amazonaws.com/serviceaccount/token", e["STANDBY_AWS_WEB_IDENTITY_TOKEN_FILE"])
+	// The read-write Service finds the standby leader.
+	assert.Equal(t, e["PATRONI_KUBERNETES_LEADER_LABEL_VALUE"], e["PATRONI_KUBERNETES_STANDBY_LEADER_LABEL_VALUE"])
+	// Its own archive stays its own: once promoted it archives there.
+	assert.Equal(t, "pynomaly-dr-wal", e["WAL_S3_BUCKET"])
+	assert.NotContains(t, e, "CLONE_METHOD")
+	// Patroni and the replicas log in with the primary's passwords, whose roles they replay.
+	assert.Equal(t, "secret:pynomaly-postgres-credentials/superuser-password", e["PGPASSWORD_SUPERUSER"])
+}
+
+// A primary has no STANDBY_ variable: Spilo would make it a standby.
+func TestPrimaryHasNoStandbyVariables(t *testing.T) {
+	for _, env := range []string{"dev", "staging", "prod"} {
+		sts := deploy(t, env, nil).One(t, statefulSetType, postgres.Name)
+		for k := range sts.Env(t, sts.Container(t, podSpec, "postgres")) {
+			assert.NotRegexp(t, `^STANDBY_|STANDBY_LEADER`, k, env)
+		}
+	}
+}
+
+// While standby the writers are stopped: no migration, the API and workers at zero pods without
+// autoscalers (an HPA cannot hold zero); the setup job only hands Patroni the tuning.
+func TestStandbyStopsTheWriters(t *testing.T) {
+	st := drStack(t, primaryArchive)
+	for _, name := range []string{app.APIName, app.WorkerName} {
+		d := st.One(t, deploymentType, name)
+		assert.Equal(t, 0, d.Int(t, "spec.replicas"), name)
+	}
+	assert.Empty(t, st.OfType(hpaType), "no autoscaler while standby")
+	for _, j := range st.OfType(jobType) {
+		assert.NotEqual(t, app.MigrationJobName, j.Str(t, "metadata.name"), "the schema is the primary's, replayed")
+	}
+	setup := st.One(t, jobType, postgres.SetupJob)
+	e := setup.Env(t, podSpec+".containers.0")
+	assert.Equal(t, "pynomaly-eu-central", e["STANDBY_OF"])
+	assert.NotContains(t, dynamicConfig(t, e), "standby_cluster", "the standby stays one")
+}
+
+// Promotion is the same stack without postgres.standby: the setup job ends the standby in
+// Patroni's dynamic configuration, the migration runs and the writers come back under their
+// autoscalers, with spec.replicas left to them.
+func TestPromotionEndsTheStandbyAndStartsTheWriters(t *testing.T) {
+	st := drStack(t, "")
+	setup := st.One(t, jobType, postgres.SetupJob)
+	e := setup.Env(t, podSpec+".containers.0")
+	assert.NotContains(t, e, "STANDBY_OF")
+	cfg := dynamicConfig(t, e)
+	require.Contains(t, cfg, "standby_cluster")
+	assert.Nil(t, cfg["standby_cluster"], "null: Patroni drops the key, which promotes a standby cluster")
+	assert.Len(t, st.OfType(hpaType), 2)
+	for _, name := range []string{app.APIName, app.WorkerName} {
+		assert.False(t, st.One(t, deploymentType, name).Has("spec.replicas"), "%s: the autoscaler's", name)
+	}
+	st.One(t, jobType, app.MigrationJobName)
+	sts := st.One(t, statefulSetType, postgres.Name)
+	for k := range sts.Env(t, sts.Container(t, podSpec, "postgres")) {
+		assert.NotRegexp(t, `^STANDBY_`, k)
+	}
+}
+
+// dynamicConfig is the setup job's PATCH body.
+func dynamicConfig(t *testing.T, env map[string]string) map[string]any {
+	t.Helper()
+	var cfg map[string]any
+	require.NoError(t, json.Unmarshal([]byte(env["PATRONI_DYNAMIC_CONFIG"]), &cfg))
+	return cfg
+}
