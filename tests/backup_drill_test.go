@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pynomaly/pynomaly-platform/postgres"
+	"github.com/pynomaly/pynomaly-platform/tests/objectstore"
 )
 
 // pgInstance is a real PostgreSQL from Debian's package, on a Unix socket in its own directory.
@@ -152,25 +153,63 @@ func dirNames(t *testing.T, dir string) []string {
 	return names
 }
 
-// The copy off the cluster, run as the backup pod's second step runs it against a fake wal-g:
-// every file of the newest complete backup goes to the store under its own path, as it is
-// (uncompressed: pg_dump's format is compressed already); a partial backup is never copied.
+// The copy off the cluster, run as the backup pod's last container runs it: prod's stack
+// rendered with the WAL archive on an S3-compatible store (in the test's process), the copy
+// container's variables resolved as the kubelet does (the prefix with the namespace, the
+// Secret's keys), and the stand-in for WAL-G (tests/objectstore) on PATH. Every file of the newest
+// complete backup is then in the store under pynomaly-dumps/<namespace>/<its time>/, as it was
+// (uncompressed: pg_dump's format is compressed already); a partial backup and older ones are
+// never copied; what a failed copy of the same backup left is replaced, and a copy past the
+// retention is removed, both found through st ls.
 func TestDumpCopyPutsTheNewestCompleteBackup(t *testing.T) {
+	requireRclone(t)
 	backups, bin := t.TempDir(), t.TempDir()
-	for _, f := range []string{"20261124T020000Z/pynomaly.dump", "20261125T020000Z/pynomaly.dump", "20261125T020000Z/globals.sql",
-		"20261126T020000Z.partial/pynomaly.dump"} {
+	files := map[string]string{"20261124T020000Z/pynomaly.dump": "dump 24", "20261125T020000Z/pynomaly.dump": "dump 25",
+		"20261125T020000Z/globals.sql": "globals 25", "20261126T020000Z.partial/pynomaly.dump": "partial 26"}
+	for f, content := range files {
 		require.NoError(t, os.MkdirAll(filepath.Join(backups, filepath.Dir(f)), 0o700))
-		require.NoError(t, os.WriteFile(filepath.Join(backups, f), []byte("x"), 0o600))
+		require.NoError(t, os.WriteFile(filepath.Join(backups, f), []byte(content), 0o600))
 	}
-	fake := "#!/bin/sh\necho \"$@\" >> " + filepath.Join(bin, "calls") + "\n"
-	require.NoError(t, os.WriteFile(filepath.Join(bin, "wal-g"), []byte(fake), 0o755))
+	store := objectstore.Start(t)
+	store.CreateBucket(t, "pynomaly-prod-wal")
+	stack := storeStack(`{"walArchive": ` + archiveToStore(store, "pynomaly-prod-wal") + `}`)
+	s, st := settings(t, "prod", stack), deploy(t, "prod", stack)
+	cron := st.One(t, cronJobType, postgres.BackupCronJob)
+	env := kubeletEnv(cron.Env(t, cron.Container(t, "spec.jobTemplate.spec.template.spec", "postgres-backup-copy")), s.Namespace, storeSecrets(store))
+	env["COPY_DIR"] = backups // the backup claim, mounted there in the pod
+	walg := objectstore.WalG(t, bin)
+	dumps := "pynomaly-dumps/" + s.Namespace + "/"
+	require.Equal(t, "s3://pynomaly-prod-wal/"+dumps, env["WALG_S3_PREFIX"]+"/")
+
+	// The store as earlier runs left it: a copy past the retention, and half a copy of this
+	// backup from a run that failed.
+	stale := filepath.Join(t.TempDir(), "stale")
+	require.NoError(t, os.WriteFile(stale, []byte("stale"), 0o600))
+	for _, remote := range []string{"20250101T020000Z/pynomaly.dump", "20261125T020000Z/half.dump"} {
+		put := exec.Command(walg, "st", "put", "--no-compress", stale, remote)
+		put.Env = environ(env, bin)
+		out, err := put.CombinedOutput()
+		require.NoError(t, err, "%s", out)
+	}
+
 	cmd := exec.Command("sh", "-ec", postgres.DumpCopyScript)
-	cmd.Env = []string{"PATH=" + bin + ":/usr/bin:/bin", "BACKUP_DIR=" + backups, "WALG_S3_PREFIX=s3://bucket/pynomaly-dumps/ns"}
+	cmd.Env = environ(env, bin)
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "%s", out)
-	calls, err := os.ReadFile(filepath.Join(bin, "calls"))
-	require.NoError(t, err)
-	assert.Equal(t, "st put --no-compress 20261125T020000Z/globals.sql 20261125T020000Z/globals.sql\n"+
-		"st put --no-compress 20261125T020000Z/pynomaly.dump 20261125T020000Z/pynomaly.dump\n", string(calls))
-	assert.Contains(t, string(out), "copied 20261125T020000Z to s3://bucket/pynomaly-dumps/ns")
+	assert.Equal(t, []string{dumps + "20261125T020000Z/globals.sql", dumps + "20261125T020000Z/pynomaly.dump"},
+		store.Keys(t, "pynomaly-prod-wal", ""), "the newest complete backup alone, under its time")
+	for _, f := range []string{"20261125T020000Z/globals.sql", "20261125T020000Z/pynomaly.dump"} {
+		assert.Equal(t, files[f], string(store.Get(t, "pynomaly-prod-wal", dumps+f)), "%s as it was", f)
+	}
+	assert.Contains(t, string(out), "copied "+filepath.Join(backups, "20261125T020000Z")+" to s3://pynomaly-prod-wal/"+dumps+"20261125T020000Z/")
+	assert.Contains(t, string(out), "removed s3://pynomaly-prod-wal/"+dumps+"20250101T020000Z/")
+}
+
+// environ is env as a process's environment, with the stand-in's directory bin first on PATH.
+func environ(env map[string]string, bin string) []string {
+	out := []string{"PATH=" + bin + ":/usr/bin:/bin", "HOME=" + os.TempDir()}
+	for k, v := range env {
+		out = append(out, k+"="+v)
+	}
+	return out
 }
