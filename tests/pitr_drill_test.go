@@ -91,7 +91,9 @@ func TestPointInTimeRestoreFromArchivedWAL(t *testing.T) {
 	require.LessOrEqual(t, timeout, config.MaxArchiveTimeoutSeconds, "prod's archive_timeout")
 	require.LessOrEqual(t, timeout, 15*60, "within the seed's RPO")
 
-	walg, walgEnv := spiloWalG(t, "prod", stack, store, "", majorVersion(bin))
+	pod, major := postgresPodEnv(t, "prod", stack, store)
+	walgEnv := spiloWalGEnv(t, pod, "", major)
+	walg := newWalG(t, walgEnv)
 	params["archive_timeout"] = fmt.Sprint(int(drillArchiveTimeout.Seconds()))
 	params["archive_command"] = walg.command(`wal-push "%p"`)
 	restoreCommand := walg.command(`wal-fetch "%f" "%p"`)

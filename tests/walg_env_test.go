@@ -13,6 +13,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/config/load"
 	"github.com/pynomaly/pynomaly-platform/tests/objectstore"
 )
 
@@ -186,21 +188,57 @@ func libpqEnv(bin, dir string, port int) []string {
 }
 
 // Spilo's WAL-G environment for prod's archive on an S3-compatible store: the bucket, the
-// namespace and scope, and the server's major version make the prefix; the keys are the
-// Secret's; the endpoint means path-style addressing.
+// namespace and scope, and the image's major version make the prefix; the keys are the Secret's;
+// the endpoint means path-style addressing.
 func TestSpiloDerivesWALGsEnvironmentFromTheProgramsVariables(t *testing.T) {
 	store := &objectstore.Store{Endpoint: "http://127.0.0.1:9000", AccessKey: "access", SecretKey: "secret", Region: "us-east-1"}
 	stack := storeStack(`{"walArchive": ` + archiveToStore(store, "pynomaly-wal") + `}`)
-	s, st := settings(t, "prod", stack), deploy(t, "prod", stack)
-	sts := st.One(t, statefulSetType, "pynomaly-postgres")
-	pod := kubeletEnv(sts.Env(t, sts.Container(t, podSpec, "postgres")), s.Namespace, storeSecrets(store))
-	env := spiloWalGEnv(t, pod, "", "17")
-	assert.Equal(t, "s3://pynomaly-wal/spilo/"+s.Namespace+"-pynomaly-postgres/wal/17", env["WALG_S3_PREFIX"])
-	assert.Equal(t, map[string]string{"AWS_ENDPOINT": store.Endpoint, "AWS_REGION": "us-east-1", "AWS_S3_FORCE_PATH_STYLE": "true",
-		"AWS_ACCESS_KEY_ID": "access", "AWS_SECRET_ACCESS_KEY": "secret"},
-		map[string]string{"AWS_ENDPOINT": env["AWS_ENDPOINT"], "AWS_REGION": env["AWS_REGION"], "AWS_S3_FORCE_PATH_STYLE": env["AWS_S3_FORCE_PATH_STYLE"],
-			"AWS_ACCESS_KEY_ID": env["AWS_ACCESS_KEY_ID"], "AWS_SECRET_ACCESS_KEY": env["AWS_SECRET_ACCESS_KEY"]})
+	pod, major := postgresPodEnv(t, "prod", stack, store)
+	require.Equal(t, "17", major, "prod's image, spilo-17")
+	env := spiloWalGEnv(t, pod, "", major)
+	assert.Equal(t, "s3://pynomaly-wal/spilo/"+settings(t, "prod", stack).Namespace+"-pynomaly-postgres/wal/17", env["WALG_S3_PREFIX"])
+	for name, want := range map[string]string{"AWS_ENDPOINT": store.Endpoint, "AWS_REGION": "us-east-1", "AWS_S3_FORCE_PATH_STYLE": "true",
+		"AWS_ACCESS_KEY_ID": "access", "AWS_SECRET_ACCESS_KEY": "secret"} {
+		assert.Equal(t, want, env[name], name)
+	}
 	assert.NotContains(t, env, "AWS_INSTANCE_PROFILE", "keys are given")
+}
+
+// A DR stack's STANDBY_ variables make Spilo's WAL-G read the archive the primary stack's writes
+// (its namespace, scope, bucket and major version), with the DR stack's store login; its own
+// variables still name its own archive, where it writes once promoted.
+func TestStandbyVariablesNameThePrimarysArchive(t *testing.T) {
+	store := &objectstore.Store{Endpoint: "http://127.0.0.1:9000", AccessKey: "access", SecretKey: "secret", Region: "us-east-1"}
+	primaryStack := storeStack(`{"walArchive": ` + archiveToStore(store, "pynomaly-prod-wal") + `}`)
+	primaryStack["namespace"] = "pynomaly-eu-central"
+	primaryPod, major := postgresPodEnv(t, "prod", primaryStack, store)
+	primary := spiloWalGEnv(t, primaryPod, "", major)
+
+	dr, secretKeys := standbyStack(store, "pynomaly-eu-west", "pynomaly-dr-wal", "pynomaly-eu-central", "pynomaly-prod-wal")
+	drPod, drMajor := postgresPodEnv(t, "prod", dr, store, secretKeys...)
+	replay := spiloWalGEnv(t, drPod, "STANDBY_", drMajor)
+	assert.Equal(t, primary["WALG_S3_PREFIX"], replay["WALG_S3_PREFIX"])
+	assert.Equal(t, "true", replay["USE_WALG_RESTORE"], "restore_command.sh runs wal-g wal-fetch")
+	for _, name := range []string{"AWS_ENDPOINT", "AWS_REGION", "AWS_S3_FORCE_PATH_STYLE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} {
+		assert.Equal(t, primary[name], replay[name], name)
+	}
+	assert.Equal(t, "s3://pynomaly-dr-wal/spilo/pynomaly-eu-west-pynomaly-postgres/wal/17", spiloWalGEnv(t, drPod, "", drMajor)["WALG_S3_PREFIX"])
+}
+
+// standbyStack is a DR stack's config, in namespace archiving to bucket in store, a standby of
+// the primary stack in fromNamespace archiving to fromBucket there, with the primary's
+// passwords (validation requires them: the standby replays the primary's roles), which are
+// secretKeys.
+func standbyStack(store *objectstore.Store, namespace, bucket, fromNamespace, fromBucket string) (c cfg, secretKeys []string) {
+	c = storeStack(`{"walArchive": ` + archiveToStore(store, bucket) +
+		fmt.Sprintf(`, "standby": {"fromNamespace": %q, "fromBucket": %q}}`, fromNamespace, fromBucket))
+	c["namespace"] = namespace
+	for k, v := range map[string]string{"postgresSuperuserPassword": "primary-superuser-0123",
+		"postgresReplicationPassword": "primary-replication-0123", "postgresMonitorPassword": "primary-monitor-01234"} {
+		c[k] = v
+		secretKeys = append(secretKeys, k)
+	}
+	return c, secretKeys
 }
 
 // requireRclone fails the test without rclone, which the stand-in for WAL-G runs.
@@ -210,20 +248,35 @@ func requireRclone(t *testing.T) {
 	require.NoError(t, err, "rclone is not on PATH: scripts/test.sh installs Debian's package")
 }
 
-// spiloWalG is the stand-in for WAL-G in the postgres container of the stack env rendered with
-// c, archiving to store: the container's variables as the kubelet gives them, WAL-G's
-// environment as Spilo writes it for the archive of prefix ("" for the cluster's own), major
-// the server's major version. It returns WAL-G's environment too.
-func spiloWalG(t *testing.T, env string, c cfg, store *objectstore.Store, prefix, major string) (*walG, map[string]string) {
+// postgresPodEnv is the postgres container's variables in the stack env rendered with c (and
+// secretKeys, as deploy takes them), as the kubelet gives them to its process (the store's keys
+// read from their Secret), and the PostgreSQL major version of its image, which Spilo reads from
+// the image's binaries (the drills' PostgreSQL is Debian's, standing in for the image's).
+func postgresPodEnv(t *testing.T, env string, c cfg, store *objectstore.Store, secretKeys ...string) (pod map[string]string, major string) {
 	t.Helper()
-	sts := deploy(t, env, c).One(t, statefulSetType, "pynomaly-postgres")
-	pod := kubeletEnv(sts.Env(t, sts.Container(t, podSpec, "postgres")), settings(t, env, c).Namespace, storeSecrets(store))
-	walgEnv := spiloWalGEnv(t, pod, prefix, major)
-	return newWalG(t, walgEnv), walgEnv
+	sts := deploy(t, env, c, secretKeys...).One(t, statefulSetType, "pynomaly-postgres")
+	container := sts.Container(t, podSpec, "postgres")
+	image := sts.Str(t, container+".image")
+	m := spiloImageMajor.FindStringSubmatch(image)
+	require.NotNil(t, m, "the image %s names no major version", image)
+	return kubeletEnv(sts.Env(t, container), sts.Str(t, "metadata.namespace"), storeSecrets(store)), m[1]
 }
 
-// majorVersion is the major version of the PostgreSQL whose programs are in bin
-// (/usr/lib/postgresql/<major>/bin), as Spilo reads it from its binaries.
-func majorVersion(bin string) string {
-	return filepath.Base(filepath.Dir(bin))
+// stackSettings is settings with secretKeys stored encrypted, as deploy takes them (a standby
+// stack's passwords must be).
+func stackSettings(t *testing.T, env string, c cfg, secretKeys ...string) *config.Settings {
+	t.Helper()
+	values, err := stackValues(env, c)
+	require.NoError(t, err)
+	values["environment"] = env
+	secrets := map[string]bool{}
+	for _, k := range secretKeys {
+		secrets[k] = true
+	}
+	s, err := load.Parse(project, load.Source{Values: values, Secrets: secrets})
+	require.NoError(t, err)
+	return s
 }
+
+// spiloImageMajor is the PostgreSQL major version in a Spilo image's name (spilo-17).
+var spiloImageMajor = regexp.MustCompile(`spilo-(\d+)`)
