@@ -37,6 +37,9 @@ type Env struct {
 // ModelStoragePath is where application pods find the model claim (MODEL_STORAGE_PATH).
 const ModelStoragePath = "/models"
 
+// modelsVolume is the model claim's, or the scratch models', volume in a pod.
+const modelsVolume = "models"
+
 // withModels gives the pod's containers a writable ModelStoragePath: every one of them reads
 // MODEL_STORAGE_PATH from the ConfigMap, and the root file system is read-only. It is the shared
 // model claim where many nodes can attach it (ReadWriteMany). A ReadWriteOnce claim attaches to
@@ -45,13 +48,13 @@ const ModelStoragePath = "/models"
 // which the end-to-end suite saw fail to become available): such pods get a scratch directory
 // of their own instead, and share no models until storage.modelAccessMode is ReadWriteMany.
 func (e Env) withModels(pod *kube.Pod) {
-	volume := kube.EmptyDir("models", false)
+	volume := kube.EmptyDir(modelsVolume, false)
 	if e.ModelsShared {
-		volume = kube.ClaimVolume("models", e.ModelClaim)
+		volume = kube.ClaimVolume(modelsVolume, e.ModelClaim)
 	}
 	pod.Volumes = append(pod.Volumes, volume)
 	for i := range pod.Containers {
-		pod.Containers[i].Mounts = append(pod.Containers[i].Mounts, kube.Mount("models", ModelStoragePath))
+		pod.Containers[i].Mounts = append(pod.Containers[i].Mounts, kube.Mount(modelsVolume, ModelStoragePath))
 	}
 }
 

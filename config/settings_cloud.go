@@ -165,8 +165,8 @@ type Identity struct {
 
 // ObjectStorageComponents are the components whose pods read or write object storage: the
 // PostgreSQL members (WAL-G's archive and base backups, a restore's clone) and the jobs that copy
-// data to the archive's bucket (the nightly dump, InfluxDB's backup).
-var ObjectStorageComponents = []string{"postgres", "postgres-backup", "influxdb-backup"}
+// data to the archive's bucket (the nightly dump, InfluxDB's backup, the shared model files).
+var ObjectStorageComponents = []string{"postgres", "postgres-backup", "influxdb-backup", "models-backup"}
 
 // AccountMeta are the annotations and labels of a component's ServiceAccount, and the labels its
 // pods take for that account: the serviceAccounts setting's entry, with the cloud identity's on

@@ -144,10 +144,12 @@ type Snapshots struct {
 	// Driver is the CSI driver of the created class; empty: kubernetes.cloud's (the storage
 	// class's driver).
 	Driver string `json:"driver"`
-	// Schedule is a cron schedule in UTC.
+	// Schedule is a cron schedule in UTC, which the copy of the shared model claim off the
+	// cluster follows too (where postgres.walArchive names a bucket and modelAccessMode is
+	// ReadWriteMany).
 	Schedule string `json:"schedule"`
 	// RetentionDays: snapshots taken more than this many days ago are deleted, once a run has
-	// taken its new ones.
+	// taken its new ones; so are the model claim's copies off the cluster, the newest kept.
 	RetentionDays int `json:"retentionDays"`
 }
 

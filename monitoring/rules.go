@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/pynomaly/pynomaly-platform/app"
 	"github.com/pynomaly/pynomaly-platform/config"
 	"github.com/pynomaly/pynomaly-platform/foundation"
 	"github.com/pynomaly/pynomaly-platform/influxdb"
@@ -155,11 +156,11 @@ var platformRules = []AlertRule{
 	{
 		Name: "PynomalyBackupFailed",
 		Expr: `kube_job_status_failed{NS,job_name=~"(` + postgres.BackupCronJob + `|` + influxdb.BackupCronJob + `|` +
-			foundation.VolumeSnapshotsCronJob + `)-.*"} > 0`,
+			app.ModelsBackupCronJob + `|` + foundation.VolumeSnapshotsCronJob + `)-.*"} > 0`,
 		For:         "1m",
 		Severity:    SeverityCritical,
 		Summary:     "Backup {{ $labels.job_name }} failed",
-		Description: "The backup job (database dump, InfluxDB backup or volume snapshots) ran out of retries or time.",
+		Description: "The backup job (database dump, InfluxDB backup, model files or volume snapshots, with their copies off the cluster) ran out of retries or time.",
 	},
 	{
 		Name: "PynomalyBackupMissing",

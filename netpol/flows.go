@@ -104,6 +104,8 @@ func NetworkFlows() []Flow {
 		Flow{From: "influxdb-backup", To: "influxdb", Port: "http", Why: "the daily influx backup"},
 		Flow{From: "influxdb-backup", To: PeerObjectStorage, Port: "https", Why: "the InfluxDB backup copied off the cluster"},
 		Flow{From: "influxdb-backup", To: PeerMetadataServer, Port: "metadata", Why: "GKE Workload Identity: the InfluxDB backup copy's Google token"},
+		Flow{From: "models-backup", To: PeerObjectStorage, Port: "https", Why: "the shared model files copied off the cluster"},
+		Flow{From: "models-backup", To: PeerMetadataServer, Port: "metadata", Why: "GKE Workload Identity: the model copy's Google token"},
 		Flow{From: "prometheus", To: EveryMetricsPort, Why: "scrapes (the cluster's Prometheus in monitoringMode operator)"},
 		Flow{From: "prometheus", To: PeerKubernetesAPI, Port: "https", Why: "discovers the pods and nodes it scrapes; the API server's metrics"},
 		Flow{From: "prometheus", To: PeerKubelets, Port: "kubelet", Why: "kubelet and cAdvisor metrics"},

@@ -41,6 +41,7 @@ type Platform struct {
 	Migration  *app.Migration
 	API        *app.API
 	Worker     *app.Worker
+	Models     *app.ModelsBackup
 	Rotation   *rotation.Rotation
 	Edge       *edge.Edge
 	Monitoring *monitoring.Monitoring
@@ -114,6 +115,7 @@ func (p *Platform) tiers() []tierStep {
 		step("migration", "migration", &p.Migration, p.migrationArgs, app.NewMigration, app.PlanMigration),
 		step("api tier", "api", &p.API, p.apiArgs, app.NewAPI, app.PlanAPI),
 		step("worker tier", "worker", &p.Worker, p.workerArgs, app.NewWorker, app.PlanWorker),
+		step("models backup", "models-backup", &p.Models, p.modelsBackupArgs, app.NewModelsBackup, app.PlanModelsBackup),
 		step("rotation", "rotation", &p.Rotation, p.rotationArgs, rotation.New, rotation.Plan),
 		step("edge tier", "edge", &p.Edge, p.edgeArgs, edge.New, edge.Plan),
 		// Generated from every tier's plan: the scrape jobs and the NetworkPolicies.
@@ -280,7 +282,7 @@ func (p *Platform) appEnv() app.Env {
 func (p *Platform) migrationArgs() *app.MigrationArgs {
 	return &app.MigrationArgs{
 		Context: p.shared(), Image: p.settings.Images.API, Env: p.appEnv(), PrimaryHost: p.Postgres.PrimaryHost,
-		After: p.databases(),
+		After: p.databases(), Standby: p.settings.Postgres.Standby.On(),
 	}
 }
 
@@ -289,7 +291,7 @@ func (p *Platform) apiArgs() *app.APIArgs {
 	s := p.settings
 	return &app.APIArgs{
 		Context: p.shared(), Settings: s.API, Image: s.Images.API, Env: p.appEnv(), APISecret: p.Secrets.API,
-		After: append(p.databases(), p.Migration.Job),
+		After: append(p.databases(), p.Migration.Done()...), Stopped: s.Postgres.Standby.On(),
 	}
 }
 
@@ -298,8 +300,14 @@ func (p *Platform) workerArgs() *app.WorkerArgs {
 	s := p.settings
 	return &app.WorkerArgs{
 		Context: p.shared(), Settings: s.Worker, Image: s.Images.Worker, Env: p.appEnv(),
-		After: append(p.databases(), p.Migration.Job),
+		After: append(p.databases(), p.Migration.Done()...), Stopped: s.Postgres.Standby.On(),
 	}
+}
+
+// modelsBackupArgs: the model claim is copied off the cluster on the claims' snapshot schedule,
+// and kept as long as the snapshots.
+func (p *Platform) modelsBackupArgs() *app.ModelsBackupArgs {
+	return &app.ModelsBackupArgs{Context: p.shared(), Env: p.appEnv(), Snapshots: p.settings.Storage.Snapshots}
 }
 
 // rotationArgs: the rotation ends a credential rotation after every client of the credentials rolled: the pooler,
@@ -307,7 +315,7 @@ func (p *Platform) workerArgs() *app.WorkerArgs {
 // their StatefulSets, before the clients).
 func (p *Platform) rotationArgs() *rotation.Args {
 	s := p.settings
-	after := append(append(append([]pulumi.Resource{}, p.Postgres.Ready...), p.Redis.Ready...), p.Migration.Job)
+	after := append(append(append([]pulumi.Resource{}, p.Postgres.Ready...), p.Redis.Ready...), p.Migration.Done()...)
 	after = append(append(after, p.API.Ready...), p.Worker.Ready...)
 	return &rotation.Args{
 		Context: p.shared(), Generations: generations(s),
@@ -330,8 +338,14 @@ func generations(s *config.Settings) credentials.Generations {
 // the API Service, so the engine creates that Service first (nginx resolves it at start).
 func (p *Platform) edgeArgs() *edge.Args {
 	s := p.settings
+	e := s.Edge
+	if s.Postgres.Standby.On() {
+		// A standby's writers are stopped: its hosts are published once it is promoted, which
+		// makes the promotion the DNS switch too (docs/disaster-recovery.md).
+		e.DNS.ExternalDNS = false
+	}
 	return &edge.Args{
-		Context: p.shared(), Settings: s.Edge, Image: s.Images.Nginx, Exporter: s.Images.NginxExporter,
+		Context: p.shared(), Settings: e, Image: s.Images.Nginx, Exporter: s.Images.NginxExporter,
 		APIService: p.API.ServiceName, APIPort: app.APIPort,
 	}
 }
@@ -348,7 +362,7 @@ func (p *Platform) monitoringArgs() *monitoring.Args {
 		AlertWebhookURL:    string(s.Credentials.AlertmanagerWebhookURL),
 		CertManagerMetrics: certManagerMetrics(s.Edge),
 		QueueScaling:       s.Worker.QueueScaling, MetricsAdapterReplicas: s.MetricsAdapterReplicas(),
-		WALArchiving: s.Postgres.WALArchive.S3Bucket != "", Operator: !s.Bundled(), SLO: s.SLO,
+		Database: monitoring.Database{WALArchiving: s.Postgres.WALArchive.On(), Standby: s.Postgres.Standby.On()}, Operator: !s.Bundled(), SLO: s.SLO,
 	}
 }
 

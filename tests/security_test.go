@@ -31,8 +31,8 @@ import (
 // the stacks that switch every optional peer on.
 
 // netpolStack is a stack whose policies are checked: the three profiles, and stacks with an
-// entry point (ACME certificate), WAL archiving, alert receivers, a Gateway, and the operator
-// monitoring mode.
+// entry point (ACME certificate), WAL archiving and shared models (their copies off the cluster),
+// alert receivers, a Gateway, and the operator monitoring mode.
 type netpolStack struct {
 	name, env string
 	c         cfg
@@ -44,7 +44,7 @@ var netpolStacks = []netpolStack{
 	{"prod", "prod", nil},
 	{"prod-everything", "prod", cfg{
 		"edge":    `{"entry": "ingress", "trustedProxies": ["10.244.0.0/16"], "hosts": ["api.example.com"]}`,
-		"storage": snapshotClass,
+		"storage": `{"snapshots": {"className": "csi-snapclass"}, "modelAccessMode": "ReadWriteMany", "modelClassName": "efs-sc"}`,
 		// Mid-rotation: the retirement jobs run.
 		"secrets":  `{"rotation": {"all": 1}}`,
 		"postgres": `{"walArchive": {"s3Bucket": "pynomaly-wal", "endpoint": "https://minio.example:9000"}}`,
@@ -55,7 +55,8 @@ var netpolStacks = []netpolStack{
 	{"staging-gateway", "staging", cfg{"edge": `{"entry": "gateway", "trustedProxies": ["10.244.0.0/16"], "hosts": ["api.example.com"]}`}},
 	{"dev-operator", "dev", cfg{"monitoringMode": "operator"}},
 	{"prod-gcp", "prod", cfg{"kubernetes": `{"cloud": "gcp"}`, "identity": `{"objectStorage": "pynomaly-wal@my-project.iam.gserviceaccount.com"}`,
-		"postgres": `{"walArchive": {"s3Bucket": "", "region": "", "gcsBucket": "pynomaly-wal"}}`}},
+		"postgres": `{"walArchive": {"s3Bucket": "", "region": "", "gcsBucket": "pynomaly-wal"}}`,
+		"storage":  `{"modelAccessMode": "ReadWriteMany", "modelClassName": "filestore"}`}},
 }
 
 // outsidePeer is a peer of addresses, as the settings describe it: its CIDRs and ports by name.
