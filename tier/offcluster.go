@@ -55,6 +55,7 @@ func CopyOffCluster(pod *kube.Pod, store ObjectStore, c OffCluster) {
 		kube.Env("COPY_DIR", c.Dir),
 		kube.Env("COPY_NEWEST", fmt.Sprint(c.Newest)),
 		kube.Env("RETENTION_DAYS", fmt.Sprint(c.RetentionDays)),
+		kube.Env("WALG_UPLOAD_CONCURRENCY", fmt.Sprint(copyUploadConcurrency)),
 	}
 	pod.InitContainers = append(pod.InitContainers, pod.Containers...)
 	pod.Containers = []kube.Container{{
@@ -67,6 +68,12 @@ func CopyOffCluster(pod *kube.Pod, store ObjectStore, c OffCluster) {
 	}}
 	WithStoreKeyFile(pod, name, store.WALArchive)
 }
+
+// copyUploadConcurrency is how many parts of a file WAL-G uploads at once. Each S3 part is
+// buffered in memory (20 MiB by default), and WAL-G's default of 16 parts would hold 320 MiB,
+// past JobResources' 256 MiB limit, for any file over a few hundred megabytes (a prod dump): 4
+// hold 80 MiB.
+const copyUploadConcurrency = 4
 
 // scratchVolume is the writable /tmp of a job's pod (kube.ScriptPod's), where the copy keeps its
 // lists: the pod has it.
