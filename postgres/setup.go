@@ -54,7 +54,7 @@ func psqlStep(sql string) string { return "psql -X -v ON_ERROR_STOP=1 <<'SQL'\n"
 // user and password as its configuration from standard input (-K -), written by printf, a shell
 // builtin, so they are on no command line either.
 var SetupScript = tier.Fill(assets.ScriptTemplate("setup.sh.tmpl"), map[string]any{
-	"Port": Port, "RoleStep": SetupRoleStep,
+	"RoleStep":    SetupRoleStep,
 	"StatefulSet": Name, "Headless": HeadlessService, "PatroniPort": patroniPort,
 })
 
@@ -93,6 +93,7 @@ func setupJob(args *Args, primaryHost pulumi.StringInput, params map[string]stri
 	slot := credentials.SlotOf(args.Generation)
 	pod := kube.ScriptPod("postgres-setup", args.Images.Postgres, tier.JobResources, ClientUID, SetupScript, corev1.EnvVarArray{
 		kube.EnvOutput("PGHOST", primaryHost),
+		kube.Env("PGPORT", fmt.Sprint(Port)),
 		kube.Env("PGUSER", "postgres"),
 		kube.Env("PGDATABASE", "postgres"),
 		kube.SecretEnv("PGPASSWORD", args.Secret, credentials.PostgresSuperuserPasswordKey),

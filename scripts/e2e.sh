@@ -14,8 +14,9 @@ t0=$SECONDS
 # failover drills run the real servers as the database StatefulSets' members: Patroni with
 # PostgreSQL, Redis with Sentinel (binaries only; ensure_packages keeps their services off).
 # The real node runs containerd and runc, Debian's CNI plugins and kube-proxy's iptables; its
-# images are built with mmdebstrap.
-ensure_packages openssl:openssl curl:curl patroni:patroni '/usr/lib/postgresql/*/bin/postgres:postgresql' \
+# images are built with mmdebstrap. The disaster-recovery test's stand-in for WAL-G reaches the
+# test's S3 server with rclone.
+ensure_packages openssl:openssl curl:curl patroni:patroni '/usr/lib/postgresql/*/bin/postgres:postgresql' rclone:rclone \
   redis-server:redis-server redis-sentinel:redis-sentinel containerd:containerd runc:runc \
   /usr/lib/cni/bridge:containernetworking-plugins iptables:iptables conntrack:conntrack mmdebstrap:mmdebstrap
 bash scripts/tools.sh all

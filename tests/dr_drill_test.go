@@ -127,7 +127,7 @@ func startDRPrimary(t *testing.T, ctx context.Context, bin string, store *object
 	c := storeStack(`{"walArchive": ` + archiveToStore(store, primaryBucket) + `}`)
 	c["namespace"] = primaryNamespace
 	pod, major := postgresPodEnv(t, "prod", c, store)
-	env := spiloWalGEnv(t, pod, "", major)
+	env := objectstore.SpiloWalGEnv(t, pod, "", major)
 	walg := newWalG(t, env)
 	params := postgres.Parameters(settings(t, "prod", c).Postgres)
 	params["archive_timeout"] = strconv.Itoa(int(drArchiveTimeout.Seconds()))
@@ -152,7 +152,7 @@ func startDRStandby(t *testing.T, ctx context.Context, bin string, store *object
 	t.Helper()
 	c, secretKeys := standbyStack(store, drNamespace, drBucket, primaryNamespace, primaryBucket)
 	pod, major := postgresPodEnv(t, "prod", c, store, secretKeys...)
-	replayEnv, ownEnv := spiloWalGEnv(t, pod, "STANDBY_", major), spiloWalGEnv(t, pod, "", major)
+	replayEnv, ownEnv := objectstore.SpiloWalGEnv(t, pod, "STANDBY_", major), objectstore.SpiloWalGEnv(t, pod, "", major)
 	require.Equal(t, primaryArchive, replayEnv["WALG_S3_PREFIX"], "the standby reads the archive the primary writes")
 	replay, own := newWalG(t, replayEnv), newWalG(t, ownEnv)
 

@@ -92,7 +92,7 @@ func TestPointInTimeRestoreFromArchivedWAL(t *testing.T) {
 	require.LessOrEqual(t, timeout, 15*60, "within the seed's RPO")
 
 	pod, major := postgresPodEnv(t, "prod", stack, store)
-	walgEnv := spiloWalGEnv(t, pod, "", major)
+	walgEnv := objectstore.SpiloWalGEnv(t, pod, "", major)
 	walg := newWalG(t, walgEnv)
 	params["archive_timeout"] = fmt.Sprint(int(drillArchiveTimeout.Seconds()))
 	params["archive_command"] = walg.command(`wal-push "%p"`)

@@ -59,7 +59,7 @@ func TestSettingsOutputIsTheEffectiveSettingsWithoutCredentials(t *testing.T) {
 			secretKeys = append(secretKeys, k)
 		}
 	}
-	require.Len(t, secretKeys, 8)
+	require.Len(t, secretKeys, 9)
 	// Contents, unlike a path, are taken only as a secret (pulumi config set --secret --path).
 	st := deploy(t, "prod", c, append(secretKeys, "kubernetes")...)
 	out, ok := st.Outputs["settings"]

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -29,6 +30,9 @@ func drStack(t *testing.T, standby string) *Stack {
 	}
 	return deploy(t, "prod", c, "postgresSuperuserPassword", "postgresReplicationPassword", "postgresMonitorPassword")
 }
+
+// dnsHostname is the annotation external-dns publishes a route's hosts from.
+const dnsHostname = "external-dns.alpha.kubernetes.io/hostname"
 
 const primaryArchive = `{"fromNamespace": "pynomaly-eu-central", "fromBucket": "pynomaly-prod-wal-replica"}`
 
@@ -77,6 +81,11 @@ func TestStandbyStopsTheWriters(t *testing.T) {
 	for _, j := range st.OfType(jobType) {
 		assert.NotEqual(t, app.MigrationJobName, j.Str(t, "metadata.name"), "the schema is the primary's, replayed")
 	}
+	// Its hosts are served (the Gateway and route exist) but not published.
+	route := st.One(t, httpRouteType, "pynomaly-nginx")
+	if annotations, ok := route.Get("metadata.annotations"); ok {
+		assert.NotContains(t, annotations.ObjectValue(), resource.PropertyKey(dnsHostname), "a standby's hosts are published once promoted")
+	}
 	setup := st.One(t, jobType, postgres.SetupJob)
 	e := setup.Env(t, podSpec+".containers.0")
 	assert.Equal(t, "pynomaly-eu-central", e["STANDBY_OF"])
@@ -99,6 +108,8 @@ func TestPromotionEndsTheStandbyAndStartsTheWriters(t *testing.T) {
 		assert.False(t, st.One(t, deploymentType, name).Has("spec.replicas"), "%s: the autoscaler's", name)
 	}
 	st.One(t, jobType, app.MigrationJobName)
+	// external-dns publishes its hosts: the promotion is the DNS switch.
+	assert.Equal(t, "api.pynomaly.io", st.One(t, httpRouteType, "pynomaly-nginx").StringMap(t, "metadata.annotations")[dnsHostname])
 	sts := st.One(t, statefulSetType, postgres.Name)
 	for k := range sts.Env(t, sts.Container(t, podSpec, "postgres")) {
 		assert.NotRegexp(t, `^STANDBY_`, k)

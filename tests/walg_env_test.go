@@ -84,71 +84,6 @@ func kubeletEnv(rendered map[string]string, namespace string, secrets map[string
 	return env
 }
 
-// spiloWalGEnv is WAL-G's environment as Spilo writes it into its envdir from the container's
-// variables (configure_spilo.py, write_wale_environment) for the archive of prefix: "" for the
-// cluster's own, "CLONE_" for a restore's source, "STANDBY_" for a standby's primary. S3 only
-// (the drills' store). pgVersion is the server's major version, which Spilo takes from its
-// binaries for the cluster's own archive; a prefixed archive reads <prefix>PGVERSION instead,
-// unset unless the pod sets it. What Spilo does, in its order:
-//   - the prefix, unless <prefix>WALE_S3_PREFIX or <prefix>WALG_S3_PREFIX is given:
-//     s3://<WAL_S3_BUCKET>/spilo/<WAL_BUCKET_SCOPE_PREFIX><SCOPE><WAL_BUCKET_SCOPE_SUFFIX>/wal/<PGVERSION>,
-//     where the cluster's own WAL_BUCKET_SCOPE_PREFIX defaults to "<namespace>-" (a namespace
-//     but default), a prefixed one to nothing;
-//   - with an endpoint, path-style addressing (AWS_S3_FORCE_PATH_STYLE true, whatever the pod
-//     says), no server-side encryption, and the region only where WAL-G backs up
-//     (USE_WALG_BACKUP, which a prefixed archive on S3 gets by default);
-//   - AWS_INSTANCE_PROFILE where no keys are given.
-//
-// PGPORT, which Spilo writes too (5432), is left out: the drills' servers have ports of their
-// own, which the caller gives backup-push with PGHOST.
-func spiloWalGEnv(t *testing.T, pod map[string]string, prefix, pgVersion string) map[string]string {
-	t.Helper()
-	get := func(name string) string { return pod[prefix+name] }
-	require.True(t, get("WAL_S3_BUCKET") != "" || get("WALE_S3_PREFIX") != "" || get("WALG_S3_PREFIX") != "",
-		"no S3 archive in the pod's %s variables (the drills' store is S3)", prefix)
-	scope, scopePrefix, version := get("SCOPE"), get("WAL_BUCKET_SCOPE_PREFIX"), get("PGVERSION")
-	if prefix == "" {
-		version = pgVersion
-		if _, set := pod["WAL_BUCKET_SCOPE_PREFIX"]; !set {
-			if ns := pod["POD_NAMESPACE"]; ns != "" && ns != "default" {
-				scopePrefix = ns + "-"
-			}
-		}
-	}
-
-	env := map[string]string{}
-	for _, name := range []string{"WALE_S3_PREFIX", "WALG_S3_PREFIX", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT",
-		"AWS_REGION", "AWS_S3_FORCE_PATH_STYLE", "WALG_DISABLE_S3_SSE", "WALG_S3_SSE", "WALG_S3_CA_CERT_FILE", "USE_WALG_BACKUP",
-		"USE_WALG_RESTORE", "WALG_COMPRESSION_METHOD"} {
-		if v := get(name); v != "" {
-			env[name] = v
-		}
-	}
-	// Spilo's set_walg_placeholders: a prefixed archive on S3 uses WAL-G unless told otherwise.
-	for _, name := range []string{"USE_WALG_BACKUP", "USE_WALG_RESTORE"} {
-		if _, set := pod[prefix+name]; prefix != "" && !set {
-			env[name] = "true"
-		}
-	}
-	if endpoint := env["AWS_ENDPOINT"]; endpoint != "" {
-		env["AWS_S3_FORCE_PATH_STYLE"] = "true"
-		env["WALG_DISABLE_S3_SSE"] = "true"
-		if env["USE_WALG_BACKUP"] != "true" {
-			delete(env, "AWS_REGION")
-		}
-	}
-	if env["AWS_ACCESS_KEY_ID"] == "" || env["AWS_SECRET_ACCESS_KEY"] == "" {
-		env["AWS_INSTANCE_PROFILE"] = "true"
-	}
-	if env["WALE_S3_PREFIX"] == "" {
-		env["WALE_S3_PREFIX"] = fmt.Sprintf("s3://%s/spilo/%s%s%s/wal/%s", get("WAL_S3_BUCKET"), scopePrefix, scope, get("WAL_BUCKET_SCOPE_SUFFIX"), version)
-	}
-	if env["WALG_S3_PREFIX"] == "" {
-		env["WALG_S3_PREFIX"] = env["WALE_S3_PREFIX"]
-	}
-	return env
-}
-
 // walG is the stand-in for WAL-G as Spilo runs it: envdir "<env dir>" wal-g ..., the env dir
 // holding WAL-G's environment, both where the server's user reads them.
 type walG struct {
@@ -195,7 +130,7 @@ func TestSpiloDerivesWALGsEnvironmentFromTheProgramsVariables(t *testing.T) {
 	stack := storeStack(`{"walArchive": ` + archiveToStore(store, "pynomaly-wal") + `}`)
 	pod, major := postgresPodEnv(t, "prod", stack, store)
 	require.Equal(t, "17", major, "prod's image, spilo-17")
-	env := spiloWalGEnv(t, pod, "", major)
+	env := objectstore.SpiloWalGEnv(t, pod, "", major)
 	assert.Equal(t, "s3://pynomaly-wal/spilo/"+settings(t, "prod", stack).Namespace+"-pynomaly-postgres/wal/17", env["WALG_S3_PREFIX"])
 	for name, want := range map[string]string{"AWS_ENDPOINT": store.Endpoint, "AWS_REGION": "us-east-1", "AWS_S3_FORCE_PATH_STYLE": "true",
 		"AWS_ACCESS_KEY_ID": "access", "AWS_SECRET_ACCESS_KEY": "secret"} {
@@ -212,17 +147,17 @@ func TestStandbyVariablesNameThePrimarysArchive(t *testing.T) {
 	primaryStack := storeStack(`{"walArchive": ` + archiveToStore(store, "pynomaly-prod-wal") + `}`)
 	primaryStack["namespace"] = "pynomaly-eu-central"
 	primaryPod, major := postgresPodEnv(t, "prod", primaryStack, store)
-	primary := spiloWalGEnv(t, primaryPod, "", major)
+	primary := objectstore.SpiloWalGEnv(t, primaryPod, "", major)
 
 	dr, secretKeys := standbyStack(store, "pynomaly-eu-west", "pynomaly-dr-wal", "pynomaly-eu-central", "pynomaly-prod-wal")
 	drPod, drMajor := postgresPodEnv(t, "prod", dr, store, secretKeys...)
-	replay := spiloWalGEnv(t, drPod, "STANDBY_", drMajor)
+	replay := objectstore.SpiloWalGEnv(t, drPod, "STANDBY_", drMajor)
 	assert.Equal(t, primary["WALG_S3_PREFIX"], replay["WALG_S3_PREFIX"])
 	assert.Equal(t, "true", replay["USE_WALG_RESTORE"], "restore_command.sh runs wal-g wal-fetch")
 	for _, name := range []string{"AWS_ENDPOINT", "AWS_REGION", "AWS_S3_FORCE_PATH_STYLE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} {
 		assert.Equal(t, primary[name], replay[name], name)
 	}
-	assert.Equal(t, "s3://pynomaly-dr-wal/spilo/pynomaly-eu-west-pynomaly-postgres/wal/17", spiloWalGEnv(t, drPod, "", drMajor)["WALG_S3_PREFIX"])
+	assert.Equal(t, "s3://pynomaly-dr-wal/spilo/pynomaly-eu-west-pynomaly-postgres/wal/17", objectstore.SpiloWalGEnv(t, drPod, "", drMajor)["WALG_S3_PREFIX"])
 }
 
 // standbyStack is a DR stack's config, in namespace archiving to bucket in store, a standby of

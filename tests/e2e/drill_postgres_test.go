@@ -61,6 +61,8 @@ func (m *patroniMember) dataDir() string { return filepath.Join(m.dir, "data") }
 // patroniCluster is the drill's Patroni cluster and what it was configured from.
 type patroniCluster struct {
 	t           *testing.T
+	ns          string
+	image       string
 	scope       string
 	roleLabel   string
 	scopeLabel  string
@@ -88,18 +90,38 @@ func postgresDrill(t *testing.T) {
 	c.switchover()
 }
 
+// patroniSetup is where a drill's Patroni cluster runs and what it starts from: its stack's
+// namespace, how many members (0: the StatefulSet's replicas) on which loopback ports, the
+// values of the deployed Secret's keys (nil: fresh random ones) and what a drill adds to each
+// member's configuration (nil: nothing).
+type patroniSetup struct {
+	namespace          string
+	members            int
+	restBase, portBase int
+	secret             func(key string) string
+	customize          func(m *patroniMember, cfg map[string]any)
+}
+
 func newPatroniCluster(t *testing.T) *patroniCluster {
-	sts := deployedStatefulSet(t, "pynomaly-postgres")
+	return newPatroniClusterWith(t, patroniSetup{namespace: namespace, restBase: patroniRESTBase, portBase: postgresPortBase})
+}
+
+func newPatroniClusterWith(t *testing.T, setup patroniSetup) *patroniCluster {
+	sts := deployedStatefulSetIn(t, setup.namespace, "pynomaly-postgres")
 	ns := sts.Metadata.Namespace
-	secrets := map[string]string{}
-	secret := func(key string) string {
-		if secrets[key] == "" {
-			secrets[key] = randomHex(t)
+	secret := setup.secret
+	if secret == nil {
+		secrets := map[string]string{}
+		secret = func(key string) string {
+			if secrets[key] == "" {
+				secrets[key] = randomHex(t)
+			}
+			return secrets[key]
 		}
-		return secrets[key]
 	}
-	env := sts.containerNamed(t, "postgres").env("", ns, secret)
-	c := &patroniCluster{t: t, scope: env["SCOPE"], roleLabel: env["KUBERNETES_ROLE_LABEL"], scopeLabel: env["KUBERNETES_SCOPE_LABEL"],
+	spiloContainer := sts.containerNamed(t, "postgres")
+	env := spiloContainer.env("", ns, secret)
+	c := &patroniCluster{t: t, ns: ns, image: spiloContainer.Image, scope: env["SCOPE"], roleLabel: env["KUBERNETES_ROLE_LABEL"], scopeLabel: env["KUBERNETES_SCOPE_LABEL"],
 		env: env, superuser: env["PGUSER_SUPERUSER"], password: env["PGPASSWORD_SUPERUSER"]}
 	require.NotEmpty(t, c.scope)
 	var spilo struct {
@@ -127,17 +149,24 @@ func newPatroniCluster(t *testing.T) *patroniCluster {
 	require.NoError(t, err)
 	c.uid, _ = strconv.Atoi(pg.Uid)
 	c.gid, _ = strconv.Atoi(pg.Gid)
-	dir := drillDir(t, "postgres")
+	dir := drillDir(t, "postgres-"+ns)
 	c.kubeconfig = c.serviceAccountKubeconfig(dir, ns, sts.Spec.Template.Spec.ServiceAccountName)
 
 	var labels map[string]string
 	require.NoError(t, json.Unmarshal([]byte(env["KUBERNETES_LABELS"]), &labels))
 	bin := postgresBin(t)
-	for i := 0; i < sts.Spec.Replicas; i++ {
-		m := &patroniMember{name: fmt.Sprintf("%s-%d", c.scope, i), rest: patroniRESTBase + i, port: postgresPortBase + i,
+	members := setup.members
+	if members == 0 {
+		members = sts.Spec.Replicas
+	}
+	for i := 0; i < members; i++ {
+		m := &patroniMember{name: fmt.Sprintf("%s-%d", c.scope, i), rest: setup.restBase + i, port: setup.portBase + i,
 			dir: filepath.Join(dir, fmt.Sprint(i))}
 		require.NoError(t, os.MkdirAll(m.dir, 0o700))
 		cfg := c.memberConfig(m, ns, labels, env, spilo.Postgresql.Parameters, bin, secret)
+		if setup.customize != nil {
+			setup.customize(m, cfg)
+		}
 		b, err := yaml.Marshal(cfg)
 		require.NoError(t, err)
 		m.config = filepath.Join(m.dir, "patroni.yml")
@@ -155,6 +184,18 @@ func newPatroniCluster(t *testing.T) *patroniCluster {
 		}
 	})
 	return c
+}
+
+// editConfig changes member m's written Patroni configuration before it starts.
+func (c *patroniCluster) editConfig(m *patroniMember, change func(cfg map[string]any)) {
+	b, err := os.ReadFile(m.config)
+	require.NoError(c.t, err)
+	var cfg map[string]any
+	require.NoError(c.t, yaml.Unmarshal(b, &cfg))
+	change(cfg)
+	b, err = yaml.Marshal(cfg)
+	require.NoError(c.t, err)
+	require.NoError(c.t, os.WriteFile(m.config, b, 0o600))
 }
 
 // withoutTLS drops PostgreSQL's ssl parameters: they name certificate files the drill has not.
@@ -390,7 +431,7 @@ func (c *patroniCluster) member(name string) *patroniMember {
 
 // leaderLock is the member that holds the leader lock (the leader ConfigMap's annotation).
 func (c *patroniCluster) leaderLock() string {
-	out, err := kubectl(c.t, "-n", namespace, "get", "configmap", c.scope+"-leader", "-o", "jsonpath={.metadata.annotations.leader}")
+	out, err := kubectl(c.t, "-n", c.ns, "get", "configmap", c.scope+"-leader", "-o", "jsonpath={.metadata.annotations.leader}")
 	if err != nil {
 		return ""
 	}
@@ -399,7 +440,7 @@ func (c *patroniCluster) leaderLock() string {
 
 // roleLabels are the members' pods' role labels.
 func (c *patroniCluster) roleLabels() map[string]string {
-	out, err := kubectl(c.t, "-n", namespace, "get", "pods", "-l", c.scopeLabel+"="+c.scope,
+	out, err := kubectl(c.t, "-n", c.ns, "get", "pods", "-l", c.scopeLabel+"="+c.scope,
 		"-o", `jsonpath={range .items[*]}{.metadata.name}={.metadata.labels.`+strings.ReplaceAll(c.roleLabel, ".", `\.`)+`}{"\n"}{end}`)
 	labels := map[string]string{}
 	if err != nil {

@@ -87,6 +87,7 @@ type workload struct {
 
 type container struct {
 	Name    string   `json:"name"`
+	Image   string   `json:"image"`
 	Command []string `json:"command"`
 	Env     []struct {
 		Name      string `json:"name"`
@@ -113,8 +114,14 @@ type container struct {
 
 func deployedStatefulSet(t *testing.T, name string) workload {
 	t.Helper()
+	return deployedStatefulSetIn(t, namespace, name)
+}
+
+// deployedStatefulSetIn is the StatefulSet name of the namespace ns.
+func deployedStatefulSetIn(t *testing.T, ns, name string) workload {
+	t.Helper()
 	var w workload
-	require.NoError(t, jsonUnmarshal(mustKubectl(t, "-n", namespace, "get", "statefulset", name, "-o", "json"), &w))
+	require.NoError(t, jsonUnmarshal(mustKubectl(t, "-n", ns, "get", "statefulset", name, "-o", "json"), &w))
 	return w
 }
 

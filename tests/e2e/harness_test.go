@@ -229,6 +229,17 @@ func errText(err error) string {
 	return err.Error()
 }
 
+// setSecret sets key with --secret, its value on the CLI's standard input: neither the command
+// line nor the test's log shows it.
+func (p *project) setSecret(key, value string) {
+	p.t.Helper()
+	cmd := p.command("config", "set", "--secret", key)
+	cmd.Stdin = strings.NewReader(value)
+	out, err := cmd.CombinedOutput()
+	p.t.Logf("pulumi config set --secret %s (value on stdin): %v", key, errText(err))
+	require.NoError(p.t, err, "pulumi config set --secret %s:\n%s", key, out)
+}
+
 func (p *project) must(args ...string) string {
 	p.t.Helper()
 	out, err := p.run(args...)
