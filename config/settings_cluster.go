@@ -144,6 +144,12 @@ type Snapshots struct {
 	// Driver is the CSI driver of the created class; empty: kubernetes.cloud's (the storage
 	// class's driver).
 	Driver string `json:"driver"`
+	// Location is where the created class keeps its snapshots when that is not the volumes'
+	// region: GCP's storage-locations (a multi-region such as "eu", or a region) or Azure's
+	// location (a region such as "westeurope": each snapshot is copied there), so a lost region
+	// leaves them. Empty: the volumes' region. EBS's driver has no such parameter (AWS Backup or
+	// Data Lifecycle Manager copies snapshots to another region).
+	Location string `json:"location"`
 	// Schedule is a cron schedule in UTC, which the copy of the shared model claim off the
 	// cluster follows too (where postgres.walArchive names a bucket and modelAccessMode is
 	// ReadWriteMany).
@@ -155,6 +161,21 @@ type Snapshots struct {
 
 // On says whether snapshots are taken.
 func (s Snapshots) On() bool { return s.ClassName != "" || s.CreateClass }
+
+// SnapshotLocationParameter is the VolumeSnapshotClass parameter of each CSI driver that keeps
+// snapshots outside the volume's region (Snapshots.Location).
+var SnapshotLocationParameter = map[string]string{
+	"pd.csi.storage.gke.io": "storage-locations",
+	"disk.csi.azure.com":    "location",
+}
+
+// Parameters are the created class's parameters: its location, where one is set.
+func (s Snapshots) Parameters() map[string]string {
+	if s.Location == "" {
+		return nil
+	}
+	return map[string]string{SnapshotLocationParameter[s.Driver]: s.Location}
+}
 
 // Access are the people and CI jobs bound to the platform's Roles in the namespace, each a
 // subject: user:NAME, group:NAME or serviceaccount:NAMESPACE/NAME.

@@ -72,15 +72,22 @@ func snapshotClass(ctx *pulumi.Context, c *Storage, sn config.Snapshots) (pulumi
 		ApiVersion: pulumi.String(SnapshotAPIVersion),
 		Kind:       pulumi.String("VolumeSnapshotClass"),
 		Metadata:   &metav1.ObjectMetaArgs{Name: pulumi.String(sn.Created), Labels: kube.Labels(ctx, "volume-snapshots")},
-		OtherFields: kubernetes.UntypedArgs{
-			"driver":         sn.Driver,
-			"deletionPolicy": "Delete",
-		},
+		OtherFields: snapshotClassFields(sn),
 	}, pulumi.Parent(c))
 	if err != nil {
 		return nil, fmt.Errorf("volume snapshot class: %w", err)
 	}
 	return class, nil
+}
+
+// snapshotClassFields are the created class's driver, deletion policy and, with
+// storage.snapshots.location, the driver's parameter that keeps the snapshots in another region.
+func snapshotClassFields(sn config.Snapshots) kubernetes.UntypedArgs {
+	fields := kubernetes.UntypedArgs{"driver": sn.Driver, "deletionPolicy": "Delete"}
+	if params := sn.Parameters(); params != nil {
+		fields["parameters"] = params
+	}
+	return fields
 }
 
 // SnapshotAPIVersion is the API of VolumeSnapshots and their classes.

@@ -131,3 +131,27 @@ esac
 	assert.Len(t, created, 1, "the run stopped at the failed snapshot")
 	assert.Empty(t, deleted, "nothing is pruned after a failed snapshot")
 }
+
+// storage.snapshots.location keeps the created class's snapshots out of the volumes' region, as
+// each driver that can says it: GCP's storage-locations, Azure's location (a copy there); the
+// class is left alone without it.
+func TestSnapshotLocationIsTheDriversParameter(t *testing.T) {
+	for _, c := range cloudCases {
+		if c.cloud == "aws" {
+			continue
+		}
+		t.Run(c.cloud, func(t *testing.T) {
+			st := deploy(t, "prod", cfg{
+				"kubernetes": `{"cloud": "` + c.cloud + `"}`,
+				"postgres":   strings.TrimSuffix(`{"walArchive": {"s3Bucket": "", "region": "", `+strings.TrimPrefix(c.store, "{"), "}") + "}}",
+				"identity":   `{"objectStorage": "` + c.identity + `"}`,
+				"storage":    `{"snapshots": {"createClass": true, "location": "eu"}}`,
+			})
+			class := st.One(t, "kubernetes:snapshot.storage.k8s.io/v1:VolumeSnapshotClass", "pynomaly-data-science-snapshots")
+			want := map[string]string{"gcp": "storage-locations", "azure": "location"}[c.cloud]
+			assert.Equal(t, map[string]string{want: "eu"}, class.StringMap(t, "parameters"))
+		})
+	}
+	class := deploy(t, "prod", nil).One(t, "kubernetes:snapshot.storage.k8s.io/v1:VolumeSnapshotClass", "pynomaly-data-science-snapshots")
+	assert.False(t, class.Has("parameters"), "the volumes' region unless a location is set")
+}

@@ -273,6 +273,23 @@ func validateStorage(s *config.Settings, v *validator) {
 		v.fail("storage.snapshots.driver", quote(sn.Driver), "must name the CSI driver of the snapshot class the stack creates (storage.snapshots.createClass), "+
 			"such as ebs.csi.aws.com; kubernetes.cloud other presets none. Or name an existing class in storage.snapshots.className")
 	}
+	v.snapshotLocation(sn)
+}
+
+// snapshotLocation checks storage.snapshots.location: a region or multi-region, of a class the
+// stack creates, whose driver takes one.
+func (v *validator) snapshotLocation(sn config.Snapshots) {
+	const key = "storage.snapshots.location"
+	switch l := sn.Location; {
+	case l == "":
+	case !config.DNSLabel.MatchString(l):
+		v.fail(key, quote(l), `must be a region or multi-region name such as "eu", "us-central1" or "westeurope"`)
+	case sn.Created == "":
+		v.fail(key, quote(l), "is only set on the VolumeSnapshotClass the stack creates (storage.snapshots.createClass, without className); set it on your own class")
+	case config.SnapshotLocationParameter[sn.Driver] == "":
+		v.fail(key, quote(l), "is taken by the drivers pd.csi.storage.gke.io (storage-locations) and disk.csi.azure.com (location) only, not by "+sn.Driver+
+			"; EBS snapshots are copied to another region by AWS Backup or Data Lifecycle Manager")
+	}
 }
 
 // cronSchedule checks a CronJob schedule as the API server does (k8s.io/kubernetes

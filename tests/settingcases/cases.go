@@ -189,6 +189,15 @@ func Cases() []Case {
 		good("storage.snapshots.createClass", "true", `true`),
 		fail("storage.snapshots.createClass", "yes", bad("storage.snapshots.createClass", `"yes"`, "must be true or false, not a JSON string")),
 		Case{Env: "prod", Path: "storage.snapshots.driver", Value: "ebs.csi.aws.com", Want: `"ebs.csi.aws.com"`},
+		// Snapshots kept in another region, where the driver takes a location.
+		Case{Env: "prod", Before: [][2]string{{"storage.snapshots.driver", "pd.csi.storage.gke.io"}}, Path: "storage.snapshots.location", Value: "eu", Want: `"eu"`},
+		Case{Env: "prod", Before: [][2]string{{"storage.snapshots.driver", "pd.csi.storage.gke.io"}}, Path: "storage.snapshots.location", Value: "EU West",
+			Err: bad("storage.snapshots.location", `"EU West"`, `must be a region or multi-region name such as "eu", "us-central1" or "westeurope"`)},
+		Case{Env: "prod", Path: "storage.snapshots.location", Value: "eu-west-1", Err: bad("storage.snapshots.location", `"eu-west-1"`,
+			"is taken by the drivers pd.csi.storage.gke.io (storage-locations) and disk.csi.azure.com (location) only, not by ebs.csi.aws.com; "+
+				"EBS snapshots are copied to another region by AWS Backup or Data Lifecycle Manager")},
+		Case{Path: "storage.snapshots.location", Value: "eu", Err: bad("storage.snapshots.location", `"eu"`,
+			"is only set on the VolumeSnapshotClass the stack creates (storage.snapshots.createClass, without className); set it on your own class")},
 		Case{Env: "prod", Path: "storage.snapshots.driver", Value: "EBS CSI", Err: bad("storage.snapshots.driver", `"EBS CSI"`,
 			"must name the CSI driver of the snapshot class the stack creates (storage.snapshots.createClass), such as ebs.csi.aws.com; "+
 				"kubernetes.cloud other presets none. Or name an existing class in storage.snapshots.className")},
