@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pynomaly/pynomaly-platform/app"
+	"github.com/pynomaly/pynomaly-platform/monitoring"
 	"github.com/pynomaly/pynomaly-platform/postgres"
 )
 
@@ -122,4 +123,20 @@ func dynamicConfig(t *testing.T, env map[string]string) map[string]any {
 	var cfg map[string]any
 	require.NoError(t, json.Unmarshal([]byte(env["PATRONI_DYNAMIC_CONFIG"]), &cfg))
 	return cfg
+}
+
+// A standby loads its replay-lag alert instead of the primary's leader and replication-lag
+// rules, which would page for as long as it is a standby; promoted, it loads the primary's.
+func TestStandbyAlertsOnItsReplay(t *testing.T) {
+	rules := func(st *Stack) string {
+		return st.One(t, configMapType, monitoring.PrometheusName+"-rules").StringMap(t, "data")["pynomaly.yml"]
+	}
+	standby := rules(drStack(t, primaryArchive))
+	assert.Contains(t, standby, "alert: PynomalyStandbyReplayLagging\n")
+	assert.NotContains(t, standby, "alert: PynomalyPatroniNoLeader\n")
+	assert.NotContains(t, standby, "alert: PynomalyPostgresReplicationLag\n")
+	promoted := rules(drStack(t, ""))
+	assert.NotContains(t, promoted, "alert: PynomalyStandbyReplayLagging\n")
+	assert.Contains(t, promoted, "alert: PynomalyPatroniNoLeader\n")
+	assert.Contains(t, promoted, "alert: PynomalyWALArchivingFailing\n", "it archives to its own bucket")
 }
