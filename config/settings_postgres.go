@@ -26,10 +26,11 @@ type Postgres struct {
 
 // PostgresStandby makes the cluster a standby of another stack's (a disaster-recovery stack in
 // another region): Patroni's standby cluster, as Spilo configures it from STANDBY_ variables,
-// bootstraps from the primary's newest base backup and replays its WAL archive continuously.
-// Its data are read-only and the application's writers are stopped. Removing FromNamespace
-// (pulumi config rm postgres.standby.fromNamespace; pulumi up) promotes it: the setup job ends
-// the standby in Patroni's dynamic configuration, and the cluster archives to its own prefix.
+// bootstraps from the primary's newest base backup and replays its archive continuously.
+// Its data are read-only and the application's writers are stopped. Promoted (pulumi config set
+// --path postgres.standby.promoted true; pulumi up), the setup job ends the standby in Patroni's
+// dynamic configuration, the writers start and the cluster archives to its own prefix; its pods
+// keep their variables, so none restarts and the replay reaches the archive's end first.
 type PostgresStandby struct {
 	// FromNamespace is the namespace of the primary stack whose archive is replayed (WAL-G's
 	// path holds it); empty: not a standby.
@@ -38,10 +39,18 @@ type PostgresStandby struct {
 	// with this stack's postgres.walArchive store, region, endpoint and credentials: in another
 	// region, the replica of the primary's bucket there. Empty: this stack's own bucket.
 	FromBucket string `json:"fromBucket"`
+	// Promoted ends the standby: the cluster takes writes and the stack is an ordinary primary
+	// (one that came from FromNamespace's archive, whose passwords it keeps).
+	Promoted bool `json:"promoted"`
 }
 
-// On says whether the cluster is a standby.
-func (s PostgresStandby) On() bool { return s.FromNamespace != "" }
+// On says whether the cluster is a standby now.
+func (s PostgresStandby) On() bool { return s.FromPrimary() && !s.Promoted }
+
+// FromPrimary says whether the cluster is, or was until promoted, a standby of another stack's:
+// its pods keep the STANDBY_ variables either way (removing them restarts every pod, and a pod
+// restarted before the promotion could no longer replay what the archive still holds).
+func (s PostgresStandby) FromPrimary() bool { return s.FromNamespace != "" }
 
 // Source is the WAL archive the standby replays: w with the primary's bucket.
 func (s PostgresStandby) Source(w WALArchive) WALArchive {

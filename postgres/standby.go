@@ -14,10 +14,11 @@ import (
 // continuously. The archive's path names the primary's namespace and scope as Spilo wrote it,
 // under the image's major version, which the two stacks share. The standby leader carries the
 // leader's label, so the read-write Service (read-only while standby) and the pooler find it.
-// Empty when the cluster is no standby: removing the variables is half of a promotion, the setup
-// job's PATCH of Patroni's dynamic configuration the other half.
+// A promotion (the setup job's PATCH of Patroni's dynamic configuration) leaves them: Spilo reads
+// them only to bootstrap, and the replay keeps its environment up to the promotion. Empty for a
+// cluster that never was a standby.
 func standbyEnv(sb config.PostgresStandby, w config.WALArchive, image, webIdentityRole string) corev1.EnvVarArray {
-	if !sb.On() {
+	if !sb.FromPrimary() {
 		return nil
 	}
 	source := sb.Source(w)

@@ -40,7 +40,7 @@ func (s *archivingServer) url() string {
 }
 
 // startArchiving starts a server on data (initialised here when it is empty) with params; kill
-// stops it as a lost node would (SIGKILL).
+// stops it as its operator would (SIGTERM), loseNode as a lost node (SIGKILL to every process).
 func startArchiving(t *testing.T, ctx context.Context, bin, data string, params map[string]string) *archivingServer {
 	t.Helper()
 	s := &archivingServer{dir: filepath.Dir(data), data: data}
@@ -107,8 +107,7 @@ func TestPointInTimeRestoreFromArchivedWAL(t *testing.T) {
 
 	// Disaster 1: commits every 20 ms for 3 s, then the server killed and its volume lost.
 	acked := commitSteadily(t, ctx, conn, 0, 3*time.Second)
-	disaster := time.Now()
-	source.kill()
+	disaster := loseNode(t, source)
 	require.NoError(t, os.RemoveAll(source.data))
 
 	restored := restoreFrom(t, ctx, bin, walg, params, postgres.RecoveryParameters(restoreCommand, time.Time{}))

@@ -15,15 +15,10 @@ import (
 
 // drStack is a disaster-recovery stack in another region: prod's settings, its own bucket
 // (its archive once promoted), replaying the primary's from the replica of the primary's bucket
-// in its region, with the primary's PostgreSQL passwords. standby is postgres.standby's JSON, or
-// "" for the same stack promoted.
+// in its region, with the primary's PostgreSQL passwords. standby is postgres.standby's JSON.
 func drStack(t *testing.T, standby string) *Stack {
 	t.Helper()
-	postgresSettings := `{"walArchive": {"s3Bucket": "pynomaly-dr-wal", "region": "eu-west-1"}`
-	if standby != "" {
-		postgresSettings += `, "standby": ` + standby
-	}
-	c := cfg{"postgres": postgresSettings + "}",
+	c := cfg{"postgres": `{"walArchive": {"s3Bucket": "pynomaly-dr-wal", "region": "eu-west-1"}, "standby": ` + standby + `}`,
 		"identity":                    `{"objectStorage": "arn:aws:iam::123456789012:role/pynomaly-dr-wal"}`,
 		"postgresSuperuserPassword":   "primary-superuser-0123",
 		"postgresReplicationPassword": "primary-replication-0123",
@@ -35,7 +30,10 @@ func drStack(t *testing.T, standby string) *Stack {
 // dnsHostname is the annotation external-dns publishes a route's hosts from.
 const dnsHostname = "external-dns.alpha.kubernetes.io/hostname"
 
-const primaryArchive = `{"fromNamespace": "pynomaly-eu-central", "fromBucket": "pynomaly-prod-wal-replica"}`
+const (
+	primaryArchive = `{"fromNamespace": "pynomaly-eu-central", "fromBucket": "pynomaly-prod-wal-replica"}`
+	promoted       = `{"fromNamespace": "pynomaly-eu-central", "fromBucket": "pynomaly-prod-wal-replica", "promoted": true}`
+)
 
 // A standby bootstraps from the primary's archive as Spilo's standby cluster: the primary's
 // namespace and scope in the path, the replicated bucket, this stack's store settings and role.
@@ -93,11 +91,12 @@ func TestStandbyStopsTheWriters(t *testing.T) {
 	assert.NotContains(t, dynamicConfig(t, e), "standby_cluster", "the standby stays one")
 }
 
-// Promotion is the same stack without postgres.standby: the setup job ends the standby in
-// Patroni's dynamic configuration, the migration runs and the writers come back under their
-// autoscalers, with spec.replicas left to them.
+// Promotion is postgres.standby.promoted: the setup job ends the standby in Patroni's dynamic
+// configuration, the migration runs and the writers come back under their autoscalers, with
+// spec.replicas left to them. The PostgreSQL pods keep their template: none restarts, so the
+// replay goes on to the archive's end until Patroni promotes.
 func TestPromotionEndsTheStandbyAndStartsTheWriters(t *testing.T) {
-	st := drStack(t, "")
+	st := drStack(t, promoted)
 	setup := st.One(t, jobType, postgres.SetupJob)
 	e := setup.Env(t, podSpec+".containers.0")
 	assert.NotContains(t, e, "STANDBY_OF")
@@ -112,9 +111,10 @@ func TestPromotionEndsTheStandbyAndStartsTheWriters(t *testing.T) {
 	// external-dns publishes its hosts: the promotion is the DNS switch.
 	assert.Equal(t, "api.pynomaly.io", st.One(t, httpRouteType, "pynomaly-nginx").StringMap(t, "metadata.annotations")[dnsHostname])
 	sts := st.One(t, statefulSetType, postgres.Name)
-	for k := range sts.Env(t, sts.Container(t, podSpec, "postgres")) {
-		assert.NotRegexp(t, `^STANDBY_`, k)
-	}
+	before := drStack(t, primaryArchive).One(t, statefulSetType, postgres.Name)
+	was, _ := before.Get("spec.template")
+	is, _ := sts.Get("spec.template")
+	assert.Equal(t, sprintAll(was), sprintAll(is), "the promotion restarts no PostgreSQL pod")
 }
 
 // dynamicConfig is the setup job's PATCH body.
@@ -135,8 +135,8 @@ func TestStandbyAlertsOnItsReplay(t *testing.T) {
 	assert.Contains(t, standby, "alert: PynomalyStandbyReplayLagging\n")
 	assert.NotContains(t, standby, "alert: PynomalyPatroniNoLeader\n")
 	assert.NotContains(t, standby, "alert: PynomalyPostgresReplicationLag\n")
-	promoted := rules(drStack(t, ""))
-	assert.NotContains(t, promoted, "alert: PynomalyStandbyReplayLagging\n")
-	assert.Contains(t, promoted, "alert: PynomalyPatroniNoLeader\n")
-	assert.Contains(t, promoted, "alert: PynomalyWALArchivingFailing\n", "it archives to its own bucket")
+	primary := rules(drStack(t, promoted))
+	assert.NotContains(t, primary, "alert: PynomalyStandbyReplayLagging\n")
+	assert.Contains(t, primary, "alert: PynomalyPatroniNoLeader\n")
+	assert.Contains(t, primary, "alert: PynomalyWALArchivingFailing\n", "it archives to its own bucket")
 }

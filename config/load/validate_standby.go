@@ -6,15 +6,18 @@ import (
 	"github.com/pynomaly/pynomaly-platform/config"
 )
 
-// validateStandby checks a standby stack (postgres.standby): it reads the primary's archive
-// through this stack's store, never its own prefix, and logs in with the primary's passwords,
-// whose roles it replays.
+// validateStandby checks a standby stack (postgres.standby), promoted or not: it reads the
+// primary's archive through this stack's store, never its own prefix, and logs in with the
+// primary's passwords, whose roles it replays (and keeps once promoted).
 func validateStandby(s *config.Settings, v *validator) {
 	const key = "postgres.standby."
 	sb, w := s.Postgres.Standby, s.Postgres.WALArchive
-	if !sb.On() {
+	if !sb.FromPrimary() {
 		if sb.FromBucket != "" {
 			v.fail(key+"fromBucket", quote(sb.FromBucket), "is only read with postgres.standby.fromNamespace (the primary's namespace); set that, or remove this")
+		}
+		if sb.Promoted {
+			v.fail(key+"promoted", "true", "is only read with postgres.standby.fromNamespace (the primary's namespace): a stack that never was a standby has nothing to promote")
 		}
 		return
 	}

@@ -29,8 +29,8 @@ import (
 // test process. Each stack's PostgreSQL runs as real Patroni processes with its deployed
 // settings, as the Patroni drill runs them: the primary archives through WAL-G's environment;
 // the standby is Spilo's standby cluster built from the standby stack's STANDBY_ variables. The
-// primary is lost, the standby is promoted as the runbook says (the setting removed, pulumi up,
-// the setup job's script run against the standby's member), and then it takes writes, holds
+// primary is lost, the standby is promoted as the runbook says (postgres.standby.promoted, pulumi
+// up, the setup job's script run against the standby's member), and then it takes writes, holds
 // every archived row, and its stack previews without a change.
 const (
 	drNamespace    = "pynomaly-dr"
@@ -87,10 +87,12 @@ func TestDisasterRecoveryStacks(t *testing.T) {
 	pc.stop(pm)
 	lost := time.Now()
 
-	// The runbook's promotion: the setting removed, pulumi up.
-	dr.must("config", "rm", "--path", "postgres.standby.fromNamespace")
-	dr.must("config", "rm", "--path", "postgres.standby.fromBucket")
+	// The runbook's promotion: one setting, pulumi up. The PostgreSQL pods keep their template.
+	template := mustKubectl(t, "-n", drNamespace, "get", "statefulset", "pynomaly-postgres", "-o", "jsonpath={.spec.template}")
+	dr.must("config", "set", "--path", "postgres.standby.promoted", "true")
 	dr.must("up", "--yes", "--skip-preview")
+	assert.Equal(t, template, mustKubectl(t, "-n", drNamespace, "get", "statefulset", "pynomaly-postgres", "-o", "jsonpath={.spec.template}"),
+		"the promotion restarts no PostgreSQL pod")
 	writersResumed(t)
 	// kwok runs no pod: the setup job's script, as deployed, runs against the standby's member.
 	out := runSetupJob(t, drNamespace, sc, sm)

@@ -861,5 +861,9 @@ func standbyCases(add func(...Case)) {
 			"must be a bucket (or Azure container) name of postgres.walArchive's store, or empty for its own bucket")},
 		Case{Env: "prod", Path: "postgres.standby.fromBucket", Value: "pynomaly-prod-wal-replica", Err: bad("postgres.standby.fromBucket", `"pynomaly-prod-wal-replica"`,
 			"is only read with postgres.standby.fromNamespace (the primary's namespace); set that, or remove this")},
+		// The promotion.
+		Case{Env: "prod", Before: with([2]string{from, "pynomaly-eu"}), Path: "postgres.standby.promoted", Value: "true", Want: `true`},
+		Case{Env: "prod", Path: "postgres.standby.promoted", Value: "true", Err: bad("postgres.standby.promoted", "true",
+			"is only read with postgres.standby.fromNamespace (the primary's namespace): a stack that never was a standby has nothing to promote")},
 	)
 }
