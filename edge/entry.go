@@ -61,7 +61,7 @@ func (c *Edge) ingress(ctx *pulumi.Context, args *Args) error {
 		"pulumi.com/skipAwait": "true",
 	}
 	maps.Copy(annotations, controllerAnnotations(e))
-	maps.Copy(annotations, DNSAnnotations(e))
+	maps.Copy(annotations, DNSAnnotations(e, args.Unpublished))
 	meta.Annotations = pulumi.ToStringMap(annotations)
 	var rules networkingv1.IngressRuleArray
 	for _, h := range e.Hosts {
@@ -135,14 +135,14 @@ func (c *Edge) gateway(ctx *pulumi.Context, args *Args) error {
 		// Envoy's default route timeout (15 s) would cut requests Nginx still waits for.
 		"timeouts": map[string]any{"request": fmt.Sprintf("%ds", e.Timeouts.ConnectSeconds+e.Timeouts.SendSeconds+e.Timeouts.ReadSeconds)},
 	}
-	if err := c.route(ctx, args, RouteName, section, rule, DNSAnnotations(e)); err != nil {
+	if err := c.route(ctx, args, RouteName, section, rule, DNSAnnotations(e, args.Unpublished)); err != nil {
 		return err
 	}
 	if e.TLSOn() {
 		redirect := map[string]any{"filters": []any{map[string]any{
 			"type": "RequestRedirect", "requestRedirect": map[string]any{"scheme": "https", "statusCode": 301},
 		}}}
-		if err := c.route(ctx, args, edgeRedirectName, "http", redirect, DNSAnnotations(e)); err != nil {
+		if err := c.route(ctx, args, edgeRedirectName, "http", redirect, DNSAnnotations(e, args.Unpublished)); err != nil {
 			return err
 		}
 	}
@@ -161,8 +161,13 @@ func (c *Edge) route(ctx *pulumi.Context, args *Args, name, section string, rule
 
 // DNSAnnotations are what an external-dns installation reads on the entry point's Ingress or
 // HTTPRoute (edge.dns.externalDns): the hosts to publish, pointed at the entry point's load
-// balancer, and the records' TTL. None when off.
-func DNSAnnotations(e config.Edge) map[string]string {
+// balancer, and the records' TTL. None when off. Unpublished, external-dns is told to ignore the
+// object (a controller other than its own), which it would otherwise publish from its hosts
+// alone.
+func DNSAnnotations(e config.Edge, unpublished bool) map[string]string {
+	if unpublished {
+		return map[string]string{ExternalDNSControllerAnnotation: UnpublishedController}
+	}
 	if !e.DNS.ExternalDNS {
 		return nil
 	}
@@ -171,6 +176,13 @@ func DNSAnnotations(e config.Edge) map[string]string {
 		"external-dns.alpha.kubernetes.io/ttl":      fmt.Sprint(e.DNS.TTLSeconds),
 	}
 }
+
+// external-dns skips an Ingress or route whose controller annotation names another controller
+// than its own (dns-controller).
+const (
+	ExternalDNSControllerAnnotation = "external-dns.alpha.kubernetes.io/controller"
+	UnpublishedController           = "pynomaly-standby"
+)
 
 // gatewayPolicies carry what the standard Gateway API cannot say: the per-client limit at the
 // Gateway, and hashing each client address to one Nginx replica.

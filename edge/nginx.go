@@ -44,6 +44,9 @@ type Args struct {
 	// Service first.
 	APIService pulumi.StringInput
 	APIPort    int
+	// Unpublished keeps every external-dns installation off the entry point's hosts: a standby
+	// stack's (postgres.standby), whose writers are stopped, until it is promoted.
+	Unpublished bool
 }
 
 // Edge is the seed's data-science-nginx.yaml and its Ingress: Nginx (per client rate limit,

@@ -338,14 +338,11 @@ func generations(s *config.Settings) credentials.Generations {
 // the API Service, so the engine creates that Service first (nginx resolves it at start).
 func (p *Platform) edgeArgs() *edge.Args {
 	s := p.settings
-	e := s.Edge
-	if s.Postgres.Standby.On() {
+	return &edge.Args{
+		Context: p.shared(), Settings: s.Edge, Image: s.Images.Nginx, Exporter: s.Images.NginxExporter,
 		// A standby's writers are stopped: its hosts are published once it is promoted, which
 		// makes the promotion the DNS switch too (docs/disaster-recovery.md).
-		e.DNS.ExternalDNS = false
-	}
-	return &edge.Args{
-		Context: p.shared(), Settings: e, Image: s.Images.Nginx, Exporter: s.Images.NginxExporter,
+		Unpublished: s.Postgres.Standby.On(),
 		APIService: p.API.ServiceName, APIPort: app.APIPort,
 	}
 }

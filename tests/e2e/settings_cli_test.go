@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -77,7 +78,8 @@ func TestSettingsThroughTheCLI(t *testing.T) {
 			committed, err := os.ReadFile(filepath.Join(repo, "Pulumi."+c.Environment()+".yaml"))
 			require.NoError(t, err)
 			require.NoError(t, os.WriteFile(file, committed, 0o644))
-			for _, set := range append(c.Before, [2]string{c.Path, c.Value}) {
+			// A new slice: the cases run in parallel and may share Before's backing array.
+			for _, set := range slices.Concat(c.Before, [][2]string{{c.Path, c.Value}}) {
 				mode := "--plaintext"
 				if c.Secret && set[0] == c.Path || set[0] != c.Path && settingcases.IsCredential(set[0]) {
 					mode = "--secret"

@@ -846,7 +846,7 @@ func standbyCases(add func(...Case)) {
 		// Its own namespace and bucket: once promoted it would archive into what it replays.
 		Case{Env: "prod", Before: primarys, Path: from, Value: config.DefaultNamespace, Err: bad(from, `"`+config.DefaultNamespace+`"`,
 			"must not be this stack's own namespace while postgres.standby.fromBucket is this stack's bucket: the standby would replay the archive it writes to once promoted")},
-		Case{Env: "prod", Before: primarys[:2], Path: from, Value: "pynomaly-eu", Err: bad("postgresMonitorPassword", `""`,
+		Case{Env: "prod", Before: primarys[:2:2], Path: from, Value: "pynomaly-eu", Err: bad("postgresMonitorPassword", `""`,
 			"must be set (pulumi config set --secret) to the primary stack's value while postgres.standby.fromNamespace is set: "+
 				"the standby replays the primary's roles, so Patroni, its replicas and the metrics exporter log in with the primary's passwords (docs/disaster-recovery.md)")},
 		Case{Before: primarys, Path: from, Value: "pynomaly-eu", Err: bad(from, `"pynomaly-eu"`,
