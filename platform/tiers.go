@@ -343,7 +343,7 @@ func (p *Platform) edgeArgs() *edge.Args {
 		// A standby's writers are stopped: its hosts are published once it is promoted, which
 		// makes the promotion the DNS switch too (docs/disaster-recovery.md).
 		Unpublished: s.Postgres.Standby.On(),
-		APIService: p.API.ServiceName, APIPort: app.APIPort,
+		APIService:  p.API.ServiceName, APIPort: app.APIPort,
 	}
 }
 
