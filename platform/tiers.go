@@ -321,7 +321,8 @@ func (p *Platform) rotationArgs() *rotation.Args {
 		Context: p.shared(), Generations: generations(s),
 		PostgresSecret: p.Secrets.Postgres, RedisSecret: p.Secrets.Redis, PrimaryHost: p.Postgres.PrimaryHost,
 		Redis: p.Redis.Pods, Images: s.Images, After: after,
-		DrainSeconds: app.ClientsGracePeriod(s.Worker) + rotationKillMargin,
+		DrainSeconds:    app.ClientsGracePeriod(s.Worker) + rotationKillMargin,
+		PostgresStandby: s.Postgres.Standby.On(),
 	}
 }
 

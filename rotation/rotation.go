@@ -53,6 +53,9 @@ type Args struct {
 	// After are every client of the rotating credentials: the retirement waits for all of them
 	// to have rolled.
 	After []pulumi.Resource
+	// PostgresStandby: the database is a read-only standby (postgres.standby), whose logins are
+	// the primary's; the application login's retirement waits for the promotion.
+	PostgresStandby bool
 }
 
 // Rotation ends a rotation once every client holds the new generation: the settled Secret
@@ -119,10 +122,11 @@ func Plan(args *Args) (tier.Plan, error) {
 
 // retireJobs are the retirement jobs of the credentials whose generation is past 0, and Redis's
 // always: besides a rotation, it settles the per-client users on servers that a release without
-// them started (redis/acl.go).
+// them started (redis/acl.go). A standby's database takes no write: its application login is
+// retired once it is promoted (the setup job has set the current slot's password by then).
 func retireJobs(args *Args) []kube.Job {
 	var jobs []kube.Job
-	if args.Generations.PostgresApp > 0 {
+	if args.Generations.PostgresApp > 0 && !args.PostgresStandby {
 		jobs = append(jobs, postgresJob(args))
 	}
 	return append(jobs, redisJob(args))

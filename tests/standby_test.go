@@ -2,6 +2,8 @@ package tests
 
 import (
 	"encoding/json"
+	"maps"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -16,13 +18,16 @@ import (
 // drStack is a disaster-recovery stack in another region: prod's settings, its own bucket
 // (its archive once promoted), replaying the primary's from the replica of the primary's bucket
 // in its region, with the primary's PostgreSQL passwords. standby is postgres.standby's JSON.
-func drStack(t *testing.T, standby string) *Stack {
+func drStack(t *testing.T, standby string, extra ...cfg) *Stack {
 	t.Helper()
 	c := cfg{"postgres": `{"walArchive": {"s3Bucket": "pynomaly-dr-wal", "region": "eu-west-1"}, "standby": ` + standby + `}`,
 		"identity":                    `{"objectStorage": "arn:aws:iam::123456789012:role/pynomaly-dr-wal"}`,
 		"postgresSuperuserPassword":   "primary-superuser-0123",
 		"postgresReplicationPassword": "primary-replication-0123",
 		"postgresMonitorPassword":     "primary-monitor-01234",
+	}
+	for _, more := range extra {
+		maps.Copy(c, more)
 	}
 	return deploy(t, "prod", c, "postgresSuperuserPassword", "postgresReplicationPassword", "postgresMonitorPassword")
 }
@@ -143,4 +148,21 @@ func TestStandbyAlertsOnItsReplay(t *testing.T) {
 	assert.NotContains(t, primary, "alert: PynomalyStandbyReplayLagging\n")
 	assert.Contains(t, primary, "alert: PynomalyPatroniNoLeader\n")
 	assert.Contains(t, primary, "alert: PynomalyWALArchivingFailing\n", "it archives to its own bucket")
+}
+
+// A rotation raised while standby retires the application's previous login only once the
+// database takes writes: the retirement's ALTER ROLE would fail on a standby. Redis's goes on.
+func TestStandbyDefersThePostgresRetirement(t *testing.T) {
+	retirements := func(standby string) []string {
+		st := drStack(t, standby, cfg{"secrets": `{"rotation": {"postgresApp": 1}}`})
+		var names []string
+		for _, j := range st.OfType(jobType) {
+			if name := j.Str(t, "metadata.name"); strings.HasSuffix(name, "-retire") {
+				names = append(names, name)
+			}
+		}
+		return names
+	}
+	assert.ElementsMatch(t, []string{"pynomaly-redis-retire"}, retirements(primaryArchive))
+	assert.ElementsMatch(t, []string{"pynomaly-postgres-retire", "pynomaly-redis-retire"}, retirements(promoted))
 }

@@ -84,8 +84,15 @@ func TestDisasterRecoveryStacks(t *testing.T) {
 	pc.exec(pc.memberDSN(pm), "INSERT INTO drill (id) SELECT generate_series(101, 200)")
 	pc.exec(pc.memberDSN(pm), "SELECT pg_switch_wal()")
 	waitRows(t, sc, sm, 200, "the standby replays what the primary archives")
+	// The last rows are archived while the standby's replay is paused, and the primary is lost:
+	// they are in the archive and not yet replayed when the promotion starts, as segments a
+	// replicated bucket delivers late would be. The promotion must replay them first.
+	sc.exec(sc.memberDSN(sm), "SELECT pg_wal_replay_pause()")
+	pc.exec(pc.memberDSN(pm), "INSERT INTO drill (id) SELECT generate_series(201, 300)")
+	pc.archiveNow(pm)
 	pc.stop(pm)
 	lost := time.Now()
+	assert.Equal(t, 200, len(sc.ids(sm)), "the paused standby has not replayed the last rows")
 
 	// The runbook's promotion: one setting, pulumi up. The PostgreSQL pods keep their template.
 	template := mustKubectl(t, "-n", drNamespace, "get", "statefulset", "pynomaly-postgres", "-o", "jsonpath={.spec.template}")
@@ -98,14 +105,14 @@ func TestDisasterRecoveryStacks(t *testing.T) {
 	out := runSetupJob(t, drNamespace, sc, sm)
 	assert.Contains(t, out, "postgres setup done")
 	sc.waitRole(sm, "leader", time.Minute)
-	sc.exec(sc.memberDSN(sm), "INSERT INTO drill (id) VALUES (201)")
+	sc.exec(sc.memberDSN(sm), "INSERT INTO drill (id) VALUES (301)")
 	ids := sc.ids(sm)
-	for id := int64(1); id <= 201; id++ {
+	for id := int64(1); id <= 301; id++ {
 		require.True(t, ids[id], "row %d is missing on the promoted standby", id)
 	}
 	promoted := time.Since(lost)
 	dr.must("preview", "--expect-no-changes")
-	summary(t, "disaster recovery stacks: the standby replayed 200 archived rows, was promoted by pulumi up and the setup job, took a write %s after the primary was lost (kwok: no pod rolled)",
+	summary(t, "disaster recovery stacks: the standby replayed 200 archived rows, then, promoted by pulumi up and the setup job with 100 more archived but not replayed, replayed them and took a write %s after the primary was lost (kwok: no pod rolled)",
 		promoted.Round(time.Second))
 
 	// Patroni writes its ConfigMaps while it runs, which would hold the namespace's deletion.
@@ -229,6 +236,22 @@ exec %s/envdir "%s" %s backup-fetch "$datadir" LATEST
 			cfg["postgresql"].(map[string]any)["bootstrap_standby_with_wale"] = map[string]any{"command": bootstrap, "no_master": 1}
 		})
 	}
+}
+
+// archiveNow switches member m's WAL segment and waits until the archiver has archived it.
+func (c *patroniCluster) archiveNow(m *patroniMember) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, c.memberDSN(m))
+	require.NoError(c.t, err)
+	defer conn.Close(context.Background())
+	var segment string
+	require.NoError(c.t, conn.QueryRow(ctx, "SELECT pg_walfile_name(pg_switch_wal())").Scan(&segment))
+	_, ok := eventually(time.Minute, 200*time.Millisecond, func() bool {
+		var last *string
+		return conn.QueryRow(ctx, "SELECT last_archived_wal FROM pg_stat_archiver").Scan(&last) == nil && last != nil && *last >= segment
+	})
+	require.True(c.t, ok, "segment %s was never archived", segment)
 }
 
 // waitRole waits until Patroni reports the member running in role.
