@@ -92,8 +92,9 @@ func stampOf(path string) string { return strings.SplitN(path, "/", 2)[0] }
 func utcStamp(t time.Time) string { return t.UTC().Format("20060102T150405Z") }
 
 // The model files are copied whole, sub-directories and all, as they are, under the time of the
-// copy: copies past storage.snapshots.retentionDays (prod: 14) go, a younger one stays. An empty
-// model directory copies nothing and leaves the store as it was.
+// copy: copies past storage.snapshots.retentionDays (prod: 14) go, a younger one stays; the
+// volume's lost+found is left out. An empty model directory copies nothing and leaves the store
+// as it was.
 func TestModelsCopyPutsEveryModelFileAndPrunesOldCopies(t *testing.T) {
 	models := t.TempDir()
 	files := map[string]string{"detector.pkl": "iforest", "tenants/acme/lof.joblib": "lof", ".manifest.json": "{}"}
@@ -101,6 +102,9 @@ func TestModelsCopyPutsEveryModelFileAndPrunesOldCopies(t *testing.T) {
 		require.NoError(t, os.MkdirAll(filepath.Join(models, filepath.Dir(f)), 0o700))
 		require.NoError(t, os.WriteFile(filepath.Join(models, f), []byte(content), 0o600))
 	}
+	// The file system's own lost+found (only root reads it on a real volume) is no model.
+	require.NoError(t, os.MkdirAll(filepath.Join(models, "lost+found"), 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(models, "lost+found", "#12"), []byte("fsck"), 0o600))
 	c := newCopyRun(t, app.ModelsBackupCronJob, "models-backup-copy", app.ModelsKind, models)
 	assert.Equal(t, "false", c.env["COPY_NEWEST"])
 	assert.Equal(t, "14", c.env["RETENTION_DAYS"])

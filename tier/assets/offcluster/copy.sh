@@ -21,7 +21,8 @@ copies() {
   awk '$1 == "dir" { for (i = 2; i <= NF; i++) if ($i ~ /^20[0-9]+T[0-9]+Z\/?$/) { sub(/\/$/, "", $i); print $i } }' | sort
 }
 files=$(mktemp)
-find . -type f >"$files"
+# A volume's root may hold lost+found, which only root reads: it is the file system's, not data.
+find . -path ./lost+found -prune -o -type f -print >"$files"
 sort -o "$files" "$files"
 if [ ! -s "$files" ]; then
   echo "nothing to copy in $PWD: the copies in $store stay as they are"
