@@ -195,7 +195,14 @@ func secondStackStopsAtPreflight(t *testing.T) {
 // someone deletes one of the stack's objects by hand. An update puts it back.
 func checkDriftDetection(t *testing.T, p *project) {
 	settleDeployments(t)
-	p.must("preview", "--refresh", "--expect-no-changes")
+	if out, err := p.run("preview", "--refresh", "--expect-no-changes"); err != nil {
+		// A Deployment found short of ready pods is the cluster at work, not drift: settled
+		// again, the refresh must then find nothing (seen once in prod, after the rollout).
+		require.Contains(t, out, "Refreshed resource is in an unhealthy state", "drift in a stack just deployed:\n%s", out)
+		t.Logf("a Deployment was short of ready pods at the refresh; settling again:\n%s", lastLines(out, 15))
+		settleDeployments(t)
+		p.must("preview", "--refresh", "--expect-no-changes")
+	}
 	mustKubectl(t, "-n", namespace, "delete", "poddisruptionbudget", "pynomaly-api")
 	out, err := p.run("preview", "--refresh", "--expect-no-changes")
 	require.Error(t, err, "drift went unnoticed:\n%s", out)
