@@ -69,9 +69,9 @@ func volumeSnapshots(ctx *pulumi.Context, c *Storage, args *StorageArgs) error {
 // pay for unseen.
 func snapshotClass(ctx *pulumi.Context, c *Storage, sn config.Snapshots) (pulumi.Resource, error) {
 	class, err := apiextensions.NewCustomResource(ctx, sn.Created, &apiextensions.CustomResourceArgs{
-		ApiVersion: pulumi.String(SnapshotAPIVersion),
-		Kind:       pulumi.String("VolumeSnapshotClass"),
-		Metadata:   &metav1.ObjectMetaArgs{Name: pulumi.String(sn.Created), Labels: kube.Labels(ctx, "volume-snapshots")},
+		ApiVersion:  pulumi.String(SnapshotAPIVersion),
+		Kind:        pulumi.String("VolumeSnapshotClass"),
+		Metadata:    &metav1.ObjectMetaArgs{Name: pulumi.String(sn.Created), Labels: kube.Labels(ctx, "volume-snapshots")},
 		OtherFields: snapshotClassFields(sn),
 	}, pulumi.Parent(c))
 	if err != nil {
