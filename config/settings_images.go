@@ -1,5 +1,19 @@
 package config
 
+import "regexp"
+
+// spiloMajor finds PostgreSQL's major version in a Spilo image's name (spilo-17).
+var spiloMajor = regexp.MustCompile(`spilo-(\d+)`)
+
+// PostgresMajor is the PostgreSQL major version a Spilo image's name says (spilo-17), or "" when
+// it does not: the version WAL-G's archive prefix holds.
+func PostgresMajor(image string) string {
+	if m := spiloMajor.FindStringSubmatch(image); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
 // Images are the container images, pinned by tag. Override one to upgrade it.
 type Images struct {
 	// Postgres runs PostgreSQL under Patroni (Spilo).

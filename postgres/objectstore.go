@@ -1,8 +1,6 @@
 package postgres
 
 import (
-	"regexp"
-
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 
 	"github.com/pynomaly/pynomaly-platform/config"
@@ -36,20 +34,9 @@ func storeEnv(prefix string, w config.WALArchive) corev1.EnvVarArray {
 // (spilo/<namespace>-<scope>/wal/<major>).
 func azureArchivePrefix(w config.WALArchive, scopePrefix, image string) string {
 	path := archiveScopeStart + scopePrefix + Name + "/wal"
-	if major := majorVersion(image); major != "" {
+	if major := config.PostgresMajor(image); major != "" {
 		path += "/" + major
 	}
 	_, url := tier.StorePrefix(w, path)
 	return url
-}
-
-// spiloMajor finds PostgreSQL's major version in a Spilo image's name (spilo-17).
-var spiloMajor = regexp.MustCompile(`spilo-(\d+)`)
-
-// majorVersion is the image's PostgreSQL major version, or "" when its name does not say.
-func majorVersion(image string) string {
-	if m := spiloMajor.FindStringSubmatch(image); m != nil {
-		return m[1]
-	}
-	return ""
 }

@@ -28,7 +28,7 @@ func standbyEnv(sb config.PostgresStandby, w config.WALArchive, image, webIdenti
 		kube.Env("STANDBY_USE_WALG_RESTORE", "true"),
 		// Spilo derives the standby's prefix with STANDBY_PGVERSION, not the image's own version
 		// (validation requires an image whose name says it).
-		kube.Env("STANDBY_PGVERSION", majorVersion(image)),
+		kube.Env("STANDBY_PGVERSION", config.PostgresMajor(image)),
 		kube.Env("KUBERNETES_STANDBY_LEADER_LABEL_VALUE", patroniLeaderValue),
 		kube.Env("PATRONI_KUBERNETES_STANDBY_LEADER_LABEL_VALUE", patroniLeaderValue),
 	}

@@ -192,9 +192,9 @@ func postgresPodEnv(t *testing.T, env string, c cfg, store *objectstore.Store, s
 	sts := deploy(t, env, c, secretKeys...).One(t, statefulSetType, "pynomaly-postgres")
 	container := sts.Container(t, podSpec, "postgres")
 	image := sts.Str(t, container+".image")
-	m := spiloImageMajor.FindStringSubmatch(image)
-	require.NotNil(t, m, "the image %s names no major version", image)
-	return kubeletEnv(sts.Env(t, container), sts.Str(t, "metadata.namespace"), storeSecrets(store)), m[1]
+	major = config.PostgresMajor(image)
+	require.NotEmpty(t, major, "the image %s names no major version", image)
+	return kubeletEnv(sts.Env(t, container), sts.Str(t, "metadata.namespace"), storeSecrets(store)), major
 }
 
 // stackSettings is settings with secretKeys stored encrypted, as deploy takes them (a standby
@@ -212,6 +212,3 @@ func stackSettings(t *testing.T, env string, c cfg, secretKeys ...string) *confi
 	require.NoError(t, err)
 	return s
 }
-
-// spiloImageMajor is the PostgreSQL major version in a Spilo image's name (spilo-17).
-var spiloImageMajor = regexp.MustCompile(`spilo-(\d+)`)

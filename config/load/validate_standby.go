@@ -37,7 +37,7 @@ func validateStandby(s *config.Settings, v *validator) {
 	if sb.FromBucket != "" && !bucketNamePattern[w.Store()].MatchString(sb.FromBucket) {
 		v.fail(key+"fromBucket", quote(sb.FromBucket), "must be a bucket (or Azure container) name of postgres.walArchive's store, or empty for its own bucket")
 	}
-	if !spiloMajor.MatchString(s.Images.Postgres) {
+	if config.PostgresMajor(s.Images.Postgres) == "" {
 		v.fail("images.postgres", quote(s.Images.Postgres),
 			"must name its PostgreSQL major version as Spilo's images do (spilo-17) while postgres.standby.fromNamespace is set: the primary's archive is kept per major version")
 	}
@@ -59,9 +59,6 @@ func validateStandby(s *config.Settings, v *validator) {
 		}
 	}
 }
-
-// spiloMajor is a Spilo image's PostgreSQL major version in its name.
-var spiloMajor = regexp.MustCompile(`spilo-\d+`)
 
 // bucketNamePattern is each store's bucket (Azure: container) name.
 var bucketNamePattern = map[string]*regexp.Regexp{

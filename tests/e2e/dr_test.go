@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -20,6 +19,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pynomaly/pynomaly-platform/config"
 	"github.com/pynomaly/pynomaly-platform/tests/objectstore"
 )
 
@@ -196,9 +196,9 @@ func walgEnvDir(t *testing.T, tools, name string, c *patroniCluster, prefix stri
 // spiloMajor is the PostgreSQL major version a Spilo image's name says (spilo-17): the version
 // of the archive's prefix.
 func spiloMajor(t *testing.T, image string) string {
-	m := regexp.MustCompile(`spilo-(\d+)`).FindStringSubmatch(image)
-	require.NotNil(t, m, "the postgres image %s names no major version", image)
-	return m[1]
+	major := config.PostgresMajor(image)
+	require.NotEmpty(t, major, "the postgres image %s names no major version", image)
+	return major
 }
 
 // customizeArchive changes every member's PostgreSQL parameters in its written configuration.
