@@ -24,10 +24,19 @@ const (
 	grafanaInfluxPasswordEnv = "INFLUXDB_READER_PASSWORD"
 )
 
-// GrafanaDatasources is Grafana's datasource provisioning file: the platform's Prometheus, and
+// The log store's datasource plugin (VictoriaLogs's, signed, in Grafana's catalog), which Grafana
+// installs when it starts (plugins.preinstall, Grafana 11.5 and later) at this version: a new
+// version is a reviewed change, not whatever the catalog serves that day.
+const (
+	LogsPlugin        = "victoriametrics-logs-datasource"
+	LogsPluginVersion = "0.30.1"
+)
+
+// GrafanaDatasources is Grafana's datasource provisioning file: the platform's Prometheus,
 // InfluxDB (InfluxQL on the metrics bucket) through the read-only login, whose user name and
-// password Grafana reads from its environment when it provisions (${VAR}).
-func GrafanaDatasources(prometheusURL, influxURL string) string {
+// password Grafana reads from its environment when it provisions (${VAR}), and with a bundled log
+// store (logsURL; empty: none) its VictoriaLogs.
+func GrafanaDatasources(prometheusURL, influxURL, logsURL string) string {
 	type datasource struct {
 		Name           string            `yaml:"name"`
 		Type           string            `yaml:"type"`
@@ -40,21 +49,22 @@ func GrafanaDatasources(prometheusURL, influxURL string) string {
 		JSONData       map[string]string `yaml:"jsonData,omitempty"`
 		SecureJSONData map[string]string `yaml:"secureJsonData,omitempty"`
 	}
+	sources := []datasource{
+		{Name: "Prometheus", Type: PrometheusDatasource.Type, UID: PrometheusDatasource.UID, Access: "proxy", URL: prometheusURL, IsDefault: true},
+		{
+			Name: "InfluxDB", Type: "influxdb", UID: "influxdb", Access: "proxy", URL: influxURL,
+			User:           "${" + grafanaInfluxUserEnv + "}",
+			JSONData:       map[string]string{"version": "InfluxQL", "dbName": influxdb.Bucket, "httpMode": "GET"},
+			SecureJSONData: map[string]string{"password": "${" + grafanaInfluxPasswordEnv + "}"},
+		},
+	}
+	if logsURL != "" {
+		sources = append(sources, datasource{Name: "Logs", Type: LogsDatasource.Type, UID: LogsDatasource.UID, Access: "proxy", URL: logsURL})
+	}
 	return marshalYAML(struct {
 		APIVersion  int          `yaml:"apiVersion"`
 		Datasources []datasource `yaml:"datasources"`
-	}{
-		APIVersion: 1,
-		Datasources: []datasource{
-			{Name: "Prometheus", Type: "prometheus", UID: "prometheus", Access: "proxy", URL: prometheusURL, IsDefault: true},
-			{
-				Name: "InfluxDB", Type: "influxdb", UID: "influxdb", Access: "proxy", URL: influxURL,
-				User:           "${" + grafanaInfluxUserEnv + "}",
-				JSONData:       map[string]string{"version": "InfluxQL", "dbName": influxdb.Bucket, "httpMode": "GET"},
-				SecureJSONData: map[string]string{"password": "${" + grafanaInfluxPasswordEnv + "}"},
-			},
-		},
-	})
+	}{APIVersion: 1, Datasources: sources})
 }
 
 // grafana declares Grafana: one pod (its state is provisioned, nothing is kept), the admin
@@ -62,7 +72,7 @@ func GrafanaDatasources(prometheusURL, influxURL string) string {
 func (c *Monitoring) grafana(ctx *pulumi.Context, args *Args, prometheusURL pulumi.StringOutput) error {
 	ns := args.Namespace
 	datasources := pulumi.All(prometheusURL, args.InfluxDBURL).ApplyT(func(v []any) string {
-		return GrafanaDatasources(v[0].(string), v[1].(string))
+		return GrafanaDatasources(v[0].(string), v[1].(string), args.LogStoreURL)
 	}).(pulumi.StringOutput)
 	cm, err := corev1.NewConfigMap(ctx, GrafanaName+"-datasources", &corev1.ConfigMapArgs{
 		Metadata: kube.AutoNamedMeta(ctx, ns, "grafana"),
@@ -72,7 +82,7 @@ func (c *Monitoring) grafana(ctx *pulumi.Context, args *Args, prometheusURL pulu
 		return fmt.Errorf("monitoring: grafana datasources: %w", err)
 	}
 	dashboards := pulumi.StringMap{"dashboards.yaml": pulumi.String(DashboardProvider(grafanaDashboards))}
-	for _, d := range Dashboards(args.SLO) {
+	for _, d := range DashboardsWith(args.SLO, args.sources()) {
 		dashboards[d.UID+".json"] = pulumi.String(d.JSON())
 	}
 	// The provider file and the dashboards share one directory: Grafana reads only *.yaml there
@@ -133,6 +143,11 @@ func grafanaPod(args *Args, datasources, dashboards pulumi.StringPtrInput) kube.
 			kube.ReadOnlyMount("dashboards", grafanaDashboards),
 			kube.Mount("data", "/var/lib/grafana"), kube.Mount("tmp", "/tmp"),
 		},
+	}
+	if args.LogStoreURL != "" {
+		// The logs datasource's plugin, downloaded from Grafana's catalog into the data emptyDir
+		// at each start (in the background: the logs panel fills in once it is there).
+		g.Env = append(g.Env, kube.Env("GF_PLUGINS_PREINSTALL", LogsPlugin+"@"+LogsPluginVersion))
 	}
 	if args.TLS {
 		// The InfluxDB datasource is https: Grafana (Go) trusts the bundle SSL_CERT_FILE names.

@@ -77,6 +77,51 @@ type Args struct {
 	// Operator leaves the monitoring stack to the cluster's Prometheus Operator: the tier is
 	// then a PodMonitor per scrape job and a PrometheusRule.
 	Operator bool
+
+	// NodeNamespace is the node agents' namespace (node-exporter, the log collector); empty when
+	// the stack runs none.
+	NodeNamespace string
+	// NodeWorkloads are the node agents' workloads, from their plan: each one with a metrics port
+	// is a scrape job of its pods in NodeNamespace (a PodMonitor there in operator mode), its
+	// series labelled with their node. They are not in Workloads.
+	NodeWorkloads []kube.Workload
+	// NodeExporter says node-exporter runs: the node alerts are loaded and the Infrastructure
+	// dashboard has node panels.
+	NodeExporter bool
+	// LogAlerts says the log collector runs, counting the edge's failed authentications: the
+	// authentication-failure alert is loaded.
+	LogAlerts bool
+	// NodeNamespaceReady are what the objects this tier declares in NodeNamespace (Prometheus's
+	// Role there, the PodMonitors in operator mode) wait for: that namespace's Namespace object.
+	NodeNamespaceReady []pulumi.Resource
+	// LogStoreURL is the bundled log store's URL (VictoriaLogs,
+	// http://pynomaly-logs.<namespace>.svc:9428): Grafana gets a logs datasource and the API
+	// dashboard the platform's error lines. Empty: no logs in Grafana.
+	LogStoreURL string
+}
+
+// nodeAgents are the node agents' alerts and scrape jobs Args asks for.
+func (a *Args) nodeAgents() NodeAgents {
+	return NodeAgents{Namespace: a.NodeNamespace, NodeExporter: a.NodeExporter, LogAlerts: a.LogAlerts}
+}
+
+// sources are what the dashboards show besides the platform's own series.
+func (a *Args) sources() Sources {
+	return Sources{NodeExporter: a.NodeExporter, Logs: a.LogStoreURL != ""}
+}
+
+// checkNodeAgents refuses node agents' jobs or alerts without their namespace: their series
+// would be looked for where they are not.
+func (a *Args) checkNodeAgents() error {
+	if a.NodeNamespace == "" && (a.NodeExporter || a.LogAlerts || len(NodeTargets("", a.NodeWorkloads)) > 0) {
+		return fmt.Errorf("monitoring: node agents' scrape jobs or alerts without NodeNamespace")
+	}
+	return nil
+}
+
+// alertRules are the rules the tier loads for the platform's namespace ns.
+func (a *Args) alertRules(ns string) []AlertRule {
+	return append(AlertRules(ns, a.Database, a.SLO), NodeAlertRules(ns, a.nodeAgents())...)
 }
 
 // Monitoring is the seed's data-science-monitoring.yaml: Prometheus (scrape jobs generated from
@@ -101,9 +146,12 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	if err := ctx.RegisterComponentResource(tier.Type("Monitoring"), name, c, opts...); err != nil {
 		return nil, err
 	}
+	if err := args.checkNodeAgents(); err != nil {
+		return nil, err
+	}
 	ns := args.Namespace
 	if args.Operator {
-		c.Targets = ScrapeTargets(args.Workloads)
+		c.Targets = append(ScrapeTargets(args.Workloads), NodeTargets(args.NodeNamespace, args.NodeWorkloads)...)
 		empty := pulumi.String("").ToStringOutput()
 		c.PrometheusURL, c.GrafanaURL, c.AlertmanagerURL = empty, empty, empty
 		if err := c.operatorObjects(ctx, args); err != nil {
@@ -167,14 +215,14 @@ func Plan(args *Args) (tier.Plan, error) {
 	return p, nil
 }
 
-// scrapeJobs are those of every other tier's workloads with metrics, then the monitoring tier's
-// own, as its plan has them.
+// scrapeJobs are those of every other tier's workloads with metrics, the node agents', then the
+// monitoring tier's own, as its plan has them.
 func scrapeJobs(args *Args) ([]ScrapeTarget, error) {
 	own, err := Plan(args)
 	if err != nil {
 		return nil, err
 	}
-	jobs := ScrapeTargets(args.Workloads)
+	jobs := append(ScrapeTargets(args.Workloads), NodeTargets(args.NodeNamespace, args.NodeWorkloads)...)
 	for _, w := range own.Workloads() {
 		if w.Metrics != nil {
 			jobs = append(jobs, ownTarget(w))
@@ -210,10 +258,17 @@ func (c *Monitoring) prometheus(ctx *pulumi.Context, args *Args) error {
 	if err != nil {
 		return err
 	}
+	if slices.ContainsFunc(c.Targets, func(t ScrapeTarget) bool { return t.Namespace != "" }) {
+		b, err := prometheusNodeAgentsRBAC(ctx, c, ns, args.NodeNamespace, args.NodeNamespaceReady)
+		if err != nil {
+			return err
+		}
+		bindings = append(bindings, b)
+	}
 	targets := slices.Clone(c.Targets)
 	conf := pulumi.All(ns).ApplyT(func(v []any) string {
 		site := PrometheusSite{
-			Namespace: v[0].(string), Targets: targets, Kubelets: true, Environment: args.Environment,
+			Namespace: v[0].(string), NodeNamespace: args.NodeNamespace, Targets: targets, Kubelets: true, Environment: args.Environment,
 			CertManager: args.CertManagerMetrics,
 			RuleFiles:   []string{prometheusRulesDir + "/*.yml"},
 		}
@@ -232,7 +287,7 @@ func (c *Monitoring) prometheus(ctx *pulumi.Context, args *Args) error {
 	}
 	rules, err := corev1.NewConfigMap(ctx, PrometheusName+"-rules", &corev1.ConfigMapArgs{
 		Metadata: kube.AutoNamedMeta(ctx, ns, "prometheus"),
-		Data:     pulumi.StringMap{"pynomaly.yml": rulesFile(ns, args.Database, args.SLO)},
+		Data:     pulumi.StringMap{"pynomaly.yml": rulesFile(ns, args)},
 	}, pulumi.Parent(c))
 	if err != nil {
 		return fmt.Errorf("monitoring: prometheus rules: %w", err)
@@ -308,6 +363,6 @@ func prometheusPod(args *Args, configMap, rules pulumi.StringPtrInput) kube.Pod 
 }
 
 // rulesFile is the platform's rule file for the namespace.
-func rulesFile(ns pulumi.StringInput, db Database, slo config.SLO) pulumi.StringOutput {
-	return ns.ToStringOutput().ApplyT(func(n string) string { return RulesFile(AlertRules(n, db, slo), true) }).(pulumi.StringOutput)
+func rulesFile(ns pulumi.StringInput, args *Args) pulumi.StringOutput {
+	return ns.ToStringOutput().ApplyT(func(n string) string { return RulesFile(args.alertRules(n), true) }).(pulumi.StringOutput)
 }

@@ -19,30 +19,28 @@ const monitoringAPIVersion = "monitoring.coreos.com/v1"
 func (c *Monitoring) operatorObjects(ctx *pulumi.Context, args *Args) error {
 	ns := args.Namespace
 	for _, t := range c.Targets {
+		opts := []pulumi.ResourceOption{pulumi.Parent(c)}
+		if t.Namespace != "" {
+			opts = append(opts, kube.After(args.NodeNamespaceReady))
+		}
 		if _, err := apiextensions.NewCustomResource(ctx, t.Job, &apiextensions.CustomResourceArgs{
 			ApiVersion: pulumi.String(monitoringAPIVersion),
 			Kind:       pulumi.String("PodMonitor"),
-			Metadata:   kube.ObjectMeta(ctx, ns, t.Job, "monitoring"),
+			Metadata:   kube.ObjectMeta(ctx, targetNamespace(ns, t), t.Job, "monitoring"),
 			OtherFields: map[string]any{"spec": pulumi.Map{
 				"selector": pulumi.Map{"matchLabels": pulumi.ToStringMap(t.Selector)},
 				"podMetricsEndpoints": pulumi.Array{withTLS(t, pulumi.Map{
 					"port": pulumi.String(t.PortName), "path": pulumi.String(t.Path), "honorLabels": pulumi.Bool(t.HonorLabels),
-					"relabelings": pulumi.Array{
-						pulumi.Map{"targetLabel": pulumi.String("job"), "replacement": pulumi.String(t.Job)},
-						pulumi.Map{
-							"sourceLabels": pulumi.StringArray{pulumi.String("__meta_kubernetes_pod_label_component")},
-							"targetLabel":  pulumi.String("component"),
-						},
-					},
+					"relabelings": relabelings(t),
 				})},
 			}},
-		}, pulumi.Parent(c)); err != nil {
+		}, opts...); err != nil {
 			return fmt.Errorf("monitoring: pod monitor %s: %w", t.Job, err)
 		}
 	}
 	groups := ns.ToStringOutput().ApplyT(func(n string) []any {
 		var rules []any
-		for _, r := range AlertRules(n, args.Database, args.SLO) {
+		for _, r := range args.alertRules(n) {
 			rules = append(rules, map[string]any{
 				"alert": r.Name, "expr": r.Expr, "for": r.For,
 				"labels":      map[string]any{"severity": r.Severity},
@@ -60,6 +58,34 @@ func (c *Monitoring) operatorObjects(ctx *pulumi.Context, args *Args) error {
 		return fmt.Errorf("monitoring: prometheus rule: %w", err)
 	}
 	return nil
+}
+
+// targetNamespace is where a target's PodMonitor goes: its pods' namespace (the node agents'
+// for theirs), which the operator's Prometheus must select; the platform's otherwise.
+func targetNamespace(ns pulumi.StringInput, t ScrapeTarget) pulumi.StringInput {
+	if t.Namespace != "" {
+		return pulumi.String(t.Namespace)
+	}
+	return ns
+}
+
+// relabelings are a PodMonitor's: the job and component labels the bundled configuration sets,
+// and a node agent's node.
+func relabelings(t ScrapeTarget) pulumi.Array {
+	out := pulumi.Array{
+		pulumi.Map{"targetLabel": pulumi.String("job"), "replacement": pulumi.String(t.Job)},
+		pulumi.Map{
+			"sourceLabels": pulumi.StringArray{pulumi.String("__meta_kubernetes_pod_label_component")},
+			"targetLabel":  pulumi.String("component"),
+		},
+	}
+	if t.NodeLabel {
+		out = append(out, pulumi.Map{
+			"sourceLabels": pulumi.StringArray{pulumi.String("__meta_kubernetes_pod_node_name")},
+			"targetLabel":  pulumi.String("node"),
+		})
+	}
+	return out
 }
 
 // withTLS makes a PodMonitor endpoint of a TLS target scrape https, verifying the target's

@@ -28,6 +28,12 @@ type ScrapeTarget struct {
 	// ServerName is the certificate's name of a target that serves metrics over TLS, verified
 	// against the internal CA; empty for plain HTTP.
 	ServerName string
+	// Namespace is the namespace of the target's pods when it is not the platform's: the node
+	// agents'. Empty: the platform's.
+	Namespace string
+	// NodeLabel labels every series with the node its pod runs on (node): a node agent's series
+	// describe that node.
+	NodeLabel bool
 }
 
 // ScrapeTargets are the jobs of every workload that declares a metrics port, in the order the
@@ -49,9 +55,22 @@ func ScrapeTargets(workloads []kube.Workload) []ScrapeTarget {
 	return out
 }
 
+// NodeTargets are the scrape jobs of the node agents' workloads that declare a metrics port:
+// their pods in namespace ns (the node agents'), each series labelled with its node.
+func NodeTargets(ns string, workloads []kube.Workload) []ScrapeTarget {
+	out := ScrapeTargets(workloads)
+	for i := range out {
+		out[i].Namespace, out[i].NodeLabel = ns, true
+	}
+	return out
+}
+
 // PrometheusSite is what prometheus.yml is made of.
 type PrometheusSite struct {
 	Namespace string
+	// NodeNamespace is the node agents' namespace, where some Targets are; the kubelets' series
+	// of its containers are kept too. Empty when the stack runs no node agent.
+	NodeNamespace string
 	// Targets are the platform's own pods (the monitoring tier's included).
 	Targets []ScrapeTarget
 	// Alertmanagers are host:port of every Alertmanager member (each gets every alert); none
@@ -160,9 +179,13 @@ func podLabelMeta(label string) string {
 	return "__meta_kubernetes_pod_label_" + nonLabelChar.ReplaceAllString(label, "_")
 }
 
-// podJob is one workload's job: pods of the namespace, selected by the API server with the
-// workload's own selector (so Prometheus watches only those pods), kept on the metrics port.
+// podJob is one workload's job: pods of the namespace (the target's own when it names one),
+// selected by the API server with the workload's own selector (so Prometheus watches only those
+// pods), kept on the metrics port.
 func podJob(ns string, t ScrapeTarget) scrapeConfig {
+	if t.Namespace != "" {
+		ns = t.Namespace
+	}
 	keys := make([]string, 0, len(t.Selector))
 	for k := range t.Selector {
 		keys = append(keys, k)
@@ -181,6 +204,9 @@ func podJob(ns string, t ScrapeTarget) scrapeConfig {
 		relabelConfig{SourceLabels: []string{"__meta_kubernetes_pod_name"}, TargetLabel: "pod"},
 		relabelConfig{SourceLabels: []string{"__meta_kubernetes_pod_label_component"}, TargetLabel: "component"},
 	)
+	if t.NodeLabel {
+		relabel = append(relabel, relabelConfig{SourceLabels: []string{"__meta_kubernetes_pod_node_name"}, TargetLabel: "node"})
+	}
 	var scheme string
 	var tls *tlsConfig
 	if t.ServerName != "" {
@@ -197,12 +223,17 @@ func podJob(ns string, t ScrapeTarget) scrapeConfig {
 }
 
 // kubeletJobs scrape every node's kubelet directly (port 10250, with the pod's token): its own
-// metrics (volume stats) and cAdvisor's (container CPU and memory). Only this namespace's
-// series are kept; the rest of the cluster is not ours to store.
-func kubeletJobs(ns string) []scrapeConfig {
+// metrics (volume stats) and cAdvisor's (container CPU and memory). Only the series of the
+// namespace and of the node agents' (nodeNS, when there is one) are kept; the rest of the
+// cluster is not ours to store.
+func kubeletJobs(ns, nodeNS string) []scrapeConfig {
 	tls := &tlsConfig{CAFile: serviceAccountDir + "/ca.crt"}
 	auth := &authorization{CredentialsFile: serviceAccountDir + "/token"}
-	keepNamespace := []relabelConfig{{SourceLabels: []string{"namespace"}, Regex: regexp.QuoteMeta(ns), Action: "keep"}}
+	ours := regexp.QuoteMeta(ns)
+	if nodeNS != "" {
+		ours += "|" + regexp.QuoteMeta(nodeNS)
+	}
+	keepNamespace := []relabelConfig{{SourceLabels: []string{"namespace"}, Regex: ours, Action: "keep"}}
 	node := func(job, path string) scrapeConfig {
 		return scrapeConfig{
 			JobName: job, MetricsPath: path, Scheme: "https", TLSConfig: tls, Authorization: auth,
@@ -265,7 +296,7 @@ func PrometheusConf(site PrometheusSite) string {
 		c.ScrapeConfigs = append(c.ScrapeConfigs, podJob(site.Namespace, t))
 	}
 	if site.Kubelets {
-		c.ScrapeConfigs = append(c.ScrapeConfigs, kubeletJobs(site.Namespace)...)
+		c.ScrapeConfigs = append(c.ScrapeConfigs, kubeletJobs(site.Namespace, site.NodeNamespace)...)
 	}
 	if site.CertManager != "" {
 		c.ScrapeConfigs = append(c.ScrapeConfigs, certManagerJob(site.Namespace, site.CertManager))

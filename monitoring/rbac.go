@@ -48,6 +48,32 @@ func prometheusRBAC(ctx *pulumi.Context, c *Monitoring, ns pulumi.StringInput) (
 	return []pulumi.Resource{rb, crb}, nil
 }
 
+// prometheusNodeAgentsRBAC lets Prometheus, of namespace ns, discover the node agents' pods in
+// their own namespace nodeNS: a Role there that reads pods (the only kind a pod job's discovery
+// watches), bound to Prometheus's ServiceAccount in ns. Both are named like Prometheus; the
+// StatefulSet depends on the returned binding; both wait for ready (the namespace's object).
+func prometheusNodeAgentsRBAC(ctx *pulumi.Context, c *Monitoring, ns pulumi.StringInput, nodeNS string, ready []pulumi.Resource) (pulumi.Resource, error) {
+	parent, after := pulumi.Parent(c), kube.After(ready)
+	name := PrometheusName + "-node-agents"
+	there := pulumi.String(nodeNS)
+	role, err := rbacv1.NewRole(ctx, name, &rbacv1.RoleArgs{
+		Metadata: kube.ObjectMeta(ctx, there, PrometheusName, "prometheus"),
+		Rules:    rbacv1.PolicyRuleArray{kube.Rule("", []string{"pods"}, kube.ReadOnly...)},
+	}, parent, after)
+	if err != nil {
+		return nil, fmt.Errorf("monitoring: prometheus role in %s: %w", nodeNS, err)
+	}
+	binding, err := rbacv1.NewRoleBinding(ctx, name, &rbacv1.RoleBindingArgs{
+		Metadata: kube.ObjectMeta(ctx, there, PrometheusName, "prometheus"),
+		RoleRef:  kube.RoleRef("Role", role.Metadata.Name().Elem()),
+		Subjects: kube.Subjects(PrometheusName, ns),
+	}, parent, after)
+	if err != nil {
+		return nil, fmt.Errorf("monitoring: prometheus role binding in %s: %w", nodeNS, err)
+	}
+	return binding, nil
+}
+
 // kubeStateMetricsRBAC lets kube-state-metrics list and watch the kinds it reports, in the
 // namespace only (it runs with --namespaces).
 func kubeStateMetricsRBAC(ctx *pulumi.Context, c *Monitoring, ns pulumi.StringInput) (pulumi.Resource, error) {

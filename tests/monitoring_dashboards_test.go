@@ -53,11 +53,15 @@ func TestDashboardsHaveThePanelsTheyPromise(t *testing.T) {
 	assert.Contains(t, sprintAll(g.Inputs), "/etc/grafana/provisioning/dashboards")
 }
 
-// Every PromQL expression of the dashboards parses.
+// Every PromQL expression of the dashboards parses, the node panels' included; the logs panel's
+// LogsQL is the log store's, not Prometheus's.
 func TestDashboardQueriesParse(t *testing.T) {
 	var exprs []string
-	for _, d := range monitoring.Dashboards(profileSLO(config.Prod)) {
+	for _, d := range monitoring.DashboardsWith(profileSLO(config.Prod), monitoring.Sources{NodeExporter: true, Logs: true}) {
 		for _, p := range d.Panels {
+			if !p.PromQL() {
+				continue
+			}
 			for _, q := range p.Queries {
 				exprs = append(exprs, q.Expr)
 			}
@@ -84,4 +88,18 @@ func assertPromQLParses(t *testing.T, exprs []string) {
 	out, err := exec.Command(promtool, "check", "rules", writeFile(t, "exprs.yml", string(b))).CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	assert.Contains(t, string(out), fmt.Sprintf("SUCCESS: %d rules found", len(rules)))
+}
+
+// The sources add panels and take none away: the panels of the platform's own series are the
+// same with node-exporter and the log store; the logs panel alone queries another datasource.
+func TestDashboardSourcesOnlyAddPanels(t *testing.T) {
+	plain := monitoring.Dashboards(profileSLO(config.Prod))
+	all := monitoring.DashboardsWith(profileSLO(config.Prod), monitoring.Sources{NodeExporter: true, Logs: true})
+	require.Len(t, all, len(plain))
+	for i, d := range plain {
+		assert.Equal(t, d.Panels, all[i].Panels[:len(d.Panels)], d.UID)
+		for _, p := range all[i].Panels[len(d.Panels):] {
+			assert.Equal(t, p.Logs, !p.PromQL(), "%s: %s", d.UID, p.Title)
+		}
+	}
 }

@@ -46,7 +46,12 @@ type alertCase struct {
 
 const ns = `namespace="pynomaly-data-science"`
 
-// allRules are every alert the platform can load, the conditional ones included.
+// nodeNS selects the node agents' series: node-exporter's and the log collector's carry the
+// namespace of their pods.
+const nodeNS = `namespace="pynomaly-data-science-node"`
+
+// allRules are every alert the platform can load, the conditional ones included: the node
+// agents' with node-exporter and the log collector running.
 func allRules() []monitoring.AlertRule {
 	rules := monitoring.AlertRules(config.DefaultNamespace, monitoring.Database{WALArchiving: true}, profileSLO(config.Prod))
 	for _, r := range monitoring.AlertRules(config.DefaultNamespace, monitoring.Database{WALArchiving: true, Standby: true}, profileSLO(config.Prod)) {
@@ -54,7 +59,9 @@ func allRules() []monitoring.AlertRule {
 			rules = append(rules, r)
 		}
 	}
-	return rules
+	return append(rules, monitoring.NodeAlertRules(config.DefaultNamespace, monitoring.NodeAgents{
+		Namespace: config.DefaultNamespace + "-node", NodeExporter: true, LogAlerts: true,
+	})...)
 }
 
 // profileSLO is an environment's default objectives.
@@ -399,6 +406,89 @@ var alertCases = map[string]alertCase{
 		Short:   map[string]string{`up{` + ns + `,job="pynomaly-api",instance="10.0.0.1:8000",pod="a"}`: "0x2 1x28"},
 		ShortAt: "1m30s",
 	},
+}
+
+// The node agents' alerts: node-exporter's series of node n1 and the log collector's counter,
+// all in the node agents' namespace.
+var nodeAlertCases = map[string]alertCase{
+	"PynomalyNodeFilesystemAlmostFull": {
+		// 5% of the root filesystem left. Healthy: half of it left, and full filesystems the
+		// alert leaves out: memory-backed, an image, one mounted read-only.
+		Breach: filesystem("ext4", "/", "50x40", "0x40"),
+		FireAt: "20m",
+		Labels: map[string]string{"namespace": "pynomaly-data-science-node", "node": "n1", "device": "/dev/sda1", "fstype": "ext4", "mountpoint": "/"},
+		Healthy: merged(filesystem("ext4", "/", "500x40", "0x40"), filesystem("tmpfs", "/run", "0x40", "0x40"),
+			filesystem("squashfs", "/snap/core", "0x40", "1x40"), filesystem("ext4", "/mnt/ro", "0x40", "1x40")),
+		Short:   filesystem("ext4", "/", "50x5 500x35", "0x40"),
+		ShortAt: "4m30s",
+	},
+	"PynomalyNodeFilesystemFillingUp": {
+		// 250 of 1000 left, one less every minute: below 20% from minute 51, and at that pace
+		// empty within 4 hours all along; fires an hour later. Healthy: 15% left but steady.
+		Breach:  filesystem("ext4", "/", "250-1x200", "0x200"),
+		FireAt:  "120m",
+		Labels:  map[string]string{"namespace": "pynomaly-data-science-node", "node": "n1", "device": "/dev/sda1", "fstype": "ext4", "mountpoint": "/"},
+		Healthy: filesystem("ext4", "/", "150x200", "0x200"),
+		ShortAt: "100m",
+	},
+	"PynomalyNodeMemoryLow": {
+		Breach:  nodeMemory("50x40", "1000x40"),
+		FireAt:  "20m",
+		Labels:  map[string]string{"namespace": "pynomaly-data-science-node", "node": "n1"},
+		Healthy: nodeMemory("500x40", "1000x40"),
+		Short:   nodeMemory("50x5 500x35", "1000x40"),
+		ShortAt: "4m30s",
+	},
+	"PynomalyAuthenticationFailures": {
+		// 12 failures in 4 minutes (3 a minute from minute 11) fire it; a single failure does
+		// not, nor do another namespace's failures.
+		Breach:  authFailures("pynomaly-data-science", "5x10 8 11 14 17 17x20"),
+		FireAt:  "14m30s",
+		Labels:  map[string]string{},
+		Healthy: merged(authFailures("pynomaly-data-science", "5x10 6 6x20"), authFailures("other", "0+20x30")),
+		ShortAt: "13m30s",
+	},
+	"PynomalyNodeAgentDown": {
+		Breach:  nodeUp("0x30"),
+		FireAt:  "15m",
+		Labels:  map[string]string{"namespace": "pynomaly-data-science-node", "job": "pynomaly-node-exporter", "instance": "10.0.0.1:9100", "node": "n1", "pod": "e"},
+		Healthy: merged(nodeUp("1x30"), map[string]string{`up{` + ns + `,job="pynomaly-api",instance="10.0.0.2:8000",pod="a"}`: "0x30"}),
+		Short:   nodeUp("0x2 1x28"),
+		ShortAt: "1m30s",
+	},
+}
+
+func init() { maps.Copy(alertCases, nodeAlertCases) }
+
+// filesystem is node-exporter's series of one filesystem of node n1: of 1000 bytes, avail
+// available, readonly 1 where it is mounted read-only.
+func filesystem(fstype, mountpoint, avail, readonly string) map[string]string {
+	device := "/dev/sda1"
+	if fstype == "tmpfs" {
+		device = "tmpfs"
+	}
+	l := `{` + nodeNS + `,node="n1",device="` + device + `",fstype="` + fstype + `",mountpoint="` + mountpoint + `"}`
+	return map[string]string{
+		"node_filesystem_avail_bytes" + l: avail, "node_filesystem_size_bytes" + l: "1000x400", "node_filesystem_readonly" + l: readonly,
+	}
+}
+
+// nodeMemory is node-exporter's memory of node n1: available and total.
+func nodeMemory(available, total string) map[string]string {
+	l := `{` + nodeNS + `,node="n1"}`
+	return map[string]string{"node_memory_MemAvailable_bytes" + l: available, "node_memory_MemTotal_bytes" + l: total}
+}
+
+// authFailures is one collector's counter of the 401 lines of namespace.
+func authFailures(namespace, values string) map[string]string {
+	return map[string]string{
+		monitoring.AuthFailuresMetric + `{` + nodeNS + `,k8s_namespace_name="` + namespace + `",pod="pynomaly-log-collector-a",component="log-collector"}`: values,
+	}
+}
+
+// nodeUp is the up series of node n1's node-exporter.
+func nodeUp(values string) map[string]string {
+	return map[string]string{`up{` + nodeNS + `,job="pynomaly-node-exporter",instance="10.0.0.1:9100",node="n1",pod="e"}`: values}
 }
 
 // archiver is one PostgreSQL instance's pg_stat_archiver series and its role (1: replica).
