@@ -162,6 +162,19 @@ func (e Edge) Exposed() bool { return e.Entry == EntryIngress || e.Entry == Entr
 // TLSOn says whether the entry point terminates TLS with a cert-manager certificate.
 func (e Edge) TLSOn() bool { return e.Exposed() && e.TLS.Enabled }
 
+// GrafanaURL is where people reach Grafana through the edge (grafana.host): https://<host>/, or
+// http:// when the entry point has no TLS; empty when Grafana is not exposed.
+func (s *Settings) GrafanaURL() string {
+	if s.Grafana.Host == "" || !s.Edge.Exposed() {
+		return ""
+	}
+	scheme := "http"
+	if s.Edge.TLSOn() {
+		scheme = "https"
+	}
+	return scheme + "://" + s.Grafana.Host + "/"
+}
+
 // Capacity is how many requests the edge holds at once: every worker of every pod, each
 // request taking two of a worker's connections (the client's and the one to the API).
 func (e Edge) Capacity() int { return e.Replicas * e.WorkerProcesses * (e.WorkerConnections / 2) }

@@ -62,6 +62,11 @@ const (
 type Grafana struct {
 	// Resources are Grafana's requests and limits.
 	Resources sizing.Resources `json:"resources"`
+	// Host is the public name Grafana is reached at through the edge's entry point, with its TLS
+	// and Grafana's own login, never the API's rate limit; a DNS name such as
+	// grafana.example.com, other than edge.hosts. Empty: Grafana stays inside the cluster
+	// (kubectl port-forward). Needs edge.entry ingress or gateway and monitoringMode bundled.
+	Host string `json:"host"`
 }
 
 // MetricsAdapter says whether the program runs the external metrics adapter: in bundled mode,

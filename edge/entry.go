@@ -17,9 +17,12 @@ import (
 
 // Names of the entry point's objects.
 const (
-	IngressName       = "pynomaly-ingress"
-	GatewayName       = "pynomaly-gateway"
-	RouteName         = "pynomaly-nginx"
+	IngressName = "pynomaly-ingress"
+	GatewayName = "pynomaly-gateway"
+	RouteName   = "pynomaly-nginx"
+	// GrafanaEntryName is the Ingress or HTTPRoute of Grafana's host (grafana.host): an object of
+	// its own, so that no rate limit of the API's reaches it.
+	GrafanaEntryName  = "pynomaly-grafana"
 	edgeRedirectName  = "pynomaly-https-redirect"
 	edgePolicyName    = "pynomaly-nginx"
 	gatewayAPIVersion = "gateway.networking.k8s.io/v1"
@@ -51,20 +54,33 @@ func (c *Edge) entry(ctx *pulumi.Context, args *Args) error {
 }
 
 // ingress is an Ingress of the class from the settings, TLS from the certificate's Secret (not
-// cert-manager's annotations, which would make a second certificate for it).
+// cert-manager's annotations, which would make a second certificate for it); Grafana's host has an
+// Ingress of its own, since a controller's annotations hold for every rule of their Ingress.
 func (c *Edge) ingress(ctx *pulumi.Context, args *Args) error {
 	e := args.Settings
-	meta := kube.ObjectMeta(ctx, args.Namespace, IngressName, "nginx")
+	if err := c.newIngress(ctx, args, IngressName, e.Hosts, controllerAnnotations(e, true)); err != nil {
+		return err
+	}
+	if g := args.Grafana.Host; g != "" {
+		return c.newIngress(ctx, args, GrafanaEntryName, []string{g}, controllerAnnotations(e, false))
+	}
+	return nil
+}
+
+// newIngress is an Ingress of hosts to Nginx's Service, with the controller's annotations.
+func (c *Edge) newIngress(ctx *pulumi.Context, args *Args, name string, hosts []string, controller map[string]string) error {
+	e := args.Settings
+	meta := kube.ObjectMeta(ctx, args.Namespace, name, "nginx")
 	annotations := map[string]string{
 		// Not every controller publishes an address in the Ingress status (and a cluster may
 		// have no controller yet): awaiting one would hold `pulumi up` for ten minutes.
 		"pulumi.com/skipAwait": "true",
 	}
-	maps.Copy(annotations, controllerAnnotations(e))
-	maps.Copy(annotations, DNSAnnotations(e, args.Unpublished))
+	maps.Copy(annotations, controller)
+	maps.Copy(annotations, DNSAnnotations(e, hosts, args.Unpublished))
 	meta.Annotations = pulumi.ToStringMap(annotations)
 	var rules networkingv1.IngressRuleArray
-	for _, h := range e.Hosts {
+	for _, h := range hosts {
 		rules = append(rules, &networkingv1.IngressRuleArgs{Host: pulumi.String(h), Http: &networkingv1.HTTPIngressRuleValueArgs{
 			Paths: networkingv1.HTTPIngressPathArray{&networkingv1.HTTPIngressPathArgs{
 				Path: pulumi.String("/"), PathType: pulumi.String("Prefix"),
@@ -77,34 +93,38 @@ func (c *Edge) ingress(ctx *pulumi.Context, args *Args) error {
 	spec := &networkingv1.IngressSpecArgs{IngressClassName: pulumi.String(e.Ingress.ClassName), Rules: rules}
 	if e.TLSOn() {
 		spec.Tls = networkingv1.IngressTLSArray{&networkingv1.IngressTLSArgs{
-			Hosts: pulumi.ToStringArray(e.Hosts), SecretName: pulumi.String(e.TLS.SecretName),
+			Hosts: pulumi.ToStringArray(hosts), SecretName: pulumi.String(e.TLS.SecretName),
 		}}
 	}
-	if _, err := networkingv1.NewIngress(ctx, IngressName, &networkingv1.IngressArgs{Metadata: meta, Spec: spec}, pulumi.Parent(c)); err != nil {
-		return fmt.Errorf("edge: ingress: %w", err)
+	if _, err := networkingv1.NewIngress(ctx, name, &networkingv1.IngressArgs{Metadata: meta, Spec: spec}, pulumi.Parent(c)); err != nil {
+		return fmt.Errorf("edge: ingress %s: %w", name, err)
 	}
 	return nil
 }
 
-// controllerAnnotations are the controller-level limit and client affinity where the class
-// supports them: the community ingress-nginx controller's annotations for class nginx (retired
-// in March 2026, still common). Its burst is a multiple of the rate, so 1 is the closest to the
-// seed's; it answers 503, not 429, unless its ConfigMap sets limit-req-status-code.
-func controllerAnnotations(e config.Edge) map[string]string {
+// controllerAnnotations are the controller's body size and timeouts where the class supports
+// them, and with limited the controller-level limit and client affinity: the community
+// ingress-nginx controller's annotations for class nginx (retired in March 2026, still common).
+// Its burst is a multiple of the rate, so 1 is the closest to the seed's; it answers 503, not
+// 429, unless its ConfigMap sets limit-req-status-code.
+func controllerAnnotations(e config.Edge, limited bool) map[string]string {
 	if e.Ingress.ClassName != "nginx" {
 		return nil
 	}
 	const p = "nginx.ingress.kubernetes.io/"
-	return map[string]string{
-		p + "limit-rpm":              fmt.Sprint(e.RateLimit.RequestsPerMinute),
-		p + "limit-burst-multiplier": "1",
-		p + "upstream-hash-by":       "$remote_addr",
+	a := map[string]string{
 		// The controller's default (1m) would refuse uploads Nginx accepts.
 		p + "proxy-body-size":       e.ClientMaxBodySize,
 		p + "proxy-connect-timeout": fmt.Sprint(e.Timeouts.ConnectSeconds),
 		p + "proxy-read-timeout":    fmt.Sprint(e.Timeouts.ReadSeconds),
 		p + "proxy-send-timeout":    fmt.Sprint(e.Timeouts.SendSeconds),
 	}
+	if limited {
+		a[p+"limit-rpm"] = fmt.Sprint(e.RateLimit.RequestsPerMinute)
+		a[p+"limit-burst-multiplier"] = "1"
+		a[p+"upstream-hash-by"] = "$remote_addr"
+	}
+	return a
 }
 
 // gateway is a Gateway of the class from the settings (HTTPS with the certificate, and HTTP for
@@ -135,36 +155,44 @@ func (c *Edge) gateway(ctx *pulumi.Context, args *Args) error {
 		// Envoy's default route timeout (15 s) would cut requests Nginx still waits for.
 		"timeouts": map[string]any{"request": fmt.Sprintf("%ds", e.Timeouts.ConnectSeconds+e.Timeouts.SendSeconds+e.Timeouts.ReadSeconds)},
 	}
-	if err := c.route(ctx, args, RouteName, section, rule, DNSAnnotations(e, args.Unpublished)); err != nil {
+	if err := c.route(ctx, args, RouteName, section, e.Hosts, rule); err != nil {
 		return err
+	}
+	// Grafana's host: the same way to Nginx, in a route of its own, which the policies of the
+	// per-client limit do not name.
+	if g := args.Grafana.Host; g != "" {
+		if err := c.route(ctx, args, GrafanaEntryName, section, []string{g}, rule); err != nil {
+			return err
+		}
 	}
 	if e.TLSOn() {
 		redirect := map[string]any{"filters": []any{map[string]any{
 			"type": "RequestRedirect", "requestRedirect": map[string]any{"scheme": "https", "statusCode": 301},
 		}}}
-		if err := c.route(ctx, args, edgeRedirectName, "http", redirect, DNSAnnotations(e, args.Unpublished)); err != nil {
+		if err := c.route(ctx, args, edgeRedirectName, "http", args.hosts(), redirect); err != nil {
 			return err
 		}
 	}
 	return c.gatewayPolicies(ctx, args)
 }
 
-// route is an HTTPRoute of the hosts through the Gateway's listener section, with annotations.
-func (c *Edge) route(ctx *pulumi.Context, args *Args, name, section string, rule map[string]any, annotations map[string]string) error {
+// route is an HTTPRoute of hosts through the Gateway's listener section, annotated for
+// external-dns.
+func (c *Edge) route(ctx *pulumi.Context, args *Args, name, section string, hosts []string, rule map[string]any) error {
 	_, err := c.customResource(ctx, args, gatewayAPIVersion, "HTTPRoute", name, map[string]any{
 		"parentRefs": []any{map[string]any{"name": GatewayName, "sectionName": section}},
-		"hostnames":  args.Settings.Hosts,
+		"hostnames":  hosts,
 		"rules":      []any{rule},
-	}, annotations)
+	}, DNSAnnotations(args.Settings, hosts, args.Unpublished))
 	return err
 }
 
-// DNSAnnotations are what an external-dns installation reads on the entry point's Ingress or
-// HTTPRoute (edge.dns.externalDns): the hosts to publish, pointed at the entry point's load
+// DNSAnnotations are what an external-dns installation reads on an Ingress or HTTPRoute of the
+// entry point (edge.dns.externalDns): its hosts to publish, pointed at the entry point's load
 // balancer, and the records' TTL. None when off. Unpublished, external-dns is told to ignore the
 // object (a controller other than its own), which it would otherwise publish from its hosts
 // alone.
-func DNSAnnotations(e config.Edge, unpublished bool) map[string]string {
+func DNSAnnotations(e config.Edge, hosts []string, unpublished bool) map[string]string {
 	if unpublished {
 		return map[string]string{ExternalDNSControllerAnnotation: UnpublishedController}
 	}
@@ -172,7 +200,7 @@ func DNSAnnotations(e config.Edge, unpublished bool) map[string]string {
 		return nil
 	}
 	return map[string]string{
-		"external-dns.alpha.kubernetes.io/hostname": strings.Join(e.Hosts, ","),
+		"external-dns.alpha.kubernetes.io/hostname": strings.Join(hosts, ","),
 		"external-dns.alpha.kubernetes.io/ttl":      fmt.Sprint(e.DNS.TTLSeconds),
 	}
 }

@@ -1,10 +1,11 @@
 // Package edge is the edge tier: Nginx in front of the API (rate limits, compression,
-// nginxconf.go), the entry point from outside (an Ingress or Gateway API objects, entry.go) and its
-// certificate (tls.go).
+// nginxconf.go) and, where grafana.host names it, Grafana; the entry point from outside (an
+// Ingress or Gateway API objects, entry.go) and its certificate (tls.go).
 package edge
 
 import (
 	"fmt"
+	"slices"
 
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -47,6 +48,28 @@ type Args struct {
 	// Unpublished keeps every external-dns installation off the entry point's hosts: a standby
 	// stack's (postgres.standby), whose writers are stopped, until it is promoted.
 	Unpublished bool
+	// Grafana is Grafana's public host (grafana.host) and its Service; no Host: not exposed.
+	Grafana Grafana
+}
+
+// Grafana is Grafana behind the edge: the entry point brings its host to Nginx (objects of their
+// own, which no rate limit policy names), and Nginx proxies that host to the Service, without the
+// per-client limit. nginx resolves the Service's name when it starts: the monitoring tier's, which
+// exists whenever the host is set (validation requires monitoringMode bundled).
+type Grafana struct {
+	// Host is the public name; empty: Grafana is not exposed.
+	Host string
+	// Service and Port are Grafana's Service in the namespace.
+	Service string
+	Port    int
+}
+
+// hosts are every public name of the entry point: the API's, then Grafana's.
+func (a *Args) hosts() []string {
+	if a.Grafana.Host == "" {
+		return a.Settings.Hosts
+	}
+	return append(slices.Clip(a.Settings.Hosts), a.Grafana.Host)
 }
 
 // Edge is the seed's data-science-nginx.yaml and its Ingress: Nginx (per client rate limit,
@@ -89,10 +112,14 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 func (c *Edge) nginx(ctx *pulumi.Context, args *Args) (*corev1.Service, error) {
 	e, ns := args.Settings, args.Namespace
 	conf := pulumi.All(args.APIService, ns).ApplyT(func(v []any) string {
-		return NginxConf(e, NginxSite{
+		site := NginxSite{
 			Upstream: fmt.Sprintf("%s.%s.svc:%d", v[0], v[1], args.APIPort),
 			Port:     NginxPort, StatusPort: NginxStatusPort, TempDir: "/tmp", HSTS: e.TLSOn(),
-		})
+		}
+		if g := args.Grafana; g.Host != "" {
+			site.GrafanaHost, site.GrafanaUpstream = g.Host, fmt.Sprintf("%s.%s.svc:%d", g.Service, v[1], g.Port)
+		}
+		return NginxConf(e, site)
 	}).(pulumi.StringOutput)
 	// Auto-named: a configuration change rolls the pods.
 	cm, err := corev1.NewConfigMap(ctx, NginxName, &corev1.ConfigMapArgs{

@@ -19,6 +19,9 @@ type NginxSite struct {
 	TempDir string
 	// HSTS tells browsers to keep to https: the entry point terminates TLS.
 	HSTS bool
+	// GrafanaHost is served from GrafanaUpstream (Grafana's host:port), without the per-client
+	// limit; empty: no Grafana.
+	GrafanaHost, GrafanaUpstream string
 }
 
 // NginxUpstreamKeepalive is how many idle connections to the API each worker keeps: its share
@@ -55,5 +58,9 @@ func NginxConf(e config.Edge, site NginxSite) string {
 //     which runs before limit_req, and is never limited;
 //   - upstream keepalive with HTTP/1.1 and an empty Connection header; keepalive_time recycles
 //     each connection after a minute, so API pods added by the autoscaler get their share;
-//   - security headers with `always`, so error pages (a 429 too) carry them.
+//   - security headers with `always`, so error pages (a 429 too) carry them, on every server;
+//   - Grafana's host (grafana.host) is a server of its own: no limit_req (a dashboard asks for
+//     every panel at once, and again at each refresh; Grafana's login guards it), the websocket
+//     upgrade of Grafana Live passed on, its /metrics kept inside as the API's are, and its own
+//     copies of the security headers dropped for Nginx's.
 var nginxTemplate = assets.ConfigTemplate("nginx.conf.tmpl")

@@ -8,7 +8,7 @@ import (
 	"github.com/pynomaly/pynomaly-platform/tier"
 )
 
-// CertificateName is the cert-manager Certificate of the public hosts.
+// CertificateName is the cert-manager Certificate of the public hosts, Grafana's too.
 const CertificateName = "pynomaly-tls"
 
 // certificate is a cert-manager Certificate of every host, written to the Secret the entry point
@@ -27,7 +27,7 @@ func (c *Edge) certificate(ctx *pulumi.Context, args *Args) error {
 	}
 	return c.custom(ctx, args, tier.CertManagerAPIVersion, "Certificate", CertificateName, map[string]any{
 		"secretName": e.TLS.SecretName,
-		"dnsNames":   e.Hosts,
+		"dnsNames":   args.hosts(),
 		"issuerRef":  map[string]any{"group": "cert-manager.io", "kind": is.Kind, "name": is.Name},
 		// A new key at every renewal: a leaked key expires with its certificate.
 		"privateKey": map[string]any{"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},

@@ -2,6 +2,7 @@ package monitoring
 
 import (
 	"fmt"
+	"strings"
 
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -148,6 +149,14 @@ func grafanaPod(args *Args, datasources, dashboards pulumi.StringPtrInput) kube.
 		// The logs datasource's plugin, downloaded from Grafana's catalog into the data emptyDir
 		// at each start (in the background: the logs panel fills in once it is there).
 		g.Env = append(g.Env, kube.Env("GF_PLUGINS_PREINSTALL", LogsPlugin+"@"+LogsPluginVersion))
+	}
+	if u := args.GrafanaRootURL; u != "" {
+		// Reached through the edge: links and redirects name the public URL; behind https its
+		// session cookie is sent over https only.
+		g.Env = append(g.Env, kube.Env("GF_SERVER_ROOT_URL", u))
+		if strings.HasPrefix(u, "https://") {
+			g.Env = append(g.Env, kube.Env("GF_SECURITY_COOKIE_SECURE", "true"))
+		}
 	}
 	if args.TLS {
 		// The InfluxDB datasource is https: Grafana (Go) trusts the bundle SSL_CERT_FILE names.

@@ -53,6 +53,9 @@ type Args struct {
 	Volumes kube.Volumes
 	// GrafanaSecret is the secrets tier's Secret with Grafana's admin user and password.
 	GrafanaSecret pulumi.StringInput
+	// GrafanaRootURL is Grafana's public URL through the edge (grafana.host), https://<host>/, for
+	// its links and redirects; empty: Grafana is not exposed.
+	GrafanaRootURL string
 	// InfluxDBURL and InfluxDBSecret are the InfluxDB tier's: Grafana queries it with the
 	// read-only login in that Secret.
 	InfluxDBURL    pulumi.StringInput

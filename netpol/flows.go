@@ -62,6 +62,7 @@ func NetworkFlows() []Flow {
 		{From: PeerEntry, To: "nginx", Port: "http", Why: "clients, through the Ingress controller or the Gateway"},
 		{From: PeerEntry, To: PeerACMESolver, Port: "http", Why: "ACME HTTP-01 challenges of the certificate, while one is pending"},
 		{From: "nginx", To: "api", Port: "http", Why: "the proxied API"},
+		{From: "nginx", To: "grafana", Port: "http", Why: "Grafana, at its public host (grafana.host)"},
 	}
 	// The application's pods share their configuration; the migration's init containers wait
 	// for the pooler and both Redis roles as the API's and the workers' do.

@@ -170,8 +170,9 @@ func TestCloudPresetsYieldToTheStack(t *testing.T) {
 	}
 }
 
-// The committed prod is the seed's prod: the API at api.pynomaly.io through a Gateway with a
-// cert-manager certificate, published by external-dns, and every claim snapshotted daily.
+// The committed prod is the seed's prod: the API at api.pynomaly.io and Grafana at
+// grafana.pynomaly.io through a Gateway with a cert-manager certificate, published by
+// external-dns, and every claim snapshotted daily.
 func TestCommittedProdIsTheSeedsProd(t *testing.T) {
 	st := deploy(t, "prod", nil)
 	route := st.One(t, "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute", "pynomaly-nginx")
@@ -180,10 +181,14 @@ func TestCommittedProdIsTheSeedsProd(t *testing.T) {
 	assert.Equal(t, "api.pynomaly.io", hosts.ArrayValue()[0].StringValue())
 	assert.Equal(t, "api.pynomaly.io", route.StringMap(t, "metadata.annotations")["external-dns.alpha.kubernetes.io/hostname"])
 
+	grafana := st.One(t, "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute", "pynomaly-grafana")
+	assert.Equal(t, []string{"grafana.pynomaly.io"}, stringList(t, grafana, "spec.hostnames"))
+	assert.Equal(t, "grafana.pynomaly.io", grafana.StringMap(t, "metadata.annotations")["external-dns.alpha.kubernetes.io/hostname"])
+	g := st.One(t, "kubernetes:apps/v1:Deployment", "pynomaly-grafana")
+	assert.Equal(t, "https://grafana.pynomaly.io/", g.Env(t, g.Container(t, "spec.template.spec", "grafana"))["GF_SERVER_ROOT_URL"])
+
 	cert := st.One(t, "kubernetes:cert-manager.io/v1:Certificate", "pynomaly-tls")
-	names, _ := cert.Get("spec.dnsNames")
-	require.Len(t, names.ArrayValue(), 1)
-	assert.Equal(t, "api.pynomaly.io", names.ArrayValue()[0].StringValue())
+	assert.Equal(t, []string{"api.pynomaly.io", "grafana.pynomaly.io"}, stringList(t, cert, "spec.dnsNames"))
 	gateway := st.One(t, "kubernetes:gateway.networking.k8s.io/v1:Gateway", "pynomaly-gateway")
 	assert.Equal(t, "pynomaly-tls", gateway.Str(t, "spec.listeners.1.tls.certificateRefs.0.name"))
 

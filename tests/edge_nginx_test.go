@@ -7,8 +7,11 @@ package tests
 // resolves upstream names).
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -26,15 +29,15 @@ import (
 	"github.com/pynomaly/pynomaly-platform/edge"
 )
 
-// nginxSite writes the configuration of e for a local run into a folder the service user owns,
-// with an access log file (nginx.conf logs to /dev/stdout) the user may open.
-func nginxSite(t *testing.T, e config.Edge, upstream string, hsts bool) (conf string, port int, log *os.File) {
+// nginxSite writes the configuration of e for a local run of site (its upstreams and HSTS) into a
+// folder the service user owns, on free ports, with an access log file (nginx.conf logs to
+// /dev/stdout) the user may open.
+func nginxSite(t *testing.T, e config.Edge, site edge.NginxSite) (conf string, port int, log *os.File) {
 	t.Helper()
 	dir := serviceDir(t)
 	port = freePort(t)
-	text := edge.NginxConf(e, edge.NginxSite{
-		Upstream: upstream, Port: port, StatusPort: freePort(t), TempDir: dir, HSTS: hsts,
-	})
+	site.Port, site.StatusPort, site.TempDir = port, freePort(t), dir
+	text := edge.NginxConf(e, site)
 	conf = filepath.Join(dir, "nginx.conf")
 	require.NoError(t, os.WriteFile(conf, []byte(text), 0o644))
 	log, err := os.Create(filepath.Join(dir, "nginx.log"))
@@ -70,7 +73,11 @@ func TestNginxAcceptsTheGeneratedConfiguration(t *testing.T) {
 					c = exposed(mode, "")
 				}
 				e := settings(t, env, c).Edge
-				conf, _, log := nginxSite(t, e, "127.0.0.1:8000", e.TLSOn())
+				site := edge.NginxSite{Upstream: "127.0.0.1:8000", HSTS: e.TLSOn()}
+				if mode != "none" {
+					site.GrafanaHost, site.GrafanaUpstream = "grafana.pynomaly.example", "127.0.0.1:3000"
+				}
+				conf, _, log := nginxSite(t, e, site)
 				cmd := asServiceUser(context.Background(), bin, "-e", "stderr", "-t", "-c", conf)
 				cmd.Stdout, cmd.Stderr = log, log
 				err := cmd.Run()
@@ -116,7 +123,13 @@ func (s *stubAPI) lastRealIP() string {
 // workers running.
 func runNginx(t *testing.T, e config.Edge, api *stubAPI) string {
 	t.Helper()
-	conf, port, log := nginxSite(t, e, strings.TrimPrefix(api.URL, "http://"), true)
+	return runNginxSite(t, e, edge.NginxSite{Upstream: strings.TrimPrefix(api.URL, "http://"), HSTS: true})
+}
+
+// runNginxSite starts the real nginx with e for site, as runNginx does.
+func runNginxSite(t *testing.T, e config.Edge, site edge.NginxSite) string {
+	t.Helper()
+	conf, port, log := nginxSite(t, e, site)
 	cmd := asServiceUser(context.Background(), tool(t, "nginx", "/usr/sbin/nginx"), "-e", "stderr", "-c", conf)
 	cmd.Stdout, cmd.Stderr = log, log
 	exited := startGroup(t, cmd)
@@ -247,4 +260,145 @@ func TestNginxKeepsTheAPIsMetricsInside(t *testing.T) {
 	}
 	assert.Equal(t, before, seen(), "no /metrics request reached the API")
 	assert.Equal(t, map[int]int{200: 1}, burst(t, base, "/api/v1/metrics-of-a-model", "203.0.113.40", 1), "API paths still reach the API")
+}
+
+// stubGrafana stands in for Grafana: it records the host and client address of each request
+// nginx passes on and answers 200 with Grafana's own copy of X-Frame-Options; a websocket
+// upgrade (Grafana Live's /api/live/ws) it accepts with 101 and then echoes what it reads.
+type stubGrafana struct {
+	*httptest.Server
+	mu      sync.Mutex
+	hosts   []string
+	realIPs []string
+}
+
+func newStubGrafana(t *testing.T) *stubGrafana {
+	g := &stubGrafana{}
+	g.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g.mu.Lock()
+		g.hosts = append(g.hosts, r.Host)
+		g.realIPs = append(g.realIPs, r.Header.Get("X-Real-IP"))
+		g.mu.Unlock()
+		if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") && strings.Contains(strings.ToLower(r.Header.Get("Connection")), "upgrade") {
+			conn, rw, err := http.NewResponseController(w).Hijack()
+			if err != nil {
+				return
+			}
+			defer conn.Close()
+			fmt.Fprint(rw, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+			rw.Flush()
+			io.Copy(conn, rw) // echo until the client closes
+			return
+		}
+		w.Header().Set("X-Frame-Options", "deny")
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"database": "ok"}`)
+	}))
+	t.Cleanup(g.Close)
+	return g
+}
+
+func (g *stubGrafana) seen() (n int, lastHost, lastRealIP string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.hosts) == 0 {
+		return 0, "", ""
+	}
+	return len(g.hosts), g.hosts[len(g.hosts)-1], g.realIPs[len(g.realIPs)-1]
+}
+
+// hostBurst sends n requests for path naming host, from client (X-Forwarded-For), and counts the
+// answers by status.
+func hostBurst(t *testing.T, base, host, path, client string, n int) map[int]int {
+	t.Helper()
+	counts := map[int]int{}
+	for range n {
+		req, err := http.NewRequest(http.MethodGet, base+path, nil)
+		require.NoError(t, err)
+		req.Host = host
+		req.Header.Set("X-Forwarded-For", client)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		counts[resp.StatusCode]++
+	}
+	return counts
+}
+
+// Grafana's host (grafana.host) through a real nginx: its requests reach Grafana (a stand-in),
+// never the API, and the seed's per-client budget is the API's alone: a client past it at the
+// API is still served at Grafana's host, at a multiple of the budget. Grafana sees the client's
+// address and its own host; its /metrics stays inside; Grafana Live's websocket upgrade goes
+// through; the answers carry Nginx's security headers, one copy each.
+func TestNginxServesGrafanaWithoutTheLimit(t *testing.T) {
+	const host = "grafana.pynomaly.example"
+	api, grafana := newStubAPI(t), newStubGrafana(t)
+	e := settings(t, "prod", cfg{"edge": `{"trustedProxies": ["127.0.0.1/32"]}`}).Edge
+	e.WorkerProcesses = 1 // one worker, so every request meets the same zone counters
+	base := runNginxSite(t, e, edge.NginxSite{
+		Upstream: strings.TrimPrefix(api.URL, "http://"), HSTS: true,
+		GrafanaHost: host, GrafanaUpstream: strings.TrimPrefix(grafana.URL, "http://"),
+	})
+	rl := e.RateLimit
+
+	// Client A spends its budget at the API, and then some.
+	a := burst(t, base, "/api/v1/detect", "203.0.113.10", rl.RequestsPerMinute+rl.Burst+30)
+	require.Positive(t, a[429], "client A is past its budget at the API: %v", a)
+	require.Equal(t, map[int]int{429: 1}, burst(t, base, "/api/v1/detect", "203.0.113.10", 1))
+
+	apiSeen := func() int { api.mu.Lock(); defer api.mu.Unlock(); return len(api.realIPs) }
+	before := apiSeen()
+	n := 3 * (rl.RequestsPerMinute + rl.Burst)
+	start := time.Now()
+	g := hostBurst(t, base, host, "/api/dashboards/uid/pynomaly-api", "203.0.113.10", n)
+	t.Logf("client A at Grafana's host: %d requests in %v: %v", n, time.Since(start).Round(time.Millisecond), g)
+	assert.Equal(t, map[int]int{200: n}, g, "Grafana's host is never rate limited")
+	assert.Equal(t, before, apiSeen(), "no request for Grafana's host reached the API")
+	count, seenHost, realIP := grafana.seen()
+	assert.Equal(t, n, count)
+	assert.Equal(t, host, seenHost, "Grafana sees its public host")
+	assert.Equal(t, "203.0.113.10", realIP, "Grafana sees the client, not the proxy")
+	assert.Equal(t, map[int]int{429: 1}, burst(t, base, "/api/v1/detect", "203.0.113.10", 1), "client A is still limited at the API")
+
+	for _, path := range []string{"/metrics", "/metrics/plugins/grafana-piechart-panel"} {
+		assert.Equal(t, map[int]int{404: 1}, hostBurst(t, base, host, path, "203.0.113.40", 1), "%s through the edge", path)
+	}
+	count2, _, _ := grafana.seen()
+	assert.Equal(t, count, count2, "no /metrics request reached Grafana")
+
+	req, err := http.NewRequest(http.MethodGet, base+"/login", nil)
+	require.NoError(t, err)
+	req.Host = host
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, 200, resp.StatusCode)
+	assert.Equal(t, []string{"DENY"}, resp.Header.Values("X-Frame-Options"), "Nginx's copy alone")
+	assert.Equal(t, []string{"nosniff"}, resp.Header.Values("X-Content-Type-Options"))
+	assert.NotEmpty(t, resp.Header.Get("Strict-Transport-Security"))
+
+	checkGrafanaLive(t, base, host)
+}
+
+// checkGrafanaLive opens Grafana Live's websocket through nginx: the upgrade reaches Grafana,
+// its 101 comes back, and bytes then flow both ways on the connection.
+func checkGrafanaLive(t *testing.T, base, host string) {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", strings.TrimPrefix(base, "http://"), 5*time.Second)
+	require.NoError(t, err)
+	defer conn.Close()
+	require.NoError(t, conn.SetDeadline(time.Now().Add(10*time.Second)))
+	fmt.Fprintf(conn, "GET /api/live/ws HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n", host)
+	r := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(r, nil)
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusSwitchingProtocols, resp.StatusCode, "the upgrade reaches Grafana")
+	assert.Equal(t, "websocket", strings.ToLower(resp.Header.Get("Upgrade")))
+	_, err = conn.Write([]byte("ping"))
+	require.NoError(t, err)
+	echo := make([]byte, 4)
+	_, err = io.ReadFull(r, echo)
+	require.NoError(t, err)
+	assert.Equal(t, "ping", string(echo), "the upgraded connection carries Grafana Live's frames")
 }

@@ -58,8 +58,13 @@ type edgeProfile struct {
 	cpuLimit                                  string
 }
 
-// withoutEntry is a stack's edge with no entry point (the profiles' default).
-var withoutEntry = cfg{"edge": `{"entry": "none", "hosts": [], "trustedProxies": [], "dns": {"externalDns": false}}`}
+// withoutEntry is a stack's edge with no entry point (the profiles' default), and so Grafana
+// inside the cluster.
+var withoutEntry = cfg{"edge": `{"entry": "none", "hosts": [], "trustedProxies": [], "dns": {"externalDns": false}}`, "grafana": internalGrafana}
+
+// internalGrafana keeps Grafana inside the cluster: what a stack whose file exposes it (prod's
+// grafana.host) sets to run without an entry point, or in monitoringMode operator.
+const internalGrafana = `{"host": ""}`
 
 func TestEdgeTier(t *testing.T) {
 	want := map[string]edgeProfile{
@@ -327,7 +332,117 @@ func TestEdgeObjectsAreLabelledAndNamespaced(t *testing.T) {
 			n++
 		}
 	}
-	assert.Equal(t, 6, n, "gateway, two routes, policy, certificate, issuer and nothing else")
+	assert.Equal(t, 7, n, "gateway, three routes (the API's, Grafana's, the redirect), policy, certificate, issuer and nothing else")
+}
+
+// withGrafana is an entry point of mode entry with Grafana at its own host.
+func withGrafana(entry, extra string) cfg {
+	c := exposed(entry, extra)
+	c["grafana"] = `{"host": "grafana.pynomaly.example"}`
+	return c
+}
+
+// Grafana at its own host (grafana.host), through an Ingress of its own: to Nginx like the API's
+// hosts, with the certificate's TLS, and without the controller's per-client limit, which holds
+// for every rule of the Ingress carrying it. The API's Ingress does not name Grafana's host.
+func TestEdgeExposesGrafanaThroughAnIngress(t *testing.T) {
+	st := deploy(t, "staging", withGrafana("ingress", ""))
+	g := st.One(t, ingressType, "pynomaly-grafana")
+	assert.Equal(t, "nginx", g.Str(t, "spec.ingressClassName"))
+	assert.Equal(t, "grafana.pynomaly.example", g.Str(t, "spec.rules.0.host"))
+	assert.False(t, g.Has("spec.rules.1"))
+	assert.Equal(t, "pynomaly-nginx-service", g.Str(t, "spec.rules.0.http.paths.0.backend.service.name"))
+	assert.Equal(t, "grafana.pynomaly.example", g.Str(t, "spec.tls.0.hosts.0"))
+	assert.Equal(t, "pynomaly-tls", g.Str(t, "spec.tls.0.secretName"))
+	a := g.StringMap(t, "metadata.annotations")
+	assert.Equal(t, "true", a["pulumi.com/skipAwait"])
+	assert.Equal(t, "100m", a["nginx.ingress.kubernetes.io/proxy-body-size"])
+	for _, k := range []string{"limit-rpm", "limit-burst-multiplier", "upstream-hash-by"} {
+		assert.NotContains(t, a, "nginx.ingress.kubernetes.io/"+k, "Grafana's host is not limited by the controller")
+	}
+	api := st.One(t, ingressType, "pynomaly-ingress")
+	assert.Equal(t, "100", api.StringMap(t, "metadata.annotations")["nginx.ingress.kubernetes.io/limit-rpm"], "the API's still is")
+	assert.NotContains(t, sprintAll(api.Inputs), "grafana", "the API's Ingress does not name Grafana's host")
+	checkGrafanaCertificateAndNginx(t, st, "https://grafana.pynomaly.example/")
+}
+
+// Through a Gateway: an HTTPRoute of its own to Nginx on the HTTPS listener, which neither the
+// per-client limit nor the hashing policy names; the redirect to https covers it too.
+func TestEdgeExposesGrafanaThroughAGateway(t *testing.T) {
+	for _, impl := range []string{"envoy-gateway", "nginx-gateway-fabric"} {
+		t.Run(impl, func(t *testing.T) {
+			st := deploy(t, "prod", withGrafana("gateway", fmt.Sprintf(`, "gateway": {"implementation": %q}`, impl)))
+			r := st.One(t, httpRouteType, "pynomaly-grafana")
+			assert.Equal(t, []string{"grafana.pynomaly.example"}, stringList(t, r, "spec.hostnames"))
+			assert.Equal(t, "pynomaly-gateway", r.Str(t, "spec.parentRefs.0.name"))
+			assert.Equal(t, "https", r.Str(t, "spec.parentRefs.0.sectionName"))
+			assert.Equal(t, "pynomaly-nginx-service", r.Str(t, "spec.rules.0.backendRefs.0.name"))
+			assert.Equal(t, 80, r.Int(t, "spec.rules.0.backendRefs.0.port"))
+			assert.Equal(t, "125s", r.Str(t, "spec.rules.0.timeouts.request"))
+			assert.Equal(t, []string{"api.pynomaly.example", "pynomaly.example"}, stringList(t, st.One(t, httpRouteType, "pynomaly-nginx"), "spec.hostnames"))
+			assert.Equal(t, []string{"api.pynomaly.example", "pynomaly.example", "grafana.pynomaly.example"},
+				stringList(t, st.One(t, httpRouteType, "pynomaly-https-redirect"), "spec.hostnames"))
+			for _, typ := range []string{envoyPolicyType, ngfLimitType} {
+				for _, p := range st.OfType(typ) {
+					assert.Equal(t, "pynomaly-nginx", p.Str(t, "spec.targetRefs.0.name"), "%s names the API's route", typ)
+					assert.False(t, p.Has("spec.targetRefs.1"), "%s names the API's route alone", typ)
+				}
+			}
+			checkGrafanaCertificateAndNginx(t, st, "https://grafana.pynomaly.example/")
+		})
+	}
+}
+
+// checkGrafanaCertificateAndNginx: the certificate names Grafana's host after the API's; Nginx
+// serves that host from Grafana's Service without limit_req; Grafana knows its public URL, and
+// behind https keeps its session cookie to https.
+func checkGrafanaCertificateAndNginx(t *testing.T, st *Stack, url string) {
+	t.Helper()
+	if cert := edgeOfType(t, st, certificateType); len(cert) > 0 {
+		assert.Equal(t, []string{"api.pynomaly.example", "pynomaly.example", "grafana.pynomaly.example"}, stringList(t, cert[0], "spec.dnsNames"))
+	}
+	conf := nginxConf(t, st)
+	_, server, ok := strings.Cut(conf, "server_name grafana.pynomaly.example;")
+	require.True(t, ok, "no server for Grafana's host in\n%s", conf)
+	server, _, _ = strings.Cut(server, "\n    }\n")
+	assert.Contains(t, server, "proxy_pass http://pynomaly_grafana;")
+	assert.NotContains(t, server, "limit_req", "Grafana's host is not rate limited")
+	assert.Contains(t, conf, "server pynomaly-grafana.pynomaly-data-science.svc:3000;")
+	assert.Contains(t, conf, "limit_req zone=perclient burst=20 nodelay;", "the API's limit stays")
+	g := st.One(t, deploymentType, "pynomaly-grafana")
+	env := g.Env(t, g.Container(t, podSpec, "grafana"))
+	assert.Equal(t, url, env["GF_SERVER_ROOT_URL"])
+	if strings.HasPrefix(url, "https://") {
+		assert.Equal(t, "true", env["GF_SECURITY_COOKIE_SECURE"])
+	} else {
+		assert.NotContains(t, env, "GF_SECURITY_COOKIE_SECURE")
+	}
+}
+
+// Without TLS Grafana's URL is http, and the Ingress has no TLS section.
+func TestEdgeExposesGrafanaWithoutTLS(t *testing.T) {
+	st := deploy(t, "staging", withGrafana("ingress", `, "tls": {"enabled": false}`))
+	assert.False(t, st.One(t, ingressType, "pynomaly-grafana").Has("spec.tls"))
+	checkGrafanaCertificateAndNginx(t, st, "http://grafana.pynomaly.example/")
+}
+
+// Unset (every profile's default), nothing of the edge names Grafana: no object of its own, no
+// server in nginx.conf, the certificate of the API's hosts alone, and Grafana without a public URL.
+func TestEdgeLeavesGrafanaInsideByDefault(t *testing.T) {
+	for _, entry := range []string{"ingress", "gateway"} {
+		st := deploy(t, "staging", exposed(entry, ""))
+		for _, typ := range []string{ingressType, httpRouteType} {
+			for _, r := range st.OfType(typ) {
+				assert.NotEqual(t, "pynomaly-grafana", r.Name, entry)
+			}
+		}
+		assert.Equal(t, []string{"api.pynomaly.example", "pynomaly.example"}, stringList(t, st.One(t, certificateType, "pynomaly-tls"), "spec.dnsNames"))
+		assert.NotContains(t, nginxConf(t, st), "grafana", entry)
+		g := st.One(t, deploymentType, "pynomaly-grafana")
+		env := g.Env(t, g.Container(t, podSpec, "grafana"))
+		assert.NotContains(t, env, "GF_SERVER_ROOT_URL", entry)
+		assert.NotContains(t, env, "GF_SECURITY_COOKIE_SECURE", entry)
+	}
 }
 
 // The capacity arithmetic: each profile holds its concurrency, prod the seed's 10,000, even with
@@ -381,6 +496,11 @@ func TestEdgeSettingsAreValidated(t *testing.T) {
 			`stack setting pynomaly-platform:edge.gateway.implementation = "istio": must be one of envoy-gateway, nginx-gateway-fabric`},
 		{"a body size nginx cannot read", "dev", `{"clientMaxBodySize": "1 GB"}`,
 			`stack setting pynomaly-platform:edge.clientMaxBodySize = "1 GB": must be an nginx size`},
+		// prod's stack file exposes Grafana at grafana.pynomaly.io.
+		{"Grafana exposed without an entry point", "prod", `{"entry": "none", "dns": {"externalDns": false}}`,
+			`stack setting pynomaly-platform:grafana.host = "grafana.pynomaly.io": needs an entry point (edge.entry ingress or gateway)`},
+		{"Grafana at the API's host", "prod", `{"hosts": ["api.pynomaly.io", "grafana.pynomaly.io"]}`,
+			`stack setting pynomaly-platform:grafana.host = "grafana.pynomaly.io": must differ from every edge.hosts`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -137,10 +137,10 @@ func TestMetricsAdapterAccess(t *testing.T) {
 // In operator mode the cluster serves external metrics, if anything does: no adapter, and the
 // workers scale on the queue only when a stack says so.
 func TestOperatorModeLeavesQueueScalingToTheCluster(t *testing.T) {
-	st := deploy(t, "prod", cfg{"monitoringMode": "operator"})
+	st := deploy(t, "prod", cfg{"monitoringMode": "operator", "grafana": internalGrafana})
 	assert.Empty(t, st.OfType(apiServiceType))
 	assert.False(t, st.One(t, hpaType, app.WorkerName).Has("spec.metrics.2"))
-	st = deploy(t, "prod", cfg{"monitoringMode": "operator", "worker": `{"queueScaling": {"enabled": true}}`})
+	st = deploy(t, "prod", cfg{"monitoringMode": "operator", "grafana": internalGrafana, "worker": `{"queueScaling": {"enabled": true}}`})
 	assert.Empty(t, st.OfType(apiServiceType))
 	assert.Equal(t, "External", st.One(t, hpaType, app.WorkerName).Str(t, "spec.metrics.2.type"))
 	// And a bundled stack at the basic level may ask for it: the adapter comes with it.

@@ -538,7 +538,7 @@ func TestOperatorModeWritesMonitorsAndRules(t *testing.T) {
 	promtool := tool(t, "promtool")
 	for _, env := range envs {
 		t.Run(env, func(t *testing.T) {
-			st := deploy(t, env, cfg{"monitoringMode": "operator"})
+			st := deploy(t, env, cfg{"monitoringMode": "operator", "grafana": internalGrafana})
 			assert.Empty(t, st.Platform.Monitoring.Declared())
 			assert.Empty(t, st.OfType(clusterRoleType))
 			monitors := map[string]*Resource{}
@@ -575,15 +575,15 @@ func TestOperatorModeWritesMonitorsAndRules(t *testing.T) {
 
 // The footprint follows the mode: in operator mode no monitoring pod counts against the quota.
 func TestOperatorModeFootprintHasNoMonitoringPods(t *testing.T) {
-	for _, w := range planOf(t, "prod", cfg{"monitoringMode": "operator"}).Footprints() {
+	for _, w := range planOf(t, "prod", cfg{"monitoringMode": "operator", "grafana": internalGrafana}).Footprints() {
 		assert.NotContains(t, []string{"prometheus", "grafana", "alertmanager", "kube-state-metrics"}, w.Name)
 	}
 }
 
 // The quota rule and what the program declares agree in operator mode too.
 func TestOperatorModeFootprintEqualsDeclaredPods(t *testing.T) {
-	st := deploy(t, "prod", cfg{"monitoringMode": "operator"})
-	want, got := sizing.Total(planOf(t, "prod", cfg{"monitoringMode": "operator"}).Footprints()), declaredTotals(t, st)
+	st := deploy(t, "prod", cfg{"monitoringMode": "operator", "grafana": internalGrafana})
+	want, got := sizing.Total(planOf(t, "prod", cfg{"monitoringMode": "operator", "grafana": internalGrafana}).Footprints()), declaredTotals(t, st)
 	assert.Equal(t, want.Pods, got.Pods)
 	assert.Equal(t, want.Claims, got.Claims)
 	assert.Zero(t, want.RequestsCPU.Cmp(got.RequestsCPU), "requests.cpu: %s vs %s", want.RequestsCPU.String(), got.RequestsCPU.String())

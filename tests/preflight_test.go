@@ -109,7 +109,7 @@ func TestPreflightNamesEachMissingPiece(t *testing.T) {
 			"cluster preflight [kubernetes-version]: Kubernetes 1.30 or newer is missing (the cluster runs 1.29)"},
 		{"no metrics API", "prod", nil, completeCluster().without("metrics.k8s.io/v1beta1 pods"),
 			"cluster preflight [metrics-api]: the pods API (metrics.k8s.io/v1beta1) is missing; the API and worker HorizontalPodAutoscalers (CPU and memory) needs it. Install metrics-server"},
-		{"no external metrics in operator mode", "prod", cfg{"monitoringMode": "operator", "worker": `{"queueScaling": {"enabled": true}}`},
+		{"no external metrics in operator mode", "prod", cfg{"monitoringMode": "operator", "grafana": internalGrafana, "worker": `{"queueScaling": {"enabled": true}}`},
 			completeCluster().without("external.metrics.k8s.io/v1beta1 pynomaly_task_queue_depth"),
 			"cluster preflight [external-metrics-api]: the pynomaly_task_queue_depth API (external.metrics.k8s.io/v1beta1) is missing; worker.queueScaling"},
 		{"external metrics API held by KEDA", "prod", nil,
@@ -266,7 +266,7 @@ func TestPreflightLetsClaimsGrow(t *testing.T) {
 func TestPreflightAsksWhatEachStackNeeds(t *testing.T) {
 	for _, env := range []string{"dev", "staging", "prod"} {
 		c := completeCluster()
-		_, err := runOn(c, nil, env, cfg{"edge": ingressTLS, "monitoringMode": "operator"})
+		_, err := runOn(c, nil, env, cfg{"edge": ingressTLS, "monitoringMode": "operator", "grafana": internalGrafana})
 		require.NoError(t, err, env)
 		for _, want := range []string{"version", "metrics.k8s.io/v1beta1 pods", "cert-manager.io/v1 certificates",
 			"cert-manager.io/v1 clusterissuers /letsencrypt", "networking.k8s.io/v1 ingressclasses /nginx",

@@ -61,7 +61,7 @@ func rbacVariants() []rbacVariant {
 	return append(vs,
 		rbacVariant{"prod/access", "prod", accessSettings},
 		rbacVariant{"dev/access", "dev", accessSettings},
-		rbacVariant{"prod/operator", "prod", with(cfg{"monitoringMode": "operator"}, accessSettings)},
+		rbacVariant{"prod/operator", "prod", with(cfg{"monitoringMode": "operator", "grafana": internalGrafana}, accessSettings)},
 		rbacVariant{"prod/ingress", "prod", with(exposed("ingress", ""), accessSettings)},
 		rbacVariant{"prod/envoy-gateway", "prod", with(exposed("gateway", ""), accessSettings)},
 		rbacVariant{"prod/nginx-gateway-fabric", "prod", with(exposed("gateway", `, "gateway": {"implementation": "nginx-gateway-fabric"}`), accessSettings)},

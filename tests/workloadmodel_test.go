@@ -129,7 +129,7 @@ func TestPlanIsWhatTheTiersDeclare(t *testing.T) {
 		c   cfg
 	}{
 		{"dev", nil}, {"staging", nil}, {"prod", nil},
-		{"prod", cfg{"monitoringMode": "operator"}},
+		{"prod", cfg{"monitoringMode": "operator", "grafana": internalGrafana}},
 		{"staging", cfg{"secrets": `{"rotation": {"postgresApp": 1, "redis": 1}}`,
 			"storage": `{"snapshots": {"className": "csi-snapshots"}}`}},
 	}

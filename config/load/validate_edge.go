@@ -30,6 +30,7 @@ func validateEdge(s *config.Settings, v *validator, lr limitRangeMax) {
 	v.resources("edge.resources", e.Resources, lr)
 	v.oneOf("edge.entry", string(e.Entry), []string{string(config.EntryIngress), string(config.EntryGateway), string(config.EntryNone)})
 	validateEdgeHosts(s, v)
+	validateGrafanaHost(s, v)
 	validateEdgeCloud(e, v)
 	if e.RateLimit.RequestsPerMinute < 1 {
 		v.fail("edge.rateLimit.requestsPerMinute", fmt.Sprint(e.RateLimit.RequestsPerMinute), "must be at least 1 (the seed: 100)")
@@ -87,6 +88,26 @@ func validateEdgeHosts(s *config.Settings, v *validator) {
 		case e.TLSOn() && e.TLS.Issuer.Create == config.CreateACME && strings.HasPrefix(h, "*."):
 			v.fail(key, quote(h), "must not be a wildcard with edge.tls.issuer.create acme: HTTP-01 cannot prove one; name an existing issuer that solves DNS-01")
 		}
+	}
+}
+
+// validateGrafanaHost: Grafana's public host is one name of its own, served through the edge's
+// entry point to the Grafana the program runs.
+func validateGrafanaHost(s *config.Settings, v *validator) {
+	h := s.Grafana.Host
+	if h == "" {
+		return
+	}
+	switch {
+	case !hostName.MatchString(h) || strings.HasPrefix(h, "*.") || len(h) > 253:
+		v.fail("grafana.host", quote(h), "must be a lowercase DNS name such as grafana.example.com (not a wildcard), or empty: Grafana stays inside the cluster")
+	case slices.Contains(s.Edge.Hosts, h):
+		v.fail("grafana.host", quote(h), "must differ from every edge.hosts: the entry point and Nginx tell Grafana from the API by its host")
+	case !s.Bundled():
+		v.fail("grafana.host", quote(h), "must be empty with monitoringMode operator: the program runs no Grafana then; expose the cluster's own where it is installed")
+	case !s.Edge.Exposed():
+		v.fail("grafana.host", quote(h), "needs an entry point (edge.entry ingress or gateway): with entry none nothing reaches Grafana from outside; "+
+			"leave it empty to keep Grafana inside the cluster (kubectl port-forward)")
 	}
 }
 

@@ -39,6 +39,9 @@ func monitoringLifecycle(t *testing.T, env string) {
 	assert.NotContains(t, p.must("stack", "export"), "WebhookSecret42", "the webhook URL is in the state in clear text")
 	p.must("preview", "--expect-no-changes")
 
+	// Grafana is then the cluster's, not the program's: a stack that exposes it (prod's
+	// grafana.host) stops exposing it in the same update.
+	p.must("config", "set", "--path", "grafana.host", "")
 	p.must("config", "set", "monitoringMode", "operator")
 	p.must("up", "--yes", "--skip-preview")
 	monitors := names(t, "podmonitors")

@@ -548,6 +548,19 @@ func Cases() []Case {
 			Err: bad(rk+"email.username", `"alert manager"`, "must be an SMTP user name without spaces, or empty (no login)")},
 	)
 	add(resources("grafana", "256Mi", "2", "4Gi")...)
+	// Grafana's public host: through the entry point, to the Grafana the program runs.
+	const grafanaHost = "grafana.example.com"
+	add(Case{Before: exposed, Path: "grafana.host", Value: grafanaHost, Want: quoted(grafanaHost)},
+		fail("grafana.host", "Grafana", bad("grafana.host", `"Grafana"`,
+			"must be a lowercase DNS name such as grafana.example.com (not a wildcard), or empty: Grafana stays inside the cluster")),
+		Case{Before: exposed, Path: "grafana.host", Value: "api.example.com", Err: bad("grafana.host", `"api.example.com"`,
+			"must differ from every edge.hosts: the entry point and Nginx tell Grafana from the API by its host")},
+		Case{Before: [][2]string{host, {"edge.trustedProxies[0]", "10.244.0.0/16"}, {"edge.entry", "gateway"}, {"monitoringMode", "operator"}}, Path: "grafana.host", Value: grafanaHost, Err: bad("grafana.host", quoted(grafanaHost),
+			"must be empty with monitoringMode operator: the program runs no Grafana then; expose the cluster's own where it is installed")},
+		fail("grafana.host", grafanaHost, bad("grafana.host", quoted(grafanaHost),
+			"needs an entry point (edge.entry ingress or gateway): with entry none nothing reaches Grafana from outside; "+
+				"leave it empty to keep Grafana inside the cluster (kubectl port-forward)")),
+	)
 
 	// The network's peers in dev: the private ranges, API server ports 443 and 6443, no entry
 	// point (so no entry namespace), Prometheus Operator's namespace "monitoring".
