@@ -107,6 +107,8 @@ var keyTable = []Key{
 		func(s *Settings) *Alertmanager { return &s.Alertmanager }, alertmanagerDefaults),
 	object("grafana", "Grafana of the monitoring tier. "+resourcesNote,
 		func(s *Settings) *Grafana { return &s.Grafana }, grafanaDefaults),
+	object("logging", "Centralized logs: a collector on every node ships the platform's container logs, labelled, to the bundled store or an external one (docs/logging.md). "+resourcesNote,
+		func(s *Settings) *Logging { return &s.Logging }, loggingDefaults),
 	object("slo", "The API's objectives over 30 days (percent and seconds): burn-rate alerts and the API dashboard's error budget (docs/monitoring.md).",
 		func(s *Settings) *SLO { return &s.SLO }, sloDefaults),
 	object("network", "What the NetworkPolicies need to know of the cluster: every pod is denied all traffic but the flows of docs/security.md.",

@@ -120,6 +120,8 @@ type Settings struct {
 	Alertmanager Alertmanager `json:"alertmanager"`
 	Grafana      Grafana      `json:"grafana"`
 	SLO          SLO          `json:"slo"`
+	// Logging is the log pipeline (collector on every node, store).
+	Logging Logging `json:"logging"`
 
 	// Network is what the namespace's NetworkPolicies need to know of the cluster around it.
 	Network Network `json:"network"`

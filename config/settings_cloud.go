@@ -264,7 +264,8 @@ func (s *Settings) PriorityClassOf(component, kind string) string {
 		return ""
 	}
 	switch kind {
-	case "StatefulSet":
+	case "StatefulSet", "DaemonSet":
+		// A node agent must fit on every node, a full one too.
 		return s.PriorityClassName(PriorityData)
 	case "Job", "CronJob":
 		return s.PriorityClassName(PriorityBatch)

@@ -57,6 +57,12 @@ type Images struct {
 	// PullSecrets name existing docker-registry Secrets of the namespace that every pod pulls
 	// its images with (a private registry or mirror); empty: the nodes' own credentials.
 	PullSecrets []string `json:"pullSecrets"`
+	// LogStore is the bundled log store (VictoriaLogs), LogCollector the collector on every
+	// node (the OpenTelemetry Collector's contrib distribution, whose components the program's
+	// configuration uses), NodeExporter the node metrics' exporter.
+	LogStore     string `json:"logStore"`
+	LogCollector string `json:"logCollector"`
+	NodeExporter string `json:"nodeExporter"`
 	// PrometheusAdapter serves the queue depth as an external metric (worker.queueScaling).
 	PrometheusAdapter string `json:"prometheusAdapter"`
 }
@@ -84,6 +90,9 @@ func imageDefaults() Images {
 		KubeStateMetrics:  "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.15.0",
 		PrometheusAdapter: "registry.k8s.io/prometheus-adapter/prometheus-adapter:v0.12.0",
 		Kubectl:           "alpine/k8s:1.33.4",
+		LogStore:          "victoriametrics/victoria-logs:v1.52.2",
+		LogCollector:      "otel/opentelemetry-collector-contrib:0.141.0",
+		NodeExporter:      "quay.io/prometheus/node-exporter:v1.9.1",
 		PullPolicy:        "Always",
 		PullSecrets:       []string{},
 	}

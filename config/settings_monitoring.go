@@ -13,6 +13,9 @@ type Prometheus struct {
 	StatefulTier
 	// Retention is --storage.tsdb.retention.time, a Prometheus duration such as 15d.
 	Retention string `json:"retention"`
+	// NodeExporter runs node-exporter on every node (bundled mode), in the node agents'
+	// namespace.
+	NodeExporter NodeExporter `json:"nodeExporter"`
 }
 
 // Alertmanager is the members of one Alertmanager cluster and where it sends alerts.
@@ -102,10 +105,12 @@ func (r AlertReceivers) Ports() map[string]int {
 // prometheusDefaults are Prometheus's per environment. prod: two replicas scraping everything,
 // so a lost node loses neither alerting nor the last 30 days.
 func prometheusDefaults(env Environment) Prometheus {
-	return byEnv(env,
+	p := byEnv(env,
 		Prometheus{StatefulTier: StatefulTier{Replicas: 1, Resources: res("100m", "256Mi", "500m", "1Gi"), StorageSize: "5Gi"}, Retention: "3d"},
 		Prometheus{StatefulTier: StatefulTier{Replicas: 1, Resources: res("250m", "1Gi", "1", "2Gi"), StorageSize: "50Gi"}, Retention: "15d"},
 		Prometheus{StatefulTier: StatefulTier{Replicas: 2, Resources: res("1", "4Gi", "2", "8Gi"), StorageSize: "150Gi"}, Retention: "30d"})
+	p.NodeExporter = nodeExporterDefaults(env)
+	return p
 }
 
 // alertmanagerDefaults are Alertmanager's per environment: a three-member cluster in prod.

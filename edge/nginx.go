@@ -17,7 +17,9 @@ import (
 
 // Names and ports of the edge tier.
 const (
-	NginxName        = "pynomaly-nginx"
+	NginxName = "pynomaly-nginx"
+	// Component is the edge's pods' component label.
+	Component        = "nginx"
 	NginxServiceName = "pynomaly-nginx-service"
 	// NginxServicePort is the seed's (port-forward svc/pynomaly-nginx-service 8080:80).
 	NginxServicePort  = 80

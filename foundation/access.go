@@ -31,7 +31,7 @@ type kinds struct {
 // to what the program declares.
 var declaredKinds = []kinds{
 	{"", []string{"configmaps", "secrets", "services", "serviceaccounts", "persistentvolumeclaims", "resourcequotas", "limitranges"}},
-	{"apps", []string{"deployments", "statefulsets"}},
+	{"apps", []string{"deployments", "statefulsets", "daemonsets"}},
 	{"batch", []string{"jobs", "cronjobs"}},
 	{"autoscaling", []string{"horizontalpodautoscalers"}},
 	{"policy", []string{"poddisruptionbudgets"}},
@@ -103,6 +103,28 @@ type AccessArgs struct {
 	ImagePolicy string
 }
 
+// NewAccessRoles declares the viewer and deployer Roles and bindings of access in namespace ns,
+// each while its list names someone. A stack's second namespace (the node agents') gets the same
+// Roles, their Pulumi names starting with prefix.
+func NewAccessRoles(ctx *pulumi.Context, parent pulumi.Resource, ns pulumi.StringInput, prefix string, access config.Access) error {
+	for _, r := range []struct {
+		name     string
+		subjects []string
+		rules    rbacv1.PolicyRuleArray
+	}{
+		{ViewerRoleName, access.Viewers, viewerRules()},
+		{DeployerRoleName, access.Deployers, deployerRules()},
+	} {
+		if len(r.subjects) == 0 {
+			continue
+		}
+		if err := accessRole(ctx, parent, ns, prefix, r.name, config.Subjects(r.subjects), r.rules); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // ClusterObject is one named cluster-scoped object.
 type ClusterObject struct {
 	Group, Resource, Name string
@@ -121,20 +143,8 @@ func NewAccess(ctx *pulumi.Context, name string, args *AccessArgs, opts ...pulum
 	if err := ctx.RegisterComponentResource(tier.Type("Access"), name, c, opts...); err != nil {
 		return nil, err
 	}
-	for _, r := range []struct {
-		name     string
-		subjects []string
-		rules    rbacv1.PolicyRuleArray
-	}{
-		{ViewerRoleName, args.Settings.Viewers, viewerRules()},
-		{DeployerRoleName, args.Settings.Deployers, deployerRules()},
-	} {
-		if len(r.subjects) == 0 {
-			continue
-		}
-		if err := c.role(ctx, args.Namespace, r.name, config.Subjects(r.subjects), r.rules); err != nil {
-			return nil, err
-		}
+	if err := NewAccessRoles(ctx, c, args.Namespace, "", args.Settings); err != nil {
+		return nil, err
 	}
 	if len(args.Settings.Deployers) > 0 && (len(args.PreflightReads) > 0 || args.ImagePolicy != "") {
 		if err := c.deployerClusterRole(ctx, config.Subjects(args.Settings.Deployers), args.PreflightReads, args.ImagePolicy); err != nil {
@@ -189,16 +199,16 @@ func accessSubjects(subjects []config.Subject) rbacv1.SubjectArray {
 	return subs
 }
 
-func (c *Access) role(ctx *pulumi.Context, ns pulumi.StringInput, name string, subjects []config.Subject, rules rbacv1.PolicyRuleArray) error {
-	role, err := rbacv1.NewRole(ctx, name, &rbacv1.RoleArgs{Metadata: kube.ObjectMeta(ctx, ns, name, "access"), Rules: rules}, pulumi.Parent(c))
+func accessRole(ctx *pulumi.Context, parent pulumi.Resource, ns pulumi.StringInput, prefix, name string, subjects []config.Subject, rules rbacv1.PolicyRuleArray) error {
+	role, err := rbacv1.NewRole(ctx, prefix+name, &rbacv1.RoleArgs{Metadata: kube.ObjectMeta(ctx, ns, name, "access"), Rules: rules}, pulumi.Parent(parent))
 	if err != nil {
 		return fmt.Errorf("access: role %s: %w", name, err)
 	}
-	_, err = rbacv1.NewRoleBinding(ctx, name, &rbacv1.RoleBindingArgs{
+	_, err = rbacv1.NewRoleBinding(ctx, prefix+name, &rbacv1.RoleBindingArgs{
 		Metadata: kube.ObjectMeta(ctx, ns, name, "access"),
 		RoleRef:  kube.RoleRef("Role", role.Metadata.Name().Elem()),
 		Subjects: accessSubjects(subjects),
-	}, pulumi.Parent(c))
+	}, pulumi.Parent(parent))
 	if err != nil {
 		return fmt.Errorf("access: role binding %s: %w", name, err)
 	}

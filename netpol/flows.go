@@ -42,6 +42,12 @@ const (
 	// PeerACMESolver is cert-manager's HTTP-01 solver pods, which it starts in the namespace
 	// while an ACME order waits for its challenge.
 	PeerACMESolver = "acme-solver"
+	// PeerNodeExporter is node-exporter on every node (network.nodeCidrs): it shares the node's
+	// network, so no pod selector finds it.
+	PeerNodeExporter = "node-exporter"
+	// PeerExternalLogs is the external log store (logging.mode external), at any address on its
+	// port.
+	PeerExternalLogs = "external-log-store"
 	// PeerDebugClient is a person's troubleshooting pod in the namespace, labelled
 	// DebugClientLabel=true, with network.debugClients on.
 	PeerDebugClient = "debug-client"
@@ -114,6 +120,11 @@ func NetworkFlows() []Flow {
 		Flow{From: "alertmanager", To: "alertmanager", Port: "cluster", UDP: true, Why: "members share silences and notifications"},
 		Flow{From: "alertmanager", To: PeerAlertReceivers, Port: "https", Why: "Slack and PagerDuty"},
 		Flow{From: "alertmanager", To: PeerAlertReceivers, Port: "smtp", Why: "e-mail, through the smarthost"},
+		Flow{From: "prometheus", To: PeerNodeExporter, Port: "metrics", Why: "node metrics, on every node's address (node-exporter shares the node's network)"},
+		Flow{From: "log-collector", To: "logs", Port: "http", Why: "the platform's container logs, to the bundled store (from the node agents' namespace)"},
+		Flow{From: "log-collector", To: PeerExternalLogs, Port: "logs", Why: "the platform's container logs, to the external store (logging.mode external)"},
+		Flow{From: "log-collector", To: PeerKubernetesAPI, Port: "https", Why: "the pods' app and component labels, which each line carries"},
+		Flow{From: "grafana", To: "logs", Port: "http", Why: "the logs datasource"},
 		Flow{From: "grafana", To: "prometheus", Port: "http", Why: "dashboards"},
 		Flow{From: "grafana", To: "influxdb", Port: "http", Why: "the application's time series"},
 		Flow{From: "kube-state-metrics", To: PeerKubernetesAPI, Port: "https", Why: "watches the namespace's objects"},

@@ -62,6 +62,19 @@ type Args struct {
 	// CertManagerScraped says the monitoring tier's Prometheus reads cert-manager's metrics
 	// (CertManagerMetrics, a standard install) for the certificate's expiry.
 	CertManagerScraped bool
+	// Neighbours are the workloads of the other namespace of the stack (NeighbourNamespace):
+	// the node agents' for the platform's namespace, the platform's for the node agents'. A flow
+	// between the two is an egress rule in one namespace and an ingress rule in the other.
+	Neighbours         []kube.Workload
+	NeighbourNamespace string
+	// NodeExporterPort is node-exporter's port on every node (it shares the node's network, so
+	// Prometheus reaches it at network.nodeCidrs); 0 when it does not run.
+	NodeExporterPort int
+	// ExternalLogsPort is the external log store's port (logging.mode external); 0 otherwise.
+	ExternalLogsPort int
+	// NamePrefix starts the Pulumi names of the tier's policies: a stack has one security tier
+	// per namespace, whose policies share their Kubernetes names.
+	NamePrefix string
 }
 
 // Security is the namespace's NetworkPolicies: a default deny of everything in and out, and one
@@ -80,13 +93,19 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	if err := ctx.RegisterComponentResource(tier.Type("Security"), name, c, opts...); err != nil {
 		return nil, err
 	}
+	if len(args.Workloads) == 0 {
+		// A namespace without pods a policy applies to (the node agents' with node-exporter
+		// alone) needs none.
+		c.Keep(pulumi.Map{})
+		return c, nil
+	}
 	policies, err := networkPolicies(args)
 	if err != nil {
 		return nil, err
 	}
 	var allows []pulumi.Resource
 	for _, p := range policies {
-		r, err := networkingv1.NewNetworkPolicy(ctx, p.name, &networkingv1.NetworkPolicyArgs{
+		r, err := networkingv1.NewNetworkPolicy(ctx, args.NamePrefix+p.name, &networkingv1.NetworkPolicyArgs{
 			Metadata: kube.ObjectMeta(ctx, args.Namespace, p.name, "security"),
 			Spec:     p.spec(),
 		}, pulumi.Parent(c))
@@ -98,7 +117,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	}
 	// After the allows: a stack that gets its policies on an update never has the deny without
 	// them, and a destroy removes the deny first.
-	if _, err := networkingv1.NewNetworkPolicy(ctx, DefaultDenyPolicy, &networkingv1.NetworkPolicyArgs{
+	if _, err := networkingv1.NewNetworkPolicy(ctx, args.NamePrefix+DefaultDenyPolicy, &networkingv1.NetworkPolicyArgs{
 		Metadata: kube.ObjectMeta(ctx, args.Namespace, DefaultDenyPolicy, "security"),
 		Spec: &networkingv1.NetworkPolicySpecArgs{
 			PodSelector: &metav1.LabelSelectorArgs{},
@@ -157,6 +176,14 @@ func peers(args *Args) (map[string][]netPeer, error) {
 		}
 		out[w.Component] = append(out[w.Component], p)
 	}
+	for _, w := range args.Neighbours {
+		p, err := workloadPeer(w)
+		if err != nil {
+			return nil, err
+		}
+		p.policy, p.named, p.namespace, p.labels = "", false, args.NeighbourNamespace, w.Selector
+		out[w.Component] = append(out[w.Component], p)
+	}
 	n := args.Network
 	outside := map[string]netPeer{
 		PeerClusterDNS:    {namespace: "kube-system", labels: map[string]string{"k8s-app": "kube-dns"}, ports: map[string][]int{"dns": {53}}},
@@ -187,6 +214,13 @@ func peers(args *Args) (map[string][]netPeer, error) {
 		outside[PeerCertManager] = netPeer{namespace: "cert-manager",
 			labels: map[string]string{"app.kubernetes.io/name": "cert-manager", "app.kubernetes.io/component": "controller"},
 			ports:  map[string][]int{"metrics": {CertManagerMetricsPort}}}
+	}
+	if args.NodeExporterPort > 0 {
+		outside[PeerNodeExporter] = netPeer{cidrs: n.NodeCIDRs, ports: map[string][]int{"metrics": {args.NodeExporterPort}}}
+	}
+	if args.ExternalLogsPort > 0 {
+		// Its addresses are not known: any address, on its port only, like the alert receivers.
+		outside[PeerExternalLogs] = netPeer{cidrs: []string{"0.0.0.0/0", "::/0"}, ports: map[string][]int{"logs": {args.ExternalLogsPort}}}
 	}
 	if len(args.ReceiverPorts) > 0 {
 		receivers := netPeer{cidrs: []string{"0.0.0.0/0", "::/0"}, ports: map[string][]int{}}
@@ -244,7 +278,7 @@ func networkPolicies(args *Args) ([]*netPolicy, error) {
 		return byName[p.policy]
 	}
 	var components []string
-	for _, w := range args.Workloads {
+	for _, w := range append(slices.Clone(args.Workloads), args.Neighbours...) {
 		if !slices.Contains(components, w.Component) {
 			components = append(components, w.Component)
 		}

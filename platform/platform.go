@@ -28,6 +28,17 @@ func Plan(s *config.Settings) (tier.Plan, error) {
 	return p.plannedExcept(""), err
 }
 
+// NodePlan is the node agents' plan: their namespace's objects, outside the quota Plan checks.
+func NodePlan(s *config.Settings) (tier.Plan, error) {
+	p := &Platform{settings: s}
+	err := p.plan()
+	var out tier.Plan
+	for _, t := range p.nodePlans {
+		out = out.With(t.plan)
+	}
+	return out, err
+}
+
 // plan computes every tier's plan, in the order of the list of tiers, on a Platform of its own
 // whose components stay empty, and checks the settings against the whole.
 func (p *Platform) plan() error {
@@ -37,10 +48,18 @@ func (p *Platform) plan() error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", t.name, err)
 		}
+		if t.nodeNamespace {
+			p.nodePlans = append(p.nodePlans, tierPlan{t.name, pl})
+			continue
+		}
 		p.plans = append(p.plans, tierPlan{t.name, pl})
 	}
 	whole := p.plannedExcept("")
-	return load.ValidatePlan(p.settings, whole.Footprints(), whole.Components())
+	components := whole.Components()
+	for _, t := range p.nodePlans {
+		components = append(components, t.plan.Components()...)
+	}
+	return load.ValidatePlan(p.settings, whole.Footprints(), components)
 }
 
 // plannedExcept is the plans of every tier but the one named (none: "").

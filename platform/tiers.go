@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"fmt"
 	"slices"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
@@ -12,8 +13,11 @@ import (
 	"github.com/pynomaly/pynomaly-platform/edge"
 	"github.com/pynomaly/pynomaly-platform/foundation"
 	"github.com/pynomaly/pynomaly-platform/influxdb"
+	"github.com/pynomaly/pynomaly-platform/internal/kube"
+	"github.com/pynomaly/pynomaly-platform/logging"
 	"github.com/pynomaly/pynomaly-platform/monitoring"
 	"github.com/pynomaly/pynomaly-platform/netpol"
+	"github.com/pynomaly/pynomaly-platform/nodeagents"
 	"github.com/pynomaly/pynomaly-platform/postgres"
 	"github.com/pynomaly/pynomaly-platform/redis"
 	"github.com/pynomaly/pynomaly-platform/rotation"
@@ -44,12 +48,17 @@ type Platform struct {
 	Models     *app.ModelsBackup
 	Rotation   *rotation.Rotation
 	Edge       *edge.Edge
+	LogStore   *logging.LogStore
+	NodeAgents *nodeagents.NodeAgents
 	Monitoring *monitoring.Monitoring
 	Security   *netpol.Security
+	// NodeSecurity is the node agents' namespace's NetworkPolicies.
+	NodeSecurity *netpol.Security
 
 	settings *config.Settings
-	// plans are every tier's, computed before anything is declared, in the order of the list.
-	plans []tierPlan
+	// plans are every tier's, computed before anything is declared, in the order of the list:
+	// those of the platform's namespace, and nodePlans those of the node agents' namespace.
+	plans, nodePlans []tierPlan
 	// declared are the tiers' components so far, in the order of the list of tiers.
 	declared []tier.Component
 }
@@ -58,9 +67,12 @@ type Platform struct {
 // from the settings alone, and the declaration of its component, kept in its Platform field
 // where the tiers after it read it.
 type tierStep struct {
-	name    string
-	plan    func() (tier.Plan, error)
-	declare func(*pulumi.Context, pulumi.ResourceOption) (tier.Component, error)
+	name string
+	// nodeNamespace says the tier's pods run in the node agents' namespace, outside the
+	// platform namespace's quota and NetworkPolicies.
+	nodeNamespace bool
+	plan          func() (tier.Plan, error)
+	declare       func(*pulumi.Context, pulumi.ResourceOption) (tier.Component, error)
 }
 
 // step is the entry of a tier whose component C is made by newTier from the Args that args gives
@@ -118,10 +130,21 @@ func (p *Platform) tiers() []tierStep {
 		step("models backup", "models-backup", &p.Models, p.modelsBackupArgs, app.NewModelsBackup, app.PlanModelsBackup),
 		step("rotation", "rotation", &p.Rotation, p.rotationArgs, rotation.New, rotation.Plan),
 		step("edge tier", "edge", &p.Edge, p.edgeArgs, edge.New, edge.Plan),
+		// Centralized logs: the bundled store, then the node agents (the log collector and
+		// node-exporter) in their own namespace, which ship to it and are scraped.
+		step("log store", "log-store", &p.LogStore, p.logStoreArgs, logging.NewStore, logging.PlanStore),
+		inNodeNamespace(step("node agents", "node-agents", &p.NodeAgents, p.nodeAgentsArgs, nodeagents.New, nodeagents.Plan)),
 		// Generated from every tier's plan: the scrape jobs and the NetworkPolicies.
 		step("monitoring tier", "monitoring", &p.Monitoring, p.monitoringArgs, monitoring.New, monitoring.Plan),
 		step("security tier", "security", &p.Security, p.securityArgs, netpol.New, nil),
+		inNodeNamespace(step("node security tier", "node-security", &p.NodeSecurity, p.nodeSecurityArgs, netpol.New, nil)),
 	}
+}
+
+// inNodeNamespace marks a tier whose pods run in the node agents' namespace.
+func inNodeNamespace(t tierStep) tierStep {
+	t.nodeNamespace = true
+	return t
 }
 
 // Scripts are every shell script the tiers run, as their pods run them, each template filled in
@@ -156,7 +179,7 @@ func priorityClasses(s *config.Settings) []foundation.PriorityClass {
 		return nil
 	}
 	what := map[string]string{
-		config.PriorityData:  "the StatefulSets: the databases, Redis, Prometheus and Alertmanager",
+		config.PriorityData:  "the StatefulSets (the databases, Redis, Prometheus, Alertmanager, the log store) and the node agents",
 		config.PriorityApp:   "the API, workers, edge, pooler and monitoring (Deployments)",
 		config.PriorityBatch: "setup, migration, backup and rotation jobs",
 	}
@@ -345,6 +368,8 @@ func (p *Platform) edgeArgs() *edge.Args {
 		// makes the promotion the DNS switch too (docs/disaster-recovery.md).
 		Unpublished: s.Postgres.Standby.On(),
 		APIService:  p.API.ServiceName, APIPort: app.APIPort,
+		// grafana.host: Nginx serves it from the monitoring tier's Service.
+		Grafana: edge.Grafana{Host: s.Grafana.Host, Service: monitoring.GrafanaName, Port: monitoring.GrafanaPort},
 	}
 }
 
@@ -352,7 +377,7 @@ func (p *Platform) edgeArgs() *edge.Args {
 // kube-state-metrics. Its scrape jobs are generated from every other tier's planned workloads.
 func (p *Platform) monitoringArgs() *monitoring.Args {
 	s := p.settings
-	return &monitoring.Args{
+	a := &monitoring.Args{
 		Context: p.shared(), Environment: string(s.Environment), Level: s.Monitoring,
 		Prometheus: s.Prometheus, Alertmanager: s.Alertmanager, Grafana: s.Grafana, Images: s.Images,
 		Volumes: p.Storage.Volumes, GrafanaSecret: p.Secrets.Grafana, Workloads: p.plannedWorkloads("monitoring tier"),
@@ -361,20 +386,97 @@ func (p *Platform) monitoringArgs() *monitoring.Args {
 		CertManagerMetrics: certManagerMetrics(s.Edge),
 		QueueScaling:       s.Worker.QueueScaling, MetricsAdapterReplicas: s.MetricsAdapterReplicas(),
 		Database: monitoring.Database{WALArchiving: s.Postgres.WALArchive.On(), Standby: s.Postgres.Standby.On()}, Operator: !s.Bundled(), SLO: s.SLO,
+		NodeWorkloads: p.nodeWorkloads(), NodeNamespaceReady: p.NodeAgents.Ready,
+		NodeExporter: s.NodeExporter(), LogAlerts: s.Logging.On(), GrafanaRootURL: s.GrafanaURL(),
 	}
+	if s.NodeAgents() {
+		a.NodeNamespace = s.NodeNamespace()
+	}
+	if s.Logging.Mode == config.LoggingBundled {
+		a.LogStoreURL = fmt.Sprintf("http://%s.%s.svc:%d", logging.StoreName, s.Namespace, logging.StorePort)
+	}
+	return a
 }
 
-// securityArgs: the namespace's NetworkPolicies, generated from every planned workload.
+// securityArgs: the namespace's NetworkPolicies, generated from every planned workload; the
+// node agents' are the neighbours it exchanges logs and metrics with.
 func (p *Platform) securityArgs() *netpol.Args {
+	a := p.policyArgs()
+	a.Workloads, a.Neighbours, a.NeighbourNamespace = p.plannedWorkloads(""), p.nodePolicyWorkloads(), p.settings.NodeNamespace()
+	return a
+}
+
+// nodeSecurityArgs: the node agents' namespace's NetworkPolicies, from the same flow table, with
+// the platform's workloads as the neighbours. None where no agent is subject to one.
+func (p *Platform) nodeSecurityArgs() *netpol.Args {
+	a := p.policyArgs()
+	a.Context.Namespace = p.NodeAgents.Namespace
+	a.Workloads, a.Neighbours, a.NeighbourNamespace = p.nodePolicyWorkloads(), p.plannedWorkloads(""), p.settings.Namespace
+	a.NamePrefix = "node-"
+	return a
+}
+
+// nodePolicyWorkloads are the node agents a NetworkPolicy applies to: not node-exporter, which
+// shares the node's network (netpol.PeerNodeExporter).
+func (p *Platform) nodePolicyWorkloads() []kube.Workload {
+	var out []kube.Workload
+	for _, t := range p.nodePlans {
+		for _, w := range t.plan.Workloads() {
+			if w.Component != nodeagents.NodeExporterComponent {
+				out = append(out, w)
+			}
+		}
+	}
+	return out
+}
+
+// nodeWorkloads are every node agent, as planned.
+func (p *Platform) nodeWorkloads() []kube.Workload {
+	var out []kube.Workload
+	for _, t := range p.nodePlans {
+		out = append(out, t.plan.Workloads()...)
+	}
+	return out
+}
+
+// policyArgs are what both namespaces' NetworkPolicies take from the settings.
+func (p *Platform) policyArgs() *netpol.Args {
 	s := p.settings
 	e := s.Edge
-	return &netpol.Args{
-		Context: p.shared(), Workloads: p.plannedWorkloads(""), Network: s.Network,
+	a := &netpol.Args{
+		Context: p.shared(), Network: s.Network,
 		Exposed: e.Exposed(), ACMESolver: e.TLSOn() && e.TLS.Issuer.Create == config.CreateACME,
 		OperatorPrometheus: !s.Bundled(), ObjectStoragePort: s.Postgres.WALArchive.StorePort(),
 		MetadataServer: s.Kubernetes.Cloud == config.CloudGCP && s.Identity.ObjectStorage != "" && s.Postgres.WALArchive.On(),
 		ReceiverPorts:  s.Alertmanager.Receivers.Ports(), CertManagerScraped: s.Bundled() && certManagerMetrics(e) != "",
 	}
+	if s.NodeExporter() {
+		a.NodeExporterPort = nodeagents.NodeExporterPort
+	}
+	if s.Logging.Mode == config.LoggingExternal {
+		a.ExternalLogsPort = nodeagents.ExternalLogsPort(s.Logging.External)
+	}
+	return a
+}
+
+// logStoreArgs: the bundled log store, in the platform's namespace.
+func (p *Platform) logStoreArgs() *logging.StoreArgs {
+	s := p.settings
+	return &logging.StoreArgs{Context: p.shared(), Settings: s.Logging, Image: s.Images.LogStore, Volumes: p.Storage.Volumes}
+}
+
+// nodeAgentsArgs: the log collector ships to the bundled store (or the external one), and reads
+// failed logins off the edge's access log.
+func (p *Platform) nodeAgentsArgs() *nodeagents.Args {
+	s := p.settings
+	a := &nodeagents.Args{
+		Namespace: p.Namespace.Name, NodeNamespace: s.NodeNamespace(), Logging: s.Logging, Images: s.Images,
+		StoreURL: p.LogStore.URL, EdgeComponent: edge.Component, Protect: s.ProtectState(), Access: s.Access,
+	}
+	if s.NodeExporter() {
+		a.NodeExporter = &s.Prometheus.NodeExporter
+	}
+	return a
 }
 
 // certManagerMetrics is where Prometheus reads the certificate's expiry: cert-manager's standard

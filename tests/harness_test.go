@@ -386,12 +386,18 @@ type PodTemplate struct {
 	LongRunning bool
 }
 
-// PodTemplates lists every pod spec: Deployments, StatefulSets, Jobs and CronJobs.
+// NodeAgent says the template is a node agent's (a DaemonSet of the node agents' namespace): outside
+// the platform namespace's quota, Pod Security level and admission policies.
+func (p PodTemplate) NodeAgent(t *testing.T) bool {
+	return strings.HasSuffix(p.Owner.Str(t, "metadata.namespace"), "-node")
+}
+
+// PodTemplates lists every pod spec: Deployments, StatefulSets, DaemonSets, Jobs and CronJobs.
 func (s *Stack) PodTemplates() []PodTemplate {
 	var out []PodTemplate
 	for _, r := range s.Resources {
 		switch r.Type {
-		case "kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet":
+		case "kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:DaemonSet":
 			out = append(out, PodTemplate{r, "spec.template.spec", true})
 		case "kubernetes:batch/v1:Job":
 			out = append(out, PodTemplate{r, "spec.template.spec", false})

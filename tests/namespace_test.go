@@ -86,11 +86,12 @@ func TestNamespaceTier(t *testing.T) {
 func TestNamespaceIsConfigurable(t *testing.T) {
 	st := deploy(t, "staging", cfg{"namespace": "pynomaly-staging-eu"})
 	st.One(t, namespaceType, "pynomaly-staging-eu")
+	st.One(t, namespaceType, "pynomaly-staging-eu-node")
 	for _, r := range st.Resources {
 		// The metrics adapter's binding to the API server's authentication reader lives where
 		// that Role does.
 		if r.Has("metadata.namespace") && r.Name != "pynomaly-metrics-adapter-auth-reader" {
-			assert.Equal(t, "pynomaly-staging-eu", r.Str(t, "metadata.namespace"), "%s %s", r.Type, r.Name)
+			assert.Contains(t, []string{"pynomaly-staging-eu", "pynomaly-staging-eu-node"}, r.Str(t, "metadata.namespace"), "%s %s", r.Type, r.Name)
 		}
 	}
 }

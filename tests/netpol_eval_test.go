@@ -255,18 +255,19 @@ func flowKey(src, dst endpoint, number int, proto string) string {
 	return fmt.Sprintf("%s -> %s:%d/%s", src.Name, dst.Name, number, proto)
 }
 
-// governed says whether a pair is the namespace's business: at least one end is its pod.
-func governed(namespace string, src, dst endpoint) bool {
-	return src.Namespace == namespace || dst.Namespace == namespace
+// governed says whether a pair is the stack's business: at least one end is a pod of one of its
+// namespaces (the platform's, the node agents').
+func governed(namespaces []string, src, dst endpoint) bool {
+	return slices.Contains(namespaces, src.Namespace) || slices.Contains(namespaces, dst.Namespace)
 }
 
 // evaluate is every connection the policies let through in the world, between pairs with at
-// least one end in namespace, probed on every port a destination declares, over TCP and UDP.
-func evaluate(policies []netPolicy, namespace string, world []endpoint) map[string]bool {
+// least one end in namespaces, probed on every port a destination declares, over TCP and UDP.
+func evaluate(policies []netPolicy, namespaces []string, world []endpoint) map[string]bool {
 	out := map[string]bool{}
 	for _, src := range world {
 		for _, dst := range world {
-			if !governed(namespace, src, dst) {
+			if !governed(namespaces, src, dst) {
 				continue
 			}
 			for _, number := range portNumbers(dst) {

@@ -61,7 +61,7 @@ func TestPriorityClassesOrderDataAppAndBatch(t *testing.T) {
 	assert.Less(t, data, 1_000_000_000, "at or above the system classes' range")
 
 	want := map[string]string{
-		"StatefulSet": "pynomaly-data-science-data", "Deployment": "pynomaly-data-science-app",
+		"StatefulSet": "pynomaly-data-science-data", "DaemonSet": "pynomaly-data-science-data", "Deployment": "pynomaly-data-science-app",
 		"Job": "pynomaly-data-science-batch", "CronJob": "pynomaly-data-science-batch",
 	}
 	for _, p := range st.PodTemplates() {

@@ -60,7 +60,7 @@ func TestNodeSelectorsPlaceEveryPodByComponent(t *testing.T) {
 	own := map[string]int{}
 	for _, v := range nodeSelectorVariants(cfg{"nodeSelectors": setting}) {
 		st := deploy(t, v.env, v.c)
-		planned := planOf(t, v.env, v.c).Components()
+		planned := wholePlanOf(t, v.env, v.c).Components()
 		for _, p := range st.PodTemplates() {
 			component := templateComponent(t, p)
 			what := v.name + " " + kindOf(p.Owner) + "/" + p.Owner.Name + " (" + component + ")"

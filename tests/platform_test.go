@@ -106,13 +106,24 @@ func TestEveryObjectIsLabelled(t *testing.T) {
 	}
 }
 
-// Namespaced objects wait for the namespace; nothing waits on things it does not use.
+// Namespaced objects wait for their namespace, the platform's or the node agents'; nothing
+// waits on things it does not use.
 func TestNamespacedObjectsWaitForTheNamespace(t *testing.T) {
 	st := deploy(t, "prod", nil)
-	ns := st.One(t, namespaceType, "pynomaly-data-science")
+	namespaces := map[string]*Resource{}
+	for _, name := range []string{"pynomaly-data-science", "pynomaly-data-science-node"} {
+		namespaces[name] = st.One(t, namespaceType, name)
+	}
+	ns := namespaces["pynomaly-data-science"]
 	for _, r := range st.Resources {
 		if r.Has("metadata.namespace") {
-			assert.True(t, st.DependsOn(r, ns), "%s %s", r.Type, r.Name)
+			// kube-system's (the metrics adapter's authentication reader) waits for the
+			// platform's, like everything the stack declares.
+			own := namespaces[r.Str(t, "metadata.namespace")]
+			if own == nil {
+				own = ns
+			}
+			assert.True(t, st.DependsOn(r, own), "%s %s", r.Type, r.Name)
 		}
 	}
 	assert.False(t, st.DependsOn(st.One(t, storageClassType, "pynomaly-ssd"), ns), "a cluster-scoped class needs no namespace")

@@ -48,6 +48,7 @@ var netpolStacks = []netpolStack{
 		// Mid-rotation: the retirement jobs run.
 		"secrets":  `{"rotation": {"all": 1}}`,
 		"postgres": `{"walArchive": {"s3Bucket": "pynomaly-wal", "endpoint": "https://minio.example:9000"}}`,
+		"logging":  `{"mode": "external", "external": {"protocol": "otlp", "endpoint": "https://logs.example.com:4318"}}`,
 		"network":  `{"objectStorageCidrs": ["203.0.113.0/24"], "kubernetesApi": {"cidrs": ["172.20.0.1/32"], "ports": [6443]}}`,
 		"alertmanager": `{"receivers": {"secretName": "alert-receivers", "slackChannel": "#alerts",
 			"email": {"to": "ops@example.com", "from": "am@example.com", "smarthost": "smtp.example.com:2525"}}}`,
@@ -66,10 +67,11 @@ type outsidePeer struct {
 }
 
 // netWorld is the world of one stack: its endpoints, and the address peers the table may name.
+// namespaces are the stack's: the platform's, and the node agents' where they run.
 type netWorld struct {
-	namespace string
-	endpoints []endpoint
-	outside   map[string]outsidePeer
+	namespaces []string
+	endpoints  []endpoint
+	outside    map[string]outsidePeer
 }
 
 func prefixes(t *testing.T, cidrs []string) []netip.Prefix {
@@ -84,9 +86,17 @@ func prefixes(t *testing.T, cidrs []string) []netip.Prefix {
 
 // newWorld builds the world of a stack from its pod templates and its settings.
 func newWorld(t *testing.T, st *Stack, s *config.Settings) netWorld {
-	w := netWorld{namespace: s.Namespace, outside: map[string]outsidePeer{}}
+	w := netWorld{namespaces: []string{s.Namespace}, outside: map[string]outsidePeer{}}
+	if s.NodeAgents() {
+		w.namespaces = append(w.namespaces, s.NodeNamespace())
+	}
 	for i, p := range st.PodTemplates() {
-		w.endpoints = append(w.endpoints, templateEndpoint(t, p, s.Namespace, i))
+		e := templateEndpoint(t, p, p.Owner.Str(t, "metadata.namespace"), i)
+		if p.Owner.Bool(p.Path + ".hostNetwork") {
+			// node-exporter: the node's own address, which no pod selector finds.
+			e.Namespace, e.IP = "", netip.MustParseAddr("192.168.0.1")
+		}
+		w.endpoints = append(w.endpoints, e)
 	}
 	pod := func(name, ns string, labels map[string]string, ip byte, roles []string, ports ...epPort) {
 		w.endpoints = append(w.endpoints, endpoint{Name: name, Roles: roles, Namespace: ns, Labels: labels,
@@ -131,6 +141,17 @@ func (w *netWorld) addOutside(t *testing.T, s *config.Settings) {
 	n := s.Network
 	w.outside[netpol.PeerKubernetesAPI] = outsidePeer{prefixes(t, n.KubernetesAPI.CIDRs), map[string][]int{"https": n.KubernetesAPI.Ports}}
 	w.outside[netpol.PeerKubelets] = outsidePeer{prefixes(t, n.NodeCIDRs), map[string][]int{"kubelet": {10250}}}
+	if s.NodeExporter() {
+		w.outside[netpol.PeerNodeExporter] = outsidePeer{prefixes(t, n.NodeCIDRs), map[string][]int{"metrics": {9100}}}
+	}
+	if l := s.Logging; l.Mode == config.LoggingExternal {
+		port := 443
+		if u, err := url.Parse(l.External.Endpoint); err == nil && u.Port() != "" {
+			port, _ = strconv.Atoi(u.Port())
+		}
+		// The store's addresses are not known: any address, on its port.
+		w.outside[netpol.PeerExternalLogs] = outsidePeer{prefixes(t, []string{"0.0.0.0/0", "::/0"}), map[string][]int{"logs": {port}}}
+	}
 	if wal := s.Postgres.WALArchive; s.Kubernetes.Cloud == config.CloudGCP && s.Identity.ObjectStorage != "" && wal.On() {
 		// GKE Workload Identity: the node's metadata server, at 169.254.169.254:80 (Dataplane V2)
 		// or 169.254.169.252:988 (Calico).
@@ -208,7 +229,7 @@ func templateEndpoint(t *testing.T, p PodTemplate, namespace string, i int) endp
 	return e
 }
 
-func (w netWorld) local(e endpoint) bool { return e.Namespace == w.namespace }
+func (w netWorld) local(e endpoint) bool { return slices.Contains(w.namespaces, e.Namespace) }
 
 // expected are the connections the table allows in this world: each flow from every endpoint
 // that plays its source to every one that plays its destination, on the destination's port of
@@ -235,7 +256,7 @@ func (w netWorld) flowKeys(f netpol.Flow) []string {
 			continue
 		}
 		for _, dst := range w.endpoints {
-			if !governed(w.namespace, src, dst) {
+			if !governed(w.namespaces, src, dst) {
 				continue
 			}
 			for _, n := range w.flowPorts(f, dst) {
@@ -353,7 +374,7 @@ func TestNetworkPoliciesHoldEveryPod(t *testing.T) {
 // a pair in the table has a path, a pair outside it has none.
 func TestNetworkFlowsAreExactlyTheTable(t *testing.T) {
 	for _, c := range netpolCases(t) {
-		got := evaluate(c.policies, c.world.namespace, c.world.endpoints)
+		got := evaluate(c.policies, c.world.namespaces, c.world.endpoints)
 		want := c.world.expected(netpol.NetworkFlows())
 		unexpected, missing := flowDiff(got, want)
 		assert.Empty(t, unexpected, "%s: the policies allow connections the table does not", c.name)
@@ -382,25 +403,25 @@ func TestEveryTableFlowIsUsed(t *testing.T) {
 // evaluator's semantics, not the table's.
 func TestFlowCheckCatchesAWrongPolicy(t *testing.T) {
 	c := netpolCases(t)[2] // prod
-	ns := c.world.namespace
+	ns := c.world.namespaces[0]
 	want := c.world.expected(netpol.NetworkFlows())
 	grafanaOut := decodePolicy(t, "extra-egress", ns, []byte(`{"podSelector": {"matchLabels": {"component": "grafana"}},
 		"policyTypes": ["Egress"], "egress": [{"to": [{"podSelector": {"matchLabels": {"component": "postgres"}}}], "ports": [{"port": 5432}]}]}`))
 	postgresIn := decodePolicy(t, "extra-ingress", ns, []byte(`{"podSelector": {"matchLabels": {"component": "postgres"}},
 		"policyTypes": ["Ingress"], "ingress": [{"from": [{"podSelector": {"matchLabels": {"component": "grafana"}}}], "ports": [{"port": "postgresql"}]}]}`))
 
-	unexpected, missing := flowDiff(evaluate(append(slices.Clone(c.policies), grafanaOut), ns, c.world.endpoints), want)
+	unexpected, missing := flowDiff(evaluate(append(slices.Clone(c.policies), grafanaOut), c.world.namespaces, c.world.endpoints), want)
 	assert.Empty(t, unexpected, "an egress rule alone must open nothing")
 	assert.Empty(t, missing)
 
-	unexpected, _ = flowDiff(evaluate(append(slices.Clone(c.policies), grafanaOut, postgresIn), ns, c.world.endpoints), want)
+	unexpected, _ = flowDiff(evaluate(append(slices.Clone(c.policies), grafanaOut, postgresIn), c.world.namespaces, c.world.endpoints), want)
 	assert.Equal(t, []string{"Deployment/pynomaly-grafana -> StatefulSet/pynomaly-postgres:5432/TCP"}, unexpected)
 
 	// A rule that lets a whole namespace in (a namespaceSelector without a podSelector) opens
 	// Nginx to every pod of the entry point's namespace only where there is one.
 	everyone := decodePolicy(t, "extra-open", ns, []byte(`{"podSelector": {"matchLabels": {"component": "postgres"}},
 		"policyTypes": ["Ingress"], "ingress": [{"from": [{"namespaceSelector": {}}]}]}`))
-	unexpected, _ = flowDiff(evaluate(append(slices.Clone(c.policies), everyone), ns, c.world.endpoints), want)
+	unexpected, _ = flowDiff(evaluate(append(slices.Clone(c.policies), everyone), c.world.namespaces, c.world.endpoints), want)
 	assert.Contains(t, unexpected, "outsider -> StatefulSet/pynomaly-postgres:5432/TCP")
 
 	// Without the pooler's ingress rules, its clients have no path.
@@ -411,7 +432,7 @@ func TestFlowCheckCatchesAWrongPolicy(t *testing.T) {
 		}
 		trimmed = append(trimmed, p)
 	}
-	_, missing = flowDiff(evaluate(trimmed, ns, c.world.endpoints), want)
+	_, missing = flowDiff(evaluate(trimmed, c.world.namespaces, c.world.endpoints), want)
 	assert.Contains(t, missing, "Deployment/pynomaly-api -> Deployment/pynomaly-postgres-pooler:5432/TCP")
 }
 
@@ -443,7 +464,7 @@ func TestNewWorkloadGetsDefaultDenyOnly(t *testing.T) {
 	metrics := endpoint{Name: "scraped", Roles: []string{"scraped"}, Namespace: s.Namespace, IP: netip.MustParseAddr("10.244.250.2"),
 		Labels: kube.SelectorLabels("scraped"), Ports: []epPort{{"http", 8080, "TCP"}, {"metrics", 9999, "TCP"}}}
 	w.endpoints = append(w.endpoints, newcomer, metrics)
-	for key := range evaluate(policies, w.namespace, w.endpoints) {
+	for key := range evaluate(policies, w.namespaces[:1], w.endpoints) {
 		switch {
 		case strings.HasPrefix(key, "newcomer -> "), strings.HasPrefix(key, "scraped -> "):
 			assert.Regexp(t, ` -> kube-dns:53/(TCP|UDP)$`, key, "a new workload reaches more than the DNS")
@@ -460,9 +481,17 @@ func TestNewWorkloadGetsDefaultDenyOnly(t *testing.T) {
 func TestDefaultDenyWaitsForTheAllows(t *testing.T) {
 	for _, env := range envs {
 		st := deploy(t, env, nil)
-		deny := st.One(t, "kubernetes:networking.k8s.io/v1:NetworkPolicy", netpol.DefaultDenyPolicy)
-		assert.Equal(t, map[string]string{}, deny.StringMap(t, "spec.podSelector"), "%s: the deny holds every pod", env)
+		// One deny per namespace: the platform's and, where node agents run, theirs.
+		denies := map[string]*Resource{}
 		for _, p := range st.OfType("kubernetes:networking.k8s.io/v1:NetworkPolicy") {
+			if p.Str(t, "metadata.name") == netpol.DefaultDenyPolicy {
+				denies[p.Str(t, "metadata.namespace")] = p
+				assert.Equal(t, map[string]string{}, p.StringMap(t, "spec.podSelector"), "%s: the deny holds every pod", env)
+			}
+		}
+		require.Contains(t, denies, "pynomaly-data-science", env)
+		for _, p := range st.OfType("kubernetes:networking.k8s.io/v1:NetworkPolicy") {
+			deny := denies[p.Str(t, "metadata.namespace")]
 			if p != deny {
 				assert.True(t, st.DependsOn(deny, p), "%s: the default deny does not wait for %s", env, p.Name)
 			}

@@ -49,7 +49,10 @@ func certificatesBySecret(t *testing.T, st *Stack) map[string]*Resource {
 
 // servedSecret is the Secret a pod template serves TLS from: its "tls" volume.
 func servedSecret(t *testing.T, p PodTemplate) string {
-	volumes, _ := p.Owner.Get(p.Path + ".volumes")
+	volumes, ok := p.Owner.Get(p.Path + ".volumes")
+	if !ok || !volumes.IsArray() {
+		return ""
+	}
 	for j := range volumes.ArrayValue() {
 		v := fmt.Sprintf("%s.volumes.%d", p.Path, j)
 		if p.Owner.Str(t, v+".name") == "tls" {

@@ -135,14 +135,14 @@ func TestPlanIsWhatTheTiersDeclare(t *testing.T) {
 	}
 	for _, v := range variants {
 		st := deploy(t, v.env, v.c)
-		planned := planOf(t, v.env, v.c).Workloads()
+		planned := wholePlanOf(t, v.env, v.c).Workloads()
 		declared := st.Platform.Workloads()
 		require.NotEmpty(t, declared)
 		assert.ElementsMatch(t, planned, declared, "%s %v", v.env, v.c)
 	}
 }
 
-// planOf is the plan of an environment's stack with settings c.
+// planOf is the plan of an environment's stack with settings c: its namespace's.
 func planOf(t *testing.T, env string, c cfg) tier.Plan {
 	t.Helper()
 	s, err := load.Parse(project, load.Source{Values: stackEnv(t, env, c)})
@@ -150,6 +150,16 @@ func planOf(t *testing.T, env string, c cfg) tier.Plan {
 	plan, err := platform.Plan(s)
 	require.NoError(t, err)
 	return plan
+}
+
+// wholePlanOf is the plan of both the stack's namespaces: the platform's and the node agents'.
+func wholePlanOf(t *testing.T, env string, c cfg) tier.Plan {
+	t.Helper()
+	s, err := load.Parse(project, load.Source{Values: stackEnv(t, env, c)})
+	require.NoError(t, err)
+	node, err := platform.NodePlan(s)
+	require.NoError(t, err)
+	return planOf(t, env, c).With(node)
 }
 
 func declaredTotals(t *testing.T, st *Stack) sizing.Totals {
@@ -160,6 +170,9 @@ func declaredTotals(t *testing.T, st *Stack) sizing.Totals {
 		}
 	}
 	for _, p := range st.PodTemplates() {
+		if p.NodeAgent(t) {
+			continue // one per node, in a namespace of their own: not the quota's
+		}
 		pods := maxPods(t, st, p)
 		req, lim := podResources(t, p)
 		add(&tot.RequestsCPU, req["cpu"], pods)

@@ -65,8 +65,8 @@ func loadStack(path string) (*config.Settings, error) {
 	return load.LoadFiles(filepath.Join(filepath.Dir(path), "Pulumi.yaml"), path)
 }
 
-// runImages prints the images of every pod the stack runs, as the program plans them: the list
-// the deploy workflow scans before prod, which admission allows.
+// runImages prints the images of every pod the stack runs, as the program plans them, the node
+// agents' too: the list the deploy workflow scans before prod.
 func runImages(w io.Writer, stack string) error {
 	s, err := loadStack(stackFile(stack))
 	if err != nil {
@@ -76,7 +76,11 @@ func runImages(w io.Writer, stack string) error {
 	if err != nil {
 		return err
 	}
-	for _, image := range p.Images() {
+	node, err := platform.NodePlan(s)
+	if err != nil {
+		return err
+	}
+	for _, image := range p.With(node).Images() {
 		fmt.Fprintln(w, image)
 	}
 	return nil

@@ -111,6 +111,7 @@ func Validate(s *config.Settings) error {
 	validateEdge(s, v, lr)
 	validateInternalTLS(s, v)
 	validateMonitoring(s, v, lr)
+	validateLogging(s, v, lr)
 	validateNetwork(s, v)
 	validateNodeSelectors(s, v)
 	validateScheduling(s, v)
@@ -565,6 +566,9 @@ func validateImages(s *config.Settings, v *validator) {
 		{"images.kubeStateMetrics", im.KubeStateMetrics},
 		{"images.prometheusAdapter", im.PrometheusAdapter},
 		{"images.kubectl", im.Kubectl},
+		{"images.logStore", im.LogStore},
+		{"images.logCollector", im.LogCollector},
+		{"images.nodeExporter", im.NodeExporter},
 	} {
 		if !imageRef.MatchString(i.value) || strings.HasSuffix(i.value, ":latest") {
 			v.fail(i.key, quote(i.value), "must be an image pinned by tag or digest (not :latest), such as redis:7.4.2-alpine")

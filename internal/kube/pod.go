@@ -64,6 +64,8 @@ type Pod struct {
 	RestartPolicy              string
 	InitContainers, Containers []Container
 	Volumes                    corev1.VolumeArray
+	// Host is what a node agent takes of its node; nil for every other pod.
+	Host *HostAccess
 }
 
 // Selector are the labels that select this pod and no other workload's.
@@ -122,6 +124,9 @@ func (p Pod) spec() *corev1.PodSpecArgs {
 	}
 	if len(p.NodeSelector) > 0 {
 		spec.NodeSelector = toStringMap(p.NodeSelector)
+	}
+	if p.Host != nil {
+		p.Host.onHost(spec, spec.Containers.(corev1.ContainerArray))
 	}
 	return spec
 }

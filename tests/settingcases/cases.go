@@ -486,6 +486,48 @@ func Cases() []Case {
 			Err: bad("tls.issuer.name", `"Corp CA"`, "must name an existing cert-manager Issuer or ClusterIssuer, or be empty (the program's own CA)")},
 	)
 
+	// Centralized logs: off in dev, bundled from staging on; the collector ships to an external
+	// store only where logging.mode says so, and only over TLS unless the store is a Service.
+	external := [2]string{"logging.mode", "external"}
+	add(
+		good("logging.mode", "bundled", `"bundled"`),
+		fail("logging.mode", "loki", bad("logging.mode", `"loki"`, "must be one of off, bundled, external")),
+		Case{Env: "staging", Path: "logging.retention", Value: "4w", Want: `"4w"`},
+		// Less than a day: the store keeps whole days all the same.
+		Case{Env: "staging", Path: "logging.retention", Value: "12h",
+			Err: bad("logging.retention", `"12h"`, `must be whole days, weeks or years, such as "14d", "4w" or "1y"`)},
+		Case{Env: "prod", Path: "logging.storageSize", Value: "40 GB", Err: bad("logging.storageSize", `"40 GB"`, storageExample)},
+		Case{Before: [][2]string{external, {"logging.external.protocol", "otlp"}}, Path: "logging.external.endpoint",
+			Value: "https://logs.example.com:4318", Want: `"https://logs.example.com:4318"`},
+		Case{Before: [][2]string{external, {"logging.external.protocol", "loki"}}, Path: "logging.external.endpoint",
+			Value: "http://loki-gateway.logging.svc.cluster.local", Want: `"http://loki-gateway.logging.svc.cluster.local"`},
+		// Plain text across networks: log lines can carry personal data.
+		Case{Before: [][2]string{external, {"logging.external.protocol", "otlp"}}, Path: "logging.external.endpoint", Value: "http://logs.example.com",
+			Err: bad("logging.external.endpoint", `"http://logs.example.com"`, "must be the log store's https:// URL (http:// only to a Service of the cluster, "+
+				"*.svc or *.svc.cluster.local: log lines can carry personal data), without query or credentials")},
+		Case{Before: [][2]string{external, {"logging.external.endpoint", "https://logs.example.com"}}, Path: "logging.external.protocol", Value: "elasticsearch",
+			Err: bad("logging.external.protocol", `"elasticsearch"`, "must be one of otlp, loki")},
+		// Never read: the store is the bundled one.
+		Case{Env: "staging", Path: "logging.external.endpoint", Value: "https://logs.example.com",
+			Err: bad("logging.external.endpoint", `"https://logs.example.com"`, `must be empty unless logging.mode is external (it is "bundled"): nothing reads it`)},
+		Case{Before: [][2]string{external, {"logging.external.protocol", "otlp"}, {"logging.external.endpoint", "https://logs.example.com"}},
+			Path: "logging.external.secretName", Value: "Log Token",
+			Err: bad("logging.external.secretName", `"Log Token"`, "must name a Secret of the node agents' namespace holding the Authorization header's value under authorization, or be empty (no header)")},
+		// The node agents' namespace is the platform's with -node: 63 characters at most.
+		Case{Env: "staging", Path: "namespace", Value: strings.Repeat("p", 60),
+			Err: bad("namespace", `"`+strings.Repeat("p", 60)+`"`, `must be at most 58 characters where node agents run (logging or prometheus.nodeExporter): their namespace is "`+
+				strings.Repeat("p", 60)+`-node", and a namespace name has at most 63`)},
+		Case{Env: "prod", Path: "prometheus.nodeExporter.enabled", Value: "false", Want: `false`},
+		fail("prometheus.nodeExporter.enabled", "yes", bad("prometheus.nodeExporter.enabled", `"yes"`, "must be true or false, not a JSON string")),
+		good("logging.storageSize", "10Gi", `"10Gi"`),
+		Case{Before: [][2]string{external, {"logging.external.endpoint", "https://logs.example.com"}}, Path: "logging.external.protocol", Value: "loki", Want: `"loki"`},
+		Case{Before: [][2]string{external, {"logging.external.protocol", "otlp"}, {"logging.external.endpoint", "https://logs.example.com"}},
+			Path: "logging.external.secretName", Value: "log-store-token", Want: `"log-store-token"`},
+	)
+	add(resources("logging", "512Mi", "2", "4Gi")...)
+	add(agentResources("logging.collectorResources", "256Mi")...)
+	add(agentResources("prometheus.nodeExporter.resources", "128Mi")...)
+
 	// The monitoring tier in dev: Prometheus 1 replica, 100m/256Mi → 500m/1Gi, 5Gi, 3 days;
 	// Alertmanager (not run at basic, checked all the same) 25m/32Mi → 100m/64Mi; Grafana
 	// 50m/128Mi → 250m/256Mi.
@@ -624,6 +666,9 @@ func Cases() []Case {
 		{"kubeStateMetrics", "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.14.0", "kube-state-metrics:latest"},
 		{"prometheusAdapter", "registry.k8s.io/prometheus-adapter/prometheus-adapter:v0.11.2", "prometheus-adapter:latest"},
 		{"kubectl", "alpine/k8s:1.32.9", "alpine/k8s"},
+		{"logStore", "victoriametrics/victoria-logs:v1.52.1", "victoriametrics/victoria-logs:latest"},
+		{"logCollector", "otel/opentelemetry-collector-contrib:0.141.0", "otel/opentelemetry-collector-contrib"},
+		{"nodeExporter", "quay.io/prometheus/node-exporter:v1.9.0", "node-exporter:latest"},
 	} {
 		add(good("images."+im.field, im.good, quoted(im.good)),
 			fail("images."+im.field, im.bad, bad("images."+im.field, quoted(im.bad), pinned)))
@@ -785,6 +830,26 @@ func resources(key, memLimit, maxCPU, maxMemory string) []Case {
 		{Path: k + "ephemeralStorageRequest", Value: "2 gigs", Err: bad(k+"ephemeralStorageRequest", `"2 gigs"`, diskExample)},
 		{Path: k + "ephemeralStorageLimit", Value: "1Gi", Want: `"1Gi"`},
 		{Path: k + "ephemeralStorageLimit", Value: "5Gi", Err: bad(k+"ephemeralStorageLimit", `"5Gi"`, "must not exceed limitRange.maxEphemeralStorage (4Gi)")},
+	}
+}
+
+// agentResources are the cases of a node agent's resources: like resources, but without the
+// namespace's LimitRange, which is not their namespace's.
+func agentResources(key, memLimit string) []Case {
+	k := key + "."
+	return []Case{
+		{Path: k + "cpuRequest", Value: "20m", Want: `"20m"`},
+		{Path: k + "cpuRequest", Value: "fast", Err: bad(k+"cpuRequest", `"fast"`, cpuExample)},
+		{Path: k + "memoryRequest", Value: "32Mi", Want: `"32Mi"`},
+		{Path: k + "memoryRequest", Value: "8Gi", Err: bad(k+"memoryRequest", `"8Gi"`, "must not exceed "+k+"memoryLimit ("+memLimit+")")},
+		{Path: k + "cpuLimit", Value: "1", Want: `"1"`},
+		{Path: k + "cpuLimit", Value: "one", Err: bad(k+"cpuLimit", `"one"`, cpuExample)},
+		{Path: k + "memoryLimit", Value: "1Gi", Want: `"1Gi"`},
+		{Path: k + "memoryLimit", Value: "1 GB", Err: bad(k+"memoryLimit", `"1 GB"`, memoryExample)},
+		{Path: k + "ephemeralStorageRequest", Value: "128Mi", Want: `"128Mi"`},
+		{Path: k + "ephemeralStorageRequest", Value: "2 gigs", Err: bad(k+"ephemeralStorageRequest", `"2 gigs"`, diskExample)},
+		{Path: k + "ephemeralStorageLimit", Value: "1Gi", Want: `"1Gi"`},
+		{Path: k + "ephemeralStorageLimit", Value: "lots", Err: bad(k+"ephemeralStorageLimit", `"lots"`, diskExample)},
 	}
 }
 
