@@ -16,7 +16,8 @@ source scripts/env.sh
 # (and the monitoring tier's with promtool and amtool; their services are never started).
 ensure_packages '/usr/lib/postgresql/*/bin/postgres:postgresql' redis-server:redis-server pgbouncer:pgbouncer \
   /usr/sbin/nginx:nginx-light promtool:prometheus amtool:prometheus-alertmanager curl:curl \
-  prometheus-redis-exporter:prometheus-redis-exporter rclone:rclone
+  prometheus-redis-exporter:prometheus-redis-exporter rclone:rclone \
+  prometheus-node-exporter:prometheus-node-exporter
 
 # Renovate's own schema of renovate.json, from its npm package (the package alone, without its
 # dependencies: a tarball of 3 MB), once per version into the tools cache.

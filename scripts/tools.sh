@@ -18,6 +18,9 @@
 #   kubelet, kube-proxy, coredns, kube-network-policies the real node (node; not in all):
 #                                scripts/cluster.sh up --real-node
 #   prometheus                   for the real node's Prometheus image (scripts/node-images.sh)
+#   otelcol, victoria-logs       the log collector (the OpenTelemetry Collector's components the
+#                                program's configuration uses, at the contrib image's release) and
+#                                the log store: the log pipeline's tests run both (lint and cluster)
 #   actionlint                   github.com/rhysd/actionlint (lint: the GitHub workflows)
 #   kube-score                   github.com/zegl/kube-score, which the unit suite runs over the
 #                                rendered manifests of every environment (seconds to build)
@@ -61,6 +64,11 @@ KNP_VERSION=v0.8.0              # kube-network-policies: the real node's Network
 PROMETHEUS_VERSION=3.2.1
 PROMETHEUS_MODVER=v0.302.1      # == Prometheus 3.2.1 (images.prometheus); Debian's is built without
                                 # Kubernetes service discovery, which the program's scrape config uses
+OTELCOL_VERSION=v0.141.0        # == images.logCollector (otel/opentelemetry-collector-contrib:0.141.0):
+                                # the newest release whose stanza, count connector and Prometheus
+                                # exporter the proxy all serves; core modules v1.47.0 beside it
+OTELCOL_CORE_VERSION=v1.47.0
+VICTORIALOGS_VERSION=v1.52.2    # == images.logStore
 REV=1                           # bump when a wrapper source below changes
 
 log() { printf '[tools %s] %s\n' "$(date +%T)" "$*" >&2; }
@@ -373,12 +381,109 @@ build_module_binary() { # name module version package ldflags
   stamp "$name" "$s"
 }
 
+# build_otelcol builds a collector of exactly the components the generated configuration names
+# (logging.Collector.Config), the way the OpenTelemetry Collector Builder would.
+build_otelcol() {
+  local s="rev=$REV otelcol=$OTELCOL_VERSION core=$OTELCOL_CORE_VERSION"
+  fresh otelcol "$s" && return
+  log "building otelcol $OTELCOL_VERSION"
+  local d=$WORK/otelcol-$OTELCOL_VERSION c=github.com/open-telemetry/opentelemetry-collector-contrib k=go.opentelemetry.io/collector
+  rm -rf "$d"; mkdir -p "$d"
+  cat >"$d/main.go" <<'GO'
+// Command otelcol is the log collector of the platform's tests: the components its configuration uses.
+package main
+
+import (
+	"log"
+
+	"github.com/open-telemetry/opentelemetry-collector-contrib/connector/countconnector"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusexporter"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckextension"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/k8sattributesprocessor"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/receiver/filelogreceiver"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/confmap/provider/envprovider"
+	"go.opentelemetry.io/collector/confmap/provider/fileprovider"
+	"go.opentelemetry.io/collector/connector"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/otlphttpexporter"
+	"go.opentelemetry.io/collector/extension"
+	"go.opentelemetry.io/collector/otelcol"
+	"go.opentelemetry.io/collector/processor"
+	"go.opentelemetry.io/collector/processor/batchprocessor"
+	"go.opentelemetry.io/collector/processor/memorylimiterprocessor"
+	"go.opentelemetry.io/collector/receiver"
+	"go.opentelemetry.io/collector/service/telemetry/otelconftelemetry"
+)
+
+func components() (otelcol.Factories, error) {
+	f := otelcol.Factories{Telemetry: otelconftelemetry.NewFactory()}
+	var err error
+	if f.Receivers, err = otelcol.MakeFactoryMap[receiver.Factory](filelogreceiver.NewFactory()); err != nil {
+		return f, err
+	}
+	if f.Processors, err = otelcol.MakeFactoryMap[processor.Factory](k8sattributesprocessor.NewFactory(),
+		batchprocessor.NewFactory(), memorylimiterprocessor.NewFactory()); err != nil {
+		return f, err
+	}
+	if f.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](otlphttpexporter.NewFactory(), prometheusexporter.NewFactory()); err != nil {
+		return f, err
+	}
+	if f.Connectors, err = otelcol.MakeFactoryMap[connector.Factory](countconnector.NewFactory()); err != nil {
+		return f, err
+	}
+	f.Extensions, err = otelcol.MakeFactoryMap[extension.Factory](healthcheckextension.NewFactory(), filestorage.NewFactory())
+	return f, err
+}
+
+func main() {
+	set := otelcol.CollectorSettings{
+		BuildInfo: component.BuildInfo{Command: "otelcol", Description: "Pynomaly log collector", Version: "VERSION"},
+		Factories: components,
+		ConfigProviderSettings: otelcol.ConfigProviderSettings{ResolverSettings: confmap.ResolverSettings{
+			ProviderFactories: []confmap.ProviderFactory{fileprovider.NewFactory(), envprovider.NewFactory()},
+		}},
+	}
+	if err := otelcol.NewCommand(set).Execute(); err != nil {
+		log.Fatal(err)
+	}
+}
+GO
+  sed -i "s/VERSION/${OTELCOL_VERSION#v}/" "$d/main.go"
+  {
+    printf 'module local/otelcol\n\ngo 1.26\n\nrequire (\n'
+    for m in connector/countconnector exporter/prometheusexporter extension/healthcheckextension \
+      extension/storage/filestorage processor/k8sattributesprocessor receiver/filelogreceiver; do
+      printf '\t%s/%s %s\n' "$c" "$m" "$OTELCOL_VERSION"
+    done
+    for m in otelcol exporter/otlphttpexporter processor/batchprocessor processor/memorylimiterprocessor connector; do
+      printf '\t%s/%s %s\n' "$k" "$m" "$OTELCOL_VERSION"
+    done
+    for m in component confmap confmap/provider/envprovider confmap/provider/fileprovider exporter extension processor receiver; do
+      printf '\t%s/%s %s\n' "$k" "$m" "$OTELCOL_CORE_VERSION"
+    done
+    printf ')\n'
+  } >"$d/go.mod"
+  (cd "$d" && go mod tidy && timed go build -trimpath -ldflags "-s -w" -o "$BIN/otelcol" .)
+  stamp otelcol "$s"
+}
+
+# build_log_tools builds the log pipeline's two processes.
+build_log_tools() {
+  build_otelcol
+  build_module_binary victoria-logs github.com/VictoriaMetrics/VictoriaLogs "$VICTORIALOGS_VERSION" \
+    github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs ""
+}
+
 want=${1:-all}
 case $want in pulumi|cluster|node|lint|all) ;; *) echo "usage: tools.sh [pulumi|cluster|node|lint|all]" >&2; exit 2 ;; esac
 # The checkers of the unit stage (scripts/lint.sh, the kube-score test): seconds to build.
 if [ "$want" = lint ] || [ "$want" = all ]; then
   build_module_binary actionlint github.com/rhysd/actionlint "$ACTIONLINT_VERSION" github.com/rhysd/actionlint/cmd/actionlint ""
   build_module_binary kube-score github.com/zegl/kube-score "$KUBE_SCORE_VERSION" github.com/zegl/kube-score/cmd/kube-score "-X main.version=${KUBE_SCORE_VERSION#v}"
+  build_log_tools
   if [ "$want" = lint ]; then log "ready: $BIN"; exit 0; fi
 fi
 if [ "$want" != cluster ] && [ "$want" != node ]; then
@@ -395,6 +500,7 @@ if [ "$want" != pulumi ] && [ "$want" != node ]; then
   build_module_binary etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION" go.etcd.io/etcd/server/v3 ""
   build_module_binary kwok sigs.k8s.io/kwok "$KWOK_VERSION" sigs.k8s.io/kwok/cmd/kwok "-X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION#v}"
   build_kubernetes control-plane kube-apiserver kube-controller-manager kube-scheduler kubectl
+  build_log_tools
 fi
 if [ "$want" = node ]; then
   build_kubernetes node kubelet kube-proxy
