@@ -15,10 +15,10 @@ func TestAuthFailureMatchesOnlyTheStatus(t *testing.T) {
 	re := regexp.MustCompile(authFailure)
 	for line, want := range map[string]bool{
 		`10.0.0.1 [07/Dec/2026:08:00:00 +0000] "POST /api/v1/auth/login HTTP/1.1" 401 12 0.001 0.001 "curl/8"`:    true,
-		`10.0.0.1 [07/Dec/2026:08:00:00 +0000] "GET /api/v1/items/401 HTTP/1.1" 200 401 0.001 0.001 "curl/8"`:      false,
+		`10.0.0.1 [07/Dec/2026:08:00:00 +0000] "GET /api/v1/items/401 HTTP/1.1" 200 401 0.001 0.001 "curl/8"`:     false,
 		`10.0.0.1 [07/Dec/2026:08:00:00 +0000] "GET /x\x22 401 HTTP/1.1" 404 0 0.001 0.001 "curl/8"`:              false,
 		`10.0.0.1 [07/Dec/2026:08:00:00 +0000] "POST /api/v1/auth/login HTTP/1.1" 403 12 0.001 0.001 "401 agent"`: false,
-		`2001:db8::1 [07/Dec/2026:08:00:00 +0000] "GET /api/v1/me HTTP/2.0" 401 0 0.000 - "python-requests"`:       true,
+		`2001:db8::1 [07/Dec/2026:08:00:00 +0000] "GET /api/v1/me HTTP/2.0" 401 0 0.000 - "python-requests"`:      true,
 	} {
 		assert.Equal(t, want, re.MatchString(line), line)
 	}
