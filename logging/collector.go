@@ -40,6 +40,8 @@ type Collector struct {
 	KubeAuth string
 	// Listen is the address the health check and the metrics listen on: ${env:POD_IP} in a pod.
 	Listen string
+	// HealthPort and MetricsPort are where; 0: CollectorHealthPort and CollectorMetricsPort.
+	HealthPort, MetricsPort int
 	// EdgeComponent is the edge's component label: its access log is where failed
 	// authentications are counted.
 	EdgeComponent string
@@ -82,7 +84,7 @@ func (c Collector) Config() string {
 	}
 	cfg := map[string]any{
 		"extensions": map[string]any{
-			"health_check": map[string]any{"endpoint": fmt.Sprintf("%s:%d", c.Listen, CollectorHealthPort)},
+			"health_check": map[string]any{"endpoint": fmt.Sprintf("%s:%d", c.Listen, or(c.HealthPort, CollectorHealthPort))},
 			"file_storage": map[string]any{"directory": c.StorageDir, "create_directory": true},
 		},
 		"receivers":  map[string]any{"filelog": c.filelog()},
@@ -96,7 +98,8 @@ func (c Collector) Config() string {
 		}}},
 		"exporters": map[string]any{
 			"otlphttp/logs": exporter,
-			"prometheus":    map[string]any{"endpoint": fmt.Sprintf("%s:%d", c.Listen, CollectorMetricsPort)},
+			"prometheus": map[string]any{"endpoint": fmt.Sprintf("%s:%d", c.Listen, or(c.MetricsPort, CollectorMetricsPort)),
+				"metric_expiration": counterKept},
 		},
 		"service": map[string]any{
 			"extensions": []string{"health_check", "file_storage"},
@@ -108,7 +111,8 @@ func (c Collector) Config() string {
 					"receivers": []string{"filelog"}, "processors": []string{"memory_limiter", "k8sattributes", "batch"},
 					"exporters": []string{"otlphttp/logs", "count"},
 				},
-				"metrics/derived": map[string]any{"receivers": []string{"count"}, "exporters": []string{"prometheus"}},
+				"metrics/derived": map[string]any{"receivers": []string{"count"}, "processors": []string{"transform/arrival", "deltatocumulative"},
+					"exporters": []string{"prometheus"}},
 			},
 		},
 	}
@@ -121,14 +125,16 @@ func (c Collector) Config() string {
 	return b.String()
 }
 
-// filelog tails the namespace's container logs from their end on a first start (then from the
-// stored positions), and parses the runtime's format: CRI (containerd, CRI-O) or Docker's JSON,
-// lines the runtime split rejoined, the namespace, pod, uid and container from the path.
+// filelog tails the namespace's container logs, and parses the runtime's format: CRI
+// (containerd, CRI-O) or Docker's JSON, lines the runtime split rejoined, the namespace, pod, uid
+// and container from the path. A first start reads the files from their beginning, since a
+// node's pods often start before its collector (at the node's boot); after that it reads from
+// the positions it stored, so a restart reads no line twice.
 func (c Collector) filelog() map[string]any {
 	return map[string]any{
 		"include":           []string{fmt.Sprintf("%s/%s_*/*/*.log", c.LogRoot, c.Namespace)},
 		"include_file_path": true,
-		"start_at":          "end",
+		"start_at":          "beginning",
 		"storage":           "file_storage",
 		"operators":         []map[string]any{{"type": "container", "id": "container-parser"}},
 	}
@@ -152,5 +158,25 @@ func (c Collector) processors() map[string]any {
 			},
 		},
 		"batch": map[string]any{"send_batch_size": 1000, "timeout": "1s"},
+		// The count is a delta per batch, stamped with its lines' own times, which the Prometheus
+		// exporter does not add up when one batch does not start where the last ended (each new
+		// count replaced the last: found by the end-to-end test). Stamped with their arrival
+		// instead, always later than the last, the deltas add up to a counter; a series is kept
+		// for a week without failures, so the alert's increase() sees the next ones.
+		"transform/arrival": map[string]any{"metric_statements": []map[string]any{{
+			"context": "datapoint", "statements": []string{"set(time, Now())", "set(start_time, time)"},
+		}}},
+		"deltatocumulative": map[string]any{"max_stale": counterKept},
 	}
+}
+
+// counterKept is how long a derived counter outlives its last increment.
+const counterKept = "168h"
+
+// or is port, or def when port is 0.
+func or(port, def int) int {
+	if port == 0 {
+		return def
+	}
+	return port
 }

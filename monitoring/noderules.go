@@ -2,6 +2,8 @@ package monitoring
 
 import (
 	"strings"
+
+	"github.com/pynomaly/pynomaly-platform/logging"
 )
 
 // NodeAgents are the node agents the monitoring tier watches, in their own namespace: node-exporter
@@ -15,7 +17,7 @@ type NodeAgents struct {
 
 // AuthFailuresMetric is the log collector's counter of the edge's answers 401, from its access
 // log, labelled with the namespace of the pod that logged the line (k8s_namespace_name).
-const AuthFailuresMetric = "pynomaly_log_auth_failures_total"
+const AuthFailuresMetric = logging.AuthFailuresMetric
 
 // nodeFilesystems are node-exporter's filesystem series that hold data: not the memory-backed
 // ones, nor a container's overlay or a read-only image (always full).

@@ -69,7 +69,7 @@ OTELCOL_VERSION=v0.141.0        # == images.logCollector (otel/opentelemetry-col
                                 # exporter the proxy all serves; core modules v1.47.0 beside it
 OTELCOL_CORE_VERSION=v1.47.0
 VICTORIALOGS_VERSION=v1.52.2    # == images.logStore
-REV=1                           # bump when a wrapper source below changes
+REV=2                           # bump when a wrapper source below changes
 
 log() { printf '[tools %s] %s\n' "$(date +%T)" "$*" >&2; }
 fresh() { [ -x "$BIN/$1" ] && [ "$(cat "$STAMPS/$1" 2>/dev/null)" = "$2" ]; }
@@ -400,7 +400,9 @@ import (
 	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusexporter"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckextension"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/deltatocumulativeprocessor"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/k8sattributesprocessor"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/transformprocessor"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/receiver/filelogreceiver"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/confmap"
@@ -425,7 +427,8 @@ func components() (otelcol.Factories, error) {
 		return f, err
 	}
 	if f.Processors, err = otelcol.MakeFactoryMap[processor.Factory](k8sattributesprocessor.NewFactory(),
-		batchprocessor.NewFactory(), memorylimiterprocessor.NewFactory()); err != nil {
+		batchprocessor.NewFactory(), memorylimiterprocessor.NewFactory(), transformprocessor.NewFactory(),
+		deltatocumulativeprocessor.NewFactory()); err != nil {
 		return f, err
 	}
 	if f.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](otlphttpexporter.NewFactory(), prometheusexporter.NewFactory()); err != nil {
@@ -455,7 +458,8 @@ GO
   {
     printf 'module local/otelcol\n\ngo 1.26\n\nrequire (\n'
     for m in connector/countconnector exporter/prometheusexporter extension/healthcheckextension \
-      extension/storage/filestorage processor/k8sattributesprocessor receiver/filelogreceiver; do
+      extension/storage/filestorage processor/k8sattributesprocessor processor/transformprocessor \
+      processor/deltatocumulativeprocessor receiver/filelogreceiver; do
       printf '\t%s/%s %s\n' "$c" "$m" "$OTELCOL_VERSION"
     done
     for m in otelcol exporter/otlphttpexporter processor/batchprocessor processor/memorylimiterprocessor connector; do
