@@ -53,8 +53,6 @@ type Args struct {
 	StoreURL pulumi.StringInput
 	// EdgeComponent is the edge's component label, whose access log counts failed logins.
 	EdgeComponent string
-	// Protect keeps the namespace in a prod stack, like the platform's.
-	Protect bool
 	// Access are the people and CI given the platform namespace's Roles: they get the same in
 	// the agents' namespace.
 	Access config.Access
@@ -88,7 +86,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	}
 	ns, err := corev1.NewNamespace(ctx, args.NodeNamespace, &corev1.NamespaceArgs{
 		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(args.NodeNamespace), Labels: labels},
-	}, pulumi.Parent(c), pulumi.Protect(args.Protect))
+	}, pulumi.Parent(c)) // it holds no data: the collector's positions are on the nodes
 	if err != nil {
 		return nil, fmt.Errorf("node agents: namespace: %w", err)
 	}

@@ -471,7 +471,7 @@ func (p *Platform) nodeAgentsArgs() *nodeagents.Args {
 	s := p.settings
 	a := &nodeagents.Args{
 		Namespace: p.Namespace.Name, NodeNamespace: s.NodeNamespace(), Logging: s.Logging, Images: s.Images,
-		StoreURL: p.LogStore.URL, EdgeComponent: edge.Component, Protect: s.ProtectState(), Access: s.Access,
+		StoreURL: p.LogStore.URL, EdgeComponent: edge.Component, Access: s.Access,
 	}
 	if s.NodeExporter() {
 		a.NodeExporter = &s.Prometheus.NodeExporter

@@ -5,6 +5,7 @@ package e2e
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -93,6 +94,7 @@ func stackLifecycle(t *testing.T, env string) {
 		assert.Contains(t, out, `violates PodSecurity "restricted`)
 	}
 
+	checkNodeAgents(t, env, image)
 	assertNetworkPolicies(t)
 	if env == "prod" {
 		checkAdmissionPolicies(t, p.dir)
@@ -512,4 +514,32 @@ func waitForProcess(name string, timeout time.Duration) bool {
 		time.Sleep(10 * time.Millisecond)
 	}
 	return false
+}
+
+// The node agents' namespace is admitted at its own level, privileged, and its DaemonSets run a
+// pod on every node, while the platform's namespace stays restricted: a pod that mounts a host
+// path is refused there and admitted in the agents' namespace. dev runs no agent.
+func checkNodeAgents(t *testing.T, env, image string) {
+	nodeNamespace := namespace + "-node"
+	level, err := kubectl(t, "get", "namespace", nodeNamespace, "-o", `jsonpath={.metadata.labels.pod-security\.kubernetes\.io/enforce}`)
+	if env == "dev" {
+		assert.Error(t, err, "dev runs no node agent: %s", level)
+		return
+	}
+	require.NoError(t, err, level)
+	assert.Equal(t, "privileged", level)
+	nodes := len(strings.Fields(mustKubectl(t, "get", "nodes", "-o", "name")))
+	for _, ds := range []string{"pynomaly-log-collector", "pynomaly-node-exporter"} {
+		ready := mustKubectl(t, "-n", nodeNamespace, "get", "daemonset", ds, "-o", "jsonpath={.status.numberReady}/{.status.desiredNumberScheduled}")
+		assert.Equal(t, fmt.Sprintf("%d/%d", nodes, nodes), ready, "%s: a ready pod on every node", ds)
+	}
+	hostPath := `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"host-path-probe"},"spec":{"containers":[{"name":"c","image":"` + image +
+		`","volumeMounts":[{"name":"logs","mountPath":"/logs","readOnly":true}]}],"volumes":[{"name":"logs","hostPath":{"path":"/var/log/pods"}}]}}`
+	probe := filepath.Join(t.TempDir(), "host-path-probe.json")
+	require.NoError(t, os.WriteFile(probe, []byte(hostPath), 0o644))
+	out, err := kubectl(t, "-n", namespace, "create", "--dry-run=server", "-f", probe)
+	assert.Error(t, err, "a host path in the platform's namespace: %s", out)
+	assert.Contains(t, out, "violates PodSecurity")
+	out, err = kubectl(t, "-n", nodeNamespace, "create", "--dry-run=server", "-f", probe)
+	assert.NoError(t, err, "a host path in the node agents' namespace: %s", out)
 }
