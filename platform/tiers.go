@@ -456,6 +456,7 @@ func (p *Platform) policyArgs() *netpol.Args {
 	if s.Logging.Mode == config.LoggingExternal {
 		a.ExternalLogsPort = nodeagents.ExternalLogsPort(s.Logging.External)
 	}
+	a.GrafanaPlugins = s.Bundled() && s.Logging.Mode == config.LoggingBundled
 	return a
 }
 

@@ -144,6 +144,9 @@ func (w *netWorld) addOutside(t *testing.T, s *config.Settings) {
 	if s.NodeExporter() {
 		w.outside[netpol.PeerNodeExporter] = outsidePeer{prefixes(t, n.NodeCIDRs), map[string][]int{"metrics": {9100}}}
 	}
+	if s.Bundled() && s.Logging.Mode == config.LoggingBundled {
+		w.outside[netpol.PeerGrafanaPlugins] = outsidePeer{prefixes(t, []string{"0.0.0.0/0", "::/0"}), map[string][]int{"https": {443}}}
+	}
 	if l := s.Logging; l.Mode == config.LoggingExternal {
 		port := 443
 		if u, err := url.Parse(l.External.Endpoint); err == nil && u.Port() != "" {
