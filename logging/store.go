@@ -38,7 +38,7 @@ func StoreFlags(retention, claimSize, listen, dataPath string) ([]string, error)
 	return []string{
 		"-storageDataPath=" + dataPath,
 		"-retentionPeriod=" + retention,
-		fmt.Sprintf("-retention.maxDiskSpaceUsageBytes=%d", size.Value()/100*85),
+		fmt.Sprintf("-retention.maxDiskSpaceUsageBytes=%d", size.Value()*85/100),
 		"-httpListenAddr=" + listen,
 		"-loggerFormat=json",
 	}, nil
