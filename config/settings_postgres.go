@@ -182,8 +182,14 @@ func (w WALArchive) StorePort() int {
 	if !w.On() {
 		return 0
 	}
-	u, err := url.Parse(w.Endpoint)
-	if err != nil || w.Endpoint == "" {
+	return URLPort(w.Endpoint)
+}
+
+// URLPort is the port a URL names, or its scheme's: 80 for http, 443 for https and for a URL
+// that does not parse (or is empty).
+func URLPort(raw string) int {
+	u, err := url.Parse(raw)
+	if err != nil || raw == "" {
 		return 443
 	}
 	if p, err := strconv.Atoi(u.Port()); err == nil {

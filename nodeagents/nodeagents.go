@@ -7,8 +7,6 @@ package nodeagents
 
 import (
 	"fmt"
-	"net/url"
-	"strconv"
 
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
@@ -216,16 +214,4 @@ func ExternalLogsURL(e config.ExternalLogs) string {
 }
 
 // ExternalLogsPort is the external store's port, from its endpoint (443 or 80 by scheme).
-func ExternalLogsPort(e config.ExternalLogs) int {
-	u, err := url.Parse(e.Endpoint)
-	if err != nil {
-		return 0
-	}
-	if n, err := strconv.Atoi(u.Port()); err == nil {
-		return n
-	}
-	if u.Scheme == "http" {
-		return 80
-	}
-	return 443
-}
+func ExternalLogsPort(e config.ExternalLogs) int { return config.URLPort(e.Endpoint) }

@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 	quantity "k8s.io/apimachinery/pkg/api/resource"
 
-	"github.com/pynomaly/pynomaly-platform/config/load"
 	"github.com/pynomaly/pynomaly-platform/internal/kube"
 	"github.com/pynomaly/pynomaly-platform/internal/sizing"
 	"github.com/pynomaly/pynomaly-platform/platform"
@@ -145,9 +144,7 @@ func TestPlanIsWhatTheTiersDeclare(t *testing.T) {
 // planOf is the plan of an environment's stack with settings c: its namespace's.
 func planOf(t *testing.T, env string, c cfg) tier.Plan {
 	t.Helper()
-	s, err := load.Parse(project, load.Source{Values: stackEnv(t, env, c)})
-	require.NoError(t, err)
-	plan, err := platform.Plan(s)
+	plan, err := platform.Plan(settings(t, env, c))
 	require.NoError(t, err)
 	return plan
 }
@@ -155,9 +152,7 @@ func planOf(t *testing.T, env string, c cfg) tier.Plan {
 // wholePlanOf is the plan of both the stack's namespaces: the platform's and the node agents'.
 func wholePlanOf(t *testing.T, env string, c cfg) tier.Plan {
 	t.Helper()
-	s, err := load.Parse(project, load.Source{Values: stackEnv(t, env, c)})
-	require.NoError(t, err)
-	node, err := platform.NodePlan(s)
+	node, err := platform.NodePlan(settings(t, env, c))
 	require.NoError(t, err)
 	return planOf(t, env, c).With(node)
 }
