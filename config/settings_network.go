@@ -21,6 +21,10 @@ type Network struct {
 	NodeCIDRs []string `json:"nodeCidrs"`
 	// ObjectStorageCIDRs are where WAL-G archives to (postgres.walArchive); needed when it is on.
 	ObjectStorageCIDRs []string `json:"objectStorageCidrs"`
+	// GrafanaPluginCIDRs are where Grafana downloads its logs datasource's plugin at start
+	// (grafana.com's addresses, or a mirror's), with a bundled log store; empty: no download is
+	// allowed, and the plugin must be in the images.grafana image.
+	GrafanaPluginCIDRs []string `json:"grafanaPluginCidrs"`
 	// PrometheusNamespace is the cluster's Prometheus's namespace, in monitoringMode operator:
 	// its pods (app.kubernetes.io/name=prometheus) may scrape every metrics port.
 	PrometheusNamespace string `json:"prometheusNamespace"`

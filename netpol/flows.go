@@ -48,8 +48,8 @@ const (
 	// PeerExternalLogs is the external log store (logging.mode external), at any address on its
 	// port.
 	PeerExternalLogs = "external-log-store"
-	// PeerGrafanaPlugins is grafana.com, where Grafana downloads the logs datasource's plugin at
-	// its start: any address, on https.
+	// PeerGrafanaPlugins is where Grafana downloads the logs datasource's plugin at its start
+	// (network.grafanaPluginCidrs).
 	PeerGrafanaPlugins = "grafana-plugins"
 	// PeerDebugClient is a person's troubleshooting pod in the namespace, labelled
 	// DebugClientLabel=true, with network.debugClients on.
@@ -128,7 +128,7 @@ func NetworkFlows() []Flow {
 		Flow{From: "log-collector", To: PeerExternalLogs, Port: "logs", Why: "the platform's container logs, to the external store (logging.mode external)"},
 		Flow{From: "log-collector", To: PeerKubernetesAPI, Port: "https", Why: "the pods' app and component labels, which each line carries"},
 		Flow{From: "grafana", To: "logs", Port: "http", Why: "the logs datasource"},
-		Flow{From: "grafana", To: PeerGrafanaPlugins, Port: "https", Why: "the logs datasource's plugin, downloaded at Grafana's start (grafana.com)"},
+		Flow{From: "grafana", To: PeerGrafanaPlugins, Port: "https", Why: "the logs datasource's plugin, downloaded at Grafana's start (network.grafanaPluginCidrs)"},
 		Flow{From: "grafana", To: "prometheus", Port: "http", Why: "dashboards"},
 		Flow{From: "grafana", To: "influxdb", Port: "http", Why: "the application's time series"},
 		Flow{From: "kube-state-metrics", To: PeerKubernetesAPI, Port: "https", Why: "watches the namespace's objects"},

@@ -72,9 +72,9 @@ type Args struct {
 	NodeExporterPort int
 	// ExternalLogsPort is the external log store's port (logging.mode external); 0 otherwise.
 	ExternalLogsPort int
-	// GrafanaPlugins says Grafana downloads its logs datasource's plugin at start (a bundled
-	// log store beside the bundled Grafana).
-	GrafanaPlugins bool
+	// GrafanaPluginCIDRs are where Grafana downloads its logs datasource's plugin at start (a
+	// bundled log store beside the bundled Grafana); none: no download.
+	GrafanaPluginCIDRs []string
 	// NamePrefix starts the Pulumi names of the tier's policies: a stack has one security tier
 	// per namespace, whose policies share their Kubernetes names.
 	NamePrefix string
@@ -225,9 +225,8 @@ func peers(args *Args) (map[string][]netPeer, error) {
 		// Its addresses are not known: any address, on its port only, like the alert receivers.
 		outside[PeerExternalLogs] = netPeer{cidrs: []string{"0.0.0.0/0", "::/0"}, ports: map[string][]int{"logs": {args.ExternalLogsPort}}}
 	}
-	if args.GrafanaPlugins {
-		// grafana.com's plugin downloads, behind a CDN: any address, on https only.
-		outside[PeerGrafanaPlugins] = netPeer{cidrs: []string{"0.0.0.0/0", "::/0"}, ports: map[string][]int{"https": {443}}}
+	if len(args.GrafanaPluginCIDRs) > 0 {
+		outside[PeerGrafanaPlugins] = netPeer{cidrs: args.GrafanaPluginCIDRs, ports: map[string][]int{"https": {443}}}
 	}
 	if len(args.ReceiverPorts) > 0 {
 		receivers := netPeer{cidrs: []string{"0.0.0.0/0", "::/0"}, ports: map[string][]int{}}

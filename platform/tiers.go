@@ -456,7 +456,9 @@ func (p *Platform) policyArgs() *netpol.Args {
 	if s.Logging.Mode == config.LoggingExternal {
 		a.ExternalLogsPort = nodeagents.ExternalLogsPort(s.Logging.External)
 	}
-	a.GrafanaPlugins = s.Bundled() && s.Logging.Mode == config.LoggingBundled
+	if s.Bundled() && s.Logging.Mode == config.LoggingBundled {
+		a.GrafanaPluginCIDRs = s.Network.GrafanaPluginCIDRs
+	}
 	return a
 }
 

@@ -53,7 +53,8 @@ var netpolStacks = []netpolStack{
 		"alertmanager": `{"receivers": {"secretName": "alert-receivers", "slackChannel": "#alerts",
 			"email": {"to": "ops@example.com", "from": "am@example.com", "smarthost": "smtp.example.com:2525"}}}`,
 	}},
-	{"staging-gateway", "staging", cfg{"edge": `{"entry": "gateway", "trustedProxies": ["10.244.0.0/16"], "hosts": ["api.example.com"]}`}},
+	{"staging-gateway", "staging", cfg{"edge": `{"entry": "gateway", "trustedProxies": ["10.244.0.0/16"], "hosts": ["api.example.com"]}`,
+		"network": `{"grafanaPluginCidrs": ["198.51.100.0/24"]}`}},
 	{"dev-operator", "dev", cfg{"monitoringMode": "operator"}},
 	{"prod-gcp", "prod", cfg{"kubernetes": `{"cloud": "gcp"}`, "identity": `{"objectStorage": "pynomaly-wal@my-project.iam.gserviceaccount.com"}`,
 		"postgres": `{"walArchive": {"s3Bucket": "", "region": "", "gcsBucket": "pynomaly-wal"}}`,
@@ -144,8 +145,8 @@ func (w *netWorld) addOutside(t *testing.T, s *config.Settings) {
 	if s.NodeExporter() {
 		w.outside[netpol.PeerNodeExporter] = outsidePeer{prefixes(t, n.NodeCIDRs), map[string][]int{"metrics": {9100}}}
 	}
-	if s.Bundled() && s.Logging.Mode == config.LoggingBundled {
-		w.outside[netpol.PeerGrafanaPlugins] = outsidePeer{prefixes(t, []string{"0.0.0.0/0", "::/0"}), map[string][]int{"https": {443}}}
+	if s.Bundled() && s.Logging.Mode == config.LoggingBundled && len(n.GrafanaPluginCIDRs) > 0 {
+		w.outside[netpol.PeerGrafanaPlugins] = outsidePeer{prefixes(t, n.GrafanaPluginCIDRs), map[string][]int{"https": {443}}}
 	}
 	if l := s.Logging; l.Mode == config.LoggingExternal {
 		port := 443

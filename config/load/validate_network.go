@@ -37,6 +37,7 @@ func validateNetwork(s *config.Settings, v *validator) {
 			"the object store's addresses when postgres.walArchive names a store: its VPC endpoint's subnets, or the ranges "+
 				"the cloud publishes for the store in its region (AWS: ip-ranges.json, service S3)")
 	}
+	v.cidrs("network.grafanaPluginCidrs", n.GrafanaPluginCIDRs, false, "the addresses Grafana downloads its logs datasource's plugin from")
 	switch pn := n.PrometheusNamespace; {
 	case !config.DNSLabel.MatchString(pn) || len(pn) > 63:
 		v.fail("network.prometheusNamespace", quote(pn), "must be a namespace name (a DNS label): where the cluster's Prometheus runs in monitoringMode operator")
