@@ -160,8 +160,12 @@ func standbyProject(t *testing.T, store *objectstore.Store, primary *project) *p
 	// Both stacks share one cluster here, where the primary's metrics adapter holds the external
 	// metrics API; in its own region the standby's would.
 	p.must("config", "set", "--path", "worker.queueScaling.enabled", "false")
-	// And the primary's node-exporter holds its port on every node: one per node.
+	// And the primary's node-exporter holds its port on every node: one per node. Nor does it
+	// collect logs: the agents' namespace would be deleted at the end while the primary's
+	// external metrics API, which no adapter serves under kwok, keeps every namespace's deletion
+	// waiting (in its own region, the standby runs both).
 	p.must("config", "set", "--path", "prometheus.nodeExporter.enabled", "false")
+	p.must("config", "set", "--path", "logging.mode", "off")
 	p.must("config", "set", "--path", "postgres.standby.fromNamespace", namespace)
 	p.must("config", "set", "--path", "postgres.standby.fromBucket", primaryBucket)
 	return p
