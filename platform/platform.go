@@ -32,11 +32,16 @@ func Plan(s *config.Settings) (tier.Plan, error) {
 func NodePlan(s *config.Settings) (tier.Plan, error) {
 	p := &Platform{settings: s}
 	err := p.plan()
+	return p.nodePlanned(), err
+}
+
+// nodePlanned is the plans of the tiers in the node agents' namespace.
+func (p *Platform) nodePlanned() tier.Plan {
 	var out tier.Plan
 	for _, t := range p.nodePlans {
 		out = out.With(t.plan)
 	}
-	return out, err
+	return out
 }
 
 // plan computes every tier's plan, in the order of the list of tiers, on a Platform of its own
@@ -55,11 +60,7 @@ func (p *Platform) plan() error {
 		p.plans = append(p.plans, tierPlan{t.name, pl})
 	}
 	whole := p.plannedExcept("")
-	components := whole.Components()
-	for _, t := range p.nodePlans {
-		components = append(components, t.plan.Components()...)
-	}
-	return load.ValidatePlan(p.settings, whole.Footprints(), components)
+	return load.ValidatePlan(p.settings, whole.Footprints(), append(whole.Components(), p.nodePlanned().Components()...))
 }
 
 // plannedExcept is the plans of every tier but the one named (none: "").

@@ -419,25 +419,11 @@ func (p *Platform) nodeSecurityArgs() *netpol.Args {
 // nodePolicyWorkloads are the node agents a NetworkPolicy applies to: not node-exporter, which
 // shares the node's network (netpol.PeerNodeExporter).
 func (p *Platform) nodePolicyWorkloads() []kube.Workload {
-	var out []kube.Workload
-	for _, t := range p.nodePlans {
-		for _, w := range t.plan.Workloads() {
-			if w.Component != nodeagents.NodeExporterComponent {
-				out = append(out, w)
-			}
-		}
-	}
-	return out
+	return slices.DeleteFunc(p.nodeWorkloads(), func(w kube.Workload) bool { return w.Component == nodeagents.NodeExporterComponent })
 }
 
 // nodeWorkloads are every node agent, as planned.
-func (p *Platform) nodeWorkloads() []kube.Workload {
-	var out []kube.Workload
-	for _, t := range p.nodePlans {
-		out = append(out, t.plan.Workloads()...)
-	}
-	return out
-}
+func (p *Platform) nodeWorkloads() []kube.Workload { return p.nodePlanned().Workloads() }
 
 // policyArgs are what both namespaces' NetworkPolicies take from the settings.
 func (p *Platform) policyArgs() *netpol.Args {
