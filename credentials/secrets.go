@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -68,6 +69,8 @@ type Args struct {
 	Generations Generations
 	// Credentials set by the operator replace generated ones.
 	Credentials config.Credentials
+	// Sources say which credentials come from the external secret manager, and where.
+	Sources config.Secrets
 }
 
 // Secrets is the seed's data-science-secrets.yaml: one Kubernetes Secret per component, every
@@ -95,9 +98,15 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		return nil, err
 	}
 	for _, s := range c.secrets(values, args.Generations) {
-		if *s.name, err = c.secret(ctx, args, s.secretName, s.component, s.data); err != nil {
+		secret, err := c.secret(ctx, args, s.secretName, s.component, s.data)
+		if err != nil {
 			return nil, err
 		}
+		external, err := c.externalSecret(ctx, args, s.secretName, s.component, secret)
+		if err != nil {
+			return nil, err
+		}
+		*s.name = filledName(secret, external)
 	}
 	c.Keep(pulumi.Map{"names": c.Names()})
 	return c, nil
@@ -110,44 +119,55 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 // "LOGICAL@b" by slot.
 func (c *Secrets) credentials(ctx *pulumi.Context, args *Args) (map[string]pulumi.StringOutput, error) {
 	cr := args.Credentials
+	external := args.Sources.IsExternal
 	values := map[string]pulumi.StringOutput{}
 	for _, p := range []struct {
-		logical  string
-		override config.Credential
-		length   int
+		logical, credential string
+		length              int
 	}{
-		{"postgres-superuser-password", cr.PostgresSuperuserPassword, 32},
-		{"postgres-replication-password", cr.PostgresReplicationPassword, 32},
-		{"influxdb-admin-password", cr.InfluxDBAdminPassword, 32},
-		{"influxdb-admin-token", cr.InfluxDBAdminToken, 64},
+		{"postgres-superuser-password", "postgresSuperuserPassword", 32},
+		{"postgres-replication-password", "postgresReplicationPassword", 32},
+		{"influxdb-admin-password", "influxdbAdminPassword", 32},
+		{"influxdb-admin-token", "influxdbAdminToken", 64},
 		// Grafana's read-only InfluxDB login; only generated, nobody types it.
 		{"influxdb-reader-password", "", 32},
-		{"grafana-admin-password", cr.GrafanaAdminPassword, 32},
-		{"api-secret-key", cr.APISecretKey, 64},
+		{"grafana-admin-password", "grafanaAdminPassword", 32},
+		{"api-secret-key", "apiSecretKey", 64},
 		{"patroni-api-password", "", 32},
 		{"redis-replication-password", "", 32},
 		{"redis-sentinel-password", "", 32},
 		{"redis-exporter-password", "", 32},
 		{"redis-admin-password", "", 32},
 	} {
-		v, err := c.password(ctx, p.logical, p.override, p.length, args.Protect)
+		if p.credential != "" && external(p.credential) {
+			continue // the store's: nothing generated, nothing in state
+		}
+		v, err := c.password(ctx, p.logical, cr.Value(p.credential), p.length, args.Protect)
 		if err != nil {
 			return nil, err
 		}
 		values[p.logical] = v
 	}
 	// The exporter's login; a standby stack sets the primary's (its roles are the primary's).
-	monitor, verifier, err := c.scramPassword(ctx, "postgres-monitor-password", cr.PostgresMonitorPassword, args.Protect)
-	if err != nil {
-		return nil, err
+	if !external("postgresMonitorPassword") {
+		monitor, verifier, err := c.scramPassword(ctx, "postgres-monitor-password", cr.PostgresMonitorPassword, args.Protect)
+		if err != nil {
+			return nil, err
+		}
+		values["postgres-monitor-password"], values["postgres-monitor-password-scram"] = monitor, verifier
 	}
-	values["postgres-monitor-password"], values["postgres-monitor-password-scram"] = monitor, verifier
 	for _, g := range Kept(args.Generations.PostgresApp) {
+		if external("postgresAppPassword") {
+			break
+		}
 		if err := c.appPassword(ctx, g, args, values); err != nil {
 			return nil, err
 		}
 	}
 	for _, g := range Kept(args.Generations.Redis) {
+		if external("redisPassword") {
+			break
+		}
 		v, err := c.password(ctx, generationName("redis-password", g), cr.RedisPassword, 32, args.Protect && g == args.Generations.Redis)
 		if err != nil {
 			return nil, err
@@ -250,9 +270,12 @@ func (c *Secrets) secrets(v map[string]pulumi.StringOutput, g Generations) []com
 		PostgresMonitorUserKey:         pulumi.String(PostgresMonitorUser),
 		PostgresMonitorPasswordKey:     v["postgres-monitor-password"],
 		PostgresMonitorVerifierKey:     v["postgres-monitor-password-scram"],
+	}
+	if _, generated := v["postgres-app-password@"+SlotOf(g.PostgresApp).String()]; generated {
 		// PgBouncer's auth_file: every login the rotation keeps with its password, so the
 		// pooler answers SCRAM itself for the clients of either. Secret, as its values are.
-		PostgresPoolerUserlistKey: appUserlist(v, g.PostgresApp),
+		// (ESO's template writes it for an external password.)
+		postgres[PostgresPoolerUserlistKey] = appUserlist(v, g.PostgresApp)
 	}
 	redis := pulumi.StringMap{
 		RedisReplicationPasswordKey: v["redis-replication-password"],
@@ -269,7 +292,7 @@ func (c *Secrets) secrets(v map[string]pulumi.StringOutput, g Generations) []com
 	for _, gen := range Kept(g.Redis) {
 		redis[RedisPasswordKeyOf(SlotOf(gen))] = v["redis-password@"+SlotOf(gen).String()]
 	}
-	return []componentSecret{
+	all := []componentSecret{
 		{&c.Postgres, PostgresSecretName, "postgres", postgres},
 		{&c.Redis, RedisSecretName, "redis", redis},
 		{&c.InfluxDB, InfluxDBSecretName, "influxdb", pulumi.StringMap{
@@ -287,6 +310,14 @@ func (c *Secrets) secrets(v map[string]pulumi.StringOutput, g Generations) []com
 		}},
 		{&c.API, APISecretName, "api", pulumi.StringMap{APISecretKeyKey: v["api-secret-key"]}},
 	}
+	for _, s := range all {
+		for key, value := range s.data {
+			if o, ok := value.(pulumi.StringOutput); ok && o.OutputState == nil {
+				delete(s.data, key) // the store's (credentials from an external secret manager)
+			}
+		}
+	}
+	return all
 }
 
 // appUserlist is PgBouncer's auth file with the kept logins of the application, the current
@@ -305,7 +336,17 @@ func appUserlist(v map[string]pulumi.StringOutput, g int) pulumi.StringOutput {
 	}).(pulumi.StringOutput)
 }
 
-func (c *Secrets) secret(ctx *pulumi.Context, args *Args, secretName, component string, data pulumi.StringMap) (pulumi.StringOutput, error) {
+// filledName is the Secret's name, known once the Secret holds every value: when its
+// ExternalSecret is Ready too. Consumers take it, and so wait for both.
+func filledName(secret *corev1.Secret, external *apiextensions.CustomResource) pulumi.StringOutput {
+	name := secret.Metadata.Name().Elem()
+	if external == nil {
+		return name
+	}
+	return pulumi.All(name, external.Metadata.Name()).ApplyT(func(v []any) string { return v[0].(string) }).(pulumi.StringOutput)
+}
+
+func (c *Secrets) secret(ctx *pulumi.Context, args *Args, secretName, component string, data pulumi.StringMap) (*corev1.Secret, error) {
 	s, err := corev1.NewSecret(ctx, secretName, &corev1.SecretArgs{
 		Metadata:   kube.ObjectMeta(ctx, args.Namespace, secretName, component),
 		Type:       pulumi.String("Opaque"),
@@ -315,9 +356,9 @@ func (c *Secrets) secret(ctx *pulumi.Context, args *Args, secretName, component 
 		// true whatever the provider version.
 		pulumi.AdditionalSecretOutputs([]string{"data", "stringData"}), tier.Stateful(args.Protect))
 	if err != nil {
-		return pulumi.StringOutput{}, fmt.Errorf("secrets: %s: %w", secretName, err)
+		return nil, fmt.Errorf("secrets: %s: %w", secretName, err)
 	}
-	return s.Metadata.Name().Elem(), nil
+	return s, nil
 }
 
 // Names are the Secret names by component: what a stack exports, never the values.

@@ -42,6 +42,7 @@ var declaredKinds = []kinds{
 	{"gateway.nginx.org", []string{"ratelimitpolicies", "upstreamsettingspolicies"}},
 	{"cert-manager.io", []string{"certificates", "issuers"}},
 	{"monitoring.coreos.com", []string{"podmonitors", "prometheusrules"}},
+	{"external-secrets.io", []string{"externalsecrets"}},
 }
 
 // runtimeKinds are what the cluster's controllers make of them: what `pulumi up` awaits

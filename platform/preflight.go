@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/pynomaly/pynomaly-platform/config"
+	"github.com/pynomaly/pynomaly-platform/credentials"
 	"github.com/pynomaly/pynomaly-platform/edge"
 	"github.com/pynomaly/pynomaly-platform/foundation"
 	"github.com/pynomaly/pynomaly-platform/influxdb"
@@ -138,12 +139,32 @@ func requirements(s *config.Settings, stack string) []preflight.Requirement {
 			Fix: "Create it in the namespace with " + strings.Join(tier.StoreCredentialKeys[w.Store()], " and ") + " before the first deployment."})
 	}
 	schedulingRequirements(s, add)
+	externalSecretsRequirements(s, add)
 	if webhook := s.Kubernetes.Cloud.Preset().IdentityWebhook; webhook != "" && s.Identity.ObjectStorage != "" {
 		add(preflight.Requirement{Check: "workload-identity", GroupVersion: "admissionregistration.k8s.io/v1", Resource: "mutatingwebhookconfigurations",
 			Name: webhook, Why: "identity.objectStorage (kubernetes.cloud " + string(s.Kubernetes.Cloud) + ")",
 			Fix: "Enable the cluster's workload identity (docs/clouds/" + string(s.Kubernetes.Cloud) + ".md): without its webhook the pods get no token and WAL-G cannot log in."})
 	}
 	return reqs
+}
+
+// externalSecretsRequirements: with a credential from a secret manager, the External Secrets
+// Operator's API and the store the settings name; without them the first ExternalSecret would
+// wait for ever, with every consumer behind it.
+func externalSecretsRequirements(s *config.Settings, add func(preflight.Requirement)) {
+	if !s.Secrets.AnyExternal() {
+		return
+	}
+	const why = "secrets.source external (or an external secrets.sources entry)"
+	add(apiRequirement("external-secrets", credentials.ExternalSecretsAPI, why))
+	e := s.Secrets.External
+	store := preflight.Requirement{Check: "secret-store", GroupVersion: credentials.ExternalSecretsAPI.GroupVersion,
+		Resource: strings.ToLower(e.StoreKind) + "s", Name: e.StoreName, Why: "secrets.external.storeName",
+		Fix: "Create the " + e.StoreKind + " for your secret manager (docs/security.md#credentials-from-a-secret-manager), or name the cluster's."}
+	if e.StoreKind == "SecretStore" {
+		store.Namespace = s.Namespace
+	}
+	add(store)
 }
 
 // schedulingRequirements: what pods name and the program does not create, the image pull

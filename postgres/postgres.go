@@ -66,6 +66,9 @@ type Args struct {
 	// WebIdentityRole is the IAM role the members reach S3 with through IRSA (identity.objectStorage
 	// on aws); "" without one.
 	WebIdentityRole string
+	// ExternalApp and ExternalMonitor: the application's and the metrics exporter's passwords
+	// come from a secret manager (secrets.source), so the setup job computes their verifiers.
+	ExternalApp, ExternalMonitor bool
 }
 
 // Postgres is the seed's data-science-database.yaml made highly available: Patroni (in the

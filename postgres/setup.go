@@ -54,7 +54,7 @@ func psqlStep(sql string) string { return "psql -X -v ON_ERROR_STOP=1 <<'SQL'\n"
 // user and password as its configuration from standard input (-K -), written by printf, a shell
 // builtin, so they are on no command line either.
 var SetupScript = tier.Fill(assets.ScriptTemplate("setup.sh.tmpl"), map[string]any{
-	"RoleStep":    SetupRoleStep,
+	"RoleStep": SetupRoleStep, "ScramVerifier": assets.Script("scram_verifier.py"),
 	"StatefulSet": Name, "Headless": HeadlessService, "PatroniPort": patroniPort,
 })
 
@@ -72,6 +72,15 @@ func postgresSetupJob(ctx *pulumi.Context, c *Postgres, args *Args, primaryHost 
 	}
 	c.Add(w)
 	return job, nil
+}
+
+// loginEnv hands the setup job a login's SCRAM verifier, or, for a password from a secret
+// manager (external), the password, whose verifier the job computes.
+func loginEnv(login string, secret pulumi.StringInput, external bool, passwordKey, verifierKey string) corev1.EnvVarInput {
+	if external {
+		return kube.SecretEnv(login+"_PASSWORD", secret, passwordKey)
+	}
+	return kube.SecretEnv(login+"_PASSWORD_VERIFIER", secret, verifierKey)
 }
 
 // setupJob is the setup Job; primaryHost is the primary's Service once declared.
@@ -99,10 +108,10 @@ func setupJob(args *Args, primaryHost pulumi.StringInput, params map[string]stri
 		kube.SecretEnv("PGPASSWORD", args.Secret, credentials.PostgresSuperuserPasswordKey),
 		kube.Env("APP_OWNER", credentials.PostgresAppUser),
 		kube.Env("APP_USER", credentials.PostgresAppLogin(slot)),
-		kube.SecretEnv("APP_PASSWORD_VERIFIER", args.Secret, credentials.PostgresAppVerifierKeyOf(slot)),
+		loginEnv("APP", args.Secret, args.ExternalApp, credentials.PostgresAppPasswordKeyOf(slot), credentials.PostgresAppVerifierKeyOf(slot)),
 		kube.Env("APP_DATABASE", Database),
 		kube.Env("MONITOR_USER", credentials.PostgresMonitorUser),
-		kube.SecretEnv("MONITOR_PASSWORD_VERIFIER", args.Secret, credentials.PostgresMonitorVerifierKey),
+		loginEnv("MONITOR", args.Secret, args.ExternalMonitor, credentials.PostgresMonitorPasswordKey, credentials.PostgresMonitorVerifierKey),
 		kube.SecretEnv("PATRONI_RESTAPI_USERNAME", args.Secret, credentials.PatroniAPIUserKey),
 		kube.SecretEnv("PATRONI_RESTAPI_PASSWORD", args.Secret, credentials.PatroniAPIPasswordKey),
 		kube.Env("PATRONI_DYNAMIC_CONFIG", string(dynamic)),

@@ -7,6 +7,8 @@
 #               Gateway API    config/crd/standard/     Gateway, HTTPRoute, ... (the standard channel)
 #               Envoy Gateway  its Helm chart's CRDs    BackendTrafficPolicy
 #   monitoring  Prometheus Operator  example/prometheus-operator-crd/  PodMonitor, PrometheusRule
+#   secrets     External Secrets Operator  config/crds/bases/  ExternalSecret, SecretStore,
+#               ClusterSecretStore (secrets.source external; the version tools.sh builds)
 #   snapshots   external-snapshotter's client module  config/crd/  VolumeSnapshot,
 #               VolumeSnapshotClass, VolumeSnapshotContent (storage.snapshots)
 # Versions: the newest the module proxy serves that this Go toolchain can download
@@ -24,10 +26,13 @@ case ${1:-} in
   monitoring) modules=(
     "github.com/prometheus-operator/prometheus-operator@v0.85.0 example/prometheus-operator-crd/monitoring.coreos.com_podmonitors.yaml example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml"
   ) ;;
+  secrets) modules=(
+    "github.com/external-secrets/external-secrets@v0.16.2 config/crds/bases/external-secrets.io_externalsecrets.yaml config/crds/bases/external-secrets.io_secretstores.yaml config/crds/bases/external-secrets.io_clustersecretstores.yaml"
+  ) ;;
   snapshots) modules=(
     "github.com/kubernetes-csi/external-snapshotter/client/v8@v8.7.0 config/crd/snapshot.storage.k8s.io_*.yaml"
   ) ;;
-  *) echo "usage: $0 edge|monitoring|snapshots" >&2; exit 2 ;;
+  *) echo "usage: $0 edge|monitoring|secrets|snapshots" >&2; exit 2 ;;
 esac
 # Outside the project's module, so nothing can touch go.mod.
 work=$(mktemp -d)

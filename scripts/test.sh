@@ -17,7 +17,7 @@ source scripts/env.sh
 ensure_packages '/usr/lib/postgresql/*/bin/postgres:postgresql' redis-server:redis-server pgbouncer:pgbouncer \
   /usr/sbin/nginx:nginx-light promtool:prometheus amtool:prometheus-alertmanager curl:curl \
   prometheus-redis-exporter:prometheus-redis-exporter rclone:rclone \
-  prometheus-node-exporter:prometheus-node-exporter
+  prometheus-node-exporter:prometheus-node-exporter /usr/bin/python3:python3
 
 # Renovate's own schema of renovate.json, from its npm package (the package alone, without its
 # dependencies: a tarball of 3 MB), once per version into the tools cache.

@@ -18,6 +18,9 @@
 #   kubelet, kube-proxy, coredns, kube-network-policies the real node (node; not in all):
 #                                scripts/cluster.sh up --real-node
 #   prometheus                   for the real node's Prometheus image (scripts/node-images.sh)
+#   external-secrets             the External Secrets Operator's controller (its ExternalSecret and
+#                                store reconcilers, the fake provider alone) for the end-to-end
+#                                suite's credentials from a secret manager (cluster)
 #   otelcol, victoria-logs       the log collector (the OpenTelemetry Collector's components the
 #                                program's configuration uses, at the contrib image's release) and
 #                                the log store: the log pipeline's tests run both (lint and cluster)
@@ -69,6 +72,7 @@ OTELCOL_VERSION=v0.141.0        # == images.logCollector (otel/opentelemetry-col
                                 # exporter the proxy all serves; core modules v1.47.0 beside it
 OTELCOL_CORE_VERSION=v1.47.0
 VICTORIALOGS_VERSION=v1.52.2    # == images.logStore
+ESO_VERSION=v0.16.2             # the External Secrets Operator: the newest the proxy serves whole
 REV=2                           # bump when a wrapper source below changes
 
 log() { printf '[tools %s] %s\n' "$(date +%T)" "$*" >&2; }
@@ -474,6 +478,80 @@ GO
   stamp otelcol "$s"
 }
 
+# build_external_secrets builds the External Secrets Operator's controller from its module: its
+# own reconcilers, as its command wires them, with only the fake provider registered (the store
+# of the end-to-end suite), which keeps the cloud SDKs of the other providers out.
+build_external_secrets() {
+  local s="rev=$REV eso=$ESO_VERSION"
+  fresh external-secrets "$s" && return
+  log "building external-secrets $ESO_VERSION"
+  local d=$WORK/external-secrets-$ESO_VERSION
+  rm -rf "$d"; mkdir -p "$d"
+  cat >"$d/main.go" <<'GO'
+// Command external-secrets runs the External Secrets Operator's ExternalSecret and
+// (Cluster)SecretStore reconcilers against the cluster of its kubeconfig, with the fake provider.
+package main
+
+import (
+	"flag"
+	"os"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	esv1 "github.com/external-secrets/external-secrets/apis/externalsecrets/v1"
+	ctrlcommon "github.com/external-secrets/external-secrets/pkg/controllers/common"
+	"github.com/external-secrets/external-secrets/pkg/controllers/externalsecret"
+	"github.com/external-secrets/external-secrets/pkg/controllers/externalsecret/esmetrics"
+	ctrlmetrics "github.com/external-secrets/external-secrets/pkg/controllers/metrics"
+	"github.com/external-secrets/external-secrets/pkg/controllers/secretstore"
+	"github.com/external-secrets/external-secrets/pkg/controllers/secretstore/cssmetrics"
+	"github.com/external-secrets/external-secrets/pkg/controllers/secretstore/ssmetrics"
+	_ "github.com/external-secrets/external-secrets/pkg/provider/fake"
+)
+
+func main() {
+	storeRequeue := flag.Duration("store-requeue-interval", 5*time.Minute, "how often stores are checked")
+	flag.Parse()
+	ctrl.SetLogger(zap.New())
+	scheme := runtime.NewScheme()
+	must(clientgoscheme.AddToScheme(scheme))
+	must(esv1.AddToScheme(scheme))
+	ctrlmetrics.SetUpLabelNames(false)
+	esmetrics.SetUpMetrics()
+	ssmetrics.SetUpMetrics()
+	cssmetrics.SetUpMetrics()
+	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{Scheme: scheme, Metrics: server.Options{BindAddress: "0"}})
+	must(err)
+	opts := controller.Options{MaxConcurrentReconciles: 1, RateLimiter: ctrlcommon.BuildRateLimiter()}
+	must((&secretstore.StoreReconciler{Client: mgr.GetClient(), Log: ctrl.Log.WithName("SecretStore"),
+		Scheme: scheme, ControllerClass: "default", RequeueInterval: *storeRequeue}).SetupWithManager(mgr, opts))
+	must((&secretstore.ClusterStoreReconciler{Client: mgr.GetClient(), Log: ctrl.Log.WithName("ClusterSecretStore"),
+		Scheme: scheme, ControllerClass: "default", RequeueInterval: *storeRequeue}).SetupWithManager(mgr, opts))
+	must((&externalsecret.Reconciler{Client: mgr.GetClient(), SecretClient: mgr.GetClient(), Log: ctrl.Log.WithName("ExternalSecret"),
+		Scheme: scheme, RestConfig: mgr.GetConfig(), ControllerClass: "default", RequeueInterval: time.Hour,
+		ClusterSecretStoreEnabled: true, EnableFloodGate: true}).SetupWithManager(mgr, opts))
+	must(mgr.Start(ctrl.SetupSignalHandler()))
+}
+
+func must(err error) {
+	if err != nil {
+		ctrl.Log.Error(err, "external-secrets")
+		os.Exit(1)
+	}
+}
+GO
+  # The operator's own go.mod replaces sprig with its fork; a dependant must say so too.
+  printf 'module local/external-secrets\n\ngo 1.26\n\nrequire github.com/external-secrets/external-secrets %s\n\nreplace github.com/Masterminds/sprig/v3 => github.com/external-secrets/sprig/v3 v3.3.0\n' "$ESO_VERSION" >"$d/go.mod"
+  (cd "$d" && go mod tidy && timed go build -trimpath -ldflags "-s -w" -o "$BIN/external-secrets" .)
+  stamp external-secrets "$s"
+}
+
 # build_log_tools builds the log pipeline's two processes.
 build_log_tools() {
   build_otelcol
@@ -505,6 +583,7 @@ if [ "$want" != pulumi ] && [ "$want" != node ]; then
   build_module_binary kwok sigs.k8s.io/kwok "$KWOK_VERSION" sigs.k8s.io/kwok/cmd/kwok "-X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION#v}"
   build_kubernetes control-plane kube-apiserver kube-controller-manager kube-scheduler kubectl
   build_log_tools
+  build_external_secrets
 fi
 if [ "$want" = node ]; then
   build_kubernetes node kubelet kube-proxy

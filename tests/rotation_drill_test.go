@@ -36,14 +36,42 @@ import (
 // one, each opening a new connection for every query, work throughout: through PgBouncer, and to
 // Redis. Afterwards only the new credentials work.
 func TestRotationDrill(t *testing.T) {
+	rotationDrill(t, deploy(t, "dev", nil), deploy(t, "dev", cfg{"secrets": `{"rotation": {"all": 1}}`}))
+}
+
+// The same drill with the credentials from a secret manager (secrets.source external), as the
+// operator rotates them: the new values are in the store's keys of the idle slot (KEY-b) before
+// the pulumi up that raises secrets.rotation.all. The Secrets hold what the External Secrets
+// Operator merges into them from the stacks' ExternalSecrets (fillFromStore; the end-to-end suite
+// runs the operator on the same objects); the setup job computes the verifiers itself.
+func TestExternalRotationDrill(t *testing.T) {
+	tool(t, "python3")
+	before, after := deploy(t, "dev", externalSource("")), deploy(t, "dev", externalSource(`, "rotation": {"all": 1}`))
+	store := map[string]string{}
+	for _, es := range after.OfType(externalSecretType) {
+		list, _ := es.Get("spec.data")
+		for i := range list.ArrayValue() {
+			key := es.Str(t, "spec.data."+itoa(i)+".remoteRef.key")
+			store[key] = fmt.Sprintf("Store%02d%s", len(store), strings.Repeat("x", 24))
+		}
+	}
+	fillFromStore(t, before, store)
+	fillFromStore(t, after, store)
+	require.Equal(t, store["pynomaly/prod/postgresAppPassword"], appCredentials(t, before).password, "generation 0 is the store's slot a")
+	require.Equal(t, store["pynomaly/prod/postgresAppPassword-b"], appCredentials(t, after).password, "generation 1 is the store's slot b")
+	require.Equal(t, store["pynomaly/prod/redisPassword-b"], appCredentials(t, after).redisPassword)
+	rotationDrill(t, before, after)
+}
+
+// rotationDrill runs the drill from the stack before a rotation to the stack after it.
+func rotationDrill(t *testing.T, before, after *Stack) {
 	bin := filepath.Dir(tool(t, "/usr/lib/postgresql/*/bin/postgres"))
 	pgbouncer, redisServer, redisCLI := tool(t, "pgbouncer"), tool(t, "redis-server"), tool(t, "redis-cli")
 	tool(t, "curl")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	began := time.Now()
-	before, after := deploy(t, "dev", nil), deploy(t, "dev", cfg{"secrets": `{"rotation": {"all": 1}}`})
-	s := settings(t, "dev", nil)
+	s := settings(t, "dev", nil) // the pooler and Redis, which neither the rotation nor the source changes
 
 	// Generation 0, as the first deployment left it.
 	pg := newDrillPostgres(t, ctx, bin)

@@ -90,6 +90,7 @@ func Validate(s *config.Settings) error {
 	validateScalars(s, v)
 	lr := validateLimitRange(s, v)
 	validateStorage(s, v)
+	validateSecrets(s, v)
 	validateRotation(s, v)
 	validateAccess(v, s.Access)
 	v.autoscaled("api", s.API, lr)

@@ -53,8 +53,8 @@ func validateStandby(s *config.Settings, v *validator) {
 		{"postgresReplicationPassword", s.Credentials.PostgresReplicationPassword},
 		{"postgresMonitorPassword", s.Credentials.PostgresMonitorPassword},
 	} {
-		if c.value == "" {
-			v.fail(c.key, `""`, "must be set (pulumi config set --secret) to the primary stack's value while postgres.standby.fromNamespace is set: "+
+		if c.value == "" && !s.Secrets.IsExternal(c.key) {
+			v.fail(c.key, `""`, "must be set (pulumi config set --secret, or from the secret manager: secrets.sources) to the primary stack's value while postgres.standby.fromNamespace is set: "+
 				"the standby replays the primary's roles, so Patroni, its replicas and the metrics exporter log in with the primary's passwords (docs/disaster-recovery.md)")
 		}
 	}
