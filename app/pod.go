@@ -6,6 +6,7 @@ import (
 
 	"github.com/pynomaly/pynomaly-platform/config"
 	"github.com/pynomaly/pynomaly-platform/credentials"
+	"github.com/pynomaly/pynomaly-platform/influxdb"
 	"github.com/pynomaly/pynomaly-platform/internal/kube"
 	"github.com/pynomaly/pynomaly-platform/tier"
 )
@@ -22,7 +23,9 @@ type Env struct {
 	ConfigMap      pulumi.StringInput
 	PostgresSecret pulumi.StringInput
 	RedisSecret    pulumi.StringInput
-	InfluxDBSecret pulumi.StringInput
+	// InfluxDBTokenSecret holds the application's own InfluxDB token (influxdb.AppTokenSecret),
+	// which may read and write its bucket only: never the admin token.
+	InfluxDBTokenSecret pulumi.StringInput
 	// Generations of the rotating credentials: the pods name their slots' keys and logins.
 	Generations credentials.Generations
 	// Images of the init containers that wait for PostgreSQL and Redis.
@@ -65,7 +68,7 @@ func (e Env) container(name, image string, r kube.Resources, extra ...*corev1.En
 		e.databaseUser(),
 		kube.SecretEnv("DATABASE_PASSWORD", e.PostgresSecret, credentials.PostgresAppPasswordKeyOf(credentials.SlotOf(e.Generations.PostgresApp))),
 		kube.SecretEnv("REDIS_PASSWORD", e.RedisSecret, credentials.RedisPasswordKeyOf(credentials.SlotOf(e.Generations.Redis))),
-		kube.SecretEnv("INFLUXDB_TOKEN", e.InfluxDBSecret, credentials.InfluxDBAdminTokenKey),
+		kube.SecretEnv("INFLUXDB_TOKEN", e.InfluxDBTokenSecret, influxdb.AppTokenKey),
 	}
 	for _, v := range extra {
 		env = append(env, v)

@@ -347,11 +347,16 @@ func filledName(secret *corev1.Secret, external *apiextensions.CustomResource) p
 }
 
 func (c *Secrets) secret(ctx *pulumi.Context, args *Args, secretName, component string, data pulumi.StringMap) (*corev1.Secret, error) {
-	s, err := corev1.NewSecret(ctx, secretName, &corev1.SecretArgs{
-		Metadata:   kube.ObjectMeta(ctx, args.Namespace, secretName, component),
-		Type:       pulumi.String("Opaque"),
-		StringData: data,
-	}, pulumi.Parent(c),
+	secretArgs := &corev1.SecretArgs{
+		Metadata: kube.ObjectMeta(ctx, args.Namespace, secretName, component),
+		Type:     pulumi.String("Opaque"),
+	}
+	if len(data) > 0 {
+		// Not even an empty map when every key is the store's: the provider keeps no empty
+		// stringData in its outputs, so every preview would add it again.
+		secretArgs.StringData = data
+	}
+	s, err := corev1.NewSecret(ctx, secretName, secretArgs, pulumi.Parent(c),
 		// The provider already stores data and stringData as secrets; saying so here keeps it
 		// true whatever the provider version.
 		pulumi.AdditionalSecretOutputs([]string{"data", "stringData"}), tier.Stateful(args.Protect))

@@ -1,5 +1,6 @@
 // Package influxdb is the InfluxDB tier: InfluxDB 2 onboarded by its own hook, its setup job
-// (buckets, retention, the downsampling task, Grafana's read-only login) and its nightly backups.
+// (buckets, retention, the downsampling task, Grafana's read-only login, the application's own
+// token) and its nightly backups.
 package influxdb
 
 import (
@@ -76,7 +77,9 @@ type InfluxDB struct {
 	Bucket     string
 	SecretName pulumi.StringOutput `pulumi:"secretName"`
 	TokenKey   string
-	Ready      []pulumi.Resource
+	// AppTokenSecret is the Secret that holds the application's own token, under AppTokenKey.
+	AppTokenSecret pulumi.StringOutput `pulumi:"appTokenSecret"`
+	Ready          []pulumi.Resource
 }
 
 // New creates the InfluxDB tier.
@@ -106,7 +109,12 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		scheme = "https"
 	}
 	c.URL = pulumi.Sprintf("%s://%s.%s.svc:%d", scheme, svc.Metadata.Name().Elem(), ns, Port)
-	job, err := influxDBSetupJob(ctx, c, args, sts)
+	appToken, err := appTokenSecret(ctx, c, ns)
+	if err != nil {
+		return nil, err
+	}
+	c.AppTokenSecret = appToken.Metadata.Name().Elem()
+	job, err := influxDBSetupJob(ctx, c, args, sts, appToken)
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +123,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	}
 	c.SecretName = args.Secret.ToStringOutput()
 	c.Ready = []pulumi.Resource{sts, job}
-	c.Keep(pulumi.Map{"url": c.URL, "secretName": c.SecretName})
+	c.Keep(pulumi.Map{"url": c.URL, "secretName": c.SecretName, "appTokenSecret": c.AppTokenSecret})
 	return c, nil
 }
 
@@ -210,11 +218,14 @@ var influxDBOnboardTemplate = assets.ScriptTemplate("onboard.sh.tmpl")
 // it as an argument, visible in the process list. The admin token goes to curl as a header file
 // and the password as the body on standard input (printf is the shell's own), so neither is ever
 // an argument. The generated password is letters and digits: no JSON escaping is needed.
+// Last, the application's token (see AppTokenSecret): kept, and written into its Secret through
+// the Kubernetes API.
 func influxDBSetupScript(retention, longTermRetention string) string {
 	return tier.Fill(influxDBSetupTemplate, map[string]string{
 		"Bucket": Bucket, "Retention": retention,
 		"LongTermBucket": LongTermBucket, "LongTermRetention": longTermRetention,
 		"TaskName": influxDBDownsampleTask,
+		"AppAuth":  appAuthDescription, "AppTokenSecret": AppTokenSecret, "AppTokenKey": AppTokenKey, "TokenDir": kube.TokenDir,
 	})
 }
 
@@ -222,13 +233,18 @@ var influxDBSetupTemplate = assets.ScriptTemplate("setup.sh.tmpl")
 
 // influxDBSetupJob keeps the buckets and the downsampling task as the settings say,
 // idempotently: retention follows the settings, the long-term bucket and the task are created
-// when missing and updated otherwise.
-func influxDBSetupJob(ctx *pulumi.Context, c *InfluxDB, args *Args, sts *appsv1.StatefulSet) (pulumi.Resource, error) {
+// when missing and updated otherwise. It runs once InfluxDB, the application's token Secret and
+// its right to write that Secret are there.
+func influxDBSetupJob(ctx *pulumi.Context, c *InfluxDB, args *Args, sts *appsv1.StatefulSet, appToken pulumi.Resource) (pulumi.Resource, error) {
 	setup, err := setupJob(args, c.URL)
 	if err != nil {
 		return nil, err
 	}
-	job, w, err := kube.NewJob(ctx, c, args.Namespace, setup, kube.After([]pulumi.Resource{sts}))
+	access, err := setupAccess(ctx, c, args.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	job, w, err := kube.NewJob(ctx, c, args.Namespace, setup, kube.After([]pulumi.Resource{sts, appToken, access}))
 	if err != nil {
 		return nil, err
 	}
@@ -243,7 +259,7 @@ func setupJob(args *Args, url pulumi.StringInput) (kube.Job, error) {
 	if err != nil {
 		return kube.Job{}, fmt.Errorf("influxdb: downsample task: %w", err)
 	}
-	pod := kube.ScriptPod("influxdb-setup", args.Image, tier.JobResources, influxUID, influxDBSetupScript(s.Retention, s.LongTermRetention), corev1.EnvVarArray{
+	pod := kube.ScriptPod(setupComponent, args.Image, tier.JobResources, influxUID, influxDBSetupScript(s.Retention, s.LongTermRetention), corev1.EnvVarArray{
 		kube.EnvOutput("INFLUX_HOST", url),
 		kube.Env("INFLUX_ORG", Org),
 		kube.SecretEnv("INFLUX_TOKEN", args.Secret, credentials.InfluxDBAdminTokenKey),
@@ -252,6 +268,8 @@ func setupJob(args *Args, url pulumi.StringInput) (kube.Job, error) {
 		kube.Env("READER_USERNAME", credentials.InfluxDBReaderUser),
 		kube.SecretEnv("READER_PASSWORD", args.Secret, credentials.InfluxDBReaderPasswordKey),
 	}, nil, nil)
+	// The one container, which writes the application's token into its Secret.
+	pod.APIClient = setupComponent
 	influxCLITrust(&pod, args.TLS)
 	return kube.Job{Name: SetupJob, Pod: pod, BackoffLimit: 6, DeadlineSeconds: 600}, nil
 }

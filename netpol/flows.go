@@ -111,6 +111,7 @@ func NetworkFlows() []Flow {
 		Flow{From: "redis-cache", To: "redis-cache", Port: "redis", Why: "replication; Sentinels watch every instance"},
 		Flow{From: "redis-cache", To: "redis-cache", Port: "sentinel", Why: "Sentinels among themselves; a starting pod asks them for the primary"},
 		Flow{From: "influxdb-setup", To: "influxdb", Port: "http", Why: "buckets, retention and the downsampling task"},
+		Flow{From: "influxdb-setup", To: PeerKubernetesAPI, Port: "https", Why: "writes the application's own InfluxDB token into its Secret"},
 		Flow{From: "influxdb-backup", To: "influxdb", Port: "http", Why: "the daily influx backup"},
 		Flow{From: "influxdb-backup", To: PeerObjectStorage, Port: "https", Why: "the InfluxDB backup copied off the cluster"},
 		Flow{From: "influxdb-backup", To: PeerMetadataServer, Port: "metadata", Why: "GKE Workload Identity: the InfluxDB backup copy's Google token"},

@@ -221,7 +221,7 @@ func (p *Platform) storageArgs() *foundation.StorageArgs {
 func (p *Platform) secretsArgs() *credentials.Args {
 	s := p.settings
 	return &credentials.Args{
-		Context: p.shared(), Generations: generations(s), Credentials: s.Credentials,
+		Context: p.shared(), Generations: generations(s), Credentials: s.Credentials, Sources: s.Secrets,
 	}
 }
 
@@ -251,6 +251,7 @@ func (p *Platform) postgresArgs() *postgres.Args {
 		Context: p.shared(), Settings: s.Postgres, Pooler: s.Pooler, Images: s.Images,
 		Volumes: p.Storage.Volumes, BackupClaim: p.Storage.BackupClaim, Secret: p.Secrets.Postgres,
 		Generation: s.PostgresAppGeneration(), WebIdentityRole: webIdentityRole(s),
+		ExternalApp: s.Secrets.IsExternal("postgresAppPassword"), ExternalMonitor: s.Secrets.IsExternal("postgresMonitorPassword"),
 	}
 }
 
@@ -296,7 +297,7 @@ func (p *Platform) appEnv() app.Env {
 	s := p.settings
 	return app.Env{
 		ConfigMap: p.AppConfig.ConfigMapName, PostgresSecret: p.Secrets.Postgres, RedisSecret: p.Secrets.Redis,
-		InfluxDBSecret: p.Secrets.InfluxDB, Generations: generations(s), PostgresClientImage: s.Images.PostgresClient, RedisImage: s.Images.Redis,
+		InfluxDBTokenSecret: p.InfluxDB.AppTokenSecret, Generations: generations(s), PostgresClientImage: s.Images.PostgresClient, RedisImage: s.Images.Redis,
 		ModelClaim: p.Storage.ModelClaim, ModelsShared: s.Storage.ModelAccessMode == "ReadWriteMany",
 	}
 }

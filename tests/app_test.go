@@ -60,7 +60,8 @@ func TestAPITier(t *testing.T) {
 			e := d.Env(t, c)
 			assert.Equal(t, "secret:pynomaly-postgres-credentials/app-password", e["DATABASE_PASSWORD"])
 			assert.Equal(t, "secret:pynomaly-redis-credentials/password", e["REDIS_PASSWORD"])
-			assert.Equal(t, "secret:pynomaly-influxdb-credentials/admin-token", e["INFLUXDB_TOKEN"])
+			// The application's own token, never the admin token.
+			assert.Equal(t, "secret:pynomaly-influxdb-app-token/token", e["INFLUXDB_TOKEN"])
 			assert.Equal(t, "secret:pynomaly-api-credentials/secret-key", e["SECRET_KEY"])
 			assert.True(t, strings.HasPrefix(d.Str(t, c+".envFrom.0.configMapRef.name"), "pynomaly-app-config-"))
 			assert.Equal(t, "wait-for-postgres", d.Str(t, podSpec+".initContainers.0.name"))

@@ -29,13 +29,7 @@ func TestPostgresSetupJobHashesStorePasswordsItself(t *testing.T) {
 	tool(t, "python3")
 	const app, monitor = "StoreAppPassword0123456789", "StoreMonitorPassword012345"
 	st := deploy(t, "prod", externalSource(""))
-	store := map[string]string{}
-	for _, es := range st.OfType(externalSecretType) {
-		list, _ := es.Get("spec.data")
-		for i := range list.ArrayValue() {
-			store[es.Str(t, "spec.data."+itoa(i)+".remoteRef.key")] = "StoreValue" + itoa(i) + "0123456789abcdef"
-		}
-	}
+	store := storeFor(t, st)
 	store["pynomaly/prod/postgresAppPassword"], store["pynomaly/prod/postgresMonitorPassword"] = app, monitor
 	fillFromStore(t, st, store)
 	script, env := podScript(t, st, st.One(t, jobType, postgres.SetupJob), "postgres-setup")

@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -50,7 +51,7 @@ func TestExternalCredentialsComeOnlyFromTheStore(t *testing.T) {
 				target := es.Str(t, "spec.target.name")
 				filled := credentials.ExternalKeys(target, sources, credentials.Generations{})
 				secret := st.One(t, secretType, target)
-				for key := range secret.StringMap(t, "stringData") {
+				for key := range declaredData(t, secret) {
 					assert.NotContains(t, filled, key, "%s declares %s, which the store fills", target, key)
 				}
 				refs := map[string]string{}
@@ -126,6 +127,18 @@ func TestOneExternalCredentialRotates(t *testing.T) {
 		filled[credentials.PostgresPoolerUserlistKey], "the pooler's user list, as the operator's template renders it")
 }
 
+// storeFor is a store with a distinct value for every remote key the stack's ExternalSecrets read.
+func storeFor(t *testing.T, st *Stack) map[string]string {
+	store := map[string]string{}
+	for _, es := range st.OfType(externalSecretType) {
+		list, _ := es.Get("spec.data")
+		for i := range list.ArrayValue() {
+			store[es.Str(t, "spec.data."+itoa(i)+".remoteRef.key")] = fmt.Sprintf("Store%02dValue%s", len(store), strings.Repeat("x", 20))
+		}
+	}
+	return store
+}
+
 // fillFromStore does what the External Secrets Operator does with the stack's ExternalSecrets
 // and a store of values by remote key: each one's keys and its template's merged into the
 // Secret the program declared (the stack's inputs, which podEnv reads). It returns the postgres
@@ -135,7 +148,7 @@ func fillFromStore(t *testing.T, st *Stack, store map[string]string) map[string]
 	var postgresData map[string]string
 	for _, es := range st.OfType(externalSecretType) {
 		secret := st.One(t, secretType, es.Str(t, "spec.target.name"))
-		data := secret.StringMap(t, "stringData")
+		data := declaredData(t, secret)
 		fetched := map[string]string{}
 		list, _ := es.Get("spec.data")
 		for i := range list.ArrayValue() {
@@ -170,4 +183,12 @@ func TestExternalCredentialSetTooIsRefused(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "redisPassword")
 	assert.Contains(t, err.Error(), "must not be set while it is external")
+}
+
+// declaredData is what the program declares in a Secret (nothing when every key is the store's).
+func declaredData(t *testing.T, secret *Resource) map[string]string {
+	if !secret.Has("stringData") {
+		return map[string]string{}
+	}
+	return secret.StringMap(t, "stringData")
 }

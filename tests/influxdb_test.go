@@ -15,7 +15,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pynomaly/pynomaly-platform/credentials"
 	"github.com/pynomaly/pynomaly-platform/influxdb"
 )
 
@@ -66,64 +65,25 @@ func TestInfluxDBDoesNotCluster(t *testing.T) {
 }
 
 // The setup job's script, run as the pod runs it (sh) with a stand-in influx CLI and the real
-// curl against a local server in InfluxDB's place: it creates the read-only login once, with
-// read access to the metrics bucket only and no password on the command line, then sets the
+// curl against a local server in InfluxDB's place (setupRig): it creates the read-only login once,
+// with read access to the metrics bucket only and no password on the command line, then sets the
 // password through the legacy-authorization API with the admin token as the header, on every
 // run. Neither the token nor the password is ever an argument of influx or curl.
 func TestInfluxDBSetupKeepsTheReadOnlyLogin(t *testing.T) {
-	const token, password = "AdminToken0123456789", "ReaderPassword0123456789"
-	var mu sync.Mutex
-	var requests []string
-	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		requests = append(requests, r.Method+" "+r.URL.Path+" "+r.Header.Get("Authorization")+" "+string(body))
-		mu.Unlock()
-		w.WriteHeader(http.StatusNoContent)
-	}))
-	defer server.Close()
-
-	st := deploy(t, "staging", nil)
-	job := st.One(t, jobType, influxdb.SetupJob)
-	script := job.Str(t, podSpec+".containers.0.command.2")
-	dir := t.TempDir()
-	argv := filepath.Join(dir, "argv.log")
-	// influx: answers what the script asks, records every argument; the login exists once
-	// created (a state file).
-	fake := `#!/bin/sh
-printf '%s\n' "$*" >> ` + argv + `
-case "$*" in
-  "bucket list --name metrics --hide-headers") echo "b0000000000000001 metrics 720h0m0s n/a o1" ;;
-  "bucket list --name metrics_longterm --hide-headers") echo "b0000000000000002 metrics_longterm 8760h0m0s n/a o1" ;;
-  "v1 auth list --username pynomaly-reader --hide-headers") [ -f ` + dir + `/created ] && echo "a0000000000000009 grafana-read-only pynomaly-reader admin u1 [read:orgs/o1/buckets/b0000000000000001]" ;;
-  "v1 auth create"*) touch ` + dir + `/created ;;
-esac
-exit 0
-`
-	bin := filepath.Join(dir, "bin")
-	require.NoError(t, os.MkdirAll(bin, 0o755))
-	require.NoError(t, os.WriteFile(filepath.Join(bin, "influx"), []byte(fake), 0o755))
-	// curl: the real one, its arguments recorded.
-	curl := "#!/bin/sh\nprintf '%s\\n' \"$*\" >> " + argv + "\nexec " + tool(t, "curl") + " \"$@\"\n"
-	require.NoError(t, os.WriteFile(filepath.Join(bin, "curl"), []byte(curl), 0o755))
-
-	env := append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "INFLUX_HOST="+server.URL, "INFLUX_TOKEN="+token,
-		"READER_USERNAME="+credentials.InfluxDBReaderUser, "READER_PASSWORD="+password, "DOWNSAMPLE_TASK=task")
-	for run := range 2 {
-		cmd := exec.Command(tool(t, "sh"), "-ec", script)
-		cmd.Env, cmd.Dir = env, dir
-		out, err := cmd.CombinedOutput()
-		require.NoError(t, err, "run %d: %s", run, out)
+	script, jobEnv := setupScript(t)
+	r := newSetupRig(t, script, jobEnv, adminAuth)
+	for range 2 {
+		r.run()
 	}
-	log, err := os.ReadFile(argv)
-	require.NoError(t, err)
-	assert.Equal(t, 1, strings.Count(string(log), "v1 auth create --username pynomaly-reader --read-bucket b0000000000000001 --no-password"), "%s", log)
-	assert.NotContains(t, string(log), "--write-bucket")
-	assert.NotContains(t, string(log), token, "the admin token is an argument")
-	assert.NotContains(t, string(log), password, "the password is an argument")
-	want := "POST /private/legacy/authorizations/a0000000000000009/password Token " + token + ` {"password":"` + password + `"}`
-	assert.Equal(t, []string{want, want}, requests, "the password is set on every run")
-	_, err = os.Stat("/tmp/admin-header")
+	creates := r.calls("influx v1 auth create")
+	require.Len(t, creates, 1, "created once")
+	assert.Contains(t, creates[0], "v1 auth create --username pynomaly-reader --read-bucket b0000000000000001 --no-password")
+	assert.NotContains(t, creates[0], "--write-bucket")
+	assertNoSecretIn(t, r.argv(), "a command's arguments")
+	want := recorded{http.MethodPost, "/private/legacy/authorizations/a0000000000000009/password", "Token " + setupAdminToken,
+		"application/json", `{"password":"` + setupReaderPassword + `"}`}
+	assert.Equal(t, []recorded{want, want}, r.influx.all(), "the password is set on every run")
+	_, err := os.Stat("/tmp/admin-header")
 	assert.True(t, os.IsNotExist(err), "the header file is removed")
 }
 

@@ -440,8 +440,10 @@ func TestGrafanaReadsInfluxDBWithTheReadOnlyLogin(t *testing.T) {
 		je := job.Env(t, podSpec+".containers.0")
 		assert.Equal(t, "secret:"+credentials.InfluxDBSecretName+"/"+credentials.InfluxDBReaderPasswordKey, je["READER_PASSWORD"])
 		script := job.Str(t, podSpec+".containers.0.command.2")
-		assert.Contains(t, script, "--read-bucket")
-		assert.NotContains(t, script, "--write-bucket")
+		login := script[strings.Index(script, "influx v1 auth create"):]
+		login = login[:strings.Index(login, "\n")]
+		assert.Contains(t, login, "--read-bucket")
+		assert.NotContains(t, login, "--write-bucket")
 		assert.Contains(t, script, "--data-binary @- ")
 		assert.Contains(t, script, "-H @/tmp/admin-header")
 		assert.NotContains(t, script, "--password", "no password as an argument")

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pynomaly/pynomaly-platform/foundation"
+	"github.com/pynomaly/pynomaly-platform/influxdb"
 	"github.com/pynomaly/pynomaly-platform/internal/kube"
 	"github.com/pynomaly/pynomaly-platform/monitoring"
 	"github.com/pynomaly/pynomaly-platform/nodeagents"
@@ -36,6 +37,8 @@ var apiClients = map[string]string{
 	"Deployment/" + monitoring.MetricsAdapterName:   "prometheus-adapter",
 	// prod snapshots its claims by default.
 	"CronJob/" + foundation.VolumeSnapshotsCronJob: "volume-snapshots",
+	// Writes the application's own InfluxDB token into its Secret.
+	"Job/" + influxdb.SetupJob: "influxdb-setup",
 	// Reads the platform's pods for the labels each log line carries.
 	"DaemonSet/" + nodeagents.CollectorName: "collector",
 }
@@ -303,7 +306,14 @@ func TestNoRoleGrantsAWildcard(t *testing.T) {
 						assert.NotContains(t, s, "*", "%s: %s %s grants a wildcard", v.name, r.Type, r.Name)
 					}
 				}
-				if name, _ := r.Get("metadata.name"); !name.IsString() || name.StringValue() != foundation.DeployerRoleName {
+				name, _ := r.Get("metadata.name")
+				switch {
+				case name.IsString() && name.StringValue() == foundation.DeployerRoleName:
+				case name.IsString() && name.StringValue() == influxdb.SetupJob && slices.Contains(rule.resources, "secrets"):
+					// The InfluxDB setup job writes the application's token Secret, that one only.
+					assert.Equal(t, []string{influxdb.AppTokenSecret}, rule.names, "%s: %s", v.name, r.Name)
+					assert.ElementsMatch(t, []string{"get", "patch"}, rule.verbs, "%s: %s", v.name, r.Name)
+				default:
 					assert.NotContains(t, rule.resources, "secrets", "%s: %s %s", v.name, r.Type, r.Name)
 				}
 			}

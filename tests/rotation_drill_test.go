@@ -47,14 +47,7 @@ func TestRotationDrill(t *testing.T) {
 func TestExternalRotationDrill(t *testing.T) {
 	tool(t, "python3")
 	before, after := deploy(t, "dev", externalSource("")), deploy(t, "dev", externalSource(`, "rotation": {"all": 1}`))
-	store := map[string]string{}
-	for _, es := range after.OfType(externalSecretType) {
-		list, _ := es.Get("spec.data")
-		for i := range list.ArrayValue() {
-			key := es.Str(t, "spec.data."+itoa(i)+".remoteRef.key")
-			store[key] = fmt.Sprintf("Store%02d%s", len(store), strings.Repeat("x", 24))
-		}
-	}
+	store := storeFor(t, after) // slot b's keys too
 	fillFromStore(t, before, store)
 	fillFromStore(t, after, store)
 	require.Equal(t, store["pynomaly/prod/postgresAppPassword"], appCredentials(t, before).password, "generation 0 is the store's slot a")

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pynomaly/pynomaly-platform/config/load"
 	"github.com/pynomaly/pynomaly-platform/credentials"
+	"github.com/pynomaly/pynomaly-platform/influxdb"
 )
 
 // setButUnused are the variables the app pods get that the reference does not read: the real
@@ -32,7 +33,7 @@ func TestPodSpecsAreWhatTheReferenceServes(t *testing.T) {
 	secrets := map[string]string{
 		credentials.PostgresAppPasswordKeyOf(credentials.SlotOf(testGeneration)): "pw",
 		credentials.RedisPasswordKeyOf(credentials.SlotOf(testGeneration)):       "pw",
-		credentials.APISecretKeyKey: "key", credentials.InfluxDBAdminTokenKey: "token",
+		credentials.APISecretKeyKey: "key", influxdb.AppTokenKey: "token",
 	}
 	for _, tls := range []bool{false, true} {
 		t.Run("tls="+strconv.FormatBool(tls), func(t *testing.T) {

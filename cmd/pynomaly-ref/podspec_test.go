@@ -18,6 +18,7 @@ import (
 	"github.com/pynomaly/pynomaly-platform/app"
 	"github.com/pynomaly/pynomaly-platform/config"
 	"github.com/pynomaly/pynomaly-platform/credentials"
+	"github.com/pynomaly/pynomaly-platform/influxdb"
 	"github.com/pynomaly/pynomaly-platform/internal/kube"
 	"github.com/pynomaly/pynomaly-platform/redis"
 	"github.com/pynomaly/pynomaly-platform/tier"
@@ -164,7 +165,7 @@ func renderApp(t *testing.T, s *config.Settings, tls, sentinel bool) appPods {
 		}
 		env := app.Env{
 			ConfigMap: cfg.ConfigMapName, PostgresSecret: pulumi.String(credentials.PostgresSecretName),
-			RedisSecret: pulumi.String(credentials.RedisSecretName), InfluxDBSecret: pulumi.String(credentials.InfluxDBSecretName),
+			RedisSecret: pulumi.String(credentials.RedisSecretName), InfluxDBTokenSecret: pulumi.String(influxdb.AppTokenSecret),
 			Generations:         credentials.Generations{PostgresApp: testGeneration, Redis: testGeneration},
 			PostgresClientImage: s.Images.PostgresClient, RedisImage: s.Images.Redis,
 			ModelClaim: pulumi.String("pynomaly-models"),

@@ -22,6 +22,7 @@ import (
 
 	"github.com/pynomaly/pynomaly-platform/app"
 	"github.com/pynomaly/pynomaly-platform/credentials"
+	"github.com/pynomaly/pynomaly-platform/influxdb"
 	"github.com/pynomaly/pynomaly-platform/postgres"
 	"github.com/pynomaly/pynomaly-platform/tier"
 )
@@ -72,8 +73,8 @@ func newStack(t *testing.T, tls bool, redisPassword string, endpoints map[string
 	st.secrets = map[string]string{
 		credentials.PostgresAppPasswordKeyOf(credentials.SlotOf(testGeneration)): s.appPassword,
 		credentials.RedisPasswordKeyOf(credentials.SlotOf(testGeneration)):       redisPassword,
-		credentials.APISecretKeyKey:       rand.Text(),
-		credentials.InfluxDBAdminTokenKey: rand.Text(),
+		credentials.APISecretKeyKey: rand.Text(),
+		influxdb.AppTokenKey:        rand.Text(),
 	}
 	uid := st.pods.API.Spec.SecurityContext.RunAsUser
 	if os.Geteuid() == 0 {

@@ -231,6 +231,33 @@ func Cases() []Case {
 		fail("secrets.rotation.postgresApp", "two", bad("secrets.rotation.postgresApp", `"two"`, wholeString)),
 		good("secrets.rotation.redis", "1", "1"),
 		fail("secrets.rotation.redis", "-2", bad("secrets.rotation.redis", "-2", rotationCount)),
+		// Credentials from a secret manager: a named store is needed once one is external, and a
+		// credential is either the store's or the stack's.
+		Case{Before: [][2]string{{"secrets.external.storeName", "vault"}}, Path: "secrets.source", Value: "external", Want: `"external"`},
+		fail("secrets.source", "vault", bad("secrets.source", `"vault"`, "must be one of generated, external")),
+		Case{Path: "secrets.source", Value: "external",
+			Err: bad("secrets.external.storeName", `""`, "must name the External Secrets Operator's ClusterSecretStore the external credentials come from")},
+		Case{Before: [][2]string{{"secrets.external.storeName", "vault"}}, Path: "secrets.sources.redisPassword", Value: "external", Want: `"external"`},
+		Case{Before: [][2]string{{"secrets.source", "external"}, {"secrets.external.storeName", "vault"}}, Path: "secrets.sources.patroniPassword", Value: "external",
+			Err: bad("secrets.sources.patroniPassword", `"external"`, "names no credential that may come from a secret manager: the entries are "+strings.Join(config.ExternalCredentials, ", "))},
+		Case{Before: [][2]string{{"secrets.source", "external"}, {"secrets.external.storeName", "vault"}}, Path: "redisPassword", Value: "OperatorChosenPassword42", Secret: true,
+			Err: bad("redisPassword", "[secret]", "must not be set while it is external (secrets.source or secrets.sources.redisPassword): the store holds it; remove it (pulumi config rm redisPassword)")},
+		Case{Before: [][2]string{{"secrets.source", "external"}}, Path: "secrets.external.storeName", Value: "vault", Want: `"vault"`},
+		Case{Before: [][2]string{{"secrets.source", "external"}, {"secrets.external.storeName", "vault"}}, Path: "secrets.external.keyPrefix",
+			Value: "pynomaly/prod/", Want: `"pynomaly/prod/"`},
+		Case{Before: [][2]string{{"secrets.source", "external"}, {"secrets.external.storeName", "vault"}}, Path: "secrets.external.keyPrefix",
+			Value: "pynomaly prod", Err: bad("secrets.external.keyPrefix", `"pynomaly prod"`, "must be the start of the credentials' keys in the store, without spaces or #")},
+		// Never read: no credential is external.
+		fail("secrets.external.storeName", "vault", bad("secrets.external.storeName", `"vault"`, "must be empty while no credential is external (secrets.source, secrets.sources): nothing reads it")),
+		good("secrets.external.storeKind", "SecretStore", `"SecretStore"`),
+		fail("secrets.external.storeKind", "Vault", bad("secrets.external.storeKind", `"Vault"`, "must be one of ClusterSecretStore, SecretStore")),
+		good("secrets.external.refreshInterval", "15m", `"15m"`),
+		// Zero never refreshes: a value written to the store would never arrive.
+		fail("secrets.external.refreshInterval", "0", bad("secrets.external.refreshInterval", `"0"`,
+			`must be a duration from "1m" to "24h", such as "1h": how soon a value written to the store reaches its Secret (0 would never refresh it)`)),
+		good("secrets.external.keys.postgresAppPassword", "db/app#password", `"db/app#password"`),
+		fail("secrets.external.keys.postgresAppPassword", "db app", bad("secrets.external.keys.postgresAppPassword", `"db app"`,
+			`must be the credential's key in the store, without spaces, optionally with "#property"`)),
 		// Subjects as the cluster's authenticator names them; a bare name says not what it is.
 		good("access.viewers[0]", "group:data-science", `["group:data-science"]`),
 		fail("access.viewers[0]", "alice", bad("access.viewers[0]", `"alice"`, subjectForms)),
@@ -928,7 +955,7 @@ func standbyCases(add func(...Case)) {
 		Case{Env: "prod", Before: primarys, Path: from, Value: config.DefaultNamespace, Err: bad(from, `"`+config.DefaultNamespace+`"`,
 			"must not be this stack's own namespace while postgres.standby.fromBucket is this stack's bucket: the standby would replay the archive it writes to once promoted")},
 		Case{Env: "prod", Before: primarys[:2:2], Path: from, Value: "pynomaly-eu", Err: bad("postgresMonitorPassword", `""`,
-			"must be set (pulumi config set --secret) to the primary stack's value while postgres.standby.fromNamespace is set: "+
+			"must be set (pulumi config set --secret, or from the secret manager: secrets.sources) to the primary stack's value while postgres.standby.fromNamespace is set: "+
 				"the standby replays the primary's roles, so Patroni, its replicas and the metrics exporter log in with the primary's passwords (docs/disaster-recovery.md)")},
 		Case{Before: primarys, Path: from, Value: "pynomaly-eu", Err: bad(from, `"pynomaly-eu"`,
 			"needs postgres.walArchive's store (s3Bucket, gcsBucket or azureContainer): the standby replays the primary's archive through it")},
