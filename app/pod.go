@@ -68,7 +68,7 @@ func (e Env) container(name, image string, r kube.Resources, extra ...*corev1.En
 		e.databaseUser(),
 		kube.SecretEnv("DATABASE_PASSWORD", e.PostgresSecret, credentials.PostgresAppPasswordKeyOf(credentials.SlotOf(e.Generations.PostgresApp))),
 		kube.SecretEnv("REDIS_PASSWORD", e.RedisSecret, credentials.RedisPasswordKeyOf(credentials.SlotOf(e.Generations.Redis))),
-		kube.SecretEnv("INFLUXDB_TOKEN", e.InfluxDBTokenSecret, influxdb.AppTokenKey),
+		influxDBToken(e.InfluxDBTokenSecret),
 	}
 	for _, v := range extra {
 		env = append(env, v)
@@ -152,5 +152,18 @@ func scaling(a config.Autoscaled) kube.Scaling {
 	return kube.Scaling{
 		MinReplicas: a.MinReplicas, MaxReplicas: a.MaxReplicas,
 		TargetCPUUtilization: a.TargetCPUUtilization, TargetMemoryUtilization: a.TargetMemoryUtilization,
+	}
+}
+
+// influxDBToken is the application's own InfluxDB token, which InfluxDB's setup job writes into
+// its Secret. The app tier waits for that job, so the token is there when its pods start; it is
+// optional only so that a cluster where InfluxDB is not real (the suite's real node runs the
+// application's pods, not InfluxDB's) starts them all the same, without one.
+func influxDBToken(secret pulumi.StringInput) *corev1.EnvVarArgs {
+	return &corev1.EnvVarArgs{
+		Name: pulumi.String("INFLUXDB_TOKEN"),
+		ValueFrom: &corev1.EnvVarSourceArgs{SecretKeyRef: &corev1.SecretKeySelectorArgs{
+			Name: secret, Key: pulumi.String(influxdb.AppTokenKey), Optional: pulumi.Bool(true),
+		}},
 	}
 }
