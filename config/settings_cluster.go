@@ -37,7 +37,7 @@ var PreflightChecks = []string{
 	"kubernetes-version", "metrics-api", "external-metrics-api", "external-metrics-holder", "cert-manager", "tls-issuer",
 	"ingress-class", "gateway-api", "gateway-class", "storage-class", "prometheus-operator",
 	"wal-archive-secret", "claim-size", "volume-snapshots", "volume-snapshot-class", "stack-collision",
-	"image-pull-secret", "priority-class", "workload-identity",
+	"image-pull-secret", "priority-class", "workload-identity", "external-secrets", "secret-store",
 }
 
 // ClusterIdentifierOr is the cluster's identifier: the setting, or stack when it is empty.

@@ -38,6 +38,10 @@ type ExternalSecrets struct {
 	// Keys replace a credential's remote key (KeyPrefix + name); "key#property" reads one
 	// property of a structured secret (a Vault KV entry, a JSON secret).
 	Keys map[string]string `json:"keys"`
+	// Property is read from every key that names none: the field a structured secret keeps the
+	// value in (value, for `vault kv put KEY value=...`). Empty: the whole secret, a plain
+	// string (AWS Secrets Manager's, GCP Secret Manager's, Azure Key Vault's).
+	Property string `json:"property"`
 }
 
 // Credential sources.
@@ -89,7 +93,10 @@ func (s Secrets) RemoteRef(credential string, slotB bool) (key, property string)
 	if k, ok := s.External.Keys[credential]; ok {
 		key = k
 	}
-	key, property, _ = strings.Cut(key, "#")
+	key, property, found := strings.Cut(key, "#")
+	if !found {
+		property = s.External.Property
+	}
 	if slotB {
 		key += "-b"
 	}

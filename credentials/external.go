@@ -101,7 +101,12 @@ func (c *Secrets) externalSecret(ctx *pulumi.Context, args *Args, secretName, co
 			"target":          target,
 			"data":            data,
 		}},
-	}, pulumi.Parent(c), pulumi.DependsOn([]pulumi.Resource{secret}))
+	}, pulumi.Parent(c), pulumi.DependsOn([]pulumi.Resource{secret}),
+		// A rotation replaces the ExternalSecret: the engine's wait for Ready then sees the
+		// operator's first sync of the new generations, never the Ready of the previous one,
+		// whose slot a rotation back to slot a would otherwise let pods read stale. Deleting it
+		// first keeps its name; its Secret stays (deletionPolicy Retain), values and all.
+		pulumi.ReplaceOnChanges([]string{"metadata.annotations"}), pulumi.DeleteBeforeReplace(true))
 	if err != nil {
 		return nil, fmt.Errorf("secrets: %s: external secret: %w", secretName, err)
 	}
@@ -117,7 +122,8 @@ func externalTemplate(secretName string, args *Args) map[string]any {
 	var list strings.Builder
 	for _, gen := range Kept(args.Generations.PostgresApp) {
 		slot := SlotOf(gen)
-		fmt.Fprintf(&list, "%q %s\n", PostgresAppLogin(slot), `"{{ index . "`+PostgresAppPasswordKeyOf(slot)+`" }}"`)
+		// Doubled quotes, as PgBouncerUserlist writes them (sprig's replace).
+		fmt.Fprintf(&list, "%q %s\n", PostgresAppLogin(slot), `"{{ index . "`+PostgresAppPasswordKeyOf(slot)+`" | replace "\"" "\"\"" }}"`)
 	}
 	return map[string]any{PostgresPoolerUserlistKey: list.String()}
 }

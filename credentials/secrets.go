@@ -97,7 +97,11 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	if err != nil {
 		return nil, err
 	}
-	for _, s := range c.secrets(values, args.Generations) {
+	planned, err := c.secrets(values, args.Generations, args.Sources)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range planned {
 		secret, err := c.secret(ctx, args, s.secretName, s.component, s.data)
 		if err != nil {
 			return nil, err
@@ -259,7 +263,7 @@ type componentSecret struct {
 	data                  pulumi.StringMap
 }
 
-func (c *Secrets) secrets(v map[string]pulumi.StringOutput, g Generations) []componentSecret {
+func (c *Secrets) secrets(v map[string]pulumi.StringOutput, g Generations, sources config.Secrets) ([]componentSecret, error) {
 	postgres := pulumi.StringMap{
 		PostgresSuperuserUserKey:       pulumi.String("postgres"),
 		PostgresSuperuserPasswordKey:   v["postgres-superuser-password"],
@@ -269,7 +273,6 @@ func (c *Secrets) secrets(v map[string]pulumi.StringOutput, g Generations) []com
 		PatroniAPIPasswordKey:          v["patroni-api-password"],
 		PostgresMonitorUserKey:         pulumi.String(PostgresMonitorUser),
 		PostgresMonitorPasswordKey:     v["postgres-monitor-password"],
-		PostgresMonitorVerifierKey:     v["postgres-monitor-password-scram"],
 	}
 	if _, generated := v["postgres-app-password@"+SlotOf(g.PostgresApp).String()]; generated {
 		// PgBouncer's auth_file: every login the rotation keeps with its password, so the
@@ -287,7 +290,13 @@ func (c *Secrets) secrets(v map[string]pulumi.StringOutput, g Generations) []com
 		slot := SlotOf(gen)
 		postgres[PostgresAppUserKeyOf(slot)] = pulumi.String(PostgresAppLogin(slot))
 		postgres[PostgresAppPasswordKeyOf(slot)] = v["postgres-app-password@"+slot.String()]
-		postgres[PostgresAppVerifierKeyOf(slot)] = v["postgres-app-password-scram@"+slot.String()]
+		if verifier, generated := v["postgres-app-password-scram@"+slot.String()]; generated {
+			postgres[PostgresAppVerifierKeyOf(slot)] = verifier
+		}
+	}
+	// The SCRAM verifiers of generated passwords; the setup job computes those of the store's.
+	if verifier, generated := v["postgres-monitor-password-scram"]; generated {
+		postgres[PostgresMonitorVerifierKey] = verifier
 	}
 	for _, gen := range Kept(g.Redis) {
 		redis[RedisPasswordKeyOf(SlotOf(gen))] = v["redis-password@"+SlotOf(gen).String()]
@@ -311,13 +320,18 @@ func (c *Secrets) secrets(v map[string]pulumi.StringOutput, g Generations) []com
 		{&c.API, APISecretName, "api", pulumi.StringMap{APISecretKeyKey: v["api-secret-key"]}},
 	}
 	for _, s := range all {
+		external := ExternalKeys(s.secretName, sources, g)
 		for key, value := range s.data {
-			if o, ok := value.(pulumi.StringOutput); ok && o.OutputState == nil {
-				delete(s.data, key) // the store's (credentials from an external secret manager)
+			_, fromStore := external[key]
+			switch o, ok := value.(pulumi.StringOutput); {
+			case fromStore:
+				delete(s.data, key) // the ExternalSecret's to fill
+			case ok && o.OutputState == nil:
+				return nil, fmt.Errorf("secrets: %s: no value for %s", s.secretName, key)
 			}
 		}
 	}
-	return all
+	return all, nil
 }
 
 // appUserlist is PgBouncer's auth file with the kept logins of the application, the current

@@ -88,6 +88,8 @@ func deployerRules() rbacv1.PolicyRuleArray {
 		rules = append(rules, kube.Rule(k.group, k.resources, kube.ReadOnly...))
 	}
 	rules = append(rules, volumeSnapshotRules()...)
+	// The preflight reads the SecretStore that secrets.external names (storeKind SecretStore).
+	rules = append(rules, kube.Rule("external-secrets.io", []string{"secretstores"}, "get"))
 	return append(rules, kube.Rule("", []string{"pods"}, "patch"), kube.Rule("", []string{"pods/log"}, "get"))
 }
 

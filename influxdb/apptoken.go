@@ -41,6 +41,6 @@ func appTokenSecret(ctx *pulumi.Context, c *InfluxDB, ns pulumi.StringInput) (*c
 // nothing else.
 func setupAccess(ctx *pulumi.Context, c *InfluxDB, ns pulumi.StringInput) (pulumi.Resource, error) {
 	return kube.NewAccess(ctx, c, ns, kube.Access{Name: SetupJob, Component: setupComponent, Rules: rbacv1.PolicyRuleArray{
-		kube.NamedRule("", []string{"secrets"}, []string{AppTokenSecret}, "get", "patch"),
+		kube.NamedRule("", []string{"secrets"}, []string{AppTokenSecret}, "patch"),
 	}})
 }

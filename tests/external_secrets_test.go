@@ -89,19 +89,20 @@ func TestPodsWaitForTheStoresValues(t *testing.T) {
 		for _, es := range st.OfType(externalSecretType) {
 			externals[es.Str(t, "spec.target.name")] = es
 		}
-		checked := 0
+		checked, volumes := 0, 0
 		for _, p := range st.PodTemplates() {
-			for _, c := range p.Containers() {
-				for name, ref := range p.Owner.Env(t, c) {
-					secretName, _, ok := strings.Cut(strings.TrimPrefix(ref, "secret:"), "/")
-					if es := externals[secretName]; ok && strings.HasPrefix(ref, "secret:") && es != nil {
-						checked++
-						assert.True(t, st.DependsOn(p.Owner, es), "%s: %s %s reads %s before the store filled it", env, p.Owner.Type, p.Owner.Name, name)
+			for what, secretName := range secretsRead(t, p) {
+				if es := externals[secretName]; es != nil {
+					checked++
+					if strings.HasPrefix(what, "volume") {
+						volumes++
 					}
+					assert.True(t, st.DependsOn(p.Owner, es), "%s: %s %s reads %s before the store filled it", env, p.Owner.Type, p.Owner.Name, what)
 				}
 			}
 		}
 		assert.Greater(t, checked, 10, env)
+		assert.Positive(t, volumes, "%s: the pooler's user list is a volume of its Secret", env)
 	}
 }
 
@@ -161,7 +162,7 @@ func fillFromStore(t *testing.T, st *Stack, store map[string]string) map[string]
 		if tmpl, ok := es.Get("spec.target.template.data"); ok {
 			for key, text := range tmpl.ObjectValue() {
 				var out strings.Builder
-				require.NoError(t, template.Must(template.New(string(key)).Parse(text.StringValue())).Execute(&out, fetched))
+				require.NoError(t, template.Must(template.New(string(key)).Funcs(sprigReplace).Parse(text.StringValue())).Execute(&out, fetched))
 				data[string(key)] = out.String()
 			}
 		}
@@ -185,10 +186,74 @@ func TestExternalCredentialSetTooIsRefused(t *testing.T) {
 	assert.Contains(t, err.Error(), "must not be set while it is external")
 }
 
+// sprigReplace is the one function of ESO's template library (sprig) the templates use.
+var sprigReplace = template.FuncMap{"replace": func(old, new, src string) string { return strings.ReplaceAll(src, old, new) }}
+
 // declaredData is what the program declares in a Secret (nothing when every key is the store's).
 func declaredData(t *testing.T, secret *Resource) map[string]string {
 	if !secret.Has("stringData") {
 		return map[string]string{}
 	}
 	return secret.StringMap(t, "stringData")
+}
+
+// A rotation back to slot a (generation 1 to 2) leaves the ExternalSecret's keys as they were:
+// only its generations annotation changes, and that change replaces it (deleted first, as its
+// name is fixed), so the engine's wait for Ready sees the operator's sync of slot a's new value,
+// not the Ready of the previous generation while slot a still holds the retired one.
+func TestRotationBackToSlotAWaitsForAFreshSync(t *testing.T) {
+	at := func(g int) *Resource {
+		st := deploy(t, "prod", externalSource(`, "rotation": {"all": `+itoa(g)+`}`))
+		return st.One(t, externalSecretType, credentials.PostgresSecretName+"-external")
+	}
+	one, two := at(1), at(2)
+	assert.Equal(t, remoteRefs(t, one), remoteRefs(t, two), "the same keys of both slots at generations 1 and 2")
+	assert.NotEqual(t, one.StringMap(t, "metadata.annotations")[credentials.SyncAnnotation], two.StringMap(t, "metadata.annotations")[credentials.SyncAnnotation])
+	assert.Contains(t, two.ReplaceOnChanges, "metadata.annotations")
+	assert.True(t, two.DeleteBeforeReplace)
+	assert.Equal(t, "Retain", two.Str(t, "spec.target.deletionPolicy"), "its Secret outlives the replacement")
+}
+
+// remoteRefs are an ExternalSecret's Secret keys and the store's keys they come from.
+func remoteRefs(t *testing.T, es *Resource) map[string]string {
+	refs := map[string]string{}
+	list, _ := es.Get("spec.data")
+	for i := range list.ArrayValue() {
+		p := "spec.data." + itoa(i)
+		refs[es.Str(t, p+".secretKey")] = es.Str(t, p+".remoteRef.key")
+	}
+	return refs
+}
+
+// secretsRead are the Secrets a pod template reads, by what reads them: its containers'
+// environment and its volumes (a Secret's, or a projected volume's sources).
+func secretsRead(t *testing.T, p PodTemplate) map[string]string {
+	read := map[string]string{}
+	for _, c := range p.Containers() {
+		for name, ref := range p.Owner.Env(t, c) {
+			if secretName, _, ok := strings.Cut(strings.TrimPrefix(ref, "secret:"), "/"); ok && strings.HasPrefix(ref, "secret:") {
+				read["env "+name] = secretName
+			}
+		}
+	}
+	volumes, ok := p.Owner.Get(p.Path + ".volumes")
+	if !ok {
+		return read
+	}
+	for i := range volumes.ArrayValue() {
+		v := p.Path + ".volumes." + itoa(i)
+		if name, ok := p.Owner.Get(v + ".secret.secretName"); ok {
+			read["volume "+p.Owner.Str(t, v+".name")] = name.StringValue()
+		}
+		sources, ok := p.Owner.Get(v + ".projected.sources")
+		if !ok {
+			continue
+		}
+		for j := range sources.ArrayValue() {
+			if name, ok := p.Owner.Get(v + ".projected.sources." + itoa(j) + ".secret.name"); ok {
+				read["volume "+p.Owner.Str(t, v+".name")+" source "+itoa(j)] = name.StringValue()
+			}
+		}
+	}
+	return read
 }

@@ -32,12 +32,14 @@ func validateSecrets(s *config.Settings, v *validator) {
 		switch key, prop, _ := strings.Cut(e.Keys[c], "#"); {
 		case !slices.Contains(config.ExternalCredentials, c):
 			v.fail(k+"keys."+c, quote(e.Keys[c]), "names no credential that may come from a secret manager: the entries are "+strings.Join(config.ExternalCredentials, ", "))
+		case !sec.IsExternal(c):
+			v.fail(k+"keys."+c, quote(e.Keys[c]), "must be removed, or "+c+" made external (secrets.source or secrets.sources."+c+"): it is generated, so nothing reads this key")
 		case !remoteKey(key) || strings.Contains(e.Keys[c], "#") && !remoteKey(prop):
 			v.fail(k+"keys."+c, quote(e.Keys[c]), `must be the credential's key in the store, without spaces, optionally with "#property"`)
 		}
 	}
 	if !sec.AnyExternal() {
-		for field, value := range map[string]string{"storeName": e.StoreName, "keyPrefix": e.KeyPrefix} {
+		for field, value := range map[string]string{"storeName": e.StoreName, "keyPrefix": e.KeyPrefix, "property": e.Property} {
 			if value != "" {
 				v.fail(k+field, quote(value), "must be empty while no credential is external (secrets.source, secrets.sources): nothing reads it")
 			}
@@ -46,6 +48,9 @@ func validateSecrets(s *config.Settings, v *validator) {
 	}
 	if !config.DNSSubdomain.MatchString(e.StoreName) || len(e.StoreName) > 253 {
 		v.fail(k+"storeName", quote(e.StoreName), "must name the External Secrets Operator's "+e.StoreKind+" the external credentials come from")
+	}
+	if e.Property != "" && !remoteKey(e.Property) {
+		v.fail(k+"property", quote(e.Property), "must be the field of the store's secrets that holds the value, without spaces or #, or empty (the whole secret)")
 	}
 	if e.KeyPrefix != "" && !remoteKey(e.KeyPrefix) {
 		v.fail(k+"keyPrefix", quote(e.KeyPrefix), "must be the start of the credentials' keys in the store, without spaces or #")

@@ -28,7 +28,8 @@ const secretStore = "pynomaly-e2e-store"
 // with secrets.source external deploys; every credential in the cluster is the store's, none of
 // them is in the stack's state. Then the operator's rotation: the new value written to the idle
 // slot's keys, secrets.rotation.all raised, one pulumi up; the Secret holds both slots, the
-// clients' templates name the new one, the retirement jobs ran after them.
+// clients' templates name the new one, the retirement jobs ran after them. A second rotation
+// returns to slot a, whose new value the operator reads at once.
 func TestCredentialsFromASecretManager(t *testing.T) {
 	start := time.Now()
 	installCRDs(t, "secrets", []string{"externalsecrets.external-secrets.io", "clustersecretstores.external-secrets.io"})
@@ -92,6 +93,24 @@ func TestCredentialsFromASecretManager(t *testing.T) {
 		mustKubectl(t, "-n", namespace, "get", "job", job)
 	}
 	assertNotInState(t, p, store)
+
+	// The next rotation returns to slot a: the ExternalSecret names the same keys as before, and
+	// only its annotation changes, which is what makes the operator read slot a's new value now
+	// rather than at its next refresh (an hour away).
+	store["pynomaly-e2e/postgresAppPassword"], store["pynomaly-e2e/redisPassword"] = randomCredential(t), randomCredential(t)
+	writeStore(t, store)
+	p.must("config", "set", "--path", "secrets.rotation.all", "2")
+	p.must("up", "--yes", "--skip-preview")
+	again := clusterCredentials(t)
+	for _, key := range []struct{ inCluster, store string }{
+		{"pynomaly-postgres-credentials/app-password", "postgresAppPassword"},
+		{"pynomaly-postgres-credentials/app-password-b", "postgresAppPassword-b"},
+		{"pynomaly-redis-credentials/password", "redisPassword"},
+	} {
+		assert.Equal(t, store["pynomaly-e2e/"+key.store], again[key.inCluster], "after the second rotation: %s", key.inCluster)
+	}
+	env = mustKubectl(t, "-n", namespace, "get", "deployment", "pynomaly-api", "-o", "jsonpath={.spec.template.spec.containers[0].env}")
+	assert.Contains(t, env, `"key":"app-password"`, "the API rolled back to slot a")
 
 	destroy(t, p, "dev")
 	done()

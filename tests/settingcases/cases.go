@@ -130,7 +130,7 @@ func Cases() []Case {
 		good("kubernetes.skipPreflight[0]", "metrics-api", `["metrics-api"]`),
 		good("kubernetes.clusterIdentifier", "eu-central/prod-1", `"eu-central/prod-1"`),
 		fail("kubernetes.clusterIdentifier", "prod cluster", bad("kubernetes.clusterIdentifier", `"prod cluster"`, "must be 1 to 253 letters, digits, '.', '_', ':', '/' or '-' (empty: the stack's name)")),
-		fail("kubernetes.skipPreflight[0]", "metrics", bad("kubernetes.skipPreflight[0]", `"metrics"`, "must be one of all, kubernetes-version, metrics-api, external-metrics-api, external-metrics-holder, cert-manager, tls-issuer, ingress-class, gateway-api, gateway-class, storage-class, prometheus-operator, wal-archive-secret, claim-size, volume-snapshots, volume-snapshot-class, stack-collision, image-pull-secret, priority-class, workload-identity")),
+		fail("kubernetes.skipPreflight[0]", "metrics", bad("kubernetes.skipPreflight[0]", `"metrics"`, "must be one of all, kubernetes-version, metrics-api, external-metrics-api, external-metrics-holder, cert-manager, tls-issuer, ingress-class, gateway-api, gateway-class, storage-class, prometheus-operator, wal-archive-secret, claim-size, volume-snapshots, volume-snapshot-class, stack-collision, image-pull-secret, priority-class, workload-identity, external-secrets, secret-store")),
 		good("kubernetes.cloud", "gcp", `"gcp"`),
 		fail("kubernetes.cloud", "gke", bad("kubernetes.cloud", `"gke"`, "must be one of aws, gcp, azure, other")),
 	)
@@ -255,9 +255,17 @@ func Cases() []Case {
 		// Zero never refreshes: a value written to the store would never arrive.
 		fail("secrets.external.refreshInterval", "0", bad("secrets.external.refreshInterval", `"0"`,
 			`must be a duration from "1m" to "24h", such as "1h": how soon a value written to the store reaches its Secret (0 would never refresh it)`)),
-		good("secrets.external.keys.postgresAppPassword", "db/app#password", `"db/app#password"`),
-		fail("secrets.external.keys.postgresAppPassword", "db app", bad("secrets.external.keys.postgresAppPassword", `"db app"`,
-			`must be the credential's key in the store, without spaces, optionally with "#property"`)),
+		Case{Before: [][2]string{{"secrets.sources.postgresAppPassword", "external"}, {"secrets.external.storeName", "vault"}},
+			Path: "secrets.external.keys.postgresAppPassword", Value: "db/app#password", Want: `"db/app#password"`},
+		Case{Before: [][2]string{{"secrets.sources.postgresAppPassword", "external"}, {"secrets.external.storeName", "vault"}},
+			Path: "secrets.external.keys.postgresAppPassword", Value: "db app", Err: bad("secrets.external.keys.postgresAppPassword", `"db app"`,
+				`must be the credential's key in the store, without spaces, optionally with "#property"`)},
+		// Never read: the credential is generated.
+		fail("secrets.external.keys.redisPassword", "db/redis", bad("secrets.external.keys.redisPassword", `"db/redis"`,
+			"must be removed, or redisPassword made external (secrets.source or secrets.sources.redisPassword): it is generated, so nothing reads this key")),
+		Case{Before: [][2]string{{"secrets.source", "external"}, {"secrets.external.storeName", "vault"}}, Path: "secrets.external.property", Value: "value", Want: `"value"`},
+		Case{Before: [][2]string{{"secrets.source", "external"}, {"secrets.external.storeName", "vault"}}, Path: "secrets.external.property", Value: "the value",
+			Err: bad("secrets.external.property", `"the value"`, "must be the field of the store's secrets that holds the value, without spaces or #, or empty (the whole secret)")},
 		// Subjects as the cluster's authenticator names them; a bare name says not what it is.
 		good("access.viewers[0]", "group:data-science", `["group:data-science"]`),
 		fail("access.viewers[0]", "alice", bad("access.viewers[0]", `"alice"`, subjectForms)),
