@@ -36,7 +36,7 @@ import (
 // one, each opening a new connection for every query, work throughout: through PgBouncer, and to
 // Redis. Afterwards only the new credentials work.
 func TestRotationDrill(t *testing.T) {
-	rotationDrill(t, deploy(t, "dev", nil), deploy(t, "dev", cfg{"secrets": `{"rotation": {"all": 1}}`}))
+	rotationDrill(t, deploy(t, "dev", nil), deploy(t, "dev", cfg{"secrets": `{"rotation": {"all": 1}}`}), 1)
 }
 
 // The same drill with the credentials from a secret manager (secrets.source external), as the
@@ -53,11 +53,25 @@ func TestExternalRotationDrill(t *testing.T) {
 	require.Equal(t, store["pynomaly/prod/postgresAppPassword"], appCredentials(t, before).password, "generation 0 is the store's slot a")
 	require.Equal(t, store["pynomaly/prod/postgresAppPassword-b"], appCredentials(t, after).password, "generation 1 is the store's slot b")
 	require.Equal(t, store["pynomaly/prod/redisPassword-b"], appCredentials(t, after).redisPassword)
-	rotationDrill(t, before, after)
+	rotationDrill(t, before, after, 1)
 }
 
-// rotationDrill runs the drill from the stack before a rotation to the stack after it.
-func rotationDrill(t *testing.T, before, after *Stack) {
+// The next rotation from a store returns to slot a: the operator has written generation 2 over
+// slot a's keys (generation 0's, retired), and the clients move from slot b to slot a.
+func TestExternalRotationDrillBackToSlotA(t *testing.T) {
+	tool(t, "python3")
+	before, after := deploy(t, "dev", externalSource(`, "rotation": {"all": 1}`)), deploy(t, "dev", externalSource(`, "rotation": {"all": 2}`))
+	store := storeFor(t, after)
+	fillFromStore(t, before, store)
+	fillFromStore(t, after, store)
+	require.Equal(t, store["pynomaly/prod/postgresAppPassword-b"], appCredentials(t, before).password, "generation 1 is the store's slot b")
+	require.Equal(t, store["pynomaly/prod/postgresAppPassword"], appCredentials(t, after).password, "generation 2 is the store's slot a")
+	rotationDrill(t, before, after, 2)
+}
+
+// rotationDrill runs the drill from the stack before a rotation to the stack after it, at
+// generation g.
+func rotationDrill(t *testing.T, before, after *Stack, g int) {
 	bin := filepath.Dir(tool(t, "/usr/lib/postgresql/*/bin/postgres"))
 	pgbouncer, redisServer, redisCLI := tool(t, "pgbouncer"), tool(t, "redis-server"), tool(t, "redis-cli")
 	tool(t, "curl")
@@ -86,7 +100,7 @@ func rotationDrill(t *testing.T, before, after *Stack) {
 
 	// 2. The servers learn the new password; the previous one stays valid.
 	pg.setupJob(t, ctx, after)
-	r1 := startDrillRedis(t, redisServer, redisCLI, after, s.RedisQueue, "0")
+	r1 := startDrillRedis(t, redisServer, redisCLI, after, s.RedisQueue, fmt.Sprint(g-1))
 	r1.rollFrom(t, r0)
 	primary.set(r1.port) // Sentinel's failover to the new pod, which clients follow
 	drain()
@@ -153,12 +167,12 @@ func rotationDrill(t *testing.T, before, after *Stack) {
 	assert.Equal(t, "pynomaly", got)
 	assert.False(t, r1.logsIn(oldApp.redisPassword), "Redis still accepts the previous password")
 	assert.True(t, r1.logsIn(newApp.redisPassword))
-	require.Equal(t, "1", settled)
+	require.Equal(t, fmt.Sprint(g), settled)
 	restarted := startDrillRedis(t, redisServer, redisCLI, after, s.RedisQueue, settled)
 	assert.False(t, restarted.logsIn(oldApp.redisPassword), "a pod started after the rotation accepts the previous password")
 	assert.True(t, restarted.logsIn(newApp.redisPassword))
 	// A pod that restarted mid-rotation accepted both (the settled generation was still 0).
-	midway := startDrillRedis(t, redisServer, redisCLI, after, s.RedisQueue, "0")
+	midway := startDrillRedis(t, redisServer, redisCLI, after, s.RedisQueue, fmt.Sprint(g-1))
 	assert.True(t, midway.logsIn(oldApp.redisPassword))
 	assert.True(t, midway.logsIn(newApp.redisPassword))
 }
