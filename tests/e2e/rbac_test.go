@@ -18,7 +18,8 @@ import (
 func apiTokensOnlyWhereListed(t *testing.T) {
 	out := mustKubectl(t, "-n", namespace, "get", "pods", "-o",
 		`jsonpath={range .items[*]}{.metadata.labels.component}{" "}{.metadata.name}{" "}{.spec.volumes[*].name}{"\n"}{end}`)
-	clients := map[string]bool{"postgres": true, "prometheus": true, "kube-state-metrics": true, "metrics-adapter": true}
+	clients := map[string]bool{"postgres": true, "prometheus": true, "kube-state-metrics": true, "metrics-adapter": true,
+		"influxdb-setup": true}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	require.NotEmpty(t, lines)
 	for _, line := range lines {
@@ -26,6 +27,25 @@ func apiTokensOnlyWhereListed(t *testing.T) {
 		component, volumes := fields[0], " "+strings.Join(fields[2:], " ")+" "
 		assert.NotContains(t, volumes, " kube-api-access-", "%s: the API server mounted its token", fields[1])
 		assert.Equal(t, clients[component], strings.Contains(volumes, " api-token "), "%s: holds an API token", fields[1])
+	}
+}
+
+// influxDBSetupRights asks the API server what InfluxDB's setup job may do with its token: patch
+// the application's token Secret, and nothing else of any Secret, that one's reading included.
+func influxDBSetupRights(t *testing.T) {
+	as := "--as=system:serviceaccount:" + namespace + ":pynomaly-influxdb-setup"
+	for _, r := range []struct {
+		verb, resource, want string
+	}{
+		{"patch", "secrets/pynomaly-influxdb-app-token", "yes"},
+		{"get", "secrets/pynomaly-influxdb-app-token", "no"},
+		{"get", "secrets/pynomaly-influxdb-credentials", "no"},
+		{"patch", "secrets/pynomaly-postgres-credentials", "no"},
+		{"create", "secrets", "no"},
+		{"list", "secrets", "no"},
+	} {
+		out, _ := kubectl(t, "auth", "can-i", r.verb, r.resource, "-n", namespace, as)
+		assert.Equal(t, r.want, strings.TrimSpace(out), "influxdb setup: %s %s", r.verb, r.resource)
 	}
 }
 

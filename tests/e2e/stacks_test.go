@@ -71,9 +71,10 @@ func stackLifecycle(t *testing.T, env string) {
 		assert.Equal(t, parts[1], parts[0], "%s ready replicas", sts)
 	}
 
-	// Tokens and Patroni's rights, as the API server sees them.
+	// Tokens and Patroni's and InfluxDB's setup job's rights, as the API server sees them.
 	apiTokensOnlyWhereListed(t)
 	patroniRights(t, p.must("stack", "output", "appConfigMap"))
+	influxDBSetupRights(t)
 
 	// Pod Security: a pod that breaks "restricted" (but not "baseline") is refused where the
 	// profile enforces restricted, and only reported in dev.
