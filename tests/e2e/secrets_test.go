@@ -114,7 +114,7 @@ func TestCredentialsFromASecretManager(t *testing.T) {
 
 	destroy(t, p, "dev")
 	done()
-	t.Logf("dev: from a secret manager and one rotation in %s", time.Since(start).Round(time.Second))
+	t.Logf("dev: from a secret manager and two rotations in %s", time.Since(start).Round(time.Second))
 }
 
 // startSecretsOperator runs the External Secrets Operator's controller against the cluster.
