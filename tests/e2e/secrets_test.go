@@ -71,19 +71,7 @@ func TestCredentialsFromASecretManager(t *testing.T) {
 	p.must("preview", "--expect-no-changes")
 
 	// The operator's rotation: the idle slot's keys in the store, then one raise and one up.
-	store["pynomaly-e2e/postgresAppPassword-b"], store["pynomaly-e2e/redisPassword-b"] = randomCredential(t), randomCredential(t)
-	writeStore(t, store)
-	p.must("config", "set", "--path", "secrets.rotation.all", "1")
-	p.must("up", "--yes", "--skip-preview")
-	rotated := clusterCredentials(t)
-	for _, key := range []struct{ inCluster, store string }{
-		{"pynomaly-postgres-credentials/app-password", "postgresAppPassword"},
-		{"pynomaly-postgres-credentials/app-password-b", "postgresAppPassword-b"},
-		{"pynomaly-redis-credentials/password", "redisPassword"},
-		{"pynomaly-redis-credentials/password-b", "redisPassword-b"},
-	} {
-		assert.Equal(t, store["pynomaly-e2e/"+key.store], rotated[key.inCluster], "after the rotation: %s", key.inCluster)
-	}
+	rotated := rotateFromStore(t, p, store, 1, "postgresAppPassword-b", "redisPassword-b")
 	assert.Equal(t, `"pynomaly_b" "`+store["pynomaly-e2e/postgresAppPassword-b"]+`"`+"\n"+`"pynomaly" "`+store["pynomaly-e2e/postgresAppPassword"]+`"`+"\n",
 		rotated["pynomaly-postgres-credentials/pgbouncer-userlist"], "the user list keeps both logins, the new one first")
 	env := mustKubectl(t, "-n", namespace, "get", "deployment", "pynomaly-api", "-o", "jsonpath={.spec.template.spec.containers[0].env}")
@@ -94,27 +82,36 @@ func TestCredentialsFromASecretManager(t *testing.T) {
 	}
 	assertNotInState(t, p, store)
 
-	// The next rotation returns to slot a: the ExternalSecret names the same keys as before, and
-	// only its annotation changes, which is what makes the operator read slot a's new value now
-	// rather than at its next refresh (an hour away).
-	store["pynomaly-e2e/postgresAppPassword"], store["pynomaly-e2e/redisPassword"] = randomCredential(t), randomCredential(t)
-	writeStore(t, store)
-	p.must("config", "set", "--path", "secrets.rotation.all", "2")
-	p.must("up", "--yes", "--skip-preview")
-	again := clusterCredentials(t)
-	for _, key := range []struct{ inCluster, store string }{
-		{"pynomaly-postgres-credentials/app-password", "postgresAppPassword"},
-		{"pynomaly-postgres-credentials/app-password-b", "postgresAppPassword-b"},
-		{"pynomaly-redis-credentials/password", "redisPassword"},
-	} {
-		assert.Equal(t, store["pynomaly-e2e/"+key.store], again[key.inCluster], "after the second rotation: %s", key.inCluster)
-	}
+	// The next rotation returns to slot a: the ExternalSecret names the same keys as before and
+	// only its annotation changes, which replaces it, so the operator reads slot a's new value
+	// now rather than at its next refresh (an hour away).
+	rotateFromStore(t, p, store, 2, "postgresAppPassword", "redisPassword")
 	env = mustKubectl(t, "-n", namespace, "get", "deployment", "pynomaly-api", "-o", "jsonpath={.spec.template.spec.containers[0].env}")
 	assert.Contains(t, env, `"key":"app-password"`, "the API rolled back to slot a")
 
 	destroy(t, p, "dev")
 	done()
 	t.Logf("dev: from a secret manager and two rotations in %s", time.Since(start).Round(time.Second))
+}
+
+// rotateFromStore is the operator's rotation to generation g: new values for the idle slot's keys
+// in the store, secrets.rotation.all raised, one pulumi up. Both slots of the rotating
+// credentials are then the store's in the cluster, whose credentials it returns.
+func rotateFromStore(t *testing.T, p *project, store map[string]string, g int, idle ...string) map[string]string {
+	for _, key := range idle {
+		store["pynomaly-e2e/"+key] = randomCredential(t)
+	}
+	writeStore(t, store)
+	p.must("config", "set", "--path", "secrets.rotation.all", fmt.Sprint(g))
+	p.must("up", "--yes", "--skip-preview")
+	inCluster := clusterCredentials(t)
+	for key, remote := range map[string]string{
+		"pynomaly-postgres-credentials/app-password": "postgresAppPassword", "pynomaly-postgres-credentials/app-password-b": "postgresAppPassword-b",
+		"pynomaly-redis-credentials/password": "redisPassword", "pynomaly-redis-credentials/password-b": "redisPassword-b",
+	} {
+		assert.Equal(t, store["pynomaly-e2e/"+remote], inCluster[key], "generation %d: %s", g, key)
+	}
+	return inCluster
 }
 
 // startSecretsOperator runs the External Secrets Operator's controller against the cluster.
