@@ -37,7 +37,7 @@ func appTokenSecret(ctx *pulumi.Context, c *InfluxDB, ns pulumi.StringInput) (*c
 	return s, nil
 }
 
-// setupAccess lets the setup job's account read and patch the application's token Secret, and
+// setupAccess lets the setup job's account patch the application's token Secret, and
 // nothing else.
 func setupAccess(ctx *pulumi.Context, c *InfluxDB, ns pulumi.StringInput) (pulumi.Resource, error) {
 	return kube.NewAccess(ctx, c, ns, kube.Access{Name: SetupJob, Component: setupComponent, Rules: rbacv1.PolicyRuleArray{
