@@ -160,10 +160,5 @@ func scaling(a config.Autoscaled) kube.Scaling {
 // optional only so that a cluster where InfluxDB is not real (the suite's real node runs the
 // application's pods, not InfluxDB's) starts them all the same, without one.
 func influxDBToken(secret pulumi.StringInput) *corev1.EnvVarArgs {
-	return &corev1.EnvVarArgs{
-		Name: pulumi.String("INFLUXDB_TOKEN"),
-		ValueFrom: &corev1.EnvVarSourceArgs{SecretKeyRef: &corev1.SecretKeySelectorArgs{
-			Name: secret, Key: pulumi.String(influxdb.AppTokenKey), Optional: pulumi.Bool(true),
-		}},
-	}
+	return kube.OptionalSecretEnv("INFLUXDB_TOKEN", secret, influxdb.AppTokenKey)
 }

@@ -54,17 +54,11 @@ func TestExternalCredentialsComeOnlyFromTheStore(t *testing.T) {
 				for key := range declaredData(t, secret) {
 					assert.NotContains(t, filled, key, "%s declares %s, which the store fills", target, key)
 				}
-				refs := map[string]string{}
-				data, _ := es.Get("spec.data")
-				for i := range data.ArrayValue() {
-					p := "spec.data." + itoa(i)
-					refs[es.Str(t, p+".secretKey")] = es.Str(t, p+".remoteRef.key")
-				}
 				want := map[string]string{}
 				for key, credential := range filled {
 					want[key] = "pynomaly/prod/" + credential
 				}
-				assert.Equal(t, want, refs, target)
+				assert.Equal(t, want, remoteRefs(t, es), target)
 				assert.Equal(t, "Merge", es.Str(t, "spec.target.creationPolicy"), "merged into the declared Secret")
 				assert.Equal(t, "vault", es.Str(t, "spec.secretStoreRef.name"))
 				assert.Equal(t, "ClusterSecretStore", es.Str(t, "spec.secretStoreRef.kind"))
@@ -132,9 +126,8 @@ func TestOneExternalCredentialRotates(t *testing.T) {
 func storeFor(t *testing.T, st *Stack) map[string]string {
 	store := map[string]string{}
 	for _, es := range st.OfType(externalSecretType) {
-		list, _ := es.Get("spec.data")
-		for i := range list.ArrayValue() {
-			store[es.Str(t, "spec.data."+itoa(i)+".remoteRef.key")] = fmt.Sprintf("Store%02dValue%s", len(store), strings.Repeat("x", 20))
+		for _, key := range slices.Sorted(maps.Values(remoteRefs(t, es))) {
+			store[key] = fmt.Sprintf("Store%02dValue%s", len(store), strings.Repeat("x", 20))
 		}
 	}
 	return store
@@ -151,12 +144,10 @@ func fillFromStore(t *testing.T, st *Stack, store map[string]string) map[string]
 		secret := st.One(t, secretType, es.Str(t, "spec.target.name"))
 		data := declaredData(t, secret)
 		fetched := map[string]string{}
-		list, _ := es.Get("spec.data")
-		for i := range list.ArrayValue() {
-			p := "spec.data." + itoa(i)
-			value, ok := store[es.Str(t, p+".remoteRef.key")]
-			require.True(t, ok, "the store has no %s", es.Str(t, p+".remoteRef.key"))
-			fetched[es.Str(t, p+".secretKey")] = value
+		for secretKey, remoteKey := range remoteRefs(t, es) {
+			value, ok := store[remoteKey]
+			require.True(t, ok, "the store has no %s", remoteKey)
+			fetched[secretKey] = value
 		}
 		maps.Copy(data, fetched)
 		if tmpl, ok := es.Get("spec.target.template.data"); ok {

@@ -115,10 +115,20 @@ func EnvOutput(name string, value pulumi.StringInput) *corev1.EnvVarArgs {
 // SecretEnv is an environment variable read from a Secret: the pod spec names the Secret and
 // key, never the value.
 func SecretEnv(name string, secret pulumi.StringInput, key string) *corev1.EnvVarArgs {
+	return secretEnv(name, secret, key, nil)
+}
+
+// OptionalSecretEnv is SecretEnv for a key the pod may start without (the kubelet otherwise
+// waits for it): one that something other than the program writes.
+func OptionalSecretEnv(name string, secret pulumi.StringInput, key string) *corev1.EnvVarArgs {
+	return secretEnv(name, secret, key, pulumi.Bool(true))
+}
+
+func secretEnv(name string, secret pulumi.StringInput, key string, optional pulumi.BoolPtrInput) *corev1.EnvVarArgs {
 	return &corev1.EnvVarArgs{
 		Name: pulumi.String(name),
 		ValueFrom: &corev1.EnvVarSourceArgs{SecretKeyRef: &corev1.SecretKeySelectorArgs{
-			Name: secret, Key: pulumi.String(key),
+			Name: secret, Key: pulumi.String(key), Optional: optional,
 		}},
 	}
 }
