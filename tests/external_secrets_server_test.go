@@ -2,10 +2,7 @@ package tests
 
 import (
 	"context"
-	"fmt"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -39,12 +36,7 @@ func TestPostgresSetupJobHashesStorePasswordsItself(t *testing.T) {
 	defer cancel()
 	dir, log := socketPostgres(t, ctx, bin, "-c", "log_statement=all", "-c", "log_min_duration_statement=0",
 		"-c", "log_min_error_statement=debug5", "-c", "shared_preload_libraries=pg_stat_statements", "-c", "pg_stat_statements.track_utility=on")
-	psql := func(user, pw, db, sql string) (string, error) {
-		cmd := exec.Command(filepath.Join(bin, "psql"), "-X", "-h", dir, "-p", fmt.Sprint(postgres.Port), "-U", user, "-d", db, "-w", "-Atc", sql)
-		cmd.Env = append(os.Environ(), "PGPASSWORD="+pw)
-		out, err := cmd.CombinedOutput()
-		return strings.TrimSpace(string(out)), err
-	}
+	psql := socketPsql(bin, dir)
 	out, err := psql("postgres", "", "postgres", "CREATE EXTENSION pg_stat_statements")
 	require.NoError(t, err, out)
 	proxy := httptest.NewServer(&fakePatroni{user: env["PATRONI_RESTAPI_USERNAME"], password: env["PATRONI_RESTAPI_PASSWORD"]})

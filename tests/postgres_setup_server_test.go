@@ -64,6 +64,14 @@ func podEnv(t *testing.T, st *Stack, r *Resource, container string) map[string]s
 	return env
 }
 
+// socketPsql runs one statement, through psqlAt, against the server on the socket directory dir,
+// as user with password pw, in database db.
+func socketPsql(bin, dir string) func(user, pw, db, sql string) (string, error) {
+	return func(user, pw, db, sql string) (string, error) {
+		return psqlAt(bin, fmt.Sprintf("host=%s port=%d user=%s dbname=%s", dir, postgres.Port, user, db), pw, sql)
+	}
+}
+
 // runScript runs a job's script as the job's container does (sh -ec) with exactly env, and the
 // PostgreSQL client programs of bin first on PATH.
 func runScript(ctx context.Context, bin, script string, env map[string]string) (string, error) {
@@ -133,13 +141,7 @@ func TestPostgresSetupJobKeepsCredentialsOutOfTheServerLog(t *testing.T) {
 	dir, log := socketPostgres(t, ctx, bin, "-c", "log_statement=all", "-c", "log_min_duration_statement=0",
 		"-c", "log_min_error_statement=debug5", "-c", "log_connections=on",
 		"-c", "shared_preload_libraries=pg_stat_statements", "-c", "pg_stat_statements.track_utility=on")
-	psql := func(user, pw, db, sql string) (string, error) {
-		cmd := exec.Command(filepath.Join(bin, "psql"), "-X", "-h", dir, "-p", fmt.Sprint(postgres.Port),
-			"-U", user, "-d", db, "-w", "-Atc", sql)
-		cmd.Env = append(os.Environ(), "PGPASSWORD="+pw)
-		out, err := cmd.CombinedOutput()
-		return strings.TrimSpace(string(out)), err
-	}
+	psql := socketPsql(bin, dir)
 	out2, err := psql("postgres", "", "postgres", "CREATE EXTENSION pg_stat_statements")
 	require.NoError(t, err, out2)
 
