@@ -65,7 +65,9 @@ func Users(role Role) []User {
 		// show it the replication password, and without CLIENT LIST, EVAL and SCAN).
 		{ExporterUser, exporterKeys + " resetchannels -@all +ping +auth +hello +select +info +latency|latest " +
 			"+latency|histogram +slowlog|get +slowlog|len +client|setname +type +llen +strlen +scard +zcard +hlen +xlen +pfcount +memory|usage"},
-		{AdminUser, "resetchannels -@all +ping +config|set +acl|setuser +client|kill"},
+		// The retirement job: it sets users and replication's login, and closes the connections
+		// that ran commands as default (CLIENT LIST finds them).
+		{AdminUser, "resetchannels -@all +ping +config|set +acl|setuser +client|list +client|kill"},
 	}
 }
 
@@ -78,7 +80,7 @@ func SentinelUsers() []User {
 			"+sentinel|get-master-addr-by-name +sentinel|sentinels +sentinel|replicas"},
 		{SentinelUser, "allchannels -@all +@connection -@dangerous +ping +publish +subscribe +info +role " +
 			"+sentinel|is-master-down-by-addr +sentinel|get-master-addr-by-name +sentinel|sentinels +sentinel|replicas"},
-		{AdminUser, "resetchannels -@all +ping +sentinel|set +sentinel|config +acl|setuser +client|kill"},
+		{AdminUser, "resetchannels -@all +ping +sentinel|set +sentinel|config +acl|setuser +client|list +client|kill"},
 	}
 }
 

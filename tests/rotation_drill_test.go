@@ -3,8 +3,10 @@
 package tests
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"net"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -487,6 +489,12 @@ func TestRedisUsersSettleAfterAnUpgrade(t *testing.T) {
 
 	// The upgrade window: the previous release's clients log in as default.
 	assert.Equal(t, "1", pod.redis.cli("default", previous, "LPUSH", "legacy", "t1"))
+	legacy := holdRedisConn(t, pod.redis.port) // a previous release's pooled connection
+	answer, err := legacy.do("AUTH", "default", previous)
+	require.NoError(t, err)
+	require.Equal(t, "+OK", answer)
+	// Connections of this release that have not sent their AUTH yet, to Redis and to Sentinel.
+	connecting := []*heldRedisConn{holdRedisConn(t, pod.redis.port), holdRedisConn(t, pod.sentinelPort)}
 	assert.True(t, pod.redis.logsIn(previous))
 	assert.True(t, pod.redis.logsIn(current))
 	assert.Contains(t, pod.sentinel("SENTINEL", "MASTER", pod.master), "flags\nmaster\n")
@@ -501,6 +509,14 @@ func TestRedisUsersSettleAfterAnUpgrade(t *testing.T) {
 	assert.Contains(t, out, "127.0.0.1 settled")
 	for _, secret := range []string{current, env["REDISCLI_AUTH"], env["REDIS_REPLICATION_PASSWORD"], env["REDIS_SENTINEL_PASSWORD"]} {
 		assert.NotContains(t, out, secret)
+	}
+	// The connection that ran commands as default is closed; the ones logging in are not.
+	_, err = legacy.do("PING")
+	assert.Error(t, err, "the previous release's connection as default is still open")
+	for _, c := range connecting {
+		answer, err := c.do("AUTH", redis.AppUser, current)
+		assert.NoError(t, err, "a connection that had not logged in yet was closed")
+		assert.Equal(t, "+OK", answer)
 	}
 
 	// Settled: default may only PING, the previous password is gone, and each user holds only
@@ -519,6 +535,37 @@ func TestRedisUsersSettleAfterAnUpgrade(t *testing.T) {
 		return strings.Contains(m, "flags\nmaster\n") && field(m, "last-ok-ping-reply") < 1500 && field(m, "info-refresh") < 1500
 	}, 15*time.Second, 100*time.Millisecond, "Sentinel's view of the primary after the users settled: %s", m)
 	assert.Equal(t, "sentinel-user\n"+redis.SentinelUser, pod.sentinel("SENTINEL", "CONFIG", "GET", "sentinel-user"))
+}
+
+// heldRedisConn is one connection a test keeps open between commands, as a client's pool does.
+type heldRedisConn struct {
+	conn net.Conn
+	r    *bufio.Reader
+}
+
+func holdRedisConn(t *testing.T, port int) *heldRedisConn {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 5*time.Second)
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close() })
+	return &heldRedisConn{conn: conn, r: bufio.NewReader(conn)}
+}
+
+// do sends one command and returns the first line of its answer, or why there is none (a
+// closed connection).
+func (h *heldRedisConn) do(args ...string) (string, error) {
+	command := fmt.Sprintf("*%d\r\n", len(args))
+	for _, a := range args {
+		command += fmt.Sprintf("$%d\r\n%s\r\n", len(a), a)
+	}
+	if err := h.conn.SetDeadline(time.Now().Add(5 * time.Second)); err != nil {
+		return "", err
+	}
+	if _, err := h.conn.Write([]byte(command)); err != nil {
+		return "", err
+	}
+	line, err := h.r.ReadString('\n')
+	return strings.TrimSpace(line), err
 }
 
 // assertUsersHoldOnlyWhatTheyUse runs, as each user of the queue's Redis, what it uses and
