@@ -33,7 +33,9 @@ for target in $REDIS_TARGETS; do
   for port in "$REDIS_PORT" ${master:+"$SENTINEL_PORT"}; do
     out=$(printf 'ACL SETUSER pynomaly resetpass >%s\nACL SETUSER default reset on nopass +ping\n' "$REDIS_PASSWORD" | cli "$host" "$port")
     expect "$host" "$port" 'OK\nOK' "$out"
-    ids=$(echo 'CLIENT LIST' | cli "$host" "$port" | awk '/ user=default / && !/ cmd=NULL / { sub(/^id=/, "", $1); print $1 }')
+    clients=$(echo 'CLIENT LIST' | cli "$host" "$port")
+    case $clients in id=*) ;; *) echo "$host:$port: $clients"; exit 1 ;; esac # this one is listed
+    ids=$(printf '%s\n' "$clients" | awk '/ user=default / && !/ cmd=NULL / { sub(/^id=/, "", $1); print $1 }')
     [ -z "$ids" ] && continue
     # shellcheck disable=SC2086 # one KILL per id; USER default again, in case it logged in since
     out=$(printf 'CLIENT KILL ID %s USER default\n' $ids | cli "$host" "$port" | sed '/^N$/d')
