@@ -227,24 +227,12 @@ func secretsRead(t *testing.T, p PodTemplate) map[string]string {
 			}
 		}
 	}
-	volumes, ok := p.Owner.Get(p.Path + ".volumes")
-	if !ok {
-		return read
-	}
-	for i := range volumes.ArrayValue() {
-		v := p.Path + ".volumes." + itoa(i)
-		if name, ok := p.Owner.Get(v + ".secret.secretName"); ok {
-			read["volume "+p.Owner.Str(t, v+".name")] = name.StringValue()
+	for _, v := range p.SecretVolumes(t) {
+		what := "volume " + v.Volume
+		if v.Source >= 0 {
+			what += " source " + itoa(v.Source)
 		}
-		sources, ok := p.Owner.Get(v + ".projected.sources")
-		if !ok {
-			continue
-		}
-		for j := range sources.ArrayValue() {
-			if name, ok := p.Owner.Get(v + ".projected.sources." + itoa(j) + ".secret.name"); ok {
-				read["volume "+p.Owner.Str(t, v+".name")+" source "+itoa(j)] = name.StringValue()
-			}
-		}
+		read[what] = v.Secret
 	}
 	return read
 }

@@ -423,6 +423,42 @@ func (p PodTemplate) Containers() []string {
 	return out
 }
 
+// SecretVolume is a Secret that one of a pod template's volumes holds: a secret volume's, or one
+// source of a projected volume (Source, from 0; -1 for a secret volume). Keys are the items it
+// projects; none means every key.
+type SecretVolume struct {
+	Volume, Secret string
+	Source         int
+	Keys           []string
+}
+
+// SecretVolumes are the Secrets the template's volumes hold.
+func (p PodTemplate) SecretVolumes(t *testing.T) []SecretVolume {
+	t.Helper()
+	r := p.Owner
+	items := func(src string) []string {
+		var keys []string
+		for i := 0; r.Has(fmt.Sprintf("%s.items.%d", src, i)); i++ {
+			keys = append(keys, r.Str(t, fmt.Sprintf("%s.items.%d.key", src, i)))
+		}
+		return keys
+	}
+	var out []SecretVolume
+	for i := 0; r.Has(fmt.Sprintf("%s.volumes.%d", p.Path, i)); i++ {
+		vol := fmt.Sprintf("%s.volumes.%d", p.Path, i)
+		name := r.Str(t, vol+".name")
+		if r.Has(vol + ".secret") {
+			out = append(out, SecretVolume{name, r.Str(t, vol+".secret.secretName"), -1, items(vol + ".secret")})
+		}
+		for j := 0; r.Has(fmt.Sprintf("%s.projected.sources.%d", vol, j)); j++ {
+			if src := fmt.Sprintf("%s.projected.sources.%d.secret", vol, j); r.Has(src) {
+				out = append(out, SecretVolume{name, r.Str(t, src+".name"), j, items(src)})
+			}
+		}
+	}
+	return out
+}
+
 // Container finds a container of a workload by name and returns its path.
 func (r *Resource) Container(t *testing.T, specPath, name string) string {
 	t.Helper()

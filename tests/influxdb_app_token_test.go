@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -352,30 +353,10 @@ func reachesInfluxAdminToken(t *testing.T, p PodTemplate, c string) bool {
 // volume of its own or a projected source, whole or with that key among its items.
 func influxSecretVolumes(t *testing.T, p PodTemplate) map[string]bool {
 	t.Helper()
-	r := p.Owner
-	holds := func(src, name string) bool {
-		if !r.Has(src) || r.Str(t, src+"."+name) != credentials.InfluxDBSecretName {
-			return false
-		}
-		if !r.Has(src + ".items.0") {
-			return true
-		}
-		for i := 0; r.Has(fmt.Sprintf("%s.items.%d", src, i)); i++ {
-			if r.Str(t, fmt.Sprintf("%s.items.%d.key", src, i)) == credentials.InfluxDBAdminTokenKey {
-				return true
-			}
-		}
-		return false
-	}
 	out := map[string]bool{}
-	for i := 0; r.Has(fmt.Sprintf("%s.volumes.%d", p.Path, i)); i++ {
-		vol := fmt.Sprintf("%s.volumes.%d", p.Path, i)
-		found := holds(vol+".secret", "secretName")
-		for j := 0; r.Has(fmt.Sprintf("%s.projected.sources.%d", vol, j)); j++ {
-			found = found || holds(fmt.Sprintf("%s.projected.sources.%d.secret", vol, j), "name")
-		}
-		if found {
-			out[r.Str(t, vol+".name")] = true
+	for _, v := range p.SecretVolumes(t) {
+		if v.Secret == credentials.InfluxDBSecretName && (len(v.Keys) == 0 || slices.Contains(v.Keys, credentials.InfluxDBAdminTokenKey)) {
+			out[v.Volume] = true
 		}
 	}
 	return out

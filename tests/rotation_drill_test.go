@@ -347,12 +347,9 @@ func (p *drillPostgres) setupJob(t *testing.T, ctx context.Context, st *Stack) {
 	p.job(t, ctx, st, postgres.SetupJob, "postgres-setup", "postgres setup done")
 }
 
+// psql runs one statement in the platform's database, as user with password, over the socket.
 func (p *drillPostgres) psql(user, password, sql string) (string, error) {
-	cmd := exec.Command(filepath.Join(p.bin, "psql"), "-X", "-h", p.dir, "-p", fmt.Sprint(postgres.Port),
-		"-U", user, "-d", postgres.Database, "-w", "-Atc", sql)
-	cmd.Env = append(os.Environ(), "PGPASSWORD="+password)
-	out, err := cmd.CombinedOutput()
-	return strings.TrimSpace(string(out)), err
+	return socketPsql(p.bin, p.dir)(user, password, postgres.Database, sql)
 }
 
 // drillPooler is one PgBouncer pod: the generated pgbouncer.ini and the Secret's user list.
